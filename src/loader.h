@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The BPF side, seen from user space: open -> configure -> load -> attach
+ * (libbpf-bootstrap order), with feature probing so that the best available
+ * attach kind is used and nothing optional is required.
+ *
+ *   process events:  tp_btf (BTF-typed) -> raw_tp -> tp, per program
+ *   syscalls:        tp/syscalls/sys_{enter,exit}_* ; a tracepoint missing
+ *                    on an older kernel is skipped and reported, not fatal
+ *   kprobe/fentry:   never required
+ */
+#ifndef LAYERPROF_LOADER_H
+#define LAYERPROF_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "layerprof/abi.h"
+
+struct lp_loader_opts {
+	uint32_t self_tgid;     /* never traced (layerprof itself) */
+	uint32_t ringbuf_bytes; /* power of two >= page size; 0: default */
+	uint32_t wakeup_bytes;  /* wake the consumer only past this much data; 0: default */
+	bool verbose;           /* print libbpf's debug output */
+};
+
+/* Which attach kind a program ended up using. */
+enum lp_attach_kind { LP_ATTACH_NONE = 0, LP_ATTACH_TP_BTF, LP_ATTACH_RAW_TP, LP_ATTACH_TP };
+const char *lp_attach_kind_name(enum lp_attach_kind k);
+
+struct lp_features {
+	enum lp_attach_kind proc_fork, proc_exec, proc_exit;
+	unsigned syscalls_attached;  /* syscall tracepoints attached */
+	unsigned syscalls_missing;   /* not present on this kernel */
+	char missing[512];           /* their names, comma separated */
+};
+
+struct lp_loader;
+
+/* Called for each ring buffer record; return non-zero to stop polling. */
+typedef int (*lp_event_cb)(void *ctx, const void *data, size_t size);
+
+/*
+ * Open, configure, load and attach. On failure returns NULL, puts one line
+ * saying what is missing and what to do in err, and sets *exit_code to
+ * LP_EXIT_PRIVILEGE or LP_EXIT_KERNEL (see exitcode.h).
+ */
+struct lp_loader *lp_loader_open(const struct lp_loader_opts *opts, lp_event_cb cb,
+				 void *cb_ctx, char *err, size_t errlen, int *exit_code);
+const struct lp_features *lp_loader_features(const struct lp_loader *l);
+
+/* Start tracing a process (and, in-kernel, everything it forks). */
+int lp_loader_trace_pid(struct lp_loader *l, uint32_t tgid);
+/* Trace any process that execs with this comm (e.g. a restarted dockerd). */
+int lp_loader_add_comm(struct lp_loader *l, const char *comm);
+/* Is tgid traced right now (in the kernel's map)? */
+bool lp_loader_is_traced(struct lp_loader *l, uint32_t tgid);
+
+/* Consume ring buffer records (calls cb); returns records consumed or -errno. */
+int lp_loader_poll(struct lp_loader *l, int timeout_ms);
+/* Emit (through cb) the per-fd I/O aggregates still in the kernel, flagged
+ * LP_FDIO_DRAINED, and clear them. Used at the end of a recording. */
+int lp_loader_drain_fd_io(struct lp_loader *l);
+/* Lost-event counters summed over CPUs (lost[LP_LOST_NR]), and per CPU
+ * totals (per_cpu[ncpu], may be NULL). Returns the number of CPUs. */
+int lp_loader_lost(struct lp_loader *l, uint64_t lost[LP_LOST_NR],
+		   uint64_t *per_cpu, int max_cpus);
+
+/* Detach and unload everything. Safe with NULL. */
+void lp_loader_close(struct lp_loader *l);
+
+#endif

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * layerprof: an eBPF-assisted profiler of container image builds.
+ * This file only dispatches to the subcommands (one file each).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "exitcode.h"
+#include "version.h"
+#include "layerprof/abi.h"
+
+static const struct subcommand {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+} subcommands[] = {
+	{ "record", cmd_record, "trace a build (or the running daemons) into a trace file" },
+	{ "report", cmd_report, "explain what was slow and why the cache missed" },
+	{ "export", cmd_export, "write Perfetto/Chrome JSON, folded stacks or an SVG flame graph" },
+	{ "diff",   cmd_diff,   "compare two recordings: what changed, why it missed" },
+	{ "dump",   cmd_dump,   "print every recorded event (text or NDJSON)" },
+	{ "check",  cmd_check,  "can this host run layerprof? what is missing?" },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: layerprof [--version] [--help] <command> [<args>]\n"
+		"\n"
+		"Profile container image builds with eBPF: why a docker build is slow,\n"
+		"why its cache misses.\n"
+		"\n"
+		"Commands:\n");
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		fprintf(out, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
+	fprintf(out,
+		"\n"
+		"Typical use:\n"
+		"  sudo layerprof record -o build.lprof -- docker build -t app .\n"
+		"  layerprof report build.lprof\n"
+		"\n"
+		"Run 'layerprof <command> --help' for a command's options; see layerprof(1).\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return LP_EXIT_USAGE;
+	}
+	const char *name = argv[1];
+	if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+		usage(stdout);
+		return LP_EXIT_OK;
+	}
+	if (!strcmp(name, "--version") || !strcmp(name, "-V") || !strcmp(name, "version")) {
+		printf("layerprof %s (event ABI %d)\n", LAYERPROF_VERSION, LP_ABI_VERSION);
+		return LP_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		if (!strcmp(name, subcommands[i].name))
+			return subcommands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "layerprof: '%s' is not a layerprof command; see 'layerprof --help'\n", name);
+	return LP_EXIT_USAGE;
+}

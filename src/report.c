@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Placeholder until the report subcommand lands; says so plainly. */
+#include "commands.h"
+#include "exitcode.h"
+#include "util.h"
+
+int cmd_report(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	lp_error("report: not implemented in this build yet");
+	return LP_EXIT_FAILURE;
+}

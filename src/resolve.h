@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Path resolution in user space: follows each traced process's cwd and fd
+ * table through the trace (seeds from /proc, fork inherits, open/dup/chdir
+ * update) so that relative paths and dirfd-relative paths become absolute.
+ * The kernel side only sends what the process passed.
+ *
+ * Use: for each record in trace order, first ask for the paths of that
+ * record (resolution uses the state *before* the call), then feed it.
+ */
+#ifndef LAYERPROF_RESOLVE_H
+#define LAYERPROF_RESOLVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "layerprof/abi.h"
+
+struct lp_resolver;
+
+struct lp_resolver *lp_resolver_new(void);
+void lp_resolver_free(struct lp_resolver *r);
+
+/* Update tables with one record (any kind; unknown kinds are ignored). */
+void lp_resolver_feed(struct lp_resolver *r, const struct lp_hdr *rec);
+
+/*
+ * Absolute, lexically normalized path for string `i` of a syscall event,
+ * resolved against the right dirfd (or cwd) of the calling process.
+ * Writes into buf and returns it; returns NULL when string i is absent.
+ * When the base is unknown, returns the path as given (still useful).
+ */
+const char *lp_resolve_path(struct lp_resolver *r, const struct lp_ev_syscall *ev,
+			    int i, char *buf, size_t len);
+
+/* Path open on fd in process tgid, cwd of tgid, comm of tgid; NULL if unknown. */
+const char *lp_resolver_fd_path(const struct lp_resolver *r, uint32_t tgid, int fd);
+const char *lp_resolver_cwd(const struct lp_resolver *r, uint32_t tgid);
+const char *lp_resolver_comm(const struct lp_resolver *r, uint32_t tgid);
+
+#endif

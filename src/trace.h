@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The trace file (DESIGN.md section 6): self-describing, versioned, compact,
+ * checksummed, streamable, and readable after a crash.
+ *
+ *   file   := file_header block*
+ *   file_header (32 bytes): magic "LPROF\0\r\n", u32 format_version,
+ *          u32 header_size (32), u32 abi_version, u32 flags, u64 reserved
+ *   block  := block_header payload
+ *   block_header (24 bytes): u32 magic "LPBK", u8 type, u8 codec,
+ *          u16 reserved, u32 raw_len, u32 stored_len, u32 payload_crc32,
+ *          u32 header_crc32 (of the 20 bytes before it)
+ *   types:  META (first block: JSON object, see below), EVENTS (a run of
+ *          records, each starting with struct lp_hdr), TRAILER (last block:
+ *          JSON totals and lost counts).
+ *   codec:  0 stored, 1 zlib.
+ *
+ * A block is written whole with one write(2) and never rewritten, so after
+ * SIGKILL or a full disk every complete block before the damage is intact;
+ * the reader stops at the first bad block and says what it recovered.
+ * The reader trusts no length: raw_len and stored_len are capped, records
+ * must fit inside their block, and lp_hdr.size >= sizeof(struct lp_hdr).
+ */
+#ifndef LAYERPROF_TRACE_H
+#define LAYERPROF_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "layerprof/abi.h"
+
+#define LP_TRACE_MAGIC "LPROF\0\r\n"
+#define LP_TRACE_FORMAT_VERSION 1
+#define LP_TRACE_HEADER_SIZE 32
+#define LP_BLOCK_MAGIC 0x4b42504cu /* "LPBK" little-endian */
+#define LP_BLOCK_HEADER_SIZE 24
+#define LP_BLOCK_MAX_RAW (16u << 20)    /* a reader refuses larger blocks */
+
+enum lp_block_type { LP_BLOCK_META = 1, LP_BLOCK_EVENTS = 2, LP_BLOCK_TRAILER = 3 };
+enum lp_block_codec { LP_CODEC_STORED = 0, LP_CODEC_ZLIB = 1 };
+
+/* ---------------------------------------------------------------- writer */
+
+struct lp_writer;
+
+/*
+ * Create PATH (mode 0600; an existing regular file is replaced, a symlink or
+ * other non-regular file at PATH is refused) and write the header and the
+ * META block (meta_json: a JSON object, see record.c). Events are buffered
+ * and compressed/written by a background thread so the caller (the ring
+ * buffer consumer) never waits on zlib or the disk.
+ * On failure returns NULL and puts one line in err.
+ */
+struct lp_writer *lp_writer_open(const char *path, const char *meta_json,
+				 char *err, size_t errlen);
+/* Append one record (starts with struct lp_hdr, len == hdr.size).
+ * Returns 0, or -1 once the writer has failed (lp_writer_error says why). */
+int lp_writer_append(struct lp_writer *w, const void *rec, size_t len);
+/* Push buffered records out as a block now (e.g. on a timer). */
+int lp_writer_flush(struct lp_writer *w);
+/* First error that stopped the writer (ENOSPC...), or NULL. */
+const char *lp_writer_error(const struct lp_writer *w);
+/* Totals so far. */
+uint64_t lp_writer_records(const struct lp_writer *w);
+uint64_t lp_writer_bytes(const struct lp_writer *w); /* bytes on disk */
+/* Flush, write the TRAILER block (trailer_json), fsync, close, free.
+ * Returns 0 or -1 (err filled). Always frees w. */
+int lp_writer_close(struct lp_writer *w, const char *trailer_json,
+		    char *err, size_t errlen);
+
+/* ---------------------------------------------------------------- reader */
+
+struct lp_reader;
+
+struct lp_reader_status {
+	uint64_t blocks;        /* good blocks read */
+	uint64_t records;       /* records returned */
+	uint64_t bytes;         /* file bytes covered by good blocks */
+	uint64_t file_size;
+	bool has_trailer;       /* false: recording did not finish cleanly */
+	bool damaged;           /* stopped at a bad or incomplete block */
+	char message[256];      /* what was recovered / what is wrong */
+};
+
+/* Open and check the header and META block. NULL + one line in err when the
+ * file is missing, not a layerprof trace, of a newer version, or its META
+ * block is unreadable. */
+struct lp_reader *lp_reader_open(const char *path, char *err, size_t errlen);
+/* The META JSON text (NUL-terminated), owned by the reader. */
+const char *lp_reader_meta(const struct lp_reader *r);
+/*
+ * Next record: returns 1 and points *rec at it (valid until the next call;
+ * aligned to 8; rec->size bytes readable), 0 at the end of the readable
+ * data (damage included: see status), never crashes on hostile bytes.
+ */
+int lp_reader_next(struct lp_reader *r, const struct lp_hdr **rec);
+/* The TRAILER JSON text, or NULL when absent; valid after next() returned 0. */
+const char *lp_reader_trailer(const struct lp_reader *r);
+const struct lp_reader_status *lp_reader_status(const struct lp_reader *r);
+/* Back to the first record (for two-pass analyses). */
+int lp_reader_rewind(struct lp_reader *r);
+void lp_reader_close(struct lp_reader *r);
+
+#endif /* LAYERPROF_TRACE_H */

@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+static void vmessage(const char *prefix, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "layerprof: %s", prefix);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void lp_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmessage("", fmt, ap);
+	va_end(ap);
+}
+
+void lp_warn(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmessage("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+static void out_of_memory(size_t n)
+{
+	fprintf(stderr, "layerprof: out of memory (allocating %zu bytes)\n", n);
+	exit(1);
+}
+
+void *lp_xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		out_of_memory(n);
+	return p;
+}
+
+void *lp_xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		out_of_memory(n * size);
+	return p;
+}
+
+void *lp_xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (!q)
+		out_of_memory(n);
+	return q;
+}
+
+char *lp_xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = lp_xmalloc(n);
+	memcpy(p, s, n);
+	return p;
+}
+
+void lp_buf_reserve(struct lp_buf *b, size_t extra)
+{
+	if (b->len + extra + 1 <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap : 256;
+	while (cap < b->len + extra + 1)
+		cap *= 2;
+	b->data = lp_xrealloc(b->data, cap);
+	b->cap = cap;
+}
+
+void lp_buf_append(struct lp_buf *b, const void *p, size_t n)
+{
+	lp_buf_reserve(b, n);
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void lp_buf_puts(struct lp_buf *b, const char *s)
+{
+	lp_buf_append(b, s, strlen(s));
+}
+
+void lp_buf_printf(struct lp_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	lp_buf_reserve(b, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+void lp_buf_json_str(struct lp_buf *b, const char *s)
+{
+	lp_buf_append(b, "\"", 1);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"': lp_buf_puts(b, "\\\""); break;
+		case '\\': lp_buf_puts(b, "\\\\"); break;
+		case '\n': lp_buf_puts(b, "\\n"); break;
+		case '\r': lp_buf_puts(b, "\\r"); break;
+		case '\t': lp_buf_puts(b, "\\t"); break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				lp_buf_printf(b, "\\u%04x", *p);
+			else
+				lp_buf_append(b, p, 1);
+		}
+	}
+	lp_buf_append(b, "\"", 1);
+}
+
+void lp_buf_free(struct lp_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+uint64_t lp_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Split "12.5MB" into 12.5 and "MB"; false when there is no number. */
+static bool split_number(const char *s, double *value, const char **unit)
+{
+	char *end;
+	while (isspace((unsigned char)*s))
+		s++;
+	if (!*s || *s == '-')
+		return false;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || errno || !isfinite(v) || v < 0)
+		return false;
+	while (isspace((unsigned char)*end))
+		end++;
+	*value = v;
+	*unit = end;
+	return true;
+}
+
+bool lp_parse_bytes(const char *s, uint64_t *out)
+{
+	static const struct { const char *unit; double mult; } units[] = {
+		{ "", 1 }, { "b", 1 },
+		{ "k", 1e3 }, { "kb", 1e3 }, { "kib", 1024.0 },
+		{ "m", 1e6 }, { "mb", 1e6 }, { "mib", 1048576.0 },
+		{ "g", 1e9 }, { "gb", 1e9 }, { "gib", 1073741824.0 },
+		{ "t", 1e12 }, { "tb", 1e12 }, { "tib", 1099511627776.0 },
+	};
+	double v;
+	const char *unit;
+	if (!split_number(s, &v, &unit))
+		return false;
+	for (size_t i = 0; i < LP_ARRAY_SIZE(units); i++) {
+		if (strcasecmp(unit, units[i].unit) == 0) {
+			double bytes = v * units[i].mult;
+			if (bytes > 1.8e19)
+				return false;
+			*out = (uint64_t)(bytes + 0.5);
+			return true;
+		}
+	}
+	return false;
+}
+
+bool lp_parse_duration_ms(const char *s, uint64_t *out)
+{
+	static const struct { const char *unit; double mult; } units[] = {
+		{ "", 1000 }, { "s", 1000 }, { "ms", 1 }, { "m", 60000 },
+		{ "min", 60000 }, { "h", 3600000 },
+	};
+	double v;
+	const char *unit;
+	if (!split_number(s, &v, &unit))
+		return false;
+	for (size_t i = 0; i < LP_ARRAY_SIZE(units); i++) {
+		if (strcasecmp(unit, units[i].unit) == 0) {
+			double ms = v * units[i].mult;
+			if (ms > 1.8e19)
+				return false;
+			*out = (uint64_t)(ms + 0.5);
+			return true;
+		}
+	}
+	return false;
+}
+
+const char *lp_fmt_bytes(uint64_t n, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "kB", "MB", "GB", "TB" };
+	double v = (double)n;
+	size_t u = 0;
+	while (v >= 1000 && u + 1 < LP_ARRAY_SIZE(units)) {
+		v /= 1000;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%llu B", (unsigned long long)n);
+	else
+		snprintf(buf, len, "%.*f %s", v < 10 ? 2 : v < 100 ? 1 : 0, v, units[u]);
+	return buf;
+}
+
+const char *lp_fmt_duration_ns(uint64_t ns, char *buf, size_t len)
+{
+	if (ns >= 60000000000ull)
+		snprintf(buf, len, "%llum%02llus", (unsigned long long)(ns / 60000000000ull),
+			 (unsigned long long)(ns / 1000000000ull % 60));
+	else if (ns >= 1000000000ull)
+		snprintf(buf, len, "%.2f s", (double)ns / 1e9);
+	else if (ns >= 1000000ull)
+		snprintf(buf, len, "%.1f ms", (double)ns / 1e6);
+	else
+		snprintf(buf, len, "%.0f us", (double)ns / 1e3);
+	return buf;
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Small helpers used everywhere: messages, a growable buffer, numbers. */
+#ifndef LAYERPROF_UTIL_H
+#define LAYERPROF_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LP_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* "layerprof: <message>" on stderr, one line. */
+void lp_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void lp_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Allocation that cannot fail silently: prints and exits on OOM. */
+void *lp_xmalloc(size_t n);
+void *lp_xcalloc(size_t n, size_t size);
+void *lp_xrealloc(void *p, size_t n);
+char *lp_xstrdup(const char *s);
+
+/* A growable byte buffer, always NUL-terminated. */
+struct lp_buf {
+	char *data;
+	size_t len, cap;
+};
+void lp_buf_reserve(struct lp_buf *b, size_t extra);
+void lp_buf_append(struct lp_buf *b, const void *p, size_t n);
+void lp_buf_puts(struct lp_buf *b, const char *s);
+void lp_buf_printf(struct lp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append s as a JSON string literal (quotes included, escaped). */
+void lp_buf_json_str(struct lp_buf *b, const char *s);
+void lp_buf_free(struct lp_buf *b);
+
+/* CLOCK_MONOTONIC in ns, the clock bpf_ktime_get_ns() uses. */
+uint64_t lp_now_ns(void);
+
+/* Parse "1.5KB", "200MB", "3GiB", "123" into bytes; false on junk. */
+bool lp_parse_bytes(const char *s, uint64_t *out);
+/* Parse "90", "90s", "5m", "1h", "250ms" into milliseconds; false on junk. */
+bool lp_parse_duration_ms(const char *s, uint64_t *out);
+/* "1.2 MB" style, into buf. */
+const char *lp_fmt_bytes(uint64_t n, char *buf, size_t len);
+/* "1.25 s" / "830 ms" / "12 us" style, into buf. */
+const char *lp_fmt_duration_ns(uint64_t ns, char *buf, size_t len);
+
+#endif

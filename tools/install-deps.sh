@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install what layerprof needs from Debian's archive, only what is missing.
+#   tools/install-deps.sh build|test|demo|bench
+set -euo pipefail
+what=${1:-build}
+build=(make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcjson-dev pkg-config)
+docker=(docker.io busybox-static)
+case "$what" in
+build) pkgs=("${build[@]}") ;;
+test) pkgs=("${build[@]}" "${docker[@]}" libcriterion-dev libfuzzer-14-dev libclang-rt-14-dev python3 xz-utils) ;;
+demo) pkgs=("${build[@]}" "${docker[@]}") ;;
+bench) pkgs=("${build[@]}" "${docker[@]}" strace bpftrace hyperfine) ;;
+-h|--help) sed -n '2,3p' "$0"; exit 0 ;;
+*) echo "install-deps.sh: unknown set '$what' (build, test, demo, bench)" >&2; exit 2 ;;
+esac
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+((${#missing[@]} == 0)) && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps.sh: missing packages: ${missing[*]}; run as root (or: sudo apt-get install ${missing[*]})" >&2
+	exit 1
+fi
+echo "install-deps.sh: installing ${missing[*]}"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
