@@ -50,6 +50,7 @@ enum lp_kind {
 	LP_REC_FD_SEED = 0x81,   /* an fd it already had open: struct lp_rec_fd_seed */
 	LP_REC_PROGRESS = 0x82,  /* one line of the build's progress output: struct lp_rec_progress */
 	LP_REC_TRACE_PID = 0x83, /* user space started tracing a pid: struct lp_rec_trace_pid */
+	LP_REC_CONTEXT_FILE = 0x84, /* a file of the build context at start: struct lp_rec_context_file */
 };
 
 /* lp_hdr.flags bits */
@@ -254,6 +255,19 @@ enum lp_trace_why {
 struct lp_rec_trace_pid {
 	struct lp_hdr h;
 	char comm[LP_COMM_LEN];
+};
+
+/* LP_REC_CONTEXT_FILE: one file of the docker build context, as `record`
+ * found it before the build started (after .dockerignore). hdr.ts = when
+ * listed. data: the context-relative path, NUL-terminated. */
+struct lp_rec_context_file {
+	struct lp_hdr h;
+	__u64 size;            /* bytes */
+	__s64 mtime_ns;        /* modification time, realtime ns */
+	__u32 mode;            /* st_mode */
+	__u16 path_len;        /* bytes incl. NUL */
+	__u16 pad;
+	/* char path[]; */
 };
 
 #endif /* LAYERPROF_ABI_H */

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Command-line contract: --help everywhere, distinct exit statuses, one clear
+# line (never a crash, never a core dump) for every kind of bad input.
+# Runs against ./layerprof and, when built, the sanitizer build, so a
+# memory error on a bad input fails the suite.
+set -uo pipefail
+. "$(dirname "$0")/../lib.sh"
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+bins=("$LP_BIN")
+[ -x "$LP_ROOT/build-san/layerprof" ] && bins+=("$LP_ROOT/build-san/layerprof")
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1
+
+# expect NAME STATUS CMD...: CMD exits with STATUS, prints at most 3 lines on
+# stderr starting with "layerprof", and no sanitizer report.
+expect() {
+	local name=$1 want=$2 got errlines
+	shift 2
+	"$@" >"$tmp/out" 2>"$tmp/err"
+	got=$?
+	errlines=$(wc -l <"$tmp/err")
+	if [ "$got" != "$want" ]; then
+		fail "$name" "exit $got, want $want; stderr: $(head -3 "$tmp/err" | tr '\n' ' ')"
+	elif grep -qE 'Sanitizer|runtime error|core dumped' "$tmp/err"; then
+		fail "$name" "sanitizer: $(grep -m1 -E 'Sanitizer|runtime error' "$tmp/err")"
+	elif [ "$want" != 0 ] && { [ "$errlines" -gt 3 ] || ! head -1 "$tmp/err" | grep -q '^layerprof'; }; then
+		fail "$name" "error message is not one clear line: $(head -3 "$tmp/err" | tr '\n' ' ')"
+	else
+		pass "$name"
+	fi
+}
+
+# Inputs that are not (valid) traces.
+: >"$tmp/empty.lprof"
+head -c 4096 /dev/urandom >"$tmp/random.lprof"
+printf 'LPROF\0\r\n\x63\0\0\0\x20\0\0\0\x01\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0' >"$tmp/newer.lprof"
+printf 'LPROF\0\r\n' >"$tmp/short.lprof"
+mkdir "$tmp/dir.lprof"
+
+for bin in "${bins[@]}"; do
+	tag=$(basename "$(dirname "$bin")")
+	[ "$tag" = "$(basename "$LP_ROOT")" ] && tag=plain
+	expect "$tag: --help" 0 "$bin" --help
+	expect "$tag: --version" 0 "$bin" --version
+	expect "$tag: no command" 2 "$bin"
+	expect "$tag: unknown command" 2 "$bin" frobnicate
+	for cmd in record report export diff dump check; do
+		expect "$tag: $cmd --help" 0 "$bin" $cmd --help
+		expect "$tag: $cmd bad option" 2 "$bin" $cmd --no-such-option
+	done
+	for cmd in report dump; do
+		expect "$tag: $cmd missing file" 6 "$bin" $cmd "$tmp/nope.lprof"
+		expect "$tag: $cmd empty file" 6 "$bin" $cmd "$tmp/empty.lprof"
+		expect "$tag: $cmd random bytes" 6 "$bin" $cmd "$tmp/random.lprof"
+		expect "$tag: $cmd newer format" 6 "$bin" $cmd "$tmp/newer.lprof"
+		expect "$tag: $cmd header only" 6 "$bin" $cmd "$tmp/short.lprof"
+		expect "$tag: $cmd directory" 6 "$bin" $cmd "$tmp/dir.lprof"
+		expect "$tag: $cmd no file" 2 "$bin" $cmd
+	done
+	expect "$tag: export missing file" 6 "$bin" export "$tmp/nope.lprof" -o "$tmp/x.json"
+	expect "$tag: export random bytes" 6 "$bin" export "$tmp/random.lprof" -o "$tmp/x.json"
+	expect "$tag: export no output" 2 "$bin" export "$tmp/random.lprof"
+	expect "$tag: diff one file" 2 "$bin" diff "$tmp/random.lprof"
+	expect "$tag: diff missing file" 6 "$bin" diff "$tmp/nope.lprof" "$tmp/nope2.lprof"
+	expect "$tag: report bad target" 2 "$bin" report "$tmp/random.lprof" --target build_time=banana
+	expect "$tag: record bad duration" 2 "$bin" record --duration -5
+	expect "$tag: record bad ringbuf" 2 "$bin" record --ringbuf-size 1000 -- true
+done
+
+# Privileges: record refuses without them (one line, status 4); readers need none.
+if is_root && command -v setpriv >/dev/null; then
+	expect "record as nobody" 4 setpriv --reuid=65534 --regid=65534 --clear-groups "$LP_BIN" record -o "$tmp/x.lprof" -- true
+	expect "check as nobody" 4 setpriv --reuid=65534 --regid=65534 --clear-groups "$LP_BIN" check
+else
+	skip "record as nobody" "needs root and setpriv to switch to an unprivileged user"
+	skip "check as nobody" "needs root and setpriv to switch to an unprivileged user"
+fi
+
+finish

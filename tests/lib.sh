@@ -1,0 +1,28 @@
+# Shared helpers for the shell test suites. Source it; then call
+#   pass NAME | fail NAME WHY | skip NAME WHY | finish
+# Every suite ends with the plain line "N passed, N failed, N skipped" and
+# exits non-zero when anything failed. Skips always say why.
+# shellcheck shell=bash
+LP_PASS=0 LP_FAIL=0 LP_SKIP=0
+LP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LP_BIN=${LP_BIN:-$LP_ROOT/layerprof}
+LP_ARTIFACTS=${LP_ARTIFACTS:-$LP_ROOT/tests/artifacts}
+mkdir -p "$LP_ARTIFACTS"
+
+pass() { LP_PASS=$((LP_PASS + 1)); printf 'PASS %s\n' "$1"; }
+fail() { LP_FAIL=$((LP_FAIL + 1)); printf 'FAIL %s: %s\n' "$1" "${2:-}"; }
+skip() { LP_SKIP=$((LP_SKIP + 1)); printf 'SKIP %s: %s\n' "$1" "${2:-}"; }
+
+# check NAME COMMAND...: pass when COMMAND succeeds, else fail with its output.
+check() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then pass "$name"; else fail "$name" "$(printf '%s' "$out" | tail -5 | tr '\n' ' ')"; fi
+}
+
+is_root() { [ "$(id -u)" = 0 ]; }
+
+finish() {
+	printf '%d passed, %d failed, %d skipped\n' "$LP_PASS" "$LP_FAIL" "$LP_SKIP"
+	[ "$LP_FAIL" = 0 ]
+}
