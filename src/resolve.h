@@ -7,6 +7,12 @@
  *
  * Use: for each record in trace order, first ask for the paths of that
  * record (resolution uses the state *before* the call), then feed it.
+ *
+ * Limits (see resolve.c): lexical only (no symlinks, no knowledge of a
+ * process's root: container paths stay container-relative); exec keeps the
+ * whole fd table because close-on-exec is not in the trace; a rename does
+ * not update fds or cwds naming the old path; an exited process is kept a
+ * little while so records drained after its exit still resolve.
  */
 #ifndef LAYERPROF_RESOLVE_H
 #define LAYERPROF_RESOLVE_H
@@ -37,5 +43,16 @@ const char *lp_resolve_path(struct lp_resolver *r, const struct lp_ev_syscall *e
 const char *lp_resolver_fd_path(const struct lp_resolver *r, uint32_t tgid, int fd);
 const char *lp_resolver_cwd(const struct lp_resolver *r, uint32_t tgid);
 const char *lp_resolver_comm(const struct lp_resolver *r, uint32_t tgid);
+/* Executable of tgid (seed or last exec, normalized), or NULL. */
+const char *lp_resolver_exe(const struct lp_resolver *r, uint32_t tgid);
+
+/*
+ * Lexical normalization: `path` (joined to `base` when relative and base
+ * is not NULL) with ".", ".." and repeated slashes removed; ".." at the
+ * root stays at the root. Symlinks are not looked at. Result in buf
+ * (absolute when path or base is; cut to fit when buf is too small);
+ * returns buf, or NULL when len < 2.
+ */
+const char *lp_path_normalize(const char *base, const char *path, char *buf, size_t len);
 
 #endif

@@ -8,8 +8,8 @@
  *          u32 header_size (32), u32 abi_version, u32 flags, u64 reserved
  *   block  := block_header payload
  *   block_header (24 bytes): u32 magic "LPBK", u8 type, u8 codec,
- *          u16 reserved, u32 raw_len, u32 stored_len, u32 payload_crc32,
- *          u32 header_crc32 (of the 20 bytes before it)
+ *          u16 reserved, u32 raw_len, u32 stored_len, u32 payload_crc32
+ *          (of the stored bytes), u32 header_crc32 (of the 20 bytes before it)
  *   types:  META (first block: JSON object, see below), EVENTS (a run of
  *          records, each starting with struct lp_hdr), TRAILER (last block:
  *          JSON totals and lost counts).
@@ -18,6 +18,7 @@
  * A block is written whole with one write(2) and never rewritten, so after
  * SIGKILL or a full disk every complete block before the damage is intact;
  * the reader stops at the first bad block and says what it recovered.
+ * Full reference: docs/trace-format.md.
  * The reader trusts no length: raw_len and stored_len are capped, records
  * must fit inside their block, and lp_hdr.size >= sizeof(struct lp_hdr).
  */
@@ -55,7 +56,12 @@ struct lp_writer;
 struct lp_writer *lp_writer_open(const char *path, const char *meta_json,
 				 char *err, size_t errlen);
 /* Append one record (starts with struct lp_hdr, len == hdr.size).
- * Returns 0, or -1 once the writer has failed (lp_writer_error says why). */
+ * Returns 0, or -1 once the writer has failed (lp_writer_error says why).
+ * A malformed record (len < sizeof(struct lp_hdr), len != hdr.size) is not
+ * written: -1 with errno EINVAL, counted by lp_writer_invalid(), and the
+ * writer keeps going (lp_writer_error stays NULL).
+ * Waits only when the background thread is 8 blocks (2 MiB) behind
+ * (back-pressure, counted by lp_writer_stalls()). One caller thread. */
 int lp_writer_append(struct lp_writer *w, const void *rec, size_t len);
 /* Push buffered records out as a block now (e.g. on a timer). */
 int lp_writer_flush(struct lp_writer *w);
@@ -64,6 +70,10 @@ const char *lp_writer_error(const struct lp_writer *w);
 /* Totals so far. */
 uint64_t lp_writer_records(const struct lp_writer *w);
 uint64_t lp_writer_bytes(const struct lp_writer *w); /* bytes on disk */
+/* Times append/flush had to wait for the background thread (queue full). */
+uint64_t lp_writer_stalls(const struct lp_writer *w);
+/* Malformed records refused by append. */
+uint64_t lp_writer_invalid(const struct lp_writer *w);
 /* Flush, write the TRAILER block (trailer_json), fsync, close, free.
  * Returns 0 or -1 (err filled). Always frees w. */
 int lp_writer_close(struct lp_writer *w, const char *trailer_json,
@@ -91,8 +101,10 @@ struct lp_reader *lp_reader_open(const char *path, char *err, size_t errlen);
 const char *lp_reader_meta(const struct lp_reader *r);
 /*
  * Next record: returns 1 and points *rec at it (valid until the next call;
- * aligned to 8; rec->size bytes readable), 0 at the end of the readable
- * data (damage included: see status), never crashes on hostile bytes.
+ * aligned to 8; rec->size bytes readable, and the 256 bytes after them are
+ * zero), 0 at the end of the readable data (damage included: see status),
+ * never crashes on hostile bytes. Records of unknown kinds are returned too
+ * (skip them); lp_ev_valid() (event.h) checks a known kind's lengths.
  */
 int lp_reader_next(struct lp_reader *r, const struct lp_hdr **rec);
 /* The TRAILER JSON text, or NULL when absent; valid after next() returned 0. */

@@ -1,0 +1,917 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * layerprof dump FILE [--json] [--raw]: every record of a trace, one per
+ * line, perf-script/strace style (or NDJSON), with paths resolved to
+ * absolute ones.
+ */
+#include <cJSON.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "event.h"
+#include "exitcode.h"
+#include "resolve.h"
+#include "syscalls.h"
+#include "sysfmt.h"
+#include "trace.h"
+#include "util.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: layerprof dump FILE [--json] [--raw]\n"
+		"\n"
+		"Print every record of a trace file, one per line, in trace order:\n"
+		"the metadata (META) first, then the events, the trailer and what\n"
+		"the reader recovered.\n"
+		"\n"
+		"  12.345678 dockerd[1234/1240] openat(AT_FDCWD, \"a/b\" -> /srv/a/b, O_RDONLY|O_CLOEXEC, 0) = 7 <0.000012>\n"
+		"\n"
+		"Times are seconds since the start of the recording, then the latency\n"
+		"of the call in <>. Relative paths are resolved to absolute ones from\n"
+		"the process's cwd and fd table as the trace tells them (shown after\n"
+		"->); flags and errors are decoded (= -2 ENOENT).\n"
+		"\n"
+		"Options:\n"
+		"  --json     one JSON object per line (NDJSON) with every field decoded\n"
+		"  --raw      do not resolve paths: print them as the process passed them\n"
+		"  -h, --help this help\n"
+		"\n"
+		"Exit status:\n"
+		"  0  the records were printed. A damaged trace (killed recording, full\n"
+		"     disk, corrupt block) still prints every record recovered before\n"
+		"     the damage, then a warning on stderr saying where it stopped and\n"
+		"     what was recovered, and exits 0.\n"
+		"  2  bad command line\n"
+		"  6  FILE is missing, not a layerprof trace, of a newer format, or\n"
+		"     unreadable from its first block\n"
+		"  7  the output could not be written\n");
+}
+
+struct dump {
+	struct lp_reader *rd;
+	struct lp_resolver *res;
+	bool json, raw;
+	bool have_start;
+	uint64_t start_ns;
+	struct lp_buf line;
+	FILE *out;
+};
+
+/* lp_buf_printf with one vsnprintf for short output (the common case). */
+static void putf(struct lp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(struct lp_buf *b, const char *fmt, ...)
+{
+	char tmp[256];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(tmp)) {
+		lp_buf_append(b, tmp, (size_t)n);
+		return;
+	}
+	va_start(ap, fmt);
+	char *big = NULL;
+	if (vasprintf(&big, fmt, ap) >= 0)
+		lp_buf_puts(b, big);
+	va_end(ap);
+	free(big);
+}
+
+/* Signed nanoseconds as seconds with `digits` decimals (truncated), without
+ * floating point: "12.345678", "-0.000001". */
+static void put_secs(struct lp_buf *b, int64_t ns, int digits, int width)
+{
+	static const int64_t div[] = { 1000000000, 100000000, 10000000, 1000000, 100000,
+				       10000, 1000, 100, 10, 1 };
+	uint64_t a = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
+	char num[48];
+	snprintf(num, sizeof(num), "%s%llu.%0*llu", ns < 0 ? "-" : "",
+		 (unsigned long long)(a / 1000000000u), digits,
+		 (unsigned long long)(a % 1000000000u / (uint64_t)div[digits]));
+	putf(b, "%*s", width, num);
+}
+
+/* ---------------------------------------------------------- string output */
+
+/* strace-like escaping: quotes, backslash, control bytes as \n \t \xNN;
+ * other bytes (UTF-8 names) as they are. */
+static bool plain_byte(unsigned char c)
+{
+	return c >= 0x20 && c != 0x7f && c != '"' && c != '\\';
+}
+
+static void put_escaped(struct lp_buf *b, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (plain_byte(c)) {
+			size_t j = i + 1;
+			while (j < n && plain_byte((unsigned char)s[j]))
+				j++;
+			lp_buf_append(b, s + i, j - i);
+			i = j - 1;
+			continue;
+		}
+		switch (c) {
+		case '"': lp_buf_puts(b, "\\\""); break;
+		case '\\': lp_buf_puts(b, "\\\\"); break;
+		case '\n': lp_buf_puts(b, "\\n"); break;
+		case '\t': lp_buf_puts(b, "\\t"); break;
+		case '\r': lp_buf_puts(b, "\\r"); break;
+		default:
+			if (c < 0x20 || c == 0x7f)
+				putf(b, "\\x%02x", c);
+			else
+				lp_buf_append(b, &c, 1);
+		}
+	}
+}
+
+static void put_quoted(struct lp_buf *b, const char *s, size_t n)
+{
+	lp_buf_puts(b, "\"");
+	put_escaped(b, s, n);
+	lp_buf_puts(b, "\"");
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t len;
+	uint32_t cp;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* A JSON string; bytes that are not valid UTF-8 become \u00XX (their
+ * Latin-1 reading) so every line stays valid JSON. */
+static void json_str_n(struct lp_buf *b, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	lp_buf_puts(b, "\"");
+	for (size_t i = 0; i < n;) {
+		unsigned char c = p[i];
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			size_t j = i + 1;
+			while (j < n && p[j] >= 0x20 && p[j] < 0x7f && p[j] != '"' && p[j] != '\\')
+				j++;
+			lp_buf_append(b, p + i, j - i);
+			i = j;
+			continue;
+		}
+		size_t k = utf8_len(p + i, n - i);
+		if (k > 1) {
+			lp_buf_append(b, p + i, k);
+			i += k;
+			continue;
+		}
+		i++;
+		switch (c) {
+		case '"': lp_buf_puts(b, "\\\""); break;
+		case '\\': lp_buf_puts(b, "\\\\"); break;
+		case '\n': lp_buf_puts(b, "\\n"); break;
+		case '\r': lp_buf_puts(b, "\\r"); break;
+		case '\t': lp_buf_puts(b, "\\t"); break;
+		default:
+			if (c < 0x20 || c == 0x7f || k == 0)
+				putf(b, "\\u%04x", c);
+			else
+				lp_buf_append(b, &c, 1);
+		}
+	}
+	lp_buf_puts(b, "\"");
+}
+
+static void json_str(struct lp_buf *b, const char *s)
+{
+	if (s)
+		json_str_n(b, s, strlen(s));
+	else
+		lp_buf_puts(b, "null");
+}
+
+static void json_key(struct lp_buf *b, const char *k)
+{
+	putf(b, ",\"%s\":", k);
+}
+
+/* ---------------------------------------------------------------- common */
+
+static const char *comm_of(const struct dump *d, const struct lp_hdr *h, char tmp[LP_COMM_LEN + 1])
+{
+	const char *c = NULL;
+	switch (h->kind) {
+	case LP_EV_EXEC:
+		lp_comm_copy(tmp, ((const struct lp_ev_exec *)h)->comm);
+		c = tmp;
+		break;
+	case LP_EV_EXIT:
+	case LP_REC_PROC_SEED:
+	case LP_REC_TRACE_PID:
+		c = lp_resolver_comm(d->res, h->tgid);
+		if (!c) {
+			const char *src = h->kind == LP_EV_EXIT ? ((const struct lp_ev_exit *)h)->comm
+					: h->kind == LP_REC_PROC_SEED
+						? ((const struct lp_rec_proc_seed *)h)->comm
+						: ((const struct lp_rec_trace_pid *)h)->comm;
+			lp_comm_copy(tmp, src);
+			c = tmp;
+		}
+		break;
+	default:
+		c = lp_resolver_comm(d->res, h->tgid);
+	}
+	return c && *c ? c : NULL;
+}
+
+static void text_prefix(struct dump *d, const struct lp_hdr *h)
+{
+	char tmp[LP_COMM_LEN + 1];
+	const char *comm = comm_of(d, h, tmp);
+	put_secs(&d->line, (int64_t)(h->ts - d->start_ns), 6, 12);
+	lp_buf_puts(&d->line, " ");
+	if (h->tgid == 0 && h->tid == 0) {
+		lp_buf_puts(&d->line, "- "); /* made by layerprof, no process */
+		return;
+	}
+	if (comm)
+		put_escaped(&d->line, comm, strlen(comm));
+	else
+		lp_buf_puts(&d->line, "?");
+	if (h->tgid == h->tid || h->tid == 0)
+		putf(&d->line, "[%u] ", h->tgid);
+	else
+		putf(&d->line, "[%u/%u] ", h->tgid, h->tid);
+}
+
+static void json_prefix(struct dump *d, const struct lp_hdr *h)
+{
+	char tmp[LP_COMM_LEN + 1];
+	const char *kind = lp_kind_name(h->kind);
+	lp_buf_puts(&d->line, "{\"kind\":");
+	json_str(&d->line, kind ? kind : "unknown");
+	putf(&d->line, ",\"kind_id\":%u,\"size\":%u,\"ts_ns\":%" PRIu64 ",\"t_rel_s\":",
+	     h->kind, h->size, (uint64_t)h->ts);
+	put_secs(&d->line, (int64_t)(h->ts - d->start_ns), 9, 0);
+	putf(&d->line, ",\"pid\":%u,\"tid\":%u,\"flags\":%u", h->tgid, h->tid, h->flags);
+	json_key(&d->line, "comm");
+	json_str(&d->line, comm_of(d, h, tmp));
+}
+
+/* ---------------------------------------------------------------- syscall */
+
+static bool is_string_type(int t)
+{
+	return t == LP_ARG_PATH || t == LP_ARG_MOUNT_SRC || t == LP_ARG_LINK_TARGET ||
+	       t == LP_ARG_STR;
+}
+
+static void text_syscall(struct dump *d, const struct lp_ev_syscall *ev)
+{
+	unsigned sc = ev->h.aux;
+	const struct lp_sc_desc *desc = lp_sc_desc(sc);
+	struct lp_buf *b = &d->line;
+	char tmp[4096];
+
+	if (desc)
+		putf(b, "%s(", desc->name);
+	else
+		putf(b, "syscall_%u(", sc);
+	unsigned nargs = desc ? desc->nargs : 6;
+	for (unsigned a = 0; a < nargs && a < 6; a++) {
+		int t = desc ? desc->arg[a].type : LP_ARG_PTR;
+		if (a)
+			lp_buf_puts(b, ", ");
+		unsigned idx;
+		size_t n;
+		const char *s = lp_ev_syscall_arg_str(ev, a, &idx, &n);
+		if (s && (is_string_type(t) || !desc)) {
+			put_quoted(b, s, n);
+			if (lp_ev_syscall_str_truncated(ev, idx))
+				lp_buf_puts(b, "...");
+			if (!d->raw && lp_sc_arg_is_path(sc, a, ev->args)) {
+				const char *r = lp_resolve_path(d->res, ev, (int)idx, tmp, sizeof(tmp));
+				if (r && strcmp(r, s) != 0) {
+					lp_buf_puts(b, " -> ");
+					put_escaped(b, r, strlen(r));
+				}
+			}
+		} else if (is_string_type(t)) {
+			lp_buf_puts(b, lp_fmt_arg(LP_ARG_PTR, ev->args[a], tmp, sizeof(tmp)));
+		} else {
+			lp_buf_puts(b, lp_fmt_arg(t, ev->args[a], tmp, sizeof(tmp)));
+		}
+	}
+	lp_buf_puts(b, ")");
+	if (ev->ret < 0 && ev->ret >= -4095) {
+		const char *e = lp_errno_name((int)-ev->ret);
+		putf(b, " = %" PRId64 " %s", (int64_t)ev->ret, e ? e : "");
+	} else {
+		putf(b, " = %" PRId64, (int64_t)ev->ret);
+	}
+	lp_buf_puts(b, " <");
+	put_secs(b, (int64_t)ev->lat_ns, 6, 0);
+	lp_buf_puts(b, ">");
+	if (ev->h.flags & LP_F_STR_FAULT)
+		lp_buf_puts(b, " (a string argument could not be read)");
+}
+
+static void json_syscall(struct dump *d, const struct lp_ev_syscall *ev)
+{
+	unsigned sc = ev->h.aux;
+	const struct lp_sc_desc *desc = lp_sc_desc(sc);
+	struct lp_buf *b = &d->line;
+	char tmp[4096];
+
+	json_key(b, "syscall");
+	if (desc)
+		json_str(b, desc->name);
+	else
+		putf(b, "\"syscall_%u\"", sc);
+	putf(b, ",\"sc\":%u,\"ret\":%" PRId64, sc, (int64_t)ev->ret);
+	json_key(b, "errno");
+	if (ev->ret < 0 && ev->ret >= -4095)
+		json_str(b, lp_errno_name((int)-ev->ret));
+	else
+		lp_buf_puts(b, "null");
+	putf(b, ",\"latency_ns\":%" PRIu64, (uint64_t)ev->lat_ns);
+
+	unsigned nargs = desc ? desc->nargs : 6;
+	lp_buf_puts(b, ",\"args\":[");
+	for (unsigned a = 0; a < nargs && a < 6; a++) {
+		int t = desc ? desc->arg[a].type : LP_ARG_PTR;
+		if (a)
+			lp_buf_puts(b, ",");
+		if (lp_argt_is_signed(t))
+			putf(b, "%" PRId64,
+				      t == LP_ARG_OFFSET ? (int64_t)ev->args[a]
+							 : (int64_t)(int32_t)ev->args[a]);
+		else
+			putf(b, "%" PRIu64, (uint64_t)ev->args[a]);
+	}
+	lp_buf_puts(b, "],\"args_text\":[");
+	for (unsigned a = 0; a < nargs && a < 6; a++) {
+		int t = desc ? desc->arg[a].type : LP_ARG_PTR;
+		if (a)
+			lp_buf_puts(b, ",");
+		size_t n;
+		const char *s = lp_ev_syscall_arg_str(ev, a, NULL, &n);
+		if (s && (is_string_type(t) || !desc))
+			json_str_n(b, s, n);
+		else
+			json_str(b, lp_fmt_arg(is_string_type(t) ? LP_ARG_PTR : t, ev->args[a], tmp,
+					       sizeof(tmp)));
+	}
+	lp_buf_puts(b, "],\"strings\":[");
+	for (unsigned i = 0; i < ev->nstr && i < LP_SYSCALL_MAX_STRS; i++) {
+		unsigned a = ev->str_arg[i];
+		int t = lp_sc_arg_type(sc, a);
+		size_t n = 0;
+		const char *s = lp_ev_syscall_str(ev, i, &n);
+		bool path = lp_sc_arg_is_path(sc, a, ev->args);
+		if (i)
+			lp_buf_puts(b, ",");
+		putf(b, "{\"arg\":%u,\"type\":", a);
+		json_str(b, path ? "path" : lp_argt_name(t));
+		json_key(b, "raw");
+		if (s)
+			json_str_n(b, s, n);
+		else
+			lp_buf_puts(b, "null");
+		if (path) {
+			json_key(b, "resolved");
+			const char *r = s && !d->raw
+					? lp_resolve_path(d->res, ev, (int)i, tmp, sizeof(tmp))
+					: NULL;
+			json_str(b, r);
+		}
+		putf(b, ",\"truncated\":%s}",
+			      lp_ev_syscall_str_truncated(ev, i) ? "true" : "false");
+	}
+	lp_buf_puts(b, "]");
+	if (ev->h.flags & LP_F_STR_FAULT)
+		lp_buf_puts(b, ",\"string_fault\":true");
+}
+
+/* ----------------------------------------------------------- other kinds */
+
+static void text_argv(struct lp_buf *b, struct lp_str_iter *it, bool skip_first)
+{
+	const char *s;
+	size_t n;
+	bool first = true;
+	if (skip_first)
+		lp_str_next(it, NULL);
+	lp_buf_puts(b, "[");
+	while ((s = lp_str_next(it, &n))) {
+		if (!first)
+			lp_buf_puts(b, ", ");
+		put_quoted(b, s, n);
+		first = false;
+	}
+	lp_buf_puts(b, "]");
+}
+
+static void json_argv(struct lp_buf *b, struct lp_str_iter *it)
+{
+	const char *s;
+	size_t n;
+	bool first = true;
+	lp_buf_puts(b, "[");
+	while ((s = lp_str_next(it, &n))) {
+		if (!first)
+			lp_buf_puts(b, ",");
+		json_str_n(b, s, n);
+		first = false;
+	}
+	lp_buf_puts(b, "]");
+}
+
+static const char *why_name(uint32_t why)
+{
+	switch (why) {
+	case LP_WHY_COMMAND: return "command";
+	case LP_WHY_PID: return "pid";
+	case LP_WHY_COMM: return "comm";
+	default: return "unknown";
+	}
+}
+
+static void text_fd_io_half(struct lp_buf *b, const char *verb, uint64_t bytes, uint32_t calls,
+			    uint64_t ns)
+{
+	char t[32];
+	putf(b, "%s %" PRIu64 " B", verb, bytes);
+	if (calls)
+		putf(b, " in %u call%s %s", calls, calls == 1 ? "" : "s",
+			      lp_fmt_duration_ns(ns, t, sizeof(t)));
+}
+
+static void text_record(struct dump *d, const struct lp_hdr *h)
+{
+	struct lp_buf *b = &d->line;
+	char tmp[4096], c[LP_COMM_LEN + 1];
+	const char *kind = lp_kind_name(h->kind);
+
+	if (!kind) {
+		putf(b, "record kind %#x (size %u): unknown to this layerprof, skipped",
+			      h->kind, h->size);
+		return;
+	}
+	if (!lp_ev_valid(h)) {
+		putf(b, "malformed %s record (size %u), skipped", kind, h->size);
+		return;
+	}
+	switch (h->kind) {
+	case LP_EV_SYSCALL:
+		text_syscall(d, (const void *)h);
+		break;
+	case LP_EV_FORK: {
+		const struct lp_ev_fork *ev = (const void *)h;
+		lp_comm_copy(c, ev->child_comm);
+		putf(b, "fork -> %u", h->aux);
+		if (c[0]) {
+			lp_buf_puts(b, " (");
+			put_escaped(b, c, strlen(c));
+			lp_buf_puts(b, ")");
+		}
+		break;
+	}
+	case LP_EV_EXEC: {
+		const struct lp_ev_exec *ev = (const void *)h;
+		size_t n;
+		const char *f = lp_ev_exec_filename(ev, &n);
+		lp_buf_puts(b, "exec ");
+		if (f)
+			put_quoted(b, f, n);
+		else
+			lp_buf_puts(b, "?");
+		if (f && !d->raw) {
+			const char *cwd = lp_resolver_cwd(d->res, h->tgid);
+			const char *r = f[0] == '/' || cwd
+					? lp_path_normalize(f[0] == '/' ? NULL : cwd, f, tmp, sizeof(tmp))
+					: NULL;
+			if (r && strcmp(r, f) != 0) {
+				lp_buf_puts(b, " -> ");
+				put_escaped(b, r, strlen(r));
+			}
+		}
+		putf(b, " ppid %u", ev->ppid);
+		if (h->aux && h->aux != h->tgid)
+			putf(b, " (exec'd by thread %u)", h->aux);
+		break;
+	}
+	case LP_EV_EXEC_ARGV: {
+		const struct lp_ev_exec_argv *ev = (const void *)h;
+		struct lp_str_iter it;
+		const char *name = lp_sc_name(h->aux);
+		lp_ev_argv_iter(ev, &it);
+		size_t n;
+		const char *f = lp_str_next(&it, &n);
+		putf(b, "%s(", name ? name : "exec");
+		if (h->aux == LP_SC_EXECVEAT)
+			putf(b, "%s, ", lp_fmt_arg(LP_ARG_DIRFD, (uint64_t)(int64_t)ev->dirfd,
+							    tmp, sizeof(tmp)));
+		if (f)
+			put_quoted(b, f, n);
+		else
+			lp_buf_puts(b, "?");
+		lp_buf_puts(b, ", ");
+		text_argv(b, &it, false);
+		if (h->flags & LP_F_ARGV_TRUNC)
+			lp_buf_puts(b, "...");
+		lp_buf_puts(b, ") entered");
+		break;
+	}
+	case LP_EV_EXIT: {
+		const struct lp_ev_exit *ev = (const void *)h;
+		putf(b, "exit: %s", lp_fmt_wait_status(h->aux, tmp, sizeof(tmp)));
+		putf(b, " (chown %u, chmod %u, utimens %u, stat ok %u)", ev->counts.chown,
+			      ev->counts.chmod, ev->counts.utimens, ev->counts.stat_ok);
+		break;
+	}
+	case LP_EV_FD_IO: {
+		const struct lp_ev_fd_io *ev = (const void *)h;
+		const char *p = d->raw ? NULL : lp_resolver_fd_path(d->res, h->tgid, (int)h->aux);
+		putf(b, "fd %d", (int32_t)h->aux);
+		if (p) {
+			lp_buf_puts(b, " (");
+			put_escaped(b, p, strlen(p));
+			lp_buf_puts(b, ")");
+		}
+		lp_buf_puts(b, ": ");
+		text_fd_io_half(b, "read", ev->rbytes, ev->rcalls, ev->rns);
+		lp_buf_puts(b, ", ");
+		text_fd_io_half(b, "wrote", ev->wbytes, ev->wcalls, ev->wns);
+		if ((ev->io_flags & LP_FDIO_DRAINED) || (h->flags & LP_FDIO_DRAINED))
+			lp_buf_puts(b, " (still open)");
+		break;
+	}
+	case LP_REC_PROC_SEED: {
+		const struct lp_rec_proc_seed *ev = (const void *)h;
+		size_t n;
+		const char *s;
+		struct lp_str_iter it;
+		putf(b, "seed process ppid %u exe ", h->aux);
+		if ((s = lp_ev_seed_exe(ev, &n)))
+			put_quoted(b, s, n);
+		else
+			lp_buf_puts(b, "?");
+		lp_buf_puts(b, " cwd ");
+		if ((s = lp_ev_seed_cwd(ev, &n)))
+			put_quoted(b, s, n);
+		else
+			lp_buf_puts(b, "?");
+		lp_buf_puts(b, " cmdline ");
+		lp_ev_seed_cmdline_iter(ev, &it);
+		text_argv(b, &it, false);
+		break;
+	}
+	case LP_REC_FD_SEED: {
+		size_t n;
+		const char *s = lp_ev_fd_seed_path((const void *)h, &n);
+		putf(b, "seed fd %d -> ", (int32_t)h->aux);
+		if (s)
+			put_escaped(b, s, n);
+		else
+			lp_buf_puts(b, "?");
+		break;
+	}
+	case LP_REC_PROGRESS: {
+		size_t n = 0;
+		const char *s = lp_ev_progress_text((const void *)h, &n);
+		putf(b, "progress %s ", h->aux == 2 ? "stderr" : h->aux == 1 ? "stdout" : "?");
+		put_quoted(b, s ? s : "", s ? n : 0);
+		break;
+	}
+	case LP_REC_TRACE_PID:
+		putf(b, "trace pid %u (%s)", h->tgid, why_name(h->aux));
+		break;
+	case LP_REC_CONTEXT_FILE: {
+		const struct lp_rec_context_file *ev = (const void *)h;
+		size_t n;
+		const char *s = lp_ev_context_path(ev, &n);
+		lp_buf_puts(b, "context file ");
+		if (s)
+			put_quoted(b, s, n);
+		else
+			lp_buf_puts(b, "?");
+		putf(b, " %" PRIu64 " B mode 0%o mtime %" PRId64 ".%09" PRId64,
+			      (uint64_t)ev->size, ev->mode, (int64_t)ev->mtime_ns / 1000000000,
+			      ((int64_t)ev->mtime_ns % 1000000000 + 1000000000) % 1000000000);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+static void json_record(struct dump *d, const struct lp_hdr *h)
+{
+	struct lp_buf *b = &d->line;
+	char c[LP_COMM_LEN + 1];
+
+	if (!lp_kind_name(h->kind))
+		return;
+	if (!lp_ev_valid(h)) {
+		lp_buf_puts(b, ",\"malformed\":true");
+		return;
+	}
+	switch (h->kind) {
+	case LP_EV_SYSCALL:
+		json_syscall(d, (const void *)h);
+		break;
+	case LP_EV_FORK:
+		lp_comm_copy(c, ((const struct lp_ev_fork *)h)->child_comm);
+		putf(b, ",\"child_pid\":%u", h->aux);
+		json_key(b, "child_comm");
+		json_str(b, c);
+		break;
+	case LP_EV_EXEC: {
+		const struct lp_ev_exec *ev = (const void *)h;
+		char tmp[4096];
+		const char *f = lp_ev_exec_filename(ev, NULL);
+		json_key(b, "filename");
+		json_str(b, f);
+		json_key(b, "filename_resolved");
+		const char *cwd = lp_resolver_cwd(d->res, h->tgid);
+		json_str(b, f && !d->raw && (f[0] == '/' || cwd)
+				? lp_path_normalize(f[0] == '/' ? NULL : cwd, f, tmp, sizeof(tmp))
+				: NULL);
+		lp_comm_copy(c, ev->comm);
+		json_key(b, "new_comm");
+		json_str(b, c);
+		putf(b, ",\"ppid\":%u,\"old_pid\":%u", ev->ppid, h->aux);
+		break;
+	}
+	case LP_EV_EXEC_ARGV: {
+		const struct lp_ev_exec_argv *ev = (const void *)h;
+		struct lp_str_iter it;
+		json_key(b, "syscall");
+		json_str(b, lp_sc_name(h->aux));
+		putf(b, ",\"dirfd\":%d", ev->dirfd);
+		lp_ev_argv_iter(ev, &it);
+		json_key(b, "filename");
+		json_str(b, lp_str_next(&it, NULL));
+		json_key(b, "argv");
+		json_argv(b, &it);
+		putf(b, ",\"argv_truncated\":%s",
+			      (h->flags & LP_F_ARGV_TRUNC) ? "true" : "false");
+		break;
+	}
+	case LP_EV_EXIT: {
+		const struct lp_ev_exit *ev = (const void *)h;
+		uint32_t st = h->aux, sig = st & 0x7f;
+		putf(b, ",\"exit_status\":%u", st);
+		if (sig == 0) {
+			putf(b, ",\"exit_code\":%u,\"signal\":null", (st >> 8) & 0xff);
+		} else {
+			lp_buf_puts(b, ",\"exit_code\":null,\"signal\":");
+			json_str(b, lp_signal_name((int)sig));
+			putf(b, ",\"signal_number\":%u", sig);
+		}
+		putf(b, ",\"core_dumped\":%s", (st & 0x80) ? "true" : "false");
+		putf(b, ",\"counts\":{\"chown\":%u,\"chmod\":%u,\"utimens\":%u,\"stat_ok\":%u}",
+			      ev->counts.chown, ev->counts.chmod, ev->counts.utimens,
+			      ev->counts.stat_ok);
+		break;
+	}
+	case LP_EV_FD_IO: {
+		const struct lp_ev_fd_io *ev = (const void *)h;
+		putf(b, ",\"fd\":%d", (int32_t)h->aux);
+		json_key(b, "path");
+		json_str(b, d->raw ? NULL : lp_resolver_fd_path(d->res, h->tgid, (int)h->aux));
+		putf(b, ",\"first_ts_ns\":%" PRIu64 ",\"last_ts_ns\":%" PRIu64
+			      ",\"read_bytes\":%" PRIu64 ",\"read_calls\":%u,\"read_ns\":%" PRIu64
+			      ",\"write_bytes\":%" PRIu64 ",\"write_calls\":%u,\"write_ns\":%" PRIu64
+			      ",\"drained\":%s",
+			      (uint64_t)ev->first_ts, (uint64_t)ev->last_ts, (uint64_t)ev->rbytes,
+			      ev->rcalls, (uint64_t)ev->rns, (uint64_t)ev->wbytes, ev->wcalls,
+			      (uint64_t)ev->wns,
+			      ((ev->io_flags | h->flags) & LP_FDIO_DRAINED) ? "true" : "false");
+		break;
+	}
+	case LP_REC_PROC_SEED: {
+		const struct lp_rec_proc_seed *ev = (const void *)h;
+		struct lp_str_iter it;
+		putf(b, ",\"ppid\":%u", h->aux);
+		json_key(b, "exe");
+		json_str(b, lp_ev_seed_exe(ev, NULL));
+		json_key(b, "cwd");
+		json_str(b, lp_ev_seed_cwd(ev, NULL));
+		json_key(b, "cmdline");
+		lp_ev_seed_cmdline_iter(ev, &it);
+		json_argv(b, &it);
+		break;
+	}
+	case LP_REC_FD_SEED:
+		putf(b, ",\"fd\":%d", (int32_t)h->aux);
+		json_key(b, "path");
+		json_str(b, lp_ev_fd_seed_path((const void *)h, NULL));
+		break;
+	case LP_REC_PROGRESS: {
+		size_t n = 0;
+		const char *s = lp_ev_progress_text((const void *)h, &n);
+		json_key(b, "stream");
+		json_str(b, h->aux == 2 ? "stderr" : h->aux == 1 ? "stdout" : NULL);
+		json_key(b, "text");
+		json_str_n(b, s ? s : "", s ? n : 0);
+		break;
+	}
+	case LP_REC_TRACE_PID:
+		json_key(b, "why");
+		json_str(b, why_name(h->aux));
+		break;
+	case LP_REC_CONTEXT_FILE: {
+		const struct lp_rec_context_file *ev = (const void *)h;
+		json_key(b, "path");
+		json_str(b, lp_ev_context_path(ev, NULL));
+		putf(b, ",\"file_size\":%" PRIu64 ",\"mtime_ns\":%" PRId64 ",\"mode\":%u",
+			      (uint64_t)ev->size, (int64_t)ev->mtime_ns, ev->mode);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+/* ------------------------------------------------------------- the driver */
+
+static void emit(struct dump *d)
+{
+	lp_buf_puts(&d->line, "\n");
+	fwrite(d->line.data, 1, d->line.len, d->out);
+	d->line.len = 0;
+	d->line.data[0] = '\0';
+}
+
+/* start_monotonic_ns from META (number or decimal string). */
+static bool meta_start(const cJSON *meta, uint64_t *out)
+{
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(meta, "start_monotonic_ns");
+	if (cJSON_IsNumber(s) && s->valuedouble >= 0) {
+		*out = (uint64_t)s->valuedouble;
+		return true;
+	}
+	if (cJSON_IsString(s) && s->valuestring) {
+		char *end;
+		unsigned long long v = strtoull(s->valuestring, &end, 10);
+		if (end != s->valuestring && !*end) {
+			*out = v;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void print_json_blob(struct dump *d, const char *label, const char *text)
+{
+	cJSON *j = text ? cJSON_Parse(text) : NULL;
+	char *compact = j ? cJSON_PrintUnformatted(j) : NULL;
+	if (d->json) {
+		putf(&d->line, "{\"kind\":\"%s\",\"%s\":", label, label);
+		if (compact)
+			lp_buf_puts(&d->line, compact);
+		else
+			json_str(&d->line, text);
+		lp_buf_puts(&d->line, "}");
+	} else {
+		putf(&d->line, "# %s ", label);
+		if (compact)
+			lp_buf_puts(&d->line, compact);
+		else if (text)
+			put_escaped(&d->line, text, strlen(text));
+		else
+			lp_buf_puts(&d->line, "(none: the recording did not finish)");
+	}
+	emit(d);
+	free(compact);
+	cJSON_Delete(j);
+}
+
+int cmd_dump(int argc, char **argv)
+{
+	struct dump d = { .out = stdout };
+	const char *path = NULL;
+	bool opts_done = false;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!opts_done && (!strcmp(a, "-h") || !strcmp(a, "--help"))) {
+			usage(stdout);
+			return LP_EXIT_OK;
+		} else if (!opts_done && !strcmp(a, "--json")) {
+			d.json = true;
+		} else if (!opts_done && !strcmp(a, "--raw")) {
+			d.raw = true;
+		} else if (!opts_done && !strcmp(a, "--")) {
+			opts_done = true;
+		} else if (!opts_done && a[0] == '-' && a[1]) {
+			lp_error("dump: unknown option '%s'; see 'layerprof dump --help'", a);
+			return LP_EXIT_USAGE;
+		} else if (!path) {
+			path = a;
+		} else {
+			lp_error("dump: one trace file at a time ('%s' and '%s' given)", path, a);
+			return LP_EXIT_USAGE;
+		}
+	}
+	if (!path) {
+		lp_error("dump: no trace file given; usage: layerprof dump FILE [--json] [--raw]");
+		return LP_EXIT_USAGE;
+	}
+
+	char err[512];
+	d.rd = lp_reader_open(path, err, sizeof(err));
+	if (!d.rd) {
+		lp_error("dump: %s", err);
+		return LP_EXIT_BADTRACE;
+	}
+	d.res = lp_resolver_new();
+	lp_buf_reserve(&d.line, 8192);
+
+	const char *meta = lp_reader_meta(d.rd);
+	cJSON *mj = cJSON_Parse(meta);
+	d.have_start = mj && meta_start(mj, &d.start_ns);
+	cJSON_Delete(mj);
+	print_json_blob(&d, "meta", meta);
+
+	const struct lp_hdr *h;
+	while (lp_reader_next(d.rd, &h) == 1) {
+		if (!d.have_start) {
+			d.start_ns = h->ts;
+			d.have_start = true;
+		}
+		if (d.json) {
+			json_prefix(&d, h);
+			json_record(&d, h);
+			lp_buf_puts(&d.line, "}");
+		} else {
+			text_prefix(&d, h);
+			text_record(&d, h);
+		}
+		emit(&d);
+		/* resolution uses the state before the call, then the call
+		 * updates it */
+		lp_resolver_feed(d.res, h);
+	}
+
+	const struct lp_reader_status *st = lp_reader_status(d.rd);
+	print_json_blob(&d, "trailer", lp_reader_trailer(d.rd));
+	if (d.json) {
+		putf(&d.line, "{\"kind\":\"status\",\"blocks\":%" PRIu64 ",\"records\":%" PRIu64
+			      ",\"bytes\":%" PRIu64 ",\"file_size\":%" PRIu64
+			      ",\"has_trailer\":%s,\"damaged\":%s,\"message\":",
+			      st->blocks, st->records, st->bytes, st->file_size,
+			      st->has_trailer ? "true" : "false", st->damaged ? "true" : "false");
+		json_str(&d.line, st->message);
+		lp_buf_puts(&d.line, "}");
+	} else {
+		putf(&d.line, "# status %s", st->message);
+	}
+	emit(&d);
+
+	int rc = LP_EXIT_OK;
+	if (fflush(d.out) != 0 || ferror(d.out)) {
+		lp_error("dump: cannot write the output: %s", strerror(errno));
+		rc = LP_EXIT_IO;
+	}
+	if (st->damaged)
+		lp_warn("%s: %s", path, st->message);
+	else if (!st->has_trailer)
+		lp_warn("%s: %s", path, st->message);
+
+	lp_buf_free(&d.line);
+	lp_resolver_free(d.res);
+	lp_reader_close(d.rd);
+	return rc;
+}

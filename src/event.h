@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Safe access to the records of a trace (include/layerprof/abi.h). A record
+ * comes from a file and may be hostile: every accessor checks lengths
+ * against hdr.size and returns NULL rather than read past the record.
+ * Strings returned are NUL-terminated inside the record unless said
+ * otherwise (progress text is not: it comes with its length).
+ *
+ * Variable-length fields, as written by the kernel side and by `record`:
+ *   LP_EV_SYSCALL      str_len[i] bytes incl. NUL, strings in str_arg order
+ *   LP_EV_EXEC         filename_len bytes incl. NUL
+ *   LP_EV_EXEC_ARGV    data_len bytes: filename\0 then argc args, each \0
+ *   LP_REC_PROC_SEED   exe_len, cwd_len bytes incl. NUL, then cmdline_len
+ *                      bytes holding argc args each NUL-terminated
+ *   LP_REC_FD_SEED     path_len bytes incl. NUL
+ *   LP_REC_PROGRESS    len bytes of text, no NUL
+ *   LP_REC_CONTEXT_FILE path_len bytes incl. NUL
+ */
+#ifndef LAYERPROF_EVENT_H
+#define LAYERPROF_EVENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "layerprof/abi.h"
+
+/* "syscall", "fork", ... "context_file"; NULL for an unknown kind. */
+const char *lp_kind_name(unsigned kind);
+/* Size of the fixed part of a known kind (0 when unknown). */
+size_t lp_kind_min_size(unsigned kind);
+/* Is the record big enough for its kind's fixed part, and do its
+ * variable-length fields fit inside it? Unknown kinds: true when
+ * size >= sizeof(struct lp_hdr) (they can be skipped). */
+bool lp_ev_valid(const struct lp_hdr *h);
+
+/* String i (0..nstr-1) of an LP_EV_SYSCALL, or NULL when absent, unreadable
+ * (str_len 0), or not NUL-terminated inside the record. *len (may be NULL)
+ * gets strlen. */
+const char *lp_ev_syscall_str(const struct lp_ev_syscall *ev, unsigned i, size_t *len);
+/* The string read from argument `arg` (0..5), or NULL; *idx (may be NULL)
+ * gets its string index. */
+const char *lp_ev_syscall_arg_str(const struct lp_ev_syscall *ev, unsigned arg,
+				  unsigned *idx, size_t *len);
+/* Was string i cut at LP_STR_MAX? */
+bool lp_ev_syscall_str_truncated(const struct lp_ev_syscall *ev, unsigned i);
+
+/* The filename of an LP_EV_EXEC, or NULL. */
+const char *lp_ev_exec_filename(const struct lp_ev_exec *ev, size_t *len);
+
+/* Iterate the strings of an LP_EV_EXEC_ARGV (filename first, then argv) or
+ * of an LP_REC_PROC_SEED's command line. */
+struct lp_str_iter {
+	const char *p, *end;
+	unsigned left;          /* strings still allowed (argc bound) */
+};
+void lp_ev_argv_iter(const struct lp_ev_exec_argv *ev, struct lp_str_iter *it);
+void lp_ev_seed_cmdline_iter(const struct lp_rec_proc_seed *ev, struct lp_str_iter *it);
+/* Next string, or NULL at the end (or at an unterminated string). */
+const char *lp_str_next(struct lp_str_iter *it, size_t *len);
+
+/* LP_REC_PROC_SEED exe and cwd, or NULL. */
+const char *lp_ev_seed_exe(const struct lp_rec_proc_seed *ev, size_t *len);
+const char *lp_ev_seed_cwd(const struct lp_rec_proc_seed *ev, size_t *len);
+/* LP_REC_FD_SEED link target, or NULL. */
+const char *lp_ev_fd_seed_path(const struct lp_rec_fd_seed *ev, size_t *len);
+/* LP_REC_PROGRESS text: NOT NUL-terminated; *len bytes. NULL when the
+ * length does not fit the record. */
+const char *lp_ev_progress_text(const struct lp_rec_progress *ev, size_t *len);
+/* LP_REC_CONTEXT_FILE path, or NULL. */
+const char *lp_ev_context_path(const struct lp_rec_context_file *ev, size_t *len);
+
+/* Copy a comm[LP_COMM_LEN] field (maybe not NUL-terminated) into dst. */
+void lp_comm_copy(char dst[LP_COMM_LEN + 1], const char *src);
+
+/* "ENOENT" for 2; NULL when unknown. */
+const char *lp_errno_name(int e);
+/* "SIGKILL" for 9; NULL when unknown. */
+const char *lp_signal_name(int sig);
+
+#endif

@@ -1,0 +1,574 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Path resolver (resolve.h): per-process comm, cwd, exe and fd table,
+ * rebuilt from the trace record by record.
+ *
+ *   LP_REC_PROC_SEED   a fresh entry: comm, exe, cwd (from /proc at start)
+ *   LP_REC_FD_SEED     fd -> /proc/PID/fd/N target
+ *   LP_EV_FORK         the child copies the parent's cwd, exe and fd table
+ *   LP_EV_EXEC         new comm and exe; the fd table is KEPT as is: which
+ *                      fds were close-on-exec is not in the trace, so a
+ *                      closed-on-exec fd stays known until its number is
+ *                      reused (open, dup) or closed
+ *   LP_EV_EXIT         the process is forgotten (lazily: the last exited
+ *                      processes are kept a while, so records that arrive
+ *                      just after the exit - per-fd I/O drained at exit -
+ *                      still resolve; a new process with the same pid
+ *                      replaces the entry)
+ *   LP_EV_SYSCALL      only successful calls: open family (ret fd -> path),
+ *                      dup/dup2/dup3/fcntl(F_DUPFD*) (copy), close (forget),
+ *                      chdir (cwd = path), fchdir (cwd = fd's path);
+ *                      fsopen/fsmount make fds with no path (forgotten)
+ *   LP_EV_FD_IO        a close (not a drain) forgets the fd
+ *
+ * Limits, by design: resolution is lexical (symlinks are not followed, the
+ * process's root - chroot, container - is not known: paths inside a
+ * container are container-relative); a rename does not update the fds or
+ * cwds that named the old path; an fd closed without I/O may keep its old
+ * path until the number is reused by a traced call.
+ */
+#include "resolve.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "event.h"
+#include "syscalls.h"
+#include "util.h"
+
+#define X_AT_FDCWD (-100)
+#define X_F_DUPFD 0
+#define X_F_DUPFD_CLOEXEC 1030
+#define GRAVEYARD 256 /* exited processes kept for late records */
+
+/* ------------------------------------------------ refcounted path strings */
+
+struct path {
+	unsigned ref;
+	char s[];
+};
+
+static struct path *path_new(const char *s)
+{
+	size_t n = strlen(s);
+	struct path *p = lp_xmalloc(sizeof(*p) + n + 1);
+	p->ref = 1;
+	memcpy(p->s, s, n + 1);
+	return p;
+}
+
+static struct path *path_ref(struct path *p)
+{
+	if (p)
+		p->ref++;
+	return p;
+}
+
+static void path_unref(struct path *p)
+{
+	if (p && --p->ref == 0)
+		free(p);
+}
+
+/* ------------------------------------- u32 -> pointer map, linear probing */
+
+struct map {
+	uint32_t *keys;
+	void **vals; /* NULL: empty slot */
+	size_t cap, n;
+};
+
+static size_t slot_of(uint32_t k, size_t cap)
+{
+	return (size_t)((k * 2654435761u) & (cap - 1));
+}
+
+static void *map_get(const struct map *m, uint32_t k)
+{
+	if (!m->cap)
+		return NULL;
+	for (size_t i = slot_of(k, m->cap);; i = (i + 1) & (m->cap - 1)) {
+		if (!m->vals[i])
+			return NULL;
+		if (m->keys[i] == k)
+			return m->vals[i];
+	}
+}
+
+static void map_put(struct map *m, uint32_t k, void *v);
+
+static void map_grow(struct map *m)
+{
+	struct map old = *m;
+	m->cap = old.cap ? old.cap * 2 : 8;
+	m->n = 0;
+	m->keys = lp_xcalloc(m->cap, sizeof(*m->keys));
+	m->vals = lp_xcalloc(m->cap, sizeof(*m->vals));
+	for (size_t i = 0; i < old.cap; i++)
+		if (old.vals[i])
+			map_put(m, old.keys[i], old.vals[i]);
+	free(old.keys);
+	free(old.vals);
+}
+
+/* Insert or replace; returns nothing: the caller frees a replaced value
+ * (it gets it with map_get first). */
+static void map_put(struct map *m, uint32_t k, void *v)
+{
+	if ((m->n + 1) * 4 > m->cap * 3)
+		map_grow(m);
+	size_t i = slot_of(k, m->cap);
+	while (m->vals[i] && m->keys[i] != k)
+		i = (i + 1) & (m->cap - 1);
+	if (!m->vals[i])
+		m->n++;
+	m->keys[i] = k;
+	m->vals[i] = v;
+}
+
+/* Remove k; returns its value (to free) or NULL. Backward-shift deletion. */
+static void *map_del(struct map *m, uint32_t k)
+{
+	if (!m->cap)
+		return NULL;
+	size_t mask = m->cap - 1, i = slot_of(k, m->cap);
+	while (m->vals[i] && m->keys[i] != k)
+		i = (i + 1) & mask;
+	if (!m->vals[i])
+		return NULL;
+	void *v = m->vals[i];
+	m->vals[i] = NULL;
+	m->n--;
+	for (size_t j = (i + 1) & mask; m->vals[j]; j = (j + 1) & mask) {
+		size_t home = slot_of(m->keys[j], m->cap);
+		/* move j into the hole at i when its home is not in (i, j] */
+		bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+		if (!between) {
+			m->keys[i] = m->keys[j];
+			m->vals[i] = m->vals[j];
+			m->vals[j] = NULL;
+			i = j;
+		}
+	}
+	return v;
+}
+
+static void map_free(struct map *m)
+{
+	free(m->keys);
+	free(m->vals);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ------------------------------------------------------------- processes */
+
+struct proc {
+	uint32_t tgid;
+	bool dead;
+	char comm[LP_COMM_LEN + 1];
+	struct path *cwd, *exe;
+	struct map fds; /* (uint32_t)fd -> struct path * */
+};
+
+struct lp_resolver {
+	struct map procs; /* tgid -> struct proc * */
+	uint32_t graveyard[GRAVEYARD];
+	unsigned grave_next, grave_n;
+};
+
+static void fds_clear(struct map *fds)
+{
+	for (size_t i = 0; i < fds->cap; i++)
+		if (fds->vals[i])
+			path_unref(fds->vals[i]);
+	map_free(fds);
+}
+
+static void proc_free(struct proc *p)
+{
+	if (!p)
+		return;
+	path_unref(p->cwd);
+	path_unref(p->exe);
+	fds_clear(&p->fds);
+	free(p);
+}
+
+static struct proc *proc_get(const struct lp_resolver *r, uint32_t tgid)
+{
+	return map_get(&r->procs, tgid);
+}
+
+/* A fresh entry for tgid, replacing any old one. */
+static struct proc *proc_new(struct lp_resolver *r, uint32_t tgid)
+{
+	proc_free(map_get(&r->procs, tgid));
+	struct proc *p = lp_xcalloc(1, sizeof(*p));
+	p->tgid = tgid;
+	map_put(&r->procs, tgid, p);
+	return p;
+}
+
+/* The live entry for tgid, created when unknown (or exited: a record for a
+ * dead pid means it was reused without a fork we saw). */
+static struct proc *proc_live(struct lp_resolver *r, uint32_t tgid)
+{
+	struct proc *p = proc_get(r, tgid);
+	if (p && !p->dead)
+		return p;
+	return proc_new(r, tgid);
+}
+
+static void set_path(struct path **slot, const char *s)
+{
+	path_unref(*slot);
+	*slot = s ? path_new(s) : NULL;
+}
+
+static void fd_put(struct proc *p, int32_t fd, struct path *path)
+{
+	if (fd < 0)
+		return;
+	path_unref(map_del(&p->fds, (uint32_t)fd));
+	if (path)
+		map_put(&p->fds, (uint32_t)fd, path);
+}
+
+static struct path *fd_get(const struct proc *p, int32_t fd)
+{
+	return fd < 0 ? NULL : map_get(&p->fds, (uint32_t)fd);
+}
+
+static void bury(struct lp_resolver *r, struct proc *p)
+{
+	p->dead = true;
+	if (r->grave_n == GRAVEYARD) {
+		uint32_t old = r->graveyard[r->grave_next];
+		struct proc *o = proc_get(r, old);
+		if (o && o->dead)
+			proc_free(map_del(&r->procs, old));
+	} else {
+		r->grave_n++;
+	}
+	r->graveyard[r->grave_next] = p->tgid;
+	r->grave_next = (r->grave_next + 1) % GRAVEYARD;
+}
+
+/* ------------------------------------------------------------ normalizing */
+
+/* Append path component c[0..n) to out (olen bytes, no trailing slash;
+ * "" is the root). Returns false when it does not fit. */
+static bool push_comp(char *out, size_t *olen, size_t cap, const char *c, size_t n)
+{
+	if (n == 0 || (n == 1 && c[0] == '.'))
+		return true;
+	if (n == 2 && c[0] == '.' && c[1] == '.') {
+		while (*olen > 0 && out[*olen - 1] != '/')
+			(*olen)--;
+		if (*olen > 0)
+			(*olen)--; /* the slash */
+		return true;
+	}
+	if (*olen + 1 + n + 1 > cap)
+		return false;
+	out[(*olen)++] = '/';
+	memcpy(out + *olen, c, n);
+	*olen += n;
+	return true;
+}
+
+static bool push_path(char *out, size_t *olen, size_t cap, const char *s)
+{
+	while (*s) {
+		while (*s == '/')
+			s++;
+		const char *e = s;
+		while (*e && *e != '/')
+			e++;
+		if (!push_comp(out, olen, cap, s, (size_t)(e - s)))
+			return false;
+		s = e;
+	}
+	return true;
+}
+
+const char *lp_path_normalize(const char *base, const char *path, char *buf, size_t len)
+{
+	if (!buf || len < 2 || !path)
+		return NULL;
+	size_t olen = 0;
+	bool ok = true;
+	if (path[0] != '/' && base)
+		ok = push_path(buf, &olen, len, base);
+	if (ok)
+		push_path(buf, &olen, len, path);
+	if (olen == 0)
+		buf[olen++] = '/';
+	buf[olen] = '\0';
+	return buf;
+}
+
+static const char *copy_out(const char *s, char *buf, size_t len)
+{
+	if (!buf || len == 0)
+		return NULL;
+	size_t n = strlen(s);
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* The directory a dirfd argument names in process p, or NULL. */
+static const char *dirfd_path(const struct proc *p, int32_t dirfd)
+{
+	if (!p)
+		return NULL;
+	if (dirfd == X_AT_FDCWD)
+		return p->cwd ? p->cwd->s : NULL;
+	struct path *fp = fd_get(p, dirfd);
+	return fp ? fp->s : NULL;
+}
+
+static const char *resolve(const struct lp_resolver *r, const struct lp_ev_syscall *ev,
+			   unsigned i, char *buf, size_t len)
+{
+	const char *s = lp_ev_syscall_str(ev, i, NULL);
+	if (!s)
+		return NULL;
+	unsigned sc = ev->h.aux, arg = ev->str_arg[i];
+	if (!lp_sc_arg_is_path(sc, arg, ev->args))
+		return copy_out(s, buf, len); /* not a path: as given */
+	if (s[0] == '/')
+		return lp_path_normalize(NULL, s, buf, len);
+
+	const struct lp_argdesc *d = &lp_sc_desc(sc)->arg[arg];
+	const struct proc *p = proc_get(r, ev->h.tgid);
+	int32_t dirfd = d->base == LP_BASE_CWD ? X_AT_FDCWD : (int32_t)ev->args[d->base];
+	const char *base = dirfd_path(p, dirfd);
+
+	if (s[0] == '\0') {
+		/* an empty path names the dirfd itself only with AT_EMPTY_PATH
+		 * (or move_mount's own flag); otherwise it is an ENOENT */
+		bool empty_ok = d->empty_arg >= 0 && (ev->args[d->empty_arg] & d->empty_bit);
+		if (empty_ok && base && base[0] == '/')
+			return lp_path_normalize(NULL, base, buf, len);
+		return copy_out(s, buf, len);
+	}
+	if (!base || base[0] != '/')
+		return copy_out(s, buf, len); /* base unknown: as given */
+	return lp_path_normalize(base, s, buf, len);
+}
+
+/* ------------------------------------------------------------------- API */
+
+struct lp_resolver *lp_resolver_new(void)
+{
+	return lp_xcalloc(1, sizeof(struct lp_resolver));
+}
+
+void lp_resolver_free(struct lp_resolver *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->procs.cap; i++)
+		if (r->procs.vals[i])
+			proc_free(r->procs.vals[i]);
+	map_free(&r->procs);
+	free(r);
+}
+
+const char *lp_resolve_path(struct lp_resolver *r, const struct lp_ev_syscall *ev, int i,
+			    char *buf, size_t len)
+{
+	if (!r || !ev || i < 0 || ev->h.kind != LP_EV_SYSCALL)
+		return NULL;
+	return resolve(r, ev, (unsigned)i, buf, len);
+}
+
+/* The resolved path of the first path argument of ev, as a new path. */
+static struct path *first_path(struct lp_resolver *r, const struct lp_ev_syscall *ev)
+{
+	for (unsigned i = 0; i < ev->nstr && i < LP_SYSCALL_MAX_STRS; i++) {
+		if (!lp_sc_arg_is_path(ev->h.aux, ev->str_arg[i], ev->args))
+			continue;
+		char buf[4096];
+		const char *s = resolve(r, ev, i, buf, sizeof(buf));
+		return s ? path_new(s) : NULL;
+	}
+	return NULL;
+}
+
+static void feed_syscall(struct lp_resolver *r, const struct lp_ev_syscall *ev)
+{
+	if (ev->ret < 0)
+		return; /* failed calls change nothing */
+	unsigned sc = ev->h.aux;
+	int32_t ret = (int32_t)ev->ret, a0 = (int32_t)ev->args[0];
+	struct proc *p;
+
+	if (lp_sc_opens_path(sc)) {
+		struct path *path = first_path(r, ev);
+		p = proc_live(r, ev->h.tgid);
+		fd_put(p, ret, path);
+		return;
+	}
+	switch (sc) {
+	case LP_SC_FCNTL:
+		if (ev->args[1] != X_F_DUPFD && ev->args[1] != X_F_DUPFD_CLOEXEC)
+			return;
+		/* fallthrough */
+	case LP_SC_DUP:
+	case LP_SC_DUP2:
+	case LP_SC_DUP3:
+		p = proc_live(r, ev->h.tgid);
+		if (ret != a0) /* dup2(fd, fd) changes nothing */
+			fd_put(p, ret, path_ref(fd_get(p, a0)));
+		return;
+	case LP_SC_CLOSE:
+		fd_put(proc_live(r, ev->h.tgid), a0, NULL);
+		return;
+	case LP_SC_FSOPEN:
+	case LP_SC_FSMOUNT:
+		fd_put(proc_live(r, ev->h.tgid), ret, NULL);
+		return;
+	case LP_SC_CHDIR: {
+		struct path *path = first_path(r, ev);
+		p = proc_live(r, ev->h.tgid);
+		if (path && path->s[0] == '/') {
+			path_unref(p->cwd);
+			p->cwd = path;
+		} else {
+			path_unref(path);
+			path_unref(p->cwd);
+			p->cwd = NULL; /* somewhere we cannot name */
+		}
+		return;
+	}
+	case LP_SC_FCHDIR: {
+		p = proc_live(r, ev->h.tgid);
+		struct path *fp = path_ref(fd_get(p, a0));
+		path_unref(p->cwd);
+		p->cwd = fp;
+		return;
+	}
+	default:
+		return;
+	}
+}
+
+void lp_resolver_feed(struct lp_resolver *r, const struct lp_hdr *rec)
+{
+	if (!r || !rec || !lp_ev_valid(rec))
+		return;
+	struct proc *p;
+	switch (rec->kind) {
+	case LP_REC_PROC_SEED: {
+		const struct lp_rec_proc_seed *ev = (const void *)rec;
+		p = proc_new(r, rec->tgid);
+		lp_comm_copy(p->comm, ev->comm);
+		set_path(&p->exe, lp_ev_seed_exe(ev, NULL));
+		const char *cwd = lp_ev_seed_cwd(ev, NULL);
+		set_path(&p->cwd, cwd && cwd[0] == '/' ? cwd : NULL);
+		break;
+	}
+	case LP_REC_FD_SEED: {
+		const char *s = lp_ev_fd_seed_path((const void *)rec, NULL);
+		p = proc_live(r, rec->tgid);
+		fd_put(p, (int32_t)rec->aux, s ? path_new(s) : NULL);
+		break;
+	}
+	case LP_REC_TRACE_PID: {
+		const struct lp_rec_trace_pid *ev = (const void *)rec;
+		p = proc_live(r, rec->tgid);
+		if (ev->comm[0])
+			lp_comm_copy(p->comm, ev->comm);
+		break;
+	}
+	case LP_EV_FORK: {
+		const struct lp_ev_fork *ev = (const void *)rec;
+		if (rec->aux == rec->tgid)
+			break; /* not a new process */
+		struct proc *parent = proc_get(r, rec->tgid);
+		struct proc *child = proc_new(r, rec->aux);
+		if (parent) {
+			memcpy(child->comm, parent->comm, sizeof(child->comm));
+			child->cwd = path_ref(parent->cwd);
+			child->exe = path_ref(parent->exe);
+			for (size_t i = 0; i < parent->fds.cap; i++)
+				if (parent->fds.vals[i])
+					map_put(&child->fds, parent->fds.keys[i],
+						path_ref(parent->fds.vals[i]));
+		}
+		if (ev->child_comm[0])
+			lp_comm_copy(child->comm, ev->child_comm);
+		break;
+	}
+	case LP_EV_EXEC: {
+		const struct lp_ev_exec *ev = (const void *)rec;
+		p = proc_live(r, rec->tgid);
+		lp_comm_copy(p->comm, ev->comm);
+		const char *f = lp_ev_exec_filename(ev, NULL);
+		if (f) {
+			char buf[4096];
+			if (f[0] == '/')
+				f = lp_path_normalize(NULL, f, buf, sizeof(buf));
+			else if (p->cwd)
+				f = lp_path_normalize(p->cwd->s, f, buf, sizeof(buf));
+			set_path(&p->exe, f);
+		}
+		break;
+	}
+	case LP_EV_EXIT: {
+		const struct lp_ev_exit *ev = (const void *)rec;
+		p = proc_get(r, rec->tgid);
+		if (p && !p->dead) {
+			if (!p->comm[0])
+				lp_comm_copy(p->comm, ev->comm);
+			bury(r, p);
+		}
+		break;
+	}
+	case LP_EV_FD_IO: {
+		const struct lp_ev_fd_io *ev = (const void *)rec;
+		if ((ev->io_flags & LP_FDIO_DRAINED) || (rec->flags & LP_FDIO_DRAINED))
+			break; /* still open */
+		p = proc_get(r, rec->tgid);
+		if (p)
+			fd_put(p, (int32_t)rec->aux, NULL);
+		break;
+	}
+	case LP_EV_SYSCALL:
+		feed_syscall(r, (const void *)rec);
+		break;
+	default:
+		break;
+	}
+}
+
+const char *lp_resolver_fd_path(const struct lp_resolver *r, uint32_t tgid, int fd)
+{
+	const struct proc *p = r ? proc_get(r, tgid) : NULL;
+	const struct path *fp = p ? fd_get(p, fd) : NULL;
+	return fp ? fp->s : NULL;
+}
+
+const char *lp_resolver_cwd(const struct lp_resolver *r, uint32_t tgid)
+{
+	const struct proc *p = r ? proc_get(r, tgid) : NULL;
+	return p && p->cwd ? p->cwd->s : NULL;
+}
+
+const char *lp_resolver_comm(const struct lp_resolver *r, uint32_t tgid)
+{
+	const struct proc *p = r ? proc_get(r, tgid) : NULL;
+	return p && p->comm[0] ? p->comm : NULL;
+}
+
+const char *lp_resolver_exe(const struct lp_resolver *r, uint32_t tgid)
+{
+	const struct proc *p = r ? proc_get(r, tgid) : NULL;
+	return p && p->exe ? p->exe->s : NULL;
+}

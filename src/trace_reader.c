@@ -1,0 +1,485 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Trace reader (format: trace.h, docs/trace-format.md).
+ *
+ * Reads block by block with pread(2) (not mmap: a file cut or rewritten
+ * under us must give an error, not SIGBUS). Nothing read from the file is
+ * trusted: every length is checked against the caps and against the bytes
+ * left in the file before anything is allocated or copied. The first bad or
+ * incomplete block ends the readable data; the status says what was
+ * recovered and why it stopped.
+ */
+#include "trace.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "le.h"
+#include "util.h"
+
+/* Bytes after a record that are zeroed in the aligned copy, so code that
+ * reads a short record through a larger struct sees zeros, not old data. */
+#define REC_PAD 256
+#define REC_MAX 65535 /* lp_hdr.size is a u16 */
+
+struct lp_reader {
+	int fd;
+	char *path;
+	uint64_t file_size;
+	uint64_t first_events; /* offset of the block after META */
+	uint64_t off;          /* next block */
+	uint64_t block_no;     /* 1-based number of the next block */
+
+	uint8_t *raw;          /* current EVENTS block, decompressed */
+	size_t raw_cap, raw_len, pos;
+	uint8_t *stored;
+	size_t stored_cap;
+	uint8_t *rec;          /* aligned copy handed out by next() */
+	z_stream zs;
+	bool zs_ready;
+
+	char *meta, *trailer;
+	bool done;
+	struct lp_reader_status st;
+};
+
+enum blk { BLK_OK, BLK_END, BLK_BAD };
+
+struct blkhdr {
+	uint8_t type, codec;
+	uint32_t raw_len, stored_len;
+};
+
+static int pread_all(int fd, void *buf, size_t n, uint64_t off)
+{
+	uint8_t *p = buf;
+	while (n > 0) {
+		ssize_t k = pread(fd, p, n, (off_t)off);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (k == 0) {
+			errno = 0; /* the file got shorter */
+			return -1;
+		}
+		p += k;
+		n -= (size_t)k;
+		off += (uint64_t)k;
+	}
+	return 0;
+}
+
+static int reserve(uint8_t **buf, size_t *cap, size_t need)
+{
+	if (need <= *cap)
+		return 0;
+	uint8_t *p = realloc(*buf, need);
+	if (!p)
+		return -1;
+	*buf = p;
+	*cap = need;
+	return 0;
+}
+
+/* Set the damage part of the status: "<what> at byte X (block N)". */
+static void damage(struct lp_reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void damage(struct lp_reader *r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->st.message, sizeof(r->st.message), fmt, ap);
+	va_end(ap);
+	r->st.damaged = true;
+}
+
+/*
+ * Read and check the block at r->off into r->raw (raw_len bytes, plus a NUL
+ * after them). BLK_END at a clean end of file; BLK_BAD with the status
+ * message set (for the first block, the caller rewrites it).
+ */
+static enum blk read_block(struct lp_reader *r, struct blkhdr *bh)
+{
+	uint64_t off = r->off, left = r->file_size - off;
+	unsigned long long blk = (unsigned long long)r->block_no;
+	uint8_t h[LP_BLOCK_HEADER_SIZE];
+
+	if (off == r->file_size)
+		return BLK_END;
+	if (left < LP_BLOCK_HEADER_SIZE) {
+		damage(r, "trace truncated at byte %llu (block %llu)", (unsigned long long)off, blk);
+		return BLK_BAD;
+	}
+	if (pread_all(r->fd, h, sizeof(h), off) < 0) {
+		damage(r, "read error at byte %llu (block %llu): %s", (unsigned long long)off, blk,
+		       errno ? strerror(errno) : "the file got shorter");
+		return BLK_BAD;
+	}
+	if (lp_get_u32(h) != LP_BLOCK_MAGIC || lp_get_u32(h + 20) != (uint32_t)crc32(0L, h, 20)) {
+		damage(r, "bad block header at byte %llu (block %llu)", (unsigned long long)off, blk);
+		return BLK_BAD;
+	}
+	bh->type = h[4];
+	bh->codec = h[5];
+	bh->raw_len = lp_get_u32(h + 8);
+	bh->stored_len = lp_get_u32(h + 12);
+	uint32_t crc = lp_get_u32(h + 16);
+
+	if (bh->raw_len > LP_BLOCK_MAX_RAW) {
+		damage(r, "block %llu at byte %llu claims %u bytes (limit %u)", blk,
+		       (unsigned long long)off, bh->raw_len, LP_BLOCK_MAX_RAW);
+		return BLK_BAD;
+	}
+	if ((bh->codec == LP_CODEC_STORED && bh->stored_len != bh->raw_len) ||
+	    (bh->codec == LP_CODEC_ZLIB && bh->stored_len > compressBound(bh->raw_len)) ||
+	    (bh->codec != LP_CODEC_STORED && bh->codec != LP_CODEC_ZLIB)) {
+		damage(r, "block %llu at byte %llu has an invalid codec or length", blk,
+		       (unsigned long long)off);
+		return BLK_BAD;
+	}
+	if ((uint64_t)bh->stored_len > left - LP_BLOCK_HEADER_SIZE) {
+		damage(r, "trace truncated at byte %llu (block %llu)", (unsigned long long)off, blk);
+		return BLK_BAD;
+	}
+
+	/* lengths are now bounded by the caps and by the file */
+	if (reserve(&r->stored, &r->stored_cap, (size_t)bh->stored_len + 1) < 0 ||
+	    reserve(&r->raw, &r->raw_cap, (size_t)bh->raw_len + 1) < 0) {
+		damage(r, "out of memory reading block %llu at byte %llu", blk,
+		       (unsigned long long)off);
+		return BLK_BAD;
+	}
+	if (pread_all(r->fd, r->stored, bh->stored_len, off + LP_BLOCK_HEADER_SIZE) < 0) {
+		damage(r, "read error at byte %llu (block %llu): %s", (unsigned long long)off, blk,
+		       errno ? strerror(errno) : "the file got shorter");
+		return BLK_BAD;
+	}
+	if ((uint32_t)crc32(0L, r->stored, bh->stored_len) != crc) {
+		damage(r, "checksum mismatch in block %llu at byte %llu", blk,
+		       (unsigned long long)off);
+		return BLK_BAD;
+	}
+	if (bh->codec == LP_CODEC_STORED) {
+		if (bh->raw_len)
+			memcpy(r->raw, r->stored, bh->raw_len);
+	} else {
+		if (inflateReset(&r->zs) != Z_OK) {
+			damage(r, "zlib error in block %llu", blk);
+			return BLK_BAD;
+		}
+		r->zs.next_in = r->stored;
+		r->zs.avail_in = bh->stored_len;
+		r->zs.next_out = r->raw;
+		r->zs.avail_out = bh->raw_len;
+		int rc = inflate(&r->zs, Z_FINISH);
+		if (rc != Z_STREAM_END || r->zs.avail_out != 0 || r->zs.avail_in != 0 ||
+		    r->zs.total_out != bh->raw_len) {
+			damage(r, "block %llu at byte %llu does not decompress to its %u bytes", blk,
+			       (unsigned long long)off, bh->raw_len);
+			return BLK_BAD;
+		}
+	}
+	r->raw[bh->raw_len] = '\0';
+	r->raw_len = bh->raw_len;
+	r->off = off + LP_BLOCK_HEADER_SIZE + bh->stored_len;
+	return BLK_OK;
+}
+
+/* Every record of the block must start with a whole lp_hdr, have
+ * size >= sizeof(lp_hdr), and end inside the block. */
+static bool records_fit(struct lp_reader *r, uint64_t start)
+{
+	size_t pos = 0;
+	while (pos < r->raw_len) {
+		size_t left = r->raw_len - pos;
+		if (left < sizeof(struct lp_hdr)) {
+			damage(r, "block %llu at byte %llu ends inside a record header",
+			       (unsigned long long)r->block_no, (unsigned long long)start);
+			return false;
+		}
+		uint16_t size = lp_get_u16(r->raw + pos);
+		if (size < sizeof(struct lp_hdr) || size > left) {
+			damage(r, "block %llu at byte %llu has a malformed record "
+			       "(size %u at offset %zu)", (unsigned long long)r->block_no,
+			       (unsigned long long)start, size, pos);
+			return false;
+		}
+		pos += size;
+	}
+	return true;
+}
+
+static char *dup_text(const uint8_t *p, size_t n)
+{
+	char *s = lp_xmalloc(n + 1);
+	memcpy(s, p, n);
+	s[n] = '\0';
+	return s;
+}
+
+/* The final status line (records and blocks as of now). */
+static void finish_message(struct lp_reader *r)
+{
+	char tail[200];
+	snprintf(tail, sizeof(tail), "%s %llu blocks, %llu events%s",
+		 r->st.damaged ? "recovered" : "read", (unsigned long long)r->st.blocks,
+		 (unsigned long long)r->st.records,
+		 r->st.has_trailer ? "; the recording finished (trailer present)"
+				   : "; the recording did not finish (no trailer)");
+	if (r->st.damaged) {
+		char head[sizeof(r->st.message)];
+		snprintf(head, sizeof(head), "%s", r->st.message);
+		if (snprintf(r->st.message, sizeof(r->st.message), "%s: %s", head, tail) < 0)
+			r->st.message[0] = '\0';
+	} else {
+		snprintf(r->st.message, sizeof(r->st.message), "%s", tail);
+	}
+}
+
+static void stop(struct lp_reader *r)
+{
+	r->done = true;
+	finish_message(r);
+}
+
+/* Load the next EVENTS block (skipping blocks of unknown type); false at
+ * the end of the readable data. */
+static bool next_block(struct lp_reader *r)
+{
+	for (;;) {
+		if (r->st.has_trailer) {
+			/* nothing may follow the trailer */
+			if (r->off != r->file_size)
+				damage(r, "%llu unexpected bytes after the trailer at byte %llu",
+				       (unsigned long long)(r->file_size - r->off),
+				       (unsigned long long)r->off);
+			return false;
+		}
+		struct blkhdr bh;
+		uint64_t start = r->off;
+		enum blk b = read_block(r, &bh);
+		if (b != BLK_OK)
+			return false;
+		if (bh.type == LP_BLOCK_EVENTS && !records_fit(r, start)) {
+			r->off = start;
+			return false;
+		}
+		r->block_no++;
+		r->st.blocks++;
+		r->st.bytes = r->off;
+		switch (bh.type) {
+		case LP_BLOCK_EVENTS:
+			r->pos = 0;
+			if (r->raw_len)
+				return true;
+			break;
+		case LP_BLOCK_TRAILER:
+			if (!r->trailer)
+				r->trailer = dup_text(r->raw, r->raw_len);
+			r->st.has_trailer = true;
+			break;
+		default:
+			break; /* META again, or a newer optional block type: skip */
+		}
+	}
+}
+
+struct lp_reader *lp_reader_open(const char *path, char *err, size_t errlen)
+{
+	/* O_NONBLOCK: opening a FIFO must not hang; it is refused below */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s is %s, not a trace file", path,
+			 S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
+		close(fd);
+		return NULL;
+	}
+	uint64_t size = (uint64_t)st.st_size;
+	if (size == 0) {
+		snprintf(err, errlen, "%s is empty (0 bytes): not a layerprof trace "
+			 "(did the recording start?)", path);
+		close(fd);
+		return NULL;
+	}
+
+	uint8_t h[LP_TRACE_HEADER_SIZE];
+	size_t got = size < sizeof(h) ? (size_t)size : sizeof(h);
+	if (pread_all(fd, h, got, 0) < 0) {
+		snprintf(err, errlen, "cannot read %s: %s", path,
+			 errno ? strerror(errno) : "the file got shorter");
+		close(fd);
+		return NULL;
+	}
+	if (memcmp(h, LP_TRACE_MAGIC, got < 8 ? got : 8) != 0) {
+		snprintf(err, errlen, "%s is not a layerprof trace (bad magic)", path);
+		close(fd);
+		return NULL;
+	}
+	if (got < sizeof(h)) {
+		snprintf(err, errlen, "%s is truncated inside its file header (%llu of %d bytes)",
+			 path, (unsigned long long)size, LP_TRACE_HEADER_SIZE);
+		close(fd);
+		return NULL;
+	}
+	uint32_t version = lp_get_u32(h + 8), hsize = lp_get_u32(h + 12);
+	uint32_t abi = lp_get_u32(h + 16);
+	if (version > LP_TRACE_FORMAT_VERSION) {
+		snprintf(err, errlen, "%s: trace format v%u is newer than this layerprof (v%d): "
+			 "upgrade layerprof", path, version, LP_TRACE_FORMAT_VERSION);
+		close(fd);
+		return NULL;
+	}
+	if (version == 0) {
+		snprintf(err, errlen, "%s: trace format v0 is not valid: the file is corrupt", path);
+		close(fd);
+		return NULL;
+	}
+	if (abi > LP_ABI_VERSION) {
+		snprintf(err, errlen, "%s: trace event ABI v%u is newer than this layerprof (v%d): "
+			 "upgrade layerprof", path, abi, LP_ABI_VERSION);
+		close(fd);
+		return NULL;
+	}
+	if (hsize < LP_TRACE_HEADER_SIZE || hsize > 4096 || hsize > size) {
+		snprintf(err, errlen, "%s: corrupt file header (header size %u)", path, hsize);
+		close(fd);
+		return NULL;
+	}
+
+	struct lp_reader *r = lp_xcalloc(1, sizeof(*r));
+	r->fd = fd;
+	r->path = lp_xstrdup(path);
+	r->file_size = size;
+	r->off = hsize;
+	r->block_no = 1;
+	r->st.file_size = size;
+	r->st.bytes = hsize;
+	r->rec = lp_xmalloc(REC_MAX + REC_PAD);
+	if (inflateInit(&r->zs) != Z_OK) {
+		snprintf(err, errlen, "cannot initialize zlib");
+		lp_reader_close(r);
+		return NULL;
+	}
+	r->zs_ready = true;
+
+	struct blkhdr bh;
+	enum blk b = read_block(r, &bh);
+	if (b != BLK_OK) {
+		if (b == BLK_END)
+			snprintf(err, errlen, "%s has no metadata block: the recording stopped "
+				 "before it started (%llu bytes)", path, (unsigned long long)size);
+		else
+			snprintf(err, errlen, "%s: unreadable metadata block: %s", path,
+				 r->st.message);
+		lp_reader_close(r);
+		return NULL;
+	}
+	if (bh.type != LP_BLOCK_META) {
+		snprintf(err, errlen, "%s: the first block is not the metadata block "
+			 "(type %u): corrupt trace", path, bh.type);
+		lp_reader_close(r);
+		return NULL;
+	}
+	cJSON *j = cJSON_ParseWithLength((const char *)r->raw, r->raw_len);
+	bool obj = j && cJSON_IsObject(j);
+	cJSON_Delete(j);
+	if (!obj) {
+		snprintf(err, errlen, "%s: the metadata block is not a JSON object: corrupt trace",
+			 path);
+		lp_reader_close(r);
+		return NULL;
+	}
+	r->meta = dup_text(r->raw, r->raw_len);
+	r->raw_len = 0;
+	r->block_no++;
+	r->st.blocks = 1;
+	r->st.bytes = r->off;
+	r->first_events = r->off;
+	return r;
+}
+
+const char *lp_reader_meta(const struct lp_reader *r)
+{
+	return r->meta;
+}
+
+int lp_reader_next(struct lp_reader *r, const struct lp_hdr **rec)
+{
+	if (r->done)
+		return 0;
+	while (r->pos >= r->raw_len) {
+		if (!next_block(r)) {
+			stop(r);
+			return 0;
+		}
+	}
+	/* records_fit() checked the chain when the block was loaded */
+	uint16_t size = lp_get_u16(r->raw + r->pos);
+	memcpy(r->rec, r->raw + r->pos, size);
+	memset(r->rec + size, 0, REC_PAD);
+	r->pos += size;
+	r->st.records++;
+	*rec = (const struct lp_hdr *)r->rec;
+	return 1;
+}
+
+const char *lp_reader_trailer(const struct lp_reader *r)
+{
+	return r->trailer;
+}
+
+const struct lp_reader_status *lp_reader_status(const struct lp_reader *r)
+{
+	return &r->st;
+}
+
+int lp_reader_rewind(struct lp_reader *r)
+{
+	r->off = r->first_events;
+	r->block_no = 2;
+	r->raw_len = r->pos = 0;
+	r->done = false;
+	r->st.blocks = 1;
+	r->st.records = 0;
+	r->st.bytes = r->first_events;
+	r->st.has_trailer = false;
+	r->st.damaged = false;
+	r->st.message[0] = '\0';
+	return 0;
+}
+
+void lp_reader_close(struct lp_reader *r)
+{
+	if (!r)
+		return;
+	if (r->zs_ready)
+		inflateEnd(&r->zs);
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r->raw);
+	free(r->stored);
+	free(r->rec);
+	free(r->meta);
+	free(r->trailer);
+	free(r->path);
+	free(r);
+}
