@@ -8,6 +8,9 @@
  *   syscalls:        tp/syscalls/sys_{enter,exit}_* ; a tracepoint missing
  *                    on an older kernel is skipped and reported, not fatal
  *   kprobe/fentry:   never required
+ *
+ * The environment variable LAYERPROF_FORCE_ATTACH=raw_tp|tp skips the
+ * better kinds (tests of the fallbacks; a workaround on a broken kernel).
  */
 #ifndef LAYERPROF_LOADER_H
 #define LAYERPROF_LOADER_H
@@ -31,9 +34,12 @@ const char *lp_attach_kind_name(enum lp_attach_kind k);
 
 struct lp_features {
 	enum lp_attach_kind proc_fork, proc_exec, proc_exit;
-	unsigned syscalls_attached;  /* syscall tracepoints attached */
-	unsigned syscalls_missing;   /* not present on this kernel */
-	char missing[512];           /* their names, comma separated */
+	unsigned syscalls_attached;  /* syscalls (rows of syscalls.def) traced */
+	unsigned syscalls_missing;   /* not traced: tracepoint absent on this
+				      * kernel, or program rejected/unattachable */
+	char missing[512];           /* their names (tracepoint suffix, e.g.
+				      * "openat2"), comma separated */
+	unsigned load_ms;            /* open + load + attach, milliseconds */
 };
 
 struct lp_loader;
@@ -57,8 +63,13 @@ int lp_loader_add_comm(struct lp_loader *l, const char *comm);
 /* Is tgid traced right now (in the kernel's map)? */
 bool lp_loader_is_traced(struct lp_loader *l, uint32_t tgid);
 
-/* Consume ring buffer records (calls cb); returns records consumed or -errno. */
+/* Consume ring buffer records (calls cb); returns records consumed or -errno
+ * (-EINTR when a signal interrupted the wait). Waits at most timeout_ms
+ * (0: no wait, -1: forever) for data. Wake-ups are batched in the kernel
+ * (see lp_loader_opts.wakeup_bytes): poll with a finite timeout. */
 int lp_loader_poll(struct lp_loader *l, int timeout_ms);
+/* The ring buffer's epoll fd (readable when woken), for an event loop. */
+int lp_loader_epoll_fd(struct lp_loader *l);
 /* Emit (through cb) the per-fd I/O aggregates still in the kernel, flagged
  * LP_FDIO_DRAINED, and clear them. Used at the end of a recording. */
 int lp_loader_drain_fd_io(struct lp_loader *l);

@@ -47,7 +47,7 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		usage(stderr);
+		fprintf(stderr, "layerprof: no command given; see 'layerprof --help'\n");
 		return LP_EXIT_USAGE;
 	}
 	const char *name = argv[1];

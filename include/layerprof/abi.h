@@ -163,7 +163,13 @@ struct lp_ev_exec {
 };
 
 /* LP_EV_EXEC_ARGV, emitted at execve/execveat entry. hdr.aux = enum lp_sc.
- * data holds argc NUL-terminated strings, filename first then argv[0..]. */
+ * data holds argc NUL-terminated strings, filename first then argv[0..].
+ * Sent again just before LP_EV_EXEC, read from the new image, when the
+ * entry copy had unreadable strings (LP_F_STR_FAULT: pages of a freshly
+ * forked child not mapped yet) or the process was not traced at entry (a
+ * comm match); hdr.aux is then the exec's lp_sc when known, else
+ * LP_SC_NONE. Likewise re-read at a failed exec's exit, before its
+ * LP_EV_SYSCALL. The last one before an LP_EV_EXEC of the same tgid wins. */
 struct lp_ev_exec_argv {
 	struct lp_hdr h;
 	__s32 dirfd;           /* execveat's dirfd, AT_FDCWD for execve */
@@ -190,6 +196,9 @@ struct lp_ev_exit {
 /* LP_EV_FD_IO. hdr.aux = fd; hdr.ts = close (or drain) time.
  * flags: LP_FDIO_* */
 #define LP_FDIO_DRAINED 1u /* not closed: read out at exit or end of recording */
+#define LP_FDIO_REUSED  2u /* no close seen: sent when a traced call (open, dup...)
+			    * returned the same fd number again, so the file was
+			    * closed in between (exec's O_CLOEXEC, close_range...) */
 struct lp_ev_fd_io {
 	struct lp_hdr h;
 	__u64 first_ts;        /* first read/write */

@@ -1,0 +1,629 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * layerprof's kernel side: one CO-RE object (see lp_core.bpf.h for maps).
+ *
+ *  - syscalls: an enter and an exit program per row of syscalls.def,
+ *    generated below. Enter saves ts + args in `inflight`; exit acts per
+ *    CLASS (emit, failures only, per-fd aggregate, counts...). Strings are
+ *    read at exit, exec argv at entry (and again from the new image at
+ *    sched_process_exec when some of it was not paged in at entry).
+ *  - processes: fork/exec/exit, each in three variants (tp_btf, raw_tp,
+ *    tp); user space enables exactly one of each (bpf_program__set_autoload)
+ *    after probing what the kernel supports.
+ *
+ * Every program starts with the same cheap filter: is the current tgid in
+ * `traced`? (exec also checks `comms` for untraced processes, and exit
+ * only does work for traced ones.)
+ */
+#include "lp_core.bpf.h"
+#include "lp_nargs.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+_Static_assert(sizeof(struct lp_ev_syscall) == 112, "lp_ev_syscall layout");
+_Static_assert(sizeof(struct lp_ev_exec_argv) == 32, "lp_ev_exec_argv layout");
+_Static_assert(sizeof(struct lp_ev_exec) == 48, "lp_ev_exec layout");
+_Static_assert(LP_STR_MAX < LP_EVENT_MAX && LP_ARGV_MAX_BYTES < LP_EVENT_MAX, "sizes");
+
+#define NS 9 /* syscalls.def: no string */
+#define F_DUPFD 0
+#define F_DUPFD_CLOEXEC 1030
+
+/* ======================== syscalls ======================== */
+
+/* Syscalls whose result is a new fd. Any aggregate left on that fd number
+ * belonged to a file closed without a traced close (exec's CLOEXEC,
+ * close_range, dup2 over it...): send it before the new file's events. */
+#define LP_RETURNS_FD(sc)                                                            \
+	((sc) == LP_SC_OPEN || (sc) == LP_SC_OPENAT || (sc) == LP_SC_OPENAT2 ||      \
+	 (sc) == LP_SC_CREAT || (sc) == LP_SC_DUP || (sc) == LP_SC_DUP2 ||           \
+	 (sc) == LP_SC_DUP3 || (sc) == LP_SC_FCNTL || (sc) == LP_SC_OPEN_TREE ||     \
+	 (sc) == LP_SC_FSMOUNT || (sc) == LP_SC_FSOPEN)
+
+/* Save the syscall's nargs arguments (never read past them: see
+ * lp_nargs.bpf.h), the others are 0. */
+static __always_inline void save_args(struct lp_inflight *v, struct trace_event_raw_sys_enter *ctx,
+				      const int nargs)
+{
+	v->args[0] = nargs > 0 ? ctx->args[0] : 0;
+	v->args[1] = nargs > 1 ? ctx->args[1] : 0;
+	v->args[2] = nargs > 2 ? ctx->args[2] : 0;
+	v->args[3] = nargs > 3 ? ctx->args[3] : 0;
+	v->args[4] = nargs > 4 ? ctx->args[4] : 0;
+	v->args[5] = nargs > 5 ? ctx->args[5] : 0;
+}
+
+static __always_inline int sys_enter(struct trace_event_raw_sys_enter *ctx, const __u32 sc,
+				     const int nargs)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	if (!lp_traced(tgid))
+		return 0;
+	struct lp_inflight v;
+	v.ts = bpf_ktime_get_ns();
+	save_args(&v, ctx, nargs);
+	v.sc = sc;
+	v.flags = 0;
+	if (bpf_map_update_elem(&inflight, &tid, &v, BPF_ANY))
+		lost_inc(LP_LOST_INFLIGHT);
+	return 0;
+}
+
+/* Is the string in the scratch buffer cut? bpf_probe_read_user_str filled
+ * the whole room (room - 1 chars + NUL): look at the source's next char. */
+static __always_inline bool ustr_cut(const char *src, __u64 room)
+{
+	char c = 0;
+	if (bpf_probe_read_user(&c, 1, src + room - 1))
+		return false;
+	return c != 0;
+}
+
+/*
+ * Build and send an LP_EV_EXEC_ARGV: the filename (a user string at entry,
+ * a kernel one at sched_process_exec), then the arguments, from the user's
+ * argv array (entry) or from the new image's argument area [area, area_end)
+ * (sched_process_exec). Limits: LP_ARGV_MAX_ARGS arguments of at most
+ * LP_ARGV_ARG_MAX bytes, LP_ARGV_MAX_BYTES in all, else LP_F_ARGV_TRUNC.
+ * Returns true when it was sent and every string could be read.
+ *
+ * Verifier: `off` is masked at the end of each iteration, so every loop
+ * head sees the same range and equivalent states are pruned (without it
+ * the ranges differ per path and verification time explodes).
+ */
+static __always_inline bool emit_argv(__u32 tgid, __u32 tid, __u32 sc, __s32 dirfd, __u64 ts,
+				      const char *fname, const bool fname_kernel,
+				      const char *const *argv, const bool from_area,
+				      unsigned long area, unsigned long area_end)
+{
+	char *buf = lp_scratch_buf();
+	if (!buf)
+		return false;
+	struct lp_ev_exec_argv *ev = (void *)buf;
+	__u8 flags = 0;
+
+	long n;
+	if (fname_kernel)
+		n = bpf_probe_read_kernel_str(buf + sizeof(*ev), LP_STR_MAX, fname);
+	else
+		n = bpf_probe_read_user_str(buf + sizeof(*ev), LP_STR_MAX, fname);
+	if (n <= 0) {
+		buf[sizeof(*ev)] = 0;
+		n = 1;
+		flags |= LP_F_STR_FAULT;
+	}
+	if (n > LP_STR_MAX)
+		n = LP_STR_MAX;
+	if (n == LP_STR_MAX && (fname_kernel || ustr_cut(fname, LP_STR_MAX)))
+		flags |= LP_F_ARGV_TRUNC;
+	__u64 off = sizeof(*ev) + n;
+	lp_barrier_var(off);
+	off &= LP_EVENT_MAX - 1;
+
+	__u16 argc = 0;
+	if (!from_area && !argv)
+		goto out; /* execve(path, NULL, ...): no arguments */
+	for (int i = 0; i <= LP_ARGV_MAX_ARGS; i++) {
+		const char *arg = NULL;
+		if (from_area) {
+			if (area >= area_end)
+				break;
+			arg = (const char *)area;
+		} else {
+			if (bpf_probe_read_user(&arg, sizeof(arg), &argv[i])) {
+				flags |= LP_F_STR_FAULT;
+				break;
+			}
+			if (!arg)
+				break;
+		}
+		if (i == LP_ARGV_MAX_ARGS) {
+			flags |= LP_F_ARGV_TRUNC;
+			break;
+		}
+		if (off + 2 > sizeof(*ev) + LP_ARGV_MAX_BYTES) {
+			flags |= LP_F_ARGV_TRUNC;
+			break;
+		}
+		__u64 room = sizeof(*ev) + LP_ARGV_MAX_BYTES - off;
+		if (room > LP_ARGV_ARG_MAX)
+			room = LP_ARGV_ARG_MAX;
+		lp_barrier_var(room);
+		room &= 2 * LP_ARGV_ARG_MAX - 1;
+		n = bpf_probe_read_user_str(buf + off, room, arg);
+		if (n <= 0) {
+			flags |= LP_F_STR_FAULT;
+			break;
+		}
+		if ((__u64)n > room)
+			n = room;
+		long step = n;
+		if ((__u64)n == room && ustr_cut(arg, room)) {
+			flags |= LP_F_ARGV_TRUNC;
+			if (from_area) {
+				/* where does the next argument start? */
+				step = bpf_probe_read_user_str(buf + LP_EVENT_MAX, LP_EVENT_MAX, arg);
+				if (step <= 0 || step >= LP_EVENT_MAX)
+					area = area_end; /* too long: stop after this one */
+			}
+		}
+		area += step;
+		/* the same range at every loop head, whatever the path */
+		off = lp_widen(buf, off + n) & (LP_EVENT_MAX - 1);
+		argc++;
+	}
+out:
+	lp_hdr_fill(&ev->h, off, LP_EV_EXEC_ARGV, flags, tgid, tid, sc, ts);
+	ev->dirfd = dirfd;
+	ev->argc = argc;
+	ev->data_len = off - sizeof(*ev);
+	if (!lp_submit(buf, off, false))
+		return false;
+	return !(flags & LP_F_STR_FAULT);
+}
+
+static __always_inline int sys_enter_exec(struct trace_event_raw_sys_enter *ctx, const __u32 sc,
+					  const int nargs)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	if (!lp_traced(tgid))
+		return 0;
+	struct lp_inflight v;
+	v.ts = bpf_ktime_get_ns();
+	save_args(&v, ctx, nargs);
+	v.sc = sc;
+	v.flags = 0;
+	bool ok;
+	if (sc == LP_SC_EXECVEAT)
+		ok = emit_argv(tgid, tid, sc, (__s32)v.args[0], v.ts, (const char *)v.args[1], false,
+			       (const char *const *)v.args[2], false, 0, 0);
+	else
+		ok = emit_argv(tgid, tid, sc, LP_AT_FDCWD, v.ts, (const char *)v.args[0], false,
+			       (const char *const *)v.args[1], false, 0, 0);
+	/* Pages of a freshly forked child (string literals...) may not be
+	 * mapped yet: then sched_process_exec sends the argv again, read from
+	 * the new image, where the kernel has just written it. */
+	if (ok)
+		v.flags |= LP_INFL_ARGV_OK;
+	/* kept for the LP_EV_SYSCALL sent if the exec fails */
+	if (bpf_map_update_elem(&inflight, &tid, &v, BPF_ANY))
+		lost_inc(LP_LOST_INFLIGHT);
+	return 0;
+}
+
+/* Append string i (user pointer uptr) to the event at off; returns the new
+ * offset. Never goes past LP_EVENT_MAX in all. */
+static __always_inline __u64 put_str(struct lp_ev_syscall *ev, char *buf, __u64 off, const int i,
+				     const char *uptr)
+{
+	ev->str_len[i] = 0;
+	if (!uptr)
+		return off;
+	if (off + 2 > LP_EVENT_MAX) {
+		ev->h.flags |= LP_F_STR0_TRUNC << i;
+		return off;
+	}
+	__u64 room = LP_EVENT_MAX - off;
+	if (room > LP_STR_MAX)
+		room = LP_STR_MAX;
+	lp_barrier_var(room);
+	room &= 2 * LP_STR_MAX - 1;
+	lp_barrier_var(off);
+	off &= LP_EVENT_MAX - 1;
+	long n = bpf_probe_read_user_str(buf + off, room, uptr);
+	if (n <= 0) {
+		ev->h.flags |= LP_F_STR_FAULT;
+		return off;
+	}
+	if ((__u64)n > room)
+		n = room;
+	if ((__u64)n == room && ustr_cut(uptr, room))
+		ev->h.flags |= LP_F_STR0_TRUNC << i;
+	ev->str_len[i] = n;
+	return off + n;
+}
+
+static __always_inline int sys_exit(struct trace_event_raw_sys_exit *ctx, const __u32 sc,
+				    const int cls, const int s0, const int s1, const int s2,
+				    const int s3)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	if (!lp_traced(tgid))
+		return 0;
+	long ret = ctx->ret;
+
+	/* counted only: no entry program, no inflight state */
+	if (cls == LP_CLS_CHOWN || cls == LP_CLS_CHMOD || cls == LP_CLS_UTIMENS) {
+		counts_inc(tgid, cls == LP_CLS_CHOWN   ? LP_CNT_CHOWN
+				 : cls == LP_CLS_CHMOD ? LP_CNT_CHMOD
+						       : LP_CNT_UTIMENS);
+		return 0;
+	}
+
+	struct lp_inflight *in = bpf_map_lookup_elem(&inflight, &tid);
+	if (!in)
+		return 0; /* entered before tracing began */
+	__u64 ts = in->ts;
+	__u64 a0 = in->args[0];
+	__u64 a1 = in->args[1];
+	if (in->sc != sc) {
+		/* stale (an exit we did not see): drop it */
+		bpf_map_delete_elem(&inflight, &tid);
+		return 0;
+	}
+	__u64 now = bpf_ktime_get_ns();
+
+	if (cls == LP_CLS_READ || cls == LP_CLS_WRITE) {
+		bpf_map_delete_elem(&inflight, &tid);
+		fdio_add(tgid, (__s32)a0, cls == LP_CLS_WRITE, ret, ts, now);
+		return 0;
+	}
+	if (cls == LP_CLS_CLOSE) {
+		bpf_map_delete_elem(&inflight, &tid);
+		fdio_flush(tgid, tid, (__s32)a0, now, 0);
+		return 0;
+	}
+	if ((cls == LP_CLS_FAILONLY || cls == LP_CLS_EXEC) && ret >= 0) {
+		bpf_map_delete_elem(&inflight, &tid);
+		if (cls == LP_CLS_FAILONLY)
+			counts_inc(tgid, LP_CNT_STAT_OK);
+		return 0;
+	}
+	if (cls == LP_CLS_FCNTL && (__s32)a1 != F_DUPFD && (__s32)a1 != F_DUPFD_CLOEXEC) {
+		bpf_map_delete_elem(&inflight, &tid);
+		return 0;
+	}
+	if (cls == LP_CLS_EXEC && !(in->flags & LP_INFL_ARGV_OK)) {
+		/* The exec failed and its argv was unreadable at entry: the
+		 * kernel has touched those pages since, so try once more. */
+		const char *const *argv = (const char *const *)in->args[sc == LP_SC_EXECVEAT ? 2 : 1];
+		if (sc == LP_SC_EXECVEAT)
+			emit_argv(tgid, tid, sc, (__s32)a0, ts, (const char *)a1, false, argv, false, 0, 0);
+		else
+			emit_argv(tgid, tid, sc, LP_AT_FDCWD, ts, (const char *)a0, false, argv, false,
+				  0, 0);
+	}
+
+	/* an LP_EV_SYSCALL */
+	char *buf = lp_scratch_buf();
+	if (!buf) {
+		bpf_map_delete_elem(&inflight, &tid);
+		return 0;
+	}
+	struct lp_ev_syscall *ev = (void *)buf;
+	ev->args[0] = a0;
+	ev->args[1] = a1;
+	ev->args[2] = in->args[2];
+	ev->args[3] = in->args[3];
+	ev->args[4] = in->args[4];
+	ev->args[5] = in->args[5];
+	bpf_map_delete_elem(&inflight, &tid);
+
+	if (LP_RETURNS_FD(sc) && ret >= 0 &&
+	    !((sc == LP_SC_DUP2 || sc == LP_SC_DUP3) && (__s32)a0 == (__s32)a1))
+		fdio_flush(tgid, tid, (__s32)ret, now, LP_FDIO_REUSED);
+
+	lp_hdr_fill(&ev->h, 0, LP_EV_SYSCALL, 0, tgid, tid, sc, now);
+	ev->ret = ret;
+	ev->lat_ns = now - ts;
+	ev->nstr = (s0 != NS) + (s1 != NS) + (s2 != NS) + (s3 != NS);
+	ev->str_arg[0] = s0;
+	ev->str_arg[1] = s1;
+	ev->str_arg[2] = s2;
+	ev->str_arg[3] = s3;
+	ev->pad = 0;
+	ev->str_len[0] = ev->str_len[1] = ev->str_len[2] = ev->str_len[3] = 0;
+	__builtin_memset(ev->pad2, 0, sizeof(ev->pad2));
+
+	__u64 off = sizeof(*ev);
+	if (s0 != NS)
+		off = put_str(ev, buf, off, 0, (const char *)ev->args[s0 & 7]);
+	if (s1 != NS)
+		off = put_str(ev, buf, off, 1, (const char *)ev->args[s1 & 7]);
+	if (s2 != NS)
+		off = put_str(ev, buf, off, 2, (const char *)ev->args[s2 & 7]);
+	if (s3 != NS)
+		off = put_str(ev, buf, off, 3, (const char *)ev->args[s3 & 7]);
+	lp_barrier_var(off);
+	off &= LP_SCRATCH - 1;
+	ev->h.size = off;
+	lp_submit(buf, off, false);
+	return 0;
+}
+
+/* One enter program per class that needs one, one exit program per row. */
+#define LP_ENTER_SAVE(SC, TP)                                                  \
+	SEC("tp/syscalls/sys_enter_" #TP)                                      \
+	int en_##TP(struct trace_event_raw_sys_enter *ctx)                     \
+	{                                                                      \
+		return sys_enter(ctx, LP_SC_##SC, LP_NARGS_##TP);              \
+	}
+#define LP_ENTER_LP_CLS_EMIT LP_ENTER_SAVE
+#define LP_ENTER_LP_CLS_FAILONLY LP_ENTER_SAVE
+#define LP_ENTER_LP_CLS_FCNTL LP_ENTER_SAVE
+#define LP_ENTER_LP_CLS_CLOSE LP_ENTER_SAVE
+#define LP_ENTER_LP_CLS_READ LP_ENTER_SAVE
+#define LP_ENTER_LP_CLS_WRITE LP_ENTER_SAVE
+#define LP_ENTER_LP_CLS_EXEC(SC, TP)                                           \
+	SEC("tp/syscalls/sys_enter_" #TP)                                      \
+	int en_##TP(struct trace_event_raw_sys_enter *ctx)                     \
+	{                                                                      \
+		return sys_enter_exec(ctx, LP_SC_##SC, LP_NARGS_##TP);         \
+	}
+/* counted at exit only */
+#define LP_ENTER_LP_CLS_CHOWN(SC, TP)
+#define LP_ENTER_LP_CLS_CHMOD(SC, TP)
+#define LP_ENTER_LP_CLS_UTIMENS(SC, TP)
+
+#define LP_SYSCALL(SC, TP, CLASS, S0, S1, S2, S3)                              \
+	LP_ENTER_##CLASS(SC, TP)                                               \
+	SEC("tp/syscalls/sys_exit_" #TP)                                       \
+	int ex_##TP(struct trace_event_raw_sys_exit *ctx)                      \
+	{                                                                      \
+		return sys_exit(ctx, LP_SC_##SC, CLASS, S0, S1, S2, S3);       \
+	}
+#include "layerprof/syscalls.def"
+#undef LP_SYSCALL
+
+/* ======================== processes ======================== */
+
+/* fork by a traced process (current, id = its pid_tgid): child_pid and
+ * child_tgid of the new task. */
+static __always_inline void proc_fork(__u64 id, __u32 child_pid, __u32 child_tgid)
+{
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	if (child_pid != child_tgid)
+		return; /* a thread: its tgid is already traced */
+	traced_add(child_pid);
+	struct lp_ev_fork ev;
+	lp_hdr_fill(&ev.h, sizeof(ev), LP_EV_FORK, 0, tgid, tid, child_pid, bpf_ktime_get_ns());
+	/* a child starts with its parent's comm */
+	bpf_get_current_comm(ev.child_comm, sizeof(ev.child_comm));
+	lp_submit(&ev, sizeof(ev), true);
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(fork_btf, struct task_struct *parent, struct task_struct *child)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!lp_traced(id >> 32))
+		return 0;
+	proc_fork(id, BPF_CORE_READ(child, pid), BPF_CORE_READ(child, tgid));
+	return 0;
+}
+
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(fork_raw, struct task_struct *parent, struct task_struct *child)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!lp_traced(id >> 32))
+		return 0;
+	proc_fork(id, BPF_CORE_READ(child, pid), BPF_CORE_READ(child, tgid));
+	return 0;
+}
+
+/*
+ * The perf tracepoint has no child tgid. A CLONE_THREAD child was just
+ * added at the tail of current->signal->thread_head; a new process is not
+ * on that list. Look at the last few entries (a concurrent clone in the same
+ * process may have added another thread after ours).
+ */
+static __always_inline bool child_is_thread(__u32 child_pid)
+{
+	struct task_struct *cur = (void *)bpf_get_current_task();
+	struct signal_struct *sig = BPF_CORE_READ(cur, signal);
+	if (!sig)
+		return false;
+	struct list_head *head = &sig->thread_head;
+	struct list_head *pos = BPF_CORE_READ(sig, thread_head.prev);
+	__u64 node_off = bpf_core_field_offset(struct task_struct, thread_node);
+	for (int i = 0; i < 4; i++) {
+		if (!pos || pos == head)
+			break;
+		struct task_struct *t = (void *)((char *)pos - node_off);
+		if ((__u32)BPF_CORE_READ(t, pid) == child_pid)
+			return true;
+		pos = BPF_CORE_READ(pos, prev);
+	}
+	return false;
+}
+
+SEC("tp/sched/sched_process_fork")
+int fork_tp(struct trace_event_raw_sched_process_fork *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!lp_traced(id >> 32))
+		return 0;
+	__u32 child = ctx->child_pid;
+	if (child_is_thread(child))
+		return 0;
+	proc_fork(id, child, child);
+	return 0;
+}
+
+/* Does the current comm name a daemon we were asked to follow? */
+static __always_inline bool comm_wanted(const __u64 cur[2])
+{
+	for (__u32 i = 0; i < LP_MAX_COMMS; i++) {
+		__u32 k = i;
+		const __u64 *c = bpf_map_lookup_elem(&comms, &k);
+		if (!c)
+			break;
+		if (!c[0])
+			continue; /* empty slot (a comm never starts with NUL) */
+		if (c[0] == cur[0] && c[1] == cur[1])
+			return true;
+	}
+	return false;
+}
+
+/* exec succeeded: current is the task, fname a kernel string. */
+static __always_inline void proc_exec(struct task_struct *task, __u32 old_pid, const char *fname)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	if (tgid == self_tgid)
+		return;
+	union {
+		char c[LP_COMM_LEN];
+		__u64 q[2];
+	} comm = {};
+	if (!bpf_map_lookup_elem(&traced, &tgid)) {
+		/* not traced: a (re)started daemon we follow by name? */
+		bpf_get_current_comm(comm.c, sizeof(comm.c));
+		if (!comm_wanted(comm.q))
+			return;
+		traced_add(tgid);
+	}
+	/* The argv, from the new image, unless exec's entry sent it complete
+	 * (or this process was not traced at entry: a comm match). */
+	__u32 sc = LP_SC_NONE;
+	__s32 dirfd = LP_AT_FDCWD;
+	bool argv_ok = false;
+	struct lp_inflight *in = bpf_map_lookup_elem(&inflight, &old_pid);
+	if (in && (in->sc == LP_SC_EXECVE || in->sc == LP_SC_EXECVEAT)) {
+		sc = in->sc;
+		if (sc == LP_SC_EXECVEAT)
+			dirfd = (__s32)in->args[0];
+		argv_ok = in->flags & LP_INFL_ARGV_OK;
+	}
+	if (old_pid != tid) {
+		/* a non-leader thread exec'd and took the tgid: the exit of its
+		 * execve will be seen under the new tid */
+		bpf_map_delete_elem(&inflight, &old_pid);
+	}
+	__u64 now = bpf_ktime_get_ns();
+	if (!argv_ok) {
+		struct mm_struct *mm = BPF_CORE_READ(task, mm);
+		emit_argv(tgid, tid, sc, dirfd, now, fname, true, NULL, true,
+			  BPF_CORE_READ(mm, arg_start), BPF_CORE_READ(mm, arg_end));
+	}
+	char *buf = lp_scratch_buf();
+	if (!buf)
+		return;
+	struct lp_ev_exec *ev = (void *)buf;
+	ev->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	ev->pad = 0;
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	long n = bpf_probe_read_kernel_str(buf + sizeof(*ev), LP_STR_MAX, fname);
+	__u8 flags = 0;
+	if (n <= 0) {
+		buf[sizeof(*ev)] = 0;
+		n = 1;
+		flags |= LP_F_STR_FAULT;
+	}
+	if (n > LP_STR_MAX)
+		n = LP_STR_MAX;
+	if (n == LP_STR_MAX)
+		flags |= LP_F_STR0_TRUNC; /* kernel string: at least this long */
+	ev->filename_len = n;
+	__u64 size = (sizeof(*ev) + n) & (LP_SCRATCH - 1);
+	lp_hdr_fill(&ev->h, size, LP_EV_EXEC, flags, tgid, tid, old_pid, now);
+	lp_submit(buf, size, true);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(exec_btf, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	proc_exec(p, old_pid, BPF_CORE_READ(bprm, filename));
+	return 0;
+}
+
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(exec_raw, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	proc_exec(p, old_pid, BPF_CORE_READ(bprm, filename));
+	return 0;
+}
+
+SEC("tp/sched/sched_process_exec")
+int exec_tp(struct trace_event_raw_sched_process_exec *ctx)
+{
+	__u32 off = ctx->__data_loc_filename & 0xffff;
+	proc_exec((void *)bpf_get_current_task(), ctx->old_pid, (const char *)ctx + off);
+	return 0;
+}
+
+/* A thread of a traced process exits (current == task, id its pid_tgid).
+ * group_dead: 1/0 when the tracepoint says, -1 to look at signal->live. */
+static __always_inline void proc_exit(__u64 id, struct task_struct *task, int group_dead)
+{
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	bpf_map_delete_elem(&inflight, &tid);
+	if (group_dead < 0)
+		group_dead = BPF_CORE_READ(task, signal, live.counter) == 0;
+	if (!group_dead)
+		return;
+	/* Two threads dying together may both see live == 0: the one that
+	 * removes the tgid reports the exit. */
+	if (bpf_map_delete_elem(&traced, &tgid))
+		return;
+	struct lp_ev_exit ev;
+	lp_hdr_fill(&ev.h, sizeof(ev), LP_EV_EXIT, 0, tgid, tid, BPF_CORE_READ(task, exit_code),
+		    bpf_ktime_get_ns());
+	struct lp_counts *c = bpf_map_lookup_elem(&counts, &tgid);
+	if (c) {
+		ev.counts = *c;
+		bpf_map_delete_elem(&counts, &tgid);
+	} else {
+		__builtin_memset(&ev.counts, 0, sizeof(ev.counts));
+	}
+	bpf_get_current_comm(ev.comm, sizeof(ev.comm));
+	lp_submit(&ev, sizeof(ev), true);
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(exit_btf, struct task_struct *p)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!lp_traced(id >> 32))
+		return 0;
+	proc_exit(id, p, -1);
+	return 0;
+}
+
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(exit_raw, struct task_struct *p)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!lp_traced(id >> 32))
+		return 0;
+	proc_exit(id, p, -1);
+	return 0;
+}
+
+SEC("tp/sched/sched_process_exit")
+int exit_tp(struct trace_event_raw_sched_process_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!lp_traced(id >> 32))
+		return 0;
+	int group_dead = -1;
+	if (bpf_core_field_exists(ctx->group_dead))
+		group_dead = ctx->group_dead ? 1 : 0;
+	proc_exit(id, (void *)bpf_get_current_task(), group_dead);
+	return 0;
+}

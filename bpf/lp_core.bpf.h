@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Maps, configuration and the small helpers every layerprof BPF program
+ * shares: the traced-process filter, lost-event counters, ring buffer
+ * output with batched wake-ups, per-fd I/O aggregation, per-process counts.
+ *
+ * Included once, by layerprof.bpf.c (one object, one skeleton).
+ * Only 5.8 features: ring buffer, bounded loops, bpf_probe_read_{user,kernel}
+ * (no bpf_loop, no task storage, no BTF-typed current task).
+ */
+#ifndef LAYERPROF_LP_CORE_BPF_H
+#define LAYERPROF_LP_CORE_BPF_H
+
+#include "vmlinux_min.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+
+#include "layerprof/abi.h"
+
+/* The per-CPU scratch buffer variable-size events are built in. Twice the
+ * largest event, so that "offset < LP_EVENT_MAX" plus "one string of at
+ * most LP_STR_MAX" is always inside it: the verifier sees masks, not math. */
+#define LP_SCRATCH (2 * LP_EVENT_MAX)
+
+/* Make x opaque to the compiler, so that the mask or bound check written
+ * after it is kept: clang drops masks it can prove redundant, the verifier
+ * (5.8 in particular) cannot prove them and needs them to bound offsets and
+ * to see identical ranges at loop heads (state pruning). */
+#define lp_barrier_var(x) asm volatile("" : "+r"(x))
+
+/* Default map sizes (user space may change them before load). */
+#define LP_TRACED_MAX 16384
+#define LP_INFLIGHT_MAX 16384
+#define LP_FDIO_MAX 65536
+#define LP_COUNTS_MAX 16384
+#define LP_RINGBUF_DEFAULT (16u << 20)
+
+#define LP_AT_FDCWD (-100)
+
+/* ---- configuration, set by user space before load (.rodata) ---- */
+const volatile __u32 self_tgid = 0;     /* layerprof itself: never traced */
+const volatile __u64 wakeup_bytes = 0;  /* wake the consumer past this much data */
+
+/* ---- maps ---- */
+
+/* Processes (tgid) being traced. Seeded by user space, inherited on fork,
+ * removed when the last thread exits. The value is unused. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LP_TRACED_MAX);
+	__type(key, __u32);
+	__type(value, __u8);
+} traced SEC(".maps");
+
+/* comm names that start a trace when a process execs with them. */
+struct lp_comm {
+	char name[LP_COMM_LEN];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LP_MAX_COMMS);
+	__type(key, __u32);
+	__type(value, struct lp_comm);
+} comms SEC(".maps");
+
+/* A syscall entered by a traced thread, waiting for its exit. */
+struct lp_inflight {
+	__u64 ts;       /* entry time */
+	__u64 args[6];
+	__u32 sc;       /* enum lp_sc */
+	__u32 flags;    /* LP_INFL_* */
+};
+/* exec: the LP_EV_EXEC_ARGV sent at entry is complete (no unreadable
+ * string), so sched_process_exec need not send one from the new mm. */
+#define LP_INFL_ARGV_OK 1u
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LP_INFLIGHT_MAX);
+	__type(key, __u32); /* tid */
+	__type(value, struct lp_inflight);
+} inflight SEC(".maps");
+
+/* Read/write totals per (tgid, fd). The value IS the LP_EV_FD_IO record:
+ * its header is filled in when it is sent (close) or drained (user space). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LP_FDIO_MAX);
+	__type(key, struct lp_fd_key);
+	__type(value, struct lp_ev_fd_io);
+} fdio SEC(".maps");
+
+/* chown/chmod/utimens/successful-lookup counts per process. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LP_COUNTS_MAX);
+	__type(key, __u32); /* tgid */
+	__type(value, struct lp_counts);
+} counts SEC(".maps");
+
+/* Lost events, per CPU, by reason (enum lp_lost_reason). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LP_LOST_NR);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, LP_RINGBUF_DEFAULT); /* set by user space */
+} rb SEC(".maps");
+
+struct lp_scratch {
+	char b[LP_SCRATCH];
+	__u64 spill;    /* see lp_widen() */
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lp_scratch);
+} scratch SEC(".maps");
+
+/* ---- helpers ---- */
+
+static __always_inline void lost_inc(__u32 reason)
+{
+	__u64 *v = bpf_map_lookup_elem(&lost, &reason);
+	if (v)
+		__sync_fetch_and_add(v, 1);
+}
+
+/* The filter every program runs first: one hash lookup. */
+static __always_inline bool lp_traced(__u32 tgid)
+{
+	if (tgid == self_tgid)
+		return false;
+	return bpf_map_lookup_elem(&traced, &tgid) != NULL;
+}
+
+static __always_inline char *lp_scratch_buf(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&scratch, &zero);
+}
+
+/*
+ * Copy a record into the ring buffer. Wake-ups are batched: the consumer
+ * is woken only once wakeup_bytes are waiting (it polls with a timeout, so
+ * a quiet trickle is still read). Rare, important records force it.
+ * With BPF_RB_NO_WAKEUP pending, the default "adaptive" mode would never
+ * wake (the consumer is not caught up), hence FORCE past the threshold.
+ */
+static __always_inline bool lp_submit(void *data, __u64 size, bool force)
+{
+	__u64 flags = BPF_RB_FORCE_WAKEUP;
+	if (!force && bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) + size < wakeup_bytes)
+		flags = BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_output(&rb, data, size, flags)) {
+		lost_inc(LP_LOST_RINGBUF);
+		return false;
+	}
+	return true;
+}
+
+static __always_inline void lp_hdr_fill(struct lp_hdr *h, __u16 size, __u8 kind, __u8 flags,
+					__u32 tgid, __u32 tid, __u32 aux, __u64 ts)
+{
+	h->size = size;
+	h->kind = kind;
+	h->flags = flags;
+	h->tgid = tgid;
+	h->tid = tid;
+	h->aux = aux;
+	h->ts = ts;
+}
+
+/*
+ * Make the verifier forget a value (keep only what the caller's mask says):
+ * store it in the scratch map and load it back, a map load being an unknown
+ * scalar. Used at loop back-edges: otherwise paths that read strings of
+ * exactly the maximum length carry distinct constant offsets, no two loop
+ * states are equal, and verification time grows exponentially.
+ */
+static __always_inline __u64 lp_widen(char *buf, __u64 v)
+{
+	volatile __u64 *slot = (volatile __u64 *)(buf + LP_SCRATCH);
+	*slot = v;
+	return *slot;
+}
+
+/* Send the (tgid, fd) aggregate, if there is one, and forget it. */
+static __always_inline void fdio_flush(__u32 tgid, __u32 tid, __s32 fd, __u64 now, __u32 io_flags)
+{
+	struct lp_fd_key k = { .tgid = tgid, .fd = fd };
+	struct lp_ev_fd_io *a = bpf_map_lookup_elem(&fdio, &k);
+	if (!a)
+		return;
+	lp_hdr_fill(&a->h, sizeof(*a), LP_EV_FD_IO, 0, tgid, tid, (__u32)fd, now);
+	a->io_flags = io_flags;
+	a->pad = 0;
+	lp_submit(a, sizeof(*a), false);
+	bpf_map_delete_elem(&fdio, &k);
+}
+
+/* Add one read or write call to the (tgid, fd) aggregate. */
+static __always_inline void fdio_add(__u32 tgid, __s32 fd, bool wr, long ret, __u64 ts, __u64 now)
+{
+	if (fd < 0)
+		return;
+	struct lp_fd_key k = { .tgid = tgid, .fd = fd };
+	__u64 lat = now - ts;
+	__u64 bytes = ret > 0 ? (__u64)ret : 0;
+	struct lp_ev_fd_io *a = bpf_map_lookup_elem(&fdio, &k);
+	if (!a) {
+		struct lp_ev_fd_io init = {};
+		init.first_ts = ts;
+		init.last_ts = now;
+		if (wr) {
+			init.wbytes = bytes;
+			init.wns = lat;
+			init.wcalls = 1;
+		} else {
+			init.rbytes = bytes;
+			init.rns = lat;
+			init.rcalls = 1;
+		}
+		if (!bpf_map_update_elem(&fdio, &k, &init, BPF_NOEXIST))
+			return;
+		/* full, or another thread created it meanwhile */
+		a = bpf_map_lookup_elem(&fdio, &k);
+		if (!a) {
+			lost_inc(LP_LOST_FDIO);
+			return;
+		}
+	}
+	if (!a->first_ts)
+		a->first_ts = ts;
+	if (now > a->last_ts)
+		a->last_ts = now;
+	if (wr) {
+		__sync_fetch_and_add(&a->wbytes, bytes);
+		__sync_fetch_and_add(&a->wns, lat);
+		__sync_fetch_and_add(&a->wcalls, 1);
+	} else {
+		__sync_fetch_and_add(&a->rbytes, bytes);
+		__sync_fetch_and_add(&a->rns, lat);
+		__sync_fetch_and_add(&a->rcalls, 1);
+	}
+}
+
+enum lp_count_field { LP_CNT_CHOWN, LP_CNT_CHMOD, LP_CNT_UTIMENS, LP_CNT_STAT_OK };
+
+static __always_inline void counts_inc(__u32 tgid, const int which)
+{
+	struct lp_counts *c = bpf_map_lookup_elem(&counts, &tgid);
+	if (!c) {
+		struct lp_counts z = {};
+		if (which == LP_CNT_CHOWN)
+			z.chown = 1;
+		else if (which == LP_CNT_CHMOD)
+			z.chmod = 1;
+		else if (which == LP_CNT_UTIMENS)
+			z.utimens = 1;
+		else
+			z.stat_ok = 1;
+		if (!bpf_map_update_elem(&counts, &tgid, &z, BPF_NOEXIST))
+			return;
+		c = bpf_map_lookup_elem(&counts, &tgid);
+		if (!c) {
+			lost_inc(LP_LOST_COUNTS);
+			return;
+		}
+	}
+	if (which == LP_CNT_CHOWN)
+		__sync_fetch_and_add(&c->chown, 1);
+	else if (which == LP_CNT_CHMOD)
+		__sync_fetch_and_add(&c->chmod, 1);
+	else if (which == LP_CNT_UTIMENS)
+		__sync_fetch_and_add(&c->utimens, 1);
+	else
+		__sync_fetch_and_add(&c->stat_ok, 1);
+}
+
+/* Start tracing a new process (fork child, comm match at exec). */
+static __always_inline void traced_add(__u32 tgid)
+{
+	__u8 one = 1;
+	if (bpf_map_update_elem(&traced, &tgid, &one, BPF_ANY))
+		lost_inc(LP_LOST_TRACED);
+}
+
+#endif /* LAYERPROF_LP_CORE_BPF_H */

@@ -1,0 +1,650 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * `layerprof check`: can this host run `layerprof record`, and if not, what
+ * is missing? Every line is a measurement (probe.c loads and attaches tiny
+ * programs), not a guess from the kernel version.
+ *
+ * Exit status: 0 when record can work, LP_EXIT_PRIVILEGE without root (or
+ * CAP_BPF + CAP_PERFMON), LP_EXIT_KERNEL when a required kernel feature is
+ * missing. Docker findings are advice and never change the status.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#include "commands.h"
+#include "exitcode.h"
+#include "layerprof/abi.h"
+#include "probe.h"
+#include "util.h"
+#include "version.h"
+
+enum status {
+	ST_OK,       /* works */
+	ST_MISSING,  /* required and missing: record cannot work */
+	ST_WARN,     /* works, with a caveat worth fixing */
+	ST_INFO,     /* for information */
+	ST_OPTIONAL, /* optional feature, absent */
+	ST_UNKNOWN,  /* cannot tell (needs root) */
+};
+
+static const char *status_word(enum status s)
+{
+	switch (s) {
+	case ST_OK: return "ok";
+	case ST_MISSING: return "MISSING";
+	case ST_WARN: return "warning";
+	case ST_INFO: return "info";
+	case ST_OPTIONAL: return "no";
+	default: return "unknown";
+	}
+}
+
+static const char *status_json(enum status s)
+{
+	switch (s) {
+	case ST_OK: return "ok";
+	case ST_MISSING: return "missing";
+	case ST_WARN: return "warning";
+	case ST_INFO: return "info";
+	case ST_OPTIONAL: return "optional";
+	default: return "unknown";
+	}
+}
+
+struct row {
+	char name[40];
+	enum status st;
+	int exit_code;        /* what a MISSING row makes check exit with */
+	char detail[400];
+};
+
+struct report {
+	struct row rows[48];
+	size_t n;
+	const char *attach;   /* kind record would use for process events */
+};
+
+static struct row *add(struct report *r, const char *name, enum status st, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static struct row *add(struct report *r, const char *name, enum status st, const char *fmt, ...)
+{
+	if (r->n >= LP_ARRAY_SIZE(r->rows))
+		return &r->rows[r->n - 1];
+	struct row *w = &r->rows[r->n++];
+	snprintf(w->name, sizeof(w->name), "%s", name);
+	w->st = st;
+	w->exit_code = LP_EXIT_KERNEL;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(w->detail, sizeof(w->detail), fmt, ap);
+	va_end(ap);
+	return w;
+}
+
+/* ------------------------------------------------------------ helpers */
+
+/* Find an executable by name in PATH and the usual system directories. */
+static bool find_exe(const char *name, char *out, size_t len)
+{
+	const char *path = getenv("PATH");
+	char buf[4096];
+	snprintf(buf, sizeof(buf), "%s:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		 path && *path ? path : "");
+	char *save = NULL;
+	for (char *d = strtok_r(buf, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		if (!*d)
+			continue;
+		char p[4096];
+		snprintf(p, sizeof(p), "%s/%s", d, name);
+		struct stat st;
+		if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0 &&
+		    strlen(p) < len) {
+			memcpy(out, p, strlen(p) + 1);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Pids of processes whose comm is exactly `comm` (at most max). */
+static size_t pids_by_comm(const char *comm, int *pids, size_t max, size_t *total)
+{
+	size_t n = 0;
+	*total = 0;
+	DIR *d = opendir("/proc");
+	if (!d)
+		return 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		char p[300], c[64];
+		snprintf(p, sizeof(p), "/proc/%s/comm", e->d_name);
+		FILE *f = fopen(p, "re");
+		if (!f)
+			continue;
+		if (fgets(c, sizeof(c), f)) {
+			c[strcspn(c, "\n")] = 0;
+			if (!strcmp(c, comm)) {
+				if (n < max)
+					pids[n++] = atoi(e->d_name);
+				(*total)++;
+			}
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+/* Run `exe --version` (3 s at most) and return its first line. */
+static bool run_version(const char *exe, char *out, size_t len)
+{
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) != 0)
+		return false;
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return false;
+	}
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		int nul = open("/dev/null", O_RDWR);
+		if (nul >= 0) {
+			dup2(nul, 0);
+			dup2(nul, 2);
+		}
+		execl(exe, exe, "--version", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	size_t got = 0;
+	out[0] = 0;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct timespec t;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		long left = 3000 - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0)
+			break;
+		struct pollfd pf = { .fd = fds[0], .events = POLLIN };
+		if (poll(&pf, 1, (int)left) <= 0)
+			break;
+		ssize_t k = read(fds[0], out + got, len - 1 - got);
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+		if (got >= len - 1)
+			break;
+	}
+	out[got] = 0;
+	close(fds[0]);
+	int st;
+	if (waitpid(pid, &st, WNOHANG) == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	out[strcspn(out, "\n")] = 0;
+	return got > 0;
+}
+
+static bool buildx_plugin(char *out, size_t len)
+{
+	char dirs[6][512];
+	size_t n = 0;
+	const char *dc = getenv("DOCKER_CONFIG");
+	const char *home = getenv("HOME");
+	if (dc && *dc)
+		snprintf(dirs[n++], sizeof(dirs[0]), "%s/cli-plugins", dc);
+	if (home && *home)
+		snprintf(dirs[n++], sizeof(dirs[0]), "%s/.docker/cli-plugins", home);
+	snprintf(dirs[n++], sizeof(dirs[0]), "/usr/local/lib/docker/cli-plugins");
+	snprintf(dirs[n++], sizeof(dirs[0]), "/usr/local/libexec/docker/cli-plugins");
+	snprintf(dirs[n++], sizeof(dirs[0]), "/usr/lib/docker/cli-plugins");
+	snprintf(dirs[n++], sizeof(dirs[0]), "/usr/libexec/docker/cli-plugins");
+	for (size_t i = 0; i < n; i++) {
+		char p[600];
+		if (snprintf(p, sizeof(p), "%s/docker-buildx", dirs[i]) >= (int)sizeof(p))
+			continue;
+		if (access(p, X_OK) == 0 && strlen(p) < len) {
+			memcpy(out, p, strlen(p) + 1);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* ------------------------------------------------------------ checks */
+
+static bool check_host(struct report *r, bool *privileged)
+{
+	struct lp_privs pv;
+	lp_probe_privs(&pv);
+	*privileged = pv.enough;
+	if (pv.root)
+		add(r, "privileges", ST_OK, "running as root (euid 0)");
+	else if (pv.enough)
+		add(r, "privileges", ST_OK, "not root, but has %s",
+		    pv.cap_sys_admin ? "CAP_SYS_ADMIN" : "CAP_BPF and CAP_PERFMON");
+	else
+		add(r, "privileges", ST_MISSING,
+		    "not root and no CAP_BPF+CAP_PERFMON: record must run with sudo")
+			->exit_code = LP_EXIT_PRIVILEGE;
+
+	char rel[128];
+	unsigned v = lp_probe_kernel_version(rel, sizeof(rel));
+	if (v && v < LP_KERNEL_MIN)
+		add(r, "kernel", ST_MISSING, "%s: Linux >= 5.8 is needed (BTF, ring buffer)", rel);
+	else
+		add(r, "kernel", ST_OK, "%s (>= 5.8 needed)", rel);
+
+	if (lp_probe_btf())
+		add(r, "BTF", ST_OK, "%s", LP_BTF_VMLINUX);
+	else
+		add(r, "BTF", ST_MISSING,
+		    "no %s: the kernel needs CONFIG_DEBUG_INFO_BTF=y", LP_BTF_VMLINUX);
+	return true;
+}
+
+/* Where tracefs is mounted according to /proc/self/mounts (static), or NULL. */
+static const char *tracefs_in_mounts(void)
+{
+	static char where[256];
+	FILE *f = fopen("/proc/self/mounts", "re");
+	if (!f)
+		return NULL;
+	char line[1024];
+	const char *found = NULL;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char dev[256], dir[256], type[64];
+		if (sscanf(line, "%255s %255s %63s", dev, dir, type) == 3 && !strcmp(type, "tracefs")) {
+			memcpy(where, dir, sizeof(where));
+			found = where;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+static const char *check_bpf(struct report *r, bool privileged, const char **tracefs)
+{
+	*tracefs = NULL;
+	if (!privileged) {
+		add(r, "bpf() syscall", ST_UNKNOWN, "needs root to test");
+		add(r, "ring buffer map", ST_UNKNOWN, "needs root to test");
+	} else {
+		int e = lp_probe_bpf_syscall();
+		if (e)
+			add(r, "bpf() syscall", ST_MISSING, "cannot create a BPF map: %s%s", strerror(-e),
+			    e == -EPERM ? " (a container without privileges, or lockdown?)" : "")
+				->exit_code = e == -EPERM ? LP_EXIT_PRIVILEGE : LP_EXIT_KERNEL;
+		else
+			add(r, "bpf() syscall", ST_OK, "maps and programs can be created");
+		e = e ? e : lp_probe_ringbuf();
+		if (e)
+			add(r, "ring buffer map", ST_MISSING, "BPF_MAP_TYPE_RINGBUF: %s (Linux >= 5.8)",
+			    strerror(-e));
+		else
+			add(r, "ring buffer map", ST_OK, "BPF_MAP_TYPE_RINGBUF");
+	}
+
+	bool mounted_now = false;
+	int err = 0;
+	const char *tfs = lp_tracefs(false, NULL, NULL);
+	if (tfs) {
+		add(r, "tracefs", ST_OK, "mounted at %s", tfs);
+	} else if (privileged) {
+		tfs = lp_tracefs(true, &mounted_now, &err);
+		if (tfs)
+			add(r, "tracefs", ST_OK, "was not mounted: mounted it at %s (record does the same)",
+			    tfs);
+		else
+			add(r, "tracefs", ST_MISSING,
+			    "not mounted, and mounting it failed: %s (CONFIG_FTRACE?)", strerror(err));
+	} else {
+		const char *where = tracefs_in_mounts();
+		if (where)
+			add(r, "tracefs", ST_UNKNOWN, "mounted at %s, not readable without root", where);
+		else
+			add(r, "tracefs", ST_UNKNOWN, "not mounted; record mounts it when run as root");
+	}
+	*tracefs = tfs;
+	return tfs;
+}
+
+static void check_attach(struct report *r, bool privileged, const char *tracefs)
+{
+	static const struct {
+		enum lp_probe_kind k;
+		const char *name;
+		bool required_group; /* one of the process-event kinds */
+	} kinds[] = {
+		{ LP_PROBE_TP_BTF, "attach tp_btf", true },
+		{ LP_PROBE_RAW_TP, "attach raw_tp", true },
+		{ LP_PROBE_TP, "attach tp", true },
+		{ LP_PROBE_KPROBE, "attach kprobe", false },
+		{ LP_PROBE_FENTRY, "attach fentry", false },
+	};
+	const char *used = NULL;
+	for (size_t i = 0; i < LP_ARRAY_SIZE(kinds); i++) {
+		if (!privileged) {
+			add(r, kinds[i].name, ST_UNKNOWN, "needs root to test%s",
+			    kinds[i].required_group ? "" : " (optional, not required)");
+			continue;
+		}
+		char why[128];
+		int e = lp_probe_attach(kinds[i].k, tracefs, why, sizeof(why));
+		const char *kn = lp_probe_kind_name(kinds[i].k);
+		if (!kinds[i].required_group) {
+			if (e == 0)
+				add(r, kinds[i].name, ST_OK, "works (optional, not required: layerprof does "
+				    "not use it)");
+			else
+				add(r, kinds[i].name, ST_OPTIONAL, "%s (optional, not required)", why);
+			continue;
+		}
+		if (e == 0 && !used) {
+			used = kn;
+			add(r, kinds[i].name, ST_OK, "works: used for fork/exec/exit");
+		} else if (e == 0) {
+			add(r, kinds[i].name, ST_OK, "works (fallback, not needed here)");
+		} else {
+			add(r, kinds[i].name, used ? ST_INFO : ST_OPTIONAL, "%s (%s)", why,
+			    kinds[i].k == LP_PROBE_TP ? "last fallback" : "a fallback is tried");
+		}
+	}
+	r->attach = used;
+	if (privileged && !used)
+		add(r, "process events", ST_MISSING,
+		    "no attach kind works for sched_process_fork/exec/exit");
+}
+
+static void check_syscalls(struct report *r, const char *tracefs, bool privileged)
+{
+	static const char *const tps[] = {
+#define LP_SYSCALL(SC, TP, CLASS, S0, S1, S2, S3) #TP,
+#include "layerprof/syscalls.def"
+#undef LP_SYSCALL
+	};
+	size_t n = LP_ARRAY_SIZE(tps), have = 0;
+	char missing[400] = "";
+	if (!tracefs) {
+		add(r, "syscall tracepoints", privileged ? ST_MISSING : ST_UNKNOWN, "%s",
+		    privileged ? "tracefs is missing" : "needs root to read tracefs");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char en[96], ex[96];
+		snprintf(en, sizeof(en), "sys_enter_%s", tps[i]);
+		snprintf(ex, sizeof(ex), "sys_exit_%s", tps[i]);
+		if (lp_tracepoint_exists(tracefs, "syscalls", en) &&
+		    lp_tracepoint_exists(tracefs, "syscalls", ex)) {
+			have++;
+		} else {
+			size_t l = strlen(missing);
+			snprintf(missing + l, sizeof(missing) - l, "%s%s", l ? ", " : "", tps[i]);
+		}
+	}
+	if (have == n)
+		add(r, "syscall tracepoints", ST_OK, "all %zu of syscalls.def present", n);
+	else if (have)
+		add(r, "syscall tracepoints", ST_WARN, "%zu of %zu present; record skips: %s", have, n,
+		    missing);
+	else
+		add(r, "syscall tracepoints", ST_MISSING,
+		    "none of events/syscalls/sys_*: the kernel needs CONFIG_FTRACE_SYSCALLS=y");
+}
+
+static void check_daemons(struct report *r)
+{
+	static const struct {
+		const char *name;
+		bool needed;
+		const char *absent;
+	} ds[] = {
+		{ "dockerd", true, "record -- docker build needs a docker daemon" },
+		{ "containerd", false, "dockerd starts its own when needed" },
+		{ "buildkitd", false, "optional: dockerd has BuildKit built in" },
+	};
+	for (size_t i = 0; i < LP_ARRAY_SIZE(ds); i++) {
+		char exe[512] = "";
+		bool have = find_exe(ds[i].name, exe, sizeof(exe));
+		int pids[6];
+		size_t total = 0;
+		size_t np = pids_by_comm(ds[i].name, pids, LP_ARRAY_SIZE(pids), &total);
+		char running[128] = "";
+		for (size_t k = 0; k < np; k++) {
+			size_t l = strlen(running);
+			snprintf(running + l, sizeof(running) - l, "%s%d", k ? " " : "", pids[k]);
+		}
+		if (total > np) {
+			size_t l = strlen(running);
+			snprintf(running + l, sizeof(running) - l, " (+%zu)", total - np);
+		}
+		if (np)
+			add(r, ds[i].name, ST_OK, "%s, running: pid %s", have ? exe : "binary not in PATH",
+			    running);
+		else if (have)
+			add(r, ds[i].name, ds[i].needed ? ST_WARN : ST_INFO, "%s, not running%s%s", exe,
+			    ds[i].needed ? ": " : "", ds[i].needed ? ds[i].absent : "");
+		else
+			add(r, ds[i].name, ds[i].needed ? ST_WARN : ST_INFO, "not installed (%s)",
+			    ds[i].absent);
+	}
+}
+
+static int major_of(const char *version_line, char *ver, size_t len)
+{
+	/* "Docker version 20.10.24+dfsg1, build 297e128" */
+	const char *p = strstr(version_line, "version ");
+	p = p ? p + 8 : version_line;
+	size_t n = strcspn(p, ", ");
+	if (n >= len)
+		n = len - 1;
+	memcpy(ver, p, n);
+	ver[n] = 0;
+	return atoi(ver);
+}
+
+static void check_docker_cli(struct report *r)
+{
+	const char *cands[3];
+	size_t nc = 0;
+	char inpath[512] = "";
+	if (find_exe("docker", inpath, sizeof(inpath)))
+		cands[nc++] = inpath;
+	static const char *const fixed[] = { "/usr/bin/docker", "/usr/local/bin/docker" };
+	for (size_t i = 0; i < LP_ARRAY_SIZE(fixed); i++) {
+		bool dup = false;
+		for (size_t k = 0; k < nc; k++) {
+			char a[4096], b[4096];
+			if (realpath(cands[k], a) && realpath(fixed[i], b) && !strcmp(a, b))
+				dup = true;
+		}
+		if (!dup && access(fixed[i], X_OK) == 0)
+			cands[nc++] = fixed[i];
+	}
+	if (!nc) {
+		add(r, "docker CLI", ST_WARN, "no docker client found: record -- docker build needs one");
+		return;
+	}
+	char plugin[600] = "";
+	bool buildx = buildx_plugin(plugin, sizeof(plugin));
+	const char *good = NULL;
+	for (size_t i = 0; i < nc; i++) {
+		char name[64], line[256], ver[64] = "?";
+		snprintf(name, sizeof(name), "docker CLI%s", i == 0 && inpath[0] ? " (PATH)" : "");
+		if (!run_version(cands[i], line, sizeof(line))) {
+			add(r, name, ST_WARN, "%s: '--version' failed", cands[i]);
+			continue;
+		}
+		int major = major_of(line, ver, sizeof(ver));
+		if (major > 0 && major < 23) {
+			add(r, name, ST_OK, "%s %s: BuildKit builds with DOCKER_BUILDKIT=1", cands[i], ver);
+			if (!good)
+				good = cands[i];
+		} else if (buildx) {
+			add(r, name, ST_OK, "%s %s: BuildKit through buildx (%s)", cands[i], ver, plugin);
+			if (!good)
+				good = cands[i];
+		} else {
+			add(r, name, ST_WARN, "%s %s has no buildx plugin: it cannot run BuildKit builds%s",
+			    cands[i], ver, "");
+		}
+	}
+	if (good && nc > 1)
+		add(r, "docker for record", ST_INFO, "use %s (e.g. DOCKER_BUILDKIT=1 %s build ...)", good,
+		    good);
+	else if (!good)
+		add(r, "docker for record", ST_WARN,
+		    "no client can run BuildKit builds: install buildx or a 20.10 docker client");
+}
+
+/* ------------------------------------------------------------ output */
+
+static void print_table(const struct report *r, FILE *out)
+{
+	fprintf(out, "layerprof %s: can this host run 'layerprof record'?\n\n", LAYERPROF_VERSION);
+	fprintf(out, "  %-22s %-8s %s\n", "CHECK", "STATUS", "DETAIL");
+	for (size_t i = 0; i < r->n; i++)
+		fprintf(out, "  %-22s %-8s %s\n", r->rows[i].name, status_word(r->rows[i].st),
+			r->rows[i].detail);
+	fputc('\n', out);
+}
+
+static void print_json(const struct report *r, int code, FILE *out)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "schema", "layerprof.check/1");
+	cJSON_AddStringToObject(o, "version", LAYERPROF_VERSION);
+	cJSON_AddBoolToObject(o, "record_ready", code == LP_EXIT_OK);
+	cJSON_AddNumberToObject(o, "exit_status", code);
+	if (r->attach)
+		cJSON_AddStringToObject(o, "process_attach", r->attach);
+	else
+		cJSON_AddNullToObject(o, "process_attach");
+	cJSON *a = cJSON_AddArrayToObject(o, "checks");
+	for (size_t i = 0; i < r->n; i++) {
+		cJSON *c = cJSON_CreateObject();
+		cJSON_AddStringToObject(c, "name", r->rows[i].name);
+		cJSON_AddStringToObject(c, "status", status_json(r->rows[i].st));
+		cJSON_AddStringToObject(c, "detail", r->rows[i].detail);
+		cJSON_AddItemToArray(a, c);
+	}
+	char *s = cJSON_Print(o);
+	if (s) {
+		fprintf(out, "%s\n", s);
+		free(s);
+	}
+	cJSON_Delete(o);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: layerprof check [--json]\n"
+		"\n"
+		"Tell whether this host can run 'layerprof record': privileges, kernel,\n"
+		"BTF, the bpf() syscall, the ring buffer, tracefs, each BPF attach kind\n"
+		"(tp_btf, raw_tp, tp for process events; kprobe and fentry are optional),\n"
+		"the syscall tracepoints layerprof uses, the docker daemons and client.\n"
+		"Features are probed by loading and attaching tiny BPF programs; run it\n"
+		"as root for the full picture (it mounts tracefs if it is missing).\n"
+		"\n"
+		"  --json       machine-readable output (schema layerprof.check/1)\n"
+		"  -h, --help   this help\n"
+		"\n"
+		"Exit status: 0 when record can work here, 4 when privileges are missing,\n"
+		"5 when the kernel lacks a required feature.\n");
+}
+
+int cmd_check(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool json = false;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+hj", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return LP_EXIT_OK;
+		default:
+			lp_error("check: unknown option '%s'; see 'layerprof check --help'",
+				 argv[optind - 1]);
+			return LP_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		lp_error("check: unexpected argument '%s'; see 'layerprof check --help'", argv[optind]);
+		return LP_EXIT_USAGE;
+	}
+
+	struct report *r = lp_xcalloc(1, sizeof(*r));
+	bool privileged = false;
+	const char *tracefs = NULL;
+	check_host(r, &privileged);
+	check_bpf(r, privileged, &tracefs);
+	check_attach(r, privileged, tracefs);
+	check_syscalls(r, tracefs, privileged);
+	check_daemons(r);
+	check_docker_cli(r);
+
+	/* The verdict: privileges first (without them nothing else is sure). */
+	int code = LP_EXIT_OK;
+	const struct row *first = NULL;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct row *w = &r->rows[i];
+		if (w->st != ST_MISSING)
+			continue;
+		if (!first || (w->exit_code == LP_EXIT_PRIVILEGE && code != LP_EXIT_PRIVILEGE)) {
+			first = w;
+			code = w->exit_code;
+		}
+	}
+	if (json)
+		print_json(r, code, stdout);
+	else
+		print_table(r, stdout);
+	if (code == LP_EXIT_OK) {
+		if (!json)
+			printf("record can run here (process events via %s).\n",
+			       r->attach ? r->attach : "?");
+	} else if (code == LP_EXIT_PRIVILEGE) {
+		lp_error("check: record needs root (or CAP_BPF and CAP_PERFMON): run "
+			 "'sudo layerprof check' for the full picture");
+	} else {
+		lp_error("check: this kernel cannot run 'layerprof record': %s: %s", first->name,
+			 first->detail);
+	}
+	fflush(stdout);
+	free(r);
+	return code;
+}

@@ -1,0 +1,693 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The BPF side seen from user space (see loader.h): open the skeleton,
+ * configure it, choose the attach kind of the process programs, skip the
+ * syscalls this kernel lacks, load, attach, and read the ring buffer.
+ *
+ * Choosing tp_btf / raw_tp / tp for fork, exec and exit:
+ *   1. probe.c loads AND attaches a two-instruction program of each kind to
+ *      sched_process_exec (a few ms). The first kind that works is chosen.
+ *      Loading alone is not enough: libbpf_probe_bpf_prog_type(TRACING)
+ *      says yes on kernels where a tp_btf program cannot be attached or
+ *      where BTF-typed programs are refused.
+ *   2. Only that variant of each process program is autoloaded
+ *      (bpf_program__set_autoload), and the object is loaded.
+ *   3. If the load still fails in a process program (the verifier of some
+ *      kernel rejects the BTF-typed variant), the next kind is tried with a
+ *      fresh skeleton. If it fails in a syscall program, that syscall is
+ *      reported missing and the load is retried without it: an optional
+ *      syscall never costs the whole recording.
+ * This is deterministic (same host, same choice), costs one extra load only
+ * on hosts where the probe and the real program disagree, and the choice is
+ * reported in lp_features.
+ */
+#include "loader.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "exitcode.h"
+#include "layerprof.skel.h"
+#include "probe.h"
+#include "util.h"
+
+#define LP_DEFAULT_RINGBUF (16u << 20)
+#define LP_DEFAULT_WAKEUP (256u << 10)
+#define LP_MAX_LOAD_TRIES 12
+
+/* The rows of syscalls.def, with their program names (see layerprof.bpf.c:
+ * en_<tp> exists unless the class is counted at exit only). */
+static const struct lp_row {
+	const char *tp;
+	const char *enter;
+	const char *exit;
+} rows[] = {
+#define LP_SYSCALL(SC, TP, CLASS, S0, S1, S2, S3) { #TP, "en_" #TP, "ex_" #TP },
+#include "layerprof/syscalls.def"
+#undef LP_SYSCALL
+};
+#define NROWS (sizeof(rows) / sizeof(rows[0]))
+
+enum { EV_FORK, EV_EXEC, EV_EXIT, EV_NR };
+
+struct lp_loader {
+	struct layerprof_bpf *skel;
+	struct ring_buffer *rb;
+	struct bpf_link **links;
+	size_t nlinks, caplinks;
+	lp_event_cb cb;
+	void *cb_ctx;
+	struct lp_features feat;
+	int consumed;
+	bool stop;
+	char tracefs[64];
+};
+
+/* ---- libbpf messages: hidden unless verbose; the last failure kept ---- */
+
+static bool g_verbose;
+static char g_last_warn[256];   /* last libbpf warning, one line */
+static char g_failed_prog[64];  /* program named by the last load failure */
+
+static int print_fn(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	va_list aq;
+	va_copy(aq, ap);
+	vsnprintf(msg, sizeof(msg), fmt, aq);
+	va_end(aq);
+	if (level == LIBBPF_WARN) {
+		const char *p = strstr(msg, "prog '");
+		if (p && (strstr(msg, "load failed") || strstr(msg, "failed to load"))) {
+			p += 6;
+			size_t n = strcspn(p, "'");
+			if (n >= sizeof(g_failed_prog))
+				n = sizeof(g_failed_prog) - 1;
+			memcpy(g_failed_prog, p, n);
+			g_failed_prog[n] = 0;
+		}
+		if (!strstr(msg, "-- BEGIN") && !strstr(msg, "-- END")) {
+			size_t n = strcspn(msg, "\n");
+			if (n >= sizeof(g_last_warn))
+				n = sizeof(g_last_warn) - 1;
+			memcpy(g_last_warn, msg, n);
+			g_last_warn[n] = 0;
+		}
+	}
+	if (g_verbose)
+		return vfprintf(stderr, fmt, ap);
+	return 0;
+}
+
+const char *lp_attach_kind_name(enum lp_attach_kind k)
+{
+	switch (k) {
+	case LP_ATTACH_TP_BTF: return "tp_btf";
+	case LP_ATTACH_RAW_TP: return "raw_tp";
+	case LP_ATTACH_TP: return "tp";
+	default: return "none";
+	}
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void set_err(char *err, size_t len, int *code, int c, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static void set_err(char *err, size_t len, int *code, int c, const char *fmt, ...)
+{
+	if (err && len) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, len, fmt, ap);
+		va_end(ap);
+	}
+	if (code)
+		*code = c;
+}
+
+static uint32_t ringbuf_size(uint32_t want)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint32_t min = page > 0 ? (uint32_t)page : 4096u;
+	if (!want)
+		want = LP_DEFAULT_RINGBUF;
+	if (want < min)
+		want = min;
+	if (want > (1u << 30))
+		want = 1u << 30;
+	uint32_t p = min;
+	while (p < want)
+		p <<= 1;
+	return p;
+}
+
+static struct bpf_program *prog_by_name(struct layerprof_bpf *s, const char *name)
+{
+	return name ? bpf_object__find_program_by_name(s->obj, name) : NULL;
+}
+
+/* The three variants of a process program, in lp_attach_kind order - 1. */
+static void proc_progs(struct layerprof_bpf *s, struct bpf_program *p[EV_NR][3])
+{
+	p[EV_FORK][0] = s->progs.fork_btf;
+	p[EV_FORK][1] = s->progs.fork_raw;
+	p[EV_FORK][2] = s->progs.fork_tp;
+	p[EV_EXEC][0] = s->progs.exec_btf;
+	p[EV_EXEC][1] = s->progs.exec_raw;
+	p[EV_EXEC][2] = s->progs.exec_tp;
+	p[EV_EXIT][0] = s->progs.exit_btf;
+	p[EV_EXIT][1] = s->progs.exit_raw;
+	p[EV_EXIT][2] = s->progs.exit_tp;
+}
+
+static void add_missing(struct lp_features *f, const char *name)
+{
+	size_t n = strlen(f->missing);
+	snprintf(f->missing + n, sizeof(f->missing) - n, "%s%s", n ? "," : "", name);
+	f->syscalls_missing++;
+}
+
+/*
+ * Open and configure a skeleton for process-program kind `kind`, with the
+ * rows in skip[] left out. Returns the skeleton, or NULL with -errno in *e.
+ */
+static struct layerprof_bpf *open_configured(const struct lp_loader_opts *o, enum lp_attach_kind kind,
+					     const bool skip[NROWS], int *e)
+{
+	struct layerprof_bpf *s = layerprof_bpf__open();
+	if (!s) {
+		*e = -errno;
+		return NULL;
+	}
+	s->rodata->self_tgid = o->self_tgid;
+	uint32_t rbsz = ringbuf_size(o->ringbuf_bytes);
+	uint64_t wake = o->wakeup_bytes;
+	if (!wake)
+		wake = rbsz / 4 < LP_DEFAULT_WAKEUP ? rbsz / 4 : LP_DEFAULT_WAKEUP;
+	s->rodata->wakeup_bytes = wake;
+	int err = bpf_map__set_max_entries(s->maps.rb, rbsz);
+	if (err) {
+		*e = err;
+		layerprof_bpf__destroy(s);
+		return NULL;
+	}
+	struct bpf_program *pp[EV_NR][3];
+	proc_progs(s, pp);
+	for (int ev = 0; ev < EV_NR; ev++)
+		for (int k = 0; k < 3; k++)
+			bpf_program__set_autoload(pp[ev][k], k == (int)kind - 1);
+	for (size_t i = 0; i < NROWS; i++) {
+		if (!skip[i])
+			continue;
+		struct bpf_program *p = prog_by_name(s, rows[i].enter);
+		if (p)
+			bpf_program__set_autoload(p, false);
+		p = prog_by_name(s, rows[i].exit);
+		if (p)
+			bpf_program__set_autoload(p, false);
+	}
+	return s;
+}
+
+static int row_of_prog(const char *name)
+{
+	for (size_t i = 0; i < NROWS; i++)
+		if (!strcmp(name, rows[i].enter) || !strcmp(name, rows[i].exit))
+			return (int)i;
+	return -1;
+}
+
+static bool keep_link(struct lp_loader *l, struct bpf_link *link)
+{
+	if (l->nlinks == l->caplinks) {
+		size_t n = l->caplinks ? l->caplinks * 2 : 160;
+		l->links = lp_xrealloc(l->links, n * sizeof(*l->links));
+		l->caplinks = n;
+	}
+	l->links[l->nlinks++] = link;
+	return true;
+}
+
+static struct bpf_link *attach(struct lp_loader *l, struct bpf_program *p)
+{
+	struct bpf_link *link = bpf_program__attach(p);
+	if (!link)
+		return NULL;
+	keep_link(l, link);
+	return link;
+}
+
+static int ring_sample(void *ctx, void *data, size_t size)
+{
+	struct lp_loader *l = ctx;
+	l->consumed++;
+	if (l->cb && l->cb(l->cb_ctx, data, size)) {
+		l->stop = true;
+		return -ECANCELED;
+	}
+	return 0;
+}
+
+struct lp_loader *lp_loader_open(const struct lp_loader_opts *opts, lp_event_cb cb, void *cb_ctx,
+				 char *err, size_t errlen, int *exit_code)
+{
+	struct lp_loader_opts o = opts ? *opts : (struct lp_loader_opts){ 0 };
+	int code_dummy;
+	if (!exit_code)
+		exit_code = &code_dummy;
+	*exit_code = LP_EXIT_FAILURE;
+	if (err && errlen)
+		err[0] = 0;
+	uint64_t t0 = mono_ms();
+	char rel[128];
+	lp_probe_kernel_version(rel, sizeof(rel));
+
+	/* 1. privileges and kernel features, cheapest and clearest first */
+	struct lp_privs pv;
+	lp_probe_privs(&pv);
+	if (!pv.enough) {
+		set_err(err, errlen, exit_code, LP_EXIT_PRIVILEGE,
+			"record needs root (or CAP_BPF and CAP_PERFMON): run it with sudo");
+		return NULL;
+	}
+	if (!lp_probe_btf()) {
+		set_err(err, errlen, exit_code, LP_EXIT_KERNEL,
+			"this kernel (%s) has no BTF at %s: layerprof needs Linux >= 5.8 built "
+			"with CONFIG_DEBUG_INFO_BTF=y", rel, LP_BTF_VMLINUX);
+		return NULL;
+	}
+	g_verbose = o.verbose;
+	g_last_warn[0] = g_failed_prog[0] = 0;
+	libbpf_set_print(print_fn);
+
+	int e = lp_probe_bpf_syscall();
+	if (e) {
+		if (e == -EPERM || e == -EACCES)
+			set_err(err, errlen, exit_code, LP_EXIT_PRIVILEGE,
+				"the kernel refused the bpf() syscall (%s): run as root on the host, "
+				"not in an unprivileged container", strerror(-e));
+		else
+			set_err(err, errlen, exit_code, LP_EXIT_KERNEL,
+				"the bpf() syscall does not work on this kernel (%s): %s", rel,
+				strerror(-e));
+		return NULL;
+	}
+	e = lp_probe_ringbuf();
+	if (e) {
+		if (e == -EPERM)
+			set_err(err, errlen, exit_code, LP_EXIT_PRIVILEGE,
+				"the kernel refused to create a BPF ring buffer (%s): run it with sudo",
+				strerror(-e));
+		else
+			set_err(err, errlen, exit_code, LP_EXIT_KERNEL,
+				"this kernel (%s) has no BPF ring buffer: layerprof needs Linux >= 5.8",
+				rel);
+		return NULL;
+	}
+	bool mounted = false;
+	int terr = 0;
+	const char *tfs = lp_tracefs(true, &mounted, &terr);
+	if (!tfs && terr == EACCES) {
+		set_err(err, errlen, exit_code, LP_EXIT_PRIVILEGE,
+			"tracefs is not readable by this user (it is root-only): run it with sudo "
+			"(CAP_BPF and CAP_PERFMON are not enough then)");
+		return NULL;
+	}
+	if (!tfs) {
+		set_err(err, errlen, exit_code, terr == EPERM ? LP_EXIT_PRIVILEGE : LP_EXIT_KERNEL,
+			"tracefs is not mounted and mounting it on /sys/kernel/tracing failed (%s): "
+			"try 'mount -t tracefs tracefs /sys/kernel/tracing'", strerror(terr));
+		return NULL;
+	}
+	if (mounted && o.verbose)
+		fprintf(stderr, "layerprof: mounted tracefs on %s\n", tfs);
+
+	/* 2. which attach kind for fork/exec/exit */
+	static const enum lp_probe_kind kinds[3] = { LP_PROBE_TP_BTF, LP_PROBE_RAW_TP, LP_PROBE_TP };
+	char why[3][96];
+	enum lp_attach_kind kind = LP_ATTACH_NONE;
+	int nperm = 0;
+	/* LAYERPROF_FORCE_ATTACH=raw_tp|tp skips the better kinds: for tests
+	 * of the fallbacks, and as a workaround on a kernel that misbehaves. */
+	int first = 0;
+	const char *force = getenv("LAYERPROF_FORCE_ATTACH");
+	if (force && !strcmp(force, "raw_tp"))
+		first = 1;
+	else if (force && !strcmp(force, "tp"))
+		first = 2;
+	for (int k = 0; k < first; k++)
+		snprintf(why[k], sizeof(why[k]), "skipped (LAYERPROF_FORCE_ATTACH)");
+	for (int k = first; k < 3; k++) {
+		int r = lp_probe_attach(kinds[k], tfs, why[k], sizeof(why[k]));
+		if (r == 0) {
+			kind = (enum lp_attach_kind)(k + 1);
+			break;
+		}
+		if (r == -EPERM)
+			nperm++;
+	}
+	if (kind == LP_ATTACH_NONE) {
+		set_err(err, errlen, exit_code, nperm == 3 ? LP_EXIT_PRIVILEGE : LP_EXIT_KERNEL,
+			"no way to attach to the scheduler tracepoints on this kernel (%s): "
+			"tp_btf: %s; raw_tp: %s; tp: %s", rel, why[0], why[1], why[2]);
+		return NULL;
+	}
+
+	struct lp_loader *l = lp_xcalloc(1, sizeof(*l));
+	l->cb = cb;
+	l->cb_ctx = cb_ctx;
+	snprintf(l->tracefs, sizeof(l->tracefs), "%s", tfs);
+
+	/* 3. syscalls whose tracepoints this kernel lacks */
+	bool skip[NROWS];
+	for (size_t i = 0; i < NROWS; i++) {
+		char en[96], ex[96];
+		snprintf(en, sizeof(en), "sys_enter_%s", rows[i].tp);
+		snprintf(ex, sizeof(ex), "sys_exit_%s", rows[i].tp);
+		skip[i] = !lp_tracepoint_exists(tfs, "syscalls", en) ||
+			  !lp_tracepoint_exists(tfs, "syscalls", ex);
+	}
+
+	/* 4. open, configure, load (with the fallbacks described on top) */
+	struct layerprof_bpf *s = NULL;
+	int tries = 0;
+	for (;;) {
+		int oe = 0;
+		s = open_configured(&o, kind, skip, &oe);
+		if (!s) {
+			set_err(err, errlen, exit_code, LP_EXIT_FAILURE,
+				"cannot open the BPF object: %s", strerror(-oe));
+			goto fail;
+		}
+		g_failed_prog[0] = 0;
+		int le = layerprof_bpf__load(s);
+		if (!le)
+			break;
+		layerprof_bpf__destroy(s);
+		s = NULL;
+		int row = g_failed_prog[0] ? row_of_prog(g_failed_prog) : -1;
+		tries++;
+		if (tries < LP_MAX_LOAD_TRIES && row >= 0 && le != -EPERM) {
+			skip[row] = true; /* reported missing below */
+			if (o.verbose)
+				fprintf(stderr, "layerprof: %s rejected by the kernel, tracing without it\n",
+					rows[row].tp);
+			continue;
+		}
+		if (tries < LP_MAX_LOAD_TRIES && row < 0 && kind < LP_ATTACH_TP && le != -EPERM) {
+			if (o.verbose)
+				fprintf(stderr, "layerprof: %s programs rejected, falling back to %s\n",
+					lp_attach_kind_name(kind),
+					lp_attach_kind_name((enum lp_attach_kind)(kind + 1)));
+			kind = (enum lp_attach_kind)(kind + 1);
+			continue;
+		}
+		if (le == -EPERM)
+			set_err(err, errlen, exit_code, LP_EXIT_PRIVILEGE,
+				"the kernel refused to load BPF programs (%s): run it with sudo, on "
+				"the host (not in a container), without kernel lockdown",
+				strerror(-le));
+		else
+			set_err(err, errlen, exit_code, LP_EXIT_KERNEL,
+				"the kernel (%s) rejected layerprof's BPF programs%s%s%s: %s "
+				"(run with --verbose for the verifier log)",
+				rel, g_failed_prog[0] ? " (" : "", g_failed_prog,
+				g_failed_prog[0] ? ")" : "", g_last_warn[0] ? g_last_warn : strerror(-le));
+		goto fail;
+	}
+	l->skel = s;
+
+	/* 5. attach */
+	struct bpf_program *pp[EV_NR][3];
+	proc_progs(s, pp);
+	static const char *const evname[EV_NR] = { "sched_process_fork", "sched_process_exec",
+						    "sched_process_exit" };
+	enum lp_attach_kind *fk[EV_NR] = { &l->feat.proc_fork, &l->feat.proc_exec, &l->feat.proc_exit };
+	for (int ev = 0; ev < EV_NR; ev++) {
+		if (!attach(l, pp[ev][kind - 1])) {
+			int ae = errno;
+			set_err(err, errlen, exit_code, ae == EPERM ? LP_EXIT_PRIVILEGE : LP_EXIT_KERNEL,
+				"cannot attach to %s (%s): %s", evname[ev], lp_attach_kind_name(kind),
+				strerror(ae));
+			goto fail;
+		}
+		*fk[ev] = kind;
+	}
+	for (size_t i = 0; i < NROWS; i++) {
+		if (skip[i]) {
+			add_missing(&l->feat, rows[i].tp);
+			continue;
+		}
+		struct bpf_program *pe = prog_by_name(s, rows[i].enter);
+		struct bpf_program *px = prog_by_name(s, rows[i].exit);
+		struct bpf_link *lx = px ? attach(l, px) : NULL;
+		struct bpf_link *le = lx && pe ? attach(l, pe) : NULL;
+		if (!lx || (pe && !le)) {
+			/* an exit without its enter (or the reverse) would be useless */
+			if (lx) {
+				bpf_link__destroy(lx);
+				l->nlinks--;
+			}
+			add_missing(&l->feat, rows[i].tp);
+			continue;
+		}
+		l->feat.syscalls_attached++;
+	}
+	if (!l->feat.syscalls_attached) {
+		set_err(err, errlen, exit_code, LP_EXIT_KERNEL,
+			"no syscall tracepoint could be attached (events/syscalls in %s): is "
+			"CONFIG_FTRACE_SYSCALLS set?", tfs);
+		goto fail;
+	}
+
+	/* 6. the ring buffer */
+	l->rb = ring_buffer__new(bpf_map__fd(s->maps.rb), ring_sample, l, NULL);
+	if (!l->rb) {
+		set_err(err, errlen, exit_code, LP_EXIT_FAILURE, "cannot read the BPF ring buffer: %s",
+			strerror(errno));
+		goto fail;
+	}
+	l->feat.load_ms = (unsigned)(mono_ms() - t0);
+	return l;
+
+fail:
+	lp_loader_close(l);
+	return NULL;
+}
+
+const struct lp_features *lp_loader_features(const struct lp_loader *l)
+{
+	return l ? &l->feat : NULL;
+}
+
+int lp_loader_trace_pid(struct lp_loader *l, uint32_t tgid)
+{
+	if (!l || !tgid)
+		return -EINVAL;
+	uint8_t one = 1;
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.traced), &tgid, &one, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int lp_loader_add_comm(struct lp_loader *l, const char *comm)
+{
+	if (!l || !comm || !comm[0])
+		return -EINVAL;
+	char want[LP_COMM_LEN];
+	memset(want, 0, sizeof(want));
+	strncpy(want, comm, LP_COMM_LEN - 1); /* the kernel keeps 15 chars */
+	int fd = bpf_map__fd(l->skel->maps.comms);
+	int free_slot = -1;
+	for (uint32_t i = 0; i < LP_MAX_COMMS; i++) {
+		char cur[LP_COMM_LEN];
+		if (bpf_map_lookup_elem(fd, &i, cur))
+			return -errno;
+		if (!cur[0]) {
+			if (free_slot < 0)
+				free_slot = (int)i;
+			continue;
+		}
+		if (!memcmp(cur, want, sizeof(want)))
+			return 0;
+	}
+	if (free_slot < 0)
+		return -ENOSPC;
+	uint32_t k = (uint32_t)free_slot;
+	if (bpf_map_update_elem(fd, &k, want, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+bool lp_loader_is_traced(struct lp_loader *l, uint32_t tgid)
+{
+	if (!l)
+		return false;
+	uint8_t v;
+	return bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.traced), &tgid, &v) == 0;
+}
+
+int lp_loader_poll(struct lp_loader *l, int timeout_ms)
+{
+	if (!l || !l->rb)
+		return -EINVAL;
+	l->consumed = 0;
+	l->stop = false;
+	/* Wait for a wake-up (or the timeout)... */
+	int r = ring_buffer__poll(l->rb, timeout_ms);
+	if (l->stop)
+		return l->consumed;
+	if (r < 0 && r != -EINTR)
+		return r;
+	/* ...then take everything there is: records sent with
+	 * BPF_RB_NO_WAKEUP never make epoll report the ring as ready. */
+	int c = ring_buffer__consume(l->rb);
+	if (l->stop || l->consumed)
+		return l->consumed;
+	if (c < 0)
+		return c;
+	return r < 0 ? r : 0;
+}
+
+int lp_loader_epoll_fd(struct lp_loader *l)
+{
+	if (!l || !l->rb)
+		return -EINVAL;
+	return ring_buffer__epoll_fd(l->rb);
+}
+
+int lp_loader_drain_fd_io(struct lp_loader *l)
+{
+	if (!l || !l->skel)
+		return -EINVAL;
+	int fd = bpf_map__fd(l->skel->maps.fdio);
+	/* Keys first: deleting while walking with get_next_key restarts the
+	 * walk on some kernels. */
+	size_t n = 0, cap = 256;
+	struct lp_fd_key *keys = lp_xmalloc(cap * sizeof(*keys));
+	struct lp_fd_key k, next;
+	const void *prev = NULL;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		if (n == cap) {
+			cap *= 2;
+			keys = lp_xrealloc(keys, cap * sizeof(*keys));
+		}
+		keys[n++] = next;
+		k = next;
+		prev = &k;
+	}
+	int sent = 0;
+	uint64_t now = lp_now_ns();
+	for (size_t i = 0; i < n; i++) {
+		struct lp_ev_fd_io v;
+		if (bpf_map_lookup_elem(fd, &keys[i], &v))
+			continue; /* closed meanwhile: sent through the ring buffer */
+		bpf_map_delete_elem(fd, &keys[i]);
+		v.h.size = sizeof(v);
+		v.h.kind = LP_EV_FD_IO;
+		v.h.flags = 0;
+		v.h.tgid = keys[i].tgid;
+		v.h.tid = 0;
+		v.h.aux = (uint32_t)keys[i].fd;
+		v.h.ts = now;
+		v.io_flags = LP_FDIO_DRAINED;
+		v.pad = 0;
+		sent++;
+		if (l->cb && l->cb(l->cb_ctx, &v, sizeof(v)))
+			break;
+	}
+	free(keys);
+	return sent;
+}
+
+int lp_loader_lost(struct lp_loader *l, uint64_t lost[LP_LOST_NR], uint64_t *per_cpu, int max_cpus)
+{
+	for (int r = 0; r < LP_LOST_NR; r++)
+		lost[r] = 0;
+	if (!l || !l->skel)
+		return -EINVAL;
+	int ncpu = libbpf_num_possible_cpus();
+	if (ncpu <= 0)
+		return ncpu < 0 ? ncpu : -EINVAL;
+	if (per_cpu)
+		for (int c = 0; c < max_cpus; c++)
+			per_cpu[c] = 0;
+	uint64_t *vals = lp_xcalloc((size_t)ncpu, sizeof(uint64_t));
+	int fd = bpf_map__fd(l->skel->maps.lost);
+	for (uint32_t r = 0; r < LP_LOST_NR; r++) {
+		if (bpf_map_lookup_elem(fd, &r, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++) {
+			lost[r] += vals[c];
+			if (per_cpu && c < max_cpus)
+				per_cpu[c] += vals[c];
+		}
+	}
+	free(vals);
+	return ncpu;
+}
+
+/*
+ * Detaching a tracepoint program waits for an RCU grace period (tens of ms
+ * each, ~140 of them: seconds). Detach from several threads so the waits
+ * overlap; a detach that cannot get a thread is done here.
+ */
+struct detach_job {
+	struct bpf_link **links;
+	size_t n, start, step;
+};
+
+static void *detach_some(void *arg)
+{
+	struct detach_job *j = arg;
+	for (size_t i = j->start; i < j->n; i += j->step)
+		bpf_link__destroy(j->links[i]);
+	return NULL;
+}
+
+#define LP_DETACH_THREADS 24
+
+static void detach_all(struct bpf_link **links, size_t n)
+{
+	pthread_t th[LP_DETACH_THREADS];
+	struct detach_job jobs[LP_DETACH_THREADS];
+	bool started[LP_DETACH_THREADS] = { false };
+	size_t nt = n < 16 ? 1 : LP_DETACH_THREADS;
+	for (size_t t = 0; t < nt; t++) {
+		jobs[t] = (struct detach_job){ links, n, t, nt };
+		if (t > 0)
+			started[t] = pthread_create(&th[t], NULL, detach_some, &jobs[t]) == 0;
+	}
+	detach_some(&jobs[0]);
+	for (size_t t = 1; t < nt; t++) {
+		if (started[t])
+			pthread_join(th[t], NULL);
+		else
+			detach_some(&jobs[t]);
+	}
+}
+
+void lp_loader_close(struct lp_loader *l)
+{
+	if (!l)
+		return;
+	ring_buffer__free(l->rb);
+	detach_all(l->links, l->nlinks);
+	free(l->links);
+	layerprof_bpf__destroy(l->skel);
+	free(l);
+}

@@ -1,0 +1,1658 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * layerprof record: trace a build (or the running daemons) into a trace file.
+ *
+ *   options -> loader (privileges and kernel checked first) -> daemons found
+ *   in /proc -> docker build analysis (context, Dockerfile, .dockerignore)
+ *   -> writer (META) -> seeds -> the command -> one epoll loop -> drain ->
+ *   trailer -> summary.
+ *
+ * One thread (plus the writer's own background thread): epoll over the ring
+ * buffer, the command's stdout/stderr pipes and a signalfd. The ring buffer
+ * callback only redacts exec argv and appends to the writer.
+ */
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/sysinfo.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "dockerctx.h"
+#include "exitcode.h"
+#include "loader.h"
+#include "procfs.h"
+#include "redact.h"
+#include "trace.h"
+#include "util.h"
+#include "version.h"
+
+extern char **environ;
+
+#define DEFAULT_OUTPUT "layerprof.data"
+#define DEFAULT_RINGBUF (16u << 20)
+#define MAX_RINGBUF (1u << 30)
+#define CONTEXT_MAX_FILES 200000
+#define DOCKERFILE_MAX (1u << 20)
+#define PROGRESS_LINE_MAX 16384   /* a longer line is cut into records */
+#define FLUSH_INTERVAL_NS 1000000000ull
+#define EXIT_GRACE_NS 500000000ull /* output still coming after the command exited */
+/* Ring buffer wake-ups are batched in the kernel (wakeup_bytes): a trickle
+ * of events wakes nobody, so the loop also polls this often. */
+#define POLL_INTERVAL_MS 100
+#define POLL_FALLBACK_MS 10
+
+static const char *const default_daemons[] = {
+	"dockerd", "buildkitd", "containerd", "containerd-shim", "runc",
+};
+
+enum end_reason { END_NONE = 0, END_COMMAND, END_SIGNAL, END_DURATION, END_ERROR };
+static const char *const end_names[] = { "none", "command-exit", "signal", "duration", "error" };
+
+struct daemon {
+	uint32_t pid;
+	char comm[LP_COMM_LEN];
+	char *exe;
+	char *data_root;     /* dockerd only */
+	bool traced;
+};
+
+struct outpipe {
+	int fd;              /* read end, -1 when closed */
+	int stream;          /* 1 stdout, 2 stderr */
+	struct lp_buf line;  /* partial line */
+};
+
+struct creds {
+	bool drop;
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups;
+	int ngroups;
+	char *name;          /* NULL when the uid has no passwd entry */
+	char *home;
+};
+
+struct rec {
+	/* options */
+	const char *out_path;
+	uint32_t *pids;
+	size_t npids;
+	const char *comms[LP_MAX_COMMS];
+	size_t ncomms;
+	bool no_daemons, redact, verbose;
+	uint64_t duration_ms;
+	uint32_t ringbuf;
+	const char *user;
+	int cmd_argc;
+	char **cmd_argv;
+
+	/* the build */
+	struct lp_docker_build docker;
+	bool is_build;
+	bool progress_added, buildkit_set;
+	char *context_abs, *dockerfile_abs, *dockerfile_text, *dockerignore;
+	bool dockerfile_truncated;
+	struct lp_ctx_list ctx;
+	bool ctx_listed;
+	char image_id[80];   /* from "writing image sha256:..." */
+	bool no_buildx;      /* the CLI said its buildx component is missing */
+
+	/* run time */
+	struct lp_loader *l;
+	struct lp_writer *w;
+	uint64_t events, malformed, redacted, dropped;
+	uint64_t progress_lines;
+	bool write_failed;
+	struct daemon *daemons;
+	size_t ndaemons;
+	struct creds creds;
+	char **envp;
+
+	pid_t child;
+	bool child_exited;
+	int child_status;    /* wait status */
+	uint64_t child_exit_ns;
+	struct outpipe out[2];
+
+	uint64_t start_mono, start_real;
+	uint8_t redact_buf[65536 + LP_REDACT_GROWTH(LP_ARGV_MAX_ARGS + 1)] __attribute__((aligned(8)));
+};
+
+/* ------------------------------------------------------------------ usage */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: layerprof record [-o FILE] [-p PID]... [--comm NAME]... [--no-daemons]\n"
+		"                        [--duration SEC] [--ringbuf-size BYTES] [--user USER]\n"
+		"                        [--no-redact] [-v] [-- COMMAND [ARGS...]]\n"
+		"\n"
+		"Trace a build into FILE (default " DEFAULT_OUTPUT ", mode 0600). With a COMMAND,\n"
+		"trace it and the build daemons until it exits, and exit with its status.\n"
+		"Without one, trace the daemons until Ctrl-C, SIGTERM or --duration.\n"
+		"\n"
+		"  -o, --output FILE        trace file to write (never through a symlink)\n"
+		"  -p, --pid PID            also trace this process (and what it starts)\n"
+		"      --comm NAME          also trace processes named NAME, now and when they start\n"
+		"      --no-daemons         do not trace dockerd, buildkitd, containerd,\n"
+		"                           containerd-shim, runc\n"
+		"      --duration SEC       stop recording after this long (90, 90s, 5m, 250ms)\n"
+		"      --ringbuf-size BYTES kernel ring buffer size, a power of two >= 4096\n"
+		"                           (default 16MiB; 4k, 64MiB...)\n"
+		"      --user USER          run COMMAND as this user (name or uid); under sudo\n"
+		"                           the default is the invoking user, else root\n"
+		"      --no-redact          keep secrets in recorded command lines\n"
+		"  -v, --verbose            say more, and show libbpf's messages\n"
+		"  -h, --help               this help\n"
+		"\n"
+		"For `docker build` (also buildx build, image build, builder build), layerprof\n"
+		"adds --progress=plain unless given, sets DOCKER_BUILDKIT=1 when unset, shows\n"
+		"the output unchanged, stamps each line with the kernel's clock, and records\n"
+		"the Dockerfile and the build context's file list (after .dockerignore).\n"
+		"\n"
+		"Example: sudo layerprof record -o build.lprof -- docker build -t app .\n");
+}
+
+/* ---------------------------------------------------------- small helpers */
+
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void add_u64(cJSON *o, const char *key, uint64_t v)
+{
+	char buf[32];
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+	cJSON_AddRawToObject(o, key, buf);
+}
+
+static void add_str_or_null(cJSON *o, const char *key, const char *s)
+{
+	if (s)
+		cJSON_AddStringToObject(o, key, s);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+static bool write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return false;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+/* Is name runnable (as a shell would find it)? */
+static bool command_exists(const char *name, int *err)
+{
+	*err = ENOENT;
+	if (!*name)
+		return false;
+	if (strchr(name, '/')) {
+		struct stat st;
+		if (stat(name, &st) < 0) {
+			*err = errno;
+			return false;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			*err = EISDIR;
+			return false;
+		}
+		return true; /* exec tells about permissions */
+	}
+	const char *path = getenv("PATH");
+	if (!path || !*path)
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	const char *p = path;
+	while (*p) {
+		const char *e = strchr(p, ':');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		char full[PATH_MAX];
+		if (n == 0)
+			snprintf(full, sizeof(full), "./%s", name);
+		else
+			snprintf(full, sizeof(full), "%.*s/%s", (int)n, p, name);
+		struct stat st;
+		if (stat(full, &st) == 0 && S_ISREG(st.st_mode))
+			return true;
+		p += n + (e ? 1 : 0);
+	}
+	return false;
+}
+
+static const char *base_name(const char *s)
+{
+	const char *slash = strrchr(s, '/');
+	return slash ? slash + 1 : s;
+}
+
+/* ---------------------------------------------------------------- options */
+
+enum {
+	OPT_COMM = 256, OPT_NO_DAEMONS, OPT_DURATION, OPT_RINGBUF, OPT_USER, OPT_NO_REDACT,
+};
+
+static int parse_options(struct rec *r, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "comm", required_argument, NULL, OPT_COMM },
+		{ "no-daemons", no_argument, NULL, OPT_NO_DAEMONS },
+		{ "duration", required_argument, NULL, OPT_DURATION },
+		{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
+		{ "user", required_argument, NULL, OPT_USER },
+		{ "no-redact", no_argument, NULL, OPT_NO_REDACT },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	opterr = 0;
+	optind = 1;
+	int c;
+	/* '+': stop at the first non-option, the command. */
+	while ((c = getopt_long(argc, argv, "+:o:p:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			if (!*optarg) {
+				lp_error("record: -o needs a file name");
+				return LP_EXIT_USAGE;
+			}
+			r->out_path = optarg;
+			break;
+		case 'p': {
+			char *end;
+			errno = 0;
+			unsigned long pid = strtoul(optarg, &end, 10);
+			if (errno || *end || end == optarg || pid == 0 || pid > INT32_MAX ||
+			    optarg[0] == '-') {
+				lp_error("record: -p wants a process id, not '%s'", optarg);
+				return LP_EXIT_USAGE;
+			}
+			r->pids = lp_xrealloc(r->pids, (r->npids + 1) * sizeof(*r->pids));
+			r->pids[r->npids++] = (uint32_t)pid;
+			break;
+		}
+		case OPT_COMM:
+			if (!*optarg) {
+				lp_error("record: --comm needs a process name");
+				return LP_EXIT_USAGE;
+			}
+			if (r->ncomms >= LP_MAX_COMMS - LP_ARRAY_SIZE(default_daemons)) {
+				lp_error("record: at most %zu --comm names",
+					 LP_MAX_COMMS - LP_ARRAY_SIZE(default_daemons));
+				return LP_EXIT_USAGE;
+			}
+			r->comms[r->ncomms++] = optarg;
+			break;
+		case OPT_NO_DAEMONS:
+			r->no_daemons = true;
+			break;
+		case OPT_DURATION:
+			if (!lp_parse_duration_ms(optarg, &r->duration_ms) || r->duration_ms == 0) {
+				lp_error("record: --duration wants a positive time (90, 90s, 5m, 250ms), "
+					 "not '%s'", optarg);
+				return LP_EXIT_USAGE;
+			}
+			break;
+		case OPT_RINGBUF: {
+			uint64_t v;
+			if (!lp_parse_bytes(optarg, &v) || v < 4096 || v > MAX_RINGBUF ||
+			    (v & (v - 1)) != 0) {
+				lp_error("record: --ringbuf-size wants a power of two from 4096 to 1GiB "
+					 "(4k, 16MiB...), not '%s'", optarg);
+				return LP_EXIT_USAGE;
+			}
+			r->ringbuf = (uint32_t)v;
+			break;
+		}
+		case OPT_USER:
+			r->user = optarg;
+			break;
+		case OPT_NO_REDACT:
+			r->redact = false;
+			break;
+		case 'v':
+			r->verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return -1;
+		case ':':
+			lp_error("record: option '%s' needs a value; see 'layerprof record --help'",
+				 argv[optind - 1]);
+			return LP_EXIT_USAGE;
+		default:
+			lp_error("record: unknown option '%s'; see 'layerprof record --help'",
+				 argv[optind - 1]);
+			return LP_EXIT_USAGE;
+		}
+	}
+	if (optind < argc && !strcmp(argv[optind], "--"))
+		optind++;
+	r->cmd_argc = argc - optind;
+	r->cmd_argv = argv + optind;
+	if (r->cmd_argc == 0 && r->user) {
+		lp_error("record: --user applies to a COMMAND, and none was given");
+		return LP_EXIT_USAGE;
+	}
+	if (r->cmd_argc == 0 && r->no_daemons && !r->npids && !r->ncomms) {
+		lp_error("record: nothing to trace: give a COMMAND, -p PID or --comm NAME, "
+			 "or drop --no-daemons");
+		return LP_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < r->npids; i++) {
+		if (r->pids[i] == (uint32_t)getpid() || !lp_proc_exists(r->pids[i])) {
+			lp_error("record: -p %u: no such process", r->pids[i]);
+			return LP_EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
+/* Who runs the command: --user, else the sudo caller, else ourselves. */
+static int resolve_creds(struct rec *r)
+{
+	struct creds *c = &r->creds;
+	const struct passwd *pw = NULL;
+	if (r->user) {
+		char *end;
+		errno = 0;
+		unsigned long uid = strtoul(r->user, &end, 10);
+		if (*r->user && !*end && !errno && r->user[0] != '-') {
+			pw = getpwuid((uid_t)uid);
+			c->uid = (uid_t)uid;
+			c->gid = pw ? pw->pw_gid : (gid_t)uid;
+		} else {
+			pw = getpwnam(r->user);
+			if (!pw) {
+				lp_error("record: --user %s: no such user", r->user);
+				return LP_EXIT_USAGE;
+			}
+			c->uid = pw->pw_uid;
+			c->gid = pw->pw_gid;
+		}
+	} else {
+		const char *su = getenv("SUDO_UID"), *sg = getenv("SUDO_GID");
+		if (!su || !*su || geteuid() != 0)
+			return 0;
+		char *end;
+		unsigned long uid = strtoul(su, &end, 10);
+		if (*end)
+			return 0;
+		c->uid = (uid_t)uid;
+		pw = getpwuid(c->uid);
+		unsigned long gid = sg ? strtoul(sg, &end, 10) : 0;
+		c->gid = sg && !*end ? (gid_t)gid : pw ? pw->pw_gid : (gid_t)uid;
+	}
+	if (c->uid == geteuid() && c->gid == getegid() && !r->user)
+		return 0;
+	if (c->uid == 0 && (!r->user || geteuid() == 0) && c->gid == 0)
+		return 0; /* root stays root */
+	if (geteuid() != 0) {
+		lp_error("record: --user needs root");
+		return LP_EXIT_PRIVILEGE;
+	}
+	c->drop = true;
+	if (pw) {
+		c->name = lp_xstrdup(pw->pw_name);
+		c->home = lp_xstrdup(pw->pw_dir);
+		int n = 64;
+		c->groups = lp_xcalloc((size_t)n, sizeof(gid_t));
+		if (getgrouplist(pw->pw_name, c->gid, c->groups, &n) < 0) {
+			c->groups = lp_xrealloc(c->groups, (size_t)n * sizeof(gid_t));
+			if (getgrouplist(pw->pw_name, c->gid, c->groups, &n) < 0)
+				n = 0;
+		}
+		c->ngroups = n;
+	}
+	return 0;
+}
+
+/* The command's environment: ours, with HOME/USER/LOGNAME of the user it
+ * runs as and DOCKER_BUILDKIT=1 for a docker build when unset. Never
+ * recorded. */
+static void build_env(struct rec *r)
+{
+	size_t n = 0;
+	while (environ[n])
+		n++;
+	char **env = lp_xcalloc(n + 5, sizeof(char *));
+	size_t j = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *e = environ[i];
+		if (r->creds.drop && r->creds.name &&
+		    (!strncmp(e, "HOME=", 5) || !strncmp(e, "USER=", 5) || !strncmp(e, "LOGNAME=", 8)))
+			continue;
+		env[j++] = lp_xstrdup(e);
+	}
+	if (r->creds.drop && r->creds.name) {
+		struct lp_buf b = { 0 };
+		lp_buf_printf(&b, "HOME=%s", r->creds.home);
+		env[j++] = b.data;
+		b = (struct lp_buf){ 0 };
+		lp_buf_printf(&b, "USER=%s", r->creds.name);
+		env[j++] = b.data;
+		b = (struct lp_buf){ 0 };
+		lp_buf_printf(&b, "LOGNAME=%s", r->creds.name);
+		env[j++] = b.data;
+	}
+	if (r->is_build && !getenv("DOCKER_BUILDKIT")) {
+		env[j++] = lp_xstrdup("DOCKER_BUILDKIT=1");
+		r->buildkit_set = true;
+	}
+	env[j] = NULL;
+	r->envp = env;
+}
+
+/* ------------------------------------------------------- the docker build */
+
+static void analyze_build(struct rec *r)
+{
+	struct lp_docker_build *d = &r->docker;
+	char buf[PATH_MAX];
+	if (d->context && !d->context_remote && !d->context_stdin) {
+		if (realpath(d->context, buf))
+			r->context_abs = lp_xstrdup(buf);
+		else
+			lp_warn("build context %s: %s", d->context, strerror(errno));
+	}
+	if (d->dockerfile && strcmp(d->dockerfile, "-") != 0) {
+		/* the docker CLI takes -f relative to the current directory */
+		if (realpath(d->dockerfile, buf))
+			r->dockerfile_abs = lp_xstrdup(buf);
+		else
+			lp_warn("Dockerfile %s: %s", d->dockerfile, strerror(errno));
+	} else if (!d->dockerfile && r->context_abs) {
+		static const char *const names[] = { "Dockerfile", "dockerfile" };
+		for (size_t i = 0; i < LP_ARRAY_SIZE(names) && !r->dockerfile_abs; i++) {
+			snprintf(buf, sizeof(buf), "%s/%s", r->context_abs, names[i]);
+			if (access(buf, F_OK) == 0)
+				r->dockerfile_abs = lp_xstrdup(buf);
+		}
+	}
+	if (r->dockerfile_abs) {
+		r->dockerfile_text =
+			lp_read_text_file(r->dockerfile_abs, DOCKERFILE_MAX, &r->dockerfile_truncated);
+		if (!r->dockerfile_text)
+			lp_warn("cannot read %s: %s", r->dockerfile_abs, strerror(errno));
+	}
+	if (!r->context_abs)
+		return;
+
+	/* BuildKit's <Dockerfile>.dockerignore wins over <context>/.dockerignore. */
+	char *ignore_text = NULL;
+	if (r->dockerfile_abs) {
+		snprintf(buf, sizeof(buf), "%s.dockerignore", r->dockerfile_abs);
+		ignore_text = lp_read_text_file(buf, 1u << 20, NULL);
+		if (ignore_text)
+			r->dockerignore = lp_xstrdup(buf);
+	}
+	if (!ignore_text) {
+		snprintf(buf, sizeof(buf), "%s/.dockerignore", r->context_abs);
+		ignore_text = lp_read_text_file(buf, 1u << 20, NULL);
+		if (ignore_text)
+			r->dockerignore = lp_xstrdup(buf);
+	}
+	struct lp_ignore *ig = lp_ignore_parse(ignore_text);
+	free(ignore_text);
+	int err = lp_ctx_walk(r->context_abs, ig, CONTEXT_MAX_FILES, &r->ctx);
+	lp_ignore_free(ig);
+	if (err < 0) {
+		lp_warn("cannot list the build context %s: %s", r->context_abs, strerror(-err));
+		return;
+	}
+	r->ctx_listed = true;
+	if (r->ctx.capped)
+		lp_warn("build context has more than %d files; listed the first %d only",
+			CONTEXT_MAX_FILES, CONTEXT_MAX_FILES);
+	if (r->verbose) {
+		char b1[32];
+		lp_error("build context %s: %zu files, %s (%llu entries ignored by %s)",
+			 r->context_abs, r->ctx.n, lp_fmt_bytes(r->ctx.bytes, b1, sizeof(b1)),
+			 (unsigned long long)r->ctx.ignored,
+			 r->dockerignore ? r->dockerignore : "no .dockerignore");
+	}
+}
+
+static int write_context_files(struct rec *r)
+{
+	uint8_t buf[sizeof(struct lp_rec_context_file) + PATH_MAX + 8] __attribute__((aligned(8)));
+	uint64_t ts = lp_now_ns();
+	for (size_t i = 0; i < r->ctx.n; i++) {
+		const struct lp_ctx_file *f = &r->ctx.files[i];
+		size_t plen = strlen(f->path) + 1;
+		if (plen > PATH_MAX)
+			continue;
+		size_t size = (sizeof(struct lp_rec_context_file) + plen + 7) & ~(size_t)7;
+		memset(buf, 0, size);
+		struct lp_rec_context_file *rec = (struct lp_rec_context_file *)buf;
+		rec->h.size = (__u16)size;
+		rec->h.kind = LP_REC_CONTEXT_FILE;
+		rec->h.ts = ts;
+		rec->size = f->size;
+		rec->mtime_ns = f->mtime_ns;
+		rec->mode = f->mode;
+		rec->path_len = (__u16)plen;
+		memcpy(buf + sizeof(*rec), f->path, plen);
+		if (lp_writer_append(r->w, buf, size) < 0 && lp_writer_error(r->w))
+			return -1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- daemons */
+
+static void on_daemon(void *ctx, uint32_t pid, const char *comm, const char *name)
+{
+	(void)name;
+	struct rec *r = ctx;
+	r->daemons = lp_xrealloc(r->daemons, (r->ndaemons + 1) * sizeof(*r->daemons));
+	struct daemon *d = &r->daemons[r->ndaemons++];
+	memset(d, 0, sizeof(*d));
+	d->pid = pid;
+	snprintf(d->comm, sizeof(d->comm), "%s", comm);
+	struct lp_procinfo pi;
+	if (lp_proc_read(pid, &pi) == 0) {
+		d->exe = lp_xstrdup(pi.exe);
+		if (!strcmp(comm, "dockerd")) {
+			d->data_root = lp_cmdline_opt(pi.cmdline, pi.cmdline_len, "--data-root", "--graph");
+			if (!d->data_root)
+				d->data_root = lp_cmdline_opt(pi.cmdline, pi.cmdline_len, "-g", NULL);
+			if (!d->data_root) {
+				/* daemon.json (or --config-file) may set it */
+				char *cfg = lp_cmdline_opt(pi.cmdline, pi.cmdline_len, "--config-file", NULL);
+				char *text = lp_read_text_file(cfg ? cfg : "/etc/docker/daemon.json",
+							       1u << 20, NULL);
+				cJSON *j = text ? cJSON_Parse(text) : NULL;
+				const cJSON *dr = cJSON_GetObjectItemCaseSensitive(j, "data-root");
+				if (cJSON_IsString(dr) && dr->valuestring[0])
+					d->data_root = lp_xstrdup(dr->valuestring);
+				cJSON_Delete(j);
+				free(text);
+				free(cfg);
+			}
+			if (!d->data_root)
+				d->data_root = lp_xstrdup("/var/lib/docker");
+		}
+		lp_proc_free(&pi);
+	} else {
+		d->exe = lp_xstrdup("");
+	}
+}
+
+/* Names traced by comm: the daemons (unless --no-daemons) and --comm. */
+static size_t comm_names(const struct rec *r, const char **names)
+{
+	size_t n = 0;
+	if (!r->no_daemons)
+		for (size_t i = 0; i < LP_ARRAY_SIZE(default_daemons); i++)
+			names[n++] = default_daemons[i];
+	for (size_t i = 0; i < r->ncomms; i++)
+		names[n++] = r->comms[i];
+	return n;
+}
+
+/* ------------------------------------------------------------------- META */
+
+static char *make_meta(struct rec *r)
+{
+	cJSON *m = cJSON_CreateObject();
+	cJSON_AddStringToObject(m, "schema", "layerprof.trace/1");
+	cJSON_AddStringToObject(m, "layerprof_version", LAYERPROF_VERSION);
+	cJSON_AddNumberToObject(m, "abi_version", LP_ABI_VERSION);
+
+	struct utsname u;
+	cJSON *host = cJSON_AddObjectToObject(m, "host");
+	if (uname(&u) == 0) {
+		cJSON_AddStringToObject(host, "hostname", u.nodename);
+		cJSON_AddStringToObject(host, "kernel_release", u.release);
+		cJSON_AddStringToObject(host, "kernel_version", u.version);
+		cJSON_AddStringToObject(host, "machine", u.machine);
+	}
+	cJSON_AddNumberToObject(host, "cpus", get_nprocs_conf());
+
+	add_u64(m, "start_monotonic_ns", r->start_mono);
+	add_u64(m, "start_realtime_ns", r->start_real);
+	cJSON_AddNumberToObject(m, "recorder_pid", getpid());
+
+	if (r->cmd_argc > 0) {
+		int changed = 0;
+		char **red = r->redact ? lp_redact_argv(r->cmd_argc, (const char *const *)r->cmd_argv,
+							&changed)
+				       : NULL;
+		cJSON *cmd = cJSON_AddArrayToObject(m, "command");
+		for (int i = 0; i < r->cmd_argc; i++)
+			cJSON_AddItemToArray(cmd, cJSON_CreateString(red ? red[i] : r->cmd_argv[i]));
+		cJSON_AddBoolToObject(m, "command_redacted", changed > 0);
+		lp_redact_free(red, r->cmd_argc);
+	} else {
+		cJSON_AddNullToObject(m, "command");
+	}
+	char cwd[PATH_MAX];
+	add_str_or_null(m, "cwd", getcwd(cwd, sizeof(cwd)));
+	const char *su = getenv("SUDO_UID");
+	cJSON_AddNumberToObject(m, "uid", su && geteuid() == 0 ? strtod(su, NULL) : (double)getuid());
+	cJSON_AddBoolToObject(m, "sudo", su && geteuid() == 0);
+	if (r->cmd_argc > 0)
+		cJSON_AddNumberToObject(m, "command_uid",
+					r->creds.drop ? (double)r->creds.uid : (double)geteuid());
+	cJSON_AddBoolToObject(m, "redact", r->redact);
+
+	const struct lp_features *f = lp_loader_features(r->l);
+	cJSON *feat = cJSON_AddObjectToObject(m, "features");
+	if (f) {
+		cJSON_AddStringToObject(feat, "proc_fork", lp_attach_kind_name(f->proc_fork));
+		cJSON_AddStringToObject(feat, "proc_exec", lp_attach_kind_name(f->proc_exec));
+		cJSON_AddStringToObject(feat, "proc_exit", lp_attach_kind_name(f->proc_exit));
+		cJSON_AddNumberToObject(feat, "syscalls_attached", f->syscalls_attached);
+		cJSON_AddNumberToObject(feat, "syscalls_missing_count", f->syscalls_missing);
+		cJSON_AddNumberToObject(feat, "load_ms", f->load_ms);
+		cJSON *miss = cJSON_AddArrayToObject(feat, "syscalls_missing");
+		char tmp[sizeof(f->missing) + 1];
+		snprintf(tmp, sizeof(tmp), "%s", f->missing);
+		for (char *save, *t = strtok_r(tmp, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
+			cJSON_AddItemToArray(miss, cJSON_CreateString(t));
+	}
+	add_u64(m, "ringbuf_bytes", r->ringbuf);
+	if (r->duration_ms)
+		add_u64(m, "duration_limit_ms", r->duration_ms);
+
+	const char *names[LP_MAX_COMMS];
+	size_t nn = comm_names(r, names);
+	cJSON *comms = cJSON_AddArrayToObject(m, "traced_comms");
+	for (size_t i = 0; i < nn; i++)
+		cJSON_AddItemToArray(comms, cJSON_CreateString(names[i]));
+	cJSON *ds = cJSON_AddArrayToObject(m, "daemons");
+	for (size_t i = 0; i < r->ndaemons; i++) {
+		struct daemon *d = &r->daemons[i];
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "pid", d->pid);
+		cJSON_AddStringToObject(o, "comm", d->comm);
+		cJSON_AddStringToObject(o, "exe", d->exe ? d->exe : "");
+		if (d->data_root)
+			cJSON_AddStringToObject(o, "data_root", d->data_root);
+		cJSON_AddItemToArray(ds, o);
+	}
+	cJSON *pids = cJSON_AddArrayToObject(m, "pids");
+	for (size_t i = 0; i < r->npids; i++)
+		cJSON_AddItemToArray(pids, cJSON_CreateNumber(r->pids[i]));
+
+	if (r->is_build) {
+		cJSON *b = cJSON_AddObjectToObject(m, "build");
+		cJSON_AddStringToObject(b, "tool", "docker");
+		add_str_or_null(b, "context", r->context_abs ? r->context_abs : r->docker.context);
+		cJSON_AddBoolToObject(b, "context_remote", r->docker.context_remote);
+		cJSON_AddBoolToObject(b, "context_stdin", r->docker.context_stdin);
+		add_str_or_null(b, "dockerfile", r->dockerfile_abs);
+		add_str_or_null(b, "dockerfile_text", r->dockerfile_text);
+		cJSON_AddBoolToObject(b, "dockerfile_truncated", r->dockerfile_truncated);
+		add_str_or_null(b, "dockerignore", r->dockerignore);
+		add_str_or_null(b, "tag", r->docker.tag);
+		cJSON_AddBoolToObject(b, "progress_added", r->progress_added);
+		cJSON_AddBoolToObject(b, "buildkit_env_set", r->buildkit_set);
+		const char *bk = getenv("DOCKER_BUILDKIT");
+		add_str_or_null(b, "docker_buildkit", r->buildkit_set ? "1" : bk);
+		if (r->ctx_listed) {
+			add_u64(b, "context_files", r->ctx.n);
+			add_u64(b, "context_bytes", r->ctx.bytes);
+			add_u64(b, "context_ignored", r->ctx.ignored);
+			add_u64(b, "context_unreadable", r->ctx.errors);
+			cJSON_AddBoolToObject(b, "context_capped", r->ctx.capped);
+			cJSON_AddNumberToObject(b, "context_max_files", CONTEXT_MAX_FILES);
+		}
+	}
+	char *s = cJSON_PrintUnformatted(m);
+	cJSON_Delete(m);
+	return s;
+}
+
+/* ------------------------------------------------------ ring buffer events */
+
+static int on_event(void *ctx, const void *data, size_t size)
+{
+	struct rec *r = ctx;
+	if (!r->w || r->write_failed)
+		return 0;
+	const struct lp_hdr *h = data;
+	if (size < sizeof(*h) || h->size < sizeof(*h) || h->size > size) {
+		r->malformed++;
+		return 0;
+	}
+	size_t len = h->size;
+	r->events++;
+	if (h->kind == LP_EV_EXEC_ARGV && r->redact) {
+		size_t n = lp_redact_exec_argv(data, len, r->redact_buf, sizeof(r->redact_buf));
+		if (n == SIZE_MAX) {
+			r->dropped++;
+			return 0;
+		}
+		if (n) {
+			data = r->redact_buf;
+			len = n;
+			r->redacted++;
+		}
+	}
+	if (lp_writer_append(r->w, data, len) < 0) {
+		if (lp_writer_error(r->w)) {
+			r->write_failed = true;
+			return 1; /* stop polling */
+		}
+		r->malformed++;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------ progress capture */
+
+static void note_image_id(struct rec *r, const char *line, size_t len)
+{
+	/* "#12 writing image sha256:0123... done" */
+	const char *p = memmem(line, len, "writing image sha256:", 21);
+	if (!p)
+		return;
+	p += 14; /* at "sha256:" */
+	size_t n = 0;
+	while (p + n < line + len && n < sizeof(r->image_id) - 1 &&
+	       (isxdigit((unsigned char)p[n]) || p[n] == ':' || isalnum((unsigned char)p[n])))
+		n++;
+	memcpy(r->image_id, p, n);
+	r->image_id[n] = '\0';
+}
+
+static void emit_line(struct rec *r, int stream, const char *text, size_t len, uint64_t ts)
+{
+	if (r->w && !r->write_failed) {
+		uint8_t buf[sizeof(struct lp_rec_progress) + PROGRESS_LINE_MAX + 8]
+			__attribute__((aligned(8)));
+		size_t size = (sizeof(struct lp_rec_progress) + len + 7) & ~(size_t)7;
+		memset(buf, 0, size);
+		struct lp_rec_progress *rec = (struct lp_rec_progress *)buf;
+		rec->h.size = (__u16)size;
+		rec->h.kind = LP_REC_PROGRESS;
+		rec->h.tgid = (uint32_t)r->child;
+		rec->h.tid = (uint32_t)r->child;
+		rec->h.aux = (uint32_t)stream;
+		rec->h.ts = ts;
+		rec->len = (__u16)len;
+		memcpy(buf + sizeof(*rec), text, len);
+		if (lp_writer_append(r->w, buf, size) < 0 && lp_writer_error(r->w))
+			r->write_failed = true;
+		r->progress_lines++;
+	}
+	note_image_id(r, text, len);
+	if (memmem(text, len, "buildx component is missing", 27))
+		r->no_buildx = true;
+}
+
+/* Split what was read into lines; a line longer than PROGRESS_LINE_MAX is
+ * cut into several records. */
+static void take_output(struct rec *r, struct outpipe *p, const char *data, size_t n,
+			uint64_t ts)
+{
+	lp_buf_append(&p->line, data, n);
+	size_t start = 0;
+	for (;;) {
+		const char *nl = memchr(p->line.data + start, '\n', p->line.len - start);
+		size_t avail = nl ? (size_t)(nl - (p->line.data + start)) : p->line.len - start;
+		if (!nl && avail < PROGRESS_LINE_MAX)
+			break;
+		size_t take = avail < PROGRESS_LINE_MAX ? avail : PROGRESS_LINE_MAX;
+		emit_line(r, p->stream, p->line.data + start, take, ts);
+		start += take + (nl && take == avail ? 1 : 0);
+	}
+	if (start) {
+		memmove(p->line.data, p->line.data + start, p->line.len - start);
+		p->line.len -= start;
+		p->line.data[p->line.len] = '\0';
+	}
+}
+
+/* Read what the command printed; show it, record it. Returns false at EOF. */
+static bool pump(struct rec *r, struct outpipe *p, bool record)
+{
+	char buf[65536];
+	for (;;) {
+		ssize_t n = read(p->fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return true;
+		if (n <= 0) {
+			if (p->line.len && record)
+				emit_line(r, p->stream, p->line.data, p->line.len, lp_now_ns());
+			p->line.len = 0;
+			close(p->fd);
+			p->fd = -1;
+			return false;
+		}
+		uint64_t ts = lp_now_ns();
+		write_all(p->stream, buf, (size_t)n); /* the user sees it unchanged */
+		if (record)
+			take_output(r, p, buf, (size_t)n, ts);
+		if ((size_t)n < sizeof(buf))
+			return true;
+	}
+}
+
+/* ------------------------------------------------------------ the command */
+
+struct spawn {
+	int sync_w;          /* write a byte to let the child exec */
+	pid_t pid;
+};
+
+/* Fork the command; the child waits on a pipe until released. */
+static int spawn_command(struct rec *r, char **argv, bool capture, const sigset_t *orig_mask,
+			 struct spawn *sp)
+{
+	int sync[2], outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
+	if (pipe2(sync, O_CLOEXEC) < 0)
+		return -errno;
+	if (capture && (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)) {
+		int e = -errno;
+		close(sync[0]);
+		close(sync[1]);
+		if (outp[0] >= 0) {
+			close(outp[0]);
+			close(outp[1]);
+		}
+		return e;
+	}
+	/* Messages the child may need, made before fork (only async-signal-safe
+	 * calls after it). */
+	char notfound[PATH_MAX + 64], noexec[PATH_MAX + 64], nocreds[128];
+	snprintf(notfound, sizeof(notfound), "layerprof: %s: command not found\n", argv[0]);
+	snprintf(noexec, sizeof(noexec), "layerprof: %s: cannot execute\n", argv[0]);
+	snprintf(nocreds, sizeof(nocreds), "layerprof: cannot switch to uid %u gid %u\n",
+		 (unsigned)r->creds.uid, (unsigned)r->creds.gid);
+
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = -errno;
+		close(sync[0]);
+		close(sync[1]);
+		if (capture) {
+			close(outp[0]);
+			close(outp[1]);
+			close(errp[0]);
+			close(errp[1]);
+		}
+		return e;
+	}
+	if (pid == 0) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_DFL;
+		sigaction(SIGPIPE, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+		sigaction(SIGCHLD, &sa, NULL);
+		sigprocmask(SIG_SETMASK, orig_mask, NULL);
+		if (capture) {
+			if (dup2(outp[1], 1) < 0 || dup2(errp[1], 2) < 0)
+				_exit(126);
+		}
+		close(sync[1]);
+		char c;
+		ssize_t n;
+		do
+			n = read(sync[0], &c, 1);
+		while (n < 0 && errno == EINTR);
+		if (n != 1)
+			_exit(126); /* the recorder gave up before starting us */
+		if (r->creds.drop) {
+			if (setgroups((size_t)r->creds.ngroups, r->creds.groups) < 0 ||
+			    setgid(r->creds.gid) < 0 || setuid(r->creds.uid) < 0) {
+				(void)!write(2, nocreds, strlen(nocreds));
+				_exit(126);
+			}
+		}
+		execvpe(argv[0], argv, r->envp);
+		int e = errno;
+		const char *msg = e == ENOENT ? notfound : noexec;
+		(void)!write(2, msg, strlen(msg));
+		_exit(e == ENOENT ? 127 : 126);
+	}
+	close(sync[0]);
+	sp->sync_w = sync[1];
+	sp->pid = pid;
+	if (capture) {
+		close(outp[1]);
+		close(errp[1]);
+		r->out[0].fd = outp[0];
+		r->out[1].fd = errp[0];
+		fcntl(outp[0], F_SETFL, O_NONBLOCK);
+		fcntl(errp[0], F_SETFL, O_NONBLOCK);
+	}
+	return 0;
+}
+
+/* Run a short helper (docker image inspect) as the command's user and
+ * return its stdout; NULL on failure or after timeout_ms. Not traced. */
+static char *run_capture(struct rec *r, char **argv, int timeout_ms)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return NULL;
+	sigset_t empty;
+	sigemptyset(&empty);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return NULL;
+	}
+	if (pid == 0) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_DFL;
+		sigaction(SIGPIPE, &sa, NULL);
+		sigprocmask(SIG_SETMASK, &empty, NULL);
+		int devnull = open("/dev/null", O_RDWR);
+		if (devnull >= 0) {
+			dup2(devnull, 0);
+			dup2(devnull, 2);
+		}
+		dup2(p[1], 1);
+		if (r->creds.drop && (setgroups((size_t)r->creds.ngroups, r->creds.groups) < 0 ||
+				      setgid(r->creds.gid) < 0 || setuid(r->creds.uid) < 0))
+			_exit(126);
+		execvpe(argv[0], argv, r->envp);
+		_exit(127);
+	}
+	close(p[1]);
+	struct lp_buf out = { 0 };
+	uint64_t deadline = lp_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	bool ok = true;
+	for (;;) {
+		uint64_t now = lp_now_ns();
+		if (now >= deadline) {
+			ok = false;
+			break;
+		}
+		int ep = epoll_create1(EPOLL_CLOEXEC);
+		struct epoll_event ev = { .events = EPOLLIN };
+		epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev);
+		int n = epoll_wait(ep, &ev, 1, (int)((deadline - now) / 1000000ull) + 1);
+		close(ep);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			continue;
+		char buf[4096];
+		ssize_t got = read(p[0], buf, sizeof(buf));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		if (out.len < 65536)
+			lp_buf_append(&out, buf, (size_t)got);
+	}
+	close(p[0]);
+	if (!ok)
+		kill(pid, SIGKILL);
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!ok || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		lp_buf_free(&out);
+		return NULL;
+	}
+	return out.data ? out.data : lp_xstrdup("");
+}
+
+/* After a successful docker build: the image's size, for the report. */
+static cJSON *inspect_image(struct rec *r)
+{
+	const char *ref = r->docker.tag ? r->docker.tag : r->image_id[0] ? r->image_id : NULL;
+	if (!ref || !r->child_exited || !WIFEXITED(r->child_status) ||
+	    WEXITSTATUS(r->child_status) != 0)
+		return NULL;
+	char **argv = lp_xcalloc((size_t)r->docker.global_end + 6, sizeof(char *));
+	int n = 0;
+	for (int i = 0; i < r->docker.global_end && i < r->cmd_argc; i++)
+		argv[n++] = r->cmd_argv[i];
+	argv[n++] = (char *)"image";
+	argv[n++] = (char *)"inspect";
+	argv[n++] = (char *)"--format";
+	argv[n++] = (char *)"{{.Id}} {{.Size}}";
+	argv[n++] = (char *)ref;
+	argv[n] = NULL;
+	char *out = run_capture(r, argv, 10000);
+	free(argv);
+	if (!out)
+		return NULL;
+	char id[128] = "";
+	unsigned long long size = 0;
+	cJSON *img = NULL;
+	if (sscanf(out, "%127s %llu", id, &size) == 2) {
+		img = cJSON_CreateObject();
+		cJSON_AddStringToObject(img, "ref", ref);
+		cJSON_AddStringToObject(img, "id", id);
+		add_u64(img, "size", size);
+	}
+	free(out);
+	return img;
+}
+
+/* --------------------------------------------------------------- the end */
+
+static char *make_trailer(struct rec *r, enum end_reason why, uint64_t end_mono,
+			  const uint64_t lost[LP_LOST_NR], const uint64_t *per_cpu, int ncpu,
+			  cJSON *image)
+{
+	static const char *const reasons[LP_LOST_NR] = { "ringbuf", "inflight", "fdio", "traced",
+							 "counts" };
+	cJSON *t = cJSON_CreateObject();
+	cJSON_AddStringToObject(t, "schema", "layerprof.trailer/1");
+	add_u64(t, "end_monotonic_ns", end_mono);
+	add_u64(t, "end_realtime_ns", realtime_ns());
+	add_u64(t, "duration_ns", end_mono - r->start_mono);
+	add_u64(t, "records", r->w ? lp_writer_records(r->w) : 0);
+	add_u64(t, "events", r->events);
+	add_u64(t, "malformed_events", r->malformed);
+	add_u64(t, "redacted_argv", r->redacted);
+	add_u64(t, "dropped_argv", r->dropped);
+	add_u64(t, "progress_lines", r->progress_lines);
+	add_u64(t, "bytes", r->w ? lp_writer_bytes(r->w) : 0);
+	cJSON *lo = cJSON_AddObjectToObject(t, "lost");
+	uint64_t total = 0;
+	for (int i = 0; i < LP_LOST_NR; i++)
+		total += lost[i];
+	add_u64(lo, "total", total);
+	cJSON *by = cJSON_AddObjectToObject(lo, "by_reason");
+	for (int i = 0; i < LP_LOST_NR; i++)
+		add_u64(by, reasons[i], lost[i]);
+	cJSON *bc = cJSON_AddArrayToObject(lo, "by_cpu");
+	for (int i = 0; i < ncpu; i++) {
+		char buf[32];
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)per_cpu[i]);
+		cJSON_AddItemToArray(bc, cJSON_CreateRaw(buf));
+	}
+	cJSON *wr = cJSON_AddObjectToObject(t, "writer");
+	add_u64(wr, "stalls", r->w ? lp_writer_stalls(r->w) : 0);
+	add_u64(wr, "invalid", r->w ? lp_writer_invalid(r->w) : 0);
+	cJSON_AddStringToObject(t, "ended_by", end_names[why]);
+	if (r->cmd_argc > 0) {
+		cJSON *c = cJSON_AddObjectToObject(t, "command");
+		cJSON_AddNumberToObject(c, "pid", r->child);
+		cJSON_AddBoolToObject(c, "exited", r->child_exited);
+		if (r->child_exited && WIFEXITED(r->child_status)) {
+			cJSON_AddNumberToObject(c, "exit_code", WEXITSTATUS(r->child_status));
+			cJSON_AddNumberToObject(t, "command_status", WEXITSTATUS(r->child_status));
+		} else if (r->child_exited && WIFSIGNALED(r->child_status)) {
+			cJSON_AddNumberToObject(c, "signal", WTERMSIG(r->child_status));
+			cJSON_AddNumberToObject(t, "command_status", 128 + WTERMSIG(r->child_status));
+		} else {
+			cJSON_AddNullToObject(t, "command_status");
+		}
+		if (r->child_exited)
+			add_u64(c, "exit_monotonic_ns", r->child_exit_ns);
+	}
+	if (image)
+		cJSON_AddItemToObject(t, "image", image);
+	char *s = cJSON_PrintUnformatted(t);
+	cJSON_Delete(t);
+	return s;
+}
+
+/* After the recording: give the trace file to the sudo caller, so that
+ * `layerprof report` works without sudo. fd was opened right after the
+ * writer created the file; only a file we made (ours, 0600, one link) is
+ * handed over. */
+static void give_to_caller(int fd)
+{
+	const char *su = getenv("SUDO_UID"), *sg = getenv("SUDO_GID");
+	if (fd < 0 || !su || !sg || geteuid() != 0)
+		return;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    st.st_nlink != 1 || (st.st_mode & 07777) != 0600)
+		return;
+	(void)!fchown(fd, (uid_t)strtoul(su, NULL, 10), (gid_t)strtoul(sg, NULL, 10));
+}
+
+/* --------------------------------------------------------------- the loop */
+
+enum { TAG_RING = 1, TAG_SIG, TAG_OUT0, TAG_OUT1 };
+
+static bool want_stop_signal(int sig)
+{
+	return sig == SIGINT || sig == SIGTERM || sig == SIGHUP;
+}
+
+static void reap(struct rec *r)
+{
+	if (r->child <= 0 || r->child_exited)
+		return;
+	int st;
+	pid_t p = waitpid(r->child, &st, WNOHANG);
+	if (p == r->child) {
+		r->child_exited = true;
+		r->child_status = st;
+		r->child_exit_ns = lp_now_ns();
+	}
+}
+
+static int drain_ring(struct rec *r)
+{
+	int total = 0;
+	for (int i = 0; i < 64; i++) {
+		int n = lp_loader_poll(r->l, 0);
+		if (n <= 0 || r->write_failed)
+			break;
+		total += n;
+	}
+	return total;
+}
+
+int cmd_record(int argc, char **argv)
+{
+	struct rec *r = lp_xcalloc(1, sizeof(*r));
+	r->out_path = DEFAULT_OUTPUT;
+	r->redact = true;
+	r->ringbuf = DEFAULT_RINGBUF;
+	r->out[0] = (struct outpipe){ .fd = -1, .stream = 1 };
+	r->out[1] = (struct outpipe){ .fd = -1, .stream = 2 };
+	int rc = parse_options(r, argc, argv);
+	int ret = LP_EXIT_FAILURE;
+	int sfd = -1, ep = -1, own_fd = -1;
+	struct spawn sp = { .sync_w = -1, .pid = -1 };
+	char **run_argv = NULL;
+	sigset_t mask, orig_mask;
+	bool mask_set = false;
+	if (rc != 0) {
+		ret = rc < 0 ? LP_EXIT_OK : rc;
+		goto out;
+	}
+	if (r->cmd_argc > 0) {
+		int e;
+		if (!command_exists(r->cmd_argv[0], &e)) {
+			if (e == ENOENT)
+				lp_error("%s: command not found", r->cmd_argv[0]);
+			else
+				lp_error("%s: %s", r->cmd_argv[0], strerror(e));
+			ret = e == ENOENT ? 127 : 126;
+			goto out;
+		}
+		if ((rc = resolve_creds(r)) != 0) {
+			ret = rc;
+			goto out;
+		}
+		r->is_build = lp_docker_parse(r->cmd_argc, r->cmd_argv, &r->docker);
+	}
+
+	/* Privileges and kernel first: nothing is created when they are missing. */
+	char err[512] = "";
+	int ecode = LP_EXIT_FAILURE;
+	struct lp_loader_opts lo = {
+		.self_tgid = (uint32_t)getpid(),
+		.ringbuf_bytes = r->ringbuf,
+		.verbose = r->verbose,
+	};
+	r->l = lp_loader_open(&lo, on_event, r, err, sizeof(err), &ecode);
+	if (!r->l) {
+		lp_error("%s", err[0] ? err : "cannot load the BPF programs");
+		ret = ecode ? ecode : LP_EXIT_FAILURE;
+		goto out;
+	}
+
+	/* Signals: one signalfd; blocked before any thread or child exists. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, &orig_mask);
+	mask_set = true;
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (sfd < 0 || ep < 0) {
+		lp_error("record: cannot set up the event loop: %s", strerror(errno));
+		goto out;
+	}
+
+	/* Daemons running now. */
+	const char *names[LP_MAX_COMMS];
+	size_t nnames = comm_names(r, names);
+	if (nnames)
+		lp_proc_scan(names, nnames, on_daemon, r);
+	if (!r->no_daemons && (r->is_build || r->cmd_argc == 0)) {
+		bool any = false;
+		for (size_t i = 0; i < r->ndaemons; i++)
+			any |= !strcmp(r->daemons[i].comm, "dockerd") ||
+			       !strcmp(r->daemons[i].comm, "buildkitd");
+		if (!any)
+			lp_warn("no dockerd or buildkitd is running; they will be traced if they start");
+	}
+
+	if (r->is_build) {
+		analyze_build(r);
+		bool added = false;
+		run_argv = lp_docker_argv(r->cmd_argc, r->cmd_argv, &r->docker, &added);
+		r->progress_added = added;
+	} else if (r->cmd_argc > 0) {
+		run_argv = lp_docker_argv(r->cmd_argc, r->cmd_argv, NULL, &(bool){ false });
+	}
+	if (r->cmd_argc > 0)
+		build_env(r);
+	if (r->buildkit_set)
+		lp_error("DOCKER_BUILDKIT=1 set for the build (BuildKit's progress output names "
+			 "the steps)");
+	else if (r->is_build && getenv("DOCKER_BUILDKIT") &&
+		 (!strcmp(getenv("DOCKER_BUILDKIT"), "0") ||
+		  !strcasecmp(getenv("DOCKER_BUILDKIT"), "false")))
+		lp_warn("DOCKER_BUILDKIT=%s: the classic builder prints no BuildKit steps, so the "
+			"report will not know the build's steps", getenv("DOCKER_BUILDKIT"));
+	if (r->is_build && r->creds.drop) {
+		const char *host = getenv("DOCKER_HOST");
+		const char *sock = host && !strncmp(host, "unix://", 7) ? host + 7
+				   : host ? NULL : "/var/run/docker.sock";
+		struct stat st;
+		bool member = false;
+		if (sock && stat(sock, &st) == 0) {
+			member = st.st_uid == r->creds.uid || ((st.st_mode & 06) == 06);
+			for (int i = 0; i < r->creds.ngroups && !member; i++)
+				member = r->creds.groups[i] == st.st_gid && (st.st_mode & 060) == 060;
+			if (st.st_gid == r->creds.gid && (st.st_mode & 060) == 060)
+				member = true;
+			if (!member)
+				lp_warn("the build runs as %s (uid %u), who cannot use %s; "
+					"add them to its group or use --user root",
+					r->creds.name ? r->creds.name : "the invoking user",
+					(unsigned)r->creds.uid, sock);
+		}
+	}
+
+	r->start_mono = lp_now_ns();
+	r->start_real = realtime_ns();
+	char *meta = make_meta(r);
+	r->w = lp_writer_open(r->out_path, meta, err, sizeof(err));
+	free(meta);
+	if (!r->w) {
+		lp_error("%s", err);
+		ret = LP_EXIT_IO;
+		goto out;
+	}
+	own_fd = open(r->out_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	/* Seeds: the daemons and -p processes, traced before their seeds are
+	 * read so that nothing falls between the two. */
+	unsigned seed_flags = r->redact ? LP_SEED_REDACT : 0;
+	for (size_t i = 0; i < r->ndaemons; i++) {
+		struct daemon *d = &r->daemons[i];
+		if (lp_loader_trace_pid(r->l, d->pid) < 0) {
+			lp_warn("cannot trace %s (pid %u)", d->comm, d->pid);
+			continue;
+		}
+		d->traced = true;
+		if (lp_proc_seed(r->w, d->pid, LP_WHY_COMM, NULL, seed_flags) == -EIO)
+			r->write_failed = true;
+		if (r->verbose)
+			lp_error("tracing %s (pid %u)", d->comm, d->pid);
+	}
+	for (size_t i = 0; i < r->npids; i++) {
+		if (lp_loader_trace_pid(r->l, r->pids[i]) < 0) {
+			lp_error("record: cannot trace pid %u", r->pids[i]);
+			ret = LP_EXIT_FAILURE;
+			goto finish_error;
+		}
+		if (lp_proc_seed(r->w, r->pids[i], LP_WHY_PID, NULL, seed_flags) == -EIO)
+			r->write_failed = true;
+	}
+	for (size_t i = 0; i < nnames; i++) {
+		char comm[LP_COMM_LEN];
+		snprintf(comm, sizeof(comm), "%s", names[i]);
+		if (lp_loader_add_comm(r->l, comm) < 0)
+			lp_warn("cannot watch for new '%s' processes", comm);
+	}
+	if (r->ctx_listed && write_context_files(r) < 0)
+		r->write_failed = true;
+
+	/* The command. */
+	if (r->cmd_argc > 0) {
+		int e = spawn_command(r, run_argv, r->is_build, &orig_mask, &sp);
+		if (e < 0) {
+			lp_error("record: cannot start %s: %s", r->cmd_argv[0], strerror(-e));
+			goto finish_error;
+		}
+		r->child = sp.pid;
+		if (lp_loader_trace_pid(r->l, (uint32_t)sp.pid) < 0) {
+			lp_error("record: cannot trace the command (pid %d)", (int)sp.pid);
+			close(sp.sync_w); /* the child exits without running anything */
+			sp.sync_w = -1;
+			while (waitpid(sp.pid, NULL, 0) < 0 && errno == EINTR)
+				;
+			r->child = 0;
+			goto finish_error;
+		}
+		char comm[LP_COMM_LEN];
+		snprintf(comm, sizeof(comm), "%s", base_name(r->cmd_argv[0]));
+		if (lp_proc_seed(r->w, (uint32_t)sp.pid, LP_WHY_COMMAND, comm,
+				 seed_flags | LP_SEED_SKIP_CLOEXEC) == -EIO)
+			r->write_failed = true;
+		/* Release it: from here on, everything it does is traced. */
+		(void)!write(sp.sync_w, "g", 1);
+		close(sp.sync_w);
+		sp.sync_w = -1;
+	}
+
+	/* The loop. */
+	int ring_fd = lp_loader_epoll_fd(r->l);
+	struct epoll_event ev = { .events = EPOLLIN };
+	if (ring_fd >= 0) {
+		ev.data.u32 = TAG_RING;
+		epoll_ctl(ep, EPOLL_CTL_ADD, ring_fd, &ev);
+	}
+	ev.data.u32 = TAG_SIG;
+	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
+	for (int i = 0; i < 2; i++) {
+		if (r->out[i].fd >= 0) {
+			ev.data.u32 = TAG_OUT0 + (uint32_t)i;
+			epoll_ctl(ep, EPOLL_CTL_ADD, r->out[i].fd, &ev);
+		}
+	}
+
+	enum end_reason why = END_NONE;
+	int interrupts = 0;
+	int last_sig = 0;
+	uint64_t next_flush = lp_now_ns() + FLUSH_INTERVAL_NS;
+	uint64_t deadline = r->duration_ms ? r->start_mono + r->duration_ms * 1000000ull : 0;
+	while (why == END_NONE) {
+		uint64_t now = lp_now_ns();
+		uint64_t until = next_flush;
+		if (deadline && deadline < until)
+			until = deadline;
+		if (r->child_exited && r->child_exit_ns + EXIT_GRACE_NS < until)
+			until = r->child_exit_ns + EXIT_GRACE_NS;
+		int timeout = until > now ? (int)((until - now + 999999) / 1000000) : 0;
+		if (timeout > POLL_INTERVAL_MS)
+			timeout = POLL_INTERVAL_MS;
+		if (ring_fd < 0 && timeout > POLL_FALLBACK_MS)
+			timeout = POLL_FALLBACK_MS;
+		struct epoll_event evs[8];
+		int n = epoll_wait(ep, evs, 8, timeout);
+		if (n < 0 && errno != EINTR) {
+			lp_error("record: epoll: %s", strerror(errno));
+			why = END_ERROR;
+			break;
+		}
+		/* Kernel events first, so that the file stays close to time order. */
+		int polled = lp_loader_poll(r->l, 0);
+		if (polled < 0 && polled != -EINTR) {
+			lp_error("record: reading the ring buffer failed: %s", strerror(-polled));
+			why = END_ERROR;
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			uint32_t tag = evs[i].data.u32;
+			if (tag == TAG_OUT0 || tag == TAG_OUT1) {
+				struct outpipe *p = &r->out[tag - TAG_OUT0];
+				if (p->fd >= 0) {
+					int fd = p->fd;
+					if (!pump(r, p, true))
+						epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+				}
+			} else if (tag == TAG_SIG) {
+				struct signalfd_siginfo si;
+				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+					int sig = (int)si.ssi_signo;
+					if (sig == SIGCHLD) {
+						reap(r);
+						continue;
+					}
+					if (!want_stop_signal(sig))
+						continue;
+					last_sig = sig;
+					interrupts++;
+					if (r->cmd_argc == 0 || r->child_exited || interrupts > 1) {
+						why = END_SIGNAL;
+						continue;
+					}
+					/* First one with a command running: a terminal's Ctrl-C
+					 * reached the command too (si_code SI_KERNEL); a kill(2)
+					 * aimed at us is passed on. Recording goes on until the
+					 * command exits. */
+					if ((si.ssi_code == SI_USER || si.ssi_code == SI_QUEUE) &&
+					    si.ssi_pid != (uint32_t)r->child)
+						kill(r->child, sig);
+					lp_error("%s: waiting for the command to exit; press Ctrl-C "
+						 "again to stop recording now", strsignal(sig));
+				}
+			}
+		}
+		if (r->write_failed) {
+			why = END_ERROR;
+			break;
+		}
+		now = lp_now_ns();
+		if (now >= next_flush) {
+			if (lp_writer_flush(r->w) < 0) {
+				r->write_failed = true;
+				why = END_ERROR;
+				break;
+			}
+			next_flush = now + FLUSH_INTERVAL_NS;
+		}
+		if (deadline && now >= deadline && why == END_NONE)
+			why = END_DURATION;
+		reap(r);
+		if (r->child_exited && why == END_NONE &&
+		    ((r->out[0].fd < 0 && r->out[1].fd < 0) || now >= r->child_exit_ns + EXIT_GRACE_NS))
+			why = END_COMMAND;
+	}
+
+	/* The end: what is left in the ring buffer, then the per-fd totals
+	 * still in the kernel, then the trailer. */
+	if (!r->write_failed) {
+		for (int i = 0; i < 2; i++)
+			if (r->out[i].fd >= 0 && why == END_COMMAND)
+				pump(r, &r->out[i], true);
+		drain_ring(r);
+		if (!r->write_failed) {
+			lp_loader_drain_fd_io(r->l);
+			drain_ring(r);
+		}
+	}
+	if (r->write_failed)
+		why = END_ERROR;
+	uint64_t end_mono = lp_now_ns();
+	uint64_t lost[LP_LOST_NR] = { 0 };
+	int ncpu_max = get_nprocs_conf();
+	if (ncpu_max < 1)
+		ncpu_max = 1;
+	uint64_t *per_cpu = lp_xcalloc((size_t)ncpu_max, sizeof(uint64_t));
+	int ncpu = lp_loader_lost(r->l, lost, per_cpu, ncpu_max);
+	if (ncpu < 0)
+		ncpu = 0;
+	if (ncpu > ncpu_max)
+		ncpu = ncpu_max;
+	cJSON *image = r->is_build && why == END_COMMAND ? inspect_image(r) : NULL;
+	char *trailer = make_trailer(r, why, end_mono, lost, per_cpu, ncpu, image);
+	free(per_cpu);
+	uint64_t events = r->events;
+	char werr[512] = "";
+	const char *first_err = r->w ? lp_writer_error(r->w) : NULL;
+	char first_copy[512] = "";
+	if (first_err)
+		snprintf(first_copy, sizeof(first_copy), "%s", first_err);
+	int crc = lp_writer_close(r->w, trailer, werr, sizeof(werr));
+	r->w = NULL;
+	free(trailer);
+	lp_loader_close(r->l);
+	r->l = NULL;
+
+	uint64_t total_lost = 0;
+	for (int i = 0; i < LP_LOST_NR; i++)
+		total_lost += lost[i];
+	if (crc < 0 || why == END_ERROR) {
+		lp_error("cannot write %s: %s", r->out_path,
+			 first_copy[0] ? first_copy : werr[0] ? werr : "write failed");
+		ret = LP_EXIT_IO;
+	} else {
+		give_to_caller(own_fd);
+		struct stat st;
+		char sz[32];
+		uint64_t fsize = own_fd >= 0 && fstat(own_fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+		lp_fmt_bytes(fsize, sz, sizeof(sz));
+		fprintf(stderr, "layerprof: recorded %llu events (%llu lost) in %.1f s to %s (%s)\n",
+			(unsigned long long)events, (unsigned long long)total_lost,
+			(double)(end_mono - r->start_mono) / 1e9, r->out_path, sz);
+		if (total_lost) {
+			static const char *const reasons[LP_LOST_NR] = {
+				"ring buffer full", "in-flight syscall map full", "fd map full",
+				"traced map full", "counter map full"
+			};
+			struct lp_buf b = { 0 };
+			for (int i = 0; i < LP_LOST_NR; i++)
+				if (lost[i])
+					lp_buf_printf(&b, "%s%llu %s", b.len ? ", " : "",
+						      (unsigned long long)lost[i], reasons[i]);
+			lp_warn("%llu events lost (%s)%s", (unsigned long long)total_lost, b.data,
+				lost[LP_LOST_RINGBUF] ? "; try a larger --ringbuf-size" : "");
+			lp_buf_free(&b);
+		}
+		ret = LP_EXIT_OK;
+	}
+
+	if (r->no_buildx)
+		lp_warn("%s has no buildx component, which BuildKit builds need; on Debian use "
+			"/usr/bin/docker (docker.io) instead", r->cmd_argv[0]);
+
+	/* The command's status is ours (unless recording itself failed). */
+	if (r->cmd_argc > 0 && r->child > 0) {
+		if (!r->child_exited && (why == END_DURATION || why == END_ERROR)) {
+			/* Recording stopped; the command goes on: show its output
+			 * until it exits. */
+			if (why == END_DURATION)
+				lp_error("--duration reached; recording stopped, waiting for "
+					 "the command to exit");
+			while (!r->child_exited) {
+				struct epoll_event evs[4];
+				int n = epoll_wait(ep, evs, 4, 1000);
+				for (int i = 0; i < n; i++) {
+					uint32_t tag = evs[i].data.u32;
+					if (tag == TAG_OUT0 || tag == TAG_OUT1) {
+						struct outpipe *p = &r->out[tag - TAG_OUT0];
+						if (p->fd >= 0) {
+							int fd = p->fd;
+							if (!pump(r, p, false))
+								epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+						}
+					} else if (tag == TAG_SIG) {
+						struct signalfd_siginfo si;
+						while (read(sfd, &si, sizeof(si)) == sizeof(si))
+							if (want_stop_signal((int)si.ssi_signo) &&
+							    (si.ssi_code == SI_USER ||
+							     si.ssi_code == SI_QUEUE))
+								kill(r->child, (int)si.ssi_signo);
+					}
+				}
+				reap(r);
+			}
+			for (int i = 0; i < 2; i++)
+				if (r->out[i].fd >= 0)
+					pump(r, &r->out[i], false);
+		}
+		if (ret == LP_EXIT_OK) {
+			if (r->child_exited && WIFEXITED(r->child_status))
+				ret = WEXITSTATUS(r->child_status);
+			else if (r->child_exited && WIFSIGNALED(r->child_status))
+				ret = 128 + WTERMSIG(r->child_status);
+			else
+				ret = 128 + (last_sig ? last_sig : SIGINT);
+		}
+	}
+	goto out;
+
+finish_error:
+	/* Something failed after the file was created: still finish it. */
+	{
+		uint64_t nolost[LP_LOST_NR] = { 0 };
+		uint64_t zero = 0;
+		char *etrailer = make_trailer(r, END_ERROR, lp_now_ns(), nolost, &zero, 0, NULL);
+		char eerr[512];
+		lp_writer_close(r->w, etrailer, eerr, sizeof(eerr));
+		r->w = NULL;
+		free(etrailer);
+		if (ret == LP_EXIT_OK)
+			ret = LP_EXIT_FAILURE;
+		if (ret == LP_EXIT_FAILURE && r->child <= 0)
+			ret = LP_EXIT_FAILURE;
+	}
+
+out:
+	if (r->w) {
+		char cerr[512];
+		lp_writer_close(r->w, "{}", cerr, sizeof(cerr));
+	}
+	lp_loader_close(r->l);
+	if (sp.sync_w >= 0)
+		close(sp.sync_w);
+	for (int i = 0; i < 2; i++) {
+		if (r->out[i].fd >= 0)
+			close(r->out[i].fd);
+		lp_buf_free(&r->out[i].line);
+	}
+	if (own_fd >= 0)
+		close(own_fd);
+	if (sfd >= 0)
+		close(sfd);
+	if (ep >= 0)
+		close(ep);
+	if (mask_set)
+		sigprocmask(SIG_SETMASK, &orig_mask, NULL);
+	free(run_argv);
+	if (r->envp) {
+		for (char **e = r->envp; *e; e++)
+			free(*e);
+		free(r->envp);
+	}
+	for (size_t i = 0; i < r->ndaemons; i++) {
+		free(r->daemons[i].exe);
+		free(r->daemons[i].data_root);
+	}
+	free(r->daemons);
+	free(r->pids);
+	free(r->creds.groups);
+	free(r->creds.name);
+	free(r->creds.home);
+	free(r->context_abs);
+	free(r->dockerfile_abs);
+	free(r->dockerfile_text);
+	free(r->dockerignore);
+	lp_ctx_list_free(&r->ctx);
+	free(r);
+	return ret;
+}

@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Secrets out of recorded command lines; the rules are in redact.h. */
+#include "redact.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util.h"
+
+/* Case-insensitive "does s[0..len) contain needle". */
+static bool contains_ci(const char *s, size_t len, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (size_t i = 0; i + n <= len; i++)
+		if (strncasecmp(s + i, needle, n) == 0)
+			return true;
+	return false;
+}
+
+bool lp_redact_name_is_secret(const char *name, size_t len)
+{
+	static const char *const words[] = {
+		"TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASSPHRASE", "KEY",
+		"CREDENTIAL", "AUTH", "COOKIE", "PRIVATE", "SESSION",
+	};
+	for (size_t i = 0; i < LP_ARRAY_SIZE(words); i++)
+		if (contains_ci(name, len, words[i]))
+			return true;
+	return false;
+}
+
+/* Length of a leading NAME in "NAME=VALUE" (identifier-like), 0 if none. */
+static size_t name_eq_len(const char *s)
+{
+	if (!(isalpha((unsigned char)s[0]) || s[0] == '_'))
+		return 0;
+	size_t i = 1;
+	while (isalnum((unsigned char)s[i]) || s[i] == '_' || s[i] == '.' || s[i] == '-')
+		i++;
+	return s[i] == '=' ? i : 0;
+}
+
+static bool has_suffix(const char *s, size_t len, const char *suf)
+{
+	size_t n = strlen(suf);
+	return len >= n && strncasecmp(s + len - n, suf, n) == 0;
+}
+
+/* A long option (name without the dashes, len bytes) whose value is a secret. */
+static bool long_opt_is_secret(const char *name, size_t len)
+{
+	static const char *const words[] = {
+		"password", "passwd", "token", "secret", "apikey", "api-key", "api_key",
+		"credential",
+	};
+	static const char *const harmless[] = { "-stdin", "-file", "-env", "-path", "-dir", "-id" };
+	bool secret = false;
+	for (size_t i = 0; i < LP_ARRAY_SIZE(words) && !secret; i++)
+		secret = contains_ci(name, len, words[i]);
+	if (!secret)
+		return false;
+	for (size_t i = 0; i < LP_ARRAY_SIZE(harmless); i++)
+		if (has_suffix(name, len, harmless[i]))
+			return false;
+	return true;
+}
+
+/* "id=npm,src=/root/.npmrc" -> "id=npm,***"; no id -> "***". */
+static void redact_secret_spec(struct lp_buf *b, const char *spec)
+{
+	const char *p = spec;
+	bool kept = false;
+	while (*p) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		if (n > 3 && strncasecmp(p, "id=", 3) == 0) {
+			lp_buf_append(b, p, n);
+			kept = true;
+			break;
+		}
+		p = end ? end + 1 : p + n;
+	}
+	lp_buf_puts(b, kept ? "," LP_REDACTED : LP_REDACTED);
+}
+
+/* Hide passwords in URLs: scheme://user:PASS@host. Returns true if changed. */
+static bool redact_urls(struct lp_buf *out, const char *s)
+{
+	bool changed = false;
+	const char *p = s;
+	for (;;) {
+		const char *sep = strstr(p, "://");
+		if (!sep)
+			break;
+		const char *auth = sep + 3;
+		size_t alen = strcspn(auth, "/?# \t\n\"'");
+		const char *at = memrchr(auth, '@', alen);
+		const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+		if (colon && at > colon + 1) {
+			lp_buf_append(out, p, (size_t)(colon + 1 - p));
+			lp_buf_puts(out, LP_REDACTED);
+			p = at;
+			changed = true;
+		} else {
+			lp_buf_append(out, p, (size_t)(auth - p));
+			p = auth;
+		}
+	}
+	lp_buf_puts(out, p);
+	return changed;
+}
+
+/* NAME=VALUE with a secret-looking NAME: "NAME=***". */
+static bool redact_name_value(struct lp_buf *out, const char *s)
+{
+	size_t n = name_eq_len(s);
+	if (!n || !lp_redact_name_is_secret(s, n))
+		return false;
+	lp_buf_append(out, s, n + 1);
+	lp_buf_puts(out, LP_REDACTED);
+	return true;
+}
+
+static const char *base_name(const char *s)
+{
+	const char *slash = strrchr(s, '/');
+	return slash ? slash + 1 : s;
+}
+
+enum next_kind { NEXT_PLAIN, NEXT_SECRET, NEXT_SECRET_SPEC };
+
+char **lp_redact_argv(int argc, const char *const *argv, int *changed)
+{
+	char **out = lp_xcalloc(argc > 0 ? (size_t)argc : 1, sizeof(char *));
+	int nchanged = 0;
+	enum next_kind next = NEXT_PLAIN;
+	bool login = false, mysql_like = false, sshpass = false;
+	if (argc > 0 && argv[0]) {
+		const char *b = base_name(argv[0]);
+		mysql_like = !strcmp(b, "mysql") || !strcmp(b, "mysqladmin") ||
+			     !strcmp(b, "mysqldump") || !strcmp(b, "mariadb");
+		sshpass = !strcmp(b, "sshpass");
+	}
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i] ? argv[i] : "";
+		struct lp_buf b = { 0 };
+		bool did = false;
+		enum next_kind kind = next;
+		next = NEXT_PLAIN;
+
+		if (kind == NEXT_SECRET && a[0] != '-') {
+			lp_buf_puts(&b, LP_REDACTED);
+			did = true;
+		} else if (kind == NEXT_SECRET_SPEC) {
+			redact_secret_spec(&b, a);
+			did = true;
+		} else if (a[0] == '-' && a[1] == '-' && a[2]) {
+			const char *name = a + 2;
+			const char *eq = strchr(name, '=');
+			size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+			if (nlen == 6 && !strncmp(name, "secret", 6)) {
+				if (eq) {
+					lp_buf_append(&b, a, (size_t)(eq + 1 - a));
+					redact_secret_spec(&b, eq + 1);
+					did = true;
+				} else {
+					next = NEXT_SECRET_SPEC;
+				}
+			} else if (long_opt_is_secret(name, nlen)) {
+				if (eq) {
+					lp_buf_append(&b, a, (size_t)(eq + 1 - a));
+					lp_buf_puts(&b, LP_REDACTED);
+					did = true;
+				} else {
+					next = NEXT_SECRET;
+				}
+			} else if (eq) {
+				/* --build-arg=TOKEN=x, --env=TOKEN=x */
+				struct lp_buf v = { 0 };
+				if (redact_name_value(&v, eq + 1)) {
+					lp_buf_append(&b, a, (size_t)(eq + 1 - a));
+					lp_buf_puts(&b, v.data);
+					did = true;
+				}
+				lp_buf_free(&v);
+			}
+		} else if (a[0] == '-' && a[1] == 'p' && (login || mysql_like || sshpass)) {
+			if (a[2]) {
+				lp_buf_puts(&b, "-p" LP_REDACTED);
+				did = true;
+			} else if (!mysql_like) {
+				next = NEXT_SECRET; /* mysql -p alone prompts */
+			}
+		} else if (a[0] != '-') {
+			did = redact_name_value(&b, a);
+			if (!strcmp(a, "login"))
+				login = true;
+		}
+		if (!did) {
+			lp_buf_free(&b);
+			did = redact_urls(&b, a);
+		} else {
+			struct lp_buf u = { 0 };
+			if (redact_urls(&u, b.data)) {
+				lp_buf_free(&b);
+				b = u;
+			} else {
+				lp_buf_free(&u);
+			}
+		}
+		if (did) {
+			out[i] = b.data ? b.data : lp_xstrdup("");
+			nchanged++;
+		} else {
+			lp_buf_free(&b);
+			out[i] = lp_xstrdup(a);
+		}
+	}
+	if (changed)
+		*changed = nchanged;
+	return out;
+}
+
+void lp_redact_free(char **v, int argc)
+{
+	if (!v)
+		return;
+	for (int i = 0; i < argc; i++)
+		free(v[i]);
+	free(v);
+}
+
+size_t lp_redact_exec_argv(const struct lp_ev_exec_argv *ev, size_t len, void *out,
+			   size_t outlen)
+{
+	if (len < sizeof(*ev) || ev->h.size > len || ev->h.size < sizeof(*ev))
+		return 0;
+	size_t dlen = ev->data_len;
+	if (dlen > ev->h.size - sizeof(*ev))
+		dlen = ev->h.size - sizeof(*ev);
+	const char *data = (const char *)(ev + 1);
+
+	/* Split into filename + up to argc arguments. */
+	const char *strs[LP_ARGV_MAX_ARGS + 2];
+	size_t lens[LP_ARGV_MAX_ARGS + 2];
+	int n = 0;
+	size_t off = 0;
+	while (off < dlen && n < (int)LP_ARRAY_SIZE(strs) && n <= ev->argc) {
+		const char *s = data + off;
+		const char *nul = memchr(s, '\0', dlen - off);
+		size_t l = nul ? (size_t)(nul - s) : dlen - off;
+		strs[n] = s;
+		lens[n] = l;
+		n++;
+		off += l + 1;
+	}
+	if (n < 2)
+		return 0; /* no argument to look at */
+
+	/* NUL-terminated copies of the arguments (the last may lack its NUL). */
+	int argc = n - 1;
+	char **args = lp_xcalloc((size_t)argc, sizeof(char *));
+	for (int i = 0; i < argc; i++) {
+		args[i] = lp_xmalloc(lens[i + 1] + 1);
+		memcpy(args[i], strs[i + 1], lens[i + 1]);
+		args[i][lens[i + 1]] = '\0';
+	}
+	int changed = 0;
+	char **red = lp_redact_argv(argc, (const char *const *)args, &changed);
+	size_t result = 0;
+	if (changed) {
+		size_t need = sizeof(*ev) + lens[0] + 1;
+		for (int i = 0; i < argc; i++)
+			need += strlen(red[i]) + 1;
+		size_t padded = (need + 7) & ~(size_t)7;
+		result = SIZE_MAX; /* must change it but cannot: drop it */
+		if (padded <= outlen && padded <= UINT16_MAX) {
+			struct lp_ev_exec_argv *o = out;
+			memset(out, 0, padded);
+			memcpy(o, ev, sizeof(*ev));
+			char *p = (char *)(o + 1);
+			memcpy(p, strs[0], lens[0]);
+			p += lens[0] + 1;
+			for (int i = 0; i < argc; i++) {
+				size_t l = strlen(red[i]);
+				memcpy(p, red[i], l);
+				p += l + 1;
+			}
+			o->data_len = (__u16)(need - sizeof(*ev));
+			o->argc = (__u16)argc;
+			o->h.size = (__u16)padded;
+			result = padded;
+		}
+	}
+	lp_redact_free(red, argc);
+	lp_redact_free(args, argc);
+	return result;
+}

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* docker build command lines, .dockerignore rules, the context walk
+ * (src/dockerctx.c). */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dockerctx.h"
+
+#define V(...) ((char *const[]){ __VA_ARGS__, NULL })
+
+Test(docker_parse, plain_build)
+{
+	char *const *v = V("docker", "build", "-t", "app", ".");
+	struct lp_docker_build b;
+	cr_assert(lp_docker_parse(5, v, &b));
+	cr_expect_eq(b.build_idx, 1);
+	cr_expect_str_eq(b.context, ".");
+	cr_expect_str_eq(b.tag, "app");
+	cr_expect_null(b.dockerfile);
+	cr_expect_not(b.has_progress);
+	bool added;
+	char **out = lp_docker_argv(5, v, &b, &added);
+	cr_expect(added);
+	cr_expect_str_eq(out[1], "build");
+	cr_expect_str_eq(out[2], "--progress=plain");
+	cr_expect_str_eq(out[3], "-t");
+	cr_expect_str_eq(out[5], ".");
+	cr_expect_null(out[6]);
+	free(out);
+}
+
+Test(docker_parse, variants)
+{
+	struct lp_docker_build b;
+	cr_expect(lp_docker_parse(4, V("/usr/bin/docker", "buildx", "build", "ctx"), &b));
+	cr_expect_eq(b.build_idx, 2);
+	cr_expect_str_eq(b.context, "ctx");
+	cr_expect(lp_docker_parse(4, V("docker", "image", "build", "."), &b));
+	cr_expect_eq(b.build_idx, 2);
+	cr_expect(lp_docker_parse(4, V("docker", "builder", "build", "."), &b));
+	cr_expect(lp_docker_parse(6, V("docker", "-H", "unix:///x.sock", "--debug", "build", "."), &b));
+	cr_expect_eq(b.build_idx, 4);
+	cr_expect_eq(b.global_end, 4);
+	cr_expect(lp_docker_parse(5, V("docker", "buildx", "--builder", "x", "build"), &b));
+	cr_expect_not(lp_docker_parse(3, V("docker", "run", "img"), &b));
+	cr_expect_not(lp_docker_parse(3, V("podman", "build", "."), &b));
+	cr_expect_not(lp_docker_parse(3, V("docker", "image", "ls"), &b));
+	cr_expect_not(lp_docker_parse(1, V("docker"), &b));
+}
+
+Test(docker_parse, options_and_context)
+{
+	struct lp_docker_build b;
+	char *const *v = V("docker", "build", "--progress", "tty", "-f", "sub/Dockerfile.dev",
+			   "--build-arg", "A=b", "--no-cache", "-qtapp:1", "--label=x=y", "ctx");
+	cr_assert(lp_docker_parse(12, v, &b));
+	cr_expect(b.has_progress);
+	cr_expect_str_eq(b.dockerfile, "sub/Dockerfile.dev");
+	cr_expect_str_eq(b.context, "ctx");
+	cr_expect_str_eq(b.tag, "app:1");
+	bool added;
+	char **out = lp_docker_argv(12, v, &b, &added);
+	cr_expect_not(added);
+	free(out);
+
+	cr_expect(lp_docker_parse(4, V("docker", "build", "--file=D", "https://github.com/o/r.git"), &b));
+	cr_expect_str_eq(b.dockerfile, "D");
+	cr_expect(b.context_remote);
+	cr_expect(lp_docker_parse(3, V("docker", "build", "-"), &b));
+	cr_expect(b.context_stdin);
+	cr_expect(lp_docker_parse(4, V("docker", "build", "--progress=plain", "."), &b));
+	cr_expect(b.has_progress);
+}
+
+Test(dockerignore, match)
+{
+	cr_expect(lp_ignore_match("*.md", "README.md"));
+	cr_expect_not(lp_ignore_match("*.md", "docs/README.md"));
+	cr_expect(lp_ignore_match("**/*.md", "docs/README.md"));
+	cr_expect(lp_ignore_match("**/*.md", "README.md"));
+	cr_expect(lp_ignore_match("a/**/b", "a/b"));
+	cr_expect(lp_ignore_match("a/**/b", "a/x/y/b"));
+	cr_expect_not(lp_ignore_match("a/**/b", "a/x/y/c"));
+	cr_expect(lp_ignore_match("file?.txt", "file1.txt"));
+	cr_expect_not(lp_ignore_match("file?.txt", "file12.txt"));
+	cr_expect(lp_ignore_match("[a-c]*", "beta"));
+	cr_expect(lp_ignore_match("*", ".git"));
+}
+
+Test(dockerignore, rules)
+{
+	struct lp_ignore *ig = lp_ignore_parse(
+		"# comment\n"
+		"\n"
+		"  node_modules  \n"
+		"/.git\n"
+		"*.log\r\n"
+		"!important.log\n"
+		"build/**\n"
+		"!build/keep/**\n"
+		"./tmp/../cache\n"
+		"docs/*.md\n");
+	cr_expect(lp_ignore_excluded(ig, "node_modules"));
+	cr_expect(lp_ignore_excluded(ig, "node_modules/x/index.js")); /* below a matched dir */
+	cr_expect_not(lp_ignore_excluded(ig, "src/node_modules/x")); /* not anchored with ** */
+	cr_expect(lp_ignore_excluded(ig, ".git/HEAD"));
+	cr_expect(lp_ignore_excluded(ig, "debug.log"));
+	cr_expect_not(lp_ignore_excluded(ig, "important.log"));
+	cr_expect_not(lp_ignore_excluded(ig, "sub/debug.log"));
+	cr_expect(lp_ignore_excluded(ig, "build/out.o"));
+	cr_expect_not(lp_ignore_excluded(ig, "build/keep/a.txt"));
+	cr_expect(lp_ignore_excluded(ig, "cache/x"));
+	cr_expect(lp_ignore_excluded(ig, "docs/a.md"));
+	cr_expect_not(lp_ignore_excluded(ig, "docs/sub/a.md"));
+	cr_expect_not(lp_ignore_excluded(ig, "src/main.c"));
+	/* dirs: build/ is excluded but an exception may re-include below it */
+	cr_expect(lp_ignore_may_include_below(ig, "build"));
+	cr_expect_not(lp_ignore_may_include_below(ig, "node_modules"));
+	lp_ignore_free(ig);
+
+	/* the last matching pattern wins */
+	ig = lp_ignore_parse("!a.txt\n*.txt\n");
+	cr_expect(lp_ignore_excluded(ig, "a.txt"));
+	lp_ignore_free(ig);
+	ig = lp_ignore_parse(NULL);
+	cr_expect_not(lp_ignore_excluded(ig, "x"));
+	lp_ignore_free(ig);
+}
+
+static void put(const char *dir, const char *rel, const char *text)
+{
+	char p[4096];
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	char *slash = strrchr(p, '/');
+	*slash = '\0';
+	char cmd[4200];
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", p);
+	cr_assert_eq(system(cmd), 0);
+	*slash = '/';
+	FILE *f = fopen(p, "w");
+	cr_assert(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+Test(context, walk)
+{
+	char dir[] = "/tmp/lp-ctx-test.XXXXXX";
+	cr_assert(mkdtemp(dir));
+	put(dir, "Dockerfile", "FROM scratch\n");
+	put(dir, "app.js", "12345");
+	put(dir, "src/lib/a.js", "a");
+	put(dir, "node_modules/x/index.js", "x");
+	put(dir, "logs/keep.log", "k");
+	put(dir, "logs/drop.log", "d");
+	put(dir, ".dockerignore", "node_modules\nlogs/*.log\n!logs/keep.log\n");
+	char link[4200];
+	snprintf(link, sizeof(link), "%s/link", dir);
+	cr_assert_eq(symlink("app.js", link), 0);
+
+	struct lp_ignore *ig = lp_ignore_parse("node_modules\nlogs/*.log\n!logs/keep.log\n");
+	struct lp_ctx_list l;
+	cr_assert_eq(lp_ctx_walk(dir, ig, 1000, &l), 0);
+	const char *want[] = { ".dockerignore", "Dockerfile", "app.js", "link", "logs/keep.log",
+			       "src/lib/a.js" };
+	cr_assert_eq(l.n, sizeof(want) / sizeof(want[0]), "got %zu files", l.n);
+	for (size_t i = 0; i < l.n; i++)
+		cr_expect_str_eq(l.files[i].path, want[i]);
+	cr_expect(S_ISLNK(l.files[3].mode));
+	cr_expect_eq(l.files[2].size, 5);
+	cr_expect(l.files[2].mtime_ns > 0);
+	cr_expect_eq(l.bytes, 13 + 5 + 1 + 1 + 39); /* + .dockerignore */
+	cr_expect_eq(l.ignored, 2); /* node_modules (once) + logs/drop.log */
+	cr_expect_not(l.capped);
+	lp_ctx_list_free(&l);
+
+	cr_assert_eq(lp_ctx_walk(dir, ig, 2, &l), 0);
+	cr_expect(l.capped);
+	cr_expect_eq(l.n, 2);
+	lp_ctx_list_free(&l);
+	lp_ignore_free(ig);
+
+	cr_expect_lt(lp_ctx_walk("/nonexistent/dir", NULL, 10, &l), 0);
+	char cmd[4200];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_expect_eq(system(cmd), 0);
+}
