@@ -1,13 +1,698 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Placeholder until the export subcommand lands; says so plainly. */
+/*
+ * layerprof export FILE -o OUT [--format chrome|folded|svg] [--metric time|bytes|ops]
+ *
+ * The format comes from OUT's suffix unless --format is given:
+ *   .json .json.gz   Chrome Trace Event JSON (Perfetto UI, chrome://tracing)
+ *   .folded          folded stacks (flamegraph.pl, inferno, speedscope)
+ *   .svg             self-contained SVG flame graph
+ * A trailing .gz compresses any format as one gzip member. OUT is written
+ * to a temporary file in its directory and renamed at the end, so a reader
+ * never sees half a file; "-o -" writes to stdout.
+ *
+ * Also here: the output sink (buffered, optionally gzip) and the text
+ * helpers the exporters share (JSON/XML escaping, folded frames).
+ */
+#include "export.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "commands.h"
 #include "exitcode.h"
+#include "event.h"
+#include "model.h"
+#include "resolve.h"
+#include "syscalls.h"
+#include "trace.h"
 #include "util.h"
+
+/* ------------------------------------------------------------ output sink */
+
+#define XOUT_FLUSH_AT (256u << 10)
+
+void lp_xout_init(struct lp_xout *o, FILE *f, bool gz)
+{
+	memset(o, 0, sizeof(*o));
+	o->f = f;
+	o->gz = gz;
+}
+
+static void xout_fail(struct lp_xout *o, int e)
+{
+	if (!o->err)
+		o->err = e ? e : EIO;
+}
+
+static void xout_put_file(struct lp_xout *o, const void *p, size_t n)
+{
+	if (o->err || !n)
+		return;
+	if (fwrite(p, 1, n, o->f) != n)
+		xout_fail(o, errno);
+}
+
+/* Push b's pending bytes through zlib (or straight out). */
+static void xout_drain(struct lp_xout *o, int flush)
+{
+	if (o->err) {
+		o->b.len = 0;
+		return;
+	}
+	if (!o->gz) {
+		xout_put_file(o, o->b.data, o->b.len);
+		o->b.len = 0;
+		return;
+	}
+	if (!o->zinit) {
+		memset(&o->z, 0, sizeof(o->z));
+		/* windowBits 31 = 15 + 16: a gzip wrapper, one member */
+		if (deflateInit2(&o->z, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+			xout_fail(o, ENOMEM);
+			return;
+		}
+		o->zinit = true;
+	}
+	unsigned char out[64 << 10];
+	o->z.next_in = (Bytef *)(o->b.len ? o->b.data : "");
+	o->z.avail_in = (uInt)o->b.len;
+	int zr;
+	do {
+		o->z.next_out = out;
+		o->z.avail_out = sizeof(out);
+		zr = deflate(&o->z, flush);
+		if (zr == Z_STREAM_ERROR) {
+			xout_fail(o, EIO);
+			break;
+		}
+		xout_put_file(o, out, sizeof(out) - o->z.avail_out);
+	} while (o->z.avail_out == 0 || (flush == Z_FINISH && zr != Z_STREAM_END));
+	o->b.len = 0;
+}
+
+void lp_xout_write(struct lp_xout *o, const void *p, size_t n)
+{
+	if (o->err)
+		return;
+	lp_buf_append(&o->b, p, n);
+	o->bytes_in += n;
+	if (o->b.len >= XOUT_FLUSH_AT)
+		xout_drain(o, Z_NO_FLUSH);
+}
+
+void lp_xout_puts(struct lp_xout *o, const char *s)
+{
+	lp_xout_write(o, s, strlen(s));
+}
+
+void lp_xout_printf(struct lp_xout *o, const char *fmt, ...)
+{
+	char small[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(small)) {
+		lp_xout_write(o, small, (size_t)n);
+		return;
+	}
+	char *big = lp_xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	lp_xout_write(o, big, (size_t)n);
+	free(big);
+}
+
+void lp_xout_maybe_flush(struct lp_xout *o)
+{
+	if (o->b.len >= XOUT_FLUSH_AT)
+		xout_drain(o, Z_NO_FLUSH);
+}
+
+int lp_xout_finish(struct lp_xout *o)
+{
+	xout_drain(o, o->gz ? Z_FINISH : Z_NO_FLUSH);
+	if (o->zinit) {
+		deflateEnd(&o->z);
+		o->zinit = false;
+	}
+	lp_buf_free(&o->b);
+	if (!o->err && fflush(o->f) != 0)
+		xout_fail(o, errno);
+	if (o->err) {
+		errno = o->err;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------- text helpers */
+
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 when invalid. */
+static size_t utf8_seq(const unsigned char *p)
+{
+	unsigned c = p[0];
+	if (c < 0x80)
+		return 1;
+	size_t n;
+	unsigned min;
+	if ((c & 0xe0) == 0xc0) {
+		n = 2;
+		min = 0x80;
+		c &= 0x1f;
+	} else if ((c & 0xf0) == 0xe0) {
+		n = 3;
+		min = 0x800;
+		c &= 0x0f;
+	} else if ((c & 0xf8) == 0xf0) {
+		n = 4;
+		min = 0x10000;
+		c &= 0x07;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (p[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	return n;
+}
+
+void lp_json_str(struct lp_buf *b, const char *s)
+{
+	lp_buf_append(b, "\"", 1);
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	while (*p) {
+		unsigned c = *p;
+		const char *esc = NULL;
+		switch (c) {
+		case '"': esc = "\\\""; break;
+		case '\\': esc = "\\\\"; break;
+		case '\n': esc = "\\n"; break;
+		case '\r': esc = "\\r"; break;
+		case '\t': esc = "\\t"; break;
+		default: break;
+		}
+		if (esc) {
+			lp_buf_puts(b, esc);
+			p++;
+		} else if (c < 0x20 || c == 0x7f) {
+			lp_buf_printf(b, "\\u%04x", c);
+			p++;
+		} else {
+			size_t n = utf8_seq(p);
+			if (!n) {
+				lp_buf_puts(b, "\\ufffd");
+				p++;
+			} else {
+				lp_buf_append(b, p, n);
+				p += n;
+			}
+		}
+	}
+	lp_buf_append(b, "\"", 1);
+}
+
+size_t lp_utf8_chars(const char *s)
+{
+	size_t n = 0;
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		size_t k = utf8_seq(p);
+		p += k ? k : 1;
+		n++;
+	}
+	return n;
+}
+
+void lp_xml_str(struct lp_buf *b, const char *s, size_t max_chars)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t total = max_chars ? lp_utf8_chars((const char *)p) : 0;
+	size_t keep = (max_chars && total > max_chars) ? (max_chars >= 2 ? max_chars - 2 : 0) : SIZE_MAX;
+	size_t chars = 0;
+	while (*p && chars < keep) {
+		unsigned c = *p;
+		size_t n = 1;
+		switch (c) {
+		case '&': lp_buf_puts(b, "&amp;"); break;
+		case '<': lp_buf_puts(b, "&lt;"); break;
+		case '>': lp_buf_puts(b, "&gt;"); break;
+		case '"': lp_buf_puts(b, "&quot;"); break;
+		case '\'': lp_buf_puts(b, "&#39;"); break;
+		default:
+			if (c < 0x20 || c == 0x7f) {
+				lp_buf_append(b, "?", 1);
+			} else {
+				n = utf8_seq(p);
+				if (!n) {
+					lp_buf_append(b, "?", 1);
+					n = 1;
+				} else {
+					lp_buf_append(b, p, n);
+				}
+			}
+		}
+		p += n;
+		chars++;
+	}
+	if (keep != SIZE_MAX)
+		lp_buf_puts(b, "..");
+}
+
+char *lp_folded_frame(const char *s, char *buf, size_t len)
+{
+	size_t k = 0;
+	bool space = false;
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	if (len < 2) {
+		if (len)
+			buf[0] = 0;
+		return buf;
+	}
+	while (*p) {
+		unsigned c = *p;
+		size_t n = 1;
+		char sub = 0;
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f') {
+			space = k > 0;
+			p++;
+			continue;
+		}
+		if (c == ';')
+			sub = ':';
+		else if (c < 0x20 || c == 0x7f)
+			sub = '?';
+		else if (c >= 0x80 && !(n = utf8_seq(p))) {
+			sub = '?';
+			n = 1;
+		}
+		size_t need = (sub ? 1 : n) + (space ? 1 : 0);
+		if (k + need >= len)
+			break;
+		if (space)
+			buf[k++] = ' ';
+		space = false;
+		if (sub)
+			buf[k++] = sub;
+		else
+			memcpy(buf + k, p, n), k += n;
+		p += n;
+	}
+	if (!k)
+		buf[k++] = '?';
+	buf[k] = 0;
+	return buf;
+}
+
+void lp_buf_us(struct lp_buf *b, uint64_t ts, uint64_t t0)
+{
+	uint64_t d = ts > t0 ? ts - t0 : 0;
+	lp_buf_printf(b, "%llu.%03llu", (unsigned long long)(d / 1000), (unsigned long long)(d % 1000));
+}
+
+const char *lp_export_event_path(struct lp_resolver *res, const struct lp_ev_syscall *ev,
+				 char *buf, size_t len)
+{
+	unsigned sc = ev->h.aux;
+	int fdarg = -1;
+	switch (sc) {
+	case LP_SC_COPY_FILE_RANGE:
+	case LP_SC_SPLICE:
+		fdarg = 2;      /* fd_out */
+		break;
+	case LP_SC_SENDFILE:
+		fdarg = 0;      /* out_fd */
+		break;
+	default: {
+		unsigned nstr = ev->nstr < LP_SYSCALL_MAX_STRS ? ev->nstr : LP_SYSCALL_MAX_STRS;
+		for (unsigned i = 0; i < nstr; i++) {
+			unsigned arg = ev->str_arg[i];
+			if (arg >= 6 || !lp_sc_arg_is_path(sc, arg, ev->args))
+				continue;
+			const char *p = lp_resolve_path(res, ev, (int)i, buf, len);
+			if (p)
+				return p;
+		}
+		const struct lp_sc_desc *d = lp_sc_desc(sc);
+		for (unsigned a = 0; d && a < d->nargs && a < 6; a++)
+			if (d->arg[a].type == LP_ARG_FD || (d->arg[a].type == LP_ARG_DIRFD && d->nargs == 1)) {
+				fdarg = (int)a;
+				break;
+			}
+		break;
+	}
+	}
+	if (fdarg < 0)
+		return NULL;
+	const char *p = lp_resolver_fd_path(res, ev->h.tgid, (int)(int32_t)ev->args[fdarg]);
+	if (!p)
+		return NULL;
+	snprintf(buf, len, "%s", p);
+	return buf;
+}
+
+const char *lp_export_norm_target(const char *s)
+{
+	static const char *const kinds[] = { "pipe:", "socket:", "anon_inode:", "net:", "mnt:" };
+	if (!s || s[0] == '/')
+		return s;
+	for (size_t i = 0; i < LP_ARRAY_SIZE(kinds); i++) {
+		size_t n = strlen(kinds[i]);
+		if (!strncmp(s, kinds[i], n)) {
+			if (i == 0)
+				return "pipe";
+			if (i == 1)
+				return "socket";
+			return s;   /* anon_inode:[eventpoll] is already a kind */
+		}
+	}
+	return s;
+}
+
+const char *lp_metric_name(enum lp_export_metric m)
+{
+	switch (m) {
+	case LP_METRIC_BYTES: return "bytes";
+	case LP_METRIC_OPS: return "ops";
+	default: return "time";
+	}
+}
+
+const char *lp_metric_unit(enum lp_export_metric m)
+{
+	switch (m) {
+	case LP_METRIC_BYTES: return "bytes";
+	case LP_METRIC_OPS: return "calls";
+	default: return "\xc2\xb5s";
+	}
+}
+
+const char *lp_metric_what(enum lp_export_metric m)
+{
+	switch (m) {
+	case LP_METRIC_BYTES:
+		return "Width = bytes read, written and copied (per fd totals, copy_file_range/sendfile/splice)";
+	case LP_METRIC_OPS:
+		return "Width = number of calls (syscalls traced one by one, read/write calls per fd, chown/chmod/utimens counts)";
+	default:
+		return "Width = \xc2\xb5s of time inside traced syscalls, plus each step's wall time outside them";
+	}
+}
+
+/* --------------------------------------------------------- command line */
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: layerprof export FILE -o OUT [--format chrome|folded|svg] [--metric time|bytes|ops]\n"
+		"\n"
+		"Write a recording as a picture for the tools people already use.\n"
+		"\n"
+		"  -o, --output OUT     output file; '-' for stdout (default format: chrome)\n"
+		"  -f, --format FMT     chrome  Chrome Trace Event JSON for Perfetto UI / chrome://tracing\n"
+		"                       folded  folded stacks for flamegraph.pl, inferno, speedscope\n"
+		"                       svg     self-contained SVG flame graph (hover, click to zoom, search)\n"
+		"                       default: from OUT's suffix (.json, .json.gz, .folded, .svg);\n"
+		"                       a trailing .gz compresses any format (one gzip member)\n"
+		"  -m, --metric M       folded/svg widths: time (\xc2\xb5s inside syscalls, default),\n"
+		"                       bytes (read/written/copied), ops (calls)\n"
+		"      --max-events N   chrome: keep at most N per-event slices (default %u, 0: no cap);\n"
+		"                       tiny consecutive syscalls are merged first\n"
+		"  -h, --help           this help\n"
+		"\n"
+		"Stacks: build;<step>;<comm[pid]>;<syscall>;<path>. OUT is written to a temporary file\n"
+		"in its directory and renamed when complete.\n",
+		LP_CHROME_DEFAULT_MAX_EVENTS);
+}
+
+static bool ends_with(const char *s, const char *suf)
+{
+	size_t n = strlen(s), k = strlen(suf);
+	return n >= k && !strcmp(s + n - k, suf);
+}
+
+/* Format from a file name's suffix (after an optional .gz). */
+static enum lp_export_format format_of_name(const char *out, bool *gz)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s", out);
+	*gz = false;
+	if (ends_with(tmp, ".gz")) {
+		*gz = true;
+		tmp[strlen(tmp) - 3] = 0;
+	}
+	if (ends_with(tmp, ".json"))
+		return LP_FMT_CHROME;
+	if (ends_with(tmp, ".folded"))
+		return LP_FMT_FOLDED;
+	if (ends_with(tmp, ".svg"))
+		return LP_FMT_SVG;
+	return LP_FMT_NONE;
+}
+
+/* The temporary file, removed when a signal interrupts the export. */
+static char tmp_path[4096];
+static volatile sig_atomic_t tmp_live;
+
+static void on_signal(int sig)
+{
+	if (tmp_live)
+		unlink(tmp_path);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static int run_export(enum lp_export_format fmt, const struct lp_model *m, struct lp_reader *r,
+		      struct lp_xout *o, const struct lp_export_opts *opt, char *err, size_t errlen)
+{
+	switch (fmt) {
+	case LP_FMT_CHROME: return lp_export_chrome(m, r, o, opt, err, errlen);
+	case LP_FMT_FOLDED: return lp_export_folded(m, r, o, opt, err, errlen);
+	case LP_FMT_SVG: return lp_export_svg(m, r, o, opt, err, errlen);
+	default:
+		snprintf(err, errlen, "no format");
+		return -1;
+	}
+}
 
 int cmd_export(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	lp_error("export: not implemented in this build yet");
-	return LP_EXIT_FAILURE;
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "metric", required_argument, NULL, 'm' },
+		{ "max-events", required_argument, NULL, 'E' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *out = NULL;
+	enum lp_export_format fmt = LP_FMT_NONE;
+	struct lp_export_opts opt = { .metric = LP_METRIC_TIME, .max_events = LP_CHROME_DEFAULT_MAX_EVENTS };
+	int c;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "o:f:m:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			out = optarg;
+			break;
+		case 'f':
+			if (!strcmp(optarg, "chrome") || !strcmp(optarg, "json") || !strcmp(optarg, "perfetto"))
+				fmt = LP_FMT_CHROME;
+			else if (!strcmp(optarg, "folded"))
+				fmt = LP_FMT_FOLDED;
+			else if (!strcmp(optarg, "svg"))
+				fmt = LP_FMT_SVG;
+			else {
+				lp_error("export: unknown format '%s' (choose chrome, folded or svg)", optarg);
+				return LP_EXIT_USAGE;
+			}
+			break;
+		case 'm':
+			if (!strcmp(optarg, "time"))
+				opt.metric = LP_METRIC_TIME;
+			else if (!strcmp(optarg, "bytes"))
+				opt.metric = LP_METRIC_BYTES;
+			else if (!strcmp(optarg, "ops") || !strcmp(optarg, "calls"))
+				opt.metric = LP_METRIC_OPS;
+			else {
+				lp_error("export: unknown metric '%s' (choose time, bytes or ops)", optarg);
+				return LP_EXIT_USAGE;
+			}
+			break;
+		case 'E': {
+			char *end;
+			errno = 0;
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (errno || end == optarg || *end || optarg[0] == '-') {
+				lp_error("export: --max-events wants a number, not '%s'", optarg);
+				return LP_EXIT_USAGE;
+			}
+			opt.max_events = v;
+			break;
+		}
+		case 'h':
+			usage(stdout);
+			return LP_EXIT_OK;
+		default:
+			if (optopt && optopt != '?' && strchr("ofm", optopt))
+				lp_error("export: option -%c needs a value; see 'layerprof export --help'", optopt);
+			else
+				lp_error("export: unknown option '%s'; see 'layerprof export --help'",
+					 argv[optind - 1]);
+			return LP_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		lp_error("export: no trace file given; usage: layerprof export FILE -o OUT");
+		return LP_EXIT_USAGE;
+	}
+	const char *in = argv[optind++];
+	if (optind < argc) {
+		lp_error("export: unexpected argument '%s'; usage: layerprof export FILE -o OUT", argv[optind]);
+		return LP_EXIT_USAGE;
+	}
+	if (!out || !*out) {
+		lp_error("export: no output given; use -o OUT (.json, .json.gz, .folded, .svg) or -o -");
+		return LP_EXIT_USAGE;
+	}
+	bool to_stdout = !strcmp(out, "-");
+	bool gz = false;
+	if (!to_stdout) {
+		enum lp_export_format by_name = format_of_name(out, &gz);
+		if (fmt == LP_FMT_NONE)
+			fmt = by_name;
+		if (fmt == LP_FMT_NONE) {
+			lp_error("export: cannot tell the format of '%s'; use a .json, .json.gz, .folded or .svg "
+				 "name, or --format chrome|folded|svg", out);
+			return LP_EXIT_USAGE;
+		}
+	} else if (fmt == LP_FMT_NONE) {
+		fmt = LP_FMT_CHROME;
+	}
+	opt.trace_name = in;
+
+	char err[512] = "";
+	struct lp_model_options mo = { .no_findings = false };
+	struct lp_model *m = lp_model_load(in, &mo, err, sizeof(err));
+	if (!m) {
+		lp_error("export: %s: %s", in, err[0] ? err : "not a readable layerprof trace");
+		return LP_EXIT_BADTRACE;
+	}
+	struct lp_reader *r = lp_reader_open(in, err, sizeof(err));
+	if (!r) {
+		lp_error("export: %s: %s", in, err[0] ? err : "not a readable layerprof trace");
+		lp_model_free(m);
+		return LP_EXIT_BADTRACE;
+	}
+
+	int status = LP_EXIT_OK;
+	FILE *f = stdout;
+	int fd = -1;
+	if (!to_stdout) {
+		/* temp file beside OUT, renamed when complete */
+		char dir[4096];
+		snprintf(dir, sizeof(dir), "%s", out);
+		char *slash = strrchr(dir, '/');
+		const char *base = out;
+		if (slash) {
+			base = out + (slash - dir) + 1;
+			if (slash == dir)
+				slash[1] = 0;
+			else
+				*slash = 0;
+		} else {
+			snprintf(dir, sizeof(dir), ".");
+		}
+		if (!*base) {
+			lp_error("export: cannot write '%s': not a file name", out);
+			status = LP_EXIT_IO;
+			goto done;
+		}
+		if ((size_t)snprintf(tmp_path, sizeof(tmp_path), "%s/.%s.XXXXXX", dir, base) >= sizeof(tmp_path)) {
+			lp_error("export: cannot write '%s': name too long", out);
+			status = LP_EXIT_IO;
+			goto done;
+		}
+		fd = mkstemp(tmp_path);
+		if (fd < 0) {
+			lp_error("export: cannot write in '%s': %s", dir, strerror(errno));
+			status = LP_EXIT_IO;
+			goto done;
+		}
+		tmp_live = 1;
+		signal(SIGINT, on_signal);
+		signal(SIGTERM, on_signal);
+		signal(SIGHUP, on_signal);
+		mode_t um = umask(0);
+		umask(um);
+		if (fchmod(fd, 0666 & ~um) < 0) {
+			/* not fatal: the file stays 0600 */
+		}
+		f = fdopen(fd, "w");
+		if (!f) {
+			lp_error("export: cannot write '%s': %s", tmp_path, strerror(errno));
+			close(fd);
+			status = LP_EXIT_IO;
+			goto cleanup_tmp;
+		}
+	}
+
+	struct lp_xout o;
+	lp_xout_init(&o, f, gz);
+	int rc = run_export(fmt, m, r, &o, &opt, err, sizeof(err));
+	int fin = lp_xout_finish(&o);
+	int fe = errno;
+	if (rc < 0) {
+		lp_error("export: %s: %s", in, err);
+		status = LP_EXIT_BADTRACE;
+	} else if (fin < 0) {
+		lp_error("export: cannot write '%s': %s", to_stdout ? "stdout" : out, strerror(fe));
+		status = LP_EXIT_IO;
+	}
+	if (!to_stdout) {
+		if (status == LP_EXIT_OK && fsync(fileno(f)) < 0 && errno != EINVAL) {
+			lp_error("export: cannot write '%s': %s", out, strerror(errno));
+			status = LP_EXIT_IO;
+		}
+		if (fclose(f) != 0 && status == LP_EXIT_OK) {
+			lp_error("export: cannot write '%s': %s", out, strerror(errno));
+			status = LP_EXIT_IO;
+		}
+		if (status == LP_EXIT_OK && rename(tmp_path, out) < 0) {
+			lp_error("export: cannot write '%s': %s", out, strerror(errno));
+			status = LP_EXIT_IO;
+		}
+		if (status == LP_EXIT_OK)
+			tmp_live = 0;
+	}
+cleanup_tmp:
+	if (tmp_live) {
+		unlink(tmp_path);
+		tmp_live = 0;
+	}
+	if (!to_stdout) {
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+	}
+done:
+	lp_reader_close(r);
+	lp_model_free(m);
+	return status;
 }

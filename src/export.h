@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Exporters (`layerprof export`): the pictures people open in the tools they
+ * already use. Internal to export*.c; the command line is in export.c.
+ *
+ *   chrome   Chrome Trace Event JSON (Object Format) for Perfetto UI and
+ *            chrome://tracing, optionally gzip'ed (one gzip member)
+ *   folded   folded stacks for flamegraph.pl, inferno, speedscope:
+ *            build;<step>;<comm[pid]>;<syscall>;<path> <count>
+ *   svg      a self-contained flame graph of the same stacks
+ *
+ * Every exporter reads the model (who did what, steps) and makes its own
+ * pass over a reader for per-event detail, with its own lp_resolver.
+ */
+#ifndef LAYERPROF_EXPORT_H
+#define LAYERPROF_EXPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <zlib.h>
+
+#include "util.h"
+
+struct lp_model;
+struct lp_reader;
+
+enum lp_export_format { LP_FMT_NONE = 0, LP_FMT_CHROME, LP_FMT_FOLDED, LP_FMT_SVG };
+enum lp_export_metric { LP_METRIC_TIME = 0, LP_METRIC_BYTES, LP_METRIC_OPS };
+
+struct lp_export_opts {
+	enum lp_export_metric metric;
+	const char *trace_name;     /* the trace file as given (legends, otherData) */
+	uint64_t max_events;        /* chrome: cap on per-event slices; 0 = default */
+};
+
+/* Default cap of per-event slices in a Chrome trace (about 100 MB of JSON). */
+#define LP_CHROME_DEFAULT_MAX_EVENTS 500000u
+
+/* ------------------------------------------------------------ output sink */
+
+/*
+ * Buffered output to a FILE, optionally through zlib as ONE gzip member
+ * (deflateInit2 windowBits 31). Errors stick: after the first one every
+ * write is a no-op and lp_xout_close() reports it.
+ */
+struct lp_xout {
+	FILE *f;
+	bool gz;
+	bool zinit;
+	z_stream z;
+	struct lp_buf b;            /* pending bytes */
+	int err;                    /* errno of the first failure, 0 none */
+	uint64_t bytes_in;          /* bytes produced (before compression) */
+};
+void lp_xout_init(struct lp_xout *o, FILE *f, bool gz);
+void lp_xout_write(struct lp_xout *o, const void *p, size_t n);
+void lp_xout_puts(struct lp_xout *o, const char *s);
+void lp_xout_printf(struct lp_xout *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Flush what is pending when more than `threshold` bytes are buffered. */
+void lp_xout_maybe_flush(struct lp_xout *o);
+/* Finish the gzip member, flush the FILE (not closed). 0 or -1 (errno set). */
+int lp_xout_finish(struct lp_xout *o);
+
+/* ---------------------------------------------------------- text helpers */
+
+/* Append s as a JSON string literal; invalid UTF-8 becomes U+FFFD. */
+void lp_json_str(struct lp_buf *b, const char *s);
+/* Append s escaped for XML text/attributes (& < > " '); control characters
+ * and invalid UTF-8 become '?'. At most max_chars characters (0: all), then
+ * "..". */
+void lp_xml_str(struct lp_buf *b, const char *s, size_t max_chars);
+/* Number of UTF-8 characters in s (invalid bytes count one each). */
+size_t lp_utf8_chars(const char *s);
+/*
+ * One frame of a folded stack: no ';', no control characters, no leading,
+ * trailing or repeated spaces, valid UTF-8, at most max bytes (cut on a
+ * character boundary), never empty ("?"). Writes into buf, returns it.
+ */
+char *lp_folded_frame(const char *s, char *buf, size_t len);
+struct lp_resolver;
+struct lp_ev_syscall;
+/*
+ * The path an event is about, resolved (before lp_resolver_feed of that
+ * record): the first string argument that is a path, else the file of its
+ * fd argument (copy_file_range/sendfile/splice: the destination). NULL when
+ * unknown.
+ */
+const char *lp_export_event_path(struct lp_resolver *res, const struct lp_ev_syscall *ev,
+				 char *buf, size_t len);
+/* "pipe:[123]" -> "pipe", "socket:[9]" -> "socket": fd targets without
+ * their inode numbers, so stacks aggregate. Returns s or a static string. */
+const char *lp_export_norm_target(const char *s);
+/* Time in µs relative to t0, as "123.456" (ns precision; ts < t0 gives 0). */
+void lp_buf_us(struct lp_buf *b, uint64_t ts, uint64_t t0);
+
+/* ---------------------------------------------------------- stacks */
+
+/* One aggregated stack: frames joined by ';' (already sanitized). */
+struct lp_stack {
+	char *key;                  /* "build;step;comm[pid];syscall;path" */
+	int step;                   /* model step index, -1 none */
+	uint64_t time_ns, bytes, ops;
+};
+
+struct lp_stacks {
+	struct lp_stack *v;
+	size_t n, cap;
+	void *index;                /* private hash index */
+	uint64_t total_time_us, total_bytes, total_ops;   /* sums of lp_stack_count */
+	uint64_t folded_paths;      /* events whose path was folded (budget) */
+};
+
+/*
+ * Aggregate every event of the reader into stacks (one row per distinct
+ * build;step;process;syscall;path). Time metric also gets, per step, its
+ * wall time not spent in traced syscalls ("(outside traced syscalls)").
+ * Returns 0, or -1 with err filled.
+ */
+int lp_stacks_collect(const struct lp_model *m, struct lp_reader *r, struct lp_stacks *st,
+		      char *err, size_t errlen);
+/* The count of one stack for a metric. */
+uint64_t lp_stack_count(const struct lp_stack *s, enum lp_export_metric metric);
+/* Sort by step (in build order: start time; no step last), then key.
+ * Stacks sharing a prefix within a step are then contiguous. */
+void lp_stacks_sort(struct lp_stacks *st, const struct lp_model *m);
+void lp_stacks_free(struct lp_stacks *st);
+/* "time", "bytes", "ops" and what the width measures. */
+const char *lp_metric_name(enum lp_export_metric m);
+const char *lp_metric_unit(enum lp_export_metric m);   /* "µs", "bytes", "calls" */
+const char *lp_metric_what(enum lp_export_metric m);   /* legend sentence */
+
+/* ------------------------------------------------------------ exporters */
+
+int lp_export_chrome(const struct lp_model *m, struct lp_reader *r, struct lp_xout *o,
+		     const struct lp_export_opts *opt, char *err, size_t errlen);
+int lp_export_folded(const struct lp_model *m, struct lp_reader *r, struct lp_xout *o,
+		     const struct lp_export_opts *opt, char *err, size_t errlen);
+int lp_export_svg(const struct lp_model *m, struct lp_reader *r, struct lp_xout *o,
+		  const struct lp_export_opts *opt, char *err, size_t errlen);
+
+#endif /* LAYERPROF_EXPORT_H */

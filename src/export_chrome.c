@@ -1,0 +1,1474 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Chrome Trace Event JSON (Object Format) for Perfetto UI and chrome://tracing.
+ *
+ *   {"traceEvents":[...], "displayTimeUnit":"ms", "otherData":{...}}
+ *
+ * Layout (timestamps: µs since the trace start, 3 decimals = ns):
+ *  - pseudo-process "docker build" (pid 1, sorted first):
+ *      tid 1.. "steps lane N"     one slice per build step, named as BuildKit
+ *                                 names it ("[3/5] COPY . ."), args: id,
+ *                                 status, cached, error...; steps that run
+ *                                 at the same time go to different lanes
+ *      "build"                    one slice for the whole build, findings as instants
+ *      "progress output"          each BuildKit progress line as an instant
+ *      counters "I/O bytes/s" (read, written) and "open files"
+ *  - every traced process is a pid (pid reuse: later ones get a synthetic
+ *    pid, the real one is in args), named "comm argv..." (process_name):
+ *      tid LIFE_TID "lifetime"    fork -> exec -> exit segments, one slice per
+ *                                 program the process ran; flow arrows from the
+ *                                 parent's fork to the child's exec
+ *      tid <real tid>             its syscalls as complete events with their
+ *                                 latency; tiny consecutive calls of the same
+ *                                 syscall are merged into one slice with a count
+ *      tid FD_TID+N "fd I/O N"    per-fd read/write totals (in-kernel
+ *                                 aggregates) spanning first..last transfer
+ * No two complete events of one thread overlap: a thread's syscalls are
+ * clamped to start after the previous one ended; lanes only take a slice
+ * that starts after their last one ends. Per-event slices are capped
+ * (--max-events); otherData says how many were merged and dropped.
+ */
+#include "export.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "event.h"
+#include "model.h"
+#include "resolve.h"
+#include "syscalls.h"
+#include "trace.h"
+#include "util.h"
+#include "version.h"
+
+/* The build's pseudo-process takes pid 1 (a traced process with pid 1 gets a
+ * synthetic pid): viewers that sort by pid (speedscope opens the lowest
+ * pid/tid) then open on the first steps lane. */
+#define BUILD_PID 1u
+#define DUP_PID_BASE 0x10000000u    /* synthetic pids for reused pids (> pid_max) */
+#define TID_LANE0 1u
+#define TID_BUILD 100000u
+#define TID_PROGRESS 100001u
+#define LIFE_TID 0x400000u          /* > pid_max: never a real tid */
+#define FD_TID0 (LIFE_TID + 1u)
+#define FD_LANES_MAX 32
+#define MERGE_MAX_NS 10000ull       /* merge calls shorter than 10 µs... */
+#define MERGE_GAP_NS 1000000ull     /* ...when the next starts within 1 ms */
+#define RUN_MAX_NS 10000000ull      /* a merged run spans at most 10 ms */
+#define PROGRESS_MAX 20000u
+#define NAME_MAX_CHARS 160
+
+/* ------------------------------------------------------- u64 -> u64 map */
+
+struct umap {
+	uint64_t *keys;
+	uint64_t *vals;
+	uint8_t *state;         /* 0 empty, 1 used, 2 deleted */
+	size_t cap, used, live;
+};
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
+static void umap_put(struct umap *m, uint64_t k, uint64_t v);
+
+static void umap_rehash(struct umap *m, size_t ncap)
+{
+	struct umap o = *m;
+	m->cap = ncap;
+	m->keys = lp_xcalloc(ncap, sizeof(uint64_t));
+	m->vals = lp_xcalloc(ncap, sizeof(uint64_t));
+	m->state = lp_xcalloc(ncap, 1);
+	m->used = m->live = 0;
+	for (size_t i = 0; i < o.cap; i++)
+		if (o.state[i] == 1)
+			umap_put(m, o.keys[i], o.vals[i]);
+	free(o.keys);
+	free(o.vals);
+	free(o.state);
+}
+
+static uint64_t *umap_find(const struct umap *m, uint64_t k)
+{
+	if (!m->cap)
+		return NULL;
+	size_t mask = m->cap - 1;
+	for (size_t i = mix64(k) & mask;; i = (i + 1) & mask) {
+		if (m->state[i] == 0)
+			return NULL;
+		if (m->state[i] == 1 && m->keys[i] == k)
+			return &m->vals[i];
+	}
+}
+
+static void umap_put(struct umap *m, uint64_t k, uint64_t v)
+{
+	if ((m->used + 1) * 2 > m->cap)
+		umap_rehash(m, m->cap ? (m->live * 4 > m->cap ? m->cap * 2 : m->cap) : 64);
+	size_t mask = m->cap - 1;
+	size_t tomb = SIZE_MAX;
+	for (size_t i = mix64(k) & mask;; i = (i + 1) & mask) {
+		if (m->state[i] == 1 && m->keys[i] == k) {
+			m->vals[i] = v;
+			return;
+		}
+		if (m->state[i] == 2 && tomb == SIZE_MAX)
+			tomb = i;
+		if (m->state[i] == 0) {
+			if (tomb != SIZE_MAX)
+				i = tomb;
+			else
+				m->used++;
+			m->state[i] = 1;
+			m->keys[i] = k;
+			m->vals[i] = v;
+			m->live++;
+			return;
+		}
+	}
+}
+
+static bool umap_del(struct umap *m, uint64_t k)
+{
+	uint64_t *v = umap_find(m, k);
+	if (!v)
+		return false;
+	size_t i = (size_t)(v - m->vals);
+	m->state[i] = 2;
+	m->live--;
+	return true;
+}
+
+static void umap_free(struct umap *m)
+{
+	free(m->keys);
+	free(m->vals);
+	free(m->state);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ----------------------------------------------------------- state */
+
+/* One thread of a traced process: clamping and the pending merged slice. */
+struct thr {
+	uint32_t cpid, tid;
+	int proc;               /* model proc index, -1 */
+	uint64_t last_end;      /* end of the last slice (emitted or pending) */
+	/* pending run of tiny calls of one syscall */
+	bool pend;
+	unsigned sc;
+	int step;
+	uint64_t s, e, n, busy_ns, fails;
+	int64_t ret;
+	char *path0, *path1;
+};
+
+/* Lifetime of a model process on its LIFE_TID lane. */
+struct life {
+	bool open, ended, touched;
+	uint64_t start;
+	uint64_t last_end;      /* end of the last emitted segment (no overlap) */
+	char *name;             /* slice name of the open segment */
+	char *argv;             /* full command line of the segment, or NULL */
+	char *exe;
+	bool after_exec;
+	/* fork -> exec flow */
+	bool forked, flowed;
+	uint64_t fork_ts;
+	uint32_t parent_cpid;
+	uint64_t lane_end[FD_LANES_MAX];
+	int nlanes;
+};
+
+struct cx {
+	const struct lp_model *m;
+	struct lp_xout *o;
+	const struct lp_export_opts *opt;
+	struct lp_resolver *res;
+	struct lp_buf e;        /* the event being written */
+	bool first;
+	bool first_arg;
+	uint64_t t0, t_end;
+	/* processes */
+	uint32_t *cpid;         /* per model proc: chrome pid, 0 until used */
+	struct umap pid_owner;  /* real pid -> model proc index that got it */
+	struct life *life;
+	struct umap thr_idx;    /* (cpid << 32 | tid) -> index in thr */
+	struct thr *thr;
+	size_t nthr, thr_cap;
+	struct umap argv_pend;  /* tgid -> index in argv_strs + 1 */
+	char **argv_strs;
+	size_t nargv, argv_cap;
+	/* counters */
+	uint64_t bucket_ns;
+	size_t nbuckets;
+	double *rd, *wr;        /* bytes per bucket */
+	double *rd_diff, *wr_diff;  /* spread over whole buckets (difference arrays) */
+	int64_t *open_max, *open_last;
+	uint8_t *open_touched;
+	int64_t open_cur;
+	struct umap open_fds;   /* (tgid << 32 | fd) -> 1 */
+	struct umap open_per_tgid; /* tgid -> count */
+	/* merging: calls shorter than tiny_ns are merged into runs of at most
+	 * run_max_ns; raised above 10 us when the trace is too big for the cap */
+	uint64_t tiny_ns, run_max_ns;
+	/* accounting */
+	uint64_t cap;
+	uint64_t hidden_fdio;
+	uint64_t syscall_events, fdio_events, slices, merged_calls, merged_slices, dropped;
+	uint64_t progress_lines, progress_dropped;
+	uint64_t flow_id;
+};
+
+/* --------------------------------------------------------- JSON writing */
+
+static void ev_begin(struct cx *c)
+{
+	c->e.len = 0;
+	lp_buf_puts(&c->e, c->first ? "\n" : ",\n");
+	c->first = false;
+}
+
+static void ev_end(struct cx *c)
+{
+	lp_xout_write(c->o, c->e.data, c->e.len);
+	lp_xout_maybe_flush(c->o);
+}
+
+static void put_ts(struct cx *c, const char *key, uint64_t ts)
+{
+	lp_buf_printf(&c->e, ",\"%s\":", key);
+	lp_buf_us(&c->e, ts, c->t0);
+}
+
+static void put_dur(struct cx *c, uint64_t s, uint64_t e)
+{
+	uint64_t d = e > s ? e - s : 0;
+	lp_buf_printf(&c->e, ",\"dur\":%llu.%03llu", (unsigned long long)(d / 1000),
+		      (unsigned long long)(d % 1000));
+}
+
+/* Name cut to NAME_MAX_CHARS characters (on a UTF-8 boundary). */
+static void put_name(struct cx *c, const char *name)
+{
+	char buf[NAME_MAX_CHARS * 4 + 8];
+	const unsigned char *p = (const unsigned char *)(name ? name : "");
+	size_t k = 0, chars = 0;
+	while (*p && chars < NAME_MAX_CHARS && k + 4 < sizeof(buf) - 4) {
+		size_t n = 1;
+		if (*p >= 0xc0)
+			while ((p[n] & 0xc0) == 0x80 && n < 4)
+				n++;
+		memcpy(buf + k, p, n);
+		k += n;
+		p += n;
+		chars++;
+	}
+	if (*p) {
+		memcpy(buf + k, "...", 3);
+		k += 3;
+	}
+	buf[k] = 0;
+	lp_buf_puts(&c->e, ",\"name\":");
+	lp_json_str(&c->e, buf);
+}
+
+/* {"ph":"X","name":...,"cat":...,"pid":..,"tid":..,"ts":..,"dur":.. */
+static void x_open(struct cx *c, const char *name, const char *cat, uint32_t pid, uint32_t tid,
+		   uint64_t s, uint64_t e)
+{
+	ev_begin(c);
+	lp_buf_puts(&c->e, "{\"ph\":\"X\"");
+	put_name(c, name);
+	lp_buf_puts(&c->e, ",\"cat\":");
+	lp_json_str(&c->e, cat);
+	lp_buf_printf(&c->e, ",\"pid\":%u,\"tid\":%u", pid, tid);
+	put_ts(c, "ts", s);
+	put_dur(c, s, e);
+}
+
+static void args_open(struct cx *c)
+{
+	lp_buf_puts(&c->e, ",\"args\":{");
+	c->first_arg = true;
+}
+
+static void arg_key(struct cx *c, const char *k)
+{
+	if (!c->first_arg)
+		lp_buf_puts(&c->e, ",");
+	c->first_arg = false;
+	lp_json_str(&c->e, k);
+	lp_buf_puts(&c->e, ":");
+}
+
+static void arg_str(struct cx *c, const char *k, const char *v)
+{
+	if (!v)
+		return;
+	arg_key(c, k);
+	lp_json_str(&c->e, v);
+}
+
+static void arg_u64(struct cx *c, const char *k, uint64_t v)
+{
+	arg_key(c, k);
+	lp_buf_printf(&c->e, "%llu", (unsigned long long)v);
+}
+
+static void arg_i64(struct cx *c, const char *k, int64_t v)
+{
+	arg_key(c, k);
+	lp_buf_printf(&c->e, "%lld", (long long)v);
+}
+
+static void arg_bool(struct cx *c, const char *k, bool v)
+{
+	arg_key(c, k);
+	lp_buf_puts(&c->e, v ? "true" : "false");
+}
+
+static void arg_us(struct cx *c, const char *k, uint64_t ns)
+{
+	arg_key(c, k);
+	lp_buf_printf(&c->e, "%llu.%03llu", (unsigned long long)(ns / 1000),
+		      (unsigned long long)(ns % 1000));
+}
+
+static void args_close(struct cx *c)
+{
+	lp_buf_puts(&c->e, "}");
+}
+
+static void ev_close(struct cx *c)
+{
+	lp_buf_puts(&c->e, "}");
+	ev_end(c);
+}
+
+/* Metadata event: {"ph":"M","name":what,"pid":..,"tid":..,"args":{key:value}} */
+static void meta_str(struct cx *c, const char *what, uint32_t pid, uint32_t tid, const char *value)
+{
+	ev_begin(c);
+	lp_buf_printf(&c->e, "{\"ph\":\"M\",\"name\":\"%s\",\"pid\":%u,\"tid\":%u,\"ts\":0,\"args\":{\"name\":",
+		      what, pid, tid);
+	lp_json_str(&c->e, value);
+	lp_buf_puts(&c->e, "}}");
+	ev_end(c);
+}
+
+static void meta_sort(struct cx *c, const char *what, uint32_t pid, uint32_t tid, int64_t idx)
+{
+	ev_begin(c);
+	lp_buf_printf(&c->e,
+		      "{\"ph\":\"M\",\"name\":\"%s\",\"pid\":%u,\"tid\":%u,\"ts\":0,\"args\":{\"sort_index\":%lld}}",
+		      what, pid, tid, (long long)idx);
+	ev_end(c);
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static const struct lp_proc *proc_of(const struct cx *c, uint32_t tgid, uint64_t ts)
+{
+	return lp_model_proc_at(c->m, tgid, ts);
+}
+
+/* Chrome pid of a process, given at first use: the real pid for the first
+ * process seen with it, a synthetic one for later processes reusing it. */
+static uint32_t cpid_of(struct cx *c, const struct lp_proc *p, uint32_t tgid)
+{
+	if (!p)
+		return tgid;
+	uint32_t *cp = &c->cpid[p->index];
+	if (!*cp) {
+		uint64_t *owner = umap_find(&c->pid_owner, p->pid);
+		if (p->pid == BUILD_PID || (owner && *owner != (uint64_t)p->index)) {
+			*cp = DUP_PID_BASE + (uint32_t)p->index;
+		} else {
+			*cp = p->pid;
+			umap_put(&c->pid_owner, p->pid, (uint64_t)p->index);
+		}
+	}
+	return *cp;
+}
+
+static const char *step_label(const struct lp_model *m, int step, char *buf, size_t len)
+{
+	if (step < 0 || (size_t)step >= m->nsteps)
+		return NULL;
+	const struct lp_step *s = &m->steps[step];
+	snprintf(buf, len, "%s %s", s->id, s->name ? s->name : "");
+	return buf;
+}
+
+static char *join_argv(char **argv, int argc)
+{
+	struct lp_buf b = { 0 };
+	for (int i = 0; i < argc; i++) {
+		if (i)
+			lp_buf_puts(&b, " ");
+		lp_buf_puts(&b, argv[i] ? argv[i] : "");
+	}
+	if (!b.data)
+		lp_buf_puts(&b, "");
+	return b.data;
+}
+
+static struct thr *thr_get(struct cx *c, uint32_t cpid, uint32_t tid, int proc)
+{
+	uint64_t k = ((uint64_t)cpid << 32) | tid;
+	uint64_t *v = umap_find(&c->thr_idx, k);
+	if (v)
+		return &c->thr[*v];
+	if (c->nthr == c->thr_cap) {
+		c->thr_cap = c->thr_cap ? c->thr_cap * 2 : 64;
+		c->thr = lp_xrealloc(c->thr, c->thr_cap * sizeof(*c->thr));
+	}
+	struct thr *t = &c->thr[c->nthr];
+	memset(t, 0, sizeof(*t));
+	t->cpid = cpid;
+	t->tid = tid;
+	t->proc = proc;
+	umap_put(&c->thr_idx, k, c->nthr);
+	c->nthr++;
+	return t;
+}
+
+static bool cap_left(struct cx *c)
+{
+	if (c->cap && c->slices >= c->cap) {
+		c->dropped++;
+		return false;
+	}
+	c->slices++;
+	return true;
+}
+
+/* ------------------------------------------------------------ counters */
+
+static size_t bucket_of(struct cx *c, uint64_t ts)
+{
+	uint64_t d = ts > c->t0 ? ts - c->t0 : 0;
+	uint64_t b = d / c->bucket_ns;
+	/* never more than a few thousand buckets: far-off timestamps (damage) go to the last */
+	if (b > 100000)
+		b = 100000;
+	size_t need = (size_t)b + 2;
+	if (need > c->nbuckets) {
+		size_t n = c->nbuckets ? c->nbuckets : 64;
+		while (n < need)
+			n *= 2;
+		c->rd = lp_xrealloc(c->rd, n * sizeof(double));
+		c->wr = lp_xrealloc(c->wr, n * sizeof(double));
+		c->rd_diff = lp_xrealloc(c->rd_diff, n * sizeof(double));
+		c->wr_diff = lp_xrealloc(c->wr_diff, n * sizeof(double));
+		c->open_max = lp_xrealloc(c->open_max, n * sizeof(int64_t));
+		c->open_last = lp_xrealloc(c->open_last, n * sizeof(int64_t));
+		c->open_touched = lp_xrealloc(c->open_touched, n);
+		for (size_t i = c->nbuckets; i < n; i++) {
+			c->rd[i] = c->wr[i] = c->rd_diff[i] = c->wr_diff[i] = 0;
+			c->open_max[i] = c->open_last[i] = 0;
+			c->open_touched[i] = 0;
+		}
+		c->nbuckets = n;
+	}
+	return (size_t)b;
+}
+
+/* Spread bytes uniformly over [a, b] (written: the write counters). */
+static void spread(struct cx *c, bool written, uint64_t a, uint64_t b, uint64_t bytes)
+{
+	if (!bytes)
+		return;
+	if (a < c->t0)
+		a = c->t0;
+	if (b < a)
+		b = a;
+	size_t ba = bucket_of(c, a), bb = bucket_of(c, b);
+	/* after bucket_of: it may move the arrays */
+	double *amt = written ? c->wr : c->rd, *diff = written ? c->wr_diff : c->rd_diff;
+	if (ba == bb || b == a) {
+		amt[ba] += (double)bytes;
+		return;
+	}
+	double rate = (double)bytes / (double)(b - a);
+	uint64_t ba_end = c->t0 + (uint64_t)(ba + 1) * c->bucket_ns;
+	uint64_t bb_start = c->t0 + (uint64_t)bb * c->bucket_ns;
+	amt[ba] += rate * (double)(ba_end > a ? ba_end - a : 0);
+	amt[bb] += rate * (double)(b > bb_start ? b - bb_start : 0);
+	if (bb > ba + 1) {
+		double per = rate * (double)c->bucket_ns;
+		diff[ba + 1] += per;
+		diff[bb] -= per;
+	}
+}
+
+static void open_set(struct cx *c, uint64_t ts, int64_t delta)
+{
+	size_t b = bucket_of(c, ts);
+	c->open_cur += delta;
+	if (c->open_cur < 0)
+		c->open_cur = 0;
+	if (!c->open_touched[b] || c->open_cur > c->open_max[b])
+		c->open_max[b] = c->open_cur;
+	c->open_last[b] = c->open_cur;
+	c->open_touched[b] = 1;
+}
+
+static void fd_opened(struct cx *c, uint32_t tgid, int32_t fd, uint64_t ts)
+{
+	uint64_t k = ((uint64_t)tgid << 32) | (uint32_t)fd;
+	if (umap_find(&c->open_fds, k))
+		return;         /* fd reused: the old file was closed unseen */
+	umap_put(&c->open_fds, k, 1);
+	uint64_t *n = umap_find(&c->open_per_tgid, tgid);
+	umap_put(&c->open_per_tgid, tgid, (n ? *n : 0) + 1);
+	open_set(c, ts, 1);
+}
+
+static void fd_closed(struct cx *c, uint32_t tgid, int32_t fd, uint64_t ts)
+{
+	uint64_t k = ((uint64_t)tgid << 32) | (uint32_t)fd;
+	if (!umap_del(&c->open_fds, k))
+		return;
+	uint64_t *n = umap_find(&c->open_per_tgid, tgid);
+	if (n && *n)
+		(*n)--;
+	open_set(c, ts, -1);
+}
+
+static void fds_exited(struct cx *c, uint32_t tgid, uint64_t ts)
+{
+	uint64_t *n = umap_find(&c->open_per_tgid, tgid);
+	if (!n || !*n)
+		return;
+	int64_t closed = 0;
+	for (size_t i = 0; i < c->open_fds.cap; i++)
+		if (c->open_fds.state[i] == 1 && (c->open_fds.keys[i] >> 32) == tgid) {
+			c->open_fds.state[i] = 2;
+			c->open_fds.live--;
+			closed++;
+		}
+	umap_del(&c->open_per_tgid, tgid);
+	if (closed)
+		open_set(c, ts, -closed);
+}
+
+static void emit_counters(struct cx *c)
+{
+	if (!c->nbuckets)
+		return;
+	size_t last = bucket_of(c, c->t_end);
+	double rdc = 0, wrc = 0;
+	int64_t carry = 0, prev_open = -1;
+	double prev_r = -1, prev_w = -1;
+	double secs = (double)c->bucket_ns / 1e9;
+	for (size_t b = 0; b <= last && b < c->nbuckets; b++) {
+		rdc += c->rd_diff[b];
+		wrc += c->wr_diff[b];
+		double r = (c->rd[b] + rdc) / secs, w = (c->wr[b] + wrc) / secs;
+		if (r < 0.5)
+			r = 0;
+		if (w < 0.5)
+			w = 0;
+		uint64_t ts = c->t0 + (uint64_t)b * c->bucket_ns;
+		if (r != prev_r || w != prev_w || b == last) {
+			ev_begin(c);
+			lp_buf_printf(&c->e, "{\"ph\":\"C\",\"name\":\"I/O bytes/s\",\"pid\":%u,\"tid\":%u", BUILD_PID,
+				      TID_BUILD);
+			put_ts(c, "ts", ts);
+			lp_buf_printf(&c->e, ",\"args\":{\"read\":%.0f,\"written\":%.0f}}", r, w);
+			ev_end(c);
+			prev_r = r;
+			prev_w = w;
+		}
+		int64_t v = c->open_touched[b] ? (c->open_max[b] > carry ? c->open_max[b] : carry) : carry;
+		if (v != prev_open || b == last) {
+			ev_begin(c);
+			lp_buf_printf(&c->e, "{\"ph\":\"C\",\"name\":\"open files\",\"pid\":%u,\"tid\":%u", BUILD_PID,
+				      TID_BUILD);
+			put_ts(c, "ts", ts);
+			lp_buf_printf(&c->e, ",\"args\":{\"open\":%lld}}", (long long)v);
+			ev_end(c);
+			prev_open = v;
+		}
+		if (c->open_touched[b])
+			carry = c->open_last[b];
+	}
+}
+
+/* ----------------------------------------------------------- syscalls */
+
+static const char *sc_name(unsigned sc, char *buf, size_t len)
+{
+	const char *n = lp_sc_name(sc);
+	if (n)
+		return n;
+	snprintf(buf, len, "syscall%u", sc);
+	return buf;
+}
+
+static void thr_flush(struct cx *c, struct thr *t)
+{
+	if (!t->pend)
+		return;
+	t->pend = false;
+	if (cap_left(c)) {
+		char nb[32], sb[512];
+		x_open(c, sc_name(t->sc, nb, sizeof(nb)), t->fails ? "syscall,failed" : "syscall", t->cpid,
+		       t->tid, t->s, t->e);
+		args_open(c);
+		if (t->n > 1) {
+			arg_u64(c, "calls", t->n);
+			arg_u64(c, "failed", t->fails);
+			arg_us(c, "time_in_calls_us", t->busy_ns);
+			arg_str(c, "first_path", t->path0);
+			arg_str(c, "last_path", t->path1);
+			c->merged_slices++;
+			c->merged_calls += t->n;
+		} else {
+			arg_str(c, "path", t->path0);
+			if (t->ret < 0) {
+				const char *en = lp_errno_name((int)-t->ret);
+				arg_str(c, "error", en ? en : "error");
+			}
+			arg_i64(c, "ret", t->ret);
+		}
+		arg_str(c, "step", step_label(c->m, t->step, sb, sizeof(sb)));
+		args_close(c);
+		ev_close(c);
+	}
+	free(t->path0);
+	free(t->path1);
+	t->path0 = t->path1 = NULL;
+}
+
+static void on_syscall(struct cx *c, const struct lp_ev_syscall *ev)
+{
+	const struct lp_hdr *h = &ev->h;
+	unsigned sc = h->aux;
+	c->syscall_events++;
+	char pbuf[4096], dbuf[4096];
+	const char *path = lp_export_event_path(c->res, ev, pbuf, sizeof(pbuf));
+	int step = lp_model_event_step(c->m, h, path);
+	const struct lp_proc *p = proc_of(c, h->tgid, h->ts);
+	const char *shown = NULL;
+	if (path) {
+		enum lp_path_space space;
+		shown = lp_model_display_path(c->m, step, lp_export_norm_target(path), dbuf, sizeof(dbuf), &space);
+	}
+	/* open files counter */
+	if (ev->ret >= 0 && lp_sc_opens_path(sc) && sc != LP_SC_OPEN_TREE)
+		fd_opened(c, h->tgid, (int32_t)ev->ret, h->ts);
+
+	struct thr *t = thr_get(c, cpid_of(c, p, h->tgid), h->tid, p ? p->index : -1);
+	uint64_t end = h->ts < c->t0 ? c->t0 : h->ts;
+	uint64_t start = ev->lat_ns < end - c->t0 ? end - ev->lat_ns : c->t0;
+	if (start < t->last_end)
+		start = t->last_end;
+	if (end < start)
+		end = start;
+	bool tiny = ev->lat_ns < c->tiny_ns;
+	if (t->pend && (!tiny || t->sc != sc || t->step != step || start > t->e + MERGE_GAP_NS ||
+			end - t->s > c->run_max_ns))
+		thr_flush(c, t);
+	if (t->pend) {
+		/* extend the pending run */
+		t->e = end;
+		t->n++;
+		t->busy_ns += ev->lat_ns;
+		if (ev->ret < 0)
+			t->fails++;
+		t->ret = ev->ret;
+		free(t->path1);
+		t->path1 = shown ? lp_xstrdup(shown) : NULL;
+	} else {
+		t->pend = true;
+		t->sc = sc;
+		t->step = step;
+		t->s = start;
+		t->e = end;
+		t->n = 1;
+		t->busy_ns = ev->lat_ns;
+		t->fails = ev->ret < 0;
+		t->ret = ev->ret;
+		t->path0 = shown ? lp_xstrdup(shown) : NULL;
+		t->path1 = NULL;
+		if (!tiny)
+			thr_flush(c, t);
+	}
+	t->last_end = end;
+}
+
+/* ------------------------------------------------------------ fd I/O */
+
+static void on_fdio(struct cx *c, const struct lp_ev_fd_io *e)
+{
+	const struct lp_hdr *h = &e->h;
+	c->fdio_events++;
+	const char *path = lp_resolver_fd_path(c->res, h->tgid, (int)h->aux);
+	int step = lp_model_event_step(c->m, h, path);
+	const struct lp_proc *p = proc_of(c, h->tgid, h->ts);
+	uint64_t a = e->first_ts, b = e->last_ts;
+	if (!a || !b || a > b || b > h->ts + 1000000000ull) {
+		b = h->ts;
+		uint64_t busy = e->rns + e->wns;
+		a = busy < b ? b - busy : 0;
+	}
+	if (a < c->t0)
+		a = c->t0;
+	if (b < a)
+		b = a;
+	spread(c, false, a, b, e->rbytes);
+	spread(c, true, a, b, e->wbytes);
+	/* closed (not drained at the end, not "reused": then the fd is open again) */
+	if (!(e->io_flags & (LP_FDIO_DRAINED | LP_FDIO_REUSED)))
+		fd_closed(c, h->tgid, (int32_t)h->aux, h->ts);
+	if (!p)
+		return;         /* lanes live in a model process */
+	if (c->tiny_ns > MERGE_MAX_NS && b - a < c->tiny_ns && e->rns + e->wns < c->tiny_ns) {
+		c->hidden_fdio++;   /* too big a trace: short transfers only count in the counters */
+		return;
+	}
+	struct life *L = &c->life[p->index];
+	int lane = -1;
+	for (int i = 0; i < L->nlanes; i++)
+		if (L->lane_end[i] <= a) {
+			lane = i;
+			break;
+		}
+	if (lane < 0 && L->nlanes < FD_LANES_MAX) {
+		lane = L->nlanes++;
+		L->lane_end[lane] = 0;
+	}
+	if (lane < 0) {
+		/* all lanes busy: the one that frees first, start clamped */
+		lane = 0;
+		for (int i = 1; i < L->nlanes; i++)
+			if (L->lane_end[i] < L->lane_end[lane])
+				lane = i;
+		if (a < L->lane_end[lane])
+			a = L->lane_end[lane];
+		if (b < a)
+			b = a;
+	}
+	if (!cap_left(c))
+		return;
+	L->lane_end[lane] = b;
+	const char *name = e->rbytes && e->wbytes ? "read+write" : e->wbytes || e->wcalls ? "write" : "read";
+	char dbuf[4096], sb[512];
+	const char *shown = NULL;
+	if (path) {
+		enum lp_path_space space;
+		shown = lp_model_display_path(c->m, step, lp_export_norm_target(path), dbuf, sizeof(dbuf), &space);
+	}
+	x_open(c, name, "fd_io", cpid_of(c, p, h->tgid), FD_TID0 + (uint32_t)lane, a, b);
+	args_open(c);
+	arg_str(c, "path", shown ? shown : "(unknown fd)");
+	arg_i64(c, "fd", (int32_t)h->aux);
+	arg_u64(c, "bytes_read", e->rbytes);
+	arg_u64(c, "bytes_written", e->wbytes);
+	arg_u64(c, "read_calls", e->rcalls);
+	arg_u64(c, "write_calls", e->wcalls);
+	arg_us(c, "time_in_read_us", e->rns);
+	arg_us(c, "time_in_write_us", e->wns);
+	if (e->io_flags & LP_FDIO_DRAINED)
+		arg_bool(c, "still_open", true);
+	arg_str(c, "step", step_label(c->m, step, sb, sizeof(sb)));
+	args_close(c);
+	ev_close(c);
+}
+
+/* ---------------------------------------------------------- lifetimes */
+
+static void life_emit(struct cx *c, const struct lp_proc *p, uint64_t end, bool at_exit)
+{
+	struct life *L = &c->life[p->index];
+	if (!L->open)
+		return;
+	L->open = false;
+	uint64_t s = L->start;
+	if (end < s)
+		end = s;
+	L->last_end = end;
+	uint32_t cpid = cpid_of(c, p, p->pid);
+	char sb[512];
+	x_open(c, L->name ? L->name : p->comm, at_exit ? "process" : "process,exec", cpid, LIFE_TID, s, end);
+	args_open(c);
+	arg_u64(c, "pid", p->pid);
+	arg_u64(c, "ppid", p->ppid);
+	arg_str(c, "exe", L->exe);
+	arg_str(c, "argv", L->argv);
+	arg_str(c, "role", lp_role_name(p->role));
+	arg_str(c, "step", step_label(c->m, p->step, sb, sizeof(sb)));
+	if (at_exit && p->exited && end == p->end_ns)
+		arg_i64(c, "exit_code", p->exit_code);
+	if (!at_exit)
+		arg_str(c, "ended_by", "exec");
+	if (end == c->t_end && !p->exited)
+		arg_bool(c, "running_at_end", true);
+	args_close(c);
+	ev_close(c);
+	/* the fork -> exec arrow, once the exec'd segment is known */
+	if (L->after_exec && L->forked && !L->flowed) {
+		L->flowed = true;
+		uint64_t id = ++c->flow_id;
+		uint64_t fts = s + ((end - s) / 2 < 1000 ? (end - s) / 2 : 1000);
+		ev_begin(c);
+		lp_buf_printf(&c->e, "{\"ph\":\"s\",\"name\":\"fork\\u2192exec\",\"cat\":\"fork\",\"id\":%llu,"
+			      "\"pid\":%u,\"tid\":%u", (unsigned long long)id, L->parent_cpid, LIFE_TID);
+		put_ts(c, "ts", L->fork_ts);
+		lp_buf_puts(&c->e, "}");
+		ev_end(c);
+		ev_begin(c);
+		lp_buf_printf(&c->e, "{\"ph\":\"f\",\"bp\":\"e\",\"name\":\"fork\\u2192exec\",\"cat\":\"fork\","
+			      "\"id\":%llu,\"pid\":%u,\"tid\":%u", (unsigned long long)id, cpid, LIFE_TID);
+		put_ts(c, "ts", fts);
+		lp_buf_puts(&c->e, "}");
+		ev_end(c);
+	}
+	free(L->name);
+	free(L->argv);
+	free(L->exe);
+	L->name = L->argv = L->exe = NULL;
+}
+
+static void life_open(struct cx *c, const struct lp_proc *p, uint64_t ts, const char *name,
+		      const char *argv, const char *exe, bool after_exec)
+{
+	struct life *L = &c->life[p->index];
+	L->open = true;
+	L->touched = true;
+	L->start = ts < c->t0 ? c->t0 : ts;
+	if (L->start < L->last_end)
+		L->start = L->last_end;     /* records out of order: never overlap */
+	L->name = lp_xstrdup(name && *name ? name : "?");
+	L->argv = argv ? lp_xstrdup(argv) : NULL;
+	L->exe = exe ? lp_xstrdup(exe) : NULL;
+	L->after_exec = after_exec;
+}
+
+/* First sight of a process with no fork seen (seeded, or fork lost). */
+static void life_touch(struct cx *c, const struct lp_proc *p, uint64_t ts)
+{
+	struct life *L = &c->life[p->index];
+	if (L->touched || L->open || L->ended)
+		return;
+	uint64_t s = p->start_ns && p->start_ns <= ts ? p->start_ns : c->t0;
+	char comm[LP_COMM_LEN + 1];
+	lp_comm_copy(comm, p->comm);
+	char *argv = NULL;
+	if (p->argc > 0 && (!p->exec_ns || p->exec_ns <= s))
+		argv = join_argv(p->argv, p->argc);
+	life_open(c, p, s, argv ? argv : comm, argv, p->exe, false);
+	free(argv);
+}
+
+static char *take_pending_argv(struct cx *c, uint32_t tgid)
+{
+	uint64_t *v = umap_find(&c->argv_pend, tgid);
+	if (!v)
+		return NULL;
+	char *s = c->argv_strs[*v - 1];
+	c->argv_strs[*v - 1] = NULL;
+	umap_del(&c->argv_pend, tgid);
+	return s;
+}
+
+static void on_exec_argv(struct cx *c, const struct lp_ev_exec_argv *ev)
+{
+	struct lp_str_iter it;
+	lp_ev_argv_iter(ev, &it);
+	struct lp_buf b = { 0 };
+	const char *s;
+	bool first = true;
+	s = lp_str_next(&it, NULL); /* filename */
+	while ((s = lp_str_next(&it, NULL))) {
+		if (!first)
+			lp_buf_puts(&b, " ");
+		lp_buf_puts(&b, s);
+		first = false;
+		if (b.len > 4096)
+			break;
+	}
+	if (!b.data)
+		return;
+	uint64_t *v = umap_find(&c->argv_pend, ev->h.tgid);
+	if (v) {
+		free(c->argv_strs[*v - 1]);
+		c->argv_strs[*v - 1] = b.data;
+		return;
+	}
+	if (c->nargv == c->argv_cap) {
+		c->argv_cap = c->argv_cap ? c->argv_cap * 2 : 64;
+		c->argv_strs = lp_xrealloc(c->argv_strs, c->argv_cap * sizeof(char *));
+	}
+	c->argv_strs[c->nargv++] = b.data;
+	umap_put(&c->argv_pend, ev->h.tgid, c->nargv);
+}
+
+static void on_fork(struct cx *c, const struct lp_ev_fork *ev)
+{
+	const struct lp_hdr *h = &ev->h;
+	const struct lp_proc *par = proc_of(c, h->tgid, h->ts);
+	if (par)
+		life_touch(c, par, h->ts);
+	const struct lp_proc *ch = proc_of(c, h->aux, h->ts);
+	if (!ch || ch->pid != h->aux)
+		return;
+	struct life *L = &c->life[ch->index];
+	if (L->open || L->ended)
+		return;
+	char comm[LP_COMM_LEN + 1];
+	lp_comm_copy(comm, ev->child_comm);
+	life_open(c, ch, h->ts, comm[0] ? comm : ch->comm, NULL, NULL, false);
+	L->forked = true;
+	L->fork_ts = h->ts < c->t0 ? c->t0 : h->ts;
+	L->parent_cpid = cpid_of(c, par, h->tgid);
+}
+
+static void on_exec(struct cx *c, const struct lp_ev_exec *ev)
+{
+	const struct lp_hdr *h = &ev->h;
+	char *argv = take_pending_argv(c, h->tgid);
+	if (!argv && h->aux && h->aux != h->tgid)
+		argv = take_pending_argv(c, h->aux);
+	const struct lp_proc *p = proc_of(c, h->tgid, h->ts);
+	if (!p) {
+		free(argv);
+		return;
+	}
+	struct life *L = &c->life[p->index];
+	if (!L->open && !L->ended && !L->touched && p->start_ns && p->start_ns < h->ts)
+		life_touch(c, p, h->ts);
+	life_emit(c, p, h->ts, false);
+	const char *fn = lp_ev_exec_filename(ev, NULL);
+	char comm[LP_COMM_LEN + 1];
+	lp_comm_copy(comm, ev->comm);
+	bool forked = L->forked, flowed = L->flowed;
+	life_open(c, p, h->ts, argv ? argv : (fn ? fn : comm), argv, fn, true);
+	L->forked = forked;
+	L->flowed = flowed;
+	free(argv);
+}
+
+static void on_exit_ev(struct cx *c, const struct lp_ev_exit *ev)
+{
+	const struct lp_hdr *h = &ev->h;
+	fds_exited(c, h->tgid, h->ts);
+	const struct lp_proc *p = proc_of(c, h->tgid, h->ts);
+	if (!p)
+		return;
+	life_touch(c, p, h->ts);
+	life_emit(c, p, h->ts, true);
+	c->life[p->index].ended = true;
+}
+
+/* ------------------------------------------------------------- progress */
+
+static void on_progress(struct cx *c, const struct lp_rec_progress *ev)
+{
+	size_t len;
+	const char *t = lp_ev_progress_text(ev, &len);
+	if (!t)
+		return;
+	c->progress_lines++;
+	if (c->progress_lines > PROGRESS_MAX) {
+		c->progress_dropped++;
+		return;
+	}
+	char buf[512];
+	if (len >= sizeof(buf))
+		len = sizeof(buf) - 1;
+	memcpy(buf, t, len);
+	buf[len] = 0;
+	for (size_t i = 0; i < len; i++)
+		if (!buf[i])
+			buf[i] = '?';
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		buf[--len] = 0;
+	ev_begin(c);
+	lp_buf_printf(&c->e, "{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"progress\",\"pid\":%u,\"tid\":%u", BUILD_PID,
+		      TID_PROGRESS);
+	put_name(c, buf);
+	put_ts(c, "ts", ev->h.ts);
+	lp_buf_puts(&c->e, "}");
+	ev_end(c);
+}
+
+/* ------------------------------------------------------------- steps */
+
+static int cmp_step_start(const void *a, const void *b, void *arg)
+{
+	const struct lp_model *m = arg;
+	const struct lp_step *x = &m->steps[*(const int *)a], *y = &m->steps[*(const int *)b];
+	if (x->start_ns != y->start_ns)
+		return x->start_ns < y->start_ns ? -1 : 1;
+	uint64_t dx = x->end_ns - x->start_ns, dy = y->end_ns - y->start_ns;
+	if (dx != dy)
+		return dx > dy ? -1 : 1;
+	return x->index - y->index;
+}
+
+static void emit_steps(struct cx *c)
+{
+	const struct lp_model *m = c->m;
+	int *order = lp_xcalloc(m->nsteps + 1, sizeof(int));
+	size_t n = 0;
+	for (size_t i = 0; i < m->nsteps; i++)
+		if (m->steps[i].start_ns)
+			order[n++] = (int)i;
+	qsort_r(order, n, sizeof(int), cmp_step_start, (void *)m);
+	uint64_t *lane_end = lp_xcalloc(n + 1, sizeof(uint64_t));
+	size_t nlanes = 0;
+	for (size_t k = 0; k < n; k++) {
+		const struct lp_step *s = &m->steps[order[k]];
+		uint64_t a = s->start_ns < c->t0 ? c->t0 : s->start_ns;
+		uint64_t b = s->end_ns > a ? s->end_ns : a;
+		size_t lane = nlanes;
+		for (size_t i = 0; i < nlanes; i++)
+			if (lane_end[i] <= a) {
+				lane = i;
+				break;
+			}
+		if (lane == nlanes)
+			nlanes++;
+		lane_end[lane] = b;
+		const char *cat = s->status == LP_STEP_ERROR ? "step,error" : s->cached ? "step,cached" : "step";
+		x_open(c, s->name && *s->name ? s->name : s->id, cat, BUILD_PID, TID_LANE0 + (uint32_t)lane, a, b);
+		args_open(c);
+		arg_str(c, "id", s->id);
+		arg_str(c, "stage", s->stage);
+		arg_str(c, "instruction", s->instruction);
+		arg_str(c, "status", lp_step_status_name(s->status));
+		arg_bool(c, "cached", s->cached);
+		if (s->error)
+			arg_str(c, "error", s->error);
+		if (s->dockerfile_line > 0)
+			arg_i64(c, "dockerfile_line", s->dockerfile_line);
+		arg_u64(c, "wall_ms", (b - a) / 1000000);
+		if (s->reported_s >= 0) {
+			arg_key(c, "reported_s");
+			lp_buf_printf(&c->e, "%.3f", s->reported_s);
+		}
+		arg_u64(c, "processes", s->agg.procs);
+		arg_u64(c, "execs", s->agg.execs);
+		arg_u64(c, "files_read", s->agg.files_read);
+		arg_u64(c, "bytes_read", s->agg.bytes_read);
+		arg_u64(c, "files_written", s->agg.files_written);
+		arg_u64(c, "bytes_written", s->agg.bytes_written);
+		if (s->nreads_from_context) {
+			arg_key(c, "reads_from_context");
+			lp_buf_puts(&c->e, "[");
+			for (size_t i = 0; i < s->nreads_from_context && i < 50; i++) {
+				if (i)
+					lp_buf_puts(&c->e, ",");
+				lp_json_str(&c->e, s->reads_from_context[i]);
+			}
+			lp_buf_puts(&c->e, "]");
+		}
+		args_close(c);
+		ev_close(c);
+	}
+	for (size_t i = 0; i < nlanes; i++) {
+		char nm[32];
+		snprintf(nm, sizeof(nm), "steps lane %zu", i + 1);
+		meta_str(c, "thread_name", BUILD_PID, TID_LANE0 + (uint32_t)i, nm);
+		meta_sort(c, "thread_sort_index", BUILD_PID, TID_LANE0 + (uint32_t)i, (int64_t)i + 1);
+	}
+	free(lane_end);
+	free(order);
+}
+
+static void emit_build(struct cx *c)
+{
+	const struct lp_model *m = c->m;
+	const struct lp_build *b = &m->build;
+	uint64_t a = b->start_ns && b->start_ns >= c->t0 ? b->start_ns : c->t0;
+	uint64_t e = b->end_ns > a ? b->end_ns : c->t_end;
+	char name[256];
+	snprintf(name, sizeof(name), "build (%zu steps, %zu cached)%s", b->steps, b->cached_steps,
+		 b->failed ? " FAILED" : "");
+	x_open(c, name, b->failed ? "build,error" : "build", BUILD_PID, TID_BUILD, a, e);
+	args_open(c);
+	arg_str(c, "command", b->command);
+	arg_str(c, "status", b->failed ? "failed" : "ok");
+	if (b->error)
+		arg_str(c, "error", b->error);
+	arg_u64(c, "wall_ms", b->wall_ns / 1000000);
+	if (b->cache_hit_rate >= 0) {
+		arg_key(c, "cache_hit_rate");
+		lp_buf_printf(&c->e, "%.3f", b->cache_hit_rate);
+	}
+	arg_u64(c, "context_bytes_sent", m->context.sent_bytes);
+	arg_u64(c, "context_files_sent", m->context.sent_files);
+	args_close(c);
+	ev_close(c);
+	/* findings as instants on the build track */
+	for (size_t i = 0; i < m->nfindings; i++) {
+		const struct lp_finding *f = &m->findings[i];
+		uint64_t ts = a;
+		if (f->step >= 0 && (size_t)f->step < m->nsteps && m->steps[f->step].start_ns)
+			ts = m->steps[f->step].start_ns;
+		if (ts < a)
+			ts = a;
+		if (ts > e)
+			ts = e;
+		char nm[64];
+		snprintf(nm, sizeof(nm), "finding: %s", lp_finding_kind_name(f->kind));
+		ev_begin(c);
+		lp_buf_printf(&c->e, "{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"finding\",\"pid\":%u,\"tid\":%u", BUILD_PID,
+			      TID_BUILD);
+		put_name(c, nm);
+		put_ts(c, "ts", ts);
+		args_open(c);
+		arg_str(c, "message", f->message);
+		arg_str(c, "suggestion", f->suggestion);
+		if (f->npaths) {
+			arg_key(c, "paths");
+			lp_buf_puts(&c->e, "[");
+			for (size_t k = 0; k < f->npaths && k < 20; k++) {
+				if (k)
+					lp_buf_puts(&c->e, ",");
+				lp_json_str(&c->e, f->paths[k]);
+			}
+			lp_buf_puts(&c->e, "]");
+		}
+		if (f->savings_ms)
+			arg_i64(c, "estimated_savings_ms", f->savings_ms);
+		args_close(c);
+		ev_close(c);
+	}
+}
+
+/* ------------------------------------------------------------ metadata */
+
+static const char *meta_find(const cJSON *o, const char *const *keys, int depth)
+{
+	if (!o || depth > 3)
+		return NULL;
+	for (const char *const *k = keys; *k; k++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, *k);
+		if (cJSON_IsString(v) && v->valuestring && *v->valuestring)
+			return v->valuestring;
+	}
+	const cJSON *ch;
+	cJSON_ArrayForEach(ch, o) {
+		if (cJSON_IsObject(ch)) {
+			const char *r = meta_find(ch, keys, depth + 1);
+			if (r)
+				return r;
+		}
+	}
+	return NULL;
+}
+
+static void emit_metadata(struct cx *c)
+{
+	const struct lp_model *m = c->m;
+	meta_str(c, "process_name", BUILD_PID, 0, "docker build");
+	meta_sort(c, "process_sort_index", BUILD_PID, 0, -1000000);
+	meta_str(c, "thread_name", BUILD_PID, TID_BUILD, "build");
+	meta_sort(c, "thread_sort_index", BUILD_PID, TID_BUILD, -2);
+	meta_str(c, "thread_name", BUILD_PID, TID_PROGRESS, "progress output");
+	meta_sort(c, "thread_sort_index", BUILD_PID, TID_PROGRESS, 1000000);
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const struct lp_proc *p = &m->procs[i];
+		uint32_t cpid = c->cpid[i];
+		if (!cpid)
+			continue;       /* never seen doing anything */
+		char comm[LP_COMM_LEN + 1];
+		lp_comm_copy(comm, p->comm);
+		struct lp_buf nm = { 0 };
+		lp_buf_puts(&nm, comm[0] ? comm : "?");
+		if (p->argc > 0) {
+			char *a = join_argv(p->argv, p->argc);
+			lp_buf_puts(&nm, ": ");
+			if (strlen(a) > 200) {
+				a[197] = 0;
+				lp_buf_puts(&nm, a);
+				lp_buf_puts(&nm, "...");
+			} else {
+				lp_buf_puts(&nm, a);
+			}
+			free(a);
+		}
+		if (cpid != p->pid)
+			lp_buf_printf(&nm, " (pid %u%s)", p->pid, p->pid == BUILD_PID ? "" : ", reused");
+		meta_str(c, "process_name", cpid, 0, nm.data);
+		lp_buf_free(&nm);
+		meta_sort(c, "process_sort_index", cpid, 0, (int64_t)i);
+		if (c->life[i].touched) {
+			meta_str(c, "thread_name", cpid, LIFE_TID, "lifetime (fork/exec/exit)");
+			meta_sort(c, "thread_sort_index", cpid, LIFE_TID, -2);
+		}
+		for (int l = 0; l < c->life[i].nlanes; l++) {
+			char ln[32];
+			snprintf(ln, sizeof(ln), "fd I/O %d", l + 1);
+			meta_str(c, "thread_name", cpid, FD_TID0 + (uint32_t)l, ln);
+			meta_sort(c, "thread_sort_index", cpid, FD_TID0 + (uint32_t)l, 10000000 + l);
+		}
+	}
+	for (size_t i = 0; i < c->nthr; i++) {
+		const struct thr *t = &c->thr[i];
+		char comm[LP_COMM_LEN + 1] = "?";
+		uint32_t pid = t->cpid;
+		if (t->proc >= 0) {
+			lp_comm_copy(comm, m->procs[t->proc].comm);
+			pid = m->procs[t->proc].pid;
+		}
+		char nm[64];
+		if (t->tid == pid)
+			snprintf(nm, sizeof(nm), "%s", comm);
+		else
+			snprintf(nm, sizeof(nm), "%s thread", comm);
+		meta_str(c, "thread_name", t->cpid, t->tid, nm);
+		meta_sort(c, "thread_sort_index", t->cpid, t->tid, t->tid == pid ? -1 : (int64_t)t->tid);
+	}
+}
+
+static void emit_other_data(struct cx *c, struct lp_reader *r)
+{
+	const struct lp_model *m = c->m;
+	const struct lp_build *b = &m->build;
+	cJSON *meta = cJSON_Parse(lp_reader_meta(r) ? lp_reader_meta(r) : "{}");
+	static const char *const host_keys[] = { "hostname", "host", "nodename", NULL };
+	static const char *const kernel_keys[] = { "kernel", "kernel_release", "release", "uname", "kernel_version", NULL };
+	const char *host = meta_find(meta, host_keys, 0);
+	const char *kernel = meta_find(meta, kernel_keys, 0);
+	struct lp_buf *e = &c->e;
+	e->len = 0;
+	lp_buf_puts(e, "\n],\n\"displayTimeUnit\":\"ms\",\n\"otherData\":{");
+	lp_buf_puts(e, "\"host\":");
+	lp_json_str(e, host ? host : "unknown");
+	lp_buf_puts(e, ",\"kernel\":");
+	lp_json_str(e, kernel ? kernel : "unknown");
+	lp_buf_puts(e, ",\"layerprof_version\":");
+	lp_json_str(e, LAYERPROF_VERSION);
+	lp_buf_puts(e, ",\"command\":");
+	lp_json_str(e, b->command ? b->command : "");
+	lp_buf_puts(e, ",\"trace\":");
+	lp_json_str(e, c->opt->trace_name ? c->opt->trace_name : "");
+	lp_buf_puts(e, ",\"time_origin\":\"ts 0 = first record of the trace (CLOCK_MONOTONIC ");
+	lp_buf_printf(e, "%llu ns)\"", (unsigned long long)c->t0);
+	lp_buf_printf(e, ",\"build_status\":\"%s\",\"wall_ms\":%llu,\"steps\":%zu,\"cached_steps\":%zu",
+		      b->failed ? "failed" : "ok", (unsigned long long)(b->wall_ns / 1000000), b->steps,
+		      b->cached_steps);
+	if (b->cache_hit_rate >= 0)
+		lp_buf_printf(e, ",\"cache_hit_rate\":%.3f", b->cache_hit_rate);
+	lp_buf_printf(e, ",\"events\":%llu,\"lost_events\":%llu,\"truncated\":%s",
+		      (unsigned long long)b->events, (unsigned long long)b->lost_events,
+		      b->truncated ? "true" : "false");
+	lp_buf_puts(e, ",\"trace_message\":");
+	lp_json_str(e, b->trace_message);
+	lp_buf_printf(e, ",\"syscall_events\":%llu,\"fd_io_events\":%llu,\"event_slices\":%llu,"
+		      "\"merged_calls\":%llu,\"merged_slices\":%llu,\"event_cap\":%llu,\"dropped_events\":%llu,"
+		      "\"capped\":%s,\"progress_lines\":%llu,\"progress_lines_dropped\":%llu",
+		      (unsigned long long)c->syscall_events, (unsigned long long)c->fdio_events,
+		      (unsigned long long)c->slices, (unsigned long long)c->merged_calls,
+		      (unsigned long long)c->merged_slices, (unsigned long long)c->cap,
+		      (unsigned long long)c->dropped, c->dropped ? "true" : "false",
+		      (unsigned long long)c->progress_lines, (unsigned long long)c->progress_dropped);
+	lp_buf_puts(e, ",\"note\":");
+	char note[768];
+	int nl = snprintf(note, sizeof(note),
+			  "consecutive calls of one syscall under %.0f us on a thread are merged into one slice "
+			  "with args.calls; read/write are per-fd totals (fd I/O tracks)",
+			  (double)c->tiny_ns / 1e3);
+	if (c->tiny_ns > MERGE_MAX_NS && nl > 0 && (size_t)nl < sizeof(note))
+		nl += snprintf(note + nl, sizeof(note) - (size_t)nl,
+			       "; big trace: the merge threshold was raised from 10 us to keep the cap of %llu "
+			       "slices for the longer events, fd transfers shorter than it are only in the counters",
+			       (unsigned long long)c->cap);
+	if (c->dropped && nl > 0 && (size_t)nl < sizeof(note))
+		snprintf(note + nl, sizeof(note) - (size_t)nl,
+			 "; capped: %llu per-event slices kept, %llu dropped (raise with --max-events)",
+			 (unsigned long long)c->cap, (unsigned long long)c->dropped);
+	lp_json_str(e, note);
+	lp_buf_printf(e, ",\"counter_bucket_ms\":%.3f,\"merge_below_us\":%.3f,\"hidden_fd_io\":%llu",
+		      (double)c->bucket_ns / 1e6, (double)c->tiny_ns / 1e3, (unsigned long long)c->hidden_fdio);
+	lp_buf_puts(e, "}}\n");
+	lp_xout_write(c->o, e->data, e->len);
+	cJSON_Delete(meta);
+}
+
+/* --------------------------------------------------------------- main */
+
+static unsigned log2u(uint64_t v)
+{
+	unsigned k = 0;
+	while (v >>= 1)
+		k++;
+	return k;
+}
+
+/*
+ * The merge threshold. Normally 10 us. When the trace holds more events
+ * than half the cap, one quick pass makes a histogram of durations and the
+ * threshold becomes the smallest power of two that leaves at most 3/4 of
+ * the cap of longer events (which keep their own slices); everything
+ * shorter is merged into runs of at most 10 ms, so the cap is not spent
+ * before the end of the build.
+ */
+static void choose_threshold(struct cx *c, struct lp_reader *r)
+{
+	c->tiny_ns = MERGE_MAX_NS;
+	if (c->cap && c->m->build.events > c->cap / 2 && lp_reader_rewind(r) == 0) {
+		uint64_t hist[64] = { 0 };
+		const struct lp_hdr *h;
+		while (lp_reader_next(r, &h) == 1) {
+			if (!lp_ev_valid(h))
+				continue;
+			if (h->kind == LP_EV_SYSCALL) {
+				hist[log2u(((const struct lp_ev_syscall *)(const void *)h)->lat_ns)]++;
+			} else if (h->kind == LP_EV_FD_IO) {
+				const struct lp_ev_fd_io *e = (const void *)h;
+				uint64_t d = e->last_ts > e->first_ts ? e->last_ts - e->first_ts : 0;
+				if (e->rns + e->wns > d)
+					d = e->rns + e->wns;
+				hist[log2u(d)]++;
+			}
+		}
+		uint64_t above = 0;
+		int k = 63;
+		while (k > 0 && above + hist[k] <= c->cap / 4 * 3)
+			above += hist[k--];
+		uint64_t t = 1ull << (k + 1);
+		if (t > c->tiny_ns)
+			c->tiny_ns = t;
+	}
+	c->run_max_ns = RUN_MAX_NS;
+}
+
+static void compute_span(struct cx *c, struct lp_reader *r)
+{
+	const struct lp_model *m = c->m;
+	uint64_t t0 = UINT64_MAX, te = 0;
+	const struct lp_hdr *h;
+	if (lp_reader_rewind(r) == 0 && lp_reader_next(r, &h) == 1 && h->ts)
+		t0 = h->ts;
+#define MIN0(v) do { if ((v) && (v) < t0) t0 = (v); if ((v) > te) te = (v); } while (0)
+	MIN0(m->build.start_ns);
+	if (m->build.end_ns > te)
+		te = m->build.end_ns;
+	for (size_t i = 0; i < m->nsteps; i++) {
+		MIN0(m->steps[i].start_ns);
+		if (m->steps[i].end_ns > te)
+			te = m->steps[i].end_ns;
+	}
+	for (size_t i = 0; i < m->nprocs; i++) {
+		MIN0(m->procs[i].start_ns);
+		if (m->procs[i].end_ns > te)
+			te = m->procs[i].end_ns;
+	}
+#undef MIN0
+	if (t0 == UINT64_MAX)
+		t0 = 0;
+	if (te < t0)
+		te = t0;
+	c->t0 = t0;
+	c->t_end = te;
+	uint64_t span = te - t0;
+	c->bucket_ns = span / 1000;
+	if (c->bucket_ns < 1000000)
+		c->bucket_ns = 1000000;     /* 1 ms at least */
+}
+
+int lp_export_chrome(const struct lp_model *m, struct lp_reader *r, struct lp_xout *o,
+		     const struct lp_export_opts *opt, char *err, size_t errlen)
+{
+	struct cx c;
+	memset(&c, 0, sizeof(c));
+	c.m = m;
+	c.o = o;
+	c.opt = opt;
+	c.first = true;
+	c.cap = opt->max_events;
+	compute_span(&c, r);
+	choose_threshold(&c, r);
+	if (lp_reader_rewind(r) < 0) {
+		snprintf(err, errlen, "cannot rewind the trace");
+		return -1;
+	}
+	/* chrome pids: the real pid, or a synthetic one for a reused pid */
+	c.cpid = lp_xcalloc(m->nprocs + 1, sizeof(uint32_t));
+	c.life = lp_xcalloc(m->nprocs + 1, sizeof(struct life));
+	c.res = lp_resolver_new();
+	bucket_of(&c, c.t0);
+
+	lp_xout_puts(o, "{\"traceEvents\":[");
+	const struct lp_hdr *h;
+	uint64_t last_ts = c.t_end;
+	while (lp_reader_next(r, &h) == 1) {
+		if (!lp_ev_valid(h))
+			continue;
+		if (h->ts > last_ts && h->ts - c.t0 < 30ull * 24 * 3600 * 1000000000ull)
+			last_ts = h->ts;
+		if (h->kind != LP_REC_PROGRESS && h->kind != LP_REC_CONTEXT_FILE && h->kind != LP_REC_TRACE_PID) {
+			const struct lp_proc *p = proc_of(&c, h->tgid, h->ts);
+			if (p && h->kind != LP_EV_FORK && h->kind != LP_EV_EXEC)
+				life_touch(&c, p, h->ts);
+		}
+		switch (h->kind) {
+		case LP_EV_SYSCALL: on_syscall(&c, (const void *)h); break;
+		case LP_EV_FD_IO: on_fdio(&c, (const void *)h); break;
+		case LP_EV_FORK: on_fork(&c, (const void *)h); break;
+		case LP_EV_EXEC_ARGV: on_exec_argv(&c, (const void *)h); break;
+		case LP_EV_EXEC: on_exec(&c, (const void *)h); break;
+		case LP_EV_EXIT: on_exit_ev(&c, (const void *)h); break;
+		case LP_REC_PROGRESS: on_progress(&c, (const void *)h); break;
+		default: break;
+		}
+		lp_resolver_feed(c.res, h);
+	}
+	c.t_end = last_ts;
+	for (size_t i = 0; i < c.nthr; i++)
+		thr_flush(&c, &c.thr[i]);
+	for (size_t i = 0; i < m->nprocs; i++)
+		life_emit(&c, &m->procs[i], c.t_end, true);
+	emit_build(&c);
+	emit_steps(&c);
+	emit_counters(&c);
+	emit_metadata(&c);
+	emit_other_data(&c, r);
+
+	lp_resolver_free(c.res);
+	for (size_t i = 0; i < c.nthr; i++) {
+		free(c.thr[i].path0);
+		free(c.thr[i].path1);
+	}
+	free(c.thr);
+	umap_free(&c.thr_idx);
+	for (size_t i = 0; i < c.nargv; i++)
+		free(c.argv_strs[i]);
+	free(c.argv_strs);
+	umap_free(&c.argv_pend);
+	umap_free(&c.open_fds);
+	umap_free(&c.open_per_tgid);
+	free(c.rd);
+	free(c.wr);
+	free(c.rd_diff);
+	free(c.wr_diff);
+	free(c.open_max);
+	free(c.open_last);
+	free(c.open_touched);
+	for (size_t i = 0; i < m->nprocs; i++) {
+		free(c.life[i].name);
+		free(c.life[i].argv);
+		free(c.life[i].exe);
+	}
+	free(c.life);
+	free(c.cpid);
+	umap_free(&c.pid_owner);
+	lp_buf_free(&c.e);
+	return 0;
+}
