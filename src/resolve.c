@@ -6,10 +6,14 @@
  *   LP_REC_PROC_SEED   a fresh entry: comm, exe, cwd (from /proc at start)
  *   LP_REC_FD_SEED     fd -> /proc/PID/fd/N target
  *   LP_EV_FORK         the child copies the parent's cwd, exe and fd table
- *   LP_EV_EXEC         new comm and exe; the fd table is KEPT as is: which
- *                      fds were close-on-exec is not in the trace, so a
- *                      closed-on-exec fd stays known until its number is
- *                      reused (open, dup) or closed
+ *   LP_EV_EXEC         new comm and exe; only fds 0-2 are kept. Which fds
+ *                      were close-on-exec is not in the trace, and the
+ *                      programs that matter here (dockerd, containerd,
+ *                      runc: Go) open everything O_CLOEXEC; keeping the
+ *                      rest would name a stale file for a pipe or socket
+ *                      the new program makes with an untraced call (runc's
+ *                      sync pipe read as dockerd's metadata.db). An fd
+ *                      really inherited past 2 is shown unknown, not wrong
  *   LP_EV_EXIT         the process is forgotten (lazily: the last exited
  *                      processes are kept a while, so records that arrive
  *                      just after the exit - per-fd I/O drained at exit -
@@ -233,6 +237,20 @@ static void fd_put(struct proc *p, int32_t fd, struct path *path)
 	path_unref(map_del(&p->fds, (uint32_t)fd));
 	if (path)
 		map_put(&p->fds, (uint32_t)fd, path);
+}
+
+/* exec: forget every fd but stdin, stdout and stderr (see the top). */
+static void fds_keep_std(struct proc *p)
+{
+	struct map kept = { 0 };
+	for (size_t i = 0; i < p->fds.cap; i++) {
+		if (!p->fds.vals[i])
+			continue;
+		if (p->fds.keys[i] <= 2)
+			map_put(&kept, p->fds.keys[i], path_ref(p->fds.vals[i]));
+	}
+	fds_clear(&p->fds);
+	p->fds = kept;
 }
 
 static struct path *fd_get(const struct proc *p, int32_t fd)
@@ -510,6 +528,7 @@ void lp_resolver_feed(struct lp_resolver *r, const struct lp_hdr *rec)
 		const struct lp_ev_exec *ev = (const void *)rec;
 		p = proc_live(r, rec->tgid);
 		lp_comm_copy(p->comm, ev->comm);
+		fds_keep_std(p);
 		const char *f = lp_ev_exec_filename(ev, NULL);
 		if (f) {
 			char buf[4096];

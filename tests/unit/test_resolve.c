@@ -172,15 +172,19 @@ Test(resolve, fork_inherits_cwd_and_fds_independently)
 	cr_assert_null(lp_resolver_cwd(r, 778));
 }
 
-Test(resolve, exec_keeps_fds_and_sets_comm)
+/* exec keeps stdio only: fds past 2 are usually close-on-exec (all of a Go
+ * daemon's are), and a stale path would be a wrong answer, not an unknown. */
+Test(resolve, exec_keeps_stdio_only_and_sets_comm)
 {
 	seed(60, "sh", "/work");
+	fd_seed(60, 1, "/work/out");
 	fd_seed(60, 5, "/work/log");
 	build_exec(buf, 60, "python3", "bin/python3");
 	feed(0);
 	cr_assert_str_eq(lp_resolver_comm(r, 60), "python3");
 	cr_assert_str_eq(lp_resolver_exe(r, 60), "/work/bin/python3");
-	cr_assert_str_eq(lp_resolver_fd_path(r, 60, 5), "/work/log");
+	cr_assert_str_eq(lp_resolver_fd_path(r, 60, 1), "/work/out");
+	cr_assert_null(lp_resolver_fd_path(r, 60, 5));
 	cr_assert_str_eq(lp_resolver_cwd(r, 60), "/work");
 }
 
