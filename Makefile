@@ -37,7 +37,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 HELPER_SRCS := $(wildcard tests/bpf/*.c)
 HELPER_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(HELPER_SRCS))
 
-.PHONY: all test unit-bins test-bins demo bench fuzz clean install-deps-test install-deps-demo
+.PHONY: install-deps-bench all test unit-bins test-bins demo bench fuzz clean install-deps-test install-deps-demo
 .DELETE_ON_ERROR:
 
 all: $(BIN)
@@ -79,6 +79,9 @@ install-deps-test:
 install-deps-demo:
 	tools/install-deps.sh demo
 
+install-deps-bench:
+	tools/install-deps.sh bench
+
 # Everything: unit tests (plain and sanitized), BPF integration tests (root),
 # end-to-end tests on a private dockerd (root + docker.io).
 test: install-deps-test
@@ -90,11 +93,17 @@ demo: install-deps-demo
 	$(MAKE) all
 	tools/demo.sh
 
-bench: install-deps-test
+bench: install-deps-bench
 	$(MAKE) all
 	bench/run.sh
 
+# Coverage-guided fuzzing of the parsers (libFuzzer, ASan + UBSan), each
+# target FUZZ_SECONDS long; `make test` only replays the corpus.
+FUZZ_SECONDS ?= 60
+fuzz: install-deps-test
+	fuzz/run.sh $(FUZZ_SECONDS)
+
 clean:
-	rm -rf build build-san layerprof
+	rm -rf build build-san layerprof fuzz/build
 
 -include $(OBJS:.o=.d)

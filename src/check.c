@@ -285,9 +285,11 @@ static const char *tracefs_in_mounts(void)
 	return found;
 }
 
-static const char *check_bpf(struct report *r, bool privileged, const char **tracefs)
+static const char *check_bpf(struct report *r, bool privileged, const char **tracefs,
+			     bool *we_mounted)
 {
 	*tracefs = NULL;
+	*we_mounted = false;
 	if (!privileged) {
 		add(r, "bpf() syscall", ST_UNKNOWN, "needs root to test");
 		add(r, "ring buffer map", ST_UNKNOWN, "needs root to test");
@@ -315,7 +317,7 @@ static const char *check_bpf(struct report *r, bool privileged, const char **tra
 	} else if (privileged) {
 		tfs = lp_tracefs(true, &mounted_now, &err);
 		if (tfs)
-			add(r, "tracefs", ST_OK, "was not mounted: mounted it at %s (record does the same)",
+			add(r, "tracefs", ST_OK, "was not mounted: mounted it at %s for this check (record does the same)",
 			    tfs);
 		else
 			add(r, "tracefs", ST_MISSING,
@@ -328,6 +330,7 @@ static const char *check_bpf(struct report *r, bool privileged, const char **tra
 			add(r, "tracefs", ST_UNKNOWN, "not mounted; record mounts it when run as root");
 	}
 	*tracefs = tfs;
+	*we_mounted = mounted_now;
 	return tfs;
 }
 
@@ -610,10 +613,12 @@ int cmd_check(int argc, char **argv)
 	struct report *r = lp_xcalloc(1, sizeof(*r));
 	bool privileged = false;
 	const char *tracefs = NULL;
+	bool we_mounted = false;
 	check_host(r, &privileged);
-	check_bpf(r, privileged, &tracefs);
+	check_bpf(r, privileged, &tracefs, &we_mounted);
 	check_attach(r, privileged, tracefs);
 	check_syscalls(r, tracefs, privileged);
+	lp_tracefs_release(tracefs, we_mounted); /* leave the host as we found it */
 	check_daemons(r);
 	check_docker_cli(r);
 

@@ -502,9 +502,9 @@ static void fmt_ms(uint64_t ns, char *buf, size_t len)
 	lp_fmt_duration_ns(ns, buf, len);
 }
 
-static void print_side_row(const char *label, const char *a, const char *b, const char *chg)
+static void print_side_row(FILE *out, const char *label, const char *a, const char *b, const char *chg)
 {
-	printf("  %-22s %-20s %-20s %s\n", label, a, b, chg ? chg : "");
+	fprintf(out, "  %-22s %-20s %-20s %s\n", label, a, b, chg ? chg : "");
 }
 
 static const char *base_name(const char *p)
@@ -513,14 +513,14 @@ static const char *base_name(const char *p)
 	return s ? s + 1 : p;
 }
 
-static void print_text(struct diff *d)
+static void print_text(FILE *out, struct diff *d)
 {
 	const struct lp_model *A = d->A, *B = d->B;
 	const struct lp_build *ba = &A->build, *bb = &B->build;
 	char x[64], y[64], z[96];
-	printf("layerprof diff: %s -> %s\n\n", d->fa, d->fb);
-	print_side_row("", base_name(d->fa), base_name(d->fb), "change");
-	print_side_row("status", ba->failed ? "FAILED" : "ok", bb->failed ? "FAILED" : "ok", NULL);
+	fprintf(out, "layerprof diff: %s -> %s\n\n", d->fa, d->fb);
+	print_side_row(out, "", base_name(d->fa), base_name(d->fb), "change");
+	print_side_row(out, "status", ba->failed ? "FAILED" : "ok", bb->failed ? "FAILED" : "ok", NULL);
 	fmt_ms(ba->wall_ns, x, sizeof(x));
 	fmt_ms(bb->wall_ns, y, sizeof(y));
 	{
@@ -533,10 +533,10 @@ static void print_text(struct diff *d)
 		else
 			snprintf(z, sizeof(z), "%s%s", delta < 0 ? "-" : "+", dd);
 	}
-	print_side_row("wall time", x, y, z);
+	print_side_row(out, "wall time", x, y, z);
 	snprintf(x, sizeof(x), "%zu (%zu cached)", ba->steps, ba->cached_steps);
 	snprintf(y, sizeof(y), "%zu (%zu cached)", bb->steps, bb->cached_steps);
-	print_side_row("steps", x, y, NULL);
+	print_side_row(out, "steps", x, y, NULL);
 	if (ba->cache_hit_rate >= 0)
 		snprintf(x, sizeof(x), "%.0f%% (%zu/%zu)", 100 * ba->cache_hit_rate, ba->cached_steps, ba->cacheable_steps);
 	else
@@ -549,34 +549,34 @@ static void print_text(struct diff *d)
 		snprintf(z, sizeof(z), "%+.0f pts", 100 * (bb->cache_hit_rate - ba->cache_hit_rate));
 	else
 		z[0] = 0;
-	print_side_row("cache hit rate", x, y, z);
+	print_side_row(out, "cache hit rate", x, y, z);
 	char s1[32], s2[32];
 	snprintf(x, sizeof(x), "%llu file%s, %s", (unsigned long long)A->context.sent_files, A->context.sent_files == 1 ? "" : "s",
 		 lp_fmt_bytes(A->context.sent_bytes, s1, sizeof(s1)));
 	snprintf(y, sizeof(y), "%llu file%s, %s", (unsigned long long)B->context.sent_files, B->context.sent_files == 1 ? "" : "s",
 		 lp_fmt_bytes(B->context.sent_bytes, s2, sizeof(s2)));
-	print_side_row("context sent", x, y, NULL);
+	print_side_row(out, "context sent", x, y, NULL);
 	if (A->context.manifest_files || B->context.manifest_files) {
 		snprintf(x, sizeof(x), "%llu files, %s", (unsigned long long)A->context.manifest_files,
 			 lp_fmt_bytes(A->context.manifest_bytes, s1, sizeof(s1)));
 		snprintf(y, sizeof(y), "%llu files, %s", (unsigned long long)B->context.manifest_files,
 			 lp_fmt_bytes(B->context.manifest_bytes, s2, sizeof(s2)));
-		print_side_row("context size", x, y, NULL);
+		print_side_row(out, "context size", x, y, NULL);
 	}
 	if (ba->lost_events || bb->lost_events || ba->truncated || bb->truncated) {
 		snprintf(x, sizeof(x), "%llu lost%s", (unsigned long long)ba->lost_events, ba->truncated ? ", cut" : "");
 		snprintf(y, sizeof(y), "%llu lost%s", (unsigned long long)bb->lost_events, bb->truncated ? ", cut" : "");
-		print_side_row("recording", x, y, NULL);
+		print_side_row(out, "recording", x, y, NULL);
 	}
 
 	if (d->nresent) {
-		printf("\nContext files re-sent in %s (changed or added since the daemon's last sync): ",
+		fprintf(out, "\nContext files re-sent in %s (changed or added since the daemon's last sync): ",
 		       base_name(d->fb));
 		for (size_t i = 0; i < d->nresent && i < 20; i++)
-			printf("%s%s", i ? ", " : "", d->resent[i]);
+			fprintf(out, "%s%s", i ? ", " : "", d->resent[i]);
 		if (d->nresent > 20)
-			printf(" and %zu more", d->nresent - 20);
-		printf("\n");
+			fprintf(out, " and %zu more", d->nresent - 20);
+		fprintf(out, "\n");
 	}
 
 	static const struct { enum change ch; const char *title; } sections[] = {
@@ -592,7 +592,7 @@ static void print_text(struct diff *d)
 	for (size_t s = 0; s < LP_ARRAY_SIZE(sections); s++) {
 		if (!d->n[sections[s].ch])
 			continue;
-		printf("\n%s (%d):\n", sections[s].title, d->n[sections[s].ch]);
+		fprintf(out, "\n%s (%d):\n", sections[s].title, d->n[sections[s].ch]);
 		for (size_t i = 0; i < d->np; i++) {
 			const struct pair *p = &d->p[i];
 			if (p->ch != sections[s].ch)
@@ -605,27 +605,27 @@ static void print_text(struct diff *d)
 				fmt_ms(wall(a), ta, sizeof(ta));
 			if (b)
 				fmt_ms(wall(b), tb, sizeof(tb));
-			printf("  %-5s %-44s %s -> %s  (%s -> %s)\n", sh->id, sh->name ? sh->name : "",
+			fprintf(out, "  %-5s %-44s %s -> %s  (%s -> %s)\n", sh->id, sh->name ? sh->name : "",
 			       status_word(a), status_word(b), ta, tb);
 			if (p->cause_msg)
-				printf("        cause: %s\n", p->cause_msg);
+				fprintf(out, "        cause: %s\n", p->cause_msg);
 			if (p->cause == CA_UPSTREAM && p->nfiles) {
-				printf("        also re-sent for it: ");
+				fprintf(out, "        also re-sent for it: ");
 				for (size_t k = 0; k < p->nfiles && k < 8; k++)
-					printf("%s%s", k ? ", " : "", p->files[k]);
-				printf("\n");
+					fprintf(out, "%s%s", k ? ", " : "", p->files[k]);
+				fprintf(out, "\n");
 			}
 			if (p->ch == CH_FAILED && b && b->error)
-				printf("        error: %.200s\n", b->error);
+				fprintf(out, "        error: %.200s\n", b->error);
 		}
 	}
 	bool any = false;
 	for (int c = CH_NEW_MISS; c <= CH_REMOVED; c++)
 		any |= d->n[c] > 0;
 	if (!any)
-		printf("\nNo step changed its cache status, result or time significantly.\n");
+		fprintf(out, "\nNo step changed its cache status, result or time significantly.\n");
 
-	printf("\nSteps (in %s's order):\n", base_name(d->fb));
+	fprintf(out, "\nSteps (in %s's order):\n", base_name(d->fb));
 	for (size_t i = 0; i < d->np; i++) {
 		const struct pair *p = &d->p[i];
 		const struct lp_step *a = p->a >= 0 ? &A->steps[p->a] : NULL;
@@ -638,22 +638,22 @@ static void print_text(struct diff *d)
 			fmt_ms(wall(b), tb, sizeof(tb));
 		char st[48];
 		snprintf(st, sizeof(st), "%s -> %s", status_word(a), status_word(b));
-		printf("  %-5s %-44.44s %-18s %9s -> %-9s %s\n", sh->id, sh->name ? sh->name : "", st, ta, tb,
+		fprintf(out, "  %-5s %-44.44s %-18s %9s -> %-9s %s\n", sh->id, sh->name ? sh->name : "", st, ta, tb,
 		       p->ch == CH_SAME ? "" : change_names[p->ch]);
 	}
 
 	const struct lp_finding **fn = lp_xcalloc(B->nfindings + 1, sizeof(*fn));
 	const struct lp_finding **fr = lp_xcalloc(A->nfindings + 1, sizeof(*fr));
 	size_t nn = findings_only(B, A, fn), nr = findings_only(A, B, fr);
-	printf("\nFindings: %zu new, %zu resolved\n", nn, nr);
+	fprintf(out, "\nFindings: %zu new, %zu resolved\n", nn, nr);
 	for (size_t i = 0; i < nn; i++) {
 		const struct lp_finding *f = fn[i];
-		printf("  + [%s] %s%s%s\n", lp_finding_kind_name(f->kind),
+		fprintf(out, "  + [%s] %s%s%s\n", lp_finding_kind_name(f->kind),
 		       f->step >= 0 ? B->steps[f->step].id : "", f->step >= 0 ? ": " : "", f->message ? f->message : "");
 	}
 	for (size_t i = 0; i < nr; i++) {
 		const struct lp_finding *f = fr[i];
-		printf("  - [%s] %s%s%s\n", lp_finding_kind_name(f->kind),
+		fprintf(out, "  - [%s] %s%s%s\n", lp_finding_kind_name(f->kind),
 		       f->step >= 0 ? A->steps[f->step].id : "", f->step >= 0 ? ": " : "", f->message ? f->message : "");
 	}
 	free(fn);
@@ -892,8 +892,12 @@ int cmd_diff(int argc, char **argv)
 	classify(&d);
 	if (json)
 		print_json(&d);
-	else
-		print_text(&d);
+	else {
+		FILE *out = lp_sanitizing_stream(stdout); /* see report.c */
+		print_text(out ? out : stdout, &d);
+		if (out)
+			fclose(out);
+	}
 	int status = LP_EXIT_OK;
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		lp_error("diff: cannot write the output");

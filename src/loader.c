@@ -70,6 +70,7 @@ struct lp_loader {
 	int consumed;
 	bool stop;
 	char tracefs[64];
+	bool tracefs_mounted; /* by us: unmounted again on close */
 };
 
 /* ---- libbpf messages: hidden unless verbose; the last failure kept ---- */
@@ -361,6 +362,7 @@ struct lp_loader *lp_loader_open(const struct lp_loader_opts *opts, lp_event_cb 
 			nperm++;
 	}
 	if (kind == LP_ATTACH_NONE) {
+		lp_tracefs_release(tfs, mounted);
 		set_err(err, errlen, exit_code, nperm == 3 ? LP_EXIT_PRIVILEGE : LP_EXIT_KERNEL,
 			"no way to attach to the scheduler tracepoints on this kernel (%s): "
 			"tp_btf: %s; raw_tp: %s; tp: %s", rel, why[0], why[1], why[2]);
@@ -371,6 +373,7 @@ struct lp_loader *lp_loader_open(const struct lp_loader_opts *opts, lp_event_cb 
 	l->cb = cb;
 	l->cb_ctx = cb_ctx;
 	snprintf(l->tracefs, sizeof(l->tracefs), "%s", tfs);
+	l->tracefs_mounted = mounted;
 
 	/* 3. syscalls whose tracepoints this kernel lacks */
 	bool skip[NROWS];
@@ -689,5 +692,6 @@ void lp_loader_close(struct lp_loader *l)
 	detach_all(l->links, l->nlinks);
 	free(l->links);
 	layerprof_bpf__destroy(l->skel);
+	lp_tracefs_release(l->tracefs, l->tracefs_mounted);
 	free(l);
 }

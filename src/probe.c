@@ -336,3 +336,12 @@ int lp_probe_attach(enum lp_probe_kind k, const char *tracefs, char *why, size_t
 	close(afd);
 	return 0;
 }
+
+/* Undo a mount lp_tracefs() made, so that a host we found without tracefs
+ * is left without it. MNT_DETACH: attached tracepoints do not pin the
+ * mount, but a concurrent reader might, and it must not make us fail. */
+void lp_tracefs_release(const char *dir, bool mounted_now)
+{
+	if (dir && mounted_now)
+		(void)umount2(dir, MNT_DETACH);
+}

@@ -47,6 +47,8 @@ int lp_probe_ringbuf(void);
  * returned string is static.
  */
 const char *lp_tracefs(bool mount_it, bool *mounted_now, int *err);
+/* Unmount dir if lp_tracefs() mounted it (mounted_now), else nothing. */
+void lp_tracefs_release(const char *dir, bool mounted_now);
 /* Does tracefs/events/<group>/<name> exist? */
 bool lp_tracepoint_exists(const char *tracefs, const char *group, const char *name);
 

@@ -25,6 +25,8 @@ struct lp_progress {
 	char *pbuf;
 	size_t plen;
 	bool pdropping; /* the partial line is over max_line: discard until '\n' */
+	bool pcut;      /* ...and a byte other than '\r' was discarded: the line,
+			 * trailing '\r's stripped, is longer than max_line */
 
 	enum block_state block;
 	struct lp_progress_step *block_step;
@@ -795,22 +797,22 @@ static void other_line(struct lp_progress *p, uint64_t ts, const char *s, size_t
 	}
 }
 
-void lp_progress_feed_line(struct lp_progress *p, uint64_t ts_ns, const char *line, size_t len)
+/* One line; cut: line[0..len) is the start of a line longer than max_line,
+ * whose end feed() did not keep. */
+static void line_in(struct lp_progress *p, uint64_t ts_ns, const char *line, size_t len, bool cut)
 {
-	if (!p || (!line && len))
-		return;
-	if (!line)
-		line = "";
-	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-		len--;
+	if (!cut) {
+		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			len--;
+	}
 	p->nlines++;
 	if (!p->have_ts) {
 		p->first_ts = ts_ns;
 		p->have_ts = true;
 	}
 	p->last_ts = ts_ns;
-	if (len > p->max_line) {
-		len = p->max_line;
+	if (cut || len > p->max_line) {
+		len = len < p->max_line ? len : p->max_line;
 		p->ntrunc++;
 	}
 	if (len >= 2 && line[0] == '#' && is_digit(line[1])) {
@@ -830,6 +832,24 @@ void lp_progress_feed_line(struct lp_progress *p, uint64_t ts_ns, const char *li
 	other_line(p, ts_ns, line, len);
 }
 
+void lp_progress_feed_line(struct lp_progress *p, uint64_t ts_ns, const char *line, size_t len)
+{
+	if (!p || (!line && len))
+		return;
+	line_in(p, ts_ns, line ? line : "", len, false);
+}
+
+/* feed() keeps max_line + 1 bytes of a line and drops the rest; whether the
+ * line is too long depends on whether what it dropped was only trailing
+ * '\r's (pcut), so that feed() and feed_line() agree on every stream. */
+static void flush_partial(struct lp_progress *p, uint64_t ts_ns)
+{
+	line_in(p, ts_ns, p->pbuf ? p->pbuf : "", p->plen, p->pcut);
+	p->plen = 0;
+	p->pdropping = false;
+	p->pcut = false;
+}
+
 void lp_progress_feed(struct lp_progress *p, uint64_t ts_ns, const char *data, size_t len)
 {
 	if (!p || !data)
@@ -837,6 +857,7 @@ void lp_progress_feed(struct lp_progress *p, uint64_t ts_ns, const char *data, s
 	while (len) {
 		const char *nl = memchr(data, '\n', len);
 		size_t n = nl ? (size_t)(nl - data) : len;
+		size_t take = 0;
 		if (!p->pdropping) {
 			if (!p->pbuf) {
 				p->pbuf = malloc(p->max_line + 1);
@@ -844,16 +865,17 @@ void lp_progress_feed(struct lp_progress *p, uint64_t ts_ns, const char *data, s
 					return;
 			}
 			size_t room = p->max_line + 1 - p->plen;
-			size_t take = n < room ? n : room;
+			take = n < room ? n : room;
 			memcpy(p->pbuf + p->plen, data, take);
 			p->plen += take;
 			if (p->plen > p->max_line)
-				p->pdropping = true; /* feed_line truncates and counts it */
+				p->pdropping = true;
 		}
+		for (size_t i = take; i < n && !p->pcut; i++)
+			if (data[i] != '\r')
+				p->pcut = true;
 		if (nl) {
-			lp_progress_feed_line(p, ts_ns, p->pbuf ? p->pbuf : "", p->plen);
-			p->plen = 0;
-			p->pdropping = false;
+			flush_partial(p, ts_ns);
 			n++;
 		}
 		data += n;
@@ -901,11 +923,8 @@ void lp_progress_finish(struct lp_progress *p)
 {
 	if (!p)
 		return;
-	if (p->plen || p->pdropping) {
-		lp_progress_feed_line(p, p->last_ts, p->pbuf, p->plen);
-		p->plen = 0;
-		p->pdropping = false;
-	}
+	if (p->plen || p->pdropping)
+		flush_partial(p, p->last_ts);
 	compose_errors(p);
 }
 

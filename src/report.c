@@ -1,13 +1,594 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Placeholder until the report subcommand lands; says so plainly. */
+/*
+ * layerprof report FILE [--json] [--target k=v,...] [--top N]
+ *
+ * What was slow and why the cache missed, measured: a summary, the steps,
+ * the findings with their evidence and edit, and an optional pass/fail
+ * table of targets (exit status 3 when one fails).
+ */
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
 #include "commands.h"
 #include "exitcode.h"
+#include "model.h"
 #include "util.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: layerprof report FILE [--json] [--target K=V[,K=V...]] [--top N]\n"
+		"\n"
+		"Explain a recorded build: wall time, steps, measured cache hit rate, context\n"
+		"transfer, and findings (layer-order, cache-miss, context-bloat,\n"
+		"secret-in-context, failed-step, snapshot-cost, slow-transfer), each with the\n"
+		"kernel's evidence and the edit that fixes it.\n"
+		"\n"
+		"  --json           print the layerprof.report/1 JSON document\n"
+		"  --target LIST    pass/fail table; exit status 3 when a target is missed.\n"
+		"                   Keys: build_time (5m, 90s), image_size (200MB),\n"
+		"                   cache_hit_rate (85%% or 0.85)\n"
+		"  --top N          paths shown per finding and busiest files (default 10)\n"
+		"  -h, --help       this help\n");
+}
+
+/* ---------------------------------------------------------------- targets */
+
+enum tkey { T_BUILD_TIME, T_IMAGE_SIZE, T_CACHE_HIT };
+
+struct target {
+	enum tkey key;
+	char *spec;
+	double limit;           /* ms, bytes, or 0..1 */
+	double measured;        /* same unit; < 0 unknown */
+	bool pass;
+	char note[96];
+};
+
+static bool parse_targets(const char *list, struct target **out, size_t *n)
+{
+	char *copy = lp_xstrdup(list), *save = NULL;
+	bool ok = true;
+	for (char *t = strtok_r(copy, ",", &save); t && ok; t = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(t, '=');
+		if (!eq || !eq[1]) {
+			lp_error("report: bad target '%s' (want KEY=VALUE)", t);
+			ok = false;
+			break;
+		}
+		*eq = 0;
+		const char *v = eq + 1;
+		struct target tg = { 0 };
+		if (!strcmp(t, "build_time")) {
+			uint64_t ms;
+			if (!lp_parse_duration_ms(v, &ms)) {
+				lp_error("report: bad build_time '%s' (e.g. 5m, 90s)", v);
+				ok = false;
+				break;
+			}
+			tg.key = T_BUILD_TIME;
+			tg.limit = (double)ms;
+		} else if (!strcmp(t, "image_size")) {
+			uint64_t b;
+			if (!lp_parse_bytes(v, &b)) {
+				lp_error("report: bad image_size '%s' (e.g. 200MB)", v);
+				ok = false;
+				break;
+			}
+			tg.key = T_IMAGE_SIZE;
+			tg.limit = (double)b;
+		} else if (!strcmp(t, "cache_hit_rate")) {
+			char *end;
+			double d = strtod(v, &end);
+			if (end == v || (*end && strcmp(end, "%")) || d < 0) {
+				lp_error("report: bad cache_hit_rate '%s' (e.g. 85%% or 0.85)", v);
+				ok = false;
+				break;
+			}
+			if (*end == '%' || d > 1)
+				d /= 100.0;
+			if (d > 1) {
+				lp_error("report: cache_hit_rate '%s' is above 100%%", v);
+				ok = false;
+				break;
+			}
+			tg.key = T_CACHE_HIT;
+			tg.limit = d;
+		} else {
+			lp_error("report: unknown target '%s' (build_time, image_size, cache_hit_rate)", t);
+			ok = false;
+			break;
+		}
+		tg.spec = lp_xstrdup(v);
+		*out = lp_xrealloc(*out, (*n + 1) * sizeof(**out));
+		(*out)[(*n)++] = tg;
+	}
+	free(copy);
+	return ok;
+}
+
+static bool eval_targets(const struct lp_model *m, struct target *t, size_t n)
+{
+	bool all = true;
+	for (size_t i = 0; i < n; i++) {
+		switch (t[i].key) {
+		case T_BUILD_TIME:
+			t[i].measured = m->build.wall_ns ? (double)m->build.wall_ns / 1e6 : -1;
+			t[i].pass = t[i].measured >= 0 && t[i].measured <= t[i].limit;
+			snprintf(t[i].note, sizeof(t[i].note), "wall time of the build");
+			break;
+		case T_IMAGE_SIZE: {
+			bool inspected = m->build.image_bytes_source &&
+					 !strcmp(m->build.image_bytes_source, "image inspect");
+			bool usable = m->build.image_bytes_source && (inspected || !m->build.failed);
+			t[i].measured = usable ? (double)m->build.image_bytes : -1;
+			t[i].pass = t[i].measured >= 0 && t[i].measured <= t[i].limit;
+			if (m->build.failed && !inspected)
+				snprintf(t[i].note, sizeof(t[i].note), "not measured: the build failed, no image");
+			else if (!m->build.image_bytes_source)
+				snprintf(t[i].note, sizeof(t[i].note), "not measured: no image size in the trace");
+			else if (!strcmp(m->build.image_bytes_source, "image inspect"))
+				snprintf(t[i].note, sizeof(t[i].note), "image size (docker image inspect)");
+			else
+				snprintf(t[i].note, sizeof(t[i].note),
+					 "bytes written into new layers (base image not included)");
+			break;
+		}
+		case T_CACHE_HIT:
+			t[i].measured = m->build.cache_hit_rate;
+			t[i].pass = t[i].measured >= 0 && t[i].measured + 1e-9 >= t[i].limit;
+			snprintf(t[i].note, sizeof(t[i].note), "%zu of %zu cacheable steps cached",
+				 m->build.cached_steps, m->build.cacheable_steps);
+			break;
+		}
+		all &= t[i].pass;
+	}
+	return all;
+}
+
+static const char *tname(enum tkey k)
+{
+	return k == T_BUILD_TIME ? "build_time" : k == T_IMAGE_SIZE ? "image_size" : "cache_hit_rate";
+}
+
+static void fmt_tval(enum tkey k, double v, char *buf, size_t len)
+{
+	if (v < 0) {
+		snprintf(buf, len, "unknown");
+		return;
+	}
+	if (k == T_BUILD_TIME)
+		lp_fmt_duration_ns((uint64_t)(v * 1e6), buf, len);
+	else if (k == T_IMAGE_SIZE)
+		lp_fmt_bytes((uint64_t)v, buf, len);
+	else
+		snprintf(buf, len, "%.1f%%", v * 100);
+}
+
+/* ------------------------------------------------------------------- JSON */
+
+static double ms(uint64_t ns)
+{
+	return (double)(ns / 1000000);
+}
+
+static cJSON *str_array(char *const *v, size_t n)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(v[i]));
+	return a;
+}
+
+static char *report_json(const struct lp_model *m, const char *file, struct target *t, size_t nt)
+{
+	const struct lp_build *b = &m->build;
+	cJSON *root = cJSON_CreateObject();
+	cJSON_AddStringToObject(root, "schema", "layerprof.report/1");
+	cJSON_AddStringToObject(root, "file", file);
+	cJSON *jb = cJSON_AddObjectToObject(root, "build");
+	cJSON_AddStringToObject(jb, "status", b->failed ? "failed" : "ok");
+	cJSON_AddNumberToObject(jb, "wall_ms", ms(b->wall_ns));
+	cJSON_AddNumberToObject(jb, "steps", (double)b->steps);
+	cJSON_AddNumberToObject(jb, "cached_steps", (double)b->cached_steps);
+	cJSON_AddNumberToObject(jb, "cache_hit_rate", b->cache_hit_rate >= 0 ? b->cache_hit_rate : 0);
+	cJSON_AddNumberToObject(jb, "context_bytes", (double)m->context.manifest_bytes);
+	cJSON_AddNumberToObject(jb, "context_files", (double)m->context.manifest_files);
+	cJSON_AddNumberToObject(jb, "context_changed_files", (double)m->context.changed_files);
+	cJSON_AddNumberToObject(jb, "events", (double)b->events);
+	cJSON_AddNumberToObject(jb, "lost_events", (double)b->lost_events);
+	/* extras */
+	cJSON_AddNumberToObject(jb, "cacheable_steps", (double)b->cacheable_steps);
+	cJSON_AddBoolToObject(jb, "cache_hit_rate_known", b->cache_hit_rate >= 0);
+	cJSON_AddBoolToObject(jb, "cold", b->cold);
+	cJSON_AddNumberToObject(jb, "context_sent_files", (double)m->context.sent_files);
+	cJSON_AddNumberToObject(jb, "context_sent_bytes", (double)m->context.sent_bytes);
+	cJSON_AddNumberToObject(jb, "context_added_files", (double)m->context.added_files);
+	cJSON_AddNumberToObject(jb, "context_transfer_ms", ms(m->context.transfer_ns));
+	if (b->image_bytes_source) {
+		cJSON_AddNumberToObject(jb, "image_bytes", (double)b->image_bytes);
+		cJSON_AddStringToObject(jb, "image_bytes_source", b->image_bytes_source);
+	} else {
+		cJSON_AddNullToObject(jb, "image_bytes");
+		cJSON_AddNullToObject(jb, "image_bytes_source");
+	}
+	cJSON_AddBoolToObject(jb, "truncated", b->truncated);
+	if (b->truncated)
+		cJSON_AddStringToObject(jb, "warning", b->trace_message[0] ? b->trace_message
+									 : "the trace was truncated");
+	if (b->error)
+		cJSON_AddStringToObject(jb, "error", b->error);
+	if (b->context_dir)
+		cJSON_AddStringToObject(jb, "context", b->context_dir);
+	if (b->command)
+		cJSON_AddStringToObject(jb, "command", b->command);
+	cJSON *lr = cJSON_AddObjectToObject(jb, "lost_by_reason");
+	static const char *rn[LP_LOST_NR] = { "ringbuf", "inflight", "fdio", "traced", "counts" };
+	for (int i = 0; i < LP_LOST_NR; i++)
+		cJSON_AddNumberToObject(lr, rn[i], (double)b->lost_by_reason[i]);
+
+	cJSON *steps = cJSON_AddArrayToObject(root, "steps");
+	for (size_t i = 0; i < m->nsteps; i++) {
+		const struct lp_step *s = &m->steps[i];
+		cJSON *js = cJSON_CreateObject();
+		cJSON_AddStringToObject(js, "id", s->id);
+		cJSON_AddStringToObject(js, "name", s->name);
+		cJSON_AddStringToObject(js, "stage", s->stage);
+		cJSON_AddStringToObject(js, "instruction", s->instruction);
+		if (s->dockerfile_line)
+			cJSON_AddNumberToObject(js, "dockerfile_line", s->dockerfile_line);
+		else
+			cJSON_AddNullToObject(js, "dockerfile_line");
+		cJSON_AddBoolToObject(js, "cached", s->cached);
+		cJSON_AddNumberToObject(js, "start_ms",
+					s->start_ns > b->start_ns ? ms(s->start_ns - b->start_ns) : 0);
+		cJSON_AddNumberToObject(js, "wall_ms", ms(lp_step_wall_ns(s)));
+		cJSON_AddNumberToObject(js, "execs", (double)s->agg.execs);
+		cJSON_AddNumberToObject(js, "files_read", (double)s->agg.files_read);
+		cJSON_AddNumberToObject(js, "bytes_read", (double)s->agg.bytes_read);
+		cJSON_AddNumberToObject(js, "files_written", (double)s->agg.files_written);
+		cJSON_AddNumberToObject(js, "bytes_written", (double)s->agg.bytes_written);
+		cJSON_AddItemToObject(js, "reads_from_context",
+				      str_array(s->reads_from_context, s->nreads_from_context));
+		cJSON_AddStringToObject(js, "status", lp_step_status_name(s->status));
+		if (s->error)
+			cJSON_AddStringToObject(js, "error", s->error);
+		cJSON_AddNumberToObject(js, "processes", (double)s->agg.procs);
+		cJSON_AddNumberToObject(js, "enoent", (double)s->agg.enoent);
+		cJSON_AddItemToArray(steps, js);
+	}
+
+	cJSON *fs = cJSON_AddArrayToObject(root, "findings");
+	for (size_t i = 0; i < m->nfindings; i++) {
+		const struct lp_finding *f = &m->findings[i];
+		cJSON *jf = cJSON_CreateObject();
+		cJSON_AddStringToObject(jf, "kind", lp_finding_kind_name(f->kind));
+		if (f->step >= 0)
+			cJSON_AddStringToObject(jf, "step", m->steps[f->step].id);
+		else
+			cJSON_AddNullToObject(jf, "step");
+		cJSON_AddStringToObject(jf, "message", f->message ? f->message : "");
+		cJSON_AddItemToObject(jf, "paths", str_array(f->paths, f->npaths));
+		cJSON_AddStringToObject(jf, "suggestion", f->suggestion ? f->suggestion : "");
+		cJSON_AddNumberToObject(jf, "estimated_savings_ms", (double)f->savings_ms);
+		cJSON_AddNumberToObject(jf, "estimated_savings_bytes", (double)f->savings_bytes);
+		cJSON_AddItemToObject(jf, "evidence", str_array(f->evidence, f->nevidence));
+		if (f->edit_before)
+			cJSON_AddStringToObject(jf, "edit_before", f->edit_before);
+		if (f->edit_after)
+			cJSON_AddStringToObject(jf, "edit_after", f->edit_after);
+		cJSON_AddItemToArray(fs, jf);
+	}
+
+	const struct lp_snapshot_costs *c = &m->snap;
+	cJSON *sn = cJSON_AddObjectToObject(root, "snapshot");
+	cJSON_AddNumberToObject(sn, "mounts", (double)c->mounts);
+	cJSON_AddNumberToObject(sn, "mount_ms", ms(c->mount_ns));
+	cJSON_AddNumberToObject(sn, "umounts", (double)c->umounts);
+	cJSON_AddNumberToObject(sn, "umount_ms", ms(c->umount_ns));
+	cJSON_AddNumberToObject(sn, "fsyncs", (double)c->fsyncs);
+	cJSON_AddNumberToObject(sn, "fsync_ms", ms(c->fsync_ns));
+	cJSON_AddNumberToObject(sn, "copy_bytes", (double)c->copy_bytes);
+	cJSON_AddNumberToObject(sn, "export_ms", ms(c->export_ns));
+	cJSON_AddNumberToObject(sn, "layer_bytes_written", (double)c->layer_bytes_written);
+
+	if (nt) {
+		cJSON *jt = cJSON_AddArrayToObject(root, "targets");
+		for (size_t i = 0; i < nt; i++) {
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "name", tname(t[i].key));
+			cJSON_AddStringToObject(o, "target", t[i].spec);
+			cJSON_AddNumberToObject(o, "limit", t[i].limit);
+			if (t[i].measured >= 0)
+				cJSON_AddNumberToObject(o, "measured", t[i].measured);
+			else
+				cJSON_AddNullToObject(o, "measured");
+			cJSON_AddBoolToObject(o, "pass", t[i].pass);
+			cJSON_AddStringToObject(o, "note", t[i].note);
+			cJSON_AddItemToArray(jt, o);
+		}
+	}
+	char *out = cJSON_Print(root);
+	cJSON_Delete(root);
+	return out;
+}
+
+/* ------------------------------------------------------------------- text */
+
+static void indent_block(FILE *out, const char *text, const char *pfx)
+{
+	const char *p = text;
+	while (p && *p) {
+		const char *nl = strchr(p, '\n');
+		int n = nl ? (int)(nl - p) : (int)strlen(p);
+		fprintf(out, "%s%.*s\n", pfx, n, p);
+		p = nl ? nl + 1 : NULL;
+	}
+}
+
+static void print_text(FILE *out, const struct lp_model *m, const char *file, struct target *t, size_t nt,
+		       int top)
+{
+	const struct lp_build *b = &m->build;
+	char b1[32], b2[32], b3[32];
+	fprintf(out, "layerprof report: %s\n", file);
+	if (b->truncated)
+		fprintf(out, "WARNING: the trace was truncated (%s); this report covers what was recovered.\n",
+		       b->trace_message[0] ? b->trace_message : "no trailer");
+	fprintf(out, "\n== Summary\n");
+	fprintf(out, "  status           %s%s%s\n", b->failed ? "FAILED" : "ok", b->error ? ": " : "",
+	       b->error ? b->error : "");
+	if (b->command)
+		fprintf(out, "  command          %s\n", b->command);
+	fprintf(out, "  wall time        %s (%s)\n", lp_fmt_duration_ns(b->wall_ns, b1, sizeof(b1)),
+	       b->wall_from_command ? "the build command, start to exit" : "first to last progress line");
+	fprintf(out, "  steps            %zu Dockerfile steps, %zu cached\n", b->steps, b->cached_steps);
+	if (b->cache_hit_rate >= 0)
+		fprintf(out, "  cache hit rate   %.0f%% measured (%zu of %zu cacheable steps; FROM not counted)%s\n",
+		       b->cache_hit_rate * 100, b->cached_steps, b->cacheable_steps,
+		       b->cold ? " - cold build, nothing to hit yet" : "");
+	else
+		fprintf(out, "  cache hit rate   unknown (no cacheable step seen)\n");
+	fprintf(out, "  context          %llu files, %s%s%s\n", (unsigned long long)m->context.manifest_files,
+	       lp_fmt_bytes(m->context.manifest_bytes, b1, sizeof(b1)), m->context.dir ? " in " : "",
+	       m->context.dir ? m->context.dir : "");
+	uint64_t tns = m->context.transfer_ns;
+	fprintf(out, "  context sent     %llu files, %s (%llu added, %llu changed) in %s\n",
+	       (unsigned long long)m->context.sent_files,
+	       lp_fmt_bytes(m->context.sent_bytes, b1, sizeof(b1)),
+	       (unsigned long long)m->context.added_files, (unsigned long long)m->context.changed_files,
+	       lp_fmt_duration_ns(tns, b2, sizeof(b2)));
+	if (b->image_bytes_source)
+		fprintf(out, "  image size       %s (%s)\n", lp_fmt_bytes(b->image_bytes, b1, sizeof(b1)),
+		       !strcmp(b->image_bytes_source, "image inspect")
+			       ? "docker image inspect"
+			       : "bytes written into new layers by this build; base image not included");
+	fprintf(out, "  events           %llu recorded, %llu lost\n", (unsigned long long)b->events,
+	       (unsigned long long)b->lost_events);
+	if (b->lost_events)
+		fprintf(out, "  WARNING          %llu events were lost: counts below are lower bounds\n",
+		       (unsigned long long)b->lost_events);
+
+	fprintf(out, "\n== Steps\n");
+	fprintf(out, "  %-5s %-10s %5s %-8s %9s %6s %14s %14s  %s\n", "ID", "STAGE", "LINE", "STATUS", "WALL",
+	       "EXECS", "READ", "WRITTEN", "STEP");
+	for (size_t i = 0; i < m->nsteps; i++) {
+		const struct lp_step *s = &m->steps[i];
+		char line[8] = "-";
+		if (s->dockerfile_line)
+			snprintf(line, sizeof(line), "%d", s->dockerfile_line);
+		char rd[48], wr[48];
+		snprintf(rd, sizeof(rd), "%llu/%s", (unsigned long long)s->agg.files_read,
+			 lp_fmt_bytes(s->agg.bytes_read, b1, sizeof(b1)));
+		snprintf(wr, sizeof(wr), "%llu/%s", (unsigned long long)s->agg.files_written,
+			 lp_fmt_bytes(s->agg.bytes_written, b2, sizeof(b2)));
+		fprintf(out, "  %-5s %-10.10s %5s %-8s %9s %6llu %14s %14s  %s\n", s->id,
+		       *s->stage ? s->stage : "-", line, lp_step_status_name(s->status),
+		       s->cached ? "-" : lp_fmt_duration_ns(lp_step_wall_ns(s), b3, sizeof(b3)),
+		       (unsigned long long)s->agg.execs, rd, wr, s->name);
+		if (s->nreads_from_context && s->kind == LP_STEPK_RUN) {
+			struct lp_buf rb = { 0 };
+			for (size_t k = 0; k < s->nreads_from_context && (int)k < top; k++)
+				lp_buf_printf(&rb, "%s%s", k ? ", " : "", s->reads_from_context[k]);
+			if (s->nreads_from_context > (size_t)top)
+				lp_buf_printf(&rb, ", ... (%zu)", s->nreads_from_context);
+			fprintf(out, "  %-5s %-10s %5s   read from context: %s\n", "", "", "", rb.data);
+			lp_buf_free(&rb);
+		}
+	}
+	fprintf(out, "  (READ/WRITTEN: distinct files/bytes; RUN steps count the container's processes, "
+	       "COPY and context steps the daemon's work on their layer)\n");
+
+	fprintf(out, "\n== Findings (%zu)\n", m->nfindings);
+	if (!m->nfindings)
+		fprintf(out, "  none: nothing slow or wrong was measured in this build\n");
+	for (size_t i = 0; i < m->nfindings; i++) {
+		const struct lp_finding *f = &m->findings[i];
+		fprintf(out, "\n%zu. [%s] %s\n", i + 1, lp_finding_kind_name(f->kind), f->message ? f->message : "");
+		if (f->npaths) {
+			fprintf(out, "   paths:");
+			for (size_t k = 0; k < f->npaths && (int)k < top; k++)
+				fprintf(out, "%s %s", k ? "," : "", f->paths[k]);
+			if (f->npaths > (size_t)top)
+				fprintf(out, ", ... (%zu in all)", f->npaths);
+			fprintf(out, "\n");
+		}
+		if (f->nevidence) {
+			fprintf(out, "   evidence:\n");
+			for (size_t k = 0; k < f->nevidence; k++)
+				fprintf(out, "     - %s\n", f->evidence[k]);
+		}
+		if (f->edit_before && f->edit_after && f->kind == LP_FIND_LAYER_ORDER) {
+			fprintf(out, "   Dockerfile before:\n");
+			indent_block(out, f->edit_before, "     | ");
+			fprintf(out, "   Dockerfile after:\n");
+			indent_block(out, f->edit_after, "     | ");
+		} else if (f->suggestion) {
+			fprintf(out, "   fix:\n");
+			indent_block(out, f->suggestion, "     ");
+		}
+		if (f->savings_ms || f->savings_bytes) {
+			fprintf(out, "   estimated savings:");
+			if (f->savings_ms)
+				fprintf(out, " %s per build", lp_fmt_duration_ns((uint64_t)f->savings_ms * 1000000ull,
+									   b1, sizeof(b1)));
+			if (f->savings_bytes)
+				fprintf(out, "%s %s", f->savings_ms ? "," : "",
+				       lp_fmt_bytes((uint64_t)f->savings_bytes, b2, sizeof(b2)));
+			fprintf(out, "\n");
+		}
+	}
+
+	/* busiest files: where the time went */
+	const struct lp_file **busy = lp_xcalloc(m->nfiles + 1, sizeof(*busy));
+	size_t nb = 0;
+	for (size_t i = 0; i < m->nfiles; i++)
+		if (m->files[i].rns + m->files[i].wns + m->files[i].open_ns > 0)
+			busy[nb++] = &m->files[i];
+	for (size_t i = 0; i < nb && (int)i < top; i++) {
+		size_t best = i;
+		for (size_t k = i + 1; k < nb; k++) {
+			uint64_t a = busy[k]->rns + busy[k]->wns + busy[k]->open_ns;
+			uint64_t c = busy[best]->rns + busy[best]->wns + busy[best]->open_ns;
+			if (a > c)
+				best = k;
+		}
+		const struct lp_file *x = busy[i];
+		busy[i] = busy[best];
+		busy[best] = x;
+	}
+	if (nb) {
+		fprintf(out, "\n== Busiest files (time in open/read/write)\n");
+		for (size_t i = 0; i < nb && (int)i < top; i++) {
+			const struct lp_file *f = busy[i];
+			fprintf(out, "  %9s  %-5s  r %9s  w %9s  %s\n",
+			       lp_fmt_duration_ns(f->rns + f->wns + f->open_ns, b1, sizeof(b1)),
+			       f->step >= 0 ? m->steps[f->step].id : "-",
+			       lp_fmt_bytes(f->rbytes, b2, sizeof(b2)), lp_fmt_bytes(f->wbytes, b3, sizeof(b3)),
+			       f->path);
+		}
+	}
+	free(busy);
+
+	const struct lp_snapshot_costs *c = &m->snap;
+	fprintf(out, "\n== Layer machinery\n");
+	char b4[32], b5[32], b6[32];
+	fprintf(out, "  mount %llu (%s), umount %llu (%s), fsync family %llu (%s)\n",
+	       (unsigned long long)c->mounts, lp_fmt_duration_ns(c->mount_ns, b1, sizeof(b1)),
+	       (unsigned long long)c->umounts, lp_fmt_duration_ns(c->umount_ns, b2, sizeof(b2)),
+	       (unsigned long long)c->fsyncs, lp_fmt_duration_ns(c->fsync_ns, b3, sizeof(b3)));
+	fprintf(out, "  in-kernel copies %s, bytes written into new layers %s, exporting to image %s\n",
+	       lp_fmt_bytes(c->copy_bytes, b4, sizeof(b4)), lp_fmt_bytes(c->layer_bytes_written, b5, sizeof(b5)),
+	       lp_fmt_duration_ns(c->export_ns, b6, sizeof(b6)));
+
+	if (nt) {
+		fprintf(out, "\n== Targets\n");
+		fprintf(out, "  %-15s %-10s %-12s %-6s %s\n", "TARGET", "LIMIT", "MEASURED", "RESULT", "WHAT");
+		for (size_t i = 0; i < nt; i++) {
+			char lim[32], mea[32];
+			fmt_tval(t[i].key, t[i].limit, lim, sizeof(lim));
+			fmt_tval(t[i].key, t[i].measured, mea, sizeof(mea));
+			fprintf(out, "  %-15s %-10s %-12s %-6s %s\n", tname(t[i].key), lim, mea,
+			       t[i].pass ? "pass" : "FAIL", t[i].note);
+		}
+	}
+}
 
 int cmd_report(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	lp_error("report: not implemented in this build yet");
-	return LP_EXIT_FAILURE;
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "target", required_argument, NULL, 't' },
+		{ "top", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool json = false;
+	int top = 10;
+	struct target *targets = NULL;
+	size_t nt = 0;
+	int c, rc = LP_EXIT_OK;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+hjt:n:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 't':
+			if (!parse_targets(optarg, &targets, &nt)) {
+				rc = LP_EXIT_USAGE;
+				goto out;
+			}
+			break;
+		case 'n': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || v < 1 || v > 100000) {
+				lp_error("report: --top wants a positive number, not '%s'", optarg);
+				rc = LP_EXIT_USAGE;
+				goto out;
+			}
+			top = (int)v;
+			break;
+		}
+		case 'h':
+			usage(stdout);
+			goto out;
+		default:
+			lp_error("report: unknown option '%s'; see 'layerprof report --help'", argv[optind - 1]);
+			rc = LP_EXIT_USAGE;
+			goto out;
+		}
+	}
+	if (optind != argc - 1) {
+		lp_error(optind >= argc ? "report: which trace file? see 'layerprof report --help'"
+					: "report: one trace file, please; see 'layerprof report --help'");
+		rc = LP_EXIT_USAGE;
+		goto out;
+	}
+	const char *file = argv[optind];
+	char err[512] = "";
+	struct lp_model *m = lp_model_load(file, NULL, err, sizeof(err));
+	if (!m) {
+		lp_error("report: %s", err[0] ? err : "cannot read the trace");
+		rc = LP_EXIT_BADTRACE;
+		goto out;
+	}
+	if (m->build.truncated)
+		lp_warn("%s: the trace was truncated (%s); reporting what was recovered", file,
+			m->build.trace_message[0] ? m->build.trace_message : "no trailer");
+	bool ok = eval_targets(m, targets, nt);
+	if (json) {
+		char *s = report_json(m, file, targets, nt);
+		if (s) {
+			fputs(s, stdout);
+			fputc('\n', stdout);
+			free(s);
+		}
+	} else {
+		/* Paths, argv and error text come from the traced build: a
+		 * file named with an escape sequence must not drive the
+		 * reader's terminal. */
+		FILE *out = lp_sanitizing_stream(stdout);
+		print_text(out ? out : stdout, m, file, targets, nt, top);
+		if (out)
+			fclose(out);
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		lp_error("report: cannot write the report");
+		rc = LP_EXIT_IO;
+	} else if (!ok) {
+		rc = LP_EXIT_TARGET;
+	}
+	lp_model_free(m);
+out:
+	for (size_t i = 0; i < nt; i++)
+		free(targets[i].spec);
+	free(targets);
+	return rc;
 }

@@ -232,8 +232,10 @@ static void set_path(struct path **slot, const char *s)
 
 static void fd_put(struct proc *p, int32_t fd, struct path *path)
 {
-	if (fd < 0)
+	if (fd < 0) {
+		path_unref(path); /* caller handed us its reference */
 		return;
+	}
 	path_unref(map_del(&p->fds, (uint32_t)fd));
 	if (path)
 		map_put(&p->fds, (uint32_t)fd, path);
@@ -260,16 +262,17 @@ static struct path *fd_get(const struct proc *p, int32_t fd)
 
 static void bury(struct lp_resolver *r, struct proc *p)
 {
+	uint32_t tgid = p->tgid; /* p may be the oldest grave itself */
 	p->dead = true;
 	if (r->grave_n == GRAVEYARD) {
 		uint32_t old = r->graveyard[r->grave_next];
 		struct proc *o = proc_get(r, old);
-		if (o && o->dead)
+		if (o && o->dead && o != p)
 			proc_free(map_del(&r->procs, old));
 	} else {
 		r->grave_n++;
 	}
-	r->graveyard[r->grave_next] = p->tgid;
+	r->graveyard[r->grave_next] = tgid;
 	r->grave_next = (r->grave_next + 1) % GRAVEYARD;
 }
 

@@ -239,3 +239,34 @@ const char *lp_fmt_duration_ns(uint64_t ns, char *buf, size_t len)
 		snprintf(buf, len, "%.0f us", (double)ns / 1e3);
 	return buf;
 }
+
+/* ---------------------------------------------------- sanitizing stream */
+
+static ssize_t sanitize_write(void *cookie, const char *buf, size_t n)
+{
+	FILE *dst = cookie;
+	char tmp[4096];
+	size_t done = 0;
+	while (done < n) {
+		size_t k = n - done < sizeof(tmp) ? n - done : sizeof(tmp);
+		for (size_t i = 0; i < k; i++) {
+			unsigned char c = (unsigned char)buf[done + i];
+			tmp[i] = ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) ? '?' : (char)c;
+		}
+		if (fwrite(tmp, 1, k, dst) != k)
+			return done ? (ssize_t)done : -1;
+		done += k;
+	}
+	return (ssize_t)n;
+}
+
+static int sanitize_close(void *cookie)
+{
+	return fflush((FILE *)cookie) == 0 ? 0 : -1;
+}
+
+FILE *lp_sanitizing_stream(FILE *dst)
+{
+	cookie_io_functions_t io = { .write = sanitize_write, .close = sanitize_close };
+	return fopencookie(dst, "w", io);
+}

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define LP_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -35,6 +36,13 @@ void lp_buf_free(struct lp_buf *b);
 
 /* CLOCK_MONOTONIC in ns, the clock bpf_ktime_get_ns() uses. */
 uint64_t lp_now_ns(void);
+
+/* A stream that writes to dst with every control character but '\n' and
+ * '\t' (C0 and DEL) replaced by '?'. For human-readable output that quotes
+ * trace-derived text (paths, argv, error lines): an escape sequence in a
+ * file name must not reach the reader's terminal. fclose() it to flush;
+ * dst stays open. NULL when the stream cannot be made. */
+FILE *lp_sanitizing_stream(FILE *dst);
 
 /* Parse "1.5KB", "200MB", "3GiB", "123" into bytes; false on junk. */
 bool lp_parse_bytes(const char *s, uint64_t *out);

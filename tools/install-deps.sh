@@ -7,7 +7,7 @@ build=(make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcjson-dev
 docker=(docker.io busybox-static)
 case "$what" in
 build) pkgs=("${build[@]}") ;;
-test) pkgs=("${build[@]}" "${docker[@]}" libcriterion-dev libfuzzer-14-dev libclang-rt-14-dev python3 xz-utils) ;;
+test) pkgs=("${build[@]}" "${docker[@]}" libcriterion-dev libfuzzer-14-dev libclang-rt-14-dev python3 xz-utils jq chromium libxml2-utils) ;;
 demo) pkgs=("${build[@]}" "${docker[@]}") ;;
 bench) pkgs=("${build[@]}" "${docker[@]}" strace bpftrace hyperfine) ;;
 -h|--help) sed -n '2,3p' "$0"; exit 0 ;;

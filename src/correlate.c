@@ -1,0 +1,1342 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Correlation (DESIGN §3): BuildKit progress lines become steps; steps get
+ * their Dockerfile line; processes get a role and a step (RUN: the process
+ * tree under `runc run --bundle <data-root>/buildkit/executor/<id>`,
+ * matched to the step by the `sh -c` text and the time window); layer
+ * snapshot dirs the daemon wrote get a step (the context snapshot: the
+ * parentless one whose files are the context manifest's; COPY/ADD: the one
+ * whose written paths are the COPY's destinations, in time order); and any
+ * event can be attributed to a step (lp_model_event_step).
+ */
+#include "model.h"
+#include "model_int.h"
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "progress.h"
+#include "syscalls.h"
+#include "util.h"
+
+/* ------------------------------------------------------- small helpers */
+
+static char *collapse_ws(const char *s, size_t n)
+{
+	char *o = lp_xmalloc(n + 1);
+	size_t k = 0;
+	bool sp = false;
+	for (size_t i = 0; i < n && s[i]; i++) {
+		if (isspace((unsigned char)s[i])) {
+			sp = k > 0;
+			continue;
+		}
+		if (sp)
+			o[k++] = ' ';
+		sp = false;
+		o[k++] = s[i];
+	}
+	o[k] = 0;
+	return o;
+}
+
+/* Exec-form ["a", "b"] -> "a b"; anything else collapsed. */
+static char *norm_cmd(const char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s != '[')
+		return collapse_ws(s, strlen(s));
+	struct lp_buf b = { 0 };
+	const char *p = s + 1;
+	while (*p) {
+		while (*p && *p != '"' && *p != ']')
+			p++;
+		if (*p != '"')
+			break;
+		p++;
+		if (b.len)
+			lp_buf_puts(&b, " ");
+		while (*p && *p != '"') {
+			if (*p == '\\' && p[1])
+				p++;
+			lp_buf_append(&b, p, 1);
+			p++;
+		}
+		if (*p)
+			p++;
+	}
+	char *r = collapse_ws(b.data ? b.data : "", b.len);
+	lp_buf_free(&b);
+	return r;
+}
+
+static bool starts_with(const char *s, const char *p)
+{
+	return !strncmp(s, p, strlen(p));
+}
+
+static const char *base_name(const char *p)
+{
+	const char *s = p ? strrchr(p, '/') : NULL;
+	return s ? s + 1 : p;
+}
+
+/* Lexically normalize an absolute container path; "" for "/". */
+static void norm_abs(const char *in, char *out, size_t len)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s", in);
+	size_t k = 0;
+	out[0] = 0;
+	char *save = NULL;
+	for (char *t = strtok_r(tmp, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(t, "."))
+			continue;
+		if (!strcmp(t, "..")) {
+			while (k > 0 && out[k - 1] != '/')
+				k--;
+			if (k > 0)
+				k--;
+			out[k] = 0;
+			continue;
+		}
+		int n = snprintf(out + k, len - k, "/%s", t);
+		if (n < 0 || (size_t)n >= len - k)
+			break;
+		k += (size_t)n;
+	}
+}
+
+/* ------------------------------------------------------------ progress */
+
+static void parse_step_name(struct lp_step *s)
+{
+	const char *n = s->name;
+	s->stage = lp_xstrdup("");
+	s->instruction = lp_xstrdup("");
+	s->args = lp_xstrdup("");
+	s->kind = LP_STEPK_INTERNAL;
+	if (starts_with(n, "exporting to image") || starts_with(n, "exporting to ") ||
+	    starts_with(n, "exporting cache")) {
+		s->kind = LP_STEPK_EXPORT;
+		return;
+	}
+	if (n[0] != '[')
+		return;
+	const char *close = strchr(n, ']');
+	if (!close)
+		return;
+	char inside[256];
+	snprintf(inside, sizeof(inside), "%.*s", (int)(close - n - 1), n + 1);
+	const char *rest = close + 1;
+	while (*rest == ' ')
+		rest++;
+	if (!strcmp(inside, "internal")) {
+		free(s->stage);
+		s->stage = lp_xstrdup("internal");
+		if (starts_with(rest, "load build context"))
+			s->kind = LP_STEPK_LOAD_CONTEXT;
+		else if (starts_with(rest, "load build definition"))
+			s->kind = LP_STEPK_LOAD_DOCKERFILE;
+		else if (starts_with(rest, "load .dockerignore"))
+			s->kind = LP_STEPK_LOAD_DOCKERIGNORE;
+		else if (starts_with(rest, "load metadata"))
+			s->kind = LP_STEPK_LOAD_METADATA;
+		return;
+	}
+	/* "[stage i/n]" or "[i/n]" */
+	char *sp = strrchr(inside, ' ');
+	const char *frac = sp ? sp + 1 : inside;
+	int i = 0, t = 0;
+	if (sscanf(frac, "%d/%d", &i, &t) != 2)
+		return;
+	s->stage_step = i;
+	s->stage_steps = t;
+	if (sp) {
+		*sp = 0;
+		free(s->stage);
+		s->stage = lp_xstrdup(inside);
+	}
+	size_t kl = 0;
+	while (rest[kl] && !isspace((unsigned char)rest[kl]))
+		kl++;
+	free(s->instruction);
+	s->instruction = lp_xmalloc(kl + 1);
+	for (size_t k = 0; k < kl; k++)
+		s->instruction[k] = (char)toupper((unsigned char)rest[k]);
+	s->instruction[kl] = 0;
+	free(s->args);
+	s->args = collapse_ws(rest + kl, strlen(rest + kl));
+	if (!strcmp(s->instruction, "RUN"))
+		s->kind = LP_STEPK_RUN;
+	else if (!strcmp(s->instruction, "COPY") || !strcmp(s->instruction, "ADD"))
+		s->kind = LP_STEPK_COPY;
+	else if (!strcmp(s->instruction, "FROM"))
+		s->kind = LP_STEPK_FROM;
+	else
+		s->kind = LP_STEPK_OTHER;
+	s->cacheable = s->kind != LP_STEPK_FROM;
+}
+
+static struct lp_step *step_new(struct lp_model *m, int num, const char *name, uint64_t ts)
+{
+	struct lp_priv *pv = lp_priv(m);
+	if (m->nsteps == pv->steps_cap) {
+		size_t nc = pv->steps_cap ? pv->steps_cap * 2 : 16;
+		m->steps = lp_xrealloc(m->steps, nc * sizeof(struct lp_step));
+		pv->step_log = lp_xrealloc(pv->step_log, nc * sizeof(struct lp_strv));
+		memset(pv->step_log + pv->steps_cap, 0, (nc - pv->steps_cap) * sizeof(struct lp_strv));
+		pv->steps_cap = nc;
+	}
+	int idx = (int)m->nsteps++;
+	struct lp_step *s = &m->steps[idx];
+	memset(s, 0, sizeof(*s));
+	s->index = idx;
+	s->num = num;
+	snprintf(s->id, sizeof(s->id), "#%d", num);
+	s->name = lp_xstrdup(name);
+	s->start_ns = ts;
+	s->reported_s = -1;
+	s->first_proc = -1;
+	parse_step_name(s);
+	char key[16];
+	snprintf(key, sizeof(key), "%d", num);
+	lp_smap_put(&pv->step_by_num, key, idx);
+	return s;
+}
+
+static void step_log(struct lp_model *m, int idx, const char *line)
+{
+	struct lp_strv *v = &lp_priv(m)->step_log[idx];
+	if (v->n >= 12) {
+		free(v->v[0]);
+		memmove(v->v, v->v + 1, (v->n - 1) * sizeof(char *));
+		v->n--;
+	}
+	lp_strv_push(v, line);
+}
+
+void lp_progress_line(struct lp_model *m, const char *text, size_t len, uint64_t ts)
+{
+	struct lp_priv *pv = lp_priv(m);
+	if (!pv->prog)
+		pv->prog = lp_progress_new();
+	if (pv->prog)
+		lp_progress_feed_line(pv->prog, ts, text, len);
+}
+
+static void log_lines(struct lp_model *m, int idx, const struct lp_progress_lines *l)
+{
+	size_t from = l->count > 6 ? l->count - 6 : 0;
+	for (size_t i = from; i < l->count; i++) {
+		const struct lp_progress_line *ln = lp_progress_lines_at(l, i);
+		if (ln && ln->text && *ln->text && !starts_with(ln->text, "sha256:"))
+			step_log(m, idx, ln->text);
+	}
+}
+
+void lp_progress_steps(struct lp_model *m)
+{
+	struct lp_priv *pv = lp_priv(m);
+	if (!pv->prog)
+		return;
+	lp_progress_finish(pv->prog);
+	size_t n = lp_progress_step_count(pv->prog);
+	for (size_t i = 0; i < n; i++) {
+		const struct lp_progress_step *ps = lp_progress_step_at(pv->prog, i);
+		if (!ps)
+			continue;
+		struct lp_step *s = step_new(m, (int)ps->id, ps->name ? ps->name : "", ps->first_ts_ns);
+		s->cached = ps->cached;
+		s->status = ps->failed ? LP_STEP_ERROR : ps->canceled ? LP_STEP_CANCELED
+			    : ps->cached ? LP_STEP_CACHED : ps->done ? LP_STEP_DONE : LP_STEP_UNKNOWN;
+		s->end_ns = ps->end_ts_ns ? ps->end_ts_ns : ps->last_ts_ns;
+		if (ps->has_duration) {
+			s->reported_s = (double)ps->duration_ns / 1e9;
+			/* the CLI prints one vertex at a time: end - duration is the
+			 * better start estimate */
+			if (ps->end_ts_ns > ps->duration_ns && ps->end_ts_ns - ps->duration_ns < s->start_ns)
+				s->start_ns = ps->end_ts_ns - ps->duration_ns;
+		}
+		if (ps->failed)
+			s->error = lp_xstrdup(ps->error && *ps->error ? ps->error : "failed");
+		log_lines(m, s->index, &ps->status);
+		log_lines(m, s->index, &ps->output);
+	}
+	const char *fe = lp_progress_final_error(pv->prog);
+	if (fe && *fe) {
+		m->build.error = lp_xstrdup(fe);
+		lp_strv_push(&pv->build_errors, fe);
+	}
+	if (lp_progress_failed(pv->prog))
+		m->build.failed = true;
+}
+
+/* ------------------------------------------------------------ Dockerfile */
+
+static void df_push(struct lp_priv *pv, int line, int stage, const char *stage_name,
+		    const char *kw, const char *args, const char *workdir)
+{
+	pv->df = lp_xrealloc(pv->df, (pv->ndf + 1) * sizeof(struct lp_df_instr));
+	struct lp_df_instr *d = &pv->df[pv->ndf++];
+	d->line = line;
+	d->stage = stage;
+	d->stage_name = stage_name ? lp_xstrdup(stage_name) : NULL;
+	d->keyword = lp_xstrdup(kw);
+	d->args = lp_xstrdup(args);
+	d->workdir = lp_xstrdup(workdir);
+	d->used = false;
+}
+
+/* A small Dockerfile scanner: continuation lines, comments, heredocs,
+ * stages (FROM ... AS name) and the WORKDIR in effect. */
+static void parse_dockerfile(struct lp_model *m)
+{
+	struct lp_priv *pv = lp_priv(m);
+	const char *text = m->build.dockerfile_text;
+	if (!text)
+		return;
+	char esc = '\\';
+	const char *e = strstr(text, "escape=`");
+	if (e && e - text < 200)
+		esc = '`';
+	struct lp_strv lines = { 0 };
+	for (const char *p = text; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		char *l = strndup(p, n);
+		if (l) {
+			if (n && l[n - 1] == '\r')
+				l[n - 1] = 0;
+			lp_strv_push(&lines, l);
+			free(l);
+		}
+		p += n + (nl ? 1 : 0);
+	}
+	int stage = -1;
+	char *stage_name = NULL;
+	char workdir[4096] = "/";
+	struct lp_smap stage_wd = { 0 }; /* stage name -> index in wds */
+	struct lp_strv wds = { 0 };
+	for (size_t i = 0; i < lines.n; i++) {
+		const char *l = lines.v[i];
+		while (isspace((unsigned char)*l))
+			l++;
+		if (!*l || *l == '#')
+			continue;
+		int start = (int)i + 1;
+		struct lp_buf b = { 0 };
+		char heredoc[64] = "";
+		for (;;) {
+			const char *cur = lines.v[i];
+			size_t n = strlen(cur);
+			while (n && isspace((unsigned char)cur[n - 1]))
+				n--;
+			bool cont = n && cur[n - 1] == esc;
+			lp_buf_append(&b, cur, cont ? n - 1 : n);
+			lp_buf_puts(&b, " ");
+			const char *h = strstr(cur, "<<");
+			if (h && !heredoc[0]) {
+				h += 2;
+				if (*h == '-')
+					h++;
+				if (*h == '"' || *h == '\'')
+					h++;
+				size_t k = 0;
+				while (k < sizeof(heredoc) - 1 && (isalnum((unsigned char)h[k]) || h[k] == '_'))
+					k++;
+				memcpy(heredoc, h, k);
+				heredoc[k] = 0;
+			}
+			if (!cont || i + 1 >= lines.n)
+				break;
+			i++;
+			while (i + 1 < lines.n) {
+				const char *t = lines.v[i];
+				while (isspace((unsigned char)*t))
+					t++;
+				if (*t == '#' || !*t)
+					i++;
+				else
+					break;
+			}
+		}
+		if (heredoc[0]) {
+			while (i + 1 < lines.n) {
+				i++;
+				const char *t = lines.v[i];
+				while (isspace((unsigned char)*t))
+					t++;
+				if (!strcmp(t, heredoc))
+					break;
+			}
+		}
+		char *instr = collapse_ws(b.data ? b.data : "", b.len);
+		lp_buf_free(&b);
+		char kw[32];
+		size_t k = 0;
+		while (instr[k] && instr[k] != ' ' && k < sizeof(kw) - 1) {
+			kw[k] = (char)toupper((unsigned char)instr[k]);
+			k++;
+		}
+		kw[k] = 0;
+		const char *args = instr[k] ? instr + k + 1 : "";
+		if (!strcmp(kw, "FROM")) {
+			stage++;
+			free(stage_name);
+			stage_name = NULL;
+			/* FROM [--platform=x] image [AS name] */
+			char *copy = lp_xstrdup(args), *save = NULL, *image = NULL;
+			bool as = false;
+			for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+				if (starts_with(t, "--"))
+					continue;
+				if (as) {
+					stage_name = lp_xstrdup(t);
+					for (char *c = stage_name; *c; c++)
+						*c = (char)tolower((unsigned char)*c);
+					break;
+				}
+				if (!strcasecmp(t, "as") && image) {
+					as = true;
+					continue;
+				}
+				if (!image)
+					image = t;
+			}
+			char low[256] = "";
+			if (image) {
+				snprintf(low, sizeof(low), "%s", image);
+				for (char *c = low; *c; c++)
+					*c = (char)tolower((unsigned char)*c);
+			}
+			int w = image ? lp_smap_get(&stage_wd, low) : -1;
+			snprintf(workdir, sizeof(workdir), "%s", w >= 0 ? wds.v[w] : "/");
+			free(copy);
+		} else if (!strcmp(kw, "WORKDIR") && *args) {
+			char tmp[8192];
+			if (args[0] == '/')
+				snprintf(tmp, sizeof(tmp), "%s", args);
+			else
+				snprintf(tmp, sizeof(tmp), "%s/%s", workdir, args);
+			char normed[4096];
+			norm_abs(tmp, normed, sizeof(normed));
+			snprintf(workdir, sizeof(workdir), "%s", normed[0] ? normed : "/");
+		}
+		if (stage >= 0 || !strcmp(kw, "FROM"))
+			df_push(pv, start, stage < 0 ? 0 : stage, stage_name, kw, args, workdir);
+		if (stage >= 0) {
+			char sn[32];
+			snprintf(sn, sizeof(sn), "stage-%d", stage);
+			lp_strv_push(&wds, workdir);
+			lp_smap_put(&stage_wd, sn, (int)wds.n - 1);
+			if (stage_name)
+				lp_smap_put(&stage_wd, stage_name, (int)wds.n - 1);
+			char num[16];
+			snprintf(num, sizeof(num), "%d", stage);
+			lp_smap_put(&stage_wd, num, (int)wds.n - 1);
+		}
+		free(instr);
+	}
+	free(stage_name);
+	lp_strv_free(&lines);
+	lp_strv_free(&wds);
+	lp_smap_free(&stage_wd);
+}
+
+static int df_stage_of(const struct lp_model *m, const char *stage)
+{
+	struct lp_priv *pv = lp_priv(m);
+	int nst = 0;
+	for (size_t i = 0; i < pv->ndf; i++)
+		if (pv->df[i].stage + 1 > nst)
+			nst = pv->df[i].stage + 1;
+	if (!*stage)
+		return nst - 1; /* single-stage: the only (last) one */
+	int n;
+	if (sscanf(stage, "stage-%d", &n) == 1)
+		return n;
+	for (size_t i = 0; i < pv->ndf; i++)
+		if (pv->df[i].stage_name && !strcasecmp(pv->df[i].stage_name, stage))
+			return pv->df[i].stage;
+	return -1;
+}
+
+static void match_dockerfile(struct lp_model *m)
+{
+	struct lp_priv *pv = lp_priv(m);
+	for (size_t si = 0; si < m->nsteps; si++) {
+		struct lp_step *s = &m->steps[si];
+		if (!s->stage_steps)
+			continue;
+		int stage = df_stage_of(m, s->stage);
+		if (stage < 0)
+			continue;
+		struct lp_df_instr *best = NULL;
+		char *want = norm_cmd(s->args);
+		for (int pass = 0; pass < 3 && !best; pass++)
+			for (size_t i = 0; i < pv->ndf && !best; i++) {
+				struct lp_df_instr *d = &pv->df[i];
+				if (d->stage != stage || strcmp(d->keyword, s->instruction))
+					continue;
+				if (pass == 0 && d->used)
+					continue;
+				if (s->kind == LP_STEPK_FROM) {
+					best = d;
+					break;
+				}
+				char *have = norm_cmd(d->args);
+				if (!strcmp(have, want) ||
+				    (pass >= 1 && (strstr(have, want) || strstr(want, have))))
+					best = d;
+				free(have);
+			}
+		free(want);
+		/* text differs ($VARs expanded...): the next unused one of that
+		 * keyword in the stage */
+		for (size_t i = 0; i < pv->ndf && !best; i++) {
+			struct lp_df_instr *d = &pv->df[i];
+			if (d->stage == stage && !d->used && !strcmp(d->keyword, s->instruction))
+				best = d;
+		}
+		if (best) {
+			best->used = true;
+			s->dockerfile_line = best->line;
+		}
+	}
+}
+
+/* The workdir for step s: its Dockerfile instruction's, else the last
+ * WORKDIR step of its stage before it, else "/". */
+static const char *step_workdir(const struct lp_model *m, const struct lp_step *s)
+{
+	struct lp_priv *pv = lp_priv(m);
+	if (s->dockerfile_line)
+		for (size_t i = 0; i < pv->ndf; i++)
+			if (pv->df[i].line == s->dockerfile_line)
+				return pv->df[i].workdir;
+	const char *wd = "/";
+	for (size_t i = 0; i < m->nsteps; i++) {
+		const struct lp_step *w = &m->steps[i];
+		if (w == s || strcmp(w->stage, s->stage) || w->stage_step >= s->stage_step)
+			continue;
+		if (!strcmp(w->instruction, "WORKDIR") && w->args[0] == '/')
+			wd = w->args;
+	}
+	return wd;
+}
+
+static void parse_copy(struct lp_model *m, struct lp_step *s)
+{
+	struct lp_strv toks = { 0 };
+	const char *a = s->args;
+	while (isspace((unsigned char)*a))
+		a++;
+	/* flags first */
+	while (starts_with(a, "--")) {
+		const char *sp = strchr(a, ' ');
+		size_t n = sp ? (size_t)(sp - a) : strlen(a);
+		if (!strncmp(a, "--from=", 7))
+			s->copy_from_stage = true;
+		a += n;
+		while (*a == ' ')
+			a++;
+	}
+	if (*a == '[' && !strchr(a, '"')) {
+		/* JSON form as BuildKit prints it: "[b c.txt, a.txt, /dst/]" */
+		char *j = lp_xstrdup(a + 1), *save = NULL;
+		char *close = strrchr(j, ']');
+		if (close)
+			*close = 0;
+		for (char *t = strtok_r(j, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+			while (*t == ' ')
+				t++;
+			size_t n = strlen(t);
+			while (n && t[n - 1] == ' ')
+				t[--n] = 0;
+			if (*t)
+				lp_strv_push(&toks, t);
+		}
+		free(j);
+	} else if (*a == '[') {
+		char *j = norm_cmd(a);
+		char *save = NULL;
+		for (char *t = strtok_r(j, " ", &save); t; t = strtok_r(NULL, " ", &save))
+			lp_strv_push(&toks, t);
+		free(j);
+	} else {
+		char *j = lp_xstrdup(a), *save = NULL;
+		for (char *t = strtok_r(j, " ", &save); t; t = strtok_r(NULL, " ", &save))
+			lp_strv_push(&toks, t);
+		free(j);
+	}
+	if (toks.n < 2) {
+		lp_strv_free(&toks);
+		return;
+	}
+	const char *dst = toks.v[toks.n - 1];
+	bool dir = toks.n > 2 || dst[strlen(dst) - 1] == '/' || !strcmp(dst, ".") || !strcmp(dst, "./");
+	char tmp[8192], normed[4096];
+	if (dst[0] == '/')
+		snprintf(tmp, sizeof(tmp), "%s", dst);
+	else
+		snprintf(tmp, sizeof(tmp), "%s/%s", step_workdir(m, s), dst);
+	norm_abs(tmp, normed, sizeof(normed));
+	s->copy_dst = lp_xasprintf("%s%s", normed, dir ? "/" : "");
+	s->ncopy_srcs = toks.n - 1;
+	s->copy_srcs = lp_xcalloc(s->ncopy_srcs, sizeof(char *));
+	for (size_t i = 0; i + 1 < toks.n; i++) {
+		const char *src = toks.v[i];
+		if (strstr(src, "://"))
+			s->copy_from_stage = true; /* ADD URL: not from the context */
+		while (*src == '/' || (src[0] == '.' && src[1] == '/'))
+			src += src[0] == '/' ? 1 : 2;
+		char *c = lp_xstrdup(!strcmp(src, ".") ? "" : src);
+		size_t n = strlen(c);
+		while (n && c[n - 1] == '/')
+			c[--n] = 0;
+		s->copy_srcs[i] = c;
+	}
+	lp_strv_free(&toks);
+}
+
+static bool has_wild(const char *s)
+{
+	return strpbrk(s, "*?[") != NULL;
+}
+
+static bool ctx_known(const struct lp_model *m, const char *p)
+{
+	return !m->nctx_files || lp_smap_get(&lp_priv(m)->ctx_idx, p) >= 0;
+}
+
+static bool ctx_is_dir(const struct lp_model *m, const char *p)
+{
+	return lp_smap_get(&lp_priv(m)->ctx_dirs, p) >= 0;
+}
+
+const char *lp_copy_ctx_path(const struct lp_model *m, int si, const char *cpath, char *buf,
+			     size_t len)
+{
+	const struct lp_step *s = &m->steps[si];
+	if (!s->copy_dst || s->copy_from_stage)
+		return NULL;
+	char c[4096], d[4096];
+	norm_abs(cpath, c, sizeof(c));
+	norm_abs(s->copy_dst, d, sizeof(d));
+	size_t dl = strlen(d);
+	bool dst_dir = s->copy_dst[strlen(s->copy_dst) - 1] == '/';
+	const char *rest = NULL; /* cpath relative to d */
+	if (!strncmp(c, d, dl) && c[dl] == '/')
+		rest = c + dl + 1;
+	for (size_t i = 0; i < s->ncopy_srcs; i++) {
+		const char *src = s->copy_srcs[i];
+		if (!*src) {
+			if (rest && ctx_known(m, rest)) {
+				snprintf(buf, len, "%s", rest);
+				return buf;
+			}
+			continue;
+		}
+		if (has_wild(src)) {
+			if (!rest)
+				continue;
+			char sdir[4096];
+			snprintf(sdir, sizeof(sdir), "%s", src);
+			char *sl = strrchr(sdir, '/');
+			const char *pat = sl ? sl + 1 : sdir;
+			char first[4096];
+			snprintf(first, sizeof(first), "%s", rest);
+			char *fs = strchr(first, '/');
+			if (fs)
+				*fs = 0;
+			if (fnmatch(pat, first, 0))
+				continue;
+			if (sl) {
+				*sl = 0;
+				snprintf(buf, len, "%s/%s", sdir, rest);
+			} else {
+				snprintf(buf, len, "%s", rest);
+			}
+			if (ctx_known(m, buf))
+				return buf;
+			continue;
+		}
+		bool is_dir = ctx_is_dir(m, src);
+		if ((is_dir || !m->nctx_files) && rest) {
+			snprintf(buf, len, "%s/%s", src, rest);
+			if (ctx_known(m, buf))
+				return buf;
+		}
+		if (!is_dir) {
+			bool hit = dst_dir ? (rest && !strcmp(rest, base_name(src))) : !strcmp(c, d);
+			if (hit) {
+				snprintf(buf, len, "%s", src);
+				return buf;
+			}
+		}
+	}
+	return NULL;
+}
+
+bool lp_copy_has_source(const struct lp_model *m, int si, const char *ctx)
+{
+	const struct lp_step *s = &m->steps[si];
+	if (s->copy_from_stage)
+		return false;
+	for (size_t i = 0; i < s->ncopy_srcs; i++) {
+		const char *src = s->copy_srcs[i];
+		size_t n = strlen(src);
+		if (!n)
+			return true;
+		if (has_wild(src)) {
+			int comps = 1;
+			for (const char *p = src; *p; p++)
+				comps += *p == '/';
+			char pre[4096];
+			snprintf(pre, sizeof(pre), "%s", ctx);
+			char *p = pre;
+			for (int k = 0; k < comps && p; k++) {
+				p = strchr(p, '/');
+				if (p && k + 1 < comps)
+					p++;
+			}
+			if (p)
+				*p = 0;
+			if (!fnmatch(src, pre, FNM_PATHNAME))
+				return true;
+			continue;
+		}
+		if (!strncmp(ctx, src, n) && (ctx[n] == 0 || ctx[n] == '/'))
+			return true;
+	}
+	return false;
+}
+
+/* ------------------------------------------------------------ snapshots */
+
+enum lp_snap_part lp_snap_split(const char *path, size_t *dir_len, const char **rel)
+{
+	const char *p;
+	if ((p = strstr(path, "/buildkit/executor/"))) {
+		const char *id = p + strlen("/buildkit/executor/");
+		const char *sl = strchr(id, '/');
+		if (sl && starts_with(sl, "/rootfs") && (sl[7] == '/' || sl[7] == 0)) {
+			*dir_len = (size_t)(sl - path);
+			*rel = sl[7] ? sl + 8 : sl + 7;
+			return LP_SNAP_ROOTFS;
+		}
+	}
+	if ((p = strstr(path, "/overlay2/"))) {
+		const char *id = p + strlen("/overlay2/");
+		const char *sl = strchr(id, '/');
+		if (sl && sl > id) {
+			if (starts_with(sl, "/diff") && (sl[5] == '/' || sl[5] == 0)) {
+				*dir_len = (size_t)(sl - path);
+				*rel = sl[5] ? sl + 6 : sl + 5;
+				return LP_SNAP_DIFF;
+			}
+			if (starts_with(sl, "/merged") && (sl[7] == '/' || sl[7] == 0)) {
+				*dir_len = (size_t)(sl - path);
+				*rel = sl[7] ? sl + 8 : sl + 7;
+				return LP_SNAP_MERGED;
+			}
+		}
+	}
+	if ((p = strstr(path, "/snapshots/"))) {
+		const char *id = p + strlen("/snapshots/");
+		const char *q = id;
+		while (isdigit((unsigned char)*q))
+			q++;
+		if (q > id && starts_with(q, "/fs") && (q[3] == '/' || q[3] == 0)) {
+			*dir_len = (size_t)(q - path);
+			*rel = q[3] ? q + 4 : q + 3;
+			return LP_SNAP_FS;
+		}
+	}
+	if ((p = strstr(path, "/buildkit-mount"))) {
+		const char *q = p + strlen("/buildkit-mount");
+		while (*q && *q != '/')
+			q++;
+		*dir_len = (size_t)(q - path);
+		*rel = *q ? q + 1 : q;
+		return LP_SNAP_TMPMOUNT;
+	}
+	return LP_SNAP_NONE;
+}
+
+bool lp_model_is_ctx_snapshot_path(const struct lp_model *m, const char *path, const char **rel)
+{
+	struct lp_priv *pv = lp_priv(m);
+	if (pv->ctx_snap < 0 || !path)
+		return false;
+	if (strstr(path, "/buildkit-mount")) {
+		/* only an untranslated temp mount reaches here: translate
+		 * into a static per-thread buffer (rel must outlive us) */
+		static __thread char tbuf[4096];
+		const char *t = lp_model_translate(m, path, tbuf, sizeof(tbuf));
+		if (t == tbuf)
+			path = tbuf;
+	}
+	size_t dl;
+	const char *r;
+	enum lp_snap_part part = lp_snap_split(path, &dl, &r);
+	if (part == LP_SNAP_NONE || part == LP_SNAP_ROOTFS)
+		return false;
+	const char *dir = pv->snaps[pv->ctx_snap].dir;
+	if (strlen(dir) != dl || strncmp(dir, path, dl))
+		return false;
+	*rel = r;
+	return true;
+}
+
+/* ------------------------------------------------------------------ roles */
+
+enum lp_role lp_role_of_proc(const struct lp_proc *p)
+{
+	const char *comm = p->comm, *exe = p->exe;
+	const char *b = exe ? base_name(exe) : NULL;
+	const char *a0 = p->argc > 0 ? base_name(p->argv[0]) : "";
+	/* dockerd re-exec'd (/proc/<dockerd pid>/exe: libnetwork-setkey hook,
+	 * set-ipv6, docker-mountfrom...) */
+	if (exe && starts_with(exe, "/proc/") && isdigit((unsigned char)exe[6]))
+		return LP_ROLE_DAEMON;
+	if (!strcmp(a0, "libnetwork-setkey") || !strcmp(a0, "docker-mountfrom") ||
+	    !strcmp(a0, "docker-untar") || !strcmp(a0, "docker-applyLayer"))
+		return LP_ROLE_DAEMON;
+	/* runc, and its re-exec "/proc/self/exe init" (comm "exe"); busybox
+	 * applets are also /proc/self/exe, but with their own argv */
+	if (starts_with(comm, "runc") || (b && !strcmp(b, "runc")) || !strcmp(a0, "runc") ||
+	    (exe && !strcmp(exe, "/proc/self/exe") && p->argc >= 2 && !strcmp(p->argv[1], "init")))
+		return LP_ROLE_RUNC;
+	static const char *daemons[] = { "dockerd", "containerd", "buildkitd", "docker-proxy",
+					 "containerd-shim" };
+	for (size_t i = 0; i < LP_ARRAY_SIZE(daemons); i++)
+		if (starts_with(comm, daemons[i]) || (b && starts_with(b, daemons[i])))
+			return LP_ROLE_DAEMON;
+	return LP_ROLE_OTHER;
+}
+
+static const char *argv_bundle(const struct lp_proc *p, bool *is_run)
+{
+	*is_run = false;
+	const char *bundle = NULL;
+	for (int i = 0; i < p->argc; i++) {
+		if (!strcmp(p->argv[i], "run"))
+			*is_run = true;
+		if ((!strcmp(p->argv[i], "--bundle") || !strcmp(p->argv[i], "-b")) && i + 1 < p->argc)
+			bundle = p->argv[i + 1];
+		else if (starts_with(p->argv[i], "--bundle="))
+			bundle = p->argv[i] + 9;
+	}
+	return bundle;
+}
+
+static int match_run_step(struct lp_model *m, const char *text, uint64_t ts, const bool *taken)
+{
+	uint64_t lag = lp_priv(m)->lag_ns;
+	char *want = text ? norm_cmd(text) : NULL;
+	int best = -1;
+	long best_score = -1;
+	for (size_t i = 0; i < m->nsteps; i++) {
+		const struct lp_step *s = &m->steps[i];
+		if (s->kind != LP_STEPK_RUN || s->cached)
+			continue;
+		long score = 0;
+		if (want) {
+			char *have = norm_cmd(s->args);
+			if (!strcmp(have, want))
+				score += 1000;
+			else if (*want && (strstr(have, want) || strstr(want, have)))
+				score += 500;
+			free(have);
+		}
+		uint64_t lo = s->start_ns > lag * 4 ? s->start_ns - lag * 4 : 0;
+		uint64_t hi = s->end_ns + lag;
+		if (ts >= lo && ts <= hi)
+			score += 300;
+		else if (score < 500)
+			continue;
+		if (!taken[i])
+			score += 100;
+		/* closer starts first */
+		uint64_t d = ts > s->start_ns ? ts - s->start_ns : s->start_ns - ts;
+		score -= (long)(d / 100000000ull > 99 ? 99 : d / 100000000ull);
+		if (score > best_score) {
+			best_score = score;
+			best = (int)i;
+		}
+	}
+	free(want);
+	return best;
+}
+
+static void correlate_procs(struct lp_model *m)
+{
+	struct lp_priv *pv = lp_priv(m);
+	int *root = lp_xmalloc((m->nprocs + 1) * sizeof(int)); /* runc-run root per proc */
+	bool *taken = lp_xcalloc(m->nsteps + 1, sizeof(bool));
+	for (size_t i = 0; i < m->nprocs; i++) {
+		struct lp_proc *p = &m->procs[i];
+		root[i] = -1;
+		const struct lp_proc *par = p->parent >= 0 ? &m->procs[p->parent] : NULL;
+		if (p->role != LP_ROLE_CLI && par && par->role == LP_ROLE_CLI &&
+		    lp_role_of_proc(p) == LP_ROLE_OTHER)
+			p->role = LP_ROLE_CLI;
+		bool is_run;
+		const char *bundle = argv_bundle(p, &is_run);
+		if (bundle && is_run && lp_role_of_proc(p) == LP_ROLE_RUNC) {
+			root[i] = (int)i;
+			p->role = LP_ROLE_RUNC;
+			continue;
+		}
+		if (par && p->parent < (int)i && root[p->parent] >= 0) {
+			root[i] = root[p->parent];
+			enum lp_role r = lp_role_of_proc(p);
+			p->role = r == LP_ROLE_RUNC ? LP_ROLE_RUNC
+				  : r == LP_ROLE_DAEMON ? LP_ROLE_DAEMON /* runc hooks: dockerd re-exec'd */
+				  : LP_ROLE_CONTAINER;
+		}
+	}
+	/* the container's first command of each runc run: the earliest exec
+	 * among its container descendants */
+	const char **texts = lp_xcalloc(m->nprocs + 1, sizeof(char *));
+	uint64_t *first = lp_xmalloc((m->nprocs + 1) * sizeof(uint64_t));
+	for (size_t j = 0; j < m->nprocs; j++)
+		first[j] = UINT64_MAX;
+	for (size_t j = 0; j < m->nprocs; j++) {
+		int r = root[j];
+		if (r >= 0 && m->procs[j].role == LP_ROLE_CONTAINER && pv->first_cmd[j] &&
+		    m->procs[j].exec_ns < first[r]) {
+			first[r] = m->procs[j].exec_ns;
+			texts[r] = pv->first_cmd[j];
+		}
+	}
+	/* several daemons traced and none named by the CLI's -H: the build's
+	 * is the one whose containers ran this Dockerfile's RUN commands */
+	if (!pv->daemon_known) {
+		uint32_t cand[16] = { 0 };
+		int votes[16] = { 0 }, nc = 0;
+		for (size_t i = 0; i < m->nprocs; i++) {
+			if (root[i] != (int)i || !texts[i])
+				continue;
+			char *want = norm_cmd(texts[i]);
+			bool hit = false;
+			for (size_t k = 0; k < m->nsteps && !hit; k++) {
+				if (m->steps[k].kind != LP_STEPK_RUN || m->steps[k].cached)
+					continue;
+				char *have = norm_cmd(m->steps[k].args);
+				hit = !strcmp(have, want);
+				free(have);
+			}
+			free(want);
+			uint32_t d = hit ? lp_model_daemon_root(m, &m->procs[i]) : 0;
+			if (!d)
+				continue;
+			int c;
+			for (c = 0; c < nc && cand[c] != d; c++)
+				;
+			if (c == nc && nc < 16)
+				cand[nc++] = d;
+			if (c < nc)
+				votes[c]++;
+		}
+		int best = -1;
+		for (int c = 0; c < nc; c++)
+			if (best < 0 || votes[c] > votes[best])
+				best = c;
+		if (best >= 0) {
+			pv->daemon_pid = cand[best];
+			pv->daemon_known = true;
+		}
+	}
+	for (size_t i = 0; i < m->nprocs; i++) {
+		if (root[i] != (int)i)
+			continue;
+		struct lp_proc *r = &m->procs[i];
+		if (!lp_model_in_build_daemon(m, r))
+			continue; /* another daemon's container */
+		const char *text = texts[i];
+		uint64_t ts = r->start_ns ? r->start_ns : r->exec_ns;
+		int s = match_run_step(m, text, ts, taken);
+		if (s < 0)
+			continue;
+		taken[s] = true;
+		struct lp_step *st = &m->steps[s];
+		bool is_run;
+		const char *bundle = argv_bundle(r, &is_run);
+		if (!st->container_id && bundle) {
+			st->container_id = lp_xstrdup(base_name(bundle));
+			st->rootfs = lp_xasprintf("%s/rootfs", bundle);
+		}
+		if (st->first_proc < 0)
+			st->first_proc = (int)i;
+		for (size_t j = i; j < m->nprocs; j++)
+			if (root[j] == (int)i && m->procs[j].role != LP_ROLE_DAEMON)
+				m->procs[j].step = s;
+	}
+	free(root);
+	free(taken);
+	free(texts);
+	free(first);
+}
+
+/* ------------------------------------------------------ snapshot steps */
+
+static void correlate_snapshots(struct lp_model *m)
+{
+	struct lp_priv *pv = lp_priv(m);
+	/* context snapshot: a parentless (diff / fs) snapshot holding the most
+	 * manifest paths; without a manifest, the one most written during the
+	 * "load build context" step. */
+	int best = -1;
+	size_t best_n = 0;
+	for (size_t i = 0; i < pv->nsnaps; i++) {
+		struct lp_snap *s = &pv->snaps[i];
+		if (s->part != LP_SNAP_DIFF && s->part != LP_SNAP_FS)
+			continue;
+		if (pv->daemon_known && s->writer && s->writer != pv->daemon_pid)
+			continue;
+		size_t n = s->ctx_matches;
+		if (!m->nctx_files && m->context.step >= 0) {
+			const struct lp_step *cs = &m->steps[m->context.step];
+			if (s->first_ts + pv->lag_ns * 4 >= cs->start_ns && s->first_ts <= cs->end_ns + pv->lag_ns)
+				n = s->writes;
+		}
+		if (n > best_n) {
+			best_n = n;
+			best = (int)i;
+		}
+	}
+	if (best >= 0 && !pv->daemon_known && pv->snaps[best].writer) {
+		pv->daemon_pid = pv->snaps[best].writer;
+		pv->daemon_known = true;
+	}
+	if (best >= 0) {
+		pv->ctx_snap = best;
+		pv->snaps[best].is_context = true;
+		pv->snaps[best].step = m->context.step;
+		m->context.snapshot_dir = lp_xstrdup(pv->snaps[best].dir);
+	}
+	/* The Dockerfile and .dockerignore are sent into parentless snapshots
+	 * of their own: their writes belong to the [internal] load steps. */
+	for (size_t k = 0; k < pv->nsnaps; k++) {
+		struct lp_snap *sn = &pv->snaps[k];
+		if ((int)k == pv->ctx_snap || sn->part != LP_SNAP_DIFF || !sn->paths.n || sn->paths.n > 4 ||
+		    (pv->daemon_known && sn->writer && sn->writer != pv->daemon_pid))
+			continue;
+		enum lp_step_kind want = LP_STEPK_OTHER;
+		for (size_t e = 0; e < sn->paths.n; e++) {
+			const char *rel = sn->paths.ents[e].key;
+			const char *b = strrchr(rel, '/');
+			b = b ? b + 1 : rel;
+			if (!strncmp(b, ".tmp", 4))
+				continue;
+			if (!strcmp(b, ".dockerignore") || strstr(b, ".dockerignore"))
+				want = LP_STEPK_LOAD_DOCKERIGNORE;
+			else if (!strcmp(b, "Dockerfile") || strstr(b, "Dockerfile") ||
+				 (m->build.dockerfile_path && !strcmp(b, base_name(m->build.dockerfile_path))))
+				want = want == LP_STEPK_OTHER ? LP_STEPK_LOAD_DOCKERFILE : want;
+			else {
+				want = LP_STEPK_OTHER;
+				break;
+			}
+		}
+		if (want == LP_STEPK_OTHER)
+			continue;
+		for (size_t si = 0; si < m->nsteps; si++)
+			if (m->steps[si].kind == want) {
+				sn->step = (int)si;
+				break;
+			}
+	}
+	/* COPY/ADD/WORKDIR steps that ran: each wrote one new snapshot. Score
+	 * every (snapshot, step) pair by the destination paths the step
+	 * explains and the time window; assign the best pairs first. */
+	size_t ns = pv->nsnaps, nst = m->nsteps;
+	long *score = lp_xcalloc(ns * nst + 1, sizeof(long));
+	for (size_t k = 0; k < ns; k++) {
+		struct lp_snap *sn = &pv->snaps[k];
+		if ((int)k == pv->ctx_snap || sn->part == LP_SNAP_TMPMOUNT || sn->part == LP_SNAP_ROOTFS ||
+		    !sn->paths.n || sn->step >= 0 || (pv->daemon_known && sn->writer && sn->writer != pv->daemon_pid))
+			continue;
+		for (size_t si = 0; si < nst; si++) {
+			struct lp_step *st = &m->steps[si];
+			bool fileop = st->kind == LP_STEPK_COPY || !strcmp(st->instruction, "WORKDIR");
+			if (!fileop || st->cached || st->status == LP_STEP_ERROR)
+				continue;
+			long sc = 0;
+			uint64_t lo = st->start_ns > pv->lag_ns * 4 ? st->start_ns - pv->lag_ns * 4 : 0;
+			if (sn->first_ts >= lo && sn->first_ts <= st->end_ns + pv->lag_ns)
+				sc += 5;
+			size_t hits = 0, checked = 0;
+			char buf[4096];
+			for (size_t e = 0; e < sn->paths.n && checked < 2000; e++, checked++) {
+				char cpath[4200];
+				snprintf(cpath, sizeof(cpath), "/%s", sn->paths.ents[e].key);
+				if (st->kind == LP_STEPK_COPY) {
+					if (lp_copy_ctx_path(m, (int)si, cpath, buf, sizeof(buf)))
+						hits++;
+					else if (st->copy_dst && !strncmp(cpath, st->copy_dst, strlen(st->copy_dst)))
+						hits++; /* COPY --from: under its destination */
+				} else if (!strcmp(cpath, st->args)) {
+					hits++;
+				}
+			}
+			/* explained share of what was written, and how much */
+			if (hits)
+				sc += 10 + (long)(100 * hits / checked) + (long)(hits > 1000 ? 1000 : hits);
+			score[k * nst + si] = sc;
+		}
+	}
+	bool *snap_done = lp_xcalloc(ns + 1, sizeof(bool));
+	bool *step_done = lp_xcalloc(nst + 1, sizeof(bool));
+	for (;;) {
+		long best_sc = 0;
+		size_t bk = 0, bs = 0;
+		for (size_t k = 0; k < ns; k++) {
+			if (snap_done[k])
+				continue;
+			for (size_t si = 0; si < nst; si++) {
+				long sc = score[k * nst + si];
+				if (step_done[si] || sc <= best_sc)
+					continue;
+				best_sc = sc;
+				bk = k;
+				bs = si;
+			}
+		}
+		if (best_sc <= 0)
+			break;
+		snap_done[bk] = step_done[bs] = true;
+		pv->snaps[bk].step = (int)bs;
+		free(m->steps[bs].snapshot_dir);
+		m->steps[bs].snapshot_dir = lp_xstrdup(pv->snaps[bk].dir);
+	}
+	free(score);
+	free(snap_done);
+	free(step_done);
+}
+
+void lp_correlate(struct lp_model *m)
+{
+	parse_dockerfile(m);
+	match_dockerfile(m);
+	for (size_t i = 0; i < m->nsteps; i++) {
+		struct lp_step *s = &m->steps[i];
+		if (s->kind == LP_STEPK_COPY)
+			parse_copy(m, s);
+		if (s->kind == LP_STEPK_LOAD_CONTEXT && m->context.step < 0)
+			m->context.step = (int)i;
+	}
+	/* data roots from runc bundles and snapshot paths */
+	for (size_t i = 0; i < m->nprocs; i++) {
+		bool is_run;
+		const char *b = argv_bundle(&m->procs[i], &is_run);
+		const char *p = b ? strstr(b, "/buildkit/executor/") : NULL;
+		if (p) {
+			char *root = strndup(b, (size_t)(p - b));
+			bool have = false;
+			for (size_t k = 0; k < m->build.ndata_roots; k++)
+				have |= !strcmp(m->build.data_roots[k], root);
+			if (!have && root) {
+				m->build.data_roots = lp_xrealloc(m->build.data_roots,
+								  (m->build.ndata_roots + 1) * sizeof(char *));
+				m->build.data_roots[m->build.ndata_roots++] = root;
+			} else {
+				free(root);
+			}
+		}
+	}
+	correlate_procs(m);
+	correlate_snapshots(m);
+}
+
+/* ---------------------------------------------------------- attribution */
+
+static int step_at_filtered(const struct lp_model *m, uint64_t ts, bool work_only, uint64_t lag)
+{
+	int best = -1;
+	uint64_t best_len = UINT64_MAX;
+	for (size_t i = 0; i < m->nsteps; i++) {
+		const struct lp_step *s = &m->steps[i];
+		if (work_only && (s->cached || (s->kind != LP_STEPK_RUN && s->kind != LP_STEPK_COPY &&
+						s->kind != LP_STEPK_OTHER && s->kind != LP_STEPK_FROM &&
+						s->kind != LP_STEPK_EXPORT)))
+			continue;
+		/* a FROM of a local image, a WORKDIR: no layer work of their own
+		 * (a WORKDIR's mkdir is found by its snapshot) */
+		if (work_only && (s->kind == LP_STEPK_FROM || s->kind == LP_STEPK_OTHER) && s->reported_s < 0.05)
+			continue;
+		uint64_t lo = s->start_ns > lag ? s->start_ns - lag : 0;
+		if (ts < lo || ts > s->end_ns)
+			continue;
+		uint64_t len = s->end_ns - lo;
+		if (len < best_len) {
+			best_len = len;
+			best = (int)i;
+		}
+	}
+	return best;
+}
+
+int lp_model_step_at(const struct lp_model *m, uint64_t ts)
+{
+	return step_at_filtered(m, ts, false, 0);
+}
+
+static bool rec_writes(const struct lp_hdr *rec)
+{
+	if (rec->kind == LP_EV_FD_IO)
+		return ((const struct lp_ev_fd_io *)rec)->wbytes > 0;
+	if (rec->kind != LP_EV_SYSCALL)
+		return false;
+	const struct lp_ev_syscall *ev = (const void *)rec;
+	unsigned sc = rec->aux;
+	if (lp_sc_opens_path(sc)) {
+		uint64_t fl = sc == LP_SC_OPEN ? ev->args[1] : sc == LP_SC_CREAT ? O_WRONLY : ev->args[2];
+		return (fl & O_ACCMODE) != O_RDONLY || (fl & O_CREAT);
+	}
+	int cls = lp_sc_class(sc);
+	if (cls == LP_CLS_FAILONLY || cls == LP_CLS_EXEC)
+		return false;
+	switch (sc) {
+	case LP_SC_RENAME: case LP_SC_RENAMEAT: case LP_SC_RENAMEAT2: case LP_SC_LINK:
+	case LP_SC_LINKAT: case LP_SC_SYMLINK: case LP_SC_SYMLINKAT: case LP_SC_UNLINK:
+	case LP_SC_UNLINKAT: case LP_SC_RMDIR: case LP_SC_MKDIR: case LP_SC_MKDIRAT:
+	case LP_SC_MKNOD: case LP_SC_MKNODAT: case LP_SC_SETXATTR: case LP_SC_LSETXATTR:
+	case LP_SC_FSETXATTR:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool is_snapshot_sc(unsigned sc)
+{
+	switch (sc) {
+	case LP_SC_MOUNT: case LP_SC_UMOUNT2: case LP_SC_MOVE_MOUNT: case LP_SC_FSMOUNT:
+	case LP_SC_FSCONFIG: case LP_SC_FSOPEN: case LP_SC_OPEN_TREE:
+	case LP_SC_FSYNC: case LP_SC_FDATASYNC: case LP_SC_SYNCFS: case LP_SC_SYNC_FILE_RANGE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+int lp_model_event_step(const struct lp_model *m, const struct lp_hdr *rec, const char *path)
+{
+	struct lp_priv *pv = lp_priv(m);
+	uint64_t ts = rec->ts, lag = pv->lag_ns;
+	const struct lp_proc *p = lp_model_proc_at(m, rec->tgid, ts);
+	char tbuf[4096];
+	if (path)
+		path = lp_model_translate(m, path, tbuf, sizeof(tbuf));
+	if (p && p->step >= 0)
+		return p->step;
+	if (p && p->role == LP_ROLE_CLI) {
+		if (path && m->context.dir && m->context.step >= 0) {
+			size_t n = strlen(m->context.dir);
+			if (!strncmp(path, m->context.dir, n) && (path[n] == '/' || !path[n]))
+				return m->context.step;
+		}
+		return -1;
+	}
+	if (p && p->role == LP_ROLE_CONTAINER)
+		return -1;
+	if (p && !lp_model_in_build_daemon(m, p))
+		return -1; /* another daemon's work (several may be traced) */
+	int exp = -1;
+	for (size_t i = 0; i < m->nsteps && exp < 0; i++) {
+		const struct lp_step *s = &m->steps[i];
+		if (s->kind == LP_STEPK_EXPORT && ts >= s->start_ns && ts <= s->end_ns)
+			exp = (int)i;
+	}
+	if (path) {
+		size_t dl;
+		const char *rel;
+		enum lp_snap_part part = lp_snap_split(path, &dl, &rel);
+		if (part == LP_SNAP_ROOTFS) {
+			const char *id = path + dl;
+			while (id > path && id[-1] != '/')
+				id--;
+			for (size_t i = 0; i < m->nsteps; i++)
+				if (m->steps[i].container_id &&
+				    strlen(m->steps[i].container_id) == (size_t)(path + dl - id) &&
+				    !strncmp(m->steps[i].container_id, id, (size_t)(path + dl - id)))
+					return (int)i;
+		} else if (part != LP_SNAP_NONE) {
+			char *dir = strndup(path, dl);
+			int si = dir ? lp_smap_get(&pv->snap_idx, dir) : -1;
+			free(dir);
+			if (si >= 0 && si == pv->ctx_snap) {
+				if (!rec_writes(rec)) {
+					for (size_t i = 0; i < m->nsteps; i++) {
+						const struct lp_step *s = &m->steps[i];
+						uint64_t lo = s->start_ns > lag * 4 ? s->start_ns - lag * 4 : 0;
+						if (s->kind == LP_STEPK_COPY && !s->cached && ts >= lo &&
+						    ts <= s->end_ns + lag && lp_copy_has_source(m, (int)i, rel))
+							return (int)i;
+					}
+				}
+				return m->context.step;
+			}
+			if (exp >= 0 && !rec_writes(rec))
+				return exp; /* the export tars the new layers */
+			if (si >= 0 && pv->snaps[si].step >= 0)
+				return pv->snaps[si].step;
+			int s = step_at_filtered(m, ts, true, lag);
+			if (s >= 0)
+				return s;
+		}
+	}
+	if (exp >= 0)
+		return exp;
+	if (rec->kind == LP_EV_SYSCALL && is_snapshot_sc(rec->aux))
+		return step_at_filtered(m, ts, true, lag);
+	return -1;
+}
+
+const char *lp_model_display_path(const struct lp_model *m, int step, const char *path, char *buf,
+				  size_t len, enum lp_path_space *space)
+{
+	(void)step;
+	enum lp_path_space dummy;
+	if (!space)
+		space = &dummy;
+	*space = LP_PATH_HOST;
+	if (!path)
+		return path;
+	char tbuf[4096];
+	path = lp_model_translate(m, path, tbuf, sizeof(tbuf));
+	const char *rel;
+	if (lp_model_is_ctx_snapshot_path(m, path, &rel)) {
+		*space = LP_PATH_CONTEXT;
+		snprintf(buf, len, "%s", rel);
+		return buf;
+	}
+	size_t dl;
+	enum lp_snap_part part = lp_snap_split(path, &dl, &rel);
+	if (part != LP_SNAP_NONE) {
+		*space = LP_PATH_CONTAINER;
+		snprintf(buf, len, "/%s", rel);
+		return buf;
+	}
+	if (m->context.dir) {
+		size_t n = strlen(m->context.dir);
+		while (n > 1 && m->context.dir[n - 1] == '/')
+			n--;
+		if (!strncmp(path, m->context.dir, n) && path[n] == '/') {
+			*space = LP_PATH_CONTEXT;
+			snprintf(buf, len, "%s", path + n + 1);
+			return buf;
+		}
+	}
+	return path;
+}

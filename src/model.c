@@ -1,0 +1,1998 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Loading the model of one recording (model.h) in two streaming passes:
+ *
+ *  pass 1  structure: META, progress lines (steps), the process tree
+ *          (seed/fork/exec/exit), the context manifest, and which layer
+ *          snapshot dirs the daemon wrote (resolved paths);
+ *  then    correlate.c attributes processes and snapshots to steps;
+ *  pass 2  activity: every syscall and per-fd I/O aggregate is attributed
+ *          to a step and a process and summed per (step, path).
+ *
+ * Nothing per event is kept: memory grows with processes, distinct paths
+ * and steps, not with the number of events.
+ */
+#include "model.h"
+#include "model_int.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "event.h"
+#include "progress.h"
+#include "resolve.h"
+#include "syscalls.h"
+#include "trace.h"
+#include "util.h"
+
+/* ------------------------------------------------------------ utilities */
+
+char *lp_xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	char *s = lp_xmalloc((size_t)(n < 0 ? 0 : n) + 1);
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)(n < 0 ? 0 : n) + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+uint32_t lp_hash_str(const char *s, uint32_t seed)
+{
+	uint32_t h = 2166136261u ^ seed;
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static void smap_grow(struct lp_smap *m)
+{
+	size_t nb = m->nbuckets ? m->nbuckets * 2 : 64;
+	free(m->buckets);
+	m->buckets = lp_xmalloc(nb * sizeof(int));
+	for (size_t i = 0; i < nb; i++)
+		m->buckets[i] = -1;
+	m->nbuckets = nb;
+	for (size_t i = 0; i < m->n; i++) {
+		size_t b = m->ents[i].hash & (nb - 1);
+		m->ents[i].next = m->buckets[b];
+		m->buckets[b] = (int)i;
+	}
+}
+
+int lp_smap_get(const struct lp_smap *m, const char *key)
+{
+	if (!m->nbuckets)
+		return -1;
+	uint32_t h = lp_hash_str(key, 0);
+	for (int i = m->buckets[h & (m->nbuckets - 1)]; i >= 0; i = m->ents[i].next)
+		if (m->ents[i].hash == h && !strcmp(m->ents[i].key, key))
+			return m->ents[i].val;
+	return -1;
+}
+
+void lp_smap_put(struct lp_smap *m, const char *key, int val)
+{
+	uint32_t h = lp_hash_str(key, 0);
+	if (m->nbuckets)
+		for (int i = m->buckets[h & (m->nbuckets - 1)]; i >= 0; i = m->ents[i].next)
+			if (m->ents[i].hash == h && !strcmp(m->ents[i].key, key)) {
+				m->ents[i].val = val;
+				return;
+			}
+	if (m->n == m->cap) {
+		m->cap = m->cap ? m->cap * 2 : 64;
+		m->ents = lp_xrealloc(m->ents, m->cap * sizeof(*m->ents));
+	}
+	struct lp_smap_ent *e = &m->ents[m->n];
+	e->key = lp_xstrdup(key);
+	e->val = val;
+	e->hash = h;
+	m->n++;
+	if (m->n > m->nbuckets) {
+		smap_grow(m);
+	} else {
+		size_t b = h & (m->nbuckets - 1);
+		e->next = m->buckets[b];
+		m->buckets[b] = (int)(m->n - 1);
+	}
+}
+
+void lp_smap_free(struct lp_smap *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		free(m->ents[i].key);
+	free(m->ents);
+	free(m->buckets);
+	memset(m, 0, sizeof(*m));
+}
+
+void lp_strv_push(struct lp_strv *s, const char *str)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 8;
+		s->v = lp_xrealloc(s->v, s->cap * sizeof(char *));
+	}
+	s->v[s->n++] = lp_xstrdup(str);
+}
+
+bool lp_strv_has(const struct lp_strv *s, const char *str)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->v[i], str))
+			return true;
+	return false;
+}
+
+void lp_strv_free(struct lp_strv *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+static int cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void lp_strv_sort_uniq(struct lp_strv *s)
+{
+	if (s->n < 2)
+		return;
+	qsort(s->v, s->n, sizeof(char *), cmp_strp);
+	size_t o = 1;
+	for (size_t i = 1; i < s->n; i++) {
+		if (!strcmp(s->v[i], s->v[o - 1]))
+			free(s->v[i]);
+		else
+			s->v[o++] = s->v[i];
+	}
+	s->n = o;
+}
+
+static void grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return;
+	size_t nc = *cap ? *cap * 2 : 16;
+	while (nc < need)
+		nc *= 2;
+	*p = lp_xrealloc(*p, nc * elem);
+	memset((char *)*p + *cap * elem, 0, (nc - *cap) * elem);
+	*cap = nc;
+}
+
+/* ------------------------------------------------------------- processes */
+
+static size_t pid_slot(const struct lp_priv *pv, uint32_t pid)
+{
+	size_t mask = pv->pid_cap - 1;
+	size_t i = (size_t)((pid * 2654435761u) >> 3) & mask;
+	while (pv->pid_keys[i] && pv->pid_keys[i] != pid)
+		i = (i + 1) & mask;
+	return i;
+}
+
+static int pid_last(const struct lp_priv *pv, uint32_t pid)
+{
+	if (!pv->pid_cap || !pid)
+		return -1;
+	size_t i = pid_slot(pv, pid);
+	return pv->pid_keys[i] ? pv->pid_vals[i] : -1;
+}
+
+static void pid_set(struct lp_priv *pv, uint32_t pid, int idx)
+{
+	if (!pid)
+		pid = UINT32_MAX; /* pid 0 (hostile input): a key of its own */
+	if ((pv->pid_n + 1) * 2 > pv->pid_cap) {
+		uint32_t *ok = pv->pid_keys;
+		int *ov = pv->pid_vals;
+		size_t oc = pv->pid_cap;
+		pv->pid_cap = oc ? oc * 2 : 1024;
+		pv->pid_keys = lp_xcalloc(pv->pid_cap, sizeof(uint32_t));
+		pv->pid_vals = lp_xcalloc(pv->pid_cap, sizeof(int));
+		for (size_t i = 0; i < oc; i++)
+			if (ok[i]) {
+				size_t j = pid_slot(pv, ok[i]);
+				pv->pid_keys[j] = ok[i];
+				pv->pid_vals[j] = ov[i];
+			}
+		free(ok);
+		free(ov);
+	}
+	size_t i = pid_slot(pv, pid);
+	if (!pv->pid_keys[i]) {
+		pv->pid_keys[i] = pid;
+		pv->pid_n++;
+	}
+	pv->pid_vals[i] = idx;
+}
+
+struct lp_proc *lp_model_proc_new(struct lp_model *m, uint32_t pid, uint64_t ts)
+{
+	struct lp_priv *pv = lp_priv(m);
+	size_t cap = pv->procs_cap;
+	grow((void **)&m->procs, &pv->procs_cap, m->nprocs + 1, sizeof(struct lp_proc));
+	if (pv->procs_cap != cap) {
+		size_t c;
+		c = cap;
+		grow((void **)&pv->pid_prev, &c, pv->procs_cap, sizeof(int));
+		c = cap;
+		grow((void **)&pv->pend_argv, &c, pv->procs_cap, sizeof(char **));
+		c = cap;
+		grow((void **)&pv->pend_argc, &c, pv->procs_cap, sizeof(int));
+		c = cap;
+		grow((void **)&pv->first_cmd, &c, pv->procs_cap, sizeof(char *));
+	}
+	int idx = (int)m->nprocs++;
+	struct lp_proc *p = &m->procs[idx];
+	memset(p, 0, sizeof(*p));
+	p->index = idx;
+	p->pid = pid;
+	p->parent = -1;
+	p->step = -1;
+	p->start_ns = ts;
+	pv->pid_prev[idx] = pid_last(pv, pid ? pid : UINT32_MAX);
+	pid_set(pv, pid, idx);
+	return p;
+}
+
+/* The proc with that pid at ts, created (unknown origin) when absent. */
+struct lp_proc *lp_model_proc_get(struct lp_model *m, uint32_t pid, uint64_t ts)
+{
+	const struct lp_proc *p = lp_model_proc_at(m, pid, ts);
+	if (p)
+		return &m->procs[p->index];
+	struct lp_proc *n = lp_model_proc_new(m, pid, 0);
+	n->seeded = true;
+	return n;
+}
+
+const struct lp_proc *lp_model_proc_at(const struct lp_model *m, uint32_t tgid, uint64_t ts)
+{
+	struct lp_priv *pv = lp_priv(m);
+	int i = pid_last(pv, tgid ? tgid : UINT32_MAX);
+	int last = i;
+	while (i >= 0) {
+		const struct lp_proc *p = &m->procs[i];
+		if (p->start_ns <= ts)
+			return p;
+		i = pv->pid_prev[i];
+	}
+	/* Before the first known start (clock skew): the oldest one. */
+	if (last >= 0) {
+		i = last;
+		while (pv->pid_prev[i] >= 0)
+			i = pv->pid_prev[i];
+		return &m->procs[i];
+	}
+	return NULL;
+}
+
+int lp_model_step_of(const struct lp_model *m, uint32_t tgid, uint64_t ts)
+{
+	const struct lp_proc *p = lp_model_proc_at(m, tgid, ts);
+	return p ? p->step : -1;
+}
+
+/* ----------------------------------------------------------------- files */
+
+static uint32_t file_hash(int step, const char *path)
+{
+	return lp_hash_str(path, (uint32_t)step * 2654435761u);
+}
+
+static void file_slots_insert(struct lp_priv *pv, const struct lp_model *m, uint32_t idx)
+{
+	size_t mask = pv->file_slots_cap - 1;
+	size_t i = file_hash(m->files[idx].step, m->files[idx].path) & mask;
+	while (pv->file_slots[i])
+		i = (i + 1) & mask;
+	pv->file_slots[i] = idx + 1;
+}
+
+static void file_slots_rebuild(struct lp_model *m, size_t cap)
+{
+	struct lp_priv *pv = lp_priv(m);
+	free(pv->file_slots);
+	pv->file_slots = lp_xcalloc(cap, sizeof(uint32_t));
+	pv->file_slots_cap = cap;
+	for (size_t i = 0; i < m->nfiles; i++)
+		file_slots_insert(pv, m, (uint32_t)i);
+}
+
+struct lp_file *lp_model_file_get(struct lp_model *m, int step, const char *path,
+				  enum lp_path_space space, uint64_t ts)
+{
+	struct lp_priv *pv = lp_priv(m);
+	if ((m->nfiles + 1) * 2 > pv->file_slots_cap)
+		file_slots_rebuild(m, pv->file_slots_cap ? pv->file_slots_cap * 2 : 1024);
+	size_t mask = pv->file_slots_cap - 1;
+	for (size_t i = file_hash(step, path) & mask; pv->file_slots[i]; i = (i + 1) & mask) {
+		struct lp_file *f = &m->files[pv->file_slots[i] - 1];
+		if (f->step == step && !strcmp(f->path, path))
+			return f;
+	}
+	grow((void **)&m->files, &pv->files_cap, m->nfiles + 1, sizeof(struct lp_file));
+	size_t idx = m->nfiles++;
+	struct lp_file *f = &m->files[idx];
+	memset(f, 0, sizeof(*f));
+	f->step = step;
+	f->path = lp_xstrdup(path);
+	f->space = space;
+	f->first_ts = ts;
+	f->ctx = -1;
+	if (space == LP_PATH_CONTEXT)
+		f->ctx = lp_smap_get(&pv->ctx_idx, path);
+	file_slots_insert(pv, m, (uint32_t)idx);
+	return f;
+}
+
+struct lp_ctx_file *lp_model_ctx_get(struct lp_model *m, const char *path, bool create)
+{
+	struct lp_priv *pv = lp_priv(m);
+	int i = lp_smap_get(&pv->ctx_idx, path);
+	if (i >= 0)
+		return &m->ctx_files[i];
+	if (!create)
+		return NULL;
+	grow((void **)&m->ctx_files, &pv->ctx_cap, m->nctx_files + 1, sizeof(struct lp_ctx_file));
+	i = (int)m->nctx_files++;
+	struct lp_ctx_file *c = &m->ctx_files[i];
+	memset(c, 0, sizeof(*c));
+	c->path = lp_xstrdup(path);
+	c->first_reader = -1;
+	c->secret = lp_path_is_secret(path);
+	lp_smap_put(&pv->ctx_idx, path, i);
+	/* every ancestor directory */
+	char *d = lp_xstrdup(path);
+	for (char *s = strrchr(d, '/'); s; s = strrchr(d, '/')) {
+		*s = 0;
+		if (lp_smap_get(&pv->ctx_dirs, d) >= 0)
+			break;
+		lp_smap_put(&pv->ctx_dirs, d, 1);
+	}
+	free(d);
+	return c;
+}
+
+/* -------------------------------------------------------------- findings */
+
+struct lp_finding *lp_model_finding_new(struct lp_model *m, enum lp_finding_kind k, int step)
+{
+	struct lp_priv *pv = lp_priv(m);
+	grow((void **)&m->findings, &pv->findings_cap, m->nfindings + 1, sizeof(struct lp_finding));
+	struct lp_finding *f = &m->findings[m->nfindings++];
+	memset(f, 0, sizeof(*f));
+	f->kind = k;
+	f->step = step;
+	return f;
+}
+
+void lp_finding_add_path(struct lp_finding *f, const char *path)
+{
+	f->paths = lp_xrealloc(f->paths, (f->npaths + 1) * sizeof(char *));
+	f->paths[f->npaths++] = lp_xstrdup(path);
+}
+
+void lp_finding_add_evidence(struct lp_finding *f, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = NULL;
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	if (!s)
+		return;
+	f->evidence = lp_xrealloc(f->evidence, (f->nevidence + 1) * sizeof(char *));
+	f->evidence[f->nevidence++] = s;
+}
+
+/* ------------------------------------------------------------ META JSON */
+
+static char *json_str_dup(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsString(v) && v->valuestring ? lp_xstrdup(v->valuestring) : NULL;
+}
+
+static void add_data_root(struct lp_model *m, const char *root)
+{
+	if (!root || !*root)
+		return;
+	for (size_t i = 0; i < m->build.ndata_roots; i++)
+		if (!strcmp(m->build.data_roots[i], root))
+			return;
+	m->build.data_roots = lp_xrealloc(m->build.data_roots,
+					  (m->build.ndata_roots + 1) * sizeof(char *));
+	m->build.data_roots[m->build.ndata_roots++] = lp_xstrdup(root);
+}
+
+/* Any "data_root"/"data-root"/"dataRoot" string, at any depth. */
+static void find_data_roots(struct lp_model *m, const cJSON *o, int depth)
+{
+	if (!o || depth > 6)
+		return;
+	const cJSON *c;
+	cJSON_ArrayForEach(c, o) {
+		if (c->string && cJSON_IsString(c) &&
+		    (!strcmp(c->string, "data_root") || !strcmp(c->string, "data-root") ||
+		     !strcmp(c->string, "dataRoot") || !strcmp(c->string, "DockerRootDir")))
+			add_data_root(m, c->valuestring);
+		else if (cJSON_IsObject(c) || cJSON_IsArray(c))
+			find_data_roots(m, c, depth + 1);
+	}
+}
+
+/* Image size from an "image" object ({"size": n} / {"Size": n}). */
+static void find_image(struct lp_model *m, const cJSON *root)
+{
+	const cJSON *img = cJSON_GetObjectItemCaseSensitive(root, "image");
+	if (!cJSON_IsObject(img))
+		return;
+	const cJSON *sz = cJSON_GetObjectItemCaseSensitive(img, "size");
+	if (!sz)
+		sz = cJSON_GetObjectItemCaseSensitive(img, "Size");
+	if (cJSON_IsNumber(sz) && sz->valuedouble > 0) {
+		m->build.image_bytes = (uint64_t)sz->valuedouble;
+		m->build.image_bytes_source = "image inspect";
+	}
+	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(img, "ref");
+	if (!ref)
+		ref = cJSON_GetObjectItemCaseSensitive(img, "tag");
+	if (cJSON_IsString(ref) && !m->build.image_ref)
+		m->build.image_ref = lp_xstrdup(ref->valuestring);
+}
+
+static void parse_meta(struct lp_model *m, const char *meta)
+{
+	cJSON *root = meta ? cJSON_Parse(meta) : NULL;
+	if (!root)
+		return;
+	const cJSON *b = cJSON_GetObjectItemCaseSensitive(root, "build");
+	if (cJSON_IsObject(b)) {
+		m->build.context_dir = json_str_dup(b, "context");
+		m->build.dockerfile_path = json_str_dup(b, "dockerfile");
+		m->build.dockerfile_text = json_str_dup(b, "dockerfile_text");
+		if (!m->build.image_ref)
+			m->build.image_ref = json_str_dup(b, "tag");
+	}
+	const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(root, "command");
+	if (cJSON_IsArray(cmd)) {
+		struct lp_buf buf = { 0 };
+		const cJSON *a;
+		cJSON_ArrayForEach(a, cmd) {
+			if (!cJSON_IsString(a))
+				continue;
+			if (buf.len)
+				lp_buf_puts(&buf, " ");
+			lp_buf_puts(&buf, a->valuestring);
+		}
+		m->build.command = buf.data;
+	} else if (cJSON_IsString(cmd)) {
+		m->build.command = lp_xstrdup(cmd->valuestring);
+	}
+	find_data_roots(m, root, 0);
+	find_image(m, root);
+	cJSON_Delete(root);
+}
+
+static uint64_t sum_numbers(const cJSON *o, int depth)
+{
+	uint64_t s = 0;
+	if (!o || depth > 4)
+		return 0;
+	if (cJSON_IsNumber(o))
+		return o->valuedouble > 0 ? (uint64_t)o->valuedouble : 0;
+	const cJSON *c;
+	cJSON_ArrayForEach(c, o) s += sum_numbers(c, depth + 1);
+	return s;
+}
+
+static void parse_trailer(struct lp_model *m, const char *trailer)
+{
+	cJSON *root = trailer ? cJSON_Parse(trailer) : NULL;
+	if (!root)
+		return;
+	static const char *reason_names[LP_LOST_NR] = { "ringbuf", "inflight", "fdio", "traced",
+							 "counts" };
+	const cJSON *lost = cJSON_GetObjectItemCaseSensitive(root, "lost");
+	if (!lost)
+		lost = cJSON_GetObjectItemCaseSensitive(root, "lost_events");
+	if (cJSON_IsNumber(lost)) {
+		m->build.lost_events = (uint64_t)lost->valuedouble;
+	} else if (cJSON_IsObject(lost)) {
+		const cJSON *tot = cJSON_GetObjectItemCaseSensitive(lost, "total");
+		const cJSON *by = cJSON_GetObjectItemCaseSensitive(lost, "by_reason");
+		if (!by)
+			by = lost;
+		uint64_t sum = 0;
+		for (int i = 0; i < LP_LOST_NR; i++) {
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(by, reason_names[i]);
+			m->build.lost_by_reason[i] = sum_numbers(v, 0);
+			sum += m->build.lost_by_reason[i];
+		}
+		m->build.lost_events = cJSON_IsNumber(tot) ? (uint64_t)tot->valuedouble : sum;
+	}
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(root, "command_status");
+	if (!st)
+		st = cJSON_GetObjectItemCaseSensitive(root, "exit_status");
+	if (cJSON_IsNumber(st))
+		m->build.command_status = (int)st->valuedouble;
+	find_data_roots(m, root, 0);
+	find_image(m, root);
+	cJSON_Delete(root);
+}
+
+/* ----------------------------------------------------------- bind mounts */
+
+void lp_model_note_mount(struct lp_model *m, const char *target, const char *source)
+{
+	struct lp_priv *pv = lp_priv(m);
+	if (!strstr(target, "/buildkit-mount"))
+		return; /* only temporary mounts are looked through */
+	int i = lp_smap_get(&pv->mnt_idx, target);
+	if (i < 0) {
+		grow((void **)&pv->mnt_src, &pv->mnt_cap, pv->nmnt + 1, sizeof(char *));
+		i = (int)pv->nmnt++;
+		lp_smap_put(&pv->mnt_idx, target, i);
+	}
+	free(pv->mnt_src[i]);
+	pv->mnt_src[i] = lp_xstrdup(source);
+}
+
+void lp_model_reset_mounts(struct lp_model *m)
+{
+	struct lp_priv *pv = lp_priv(m);
+	for (size_t i = 0; i < pv->nmnt; i++)
+		free(pv->mnt_src[i]);
+	free(pv->mnt_src);
+	pv->mnt_src = NULL;
+	pv->nmnt = pv->mnt_cap = 0;
+	lp_smap_free(&pv->mnt_idx);
+}
+
+const char *lp_model_translate(const struct lp_model *m, const char *path, char *buf, size_t len)
+{
+	struct lp_priv *pv = lp_priv(m);
+	if (!path || !pv->nmnt || !strstr(path, "/buildkit-mount"))
+		return path;
+	size_t dl;
+	const char *rel;
+	if (lp_snap_split(path, &dl, &rel) != LP_SNAP_TMPMOUNT)
+		return path;
+	char *dir = strndup(path, dl);
+	int i = dir ? lp_smap_get(&pv->mnt_idx, dir) : -1;
+	free(dir);
+	if (i < 0)
+		return path;
+	snprintf(buf, len, "%s%s%s", pv->mnt_src[i], *rel ? "/" : "", rel);
+	return buf;
+}
+
+/* A successful bind mount: remember where a temporary mount points. */
+static void note_mount_ev(struct lp_model *m, struct lp_resolver *res, const struct lp_ev_syscall *ev)
+{
+	if (ev->h.aux != LP_SC_MOUNT || ev->ret < 0 || ev->nstr < 2 || !(ev->args[3] & 4096 /* MS_BIND */) ||
+	    (ev->args[3] & 32 /* MS_REMOUNT */))
+		return;
+	const char *raw = lp_ev_syscall_str(ev, 0, NULL);
+	if (!raw || !*raw)
+		return;
+	char sb[4096], tb[4096];
+	const char *src = lp_resolve_path(res, ev, 0, sb, sizeof(sb));
+	const char *dst = lp_resolve_path(res, ev, 1, tb, sizeof(tb));
+	if (src && dst)
+		lp_model_note_mount(m, dst, src);
+}
+
+/* ---------------------------------------------------------------- pass 1 */
+
+static char **argv_from_iter(struct lp_str_iter *it, int *argc, bool skip_first, char **first)
+{
+	char **v = NULL;
+	int n = 0;
+	const char *s;
+	size_t len;
+	bool skipped = !skip_first;
+	while ((s = lp_str_next(it, &len))) {
+		if (!skipped) {
+			skipped = true;
+			if (first)
+				*first = lp_xstrdup(s);
+			continue;
+		}
+		v = lp_xrealloc(v, (size_t)(n + 2) * sizeof(char *));
+		v[n++] = lp_xstrdup(s);
+		v[n] = NULL;
+	}
+	*argc = n;
+	return v;
+}
+
+static void free_argv(char **v, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* The script of "sh -c SCRIPT" or the argv joined. */
+static char *cmd_text(char **argv, int argc)
+{
+	if (argc >= 3 && !strcmp(argv[1], "-c"))
+		return lp_xstrdup(argv[2]);
+	struct lp_buf b = { 0 };
+	for (int i = 0; i < argc; i++) {
+		if (i)
+			lp_buf_puts(&b, " ");
+		lp_buf_puts(&b, argv[i]);
+	}
+	return b.data ? b.data : lp_xstrdup("");
+}
+
+static bool is_write_open(uint64_t flags)
+{
+	return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC));
+}
+
+static struct lp_snap *snap_get(struct lp_model *m, const char *path, size_t dir_len,
+				enum lp_snap_part part, uint64_t ts)
+{
+	struct lp_priv *pv = lp_priv(m);
+	char *dir = strndup(path, dir_len);
+	if (!dir)
+		return NULL;
+	int i = lp_smap_get(&pv->snap_idx, dir);
+	if (i < 0) {
+		grow((void **)&pv->snaps, &pv->snaps_cap, pv->nsnaps + 1, sizeof(struct lp_snap));
+		i = (int)pv->nsnaps++;
+		struct lp_snap *s = &pv->snaps[i];
+		memset(s, 0, sizeof(*s));
+		s->dir = lp_xstrdup(dir);
+		s->part = part;
+		s->first_ts = ts;
+		s->step = -1;
+		lp_smap_put(&pv->snap_idx, dir, i);
+	}
+	free(dir);
+	struct lp_snap *s = &pv->snaps[i];
+	if (ts < s->first_ts)
+		s->first_ts = ts;
+	if (ts > s->last_ts)
+		s->last_ts = ts;
+	return s;
+}
+
+#define SNAP_PATHS_MAX 200000
+
+/* Pass 1: a daemon wrote (created, renamed into, mkdir'ed) path. */
+static void note_snap_write(struct lp_model *m, const struct lp_proc *p, const char *path, uint64_t ts)
+{
+	if (!lp_model_in_build_daemon(m, p))
+		return;
+	size_t dl;
+	const char *rel;
+	enum lp_snap_part part = lp_snap_split(path, &dl, &rel);
+	if (part == LP_SNAP_NONE || part == LP_SNAP_ROOTFS)
+		return;
+	struct lp_snap *s = snap_get(m, path, dl, part, ts);
+	if (!s)
+		return;
+	s->writes++;
+	if (!s->writer)
+		s->writer = lp_model_daemon_root(m, p);
+	if (*rel && s->paths.n < SNAP_PATHS_MAX && lp_smap_get(&s->paths, rel) < 0) {
+		lp_smap_put(&s->paths, rel, 1);
+		/* the Dockerfile and .dockerignore go to snapshots of their own */
+		const char *b = strrchr(rel, '/');
+		b = b ? b + 1 : rel;
+		if (lp_smap_get(&lp_priv(m)->ctx_idx, rel) >= 0 && strcmp(b, "Dockerfile") &&
+		    strcmp(b, ".dockerignore"))
+			s->ctx_matches++;
+	}
+}
+
+static bool is_daemonish(const struct lp_proc *p)
+{
+	return p->role == LP_ROLE_DAEMON || lp_role_of_proc(p) == LP_ROLE_DAEMON;
+}
+
+uint32_t lp_model_daemon_root(const struct lp_model *m, const struct lp_proc *p)
+{
+	uint32_t root = 0;
+	for (int depth = 0; p && depth < 64; depth++) {
+		if (is_daemonish(p))
+			root = p->pid;
+		p = p->parent >= 0 && p->parent != p->index ? &m->procs[p->parent] : NULL;
+	}
+	return root;
+}
+
+bool lp_model_in_build_daemon(const struct lp_model *m, const struct lp_proc *p)
+{
+	struct lp_priv *pv = lp_priv(m);
+	if (!pv->daemon_known)
+		return true;
+	for (int depth = 0; p && depth < 64; depth++) {
+		if (p->pid == pv->daemon_pid)
+			return true;
+		p = p->parent >= 0 && p->parent != p->index ? &m->procs[p->parent] : NULL;
+	}
+	return false;
+}
+
+/* The value of -H/--host in argv (split on spaces when argc is 1). */
+static const char *host_arg(char **argv, int argc, char *buf, size_t len)
+{
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if ((!strcmp(a, "-H") || !strcmp(a, "--host")) && i + 1 < argc)
+			a = argv[i + 1];
+		else if (!strncmp(a, "--host=", 7))
+			a += 7;
+		else if (!strncmp(a, "-H=", 3))
+			a += 3;
+		else
+			continue;
+		if (!strncmp(a, "unix://", 7))
+			a += 7;
+		snprintf(buf, len, "%s", a);
+		return buf;
+	}
+	return NULL;
+}
+
+/* Which traced daemon serves the build: the one listening where the CLI's
+ * -H points (default socket when neither says). */
+static void identify_daemon(struct lp_model *m)
+{
+	struct lp_priv *pv = lp_priv(m);
+	if (pv->daemon_tried)
+		return;
+	pv->daemon_tried = true;
+	if (!m->build.command)
+		return;
+	char *cmd = lp_xstrdup(m->build.command), *save = NULL;
+	char *v[256];
+	int n = 0;
+	for (char *t = strtok_r(cmd, " ", &save); t && n < 256; t = strtok_r(NULL, " ", &save))
+		v[n++] = t;
+	char cb[1024], db[1024];
+	const char *want = host_arg(v, n, cb, sizeof(cb));
+	if (!want)
+		want = "/var/run/docker.sock";
+	int found = 0;
+	uint32_t pid = 0;
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const struct lp_proc *p = &m->procs[i];
+		if (strncmp(p->comm, "dockerd", 7) || !p->argc || !p->seeded)
+			continue;
+		const char *have = host_arg(p->argv, p->argc, db, sizeof(db));
+		if (!have || !strncmp(have, "fd://", 5))
+			have = "/var/run/docker.sock";
+		if (!strcmp(have, want) || (!strcmp(want, "/var/run/docker.sock") && !strcmp(have, "/run/docker.sock"))) {
+			found++;
+			pid = p->pid;
+		}
+	}
+	if (found == 1) {
+		pv->daemon_pid = pid;
+		pv->daemon_known = true;
+	}
+	free(cmd);
+}
+
+static void pass1_record(struct lp_model *m, struct lp_resolver *res, const struct lp_hdr *h)
+{
+	struct lp_priv *pv = lp_priv(m);
+	switch (h->kind) {
+	case LP_REC_PROC_SEED: {
+		const struct lp_rec_proc_seed *e = (const void *)h;
+		/* reuse a placeholder made by an earlier record of this pid */
+		const struct lp_proc *old = lp_model_proc_at(m, h->tgid, h->ts);
+		struct lp_proc *p = old && !old->exe && !old->argc && !old->exited
+					    ? &m->procs[old->index]
+					    : lp_model_proc_new(m, h->tgid, 0);
+		p->seeded = true;
+		p->ppid = h->aux;
+		char comm[LP_COMM_LEN + 1];
+		lp_comm_copy(comm, e->comm);
+		memcpy(p->comm, comm, LP_COMM_LEN);
+		p->comm[LP_COMM_LEN - 1] = 0;
+		const char *exe = lp_ev_seed_exe(e, NULL);
+		if (exe && *exe)
+			p->exe = lp_xstrdup(exe);
+		struct lp_str_iter it;
+		lp_ev_seed_cmdline_iter(e, &it);
+		p->argv = argv_from_iter(&it, &p->argc, false, NULL);
+		if (p->role != LP_ROLE_CLI)
+			p->role = lp_role_of_proc(p);
+		const struct lp_proc *par = lp_model_proc_at(m, p->ppid, h->ts);
+		if (par && par->index != p->index)
+			p->parent = par->index;
+		break;
+	}
+	case LP_REC_TRACE_PID: {
+		const struct lp_rec_trace_pid *e = (const void *)h;
+		struct lp_proc *p = lp_model_proc_get(m, h->tgid, h->ts);
+		if (!p->comm[0]) {
+			char comm[LP_COMM_LEN + 1];
+			lp_comm_copy(comm, e->comm);
+			memcpy(p->comm, comm, LP_COMM_LEN);
+			p->comm[LP_COMM_LEN - 1] = 0;
+		}
+		if (h->aux == LP_WHY_COMMAND) {
+			p->role = LP_ROLE_CLI;
+			if (!p->start_ns)
+				p->start_ns = h->ts; /* started by record just now */
+		}
+		else if (p->role == LP_ROLE_OTHER)
+			p->role = lp_role_of_proc(p);
+		break;
+	}
+	case LP_EV_FORK: {
+		const struct lp_ev_fork *e = (const void *)h;
+		struct lp_proc *par = lp_model_proc_get(m, h->tgid, h->ts);
+		int pidx = par->index;
+		struct lp_proc *c = lp_model_proc_new(m, h->aux, h->ts);
+		par = &m->procs[pidx];
+		c->ppid = h->tgid;
+		c->parent = pidx;
+		char comm[LP_COMM_LEN + 1];
+		lp_comm_copy(comm, e->child_comm);
+		memcpy(c->comm, comm, LP_COMM_LEN);
+		c->comm[LP_COMM_LEN - 1] = 0;
+		if (par->exe)
+			c->exe = lp_xstrdup(par->exe);
+		if (par->argc) {
+			c->argv = lp_xcalloc((size_t)par->argc + 1, sizeof(char *));
+			for (int i = 0; i < par->argc; i++)
+				c->argv[i] = lp_xstrdup(par->argv[i]);
+			c->argc = par->argc;
+		}
+		c->role = par->role == LP_ROLE_CLI ? LP_ROLE_CLI : lp_role_of_proc(c);
+		par->agg.forks++;
+		break;
+	}
+	case LP_EV_EXEC_ARGV: {
+		const struct lp_ev_exec_argv *e = (const void *)h;
+		struct lp_proc *p = lp_model_proc_get(m, h->tgid, h->ts);
+		free_argv(pv->pend_argv[p->index], pv->pend_argc[p->index]);
+		struct lp_str_iter it;
+		lp_ev_argv_iter(e, &it);
+		pv->pend_argv[p->index] = argv_from_iter(&it, &pv->pend_argc[p->index], true, NULL);
+		break;
+	}
+	case LP_EV_EXEC: {
+		const struct lp_ev_exec *e = (const void *)h;
+		struct lp_proc *p = lp_model_proc_get(m, h->tgid, h->ts);
+		const char *fn = lp_ev_exec_filename(e, NULL);
+		free(p->exe);
+		p->exe = fn ? lp_xstrdup(fn) : NULL;
+		char comm[LP_COMM_LEN + 1];
+		lp_comm_copy(comm, e->comm);
+		memcpy(p->comm, comm, LP_COMM_LEN);
+		p->comm[LP_COMM_LEN - 1] = 0;
+		if (pv->pend_argv[p->index] || pv->pend_argc[p->index] == 0) {
+			free_argv(p->argv, p->argc);
+			p->argv = pv->pend_argv[p->index];
+			p->argc = pv->pend_argc[p->index];
+			pv->pend_argv[p->index] = NULL;
+			pv->pend_argc[p->index] = 0;
+		}
+		if (!pv->first_cmd[p->index] && p->argc)
+			pv->first_cmd[p->index] = cmd_text(p->argv, p->argc);
+		p->exec_ns = h->ts;
+		if (!p->ppid && e->ppid)
+			p->ppid = e->ppid;
+		if (p->role != LP_ROLE_CLI)
+			p->role = lp_role_of_proc(p);
+		p->agg.execs++;
+		break;
+	}
+	case LP_EV_EXIT: {
+		const struct lp_ev_exit *e = (const void *)h;
+		struct lp_proc *p = lp_model_proc_get(m, h->tgid, h->ts);
+		p->exited = true;
+		p->end_ns = h->ts;
+		p->exit_raw = h->aux;
+		if (h->aux & 0x7f)
+			p->exit_code = 128 + (int)(h->aux & 0x7f);
+		else
+			p->exit_code = (int)((h->aux >> 8) & 0xff);
+		p->agg.chown += e->counts.chown;
+		p->agg.chmod += e->counts.chmod;
+		p->agg.utimens += e->counts.utimens;
+		p->agg.stat_ok += e->counts.stat_ok;
+		break;
+	}
+	case LP_REC_PROGRESS: {
+		size_t len;
+		const char *t = lp_ev_progress_text((const void *)h, &len);
+		if (t)
+			lp_progress_line(m, t, len, h->ts);
+		break;
+	}
+	case LP_REC_CONTEXT_FILE: {
+		const struct lp_rec_context_file *e = (const void *)h;
+		const char *path = lp_ev_context_path(e, NULL);
+		if (!path || !*path)
+			break;
+		while (path[0] == '.' && path[1] == '/')
+			path += 2;
+		struct lp_ctx_file *c = lp_model_ctx_get(m, path, true);
+		if (!c->in_manifest) {
+			c->in_manifest = true;
+			c->size = e->size;
+			c->mtime_ns = e->mtime_ns;
+			c->mode = e->mode;
+			if (!e->mode || S_ISREG(e->mode)) {
+				m->context.manifest_files++;
+				m->context.manifest_bytes += e->size;
+			}
+		}
+		break;
+	}
+	case LP_EV_SYSCALL: {
+		const struct lp_ev_syscall *ev = (const void *)h;
+		identify_daemon(m);
+		struct lp_proc *p = lp_model_proc_get(m, h->tgid, h->ts);
+		if (!is_daemonish(p) || ev->ret < 0)
+			break;
+		note_mount_ev(m, res, ev);
+		unsigned sc = h->aux;
+		char buf[4096];
+		const char *path = NULL;
+		if (lp_sc_opens_path(sc)) {
+			if (sc == LP_SC_OPENAT2 || is_write_open(sc == LP_SC_OPEN ? ev->args[1]
+							    : sc == LP_SC_CREAT ? O_CREAT | O_WRONLY
+							    : ev->args[2]))
+				path = lp_resolve_path(res, ev, 0, buf, sizeof(buf));
+			if (sc == LP_SC_OPENAT2)
+				path = NULL;
+		} else if (sc == LP_SC_MKDIR || sc == LP_SC_MKDIRAT || sc == LP_SC_MKNOD ||
+			   sc == LP_SC_MKNODAT) {
+			path = lp_resolve_path(res, ev, 0, buf, sizeof(buf));
+		} else if (sc == LP_SC_RENAME || sc == LP_SC_RENAMEAT || sc == LP_SC_RENAMEAT2 ||
+			   sc == LP_SC_LINK || sc == LP_SC_LINKAT || sc == LP_SC_SYMLINK ||
+			   sc == LP_SC_SYMLINKAT) {
+			path = lp_resolve_path(res, ev, ev->nstr > 1 ? 1 : 0, buf, sizeof(buf));
+		}
+		char tb[4096];
+		if (path)
+			note_snap_write(m, p, lp_model_translate(m, path, tb, sizeof(tb)), h->ts);
+		break;
+	}
+	case LP_EV_FD_IO: {
+		const struct lp_ev_fd_io *e = (const void *)h;
+		if (!e->wbytes)
+			break;
+		struct lp_proc *p = lp_model_proc_get(m, h->tgid, h->ts);
+		if (!is_daemonish(p))
+			break;
+		const char *path = lp_resolver_fd_path(res, h->tgid, (int)h->aux);
+		char tb[4096];
+		if (path)
+			note_snap_write(m, p, lp_model_translate(m, path, tb, sizeof(tb)), h->ts);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+/* ---------------------------------------------------------------- pass 2 */
+
+/* A process of the daemon serving this build. */
+static bool is_build_daemon(const struct lp_model *m, const struct lp_proc *p)
+{
+	return is_daemonish(p) && lp_model_in_build_daemon(m, p);
+}
+
+
+static struct lp_sc_stat *agg_slot(struct lp_agg *a, unsigned sc)
+{
+	for (uint16_t i = 0; i < a->nsc; i++)
+		if (a->sc[i].sc == sc)
+			return &a->sc[i];
+	if (a->nsc == a->capsc) {
+		uint16_t nc = a->capsc ? (uint16_t)(a->capsc * 2) : 4;
+		a->sc = lp_xrealloc(a->sc, nc * sizeof(*a->sc));
+		a->capsc = nc;
+	}
+	struct lp_sc_stat *st = &a->sc[a->nsc++];
+	memset(st, 0, sizeof(*st));
+	st->sc = (uint16_t)sc;
+	return st;
+}
+
+struct lp_sc_stat lp_agg_sc(const struct lp_agg *a, unsigned sc)
+{
+	struct lp_sc_stat z = { .sc = (uint16_t)sc };
+	for (uint16_t i = 0; a && i < a->nsc; i++)
+		if (a->sc[i].sc == sc)
+			return a->sc[i];
+	return z;
+}
+
+static void agg_sc_add(struct lp_agg *a, unsigned sc, uint64_t calls, uint64_t fails, uint64_t ns)
+{
+	if (sc >= LP_SC_NR || !calls)
+		return;
+	struct lp_sc_stat *st = agg_slot(a, sc);
+	st->calls += (uint32_t)calls;
+	st->fails += (uint32_t)fails;
+	st->ns += ns;
+}
+
+static void agg_sc(struct lp_agg *a, unsigned sc, int64_t ret, uint64_t lat)
+{
+	agg_sc_add(a, sc, 1, ret < 0, lat);
+}
+
+static struct lp_agg *step_agg(struct lp_model *m, int step)
+{
+	return step >= 0 && (size_t)step < m->nsteps ? &m->steps[step].agg : &m->unattributed;
+}
+
+/* Path as displayed for this step and process. */
+static const char *display(struct lp_model *m, int step, const struct lp_proc *p, const char *path,
+			   char *buf, size_t len, enum lp_path_space *space)
+{
+	if (p && p->role == LP_ROLE_CONTAINER) {
+		*space = LP_PATH_CONTAINER;
+		size_t dl;
+		const char *rel;
+		if (lp_snap_split(path, &dl, &rel) != LP_SNAP_NONE) {
+			snprintf(buf, len, "/%s", rel);
+			return buf;
+		}
+		return path;
+	}
+	return lp_model_display_path(m, step, path, buf, len, space);
+}
+
+static void note_rfc(struct lp_model *m, int step, const char *ctx_path)
+{
+	struct lp_priv *pv = lp_priv(m);
+	/* files only: a directory of the context, or a path the manifest does
+	 * not list (when there is one), is not a file read from it */
+	if (lp_smap_get(&pv->ctx_dirs, ctx_path) >= 0)
+		return;
+	if (m->context.manifest_files) {
+		const struct lp_ctx_file *cf = lp_model_ctx_get(m, ctx_path, false);
+		if (!cf || (cf->mode && !S_ISREG(cf->mode)))
+			return;
+	}
+	char key[4200];
+	snprintf(key, sizeof(key), "%d\x1f%s", step, ctx_path);
+	if (lp_smap_get(&pv->rfc_seen, key) >= 0)
+		return;
+	lp_smap_put(&pv->rfc_seen, key, 1);
+	lp_strv_push(&pv->step_rfc[step], ctx_path);
+	struct lp_ctx_file *c = lp_model_ctx_get(m, ctx_path, false);
+	if (c) {
+		c->readers++;
+		if (c->first_reader < 0)
+			c->first_reader = step;
+		if (m->steps[step].kind == LP_STEPK_RUN)
+			c->read_in_run = true;
+		else if (m->steps[step].kind == LP_STEPK_COPY)
+			c->copied = true;
+	}
+}
+
+/* A container process of RUN step `step` read container path cpath: if a
+ * COPY of the same stage before it put a context file there, note it. */
+static void container_read(struct lp_model *m, int step, const char *cpath)
+{
+	const struct lp_step *r = &m->steps[step];
+	char buf[4096];
+	for (int s = step - 1; s >= 0; s--) {
+		const struct lp_step *c = &m->steps[s];
+		if (c->kind != LP_STEPK_COPY || c->copy_from_stage || strcmp(c->stage, r->stage) ||
+		    (r->stage_step && c->stage_step >= r->stage_step))
+			continue;
+		const char *ctx = lp_copy_ctx_path(m, s, cpath, buf, sizeof(buf));
+		if (ctx) {
+			const struct lp_ctx_file *cf = lp_model_ctx_get(m, ctx, false);
+			if (cf && cf->mode && !S_ISREG(cf->mode))
+				return;
+			if (cf || !m->nctx_files)
+				note_rfc(m, step, ctx);
+			return;
+		}
+	}
+}
+
+static uint64_t tmp_take(struct lp_model *m, const char *rel)
+{
+	struct lp_priv *pv = lp_priv(m);
+	int i = lp_smap_get(&pv->tmp_idx, rel);
+	if (i < 0)
+		return 0;
+	uint64_t b = pv->tmp_bytes[i];
+	pv->tmp_bytes[i] = 0;
+	return b;
+}
+
+static void tmp_add(struct lp_model *m, const char *rel, uint64_t bytes)
+{
+	struct lp_priv *pv = lp_priv(m);
+	int i = lp_smap_get(&pv->tmp_idx, rel);
+	if (i < 0) {
+		grow((void **)&pv->tmp_bytes, &pv->tmp_cap, pv->ntmp + 1, sizeof(uint64_t));
+		i = (int)pv->ntmp++;
+		pv->tmp_bytes[i] = 0;
+		lp_smap_put(&pv->tmp_idx, rel, i);
+	}
+	pv->tmp_bytes[i] += bytes;
+}
+
+static bool is_tmp_name(const char *rel)
+{
+	const char *b = strrchr(rel, '/');
+	b = b ? b + 1 : rel;
+	return !strncmp(b, ".tmp.", 5);
+}
+
+static void ctx_window(struct lp_model *m, uint64_t ts)
+{
+	if (!m->context.start_ns || ts < m->context.start_ns)
+		m->context.start_ns = ts;
+	if (ts > m->context.end_ns)
+		m->context.end_ns = ts;
+}
+
+/* Daemon wrote into the context snapshot. */
+static void ctx_sent(struct lp_model *m, const char *rel, bool changed, uint64_t bytes, uint64_t ts)
+{
+	struct lp_ctx_file *c = lp_model_ctx_get(m, rel, true);
+	if (!c->sent) {
+		c->sent = true;
+		m->context.sent_files++;
+	}
+	if (changed && !c->changed) {
+		c->changed = true;
+		if (c->added) {
+			c->added = false;
+			m->context.added_files--;
+		}
+		m->context.changed_files++;
+	} else if (!changed && !c->changed && !c->added) {
+		c->added = true;
+		m->context.added_files++;
+	}
+	c->sent_bytes += bytes;
+	m->context.sent_bytes += bytes;
+	ctx_window(m, ts);
+}
+
+static void enoent_evidence(struct lp_model *m, int step, const struct lp_proc *p, unsigned sc,
+			    const char *shown, int err, uint64_t ts)
+{
+	struct lp_priv *pv = lp_priv(m);
+	if (step < 0 || (size_t)step >= m->nsteps || !p || p->step != step || p->role != LP_ROLE_CONTAINER)
+		return; /* only the step's own command: runc's and the daemon's lookups are not evidence */
+	/* the command itself: after the container's exec (runc init probes
+	 * /dev, /sys... before it), or a forked subshell of it */
+	const struct lp_proc *par = p->parent >= 0 ? &m->procs[p->parent] : NULL;
+	if (p->exec_ns ? ts < p->exec_ns : !(par && par->role == LP_ROLE_CONTAINER))
+		return;
+	struct lp_strv *v = &pv->step_enoent[step];
+	if (v->n >= 50)
+		return;
+	if (!lp_strv_has(&pv->step_missing[step], shown))
+		lp_strv_push(&pv->step_missing[step], shown);
+	const char *name = lp_sc_name(sc);
+	const char *en = lp_errno_name(err);
+	char line[4400];
+	const char *who = p->argc > 0 ? p->argv[0] : p->comm;
+	const char *sl = strrchr(who, '/');
+	snprintf(line, sizeof(line), "%s(\"%s\") = -%s (%s, pid %u)", name ? name : "?", shown,
+		 en ? en : "?", sl && sl[1] ? sl + 1 : who, p->pid);
+	if (!lp_strv_has(v, line))
+		lp_strv_push(v, line);
+}
+
+static size_t fd_hash(uint32_t tgid, int32_t fd)
+{
+	return (size_t)(((uint64_t)tgid * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)(uint32_t)fd * 0xC2B2AE3D27D4EB4Full)) >> 7;
+}
+
+static struct lp_fdent *fd_find(struct lp_priv *pv, uint32_t tgid, int32_t fd)
+{
+	if (!pv->fdtab_cap)
+		return NULL;
+	size_t mask = pv->fdtab_cap - 1;
+	for (size_t i = fd_hash(tgid, fd) & mask; pv->fdtab[i].tgid; i = (i + 1) & mask)
+		if (pv->fdtab[i].tgid == tgid && pv->fdtab[i].fd == fd)
+			return &pv->fdtab[i];
+	return NULL;
+}
+
+static void fd_put(struct lp_priv *pv, uint32_t tgid, int32_t fd, uint64_t ts)
+{
+	if ((pv->fdtab_n + 1) * 2 > pv->fdtab_cap) {
+		struct lp_fdent *old = pv->fdtab;
+		size_t oc = pv->fdtab_cap;
+		pv->fdtab_cap = oc ? oc * 2 : 1024;
+		pv->fdtab = lp_xcalloc(pv->fdtab_cap, sizeof(*pv->fdtab));
+		pv->fdtab_n = 0;
+		for (size_t i = 0; i < oc; i++)
+			if (old[i].tgid)
+				fd_put(pv, old[i].tgid, old[i].fd, old[i].ts);
+		free(old);
+	}
+	size_t mask = pv->fdtab_cap - 1;
+	size_t i = fd_hash(tgid, fd) & mask;
+	for (; pv->fdtab[i].tgid; i = (i + 1) & mask)
+		if (pv->fdtab[i].tgid == tgid && pv->fdtab[i].fd == fd) {
+			pv->fdtab[i].ts = ts;
+			return;
+		}
+	pv->fdtab[i] = (struct lp_fdent){ .tgid = tgid, .fd = fd, .ts = ts };
+	pv->fdtab_n++;
+}
+
+/* Remove with backward shift, so memory stays bounded by open fds. */
+static void fd_del(struct lp_priv *pv, uint32_t tgid, int32_t fd)
+{
+	struct lp_fdent *e = fd_find(pv, tgid, fd);
+	if (!e)
+		return;
+	size_t mask = pv->fdtab_cap - 1;
+	size_t i = (size_t)(e - pv->fdtab);
+	pv->fdtab[i].tgid = 0;
+	pv->fdtab_n--;
+	for (size_t j = (i + 1) & mask; pv->fdtab[j].tgid; j = (j + 1) & mask) {
+		size_t home = fd_hash(pv->fdtab[j].tgid, pv->fdtab[j].fd) & mask;
+		/* move j back to i when its home is not in (i, j] */
+		bool move = i <= j ? (home <= i || home > j) : (home <= i && home > j);
+		if (move) {
+			pv->fdtab[i] = pv->fdtab[j];
+			pv->fdtab[j].tgid = 0;
+			i = j;
+		}
+	}
+}
+
+static void note_fd_open(struct lp_model *m, uint32_t tgid, int64_t fd, uint64_t ts)
+{
+	if (fd >= 0 && fd <= INT32_MAX && tgid)
+		fd_put(lp_priv(m), tgid, (int32_t)fd, ts);
+}
+
+/* Was fd inherited across the process's exec (not opened by it since)? */
+static bool fd_inherited(const struct lp_model *m, const struct lp_proc *p, uint32_t tgid, int fd,
+			 uint64_t ts)
+{
+	if (fd <= 2)
+		return false; /* stdio: redirections made before exec are the norm */
+	const struct lp_fdent *e = fd_find(lp_priv(m), tgid, fd);
+	if (!e)
+		return true; /* never opened by this process: inherited */
+	return p->exec_ns && ts >= p->exec_ns && e->ts < p->exec_ns;
+}
+
+static void pass2_syscall(struct lp_model *m, struct lp_resolver *res, const struct lp_ev_syscall *ev)
+{
+	if (ev->ret >= 0 && (lp_sc_opens_path(ev->h.aux) || ev->h.aux == LP_SC_DUP || ev->h.aux == LP_SC_DUP2 ||
+			     ev->h.aux == LP_SC_DUP3 || ev->h.aux == LP_SC_FCNTL))
+		note_fd_open(m, ev->h.tgid, ev->ret, ev->h.ts);
+	const struct lp_hdr *h = &ev->h;
+	unsigned sc = h->aux;
+	struct lp_proc *p = lp_model_proc_get(m, h->tgid, h->ts);
+	char pbuf[4096], dbuf[4096];
+	const char *path = NULL;
+	for (unsigned i = 0; i < ev->nstr && i < LP_SYSCALL_MAX_STRS && !path; i++)
+		if (lp_sc_arg_is_path(sc, (unsigned)ev->str_arg[i], ev->args))
+			path = lp_resolve_path(res, ev, (int)i, pbuf, sizeof(pbuf));
+	char tbuf[4096];
+	if (path)
+		path = lp_model_translate(m, path, tbuf, sizeof(tbuf));
+	if (!path && (sc == LP_SC_COPY_FILE_RANGE || sc == LP_SC_SPLICE || sc == LP_SC_SENDFILE)) {
+		/* fds only: the destination decides the step (a COPY's layer) */
+		int out_fd = (int)(sc == LP_SC_SENDFILE ? ev->args[0] : ev->args[2]);
+		path = lp_model_translate(m, lp_resolver_fd_path(res, h->tgid, out_fd), tbuf, sizeof(tbuf));
+	}
+	if (sc == LP_SC_MOUNT && is_build_daemon(m, p))
+		note_mount_ev(m, res, ev);
+	int step = lp_model_event_step(m, h, path);
+	struct lp_agg *sa = step_agg(m, step);
+	agg_sc(&p->agg, sc, ev->ret, ev->lat_ns);
+	agg_sc(sa, sc, ev->ret, ev->lat_ns);
+	struct lp_snapshot_costs *sn = &m->snap;
+	int err = ev->ret < 0 ? (int)-ev->ret : 0;
+
+	if (lp_sc_opens_path(sc) && path) {
+		enum lp_path_space space;
+		const char *shown = display(m, step, p, path, dbuf, sizeof(dbuf), &space);
+		struct lp_file *f = lp_model_file_get(m, step, shown, space, h->ts);
+		uint64_t flags = sc == LP_SC_OPEN ? ev->args[1] : sc == LP_SC_CREAT ? (O_CREAT | O_WRONLY)
+				 : sc == LP_SC_OPENAT ? ev->args[2] : 0;
+		bool wr = is_write_open(flags);
+		f->open_ns += ev->lat_ns;
+		p->agg.opens++;
+		sa->opens++;
+		if (err) {
+			f->open_fails++;
+			if (!f->first_errno)
+				f->first_errno = err;
+			p->agg.open_fails++;
+			sa->open_fails++;
+			if (err == ENOENT) {
+				p->agg.enoent++;
+				sa->enoent++;
+				enoent_evidence(m, step, p, sc, shown, err, h->ts);
+			}
+			return;
+		}
+		f->opens++;
+		if (wr)
+			p->agg.files_written++;
+		else if (!(flags & O_DIRECTORY))
+			p->agg.files_read++;
+		if (wr) {
+			f->written = true;
+			if (flags & O_CREAT)
+				f->creates++;
+		} else if (!(flags & O_DIRECTORY)) {
+			f->read = true;
+		}
+		/* context bookkeeping */
+		const char *rel;
+		if (is_build_daemon(m, p) && lp_model_is_ctx_snapshot_path(m, path, &rel) && *rel) {
+			if (wr && (flags & O_CREAT)) {
+				if (is_tmp_name(rel))
+					tmp_add(m, rel, 0);
+				else
+					ctx_sent(m, rel, false, 0, h->ts);
+			} else if (!wr && step >= 0 && m->steps[step].kind == LP_STEPK_COPY) {
+				note_rfc(m, step, rel);
+			}
+		}
+		if (p->role == LP_ROLE_CLI && step >= 0 && step == m->context.step && space == LP_PATH_CONTEXT &&
+		    !(flags & O_DIRECTORY))
+			ctx_window(m, h->ts);
+		if (!wr && !(flags & O_DIRECTORY) && step >= 0 && p->role == LP_ROLE_CONTAINER &&
+		    m->steps[step].kind == LP_STEPK_RUN)
+			container_read(m, step, path);
+		return;
+	}
+
+	switch (sc) {
+	case LP_SC_STAT: case LP_SC_LSTAT: case LP_SC_NEWFSTATAT: case LP_SC_STATX:
+	case LP_SC_ACCESS: case LP_SC_FACCESSAT: case LP_SC_FACCESSAT2: case LP_SC_READLINKAT:
+	case LP_SC_EXECVE: case LP_SC_EXECVEAT:
+		if (err == ENOENT && path) {
+			enum lp_path_space space;
+			const char *shown = display(m, step, p, path, dbuf, sizeof(dbuf), &space);
+			struct lp_file *f = lp_model_file_get(m, step, shown, space, h->ts);
+			f->open_fails++;
+			if (!f->first_errno)
+				f->first_errno = err;
+			p->agg.enoent++;
+			sa->enoent++;
+			enoent_evidence(m, step, p, sc, shown, err, h->ts);
+		}
+		break;
+	case LP_SC_RENAME: case LP_SC_RENAMEAT: case LP_SC_RENAMEAT2: {
+		sn->renames++;
+		sn->rename_ns += ev->lat_ns;
+		if (err || ev->nstr < 2 || !is_build_daemon(m, p))
+			break;
+		char b2[4096], b3[4096];
+		const char *to = lp_resolve_path(res, ev, 1, b2, sizeof(b2));
+		if (to)
+			to = lp_model_translate(m, to, b3, sizeof(b3));
+		const char *rfrom, *rto;
+		if (path && to && lp_model_is_ctx_snapshot_path(m, path, &rfrom) &&
+		    lp_model_is_ctx_snapshot_path(m, to, &rto) && *rto) {
+			uint64_t b = is_tmp_name(rfrom) ? tmp_take(m, rfrom) : 0;
+			ctx_sent(m, rto, is_tmp_name(rfrom), b, h->ts);
+			enum lp_path_space space;
+			const char *shown = display(m, step, p, to, dbuf, sizeof(dbuf), &space);
+			struct lp_file *f = lp_model_file_get(m, step, shown, space, h->ts);
+			f->written = true;
+			f->wbytes += b;
+		}
+		break;
+	}
+	case LP_SC_MOUNT: case LP_SC_MOVE_MOUNT: case LP_SC_FSMOUNT:
+		sn->mounts++;
+		sn->mount_ns += ev->lat_ns;
+		break;
+	case LP_SC_UMOUNT2:
+		sn->umounts++;
+		sn->umount_ns += ev->lat_ns;
+		break;
+	case LP_SC_FSYNC: case LP_SC_FDATASYNC: case LP_SC_SYNCFS: case LP_SC_SYNC_FILE_RANGE:
+		sn->fsyncs++;
+		sn->fsync_ns += ev->lat_ns;
+		break;
+	case LP_SC_COPY_FILE_RANGE: case LP_SC_SENDFILE: case LP_SC_SPLICE: {
+		sn->copies++;
+		sn->copy_ns += ev->lat_ns;
+		if (ev->ret <= 0)
+			break;
+		uint64_t n = (uint64_t)ev->ret;
+		sn->copy_bytes += n;
+		p->agg.copy_bytes += n;
+		sa->copy_bytes += n;
+		int in_fd = (int)ev->args[0], out_fd = (int)ev->args[2];
+		if (sc == LP_SC_SENDFILE) {
+			out_fd = (int)ev->args[0];
+			in_fd = (int)ev->args[1];
+		}
+		char ib[4096], ob[4096];
+		const char *ip = lp_model_translate(m, lp_resolver_fd_path(res, h->tgid, in_fd), ib, sizeof(ib));
+		const char *op = lp_model_translate(m, lp_resolver_fd_path(res, h->tgid, out_fd), ob, sizeof(ob));
+		enum lp_path_space space;
+		if (ip) {
+			const char *shown = display(m, step, p, ip, dbuf, sizeof(dbuf), &space);
+			struct lp_file *f = lp_model_file_get(m, step, shown, space, h->ts);
+			f->rbytes += n;
+			f->rns += ev->lat_ns;
+			f->read = true;
+		}
+		if (op) {
+			const char *shown = display(m, step, p, op, dbuf, sizeof(dbuf), &space);
+			struct lp_file *f = lp_model_file_get(m, step, shown, space, h->ts);
+			f->wbytes += n;
+			f->wns += ev->lat_ns;
+			f->written = true;
+			size_t dl;
+			const char *rel;
+			if (lp_snap_split(op, &dl, &rel) != LP_SNAP_NONE)
+				sn->layer_bytes_written += n;
+		}
+		p->agg.bytes_read += n;
+		p->agg.bytes_written += n;
+		sa->bytes_read += n;
+		sa->bytes_written += n;
+		break;
+	}
+	case LP_SC_SETXATTR: case LP_SC_LSETXATTR: case LP_SC_FSETXATTR:
+		sn->xattrs++;
+		break;
+	case LP_SC_MKNOD: case LP_SC_MKNODAT:
+		sn->mknods++;
+		break;
+	case LP_SC_LINK: case LP_SC_LINKAT: case LP_SC_SYMLINK: case LP_SC_SYMLINKAT:
+		sn->links++;
+		break;
+	case LP_SC_UNLINK: case LP_SC_UNLINKAT: case LP_SC_RMDIR:
+		sn->unlinks++;
+		break;
+	default:
+		break;
+	}
+}
+
+static void pass2_fdio(struct lp_model *m, struct lp_resolver *res, const struct lp_ev_fd_io *e)
+{
+	const struct lp_hdr *h = &e->h;
+	struct lp_proc *p = lp_model_proc_get(m, h->tgid, h->ts);
+	char tbuf[4096];
+	const char *path = lp_model_translate(m, lp_resolver_fd_path(res, h->tgid, (int)h->aux), tbuf,
+					      sizeof(tbuf));
+	if (path && !is_daemonish(p) && fd_inherited(m, p, h->tgid, (int)h->aux, h->ts))
+		path = NULL; /* most likely a close-on-exec fd of the parent: unknown */
+	if (!(e->io_flags & LP_FDIO_DRAINED))
+		fd_del(lp_priv(m), h->tgid, (int32_t)h->aux); /* closed */
+	int step = lp_model_event_step(m, h, path);
+	struct lp_agg *sa = step_agg(m, step);
+	struct lp_agg *as[2] = { &p->agg, sa };
+	for (int i = 0; i < 2; i++) {
+		as[i]->bytes_read += e->rbytes;
+		as[i]->bytes_written += e->wbytes;
+		as[i]->read_ns += e->rns;
+		as[i]->write_ns += e->wns;
+		agg_sc_add(as[i], LP_SC_READ, e->rcalls, 0, e->rns);
+		agg_sc_add(as[i], LP_SC_WRITE, e->wcalls, 0, e->wns);
+	}
+	if (!path)
+		return;
+	/* pipes, sockets, anon inodes: not files */
+	if (path[0] != '/')
+		return;
+	char dbuf[4096];
+	enum lp_path_space space;
+	const char *shown = display(m, step, p, path, dbuf, sizeof(dbuf), &space);
+	struct lp_file *f = lp_model_file_get(m, step, shown, space, h->ts);
+	f->rbytes += e->rbytes;
+	f->wbytes += e->wbytes;
+	f->rns += e->rns;
+	f->wns += e->wns;
+	if (e->rbytes)
+		f->read = true;
+	if (e->wbytes)
+		f->written = true;
+	size_t dl;
+	const char *rel;
+	if (e->wbytes && p->role != LP_ROLE_CONTAINER &&
+	    lp_snap_split(path, &dl, &rel) != LP_SNAP_NONE && !lp_model_is_ctx_snapshot_path(m, path, &rel))
+		m->snap.layer_bytes_written += e->wbytes;
+	if (p->role == LP_ROLE_CONTAINER && e->wbytes)
+		m->snap.layer_bytes_written += e->wbytes;
+	if (is_build_daemon(m, p) && lp_model_is_ctx_snapshot_path(m, path, &rel) && *rel && e->wbytes) {
+		m->context.write_ns += e->wns;
+		if (is_tmp_name(rel))
+			tmp_add(m, rel, e->wbytes);
+		else
+			ctx_sent(m, rel, false, e->wbytes, h->ts);
+	}
+	if (e->rbytes && step >= 0 && p->role == LP_ROLE_CONTAINER && m->steps[step].kind == LP_STEPK_RUN)
+		container_read(m, step, path);
+}
+
+/* A process of another traced daemon (several may run side by side): its
+ * work is not this build's, not even unattributed housekeeping. */
+static bool foreign(const struct lp_model *m, const struct lp_hdr *h)
+{
+	if (!lp_priv(m)->daemon_known || (h->kind != LP_EV_SYSCALL && h->kind != LP_EV_FD_IO))
+		return false;
+	const struct lp_proc *p = lp_model_proc_at(m, h->tgid, h->ts);
+	return p && p->role != LP_ROLE_CLI && !lp_model_in_build_daemon(m, p);
+}
+
+static void pass2_record(struct lp_model *m, struct lp_resolver *res, const struct lp_hdr *h)
+{
+	if (foreign(m, h))
+		return;
+	switch (h->kind) {
+	case LP_EV_SYSCALL:
+		pass2_syscall(m, res, (const void *)h);
+		break;
+	case LP_EV_FD_IO:
+		pass2_fdio(m, res, (const void *)h);
+		break;
+	case LP_EV_EXEC: {
+		const struct lp_proc *p = lp_model_proc_at(m, h->tgid, h->ts);
+		int s = p ? p->step : -1;
+		if (s >= 0)
+			m->steps[s].agg.execs++;
+		break;
+	}
+	case LP_EV_FORK: {
+		const struct lp_proc *p = lp_model_proc_at(m, h->tgid, h->ts);
+		int s = p ? p->step : -1;
+		if (s >= 0)
+			m->steps[s].agg.forks++;
+		break;
+	}
+	case LP_EV_EXIT: {
+		const struct lp_ev_exit *e = (const void *)h;
+		const struct lp_proc *p = lp_model_proc_at(m, h->tgid, h->ts);
+		int s = p ? p->step : -1;
+		struct lp_agg *a = step_agg(m, s);
+		a->chown += e->counts.chown;
+		a->chmod += e->counts.chmod;
+		a->utimens += e->counts.utimens;
+		a->stat_ok += e->counts.stat_ok;
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+/* ------------------------------------------------------------ finishing */
+
+static int cmp_file(const void *a, const void *b)
+{
+	const struct lp_file *x = a, *y = b;
+	if (x->step != y->step)
+		return x->step < y->step ? -1 : 1;
+	return strcmp(x->path, y->path);
+}
+
+static int cmp_ctx(const void *a, const void *b)
+{
+	const struct lp_ctx_file *x = a, *y = b;
+	return strcmp(x->path, y->path);
+}
+
+static void finish(struct lp_model *m)
+{
+	struct lp_priv *pv = lp_priv(m);
+	/* per-step file counts, process counts */
+	for (size_t i = 0; i < m->nfiles; i++) {
+		struct lp_file *f = &m->files[i];
+		struct lp_agg *a = step_agg(m, f->step);
+		if (f->read && (f->opens || f->rbytes))
+			a->files_read++;
+		if (f->written)
+			a->files_written++;
+	}
+	for (size_t i = 0; i < m->nprocs; i++) {
+		struct lp_proc *p = &m->procs[i];
+		if (p->step >= 0)
+			m->steps[p->step].agg.procs++;
+	}
+	/* reads_from_context */
+	for (size_t s = 0; s < m->nsteps; s++) {
+		struct lp_strv *v = &pv->step_rfc[s];
+		lp_strv_sort_uniq(v);
+		m->steps[s].reads_from_context = v->v;
+		m->steps[s].nreads_from_context = v->n;
+		memset(v, 0, sizeof(*v));
+	}
+	/* sort files by (step, path) and ctx files by path; rebuild indexes */
+	if (m->nfiles > 1)
+		qsort(m->files, m->nfiles, sizeof(struct lp_file), cmp_file);
+	file_slots_rebuild(m, pv->file_slots_cap ? pv->file_slots_cap : 1024);
+	if (m->nctx_files > 1)
+		qsort(m->ctx_files, m->nctx_files, sizeof(struct lp_ctx_file), cmp_ctx);
+	lp_smap_free(&pv->ctx_idx);
+	for (size_t i = 0; i < m->nctx_files; i++)
+		lp_smap_put(&pv->ctx_idx, m->ctx_files[i].path, (int)i);
+	for (size_t i = 0; i < m->nfiles; i++)
+		if (m->files[i].space == LP_PATH_CONTEXT)
+			m->files[i].ctx = lp_smap_get(&pv->ctx_idx, m->files[i].path);
+	/* data root: the build daemon's, from its context snapshot or runc bundle */
+	const char *evid = m->context.snapshot_dir;
+	const char *cut = evid ? strstr(evid, "/overlay2/") : NULL;
+	for (size_t s = 0; s < m->nsteps && !cut; s++)
+		if (m->steps[s].rootfs) {
+			evid = m->steps[s].rootfs;
+			cut = strstr(evid, "/buildkit/executor/");
+		}
+	if (cut) {
+		for (size_t i = 0; i < m->build.ndata_roots; i++)
+			free(m->build.data_roots[i]);
+		m->build.data_roots = lp_xrealloc(m->build.data_roots, sizeof(char *));
+		m->build.data_roots[0] = strndup(evid, (size_t)(cut - evid));
+		m->build.ndata_roots = m->build.data_roots[0] ? 1 : 0;
+	}
+	/* summary */
+	struct lp_build *b = &m->build;
+	uint64_t first = 0, last = 0;
+	for (size_t s = 0; s < m->nsteps; s++) {
+		const struct lp_step *st = &m->steps[s];
+		if (st->start_ns && (!first || st->start_ns < first))
+			first = st->start_ns;
+		if (st->end_ns > last)
+			last = st->end_ns;
+		if (st->kind == LP_STEPK_RUN || st->kind == LP_STEPK_COPY || st->kind == LP_STEPK_FROM ||
+		    st->kind == LP_STEPK_OTHER) {
+			if (!st->stage_steps && st->kind != LP_STEPK_OTHER)
+				continue;
+			b->steps++;
+			if (st->cacheable) {
+				b->cacheable_steps++;
+				if (st->cached)
+					b->cached_steps++;
+			}
+		}
+		if (st->status == LP_STEP_ERROR)
+			b->failed = true;
+	}
+	/* the traced command's own lifetime, when it is in the trace: what the
+	 * user waited for (the CLI prints progress lines late and in batches) */
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const struct lp_proc *p = &m->procs[i];
+		if (p->role != LP_ROLE_CLI || (p->parent >= 0 && m->procs[p->parent].role == LP_ROLE_CLI))
+			continue;
+		uint64_t st = p->start_ns ? p->start_ns : p->exec_ns;
+		if (st && first && st < first && first - st < 3600ull * 1000000000ull) {
+			first = st;
+			b->wall_from_command = true;
+		}
+		if (p->exited && p->end_ns > last && last && p->end_ns - last < 3600ull * 1000000000ull)
+			last = p->end_ns;
+	}
+	b->start_ns = first;
+	b->end_ns = last;
+	b->wall_ns = last > first ? last - first : 0;
+	b->cache_hit_rate = b->cacheable_steps ? (double)b->cached_steps / (double)b->cacheable_steps : -1;
+	if (b->command_status > 0 || b->error)
+		b->failed = true;
+	b->cold = b->cached_steps == 0 && m->context.changed_files == 0;
+	if (!b->image_bytes_source && m->snap.layer_bytes_written) {
+		b->image_bytes = m->snap.layer_bytes_written;
+		b->image_bytes_source = "layer bytes written";
+	}
+	if (m->context.end_ns > m->context.start_ns)
+		m->context.transfer_ns = m->context.end_ns - m->context.start_ns;
+	if (m->context.step >= 0) {
+		const struct lp_step *cs = &m->steps[m->context.step];
+		uint64_t w = lp_step_wall_ns(cs);
+		if (!m->context.transfer_ns)
+			m->context.transfer_ns = w;
+		if (cs->start_ns && (!m->context.start_ns || cs->start_ns < m->context.start_ns))
+			m->context.start_ns = cs->start_ns;
+		if (cs->end_ns > m->context.end_ns)
+			m->context.end_ns = cs->end_ns;
+	}
+	for (size_t s = 0; s < m->nsteps; s++)
+		if (m->steps[s].kind == LP_STEPK_EXPORT && m->steps[s].end_ns > m->steps[s].start_ns)
+			m->snap.export_ns += m->steps[s].end_ns - m->steps[s].start_ns;
+	for (size_t s = 0; s < m->nsteps; s++)
+		if (m->steps[s].kind == LP_STEPK_EXPORT) {
+			m->snap.export_bytes_read += m->steps[s].agg.bytes_read;
+			m->snap.export_bytes_written += m->steps[s].agg.bytes_written;
+		}
+}
+
+static void priv_free(struct lp_model *m)
+{
+	struct lp_priv *pv = lp_priv(m);
+	if (!pv)
+		return;
+	free(pv->pid_keys);
+	free(pv->pid_vals);
+	free(pv->pid_prev);
+	lp_smap_free(&pv->step_by_num);
+	free(pv->file_slots);
+	lp_smap_free(&pv->ctx_idx);
+	lp_smap_free(&pv->ctx_dirs);
+	lp_smap_free(&pv->rfc_seen);
+	lp_smap_free(&pv->snap_idx);
+	for (size_t i = 0; i < pv->nsnaps; i++) {
+		free(pv->snaps[i].dir);
+		lp_smap_free(&pv->snaps[i].paths);
+	}
+	free(pv->snaps);
+	for (size_t i = 0; i < m->nprocs; i++) {
+		if (pv->pend_argv)
+			free_argv(pv->pend_argv[i], pv->pend_argc[i]);
+		if (pv->first_cmd)
+			free(pv->first_cmd[i]);
+	}
+	free(pv->pend_argv);
+	free(pv->pend_argc);
+	free(pv->first_cmd);
+	for (size_t i = 0; i < m->nsteps; i++) {
+		if (pv->step_log)
+			lp_strv_free(&pv->step_log[i]);
+		if (pv->step_enoent)
+			lp_strv_free(&pv->step_enoent[i]);
+		if (pv->step_missing)
+			lp_strv_free(&pv->step_missing[i]);
+		if (pv->step_rfc)
+			lp_strv_free(&pv->step_rfc[i]);
+	}
+	free(pv->step_log);
+	free(pv->step_enoent);
+	free(pv->step_missing);
+	free(pv->step_rfc);
+	for (size_t i = 0; i < pv->ndf; i++) {
+		free(pv->df[i].stage_name);
+		free(pv->df[i].keyword);
+		free(pv->df[i].args);
+		free(pv->df[i].workdir);
+	}
+	free(pv->df);
+	lp_smap_free(&pv->tmp_idx);
+	free(pv->tmp_bytes);
+	lp_model_reset_mounts(m);
+	free(pv->fdtab);
+	lp_strv_free(&pv->build_errors);
+	lp_progress_free(pv->prog);
+	free(pv);
+	m->priv = NULL;
+}
+
+void lp_model_free(struct lp_model *m)
+{
+	if (!m)
+		return;
+	priv_free(m);
+	for (size_t i = 0; i < m->nsteps; i++) {
+		struct lp_step *s = &m->steps[i];
+		free(s->name);
+		free(s->stage);
+		free(s->instruction);
+		free(s->args);
+		free(s->error);
+		for (size_t j = 0; j < s->ncopy_srcs; j++)
+			free(s->copy_srcs[j]);
+		free(s->copy_srcs);
+		free(s->copy_dst);
+		free(s->container_id);
+		free(s->rootfs);
+		free(s->snapshot_dir);
+		for (size_t j = 0; j < s->nreads_from_context; j++)
+			free(s->reads_from_context[j]);
+		free(s->reads_from_context);
+	}
+	for (size_t i = 0; i < m->nsteps; i++)
+		free(m->steps[i].agg.sc);
+	free(m->steps);
+	free(m->unattributed.sc);
+	for (size_t i = 0; i < m->nprocs; i++) {
+		free(m->procs[i].agg.sc);
+		free(m->procs[i].exe);
+		free_argv(m->procs[i].argv, m->procs[i].argc);
+	}
+	free(m->procs);
+	for (size_t i = 0; i < m->nfiles; i++)
+		free(m->files[i].path);
+	free(m->files);
+	for (size_t i = 0; i < m->nctx_files; i++)
+		free(m->ctx_files[i].path);
+	free(m->ctx_files);
+	free(m->context.dir);
+	free(m->context.snapshot_dir);
+	for (size_t i = 0; i < m->nfindings; i++) {
+		struct lp_finding *f = &m->findings[i];
+		free(f->message);
+		for (size_t j = 0; j < f->npaths; j++)
+			free(f->paths[j]);
+		free(f->paths);
+		free(f->suggestion);
+		for (size_t j = 0; j < f->nevidence; j++)
+			free(f->evidence[j]);
+		free(f->evidence);
+		free(f->edit_before);
+		free(f->edit_after);
+	}
+	free(m->findings);
+	struct lp_build *b = &m->build;
+	free(b->error);
+	free(b->command);
+	free(b->context_dir);
+	free(b->dockerfile_path);
+	free(b->dockerfile_text);
+	for (size_t i = 0; i < b->ndata_roots; i++)
+		free(b->data_roots[i]);
+	free(b->data_roots);
+	free(b->image_ref);
+	free(m);
+}
+
+struct lp_model *lp_model_from_reader(struct lp_reader *r, const struct lp_model_options *opt,
+				      char *err, size_t errlen)
+{
+	struct lp_model *m = lp_xcalloc(1, sizeof(*m));
+	struct lp_priv *pv = lp_xcalloc(1, sizeof(*pv));
+	m->priv = pv;
+	m->context.step = -1;
+	m->build.command_status = -1;
+	pv->ctx_snap = -1;
+	pv->lag_ns = 300000000ull;
+
+	parse_meta(m, lp_reader_meta(r));
+	if (m->build.context_dir)
+		m->context.dir = lp_xstrdup(m->build.context_dir);
+
+	if (lp_reader_rewind(r) < 0) {
+		snprintf(err, errlen, "cannot rewind the trace");
+		lp_model_free(m);
+		return NULL;
+	}
+	/* pass 1 */
+	struct lp_resolver *res = lp_resolver_new();
+	const struct lp_hdr *h;
+	uint64_t events = 0, last_ts = 0;
+	while (lp_reader_next(r, &h) == 1) {
+		events++;
+		if (h->ts > last_ts)
+			last_ts = h->ts;
+		if (!lp_ev_valid(h))
+			continue;
+		pass1_record(m, res, h);
+		lp_resolver_feed(res, h);
+	}
+	lp_resolver_free(res);
+	m->build.events = events;
+	const struct lp_reader_status *st = lp_reader_status(r);
+	parse_trailer(m, lp_reader_trailer(r));
+	m->build.truncated = st->damaged || !st->has_trailer;
+	snprintf(m->build.trace_message, sizeof(m->build.trace_message), "%s", st->message);
+
+	lp_progress_steps(m);
+	/* steps that never finished end with the recording */
+	for (size_t s = 0; s < m->nsteps; s++)
+		if (!m->steps[s].end_ns)
+			m->steps[s].end_ns = last_ts > m->steps[s].start_ns ? last_ts : m->steps[s].start_ns;
+	pv->step_enoent = lp_xcalloc(m->nsteps + 1, sizeof(struct lp_strv));
+	pv->step_missing = lp_xcalloc(m->nsteps + 1, sizeof(struct lp_strv));
+	pv->step_rfc = lp_xcalloc(m->nsteps + 1, sizeof(struct lp_strv));
+
+	lp_correlate(m);
+
+	/* pass 2 */
+	if (lp_reader_rewind(r) < 0) {
+		snprintf(err, errlen, "cannot rewind the trace");
+		lp_model_free(m);
+		return NULL;
+	}
+	lp_model_reset_mounts(m);
+	res = lp_resolver_new();
+	while (lp_reader_next(r, &h) == 1) {
+		if (!lp_ev_valid(h))
+			continue;
+		pass2_record(m, res, h);
+		lp_resolver_feed(res, h);
+	}
+	lp_resolver_free(res);
+
+	finish(m);
+	if (!opt || !opt->no_findings)
+		lp_analyze(m);
+	return m;
+}
+
+struct lp_model *lp_model_load(const char *path, const struct lp_model_options *opt, char *err,
+			       size_t errlen)
+{
+	struct lp_reader *r = lp_reader_open(path, err, errlen);
+	if (!r)
+		return NULL;
+	struct lp_model *m = lp_model_from_reader(r, opt, err, errlen);
+	lp_reader_close(r);
+	return m;
+}
+
+/* ---------------------------------------------------------------- lookups */
+
+int lp_model_find_step(const struct lp_model *m, const char *id)
+{
+	if (!id)
+		return -1;
+	if (*id == '#')
+		id++;
+	return lp_smap_get(&lp_priv(m)->step_by_num, id);
+}
+
+const struct lp_ctx_file *lp_model_ctx_file(const struct lp_model *m, const char *path)
+{
+	int i = lp_smap_get(&lp_priv(m)->ctx_idx, path);
+	return i >= 0 ? &m->ctx_files[i] : NULL;
+}
+
+const struct lp_file *lp_model_step_files(const struct lp_model *m, int step, size_t *n)
+{
+	size_t lo = 0, hi = m->nfiles;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (m->files[mid].step < step)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	size_t e = lo;
+	while (e < m->nfiles && m->files[e].step == step)
+		e++;
+	*n = e - lo;
+	return *n ? &m->files[lo] : NULL;
+}
+
+const char *lp_finding_kind_name(enum lp_finding_kind k)
+{
+	static const char *names[LP_FIND_NR] = { "layer-order", "cache-miss", "context-bloat",
+						 "secret-in-context", "failed-step", "snapshot-cost",
+						 "slow-transfer" };
+	return (unsigned)k < LP_FIND_NR ? names[k] : "unknown";
+}
+
+const char *lp_role_name(enum lp_role r)
+{
+	static const char *names[] = { "other", "daemon", "runc", "container", "cli" };
+	return (unsigned)r < LP_ARRAY_SIZE(names) ? names[r] : "other";
+}
+
+const char *lp_step_status_name(enum lp_step_status s)
+{
+	static const char *names[] = { "unknown", "done", "cached", "error", "canceled" };
+	return (unsigned)s < LP_ARRAY_SIZE(names) ? names[s] : "unknown";
+}

@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The model of one recording: what `report`, `export` and `diff` reason about.
+ *
+ *   reader -> lp_model_load (two streaming passes, see model.c)
+ *          -> correlate (processes and events -> build steps, DESIGN §3)
+ *          -> analyze (findings, DESIGN §4)
+ *
+ * The model keeps aggregates, never every event: processes, steps, one row
+ * per (step, path) of file activity, the build context manifest and the
+ * findings. A 10M-event trace loads in well under 512 MiB (measured: 10M
+ * events, 485k distinct paths, 66k processes: 160 MiB RSS, ~10 s).
+ *
+ * Several daemons may be traced at once: the one serving the build is the
+ * one listening where the CLI's -H points (else the writer of the context
+ * snapshot); the others' work is attributed to no step.
+ *
+ * Exporters that need per-event detail make their own pass over a reader
+ * (with their own lp_resolver) and ask the model who did what:
+ *   lp_model_proc_at()       the process (with its role and step) of a tgid at ts
+ *   lp_model_event_step()    the step an event belongs to (daemon-side COPY
+ *                            work is attributed by path and time window)
+ *   lp_model_display_path()  a host path as a person reads it: container-
+ *                            relative inside a RUN, context-relative for
+ *                            context files, absolute otherwise
+ *
+ * Indexes: steps, processes, files and context files are arrays; a "step
+ * index" is a position in model->steps (-1: no step). All times are
+ * CLOCK_MONOTONIC ns, the BPF clock (lp_hdr.ts); 0 means unknown.
+ * Everything is owned by the model and freed by lp_model_free().
+ */
+#ifndef LAYERPROF_MODEL_H
+#define LAYERPROF_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "layerprof/abi.h"
+
+struct lp_reader;
+
+/* ------------------------------------------------------------ aggregates */
+
+/* Activity of a step or a process. */
+struct lp_agg {
+	uint64_t procs;            /* processes (steps: processes attributed) */
+	uint64_t execs;            /* successful execs */
+	uint64_t forks;
+	uint64_t files_read;       /* steps: distinct paths read; processes: read-only opens */
+	uint64_t files_written;    /* steps: distinct paths written or created; processes: opens for writing */
+	uint64_t bytes_read;
+	uint64_t bytes_written;
+	uint64_t read_ns, write_ns;   /* time inside read/write calls */
+	uint64_t opens, open_fails;
+	uint64_t enoent;           /* failed lookups/opens with ENOENT */
+	uint64_t copy_bytes;       /* copy_file_range/sendfile/splice bytes */
+	uint32_t chown, chmod, utimens, stat_ok; /* lp_counts from exits */
+	/* Per syscall: calls, failures, time inside the call, for the
+	 * syscalls this step/process made (sparse; read it with lp_agg_sc()).
+	 * READ/WRITE hold the per-fd aggregates of their whole families. */
+	struct lp_sc_stat *sc;
+	uint16_t nsc, capsc;
+};
+
+struct lp_sc_stat {
+	uint16_t sc;            /* enum lp_sc */
+	uint32_t calls, fails;
+	uint64_t ns;
+};
+/* Calls/failures/time of syscall sc in a (all zero when it made none). */
+struct lp_sc_stat lp_agg_sc(const struct lp_agg *a, unsigned sc);
+
+/* ----------------------------------------------------------------- steps */
+
+enum lp_step_kind {
+	LP_STEPK_OTHER = 0,     /* an instruction without file work (WORKDIR, ENV...) */
+	LP_STEPK_FROM,          /* FROM / [internal] load metadata for ... */
+	LP_STEPK_RUN,
+	LP_STEPK_COPY,          /* COPY and ADD */
+	LP_STEPK_LOAD_DOCKERFILE,   /* [internal] load build definition from Dockerfile */
+	LP_STEPK_LOAD_DOCKERIGNORE, /* [internal] load .dockerignore */
+	LP_STEPK_LOAD_CONTEXT,      /* [internal] load build context */
+	LP_STEPK_LOAD_METADATA,     /* [internal] load metadata for IMAGE */
+	LP_STEPK_EXPORT,            /* exporting to image */
+	LP_STEPK_INTERNAL,          /* any other [internal] / non-Dockerfile vertex */
+};
+
+enum lp_step_status {
+	LP_STEP_UNKNOWN = 0,    /* seen started, never finished (trace cut?) */
+	LP_STEP_DONE,
+	LP_STEP_CACHED,
+	LP_STEP_ERROR,
+	LP_STEP_CANCELED,
+};
+
+struct lp_step {
+	int index;              /* position in model->steps */
+	int num;                /* BuildKit vertex number N of "#N" */
+	char id[16];            /* "#N" */
+	char *name;             /* "[3/5] COPY . ." (vertex name as printed) */
+	char *stage;            /* "builder", "stage-0", "internal", "" */
+	int stage_step, stage_steps; /* i/n of "[stage i/n]"; 0 when absent */
+	char *instruction;      /* "RUN", "COPY", "ADD", "FROM", ... or "" */
+	char *args;             /* instruction text after the keyword ("npm ci"), or "" */
+	enum lp_step_kind kind;
+	int dockerfile_line;    /* 1-based, 0 = unknown */
+	bool cached;            /* "#N CACHED" */
+	bool cacheable;         /* a Dockerfile instruction that can hit the cache */
+	enum lp_step_status status;
+	char *error;            /* "#N ERROR ..." text (+ context lines), or NULL */
+	uint64_t start_ns;      /* first progress line of the vertex */
+	uint64_t end_ns;        /* DONE/CACHED/ERROR line (or last line seen) */
+	double reported_s;      /* "DONE 1.2s" value, -1 when absent */
+	/* COPY/ADD: sources and destination as written ("package.json", "."),
+	 * destination resolved against WORKDIR ("/app/"), or NULL. */
+	char **copy_srcs;
+	size_t ncopy_srcs;
+	char *copy_dst;
+	bool copy_from_stage;   /* COPY --from=...: sources not from the context */
+	/* RUN: the runc container id (buildkit/executor/<id>) and its rootfs
+	 * prefix on the host, when found. */
+	char *container_id;
+	char *rootfs;
+	/* COPY/ADD: the snapshot dir written into (<data-root>/overlay2/<id>). */
+	char *snapshot_dir;
+	struct lp_agg agg;
+	/* Context-relative paths read by this step that came from the context
+	 * (COPY: the copied context files; RUN: files read in the container
+	 * that a COPY placed there). Sorted, unique. */
+	char **reads_from_context;
+	size_t nreads_from_context;
+	int first_proc;         /* index of its top process (runc or sh), or -1 */
+};
+
+/* ------------------------------------------------------------- processes */
+
+enum lp_role {
+	LP_ROLE_OTHER = 0,      /* traced, none of the below */
+	LP_ROLE_DAEMON,         /* dockerd, containerd, buildkitd, shims */
+	LP_ROLE_RUNC,           /* runc and its runc:[N:...] stages */
+	LP_ROLE_CONTAINER,      /* a process inside a RUN step's container */
+	LP_ROLE_CLI,            /* the traced command (docker build) and its children */
+};
+
+struct lp_proc {
+	int index;              /* position in model->procs */
+	uint32_t pid, ppid;
+	int parent;             /* index of the parent lp_proc, or -1 */
+	char comm[LP_COMM_LEN]; /* last comm */
+	char *exe;              /* last exec'd file, or NULL */
+	char **argv;            /* last exec's argv, argc entries (may be 0) */
+	int argc;
+	uint64_t start_ns;      /* fork (or first sight), 0 = before the recording */
+	uint64_t exec_ns;       /* last exec */
+	uint64_t end_ns;        /* exit, 0 = still running at the end */
+	bool exited;
+	int exit_code;          /* exit status (WEXITSTATUS), 128+sig when signalled */
+	uint32_t exit_raw;      /* as the kernel encodes it */
+	int step;               /* step index or -1 */
+	enum lp_role role;
+	bool seeded;            /* running before the recording began */
+	struct lp_agg agg;
+};
+
+/* ----------------------------------------------------------------- files */
+
+/* How lp_file.path is written. */
+enum lp_path_space {
+	LP_PATH_HOST = 0,       /* absolute host path */
+	LP_PATH_CONTAINER,      /* container-relative, absolute ("/app/package.json") */
+	LP_PATH_CONTEXT,        /* context-relative ("src/app.js") */
+	LP_PATH_SNAPSHOT,       /* relative to a snapshot dir: "<id>/diff/..." */
+};
+
+/* File activity of one step on one path (step -1: not attributed). */
+struct lp_file {
+	int step;
+	char *path;             /* as displayed (see space) */
+	enum lp_path_space space;
+	uint32_t opens, open_fails, creates;
+	int first_errno;        /* first failure's errno (positive), 0 none */
+	uint64_t rbytes, wbytes;
+	uint64_t rns, wns;      /* read/write time */
+	uint64_t open_ns;       /* time inside open calls */
+	uint64_t first_ts;
+	bool read, written;     /* opened for reading / for writing (or created) */
+	int ctx;                /* index in model->ctx_files when it is a context file, else -1 */
+};
+
+/* ------------------------------------------------------- build context */
+
+struct lp_ctx_file {
+	char *path;             /* context-relative */
+	uint64_t size;
+	int64_t mtime_ns;
+	uint32_t mode;
+	bool in_manifest;       /* listed by record (LP_REC_CONTEXT_FILE) */
+	bool sent;              /* written into the context snapshot in this build */
+	bool added;             /* sent, and new to the daemon */
+	bool changed;           /* sent, replacing an older copy (.tmp + rename) */
+	uint64_t sent_bytes;
+	uint32_t readers;       /* steps that read it (the transfer itself excluded) */
+	int first_reader;       /* step index, or -1 */
+	bool copied;            /* a COPY/ADD read it */
+	bool read_in_run;       /* a RUN read the copy a COPY placed in the container */
+	bool secret;            /* name looks like a secret (.env, id_rsa, *.pem...) */
+};
+
+struct lp_context {
+	char *dir;              /* META build.context (host path), or NULL */
+	char *snapshot_dir;     /* the local-source snapshot written during the transfer */
+	int step;               /* the "[internal] load build context" step, or -1 */
+	uint64_t start_ns, end_ns;
+	uint64_t manifest_files, manifest_bytes;   /* from LP_REC_CONTEXT_FILE */
+	uint64_t sent_files, sent_bytes;           /* written into the snapshot */
+	uint64_t added_files, changed_files;
+	uint64_t write_ns;      /* time inside the daemon's writes */
+	uint64_t transfer_ns;   /* first to last kernel-observed transfer I/O (CLI reads,
+				 * daemon writes into the snapshot); else the step's time */
+};
+
+/* Layer/snapshot machinery costs (whole build; per step in lp_step.agg). */
+struct lp_snapshot_costs {
+	uint64_t mounts, mount_ns;
+	uint64_t umounts, umount_ns;
+	uint64_t fsyncs, fsync_ns;          /* fsync, fdatasync, syncfs, sync_file_range */
+	uint64_t renames, rename_ns;
+	uint64_t copies, copy_ns, copy_bytes;   /* copy_file_range/sendfile/splice */
+	uint64_t xattrs, mknods, links, unlinks;
+	uint64_t export_ns;                 /* "exporting to image" wall time */
+	uint64_t export_bytes_read;         /* bytes the daemon read while exporting */
+	uint64_t export_bytes_written;      /* layer/image db bytes written while exporting */
+	uint64_t layer_bytes_written;       /* bytes written under snapshot dirs by all steps */
+};
+
+/* -------------------------------------------------------------- findings */
+
+enum lp_finding_kind {
+	LP_FIND_LAYER_ORDER = 0,
+	LP_FIND_CACHE_MISS,
+	LP_FIND_CONTEXT_BLOAT,
+	LP_FIND_SECRET,          /* "secret-in-context" */
+	LP_FIND_FAILED_STEP,
+	LP_FIND_SNAPSHOT_COST,
+	LP_FIND_SLOW_TRANSFER,
+	LP_FIND_NR
+};
+
+struct lp_finding {
+	enum lp_finding_kind kind;
+	int step;               /* step index or -1 */
+	char *message;          /* one sentence */
+	char **paths;           /* evidence paths (display form), npaths */
+	size_t npaths;
+	char *suggestion;       /* the concrete edit, may span lines */
+	char **evidence;        /* lines of kernel evidence, nevidence */
+	size_t nevidence;
+	char *edit_before;      /* Dockerfile/.dockerignore snippet before, or NULL */
+	char *edit_after;       /* ... and after, or NULL */
+	int64_t savings_ms;     /* estimated; 0 none */
+	int64_t savings_bytes;
+};
+
+/* ----------------------------------------------------------------- model */
+
+struct lp_build {
+	bool failed;            /* a step errored or the command failed */
+	char *error;            /* the build's final error line ("failed to solve: ..."), or NULL */
+	bool cold;              /* nothing was cached and no context file was re-sent: first build */
+	int command_status;     /* traced command's exit status, -1 unknown */
+	char *command;          /* traced command line, or NULL */
+	char *context_dir, *dockerfile_path, *dockerfile_text; /* META build.* */
+	char **data_roots;      /* traced daemons' data-root(s) */
+	size_t ndata_roots;
+	uint64_t start_ns, end_ns;   /* first and last progress line (or event) */
+	uint64_t wall_ns;
+	bool wall_from_command; /* start..exit of the traced command, not progress lines */
+	size_t steps;           /* Dockerfile steps (internal vertices excluded) */
+	size_t cached_steps;
+	size_t cacheable_steps;
+	double cache_hit_rate;  /* cached / cacheable, 0..1; -1 when no cacheable step */
+	uint64_t events;        /* records read */
+	uint64_t lost_events;   /* trailer's lost counts, all reasons */
+	uint64_t lost_by_reason[LP_LOST_NR];
+	bool truncated;         /* no trailer or damaged: partial recording */
+	char trace_message[256];/* the reader's account of what it recovered */
+	/* Final image size: from the trailer/META "image" info when record
+	 * provides it, else the sum of bytes written into layers. */
+	uint64_t image_bytes;
+	const char *image_bytes_source; /* "image inspect" | "layer bytes written" | NULL */
+	char *image_ref;        /* -t tag, when known */
+};
+
+struct lp_model {
+	struct lp_build build;
+	struct lp_step *steps;     size_t nsteps;
+	struct lp_proc *procs;     size_t nprocs;
+	struct lp_file *files;     size_t nfiles;     /* sorted by (step, path) */
+	struct lp_ctx_file *ctx_files; size_t nctx_files; /* sorted by path */
+	struct lp_context context;
+	struct lp_snapshot_costs snap;
+	struct lp_finding *findings; size_t nfindings;  /* most valuable first */
+	struct lp_agg unattributed; /* activity of no step (daemon housekeeping) */
+	void *priv;                /* internal indexes */
+};
+
+struct lp_model_options {
+	bool no_findings;          /* skip analysis (exporters that only attribute) */
+};
+
+/*
+ * Load the model of the trace at PATH. NULL + one line in err when the file
+ * cannot be read as a trace (missing, not ours, newer, no META). A damaged or
+ * truncated trace loads what was recovered and sets build.truncated.
+ */
+struct lp_model *lp_model_load(const char *path, const struct lp_model_options *opt,
+			       char *err, size_t errlen);
+/* Same on an open reader (rewound and read to the end; caller closes it). */
+struct lp_model *lp_model_from_reader(struct lp_reader *r, const struct lp_model_options *opt,
+				      char *err, size_t errlen);
+void lp_model_free(struct lp_model *m);
+
+/* ------------------------------------------------- attribution helpers */
+
+/* The process tgid was at time ts (pid reuse handled), or NULL. */
+const struct lp_proc *lp_model_proc_at(const struct lp_model *m, uint32_t tgid, uint64_t ts);
+/* Step index of process tgid at ts (-1: none). Daemon processes have no step
+ * by themselves: use lp_model_event_step for their events. */
+int lp_model_step_of(const struct lp_model *m, uint32_t tgid, uint64_t ts);
+/*
+ * Step index of one event. path: the event's resolved absolute path
+ * (lp_resolve_path / lp_resolver_fd_path), or NULL. Container processes go
+ * to their RUN step; daemon work goes to the COPY/ADD step whose snapshot
+ * or destination matches path, or to the context transfer / export step by
+ * path and time window; else -1.
+ */
+int lp_model_event_step(const struct lp_model *m, const struct lp_hdr *rec, const char *path);
+/* Step index whose [start, end] contains ts, preferring the shortest; -1. */
+int lp_model_step_at(const struct lp_model *m, uint64_t ts);
+/*
+ * A host path as a person reads it, for step (-1 allowed): container-
+ * relative under the step's rootfs or any overlay2/<id>/merged, context-
+ * relative under the context snapshot (also seen through the daemon's
+ * temporary buildkit-mount bind mounts) or the context dir, else as given.
+ * Returns buf (or path itself when unchanged). *space gets the kind.
+ * Paths of LP_ROLE_CONTAINER processes are already container paths: show
+ * them as they are (they are not host paths).
+ */
+const char *lp_model_display_path(const struct lp_model *m, int step, const char *path,
+				  char *buf, size_t len, enum lp_path_space *space);
+
+/* ---------------------------------------------------------------- lookups */
+
+/* Step by "#N" (or "N"), -1 when absent. */
+int lp_model_find_step(const struct lp_model *m, const char *id);
+/* Context file by context-relative path, or NULL. */
+const struct lp_ctx_file *lp_model_ctx_file(const struct lp_model *m, const char *path);
+/* Files of one step: *n rows starting at the returned pointer (files are
+ * sorted by step). step -1 gives the unattributed rows. */
+const struct lp_file *lp_model_step_files(const struct lp_model *m, int step, size_t *n);
+
+/* Stable names: "layer-order", "cache-miss", "context-bloat",
+ * "secret-in-context", "failed-step", "snapshot-cost", "slow-transfer". */
+const char *lp_finding_kind_name(enum lp_finding_kind k);
+/* "other", "daemon", "runc", "container", "cli" */
+const char *lp_role_name(enum lp_role r);
+/* "done", "cached", "error", "canceled", "unknown" */
+const char *lp_step_status_name(enum lp_step_status s);
+/* A step's duration: BuildKit's own "DONE 1.2s" when printed, else the
+ * time between its first and last progress lines; 0 for cached steps. */
+uint64_t lp_step_wall_ns(const struct lp_step *s);
+/* Whether a context-relative path looks like a secret (.env, *.pem, id_rsa*...). */
+bool lp_path_is_secret(const char *ctx_path);
+
+#endif /* LAYERPROF_MODEL_H */

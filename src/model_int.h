@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Internals shared by model.c (loading), correlate.c (attribution) and
+ * analyze.c (findings). Not an API: use model.h.
+ */
+#ifndef LAYERPROF_MODEL_INT_H
+#define LAYERPROF_MODEL_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+
+/* ---------------------------------------------------- string -> int map */
+
+struct lp_smap_ent {
+	char *key;
+	int val;
+	uint32_t hash;
+	int next;               /* chain, -1 ends */
+};
+struct lp_smap {
+	struct lp_smap_ent *ents;
+	size_t n, cap;
+	int *buckets;
+	size_t nbuckets;
+};
+uint32_t lp_hash_str(const char *s, uint32_t seed);
+/* Value of key, or -1. */
+int lp_smap_get(const struct lp_smap *m, const char *key);
+/* Insert (key copied) or overwrite. */
+void lp_smap_put(struct lp_smap *m, const char *key, int val);
+void lp_smap_free(struct lp_smap *m);
+
+/* Growable array of strings, for small sets. */
+struct lp_strv {
+	char **v;
+	size_t n, cap;
+};
+void lp_strv_push(struct lp_strv *s, const char *str);
+bool lp_strv_has(const struct lp_strv *s, const char *str);
+void lp_strv_free(struct lp_strv *s);
+/* Sort and unique in place. */
+void lp_strv_sort_uniq(struct lp_strv *s);
+
+/* ------------------------------------------------------------- snapshots */
+
+/* How a host path falls into a layer snapshot. */
+enum lp_snap_part {
+	LP_SNAP_NONE = 0,
+	LP_SNAP_DIFF,           /* <root>/overlay2/<id>/diff/... (parentless or upper) */
+	LP_SNAP_MERGED,         /* <root>/overlay2/<id>/merged/... */
+	LP_SNAP_FS,             /* containerd: .../snapshots/<n>/fs/... */
+	LP_SNAP_TMPMOUNT,       /* .../buildkit-mount<n>/... (temporary mount) */
+	LP_SNAP_ROOTFS,         /* .../buildkit/executor/<id>/rootfs/... */
+};
+/* Split a host path: *dir_len gets the length of the snapshot dir part
+ * ("<root>/overlay2/<id>"), *rel the path inside the layer (no leading
+ * slash, "" for the root). Returns LP_SNAP_NONE when not in a snapshot. */
+enum lp_snap_part lp_snap_split(const char *path, size_t *dir_len, const char **rel);
+
+/* A snapshot dir seen written by the daemon during the recording. */
+struct lp_snap {
+	char *dir;              /* "<root>/overlay2/<id>" */
+	enum lp_snap_part part; /* of the first write */
+	uint64_t first_ts, last_ts;
+	uint64_t writes;        /* creates + renames + mkdirs + write fds */
+	struct lp_smap paths;   /* rel paths written -> bytes index (unused: -1) */
+	size_t ctx_matches;     /* rel paths that are context manifest entries */
+	int step;               /* assigned step, or -1 */
+	uint32_t writer;        /* pid of the daemon (family root) that wrote it */
+	bool is_context;
+};
+
+/* One entry of the (tgid, fd) -> open time table. */
+struct lp_fdent {
+	uint32_t tgid;          /* 0: empty */
+	int32_t fd;
+	uint64_t ts;
+};
+
+/* Private part of the model (model->priv). */
+struct lp_priv {
+	uint32_t *pid_keys;          /* pid -> last lp_proc index with that pid: */
+	int *pid_vals;               /* open addressing, pid 0 never stored */
+	size_t pid_cap, pid_n;
+	int *pid_prev;               /* per proc: previous proc with the same pid, -1 */
+	size_t pid_prev_cap;
+	struct lp_smap step_by_num;  /* "N" -> step index */
+	uint32_t *file_slots;        /* (step, path) -> file index + 1; 0 empty */
+	size_t file_slots_cap;
+	struct lp_smap ctx_idx;      /* ctx path -> ctx file index */
+	struct lp_smap ctx_dirs;     /* every directory holding a manifest entry */
+	struct lp_smap rfc_seen;     /* "step\x1fctxpath": reads_from_context dedup */
+	struct lp_strv *step_rfc;    /* per step reads_from_context being built */
+	char **first_cmd;            /* per proc: text of its first exec ("-c" script or argv) */
+	struct lp_smap snap_idx;     /* snapshot dir -> index in snaps */
+	struct lp_snap *snaps;
+	size_t nsnaps, snaps_cap;
+	size_t files_cap, procs_cap, steps_cap, ctx_cap, findings_cap;
+	int ctx_snap;                /* index of the context snapshot, -1 */
+	uint64_t lag_ns;             /* progress print lag tolerated in windows */
+	/* Pending exec argv, per tgid (kept on the proc as pend_argv). */
+	char ***pend_argv;           /* per proc: argv of an exec entered, not yet done */
+	int *pend_argc;
+	/* Per-step last log lines (for failed-step evidence). */
+	struct lp_strv *step_log;
+	/* Per-step ENOENT evidence lines, and the paths, of the step's own
+	 * (container) processes. */
+	struct lp_strv *step_enoent;
+	struct lp_strv *step_missing;
+	/* Dockerfile instructions (parsed from META dockerfile_text). */
+	struct lp_df_instr *df;
+	size_t ndf;
+	/* .tmp.N file in the context snapshot -> bytes written (pending rename) */
+	struct lp_smap tmp_idx;
+	uint64_t *tmp_bytes;
+	size_t ntmp, tmp_cap;
+	/* The daemon serving this build (several may be traced): the one the
+	 * CLI's -H names, else the writer of the context snapshot. */
+	uint32_t daemon_pid;
+	bool daemon_known, daemon_tried;
+	/* (tgid, fd) -> when the process opened/dup'ed it (pass 2): an fd used
+	 * after an exec that the process did not open since is inherited, and
+	 * the resolver cannot know it was close-on-exec */
+	struct lp_fdent *fdtab;       /* open addressing, linear probing */
+	size_t fdtab_cap, fdtab_n;
+	/* Bind mounts seen (temporary buildkit-mount dirs): target -> source */
+	struct lp_smap mnt_idx;
+	char **mnt_src;
+	size_t nmnt, mnt_cap;
+	/* Progress lines go to the shared parser (progress.h) in pass 1 */
+	struct lp_progress *prog;
+	struct lp_strv build_errors;
+};
+
+/* One Dockerfile instruction (continuations joined). */
+struct lp_df_instr {
+	int line;               /* 1-based first line */
+	int stage;              /* 0-based stage index */
+	char *stage_name;       /* "AS name", or NULL */
+	char *keyword;          /* upper case: "RUN" */
+	char *args;             /* whitespace-collapsed text after the keyword */
+	char *workdir;          /* WORKDIR in effect for this instruction ("/app") */
+	bool used;              /* matched to a step */
+};
+
+static inline struct lp_priv *lp_priv(const struct lp_model *m)
+{
+	return (struct lp_priv *)m->priv;
+}
+
+/* model.c */
+struct lp_proc *lp_model_proc_new(struct lp_model *m, uint32_t pid, uint64_t ts);
+struct lp_proc *lp_model_proc_get(struct lp_model *m, uint32_t pid, uint64_t ts);
+struct lp_file *lp_model_file_get(struct lp_model *m, int step, const char *path,
+				  enum lp_path_space space, uint64_t ts);
+struct lp_ctx_file *lp_model_ctx_get(struct lp_model *m, const char *path, bool create);
+struct lp_finding *lp_model_finding_new(struct lp_model *m, enum lp_finding_kind k, int step);
+void lp_finding_add_path(struct lp_finding *f, const char *path);
+void lp_finding_add_evidence(struct lp_finding *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+char *lp_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Is p the build's daemon or one of its descendants? (true when unknown) */
+bool lp_model_in_build_daemon(const struct lp_model *m, const struct lp_proc *p);
+/* The pid of the topmost daemon above p (p itself when it is one), or 0. */
+uint32_t lp_model_daemon_root(const struct lp_model *m, const struct lp_proc *p);
+/* A bind mount target -> source, for lp_model_translate. */
+void lp_model_note_mount(struct lp_model *m, const char *target, const char *source);
+void lp_model_reset_mounts(struct lp_model *m);
+/* A path under a temporary bind mount (<dr>/tmp/buildkit-mountNNN/...) as
+ * the path of its source (the context snapshot...); buf, or path itself. */
+const char *lp_model_translate(const struct lp_model *m, const char *path, char *buf, size_t len);
+
+/* correlate.c */
+/* Feed one progress line (no newline) stamped ts. */
+void lp_progress_line(struct lp_model *m, const char *line, size_t len, uint64_t ts);
+/* After pass 1: the steps, from the progress parser. */
+void lp_progress_steps(struct lp_model *m);
+/* After pass 1: parse step names, Dockerfile lines, roles, RUN/COPY
+ * attribution, context snapshot. */
+void lp_correlate(struct lp_model *m);
+/* The role a process's comm/exe/argv give by themselves (daemon, runc),
+ * else OTHER. */
+enum lp_role lp_role_of_proc(const struct lp_proc *p);
+/* Data-root-like prefix check used by attribution. */
+bool lp_model_is_ctx_snapshot_path(const struct lp_model *m, const char *path, const char **rel);
+/* Expected context path of a container path written by COPY step s, or NULL
+ * (buf filled). */
+const char *lp_copy_ctx_path(const struct lp_model *m, int s, const char *container_path,
+			     char *buf, size_t len);
+/* Is the context-relative path among the sources of COPY step s? */
+bool lp_copy_has_source(const struct lp_model *m, int s, const char *ctx_path);
+
+/* analyze.c */
+void lp_analyze(struct lp_model *m);
+
+#endif

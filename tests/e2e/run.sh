@@ -1,0 +1,506 @@
+#!/usr/bin/env bash
+# End-to-end tests: real `docker build`s of the fixture projects on a private
+# dockerd, recorded with `layerprof record -- docker build ...`, and assertions
+# on `layerprof report --json` (DESIGN.md sections 4, 5 and 7):
+#   bad-order     rebuild after editing src/index.js: cache-miss names exactly
+#                 src/index.js, layer-order names package.json with savings close
+#                 to the slow RUN's wall time, the RUN re-ran, hit-rate semantics,
+#                 --target pass/fail, dump (text and NDJSON)
+#   good-order    first build of a fresh tag (clean: no layer-order); rebuild
+#                 after the same edit: no layer-order, the slow RUN is cached
+#   bloated       context-bloat with .dockerignore lines, secret-in-context
+#   missing-file  record exits with the build's status, failed-step
+#   multi-stage   stage names, COPY --from=build attributed
+#   two-daemons   the bad-order rebuild recorded while a second private dockerd
+#                 keeps building a project with the same file names: the report
+#                 keeps to the daemon that ran the build
+# Every fixture also checks that FROM/WORKDIR steps get no file writes (the
+# Dockerfile and context transfers belong to the [internal] steps).
+# Needs root (BPF) and dockerd; otherwise it prints SKIP lines and exits 0.
+# One private dockerd (tools/dockerd-private.sh, --bridge=none, so every build
+# passes --network=host) in a fresh /tmp/lp-e2e.XXXX, always stopped at exit.
+# Traces, reports and build logs of a fixture with a failure are kept in
+# tests/artifacts/e2e/<fixture>/.
+# Environment: LP_BIN (layerprof binary), LP_DOCKERD (default /usr/sbin/dockerd),
+# LP_E2E_KEEP=1 (keep the work dir and the daemon's data-root),
+# LP_E2E_ONLY="bad-order bloated" (run only these fixtures).
+set -uo pipefail
+. "$(dirname "$0")/../lib.sh"
+
+DOCKERD=${LP_DOCKERD:-/usr/sbin/dockerd}
+DOCKER=/usr/bin/docker
+export DOCKER_BUILDKIT=1
+TOOLS=$LP_ROOT/tools
+FIXTURES=$LP_ROOT/tests/fixtures
+ART=$LP_ARTIFACTS/e2e
+ONLY=${LP_E2E_ONLY:-}
+T0=$SECONDS
+
+# --- prerequisites: SKIP (with the reason) when the host cannot run these ---
+if ! is_root; then
+	skip "e2e" "needs root"
+	finish
+	exit 0
+fi
+if [ ! -x "$DOCKERD" ]; then
+	skip "e2e" "needs dockerd ($DOCKERD not found)"
+	finish
+	exit 0
+fi
+if [ ! -x "$DOCKER" ]; then
+	skip "e2e" "needs the docker 20.10 client ($DOCKER not found; apt-get install docker.io)"
+	finish
+	exit 0
+fi
+if ! command -v jq >/dev/null; then
+	skip "e2e" "needs jq (apt-get install jq)"
+	finish
+	exit 0
+fi
+if [ ! -x "$LP_BIN" ]; then
+	fail "e2e" "$LP_BIN is not built (run: make)"
+	finish
+	exit 1
+fi
+
+# --- the private daemon, always stopped ---
+work=$(mktemp -d /tmp/lp-e2e.XXXX)
+D=$work/d
+HOST=unix://$D/docker.sock
+rm -rf "$ART"
+cleaned=0
+daemons=("$D") bg_pids=()
+cleanup() {
+	local p d
+	[ "$cleaned" = 1 ] && return 0
+	cleaned=1
+	trap '' INT TERM
+	touch "$work/stop-noise" 2>/dev/null
+	for p in "${bg_pids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${bg_pids[@]}"; do wait "$p" 2>/dev/null; done
+	for d in "${daemons[@]}"; do
+		"$TOOLS/dockerd-private.sh" stop "$d" >/dev/null 2>&1 ||
+			echo "e2e: could not stop the private dockerd in $d cleanly (see $d/dockerd.log)" >&2
+	done
+	if [ "${LP_E2E_KEEP:-0}" = 1 ]; then
+		echo "e2e: kept $work (LP_E2E_KEEP=1)" >&2
+	elif ! rm -rf "$work" 2>/dev/null; then
+		echo "e2e: could not remove $work (still mounted?)" >&2
+	fi
+}
+trap cleanup EXIT
+trap 'echo "e2e: interrupted" >&2; cleanup; exit 130' INT
+trap 'echo "e2e: terminated" >&2; cleanup; exit 143' TERM
+
+if ! "$TOOLS/dockerd-private.sh" start "$D" >"$work/dockerd-start.log" 2>&1; then
+	fail "e2e: private dockerd starts" "$(tail -5 "$work/dockerd-start.log" | tr '\n' ' ')"
+	mkdir -p "$ART" && cp "$work/dockerd-start.log" "$D/dockerd.log" "$ART/" 2>/dev/null
+	finish
+	exit 1
+fi
+pass "e2e: private dockerd starts ($D)"
+if ! "$TOOLS/mk-base-image.sh" "$D/docker.sock" >"$work/base.log" 2>&1; then
+	fail "e2e: base image layerprof/busybox" "$(tail -3 "$work/base.log" | tr '\n' ' ')"
+	finish
+	exit 1
+fi
+pass "e2e: base image layerprof/busybox"
+
+# --- helpers ---
+want() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
+
+# Shorten a JSON (or any) text for a FAIL line.
+clip() { local s; s=$(tr '\n' ' ' | tr -s ' '); [ ${#s} -le 1500 ] && printf '%s' "$s" || printf '%s...' "${s:0:1500}"; }
+
+# prepare FIXTURE [NAME]: a fresh copy in $work/src/NAME (default FIXTURE),
+# its path in $dir.
+dir=
+prepare() {
+	dir=$work/src/${2:-$1}
+	if ! "$FIXTURES/prepare.sh" "$1" "$dir" >"$work/prepare-$1.log" 2>&1; then
+		fail "$1: prepare.sh" "$(clip <"$work/prepare-$1.log")"
+		return 1
+	fi
+}
+
+# plain_build NAME DIR TAG: an unrecorded build (the "before" of a rebuild).
+plain_build() {
+	local name=$1 dir=$2 tag=$3
+	if (cd "$dir" && timeout --foreground 300 "$DOCKER" -H "$HOST" build --network=host --progress=plain -t "$tag" . \
+		>"$work/$name.out" 2>&1 </dev/null); then
+		return 0
+	fi
+	fail "$name: unrecorded build" "$(tail -5 "$work/$name.out" | clip)"
+	return 1
+}
+
+# record NAME DIR TAG: `layerprof record` of a build of DIR, then its reports.
+# Files: $work/NAME.{lprof,out,json,txt,report.err}; sets REC_RC (record's
+# exit status) and J (the JSON report). Returns 1 (after a FAIL) when no usable
+# JSON report came out.
+REC_RC=0 J=
+record() {
+	local name=$1 dir=$2 tag=$3 t=$SECONDS
+	(cd "$dir" && timeout --foreground -k 10 300 "$LP_BIN" record -o "$work/$name.lprof" -- \
+		"$DOCKER" -H "$HOST" build --network=host -t "$tag" . >"$work/$name.out" 2>&1 </dev/null)
+	REC_RC=$?
+	echo "# $name: recorded in $((SECONDS - t)) s (record exit $REC_RC)"
+	J=$work/$name.json
+	if [ ! -s "$work/$name.lprof" ]; then
+		fail "$name: record writes a trace" "exit $REC_RC, no trace; output: $(tail -5 "$work/$name.out" | clip)"
+		return 1
+	fi
+	"$LP_BIN" report "$work/$name.lprof" >"$work/$name.txt" 2>"$work/$name.report.err"
+	if ! "$LP_BIN" report --json "$work/$name.lprof" >"$J" 2>>"$work/$name.report.err"; then
+		fail "$name: report --json" "exit $?: $(clip <"$work/$name.report.err")"
+		return 1
+	fi
+	if ! jq -e '.schema == "layerprof.report/1"' "$J" >/dev/null 2>&1; then
+		fail "$name: report --json is a layerprof.report/1 document" "$(head -c 400 "$J" | clip)"
+		return 1
+	fi
+	return 0
+}
+
+# rec_ok NAME REC: the last record exited 0.
+rec_ok() {
+	if [ "$REC_RC" = 0 ]; then pass "$1"; else fail "$1" "exit $REC_RC: $(tail -3 "$work/$2.out" | clip)"; fi
+}
+
+# is NAME JQ_TEST [JQ_SHOW]: pass when JQ_TEST is true on the report $J, else
+# fail and show JQ_SHOW (default: the build object and the findings).
+is() {
+	local name=$1 test=$2 show=${3:-'{build: .build, findings: [.findings[] | {kind, step, paths, estimated_savings_ms, estimated_savings_bytes}]}'}
+	local rc
+	jq -e "$test" "$J" >/dev/null 2>"$work/jq.err"
+	rc=$?
+	if [ "$rc" = 0 ]; then
+		pass "$name"
+	elif [ "$rc" = 1 ]; then
+		fail "$name" "got: $(jq -c "$show" "$J" 2>&1 | clip)"
+	else
+		fail "$name" "jq error (exit $rc): $(clip <"$work/jq.err")"
+	fi
+}
+
+# The failures of one fixture keep its files in tests/artifacts/e2e/FIXTURE/.
+FAILS_BEFORE=0
+begin() { FAILS_BEFORE=$LP_FAIL; echo "# --- $1 ($((SECONDS - T0)) s)"; }
+end() {
+	local fx=$1 f
+	shift
+	[ "$LP_FAIL" = "$FAILS_BEFORE" ] && return 0
+	mkdir -p "$ART/$fx"
+	for f in "$@"; do
+		cp -a "$work/$f".* "$ART/$fx/" 2>/dev/null
+	done
+	[ -f "$work/src/$fx/Dockerfile" ] && cp "$work/src/$fx/Dockerfile" "$ART/$fx/"
+	tail -n 200 "$D/dockerd.log" >"$ART/$fx/dockerd.log.tail" 2>/dev/null
+	echo "# $fx: traces, reports and build logs kept in $ART/$fx/"
+}
+
+# FROM (a local image) and WORKDIR write no file data: the Dockerfile and
+# context transfers belong to the [internal] steps, the copies to COPY.
+NOIO_NAME="FROM and WORKDIR steps wrote no file data"
+NOIO='[.steps[] | select(.instruction == "FROM" or .instruction == "WORKDIR") | .bytes_written] | all(. == 0)'
+NOIO_SHOW='[.steps[] | select(.instruction == "FROM" or .instruction == "WORKDIR" or (.name | startswith("[internal] load build definition"))) | {id, name, start_ms, wall_ms, files_written, bytes_written}]'
+
+# Step selectors (Dockerfile steps only).
+SLOW='(.steps[] | select(.instruction == "RUN" and (.name | contains("sleep 3"))))'
+
+# ========================= bad-order =========================
+if want bad-order; then
+	begin bad-order
+	if prepare bad-order && plain_build bad-order-1 "$dir" lp-e2e/bad-order; then
+		echo "// edited by the e2e test" >>"$dir/src/index.js"
+		if record bad-order-2 "$dir" lp-e2e/bad-order; then
+			N="bad-order"
+			rec_ok "$N: record exits 0 (the build's status)" bad-order-2
+			is "$N: build.status is ok" '.build.status == "ok"'
+			is "$N: cache-miss names exactly src/index.js (the changed context file)" \
+				'[.findings[] | select(.kind == "cache-miss") | .paths] | any(. == ["src/index.js"])'
+			is "$N: layer-order finding exists" 'any(.findings[]; .kind == "layer-order")'
+			is "$N: layer-order names package.json (what the slow RUN read), only that" \
+				'[.findings[] | select(.kind == "layer-order")][0].paths == ["package.json"]'
+			is "$N: layer-order is on the slow RUN step" \
+				"[.findings[] | select(.kind == \"layer-order\")][0].step == $SLOW.id" \
+				"{finding: [.findings[] | select(.kind == \"layer-order\")], slow_run: $SLOW}"
+			is "$N: layer-order suggests COPY package.json before the RUN" \
+				'[.findings[] | select(.kind == "layer-order")][0].suggestion | test("COPY package\\.json")'
+			is "$N: layer-order estimated_savings_ms within 30% of the RUN's wall_ms" \
+				"([.findings[] | select(.kind == \"layer-order\")][0].estimated_savings_ms) as \$s | $SLOW.wall_ms as \$w |
+				 \$w >= 2500 and \$s >= 0.7 * \$w and \$s <= 1.3 * \$w" \
+				"{savings: [.findings[] | select(.kind == \"layer-order\") | .estimated_savings_ms], slow_run: $SLOW}"
+			is "$N: the slow RUN re-ran (not cached) and took >= 2.5 s" \
+				"$SLOW | .cached == false and .wall_ms >= 2500" "$SLOW"
+			is "$N: the slow RUN read exactly package.json from the context" \
+				"$SLOW.reads_from_context == [\"package.json\"]" "$SLOW"
+			is "$N: the bundle RUN read src/index.js and src/util.js from the context" \
+				'(.steps[] | select(.instruction == "RUN" and (.name | contains("bundle.js"))) | .reads_from_context) as $r |
+				 ($r | index("src/index.js")) != null and ($r | index("src/util.js")) != null' \
+				'[.steps[] | select(.instruction == "RUN") | {id, name, reads_from_context}]'
+			is "$N: WORKDIR is cached, COPY . . and both RUNs are not" \
+				'[.steps[] | select(.instruction != "" and .instruction != "FROM")] | sort_by(.dockerfile_line) | map({i: .instruction, c: .cached}) ==
+				 [{i: "WORKDIR", c: true}, {i: "COPY", c: false}, {i: "RUN", c: false}, {i: "RUN", c: false}]' \
+				'[.steps[] | {id, name, instruction, cached}]'
+			is "$N: build.steps counts the Dockerfile steps, cached_steps the cached ones" \
+				'.build.steps == ([.steps[] | select(.instruction != "")] | length) and
+				 .build.cached_steps == ([.steps[] | select(.instruction != "" and .instruction != "FROM" and .cached)] | length)' \
+				'{build: .build, steps: [.steps[] | {id, instruction, cached}]}'
+			is "$N: cache_hit_rate == cached_steps / cacheable steps (FROM not counted)" \
+				'(.build.cacheable_steps // .build.steps) as $n |
+				 $n == ([.steps[] | select(.instruction != "" and .instruction != "FROM")] | length) and
+				 ((.build.cache_hit_rate - (.build.cached_steps / $n)) | fabs) < 0.005' \
+				'{build: .build, steps: [.steps[] | {id, instruction, cached}]}'
+			is "$N: build.context_changed_files == 1" '.build.context_changed_files == 1'
+			is "$N: context_files == 5 (Dockerfile, README.md, package.json, src/*.js)" \
+				'.build.context_files == 5'
+			is "$N: COPY . . wrote the 5 context files into its layer" \
+				'(.steps[] | select(.instruction == "COPY")) | .files_written >= 5' \
+				'[.steps[] | select(.instruction != "") | {id, name, start_ms, wall_ms, files_read, files_written, bytes_written}]'
+			is "$N: $NOIO_NAME" "$NOIO" "$NOIO_SHOW"
+
+			if grep -q '\[layer-order\]' "$work/bad-order-2.txt" && grep -q '\[cache-miss\]' "$work/bad-order-2.txt"; then
+				pass "$N: the text report shows the layer-order and cache-miss findings"
+			else
+				fail "$N: the text report shows the layer-order and cache-miss findings" "$(grep -A3 Findings "$work/bad-order-2.txt" | clip)"
+			fi
+
+			# --target: exit 3 and a FAIL row when missed; 0 when met.
+			"$LP_BIN" report --target cache_hit_rate=100% "$work/bad-order-2.lprof" >"$work/bad-order-2.target1.txt" 2>&1
+			rc=$?
+			if [ "$rc" = 3 ] && grep -qiE '^ *cache_hit_rate .*\bfail\b' "$work/bad-order-2.target1.txt"; then
+				pass "$N: report --target cache_hit_rate=100% exits 3 with a FAIL row"
+			else
+				fail "$N: report --target cache_hit_rate=100% exits 3 with a FAIL row" \
+					"exit $rc; $(grep -A5 -i target "$work/bad-order-2.target1.txt" | clip)"
+			fi
+			"$LP_BIN" report --target build_time=10m "$work/bad-order-2.lprof" >"$work/bad-order-2.target2.txt" 2>&1
+			rc=$?
+			if [ "$rc" = 0 ] && grep -qiE '^ *build_time .*\bpass\b' "$work/bad-order-2.target2.txt"; then
+				pass "$N: report --target build_time=10m passes (exit 0, PASS row)"
+			else
+				fail "$N: report --target build_time=10m passes (exit 0, PASS row)" \
+					"exit $rc; $(grep -A5 -i target "$work/bad-order-2.target2.txt" | clip)"
+			fi
+
+			# dump: text lines; --json is NDJSON (every line one JSON object).
+			"$LP_BIN" dump "$work/bad-order-2.lprof" >"$work/bad-order-2.dump.txt" 2>"$work/bad-order-2.dump.err"
+			rc=$?
+			n=$(wc -l <"$work/bad-order-2.dump.txt")
+			if [ "$rc" = 0 ] && [ "$n" -ge 100 ] && grep -q 'execve("/usr/bin/docker"' "$work/bad-order-2.dump.txt"; then
+				pass "dump: prints the records ($n lines, the docker execve among them)"
+			else
+				fail "dump: prints the records" "exit $rc, $n lines; $(head -3 "$work/bad-order-2.dump.err" | clip)"
+			fi
+			"$LP_BIN" dump --json "$work/bad-order-2.lprof" >"$work/bad-order-2.dump.ndjson" 2>"$work/bad-order-2.dump.err"
+			rc=$?
+			n=$(wc -l <"$work/bad-order-2.dump.ndjson")
+			bad=$(jq -R -r 'try (fromjson | if type == "object" then empty else "not an object: \(.)" end)
+				catch "invalid JSON: \(.)"' "$work/bad-order-2.dump.ndjson" 2>&1 | head -2)
+			if [ "$rc" = 0 ] && [ "$n" -ge 100 ] && [ -z "$bad" ] &&
+				jq -c . "$work/bad-order-2.dump.ndjson" >/dev/null 2>&1; then
+				pass "dump --json: valid NDJSON ($n lines, each one JSON object)"
+			else
+				fail "dump --json: valid NDJSON" "exit $rc, $n lines; first bad line: $(printf '%s' "$bad" | clip)"
+			fi
+		fi
+	fi
+	end bad-order bad-order-1 bad-order-2
+fi
+
+# ========================= good-order =========================
+if want good-order; then
+	begin good-order
+	if prepare good-order && record good-order-1 "$dir" lp-e2e/good-order; then
+		N="good-order"
+		rec_ok "$N: first build recorded (exit 0)" good-order-1
+		is "$N: clean build (fresh tag): no layer-order finding" \
+			'[.findings[] | select(.kind == "layer-order")] | length == 0'
+		is "$N: clean build: $NOIO_NAME" "$NOIO" "$NOIO_SHOW"
+		is "$N: clean build: the slow RUN ran (not cached)" \
+			'(.steps[] | select(.instruction == "RUN" and (.name | contains("sleep 3")))) | .cached == false' \
+			'[.steps[] | {id, name, cached}]'
+		echo "// edited by the e2e test" >>"$dir/src/index.js"
+		if record good-order-2 "$dir" lp-e2e/good-order; then
+			rec_ok "$N: rebuild after editing src/index.js recorded (exit 0)" good-order-2
+			is "$N: rebuild: no layer-order finding" \
+				'[.findings[] | select(.kind == "layer-order")] | length == 0'
+			is "$N: rebuild: the slow RUN (sha256sum package.json, sleep 3) is cached" \
+				"$SLOW.cached == true" '[.steps[] | {id, name, cached}]'
+			is "$N: rebuild: COPY package.json is cached, COPY . . is not" \
+				'[.steps[] | select(.instruction == "COPY")] | sort_by(.dockerfile_line) | map(.cached) == [true, false]' \
+				'[.steps[] | {id, name, cached}]'
+			is "$N: rebuild: cache-miss names exactly src/index.js" \
+				'[.findings[] | select(.kind == "cache-miss") | .paths] | any(. == ["src/index.js"])'
+			is "$N: rebuild: build.context_changed_files == 1" '.build.context_changed_files == 1'
+		fi
+	fi
+	end good-order good-order-1 good-order-2
+fi
+
+# ========================= bloated =========================
+if want bloated; then
+	begin bloated
+	if prepare bloated && record bloated "$dir" lp-e2e/bloated; then
+		N="bloated"
+		rec_ok "$N: build recorded (exit 0)" "$N"
+		BLOAT='[.findings[] | select(.kind == "context-bloat")][0]'
+		is "$N: context-bloat finding exists" 'any(.findings[]; .kind == "context-bloat")'
+		is "$N: context-bloat suggests a .dockerignore line for .git" \
+			"$BLOAT.suggestion | split(\"\\n\") | any(test(\"^(\\\\*\\\\*/|/)?\\\\.git/?\$\"))" "$BLOAT"
+		is "$N: context-bloat suggests a .dockerignore line for node_modules" \
+			"$BLOAT.suggestion | split(\"\\n\") | any(test(\"^(\\\\*\\\\*/|/)?node_modules/?\$\"))" "$BLOAT"
+		is "$N: context-bloat estimated_savings_bytes > 0 (and <= the context)" \
+			"$BLOAT.estimated_savings_bytes > 0 and $BLOAT.estimated_savings_bytes <= .build.context_bytes" \
+			"{bloat: $BLOAT, context_bytes: .build.context_bytes}"
+		is "$N: context-bloat does not list app.sh (the RUN reads it)" \
+			"$BLOAT.paths | index(\"app.sh\") == null" "$BLOAT"
+		is "$N: secret-in-context names .env and id_rsa" \
+			'[.findings[] | select(.kind == "secret-in-context") | .paths[]] as $p |
+			 ($p | index(".env")) != null and ($p | index("id_rsa")) != null'
+		is "$N: context is 34 files, 405225 bytes" \
+			'.build.context_files == 34 and .build.context_bytes == 405225' '.build'
+		is "$N: $NOIO_NAME" "$NOIO" "$NOIO_SHOW"
+		is "$N: the RUN read exactly app.sh from the context" \
+			'(.steps[] | select(.instruction == "RUN")) | .reads_from_context == ["app.sh"]' \
+			'[.steps[] | select(.instruction != "") | {id, name, reads_from_context}]'
+	fi
+	end bloated bloated
+fi
+
+# ========================= missing-file =========================
+if want missing-file; then
+	begin missing-file
+	if prepare missing-file && record missing-file "$dir" lp-e2e/missing-file; then
+		N="missing-file"
+		status=$("$LP_BIN" dump --json "$work/missing-file.lprof" 2>/dev/null |
+			jq -r 'select(.kind == "trailer") | .trailer.command_status // .command_status // empty' 2>/dev/null | tail -1)
+		if [ "$REC_RC" != 0 ] && [ "$REC_RC" -lt 128 ] && { [ -z "$status" ] || [ "$status" = "$REC_RC" ]; }; then
+			pass "$N: record exits non-zero with the build's status ($REC_RC${status:+, trailer: $status})"
+		else
+			fail "$N: record exits non-zero with the build's status" \
+				"record exit $REC_RC, trailer command_status '${status}'; $(tail -3 "$work/missing-file.out" | clip)"
+		fi
+		is "$N: build.status is failed" '.build.status == "failed"' '.build'
+		is "$N: failed-step finding names requirements.txt" \
+			'[.findings[] | select(.kind == "failed-step") | .paths[]] | index("requirements.txt") != null'
+		is "$N: failed-step is on the COPY requirements.txt step" \
+			'([.findings[] | select(.kind == "failed-step")][0].step) as $s |
+			 [.steps[] | select(.id == $s) | .name | test("COPY requirements\\.txt")] == [true]' \
+			'{findings: [.findings[] | select(.kind == "failed-step")], steps: [.steps[] | {id, name, status}]}'
+		is "$N: no layer-order finding" '[.findings[] | select(.kind == "layer-order")] | length == 0'
+		is "$N: $NOIO_NAME" "$NOIO" "$NOIO_SHOW"
+	fi
+	end missing-file missing-file
+fi
+
+# ========================= multi-stage =========================
+if want multi-stage; then
+	begin multi-stage
+	if prepare multi-stage && record multi-stage "$dir" lp-e2e/multi-stage; then
+		N="multi-stage"
+		STEPS='[.steps[] | select(.instruction != "") | {id, name, stage, instruction, cached, files_read, files_written, bytes_written, reads_from_context}]'
+		rec_ok "$N: build recorded (exit 0)" "$N"
+		is "$N: build.status is ok" '.build.status == "ok"' '.build'
+		# (the FROM both stages share is printed once, labelled with either stage)
+		is "$N: steps carry the stage name 'build' (WORKDIR, COPY, RUN)" \
+			'[.steps[] | select(.stage == "build" and .instruction != "" and .instruction != "FROM") | .instruction] | sort == ["COPY", "RUN", "WORKDIR"]' \
+			"$STEPS"
+		is "$N: steps carry the stage name 'runtime' (COPY, COPY, RUN)" \
+			'[.steps[] | select(.stage == "runtime" and .instruction != "" and .instruction != "FROM") | .instruction] | sort == ["COPY", "COPY", "RUN"]' \
+			"$STEPS"
+		is "$N: the shared FROM is labelled build or runtime" \
+			'[.steps[] | select(.instruction == "FROM") | .stage] | length >= 1 and all(. == "build" or . == "runtime")' \
+			"$STEPS"
+		is "$N: the COPY --from=build step exists, in stage runtime" \
+			'[.steps[] | select(.instruction == "COPY" and (.name | contains("COPY --from=build")) and .stage == "runtime")] | length == 1' \
+			"$STEPS"
+		is "$N: COPY --from=build wrote files or has reads attributed" \
+			'(.steps[] | select(.name | contains("COPY --from=build"))) | .files_written > 0 or .files_read > 0' \
+			"$STEPS"
+		is "$N: COPY --from=build bytes_written counts the 222 B it copied (copy_file_range)" \
+			'(.steps[] | select(.name | contains("COPY --from=build"))) | .bytes_written >= 222' \
+			'[.steps[] | select(.name | contains("COPY --from=build")) | {id, name, files_read, bytes_read, files_written, bytes_written}]'
+		is "$N: COPY main.c lib.c wrote the 2 files into its layer" \
+			'(.steps[] | select(.name | contains("COPY main.c lib.c"))) | .files_written >= 2' "$STEPS"
+		is "$N: the build RUN read main.c and lib.c from the context" \
+			'(.steps[] | select(.stage == "build" and .instruction == "RUN")) | (.reads_from_context | sort) == ["lib.c", "main.c"]' \
+			"$STEPS"
+		is "$N: the exec-form RUN read config.ini from the context" \
+			'(.steps[] | select(.stage == "runtime" and .instruction == "RUN")) | .reads_from_context == ["config.ini"]' \
+			"$STEPS"
+		is "$N: $NOIO_NAME" "$NOIO" "$NOIO_SHOW"
+		is "$N: no layer-order, no failed-step" \
+			'[.findings[] | select(.kind == "layer-order" or .kind == "failed-step")] | length == 0'
+	fi
+	end multi-stage multi-stage
+fi
+
+# ========================= two-daemons =========================
+# `record` traces every dockerd on the host (by design); the report must keep
+# to the daemon that ran THIS build. A second private daemon keeps building
+# (and re-receiving) a context with the same file names, with RUN steps, while
+# the bad-order rebuild is recorded on the first one.
+if want two-daemons; then
+	begin two-daemons
+	D2=$work/d2
+	daemons+=("$D2")
+	if ! "$TOOLS/dockerd-private.sh" start "$D2" >"$work/d2-start.log" 2>&1 ||
+		! "$TOOLS/mk-base-image.sh" "$D2/docker.sock" >>"$work/d2-start.log" 2>&1; then
+		fail "two-daemons: second private dockerd" "$(tail -5 "$work/d2-start.log" | clip)"
+	elif prepare bad-order two-daemons-noise && noise=$dir &&
+		prepare bad-order two-daemons && plain_build two-daemons-1 "$dir" lp-e2e/two-daemons; then
+		N="two-daemons"
+		# The noise: a project with the SAME file names (a bad-order copy) whose
+		# RUN reads other files; every file is touched (the whole context is
+		# sent again) and it is rebuilt without cache, until told to stop.
+		printf 'FROM layerprof/busybox\nWORKDIR /app\nCOPY . .\nRUN cat README.md src/util.js > /dev/null\n' >"$noise/Dockerfile"
+		(
+			i=0
+			while [ ! -e "$work/stop-noise" ] && [ $i -lt 100 ]; do
+				i=$((i + 1))
+				echo "// noise $i" >>"$noise/src/util.js"
+				find "$noise" -type f -exec touch {} +
+				(cd "$noise" && timeout 120 "$DOCKER" -H "unix://$D2/docker.sock" build --no-cache --network=host \
+					--progress=plain -t lp-e2e/noise . </dev/null >>"$work/two-daemons-noise.out" 2>&1)
+				echo "=== noise build $i done at $(date +%T.%N)" >>"$work/two-daemons-noise.out"
+			done
+		) &
+		bg_pids+=($!)
+		for _ in $(seq 100); do grep -q '#6 transferring context' "$work/two-daemons-noise.out" 2>/dev/null && break; sleep 0.1; done
+		# (not bad-order's edit: that rebuild's layers are in this daemon's cache)
+		echo "// edited by the e2e test, two-daemons" >>"$dir/src/index.js"
+		record two-daemons "$dir" lp-e2e/two-daemons
+		ok=$?
+		touch "$work/stop-noise"
+		wait "${bg_pids[-1]}" 2>/dev/null
+		nb=$(grep -c '^=== noise build' "$work/two-daemons-noise.out")
+		echo "# two-daemons: $nb noise builds on the second daemon"
+		if [ "$ok" = 0 ]; then
+			rec_ok "$N: record exits 0" two-daemons
+			"$LP_BIN" dump "$work/two-daemons.lprof" >"$work/two-daemons.dump.txt" 2>&1
+			if grep -qF "$D2/data/overlay2" "$work/two-daemons.dump.txt"; then
+				pass "$N: the trace holds the second daemon's work (the test is meaningful)"
+			else
+				fail "$N: the trace holds the second daemon's work (the test is meaningful)" \
+					"no event under $D2/data in the trace ($nb noise builds)"
+			fi
+			is "$N: cache-miss names exactly src/index.js (not the other daemon's files)" \
+				'[.findings[] | select(.kind == "cache-miss") | .paths] | any(. == ["src/index.js"])'
+			is "$N: build.context_changed_files == 1, context_files == 5" \
+				'.build.context_changed_files == 1 and .build.context_files == 5' '.build'
+			is "$N: layer-order names package.json" \
+				'[.findings[] | select(.kind == "layer-order")][0].paths == ["package.json"]'
+			is "$N: the slow RUN read exactly package.json (not the other daemon's RUN's reads)" \
+				"$SLOW.reads_from_context == [\"package.json\"]" "$SLOW"
+			is "$N: cache-miss/layer-order name only src/index.js and package.json" \
+				'[.findings[] | select(.kind == "cache-miss" or .kind == "layer-order") | .paths[] | select(. != "src/index.js" and . != "package.json")] | length == 0' \
+				'[.findings[] | {kind, paths}]'
+		fi
+	fi
+	end two-daemons two-daemons two-daemons-1 two-daemons-noise
+fi
+
+echo "# e2e took $((SECONDS - T0)) s"
+finish

@@ -1,0 +1,429 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The model of a recording: steps, processes, attribution, context transfer,
+ * on synthetic traces written with the real trace writer. */
+#include <criterion/criterion.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "model.h"
+#include "model_int.h"
+#include "scenarios.h"
+
+static struct lp_model *load(const char *path)
+{
+	char err[256] = "";
+	struct lp_model *m = lp_model_load(path, NULL, err, sizeof(err));
+	cr_assert_not_null(m, "load %s: %s", path, err);
+	return m;
+}
+
+static const struct lp_step *step(const struct lp_model *m, const char *id)
+{
+	int i = lp_model_find_step(m, id);
+	cr_assert_geq(i, 0, "step %s missing", id);
+	return &m->steps[i];
+}
+
+static bool has_str(char *const *v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i], s))
+			return true;
+	return false;
+}
+
+Test(model, steps_from_progress_and_dockerfile)
+{
+	char *path = scenario_bad_order(false);
+	struct lp_model *m = load(path);
+	cr_assert_eq(m->nsteps, 10);
+	const struct lp_step *c = step(m, "#7");
+	cr_assert_str_eq(c->name, "[3/5] COPY . .");
+	cr_assert_str_eq(c->instruction, "COPY");
+	cr_assert_eq(c->kind, LP_STEPK_COPY);
+	cr_assert_eq(c->stage_step, 3);
+	cr_assert_eq(c->stage_steps, 5);
+	cr_assert_eq(c->dockerfile_line, 4);
+	cr_assert_str_eq(c->copy_dst, "/app/");
+	cr_assert_eq(c->status, LP_STEP_DONE);
+	const struct lp_step *r = step(m, "#8");
+	cr_assert_eq(r->kind, LP_STEPK_RUN);
+	cr_assert_eq(r->dockerfile_line, 5);
+	cr_assert_float_eq(r->reported_s, 3.1, 1e-9);
+	cr_assert_eq(lp_step_wall_ns(r), 3100 * SYN_MS);
+	cr_assert(step(m, "#6")->cached);
+	cr_assert_eq(step(m, "#9")->dockerfile_line, 6);
+	cr_assert_eq(step(m, "#5")->kind, LP_STEPK_LOAD_CONTEXT);
+	cr_assert_eq(step(m, "#10")->kind, LP_STEPK_EXPORT);
+	/* summary: FROM, WORKDIR, COPY, RUN, RUN; FROM is not cacheable */
+	cr_assert_eq(m->build.steps, 5);
+	cr_assert_eq(m->build.cacheable_steps, 4);
+	cr_assert_eq(m->build.cached_steps, 1);
+	cr_assert_float_eq(m->build.cache_hit_rate, 0.25, 1e-9);
+	cr_assert(!m->build.failed);
+	cr_assert(!m->build.truncated);
+	cr_assert(!m->build.cold);
+	cr_assert_gt(m->build.events, 100);
+	cr_assert_str_eq(m->build.context_dir, "/work/app");
+	cr_assert_eq(m->build.ndata_roots, 1);
+	cr_assert_str_eq(m->build.data_roots[0], SYN_ROOT);
+	lp_model_free(m);
+	unlink(path);
+	free(path);
+}
+
+Test(model, processes_roles_and_steps)
+{
+	char *path = scenario_bad_order(false);
+	struct lp_model *m = load(path);
+	int r1 = lp_model_find_step(m, "#8"), r2 = lp_model_find_step(m, "#9");
+	const struct lp_proc *d = lp_model_proc_at(m, 100, MS(500));
+	cr_assert_not_null(d);
+	cr_assert_eq(d->role, LP_ROLE_DAEMON);
+	cr_assert_eq(d->step, -1);
+	const struct lp_proc *runc = lp_model_proc_at(m, 300, MS(1000));
+	cr_assert_not_null(runc);
+	cr_assert_eq(runc->role, LP_ROLE_RUNC);
+	cr_assert_eq(runc->step, r1);
+	const struct lp_proc *init = lp_model_proc_at(m, 301, MS(1000));
+	cr_assert_eq(init->role, LP_ROLE_RUNC, "runc's /proc/self/exe init is runc");
+	cr_assert_eq(init->step, r1);
+	const struct lp_proc *sh = lp_model_proc_at(m, 302, MS(1000));
+	cr_assert_eq(sh->role, LP_ROLE_CONTAINER);
+	cr_assert_str_eq(sh->exe, "/bin/sh");
+	cr_assert_eq(sh->argc, 3);
+	/* busybox applet exec'd as /proc/self/exe: still the container */
+	const struct lp_proc *cat = lp_model_proc_at(m, 303, MS(1000));
+	cr_assert_eq(cat->role, LP_ROLE_CONTAINER);
+	cr_assert_str_eq(cat->argv[0], "cat");
+	/* the prestart hook (dockerd re-exec'd) is not the RUN's work */
+	const struct lp_proc *hook = lp_model_proc_at(m, 305, MS(1000));
+	cr_assert_eq(hook->role, LP_ROLE_DAEMON);
+	cr_assert_eq(hook->step, -1);
+	cr_assert_eq(lp_model_step_of(m, 303, MS(500)), r1);
+	cr_assert_eq(lp_model_step_of(m, 403, MS(3300)), r2);
+	cr_assert_eq(lp_model_step_of(m, 100, MS(3300)), -1);
+	cr_assert_str_eq(m->steps[r1].container_id, "run1containerid00000000001");
+	cr_assert_eq(m->steps[r1].agg.execs, 4); /* runc, exe init, sh, cat */
+	cr_assert_geq(m->steps[r1].agg.procs, 4);
+	size_t n;
+	const struct lp_file *f = lp_model_step_files(m, r1, &n);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_str_neq(f[i].path, "/etc/hook-config");
+	const struct lp_proc *cli = lp_model_proc_at(m, 200, MS(10));
+	cr_assert_eq(cli->role, LP_ROLE_CLI);
+	lp_model_free(m);
+	unlink(path);
+	free(path);
+}
+
+Test(model, reads_from_context)
+{
+	char *path = scenario_bad_order(false);
+	struct lp_model *m = load(path);
+	const struct lp_step *r1 = step(m, "#8"), *r2 = step(m, "#9"), *c = step(m, "#7");
+	cr_assert_eq(r1->nreads_from_context, 1);
+	cr_assert_str_eq(r1->reads_from_context[0], "package.json");
+	cr_assert_eq(r2->nreads_from_context, 2);
+	cr_assert_str_eq(r2->reads_from_context[0], "src/index.js");
+	cr_assert_str_eq(r2->reads_from_context[1], "src/util.js");
+	/* the COPY read every file of the context */
+	cr_assert_eq(c->nreads_from_context, 5);
+	cr_assert(has_str(c->reads_from_context, c->nreads_from_context, "README.md"));
+	cr_assert_eq(c->agg.files_written, 5);
+	cr_assert_eq(c->agg.bytes_written, 5 * 300);
+	cr_assert_not_null(c->snapshot_dir);
+	cr_assert_str_eq(c->snapshot_dir, COPYSNAP);
+	/* the RUN's file rows are container-relative */
+	size_t n;
+	const struct lp_file *f = lp_model_step_files(m, r1->index, &n);
+	bool seen = false;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(f[i].path, "/app/package.json")) {
+			seen = true;
+			cr_assert_eq(f[i].space, LP_PATH_CONTAINER);
+			cr_assert_eq(f[i].opens, 2);
+			cr_assert_eq(f[i].rbytes, 600);
+		}
+	cr_assert(seen, "RUN #8 has no /app/package.json row");
+	lp_model_free(m);
+	unlink(path);
+	free(path);
+}
+
+Test(model, context_transfer_changed_vs_added)
+{
+	char *path = scenario_bad_order(false);
+	struct lp_model *m = load(path);
+	cr_assert_eq(m->context.manifest_files, 5);
+	cr_assert_eq(m->context.manifest_bytes, 1500);
+	cr_assert_eq(m->context.sent_files, 1);
+	cr_assert_eq(m->context.changed_files, 1);
+	cr_assert_eq(m->context.added_files, 0);
+	cr_assert_eq(m->context.sent_bytes, 333);
+	cr_assert_str_eq(m->context.snapshot_dir, SYN_ROOT "/overlay2/ctxsnapshotid0000000000a");
+	const struct lp_ctx_file *cf = lp_model_ctx_file(m, "src/index.js");
+	cr_assert_not_null(cf);
+	cr_assert(cf->sent && cf->changed && !cf->added);
+	cr_assert(cf->read_in_run);
+	cr_assert(!lp_model_ctx_file(m, "README.md")->sent);
+	lp_model_free(m);
+	unlink(path);
+	free(path);
+
+	path = scenario_bad_order(true);
+	m = load(path);
+	cr_assert(m->build.cold);
+	cr_assert_eq(m->context.sent_files, 5);
+	cr_assert_eq(m->context.added_files, 5);
+	cr_assert_eq(m->context.changed_files, 0);
+	lp_model_free(m);
+	unlink(path);
+	free(path);
+}
+
+Test(model, attribution_helpers)
+{
+	char *path = scenario_bad_order(false);
+	struct lp_model *m = load(path);
+	char buf[512];
+	enum lp_path_space sp;
+	const char *p = lp_model_display_path(m, -1, SYN_CTX "/src/index.js", buf, sizeof(buf), &sp);
+	cr_assert_str_eq(p, "src/index.js");
+	cr_assert_eq(sp, LP_PATH_CONTEXT);
+	p = lp_model_display_path(m, -1, COPYSNAP "/merged/app/package.json", buf, sizeof(buf), &sp);
+	cr_assert_str_eq(p, "/app/package.json");
+	cr_assert_eq(sp, LP_PATH_CONTAINER);
+	p = lp_model_display_path(m, -1, SYN_ROOT "/buildkit/executor/abc/rootfs/etc/passwd", buf,
+				  sizeof(buf), &sp);
+	cr_assert_str_eq(p, "/etc/passwd");
+	p = lp_model_display_path(m, -1, "/work/app/src/util.js", buf, sizeof(buf), &sp);
+	cr_assert_str_eq(p, "src/util.js");
+	p = lp_model_display_path(m, -1, "/etc/hosts", buf, sizeof(buf), &sp);
+	cr_assert_str_eq(p, "/etc/hosts");
+	cr_assert_eq(sp, LP_PATH_HOST);
+	/* a daemon write into the COPY's snapshot belongs to the COPY */
+	struct lp_hdr h = { .kind = LP_EV_FD_IO, .tgid = 100, .ts = MS(5000) };
+	struct lp_ev_fd_io io = { .h = h, .wbytes = 10 };
+	cr_assert_eq(lp_model_event_step(m, &io.h, COPYSNAP "/merged/app/x"), lp_model_find_step(m, "#7"));
+	/* ...into the context snapshot, to the transfer */
+	cr_assert_eq(lp_model_event_step(m, &io.h, SYN_CTX "/x"), lp_model_find_step(m, "#5"));
+	/* the rootfs of RUN #8's bundle, to RUN #8 */
+	cr_assert_eq(lp_model_event_step(m, &io.h,
+					 SYN_ROOT "/buildkit/executor/run1containerid00000000001/rootfs/x"),
+		     lp_model_find_step(m, "#8"));
+	/* unrelated daemon I/O outside any window: nobody */
+	io.h.ts = MS(90000);
+	cr_assert_eq(lp_model_event_step(m, &io.h, "/var/lib/docker/buildkit/cache.db"), -1);
+	cr_assert_eq(lp_model_step_at(m, MS(2000)), lp_model_find_step(m, "#8"));
+	cr_assert_eq(lp_model_find_step(m, "8"), lp_model_find_step(m, "#8"));
+	cr_assert_eq(lp_model_find_step(m, "#99"), -1);
+	lp_model_free(m);
+	unlink(path);
+	free(path);
+}
+
+Test(model, failed_build)
+{
+	char *path = scenario_missing();
+	struct lp_model *m = load(path);
+	cr_assert(m->build.failed);
+	const struct lp_step *c = step(m, "#7");
+	cr_assert_eq(c->status, LP_STEP_ERROR);
+	cr_assert_not_null(c->error);
+	cr_assert(strstr(c->error, "requirements.txt"));
+	cr_assert_eq(step(m, "#8")->status, LP_STEP_CANCELED);
+	cr_assert_not_null(m->build.error);
+	cr_assert(strstr(m->build.error, "failed to compute cache key"));
+	cr_assert_eq(m->build.command_status, 1);
+	lp_model_free(m);
+	unlink(path);
+	free(path);
+}
+
+Test(model, truncated_trace_recovers)
+{
+	char *path = scenario_bad_order(false);
+	struct stat st;
+	cr_assert_eq(stat(path, &st), 0);
+	/* cut the trailer and part of the last block */
+	cr_assert_eq(truncate(path, st.st_size - 40), 0);
+	char err[256] = "";
+	struct lp_model *m = lp_model_load(path, NULL, err, sizeof(err));
+	cr_assert_not_null(m, "%s", err);
+	cr_assert(m->build.truncated);
+	cr_assert_neq(m->build.trace_message[0], 0);
+	lp_model_free(m);
+	unlink(path);
+	free(path);
+}
+
+Test(model, bad_input)
+{
+	char err[256] = "";
+	cr_assert_null(lp_model_load("/nonexistent/trace.lprof", NULL, err, sizeof(err)));
+	cr_assert_neq(err[0], 0);
+	char tmp[] = "/tmp/lp-garbage-XXXXXX";
+	int fd = mkstemp(tmp);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "this is not a trace at all, just text\n", 38), 38);
+	close(fd);
+	err[0] = 0;
+	cr_assert_null(lp_model_load(tmp, NULL, err, sizeof(err)));
+	cr_assert_neq(err[0], 0);
+	unlink(tmp);
+}
+
+/* Memory stays bounded by distinct paths, not events. */
+Test(model, many_events_aggregate)
+{
+	struct synth s;
+	char *meta = json_meta("FROM x\nRUN loop\n");
+	syn_open(&s, meta);
+	free(meta);
+	const char *dargv[] = { "dockerd", NULL };
+	syn_seed(&s, 100, 1, "dockerd", "/usr/sbin/dockerd", dargv);
+	syn_progress(&s, MS(0), "#1 [1/2] FROM docker.io/library/x");
+	syn_progress(&s, MS(1), "#1 DONE 0.0s");
+	syn_progress(&s, MS(2), "#2 [2/2] RUN loop");
+	syn_fork(&s, MS(3), 100, 300, "dockerd");
+	const char *rargv[] = { "runc", "run", "--bundle", SYN_ROOT "/buildkit/executor/c1", "c1", NULL };
+	syn_exec(&s, MS(3) + 100, 300, 100, "/usr/sbin/runc", "runc", rargv);
+	syn_fork(&s, MS(4), 300, 301, "runc:[2:INIT]");
+	const char *shargv[] = { "/bin/sh", "-c", "loop", NULL };
+	syn_exec(&s, MS(4) + 100, 301, 300, "/bin/sh", "sh", shargv);
+	for (int i = 0; i < 60000; i++)
+		syn_file(&s, MS(5) + (uint64_t)i * 1000, 301, i % 2 ? "/etc/a" : "/etc/b", false, 10);
+	syn_exit(&s, MS(900), 301, 0);
+	syn_exit(&s, MS(901), 300, 0);
+	syn_progress(&s, MS(902), "#2 DONE 0.9s");
+	syn_close(&s, NULL);
+	struct lp_model *m = load(s.path);
+	int r = lp_model_find_step(m, "#2");
+	size_t n;
+	lp_model_step_files(m, r, &n);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(m->steps[r].agg.bytes_read, 600000);
+	cr_assert_eq(m->steps[r].agg.opens, 60000);
+	cr_assert_eq(m->steps[r].agg.files_read, 2);
+	cr_assert_lt(m->nfiles, 10);
+	lp_model_free(m);
+	unlink(s.path);
+}
+
+/* Named stages, COPY --from, a continued RUN and an exec-form RUN, with the
+ * progress text dockerd 20.10 prints for tests/fixtures/multi-stage. */
+Test(model, multi_stage_dockerfile_lines)
+{
+	static const char df[] =
+		"# Two stages: \"build\" makes an artifact, \"runtime\" copies only the artifact.\n"
+		"FROM layerprof/busybox AS build\n"
+		"WORKDIR /src\n"
+		"COPY main.c lib.c ./\n"
+		"RUN mkdir -p /out && \\\n"
+		"    cat main.c lib.c > /out/app.txt && \\\n"
+		"    sha256sum /out/app.txt > /out/app.sha256\n"
+		"\n"
+		"FROM layerprof/busybox AS runtime\n"
+		"COPY --from=build /out/app.txt /out/app.sha256 /usr/local/share/app/\n"
+		"COPY --chown=0:0 config.ini /etc/app/config.ini\n"
+		"RUN [\"sh\", \"-c\", \"cat /etc/app/config.ini > /dev/null\"]\n"
+		"CMD [\"cat\", \"/usr/local/share/app/app.txt\"]\n";
+	static const char *lines[] = {
+		"#4 [build 1/4] FROM docker.io/layerprof/busybox", "#4 CACHED",
+		"#6 [internal] load build context", "#6 transferring context: 292B done", "#6 DONE 0.0s",
+		"#5 [build 2/4] WORKDIR /src", "#5 DONE 0.0s",
+		"#7 [build 3/4] COPY main.c lib.c ./", "#7 DONE 0.0s",
+		"#8 [build 4/4] RUN mkdir -p /out &&     cat main.c lib.c > /out/app.txt &&     sha256sum /out/app.txt > /out/app.sha256",
+		"#8 DONE 0.2s",
+		"#9 [runtime 2/4] COPY --from=build /out/app.txt /out/app.sha256 /usr/local/share/app/", "#9 DONE 0.0s",
+		"#10 [runtime 3/4] COPY --chown=0:0 config.ini /etc/app/config.ini", "#10 DONE 0.0s",
+		"#11 [runtime 4/4] RUN [\"sh\", \"-c\", \"cat /etc/app/config.ini > /dev/null\"]", "#11 DONE 0.2s",
+		"#12 exporting to image", "#12 DONE 0.0s", NULL,
+	};
+	struct synth s;
+	char *meta = json_meta(df);
+	syn_open(&s, meta);
+	free(meta);
+	syn_ctx_file(&s, "config.ini", 43);
+	syn_ctx_file(&s, "lib.c", 41);
+	syn_ctx_file(&s, "main.c", 102);
+	for (int i = 0; lines[i]; i++)
+		syn_progress(&s, MS(i * 10), "%s", lines[i]);
+	syn_close(&s, NULL);
+	struct lp_model *m = load(s.path);
+	struct {
+		const char *id, *stage;
+		int line;
+	} want[] = { { "#4", "build", 2 },    { "#5", "build", 3 },    { "#7", "build", 4 },
+		     { "#8", "build", 5 },    { "#9", "runtime", 10 }, { "#10", "runtime", 11 },
+		     { "#11", "runtime", 12 } };
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const struct lp_step *st = step(m, want[i].id);
+		cr_assert_str_eq(st->stage, want[i].stage, "%s", want[i].id);
+		cr_assert_eq(st->dockerfile_line, want[i].line, "%s: line %d", want[i].id, st->dockerfile_line);
+	}
+	cr_assert_str_eq(step(m, "#7")->copy_dst, "/src/");
+	cr_assert_eq(step(m, "#7")->ncopy_srcs, 2);
+	cr_assert(step(m, "#9")->copy_from_stage);
+	cr_assert(!step(m, "#10")->copy_from_stage);
+	cr_assert_str_eq(step(m, "#10")->copy_dst, "/etc/app/config.ini");
+	char buf[256];
+	cr_assert_str_eq(lp_copy_ctx_path(m, lp_model_find_step(m, "#10"), "/etc/app/config.ini", buf,
+					  sizeof(buf)), "config.ini");
+	cr_assert_str_eq(lp_copy_ctx_path(m, lp_model_find_step(m, "#7"), "/src/lib.c", buf, sizeof(buf)),
+			 "lib.c");
+	cr_assert_null(lp_copy_ctx_path(m, lp_model_find_step(m, "#7"), "/src/other.c", buf, sizeof(buf)));
+	cr_assert_eq(m->build.steps, 7);
+	cr_assert_eq(m->build.cacheable_steps, 6);
+	lp_model_free(m);
+	unlink(s.path);
+}
+
+/* Hostile records (valid framing, random contents) never crash the model. */
+Test(model, survives_random_records)
+{
+	struct synth s;
+	char *meta = json_meta("FROM x\nCOPY . .\nRUN y\n");
+	syn_open(&s, meta);
+	free(meta);
+	uint64_t x = 88172645463325252ull;
+	union {
+		struct lp_hdr h;
+		uint8_t b[1024];
+	} u;
+	static const uint8_t kinds[] = { LP_EV_SYSCALL, LP_EV_FORK, LP_EV_EXEC, LP_EV_EXEC_ARGV, LP_EV_EXIT,
+					 LP_EV_FD_IO, LP_REC_PROC_SEED, LP_REC_FD_SEED, LP_REC_PROGRESS,
+					 LP_REC_TRACE_PID, LP_REC_CONTEXT_FILE, 0x7f };
+	for (int i = 0; i < 20000; i++) {
+		for (size_t k = 0; k < sizeof(u.b); k++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			u.b[k] = (uint8_t)x;
+		}
+		size_t len = sizeof(struct lp_hdr) + (x % 600);
+		len &= ~7ul;
+		if (len < sizeof(struct lp_hdr))
+			len = sizeof(struct lp_hdr);
+		u.h.kind = kinds[x % sizeof(kinds)];
+		u.h.tgid = (uint32_t)(x % 50);
+		u.h.aux = (uint32_t)((x >> 8) % (LP_SC_NR + 3));
+		u.h.ts = (uint64_t)i * 1000;
+		if (u.h.kind == LP_REC_PROGRESS && i % 3 == 0) {
+			static const char *lines[] = { "#1 [1/3] FROM x", "#2 [2/3] COPY . .", "#2 DONE 0.1s",
+						       "#3 [3/3] RUN y", "#3 ERROR: boom", "#9 CACHED" };
+			syn_progress(&s, u.h.ts, "%s", lines[x % 6]);
+			continue;
+		}
+		syn_put(&s, &u, len);
+	}
+	syn_close(&s, NULL);
+	char err[256] = "";
+	struct lp_model *m = lp_model_load(s.path, NULL, err, sizeof(err));
+	cr_assert_not_null(m, "%s", err);
+	cr_assert_geq(m->build.events, 20000);
+	lp_model_free(m);
+	unlink(s.path);
+}
