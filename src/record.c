@@ -622,6 +622,33 @@ static size_t comm_names(const struct rec *r, const char **names)
 
 /* ------------------------------------------------------------------- META */
 
+/* Which daemon the build talks to: the docker CLI's -H/--host (global
+ * options come before the subcommand), else DOCKER_HOST, else NULL (the
+ * default socket). Lets a reader of the trace know which dockerd it saw. */
+static const char *docker_host_of(const struct rec *r)
+{
+	for (int i = 1; i < r->cmd_argc; i++) {
+		const char *a = r->cmd_argv[i];
+		if ((!strcmp(a, "-H") || !strcmp(a, "--host")) && i + 1 < r->cmd_argc)
+			return r->cmd_argv[i + 1];
+		if (!strncmp(a, "--host=", 7))
+			return a + 7;
+		if (!strncmp(a, "-H", 2) && a[2])
+			return a + 2;
+		static const char *const with_value[] = { "-c", "--context", "--config", "-l",
+							  "--log-level", "--tlscacert", "--tlscert",
+							  "--tlskey" };
+		for (size_t k = 0; k < LP_ARRAY_SIZE(with_value); k++)
+			if (!strcmp(a, with_value[k])) {
+				i++; /* skip its value */
+				break;
+			}
+		if (a[0] != '-')
+			break; /* the subcommand: global options end here */
+	}
+	return getenv("DOCKER_HOST");
+}
+
 static char *make_meta(struct rec *r)
 {
 	cJSON *m = cJSON_CreateObject();
@@ -716,6 +743,7 @@ static char *make_meta(struct rec *r)
 		cJSON_AddBoolToObject(b, "dockerfile_truncated", r->dockerfile_truncated);
 		add_str_or_null(b, "dockerignore", r->dockerignore);
 		add_str_or_null(b, "tag", r->docker.tag);
+		add_str_or_null(b, "docker_host", docker_host_of(r));
 		cJSON_AddBoolToObject(b, "progress_added", r->progress_added);
 		cJSON_AddBoolToObject(b, "buildkit_env_set", r->buildkit_set);
 		const char *bk = getenv("DOCKER_BUILDKIT");

@@ -113,6 +113,93 @@ static bool redact_urls(struct lp_buf *out, const char *s)
 	return changed;
 }
 
+/* Known token shapes, wherever they appear in an argument (a header value,
+ * a URL query, an npmrc line...): the prefix is kept so the reader knows
+ * what kind of credential was there. `min` is the least number of token
+ * characters after the prefix for it to count (short words are not
+ * tokens). */
+static const struct token_shape {
+	const char *prefix;
+	size_t min;
+	bool upper_alnum; /* AWS key ids: [0-9A-Z] only */
+} token_shapes[] = {
+	{ "ghp_", 20, false },	      /* GitHub personal access token */
+	{ "gho_", 20, false },	      /* GitHub OAuth */
+	{ "ghu_", 20, false },	      /* GitHub user-to-server */
+	{ "ghs_", 20, false },	      /* GitHub server-to-server */
+	{ "ghr_", 20, false },	      /* GitHub refresh */
+	{ "github_pat_", 20, false }, /* GitHub fine-grained PAT */
+	{ "glpat-", 16, false },      /* GitLab personal access token */
+	{ "xoxb-", 10, false },	      /* Slack bot */
+	{ "xoxp-", 10, false },	      /* Slack user */
+	{ "xoxa-", 10, false },	      /* Slack app */
+	{ "xoxs-", 10, false },	      /* Slack session */
+	{ "npm_", 30, false },	      /* npm automation/publish token */
+	{ "AKIA", 16, true },	      /* AWS access key id */
+	{ "ASIA", 16, true },	      /* AWS temporary key id */
+	{ "eyJ", 16, false },	      /* a JWT: base64url of '{"' */
+	{ "Bearer ", 8, false },      /* Authorization: Bearer ... */
+	{ "Basic ", 8, false },	      /* Authorization: Basic ... */
+};
+
+static bool token_char(unsigned char c, bool upper_alnum)
+{
+	if (upper_alnum)
+		return isdigit(c) || isupper(c);
+	return isalnum(c) || c == '_' || c == '-' || c == '.' || c == '=' || c == '+' ||
+	       c == '/' || c == '~';
+}
+
+/* Replace every known-shape token in s by its prefix and "***". */
+static bool redact_tokens(struct lp_buf *out, const char *s)
+{
+	bool changed = false;
+	const char *p = s, *copied = s;
+	while (*p) {
+		/* a token starts a word: not in the middle of one */
+		bool boundary = p == s || !isalnum((unsigned char)p[-1]);
+		const struct token_shape *hit = NULL;
+		size_t tlen = 0;
+		for (size_t i = 0; boundary && i < LP_ARRAY_SIZE(token_shapes) && !hit; i++) {
+			const struct token_shape *t = &token_shapes[i];
+			size_t pl = strlen(t->prefix);
+			if (strncmp(p, t->prefix, pl) != 0)
+				continue;
+			size_t n = 0;
+			while (token_char((unsigned char)p[pl + n], t->upper_alnum))
+				n++;
+			if (n >= t->min) {
+				hit = t;
+				tlen = pl + n;
+			}
+		}
+		if (!hit) {
+			p++;
+			continue;
+		}
+		lp_buf_append(out, copied, (size_t)(p - copied));
+		lp_buf_puts(out, hit->prefix);
+		lp_buf_puts(out, LP_REDACTED);
+		p += tlen;
+		copied = p;
+		changed = true;
+	}
+	if (changed)
+		lp_buf_puts(out, copied);
+	return changed;
+}
+
+/* curl -u USER:PASSWORD / --user USER:PASSWORD: "USER:***". */
+static bool redact_user_password(struct lp_buf *out, const char *s)
+{
+	const char *colon = strchr(s, ':');
+	if (!colon || !colon[1])
+		return false;
+	lp_buf_append(out, s, (size_t)(colon + 1 - s));
+	lp_buf_puts(out, LP_REDACTED);
+	return true;
+}
+
 /* NAME=VALUE with a secret-looking NAME: "NAME=***". */
 static bool redact_name_value(struct lp_buf *out, const char *s)
 {
@@ -130,16 +217,17 @@ static const char *base_name(const char *s)
 	return slash ? slash + 1 : s;
 }
 
-enum next_kind { NEXT_PLAIN, NEXT_SECRET, NEXT_SECRET_SPEC };
+enum next_kind { NEXT_PLAIN, NEXT_SECRET, NEXT_SECRET_SPEC, NEXT_USER_PASSWORD };
 
 char **lp_redact_argv(int argc, const char *const *argv, int *changed)
 {
 	char **out = lp_xcalloc(argc > 0 ? (size_t)argc : 1, sizeof(char *));
 	int nchanged = 0;
 	enum next_kind next = NEXT_PLAIN;
-	bool login = false, mysql_like = false, sshpass = false;
+	bool login = false, mysql_like = false, sshpass = false, curl_like = false;
 	if (argc > 0 && argv[0]) {
 		const char *b = base_name(argv[0]);
+		curl_like = !strcmp(b, "curl") || !strcmp(b, "wget");
 		mysql_like = !strcmp(b, "mysql") || !strcmp(b, "mysqladmin") ||
 			     !strcmp(b, "mysqldump") || !strcmp(b, "mariadb");
 		sshpass = !strcmp(b, "sshpass");
@@ -157,6 +245,16 @@ char **lp_redact_argv(int argc, const char *const *argv, int *changed)
 		} else if (kind == NEXT_SECRET_SPEC) {
 			redact_secret_spec(&b, a);
 			did = true;
+		} else if (kind == NEXT_USER_PASSWORD && a[0] != '-') {
+			did = redact_user_password(&b, a);
+		} else if (curl_like && (!strcmp(a, "-u") || !strcmp(a, "--user"))) {
+			next = NEXT_USER_PASSWORD;
+		} else if (curl_like && (!strncmp(a, "--user=", 7) || (!strncmp(a, "-u", 2) && a[2]))) {
+			size_t pl = a[1] == '-' ? 7 : 2;
+			lp_buf_append(&b, a, pl);
+			did = redact_user_password(&b, a + pl);
+			if (!did)
+				lp_buf_free(&b);
 		} else if (a[0] == '-' && a[1] == '-' && a[2]) {
 			const char *name = a + 2;
 			const char *eq = strchr(name, '=');
@@ -210,6 +308,15 @@ char **lp_redact_argv(int argc, const char *const *argv, int *changed)
 			} else {
 				lp_buf_free(&u);
 			}
+		}
+		/* last, token shapes anywhere in what is left */
+		struct lp_buf t = { 0 };
+		if (redact_tokens(&t, did ? (b.data ? b.data : "") : a)) {
+			lp_buf_free(&b);
+			b = t;
+			did = true;
+		} else {
+			lp_buf_free(&t);
 		}
 		if (did) {
 			out[i] = b.data ? b.data : lp_xstrdup("");

@@ -18,7 +18,12 @@
  *    word (docker login -p), and for mysql, mysqladmin, mysqldump, sshpass
  *    (-p means "parents" for mkdir and "publish" for docker run, which are
  *    kept);
- *  - credentials in URLs: scheme://user:PASSWORD@host -> scheme://user:***@host.
+ *  - credentials in URLs: scheme://user:PASSWORD@host -> scheme://user:***@host;
+ *  - curl/wget -u USER:PASSWORD, --user USER:PASSWORD: "USER:***";
+ *  - well-known token shapes anywhere in an argument, prefix kept: GitHub
+ *    (ghp_, gho_, ghu_, ghs_, ghr_, github_pat_), GitLab (glpat-), Slack
+ *    (xoxb-, xoxp-, xoxa-, xoxs-), npm (npm_), AWS key ids (AKIA, ASIA),
+ *    JWTs (eyJ...), and "Bearer ..." / "Basic ..." header values.
  */
 #ifndef LAYERPROF_REDACT_H
 #define LAYERPROF_REDACT_H

@@ -144,3 +144,40 @@ Test(redact, exec_argv_record)
 	memcpy(in + sizeof(*ev), data, dlen);
 	cr_expect_eq(lp_redact_exec_argv(ev, ev->h.size, out, 40), SIZE_MAX);
 }
+
+Test(redact, token_shapes_anywhere)
+{
+	expect(V("git", "clone", "https://x-access-token:ghp_0123456789abcdefghijABCDEFGHIJ@github.com/o/r"),
+	       V("git", "clone", "https://x-access-token:***@github.com/o/r"), 1);
+	expect(V("sh", "-c", "echo //registry.npmjs.org/:_authToken=npm_abcdefghijklmnopqrstuvwxyz0123456789 > .npmrc"),
+	       V("sh", "-c", "echo //registry.npmjs.org/:_authToken=npm_*** > .npmrc"), 1);
+	expect(V("curl", "-H", "Authorization: Bearer abcdef0123456789", "https://api"),
+	       V("curl", "-H", "Authorization: Bearer ***", "https://api"), 1);
+	expect(V("aws", "configure", "set", "aws_access_key_id", "AKIAIOSFODNN7EXAMPLE"),
+	       V("aws", "configure", "set", "aws_access_key_id", "AKIA***"), 1);
+	expect(V("app", "--jwt-file", "x", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig"),
+	       V("app", "--jwt-file", "x", "eyJ***"), 1);
+	expect(V("glab", "auth", "glpat-abcdefghij0123456789", "xoxb-1234-5678-abcdef"),
+	       V("glab", "auth", "glpat-***", "xoxb-***"), 2);
+	expect(V("gh", "github_pat_11ABCDEFG0123456789_abcdefghijklmnop"), V("gh", "github_pat_***"), 1);
+}
+
+Test(redact, token_shapes_need_length_and_a_word_start)
+{
+	/* short or embedded look-alikes are words, not tokens */
+	expect(V("echo", "ghp_short", "npm_install", "xAKIAIOSFODNN7EXAMPLE", "AKIAlowercase0000000000"),
+	       V("echo", "ghp_short", "npm_install", "xAKIAIOSFODNN7EXAMPLE", "AKIAlowercase0000000000"),
+	       0);
+}
+
+Test(redact, curl_user_password)
+{
+	expect(V("curl", "-u", "alice:hunter2", "https://x"), V("curl", "-u", "alice:***", "https://x"),
+	       1);
+	expect(V("curl", "--user=alice:hunter2", "-ualice:pw", "https://x"),
+	       V("curl", "--user=alice:***", "-ualice:***", "https://x"), 2);
+	/* a user with no password is kept; -u means something else for docker */
+	expect(V("curl", "-u", "alice", "https://x"), V("curl", "-u", "alice", "https://x"), 0);
+	expect(V("docker", "run", "-u", "1000:1000", "img"), V("docker", "run", "-u", "1000:1000", "img"),
+	       0);
+}
