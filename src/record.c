@@ -18,6 +18,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <limits.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -897,6 +898,30 @@ struct spawn {
 	pid_t pid;
 };
 
+
+/* In a forked child, before exec: the default disposition of the signals
+ * the recorder handles itself, and the signal mask the command expects. */
+static void child_default_signals(const sigset_t *mask)
+{
+	static const int sigs[] = { SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGCHLD };
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (size_t i = 0; i < LP_ARRAY_SIZE(sigs); i++)
+		sigaction(sigs[i], &sa, NULL);
+	sigprocmask(SIG_SETMASK, mask, NULL);
+}
+
+/* In a forked child: become the command's user (under sudo, the invoking
+ * one; see --user). False when the kernel refused. */
+static bool child_become_user(const struct rec *r)
+{
+	if (!r->creds.drop)
+		return true;
+	return setgroups((size_t)r->creds.ngroups, r->creds.groups) == 0 &&
+	       setgid(r->creds.gid) == 0 && setuid(r->creds.uid) == 0;
+}
+
 /* Fork the command; the child waits on a pipe until released. */
 static int spawn_command(struct rec *r, char **argv, bool capture, const sigset_t *orig_mask,
 			 struct spawn *sp)
@@ -937,15 +962,7 @@ static int spawn_command(struct rec *r, char **argv, bool capture, const sigset_
 		return e;
 	}
 	if (pid == 0) {
-		struct sigaction sa;
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = SIG_DFL;
-		sigaction(SIGPIPE, &sa, NULL);
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
-		sigaction(SIGHUP, &sa, NULL);
-		sigaction(SIGCHLD, &sa, NULL);
-		sigprocmask(SIG_SETMASK, orig_mask, NULL);
+		child_default_signals(orig_mask);
 		if (capture) {
 			if (dup2(outp[1], 1) < 0 || dup2(errp[1], 2) < 0)
 				_exit(126);
@@ -958,12 +975,9 @@ static int spawn_command(struct rec *r, char **argv, bool capture, const sigset_
 		while (n < 0 && errno == EINTR);
 		if (n != 1)
 			_exit(126); /* the recorder gave up before starting us */
-		if (r->creds.drop) {
-			if (setgroups((size_t)r->creds.ngroups, r->creds.groups) < 0 ||
-			    setgid(r->creds.gid) < 0 || setuid(r->creds.uid) < 0) {
-				(void)!write(2, nocreds, strlen(nocreds));
-				_exit(126);
-			}
+		if (!child_become_user(r)) {
+			(void)!write(2, nocreds, strlen(nocreds));
+			_exit(126);
 		}
 		execvpe(argv[0], argv, r->envp);
 		int e = errno;
@@ -1001,19 +1015,14 @@ static char *run_capture(struct rec *r, char **argv, int timeout_ms)
 		return NULL;
 	}
 	if (pid == 0) {
-		struct sigaction sa;
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = SIG_DFL;
-		sigaction(SIGPIPE, &sa, NULL);
-		sigprocmask(SIG_SETMASK, &empty, NULL);
+		child_default_signals(&empty);
 		int devnull = open("/dev/null", O_RDWR);
 		if (devnull >= 0) {
 			dup2(devnull, 0);
 			dup2(devnull, 2);
 		}
 		dup2(p[1], 1);
-		if (r->creds.drop && (setgroups((size_t)r->creds.ngroups, r->creds.groups) < 0 ||
-				      setgid(r->creds.gid) < 0 || setuid(r->creds.uid) < 0))
+		if (!child_become_user(r))
 			_exit(126);
 		execvpe(argv[0], argv, r->envp);
 		_exit(127);
@@ -1028,11 +1037,8 @@ static char *run_capture(struct rec *r, char **argv, int timeout_ms)
 			ok = false;
 			break;
 		}
-		int ep = epoll_create1(EPOLL_CLOEXEC);
-		struct epoll_event ev = { .events = EPOLLIN };
-		epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev);
-		int n = epoll_wait(ep, &ev, 1, (int)((deadline - now) / 1000000ull) + 1);
-		close(ep);
+		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
+		int n = poll(&pfd, 1, (int)((deadline - now) / 1000000ull) + 1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
