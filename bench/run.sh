@@ -474,11 +474,13 @@ section6() {
 		done
 	done
 	out "== 6. Why: cost of the syscall hook design alone (bench/probe_cost.bpf.c, no events emitted), workload of 1"
-	out "   tp_hash  = layerprof today: a classic tracepoint program per syscall and direction, HASH filter on tgid,"
+	out "   tp_hash  = the first design (layerprof's tp fallback is close to it): a classic tracepoint program per"
+	out "              syscall and direction, HASH filter on tgid,"
 	out "              HASH in-flight state per tid (update at entry, lookup+delete at exit)"
 	out "   tp_bits  = same tracepoints, filter = bit in a global bitmap, in-flight state = ARRAY slot [tid & 0xffff]"
 	out "   raw_hash = raw_tp/sys_enter + raw_tp/sys_exit (2 programs for all syscalls) + class table, HASH filter/state"
-	out "   raw_bits = raw tracepoints + bitmap filter + ARRAY slots"
+	out "   raw_bits = raw tracepoints + bitmap filter + ARRAY slots (closest to layerprof's default raw_tp mode,"
+	out "              which filters with a direct-mapped tgid cache in front of the HASH)"
 	out "   tp_empty, raw_empty = the same hooks with programs that return at once (the floor of each hook kind)"
 	out "   idle = the workload is outside the traced set (section 3's case); traced = inside it (section 1's case,"
 	out "   minus event output). Workload CPU seconds (user+sys), medians; overhead vs none."

@@ -2,21 +2,33 @@
 /*
  * layerprof's kernel side: one CO-RE object (see lp_core.bpf.h for maps).
  *
- *  - syscalls: an enter and an exit program per row of syscalls.def,
- *    generated below. Enter saves ts + args in `inflight`; exit acts per
- *    CLASS (emit, failures only, per-fd aggregate, counts...). Strings are
- *    read at exit, exec argv at entry (and again from the new image at
- *    sched_process_exec when some of it was not paged in at entry).
+ *  - syscalls, in one of two attach modes chosen by user space:
+ *      raw: raw_tp/sys_enter + raw_tp/sys_exit, two programs for every
+ *           syscall of the system; sys_enter finds the syscall's row by
+ *           number (sc_of_nr, filled by the loader) and reads the arguments
+ *           from the saved registers;
+ *      tp:  the fallback, an enter and an exit program per row of
+ *           syscalls.def on tp/syscalls/sys_{enter,exit}_<name>.
+ *    Both call the same sc_enter()/sc_exit(). Enter saves ts + args in the
+ *    thread's `inflight` slot; exit acts per CLASS (emit, failures only,
+ *    per-fd aggregate, counts...). Strings are read at exit, exec argv at
+ *    entry (and again from the new image at sched_process_exec when some of
+ *    it was not paged in at entry).
  *  - processes: fork/exec/exit, each in three variants (tp_btf, raw_tp,
  *    tp); user space enables exactly one of each (bpf_program__set_autoload)
  *    after probing what the kernel supports.
  *
- * Every program starts with the same cheap filter: is the current tgid in
- * `traced`? (exec also checks `comms` for untraced processes, and exit
- * only does work for traced ones.)
+ * Every program starts with the same cheap filter: is the current tgid
+ * traced (lp_traced: a cache load, the `traced` map only when the cache
+ * cannot tell)? (exec also checks `comms` for untraced processes, and exit
+ * only does work for traced ones.) Two exceptions, each cheaper still: the
+ * raw sys_enter first drops the syscalls we do not trace (a table load),
+ * and a syscall exit first looks for the thread's in-flight slot, which
+ * only a traced thread can own.
  */
 #include "lp_core.bpf.h"
 #include "lp_nargs.bpf.h"
+#include "lp_regs.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -40,34 +52,28 @@ _Static_assert(LP_STR_MAX < LP_EVENT_MAX && LP_ARGV_MAX_BYTES < LP_EVENT_MAX, "s
 	 (sc) == LP_SC_DUP3 || (sc) == LP_SC_FCNTL || (sc) == LP_SC_OPEN_TREE ||     \
 	 (sc) == LP_SC_FSMOUNT || (sc) == LP_SC_FSOPEN)
 
-/* Save the syscall's nargs arguments (never read past them: see
- * lp_nargs.bpf.h), the others are 0. */
-static __always_inline void save_args(struct lp_inflight *v, struct trace_event_raw_sys_enter *ctx,
-				      const int nargs)
-{
-	v->args[0] = nargs > 0 ? ctx->args[0] : 0;
-	v->args[1] = nargs > 1 ? ctx->args[1] : 0;
-	v->args[2] = nargs > 2 ? ctx->args[2] : 0;
-	v->args[3] = nargs > 3 ? ctx->args[3] : 0;
-	v->args[4] = nargs > 4 ? ctx->args[4] : 0;
-	v->args[5] = nargs > 5 ? ctx->args[5] : 0;
-}
+/* What to do with a traced syscall: its row of syscalls.def and its arity.
+ * The tracepoint programs read it at a constant index (folded at compile
+ * time), the raw ones at the lp_sc their syscall number maps to. */
+struct lp_sc_desc {
+	__u8 sc;        /* enum lp_sc */
+	__u8 cls;       /* enum lp_cls */
+	__u8 nargs;     /* arguments it takes (lp_nargs.bpf.h) */
+	__u8 str[4];    /* arguments read as strings at exit, NS: none */
+};
+_Static_assert(LP_SC_NR < 256, "lp_sc fits lp_sc_desc.sc and sc_of_nr");
 
-static __always_inline int sys_enter(struct trace_event_raw_sys_enter *ctx, const __u32 sc,
-				     const int nargs)
+static const struct lp_sc_desc sc_descs[LP_SC_NR] = {
+#define LP_SYSCALL(SC, TP, CLASS, S0, S1, S2, S3)                              \
+	[LP_SC_##SC] = { LP_SC_##SC, CLASS, LP_NARGS_##TP, { S0, S1, S2, S3 } },
+#include "layerprof/syscalls.def"
+#undef LP_SYSCALL
+};
+
+/* chown, chmod and utimens are counted per process, at exit. */
+static __always_inline bool cls_counted(const int cls)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32, tid = (__u32)id;
-	if (!lp_traced(tgid))
-		return 0;
-	struct lp_inflight v;
-	v.ts = bpf_ktime_get_ns();
-	save_args(&v, ctx, nargs);
-	v.sc = sc;
-	v.flags = 0;
-	if (bpf_map_update_elem(&inflight, &tid, &v, BPF_ANY))
-		lost_inc(LP_LOST_INFLIGHT);
-	return 0;
+	return cls == LP_CLS_CHOWN || cls == LP_CLS_CHMOD || cls == LP_CLS_UTIMENS;
 }
 
 /* Is the string in the scratch buffer cut? bpf_probe_read_user_str filled
@@ -183,34 +189,41 @@ out:
 	return !(flags & LP_F_STR_FAULT);
 }
 
-static __always_inline int sys_enter_exec(struct trace_event_raw_sys_enter *ctx, const __u32 sc,
-					  const int nargs)
+/* The LP_EV_EXEC_ARGV of an execve/execveat with arguments a[]. One call
+ * site, whatever the syscall: emit_argv is large, and the raw program
+ * would otherwise carry two copies of it. */
+static __always_inline bool exec_argv(__u32 tgid, __u32 tid, __u32 sc, __u64 ts, const __u64 a[6])
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	const bool at = sc == LP_SC_EXECVEAT;
+	__s32 dirfd = at ? (__s32)a[0] : LP_AT_FDCWD;
+	const char *fname = (const char *)(at ? a[1] : a[0]);
+	const char *const *argv = (const char *const *)(at ? a[2] : a[1]);
+	return emit_argv(tgid, tid, sc, dirfd, ts, fname, false, argv, false, 0, 0);
+}
+
+/*
+ * A traced thread (id: its pid_tgid) enters syscall d with arguments a[]
+ * (0 past d.nargs). Both attach modes come here.
+ */
+static __always_inline void sc_enter(__u64 id, const struct lp_sc_desc d, const __u64 a[6])
+{
 	__u32 tgid = id >> 32, tid = (__u32)id;
-	if (!lp_traced(tgid))
-		return 0;
-	struct lp_inflight v;
-	v.ts = bpf_ktime_get_ns();
-	save_args(&v, ctx, nargs);
-	v.sc = sc;
-	v.flags = 0;
-	bool ok;
-	if (sc == LP_SC_EXECVEAT)
-		ok = emit_argv(tgid, tid, sc, (__s32)v.args[0], v.ts, (const char *)v.args[1], false,
-			       (const char *const *)v.args[2], false, 0, 0);
-	else
-		ok = emit_argv(tgid, tid, sc, LP_AT_FDCWD, v.ts, (const char *)v.args[0], false,
-			       (const char *const *)v.args[1], false, 0, 0);
+	struct lp_inflight *in = inflight_claim(tid);
+	if (!in)
+		return;
+	in->sc = d.sc;
+	in->flags = 0;
+	if (cls_counted(d.cls))
+		return; /* the slot only tells the exit which syscall it is */
+	in->ts = bpf_ktime_get_ns();
+	for (int i = 0; i < 6; i++)
+		in->args[i] = a[i];
 	/* Pages of a freshly forked child (string literals...) may not be
 	 * mapped yet: then sched_process_exec sends the argv again, read from
-	 * the new image, where the kernel has just written it. */
-	if (ok)
-		v.flags |= LP_INFL_ARGV_OK;
-	/* kept for the LP_EV_SYSCALL sent if the exec fails */
-	if (bpf_map_update_elem(&inflight, &tid, &v, BPF_ANY))
-		lost_inc(LP_LOST_INFLIGHT);
-	return 0;
+	 * the new image, where the kernel has just written it. The slot is
+	 * kept for the LP_EV_SYSCALL sent if the exec fails. */
+	if (d.cls == LP_CLS_EXEC && exec_argv(tgid, tid, d.sc, in->ts, a))
+		in->flags |= LP_INFL_ARGV_OK;
 }
 
 /* Append string i (user pointer uptr) to the event at off; returns the new
@@ -245,73 +258,65 @@ static __always_inline __u64 put_str(struct lp_ev_syscall *ev, char *buf, __u64 
 	return off + n;
 }
 
-static __always_inline int sys_exit(struct trace_event_raw_sys_exit *ctx, const __u32 sc,
-				    const int cls, const int s0, const int s1, const int s2,
-				    const int s3)
+/*
+ * A traced thread (id) leaves syscall d, which returned ret. in is the slot
+ * its entry filled, NULL when there is none (it entered before tracing
+ * began; or a counted class in tp mode, which has no enter program).
+ * Both attach modes come here.
+ */
+static __always_inline void sc_exit(__u64 id, const struct lp_sc_desc d, long ret,
+				    struct lp_inflight *in)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
-	if (!lp_traced(tgid))
-		return 0;
-	long ret = ctx->ret;
+	const __u32 sc = d.sc;
+	const int cls = d.cls;
 
-	/* counted only: no entry program, no inflight state */
-	if (cls == LP_CLS_CHOWN || cls == LP_CLS_CHMOD || cls == LP_CLS_UTIMENS) {
+	if (cls_counted(cls)) {
+		if (in)
+			inflight_release(in);
 		counts_inc(tgid, cls == LP_CLS_CHOWN   ? LP_CNT_CHOWN
 				 : cls == LP_CLS_CHMOD ? LP_CNT_CHMOD
 						       : LP_CNT_UTIMENS);
-		return 0;
+		return;
 	}
-
-	struct lp_inflight *in = bpf_map_lookup_elem(&inflight, &tid);
 	if (!in)
-		return 0; /* entered before tracing began */
+		return;
 	__u64 ts = in->ts;
 	__u64 a0 = in->args[0];
 	__u64 a1 = in->args[1];
-	if (in->sc != sc) {
-		/* stale (an exit we did not see): drop it */
-		bpf_map_delete_elem(&inflight, &tid);
-		return 0;
-	}
 	__u64 now = bpf_ktime_get_ns();
 
 	if (cls == LP_CLS_READ || cls == LP_CLS_WRITE) {
-		bpf_map_delete_elem(&inflight, &tid);
+		inflight_release(in);
 		fdio_add(tgid, (__s32)a0, cls == LP_CLS_WRITE, ret, ts, now);
-		return 0;
+		return;
 	}
 	if (cls == LP_CLS_CLOSE) {
-		bpf_map_delete_elem(&inflight, &tid);
+		inflight_release(in);
 		fdio_flush(tgid, tid, (__s32)a0, now, 0);
-		return 0;
+		return;
 	}
 	if ((cls == LP_CLS_FAILONLY || cls == LP_CLS_EXEC) && ret >= 0) {
-		bpf_map_delete_elem(&inflight, &tid);
+		inflight_release(in);
 		if (cls == LP_CLS_FAILONLY)
 			counts_inc(tgid, LP_CNT_STAT_OK);
-		return 0;
+		return;
 	}
 	if (cls == LP_CLS_FCNTL && (__s32)a1 != F_DUPFD && (__s32)a1 != F_DUPFD_CLOEXEC) {
-		bpf_map_delete_elem(&inflight, &tid);
-		return 0;
+		inflight_release(in);
+		return;
 	}
 	if (cls == LP_CLS_EXEC && !(in->flags & LP_INFL_ARGV_OK)) {
 		/* The exec failed and its argv was unreadable at entry: the
 		 * kernel has touched those pages since, so try once more. */
-		const char *const *argv = (const char *const *)in->args[sc == LP_SC_EXECVEAT ? 2 : 1];
-		if (sc == LP_SC_EXECVEAT)
-			emit_argv(tgid, tid, sc, (__s32)a0, ts, (const char *)a1, false, argv, false, 0, 0);
-		else
-			emit_argv(tgid, tid, sc, LP_AT_FDCWD, ts, (const char *)a0, false, argv, false,
-				  0, 0);
+		exec_argv(tgid, tid, sc, ts, in->args);
 	}
 
 	/* an LP_EV_SYSCALL */
 	char *buf = lp_scratch_buf();
 	if (!buf) {
-		bpf_map_delete_elem(&inflight, &tid);
-		return 0;
+		inflight_release(in);
+		return;
 	}
 	struct lp_ev_syscall *ev = (void *)buf;
 	ev->args[0] = a0;
@@ -320,12 +325,13 @@ static __always_inline int sys_exit(struct trace_event_raw_sys_exit *ctx, const 
 	ev->args[3] = in->args[3];
 	ev->args[4] = in->args[4];
 	ev->args[5] = in->args[5];
-	bpf_map_delete_elem(&inflight, &tid);
+	inflight_release(in);
 
 	if (LP_RETURNS_FD(sc) && ret >= 0 &&
 	    !((sc == LP_SC_DUP2 || sc == LP_SC_DUP3) && (__s32)a0 == (__s32)a1))
 		fdio_flush(tgid, tid, (__s32)ret, now, LP_FDIO_REUSED);
 
+	const int s0 = d.str[0], s1 = d.str[1], s2 = d.str[2], s3 = d.str[3];
 	lp_hdr_fill(&ev->h, 0, LP_EV_SYSCALL, 0, tgid, tid, sc, now);
 	ev->ret = ret;
 	ev->lat_ns = now - ts;
@@ -351,6 +357,103 @@ static __always_inline int sys_exit(struct trace_event_raw_sys_exit *ctx, const 
 	off &= LP_SCRATCH - 1;
 	ev->h.size = off;
 	lp_submit(buf, off, false);
+}
+
+/* ---- attach mode "raw": two programs for all syscalls ---- */
+
+SEC("raw_tp/sys_enter")
+int sys_enter_raw(struct bpf_raw_tracepoint_args *ctx)
+{
+	/* Syscalls we do not trace leave first: a bounds check and a load
+	 * from .rodata, cheaper than the filter's hash lookup, and most
+	 * syscalls of a busy host (futex, epoll, poll...) are not ours. */
+	__u64 nr = ctx->args[1];
+	if (nr >= LP_NR_MAX)
+		return 0; /* x32 (bit 30 set), or -1 from a ptracer */
+	__u32 sc = sc_of_nr[nr];
+	if (!sc || sc >= LP_SC_NR)
+		return 0;
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!lp_traced(id >> 32))
+		return 0;
+	if (lp_compat_syscall())
+		return 0;
+	const struct lp_sc_desc d = sc_descs[sc];
+	__u64 a[6];
+	lp_regs_args((const struct pt_regs *)ctx->args[0], a, d.nargs);
+	sc_enter(id, d, a);
+	return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int sys_exit_raw(struct bpf_raw_tracepoint_args *ctx)
+{
+	/* The filter here is the thread's slot: only sys_enter_raw of a
+	 * traced thread, for a syscall we trace, takes one, and the exit of
+	 * that same syscall gives it back. An ARRAY load, no helper call
+	 * beyond the pid. */
+	__u64 id = bpf_get_current_pid_tgid();
+	struct lp_inflight *in = inflight_get((__u32)id);
+	if (!in)
+		return 0;
+	__u32 sc = in->sc;
+	if (sc >= LP_SC_NR) {
+		inflight_release(in);
+		return 0;
+	}
+	/* the return value is the tracepoint's second argument (regs->ax) */
+	sc_exit(id, sc_descs[sc], (long)ctx->args[1], in);
+	return 0;
+}
+
+/* ---- attach mode "tp" (fallback): a program per syscall and direction ---- */
+
+/* The syscall's nargs arguments, never read past them (see lp_nargs.bpf.h),
+ * the others 0. */
+static __always_inline void tp_args(const struct trace_event_raw_sys_enter *ctx, __u64 a[6],
+				    const int nargs)
+{
+	a[0] = nargs > 0 ? ctx->args[0] : 0;
+	a[1] = nargs > 1 ? ctx->args[1] : 0;
+	a[2] = nargs > 2 ? ctx->args[2] : 0;
+	a[3] = nargs > 3 ? ctx->args[3] : 0;
+	a[4] = nargs > 4 ? ctx->args[4] : 0;
+	a[5] = nargs > 5 ? ctx->args[5] : 0;
+}
+
+static __always_inline int tp_enter(struct trace_event_raw_sys_enter *ctx, const __u32 sc)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!lp_traced(id >> 32))
+		return 0;
+	const struct lp_sc_desc d = sc_descs[sc];
+	__u64 a[6];
+	tp_args(ctx, a, d.nargs);
+	sc_enter(id, d, a);
+	return 0;
+}
+
+static __always_inline int tp_exit(struct trace_event_raw_sys_exit *ctx, const __u32 sc)
+{
+	const struct lp_sc_desc d = sc_descs[sc];
+	__u64 id = bpf_get_current_pid_tgid();
+	struct lp_inflight *in = NULL;
+	if (cls_counted(d.cls)) {
+		/* no enter program, hence no slot: the filter proper */
+		if (!lp_traced(id >> 32))
+			return 0;
+	} else {
+		/* the slot is the filter, as in sys_exit_raw */
+		in = inflight_get((__u32)id);
+		if (!in)
+			return 0;
+		if (in->sc != sc) {
+			/* stale (an exit we did not see): drop it */
+			inflight_release(in);
+			return 0;
+		}
+	}
+	sc_exit(id, d, ctx->ret, in);
 	return 0;
 }
 
@@ -359,7 +462,7 @@ static __always_inline int sys_exit(struct trace_event_raw_sys_exit *ctx, const 
 	SEC("tp/syscalls/sys_enter_" #TP)                                      \
 	int en_##TP(struct trace_event_raw_sys_enter *ctx)                     \
 	{                                                                      \
-		return sys_enter(ctx, LP_SC_##SC, LP_NARGS_##TP);              \
+		return tp_enter(ctx, LP_SC_##SC);                              \
 	}
 #define LP_ENTER_LP_CLS_EMIT LP_ENTER_SAVE
 #define LP_ENTER_LP_CLS_FAILONLY LP_ENTER_SAVE
@@ -367,12 +470,7 @@ static __always_inline int sys_exit(struct trace_event_raw_sys_exit *ctx, const 
 #define LP_ENTER_LP_CLS_CLOSE LP_ENTER_SAVE
 #define LP_ENTER_LP_CLS_READ LP_ENTER_SAVE
 #define LP_ENTER_LP_CLS_WRITE LP_ENTER_SAVE
-#define LP_ENTER_LP_CLS_EXEC(SC, TP)                                           \
-	SEC("tp/syscalls/sys_enter_" #TP)                                      \
-	int en_##TP(struct trace_event_raw_sys_enter *ctx)                     \
-	{                                                                      \
-		return sys_enter_exec(ctx, LP_SC_##SC, LP_NARGS_##TP);         \
-	}
+#define LP_ENTER_LP_CLS_EXEC LP_ENTER_SAVE
 /* counted at exit only */
 #define LP_ENTER_LP_CLS_CHOWN(SC, TP)
 #define LP_ENTER_LP_CLS_CHMOD(SC, TP)
@@ -383,7 +481,7 @@ static __always_inline int sys_exit(struct trace_event_raw_sys_exit *ctx, const 
 	SEC("tp/syscalls/sys_exit_" #TP)                                       \
 	int ex_##TP(struct trace_event_raw_sys_exit *ctx)                      \
 	{                                                                      \
-		return sys_exit(ctx, LP_SC_##SC, CLASS, S0, S1, S2, S3);       \
+		return tp_exit(ctx, LP_SC_##SC);                               \
 	}
 #include "layerprof/syscalls.def"
 #undef LP_SYSCALL
@@ -491,7 +589,7 @@ static __always_inline void proc_exec(struct task_struct *task, __u32 old_pid, c
 		char c[LP_COMM_LEN];
 		__u64 q[2];
 	} comm = {};
-	if (!bpf_map_lookup_elem(&traced, &tgid)) {
+	if (!lp_traced(tgid)) {
 		/* not traced: a (re)started daemon we follow by name? */
 		bpf_get_current_comm(comm.c, sizeof(comm.c));
 		if (!comm_wanted(comm.q))
@@ -503,7 +601,7 @@ static __always_inline void proc_exec(struct task_struct *task, __u32 old_pid, c
 	__u32 sc = LP_SC_NONE;
 	__s32 dirfd = LP_AT_FDCWD;
 	bool argv_ok = false;
-	struct lp_inflight *in = bpf_map_lookup_elem(&inflight, &old_pid);
+	struct lp_inflight *in = inflight_get(old_pid);
 	if (in && (in->sc == LP_SC_EXECVE || in->sc == LP_SC_EXECVEAT)) {
 		sc = in->sc;
 		if (sc == LP_SC_EXECVEAT)
@@ -513,7 +611,7 @@ static __always_inline void proc_exec(struct task_struct *task, __u32 old_pid, c
 	if (old_pid != tid) {
 		/* a non-leader thread exec'd and took the tgid: the exit of its
 		 * execve will be seen under the new tid */
-		bpf_map_delete_elem(&inflight, &old_pid);
+		inflight_drop(old_pid);
 	}
 	__u64 now = bpf_ktime_get_ns();
 	if (!argv_ok) {
@@ -572,14 +670,13 @@ int exec_tp(struct trace_event_raw_sched_process_exec *ctx)
 static __always_inline void proc_exit(__u64 id, struct task_struct *task, int group_dead)
 {
 	__u32 tgid = id >> 32, tid = (__u32)id;
-	bpf_map_delete_elem(&inflight, &tid);
 	if (group_dead < 0)
 		group_dead = BPF_CORE_READ(task, signal, live.counter) == 0;
 	if (!group_dead)
 		return;
 	/* Two threads dying together may both see live == 0: the one that
 	 * removes the tgid reports the exit. */
-	if (bpf_map_delete_elem(&traced, &tgid))
+	if (!traced_del(tgid))
 		return;
 	struct lp_ev_exit ev;
 	lp_hdr_fill(&ev.h, sizeof(ev), LP_EV_EXIT, 0, tgid, tid, BPF_CORE_READ(task, exit_code),
@@ -595,11 +692,21 @@ static __always_inline void proc_exit(__u64 id, struct task_struct *task, int gr
 	lp_submit(&ev, sizeof(ev), true);
 }
 
+/* Any exiting thread that still owns an in-flight slot gives it back (one
+ * that died in a syscall), traced or not: with two threads dying at once,
+ * the one that sees its tgid already gone from `traced` has a slot too. */
+static __always_inline __u64 exit_common(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	inflight_drop((__u32)id);
+	return id;
+}
+
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(exit_btf, struct task_struct *p)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	if (!lp_traced(id >> 32))
+	__u64 id = exit_common();
+	if (!lp_traced_exiting(id >> 32))
 		return 0;
 	proc_exit(id, p, -1);
 	return 0;
@@ -608,8 +715,8 @@ int BPF_PROG(exit_btf, struct task_struct *p)
 SEC("raw_tp/sched_process_exit")
 int BPF_PROG(exit_raw, struct task_struct *p)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	if (!lp_traced(id >> 32))
+	__u64 id = exit_common();
+	if (!lp_traced_exiting(id >> 32))
 		return 0;
 	proc_exit(id, p, -1);
 	return 0;
@@ -618,8 +725,8 @@ int BPF_PROG(exit_raw, struct task_struct *p)
 SEC("tp/sched/sched_process_exit")
 int exit_tp(struct trace_event_raw_sched_process_exit *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	if (!lp_traced(id >> 32))
+	__u64 id = exit_common();
+	if (!lp_traced_exiting(id >> 32))
 		return 0;
 	int group_dead = -1;
 	if (bpf_core_field_exists(ctx->group_dead))

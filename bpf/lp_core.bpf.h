@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Maps, configuration and the small helpers every layerprof BPF program
- * shares: the traced-process filter, lost-event counters, ring buffer
- * output with batched wake-ups, per-fd I/O aggregation, per-process counts.
+ * shares: the traced-process filter, the per-thread in-flight syscall
+ * slots, lost-event counters, ring buffer output with batched wake-ups,
+ * per-fd I/O aggregation, per-process counts.
  *
  * Included once, by layerprof.bpf.c (one object, one skeleton).
- * Only 5.8 features: ring buffer, bounded loops, bpf_probe_read_{user,kernel}
- * (no bpf_loop, no task storage, no BTF-typed current task).
+ * Only 5.8 features: ring buffer, bounded loops, bpf_probe_read_{user,kernel},
+ * mmapable global data (no bpf_loop, no task storage; the BTF-typed current
+ * task only behind a CO-RE test of the running kernel, see lp_regs.bpf.h).
  */
 #ifndef LAYERPROF_LP_CORE_BPF_H
 #define LAYERPROF_LP_CORE_BPF_H
@@ -31,7 +33,7 @@
 
 /* Default map sizes (user space may change them before load). */
 #define LP_TRACED_MAX 16384
-#define LP_INFLIGHT_MAX 16384
+#define LP_INFLIGHT_SLOTS 65536 /* power of two: slot = tid & (slots - 1) */
 #define LP_FDIO_MAX 65536
 #define LP_COUNTS_MAX 16384
 #define LP_RINGBUF_DEFAULT (16u << 20)
@@ -41,6 +43,11 @@
 /* ---- configuration, set by user space before load (.rodata) ---- */
 const volatile __u32 self_tgid = 0;     /* layerprof itself: never traced */
 const volatile __u64 wakeup_bytes = 0;  /* wake the consumer past this much data */
+/* x86-64 syscall number -> enum lp_sc (0: not traced), for the raw
+ * sys_enter program. Filled by the loader, which knows the numbers (__NR_*);
+ * the BPF object stays free of them. */
+#define LP_NR_MAX 512
+const volatile __u8 sc_of_nr[LP_NR_MAX] = {};
 
 /* ---- maps ---- */
 
@@ -53,6 +60,30 @@ struct {
 	__type(value, __u8);
 } traced SEC(".maps");
 
+/*
+ * The filter's cache in front of `traced`, read by every syscall of every
+ * process on the host. A HASH lookup is a helper call, a jhash and a bucket
+ * walk: the filter cost ~70 ns in sys_enter with it, ~20 ns with this cache
+ * (bpf_stats, the pid helper included). Entry
+ * traced_hint[tgid & (LP_HINTS - 1)] holds:
+ *   0        no traced process has this entry: not traced (the common case)
+ *   a tgid   that process is traced
+ *   LP_ASK   ask `traced` (a process user space started tracing, one that
+ *            has exited, two traced processes sharing the entry)
+ * What keeps "0: no" and "tgid: yes" true:
+ *   - an entry never goes back to 0, so a traced tgid's entry is never 0:
+ *     adding to `traced` stores the tgid (BPF, when the entry is 0 or ASK)
+ *     or LP_ASK (user space, always safe), after the map update;
+ *   - a tgid is stored only while it is surely in `traced` and alive: at
+ *     its fork, its exec (comm match) or one of its own syscalls; its exit
+ *     turns it into LP_ASK after deleting it from `traced`.
+ * Races between stores only ever leave some non-zero value: at worst a
+ * traced process asks the map, never a wrong answer.
+ */
+#define LP_HINTS 65536  /* power of two; 256 KiB */
+#define LP_ASK 0xffffffffu
+__u32 traced_hint[LP_HINTS] = {};
+
 /* comm names that start a trace when a process execs with them. */
 struct lp_comm {
 	char name[LP_COMM_LEN];
@@ -64,20 +95,30 @@ struct {
 	__type(value, struct lp_comm);
 } comms SEC(".maps");
 
-/* A syscall entered by a traced thread, waiting for its exit. */
+/*
+ * A syscall entered by a traced thread, waiting for its exit: one slot per
+ * thread in an ARRAY indexed by tid & (slots - 1). A HASH keyed by tid costs
+ * an update at entry and a lookup + delete at exit, each a helper call with
+ * hashing and locking; a slot is a bounds check and a load, inlined by the
+ * verifier. The slot holds its owner's tid: two threads whose tids share
+ * the slot are told apart, and the one overwritten is counted lost
+ * (LP_LOST_INFLIGHT).
+ */
 struct lp_inflight {
 	__u64 ts;       /* entry time */
 	__u64 args[6];
+	__u32 tid;      /* owner; 0: free (tid 0 never makes syscalls) */
 	__u32 sc;       /* enum lp_sc */
 	__u32 flags;    /* LP_INFL_* */
+	__u32 pad;
 };
 /* exec: the LP_EV_EXEC_ARGV sent at entry is complete (no unreadable
  * string), so sched_process_exec need not send one from the new mm. */
 #define LP_INFL_ARGV_OK 1u
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, LP_INFLIGHT_MAX);
-	__type(key, __u32); /* tid */
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LP_INFLIGHT_SLOTS);
+	__type(key, __u32);
 	__type(value, struct lp_inflight);
 } inflight SEC(".maps");
 
@@ -131,12 +172,86 @@ static __always_inline void lost_inc(__u32 reason)
 		__sync_fetch_and_add(v, 1);
 }
 
-/* The filter every program runs first: one hash lookup. */
-static __always_inline bool lp_traced(__u32 tgid)
+static __always_inline __u32 *traced_hint_of(__u32 tgid)
+{
+	return &traced_hint[tgid & (LP_HINTS - 1)];
+}
+
+/* Is tgid traced? One load, the map only when the cache cannot tell (see
+ * traced_hint); with `cache`, a free entry then takes tgid. */
+static __always_inline bool lp_traced_check(__u32 tgid, const bool cache)
 {
 	if (tgid == self_tgid)
 		return false;
-	return bpf_map_lookup_elem(&traced, &tgid) != NULL;
+	__u32 *h = traced_hint_of(tgid);
+	__u32 v = *h;
+	if (v == tgid)
+		return true;
+	if (v == 0)
+		return false;
+	if (!bpf_map_lookup_elem(&traced, &tgid))
+		return false;
+	if (cache && v == LP_ASK)
+		*h = tgid; /* the next syscalls take the fast path */
+	return true;
+}
+
+/* The filter every program runs first, for the current process (tgid): a
+ * process that makes a syscall, forks or execs is alive, its tgid may go in
+ * the cache. */
+static __always_inline bool lp_traced(__u32 tgid)
+{
+	return lp_traced_check(tgid, true);
+}
+
+/* The same in sched_process_exit: two dying threads of a process may run
+ * it at once, one deleting the tgid (traced_del) while the other would
+ * store it back in the cache. So never store here. */
+static __always_inline bool lp_traced_exiting(__u32 tgid)
+{
+	return lp_traced_check(tgid, false);
+}
+
+static __always_inline struct lp_inflight *inflight_slot(__u32 tid)
+{
+	__u32 k = tid & (LP_INFLIGHT_SLOTS - 1);
+	return bpf_map_lookup_elem(&inflight, &k);
+}
+
+/* The slot of tid's syscall in flight, NULL when it has none. Only a
+ * traced thread ever owns a slot, so this is also a filter. */
+static __always_inline struct lp_inflight *inflight_get(__u32 tid)
+{
+	struct lp_inflight *in = inflight_slot(tid);
+	if (!in || in->tid != tid)
+		return NULL;
+	return in;
+}
+
+/* Take tid's slot at syscall entry. Another thread owning it is in a
+ * syscall too: its exit will not find its state, count that now. */
+static __always_inline struct lp_inflight *inflight_claim(__u32 tid)
+{
+	struct lp_inflight *in = inflight_slot(tid);
+	if (!in)
+		return NULL;
+	if (in->tid && in->tid != tid)
+		lost_inc(LP_LOST_INFLIGHT);
+	in->tid = tid;
+	return in;
+}
+
+static __always_inline void inflight_release(struct lp_inflight *in)
+{
+	in->tid = 0;
+}
+
+/* Free tid's slot if it owns one (thread exit, exec by another thread). */
+static __always_inline void inflight_drop(__u32 tid)
+{
+	struct lp_inflight *in = inflight_get(tid);
+	if (in)
+		inflight_release(in);
 }
 
 static __always_inline char *lp_scratch_buf(void)
@@ -287,8 +402,27 @@ static __always_inline void counts_inc(__u32 tgid, const int which)
 static __always_inline void traced_add(__u32 tgid)
 {
 	__u8 one = 1;
-	if (bpf_map_update_elem(&traced, &tgid, &one, BPF_ANY))
+	if (bpf_map_update_elem(&traced, &tgid, &one, BPF_ANY)) {
 		lost_inc(LP_LOST_TRACED);
+		return;
+	}
+	__u32 *h = traced_hint_of(tgid);
+	__u32 v = *h;
+	if (v == 0 || v == LP_ASK)
+		*h = tgid;
+	/* else another traced process has the entry: tgid asks the map */
+}
+
+/* Stop tracing a process (its last thread exits). False when another
+ * thread got there first: only one of them reports the exit. */
+static __always_inline bool traced_del(__u32 tgid)
+{
+	if (bpf_map_delete_elem(&traced, &tgid))
+		return false;
+	__u32 *h = traced_hint_of(tgid);
+	if (*h == tgid)
+		*h = LP_ASK;
+	return true;
 }
 
 #endif /* LAYERPROF_LP_CORE_BPF_H */

@@ -73,6 +73,12 @@ enum {
 	BPF_RB_PROD_POS = 3,
 };
 
+/* Helper ids, only to ask the running kernel (CO-RE enum value check)
+ * whether it has a helper newer than 5.8; see lp_regs.bpf.h. */
+enum bpf_func_id {
+	BPF_FUNC_get_current_task_btf = 158, /* Linux 5.11 */
+};
+
 /* ---- kernel types, relocated with CO-RE ---- */
 #pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
 
@@ -94,7 +100,15 @@ struct mm_struct {
 	unsigned long arg_end;      /* NUL-separated, in user memory */
 };
 
+/* x86: TS_COMPAT in status marks a 32-bit (ia32) syscall in progress, made
+ * by int 0x80 or sysenter, from a 32-bit or a 64-bit process. */
+struct thread_info {
+	u32 status;                 /* TS_* */
+};
+#define LP_TS_COMPAT 0x0002         /* arch/x86/include/asm/thread_info.h */
+
 struct task_struct {
+	struct thread_info thread_info; /* x86: embedded (THREAD_INFO_IN_TASK) */
 	int exit_code;              /* wait(2) encoding */
 	pid_t pid;                  /* thread id */
 	pid_t tgid;                 /* process id */
@@ -104,6 +118,19 @@ struct task_struct {
 	char comm[16];
 	struct signal_struct *signal;
 	struct mm_struct *mm;
+};
+
+/* x86-64 registers saved at syscall entry. The syscall number is orig_ax,
+ * the arguments di, si, dx, r10, r8, r9 (in that order), the result ax. */
+struct pt_regs {
+	unsigned long r10;
+	unsigned long r9;
+	unsigned long r8;
+	unsigned long ax;
+	unsigned long dx;
+	unsigned long si;
+	unsigned long di;
+	unsigned long orig_ax;
 };
 
 struct linux_binprm {
@@ -155,5 +182,11 @@ struct trace_event_raw_sched_process_exit {
 };
 
 #pragma clang attribute pop
+
+/* A raw tracepoint program's context: the tracepoint's arguments, as u64.
+ * sys_enter: (struct pt_regs *regs, long id); sys_exit: (regs, long ret). */
+struct bpf_raw_tracepoint_args {
+	__u64 args[0];
+};
 
 #endif /* LAYERPROF_VMLINUX_MIN_H */

@@ -30,6 +30,7 @@
 #include "commands.h"
 #include "exitcode.h"
 #include "layerprof/abi.h"
+#include "loader.h"
 #include "probe.h"
 #include "util.h"
 #include "version.h"
@@ -78,6 +79,7 @@ struct report {
 	struct row rows[48];
 	size_t n;
 	const char *attach;   /* kind record would use for process events */
+	const char *syscalls; /* and for syscalls: "raw_tp" or "tp" */
 };
 
 static struct row *add(struct report *r, const char *name, enum status st, const char *fmt, ...)
@@ -381,8 +383,45 @@ static void check_attach(struct report *r, bool privileged, const char *tracefs)
 		    "no attach kind works for sched_process_fork/exec/exit");
 }
 
+/* Which syscall attach mode record would use (loader.c): raw_tp
+ * sys_enter + sys_exit when they attach, else a tracepoint per syscall. */
+static void check_syscall_attach(struct report *r, bool privileged)
+{
+	size_t n = 0;
+#define LP_SYSCALL(SC, TP, CLASS, S0, S1, S2, S3) n++;
+#include "layerprof/syscalls.def"
+#undef LP_SYSCALL
+	if (lp_loader_syscalls_wanted() == LP_ATTACH_TP) {
+		const char *f = getenv("LAYERPROF_FORCE_SYSCALLS");
+		const char *why = f && !strcmp(f, "tp") ? "LAYERPROF_FORCE_SYSCALLS=tp"
+				  : getenv("LAYERPROF_FORCE_ATTACH") ? "LAYERPROF_FORCE_ATTACH=tp"
+								     : "no x86-64 syscall numbers in this build";
+		add(r, "syscall attach", ST_INFO, "tp: one tracepoint per syscall and direction (%s)", why);
+		r->syscalls = "tp";
+		return;
+	}
+	if (!privileged) {
+		add(r, "syscall attach", ST_UNKNOWN, "needs root to test (raw_tp sys_enter/sys_exit, "
+		    "else one tracepoint per syscall)");
+		return;
+	}
+	char why[128];
+	if (lp_probe_raw_syscalls(why, sizeof(why)) == 0) {
+		add(r, "syscall attach", ST_OK, "raw_tp sys_enter + sys_exit: 2 programs for all %zu "
+		    "traced syscalls", n);
+		r->syscalls = "raw_tp";
+	} else {
+		add(r, "syscall attach", ST_WARN, "raw_tp sys_enter/sys_exit: %s; record falls back to "
+		    "one tracepoint per syscall (a higher cost per syscall)", why);
+		r->syscalls = "tp";
+	}
+}
+
+/* The per-syscall tracepoints: what record uses in the tp mode, and only
+ * a fallback in the raw_tp mode (then their absence is not a problem). */
 static void check_syscalls(struct report *r, const char *tracefs, bool privileged)
 {
+	bool fallback_only = r->syscalls && !strcmp(r->syscalls, "raw_tp");
 	static const char *const tps[] = {
 #define LP_SYSCALL(SC, TP, CLASS, S0, S1, S2, S3) #TP,
 #include "layerprof/syscalls.def"
@@ -391,8 +430,8 @@ static void check_syscalls(struct report *r, const char *tracefs, bool privilege
 	size_t n = LP_ARRAY_SIZE(tps), have = 0;
 	char missing[400] = "";
 	if (!tracefs) {
-		add(r, "syscall tracepoints", privileged ? ST_MISSING : ST_UNKNOWN, "%s",
-		    privileged ? "tracefs is missing" : "needs root to read tracefs");
+		add(r, "syscall tracepoints", !privileged ? ST_UNKNOWN : fallback_only ? ST_INFO : ST_MISSING,
+		    "%s", privileged ? "tracefs is missing" : "needs root to read tracefs");
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -408,7 +447,11 @@ static void check_syscalls(struct report *r, const char *tracefs, bool privilege
 		}
 	}
 	if (have == n)
-		add(r, "syscall tracepoints", ST_OK, "all %zu of syscalls.def present", n);
+		add(r, "syscall tracepoints", ST_OK, "all %zu of syscalls.def present%s", n,
+		    fallback_only ? " (for the tp fallback)" : "");
+	else if (fallback_only)
+		add(r, "syscall tracepoints", ST_INFO, "%zu of %zu present, only the tp fallback needs "
+		    "them; it would skip: %s", have, n, have ? missing : "all");
 	else if (have)
 		add(r, "syscall tracepoints", ST_WARN, "%zu of %zu present; record skips: %s", have, n,
 		    missing);
@@ -545,6 +588,10 @@ static void print_json(const struct report *r, int code, FILE *out)
 		cJSON_AddStringToObject(o, "process_attach", r->attach);
 	else
 		cJSON_AddNullToObject(o, "process_attach");
+	if (r->syscalls)
+		cJSON_AddStringToObject(o, "syscall_attach", r->syscalls);
+	else
+		cJSON_AddNullToObject(o, "syscall_attach");
 	cJSON *a = cJSON_AddArrayToObject(o, "checks");
 	for (size_t i = 0; i < r->n; i++) {
 		cJSON *c = cJSON_CreateObject();
@@ -569,7 +616,8 @@ static void usage(FILE *out)
 		"Tell whether this host can run 'layerprof record': privileges, kernel,\n"
 		"BTF, the bpf() syscall, the ring buffer, tracefs, each BPF attach kind\n"
 		"(tp_btf, raw_tp, tp for process events; kprobe and fentry are optional),\n"
-		"the syscall tracepoints layerprof uses, the docker daemons and client.\n"
+		"the syscall attach mode (raw_tp sys_enter/sys_exit, else one tracepoint\n"
+		"per syscall), the syscall tracepoints, the docker daemons and client.\n"
 		"Features are probed by loading and attaching tiny BPF programs; run it\n"
 		"as root for the full picture (it mounts tracefs if it is missing).\n"
 		"\n"
@@ -617,6 +665,7 @@ int cmd_check(int argc, char **argv)
 	check_host(r, &privileged);
 	check_bpf(r, privileged, &tracefs, &we_mounted);
 	check_attach(r, privileged, tracefs);
+	check_syscall_attach(r, privileged);
 	check_syscalls(r, tracefs, privileged);
 	lp_tracefs_release(tracefs, we_mounted); /* leave the host as we found it */
 	check_daemons(r);
@@ -640,8 +689,8 @@ int cmd_check(int argc, char **argv)
 		print_table(r, stdout);
 	if (code == LP_EXIT_OK) {
 		if (!json)
-			printf("record can run here (process events via %s).\n",
-			       r->attach ? r->attach : "?");
+			printf("record can run here (process events via %s, syscalls via %s).\n",
+			       r->attach ? r->attach : "?", r->syscalls ? r->syscalls : "?");
 	} else if (code == LP_EXIT_PRIVILEGE) {
 		lp_error("check: record needs root (or CAP_BPF and CAP_PERFMON): run "
 			 "'sudo layerprof check' for the full picture");

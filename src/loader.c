@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The BPF side seen from user space (see loader.h): open the skeleton,
- * configure it, choose the attach kind of the process programs, skip the
- * syscalls this kernel lacks, load, attach, and read the ring buffer.
+ * configure it, choose the attach kind of the process programs and of the
+ * syscall programs, skip the syscalls this kernel lacks, load, attach, and
+ * read the ring buffer.
  *
  * Choosing tp_btf / raw_tp / tp for fork, exec and exit:
  *   1. probe.c loads AND attaches a two-instruction program of each kind to
@@ -17,6 +18,15 @@
  *      fresh skeleton. If it fails in a syscall program, that syscall is
  *      reported missing and the load is retried without it: an optional
  *      syscall never costs the whole recording.
+ *
+ * Choosing the syscall attach mode (see layerprof.bpf.c):
+ *   raw  raw_tp/sys_enter + raw_tp/sys_exit, two programs for all syscalls,
+ *        with a syscall-number table (sc_of_nr) filled here from the build's
+ *        <asm/unistd.h>. Preferred: the hook itself costs every process of
+ *        the host less than ~140 per-syscall tracepoints (bench/README.md),
+ *        and 2 links detach at once where ~140 took seconds.
+ *   tp   the per-syscall tracepoints, when a raw program fails to load or
+ *        attach (the whole object is then loaded again without them).
  * This is deterministic (same host, same choice), costs one extra load only
  * on hosts where the probe and the real program disagree, and the choice is
  * reported in lp_features.
@@ -44,14 +54,57 @@
 #define LP_DEFAULT_WAKEUP (256u << 10)
 #define LP_MAX_LOAD_TRIES 12
 
-/* The rows of syscalls.def, with their program names (see layerprof.bpf.c:
- * en_<tp> exists unless the class is counted at exit only). */
+/*
+ * x86-64 syscall numbers for the raw mode's table, from the build's
+ * <asm/unistd.h>, by tracepoint name. A few tracepoints are named after the
+ * kernel function, not the syscall; syscalls newer than some distributions'
+ * headers get their number here (the numbers are ABI, they never change).
+ * On another architecture the table stays empty and the tp mode is used.
+ */
+#if defined(__x86_64__)
+#include <asm/unistd.h>
+#define __NR_newstat __NR_stat
+#define __NR_newlstat __NR_lstat
+#define __NR_umount __NR_umount2
+#define __NR_sendfile64 __NR_sendfile
+#ifndef __NR_open_tree
+#define __NR_open_tree 428
+#endif
+#ifndef __NR_move_mount
+#define __NR_move_mount 429
+#endif
+#ifndef __NR_fsopen
+#define __NR_fsopen 430
+#endif
+#ifndef __NR_fsconfig
+#define __NR_fsconfig 431
+#endif
+#ifndef __NR_fsmount
+#define __NR_fsmount 432
+#endif
+#ifndef __NR_openat2
+#define __NR_openat2 437
+#endif
+#ifndef __NR_faccessat2
+#define __NR_faccessat2 439
+#endif
+#define LP_NR_OF(TP) __NR_##TP
+#else
+#define LP_NR_OF(TP) (-1)
+#endif
+
+/* The rows of syscalls.def, with their program names in the tp mode (see
+ * layerprof.bpf.c: en_<tp> exists unless the class is counted at exit
+ * only) and their syscall number for the raw mode. */
 static const struct lp_row {
 	const char *tp;
 	const char *enter;
 	const char *exit;
+	int nr;      /* x86-64 syscall number, -1: unknown */
+	uint8_t sc;  /* enum lp_sc */
 } rows[] = {
-#define LP_SYSCALL(SC, TP, CLASS, S0, S1, S2, S3) { #TP, "en_" #TP, "ex_" #TP },
+#define LP_SYSCALL(SC, TP, CLASS, S0, S1, S2, S3)                              \
+	{ #TP, "en_" #TP, "ex_" #TP, LP_NR_OF(TP), LP_SC_##SC },
 #include "layerprof/syscalls.def"
 #undef LP_SYSCALL
 };
@@ -182,12 +235,78 @@ static void add_missing(struct lp_features *f, const char *name)
 	f->syscalls_missing++;
 }
 
+/* Does this build know the syscall numbers the raw mode needs? */
+static bool have_syscall_nrs(void)
+{
+	for (size_t i = 0; i < NROWS; i++)
+		if (rows[i].nr >= 0)
+			return true;
+	return false;
+}
+
 /*
- * Open and configure a skeleton for process-program kind `kind`, with the
- * rows in skip[] left out. Returns the skeleton, or NULL with -errno in *e.
+ * The syscall attach mode to try first: LAYERPROF_FORCE_SYSCALLS=tp|raw_tp
+ * when set (tests of both modes), else tp when LAYERPROF_FORCE_ATTACH=tp
+ * asks to skip every better kind, else raw_tp.
+ */
+static enum lp_attach_kind syscalls_wanted(void)
+{
+	const char *f = getenv("LAYERPROF_FORCE_SYSCALLS");
+	if (f && !strcmp(f, "tp"))
+		return LP_ATTACH_TP;
+	if (f && !strcmp(f, "raw_tp"))
+		return LP_ATTACH_RAW_TP;
+	f = getenv("LAYERPROF_FORCE_ATTACH");
+	if (f && !strcmp(f, "tp"))
+		return LP_ATTACH_TP;
+	return LP_ATTACH_RAW_TP;
+}
+
+enum lp_attach_kind lp_loader_syscalls_wanted(void)
+{
+	return have_syscall_nrs() ? syscalls_wanted() : LP_ATTACH_TP;
+}
+
+/* skip[i]: the tp mode cannot trace row i, its tracepoints are absent. */
+static void tp_rows_absent(const char *tfs, bool skip[NROWS])
+{
+	for (size_t i = 0; i < NROWS; i++) {
+		char en[96], ex[96];
+		snprintf(en, sizeof(en), "sys_enter_%s", rows[i].tp);
+		snprintf(ex, sizeof(ex), "sys_exit_%s", rows[i].tp);
+		skip[i] = !lp_tracepoint_exists(tfs, "syscalls", en) ||
+			  !lp_tracepoint_exists(tfs, "syscalls", ex);
+	}
+}
+
+/* Autoload the syscall programs of mode sys (the rows in skip[] left out
+ * in the tp mode), and fill the raw mode's syscall-number table. */
+static void configure_syscalls(struct layerprof_bpf *s, enum lp_attach_kind sys,
+			       const bool skip[NROWS])
+{
+	bool raw = sys == LP_ATTACH_RAW_TP;
+	bpf_program__set_autoload(s->progs.sys_enter_raw, raw);
+	bpf_program__set_autoload(s->progs.sys_exit_raw, raw);
+	for (size_t i = 0; i < NROWS; i++) {
+		struct bpf_program *p = prog_by_name(s, rows[i].enter);
+		if (p)
+			bpf_program__set_autoload(p, !raw && !skip[i]);
+		p = prog_by_name(s, rows[i].exit);
+		if (p)
+			bpf_program__set_autoload(p, !raw && !skip[i]);
+		size_t nr = (size_t)rows[i].nr;
+		if (rows[i].nr >= 0 && nr < sizeof(s->rodata->sc_of_nr))
+			s->rodata->sc_of_nr[nr] = rows[i].sc;
+	}
+}
+
+/*
+ * Open and configure a skeleton for process-program kind `kind` and syscall
+ * mode `sys`, with the rows in skip[] left out. Returns the skeleton, or
+ * NULL with -errno in *e.
  */
 static struct layerprof_bpf *open_configured(const struct lp_loader_opts *o, enum lp_attach_kind kind,
-					     const bool skip[NROWS], int *e)
+					     enum lp_attach_kind sys, const bool skip[NROWS], int *e)
 {
 	struct layerprof_bpf *s = layerprof_bpf__open();
 	if (!s) {
@@ -211,16 +330,7 @@ static struct layerprof_bpf *open_configured(const struct lp_loader_opts *o, enu
 	for (int ev = 0; ev < EV_NR; ev++)
 		for (int k = 0; k < 3; k++)
 			bpf_program__set_autoload(pp[ev][k], k == (int)kind - 1);
-	for (size_t i = 0; i < NROWS; i++) {
-		if (!skip[i])
-			continue;
-		struct bpf_program *p = prog_by_name(s, rows[i].enter);
-		if (p)
-			bpf_program__set_autoload(p, false);
-		p = prog_by_name(s, rows[i].exit);
-		if (p)
-			bpf_program__set_autoload(p, false);
-	}
+	configure_syscalls(s, sys, skip);
 	return s;
 }
 
@@ -230,6 +340,77 @@ static int row_of_prog(const char *name)
 		if (!strcmp(name, rows[i].enter) || !strcmp(name, rows[i].exit))
 			return (int)i;
 	return -1;
+}
+
+static bool is_raw_syscall_prog(const char *name)
+{
+	return !strcmp(name, "sys_enter_raw") || !strcmp(name, "sys_exit_raw");
+}
+
+/*
+ * Open, configure and load, with the fallbacks described on top: a raw
+ * syscall program rejected -> the tp mode; a per-syscall program rejected
+ * -> without that syscall; anything else -> the next process-program kind.
+ * *kind, *sys and skip[] say what was loaded in the end. NULL on failure,
+ * with err and *exit_code set.
+ */
+static struct layerprof_bpf *load(const struct lp_loader_opts *o, enum lp_attach_kind *kind,
+				  enum lp_attach_kind *sys, bool skip[NROWS], const char *tfs,
+				  const char *rel, char *err, size_t errlen, int *exit_code)
+{
+	for (int tries = 1;; tries++) {
+		int oe = 0;
+		struct layerprof_bpf *s = open_configured(o, *kind, *sys, skip, &oe);
+		if (!s) {
+			set_err(err, errlen, exit_code, LP_EXIT_FAILURE,
+				"cannot open the BPF object: %s", strerror(-oe));
+			return NULL;
+		}
+		g_failed_prog[0] = 0;
+		int le = layerprof_bpf__load(s);
+		if (!le)
+			return s;
+		layerprof_bpf__destroy(s);
+		bool raw_prog = g_failed_prog[0] && is_raw_syscall_prog(g_failed_prog);
+		int row = g_failed_prog[0] ? row_of_prog(g_failed_prog) : -1;
+		if (tries < LP_MAX_LOAD_TRIES && le != -EPERM) {
+			if (raw_prog || (row < 0 && *kind == LP_ATTACH_TP && *sys == LP_ATTACH_RAW_TP)) {
+				if (o->verbose)
+					fprintf(stderr, "layerprof: raw_tp syscall programs rejected, "
+						"falling back to one tracepoint per syscall\n");
+				*sys = LP_ATTACH_TP;
+				tp_rows_absent(tfs, skip);
+				continue;
+			}
+			if (row >= 0) {
+				skip[row] = true; /* reported missing later */
+				if (o->verbose)
+					fprintf(stderr, "layerprof: %s rejected by the kernel, tracing without it\n",
+						rows[row].tp);
+				continue;
+			}
+			if (*kind < LP_ATTACH_TP) {
+				if (o->verbose)
+					fprintf(stderr, "layerprof: %s programs rejected, falling back to %s\n",
+						lp_attach_kind_name(*kind),
+						lp_attach_kind_name((enum lp_attach_kind)(*kind + 1)));
+				*kind = (enum lp_attach_kind)(*kind + 1);
+				continue;
+			}
+		}
+		if (le == -EPERM)
+			set_err(err, errlen, exit_code, LP_EXIT_PRIVILEGE,
+				"the kernel refused to load BPF programs (%s): run it with sudo, on "
+				"the host (not in a container), without kernel lockdown",
+				strerror(-le));
+		else
+			set_err(err, errlen, exit_code, LP_EXIT_KERNEL,
+				"the kernel (%s) rejected layerprof's BPF programs%s%s%s: %s "
+				"(run with --verbose for the verifier log)",
+				rel, g_failed_prog[0] ? " (" : "", g_failed_prog,
+				g_failed_prog[0] ? ")" : "", g_last_warn[0] ? g_last_warn : strerror(-le));
+		return NULL;
+	}
 }
 
 static bool keep_link(struct lp_loader *l, struct bpf_link *link)
@@ -250,6 +431,96 @@ static struct bpf_link *attach(struct lp_loader *l, struct bpf_program *p)
 		return NULL;
 	keep_link(l, link);
 	return link;
+}
+
+/* Forget the last link kept (it is being destroyed). */
+static void drop_last_link(struct lp_loader *l, struct bpf_link *link)
+{
+	bpf_link__destroy(link);
+	l->nlinks--;
+}
+
+/* fork, exec and exit, with the programs of kind `kind`. */
+static int attach_procs(struct lp_loader *l, enum lp_attach_kind kind, char *err, size_t errlen,
+			int *exit_code)
+{
+	struct bpf_program *pp[EV_NR][3];
+	proc_progs(l->skel, pp);
+	static const char *const evname[EV_NR] = { "sched_process_fork", "sched_process_exec",
+						    "sched_process_exit" };
+	enum lp_attach_kind *fk[EV_NR] = { &l->feat.proc_fork, &l->feat.proc_exec, &l->feat.proc_exit };
+	for (int ev = 0; ev < EV_NR; ev++) {
+		if (!attach(l, pp[ev][kind - 1])) {
+			int ae = errno;
+			set_err(err, errlen, exit_code, ae == EPERM ? LP_EXIT_PRIVILEGE : LP_EXIT_KERNEL,
+				"cannot attach to %s (%s): %s", evname[ev], lp_attach_kind_name(kind),
+				strerror(ae));
+			return -ae;
+		}
+		*fk[ev] = kind;
+	}
+	return 0;
+}
+
+/*
+ * The raw mode: sys_exit first, so that every in-flight slot sys_enter
+ * takes has an exit program to give it back. -errno when either cannot be
+ * attached (nothing of the pair is left attached).
+ */
+static int attach_syscalls_raw(struct lp_loader *l)
+{
+	struct bpf_link *x = attach(l, l->skel->progs.sys_exit_raw);
+	if (!x)
+		return -errno;
+	if (!attach(l, l->skel->progs.sys_enter_raw)) {
+		int e = errno;
+		drop_last_link(l, x);
+		return -e;
+	}
+	for (size_t i = 0; i < NROWS; i++) {
+		if (rows[i].nr >= 0)
+			l->feat.syscalls_attached++;
+		else
+			add_missing(&l->feat, rows[i].tp);
+	}
+	l->feat.syscalls = LP_ATTACH_RAW_TP;
+	return 0;
+}
+
+/* The tp mode: an exit and (for most classes) an enter tracepoint per row. */
+static void attach_syscalls_tp(struct lp_loader *l, const bool skip[NROWS])
+{
+	for (size_t i = 0; i < NROWS; i++) {
+		if (skip[i]) {
+			add_missing(&l->feat, rows[i].tp);
+			continue;
+		}
+		struct bpf_program *pe = prog_by_name(l->skel, rows[i].enter);
+		struct bpf_program *px = prog_by_name(l->skel, rows[i].exit);
+		struct bpf_link *lx = px ? attach(l, px) : NULL;
+		struct bpf_link *le = lx && pe ? attach(l, pe) : NULL;
+		if (!lx || (pe && !le)) {
+			/* an exit without its enter (or the reverse) would be useless */
+			if (lx)
+				drop_last_link(l, lx);
+			add_missing(&l->feat, rows[i].tp);
+			continue;
+		}
+		l->feat.syscalls_attached++;
+	}
+	l->feat.syscalls = LP_ATTACH_TP;
+}
+
+static void detach_all(struct bpf_link **links, size_t n);
+
+/* Undo load + attach, to try again in another mode. */
+static void unload(struct lp_loader *l)
+{
+	detach_all(l->links, l->nlinks);
+	l->nlinks = 0;
+	layerprof_bpf__destroy(l->skel);
+	l->skel = NULL;
+	memset(&l->feat, 0, sizeof(l->feat));
 }
 
 static int ring_sample(void *ctx, void *data, size_t size)
@@ -375,100 +646,33 @@ struct lp_loader *lp_loader_open(const struct lp_loader_opts *opts, lp_event_cb 
 	snprintf(l->tracefs, sizeof(l->tracefs), "%s", tfs);
 	l->tracefs_mounted = mounted;
 
-	/* 3. syscalls whose tracepoints this kernel lacks */
-	bool skip[NROWS];
-	for (size_t i = 0; i < NROWS; i++) {
-		char en[96], ex[96];
-		snprintf(en, sizeof(en), "sys_enter_%s", rows[i].tp);
-		snprintf(ex, sizeof(ex), "sys_exit_%s", rows[i].tp);
-		skip[i] = !lp_tracepoint_exists(tfs, "syscalls", en) ||
-			  !lp_tracepoint_exists(tfs, "syscalls", ex);
-	}
+	/* 3. the syscall mode; in the tp mode, the syscalls whose tracepoints
+	 * this kernel lacks */
+	enum lp_attach_kind sys = lp_loader_syscalls_wanted();
+	bool skip[NROWS] = { false };
+	if (sys == LP_ATTACH_TP)
+		tp_rows_absent(tfs, skip);
 
-	/* 4. open, configure, load (with the fallbacks described on top) */
-	struct layerprof_bpf *s = NULL;
-	int tries = 0;
+	/* 4. load and attach (with the fallbacks described on top) */
 	for (;;) {
-		int oe = 0;
-		s = open_configured(&o, kind, skip, &oe);
-		if (!s) {
-			set_err(err, errlen, exit_code, LP_EXIT_FAILURE,
-				"cannot open the BPF object: %s", strerror(-oe));
+		l->skel = load(&o, &kind, &sys, skip, tfs, rel, err, errlen, exit_code);
+		if (!l->skel)
 			goto fail;
-		}
-		g_failed_prog[0] = 0;
-		int le = layerprof_bpf__load(s);
-		if (!le)
+		if (attach_procs(l, kind, err, errlen, exit_code) < 0)
+			goto fail;
+		if (sys == LP_ATTACH_TP) {
+			attach_syscalls_tp(l, skip);
 			break;
-		layerprof_bpf__destroy(s);
-		s = NULL;
-		int row = g_failed_prog[0] ? row_of_prog(g_failed_prog) : -1;
-		tries++;
-		if (tries < LP_MAX_LOAD_TRIES && row >= 0 && le != -EPERM) {
-			skip[row] = true; /* reported missing below */
-			if (o.verbose)
-				fprintf(stderr, "layerprof: %s rejected by the kernel, tracing without it\n",
-					rows[row].tp);
-			continue;
 		}
-		if (tries < LP_MAX_LOAD_TRIES && row < 0 && kind < LP_ATTACH_TP && le != -EPERM) {
-			if (o.verbose)
-				fprintf(stderr, "layerprof: %s programs rejected, falling back to %s\n",
-					lp_attach_kind_name(kind),
-					lp_attach_kind_name((enum lp_attach_kind)(kind + 1)));
-			kind = (enum lp_attach_kind)(kind + 1);
-			continue;
-		}
-		if (le == -EPERM)
-			set_err(err, errlen, exit_code, LP_EXIT_PRIVILEGE,
-				"the kernel refused to load BPF programs (%s): run it with sudo, on "
-				"the host (not in a container), without kernel lockdown",
-				strerror(-le));
-		else
-			set_err(err, errlen, exit_code, LP_EXIT_KERNEL,
-				"the kernel (%s) rejected layerprof's BPF programs%s%s%s: %s "
-				"(run with --verbose for the verifier log)",
-				rel, g_failed_prog[0] ? " (" : "", g_failed_prog,
-				g_failed_prog[0] ? ")" : "", g_last_warn[0] ? g_last_warn : strerror(-le));
-		goto fail;
-	}
-	l->skel = s;
-
-	/* 5. attach */
-	struct bpf_program *pp[EV_NR][3];
-	proc_progs(s, pp);
-	static const char *const evname[EV_NR] = { "sched_process_fork", "sched_process_exec",
-						    "sched_process_exit" };
-	enum lp_attach_kind *fk[EV_NR] = { &l->feat.proc_fork, &l->feat.proc_exec, &l->feat.proc_exit };
-	for (int ev = 0; ev < EV_NR; ev++) {
-		if (!attach(l, pp[ev][kind - 1])) {
-			int ae = errno;
-			set_err(err, errlen, exit_code, ae == EPERM ? LP_EXIT_PRIVILEGE : LP_EXIT_KERNEL,
-				"cannot attach to %s (%s): %s", evname[ev], lp_attach_kind_name(kind),
-				strerror(ae));
-			goto fail;
-		}
-		*fk[ev] = kind;
-	}
-	for (size_t i = 0; i < NROWS; i++) {
-		if (skip[i]) {
-			add_missing(&l->feat, rows[i].tp);
-			continue;
-		}
-		struct bpf_program *pe = prog_by_name(s, rows[i].enter);
-		struct bpf_program *px = prog_by_name(s, rows[i].exit);
-		struct bpf_link *lx = px ? attach(l, px) : NULL;
-		struct bpf_link *le = lx && pe ? attach(l, pe) : NULL;
-		if (!lx || (pe && !le)) {
-			/* an exit without its enter (or the reverse) would be useless */
-			if (lx) {
-				bpf_link__destroy(lx);
-				l->nlinks--;
-			}
-			add_missing(&l->feat, rows[i].tp);
-			continue;
-		}
-		l->feat.syscalls_attached++;
+		int ae = attach_syscalls_raw(l);
+		if (!ae)
+			break;
+		if (o.verbose)
+			fprintf(stderr, "layerprof: cannot attach raw_tp sys_enter/sys_exit (%s), "
+				"falling back to one tracepoint per syscall\n", strerror(-ae));
+		unload(l);
+		sys = LP_ATTACH_TP;
+		tp_rows_absent(tfs, skip);
 	}
 	if (!l->feat.syscalls_attached) {
 		set_err(err, errlen, exit_code, LP_EXIT_KERNEL,
@@ -476,9 +680,14 @@ struct lp_loader *lp_loader_open(const struct lp_loader_opts *opts, lp_event_cb 
 			"CONFIG_FTRACE_SYSCALLS set?", tfs);
 		goto fail;
 	}
+	if (o.verbose)
+		fprintf(stderr, "layerprof: syscalls: %s (%u traced, %zu programs attached)\n",
+			l->feat.syscalls == LP_ATTACH_RAW_TP ? "raw_tp sys_enter + sys_exit"
+							     : "tp, one tracepoint per syscall and direction",
+			l->feat.syscalls_attached, l->nlinks - EV_NR);
 
-	/* 6. the ring buffer */
-	l->rb = ring_buffer__new(bpf_map__fd(s->maps.rb), ring_sample, l, NULL);
+	/* 5. the ring buffer */
+	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.rb), ring_sample, l, NULL);
 	if (!l->rb) {
 		set_err(err, errlen, exit_code, LP_EXIT_FAILURE, "cannot read the BPF ring buffer: %s",
 			strerror(errno));
@@ -497,6 +706,9 @@ const struct lp_features *lp_loader_features(const struct lp_loader *l)
 	return l ? &l->feat : NULL;
 }
 
+/* "ask the map" in the kernel's traced_hint cache (bpf/lp_core.bpf.h) */
+#define LP_HINT_ASK 0xffffffffu
+
 int lp_loader_trace_pid(struct lp_loader *l, uint32_t tgid)
 {
 	if (!l || !tgid)
@@ -504,6 +716,14 @@ int lp_loader_trace_pid(struct lp_loader *l, uint32_t tgid)
 	uint8_t one = 1;
 	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.traced), &tgid, &one, BPF_ANY))
 		return -errno;
+	/* The filter reads a cache first, whose entry for tgid may say "not
+	 * traced" (0): make it ask the map. Always safe, whatever the entry
+	 * held (see traced_hint); done after the map update, through the
+	 * .bss the skeleton maps into our memory. */
+	if (!l->skel->bss)
+		return -ENOTSUP;
+	size_t n = sizeof(l->skel->bss->traced_hint) / sizeof(l->skel->bss->traced_hint[0]);
+	__atomic_store_n(&l->skel->bss->traced_hint[tgid & (n - 1)], LP_HINT_ASK, __ATOMIC_SEQ_CST);
 	return 0;
 }
 
@@ -684,6 +904,50 @@ static void detach_all(struct bpf_link **links, size_t n)
 	}
 }
 
+/* The kernel ids of the loaded programs (at most max). */
+static size_t prog_ids(struct layerprof_bpf *s, uint32_t *ids, size_t max)
+{
+	size_t n = 0;
+	struct bpf_program *p;
+	if (!s)
+		return 0;
+	bpf_object__for_each_program(p, s->obj) {
+		int fd = bpf_program__fd(p);
+		struct bpf_prog_info info;
+		uint32_t len = sizeof(info);
+		memset(&info, 0, sizeof(info));
+		if (fd >= 0 && n < max && bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+			ids[n++] = info.id;
+	}
+	return n;
+}
+
+/*
+ * Wait (at most max_ms) until the kernel has freed these programs. A raw
+ * tracepoint link lets go of its program only after an RCU grace period
+ * (Linux >= 6.9): without this, layerprof would exit while its programs
+ * are still loaded, and whoever checks right after (bpftool, our tests)
+ * would see them. Taking a reference by id and dropping it at once does not
+ * delay the free.
+ */
+static void wait_progs_gone(const uint32_t *ids, size_t n, int max_ms)
+{
+	uint64_t deadline = mono_ms() + (uint64_t)max_ms;
+	for (size_t i = 0; i < n; i++) {
+		for (;;) {
+			int fd = bpf_prog_get_fd_by_id(ids[i]);
+			if (fd < 0)
+				break; /* gone (ENOENT) */
+			close(fd);
+			if (mono_ms() >= deadline)
+				return;
+			usleep(2000);
+		}
+	}
+}
+
+#define LP_MAX_PROGS 256
+
 void lp_loader_close(struct lp_loader *l)
 {
 	if (!l)
@@ -691,7 +955,10 @@ void lp_loader_close(struct lp_loader *l)
 	ring_buffer__free(l->rb);
 	detach_all(l->links, l->nlinks);
 	free(l->links);
+	uint32_t ids[LP_MAX_PROGS];
+	size_t nids = prog_ids(l->skel, ids, LP_MAX_PROGS);
 	layerprof_bpf__destroy(l->skel);
+	wait_progs_gone(ids, nids, 1000);
 	lp_tracefs_release(l->tracefs, l->tracefs_mounted);
 	free(l);
 }

@@ -5,12 +5,17 @@
  * attach kind is used and nothing optional is required.
  *
  *   process events:  tp_btf (BTF-typed) -> raw_tp -> tp, per program
- *   syscalls:        tp/syscalls/sys_{enter,exit}_* ; a tracepoint missing
- *                    on an older kernel is skipped and reported, not fatal
+ *   syscalls:        raw_tp/sys_enter + raw_tp/sys_exit (two programs for
+ *                    all syscalls) -> tp/syscalls/sys_{enter,exit}_* (one
+ *                    per syscall and direction; a tracepoint missing on an
+ *                    older kernel is skipped and reported, not fatal)
  *   kprobe/fentry:   never required
  *
  * The environment variable LAYERPROF_FORCE_ATTACH=raw_tp|tp skips the
- * better kinds (tests of the fallbacks; a workaround on a broken kernel).
+ * better kinds (tests of the fallbacks; a workaround on a broken kernel);
+ * =tp also puts the syscalls on their per-syscall tracepoints.
+ * LAYERPROF_FORCE_SYSCALLS=tp|raw_tp chooses the syscall mode alone (tests
+ * run their exact-value checks in both).
  */
 #ifndef LAYERPROF_LOADER_H
 #define LAYERPROF_LOADER_H
@@ -34,6 +39,8 @@ const char *lp_attach_kind_name(enum lp_attach_kind k);
 
 struct lp_features {
 	enum lp_attach_kind proc_fork, proc_exec, proc_exit;
+	enum lp_attach_kind syscalls; /* LP_ATTACH_RAW_TP (sys_enter/sys_exit)
+				       * or LP_ATTACH_TP (per syscall) */
 	unsigned syscalls_attached;  /* syscalls (rows of syscalls.def) traced */
 	unsigned syscalls_missing;   /* not traced: tracepoint absent on this
 				      * kernel, or program rejected/unattachable */
@@ -43,6 +50,11 @@ struct lp_features {
 };
 
 struct lp_loader;
+
+/* The syscall mode record tries first on this host and build: raw_tp, or
+ * tp when LAYERPROF_FORCE_SYSCALLS / LAYERPROF_FORCE_ATTACH say so or this
+ * build has no syscall numbers for the raw mode (not x86-64). */
+enum lp_attach_kind lp_loader_syscalls_wanted(void);
 
 /* Called for each ring buffer record; return non-zero to stop polling. */
 typedef int (*lp_event_cb)(void *ctx, const void *data, size_t size);

@@ -337,6 +337,38 @@ int lp_probe_attach(enum lp_probe_kind k, const char *tracefs, char *why, size_t
 	return 0;
 }
 
+int lp_probe_raw_syscalls(char *why, size_t whylen)
+{
+	/* r0 = 0; exit */
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	if (why && whylen)
+		why[0] = 0;
+	libbpf_print_fn_t old = libbpf_set_print(quiet_print);
+	int pfd = bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, "lp_probe_sys", "GPL", insns,
+				sizeof(insns) / sizeof(insns[0]), NULL);
+	int e = errno;
+	libbpf_set_print(old);
+	if (pfd < 0)
+		return fail(why, whylen, "load", e);
+	static const char *const tps[] = { "sys_enter", "sys_exit" };
+	int r = 0;
+	for (size_t i = 0; i < sizeof(tps) / sizeof(tps[0]) && !r; i++) {
+		int afd = bpf_raw_tracepoint_open(tps[i], pfd);
+		if (afd < 0) {
+			char what[48];
+			snprintf(what, sizeof(what), "attach to %s", tps[i]);
+			r = fail(why, whylen, what, errno);
+		} else {
+			close(afd);
+		}
+	}
+	close(pfd);
+	return r;
+}
+
 /* Undo a mount lp_tracefs() made, so that a host we found without tracefs
  * is left without it. MNT_DETACH: attached tracepoints do not pin the
  * mount, but a concurrent reader might, and it must not make us fail. */

@@ -69,4 +69,11 @@ const char *lp_probe_kind_name(enum lp_probe_kind k);
  */
 int lp_probe_attach(enum lp_probe_kind k, const char *tracefs, char *why, size_t whylen);
 
+/*
+ * The syscall programs' preferred mode: load a minimal raw tracepoint
+ * program and attach it to sys_enter and to sys_exit, then detach. 0 when
+ * both worked, else -errno with a short reason in why.
+ */
+int lp_probe_raw_syscalls(char *why, size_t whylen);
+
 #endif

@@ -700,6 +700,7 @@ static char *make_meta(struct rec *r)
 		cJSON_AddStringToObject(feat, "proc_fork", lp_attach_kind_name(f->proc_fork));
 		cJSON_AddStringToObject(feat, "proc_exec", lp_attach_kind_name(f->proc_exec));
 		cJSON_AddStringToObject(feat, "proc_exit", lp_attach_kind_name(f->proc_exit));
+		cJSON_AddStringToObject(feat, "syscalls", lp_attach_kind_name(f->syscalls));
 		cJSON_AddNumberToObject(feat, "syscalls_attached", f->syscalls_attached);
 		cJSON_AddNumberToObject(feat, "syscalls_missing_count", f->syscalls_missing);
 		cJSON_AddNumberToObject(feat, "load_ms", f->load_ms);
@@ -1565,7 +1566,7 @@ int cmd_record(int argc, char **argv)
 			(double)(end_mono - r->start_mono) / 1e9, r->out_path, sz);
 		if (total_lost) {
 			static const char *const reasons[LP_LOST_NR] = {
-				"ring buffer full", "in-flight syscall map full", "fd map full",
+				"ring buffer full", "in-flight syscall slot taken by another thread", "fd map full",
 				"traced map full", "counter map full"
 			};
 			struct lp_buf b = { 0 };

@@ -219,7 +219,9 @@ struct lp_fd_key {
 /* Reasons an event was lost; counted per CPU in the `lost` map. */
 enum lp_lost_reason {
 	LP_LOST_RINGBUF = 0,   /* ring buffer full */
-	LP_LOST_INFLIGHT,      /* per-thread syscall state map full */
+	LP_LOST_INFLIGHT,      /* per-thread syscall state lost: its slot was taken
+				* by another thread (tids equal modulo the slot
+				* count) while both were in a syscall */
 	LP_LOST_FDIO,          /* per-fd aggregation map full */
 	LP_LOST_TRACED,        /* traced-process map full: a child was not followed */
 	LP_LOST_COUNTS,        /* per-process counter map full */

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # BPF integration tests (root): record tests/bpf/workload.c and assert the
-# exact values captured (check_workload.c), in-kernel filtering of an
+# exact values captured (check_workload.c) in both syscall attach modes
+# (raw_tp sys_enter/sys_exit, the default; the per-syscall tracepoints,
+# forced with LAYERPROF_FORCE_SYSCALLS=tp), in-kernel filtering of an
 # untraced busy process, counted losses with a tiny ring buffer, `dump`,
 # the command's exit status, Ctrl-C without a command, and that no BPF
 # program of ours is left behind.
@@ -80,38 +82,59 @@ bg_pids+=("$rec_e")
  echo $? >"$tmp/d2.rc") &
 rec_d2=$!
 
-# --- the workload, recorded -------------------------------------------------
-mkdir -p "$tmp/w"
-"$LP_BIN" record --no-daemons -o "$tmp/w.lprof" -- "$W" "$tmp/w" >"$tmp/w.out" 2>"$tmp/w.err"
-rc=$?
-if [ "$rc" = 0 ]; then
-	pass "record the workload (exit 0)"
-else
-	fail "record the workload (exit 0)" "exit $rc: $(tail -3 "$tmp/w.err" | tr '\n' ' ')"
-fi
-if grep -qE '^layerprof: recorded [0-9]+ events \(0 lost\) in [0-9.]+ s to .*w\.lprof \(' "$tmp/w.err"; then
-	pass "summary line"
-else
-	fail "summary line" "$(tr '\n' ' ' <"$tmp/w.err")"
-fi
-mode=$(stat -c %a "$tmp/w.lprof" 2>/dev/null)
-if [ "$mode" = 600 ]; then pass "trace file mode 0600"; else fail "trace file mode 0600" "mode $mode"; fi
+# --- the workload, recorded in each syscall attach mode, at the same time:
+# raw_tp (the default: two programs for all syscalls) and tp (one tracepoint
+# per syscall, the fallback). -v makes record say which mode it used.
+mkdir -p "$tmp/w" "$tmp/wt"
+(LAYERPROF_FORCE_SYSCALLS=tp "$LP_BIN" record -v --no-daemons -o "$tmp/wt.lprof" -- "$W" "$tmp/wt" \
+	>"$tmp/wt.out" 2>"$tmp/wt.err"
+ echo $? >"$tmp/wt.rc") &
+rec_t=$!
+"$LP_BIN" record -v --no-daemons -o "$tmp/w.lprof" -- "$W" "$tmp/w" >"$tmp/w.out" 2>"$tmp/w.err"
+echo $? >"$tmp/w.rc"
+wait "$rec_t"
 
-# exact values: check_workload's own PASS/FAIL lines count here
-while IFS= read -r line; do
-	case $line in
-	PASS\ *) pass "workload: ${line#PASS }" ;;
-	FAIL\ *) rest=${line#FAIL }; fail "workload: ${rest%%: *}" "${rest#*: }" ;;
-	SKIP\ *) rest=${line#SKIP }; skip "workload: ${rest%%: *}" "${rest#*: }" ;;
-	esac
-done < <("$C" "$tmp/w.lprof" "$tmp/w" "$tmp/w.out" 2>&1)
+# check_mode MODE TRACE_BASE WANT_LINE: one recording's checks
+check_mode() {
+	local m=$1 b=$2 want=$3 rc line rest mode
+	rc=$(cat "$tmp/$b.rc" 2>/dev/null)
+	if [ "$rc" = 0 ]; then
+		pass "[$m] record the workload (exit 0)"
+	else
+		fail "[$m] record the workload (exit 0)" "exit $rc: $(grep -v '^libbpf: ' "$tmp/$b.err" | tail -3 | tr '\n' ' ')"
+	fi
+	if grep -q "^layerprof: syscalls: $want" "$tmp/$b.err"; then
+		pass "[$m] syscalls attached as $m"
+	else
+		fail "[$m] syscalls attached as $m" "$(grep '^layerprof: syscalls' "$tmp/$b.err" || echo 'no "layerprof: syscalls:" line')"
+	fi
+	if grep -qE "^layerprof: recorded [0-9]+ events \(0 lost\) in [0-9.]+ s to .*$b\.lprof \(" "$tmp/$b.err"; then
+		pass "[$m] summary line"
+	else
+		fail "[$m] summary line" "$(grep -v '^libbpf: ' "$tmp/$b.err" | tail -3 | tr '\n' ' ')"
+	fi
+	mode=$(stat -c %a "$tmp/$b.lprof" 2>/dev/null)
+	if [ "$mode" = 600 ]; then pass "[$m] trace file mode 0600"; else fail "[$m] trace file mode 0600" "mode $mode"; fi
 
-# (a) the busy process is not in the trace
-if "$I" "$tmp/w.lprof" tgids | grep -qx "$busy"; then
-	fail "untraced process filtered in-kernel" "events of pid $busy are in the trace"
-else
-	pass "untraced process filtered in-kernel (no event of pid $busy)"
-fi
+	# exact values: check_workload's own PASS/FAIL lines count here
+	while IFS= read -r line; do
+		case $line in
+		PASS\ *) pass "[$m] workload: ${line#PASS }" ;;
+		FAIL\ *) rest=${line#FAIL }; fail "[$m] workload: ${rest%%: *}" "${rest#*: }" ;;
+		SKIP\ *) rest=${line#SKIP }; skip "[$m] workload: ${rest%%: *}" "${rest#*: }" ;;
+		esac
+	done < <("$C" "$tmp/$b.lprof" "$tmp/$b" "$tmp/$b.out" 2>&1)
+
+	# (a) the busy process is not in the trace
+	if "$I" "$tmp/$b.lprof" tgids | grep -qx "$busy"; then
+		fail "[$m] untraced process filtered in-kernel" "events of pid $busy are in the trace"
+	else
+		pass "[$m] untraced process filtered in-kernel (no event of pid $busy)"
+	fi
+}
+check_mode raw_tp w "raw_tp sys_enter"
+check_mode tp wt "tp, one tracepoint per syscall"
+
 "$LP_BIN" dump "$tmp/w.lprof" >"$tmp/w.dump" 2>"$tmp/dump.err"
 drc=$?
 if [ "$drc" != 0 ]; then

@@ -230,6 +230,24 @@ int main(int argc, char **argv)
 	out("child_exit3", c2);
 	out("child_exit3_status", status);
 
+	/* A 32-bit syscall (int 0x80) from this 64-bit process: ia32 close(-1).
+	 * Its number, 6, is lstat on x86-64: a tracer that read it with the
+	 * x86-64 table would record a failed lstat. The per-syscall tracepoints
+	 * ignore ia32 syscalls, and so must the raw ones. In a child: a kernel
+	 * without ia32 emulation kills it. */
+#if defined(__x86_64__)
+	fflush(stdout);
+	pid_t c3 = fork();
+	if (c3 == 0) {
+		long r;
+		__asm__ volatile("int $0x80" : "=a"(r) : "a"(6), "b"(-1) : "memory");
+		_exit(r == -EBADF ? 0 : 1);
+	}
+	waitpid(c3, &status, 0);
+	out("child_ia32", c3);
+	out("ia32_close_ebadf", WIFEXITED(status) && WEXITSTATUS(status) == 0);
+#endif
+
 	/* a tmpfs mounted and unmounted (root only), in a mount namespace of
 	 * our own so that nothing can leak onto the host */
 	if (geteuid() == 0 && unshare(CLONE_NEWNS) == 0 &&
