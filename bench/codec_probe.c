@@ -26,8 +26,12 @@
  *         suffix); other kinds as they are. Then the codec.
  *   pack+us  pack with times kept to the microsecond (ts, latency, fd_io
  *         times) instead of the nanosecond.
- * Codecs: zlib level 1 (today), zlib 6, and zstd 1/3/9 when built with
+ * Codecs: zlib level 1 (format v1), zlib 6, and zstd 1/3/9 when built with
  * -DHAVE_ZSTD (libzstd-dev).
+ * Last row, "layerprof": what the writer stores now (format v2: the records
+ * packed by src/trace_pack.c, then raw deflate; 1 MiB blocks), and its
+ * decoder's speed (inflate + unpack, MB/s of records out); encode speed on
+ * stderr (pack + deflate, one core).
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -42,6 +46,7 @@
 
 #include "layerprof/abi.h"
 #include "trace.h"
+#include "trace_pack.h"
 
 #define BLOCK (256u << 10)
 
@@ -348,6 +353,49 @@ int main(int argc, char **argv)
 	for (int t = 0; t < T_NR; t++)
 		if (blen[t])
 			flush(t);
+
+	/* the real codec, blocks as the writer makes them */
+	const size_t wblock = 1u << 20;
+	uint8_t *wb = malloc(wblock), *wz = malloc(compressBound(wblock) + 64), *wo = malloc(wblock);
+	struct lp_packer *pk = lp_packer_new();
+	struct lp_unpacker *up = lp_unpacker_new();
+	uint64_t p_bytes = 0, p_raw = 0;
+	double p_enc = 0, p_dec = 0;
+	size_t wl = 0;
+	lp_reader_rewind(r);
+	for (int more = 1; more;) {
+		more = lp_reader_next(r, &h) == 1;
+		if (wl && (!more || wblock - wl < h->size)) {
+			uint8_t codec;
+			char why[256];
+			double t0 = now();
+			size_t zn = lp_pack_block(pk, wb, wl, wz, compressBound(wblock) + 64, &codec);
+			p_enc += now() - t0;
+			if (!zn) {
+				fprintf(stderr, "codec_probe: a block does not pack\n");
+				return 1;
+			}
+			t0 = now();
+			if (lp_unpack_block(up, codec, wz, zn, wo, wl, why, sizeof(why)) < 0 ||
+			    memcmp(wo, wb, wl)) {
+				fprintf(stderr, "codec_probe: a pack does not come back: %s\n", why);
+				return 1;
+			}
+			p_dec += now() - t0;
+			p_bytes += zn + 24;
+			p_raw += wl;
+			wl = 0;
+		}
+		if (more) {
+			memcpy(wb + wl, h, h->size);
+			wl += h->size;
+		}
+	}
+	lp_packer_free(pk);
+	lp_unpacker_free(up);
+	free(wb);
+	free(wz);
+	free(wo);
 	lp_reader_close(r);
 	printf("%-15s %-8s %12s %12s %14s\n", "transform", "codec", "bytes", "bytes/event", "decode MB/s");
 	for (int t = 0; t < T_NR; t++)
@@ -357,5 +405,9 @@ int main(int argc, char **argv)
 			       (unsigned long long)b, (double)b / (double)n,
 			       dec_s[t][c] > 0 ? (double)raw_bytes[t] / 1e6 / dec_s[t][c] : 0.0);
 		}
+	printf("%-15s %-8s %12llu %12.2f %14.0f\n", "layerprof", "pack", (unsigned long long)p_bytes,
+	       (double)p_bytes / (double)n, p_dec > 0 ? (double)p_raw / 1e6 / p_dec : 0.0);
+	fprintf(stderr, "codec_probe: layerprof pack encodes %.0f MB/s of records, %.2f M events/s\n",
+		p_enc > 0 ? (double)p_raw / 1e6 / p_enc : 0.0, p_enc > 0 ? (double)n / 1e6 / p_enc : 0.0);
 	return 0;
 }

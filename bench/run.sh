@@ -446,7 +446,7 @@ section5() {
 		out "   bytes/event if the format changed (bench/codec_probe.c on $([ "$f" = "$WORK/s2.lprof" ] && echo "the real docker build trace of section 2" || echo "500k events of the same generator")):"
 		# the rows that matter (all of them: run bench/codec_probe by hand)
 		"$BIN/codec_probe" "$f" | awk 'NR == 1 || ($1 == "nop" && ($2 == "zlib-1" || $2 == "zlib-6" || $2 == "zstd-3")) ||
-			($1 == "nptr+dts" && $2 == "zstd-3") || ($1 ~ /^pack/ && ($2 == "zlib-1" || $2 == "zstd-3"))' |
+			($1 == "nptr+dts" && $2 == "zstd-3") || ($1 ~ /^pack/ && ($2 == "zlib-1" || $2 == "zstd-3")) || $1 == "layerprof"' |
 			awk '{ printf "     %s\n", $0 }' | tee -a "$WORK/report.txt"
 	done
 	out ""

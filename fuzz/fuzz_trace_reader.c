@@ -15,6 +15,8 @@
  *      output captured and checked for control characters: a trace someone
  *      sent must not put terminal escape sequences (ESC ] ... BEL sets the
  *      title or the clipboard) on your terminal, and JSON has none raw;
+ *   2b. the records read, whatever they are, packed again (src/trace_pack.c,
+ *      as the writer would) and unpacked: the same bytes must come back;
  *   4. loaded into the model (correlate + analyze) directly, then exported
  *      (Chrome JSON, folded stacks or SVG: bits 2-3 of byte 30 choose) into
  *      memory, and the output checked: the JSON parses, every folded line is
@@ -30,7 +32,11 @@
  * and the header CRC. A mutation of byte 31 turns repair off, which fuzzes
  * the checksum paths themselves. The seeds are real traces re-encoded with
  * stored (uncompressed) blocks (tests/reliability/lprof_blocks store), so
- * mutations land in records, not in zlib streams.
+ * mutations land in records, not in zlib streams; and the same traces
+ * written again by the writer with packed EVENTS blocks (pack-*.lprof: codec
+ * 2, a pack not deflated, so that mutations land in the pack decoder of
+ * src/trace_pack.c; packz-*: codec 3, as record writes). See
+ * fuzz/make-trace-seeds.sh.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -49,6 +55,7 @@
 #include "model.h"
 #include "resolve.h"
 #include "trace.h"
+#include "trace_pack.h"
 
 /* An invariant the harness checks: say which, then abort (a crash for libFuzzer). */
 #define REQUIRE(cond, what)                                                              \
@@ -284,6 +291,38 @@ static void export_one(const struct lp_model *m, struct lp_reader *r, unsigned w
 	free(out);
 }
 
+/* 2b: pack the records read (up to 1 MiB of them, as one block), unpack,
+ * compare; both as a pack (codec 2) and as the writer stores it */
+static uint8_t g_blk[1 << 20], g_pk[4 << 20], g_unp[1 << 20];
+static size_t g_blen;
+
+static void repack_check(void)
+{
+	static struct lp_packer *p;
+	static struct lp_unpacker *u;
+	if (!g_blen)
+		return;
+	if (!p) {
+		p = lp_packer_new();
+		u = lp_unpacker_new();
+		REQUIRE(p && u, "packer and unpacker");
+	}
+	char err[256];
+	/* (0: odd records, e.g. paths of one-byte components, make a pack
+	 * bigger than 4x the records; the writer stores such a block with zlib) */
+	size_t n = lp_pack(p, g_blk, g_blen, g_pk, sizeof(g_pk));
+	long r = n ? lp_unpack(u, g_pk, n, g_unp, g_blen, err, sizeof(err)) : 1;
+	REQUIRE(r > 0 && (!n || !memcmp(g_unp, g_blk, g_blen)), "a pack unpacks to the same records");
+	uint8_t codec = 0;
+	n = lp_pack_block(p, g_blk, g_blen, g_pk, sizeof(g_pk), &codec);
+	if (n) {
+		r = lp_unpack_block(u, codec, g_pk, n, g_unp, g_blen, err, sizeof(err));
+		REQUIRE(r > 0 && !memcmp(g_unp, g_blk, g_blen),
+			"a stored block unpacks to the same records");
+	}
+	g_blen = 0;
+}
+
 static void read_twice(unsigned which)
 {
 	char err[512];
@@ -304,7 +343,12 @@ static void read_twice(unsigned which)
 		visit(res, h);
 		c1 = rec_crc(c1, h);
 		n1++;
+		if (sizeof(g_blk) - g_blen < h->size)
+			repack_check();
+		memcpy(g_blk + g_blen, h, h->size);
+		g_blen += h->size;
 	}
+	repack_check();
 	REQUIRE(lp_reader_next(r, &h) == 0, "next() stays at the end");
 	lp_resolver_free(res);
 	const char *t = lp_reader_trailer(r);

@@ -5,6 +5,8 @@
 # ABI change, then check `fuzz/run.sh --replay trace_reader`.
 #
 #   sudo fuzz/make-trace-seeds.sh [OUTDIR]
+#   fuzz/make-trace-seeds.sh --repack-only [OUTDIR]   (no root: only the pack*
+#                                   seeds below, from the seeds already in OUTDIR)
 #
 # Each seed is a real trace made small (< 64 kB) and, except *-zlib.lprof, with
 # stored (uncompressed) blocks so that the fuzzer's mutations land in records
@@ -20,13 +22,29 @@
 #   build-run-folded, build-run-svg, build-copy-fails-svg-bytes
 #                                   the same with header byte 30 set, which makes
 #                                   the harness take its other dump/report/export modes
+# The recordings are made with LAYERPROF_TRACE_CODEC=zlib (format v1: codec 0/1
+# blocks, what lprof_blocks reads). Then, from those seeds, format v2 seeds
+# whose EVENTS blocks are packs (src/trace_pack.c), written again by the real
+# writer, so that mutations land in the pack decoder:
+#   pack-*.lprof    codec 2 (a pack, not deflated): pack-cmd-ls, pack-redacted-argv,
+#                   pack-build-run, pack-build-copy-fails, pack-killed-no-trailer
+#                   (no trailer block), pack-build-run-svg (byte 30 set)
+#   packz-*.lprof   codec 3 (pack + deflate, what record writes): packz-build-run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+repack_only=0
+if [ "${1:-}" = --repack-only ]; then
+	repack_only=1
+	shift
+fi
 OUT=${1:-$ROOT/fuzz/corpus/trace_reader}
 LP=${LP_BIN:-$ROOT/layerprof}
-[ "$(id -u)" = 0 ] || { echo "make-trace-seeds: needs root" >&2; exit 2; }
-[ -x "$LP" ] || { echo "make-trace-seeds: $LP is not built" >&2; exit 2; }
+if [ "$repack_only" = 0 ]; then
+	[ "$(id -u)" = 0 ] || { echo "make-trace-seeds: needs root" >&2; exit 2; }
+	[ -x "$LP" ] || { echo "make-trace-seeds: $LP is not built" >&2; exit 2; }
+fi
+[ -f "$ROOT/build/liblayerprof.a" ] || { echo "make-trace-seeds: build/liblayerprof.a is not built (make)" >&2; exit 2; }
 tmp=$(mktemp -d /tmp/lp-seeds.XXXXXX)
 dk=
 cleanup() {
@@ -34,13 +52,89 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+
+# repack IN OUT CODEC [BYTE30]: IN's META, records and trailer written again
+# by the real writer with LAYERPROF_TRACE_CODEC=CODEC; no trailer block when
+# IN has none; the file header's byte 30 (the harness's modes) set to BYTE30.
+cat >"$tmp/repack.c" <<'REPACK_C'
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include "le.h"
+#include "trace.h"
+static uint8_t d[1 << 22];
+int main(int argc, char **argv)
+{
+	char err[512];
+	if (argc < 4)
+		return 2;
+	struct lp_reader *r = lp_reader_open(argv[1], err, sizeof(err));
+	if (!r) {
+		fprintf(stderr, "repack: %s\n", err);
+		return 1;
+	}
+	setenv("LAYERPROF_TRACE_CODEC", argv[3], 1);
+	struct lp_writer *w = lp_writer_open(argv[2], lp_reader_meta(r), err, sizeof(err));
+	if (!w) {
+		fprintf(stderr, "repack: %s\n", err);
+		return 1;
+	}
+	const struct lp_hdr *h;
+	while (lp_reader_next(r, &h) == 1)
+		lp_writer_append(w, h, h->size);
+	const char *t = lp_reader_trailer(r);
+	if (lp_writer_close(w, t ? t : "{}", err, sizeof(err)) < 0) {
+		fprintf(stderr, "repack: %s\n", err);
+		return 1;
+	}
+	FILE *f = fopen(argv[2], "r+b");
+	if (!f)
+		return 1;
+	size_t n = fread(d, 1, sizeof(d), f), off = LP_TRACE_HEADER_SIZE, last = off;
+	while (off + LP_BLOCK_HEADER_SIZE <= n) {
+		last = off;
+		off += LP_BLOCK_HEADER_SIZE + lp_get_u32(d + off + 12);
+	}
+	if (argc > 4) {
+		fseek(f, 30, SEEK_SET);
+		fputc(atoi(argv[4]), f);
+	}
+	fclose(f);
+	if (!t && truncate(argv[2], (off_t)last) < 0)
+		return 1;
+	lp_reader_close(r);
+	return 0;
+}
+REPACK_C
+cc -O2 -std=c11 -D_GNU_SOURCE -I"$ROOT/src" -I"$ROOT/include" -o "$tmp/repack" "$tmp/repack.c" \
+	"$ROOT/build/liblayerprof.a" -lbpf -lelf -lz -lcjson -lpthread -lm
+repack_all() {
+	local R=$tmp/repack
+	if [ -f "$OUT/cmd-ls-stored.lprof" ]; then "$R" "$OUT/cmd-ls-stored.lprof" "$OUT/pack-cmd-ls.lprof" pack-stored; fi
+	if [ -f "$OUT/redacted-argv.lprof" ]; then "$R" "$OUT/redacted-argv.lprof" "$OUT/pack-redacted-argv.lprof" pack-stored; fi
+	if [ -f "$OUT/killed-no-trailer.lprof" ]; then "$R" "$OUT/killed-no-trailer.lprof" "$OUT/pack-killed-no-trailer.lprof" pack-stored; fi
+	if [ -f "$OUT/build-copy-fails.lprof" ]; then "$R" "$OUT/build-copy-fails.lprof" "$OUT/pack-build-copy-fails.lprof" pack-stored; fi
+	if [ -f "$OUT/build-run.lprof" ]; then
+		"$R" "$OUT/build-run.lprof" "$OUT/pack-build-run.lprof" pack-stored
+		"$R" "$OUT/build-run.lprof" "$OUT/pack-build-run-svg.lprof" pack-stored $(((2 << 2) | 2))
+		"$R" "$OUT/build-run.lprof" "$OUT/packz-build-run.lprof" pack
+	fi
+	chmod 644 "$OUT"/pack*.lprof
+	ls -l "$OUT"/pack*.lprof
+}
+if [ "$repack_only" = 1 ]; then
+	repack_all
+	exit 0
+fi
+
 cc -O2 -o "$tmp/blocks" "$ROOT"/tests/reliability/lprof_blocks.c -lz
 B=$tmp/blocks
 mkdir -p "$OUT" "$tmp/w"
 cd "$tmp/w"
 
-# clean: a plain PATH, no HOME, nothing on the terminal
-rec() { env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C "$LP" record "$@" </dev/null >/dev/null 2>&1; }
+# clean: a plain PATH, no HOME, nothing on the terminal; format v1 (zlib
+# blocks): lprof_blocks store/sample read codecs 0 and 1 only
+rec() { env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C LAYERPROF_TRACE_CODEC=zlib "$LP" record "$@" </dev/null >/dev/null 2>&1; }
 
 rec --no-daemons -o cmd.lprof -- sh -c 'ls /; cat /etc/hostname' || true
 cp cmd.lprof "$OUT/cmd-ls-zlib.lprof"
@@ -49,7 +143,7 @@ cp cmd.lprof "$OUT/cmd-ls-zlib.lprof"
 rec --no-daemons -o secret.lprof -- sh -c true --build-arg TOKEN=abc123 --password hunter2 || true
 "$B" store secret.lprof "$OUT/redacted-argv.lprof"
 
-env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin setsid "$LP" record --no-daemons -o killed.lprof -- \
+env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LAYERPROF_TRACE_CODEC=zlib setsid "$LP" record --no-daemons -o killed.lprof -- \
 	sh -c 'while :; do ls / >/dev/null; cat /etc/hostname >/dev/null; done' </dev/null >/dev/null 2>&1 &
 pid=$!
 for _ in $(seq 1 300); do
@@ -90,5 +184,6 @@ EOF
 else
 	echo "make-trace-seeds: no docker.io: build seeds not remade" >&2
 fi
+repack_all
 chmod 644 "$OUT"/*.lprof
 ls -l "$OUT"

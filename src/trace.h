@@ -13,7 +13,9 @@
  *   types:  META (first block: JSON object, see below), EVENTS (a run of
  *          records, each starting with struct lp_hdr), TRAILER (last block:
  *          JSON totals and lost counts).
- *   codec:  0 stored, 1 zlib.
+ *   codec:  0 stored, 1 zlib; EVENTS blocks of format v2 also 2 pack,
+ *          3 pack then raw deflate (trace_pack.c: the records in columns,
+ *          predicted; unpacked byte for byte to what the writer was given).
  *
  * A block is written whole with one write(2) and never rewritten, so after
  * SIGKILL or a full disk every complete block before the damage is intact;
@@ -32,14 +34,21 @@
 #include "layerprof/abi.h"
 
 #define LP_TRACE_MAGIC "LPROF\0\r\n"
-#define LP_TRACE_FORMAT_VERSION 1
+/* v2: EVENTS blocks may be packs (codecs 2, 3). A v1 file has codecs 0 and
+ * 1 only; this reader reads both. */
+#define LP_TRACE_FORMAT_VERSION 2
 #define LP_TRACE_HEADER_SIZE 32
 #define LP_BLOCK_MAGIC 0x4b42504cu /* "LPBK" little-endian */
 #define LP_BLOCK_HEADER_SIZE 24
 #define LP_BLOCK_MAX_RAW (16u << 20)    /* a reader refuses larger blocks */
 
 enum lp_block_type { LP_BLOCK_META = 1, LP_BLOCK_EVENTS = 2, LP_BLOCK_TRAILER = 3 };
-enum lp_block_codec { LP_CODEC_STORED = 0, LP_CODEC_ZLIB = 1 };
+enum lp_block_codec {
+	LP_CODEC_STORED = 0,    /* the payload as is */
+	LP_CODEC_ZLIB = 1,      /* zlib (RFC 1950) */
+	LP_CODEC_PACK = 2,      /* EVENTS only: a pack (trace_pack.h) */
+	LP_CODEC_PACK_ZLIB = 3, /* EVENTS only: a pack, then raw deflate (RFC 1951) */
+};
 
 /* ---------------------------------------------------------------- writer */
 
@@ -60,8 +69,11 @@ struct lp_writer *lp_writer_open(const char *path, const char *meta_json,
  * A malformed record (len < sizeof(struct lp_hdr), len != hdr.size) is not
  * written: -1 with errno EINVAL, counted by lp_writer_invalid(), and the
  * writer keeps going (lp_writer_error stays NULL).
- * Waits only when the background thread is 8 blocks (2 MiB) behind
- * (back-pressure, counted by lp_writer_stalls()). One caller thread. */
+ * Waits only when the background thread is 4 blocks (4 MiB of records)
+ * behind (back-pressure, counted by lp_writer_stalls()). One caller thread.
+ * EVENTS blocks are packed (codec 3); LAYERPROF_TRACE_CODEC=zlib in the
+ * environment of lp_writer_open() makes a v1 file with zlib blocks instead
+ * (=stored: uncompressed; =pack-stored: packs not deflated), for debugging. */
 int lp_writer_append(struct lp_writer *w, const void *rec, size_t len);
 /* Push buffered records out as a block now (e.g. on a timer). */
 int lp_writer_flush(struct lp_writer *w);

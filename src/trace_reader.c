@@ -23,6 +23,7 @@
 #include <zlib.h>
 
 #include "le.h"
+#include "trace_pack.h"
 #include "util.h"
 
 /* Bytes after a record that are zeroed in the aligned copy, so code that
@@ -34,6 +35,7 @@ struct lp_reader {
 	int fd;
 	char *path;
 	uint64_t file_size;
+	uint32_t version;      /* format version of the file */
 	uint64_t first_events; /* offset of the block after META */
 	uint64_t off;          /* next block */
 	uint64_t block_no;     /* 1-based number of the next block */
@@ -45,6 +47,7 @@ struct lp_reader {
 	uint8_t *rec;          /* aligned copy handed out by next() */
 	z_stream zs;
 	bool zs_ready;
+	struct lp_unpacker *unpacker; /* codecs 2 and 3, made on first use */
 
 	char *meta, *trailer;
 	bool done;
@@ -139,9 +142,13 @@ static enum blk read_block(struct lp_reader *r, struct blkhdr *bh)
 		       (unsigned long long)off, bh->raw_len, LP_BLOCK_MAX_RAW);
 		return BLK_BAD;
 	}
+	/* packs (v2, EVENTS only) are never bigger than their records */
+	bool pack = bh->codec == LP_CODEC_PACK || bh->codec == LP_CODEC_PACK_ZLIB;
 	if ((bh->codec == LP_CODEC_STORED && bh->stored_len != bh->raw_len) ||
 	    (bh->codec == LP_CODEC_ZLIB && bh->stored_len > compressBound(bh->raw_len)) ||
-	    (bh->codec != LP_CODEC_STORED && bh->codec != LP_CODEC_ZLIB)) {
+	    (pack && (r->version < 2 || bh->type != LP_BLOCK_EVENTS ||
+		      bh->stored_len > bh->raw_len)) ||
+	    (bh->codec != LP_CODEC_STORED && bh->codec != LP_CODEC_ZLIB && !pack)) {
 		damage(r, "block %llu at byte %llu has an invalid codec or length", blk,
 		       (unsigned long long)off);
 		return BLK_BAD;
@@ -171,6 +178,19 @@ static enum blk read_block(struct lp_reader *r, struct blkhdr *bh)
 	if (bh->codec == LP_CODEC_STORED) {
 		if (bh->raw_len)
 			memcpy(r->raw, r->stored, bh->raw_len);
+	} else if (pack) {
+		char why[200];
+		if (!r->unpacker && !(r->unpacker = lp_unpacker_new())) {
+			damage(r, "out of memory reading block %llu at byte %llu", blk,
+			       (unsigned long long)off);
+			return BLK_BAD;
+		}
+		if (lp_unpack_block(r->unpacker, bh->codec, r->stored, bh->stored_len, r->raw,
+				    bh->raw_len, why, sizeof(why)) < 0) {
+			damage(r, "block %llu at byte %llu does not unpack to its %u bytes: %s", blk,
+			       (unsigned long long)off, bh->raw_len, why);
+			return BLK_BAD;
+		}
 	} else {
 		if (inflateReset(&r->zs) != Z_OK) {
 			damage(r, "zlib error in block %llu", blk);
@@ -368,6 +388,7 @@ struct lp_reader *lp_reader_open(const char *path, char *err, size_t errlen)
 	struct lp_reader *r = lp_xcalloc(1, sizeof(*r));
 	r->fd = fd;
 	r->path = lp_xstrdup(path);
+	r->version = version;
 	r->file_size = size;
 	r->off = hsize;
 	r->block_no = 1;
@@ -473,6 +494,7 @@ void lp_reader_close(struct lp_reader *r)
 		return;
 	if (r->zs_ready)
 		inflateEnd(&r->zs);
+	lp_unpacker_free(r->unpacker);
 	if (r->fd >= 0)
 		close(r->fd);
 	free(r->raw);

@@ -3,6 +3,9 @@
  * An independent look at a trace file's blocks (format: src/trace.h), for
  * the reliability tests and for making fuzz seeds. It does not use
  * layerprof's reader on purpose: it checks what is really in the bytes.
+ * Packed EVENTS blocks (codecs 2 and 3) go through the library's block
+ * unpacker (src/trace_pack.c) alone, so that "inflate" prints the records'
+ * exact bytes: a secret cannot hide from grep in a front-coded string.
  *
  *   lprof_blocks list FILE         one line per block: offset type codec raw stored ok
  *   lprof_blocks inflate FILE      every good block's payload, decompressed, to stdout
@@ -19,7 +22,7 @@
  * Exit status: 0 every block good to the end of the file, 1 a bad or cut
  * block was found (list/inflate/store still did what they could), 2 usage or
  * I/O error.
- * Build: cc -O2 -o lprof_blocks lprof_blocks.c -lz
+ * Build: cc -O2 -Iinclude -Isrc -o lprof_blocks lprof_blocks.c build/liblayerprof.a -lz
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -27,6 +30,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+
+#include "trace.h"
+#include "trace_pack.h"
 
 #define HDR 32
 #define BHDR 24
@@ -96,6 +102,16 @@ static uint8_t *block(const uint8_t *d, size_t n, size_t off, int *type, int *co
 	} else if (*codec == 1) {
 		uLongf out = *raw_len;
 		if (uncompress(raw, &out, h + BHDR, *stored) != Z_OK || out != *raw_len) {
+			free(raw);
+			return NULL;
+		}
+	} else if (*codec == LP_CODEC_PACK || *codec == LP_CODEC_PACK_ZLIB) {
+		static struct lp_unpacker *u;
+		char err[256];
+		if (!u)
+			u = lp_unpacker_new();
+		if (!u || lp_unpack_block(u, (uint8_t)*codec, h + BHDR, *stored, raw, *raw_len, err,
+					  sizeof(err)) < 0) {
 			free(raw);
 			return NULL;
 		}

@@ -137,7 +137,8 @@ BLOCKS=$tmp/lprof_blocks
 # is fine here).
 inflated() { "$BLOCKS" inflate "$1" || true; }
 build_tools() {
-	cc -O2 -Wall -o "$BLOCKS" tests/reliability/lprof_blocks.c -lz
+	cc -O2 -Wall -Iinclude -Isrc -o "$BLOCKS" tests/reliability/lprof_blocks.c \
+		"$LP_ROOT/build/liblayerprof.a" -lz -lbpf -lelf -lcjson -lpthread -lm
 }
 
 # =================================================================== fuzz
