@@ -150,7 +150,15 @@ static bool token_char(unsigned char c, bool upper_alnum)
 	       c == '/' || c == '~';
 }
 
-/* Replace every known-shape token in s by its prefix and "***". */
+/* Where a shell word ends: the value of NAME=VALUE inside `sh -c "..."`. */
+static size_t shell_word_len(const char *p)
+{
+	return strcspn(p, " \t\n\"'`;&|()<>");
+}
+
+/* Replace every known-shape token in s by its prefix and "***", and the
+ * VALUE of every secret-looking NAME=VALUE that starts a shell word inside
+ * the argument (sh -c "TOKEN=x npm ci", echo "PASSWORD=y" > .env). */
 static bool redact_tokens(struct lp_buf *out, const char *s)
 {
 	bool changed = false;
@@ -158,6 +166,27 @@ static bool redact_tokens(struct lp_buf *out, const char *s)
 	while (*p) {
 		/* a token starts a word: not in the middle of one */
 		bool boundary = p == s || !isalnum((unsigned char)p[-1]);
+		bool word_start = p == s || strchr(" \t\n\"'`;&|(", p[-1]);
+		size_t nl = word_start ? name_eq_len(p) : 0;
+		if (nl && lp_redact_name_is_secret(p, nl)) {
+			const char *v = p + nl + 1;
+			size_t vl;
+			if (*v == '\'' || *v == '"') { /* NAME='VALUE': what is inside the quotes */
+				const char *q = strchr(v + 1, *v);
+				v++;
+				vl = q ? (size_t)(q - v) : strlen(v);
+			} else {
+				vl = shell_word_len(v);
+			}
+			bool done_already = vl == strlen(LP_REDACTED) && !strncmp(v, LP_REDACTED, vl);
+			if (vl && !done_already) {
+				lp_buf_append(out, copied, (size_t)(v - copied));
+				lp_buf_puts(out, LP_REDACTED);
+				p = copied = v + vl;
+				changed = true;
+				continue;
+			}
+		}
 		const struct token_shape *hit = NULL;
 		size_t tlen = 0;
 		for (size_t i = 0; boundary && i < LP_ARRAY_SIZE(token_shapes) && !hit; i++) {
@@ -224,9 +253,11 @@ char **lp_redact_argv(int argc, const char *const *argv, int *changed)
 	char **out = lp_xcalloc(argc > 0 ? (size_t)argc : 1, sizeof(char *));
 	int nchanged = 0;
 	enum next_kind next = NEXT_PLAIN;
-	bool login = false, mysql_like = false, sshpass = false, curl_like = false;
+	bool login = false, mysql_like = false, sshpass = false, curl_like = false, shell = false;
 	if (argc > 0 && argv[0]) {
 		const char *b = base_name(argv[0]);
+		shell = !strcmp(b, "sh") || !strcmp(b, "bash") || !strcmp(b, "dash") ||
+			!strcmp(b, "ash") || !strcmp(b, "zsh");
 		curl_like = !strcmp(b, "curl") || !strcmp(b, "wget");
 		mysql_like = !strcmp(b, "mysql") || !strcmp(b, "mysqladmin") ||
 			     !strcmp(b, "mysqldump") || !strcmp(b, "mariadb");
@@ -292,6 +323,10 @@ char **lp_redact_argv(int argc, const char *const *argv, int *changed)
 			} else if (!mysql_like) {
 				next = NEXT_SECRET; /* mysql -p alone prompts */
 			}
+		} else if (shell && i > 0 && argv[i - 1] && argv[i - 1][0] == '-' &&
+			   strchr(argv[i - 1], 'c') && argv[i - 1][1] != '-') {
+			/* sh -c SCRIPT: a script, not one NAME=VALUE; its
+			 * assignments are found word by word below */
 		} else if (a[0] != '-') {
 			did = redact_name_value(&b, a);
 			if (!strcmp(a, "login"))

@@ -181,3 +181,16 @@ Test(redact, curl_user_password)
 	expect(V("docker", "run", "-u", "1000:1000", "img"), V("docker", "run", "-u", "1000:1000", "img"),
 	       0);
 }
+
+Test(redact, assignments_inside_shell_strings)
+{
+	expect(V("/bin/sh", "-c", "NPM_TOKEN=abc123 npm ci && echo done"),
+	       V("/bin/sh", "-c", "NPM_TOKEN=*** npm ci && echo done"), 1);
+	expect(V("sh", "-c", "echo \"DB_PASSWORD=hunter2\" > .env;API_KEY='k1' run"),
+	       V("sh", "-c", "echo \"DB_PASSWORD=***\" > .env;API_KEY='***' run"), 1);
+	/* already redacted whole-argument values are not counted twice */
+	expect(V("env", "MY_SECRET=x", "make"), V("env", "MY_SECRET=***", "make"), 1);
+	/* not at a word start, or not a secret name: kept */
+	expect(V("sh", "-c", "cp /srv/KEY=1 . && PATH=/bin make"),
+	       V("sh", "-c", "cp /srv/KEY=1 . && PATH=/bin make"), 0);
+}
