@@ -8,7 +8,8 @@
 #   fuzz/run.sh --build               build only
 #   fuzz/run.sh --list                the fuzzer names
 #
-# Fuzzers (fuzz/fuzz_NAME.c): trace_reader (a hostile trace file through the
+# Fuzzers (fuzz/fuzz_NAME.c): trace_pack (the EVENTS block codec alone: lossless
+# on any records, hostile packs), trace_reader (a hostile trace file through the
 # reader, dump, report and the model), progress (BuildKit progress parser),
 # dockerfile (Dockerfile parser).
 #
@@ -33,7 +34,7 @@ WORK=${FUZZ_WORK:-$ROOT/fuzz/work}
 CRASHES=$ROOT/fuzz/crashes
 REGRESS=$ROOT/tests/data/regress
 JOBS=${FUZZ_JOBS:-2}
-ALL=(trace_reader progress dockerfile)
+ALL=(trace_reader trace_pack progress dockerfile)
 
 say() { printf 'fuzz: %s\n' "$*" >&2; }
 usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
