@@ -5,6 +5,7 @@
  */
 #include "model.h"
 #include "model_int.h"
+#include "infer.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -22,6 +23,7 @@
 #define BLOAT_BIG_GROUP      (1u << 20)     /* a non-junk unread group worth naming */
 #define COST_MIN_NS          1000000000ull  /* snapshot/transfer cost worth a finding */
 #define COST_SHARE           0.20
+#define BLOAT_PATHS_SHOWN    20             /* paths listed (the count covers all) */
 
 uint64_t lp_step_wall_ns(const struct lp_step *s)
 {
@@ -373,6 +375,7 @@ static void cache_miss(struct lp_model *m)
 				if (i < 50)
 					lp_finding_add_path(f, changed.v[i]);
 			}
+			f->npaths_total = changed.n; /* the list stops at 50, the count does not */
 			struct lp_buf b = { 0 };
 			for (size_t i = 0; i < changed.n && i < 5; i++)
 				lp_buf_printf(&b, "%s%s", i ? ", " : "", changed.v[i]);
@@ -484,7 +487,7 @@ static bool is_junk(const char *group, bool dir)
 
 struct group {
 	char *name;
-	bool dir, junk, read;
+	bool dir, junk, read, take;
 	uint64_t bytes;
 	size_t files;
 };
@@ -505,6 +508,21 @@ static int cmp_ctx_size(const void *a, const void *b)
 static uint64_t ctx_transfer_ns(const struct lp_model *m)
 {
 	return m->context.transfer_ns;
+}
+
+/* A context file's size: the manifest's, else the bytes sent for it. */
+static uint64_t ctx_size(const struct lp_ctx_file *c)
+{
+	return c->size ? c->size : c->sent_bytes;
+}
+
+/* The group of a context path: its top-level name, "name/" for a
+ * directory (key in buf). */
+static const char *group_key(const char *path, char *buf, size_t len)
+{
+	const char *sl = strchr(path, '/');
+	snprintf(buf, len, "%.*s%s", sl ? (int)(sl - path) : (int)strlen(path), path, sl ? "/" : "");
+	return buf;
 }
 
 static void context_checks(struct lp_model *m)
@@ -549,98 +567,120 @@ static void context_checks(struct lp_model *m)
 	}
 	lp_buf_free(&ignore);
 
-	/* bloat: files the daemon receives that no step read (beyond the copy) */
+	/* bloat: files the daemon receives that no step read (beyond the copy),
+	 * grouped by their top-level name (what a .dockerignore line names) */
 	struct group *g = NULL;
 	size_t ng = 0;
-	uint64_t total = 0, unread = 0;
+	struct lp_smap gidx = { 0 }; /* "name" or "name/" -> index in g */
+	uint64_t total = 0;
 	for (size_t i = 0; i < m->nctx_files; i++) {
 		const struct lp_ctx_file *c = &m->ctx_files[i];
 		if (!is_regular(c) || !(c->in_manifest || c->sent) || !in_scope(m, c, filtered))
 			continue;
-		uint64_t sz = c->size ? c->size : c->sent_bytes;
+		uint64_t sz = ctx_size(c);
 		total += sz;
-		const char *sl = strchr(c->path, '/');
-		char name[1024];
-		snprintf(name, sizeof(name), "%.*s", sl ? (int)(sl - c->path) : (int)strlen(c->path), c->path);
-		size_t k;
-		for (k = 0; k < ng; k++)
-			if (!strcmp(g[k].name, name) && g[k].dir == (sl != NULL))
-				break;
-		if (k == ng) {
+		char key[1100];
+		int k = lp_smap_get(&gidx, group_key(c->path, key, sizeof(key)));
+		if (k < 0) {
 			g = lp_xrealloc(g, (ng + 1) * sizeof(*g));
 			memset(&g[ng], 0, sizeof(*g));
-			g[ng].name = lp_xstrdup(name);
+			const char *sl = strchr(c->path, '/');
+			g[ng].name = strndup(c->path, sl ? (size_t)(sl - c->path) : strlen(c->path));
+			if (!g[ng].name)
+				g[ng].name = lp_xstrdup("");
 			g[ng].dir = sl != NULL;
-			g[ng].junk = is_junk(name, sl != NULL);
-			ng++;
+			g[ng].junk = is_junk(g[ng].name, g[ng].dir);
+			k = (int)ng++;
+			lp_smap_put(&gidx, key, k);
 		}
 		if (c->read_in_run || c->secret)
 			g[k].read = true; /* secrets have their own finding */
 		g[k].bytes += sz;
 		g[k].files++;
-		if (!c->read_in_run)
-			unread += sz;
 	}
-	if (ng > 1)
+	/* largest first (the .dockerignore lines and evidence in that order) */
+	if (ng > 1) {
 		qsort(g, ng, sizeof(*g), cmp_group);
-	uint64_t sugg = 0;
-	size_t sugg_files = 0;
-	struct lp_buf lines = { 0 }, ev = { 0 };
-	bool verify = false;
-	for (size_t k = 0; k < ng; k++) {
-		bool take = !g[k].read && (g[k].junk || (g[k].bytes >= BLOAT_BIG_GROUP &&
-							  g[k].bytes * 10 >= total));
-		if (!take)
-			continue;
-		verify |= !g[k].junk;
-		sugg += g[k].bytes;
-		sugg_files += g[k].files;
-		lp_buf_printf(&lines, "%s%s\n", g[k].name, g[k].dir ? "/" : "");
+		lp_smap_free(&gidx);
+		for (size_t k = 0; k < ng; k++) {
+			char key[1100];
+			snprintf(key, sizeof(key), "%s%s", g[k].name, g[k].dir ? "/" : "");
+			lp_smap_put(&gidx, key, (int)k);
+		}
 	}
-	if (sugg >= BLOAT_MIN_BYTES || (sugg && sugg_files >= 20)) {
+	/* the groups worth a .dockerignore line: read by no step, and junk by
+	 * name or big */
+	for (size_t k = 0; k < ng; k++)
+		g[k].take = !g[k].read && (g[k].junk || (g[k].bytes >= BLOAT_BIG_GROUP &&
+							   g[k].bytes * 10 >= total));
+	/* Their files, largest first: the paths, the count and the bytes of the
+	 * finding all come from this one list (the paths shown are cut, the
+	 * count and the bytes are not). */
+	const struct lp_ctx_file **v = lp_xcalloc(m->nctx_files + 1, sizeof(*v));
+	size_t nv = 0;
+	uint64_t bytes = 0, sent_bytes = 0, sent_files = 0;
+	bool verify = false;
+	for (size_t i = 0; i < m->nctx_files; i++) {
+		const struct lp_ctx_file *c = &m->ctx_files[i];
+		if (!is_regular(c) || !(c->in_manifest || c->sent) || !in_scope(m, c, filtered))
+			continue;
+		char key[1100];
+		int k = lp_smap_get(&gidx, group_key(c->path, key, sizeof(key)));
+		if (k < 0 || !g[k].take)
+			continue;
+		v[nv++] = c;
+		bytes += ctx_size(c);
+		if (c->sent) {
+			sent_files++;
+			sent_bytes += c->sent_bytes;
+		}
+		verify |= !g[k].junk;
+	}
+	if (bytes >= BLOAT_MIN_BYTES || (bytes && nv >= 20)) {
 		struct lp_finding *f = lp_model_finding_new(m, LP_FIND_CONTEXT_BLOAT, m->context.step);
 		char b1[32], b2[32], b3[32];
 		f->message = lp_xasprintf(
 			"%s of the %s build context (%zu files) is never read by any build step; "
 			"the daemon receives it for nothing",
-			fmt_b(sugg, b1, sizeof(b1)), fmt_b(total, b2, sizeof(b2)), sugg_files);
-		/* largest unread files first */
-		const struct lp_ctx_file **v = lp_xcalloc(m->nctx_files + 1, sizeof(*v));
-		size_t nv = 0;
-		for (size_t i = 0; i < m->nctx_files; i++) {
-			const struct lp_ctx_file *c = &m->ctx_files[i];
-			if (!is_regular(c) || c->read_in_run || c->secret || !(c->in_manifest || c->sent) ||
-			    !in_scope(m, c, filtered))
-				continue;
-			v[nv++] = c;
-		}
+			fmt_b(bytes, b1, sizeof(b1)), fmt_b(total, b2, sizeof(b2)), nv);
 		if (nv > 1)
 			qsort(v, nv, sizeof(*v), cmp_ctx_size);
-		for (size_t i = 0; i < nv && f->npaths < 20; i++) {
-			const char *sl = strchr(v[i]->path, '/');
-			char name[1024];
-			snprintf(name, sizeof(name), "%.*s", sl ? (int)(sl - v[i]->path) : (int)strlen(v[i]->path),
-				 v[i]->path);
-			char line[1100];
-			snprintf(line, sizeof(line), "%s%s\n", name, sl ? "/" : "");
-			if (strstr(lines.data, line))
-				lp_finding_add_path(f, v[i]->path);
-		}
-		free(v);
+		for (size_t i = 0; i < nv && f->npaths < BLOAT_PATHS_SHOWN; i++)
+			lp_finding_add_path(f, v[i]->path);
+		f->npaths_total = nv;
+		struct lp_buf lines = { 0 };
 		for (size_t k = 0; k < ng; k++) {
-			if (!strstr(lines.data ? lines.data : "", g[k].name))
+			if (!g[k].take)
 				continue;
+			lp_buf_printf(&lines, "%s%s\n", g[k].name, g[k].dir ? "/" : "");
 			lp_finding_add_evidence(f, "%s%s: %zu file(s), %s, read by no step", g[k].name,
 						g[k].dir ? "/" : "", g[k].files, fmt_b(g[k].bytes, b3, sizeof(b3)));
 		}
+		/* Time saved: only what this build measurably spent sending these
+		 * bytes (their share of the bytes written into the daemon's
+		 * context snapshot, times the measured transfer time). A build
+		 * that did not re-send them (cached rebuild) saves no time now;
+		 * the bytes are still what every full send of the context carries. */
 		uint64_t tns = ctx_transfer_ns(m);
-		if (tns)
+		if (sent_bytes && m->context.sent_bytes && tns) {
+			double share = (double)sent_bytes / (double)m->context.sent_bytes;
+			if (share > 1)
+				share = 1;
+			f->savings_ms = (int64_t)((double)tns * share / 1e6);
 			lp_finding_add_evidence(f, "context transfer (%s) took %s; %llu files (%s) were written "
-						   "into the daemon's context snapshot in this build",
+						   "into the daemon's context snapshot in this build, %llu of them "
+						   "(%s) are these unread files",
 						m->context.step >= 0 ? m->steps[m->context.step].id : "-",
 						fmt_ms(tns, b3, sizeof(b3)),
 						(unsigned long long)m->context.sent_files,
-						fmt_b(m->context.sent_bytes, b1, sizeof(b1)));
+						fmt_b(m->context.sent_bytes, b1, sizeof(b1)),
+						(unsigned long long)sent_files, fmt_b(sent_bytes, b2, sizeof(b2)));
+		} else {
+			lp_finding_add_evidence(f, "none of these files was sent to the daemon in this build (it "
+						   "had them from an earlier build): no time to save now; every "
+						   "full send of the context carries these %s",
+						fmt_b(bytes, b1, sizeof(b1)));
+		}
 		lp_finding_add_evidence(f, "runtime use is not observed: only reads during the build count");
 		f->suggestion = lp_xasprintf(
 			"Add to .dockerignore:\n%s%s", lines.data,
@@ -648,13 +688,11 @@ static void context_checks(struct lp_model *m)
 				 "sees what the build reads, not what the container reads later)"
 			       : "(runtime use is not observed; these are development files)");
 		f->edit_after = lp_xstrdup(lines.data);
-		f->savings_bytes = (int64_t)sugg;
-		if (tns && total)
-			f->savings_ms = (int64_t)((double)tns * ((double)sugg / (double)total) / 1e6);
-		(void)unread;
+		f->savings_bytes = (int64_t)bytes;
+		lp_buf_free(&lines);
 	}
-	lp_buf_free(&lines);
-	lp_buf_free(&ev);
+	free(v);
+	lp_smap_free(&gidx);
 	for (size_t k = 0; k < ng; k++)
 		free(g[k].name);
 	free(g);
@@ -759,6 +797,8 @@ static void failed_steps(struct lp_model *m)
 			lp_finding_add_evidence(f, "progress: %s %s", s->id, log->v[k]);
 		if (m->build.error)
 			lp_finding_add_evidence(f, "build error: %s", m->build.error);
+		if (!f->nevidence) /* at least the progress stream's own word */
+			lp_finding_add_evidence(f, "progress: %s ERROR %s", s->id, s->error ? s->error : "");
 		if (s->kind == LP_STEPK_COPY && missing.n)
 			f->suggestion = lp_xasprintf(
 				"Create %s in the build context%s%s, or fix the path on Dockerfile line %d "
@@ -904,13 +944,40 @@ static int cmp_finding(const void *a, const void *b)
 	return (int)x->kind - (int)y->kind;
 }
 
+static void finding_free(struct lp_finding *f)
+{
+	free(f->message);
+	for (size_t j = 0; j < f->npaths; j++)
+		free(f->paths[j]);
+	free(f->paths);
+	free(f->suggestion);
+	for (size_t j = 0; j < f->nevidence; j++)
+		free(f->evidence[j]);
+	free(f->evidence);
+	free(f->edit_before);
+	free(f->edit_after);
+}
+
 void lp_analyze(struct lp_model *m)
 {
 	failed_steps(m);
-	layer_order(m);
-	cache_miss(m);
+	if (!m->build.steps_inferred) { /* both need BuildKit's cache flags (progress) */
+		layer_order(m);
+		cache_miss(m);
+	}
 	context_checks(m);
 	costs(m);
+	lp_infer_findings(m);
+	/* A finding is a measurement: one without kernel or progress evidence
+	 * is not reported (every kind above adds some; this keeps it so). */
+	size_t o = 0;
+	for (size_t i = 0; i < m->nfindings; i++) {
+		if (m->findings[i].nevidence)
+			m->findings[o++] = m->findings[i];
+		else
+			finding_free(&m->findings[i]);
+	}
+	m->nfindings = o;
 	if (m->nfindings > 1)
 		qsort(m->findings, m->nfindings, sizeof(struct lp_finding), cmp_finding);
 }

@@ -211,6 +211,11 @@ static struct lp_step *step_new(struct lp_model *m, int num, const char *name, u
 	return s;
 }
 
+struct lp_step *lp_model_step_new(struct lp_model *m, int num, const char *name, uint64_t ts)
+{
+	return step_new(m, num, name, ts);
+}
+
 static void step_log(struct lp_model *m, int idx, const char *line)
 {
 	struct lp_strv *v = &lp_priv(m)->step_log[idx];
@@ -1001,6 +1006,8 @@ static void correlate_snapshots(struct lp_model *m)
 		struct lp_snap *s = &pv->snaps[i];
 		if (s->part != LP_SNAP_DIFF && s->part != LP_SNAP_FS)
 			continue;
+		if (pv->ctx_snap >= 0 && (int)i != pv->ctx_snap)
+			continue; /* already known (steps inferred in attach mode, infer.c) */
 		if (pv->daemon_known && s->writer && s->writer != pv->daemon_pid)
 			continue;
 		size_t n = s->ctx_matches;
@@ -1071,10 +1078,16 @@ static void correlate_snapshots(struct lp_model *m)
 			bool fileop = st->kind == LP_STEPK_COPY || !strcmp(st->instruction, "WORKDIR");
 			if (!fileop || st->cached || st->status == LP_STEP_ERROR)
 				continue;
+			/* A step's DONE line is printed after its work: a snapshot
+			 * first written after it is another step's. */
+			if (st->status == LP_STEP_DONE && sn->first_ts > st->end_ns)
+				continue;
 			long sc = 0;
 			uint64_t lo = st->start_ns > pv->lag_ns * 4 ? st->start_ns - pv->lag_ns * 4 : 0;
 			if (sn->first_ts >= lo && sn->first_ts <= st->end_ns + pv->lag_ns)
 				sc += 5;
+			if (sn->first_ts >= st->start_ns && sn->first_ts <= st->end_ns)
+				sc += 2; /* inside its own lines: wins a tie */
 			size_t hits = 0, checked = 0;
 			char buf[4096];
 			for (size_t e = 0; e < sn->paths.n && checked < 2000; e++, checked++) {
@@ -1126,6 +1139,12 @@ static void correlate_snapshots(struct lp_model *m)
 
 void lp_correlate(struct lp_model *m)
 {
+	/* the end of the last step that is not an export (steps are final now) */
+	struct lp_priv *pv = lp_priv(m);
+	pv->work_end_ns = 0;
+	for (size_t i = 0; i < m->nsteps; i++)
+		if (m->steps[i].kind != LP_STEPK_EXPORT && m->steps[i].end_ns > pv->work_end_ns)
+			pv->work_end_ns = m->steps[i].end_ns;
 	parse_dockerfile(m);
 	match_dockerfile(m);
 	for (size_t i = 0; i < m->nsteps; i++) {
@@ -1212,6 +1231,8 @@ static bool rec_writes(const struct lp_hdr *rec)
 	case LP_SC_UNLINKAT: case LP_SC_RMDIR: case LP_SC_MKDIR: case LP_SC_MKDIRAT:
 	case LP_SC_MKNOD: case LP_SC_MKNODAT: case LP_SC_SETXATTR: case LP_SC_LSETXATTR:
 	case LP_SC_FSETXATTR:
+	/* in-kernel copies are attributed by their destination (model.c) */
+	case LP_SC_COPY_FILE_RANGE: case LP_SC_SENDFILE: case LP_SC_SPLICE:
 		return true;
 	default:
 		return false;
@@ -1230,14 +1251,92 @@ static bool is_snapshot_sc(unsigned sc)
 	}
 }
 
+/*
+ * The export step whose phase contains ts, or -1. The daemon starts
+ * exporting as soon as the last build step ends, but the CLI prints
+ * "exporting to image" late, and "DONE 0.0s" tells no start: the phase of
+ * an export reaches back to the end of the last other step (after which
+ * the daemon has nothing else to do for the build).
+ */
+static int export_at(const struct lp_model *m, uint64_t ts)
+{
+	uint64_t work_end = lp_priv(m)->work_end_ns;
+	for (size_t i = 0; i < m->nsteps; i++) {
+		const struct lp_step *s = &m->steps[i];
+		if (s->kind != LP_STEPK_EXPORT)
+			continue;
+		uint64_t lo = work_end && work_end < s->start_ns ? work_end : s->start_ns;
+		if (ts >= lo && ts <= s->end_ns)
+			return (int)i;
+	}
+	return -1;
+}
+
+void lp_model_split(const struct lp_model *m, const char *path, uint32_t id, struct lp_split *sp)
+{
+	struct lp_priv *pv = lp_priv(m);
+	/* cached per interned path (the offsets are into that very string) */
+	struct lp_pinfo *pi = id && path == lp_strtab_str(&pv->paths, id) ? lp_model_pinfo(m, id) : NULL;
+	if (pi && (pi->known & PI_SPLIT)) {
+		sp->part = (enum lp_snap_part)pi->part;
+		sp->dir_len = pi->dir_len;
+		sp->rel = path + pi->rel_off;
+		sp->snap = pi->snap;
+		sp->rootfs_step = pi->rootfs_step;
+		return;
+	}
+	sp->dir_len = 0;
+	sp->rel = path;
+	sp->snap = sp->rootfs_step = -1;
+	sp->part = lp_snap_split(path, &sp->dir_len, &sp->rel);
+	if (sp->part == LP_SNAP_ROOTFS) {
+		/* <data-root>/buildkit/executor/<id>/rootfs: the RUN with that id */
+		const char *cid = path + sp->dir_len;
+		while (cid > path && cid[-1] != '/')
+			cid--;
+		size_t n = (size_t)(path + sp->dir_len - cid);
+		for (size_t i = 0; i < m->nsteps && sp->rootfs_step < 0; i++)
+			if (m->steps[i].container_id && strlen(m->steps[i].container_id) == n &&
+			    !strncmp(m->steps[i].container_id, cid, n))
+				sp->rootfs_step = (int)i;
+	} else if (sp->part != LP_SNAP_NONE) {
+		char *dir = strndup(path, sp->dir_len);
+		sp->snap = dir ? lp_smap_get(&pv->snap_idx, dir) : -1;
+		free(dir);
+	}
+	if (pi && sp->dir_len <= UINT16_MAX && (size_t)(sp->rel - path) <= UINT16_MAX) {
+		pi->part = (uint8_t)sp->part;
+		pi->dir_len = (uint16_t)sp->dir_len;
+		pi->rel_off = (uint16_t)(sp->rel - path);
+		pi->snap = sp->snap;
+		pi->rootfs_step = sp->rootfs_step;
+		pi->known |= PI_SPLIT;
+	}
+}
+
 int lp_model_event_step(const struct lp_model *m, const struct lp_hdr *rec, const char *path)
+{
+	return lp_model_event_step_id(m, rec, path, 0);
+}
+
+int lp_model_event_step_id(const struct lp_model *m, const struct lp_hdr *rec, const char *path, uint32_t id)
+{
+	return lp_model_event_step_p(m, rec, lp_model_proc_at(m, rec->tgid, rec->ts), path, id);
+}
+
+int lp_model_event_step_p(const struct lp_model *m, const struct lp_hdr *rec, const struct lp_proc *p,
+			  const char *path, uint32_t id)
 {
 	struct lp_priv *pv = lp_priv(m);
 	uint64_t ts = rec->ts, lag = pv->lag_ns;
-	const struct lp_proc *p = lp_model_proc_at(m, rec->tgid, ts);
 	char tbuf[4096];
-	if (path)
-		path = lp_model_translate(m, path, tbuf, sizeof(tbuf));
+	/* a path under no temporary mount translates to itself */
+	if (path && (!id || lp_model_pinfo(m, id)->bkmount)) {
+		const char *t = lp_model_translate(m, path, tbuf, sizeof(tbuf));
+		if (t != path)
+			id = 0;
+		path = t;
+	}
 	if (p && p->step >= 0)
 		return p->step;
 	if (p && p->role == LP_ROLE_CLI) {
@@ -1252,47 +1351,38 @@ int lp_model_event_step(const struct lp_model *m, const struct lp_hdr *rec, cons
 		return -1;
 	if (p && !lp_model_in_build_daemon(m, p))
 		return -1; /* another daemon's work (several may be traced) */
-	int exp = -1;
-	for (size_t i = 0; i < m->nsteps && exp < 0; i++) {
-		const struct lp_step *s = &m->steps[i];
-		if (s->kind == LP_STEPK_EXPORT && ts >= s->start_ns && ts <= s->end_ns)
-			exp = (int)i;
-	}
+	int exp = export_at(m, ts);
 	if (path) {
-		size_t dl;
-		const char *rel;
-		enum lp_snap_part part = lp_snap_split(path, &dl, &rel);
-		if (part == LP_SNAP_ROOTFS) {
-			const char *id = path + dl;
-			while (id > path && id[-1] != '/')
-				id--;
-			for (size_t i = 0; i < m->nsteps; i++)
-				if (m->steps[i].container_id &&
-				    strlen(m->steps[i].container_id) == (size_t)(path + dl - id) &&
-				    !strncmp(m->steps[i].container_id, id, (size_t)(path + dl - id)))
-					return (int)i;
-		} else if (part != LP_SNAP_NONE) {
-			char *dir = strndup(path, dl);
-			int si = dir ? lp_smap_get(&pv->snap_idx, dir) : -1;
-			free(dir);
+		struct lp_split sp;
+		lp_model_split(m, path, id, &sp);
+		if (sp.part == LP_SNAP_ROOTFS) {
+			if (sp.rootfs_step >= 0)
+				return sp.rootfs_step;
+		} else if (sp.part != LP_SNAP_NONE) {
+			int si = sp.snap;
 			if (si >= 0 && si == pv->ctx_snap) {
 				if (!rec_writes(rec)) {
 					for (size_t i = 0; i < m->nsteps; i++) {
 						const struct lp_step *s = &m->steps[i];
 						uint64_t lo = s->start_ns > lag * 4 ? s->start_ns - lag * 4 : 0;
 						if (s->kind == LP_STEPK_COPY && !s->cached && ts >= lo &&
-						    ts <= s->end_ns + lag && lp_copy_has_source(m, (int)i, rel))
+						    ts <= s->end_ns + lag && lp_copy_has_source(m, (int)i, sp.rel))
 							return (int)i;
 					}
 				}
 				return m->context.step;
 			}
-			if (exp >= 0 && !rec_writes(rec))
+			bool wr = rec_writes(rec);
+			if (exp >= 0 && !wr)
 				return exp; /* the export tars the new layers */
-			if (si >= 0 && pv->snaps[si].step >= 0)
-				return pv->snaps[si].step;
+			int own = si >= 0 ? pv->snaps[si].step : -1;
+			/* Writes into a layer are its step's. A read of it after that
+			 * step ended (its DONE line comes after the real end) is not
+			 * the step's own work: the next step's (COPY --from...). */
+			if (own >= 0 && (wr || ts <= m->steps[own].end_ns))
+				return own;
 			int s = step_at_filtered(m, ts, true, lag);
-			if (s >= 0)
+			if (s >= 0 && s != own)
 				return s;
 		}
 	}

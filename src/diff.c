@@ -29,7 +29,8 @@
  *                                      "cache_hit_rate" (0..1|null), "context_bytes",
  *                                      "context_files", "context_sent_bytes",
  *                                      "context_sent_files", "context_changed_files",
- *                                      "events", "lost_events", "truncated" }
+ *                                      "context_added_files", "events", "lost_events",
+ *                                      "truncated" }
  *   "totals": { "wall_ms_delta", "cache_hit_rate_delta"|null, "context_sent_bytes_delta",
  *               "steps_delta" },
  *   "context_resent": ["path", ...],   files B's transfer re-sent (changed or added)
@@ -42,8 +43,10 @@
  *                "cause": null | { "kind", "message", "files": [...],
  *                                  "upstream_step": "#N"|null, "was": "text"|null } } ],
  *              STEP = { "id", "name", "status", "cached", "wall_ms", "dockerfile_line"|null }
+ *              (wall_ms: lp_step_wall_ns, the step time of `layerprof report`)
  *   "findings": { "new": [FINDING], "resolved": [FINDING] }
- *              FINDING = { "kind", "step": "#N"|null, "step_name", "message", "paths" } }
+ *              FINDING = { "kind", "step": "#N"|null, "step_name", "message", "paths",
+ *                          "paths_total" } }
  */
 #include <ctype.h>
 #include <fnmatch.h>
@@ -162,9 +165,11 @@ static char *step_key(const struct lp_step *s)
 	return b.data;
 }
 
+/* A step's time: the same definition as `layerprof report` (model.h), so
+ * the two commands agree on every step of a trace. */
 static uint64_t wall(const struct lp_step *s)
 {
-	return s->end_ns > s->start_ns ? s->end_ns - s->start_ns : 0;
+	return lp_step_wall_ns(s);
 }
 
 static const char *status_word(const struct lp_step *s)
@@ -502,6 +507,15 @@ static void fmt_ms(uint64_t ns, char *buf, size_t len)
 	lp_fmt_duration_ns(ns, buf, len);
 }
 
+/* A step's time as `layerprof report` shows it ("-" when cached). */
+static void fmt_step_time(const struct lp_step *s, char *buf, size_t len)
+{
+	if (!s || s->cached)
+		snprintf(buf, len, "-");
+	else
+		fmt_ms(wall(s), buf, len);
+}
+
 static void print_side_row(FILE *out, const char *label, const char *a, const char *b, const char *chg)
 {
 	fprintf(out, "  %-22s %-20s %-20s %s\n", label, a, b, chg ? chg : "");
@@ -600,11 +614,9 @@ static void print_text(FILE *out, struct diff *d)
 			const struct lp_step *a = p->a >= 0 ? &A->steps[p->a] : NULL;
 			const struct lp_step *b = p->b >= 0 ? &B->steps[p->b] : NULL;
 			const struct lp_step *sh = b ? b : a;
-			char ta[32] = "-", tb[32] = "-";
-			if (a)
-				fmt_ms(wall(a), ta, sizeof(ta));
-			if (b)
-				fmt_ms(wall(b), tb, sizeof(tb));
+			char ta[32], tb[32];
+			fmt_step_time(a, ta, sizeof(ta));
+			fmt_step_time(b, tb, sizeof(tb));
 			fprintf(out, "  %-5s %-44s %s -> %s  (%s -> %s)\n", sh->id, sh->name ? sh->name : "",
 			       status_word(a), status_word(b), ta, tb);
 			if (p->cause_msg)
@@ -631,11 +643,9 @@ static void print_text(FILE *out, struct diff *d)
 		const struct lp_step *a = p->a >= 0 ? &A->steps[p->a] : NULL;
 		const struct lp_step *b = p->b >= 0 ? &B->steps[p->b] : NULL;
 		const struct lp_step *sh = b ? b : a;
-		char ta[32] = "-", tb[32] = "-";
-		if (a)
-			fmt_ms(wall(a), ta, sizeof(ta));
-		if (b)
-			fmt_ms(wall(b), tb, sizeof(tb));
+		char ta[32], tb[32];
+		fmt_step_time(a, ta, sizeof(ta));
+		fmt_step_time(b, tb, sizeof(tb));
 		char st[48];
 		snprintf(st, sizeof(st), "%s -> %s", status_word(a), status_word(b));
 		fprintf(out, "  %-5s %-44.44s %-18s %9s -> %-9s %s\n", sh->id, sh->name ? sh->name : "", st, ta, tb,
@@ -675,12 +685,14 @@ static void j_side(struct lp_buf *b, const char *file, const struct lp_model *m)
 		lp_buf_printf(b, "%.4f", x->cache_hit_rate);
 	else
 		lp_buf_puts(b, "null");
+	/* context_changed_files as `layerprof report --json` counts it (files
+	 * re-sent replacing an older copy); the new ones are context_added_files */
 	lp_buf_printf(b, ",\"context_bytes\":%llu,\"context_files\":%llu,\"context_sent_bytes\":%llu,"
-		      "\"context_sent_files\":%llu,\"context_changed_files\":%llu,\"events\":%llu,"
-		      "\"lost_events\":%llu,\"truncated\":%s}",
+		      "\"context_sent_files\":%llu,\"context_changed_files\":%llu,\"context_added_files\":%llu,"
+		      "\"events\":%llu,\"lost_events\":%llu,\"truncated\":%s}",
 		      (unsigned long long)m->context.manifest_bytes, (unsigned long long)m->context.manifest_files,
 		      (unsigned long long)m->context.sent_bytes, (unsigned long long)m->context.sent_files,
-		      (unsigned long long)(m->context.changed_files + m->context.added_files),
+		      (unsigned long long)m->context.changed_files, (unsigned long long)m->context.added_files,
 		      (unsigned long long)x->events, (unsigned long long)x->lost_events, x->truncated ? "true" : "false");
 }
 
@@ -726,7 +738,8 @@ static void j_findings(struct lp_buf *b, const struct lp_model *m, const struct 
 				lp_buf_puts(b, ",");
 			lp_json_str(b, f[i]->paths[k]);
 		}
-		lp_buf_puts(b, "]}");
+		lp_buf_printf(b, "],\"paths_total\":%zu}",
+			      f[i]->npaths_total > f[i]->npaths ? f[i]->npaths_total : f[i]->npaths);
 	}
 	lp_buf_puts(b, "]");
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Loading the model of one recording (model.h) in two streaming passes:
+ * Loading the model of one recording (model.h) in two passes:
  *
  *  pass 1  structure: META, progress lines (steps), the process tree
  *          (seed/fork/exec/exit), the context manifest, and which layer
@@ -9,8 +9,17 @@
  *  pass 2  activity: every syscall and per-fd I/O aggregate is attributed
  *          to a step and a process and summed per (step, path).
  *
- * Nothing per event is kept: memory grows with processes, distinct paths
- * and steps, not with the number of events.
+ * The trace is decoded once. A second thread inflates it while pass 1
+ * works (read-ahead); pass 1 also writes what pass 2 needs of each record
+ * onto a compact tape in memory, with its paths already resolved and
+ * turned into numbers (interned), and pass 2 replays the tape. So pass 2
+ * works out what depends on a path alone (display form, snapshot, context
+ * file...) once per distinct path, not once per event. A tape that would
+ * outgrow its budget (a huge trace) is dropped: pass 2 then reads the
+ * trace a second time, and memory stays bounded.
+ *
+ * Otherwise memory grows with processes, distinct paths and steps, not
+ * with the number of events.
  */
 #include "model.h"
 #include "model_int.h"
@@ -18,6 +27,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +35,7 @@
 #include <sys/stat.h>
 
 #include "event.h"
+#include "infer.h"
 #include "progress.h"
 #include "resolve.h"
 #include "syscalls.h"
@@ -116,6 +127,91 @@ void lp_smap_free(struct lp_smap *m)
 	free(m->ents);
 	free(m->buckets);
 	memset(m, 0, sizeof(*m));
+}
+
+/* ------------------------------------------------------ interned strings */
+
+#define STRTAB_CHUNK (1u << 20)
+
+static void strtab_slots(struct lp_strtab *t, size_t nslots)
+{
+	struct lp_strslot *old = t->slots;
+	size_t oldn = t->nslots, mask = nslots - 1;
+	t->slots = lp_xcalloc(nslots, sizeof(*t->slots));
+	t->nslots = nslots;
+	for (size_t k = 0; k < oldn; k++) {
+		if (!old[k].id)
+			continue;
+		size_t i = old[k].hash & mask;
+		while (t->slots[i].id)
+			i = (i + 1) & mask;
+		t->slots[i] = old[k];
+	}
+	free(old);
+}
+
+/* A hash of len bytes, 8 at a time: interning is done for nearly every
+ * event of a trace. */
+static uint32_t strtab_hash(const char *s, size_t len)
+{
+	uint64_t h = 0x9E3779B97F4A7C15ull ^ len, w;
+	for (; len >= 8; s += 8, len -= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+		h ^= h >> 31;
+	}
+	w = 0;
+	memcpy(&w, s, len);
+	h = (h ^ w) * 0x94d049bb133111ebull;
+	h ^= h >> 29;
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+uint32_t lp_strtab_intern(struct lp_strtab *t, const char *s)
+{
+	size_t len = strlen(s);
+	uint32_t h = strtab_hash(s, len);
+	if (!t->n)
+		t->n = 1; /* id 0 is "no string" */
+	if ((t->n + 1) * 2 > t->nslots)
+		strtab_slots(t, t->nslots ? t->nslots * 2 : 4096);
+	/* a slot holds the hash next to the id: a probe touches one cache
+	 * line, and the string only when the hash matches */
+	size_t mask = t->nslots - 1, i = h & mask;
+	for (uint32_t id; (id = t->slots[i].id); i = (i + 1) & mask)
+		if (t->slots[i].hash == h && !strcmp(t->slots[i].str, s))
+			return id;
+	if (t->n >= t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 4096;
+		t->str = lp_xrealloc(t->str, t->cap * sizeof(*t->str));
+	}
+	if (len + 1 > t->free_len) {
+		size_t sz = len + 1 > STRTAB_CHUNK ? len + 1 : STRTAB_CHUNK;
+		t->chunks = lp_xrealloc(t->chunks, (t->nchunks + 1) * sizeof(char *));
+		t->free_at = t->chunks[t->nchunks++] = lp_xmalloc(sz);
+		t->free_len = sz;
+		t->bytes += sz;
+	}
+	char *copy = t->free_at;
+	memcpy(copy, s, len + 1);
+	t->free_at += len + 1;
+	t->free_len -= len + 1;
+	uint32_t id = (uint32_t)t->n++;
+	t->str[id] = copy;
+	t->slots[i].id = id;
+	t->slots[i].hash = h;
+	t->slots[i].str = copy;
+	return id;
+}
+
+void lp_strtab_free(struct lp_strtab *t)
+{
+	for (size_t i = 0; i < t->nchunks; i++)
+		free(t->chunks[i]);
+	free(t->chunks);
+	free(t->str);
+	free(t->slots);
+	memset(t, 0, sizeof(*t));
 }
 
 void lp_strv_push(struct lp_strv *s, const char *str)
@@ -237,6 +333,8 @@ struct lp_proc *lp_model_proc_new(struct lp_model *m, uint32_t pid, uint64_t ts)
 		grow((void **)&pv->pend_argc, &c, pv->procs_cap, sizeof(int));
 		c = cap;
 		grow((void **)&pv->first_cmd, &c, pv->procs_cap, sizeof(char *));
+		c = cap;
+		grow((void **)&pv->pcache, &c, pv->procs_cap, sizeof(uint8_t));
 	}
 	int idx = (int)m->nprocs++;
 	struct lp_proc *p = &m->procs[idx];
@@ -246,6 +344,8 @@ struct lp_proc *lp_model_proc_new(struct lp_model *m, uint32_t pid, uint64_t ts)
 	p->parent = -1;
 	p->step = -1;
 	p->start_ns = ts;
+	pv->pcache[idx] = 0;
+	pv->pc_valid = false; /* proc_at_cached() */
 	pv->pid_prev[idx] = pid_last(pv, pid ? pid : UINT32_MAX);
 	pid_set(pv, pid, idx);
 	return p;
@@ -283,6 +383,41 @@ const struct lp_proc *lp_model_proc_at(const struct lp_model *m, uint32_t tgid, 
 	return NULL;
 }
 
+/* lp_model_proc_at() for the passes, where a process's records come in
+ * runs: the last answer holds for the same tgid while ts is at or after
+ * the process's start and before the start of every newer process with
+ * that pid (any of them would be found first). A new process, or a start
+ * time set, voids it. */
+static const struct lp_proc *proc_at_cached(struct lp_model *m, uint32_t tgid, uint64_t ts)
+{
+	struct lp_priv *pv = lp_priv(m);
+	if (pv->pc_valid && tgid == pv->pc_tgid && ts >= pv->pc_lo && ts < pv->pc_hi)
+		return &m->procs[pv->pc_idx];
+	int i = pid_last(pv, tgid ? tgid : UINT32_MAX);
+	uint64_t hi = UINT64_MAX;
+	for (; i >= 0; i = pv->pid_prev[i]) {
+		const struct lp_proc *p = &m->procs[i];
+		if (p->start_ns <= ts) {
+			pv->pc_valid = true;
+			pv->pc_tgid = tgid;
+			pv->pc_idx = i;
+			pv->pc_lo = p->start_ns;
+			pv->pc_hi = hi;
+			return p;
+		}
+		if (p->start_ns < hi)
+			hi = p->start_ns;
+	}
+	return lp_model_proc_at(m, tgid, ts); /* before every start: not cached */
+}
+
+/* lp_model_proc_get() through proc_at_cached(). */
+static struct lp_proc *proc_get_cached(struct lp_model *m, uint32_t tgid, uint64_t ts)
+{
+	const struct lp_proc *p = proc_at_cached(m, tgid, ts);
+	return p ? &m->procs[p->index] : lp_model_proc_get(m, tgid, ts);
+}
+
 int lp_model_step_of(const struct lp_model *m, uint32_t tgid, uint64_t ts)
 {
 	const struct lp_proc *p = lp_model_proc_at(m, tgid, ts);
@@ -290,57 +425,6 @@ int lp_model_step_of(const struct lp_model *m, uint32_t tgid, uint64_t ts)
 }
 
 /* ----------------------------------------------------------------- files */
-
-static uint32_t file_hash(int step, const char *path)
-{
-	return lp_hash_str(path, (uint32_t)step * 2654435761u);
-}
-
-static void file_slots_insert(struct lp_priv *pv, const struct lp_model *m, uint32_t idx)
-{
-	size_t mask = pv->file_slots_cap - 1;
-	size_t i = file_hash(m->files[idx].step, m->files[idx].path) & mask;
-	while (pv->file_slots[i])
-		i = (i + 1) & mask;
-	pv->file_slots[i] = idx + 1;
-}
-
-static void file_slots_rebuild(struct lp_model *m, size_t cap)
-{
-	struct lp_priv *pv = lp_priv(m);
-	free(pv->file_slots);
-	pv->file_slots = lp_xcalloc(cap, sizeof(uint32_t));
-	pv->file_slots_cap = cap;
-	for (size_t i = 0; i < m->nfiles; i++)
-		file_slots_insert(pv, m, (uint32_t)i);
-}
-
-struct lp_file *lp_model_file_get(struct lp_model *m, int step, const char *path,
-				  enum lp_path_space space, uint64_t ts)
-{
-	struct lp_priv *pv = lp_priv(m);
-	if ((m->nfiles + 1) * 2 > pv->file_slots_cap)
-		file_slots_rebuild(m, pv->file_slots_cap ? pv->file_slots_cap * 2 : 1024);
-	size_t mask = pv->file_slots_cap - 1;
-	for (size_t i = file_hash(step, path) & mask; pv->file_slots[i]; i = (i + 1) & mask) {
-		struct lp_file *f = &m->files[pv->file_slots[i] - 1];
-		if (f->step == step && !strcmp(f->path, path))
-			return f;
-	}
-	grow((void **)&m->files, &pv->files_cap, m->nfiles + 1, sizeof(struct lp_file));
-	size_t idx = m->nfiles++;
-	struct lp_file *f = &m->files[idx];
-	memset(f, 0, sizeof(*f));
-	f->step = step;
-	f->path = lp_xstrdup(path);
-	f->space = space;
-	f->first_ts = ts;
-	f->ctx = -1;
-	if (space == LP_PATH_CONTEXT)
-		f->ctx = lp_smap_get(&pv->ctx_idx, path);
-	file_slots_insert(pv, m, (uint32_t)idx);
-	return f;
-}
 
 struct lp_ctx_file *lp_model_ctx_get(struct lp_model *m, const char *path, bool create)
 {
@@ -387,6 +471,8 @@ void lp_finding_add_path(struct lp_finding *f, const char *path)
 {
 	f->paths = lp_xrealloc(f->paths, (f->npaths + 1) * sizeof(char *));
 	f->paths[f->npaths++] = lp_xstrdup(path);
+	if (f->npaths_total < f->npaths)
+		f->npaths_total = f->npaths;
 }
 
 void lp_finding_add_evidence(struct lp_finding *f, const char *fmt, ...)
@@ -708,16 +794,38 @@ static void note_snap_write(struct lp_model *m, const struct lp_proc *p, const c
 	}
 }
 
-static bool is_daemonish(const struct lp_proc *p)
+/* pcache bits (per proc) */
+#define PC_ROLE_OK   0x80u  /* bits 0-2 hold lp_role_of_proc() */
+#define PC_ROLE_MASK 0x07u
+#define PC_P2        0x08u  /* pass 2: the two bits below are set */
+#define PC_DAEMONISH 0x10u
+#define PC_INBUILD   0x20u
+
+/* lp_role_of_proc(p), worked out again only after p's comm, exe or argv
+ * changed (role_changed): it is asked for nearly every event. */
+static enum lp_role role_of(const struct lp_model *m, const struct lp_proc *p)
 {
-	return p->role == LP_ROLE_DAEMON || lp_role_of_proc(p) == LP_ROLE_DAEMON;
+	uint8_t *c = &lp_priv(m)->pcache[p->index];
+	if (!(*c & PC_ROLE_OK))
+		*c = (uint8_t)((*c & ~(PC_ROLE_OK | PC_ROLE_MASK)) | PC_ROLE_OK | (unsigned)lp_role_of_proc(p));
+	return (enum lp_role)(*c & PC_ROLE_MASK);
+}
+
+static void role_changed(struct lp_model *m, const struct lp_proc *p)
+{
+	lp_priv(m)->pcache[p->index] &= (uint8_t)~PC_ROLE_OK;
+}
+
+static bool is_daemonish(const struct lp_model *m, const struct lp_proc *p)
+{
+	return p->role == LP_ROLE_DAEMON || role_of(m, p) == LP_ROLE_DAEMON;
 }
 
 uint32_t lp_model_daemon_root(const struct lp_model *m, const struct lp_proc *p)
 {
 	uint32_t root = 0;
 	for (int depth = 0; p && depth < 64; depth++) {
-		if (is_daemonish(p))
+		if (is_daemonish(m, p))
 			root = p->pid;
 		p = p->parent >= 0 && p->parent != p->index ? &m->procs[p->parent] : NULL;
 	}
@@ -821,6 +929,7 @@ static void pass1_record(struct lp_model *m, struct lp_resolver *res, const stru
 		struct lp_str_iter it;
 		lp_ev_seed_cmdline_iter(e, &it);
 		p->argv = argv_from_iter(&it, &p->argc, false, NULL);
+		role_changed(m, p);
 		if (p->role != LP_ROLE_CLI)
 			p->role = lp_role_of_proc(p);
 		const struct lp_proc *par = lp_model_proc_at(m, p->ppid, h->ts);
@@ -836,11 +945,14 @@ static void pass1_record(struct lp_model *m, struct lp_resolver *res, const stru
 			lp_comm_copy(comm, e->comm);
 			memcpy(p->comm, comm, LP_COMM_LEN);
 			p->comm[LP_COMM_LEN - 1] = 0;
+			role_changed(m, p);
 		}
 		if (h->aux == LP_WHY_COMMAND) {
 			p->role = LP_ROLE_CLI;
-			if (!p->start_ns)
+			if (!p->start_ns) {
 				p->start_ns = h->ts; /* started by record just now */
+				pv->pc_valid = false; /* proc_at_cached() */
+			}
 		}
 		else if (p->role == LP_ROLE_OTHER)
 			p->role = lp_role_of_proc(p);
@@ -901,6 +1013,7 @@ static void pass1_record(struct lp_model *m, struct lp_resolver *res, const stru
 		p->exec_ns = h->ts;
 		if (!p->ppid && e->ppid)
 			p->ppid = e->ppid;
+		role_changed(m, p);
 		if (p->role != LP_ROLE_CLI)
 			p->role = lp_role_of_proc(p);
 		p->agg.execs++;
@@ -952,8 +1065,8 @@ static void pass1_record(struct lp_model *m, struct lp_resolver *res, const stru
 	case LP_EV_SYSCALL: {
 		const struct lp_ev_syscall *ev = (const void *)h;
 		identify_daemon(m);
-		struct lp_proc *p = lp_model_proc_get(m, h->tgid, h->ts);
-		if (!is_daemonish(p) || ev->ret < 0)
+		struct lp_proc *p = proc_get_cached(m, h->tgid, h->ts);
+		if (!is_daemonish(m, p) || ev->ret < 0)
 			break;
 		note_mount_ev(m, res, ev);
 		unsigned sc = h->aux;
@@ -983,8 +1096,8 @@ static void pass1_record(struct lp_model *m, struct lp_resolver *res, const stru
 		const struct lp_ev_fd_io *e = (const void *)h;
 		if (!e->wbytes)
 			break;
-		struct lp_proc *p = lp_model_proc_get(m, h->tgid, h->ts);
-		if (!is_daemonish(p))
+		struct lp_proc *p = proc_get_cached(m, h->tgid, h->ts);
+		if (!is_daemonish(m, p))
 			break;
 		const char *path = lp_resolver_fd_path(res, h->tgid, (int)h->aux);
 		char tb[4096];
@@ -999,10 +1112,88 @@ static void pass1_record(struct lp_model *m, struct lp_resolver *res, const stru
 
 /* ---------------------------------------------------------------- pass 2 */
 
+/*
+ * Pass 2 sees each record as a p2rec: its fixed part (no strings) and its
+ * paths, resolved in trace order by pass 1's resolver (before the record
+ * itself was fed to it) and interned. Pass 1 keeps them on a tape in
+ * memory (below), so the trace is decoded once; paths being numbers, what
+ * depends on a path alone (its display form, its snapshot, whether a RUN's
+ * read of it came from the context...) is worked out once per path.
+ */
+struct p2rec {
+	union {
+		struct lp_hdr h;
+		struct lp_ev_syscall sc;
+		struct lp_ev_fd_io io;
+		struct lp_ev_exit ex;
+	} r;
+	uint32_t path;          /* syscall: its first path argument that resolves;
+				 * fd_io: the path open on the fd */
+	uint32_t str0, str1;    /* syscall strings 0 and 1 resolved: rename's new
+				 * name (1); mount's source (0) and target (1) */
+	uint32_t in, out;       /* copy_file_range/sendfile/splice: the fds' paths */
+	bool raw0;              /* mount: string 0 is there and not empty */
+};
+
+static const char *pstr(const struct lp_model *m, uint32_t id)
+{
+	return lp_strtab_str(&lp_priv(m)->paths, id);
+}
+
+static uint32_t pintern(struct lp_model *m, const char *s)
+{
+	return s ? lp_strtab_intern(&lp_priv(m)->paths, s) : 0;
+}
+
+struct lp_pinfo *lp_model_pinfo_slow(const struct lp_model *m, uint32_t id)
+{
+	struct lp_priv *pv = lp_priv(m);
+	if (id >= pv->npinfo) {
+		/* ids come in order: grow by a quarter (an entry per path) */
+		size_t n = (size_t)id + 1 + ((size_t)id + 1) / 4 + 4096;
+		pv->pinfo = lp_xrealloc(pv->pinfo, n * sizeof(*pv->pinfo));
+		memset(pv->pinfo + pv->npinfo, 0, (n - pv->npinfo) * sizeof(*pv->pinfo));
+		pv->npinfo = n;
+	}
+	struct lp_pinfo *pi = &pv->pinfo[id];
+	if (!(pi->known & PI_BASE)) {
+		const char *s = pstr(m, id);
+		pi->known |= PI_BASE;
+		pi->bkmount = s && strstr(s, "/buildkit-mount") != NULL;
+	}
+	return pi;
+}
+
+/* lp_model_translate() of an interned path; *id becomes the result's. A
+ * path not under a temporary mount comes out as it went in. */
+static const char *translate_id(struct lp_model *m, const char *path, uint32_t *id, char *buf, size_t len)
+{
+	if (!path || (*id && !lp_model_pinfo(m, *id)->bkmount))
+		return path;
+	const char *t = lp_model_translate(m, path, buf, len);
+	if (t == path)
+		return path;
+	*id = pintern(m, t);
+	return pstr(m, *id);
+}
+
+/* Pass 2's daemon tests of p, worked out once (roles and the process tree
+ * are final by then): PC_DAEMONISH, PC_INBUILD. */
+static uint8_t p2flags(const struct lp_model *m, const struct lp_proc *p)
+{
+	uint8_t *c = &lp_priv(m)->pcache[p->index];
+	if (!(*c & PC_P2)) {
+		bool d = is_daemonish(m, p), b = lp_model_in_build_daemon(m, p);
+		*c = (uint8_t)(*c | PC_P2 | (d ? PC_DAEMONISH : 0) | (b ? PC_INBUILD : 0));
+	}
+	return *c;
+}
+
 /* A process of the daemon serving this build. */
 static bool is_build_daemon(const struct lp_model *m, const struct lp_proc *p)
 {
-	return is_daemonish(p) && lp_model_in_build_daemon(m, p);
+	uint8_t f = p2flags(m, p);
+	return (f & PC_DAEMONISH) && (f & PC_INBUILD);
 }
 
 
@@ -1291,30 +1482,761 @@ static bool fd_inherited(const struct lp_model *m, const struct lp_proc *p, uint
 	return p->exec_ns && ts >= p->exec_ns && e->ts < p->exec_ns;
 }
 
-static void pass2_syscall(struct lp_model *m, struct lp_resolver *res, const struct lp_ev_syscall *ev)
+/* display() of an interned path: the id of what is shown, and its space. */
+static uint32_t display_id(struct lp_model *m, int step, const struct lp_proc *p, const char *path, uint32_t id,
+			   enum lp_path_space *space)
 {
+	bool cont = p && p->role == LP_ROLE_CONTAINER;
+	unsigned bit = cont ? PI_DISP_CONT : PI_DISP_HOST;
+	struct lp_pinfo *pi = lp_model_pinfo(m, id);
+	if (!pi->bkmount && (pi->known & bit)) {
+		*space = (enum lp_path_space)(cont ? pi->space_cont : pi->space_host);
+		return cont ? pi->disp_cont : pi->disp_host;
+	}
+	char buf[4096];
+	const char *shown = display(m, step, p, path, buf, sizeof(buf), space);
+	uint32_t sid = shown == path ? id : pintern(m, shown);
+	pi = lp_model_pinfo(m, id);
+	if (!pi->bkmount) {
+		pi->known |= bit;
+		if (cont) {
+			pi->disp_cont = sid;
+			pi->space_cont = (uint8_t)*space;
+		} else {
+			pi->disp_host = sid;
+			pi->space_host = (uint8_t)*space;
+		}
+	}
+	return sid;
+}
+
+/* lp_model_is_ctx_snapshot_path() of an interned path. */
+static bool ctx_rel_id(struct lp_model *m, const char *path, uint32_t id, const char **rel)
+{
+	struct lp_pinfo *pi = lp_model_pinfo(m, id);
+	if (pi->bkmount || path != pstr(m, id))
+		return lp_model_is_ctx_snapshot_path(m, path, rel);
+	if (!(pi->known & PI_CTXREL)) {
+		const char *r;
+		pi->ctx_rel = lp_model_is_ctx_snapshot_path(m, path, &r) ? (int16_t)(r - path) : -1;
+		pi->known |= PI_CTXREL;
+	}
+	if (pi->ctx_rel < 0)
+		return false;
+	*rel = path + pi->ctx_rel;
+	return true;
+}
+
+/* ---- files by (step, shown path id) */
+
+static size_t fid_hash(uint64_t key)
+{
+	return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 17);
+}
+
+static uint64_t fid_key(int step, uint32_t sid)
+{
+	return ((uint64_t)(uint32_t)(step + 1) << 32) | sid;
+}
+
+static void fid_insert(struct lp_priv *pv, uint64_t key, uint32_t idx)
+{
+	size_t mask = pv->fid_cap - 1;
+	size_t i = fid_hash(key) & mask;
+	while (pv->fid_keys[i])
+		i = (i + 1) & mask;
+	pv->fid_keys[i] = key;
+	pv->fid_vals[i] = idx;
+}
+
+/* A bigger index of files by (step, path): the same entries. */
+static void fid_grow(struct lp_priv *pv)
+{
+	uint64_t *ok = pv->fid_keys;
+	uint32_t *ov = pv->fid_vals;
+	size_t oc = pv->fid_cap;
+	pv->fid_cap = oc ? oc * 2 : 4096;
+	pv->fid_keys = lp_xcalloc(pv->fid_cap, sizeof(uint64_t));
+	pv->fid_vals = lp_xcalloc(pv->fid_cap, sizeof(uint32_t));
+	for (size_t i = 0; i < oc; i++)
+		if (ok[i])
+			fid_insert(pv, ok[i], ov[i]);
+	free(ok);
+	free(ov);
+}
+
+/* The index of files by (step, path) made again (the files were sorted). */
+static void fid_rebuild(struct lp_model *m)
+{
+	struct lp_priv *pv = lp_priv(m);
+	size_t cap = 4096;
+	while (cap < (m->nfiles + 1) * 2)
+		cap *= 2;
+	free(pv->fid_keys);
+	free(pv->fid_vals);
+	pv->fid_keys = lp_xcalloc(cap, sizeof(uint64_t));
+	pv->fid_vals = lp_xcalloc(cap, sizeof(uint32_t));
+	pv->fid_cap = cap;
+	for (size_t i = 0; i < m->nfiles; i++)
+		fid_insert(pv, fid_key(m->files[i].step, pintern(m, m->files[i].path)), (uint32_t)i);
+}
+
+/* The file row of (step, shown path), made on first use. */
+static struct lp_file *file_get_id(struct lp_model *m, int step, uint32_t sid, enum lp_path_space space,
+				   uint64_t ts)
+{
+	struct lp_priv *pv = lp_priv(m);
+	uint64_t key = fid_key(step, sid);
+	if (!pv->fid_cap && m->nfiles)
+		fid_rebuild(m); /* dropped by finish() */
+	if (pv->fid_cap) {
+		size_t mask = pv->fid_cap - 1;
+		for (size_t i = fid_hash(key) & mask; pv->fid_keys[i]; i = (i + 1) & mask)
+			if (pv->fid_keys[i] == key)
+				return &m->files[pv->fid_vals[i]];
+	}
+	if ((m->nfiles + 1) * 2 > pv->fid_cap)
+		fid_grow(pv);
+	grow((void **)&m->files, &pv->files_cap, m->nfiles + 1, sizeof(struct lp_file));
+	size_t idx = m->nfiles++;
+	struct lp_file *f = &m->files[idx];
+	memset(f, 0, sizeof(*f));
+	f->step = step;
+	f->path = lp_xstrdup(pstr(m, sid));
+	f->space = space;
+	f->first_ts = ts;
+	f->ctx = -1;
+	if (space == LP_PATH_CONTEXT)
+		f->ctx = lp_smap_get(&pv->ctx_idx, f->path);
+	fid_insert(pv, key, (uint32_t)idx);
+	return f;
+}
+
+struct lp_file *lp_model_file_get(struct lp_model *m, int step, const char *path, enum lp_path_space space,
+				  uint64_t ts)
+{
+	return file_get_id(m, step, pintern(m, path), space, ts);
+}
+
+/* container_read() of an interned path. Done again for the same step and
+ * path with the same context files known, it would find what it found
+ * (its result depends on those alone, and context files are only added),
+ * and note_rfc() would note nothing new: skip it. */
+static void container_read_id(struct lp_model *m, int step, const char *cpath, uint32_t id)
+{
+	struct lp_pinfo *pi = lp_model_pinfo(m, id);
+	uint32_t gen = (uint32_t)m->nctx_files;
+	if (cpath == pstr(m, id) && pi->read_step == step + 1 && pi->read_gen == gen)
+		return;
+	container_read(m, step, cpath);
+	pi = lp_model_pinfo(m, id);
+	pi->read_step = step + 1;
+	pi->read_gen = gen;
+}
+
+/* The file row of an interned path for step, as process p shows it (the
+ * id and space of what is shown in *sid and *space). */
+static struct lp_file *file_of(struct lp_model *m, int step, const struct lp_proc *p, const char *path, uint32_t id,
+			       uint64_t ts, uint32_t *sid, enum lp_path_space *space)
+{
+	int cont = p && p->role == LP_ROLE_CONTAINER;
+	struct lp_pinfo *pi = lp_model_pinfo(m, id);
+	if (!pi->bkmount && path == pstr(m, id) && pi->file_step[cont] == step + 2) {
+		*sid = cont ? pi->disp_cont : pi->disp_host;
+		*space = (enum lp_path_space)(cont ? pi->space_cont : pi->space_host);
+		return &m->files[pi->file_idx[cont]];
+	}
+	*sid = display_id(m, step, p, path, id, space);
+	struct lp_file *f = file_get_id(m, step, *sid, *space, ts);
+	pi = lp_model_pinfo(m, id);
+	if (!pi->bkmount && path == pstr(m, id)) {
+		pi->file_step[cont] = step + 2;
+		pi->file_idx[cont] = (uint32_t)(f - m->files);
+	}
+	return f;
+}
+
+/* ------------------------------------------------------------- capture */
+
+static bool is_copy_sc(unsigned sc)
+{
+	return sc == LP_SC_COPY_FILE_RANGE || sc == LP_SC_SENDFILE || sc == LP_SC_SPLICE;
+}
+
+static bool is_rename_sc(unsigned sc)
+{
+	return sc == LP_SC_RENAME || sc == LP_SC_RENAMEAT || sc == LP_SC_RENAMEAT2;
+}
+
+/* The id of the path open on fd, interned once per open (kept with the
+ * resolver's path), 0 when unknown. */
+static uint32_t fd_path_id(struct lp_model *m, struct lp_resolver *res, uint32_t tgid, int fd)
+{
+	uint32_t *tag;
+	const char *s = lp_resolver_fd_tag(res, tgid, fd, &tag);
+	if (!s)
+		return 0;
+	if (!*tag)
+		*tag = pintern(m, s);
+	return *tag;
+}
+
+/*
+ * The paths pass 2 needs of record h (valid), with res in the state before
+ * h, into q's path fields (q->r is left alone: the tape takes the rest from
+ * h itself). False for kinds pass 2 does not look at. For a syscall, *first
+ * gets what the resolver's feed of h would resolve (lp_resolver_first_path(),
+ * in fbuf) and *have_first is set, so the feed does not resolve it again.
+ */
+static bool p2_capture(struct lp_model *m, struct lp_resolver *res, const struct lp_hdr *h, struct p2rec *q,
+		       char *fbuf, size_t flen, const char **first, bool *have_first)
+{
+	q->path = q->str0 = q->str1 = q->in = q->out = 0;
+	q->raw0 = false;
+	*have_first = false;
+	char buf[4096];
+	switch (h->kind) {
+	case LP_EV_SYSCALL: {
+		const struct lp_ev_syscall *ev = (const void *)h;
+		unsigned sc = h->aux;
+		int i0;
+		*first = lp_resolver_first_path(res, ev, &i0, fbuf, flen);
+		*have_first = true;
+		q->path = pintern(m, *first);
+		/* pass 2 takes the first path argument that resolves */
+		for (unsigned i = (unsigned)i0 + 1; i0 >= 0 && !*first && !q->path && i < ev->nstr &&
+		     i < LP_SYSCALL_MAX_STRS; i++)
+			if (lp_sc_arg_is_path(sc, (unsigned)ev->str_arg[i], ev->args))
+				q->path = pintern(m, lp_resolve_path(res, ev, (int)i, buf, sizeof(buf)));
+		if (ev->ret >= 0 && ev->nstr >= 2 && (is_rename_sc(sc) || sc == LP_SC_MOUNT))
+			q->str1 = pintern(m, lp_resolve_path(res, ev, 1, buf, sizeof(buf)));
+		if (ev->ret >= 0 && ev->nstr >= 2 && sc == LP_SC_MOUNT) {
+			const char *raw = lp_ev_syscall_str(ev, 0, NULL);
+			q->raw0 = raw && *raw;
+			q->str0 = pintern(m, lp_resolve_path(res, ev, 0, buf, sizeof(buf)));
+		}
+		if (is_copy_sc(sc)) {
+			int in_fd = (int)ev->args[0], out_fd = (int)ev->args[2];
+			if (sc == LP_SC_SENDFILE) {
+				out_fd = (int)ev->args[0];
+				in_fd = (int)ev->args[1];
+			}
+			q->in = fd_path_id(m, res, h->tgid, in_fd);
+			q->out = fd_path_id(m, res, h->tgid, out_fd);
+		}
+		return true;
+	}
+	case LP_EV_FD_IO:
+		q->path = fd_path_id(m, res, h->tgid, (int)h->aux);
+		return true;
+	case LP_EV_EXIT:
+	case LP_EV_EXEC:
+	case LP_EV_FORK:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The fixed part of a captured record, for pass 2 straight from the trace. */
+static void p2_fill(struct p2rec *q, const struct lp_hdr *h)
+{
+	size_t n = h->kind == LP_EV_SYSCALL ? sizeof(q->r.sc) : h->kind == LP_EV_FD_IO ? sizeof(q->r.io)
+		   : h->kind == LP_EV_EXIT ? sizeof(q->r.ex) : sizeof(q->r.h);
+	memset(&q->r, 0, sizeof(q->r));
+	memcpy(&q->r, h, n);
+}
+
+/* Feed the resolver h, captured as q (have_first, first: p2_capture()).
+ * An open's new fd gets the id of its path as the resolver's tag: its
+ * fd_io records need not intern the same string again. */
+static void feed_captured(struct lp_resolver *res, const struct lp_hdr *h, const struct p2rec *q, bool have_first,
+			  const char *first)
+{
+	if (!have_first) {
+		lp_resolver_feed(res, h);
+		return;
+	}
+	lp_resolver_feed_first(res, h, first);
+	const struct lp_ev_syscall *ev = (const void *)h;
+	if (first && q->path && ev->ret >= 0 && lp_sc_opens_path(h->aux)) {
+		uint32_t *tag;
+		if (lp_resolver_fd_tag(res, h->tgid, (int)ev->ret, &tag) && tag && !*tag)
+			*tag = q->path;
+	}
+}
+
+/* ------------------------------------------------------------- the tape */
+
+/*
+ * Pass 1 writes each p2rec onto a tape in memory (a few bytes a record:
+ * varints, times as deltas, paths as ids) so that pass 2 need not decode
+ * the trace again. A tape that would grow past lp_model_tape_max (a huge
+ * trace) is dropped, and pass 2 reads the trace a second time instead.
+ */
+#define TAPE_CHUNK (4u << 20)
+#define TAPE_REC_MAX 160        /* bytes of the largest encoded record */
+uint64_t lp_model_tape_max = 256ull << 20;
+
+enum { T_END = 0, T_SYSCALL, T_FDIO, T_EXEC, T_FORK, T_EXIT };
+#define T_SAME_TGID 0x80u       /* the record's tgid is the previous one's */
+
+struct tape {
+	uint8_t **chunk;
+	size_t nchunk;
+	uint8_t *w;                 /* writing: next byte, room up to wend */
+	uint8_t *wend;
+	uint64_t bytes;
+	bool dropped;
+	uint64_t ts;                /* previous record's, writing or reading */
+	uint32_t tgid;
+	size_t rchunk;              /* reading: chunk and position */
+	const uint8_t *r;
+};
+
+static void put_u(uint8_t **p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*(*p)++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*(*p)++ = (uint8_t)v;
+}
+
+static void put_s(uint8_t **p, int64_t v)
+{
+	put_u(p, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63)); /* zigzag */
+}
+
+static uint64_t get_u(const uint8_t **p)
+{
+	uint64_t v = 0;
+	for (unsigned shift = 0; shift < 64; shift += 7) {
+		uint8_t b = *(*p)++;
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			break;
+	}
+	return v;
+}
+
+static int64_t get_s(const uint8_t **p)
+{
+	uint64_t v = get_u(p);
+	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+static void tape_free(struct tape *t)
+{
+	for (size_t i = 0; i < t->nchunk; i++)
+		free(t->chunk[i]);
+	free(t->chunk);
+	t->chunk = NULL;
+	t->nchunk = 0;
+	t->w = t->wend = NULL;
+}
+
+/* Record h (valid, a kind p2_capture() takes), with its paths in q. */
+static void tape_put(struct tape *t, const struct lp_hdr *h, const struct p2rec *q)
+{
+	if (t->dropped)
+		return;
+	if (!t->w || (size_t)(t->wend - t->w) < TAPE_REC_MAX) {
+		if (t->bytes + TAPE_CHUNK > lp_model_tape_max) {
+			tape_free(t);
+			t->dropped = true;
+			return;
+		}
+		if (t->w)
+			*t->w = T_END;
+		t->chunk = lp_xrealloc(t->chunk, (t->nchunk + 1) * sizeof(*t->chunk));
+		t->w = t->chunk[t->nchunk++] = lp_xmalloc(TAPE_CHUNK);
+		t->wend = t->w + TAPE_CHUNK - 1; /* room for the final T_END */
+		t->bytes += TAPE_CHUNK;
+	}
+	uint8_t *w = t->w;
+	uint8_t code = h->kind == LP_EV_SYSCALL ? T_SYSCALL : h->kind == LP_EV_FD_IO ? T_FDIO
+		       : h->kind == LP_EV_EXEC ? T_EXEC : h->kind == LP_EV_FORK ? T_FORK : T_EXIT;
+	bool same = h->tgid == t->tgid;
+	*w++ = (uint8_t)(code | (same ? T_SAME_TGID : 0));
+	put_s(&w, (int64_t)(h->ts - t->ts));
+	if (!same)
+		put_u(&w, h->tgid);
+	t->ts = h->ts;
+	t->tgid = h->tgid;
+	switch (code) {
+	case T_SYSCALL: {
+		const struct lp_ev_syscall *ev = (const void *)h;
+		unsigned sc = h->aux;
+		put_u(&w, h->aux);
+		put_s(&w, ev->ret);
+		put_u(&w, ev->lat_ns);
+		*w++ = ev->nstr;
+		*w++ = q->raw0;
+		/* the arguments pass 2 reads: an open's flags, a mount's */
+		put_u(&w, sc == LP_SC_MOUNT ? ev->args[3] : sc == LP_SC_OPEN ? ev->args[1] : ev->args[2]);
+		put_u(&w, q->path);
+		if (is_rename_sc(sc) || sc == LP_SC_MOUNT)
+			put_u(&w, q->str1);
+		if (sc == LP_SC_MOUNT)
+			put_u(&w, q->str0);
+		if (is_copy_sc(sc)) {
+			put_u(&w, q->in);
+			put_u(&w, q->out);
+		}
+		break;
+	}
+	case T_FDIO: {
+		const struct lp_ev_fd_io *e = (const void *)h;
+		put_u(&w, h->aux);
+		put_u(&w, e->rbytes);
+		put_u(&w, e->wbytes);
+		put_u(&w, e->rns);
+		put_u(&w, e->wns);
+		put_u(&w, e->rcalls);
+		put_u(&w, e->wcalls);
+		put_u(&w, e->io_flags);
+		*w++ = h->flags;
+		if ((e->io_flags | h->flags) & LP_FDIO_DRAINED)
+			put_s(&w, (int64_t)(e->last_ts - h->ts)); /* lp_model_fdio_close_ts() */
+		put_u(&w, q->path);
+		break;
+	}
+	case T_EXIT: {
+		const struct lp_ev_exit *e = (const void *)h;
+		put_u(&w, e->counts.chown);
+		put_u(&w, e->counts.chmod);
+		put_u(&w, e->counts.utimens);
+		put_u(&w, e->counts.stat_ok);
+		break;
+	}
+	default:
+		break;
+	}
+	t->w = w;
+}
+
+static void tape_rewind(struct tape *t)
+{
+	if (t->w)
+		*t->w = T_END;
+	t->rchunk = 0;
+	t->r = t->nchunk ? t->chunk[0] : NULL;
+	t->ts = 0;
+	t->tgid = 0;
+}
+
+/* The next record of the tape into q; false at its end. A chunk read to
+ * its end is freed at once: the model grows as the tape shrinks. */
+static bool tape_get(struct tape *t, struct p2rec *q)
+{
+	for (;;) {
+		if (!t->r)
+			return false;
+		if (*t->r != T_END)
+			break;
+		free(t->chunk[t->rchunk]);
+		t->chunk[t->rchunk] = NULL;
+		t->r = ++t->rchunk < t->nchunk ? t->chunk[t->rchunk] : NULL;
+	}
+	const uint8_t *r = t->r;
+	uint8_t code = *r++;
+	struct lp_hdr *h = &q->r.h;
+	memset(h, 0, sizeof(*h));
+	q->path = q->str0 = q->str1 = q->in = q->out = 0;
+	q->raw0 = false;
+	t->ts += (uint64_t)get_s(&r);
+	if (!(code & T_SAME_TGID))
+		t->tgid = (uint32_t)get_u(&r);
+	h->ts = t->ts;
+	h->tgid = t->tgid;
+	h->tid = t->tgid;
+	switch (code & ~T_SAME_TGID) {
+	case T_SYSCALL: {
+		struct lp_ev_syscall *ev = &q->r.sc;
+		memset(ev->args, 0, sizeof(ev->args)); /* those pass 2 reads are set below */
+		h->kind = LP_EV_SYSCALL;
+		h->size = sizeof(*ev);
+		h->aux = (uint32_t)get_u(&r);
+		unsigned sc = h->aux;
+		ev->ret = get_s(&r);
+		ev->lat_ns = get_u(&r);
+		ev->nstr = *r++;
+		q->raw0 = *r++;
+		uint64_t a = get_u(&r);
+		if (sc == LP_SC_MOUNT)
+			ev->args[3] = a;
+		else
+			ev->args[1] = ev->args[2] = a;
+		q->path = (uint32_t)get_u(&r);
+		if (is_rename_sc(sc) || sc == LP_SC_MOUNT)
+			q->str1 = (uint32_t)get_u(&r);
+		if (sc == LP_SC_MOUNT)
+			q->str0 = (uint32_t)get_u(&r);
+		if (is_copy_sc(sc)) {
+			q->in = (uint32_t)get_u(&r);
+			q->out = (uint32_t)get_u(&r);
+		}
+		break;
+	}
+	case T_FDIO: {
+		struct lp_ev_fd_io *e = &q->r.io;
+		e->first_ts = e->last_ts = 0;
+		h->kind = LP_EV_FD_IO;
+		h->size = sizeof(*e);
+		h->aux = (uint32_t)get_u(&r);
+		e->rbytes = get_u(&r);
+		e->wbytes = get_u(&r);
+		e->rns = get_u(&r);
+		e->wns = get_u(&r);
+		e->rcalls = (uint32_t)get_u(&r);
+		e->wcalls = (uint32_t)get_u(&r);
+		e->io_flags = (uint32_t)get_u(&r);
+		h->flags = *r++;
+		if ((e->io_flags | h->flags) & LP_FDIO_DRAINED)
+			e->last_ts = h->ts + (uint64_t)get_s(&r);
+		q->path = (uint32_t)get_u(&r);
+		break;
+	}
+	case T_EXIT:
+		h->kind = LP_EV_EXIT;
+		h->size = sizeof(q->r.ex);
+		q->r.ex.counts.chown = (uint32_t)get_u(&r);
+		q->r.ex.counts.chmod = (uint32_t)get_u(&r);
+		q->r.ex.counts.utimens = (uint32_t)get_u(&r);
+		q->r.ex.counts.stat_ok = (uint32_t)get_u(&r);
+		break;
+	case T_EXEC:
+		h->kind = LP_EV_EXEC;
+		h->size = sizeof(*h);
+		break;
+	default:
+		h->kind = LP_EV_FORK;
+		h->size = sizeof(*h);
+		break;
+	}
+	t->r = r;
+	return true;
+}
+
+/*
+ * Pass 2 from the tape. Records are decoded P2_AHEAD before their turn and
+ * the memory their turn will touch is asked for then (the path's pinfo;
+ * half-way, its file row): the tables are far bigger than the caches and
+ * a build's paths come in no order, so each would otherwise be a wait.
+ */
+#define P2_AHEAD 16
+
+static void prefetch_pinfo(const struct lp_model *m, const struct p2rec *q)
+{
+	const struct lp_priv *pv = lp_priv(m);
+	if (q->path < pv->npinfo)
+		__builtin_prefetch(&pv->pinfo[q->path]);
+	if (q->path < pv->paths.n)
+		__builtin_prefetch(&pv->paths.str[q->path]);
+}
+
+/* (the lines asked for by prefetch_pinfo() have come by now) */
+static void prefetch_file(const struct lp_model *m, const struct p2rec *q)
+{
+	const struct lp_priv *pv = lp_priv(m);
+	if (q->path < pv->paths.n)
+		__builtin_prefetch(pv->paths.str[q->path]);
+	if (q->path >= pv->npinfo)
+		return;
+	const struct lp_pinfo *pi = &pv->pinfo[q->path];
+	for (int c = 0; c < 2; c++)
+		if (pi->file_step[c] && pi->file_idx[c] < m->nfiles)
+			__builtin_prefetch(&m->files[pi->file_idx[c]]);
+}
+
+static void pass2_record(struct lp_model *m, struct p2rec *q);
+
+static void replay(struct lp_model *m, struct tape *t)
+{
+	struct p2rec ring[P2_AHEAD];
+	size_t n = 0, head = 0;
+	while (n < P2_AHEAD && tape_get(t, &ring[n]))
+		prefetch_pinfo(m, &ring[n++]);
+	while (n) {
+		if (n > P2_AHEAD / 2)
+			prefetch_file(m, &ring[(head + P2_AHEAD / 2) % P2_AHEAD]);
+		pass2_record(m, &ring[head]);
+		if (tape_get(t, &ring[head]))
+			prefetch_pinfo(m, &ring[head]);
+		else
+			n--;
+		head = (head + 1) % P2_AHEAD;
+	}
+}
+
+/* ----------------------------------------------------------- read-ahead */
+
+/*
+ * The records of a reader, decoded (inflated) by a second thread while the
+ * model works on the ones before: the thread copies batches of records into
+ * a few buffers the two hand back and forth. Without a thread (it could not
+ * be made) the records are read in place.
+ */
+#define RA_NBUF 4
+#define RA_BUF (1u << 20)
+#define RA_REC_MAX (65536u + 8) /* lp_hdr.size is 16 bits */
+
+struct readahead {
+	struct lp_reader *r;
+	bool threaded;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint8_t *buf[RA_NBUF];
+	size_t len[RA_NBUF];
+	unsigned head, nfull;       /* full buffers, oldest first */
+	bool eof, quit;
+	bool holding;               /* the consumer reads buf[head]... */
+	size_t off, cur_len;        /* ...at off, of cur_len bytes */
+};
+
+static void *ra_main(void *arg)
+{
+	struct readahead *ra = arg;
+	for (;;) {
+		pthread_mutex_lock(&ra->mu);
+		while (ra->nfull == RA_NBUF && !ra->quit)
+			pthread_cond_wait(&ra->cv, &ra->mu);
+		bool quit = ra->quit;
+		unsigned slot = (ra->head + ra->nfull) % RA_NBUF;
+		pthread_mutex_unlock(&ra->mu);
+		if (quit)
+			break;
+		uint8_t *b = ra->buf[slot];
+		size_t len = 0;
+		bool eof = false;
+		while (len + RA_REC_MAX <= RA_BUF) {
+			const struct lp_hdr *h;
+			if (lp_reader_next(ra->r, &h) != 1) {
+				eof = true;
+				break;
+			}
+			memcpy(b + len, h, h->size);
+			len += ((size_t)h->size + 7) & ~(size_t)7; /* records stay 8-aligned */
+		}
+		pthread_mutex_lock(&ra->mu);
+		ra->len[slot] = len;
+		ra->nfull++;
+		ra->eof = eof;
+		pthread_cond_broadcast(&ra->cv);
+		pthread_mutex_unlock(&ra->mu);
+		if (eof)
+			break;
+	}
+	return NULL;
+}
+
+static void ra_start(struct readahead *ra, struct lp_reader *r)
+{
+	memset(ra, 0, sizeof(*ra));
+	ra->r = r;
+	for (int i = 0; i < RA_NBUF; i++)
+		ra->buf[i] = lp_xmalloc(RA_BUF);
+	if (pthread_mutex_init(&ra->mu, NULL))
+		return;
+	if (pthread_cond_init(&ra->cv, NULL)) {
+		pthread_mutex_destroy(&ra->mu);
+		return;
+	}
+	if (pthread_create(&ra->thread, NULL, ra_main, ra)) {
+		pthread_cond_destroy(&ra->cv);
+		pthread_mutex_destroy(&ra->mu);
+		return;
+	}
+	ra->threaded = true;
+}
+
+/* lp_reader_next() through the read-ahead. The records of the buffer the
+ * consumer holds are read without the lock: the thread fills only the
+ * others. */
+static int ra_next(struct readahead *ra, const struct lp_hdr **rec)
+{
+	if (!ra->threaded)
+		return lp_reader_next(ra->r, rec);
+	for (;;) {
+		if (ra->holding && ra->off < ra->cur_len) {
+			const struct lp_hdr *h = (const void *)(ra->buf[ra->head] + ra->off);
+			ra->off += ((size_t)h->size + 7) & ~(size_t)7;
+			*rec = h;
+			return 1;
+		}
+		pthread_mutex_lock(&ra->mu);
+		if (ra->holding) { /* done with it: back to the thread */
+			ra->holding = false;
+			ra->head = (ra->head + 1) % RA_NBUF;
+			ra->nfull--;
+			pthread_cond_broadcast(&ra->cv);
+		}
+		while (!ra->nfull && !ra->eof)
+			pthread_cond_wait(&ra->cv, &ra->mu);
+		if (!ra->nfull) {
+			pthread_mutex_unlock(&ra->mu);
+			return 0;
+		}
+		ra->holding = true;
+		ra->off = 0;
+		ra->cur_len = ra->len[ra->head];
+		pthread_mutex_unlock(&ra->mu);
+	}
+}
+
+static void ra_stop(struct readahead *ra)
+{
+	if (ra->threaded) {
+		pthread_mutex_lock(&ra->mu);
+		ra->quit = true;
+		pthread_cond_broadcast(&ra->cv);
+		pthread_mutex_unlock(&ra->mu);
+		pthread_join(ra->thread, NULL);
+		pthread_cond_destroy(&ra->cv);
+		pthread_mutex_destroy(&ra->mu);
+	}
+	for (int i = 0; i < RA_NBUF; i++)
+		free(ra->buf[i]);
+	memset(ra, 0, sizeof(*ra));
+}
+
+/* A bind mount in pass 2 (note_mount_ev() of a captured record). */
+static void note_mount_q(struct lp_model *m, const struct p2rec *q)
+{
+	const struct lp_ev_syscall *ev = &q->r.sc;
+	if (ev->h.aux != LP_SC_MOUNT || ev->ret < 0 || ev->nstr < 2 || !(ev->args[3] & 4096 /* MS_BIND */) ||
+	    (ev->args[3] & 32 /* MS_REMOUNT */))
+		return;
+	if (!q->raw0)
+		return;
+	const char *src = pstr(m, q->str0), *dst = pstr(m, q->str1);
+	if (src && dst)
+		lp_model_note_mount(m, dst, src);
+}
+
+/* p0: lp_model_proc_at() of the record's process (NULL: not known yet) */
+static void pass2_syscall(struct lp_model *m, const struct p2rec *q, const struct lp_proc *p0)
+{
+	const struct lp_ev_syscall *ev = &q->r.sc;
 	if (ev->ret >= 0 && (lp_sc_opens_path(ev->h.aux) || ev->h.aux == LP_SC_DUP || ev->h.aux == LP_SC_DUP2 ||
 			     ev->h.aux == LP_SC_DUP3 || ev->h.aux == LP_SC_FCNTL))
 		note_fd_open(m, ev->h.tgid, ev->ret, ev->h.ts);
 	const struct lp_hdr *h = &ev->h;
 	unsigned sc = h->aux;
-	struct lp_proc *p = lp_model_proc_get(m, h->tgid, h->ts);
-	char pbuf[4096], dbuf[4096];
-	const char *path = NULL;
-	for (unsigned i = 0; i < ev->nstr && i < LP_SYSCALL_MAX_STRS && !path; i++)
-		if (lp_sc_arg_is_path(sc, (unsigned)ev->str_arg[i], ev->args))
-			path = lp_resolve_path(res, ev, (int)i, pbuf, sizeof(pbuf));
+	struct lp_proc *p = p0 ? &m->procs[p0->index] : lp_model_proc_get(m, h->tgid, h->ts);
+	uint32_t pid = q->path;
 	char tbuf[4096];
-	if (path)
-		path = lp_model_translate(m, path, tbuf, sizeof(tbuf));
-	if (!path && (sc == LP_SC_COPY_FILE_RANGE || sc == LP_SC_SPLICE || sc == LP_SC_SENDFILE)) {
+	const char *path = translate_id(m, pstr(m, pid), &pid, tbuf, sizeof(tbuf));
+	if (!path && is_copy_sc(sc)) {
 		/* fds only: the destination decides the step (a COPY's layer) */
-		int out_fd = (int)(sc == LP_SC_SENDFILE ? ev->args[0] : ev->args[2]);
-		path = lp_model_translate(m, lp_resolver_fd_path(res, h->tgid, out_fd), tbuf, sizeof(tbuf));
+		pid = q->out;
+		path = translate_id(m, pstr(m, pid), &pid, tbuf, sizeof(tbuf));
 	}
 	if (sc == LP_SC_MOUNT && is_build_daemon(m, p))
-		note_mount_ev(m, res, ev);
-	int step = lp_model_event_step(m, h, path);
+		note_mount_q(m, q);
+	int step = lp_model_event_step_p(m, h, p, path, pid);
 	struct lp_agg *sa = step_agg(m, step);
 	agg_sc(&p->agg, sc, ev->ret, ev->lat_ns);
 	agg_sc(sa, sc, ev->ret, ev->lat_ns);
@@ -1323,8 +2245,9 @@ static void pass2_syscall(struct lp_model *m, struct lp_resolver *res, const str
 
 	if (lp_sc_opens_path(sc) && path) {
 		enum lp_path_space space;
-		const char *shown = display(m, step, p, path, dbuf, sizeof(dbuf), &space);
-		struct lp_file *f = lp_model_file_get(m, step, shown, space, h->ts);
+		uint32_t sid;
+		struct lp_file *f = file_of(m, step, p, path, pid, h->ts, &sid, &space);
+		const char *shown = pstr(m, sid);
 		uint64_t flags = sc == LP_SC_OPEN ? ev->args[1] : sc == LP_SC_CREAT ? (O_CREAT | O_WRONLY)
 				 : sc == LP_SC_OPENAT ? ev->args[2] : 0;
 		bool wr = is_write_open(flags);
@@ -1358,7 +2281,7 @@ static void pass2_syscall(struct lp_model *m, struct lp_resolver *res, const str
 		}
 		/* context bookkeeping */
 		const char *rel;
-		if (is_build_daemon(m, p) && lp_model_is_ctx_snapshot_path(m, path, &rel) && *rel) {
+		if (is_build_daemon(m, p) && ctx_rel_id(m, path, pid, &rel) && *rel) {
 			if (wr && (flags & O_CREAT)) {
 				if (is_tmp_name(rel))
 					tmp_add(m, rel, 0);
@@ -1373,7 +2296,7 @@ static void pass2_syscall(struct lp_model *m, struct lp_resolver *res, const str
 			ctx_window(m, h->ts);
 		if (!wr && !(flags & O_DIRECTORY) && step >= 0 && p->role == LP_ROLE_CONTAINER &&
 		    m->steps[step].kind == LP_STEPK_RUN)
-			container_read(m, step, path);
+			container_read_id(m, step, path, pid);
 		return;
 	}
 
@@ -1383,14 +2306,14 @@ static void pass2_syscall(struct lp_model *m, struct lp_resolver *res, const str
 	case LP_SC_EXECVE: case LP_SC_EXECVEAT:
 		if (err == ENOENT && path) {
 			enum lp_path_space space;
-			const char *shown = display(m, step, p, path, dbuf, sizeof(dbuf), &space);
-			struct lp_file *f = lp_model_file_get(m, step, shown, space, h->ts);
+			uint32_t sid;
+			struct lp_file *f = file_of(m, step, p, path, pid, h->ts, &sid, &space);
 			f->open_fails++;
 			if (!f->first_errno)
 				f->first_errno = err;
 			p->agg.enoent++;
 			sa->enoent++;
-			enoent_evidence(m, step, p, sc, shown, err, h->ts);
+			enoent_evidence(m, step, p, sc, pstr(m, sid), err, h->ts);
 		}
 		break;
 	case LP_SC_RENAME: case LP_SC_RENAMEAT: case LP_SC_RENAMEAT2: {
@@ -1398,18 +2321,16 @@ static void pass2_syscall(struct lp_model *m, struct lp_resolver *res, const str
 		sn->rename_ns += ev->lat_ns;
 		if (err || ev->nstr < 2 || !is_build_daemon(m, p))
 			break;
-		char b2[4096], b3[4096];
-		const char *to = lp_resolve_path(res, ev, 1, b2, sizeof(b2));
-		if (to)
-			to = lp_model_translate(m, to, b3, sizeof(b3));
+		uint32_t tid = q->str1;
+		char b3[4096];
+		const char *to = translate_id(m, pstr(m, tid), &tid, b3, sizeof(b3));
 		const char *rfrom, *rto;
-		if (path && to && lp_model_is_ctx_snapshot_path(m, path, &rfrom) &&
-		    lp_model_is_ctx_snapshot_path(m, to, &rto) && *rto) {
+		if (path && to && ctx_rel_id(m, path, pid, &rfrom) && ctx_rel_id(m, to, tid, &rto) && *rto) {
 			uint64_t b = is_tmp_name(rfrom) ? tmp_take(m, rfrom) : 0;
 			ctx_sent(m, rto, is_tmp_name(rfrom), b, h->ts);
 			enum lp_path_space space;
-			const char *shown = display(m, step, p, to, dbuf, sizeof(dbuf), &space);
-			struct lp_file *f = lp_model_file_get(m, step, shown, space, h->ts);
+			uint32_t sid;
+			struct lp_file *f = file_of(m, step, p, to, tid, h->ts, &sid, &space);
 			f->written = true;
 			f->wbytes += b;
 		}
@@ -1436,31 +2357,26 @@ static void pass2_syscall(struct lp_model *m, struct lp_resolver *res, const str
 		sn->copy_bytes += n;
 		p->agg.copy_bytes += n;
 		sa->copy_bytes += n;
-		int in_fd = (int)ev->args[0], out_fd = (int)ev->args[2];
-		if (sc == LP_SC_SENDFILE) {
-			out_fd = (int)ev->args[0];
-			in_fd = (int)ev->args[1];
-		}
+		uint32_t iid = q->in, oid = q->out;
 		char ib[4096], ob[4096];
-		const char *ip = lp_model_translate(m, lp_resolver_fd_path(res, h->tgid, in_fd), ib, sizeof(ib));
-		const char *op = lp_model_translate(m, lp_resolver_fd_path(res, h->tgid, out_fd), ob, sizeof(ob));
+		const char *ip = translate_id(m, pstr(m, iid), &iid, ib, sizeof(ib));
+		const char *op = translate_id(m, pstr(m, oid), &oid, ob, sizeof(ob));
 		enum lp_path_space space;
+		uint32_t sid;
 		if (ip) {
-			const char *shown = display(m, step, p, ip, dbuf, sizeof(dbuf), &space);
-			struct lp_file *f = lp_model_file_get(m, step, shown, space, h->ts);
+			struct lp_file *f = file_of(m, step, p, ip, iid, h->ts, &sid, &space);
 			f->rbytes += n;
 			f->rns += ev->lat_ns;
 			f->read = true;
 		}
 		if (op) {
-			const char *shown = display(m, step, p, op, dbuf, sizeof(dbuf), &space);
-			struct lp_file *f = lp_model_file_get(m, step, shown, space, h->ts);
+			struct lp_file *f = file_of(m, step, p, op, oid, h->ts, &sid, &space);
 			f->wbytes += n;
 			f->wns += ev->lat_ns;
 			f->written = true;
-			size_t dl;
-			const char *rel;
-			if (lp_snap_split(op, &dl, &rel) != LP_SNAP_NONE)
+			struct lp_split sp;
+			lp_model_split(m, op, oid, &sp);
+			if (sp.part != LP_SNAP_NONE)
 				sn->layer_bytes_written += n;
 		}
 		p->agg.bytes_read += n;
@@ -1486,18 +2402,40 @@ static void pass2_syscall(struct lp_model *m, struct lp_resolver *res, const str
 	}
 }
 
-static void pass2_fdio(struct lp_model *m, struct lp_resolver *res, const struct lp_ev_fd_io *e)
+uint64_t lp_model_fdio_close_ts(const struct lp_model *m, const struct lp_ev_fd_io *e, bool *still_open)
 {
 	const struct lp_hdr *h = &e->h;
-	struct lp_proc *p = lp_model_proc_get(m, h->tgid, h->ts);
+	if (still_open)
+		*still_open = false;
+	if (!((e->io_flags | h->flags) & LP_FDIO_DRAINED))
+		return h->ts; /* sent at close */
+	/* Drained at the end of the recording. The process that did the I/O
+	 * is the one alive at its last read/write (the pid may be reused
+	 * since); if it exited before the drain, its fds closed at exit. */
+	uint64_t at = e->last_ts && e->last_ts <= h->ts ? e->last_ts : h->ts;
+	const struct lp_proc *p = lp_model_proc_at(m, h->tgid, at);
+	if (p && p->exited && p->end_ns && p->end_ns <= h->ts)
+		return p->end_ns;
+	if (still_open)
+		*still_open = true;
+	return h->ts;
+}
+
+/* q: hdr.ts is the fd's close time (lp_model_fdio_close_ts);
+ * open_at_end: the fd was still open when the recording ended. */
+static void pass2_fdio(struct lp_model *m, const struct p2rec *q, const struct lp_proc *p0, bool open_at_end)
+{
+	const struct lp_ev_fd_io *e = &q->r.io;
+	const struct lp_hdr *h = &e->h;
+	struct lp_proc *p = p0 ? &m->procs[p0->index] : lp_model_proc_get(m, h->tgid, h->ts);
+	uint32_t pid = q->path;
 	char tbuf[4096];
-	const char *path = lp_model_translate(m, lp_resolver_fd_path(res, h->tgid, (int)h->aux), tbuf,
-					      sizeof(tbuf));
-	if (path && !is_daemonish(p) && fd_inherited(m, p, h->tgid, (int)h->aux, h->ts))
+	const char *path = translate_id(m, pstr(m, pid), &pid, tbuf, sizeof(tbuf));
+	if (path && !(p2flags(m, p) & PC_DAEMONISH) && fd_inherited(m, p, h->tgid, (int)h->aux, h->ts))
 		path = NULL; /* most likely a close-on-exec fd of the parent: unknown */
-	if (!(e->io_flags & LP_FDIO_DRAINED))
-		fd_del(lp_priv(m), h->tgid, (int32_t)h->aux); /* closed */
-	int step = lp_model_event_step(m, h, path);
+	if (!open_at_end)
+		fd_del(lp_priv(m), h->tgid, (int32_t)h->aux); /* closed (by close or at exit) */
+	int step = lp_model_event_step_p(m, h, p, path, path ? pid : 0);
 	struct lp_agg *sa = step_agg(m, step);
 	struct lp_agg *as[2] = { &p->agg, sa };
 	for (int i = 0; i < 2; i++) {
@@ -1513,10 +2451,9 @@ static void pass2_fdio(struct lp_model *m, struct lp_resolver *res, const struct
 	/* pipes, sockets, anon inodes: not files */
 	if (path[0] != '/')
 		return;
-	char dbuf[4096];
 	enum lp_path_space space;
-	const char *shown = display(m, step, p, path, dbuf, sizeof(dbuf), &space);
-	struct lp_file *f = lp_model_file_get(m, step, shown, space, h->ts);
+	uint32_t sid;
+	struct lp_file *f = file_of(m, step, p, path, pid, h->ts, &sid, &space);
 	f->rbytes += e->rbytes;
 	f->wbytes += e->wbytes;
 	f->rns += e->rns;
@@ -1525,14 +2462,16 @@ static void pass2_fdio(struct lp_model *m, struct lp_resolver *res, const struct
 		f->read = true;
 	if (e->wbytes)
 		f->written = true;
-	size_t dl;
 	const char *rel;
-	if (e->wbytes && p->role != LP_ROLE_CONTAINER &&
-	    lp_snap_split(path, &dl, &rel) != LP_SNAP_NONE && !lp_model_is_ctx_snapshot_path(m, path, &rel))
-		m->snap.layer_bytes_written += e->wbytes;
+	if (e->wbytes && p->role != LP_ROLE_CONTAINER) {
+		struct lp_split sp;
+		lp_model_split(m, path, pid, &sp);
+		if (sp.part != LP_SNAP_NONE && !ctx_rel_id(m, path, pid, &rel))
+			m->snap.layer_bytes_written += e->wbytes;
+	}
 	if (p->role == LP_ROLE_CONTAINER && e->wbytes)
 		m->snap.layer_bytes_written += e->wbytes;
-	if (is_build_daemon(m, p) && lp_model_is_ctx_snapshot_path(m, path, &rel) && *rel && e->wbytes) {
+	if (e->wbytes && is_build_daemon(m, p) && ctx_rel_id(m, path, pid, &rel) && *rel) {
 		m->context.write_ns += e->wns;
 		if (is_tmp_name(rel))
 			tmp_add(m, rel, e->wbytes);
@@ -1540,47 +2479,51 @@ static void pass2_fdio(struct lp_model *m, struct lp_resolver *res, const struct
 			ctx_sent(m, rel, false, e->wbytes, h->ts);
 	}
 	if (e->rbytes && step >= 0 && p->role == LP_ROLE_CONTAINER && m->steps[step].kind == LP_STEPK_RUN)
-		container_read(m, step, path);
+		container_read_id(m, step, path, pid);
 }
 
 /* A process of another traced daemon (several may run side by side): its
- * work is not this build's, not even unattributed housekeeping. */
-static bool foreign(const struct lp_model *m, const struct lp_hdr *h)
+ * work is not this build's, not even unattributed housekeeping.
+ * p: lp_model_proc_at() of the record's process. */
+static bool foreign(const struct lp_model *m, const struct lp_hdr *h, const struct lp_proc *p)
 {
 	if (!lp_priv(m)->daemon_known || (h->kind != LP_EV_SYSCALL && h->kind != LP_EV_FD_IO))
 		return false;
-	const struct lp_proc *p = lp_model_proc_at(m, h->tgid, h->ts);
-	return p && p->role != LP_ROLE_CLI && !lp_model_in_build_daemon(m, p);
+	return p && p->role != LP_ROLE_CLI && !(p2flags(m, p) & PC_INBUILD);
 }
 
-static void pass2_record(struct lp_model *m, struct lp_resolver *res, const struct lp_hdr *h)
+static void pass2_record(struct lp_model *m, struct p2rec *q)
 {
-	if (foreign(m, h))
+	struct lp_hdr *h = &q->r.h;
+	/* per-fd I/O is accounted at its close: for an fd drained at the end
+	 * of the recording after its process exited, at that exit */
+	bool open_at_end = false;
+	if (h->kind == LP_EV_FD_IO)
+		h->ts = lp_model_fdio_close_ts(m, &q->r.io, &open_at_end);
+	const struct lp_proc *p = proc_at_cached(m, h->tgid, h->ts); /* looked up once */
+	if (foreign(m, h, p))
 		return;
 	switch (h->kind) {
 	case LP_EV_SYSCALL:
-		pass2_syscall(m, res, (const void *)h);
+		pass2_syscall(m, q, p);
 		break;
 	case LP_EV_FD_IO:
-		pass2_fdio(m, res, (const void *)h);
+		pass2_fdio(m, q, p, open_at_end);
 		break;
 	case LP_EV_EXEC: {
-		const struct lp_proc *p = lp_model_proc_at(m, h->tgid, h->ts);
 		int s = p ? p->step : -1;
 		if (s >= 0)
 			m->steps[s].agg.execs++;
 		break;
 	}
 	case LP_EV_FORK: {
-		const struct lp_proc *p = lp_model_proc_at(m, h->tgid, h->ts);
 		int s = p ? p->step : -1;
 		if (s >= 0)
 			m->steps[s].agg.forks++;
 		break;
 	}
 	case LP_EV_EXIT: {
-		const struct lp_ev_exit *e = (const void *)h;
-		const struct lp_proc *p = lp_model_proc_at(m, h->tgid, h->ts);
+		const struct lp_ev_exit *e = &q->r.ex;
 		int s = p ? p->step : -1;
 		struct lp_agg *a = step_agg(m, s);
 		a->chown += e->counts.chown;
@@ -1595,6 +2538,23 @@ static void pass2_record(struct lp_model *m, struct lp_resolver *res, const stru
 }
 
 /* ------------------------------------------------------------ finishing */
+
+bool lp_step_is_dockerfile(const struct lp_step *s)
+{
+	switch (s->kind) {
+	case LP_STEPK_RUN: case LP_STEPK_COPY: case LP_STEPK_FROM:
+		return s->stage_steps > 0;
+	case LP_STEPK_OTHER:
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool lp_step_counts_for_cache(const struct lp_step *s)
+{
+	return lp_step_is_dockerfile(s) && s->cacheable;
+}
 
 static int cmp_file(const void *a, const void *b)
 {
@@ -1638,7 +2598,16 @@ static void finish(struct lp_model *m)
 	/* sort files by (step, path) and ctx files by path; rebuild indexes */
 	if (m->nfiles > 1)
 		qsort(m->files, m->nfiles, sizeof(struct lp_file), cmp_file);
-	file_slots_rebuild(m, pv->file_slots_cap ? pv->file_slots_cap : 1024);
+	/* indexes into files are stale now: made again when asked (never, for
+	 * a report) */
+	free(pv->fid_keys);
+	free(pv->fid_vals);
+	pv->fid_keys = NULL;
+	pv->fid_vals = NULL;
+	pv->fid_cap = 0;
+	free(pv->pinfo);
+	pv->pinfo = NULL;
+	pv->npinfo = 0;
 	if (m->nctx_files > 1)
 		qsort(m->ctx_files, m->nctx_files, sizeof(struct lp_ctx_file), cmp_ctx);
 	lp_smap_free(&pv->ctx_idx);
@@ -1671,16 +2640,12 @@ static void finish(struct lp_model *m)
 			first = st->start_ns;
 		if (st->end_ns > last)
 			last = st->end_ns;
-		if (st->kind == LP_STEPK_RUN || st->kind == LP_STEPK_COPY || st->kind == LP_STEPK_FROM ||
-		    st->kind == LP_STEPK_OTHER) {
-			if (!st->stage_steps && st->kind != LP_STEPK_OTHER)
-				continue;
+		if (lp_step_is_dockerfile(st))
 			b->steps++;
-			if (st->cacheable) {
-				b->cacheable_steps++;
-				if (st->cached)
-					b->cached_steps++;
-			}
+		if (lp_step_counts_for_cache(st)) {
+			b->cacheable_steps++;
+			if (st->cached)
+				b->cached_steps++;
 		}
 		if (st->status == LP_STEP_ERROR)
 			b->failed = true;
@@ -1706,7 +2671,13 @@ static void finish(struct lp_model *m)
 	if (b->command_status > 0 || b->error)
 		b->failed = true;
 	b->cold = b->cached_steps == 0 && m->context.changed_files == 0;
-	if (!b->image_bytes_source && m->snap.layer_bytes_written) {
+	if (b->failed) {
+		/* no image came out of this build: a size from `image inspect`
+		 * is an older image of the same tag, and the layer bytes are of
+		 * layers no image uses */
+		b->image_bytes = 0;
+		b->image_bytes_source = NULL;
+	} else if (!b->image_bytes_source && m->snap.layer_bytes_written) {
 		b->image_bytes = m->snap.layer_bytes_written;
 		b->image_bytes_source = "layer bytes written";
 	}
@@ -1741,7 +2712,6 @@ static void priv_free(struct lp_model *m)
 	free(pv->pid_vals);
 	free(pv->pid_prev);
 	lp_smap_free(&pv->step_by_num);
-	free(pv->file_slots);
 	lp_smap_free(&pv->ctx_idx);
 	lp_smap_free(&pv->ctx_dirs);
 	lp_smap_free(&pv->rfc_seen);
@@ -1760,6 +2730,11 @@ static void priv_free(struct lp_model *m)
 	free(pv->pend_argv);
 	free(pv->pend_argc);
 	free(pv->first_cmd);
+	free(pv->pcache);
+	lp_strtab_free(&pv->paths);
+	free(pv->pinfo);
+	free(pv->fid_keys);
+	free(pv->fid_vals);
 	for (size_t i = 0; i < m->nsteps; i++) {
 		if (pv->step_log)
 			lp_strv_free(&pv->step_log[i]);
@@ -1859,6 +2834,7 @@ void lp_model_free(struct lp_model *m)
 	free(m);
 }
 
+
 struct lp_model *lp_model_from_reader(struct lp_reader *r, const struct lp_model_options *opt,
 				      char *err, size_t errlen)
 {
@@ -1879,19 +2855,29 @@ struct lp_model *lp_model_from_reader(struct lp_reader *r, const struct lp_model
 		lp_model_free(m);
 		return NULL;
 	}
-	/* pass 1 */
+	/* pass 1, and the tape of what pass 2 needs */
 	struct lp_resolver *res = lp_resolver_new();
+	struct readahead ra;
+	struct tape tape = { 0 };
 	const struct lp_hdr *h;
 	uint64_t events = 0, last_ts = 0;
-	while (lp_reader_next(r, &h) == 1) {
+	ra_start(&ra, r);
+	while (ra_next(&ra, &h) == 1) {
 		events++;
 		if (h->ts > last_ts)
 			last_ts = h->ts;
 		if (!lp_ev_valid(h))
 			continue;
+		char fbuf[4096];
+		const char *first = NULL;
+		bool have_first = false;
+		struct p2rec q;
+		if (!tape.dropped && p2_capture(m, res, h, &q, fbuf, sizeof(fbuf), &first, &have_first))
+			tape_put(&tape, h, &q);
 		pass1_record(m, res, h);
-		lp_resolver_feed(res, h);
+		feed_captured(res, h, &q, have_first, first);
 	}
+	ra_stop(&ra);
 	lp_resolver_free(res);
 	m->build.events = events;
 	const struct lp_reader_status *st = lp_reader_status(r);
@@ -1900,6 +2886,8 @@ struct lp_model *lp_model_from_reader(struct lp_reader *r, const struct lp_model
 	snprintf(m->build.trace_message, sizeof(m->build.trace_message), "%s", st->message);
 
 	lp_progress_steps(m);
+	if (!m->nsteps)
+		lp_infer_steps(m, r); /* attach mode: steps from kernel evidence (infer.h) */
 	/* steps that never finished end with the recording */
 	for (size_t s = 0; s < m->nsteps; s++)
 		if (!m->steps[s].end_ns)
@@ -1910,21 +2898,39 @@ struct lp_model *lp_model_from_reader(struct lp_reader *r, const struct lp_model
 
 	lp_correlate(m);
 
-	/* pass 2 */
-	if (lp_reader_rewind(r) < 0) {
-		snprintf(err, errlen, "cannot rewind the trace");
-		lp_model_free(m);
-		return NULL;
-	}
+	/* pass 2: from the tape, or (too big a trace) from the trace again */
 	lp_model_reset_mounts(m);
-	res = lp_resolver_new();
-	while (lp_reader_next(r, &h) == 1) {
-		if (!lp_ev_valid(h))
-			continue;
-		pass2_record(m, res, h);
-		lp_resolver_feed(res, h);
+	lp_model_pinfo(m, (uint32_t)pv->paths.n); /* room for every path at once */
+	struct p2rec q;
+	if (!tape.dropped) {
+		tape_rewind(&tape);
+		replay(m, &tape);
+		tape_free(&tape);
+	} else {
+		if (lp_reader_rewind(r) < 0) {
+			snprintf(err, errlen, "cannot rewind the trace");
+			lp_model_free(m);
+			return NULL;
+		}
+		res = lp_resolver_new();
+		ra_start(&ra, r);
+		while (ra_next(&ra, &h) == 1) {
+			if (!lp_ev_valid(h))
+				continue;
+			char fbuf[4096];
+			const char *first = NULL;
+			bool have_first = false;
+			if (p2_capture(m, res, h, &q, fbuf, sizeof(fbuf), &first, &have_first)) {
+				p2_fill(&q, h);
+				pass2_record(m, &q);
+				feed_captured(res, h, &q, have_first, first);
+			} else {
+				lp_resolver_feed(res, h);
+			}
+		}
+		ra_stop(&ra);
+		lp_resolver_free(res);
 	}
-	lp_resolver_free(res);
 
 	finish(m);
 	if (!opt || !opt->no_findings)

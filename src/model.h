@@ -8,8 +8,9 @@
  *
  * The model keeps aggregates, never every event: processes, steps, one row
  * per (step, path) of file activity, the build context manifest and the
- * findings. A 10M-event trace loads in well under 512 MiB (measured: 10M
- * events, 485k distinct paths, 66k processes: 160 MiB RSS, ~10 s).
+ * findings. A 10M-event trace loads in well under 512 MiB (bench/gen_trace.c,
+ * 10M events, ~1M distinct paths: ~340 MiB peak RSS, the trace's compact
+ * copy included; see model.c for how it is read once).
  *
  * Several daemons may be traced at once: the one serving the build is the
  * one listening where the CLI's -H points (else the writer of the context
@@ -131,6 +132,7 @@ struct lp_step {
 	char **reads_from_context;
 	size_t nreads_from_context;
 	int first_proc;         /* index of its top process (runc or sh), or -1 */
+	bool inferred;          /* made from kernel evidence, not progress lines (infer.h) */
 };
 
 /* ------------------------------------------------------------- processes */
@@ -253,6 +255,8 @@ struct lp_finding {
 	char *message;          /* one sentence */
 	char **paths;           /* evidence paths (display form), npaths */
 	size_t npaths;
+	size_t npaths_total;    /* evidence paths in all: paths holds the first
+				 * npaths of them (long lists are cut) */
 	char *suggestion;       /* the concrete edit, may span lines */
 	char **evidence;        /* lines of kernel evidence, nevidence */
 	size_t nevidence;
@@ -276,6 +280,8 @@ struct lp_build {
 	uint64_t start_ns, end_ns;   /* first and last progress line (or event) */
 	uint64_t wall_ns;
 	bool wall_from_command; /* start..exit of the traced command, not progress lines */
+	bool steps_inferred;    /* no progress stream (attach mode): steps from kernel evidence,
+				 * cache hits invisible (infer.h) */
 	size_t steps;           /* Dockerfile steps (internal vertices excluded) */
 	size_t cached_steps;
 	size_t cacheable_steps;
@@ -286,7 +292,9 @@ struct lp_build {
 	bool truncated;         /* no trailer or damaged: partial recording */
 	char trace_message[256];/* the reader's account of what it recovered */
 	/* Final image size: from the trailer/META "image" info when record
-	 * provides it, else the sum of bytes written into layers. */
+	 * provides it, else the sum of bytes written into layers. Never for a
+	 * failed build: it produced no image (an "image inspect" size would be
+	 * an older image of the same tag): 0 and NULL source, "not measured". */
 	uint64_t image_bytes;
 	const char *image_bytes_source; /* "image inspect" | "layer bytes written" | NULL */
 	char *image_ref;        /* -t tag, when known */
@@ -339,6 +347,15 @@ int lp_model_event_step(const struct lp_model *m, const struct lp_hdr *rec, cons
 /* Step index whose [start, end] contains ts, preferring the shortest; -1. */
 int lp_model_step_at(const struct lp_model *m, uint64_t ts);
 /*
+ * When the fd of an LP_EV_FD_IO record was closed. Records are sent at
+ * close (hdr.ts), but what is still in the kernel's per-fd table when the
+ * recording ends is drained with LP_FDIO_DRAINED and the drain's time; for
+ * a process that had exited by then, the fd was closed at its exit: that
+ * time is returned and *still_open (may be NULL) is false. *still_open is
+ * true only for an fd of a process still running at the end.
+ */
+uint64_t lp_model_fdio_close_ts(const struct lp_model *m, const struct lp_ev_fd_io *e, bool *still_open);
+/*
  * A host path as a person reads it, for step (-1 allowed): container-
  * relative under the step's rootfs or any overlay2/<id>/merged, context-
  * relative under the context snapshot (also seen through the daemon's
@@ -368,8 +385,14 @@ const char *lp_role_name(enum lp_role r);
 /* "done", "cached", "error", "canceled", "unknown" */
 const char *lp_step_status_name(enum lp_step_status s);
 /* A step's duration: BuildKit's own "DONE 1.2s" when printed, else the
- * time between its first and last progress lines; 0 for cached steps. */
+ * time between its first and last progress lines; 0 for cached steps.
+ * The one definition of a step's time (report, diff, exporters). */
 uint64_t lp_step_wall_ns(const struct lp_step *s);
+/* Is s a Dockerfile step ("[stage i/n] INSTR ...", counted in build.steps)? */
+bool lp_step_is_dockerfile(const struct lp_step *s);
+/* Does s count in build.cache_hit_rate = cached_steps / cacheable_steps?
+ * Dockerfile steps other than FROM (a base image is resolved, not cached). */
+bool lp_step_counts_for_cache(const struct lp_step *s);
 /* Whether a context-relative path looks like a secret (.env, *.pem, id_rsa*...). */
 bool lp_path_is_secret(const char *ctx_path);
 

@@ -33,6 +33,62 @@ int lp_smap_get(const struct lp_smap *m, const char *key);
 void lp_smap_put(struct lp_smap *m, const char *key, int val);
 void lp_smap_free(struct lp_smap *m);
 
+/* Interned strings (the paths of a trace): each distinct string once, with
+ * a number. Ids start at 1; 0 means "no string". Strings live until the
+ * table is freed. */
+struct lp_strslot {
+	const char *str;        /* the string, for the compare without a detour */
+	uint32_t id;            /* 0: empty */
+	uint32_t hash;
+};
+struct lp_strtab {
+	const char **str;       /* [id] */
+	size_t n;               /* ids in use: 1..n-1 */
+	size_t cap;
+	struct lp_strslot *slots; /* open addressing */
+	size_t nslots;
+	char **chunks;          /* the strings' storage */
+	size_t nchunks;
+	char *free_at;          /* room left in the last chunk */
+	size_t free_len;
+	size_t bytes;           /* memory held */
+};
+uint32_t lp_strtab_intern(struct lp_strtab *t, const char *s);
+static inline const char *lp_strtab_str(const struct lp_strtab *t, uint32_t id)
+{
+	return id && id < t->n ? t->str[id] : NULL;
+}
+void lp_strtab_free(struct lp_strtab *t);
+
+/* What pass 2 needs to know of one interned path, worked out the first
+ * time (attribution and display are functions of the path once the
+ * steps and snapshots are known; paths under a temporary bind mount
+ * depend on the mounts of the moment and are never cached). */
+struct lp_pinfo {
+	uint8_t known;          /* PI_* bits: which fields below are set */
+	uint8_t bkmount;        /* has "/buildkit-mount": not cacheable */
+	uint8_t part;           /* enum lp_snap_part */
+	uint8_t space_host, space_cont;
+	uint16_t dir_len, rel_off;
+	int16_t ctx_rel;        /* offset of the path in the context snapshot, -1: not in it */
+	int32_t snap;           /* index in snaps of its snapshot dir, -1 */
+	int32_t rootfs_step;    /* LP_SNAP_ROOTFS: the RUN step of that container, -1 */
+	uint32_t disp_host, disp_cont; /* ids of the path as displayed */
+	/* the file row last used for it, by a container process [1] or not
+	 * [0]: step + 2 (0: none; step -1 is "no step") and index in files */
+	int32_t file_step[2];
+	uint32_t file_idx[2];
+	/* the RUN step (+ 1) that last read it, and the number of context
+	 * files then (container_read() done) */
+	int32_t read_step;
+	uint32_t read_gen;
+};
+#define PI_SPLIT     1u     /* part, dir_len, rel_off, snap, rootfs_step */
+#define PI_DISP_HOST 2u
+#define PI_DISP_CONT 4u
+#define PI_CTXREL    8u
+#define PI_BASE      0x80u  /* bkmount */
+
 /* Growable array of strings, for small sets. */
 struct lp_strv {
 	char **v;
@@ -88,8 +144,6 @@ struct lp_priv {
 	int *pid_prev;               /* per proc: previous proc with the same pid, -1 */
 	size_t pid_prev_cap;
 	struct lp_smap step_by_num;  /* "N" -> step index */
-	uint32_t *file_slots;        /* (step, path) -> file index + 1; 0 empty */
-	size_t file_slots_cap;
 	struct lp_smap ctx_idx;      /* ctx path -> ctx file index */
 	struct lp_smap ctx_dirs;     /* every directory holding a manifest entry */
 	struct lp_smap rfc_seen;     /* "step\x1fctxpath": reads_from_context dedup */
@@ -101,6 +155,7 @@ struct lp_priv {
 	size_t files_cap, procs_cap, steps_cap, ctx_cap, findings_cap;
 	int ctx_snap;                /* index of the context snapshot, -1 */
 	uint64_t lag_ns;             /* progress print lag tolerated in windows */
+	uint64_t work_end_ns;        /* end of the last step that is not an export */
 	/* Pending exec argv, per tgid (kept on the proc as pend_argv). */
 	char ***pend_argv;           /* per proc: argv of an exec entered, not yet done */
 	int *pend_argc;
@@ -133,6 +188,21 @@ struct lp_priv {
 	/* Progress lines go to the shared parser (progress.h) in pass 1 */
 	struct lp_progress *prog;
 	struct lp_strv build_errors;
+	/* Per proc: the role its comm/exe/argv give (lp_role_of_proc), cached
+	 * while they do not change, and pass 2's daemon tests (PC_* bits). */
+	uint8_t *pcache;
+	/* pass 2's last process lookup (proc_at_cached) */
+	bool pc_valid;
+	uint32_t pc_tgid;
+	int pc_idx;
+	uint64_t pc_lo, pc_hi;
+	/* Pass 2 works on interned paths (model.c, "pass 2") */
+	struct lp_strtab paths;
+	struct lp_pinfo *pinfo;      /* [path id] */
+	size_t npinfo;
+	uint64_t *fid_keys;          /* (step, shown path id) -> file index: open addressing */
+	uint32_t *fid_vals;
+	size_t fid_cap;
 };
 
 /* One Dockerfile instruction (continuations joined). */
@@ -174,11 +244,45 @@ void lp_model_reset_mounts(struct lp_model *m);
  * the path of its source (the context snapshot...); buf, or path itself. */
 const char *lp_model_translate(const struct lp_model *m, const char *path, char *buf, size_t len);
 
+/* The most memory pass 1's tape of the trace may take (model.c); past it,
+ * pass 2 reads the trace again. Tests set 0 to take that road. */
+extern uint64_t lp_model_tape_max;
+
+/* Pass 2's view of an interned path id (grown on demand; never NULL). */
+struct lp_pinfo *lp_model_pinfo_slow(const struct lp_model *m, uint32_t id);
+static inline struct lp_pinfo *lp_model_pinfo(const struct lp_model *m, uint32_t id)
+{
+	struct lp_priv *pv = lp_priv(m);
+	if (id < pv->npinfo && (pv->pinfo[id].known & PI_BASE))
+		return &pv->pinfo[id]; /* asked for several times per event */
+	return lp_model_pinfo_slow(m, id);
+}
+/* lp_model_event_step() of a path with its interned id (0: unknown), so
+ * what depends on the path alone is worked out once per path. */
+int lp_model_event_step_id(const struct lp_model *m, const struct lp_hdr *rec, const char *path,
+			   uint32_t id);
+/* The same, given p = lp_model_proc_at(m, rec->tgid, rec->ts). */
+int lp_model_event_step_p(const struct lp_model *m, const struct lp_hdr *rec, const struct lp_proc *p,
+			  const char *path, uint32_t id);
+/* Where a host path falls among the layer snapshots (lp_snap_split()),
+ * which snapshot that is, and for a RUN's rootfs, which step. */
+struct lp_split {
+	enum lp_snap_part part;
+	size_t dir_len;
+	const char *rel;
+	int snap;               /* index in snaps of the snapshot dir (not rootfs), -1 */
+	int rootfs_step;        /* LP_SNAP_ROOTFS: the RUN step of that container, -1 */
+};
+/* id: path's interned id, to work it out once (0: not interned). */
+void lp_model_split(const struct lp_model *m, const char *path, uint32_t id, struct lp_split *sp);
+
 /* correlate.c */
 /* Feed one progress line (no newline) stamped ts. */
 void lp_progress_line(struct lp_model *m, const char *line, size_t len, uint64_t ts);
 /* After pass 1: the steps, from the progress parser. */
 void lp_progress_steps(struct lp_model *m);
+/* A new step #num named name (parsed like a progress vertex), started at ts. */
+struct lp_step *lp_model_step_new(struct lp_model *m, int num, const char *name, uint64_t ts);
 /* After pass 1: parse step names, Dockerfile lines, roles, RUN/COPY
  * attribution, context snapshot. */
 void lp_correlate(struct lp_model *m);

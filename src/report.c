@@ -122,12 +122,10 @@ static bool eval_targets(const struct lp_model *m, struct target *t, size_t n)
 			snprintf(t[i].note, sizeof(t[i].note), "wall time of the build");
 			break;
 		case T_IMAGE_SIZE: {
-			bool inspected = m->build.image_bytes_source &&
-					 !strcmp(m->build.image_bytes_source, "image inspect");
-			bool usable = m->build.image_bytes_source && (inspected || !m->build.failed);
-			t[i].measured = usable ? (double)m->build.image_bytes : -1;
+			/* the model gives no size for a failed build (no image) */
+			t[i].measured = m->build.image_bytes_source ? (double)m->build.image_bytes : -1;
 			t[i].pass = t[i].measured >= 0 && t[i].measured <= t[i].limit;
-			if (m->build.failed && !inspected)
+			if (m->build.failed)
 				snprintf(t[i].note, sizeof(t[i].note), "not measured: the build failed, no image");
 			else if (!m->build.image_bytes_source)
 				snprintf(t[i].note, sizeof(t[i].note), "not measured: no image size in the trace");
@@ -141,8 +139,11 @@ static bool eval_targets(const struct lp_model *m, struct target *t, size_t n)
 		case T_CACHE_HIT:
 			t[i].measured = m->build.cache_hit_rate;
 			t[i].pass = t[i].measured >= 0 && t[i].measured + 1e-9 >= t[i].limit;
-			snprintf(t[i].note, sizeof(t[i].note), "%zu of %zu cacheable steps cached",
-				 m->build.cached_steps, m->build.cacheable_steps);
+			if (m->build.steps_inferred)
+				snprintf(t[i].note, sizeof(t[i].note), "not measured: steps inferred, cache hits not visible");
+			else
+				snprintf(t[i].note, sizeof(t[i].note), "%zu of %zu cacheable steps cached",
+					 m->build.cached_steps, m->build.cacheable_steps);
 			break;
 		}
 		all &= t[i].pass;
@@ -202,9 +203,16 @@ static char *report_json(const struct lp_model *m, const char *file, struct targ
 	cJSON_AddNumberToObject(jb, "events", (double)b->events);
 	cJSON_AddNumberToObject(jb, "lost_events", (double)b->lost_events);
 	/* extras */
+	/* cache_hit_rate has one definition, the model's, used by the text,
+	 * this document and --target: cached_steps / cacheable_steps, where
+	 * cacheable means a Dockerfile step other than FROM (steps[].cacheable);
+	 * 0 with cache_hit_rate_known false when no step is cacheable */
 	cJSON_AddNumberToObject(jb, "cacheable_steps", (double)b->cacheable_steps);
-	cJSON_AddBoolToObject(jb, "cache_hit_rate_known", b->cache_hit_rate >= 0);
-	cJSON_AddBoolToObject(jb, "cold", b->cold);
+	cJSON_AddBoolToObject(jb, "cache_hit_rate_known", b->cache_hit_rate >= 0 && !b->steps_inferred);
+	cJSON_AddBoolToObject(jb, "steps_inferred", b->steps_inferred);
+	cJSON_AddStringToObject(jb, "cache_hit_rate_formula",
+				"cached_steps / cacheable_steps (Dockerfile steps except FROM)");
+	cJSON_AddBoolToObject(jb, "cold", b->cold && !b->steps_inferred); /* inferred: unknown */
 	cJSON_AddNumberToObject(jb, "context_sent_files", (double)m->context.sent_files);
 	cJSON_AddNumberToObject(jb, "context_sent_bytes", (double)m->context.sent_bytes);
 	cJSON_AddNumberToObject(jb, "context_added_files", (double)m->context.added_files);
@@ -215,6 +223,9 @@ static char *report_json(const struct lp_model *m, const char *file, struct targ
 	} else {
 		cJSON_AddNullToObject(jb, "image_bytes");
 		cJSON_AddNullToObject(jb, "image_bytes_source");
+		cJSON_AddStringToObject(jb, "image_bytes_note",
+					b->failed ? "not measured: the build failed, no image was produced"
+						  : "not measured: no image size in the trace");
 	}
 	cJSON_AddBoolToObject(jb, "truncated", b->truncated);
 	if (b->truncated)
@@ -244,6 +255,8 @@ static char *report_json(const struct lp_model *m, const char *file, struct targ
 		else
 			cJSON_AddNullToObject(js, "dockerfile_line");
 		cJSON_AddBoolToObject(js, "cached", s->cached);
+		/* counted in cache_hit_rate (a Dockerfile step other than FROM) */
+		cJSON_AddBoolToObject(js, "cacheable", lp_step_counts_for_cache(s));
 		cJSON_AddNumberToObject(js, "start_ms",
 					s->start_ns > b->start_ns ? ms(s->start_ns - b->start_ns) : 0);
 		cJSON_AddNumberToObject(js, "wall_ms", ms(lp_step_wall_ns(s)));
@@ -255,6 +268,7 @@ static char *report_json(const struct lp_model *m, const char *file, struct targ
 		cJSON_AddItemToObject(js, "reads_from_context",
 				      str_array(s->reads_from_context, s->nreads_from_context));
 		cJSON_AddStringToObject(js, "status", lp_step_status_name(s->status));
+		cJSON_AddBoolToObject(js, "inferred", s->inferred);
 		if (s->error)
 			cJSON_AddStringToObject(js, "error", s->error);
 		cJSON_AddNumberToObject(js, "processes", (double)s->agg.procs);
@@ -273,6 +287,9 @@ static char *report_json(const struct lp_model *m, const char *file, struct targ
 			cJSON_AddNullToObject(jf, "step");
 		cJSON_AddStringToObject(jf, "message", f->message ? f->message : "");
 		cJSON_AddItemToObject(jf, "paths", str_array(f->paths, f->npaths));
+		/* "paths" may be cut (the largest first): how many there are in all */
+		cJSON_AddNumberToObject(jf, "paths_total",
+					(double)(f->npaths_total > f->npaths ? f->npaths_total : f->npaths));
 		cJSON_AddStringToObject(jf, "suggestion", f->suggestion ? f->suggestion : "");
 		cJSON_AddNumberToObject(jf, "estimated_savings_ms", (double)f->savings_ms);
 		cJSON_AddNumberToObject(jf, "estimated_savings_bytes", (double)f->savings_bytes);
@@ -345,9 +362,16 @@ static void print_text(FILE *out, const struct lp_model *m, const char *file, st
 	if (b->command)
 		fprintf(out, "  command          %s\n", b->command);
 	fprintf(out, "  wall time        %s (%s)\n", lp_fmt_duration_ns(b->wall_ns, b1, sizeof(b1)),
-	       b->wall_from_command ? "the build command, start to exit" : "first to last progress line");
-	fprintf(out, "  steps            %zu Dockerfile steps, %zu cached\n", b->steps, b->cached_steps);
-	if (b->cache_hit_rate >= 0)
+	       b->wall_from_command ? "the build command, start to exit"
+	       : b->steps_inferred ? "first to last inferred step" : "first to last progress line");
+	if (b->steps_inferred)
+		fprintf(out, "  steps            %zu Dockerfile steps inferred from kernel evidence: no BuildKit progress "
+		       "stream in this trace (attach mode); cache hits are not visible\n", b->steps);
+	else
+		fprintf(out, "  steps            %zu Dockerfile steps, %zu cached\n", b->steps, b->cached_steps);
+	if (b->steps_inferred)
+		fprintf(out, "  cache hit rate   unknown (a cache hit leaves no process or copy to infer a step from)\n");
+	else if (b->cache_hit_rate >= 0)
 		fprintf(out, "  cache hit rate   %.0f%% measured (%zu of %zu cacheable steps; FROM not counted)%s\n",
 		       b->cache_hit_rate * 100, b->cached_steps, b->cacheable_steps,
 		       b->cold ? " - cold build, nothing to hit yet" : "");
@@ -367,6 +391,8 @@ static void print_text(FILE *out, const struct lp_model *m, const char *file, st
 		       !strcmp(b->image_bytes_source, "image inspect")
 			       ? "docker image inspect"
 			       : "bytes written into new layers by this build; base image not included");
+	else if (b->failed)
+		fprintf(out, "  image size       not measured: the build failed, no image was produced\n");
 	fprintf(out, "  events           %llu recorded, %llu lost\n", (unsigned long long)b->events,
 	       (unsigned long long)b->lost_events);
 	if (b->lost_events)
@@ -410,11 +436,14 @@ static void print_text(FILE *out, const struct lp_model *m, const char *file, st
 		const struct lp_finding *f = &m->findings[i];
 		fprintf(out, "\n%zu. [%s] %s\n", i + 1, lp_finding_kind_name(f->kind), f->message ? f->message : "");
 		if (f->npaths) {
+			/* the finding may list fewer paths than it counts */
+			size_t all = f->npaths_total > f->npaths ? f->npaths_total : f->npaths;
+			size_t shown = f->npaths < (size_t)top ? f->npaths : (size_t)top;
 			fprintf(out, "   paths:");
-			for (size_t k = 0; k < f->npaths && (int)k < top; k++)
+			for (size_t k = 0; k < shown; k++)
 				fprintf(out, "%s %s", k ? "," : "", f->paths[k]);
-			if (f->npaths > (size_t)top)
-				fprintf(out, ", ... (%zu in all)", f->npaths);
+			if (all > shown)
+				fprintf(out, ", ... (%zu in all)", all);
 			fprintf(out, "\n");
 		}
 		if (f->nevidence) {

@@ -23,7 +23,10 @@
  *                      dup/dup2/dup3/fcntl(F_DUPFD*) (copy), close (forget),
  *                      chdir (cwd = path), fchdir (cwd = fd's path);
  *                      fsopen/fsmount make fds with no path (forgotten)
- *   LP_EV_FD_IO        a close (not a drain) forgets the fd
+ *   LP_EV_FD_IO        a close forgets the fd; so does the drain at the
+ *                      end of the recording (LP_FDIO_DRAINED) of a process
+ *                      that had exited: the kernel closed its fds at exit.
+ *                      The drain of a running process's fd leaves it open
  *
  * Limits, by design: resolution is lexical (symlinks are not followed, the
  * process's root - chroot, container - is not known: paths inside a
@@ -50,6 +53,7 @@
 
 struct path {
 	unsigned ref;
+	uint32_t tag;   /* the caller's (lp_resolver_fd_tag) */
 	char s[];
 };
 
@@ -58,6 +62,7 @@ static struct path *path_new(const char *s)
 	size_t n = strlen(s);
 	struct path *p = lp_xmalloc(sizeof(*p) + n + 1);
 	p->ref = 1;
+	p->tag = 0;
 	memcpy(p->s, s, n + 1);
 	return p;
 }
@@ -314,10 +319,38 @@ static bool push_path(char *out, size_t *olen, size_t cap, const char *s)
 	return true;
 }
 
+/* Length of path when it is already normal: absolute, and no empty, "."
+ * or ".." component, no trailing slash ("/" itself is normal). 0 when not.
+ * Most paths a trace holds are: they are copied as they are. */
+static size_t normal_len(const char *path)
+{
+	if (path[0] != '/')
+		return 0;
+	const char *s = path; /* at a '/' */
+	for (;;) {
+		const char *c = s + 1;
+		if (*c == '\0')
+			return s == path ? 1 : 0;
+		if (*c == '/' || (c[0] == '.' && (c[1] == '/' || !c[1])) ||
+		    (c[0] == '.' && c[1] == '.' && (c[2] == '/' || !c[2])))
+			return 0;
+		while (*c && *c != '/')
+			c++;
+		if (!*c)
+			return (size_t)(c - path);
+		s = c;
+	}
+}
+
 const char *lp_path_normalize(const char *base, const char *path, char *buf, size_t len)
 {
 	if (!buf || len < 2 || !path)
 		return NULL;
+	size_t n = normal_len(path);
+	if (n && n < len) {
+		memcpy(buf, path, n + 1);
+		return buf;
+	}
 	size_t olen = 0;
 	bool ok = true;
 	if (path[0] != '/' && base)
@@ -385,6 +418,8 @@ static const char *resolve(const struct lp_resolver *r, const struct lp_ev_sysca
 
 /* ------------------------------------------------------------------- API */
 
+static void feed(struct lp_resolver *r, const struct lp_hdr *rec, bool known, const char *given);
+
 struct lp_resolver *lp_resolver_new(void)
 {
 	return lp_xcalloc(1, sizeof(struct lp_resolver));
@@ -409,20 +444,37 @@ const char *lp_resolve_path(struct lp_resolver *r, const struct lp_ev_syscall *e
 	return resolve(r, ev, (unsigned)i, buf, len);
 }
 
-/* The resolved path of the first path argument of ev, as a new path. */
-static struct path *first_path(struct lp_resolver *r, const struct lp_ev_syscall *ev)
+const char *lp_resolver_first_path(struct lp_resolver *r, const struct lp_ev_syscall *ev, int *idx,
+				   char *buf, size_t len)
 {
+	if (idx)
+		*idx = -1;
+	if (!r || !ev || ev->h.kind != LP_EV_SYSCALL)
+		return NULL;
 	for (unsigned i = 0; i < ev->nstr && i < LP_SYSCALL_MAX_STRS; i++) {
 		if (!lp_sc_arg_is_path(ev->h.aux, ev->str_arg[i], ev->args))
 			continue;
-		char buf[4096];
-		const char *s = resolve(r, ev, i, buf, sizeof(buf));
-		return s ? path_new(s) : NULL;
+		if (idx)
+			*idx = (int)i;
+		return resolve(r, ev, i, buf, len);
 	}
 	return NULL;
 }
 
-static void feed_syscall(struct lp_resolver *r, const struct lp_ev_syscall *ev)
+/* The resolved path of the first path argument of ev, as a new path:
+ * given by the caller (known), or resolved here. */
+static struct path *first_path(struct lp_resolver *r, const struct lp_ev_syscall *ev, bool known,
+			       const char *given)
+{
+	if (known)
+		return given ? path_new(given) : NULL;
+	char buf[4096];
+	const char *s = lp_resolver_first_path(r, ev, NULL, buf, sizeof(buf));
+	return s ? path_new(s) : NULL;
+}
+
+static void feed_syscall(struct lp_resolver *r, const struct lp_ev_syscall *ev, bool known,
+			 const char *given)
 {
 	if (ev->ret < 0)
 		return; /* failed calls change nothing */
@@ -431,7 +483,7 @@ static void feed_syscall(struct lp_resolver *r, const struct lp_ev_syscall *ev)
 	struct proc *p;
 
 	if (lp_sc_opens_path(sc)) {
-		struct path *path = first_path(r, ev);
+		struct path *path = first_path(r, ev, known, given);
 		p = proc_live(r, ev->h.tgid);
 		fd_put(p, ret, path);
 		return;
@@ -456,7 +508,7 @@ static void feed_syscall(struct lp_resolver *r, const struct lp_ev_syscall *ev)
 		fd_put(proc_live(r, ev->h.tgid), ret, NULL);
 		return;
 	case LP_SC_CHDIR: {
-		struct path *path = first_path(r, ev);
+		struct path *path = first_path(r, ev, known, given);
 		p = proc_live(r, ev->h.tgid);
 		if (path && path->s[0] == '/') {
 			path_unref(p->cwd);
@@ -481,6 +533,16 @@ static void feed_syscall(struct lp_resolver *r, const struct lp_ev_syscall *ev)
 }
 
 void lp_resolver_feed(struct lp_resolver *r, const struct lp_hdr *rec)
+{
+	feed(r, rec, false, NULL);
+}
+
+void lp_resolver_feed_first(struct lp_resolver *r, const struct lp_hdr *rec, const char *first)
+{
+	feed(r, rec, true, first);
+}
+
+static void feed(struct lp_resolver *r, const struct lp_hdr *rec, bool known, const char *given)
 {
 	if (!r || !rec || !lp_ev_valid(rec))
 		return;
@@ -553,27 +615,46 @@ void lp_resolver_feed(struct lp_resolver *r, const struct lp_hdr *rec)
 		}
 		break;
 	}
-	case LP_EV_FD_IO: {
-		const struct lp_ev_fd_io *ev = (const void *)rec;
-		if ((ev->io_flags & LP_FDIO_DRAINED) || (rec->flags & LP_FDIO_DRAINED))
-			break; /* still open */
+	case LP_EV_FD_IO:
+		if (!lp_resolver_fdio_closes(r, rec))
+			break; /* drained at the end of the recording: still open */
 		p = proc_get(r, rec->tgid);
 		if (p)
 			fd_put(p, (int32_t)rec->aux, NULL);
 		break;
-	}
 	case LP_EV_SYSCALL:
-		feed_syscall(r, (const void *)rec);
+		feed_syscall(r, (const void *)rec, known, given);
 		break;
 	default:
 		break;
 	}
 }
 
+bool lp_resolver_fdio_closes(const struct lp_resolver *r, const struct lp_hdr *rec)
+{
+	if (!r || !rec || rec->kind != LP_EV_FD_IO || !lp_ev_valid(rec))
+		return false;
+	const struct lp_ev_fd_io *ev = (const void *)rec;
+	if (!((ev->io_flags | rec->flags) & LP_FDIO_DRAINED))
+		return true; /* sent at close */
+	/* drained when the recording ended: the fds of a process that had
+	 * exited by then were closed at its exit */
+	const struct proc *p = proc_get(r, rec->tgid);
+	return p && p->dead;
+}
+
 const char *lp_resolver_fd_path(const struct lp_resolver *r, uint32_t tgid, int fd)
 {
 	const struct proc *p = r ? proc_get(r, tgid) : NULL;
 	const struct path *fp = p ? fd_get(p, fd) : NULL;
+	return fp ? fp->s : NULL;
+}
+
+const char *lp_resolver_fd_tag(const struct lp_resolver *r, uint32_t tgid, int fd, uint32_t **tag)
+{
+	const struct proc *p = r ? proc_get(r, tgid) : NULL;
+	struct path *fp = p ? fd_get(p, fd) : NULL;
+	*tag = fp ? &fp->tag : NULL;
 	return fp ? fp->s : NULL;
 }
 

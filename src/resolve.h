@@ -17,6 +17,7 @@
 #ifndef LAYERPROF_RESOLVE_H
 #define LAYERPROF_RESOLVE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,19 @@ void lp_resolver_free(struct lp_resolver *r);
 void lp_resolver_feed(struct lp_resolver *r, const struct lp_hdr *rec);
 
 /*
+ * The path the feed of a syscall record would resolve (an open's new fd, a
+ * chdir's new cwd): its first string whose argument is a path, resolved as
+ * lp_resolve_path() does; NULL when there is none or it is unreadable.
+ * *idx (may be NULL) gets that string's index, -1 when there is none.
+ */
+const char *lp_resolver_first_path(struct lp_resolver *r, const struct lp_ev_syscall *ev, int *idx,
+				   char *buf, size_t len);
+/* lp_resolver_feed() of a record whose lp_resolver_first_path() the caller
+ * got just before (first, maybe NULL): the same update, without resolving
+ * the path a second time (a trace is mostly opens). */
+void lp_resolver_feed_first(struct lp_resolver *r, const struct lp_hdr *rec, const char *first);
+
+/*
  * Absolute, lexically normalized path for string `i` of a syscall event,
  * resolved against the right dirfd (or cwd) of the calling process.
  * Writes into buf and returns it; returns NULL when string i is absent.
@@ -39,9 +53,23 @@ void lp_resolver_feed(struct lp_resolver *r, const struct lp_hdr *rec);
 const char *lp_resolve_path(struct lp_resolver *r, const struct lp_ev_syscall *ev,
 			    int i, char *buf, size_t len);
 
+/*
+ * Does an LP_EV_FD_IO record end its fd? A close does. So does the drain at
+ * the end of the recording (LP_FDIO_DRAINED) of a process that had exited
+ * by then: the kernel closed its fds at exit (false, "still open", for a
+ * process still running, or one exited too long ago to be remembered).
+ * Ask before feeding the record.
+ */
+bool lp_resolver_fdio_closes(const struct lp_resolver *r, const struct lp_hdr *rec);
+
 /* Path open on fd in process tgid, cwd of tgid, comm of tgid; NULL if unknown. */
 const char *lp_resolver_fd_path(const struct lp_resolver *r, uint32_t tgid, int fd);
 const char *lp_resolver_cwd(const struct lp_resolver *r, uint32_t tgid);
+/* lp_resolver_fd_path(), and in *tag a number the caller may keep with
+ * that path (0 until it sets one; shared by the fds dup() and fork() made
+ * of it): a caller that turns paths into numbers of its own does it once
+ * per open, not once per use. *tag is NULL when the path is unknown. */
+const char *lp_resolver_fd_tag(const struct lp_resolver *r, uint32_t tgid, int fd, uint32_t **tag);
 const char *lp_resolver_comm(const struct lp_resolver *r, uint32_t tgid);
 /* Executable of tgid (seed or last exec, normalized), or NULL. */
 const char *lp_resolver_exe(const struct lp_resolver *r, uint32_t tgid);

@@ -14,6 +14,10 @@
 #   two-daemons   the bad-order rebuild recorded while a second private dockerd
 #                 keeps building a project with the same file names: the report
 #                 keeps to the daemon that ran the build
+#   attach        `layerprof record` with NO command (attach mode: the daemons
+#                 only) while bad-order is built --no-cache from another shell:
+#                 steps inferred from kernel evidence (steps_inferred, the RUN by
+#                 its sh -c text and its time, the COPY), cache hit rate unknown
 # Every fixture also checks that FROM/WORKDIR steps get no file writes (the
 # Dockerfile and context transfers belong to the [internal] steps).
 # Needs root (BPF) and dockerd; otherwise it prints SKIP lines and exits 0.
@@ -500,6 +504,72 @@ if want two-daemons; then
 		fi
 	fi
 	end two-daemons two-daemons two-daemons-1 two-daemons-noise
+fi
+
+# ========================= attach =========================
+# `layerprof record` without a command traces the running daemons; a build
+# started meanwhile by someone else leaves no progress stream in the trace,
+# so the report infers the steps from kernel evidence and says so.
+if want attach; then
+	begin attach
+	if prepare bad-order attach; then
+		N="attach"
+		J=$work/attach.json
+		"$LP_BIN" record -v -o "$work/attach.lprof" --duration 120 >"$work/attach.out" 2>&1 </dev/null &
+		rec_pid=$!
+		bg_pids+=("$rec_pid")
+		for _ in $(seq 300); do
+			grep -q 'tracing dockerd' "$work/attach.out" 2>/dev/null && break
+			kill -0 "$rec_pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		if ! grep -q 'tracing dockerd' "$work/attach.out" 2>/dev/null; then
+			fail "$N: record (no command) attaches to the daemons" "$(tail -5 "$work/attach.out" | clip)"
+		else
+			t=$SECONDS
+			(cd "$dir" && timeout --foreground 300 "$DOCKER" -H "$HOST" build --no-cache --network=host \
+				--progress=plain -t lp-e2e/attach . >"$work/attach-build.out" 2>&1 </dev/null)
+			brc=$?
+			sleep 1 # the export's last writes
+			kill -TERM "$rec_pid" 2>/dev/null # (a background job ignores SIGINT)
+			wait "$rec_pid"
+			REC_RC=$?
+			echo "# $N: built in $((SECONDS - t)) s (build exit $brc, record exit $REC_RC)"
+			if [ "$brc" != 0 ]; then
+				fail "$N: the build (not recorded by a command) succeeds" "$(tail -5 "$work/attach-build.out" | clip)"
+			fi
+			rec_ok "$N: record with no command exits 0 (SIGTERM)" attach
+			"$LP_BIN" report "$work/attach.lprof" >"$work/attach.txt" 2>"$work/attach.report.err"
+			rc=$?
+			if [ "$rc" = 0 ] && grep -q 'steps inferred from kernel evidence: no BuildKit progress stream' "$work/attach.txt"; then
+				pass "$N: report exits 0 and says the steps were inferred"
+			else
+				fail "$N: report exits 0 and says the steps were inferred" \
+					"exit $rc; $(grep -A3 Summary "$work/attach.txt" | clip) $(clip <"$work/attach.report.err")"
+			fi
+			if "$LP_BIN" report --json "$work/attach.lprof" >"$J" 2>>"$work/attach.report.err" &&
+				jq -e '.schema == "layerprof.report/1"' "$J" >/dev/null 2>&1; then
+				pass "$N: report --json exits 0 (layerprof.report/1)"
+				ASTEPS='[.steps[] | {id, name, instruction, status, start_ms, wall_ms, inferred, reads_from_context}]'
+				ARUN='(.steps[] | select(.instruction == "RUN" and (.name | contains("cat package.json > /dev/null && sleep 3 && sha256sum package.json"))))'
+				is "$N: build.steps_inferred is true" '.build.steps_inferred == true' '.build'
+				is "$N: a RUN step named after the fixture's RUN text" "[$ARUN] | length == 1" "$ASTEPS"
+				is "$N: that RUN took the sleep's 3 s (2.8-4.5 s)" "$ARUN | .wall_ms >= 2800 and .wall_ms <= 4500" "$ASTEPS"
+				is "$N: that RUN read exactly package.json from the context" \
+					"$ARUN | .reads_from_context == [\"package.json\"]" "$ASTEPS"
+				is "$N: the COPY step is found (COPY -> /app)" \
+					'[.steps[] | select(.instruction == "COPY" and .name == "COPY -> /app")] | length == 1' "$ASTEPS"
+				is "$N: every step is marked inferred" '[.steps[] | .inferred] | all' "$ASTEPS"
+				is "$N: cache hit rate unknown (no cacheable step, cache_hit_rate_known false)" \
+					'.build.cache_hit_rate_known == false and .build.cacheable_steps == 0' '.build'
+				is "$N: no layer-order or cache-miss on inferred steps" \
+					'[.findings[] | select(.kind == "layer-order" or .kind == "cache-miss")] | length == 0'
+			else
+				fail "$N: report --json exits 0 (layerprof.report/1)" "$(clip <"$work/attach.report.err")"
+			fi
+		fi
+	fi
+	end attach attach attach-build
 fi
 
 echo "# e2e took $((SECONDS - T0)) s"

@@ -287,7 +287,8 @@ static inline char *scenario_bloated(void)
 	"COPY app.py /app/\n"                                                                   \
 	"RUN cat /app/requirements.txt\n"
 
-static inline char *scenario_missing(void)
+/* trailer: the recording's trailer (the build fails: command_status 1) */
+static inline char *scenario_missing_with(const char *trailer)
 {
 	static struct synth s;
 	common_start(&s, MISSING_DOCKERFILE);
@@ -309,7 +310,167 @@ static inline char *scenario_missing(void)
 	syn_progress(&s, MS(85), " > [3/5] COPY requirements.txt /app/:");
 	syn_progress(&s, MS(86), "------");
 	syn_progress(&s, MS(87), "failed to compute cache key: \"/requirements.txt\" not found: not found");
-	syn_close(&s, "{\"lost\":{\"total\":0},\"command_status\":1}");
+	syn_close(&s, trailer);
+	return strdup(s.path);
+}
+
+static inline char *scenario_missing(void)
+{
+	return scenario_missing_with("{\"lost\":{\"total\":0},\"command_status\":1}");
+}
+
+/* A context with many unread files (node_modules/, .git/, all of distinct
+ * sizes) and one file the RUN reads. First build: everything is sent. With
+ * cached_rebuild: the same project rebuilt with no change: the CLI walks the
+ * context (0.2 s), nothing is sent, every step is CACHED. */
+#define MANY_DOCKERFILE                                                                        \
+	"FROM layerprof/busybox\n"                                                              \
+	"WORKDIR /app\n"                                                                        \
+	"COPY . /app/\n"                                                                        \
+	"RUN sh /app/app.sh\n"
+#define MANY_NM 30
+#define MANY_GIT 25
+static inline const char *many_path(int i, char *buf, size_t len)
+{
+	if (i == 0)
+		snprintf(buf, len, "app.sh");
+	else if (i <= MANY_NM)
+		snprintf(buf, len, "node_modules/pkg%02d/index.js", i);
+	else
+		snprintf(buf, len, ".git/objects/%02d/obj", i - MANY_NM);
+	return buf;
+}
+static inline uint64_t many_size(int i)
+{
+	return i == 0 ? 111 : 4000 + (uint64_t)i * 100;
+}
+
+static inline char *scenario_bloated_many(bool cached_rebuild)
+{
+	static struct synth s;
+	common_start(&s, MANY_DOCKERFILE);
+	int n = 1 + MANY_NM + MANY_GIT;
+	static char names[1 + MANY_NM + MANY_GIT][64];
+	const char *files[1 + MANY_NM + MANY_GIT + 1];
+	for (int i = 0; i < n; i++) {
+		files[i] = many_path(i, names[i], sizeof(names[i]));
+		syn_ctx_file(&s, files[i], many_size(i));
+	}
+	files[n] = NULL;
+	internal_steps(&s, "docker.io/layerprof/busybox:latest");
+	syn_progress(&s, MS(30), "#4 [1/4] FROM docker.io/layerprof/busybox");
+	syn_progress(&s, MS(31), "#4 DONE 0.0s");
+	if (!cached_rebuild) {
+		transfer(&s, 40, 5, files, NULL);
+		syn_progress(&s, MS(70), "#6 [2/4] WORKDIR /app");
+		syn_progress(&s, MS(75), "#6 DONE 0.0s");
+		syn_progress(&s, MS(80), "#7 [3/4] COPY . /app/");
+		copy_files(&s, 80, COPYSNAP, files, "/app");
+		syn_progress(&s, MS(120), "#7 DONE 0.0s");
+		syn_progress(&s, MS(130), "#8 [4/4] RUN sh /app/app.sh");
+		const char *r[] = { "/app/app.sh", NULL };
+		syn_run(&s, MS(140), 150 * SYN_MS, 300, "run1containerid00000000001", "sh /app/app.sh", r, 0);
+		syn_progress(&s, MS(300), "#8 DONE 0.2s");
+		export_step(&s, 310, 9);
+	} else {
+		/* the transfer: the CLI walks the context, the daemon has it all */
+		syn_progress(&s, MS(40), "#5 [internal] load build context");
+		for (int i = 0; i < n; i++)
+			syn_file(&s, MS(45) + (uint64_t)i * 3 * SYN_MS, 200, files[i], false, many_size(i));
+		syn_progress(&s, MS(240), "#5 transferring context: 2.1kB 0.2s done");
+		syn_progress(&s, MS(241), "#5 DONE 0.2s");
+		syn_progress(&s, MS(250), "#6 [2/4] WORKDIR /app");
+		syn_progress(&s, MS(251), "#6 CACHED");
+		syn_progress(&s, MS(252), "#7 [3/4] COPY . /app/");
+		syn_progress(&s, MS(253), "#7 CACHED");
+		syn_progress(&s, MS(254), "#8 [4/4] RUN sh /app/app.sh");
+		syn_progress(&s, MS(255), "#8 CACHED");
+		syn_progress(&s, MS(260), "#9 exporting to image");
+		syn_progress(&s, MS(261), "#9 DONE 0.0s");
+	}
+	syn_close(&s, NULL);
+	return strdup(s.path);
+}
+
+/* The last step is a COPY. The daemon exports as soon as it ends, reading
+ * the COPY's layer back (<snapshot>/diff/...) at 150-160 ms, while the CLI
+ * prints "exporting to image" only at 300 ms with "DONE 0.0s".
+ * With helper: during the COPY a daemon helper process (a dockerd fork)
+ * reads 4096 bytes of the COPY's layer and exits at 100 ms without closing
+ * the fd: its I/O is drained when the recording ends, after the export. */
+#define LASTCOPY_DOCKERFILE                                                                    \
+	"FROM layerprof/busybox\n"                                                              \
+	"WORKDIR /app\n"                                                                        \
+	"COPY . .\n"
+static inline char *scenario_last_copy(bool helper)
+{
+	static struct synth s;
+	common_start(&s, LASTCOPY_DOCKERFILE);
+	project_manifest(&s);
+	internal_steps(&s, "docker.io/layerprof/busybox:latest");
+	syn_progress(&s, MS(30), "#4 [1/3] FROM docker.io/layerprof/busybox");
+	syn_progress(&s, MS(31), "#4 DONE 0.0s");
+	transfer(&s, 40, 5, PROJECT, NULL);
+	syn_progress(&s, MS(70), "#6 [2/3] WORKDIR /app");
+	syn_progress(&s, MS(71), "#6 CACHED");
+	syn_progress(&s, MS(80), "#7 [3/3] COPY . .");
+	copy_files(&s, 80, COPYSNAP, PROJECT, "/app");
+	if (helper) {
+		syn_fork(&s, MS(90), 100, 150, "dockerd");
+		syn_sc(&s, MS(92), 150, LP_SC_OPENAT, 7, 20000, COPYSNAP "/merged/app/README.md", 1, NULL, 0,
+		       O_RDONLY | O_CLOEXEC);
+		syn_exit(&s, MS(100), 150, 0);
+	}
+	syn_progress(&s, MS(120), "#7 DONE 0.1s");
+	/* the export walks the new layer */
+	for (int i = 0; PROJECT[i]; i++) {
+		char p[512];
+		snprintf(p, sizeof(p), COPYSNAP "/diff/app/%s", PROJECT[i]);
+		syn_file(&s, MS(150) + (uint64_t)i * 2 * SYN_MS, 100, p, false, 300);
+	}
+	syn_file(&s, MS(170), 100, SYN_ROOT "/image/overlay2/layerdb/tmp/write-set-1/diff", true, 71);
+	syn_progress(&s, MS(300), "#8 exporting to image");
+	syn_progress(&s, MS(301), "#8 exporting layers done");
+	syn_progress(&s, MS(302), "#8 DONE 0.0s");
+	if (helper)
+		syn_fdio_drained(&s, MS(400), 150, 7, MS(93), MS(95), 4096, 0);
+	syn_close(&s, NULL);
+	return strdup(s.path);
+}
+
+/* The good-order project's first build (nothing cached, all sent). */
+static inline char *scenario_good_order_cold(void)
+{
+	static struct synth s;
+	common_start(&s, GOOD_ORDER_DOCKERFILE);
+	project_manifest(&s);
+	internal_steps(&s, "docker.io/layerprof/busybox:latest");
+	syn_progress(&s, MS(30), "#4 [1/6] FROM docker.io/layerprof/busybox");
+	syn_progress(&s, MS(31), "#4 DONE 0.0s");
+	transfer(&s, 40, 5, PROJECT, NULL);
+	syn_progress(&s, MS(70), "#6 [2/6] WORKDIR /app");
+	syn_sc(&s, MS(72), 100, LP_SC_MKDIRAT, 0, 10000, SYN_ROOT "/overlay2/workdirsnapshotid0000000c/merged/app",
+	       1, NULL, 0, 0755);
+	syn_progress(&s, MS(75), "#6 DONE 0.0s");
+	syn_progress(&s, MS(80), "#7 [3/6] COPY package.json ./");
+	const char *pj[] = { "package.json", NULL };
+	copy_files(&s, 80, SYN_ROOT "/overlay2/copypjsnapshotid0000000d", pj, "/app");
+	syn_progress(&s, MS(100), "#7 DONE 0.0s");
+	syn_progress(&s, MS(110), "#8 [4/6] RUN cat package.json > /dev/null && sleep 3 && sha256sum package.json > /deps.txt");
+	const char *r1[] = { "/app/package.json", "/app/package.json", NULL };
+	syn_run(&s, MS(120), 3000 * SYN_MS, 300, "run1containerid00000000001",
+		"cat package.json > /dev/null && sleep 3 && sha256sum package.json > /deps.txt", r1, 0);
+	syn_progress(&s, MS(3150), "#8 DONE 3.0s");
+	syn_progress(&s, MS(3160), "#9 [5/6] COPY . .");
+	copy_files(&s, 3160, COPYSNAP, PROJECT, "/app");
+	syn_progress(&s, MS(3200), "#9 DONE 0.0s");
+	syn_progress(&s, MS(3210), "#10 [6/6] RUN cat src/index.js src/util.js > bundle.js && wc -c bundle.js");
+	const char *r2[] = { "/app/src/index.js", "/app/src/util.js", NULL };
+	syn_run(&s, MS(3220), 200 * SYN_MS, 400, "run2containerid00000000002",
+		"cat src/index.js src/util.js > bundle.js && wc -c bundle.js", r2, 0);
+	syn_progress(&s, MS(3440), "#10 DONE 0.2s");
+	export_step(&s, 3450, 11);
+	syn_close(&s, NULL);
 	return strdup(s.path);
 }
 

@@ -271,6 +271,27 @@ static inline void syn_fdio(struct synth *s, uint64_t ts, uint32_t pid, int fd, 
 	syn_put(s, &r, sizeof(r));
 }
 
+/* Per-fd I/O drained when the recording ended (LP_FDIO_DRAINED): no close
+ * was seen, the record comes with the drain's time ts. */
+static inline void syn_fdio_drained(struct synth *s, uint64_t ts, uint32_t pid, int fd, uint64_t first,
+				    uint64_t last, uint64_t rb, uint64_t wb)
+{
+	struct lp_ev_fd_io r;
+	memset(&r, 0, sizeof(r));
+	syn_hdr(&r.h, LP_EV_FD_IO, pid, (uint32_t)fd, ts);
+	r.h.tid = 0;
+	r.first_ts = first;
+	r.last_ts = last;
+	r.rbytes = rb;
+	r.wbytes = wb;
+	r.rns = rb ? 10000 : 0;
+	r.wns = wb ? 10000 : 0;
+	r.rcalls = rb ? 2 : 0;
+	r.wcalls = wb ? 1 : 0;
+	r.io_flags = LP_FDIO_DRAINED;
+	syn_put(s, &r, sizeof(r));
+}
+
 /* open + read/write totals at close: path read (or written) fully. */
 static inline void syn_file(struct synth *s, uint64_t ts, uint32_t pid, const char *path, bool write,
 			    uint64_t bytes)

@@ -517,3 +517,253 @@ Test(report, targets_exit_status, .init = cr_redirect_stdout)
 	unlink(path);
 	free(path);
 }
+
+/* ------------------------------------------------------------------------
+ * Regressions: counts, savings and evidence of findings.
+ */
+
+static uint64_t many_unread_bytes(void)
+{
+	uint64_t b = 0;
+	for (int i = 1; i <= MANY_NM + MANY_GIT; i++)
+		b += many_size(i);
+	return b;
+}
+
+/* The paths are cut at 20 (largest first); the count and the bytes cover
+ * all 55 unread files. */
+Test(findings, context_bloat_counts_every_file)
+{
+	struct lp_model *m = load_free(scenario_bloated_many(false));
+	const struct lp_finding *f = find(m, LP_FIND_CONTEXT_BLOAT, 0);
+	cr_assert_not_null(f);
+	cr_assert_eq(f->npaths, 20);
+	cr_assert_eq(f->npaths_total, MANY_NM + MANY_GIT);
+	cr_assert_str_eq(f->paths[0], ".git/objects/25/obj", "largest first: %s", f->paths[0]);
+	cr_assert_eq(f->savings_bytes, (int64_t)many_unread_bytes());
+	cr_assert(strstr(f->message, "(55 files)"), "%s", f->message);
+	/* sent in this build: time saved is their share of the measured transfer */
+	cr_assert_gt(f->savings_ms, 0);
+	cr_assert_leq((uint64_t)f->savings_ms, m->context.transfer_ns / 1000000);
+	lp_model_free(m);
+}
+
+/* A cached rebuild sent none of the unread files: the finding still names
+ * them and their bytes per full send, but claims no time. */
+Test(findings, context_bloat_no_time_when_not_resent)
+{
+	struct lp_model *m = load_free(scenario_bloated_many(true));
+	cr_assert_eq(m->context.sent_bytes, 0);
+	cr_assert_gt(m->context.transfer_ns, 100 * SYN_MS, "the CLI walked the context for 0.2 s");
+	const struct lp_finding *f = find(m, LP_FIND_CONTEXT_BLOAT, 0);
+	cr_assert_not_null(f);
+	cr_assert_eq(f->savings_ms, 0, "no bytes re-sent, no time saved (got %lld ms)", (long long)f->savings_ms);
+	cr_assert_eq(f->savings_bytes, (int64_t)many_unread_bytes());
+	cr_assert(evidence_has(f, "none of these files was sent"));
+	cr_assert_eq(count(m, LP_FIND_SLOW_TRANSFER), 0);
+	lp_model_free(m);
+}
+
+/* Every finding of every real recording carries evidence; cache misses are
+ * capped at 50 paths but count them all. */
+Test(real, every_finding_has_evidence)
+{
+	static const char *traces[] = { "bad-order-cached.lptrace", "bad-order-edit.lptrace", "bloated.lptrace",
+					"good-order-edit.lptrace", "missing-file.lptrace", "run-fails.lptrace",
+					"target-missing.lptrace" };
+	for (size_t t = 0; t < sizeof(traces) / sizeof(traces[0]); t++) {
+		struct lp_model *m = load_real(traces[t]);
+		for (size_t i = 0; i < m->nfindings; i++) {
+			const struct lp_finding *f = &m->findings[i];
+			cr_assert_gt(f->nevidence, 0, "%s: [%s] %s has no evidence", traces[t],
+				     lp_finding_kind_name(f->kind), f->message);
+			cr_assert_geq(f->npaths_total, f->npaths);
+			cr_assert(f->message && *f->message);
+			cr_assert(f->suggestion && *f->suggestion);
+		}
+		lp_model_free(m);
+	}
+}
+
+/* A clean build of the good-order project: first build, nothing to fix. */
+Test(findings, clean_good_order_build_has_no_findings)
+{
+	struct lp_model *m = load_free(scenario_good_order_cold());
+	cr_assert(m->build.cold);
+	cr_assert_eq(m->nfindings, 0, "first finding: [%s] %s",
+		     m->nfindings ? lp_finding_kind_name(m->findings[0].kind) : "",
+		     m->nfindings ? m->findings[0].message : "");
+	lp_model_free(m);
+}
+
+/* The real good-order rebuild: its one finding is the miss the edit caused. */
+Test(real, good_order_rebuild_only_the_explained_miss)
+{
+	struct lp_model *m = load_real("good-order-edit.lptrace");
+	cr_assert_eq(m->nfindings, 1, "%zu findings", m->nfindings);
+	const struct lp_finding *f = &m->findings[0];
+	cr_assert_eq(f->kind, LP_FIND_CACHE_MISS);
+	cr_assert(has_path(f, "src/index.js"));
+	cr_assert(evidence_has(f, "changed/added file"));
+	lp_model_free(m);
+}
+
+/* The report's text and JSON give the count of all paths, not of those shown. */
+Test(report, bloat_paths_count_all, .init = cr_redirect_stdout)
+{
+	char *path = scenario_bloated_many(false);
+	char *text[] = { "report", "--top", "5", path, NULL };
+	cr_assert_eq(cmd_report(4, text), LP_EXIT_OK);
+	char *json[] = { "report", "--json", path, NULL };
+	cr_assert_eq(cmd_report(3, json), LP_EXIT_OK);
+	fflush(stdout);
+	char *out = slurp(cr_get_redirected_stdout());
+	cr_assert(strstr(out, ", ... (55 in all)"), "%s", out);
+	const char *js = strstr(out, "{\n\t\"schema\"");
+	cr_assert_not_null(js);
+	cJSON *j = cJSON_Parse(js);
+	cr_assert_not_null(j);
+	const cJSON *f, *bloat = NULL;
+	cJSON_ArrayForEach(f, cJSON_GetObjectItem(j, "findings"))
+		if (!strcmp(cJSON_GetObjectItem(f, "kind")->valuestring, "context-bloat"))
+			bloat = f;
+	cr_assert_not_null(bloat);
+	cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(bloat, "paths")), 20);
+	cr_assert_eq(cJSON_GetObjectItem(bloat, "paths_total")->valueint, 55);
+	cr_assert_eq((uint64_t)cJSON_GetObjectItem(bloat, "estimated_savings_bytes")->valuedouble,
+		     many_unread_bytes());
+	cJSON_Delete(j);
+	free(out);
+	unlink(path);
+	free(path);
+}
+
+/* A failed build produced no image: no size in the text, JSON or targets,
+ * even when the trailer has one (an older image of the same tag). */
+Test(report, failed_build_has_no_image_size, .init = cr_redirect_stdout)
+{
+	char *path = scenario_missing_with("{\"lost\":{\"total\":0},\"command_status\":1,"
+					   "\"image\":{\"ref\":\"app\",\"size\":5000000}}");
+	char err[256];
+	struct lp_model *m = lp_model_load(path, NULL, err, sizeof(err));
+	cr_assert_not_null(m, "%s", err);
+	cr_assert(m->build.failed);
+	cr_assert_null(m->build.image_bytes_source);
+	cr_assert_eq(m->build.image_bytes, 0);
+	lp_model_free(m);
+	char *text[] = { "report", "--target", "image_size=1GB", path, NULL };
+	cr_assert_eq(cmd_report(4, text), LP_EXIT_TARGET, "an unmeasured size does not pass");
+	char *json[] = { "report", "--json", path, NULL };
+	cr_assert_eq(cmd_report(3, json), LP_EXIT_OK);
+	fflush(stdout);
+	char *out = slurp(cr_get_redirected_stdout());
+	cr_assert(strstr(out, "image size       not measured: the build failed"), "%s", out);
+	cr_assert(strstr(out, "image_size      1.00 GB    unknown      FAIL   not measured"), "%s", out);
+	const char *js = strstr(out, "{\n\t\"schema\"");
+	cr_assert_not_null(js);
+	cJSON *j = cJSON_Parse(js);
+	cr_assert_not_null(j);
+	const cJSON *b = cJSON_GetObjectItem(j, "build");
+	cr_assert(cJSON_IsNull(cJSON_GetObjectItem(b, "image_bytes")));
+	cr_assert(cJSON_IsNull(cJSON_GetObjectItem(b, "image_bytes_source")));
+	cJSON_Delete(j);
+	free(out);
+	unlink(path);
+	free(path);
+}
+
+Test(real, failed_builds_have_no_image_size)
+{
+	static const char *traces[] = { "missing-file.lptrace", "run-fails.lptrace", "target-missing.lptrace" };
+	for (size_t t = 0; t < sizeof(traces) / sizeof(traces[0]); t++) {
+		struct lp_model *m = load_real(traces[t]);
+		cr_assert(m->build.failed, "%s", traces[t]);
+		cr_assert_null(m->build.image_bytes_source, "%s: %s", traces[t], m->build.image_bytes_source);
+		lp_model_free(m);
+	}
+	struct lp_model *m = load_real("bloated.lptrace");
+	cr_assert_str_eq(m->build.image_bytes_source, "image inspect");
+	lp_model_free(m);
+}
+
+/* cache_hit_rate: one definition (cached / cacheable, FROM excluded) in the
+ * model, the text, the JSON (documented there) and --target. */
+static void check_rate(const char *path)
+{
+	char err[256];
+	struct lp_model *m = lp_model_load(path, NULL, err, sizeof(err));
+	cr_assert_not_null(m, "%s: %s", path, err);
+	size_t cacheable = 0, cached = 0;
+	for (size_t i = 0; i < m->nsteps; i++) {
+		const struct lp_step *s = &m->steps[i];
+		bool want = s->stage_steps > 0 && strcmp(s->instruction, "FROM");
+		cr_assert_eq(lp_step_counts_for_cache(s), want, "%s %s", path, s->name);
+		cacheable += want;
+		cached += want && s->cached;
+	}
+	cr_assert_eq(m->build.cacheable_steps, cacheable, "%s", path);
+	cr_assert_eq(m->build.cached_steps, cached, "%s", path);
+	double rate = cacheable ? (double)cached / (double)cacheable : -1;
+	cr_assert_float_eq(m->build.cache_hit_rate, rate, 1e-12, "%s", path);
+
+	/* JSON and --target, from the same run of the command */
+	FILE *tmp = tmpfile();
+	cr_assert_not_null(tmp);
+	fflush(stdout);
+	int saved = dup(1);
+	dup2(fileno(tmp), 1);
+	char *argv[] = { "report", "--json", "--target", "cache_hit_rate=0%", (char *)path, NULL };
+	int rc = cmd_report(5, argv);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	cr_assert(rc == LP_EXIT_OK || rc == LP_EXIT_TARGET);
+	rewind(tmp);
+	char *out = slurp(tmp);
+	fclose(tmp);
+	cJSON *j = cJSON_Parse(out);
+	cr_assert_not_null(j, "%s", path);
+	const cJSON *b = cJSON_GetObjectItem(j, "build");
+	cr_assert(cJSON_IsString(cJSON_GetObjectItem(b, "cache_hit_rate_formula")));
+	cr_assert_eq(cJSON_GetObjectItem(b, "cacheable_steps")->valueint, (int)cacheable);
+	cr_assert_eq(cJSON_IsTrue(cJSON_GetObjectItem(b, "cache_hit_rate_known")), cacheable > 0);
+	size_t jc = 0, jcached = 0;
+	const cJSON *s;
+	cJSON_ArrayForEach(s, cJSON_GetObjectItem(j, "steps")) {
+		cr_assert(cJSON_IsBool(cJSON_GetObjectItem(s, "cacheable")));
+		if (cJSON_IsTrue(cJSON_GetObjectItem(s, "cacheable"))) {
+			jc++;
+			jcached += cJSON_IsTrue(cJSON_GetObjectItem(s, "cached"));
+		}
+	}
+	cr_assert_eq(jc, cacheable, "%s", path);
+	cr_assert_eq(jcached, cached, "%s", path);
+	const cJSON *t = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "targets"), 0);
+	if (cacheable) {
+		cr_assert_float_eq(cJSON_GetObjectItem(b, "cache_hit_rate")->valuedouble, rate, 1e-12);
+		cr_assert_float_eq(cJSON_GetObjectItem(t, "measured")->valuedouble, rate, 1e-12);
+		cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(t, "pass")));
+	} else {
+		cr_assert(cJSON_IsNull(cJSON_GetObjectItem(t, "measured")));
+	}
+	cJSON_Delete(j);
+	free(out);
+	lp_model_free(m);
+}
+
+Test(report, cache_hit_rate_one_definition)
+{
+	static const char *traces[] = { "bad-order-cached.lptrace", "bad-order-edit.lptrace", "bloated.lptrace",
+					"good-order-edit.lptrace", "missing-file.lptrace", "run-fails.lptrace",
+					"target-missing.lptrace" };
+	for (size_t t = 0; t < sizeof(traces) / sizeof(traces[0]); t++) {
+		char p[256];
+		snprintf(p, sizeof(p), "tests/data/traces/%s", traces[t]);
+		if (access(p, R_OK) == 0)
+			check_rate(p);
+	}
+	char *path = scenario_good_order(false);
+	check_rate(path);
+	unlink(path);
+	free(path);
+}

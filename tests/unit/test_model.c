@@ -427,3 +427,80 @@ Test(model, survives_random_records)
 	lp_model_free(m);
 	unlink(s.path);
 }
+
+/* ------------------------------------------------------------------------
+ * Regressions: export-phase reads, fds drained after their process exited.
+ */
+
+static uint64_t file_rbytes(const struct lp_model *m, int step, const char *path)
+{
+	size_t n;
+	const struct lp_file *f = lp_model_step_files(m, step, &n);
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(f[i].path, path))
+			return f[i].rbytes;
+	return 0;
+}
+
+/* The daemon reads the last COPY's layer back to export it, before the CLI
+ * prints "exporting to image": export work, not the COPY's. */
+Test(model, export_reads_belong_to_the_export)
+{
+	char *path = scenario_last_copy(false);
+	struct lp_model *m = load(path);
+	int copy = lp_model_find_step(m, "#7"), exp = lp_model_find_step(m, "#8");
+	cr_assert_eq(m->steps[exp].kind, LP_STEPK_EXPORT);
+	/* the COPY read the 5 context files, nothing more */
+	cr_assert_eq(m->steps[copy].agg.bytes_read, 5 * 300, "COPY read %llu",
+		     (unsigned long long)m->steps[copy].agg.bytes_read);
+	cr_assert_eq(file_rbytes(m, copy, "/app/package.json"), 0);
+	/* the export read the layer and wrote the layer db */
+	cr_assert_eq(m->steps[exp].agg.bytes_read, 5 * 300);
+	cr_assert_eq(file_rbytes(m, exp, "/app/package.json"), 300);
+	cr_assert_eq(m->steps[exp].agg.bytes_written, 71);
+	cr_assert_eq(m->snap.export_bytes_read, 5 * 300);
+	/* the attribution helper agrees for a read between the two lines */
+	struct lp_ev_fd_io io = { .h = { .kind = LP_EV_FD_IO, .tgid = 100, .ts = MS(200) }, .rbytes = 10 };
+	cr_assert_eq(lp_model_event_step(m, &io.h, COPYSNAP "/diff/app/README.md"), exp);
+	/* ...while a write into the layer stays the COPY's */
+	io.rbytes = 0;
+	io.wbytes = 10;
+	cr_assert_eq(lp_model_event_step(m, &io.h, COPYSNAP "/merged/app/x"), copy);
+	lp_model_free(m);
+	unlink(path);
+	free(path);
+}
+
+/* A process that exited with an fd open: its I/O is drained only when the
+ * recording ends, but the fd was closed at the exit. */
+Test(model, fd_drained_after_exit_is_closed_at_exit)
+{
+	char *path = scenario_last_copy(true);
+	struct lp_model *m = load(path);
+	int copy = lp_model_find_step(m, "#7");
+	const struct lp_proc *helper = lp_model_proc_at(m, 150, MS(95));
+	cr_assert_not_null(helper);
+	cr_assert(helper->exited);
+	cr_assert_eq(helper->role, LP_ROLE_DAEMON);
+	/* closed at its exit (100 ms), in the COPY's window: the COPY's read */
+	struct lp_ev_fd_io e = { .h = { .kind = LP_EV_FD_IO, .tgid = 150, .aux = 7, .ts = MS(400) },
+				 .first_ts = MS(93), .last_ts = MS(95), .rbytes = 4096,
+				 .io_flags = LP_FDIO_DRAINED };
+	bool open = true;
+	cr_assert_eq(lp_model_fdio_close_ts(m, &e, &open), MS(100));
+	cr_assert(!open, "the process exited: the fd is not still open");
+	cr_assert_eq(file_rbytes(m, copy, "/app/README.md"), 4096);
+	cr_assert_eq(m->steps[copy].agg.bytes_read, 5 * 300 + 4096);
+	/* a process still running at the end: still open, at the drain */
+	e.h.tgid = 100;
+	e.h.aux = 99;
+	cr_assert_eq(lp_model_fdio_close_ts(m, &e, &open), MS(400));
+	cr_assert(open);
+	/* a record sent at close: its own time */
+	e.io_flags = 0;
+	cr_assert_eq(lp_model_fdio_close_ts(m, &e, &open), MS(400));
+	cr_assert(!open);
+	lp_model_free(m);
+	unlink(path);
+	free(path);
+}

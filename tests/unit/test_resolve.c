@@ -389,3 +389,89 @@ Test(resolve, hostile_records_are_ignored)
 	feed(0);
 	cr_assert_null(lp_resolver_cwd(r, 6));
 }
+
+/* The drain at the end of a recording of a process that had exited: the
+ * kernel closed its fds at exit, they are not still open. */
+Test(resolve, drain_after_exit_closes)
+{
+	seed(81, "cp", "/");
+	res_then_feed(&(struct sc_spec){ .tgid = 81, .sc = LP_SC_OPEN, .ret = 3,
+		.str = { [0] = "/a" } }, 0);
+	seed(82, "sleep", "/");
+	res_then_feed(&(struct sc_spec){ .tgid = 82, .sc = LP_SC_OPEN, .ret = 4,
+		.str = { [0] = "/b" } }, 0);
+	build_exit(buf, 81, 0, "cp");
+	feed(0);
+	/* 81 exited: its drained fd closed at exit (still resolvable first) */
+	build_fd_io(buf, 81, 3, 10, 1, true);
+	cr_assert(lp_resolver_fdio_closes(r, (const struct lp_hdr *)buf));
+	cr_assert_str_eq(lp_resolver_fd_path(r, 81, 3), "/a");
+	feed(0);
+	cr_assert_null(lp_resolver_fd_path(r, 81, 3));
+	/* 82 still runs: still open */
+	build_fd_io(buf, 82, 4, 10, 1, true);
+	cr_assert(!lp_resolver_fdio_closes(r, (const struct lp_hdr *)buf));
+	feed(0);
+	cr_assert_str_eq(lp_resolver_fd_path(r, 82, 4), "/b");
+	/* a close record always ends the fd */
+	build_fd_io(buf, 82, 4, 10, 1, false);
+	cr_assert(lp_resolver_fdio_closes(r, (const struct lp_hdr *)buf));
+	feed(0);
+	cr_assert_null(lp_resolver_fd_path(r, 82, 4));
+}
+
+/* The feed given the first path it would resolve does what the plain feed
+ * does; a caller's tag stays with the path (dup shares it, close drops it). */
+Test(resolve, feed_first_and_tags)
+{
+	seed(83, "sh", "/srv");
+	struct sc_spec s = { .tgid = 83, .sc = LP_SC_OPENAT, .ret = 5, .args = { AT_FDCWD_RAW },
+			     .str = { [1] = "a/../b" } };
+	build_sc(buf, &s);
+	int idx;
+	const char *first = lp_resolver_first_path(r, (const struct lp_ev_syscall *)buf, &idx, out, sizeof(out));
+	cr_assert_str_eq(first, "/srv/b");
+	cr_assert_eq(idx, 0);
+	lp_resolver_feed_first(r, (const struct lp_hdr *)buf, first);
+	cr_assert_str_eq(lp_resolver_fd_path(r, 83, 5), "/srv/b");
+	uint32_t *tag;
+	cr_assert_str_eq(lp_resolver_fd_tag(r, 83, 5, &tag), "/srv/b");
+	cr_assert_not_null(tag);
+	cr_assert_eq(*tag, 0);
+	*tag = 42;
+	res_then_feed(&(struct sc_spec){ .tgid = 83, .sc = LP_SC_DUP, .ret = 6, .args = { 5 } }, 0);
+	cr_assert_str_eq(lp_resolver_fd_tag(r, 83, 6, &tag), "/srv/b");
+	cr_assert_eq(*tag, 42, "dup shares the path and its tag");
+	/* chdir through feed_first */
+	s = (struct sc_spec){ .tgid = 83, .sc = LP_SC_CHDIR, .ret = 0, .str = { [0] = "sub" } };
+	build_sc(buf, &s);
+	first = lp_resolver_first_path(r, (const struct lp_ev_syscall *)buf, &idx, out, sizeof(out));
+	lp_resolver_feed_first(r, (const struct lp_hdr *)buf, first);
+	cr_assert_str_eq(lp_resolver_cwd(r, 83), "/srv/sub");
+	/* no path argument: NULL, -1 */
+	s = (struct sc_spec){ .tgid = 83, .sc = LP_SC_CLOSE, .ret = 0, .args = { 5 } };
+	build_sc(buf, &s);
+	cr_assert_null(lp_resolver_first_path(r, (const struct lp_ev_syscall *)buf, &idx, out, sizeof(out)));
+	cr_assert_eq(idx, -1);
+	lp_resolver_feed_first(r, (const struct lp_hdr *)buf, NULL);
+	cr_assert_null(lp_resolver_fd_tag(r, 83, 5, &tag));
+	cr_assert_null(tag);
+}
+
+/* Paths already normal are copied as they are; the others normalized. */
+Test(resolve, normalize_normal_and_not)
+{
+	char b[64];
+	static const char *same[] = { "/", "/a", "/a/b.c", "/a/.b", "/a/..b", "/a/...", "/x/y/z" };
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++)
+		cr_assert_str_eq(lp_path_normalize(NULL, same[i], b, sizeof(b)), same[i]);
+	cr_assert_str_eq(lp_path_normalize(NULL, "/a/b/", b, sizeof(b)), "/a/b");
+	cr_assert_str_eq(lp_path_normalize(NULL, "/a/./b", b, sizeof(b)), "/a/b");
+	cr_assert_str_eq(lp_path_normalize(NULL, "/a/b/..", b, sizeof(b)), "/a");
+	cr_assert_str_eq(lp_path_normalize(NULL, "//a", b, sizeof(b)), "/a");
+	cr_assert_str_eq(lp_path_normalize(NULL, "/a/.", b, sizeof(b)), "/a");
+	cr_assert_str_eq(lp_path_normalize("/base", "rel/x", b, sizeof(b)), "/base/rel/x");
+	/* too long for the buffer: cut to fit, as before */
+	char small[6];
+	cr_assert_str_eq(lp_path_normalize(NULL, "/abc/def", small, sizeof(small)), "/abc");
+}

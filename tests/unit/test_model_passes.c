@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The model is loaded in one decoding of the trace: pass 1 keeps what pass
+ * 2 needs on a tape in memory (model.c). When the tape would be too big,
+ * pass 2 reads the trace again instead. Both roads must give the very same
+ * report, text and JSON, on every trace.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "model.h"
+#include "model_int.h"
+#include "scenarios.h"
+
+static char *run_report(const char *path, bool json)
+{
+	FILE *tmp = tmpfile();
+	cr_assert_not_null(tmp);
+	fflush(stdout);
+	int saved = dup(1);
+	dup2(fileno(tmp), 1);
+	char *argv[] = { "report", json ? "--json" : "--top", json ? (char *)path : "50", (char *)path, NULL };
+	int rc = cmd_report(json ? 3 : 4, argv);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	cr_assert(rc == 0, "%s: report exit %d", path, rc);
+	rewind(tmp);
+	struct lp_buf b = { 0 };
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), tmp)) > 0)
+		lp_buf_append(&b, chunk, n);
+	fclose(tmp);
+	return b.data ? b.data : strdup("");
+}
+
+static void same_both_ways(const char *path)
+{
+	uint64_t keep = lp_model_tape_max;
+	for (int json = 0; json < 2; json++) {
+		lp_model_tape_max = keep;
+		char *tape = run_report(path, json);
+		lp_model_tape_max = 0; /* no room: the second reading */
+		char *again = run_report(path, json);
+		lp_model_tape_max = keep;
+		cr_assert_str_eq(tape, again, "%s (%s): tape and second reading differ", path, json ? "json" : "text");
+		free(tape);
+		free(again);
+	}
+}
+
+Test(passes, real_traces)
+{
+	static const char *traces[] = { "bad-order-cached", "bad-order-edit", "bloated", "good-order-edit",
+					"missing-file", "run-fails", "target-missing" };
+	int done = 0;
+	for (size_t i = 0; i < sizeof(traces) / sizeof(traces[0]); i++) {
+		char p[256];
+		snprintf(p, sizeof(p), "tests/data/traces/%s.lptrace", traces[i]);
+		if (access(p, R_OK))
+			continue;
+		same_both_ways(p);
+		done++;
+	}
+	if (!done)
+		cr_skip_test("tests/data/traces not found (run from the repository root)");
+}
+
+Test(passes, synthetic_builds)
+{
+	char *paths[] = { scenario_bad_order(false), scenario_bad_order(true), scenario_bloated(),
+			  scenario_missing(), scenario_last_copy(true), scenario_bloated_many(false) };
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		same_both_ways(paths[i]);
+		unlink(paths[i]);
+		free(paths[i]);
+	}
+}
+
+/* Many records, many processes and paths: the tape's varints and deltas
+ * (times going back and forth, big numbers, every record kind). */
+Test(passes, many_records)
+{
+	struct synth s;
+	char *meta = json_meta("FROM x\nRUN loop\n");
+	syn_open(&s, meta);
+	free(meta);
+	const char *dargv[] = { "dockerd", NULL };
+	syn_seed(&s, 100, 1, "dockerd", "/usr/sbin/dockerd", dargv);
+	syn_progress(&s, MS(0), "#1 [1/2] FROM docker.io/library/x");
+	syn_progress(&s, MS(1), "#1 DONE 0.0s");
+	syn_progress(&s, MS(2), "#2 [2/2] RUN loop");
+	syn_fork(&s, MS(3), 100, 300, "dockerd");
+	const char *rargv[] = { "runc", "run", "--bundle", SYN_ROOT "/buildkit/executor/c1", "c1", NULL };
+	syn_exec(&s, MS(3) + 100, 300, 100, "/usr/sbin/runc", "runc", rargv);
+	syn_fork(&s, MS(4), 300, 301, "runc:[2:INIT]");
+	const char *shargv[] = { "/bin/sh", "-c", "loop", NULL };
+	syn_exec(&s, MS(4) + 100, 301, 300, "/bin/sh", "sh", shargv);
+	uint64_t x = 88172645463325252ull;
+	for (int i = 0; i < 20000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		char p[128];
+		snprintf(p, sizeof(p), "/app/d%u/f%u", (unsigned)(x % 37), (unsigned)(x % 1009));
+		uint32_t pid = 400 + (uint32_t)(x % 20);
+		if (i < 20)
+			syn_fork(&s, MS(5), 301, pid, "sh");
+		uint64_t ts = MS(6) + (uint64_t)i * 20000 - (x % 3) * 1000; /* a little out of order */
+		switch (x % 5) {
+		case 0:
+			syn_file(&s, ts, pid, p, false, x % 100000000000ull);
+			break;
+		case 1:
+			syn_file(&s, ts, pid, p, true, x % 1000);
+			break;
+		case 2:
+			syn_enoent(&s, ts, pid, p);
+			break;
+		case 3:
+			syn_sc(&s, ts, pid, LP_SC_MKDIRAT, (x & 8) ? -17 : 0, x % 5000000, p, 1, NULL, 0, 0755);
+			break;
+		default:
+			syn_rename(&s, ts, 100, p, "/var/lib/docker/x");
+			break;
+		}
+	}
+	for (uint32_t pid = 400; pid < 420; pid++)
+		syn_exit(&s, MS(900), pid, (int)pid % 3);
+	syn_exit(&s, MS(901), 301, 0);
+	syn_exit(&s, MS(902), 300, 0);
+	syn_progress(&s, MS(903), "#2 DONE 0.9s");
+	syn_close(&s, NULL);
+	same_both_ways(s.path);
+	unlink(s.path);
+}
