@@ -573,7 +573,8 @@ static void text_record(struct dump *d, const struct lp_hdr *h)
 		lp_buf_puts(b, ", ");
 		text_fd_io_half(b, "wrote", ev->wbytes, ev->wcalls, ev->wns);
 		if ((ev->io_flags & LP_FDIO_DRAINED) || (h->flags & LP_FDIO_DRAINED))
-			lp_buf_puts(b, " (still open)");
+			lp_buf_puts(b, lp_resolver_fdio_closes(d->res, h)
+					       ? " (closed at exit)" : " (still open)");
 		break;
 	}
 	case LP_REC_PROC_SEED: {
@@ -713,11 +714,12 @@ static void json_record(struct dump *d, const struct lp_hdr *h)
 		putf(b, ",\"first_ts_ns\":%" PRIu64 ",\"last_ts_ns\":%" PRIu64
 			      ",\"read_bytes\":%" PRIu64 ",\"read_calls\":%u,\"read_ns\":%" PRIu64
 			      ",\"write_bytes\":%" PRIu64 ",\"write_calls\":%u,\"write_ns\":%" PRIu64
-			      ",\"drained\":%s",
+			      ",\"drained\":%s,\"closed\":%s",
 			      (uint64_t)ev->first_ts, (uint64_t)ev->last_ts, (uint64_t)ev->rbytes,
 			      ev->rcalls, (uint64_t)ev->rns, (uint64_t)ev->wbytes, ev->wcalls,
 			      (uint64_t)ev->wns,
-			      ((ev->io_flags | h->flags) & LP_FDIO_DRAINED) ? "true" : "false");
+			      ((ev->io_flags | h->flags) & LP_FDIO_DRAINED) ? "true" : "false",
+			      lp_resolver_fdio_closes(d->res, h) ? "true" : "false");
 		break;
 	}
 	case LP_REC_PROC_SEED: {

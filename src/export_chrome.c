@@ -730,9 +730,12 @@ static void on_fdio(struct cx *c, const struct lp_ev_fd_io *e)
 		b = a;
 	spread(c, false, a, b, e->rbytes);
 	spread(c, true, a, b, e->wbytes);
-	/* closed (not drained at the end, not "reused": then the fd is open again) */
-	if (!(e->io_flags & (LP_FDIO_DRAINED | LP_FDIO_REUSED)))
-		fd_closed(c, h->tgid, (int32_t)h->aux, h->ts);
+	/* closed: at close, or at its process's exit when drained after it;
+	 * not when "reused" (the fd is open again) */
+	bool still_open = false;
+	uint64_t closed_at = lp_model_fdio_close_ts(c->m, e, &still_open);
+	if (!still_open && !(e->io_flags & LP_FDIO_REUSED))
+		fd_closed(c, h->tgid, (int32_t)h->aux, closed_at);
 	if (!p)
 		return;         /* lanes live in a model process */
 	if (c->tiny_ns > MERGE_MAX_NS && b - a < c->tiny_ns && e->rns + e->wns < c->tiny_ns) {
@@ -781,7 +784,7 @@ static void on_fdio(struct cx *c, const struct lp_ev_fd_io *e)
 	arg_u64(c, "write_calls", e->wcalls);
 	arg_us(c, "time_in_read_us", e->rns);
 	arg_us(c, "time_in_write_us", e->wns);
-	if (e->io_flags & LP_FDIO_DRAINED)
+	if (still_open)
 		arg_bool(c, "still_open", true);
 	arg_str(c, "step", step_label(c->m, step, sb, sizeof(sb)));
 	args_close(c);

@@ -594,11 +594,15 @@ int cmd_report(int argc, char **argv)
 	bool ok = eval_targets(m, targets, nt);
 	if (json) {
 		char *s = report_json(m, file, targets, nt);
-		if (s) {
-			fputs(s, stdout);
-			fputc('\n', stdout);
-			free(s);
+		if (!s) {
+			lp_error("report: out of memory while making the JSON document");
+			lp_model_free(m);
+			rc = LP_EXIT_FAILURE;
+			goto out;
 		}
+		fputs(s, stdout);
+		fputc('\n', stdout);
+		free(s);
 	} else {
 		/* Paths, argv and error text come from the traced build: a
 		 * file named with an escape sequence must not drive the

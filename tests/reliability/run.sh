@@ -10,7 +10,7 @@
 #             docker build on a private dockerd): dump and report read every
 #             complete block and say the trace was truncated; same for a file cut
 #             in the middle of a block
-#   full disk record onto a 256 KiB tmpfs: one clear error line, exit 7, the file
+#   full disk record onto a 64 KiB tmpfs: one clear error line, exit 7, the file
 #             still reads
 #   clean exit after a normal end, SIGINT, SIGTERM, a failing and a killed command:
 #             no BPF program, link or map of the recorder is left, the command was
@@ -206,7 +206,7 @@ group_crash() {
 		sh -c 'while :; do ls / >/dev/null; cat /etc/hostname >/dev/null; done' \
 		>"$tmp/killed.out" 2>"$tmp/killed.err" &
 	pid=$!
-	# a few blocks on disk (one per second or per 256 KiB of records)
+	# a few blocks on disk (one per second or per 1 MiB of records)
 	wait_for 60 sh -c "[ \$(stat -c %s '$f' 2>/dev/null || echo 0) -gt 100000 ]"
 	sleep 1.2
 	local ids
@@ -250,27 +250,28 @@ group_crash() {
 # and prints the records of the good blocks; report exits 0 and warns.
 check_truncated() {
 	local name=$1 f=$2 re=$3 rc n
-	"$LP_BIN" dump "$f" >"$tmp/t.out" 2>"$tmp/t.err"
+	local o=$tmp/t.$G # groups run at the same time: files of their own
+	"$LP_BIN" dump "$f" >"$o.out" 2>"$o.err"
 	rc=$?
-	n=$(grep -cvE '^#' "$tmp/t.out")
-	if [ "$rc" = 0 ] && grep -qiE "$re" "$tmp/t.err" && [ "$n" -gt 100 ] && [ "$(lp_lines "$tmp/t.err")" -le 2 ]; then
-		r_pass "$name: dump reads $n records, warns: $(head -1 "$tmp/t.err" | cut -c1-150)"
+	n=$(grep -cvE '^#' "$o.out")
+	if [ "$rc" = 0 ] && grep -qiE "$re" "$o.err" && [ "$n" -gt 100 ] && [ "$(lp_lines "$o.err")" -le 2 ]; then
+		r_pass "$name: dump reads $n records, warns: $(head -1 "$o.err" | cut -c1-150)"
 	else
-		r_fail "$name: dump" "exit $rc, $n records, stderr: $(head -2 "$tmp/t.err")"
+		r_fail "$name: dump" "exit $rc, $n records, stderr: $(head -2 "$o.err")"
 	fi
-	"$LP_BIN" report "$f" >"$tmp/t.out" 2>"$tmp/t.err"
+	"$LP_BIN" report "$f" >"$o.out" 2>"$o.err"
 	rc=$?
-	if [ "$rc" = 0 ] && grep -qi 'truncated' "$tmp/t.err" "$tmp/t.out"; then
+	if [ "$rc" = 0 ] && grep -qi 'truncated' "$o.err" "$o.out"; then
 		r_pass "$name: report works and warns"
 	else
-		r_fail "$name: report" "exit $rc, stderr: $(head -2 "$tmp/t.err")"
+		r_fail "$name: report" "exit $rc, stderr: $(head -2 "$o.err")"
 	fi
-	"$LP_BIN" report --json "$f" >"$tmp/t.json" 2>/dev/null
+	"$LP_BIN" report --json "$f" >"$o.json" 2>/dev/null
 	rc=$?
-	if [ "$rc" = 0 ] && python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$tmp/t.json" 2>/dev/null; then
+	if [ "$rc" = 0 ] && python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$o.json" 2>/dev/null; then
 		r_pass "$name: report --json is valid JSON"
 	else
-		r_fail "$name: report --json" "exit $rc: $(head -c 200 "$tmp/t.json")"
+		r_fail "$name: report --json" "exit $rc: $(head -c 200 "$o.json")"
 	fi
 }
 
@@ -279,12 +280,12 @@ group_fulldisk() {
 	G=fulldisk
 	local d=$tmp/small
 	mkdir -p "$d"
-	if ! mount -t tmpfs -o size=256k tmpfs "$d"; then
+	if ! mount -t tmpfs -o size=64k tmpfs "$d"; then
 		r_skip "full disk" "cannot mount a tmpfs"
 		return
 	fi
 	echo "$d" >"$tmp/mount.fulldisk"
-	# about 100k events: several MiB of records, far more than 256 KiB compressed
+	# about 100k events: several MiB of records, ~170 KiB packed: far more than 64 KiB
 	rec full --no-daemons -o "$d/full.lprof" -- \
 		sh -c 'i=0; while [ $i -lt 25000 ]; do : </etc/hostname; i=$((i + 1)); done'
 	local rc

@@ -337,3 +337,44 @@ Test(dump, json_stays_valid_with_odd_bytes)
 	free(out);
 	free(e);
 }
+
+/* An fd drained when the recording ended: "closed at exit" for a process
+ * that had exited by then (the kernel closed it), "still open" for one
+ * still running. */
+Test(dump, drained_fds_of_exited_processes_closed_at_exit)
+{
+	const char *t = path_in("drain.lprof");
+	char err[512];
+	struct lp_writer *w = lp_writer_open(t, "{\"start_monotonic_ns\":1000}", err, sizeof(err));
+	cr_assert_not_null(w, "%s", err);
+	size_t n;
+#define PUT() cr_assert_eq(lp_writer_append(w, buf, n), 0)
+	n = build_fork(buf, 1234, 2000, "sh");
+	PUT();
+	n = build_exit(buf, 2000, 0, "sh");
+	PUT();
+	n = build_fd_io(buf, 2000, 5, 10, 1, true); /* after its exit */
+	PUT();
+	n = build_fd_io(buf, 1234, 6, 20, 2, true); /* 1234 never exited */
+	PUT();
+#undef PUT
+	cr_assert_eq(lp_writer_close(w, "{}", err, sizeof(err)), 0, "%s", err);
+	char *out, *errs;
+	cr_assert_eq(run_dump((const char *[]){ "dump", t, NULL }, &out, &errs), 0, "%s", errs);
+	const char *fd5 = strstr(out, "sh[2000] fd 5: read 10 B in 1 call");
+	cr_assert_not_null(fd5, "%s", out);
+	const char *eol = strchr(fd5, '\n');
+	const char *mark = strstr(fd5, "(closed at exit)");
+	cr_assert(mark && eol && mark < eol, "fd 5 not closed at exit:\n%s", out);
+	const char *fd6 = strstr(out, "fd 6:");
+	cr_assert_not_null(fd6, "%s", out);
+	cr_assert_not_null(strstr(fd6, "(still open)"), "%s", out);
+	cr_assert_null(strstr(fd6, "(closed at exit)"), "%s", out);
+	free(out);
+	free(errs);
+	cr_assert_eq(run_dump((const char *[]){ "dump", "--json", t, NULL }, &out, &errs), 0);
+	HAS(out, "\"drained\":true,\"closed\":true");
+	HAS(out, "\"drained\":true,\"closed\":false");
+	free(out);
+	free(errs);
+}
