@@ -24,14 +24,7 @@
 
 #include "progress.h"
 
-/* An invariant the harness checks: say which, then abort (a crash for libFuzzer). */
-#define REQUIRE(cond, what)                                                              \
-	do {                                                                             \
-		if (!(cond)) {                                                           \
-			fprintf(stderr, "INVARIANT FAILED: %s (%s:%d)\n", what, __FILE__, __LINE__); \
-			abort();                                                         \
-		}                                                                        \
-	} while (0)
+#include "fuzz_require.h"
 
 static volatile size_t g_sink;
 

@@ -22,13 +22,7 @@
 #include "trace.h"
 #include "trace_pack.h"
 
-#define REQUIRE(cond, what)                                                              \
-	do {                                                                             \
-		if (!(cond)) {                                                           \
-			fprintf(stderr, "INVARIANT FAILED: %s (%s:%d)\n", what, __FILE__, __LINE__); \
-			abort();                                                         \
-		}                                                                        \
-	} while (0)
+#include "fuzz_require.h"
 
 #define MAX_CHAIN (1u << 20) /* a block's worth of records at most */
 

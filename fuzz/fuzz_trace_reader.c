@@ -57,14 +57,7 @@
 #include "trace.h"
 #include "trace_pack.h"
 
-/* An invariant the harness checks: say which, then abort (a crash for libFuzzer). */
-#define REQUIRE(cond, what)                                                              \
-	do {                                                                             \
-		if (!(cond)) {                                                           \
-			fprintf(stderr, "INVARIANT FAILED: %s (%s:%d)\n", what, __FILE__, __LINE__); \
-			abort();                                                         \
-		}                                                                        \
-	} while (0)
+#include "fuzz_require.h"
 
 static int g_fd = -1, g_out = -1;
 static char g_path[64];

@@ -944,7 +944,7 @@ static int cmp_finding(const void *a, const void *b)
 	return (int)x->kind - (int)y->kind;
 }
 
-static void finding_free(struct lp_finding *f)
+void lp_finding_free(struct lp_finding *f)
 {
 	free(f->message);
 	for (size_t j = 0; j < f->npaths; j++)
@@ -975,7 +975,7 @@ void lp_analyze(struct lp_model *m)
 		if (m->findings[i].nevidence)
 			m->findings[o++] = m->findings[i];
 		else
-			finding_free(&m->findings[i]);
+			lp_finding_free(&m->findings[i]);
 	}
 	m->nfindings = o;
 	if (m->nfindings > 1)

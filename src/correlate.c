@@ -26,32 +26,13 @@
 
 /* ------------------------------------------------------- small helpers */
 
-static char *collapse_ws(const char *s, size_t n)
-{
-	char *o = lp_xmalloc(n + 1);
-	size_t k = 0;
-	bool sp = false;
-	for (size_t i = 0; i < n && s[i]; i++) {
-		if (isspace((unsigned char)s[i])) {
-			sp = k > 0;
-			continue;
-		}
-		if (sp)
-			o[k++] = ' ';
-		sp = false;
-		o[k++] = s[i];
-	}
-	o[k] = 0;
-	return o;
-}
-
 /* Exec-form ["a", "b"] -> "a b"; anything else collapsed. */
 static char *norm_cmd(const char *s)
 {
 	while (isspace((unsigned char)*s))
 		s++;
 	if (*s != '[')
-		return collapse_ws(s, strlen(s));
+		return lp_collapse_ws(s, strlen(s));
 	struct lp_buf b = { 0 };
 	const char *p = s + 1;
 	while (*p) {
@@ -71,7 +52,7 @@ static char *norm_cmd(const char *s)
 		if (*p)
 			p++;
 	}
-	char *r = collapse_ws(b.data ? b.data : "", b.len);
+	char *r = lp_collapse_ws(b.data ? b.data : "", b.len);
 	lp_buf_free(&b);
 	return r;
 }
@@ -172,7 +153,7 @@ static void parse_step_name(struct lp_step *s)
 		s->instruction[k] = (char)toupper((unsigned char)rest[k]);
 	s->instruction[kl] = 0;
 	free(s->args);
-	s->args = collapse_ws(rest + kl, strlen(rest + kl));
+	s->args = lp_collapse_ws(rest + kl, strlen(rest + kl));
 	if (!strcmp(s->instruction, "RUN"))
 		s->kind = LP_STEPK_RUN;
 	else if (!strcmp(s->instruction, "COPY") || !strcmp(s->instruction, "ADD"))
@@ -382,7 +363,7 @@ static void parse_dockerfile(struct lp_model *m)
 					break;
 			}
 		}
-		char *instr = collapse_ws(b.data ? b.data : "", b.len);
+		char *instr = lp_collapse_ws(b.data ? b.data : "", b.len);
 		lp_buf_free(&b);
 		char kw[32];
 		size_t k = 0;

@@ -97,23 +97,10 @@ struct diff {
 
 /* ------------------------------------------------------------- helpers */
 
+/* s (NULL: "") on one line, white space runs as one blank. */
 static char *collapse(const char *s)
 {
-	struct lp_buf b = { 0 };
-	bool sp = false;
-	for (; s && *s; s++) {
-		if (isspace((unsigned char)*s)) {
-			sp = b.len > 0;
-			continue;
-		}
-		if (sp)
-			lp_buf_append(&b, " ", 1);
-		sp = false;
-		lp_buf_append(&b, s, 1);
-	}
-	if (!b.data)
-		lp_buf_puts(&b, "");
-	return b.data;
+	return lp_collapse_ws(s, s ? strlen(s) : 0);
 }
 
 /* "[3/5] COPY . ." -> "COPY . ."; "[builder 2/4] RUN x" -> "RUN x" */

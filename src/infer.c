@@ -355,25 +355,6 @@ static struct cand *cand_new(struct cands *c, enum lp_step_kind kind, uint32_t r
 	return x;
 }
 
-/* Whitespace collapsed to single blanks (names are one line). */
-static char *one_line(const char *s)
-{
-	size_t n = strlen(s), k = 0;
-	char *o = lp_xmalloc(n + 1);
-	bool sp = false;
-	for (size_t i = 0; i < n; i++) {
-		if (isspace((unsigned char)s[i])) {
-			sp = k > 0;
-			continue;
-		}
-		if (sp)
-			o[k++] = ' ';
-		sp = false;
-		o[k++] = s[i];
-	}
-	o[k] = 0;
-	return o;
-}
 
 /* The script of "sh -c SCRIPT", else the argv joined. */
 static char *argv_text(char **argv, int argc)
@@ -454,10 +435,10 @@ static void infer_runs(struct lp_model *m, struct cands *c, uint64_t t0)
 		const struct lp_proc *sh = first[i] >= 0 ? &m->procs[first[i]] : any[i] >= 0 ? &m->procs[any[i]] : NULL;
 		char *text = NULL;
 		if (sh && pv->first_cmd[sh->index]) {
-			text = one_line(pv->first_cmd[sh->index]);
+			text = lp_collapse_ws(pv->first_cmd[sh->index], strlen(pv->first_cmd[sh->index]));
 		} else if (sh) {
 			char *t = argv_text(sh->argv, sh->argc);
-			text = one_line(t);
+			text = lp_collapse_ws(t, strlen(t));
 			free(t);
 		}
 		x->instruction = lp_xstrdup("RUN");

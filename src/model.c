@@ -2807,19 +2807,8 @@ void lp_model_free(struct lp_model *m)
 	free(m->ctx_files);
 	free(m->context.dir);
 	free(m->context.snapshot_dir);
-	for (size_t i = 0; i < m->nfindings; i++) {
-		struct lp_finding *f = &m->findings[i];
-		free(f->message);
-		for (size_t j = 0; j < f->npaths; j++)
-			free(f->paths[j]);
-		free(f->paths);
-		free(f->suggestion);
-		for (size_t j = 0; j < f->nevidence; j++)
-			free(f->evidence[j]);
-		free(f->evidence);
-		free(f->edit_before);
-		free(f->edit_after);
-	}
+	for (size_t i = 0; i < m->nfindings; i++)
+		lp_finding_free(&m->findings[i]);
 	free(m->findings);
 	struct lp_build *b = &m->build;
 	free(b->error);

@@ -229,6 +229,8 @@ struct lp_file *lp_model_file_get(struct lp_model *m, int step, const char *path
 struct lp_ctx_file *lp_model_ctx_get(struct lp_model *m, const char *path, bool create);
 struct lp_finding *lp_model_finding_new(struct lp_model *m, enum lp_finding_kind k, int step);
 void lp_finding_add_path(struct lp_finding *f, const char *path);
+/* Free what a finding owns (not the finding itself). */
+void lp_finding_free(struct lp_finding *f);
 void lp_finding_add_evidence(struct lp_finding *f, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 char *lp_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

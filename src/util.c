@@ -240,6 +240,25 @@ const char *lp_fmt_duration_ns(uint64_t ns, char *buf, size_t len)
 	return buf;
 }
 
+char *lp_collapse_ws(const char *s, size_t n)
+{
+	char *o = lp_xmalloc(n + 1);
+	size_t k = 0;
+	bool sp = false;
+	for (size_t i = 0; s && i < n && s[i]; i++) {
+		if (isspace((unsigned char)s[i])) {
+			sp = k > 0;
+			continue;
+		}
+		if (sp)
+			o[k++] = ' ';
+		sp = false;
+		o[k++] = s[i];
+	}
+	o[k] = 0;
+	return o;
+}
+
 /* ---------------------------------------------------- sanitizing stream */
 
 static ssize_t sanitize_write(void *cookie, const char *buf, size_t n)
