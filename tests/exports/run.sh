@@ -7,8 +7,9 @@
 # (node), the .json.gz is one gzip member with the same JSON, the SVG is
 # well-formed XML (xmllint), the folded lines match the format.
 #
-# The trace: $LP_EXPORT_TRACE, else the first tests/data/traces/*.lprof
-# (real recordings), else a synthetic one (tests/exports/gen_trace.c).
+# The trace: $LP_EXPORT_TRACE, else the real recording
+# tests/data/traces/bad-order-edit.lptrace (a docker build rebuilt after an
+# edit, its steps expected by name), else a synthetic one (gen_trace.c).
 # Needs: chromium (Debian), node + npm (speedscope, playwright-core from
 # tests/exports/package-lock.json via `npm ci`), libxml2-utils (xmllint).
 # Missing ones are installed when possible (root, apt, npm registry), and
@@ -32,14 +33,21 @@ fi
 trace=${LP_EXPORT_TRACE:-}
 expect=()
 if [ -z "$trace" ]; then
-	for t in "$LP_ROOT"/tests/data/traces/*.lprof; do
-		[ -f "$t" ] && { trace=$t; break; }
-	done
+	# a real recording: the bad-order rebuild (its slow RUN re-ran)
+	trace=$LP_ROOT/tests/data/traces/bad-order-edit.lptrace
+	if [ -f "$trace" ]; then
+		expect=(--expect "[3/5] COPY . ." --expect "[4/5] RUN cat package.json > /dev/null && sleep 3 && sha256sum package.json > /deps.txt")
+	else
+		trace=
+		for t in "$LP_ROOT"/tests/data/traces/*.lptrace "$LP_ROOT"/tests/data/traces/*.lprof; do
+			[ -f "$t" ] && { trace=$t; break; }
+		done
+	fi
 fi
 if [ -z "$trace" ]; then
 	lib=${LP_LIB:-$LP_ROOT/build/liblayerprof.a}
 	if [ ! -f "$lib" ]; then
-		fail "synthetic trace" "no tests/data/traces/*.lprof and $lib is not built"
+		fail "synthetic trace" "no tests/data/traces/*.lptrace and $lib is not built"
 		finish
 		exit
 	fi
@@ -57,7 +65,7 @@ if [ -z "$trace" ]; then
 else
 	echo "trace: $trace"
 fi
-name=$(basename "$trace" .lprof)
+name=$(basename "${trace%.lprof}" .lptrace)
 
 # ------------------------------------------------------------ the files
 check "export folded" "$LP_BIN" export "$trace" -o "$out/$name.folded"
