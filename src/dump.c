@@ -802,14 +802,14 @@ static void print_json_blob(struct dump *d, const char *label, const char *text)
 	if (d->json) {
 		putf(&d->line, "{\"kind\":\"%s\",\"%s\":", label, label);
 		if (compact)
-			lp_buf_puts(&d->line, compact);
+			lp_buf_json_text(&d->line, compact);
 		else
 			json_str(&d->line, text);
 		lp_buf_puts(&d->line, "}");
 	} else {
 		putf(&d->line, "# %s ", label);
 		if (compact)
-			lp_buf_puts(&d->line, compact);
+			lp_buf_json_text(&d->line, compact);
 		else if (text)
 			put_escaped(&d->line, text, strlen(text));
 		else

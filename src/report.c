@@ -600,8 +600,11 @@ int cmd_report(int argc, char **argv)
 			rc = LP_EXIT_FAILURE;
 			goto out;
 		}
-		fputs(s, stdout);
+		struct lp_buf jb = { 0 };
+		lp_buf_json_text(&jb, s);
+		fputs(jb.data ? jb.data : "", stdout);
 		fputc('\n', stdout);
+		lp_buf_free(&jb);
 		free(s);
 	} else {
 		/* Paths, argv and error text come from the traced build: a

@@ -259,6 +259,16 @@ char *lp_collapse_ws(const char *s, size_t n)
 	return o;
 }
 
+void lp_buf_json_text(struct lp_buf *b, const char *json)
+{
+	const char *p = json;
+	for (const char *del; (del = strchr(p, 0x7f)); p = del + 1) {
+		lp_buf_append(b, p, (size_t)(del - p));
+		lp_buf_puts(b, "\\u007f");
+	}
+	lp_buf_puts(b, p);
+}
+
 /* ---------------------------------------------------- sanitizing stream */
 
 static ssize_t sanitize_write(void *cookie, const char *buf, size_t n)

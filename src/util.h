@@ -47,6 +47,11 @@ uint64_t lp_now_ns(void);
  * dst stays open. NULL when the stream cannot be made. */
 FILE *lp_sanitizing_stream(FILE *dst);
 
+/* Append JSON text (as cJSON prints it) with DEL (0x7f), which JSON allows
+ * raw inside strings, written as \u007f: the same document, and no byte a
+ * terminal could act on (cJSON already escapes the C0 controls). */
+void lp_buf_json_text(struct lp_buf *b, const char *json);
+
 /* Parse "1.5KB", "200MB", "3GiB", "123" into bytes; false on junk. */
 bool lp_parse_bytes(const char *s, uint64_t *out);
 /* Parse "90", "90s", "5m", "1h", "250ms" into milliseconds; false on junk. */
