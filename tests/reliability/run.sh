@@ -601,7 +601,7 @@ group_docker() {
 	(cd "$ctx" && exec setsid "$LP_BIN" record -o "$tmp/dkkill.lprof" -- \
 		"$DOCKER" -H "$host" build --network=host -t lp-rel-kill . >"$tmp/dkkill.out" 2>"$tmp/dkkill.err") &
 	pid=$!
-	wait_for 60 grep -q 'RUN sleep 4' "$tmp/dkkill.out" "$tmp/dkkill.err"
+	wait_for 60 grep -qs 'RUN sleep 4' "$tmp/dkkill.out" "$tmp/dkkill.err" # -s: the files appear with the subshell
 	sleep 2.5 # inside the RUN step, a block or two flushed
 	kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
