@@ -40,6 +40,8 @@ _Static_assert(LP_STR_MAX < LP_EVENT_MAX && LP_ARGV_MAX_BYTES < LP_EVENT_MAX, "s
 #define NS 9 /* syscalls.def: no string */
 #define F_DUPFD 0
 #define F_DUPFD_CLOEXEC 1030
+/* close_range(2) flag: mark the range close-on-exec instead of closing it */
+#define CLOSE_RANGE_CLOEXEC (1u << 2)
 
 /* ======================== syscalls ======================== */
 
@@ -327,6 +329,9 @@ static __always_inline void sc_exit(__u64 id, const struct lp_sc_desc d, long re
 	ev->args[5] = in->args[5];
 	inflight_release(in);
 
+	if (sc == LP_SC_CLOSE_RANGE && ret == 0 && (__s32)a0 >= 0 &&
+	    !(ev->args[2] & CLOSE_RANGE_CLOEXEC))
+		fdio_flush_closed(tgid, tid, (__s32)a0, now);
 	if (LP_RETURNS_FD(sc) && ret >= 0 &&
 	    !((sc == LP_SC_DUP2 || sc == LP_SC_DUP3) && (__s32)a0 == (__s32)a1))
 		fdio_flush(tgid, tid, (__s32)ret, now, LP_FDIO_REUSED);
@@ -614,6 +619,8 @@ static __always_inline void proc_exec(struct task_struct *task, __u32 old_pid, c
 		inflight_drop(old_pid);
 	}
 	__u64 now = bpf_ktime_get_ns();
+	/* exec closed the O_CLOEXEC fds without a close call we could see */
+	fdio_flush_closed(tgid, tid, 0, now);
 	if (!argv_ok) {
 		struct mm_struct *mm = BPF_CORE_READ(task, mm);
 		emit_argv(tgid, tid, sc, dirfd, now, fname, true, NULL, true,

@@ -314,9 +314,55 @@ static __always_inline void fdio_flush(__u32 tgid, __u32 tid, __s32 fd, __u64 no
 		return;
 	lp_hdr_fill(&a->h, sizeof(*a), LP_EV_FD_IO, 0, tgid, tid, (__u32)fd, now);
 	a->io_flags = io_flags;
-	a->pad = 0;
 	lp_submit(a, sizeof(*a), false);
 	bpf_map_delete_elem(&fdio, &k);
+}
+
+/* The open file behind fd in the current process, or NULL (no such fd, or
+ * the fd table could not be read). A snapshot: the table is RCU-protected
+ * and may change under us, which only makes the answer stale, never unsafe
+ * (every load is a probe read). */
+static __always_inline struct file *fd_file(__s32 fd)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt || fd < 0 || (__u32)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	struct file **slots = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+	if (bpf_probe_read_kernel(&f, sizeof(f), &slots[fd]))
+		return NULL;
+	return f;
+}
+
+/* lp_ev_fd_io.fd_mode of fd: LP_FDMODE_KNOWN | i_mode, 0 when unknown. */
+static __always_inline __u32 fd_mode_of(__s32 fd)
+{
+	struct file *f = fd_file(fd);
+	if (!f)
+		return 0;
+	return LP_FDMODE_KNOWN | BPF_CORE_READ(f, f_inode, i_mode);
+}
+
+/* The fds of the current process were closed behind our back (exec closed
+ * its O_CLOEXEC ones; close_range): send the aggregates of the fds in
+ * [first, first + LP_FD_SCAN) that are no longer open, flagged
+ * LP_FDIO_GONE, so that a later file, socket or pipe given the same number
+ * by a call we do not trace never adds to them. An fd still open keeps its
+ * aggregate. Bounded: fds past the window keep theirs until their close,
+ * reuse or the process's exit (rare: builds' processes use few fds). */
+#define LP_FD_SCAN 64
+static __always_inline void fdio_flush_closed(__u32 tgid, __u32 tid, __s32 first, __u64 now)
+{
+	for (__u32 i = 0; i < LP_FD_SCAN; i++) {
+		__s32 fd = first + (__s32)i;
+		struct lp_fd_key k = { .tgid = tgid, .fd = fd };
+		if (!bpf_map_lookup_elem(&fdio, &k))
+			continue;
+		if (fd_file(fd))
+			continue;
+		fdio_flush(tgid, tid, fd, now, LP_FDIO_GONE);
+	}
 }
 
 /* Add one read or write call to the (tgid, fd) aggregate. */
@@ -330,6 +376,9 @@ static __always_inline void fdio_add(__u32 tgid, __s32 fd, bool wr, long ret, __
 	struct lp_ev_fd_io *a = bpf_map_lookup_elem(&fdio, &k);
 	if (!a) {
 		struct lp_ev_fd_io init = {};
+		/* What this fd is, once per aggregate: socket and pipe
+		 * traffic must never be charged to a file's path. */
+		init.fd_mode = fd_mode_of(fd);
 		init.first_ts = ts;
 		init.last_ts = now;
 		if (wr) {

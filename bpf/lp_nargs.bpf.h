@@ -52,6 +52,7 @@
 #define LP_NARGS_dup3 3
 #define LP_NARGS_fcntl 3
 #define LP_NARGS_close 1
+#define LP_NARGS_close_range 3
 #define LP_NARGS_execve 3
 #define LP_NARGS_execveat 5
 #define LP_NARGS_newstat 2

@@ -107,8 +107,30 @@ struct thread_info {
 };
 #define LP_TS_COMPAT 0x0002         /* arch/x86/include/asm/thread_info.h */
 
+/* What an fd is: task->files->fdt->fd[fd]->f_inode->i_mode. Read once per
+ * I/O aggregate (its first call), so a socket or pipe that took the number
+ * of a closed file is never charged to that file's path. */
+typedef unsigned short umode_t;
+struct inode {
+	umode_t i_mode;             /* S_IFMT bits: 0 for anon inodes (eventfd...) */
+};
+
+struct file {
+	struct inode *f_inode;
+};
+
+struct fdtable {
+	unsigned int max_fds;
+	struct file **fd;           /* RCU-protected array of max_fds slots */
+};
+
+struct files_struct {
+	struct fdtable *fdt;
+};
+
 struct task_struct {
 	struct thread_info thread_info; /* x86: embedded (THREAD_INFO_IN_TASK) */
+	struct files_struct *files;
 	int exit_code;              /* wait(2) encoding */
 	pid_t pid;                  /* thread id */
 	pid_t tgid;                 /* process id */

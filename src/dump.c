@@ -561,12 +561,15 @@ static void text_record(struct dump *d, const struct lp_hdr *h)
 	}
 	case LP_EV_FD_IO: {
 		const struct lp_ev_fd_io *ev = (const void *)h;
-		const char *p = d->raw ? NULL : lp_resolver_fd_path(d->res, h->tgid, (int)h->aux);
+		const char *p = d->raw ? NULL : lp_resolver_fdio_path(d->res, ev);
+		enum lp_fd_kind k = lp_fdio_kind(ev);
 		putf(b, "fd %d", (int32_t)h->aux);
 		if (p) {
 			lp_buf_puts(b, " (");
 			put_escaped(b, p, strlen(p));
 			lp_buf_puts(b, ")");
+		} else if (k != LP_FDK_UNKNOWN && k != LP_FDK_FILE) {
+			putf(b, " (%s)", lp_fd_kind_name(k));
 		}
 		lp_buf_puts(b, ": ");
 		text_fd_io_half(b, "read", ev->rbytes, ev->rcalls, ev->rns);
@@ -575,6 +578,8 @@ static void text_record(struct dump *d, const struct lp_hdr *h)
 		if ((ev->io_flags & LP_FDIO_DRAINED) || (h->flags & LP_FDIO_DRAINED))
 			lp_buf_puts(b, lp_resolver_fdio_closes(d->res, h)
 					       ? " (closed at exit)" : " (still open)");
+		else if (ev->io_flags & LP_FDIO_GONE)
+			lp_buf_puts(b, " (closed by exec or close_range)");
 		break;
 	}
 	case LP_REC_PROC_SEED: {
@@ -710,7 +715,9 @@ static void json_record(struct dump *d, const struct lp_hdr *h)
 		const struct lp_ev_fd_io *ev = (const void *)h;
 		putf(b, ",\"fd\":%d", (int32_t)h->aux);
 		json_key(b, "path");
-		json_str(b, d->raw ? NULL : lp_resolver_fd_path(d->res, h->tgid, (int)h->aux));
+		json_str(b, d->raw ? NULL : lp_resolver_fdio_path(d->res, ev));
+		json_key(b, "fd_kind");
+		json_str(b, lp_fd_kind_name(lp_fdio_kind(ev)));
 		putf(b, ",\"first_ts_ns\":%" PRIu64 ",\"last_ts_ns\":%" PRIu64
 			      ",\"read_bytes\":%" PRIu64 ",\"read_calls\":%u,\"read_ns\":%" PRIu64
 			      ",\"write_bytes\":%" PRIu64 ",\"write_calls\":%u,\"write_ns\":%" PRIu64

@@ -240,3 +240,35 @@ const char *lp_signal_name(int sig)
 		return NULL;
 	return names[sig];
 }
+
+enum lp_fd_kind lp_fdio_kind(const struct lp_ev_fd_io *ev)
+{
+	if (!(ev->fd_mode & LP_FDMODE_KNOWN))
+		return LP_FDK_UNKNOWN;
+	switch (ev->fd_mode & 0170000u) { /* S_IFMT */
+	case 0100000u: return LP_FDK_FILE;   /* S_IFREG */
+	case 0040000u: return LP_FDK_DIR;    /* S_IFDIR */
+	case 0140000u: return LP_FDK_SOCKET; /* S_IFSOCK */
+	case 0010000u: return LP_FDK_PIPE;   /* S_IFIFO */
+	case 0020000u:                       /* S_IFCHR */
+	case 0060000u: return LP_FDK_DEVICE; /* S_IFBLK */
+	case 0: return LP_FDK_ANON;          /* anon inodes carry no type */
+	default: return LP_FDK_OTHER;
+	}
+}
+
+const char *lp_fd_kind_name(enum lp_fd_kind k)
+{
+	static const char *const names[] = {
+		[LP_FDK_UNKNOWN] = "unknown", [LP_FDK_FILE] = "file",  [LP_FDK_DIR] = "dir",
+		[LP_FDK_SOCKET] = "socket",   [LP_FDK_PIPE] = "pipe",  [LP_FDK_DEVICE] = "device",
+		[LP_FDK_ANON] = "anon",       [LP_FDK_OTHER] = "other",
+	};
+	return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "unknown";
+}
+
+bool lp_fdio_is_path_io(const struct lp_ev_fd_io *ev)
+{
+	enum lp_fd_kind k = lp_fdio_kind(ev);
+	return k == LP_FDK_UNKNOWN || k == LP_FDK_FILE || k == LP_FDK_DEVICE;
+}

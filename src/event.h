@@ -70,6 +70,27 @@ const char *lp_ev_progress_text(const struct lp_rec_progress *ev, size_t *len);
 /* LP_REC_CONTEXT_FILE path, or NULL. */
 const char *lp_ev_context_path(const struct lp_rec_context_file *ev, size_t *len);
 
+/* What the fd of an LP_EV_FD_IO record was (its fd_mode). Only FILE (and
+ * UNKNOWN, from recorders that did not say: the path the fd was opened
+ * with is then the best guess) may be charged to a path: the bytes of a
+ * socket, pipe or anon inode that took the number of a closed file are
+ * that socket's, never the file's. */
+enum lp_fd_kind {
+	LP_FDK_UNKNOWN = 0,
+	LP_FDK_FILE,            /* regular file */
+	LP_FDK_DIR,
+	LP_FDK_SOCKET,
+	LP_FDK_PIPE,            /* pipe or FIFO */
+	LP_FDK_DEVICE,          /* character or block device (tty, /dev/null) */
+	LP_FDK_ANON,            /* anon inode: eventfd, epoll, timerfd, signalfd... */
+	LP_FDK_OTHER,           /* symlink (O_PATH) or an unknown type */
+};
+enum lp_fd_kind lp_fdio_kind(const struct lp_ev_fd_io *ev);
+/* "file", "dir", "socket", "pipe", "device", "anon", "other", "unknown" */
+const char *lp_fd_kind_name(enum lp_fd_kind k);
+/* May this record's bytes be charged to the path its fd was opened with? */
+bool lp_fdio_is_path_io(const struct lp_ev_fd_io *ev);
+
 /* Copy a comm[LP_COMM_LEN] field (maybe not NUL-terminated) into dst. */
 void lp_comm_copy(char dst[LP_COMM_LEN + 1], const char *src);
 

@@ -82,6 +82,9 @@
 #ifndef __NR_fsmount
 #define __NR_fsmount 432
 #endif
+#ifndef __NR_close_range
+#define __NR_close_range 436
+#endif
 #ifndef __NR_openat2
 #define __NR_openat2 437
 #endif
@@ -828,7 +831,6 @@ int lp_loader_drain_fd_io(struct lp_loader *l)
 		v.h.aux = (uint32_t)keys[i].fd;
 		v.h.ts = now;
 		v.io_flags = LP_FDIO_DRAINED;
-		v.pad = 0;
 		sent++;
 		if (l->cb && l->cb(l->cb_ctx, &v, sizeof(v)))
 			break;

@@ -47,6 +47,7 @@
 #define X_AT_FDCWD (-100)
 #define X_F_DUPFD 0
 #define X_F_DUPFD_CLOEXEC 1030
+#define X_CLOSE_RANGE_CLOEXEC (1u << 2)
 #define GRAVEYARD 256 /* exited processes kept for late records */
 
 /* ------------------------------------------------ refcounted path strings */
@@ -258,6 +259,20 @@ static void fds_keep_std(struct proc *p)
 	}
 	fds_clear(&p->fds);
 	p->fds = kept;
+}
+
+/* close_range(first, last): forget the fds in [first, last]. */
+static void fds_close_range(struct proc *p, uint32_t first, uint32_t last)
+{
+	/* Collect first: deleting shifts entries back across the scan. */
+	size_t n = 0;
+	uint32_t *doomed = lp_xcalloc(p->fds.n + 1, sizeof(*doomed));
+	for (size_t i = 0; i < p->fds.cap; i++)
+		if (p->fds.vals[i] && p->fds.keys[i] >= first && p->fds.keys[i] <= last)
+			doomed[n++] = p->fds.keys[i];
+	for (size_t i = 0; i < n; i++)
+		fd_put(p, (int32_t)doomed[i], NULL);
+	free(doomed);
 }
 
 static struct path *fd_get(const struct proc *p, int32_t fd)
@@ -503,6 +518,11 @@ static void feed_syscall(struct lp_resolver *r, const struct lp_ev_syscall *ev, 
 	case LP_SC_CLOSE:
 		fd_put(proc_live(r, ev->h.tgid), a0, NULL);
 		return;
+	case LP_SC_CLOSE_RANGE:
+		if (!(ev->args[2] & X_CLOSE_RANGE_CLOEXEC))
+			fds_close_range(proc_live(r, ev->h.tgid), (uint32_t)ev->args[0],
+					(uint32_t)ev->args[1]);
+		return;
 	case LP_SC_FSOPEN:
 	case LP_SC_FSMOUNT:
 		fd_put(proc_live(r, ev->h.tgid), ret, NULL);
@@ -641,6 +661,13 @@ bool lp_resolver_fdio_closes(const struct lp_resolver *r, const struct lp_hdr *r
 	 * exited by then were closed at its exit */
 	const struct proc *p = proc_get(r, rec->tgid);
 	return p && p->dead;
+}
+
+const char *lp_resolver_fdio_path(const struct lp_resolver *r, const struct lp_ev_fd_io *ev)
+{
+	if (!lp_fdio_is_path_io(ev))
+		return NULL;
+	return lp_resolver_fd_path(r, ev->h.tgid, (int)ev->h.aux);
 }
 
 const char *lp_resolver_fd_path(const struct lp_resolver *r, uint32_t tgid, int fd)

@@ -62,6 +62,12 @@ const char *lp_resolve_path(struct lp_resolver *r, const struct lp_ev_syscall *e
  */
 bool lp_resolver_fdio_closes(const struct lp_resolver *r, const struct lp_hdr *rec);
 
+/* The path an LP_EV_FD_IO record's bytes belong to: the path its fd was
+ * opened with, NULL when unknown or when the fd was not a file at its first
+ * read/write (a socket, pipe or anon inode that took the number of a file
+ * closed without I/O: lp_fdio_is_path_io). Call before feeding the record. */
+const char *lp_resolver_fdio_path(const struct lp_resolver *r, const struct lp_ev_fd_io *ev);
+
 /* Path open on fd in process tgid, cwd of tgid, comm of tgid; NULL if unknown. */
 const char *lp_resolver_fd_path(const struct lp_resolver *r, uint32_t tgid, int fd);
 const char *lp_resolver_cwd(const struct lp_resolver *r, uint32_t tgid);

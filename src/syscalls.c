@@ -137,6 +137,9 @@ static const struct lp_sc_desc sig[LP_SC_NR] = {
 	SIG(FCHMODAT, "fchmodat", 3, A(DIRFD), P(0), A(MODE)),
 	/* utimensat(dfd, NULL, ...) means the fd itself: shown as a NULL path */
 	SIG(UTIMENSAT, "utimensat", 4, A(DIRFD), P(0), A(PTR), A(AT_FLAGS)),
+
+	/* first and last fd (printed unsigned: ~0U is "all"), CLOSE_RANGE_* */
+	SIG(CLOSE_RANGE, "close_range", 3, A(FD), A(UINT), A(UINT)),
 };
 
 #undef SIG

@@ -1133,7 +1133,7 @@ static size_t code_record(struct pk *c, uint8_t *rec, size_t size, size_t room)
 		CD64(C_RNS, e->rns, e->rcalls == 1 ? e->last_ts - e->first_ts : 0);
 		CD64(C_WNS, e->wns, e->wcalls == 1 ? e->last_ts - e->first_ts : 0);
 		CU32(C_MISC, e->io_flags);
-		CU32(C_PAD, e->pad);
+		CU32(C_PAD, e->fd_mode);
 		break;
 	}
 	case LP_REC_PROC_SEED:

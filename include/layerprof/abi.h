@@ -111,6 +111,8 @@ enum lp_sc {
 	/* counted per process, emitted in LP_EV_EXIT */
 	LP_SC_CHOWN, LP_SC_FCHOWN, LP_SC_LCHOWN, LP_SC_FCHOWNAT,
 	LP_SC_CHMOD, LP_SC_FCHMOD, LP_SC_FCHMODAT, LP_SC_UTIMENSAT,
+	/* fd table: closes a range of fds (their aggregates are sent) */
+	LP_SC_CLOSE_RANGE,
 	LP_SC_NR /* keep last */
 };
 
@@ -199,6 +201,15 @@ struct lp_ev_exit {
 #define LP_FDIO_REUSED  2u /* no close seen: sent when a traced call (open, dup...)
 			    * returned the same fd number again, so the file was
 			    * closed in between (exec's O_CLOEXEC, close_range...) */
+#define LP_FDIO_GONE    4u /* no close seen, sent because the fd was closed without
+			    * one: by exec (O_CLOEXEC) or close_range. hdr.ts is
+			    * when that was noticed (the exec, the close_range) */
+/* lp_ev_fd_io.fd_mode: what the fd was when its first read/write was
+ * aggregated: LP_FDMODE_KNOWN | the inode's i_mode (S_IFMT: S_IFREG,
+ * S_IFSOCK, S_IFIFO, S_IFCHR, S_IFDIR...; type 0 is an anon inode: eventfd,
+ * epoll, timerfd, signalfd). 0: not known (older recorder, or the fd table
+ * could not be read): treat as the path the fd was opened with. */
+#define LP_FDMODE_KNOWN 0x10000u
 struct lp_ev_fd_io {
 	struct lp_hdr h;
 	__u64 first_ts;        /* first read/write */
@@ -207,7 +218,7 @@ struct lp_ev_fd_io {
 	__u64 rns, wns;        /* time spent in the calls */
 	__u32 rcalls, wcalls;  /* calls, failures included */
 	__u32 io_flags;        /* LP_FDIO_* */
-	__u32 pad;
+	__u32 fd_mode;         /* LP_FDMODE_KNOWN | i_mode, or 0 (see above) */
 };
 
 /* Key and value of the in-kernel per-fd aggregation map. */

@@ -236,6 +236,102 @@ static void check_fdio(const char *name, uint32_t pid, int fd, const char *path,
 		      (unsigned long long)io->last_ts, (unsigned long long)io->h.ts);
 }
 
+/* The first unused fd_io record of tgid/fd sent after `after` with io flag
+ * bits `flags` set (0: any), or NULL; last: the last such record instead.
+ * Records come in time order, and fd numbers are reused all the time. */
+static const struct lp_ev_fd_io *fdio_with(uint32_t tgid, int fd, uint64_t after, uint32_t flags,
+					   bool last, struct rec **out)
+{
+	struct rec *found = NULL;
+	for (size_t k = 0; k < nrecs; k++) {
+		struct rec *r = &recs[k];
+		if (r->used || r->h->kind != LP_EV_FD_IO || r->h->tgid != tgid ||
+		    r->h->aux != (uint32_t)fd || r->h->ts <= after)
+			continue;
+		const struct lp_ev_fd_io *io = (const void *)r->h;
+		if ((io->io_flags & flags) != flags)
+			continue;
+		found = r;
+		if (!last)
+			break;
+	}
+	if (!found)
+		return NULL;
+	found->used = true;
+	*out = found;
+	return (const void *)found->h;
+}
+
+/* workload.c's fd lifecycle scenarios, which run after the read through
+ * dup2'd fd 100: a socket, a pipe after close_range, a pipe after exec
+ * closed an O_CLOEXEC file. */
+static void check_fd_lifecycles(uint32_t pid)
+{
+	struct rec *r;
+	const struct lp_ev_fd_io *io;
+	uint64_t after = 0;
+	for (size_t k = 0; k < nrecs; k++)
+		if (recs[k].h->kind == LP_EV_FD_IO && recs[k].h->tgid == pid && recs[k].h->aux == 100)
+			after = recs[k].h->ts;
+	if (!after) {
+		failf("fd lifecycles", "no fd_io record for fd 100 to start from");
+		return;
+	}
+	int sfd = (int)kvi("sock_fd");
+	eq_i("socket took the closed directory's fd number", kvi("sock_dir_fd"), sfd);
+	io = fdio_with(pid, sfd, after, 0, false, &r);
+	if (io) {
+		eq_s("socket fd: kind", "socket", lp_fd_kind_name(lp_fdio_kind(io)));
+		eq_i("socket fd: wbytes", kvi("sock_write"), (long long)io->wbytes);
+		eq_s("socket fd: never the directory's path", "(none)",
+		     r->fd_path ? r->fd_path : "(none)");
+		after = io->h.ts;
+	} else {
+		failf("socket fd", "no fd_io record for fd %d", sfd);
+	}
+	eq_i("close_range: ret", 0, kvi("close_range"));
+	int crfd = (int)kvi("cr_fd");
+	io = fdio_with(pid, crfd, after, LP_FDIO_GONE, false, &r);
+	if (io) {
+		eq_s("file closed by close_range: kind", "file", lp_fd_kind_name(lp_fdio_kind(io)));
+		eq_i("file closed by close_range: rbytes", kvi("cr_read"), (long long)io->rbytes);
+		eq_s("file closed by close_range: path", P("final.bin"), r->fd_path);
+		after = io->h.ts;
+	} else {
+		failf("file closed by close_range", "no fd_io record flagged gone for fd %d", crfd);
+	}
+	eq_i("pipe took the number close_range freed", crfd, kvi("cr_pipe"));
+	int pw = (int)kvi("cr_pipe_w");
+	io = fdio_with(pid, pw, after, 0, false, &r);
+	if (io) {
+		eq_s("pipe after close_range: kind", "pipe", lp_fd_kind_name(lp_fdio_kind(io)));
+		eq_i("pipe after close_range: wbytes", kvi("cr_pipe_write"), (long long)io->wbytes);
+		eq_s("pipe after close_range: no path", "(none)", r->fd_path ? r->fd_path : "(none)");
+	} else {
+		failf("pipe after close_range", "no fd_io record for fd %d", pw);
+	}
+	uint32_t c4 = (uint32_t)kvi("child_cloexec");
+	int cfd = (int)kvi("cloexec_fd");
+	eq_i("exec'd child exit status", 0, kvi("child_cloexec_status"));
+	io = fdio_with(c4, cfd, 0, LP_FDIO_GONE, false, &r);
+	if (io) {
+		eq_s("O_CLOEXEC file closed by exec: kind", "file", lp_fd_kind_name(lp_fdio_kind(io)));
+		eq_i("O_CLOEXEC file closed by exec: rbytes", 77, (long long)io->rbytes);
+		eq_i("O_CLOEXEC file closed by exec: no pipe bytes", 0, (long long)io->wbytes);
+		eq_s("O_CLOEXEC file closed by exec: path", P("final.bin"), r->fd_path);
+	} else {
+		failf("O_CLOEXEC file closed by exec", "no fd_io record flagged gone for fd %d", cfd);
+	}
+	io = fdio_with(c4, cfd, 0, 0, true, &r);
+	if (io) {
+		eq_s("pipe after exec: kind", "pipe", lp_fd_kind_name(lp_fdio_kind(io)));
+		eq_i("pipe after exec: rbytes", 33, (long long)io->rbytes);
+		eq_s("pipe after exec: no path", "(none)", r->fd_path ? r->fd_path : "(none)");
+	} else {
+		failf("pipe after exec", "no fd_io record for fd %d", cfd);
+	}
+}
+
 /* A syscall with path string i, ret, and (optionally) args to compare. */
 static struct rec *check_path_sc(const char *name, uint32_t pid, unsigned sc, int i,
 				 const char *path, long ret)
@@ -314,7 +410,7 @@ static int load(const char *path, char **trailer)
 					r->path[i] = lp_xstrdup(p);
 			}
 		} else if (h->kind == LP_EV_FD_IO) {
-			const char *p = lp_resolver_fd_path(res, h->tgid, (int)h->aux);
+			const char *p = lp_resolver_fdio_path(res, (const void *)h);
 			if (p)
 				r->fd_path = lp_xstrdup(p);
 		}
@@ -551,6 +647,8 @@ int main(int argc, char **argv)
 	}
 	check_fdio("read through dup2'd fd 100", pid, 100, P("final.bin"), 50, 1, 0, 0);
 
+	check_fd_lifecycles(pid);
+
 	/* failed lookup, failed exec */
 	check_path_sc("newfstatat ENOENT", pid, LP_SC_NEWFSTATAT, 0, P("nope"), -2);
 	r = check_path_sc("execve ENOENT", pid, LP_SC_EXECVE, 0, "/nonexistent/prog", -2);
@@ -666,7 +764,8 @@ int main(int argc, char **argv)
 			if (h->kind >= 0x80)
 				continue;
 			kernel++;
-			if (h->tgid != pid && h->tgid != c1 && h->tgid != c2 && (!c3 || h->tgid != c3)) {
+			if (h->tgid != pid && h->tgid != c1 && h->tgid != c2 && (!c3 || h->tgid != c3) &&
+			    h->tgid != (uint32_t)kvi("child_cloexec")) {
 				others++;
 				example = h->tgid;
 			}

@@ -12,6 +12,8 @@
  *   workload --burst N DIR        N opens+closes of DIR/burst, as fast as possible
  *   workload --busy PATH SECONDS  open+close PATH in a loop (the untraced noise)
  *   workload --tick PATH SECONDS  open+close PATH every 20 ms (a -p target)
+ *   workload --after-exec FD       (internal) the fd lifecycle scenario's
+ *                                  second image: FD was closed by exec
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -87,6 +90,19 @@ int main(int argc, char **argv)
 		return busy(argv[2], atoi(argv[3]), 100, 1000);
 	if (argc == 4 && !strcmp(argv[1], "--tick"))
 		return busy(argv[2], atoi(argv[3]), 1, 20000);
+	if (argc == 3 && !strcmp(argv[1], "--after-exec")) {
+		/* exec closed the O_CLOEXEC file on this fd: a pipe (a call the
+		 * kernel side does not trace) gets the number; its 33 bytes must
+		 * never be charged to the file */
+		int want = atoi(argv[2]), p[2];
+		if (pipe(p) < 0 || p[0] != want)
+			_exit(2);
+		if (write(p[1], buf, 33) != 33 || read(p[0], buf, 33) != 33)
+			_exit(3);
+		close(p[0]);
+		close(p[1]);
+		_exit(0);
+	}
 	if (argc == 4 && !strcmp(argv[1], "--burst")) {
 		snprintf(dir, sizeof(dir), "%s", argv[3]);
 		return burst(atol(argv[2]));
@@ -192,6 +208,59 @@ int main(int argc, char **argv)
 	sc(syscall(SYS_close, dsrc));
 	out("dup_read", sc(syscall(SYS_read, 100, buf, 50)));
 	sc(syscall(SYS_close, 100));
+
+	/* fd lifecycles. A directory fd closed without I/O (no record), its
+	 * number taken by a socket the kernel side never saw opened: the
+	 * socket's 700 bytes are a socket's, not the directory's. */
+	long sdir = sc(syscall(SYS_openat, AT_FDCWD, dir, O_RDONLY | O_DIRECTORY));
+	sc(syscall(SYS_close, sdir));
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+		return 1;
+	out("sock_dir_fd", sdir);
+	out("sock_fd", sv[0]);
+	out("sock_write", sc(syscall(SYS_write, sv[0], buf, 700)));
+	out("sock_read", sc(syscall(SYS_read, sv[1], buf, 700)));
+	sc(syscall(SYS_close, sv[0]));
+	sc(syscall(SYS_close, sv[1]));
+	/* close_range closes a file after 10 bytes were read from it; a pipe
+	 * takes its number and carries 5 bytes */
+	long crfd = sc(syscall(SYS_openat, AT_FDCWD, P("final.bin"), O_RDONLY));
+	out("cr_fd", crfd);
+	out("cr_read", sc(syscall(SYS_read, crfd, buf, 10)));
+	out("close_range", sc(syscall(SYS_close_range, crfd, ~0U, 0)));
+	int cp[2];
+	if (pipe(cp) < 0)
+		return 1;
+	out("cr_pipe", cp[0]);
+	out("cr_pipe_w", cp[1]);
+	out("cr_pipe_write", sc(syscall(SYS_write, cp[1], buf, 5)));
+	sc(syscall(SYS_close, cp[0]));
+	sc(syscall(SYS_close, cp[1]));
+	/* exec closes an O_CLOEXEC file after 77 bytes were read from it */
+	fflush(stdout);
+	pid_t c4 = fork();
+	if (c4 == 0) {
+		int f = (int)syscall(SYS_openat, AT_FDCWD, P("final.bin"), O_RDONLY | O_CLOEXEC);
+		if (f < 0 || syscall(SYS_read, f, buf, 77) != 77)
+			_exit(4);
+		char fds[16], self[4096];
+		snprintf(fds, sizeof(fds), "%d", f);
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (n <= 0)
+			_exit(5);
+		self[n] = 0;
+		printf("cloexec_fd=%d\n", f);
+		fflush(stdout);
+		char *xargv[] = { self, "--after-exec", fds, NULL };
+		char *no_env0[] = { NULL };
+		syscall(SYS_execve, self, xargv, no_env0);
+		_exit(127);
+	}
+	int c4_status;
+	waitpid(c4, &c4_status, 0);
+	out("child_cloexec", c4);
+	out("child_cloexec_status", c4_status);
 
 	/* metadata churn: counted, not streamed: 3 chmod, 2 chown, 4 utimensat */
 	long mfd = sc(syscall(SYS_openat, AT_FDCWD, P("final.bin"), O_RDONLY));

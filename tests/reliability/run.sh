@@ -370,6 +370,11 @@ group_clean() {
 		if [ "$3" = unmount ]; then
 			umount /sys/kernel/debug/tracing 2>/dev/null
 			umount /sys/kernel/tracing 2>/dev/null
+		elif ! grep -q " - tracefs " /proc/self/mountinfo; then
+			# the precondition of the "mounted before" case is ours
+			# to set up: the host may have no tracefs mounted (a
+			# fresh machine), this namespace gets one
+			mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 		fi
 		before=$(grep -c " - tracefs " /proc/self/mountinfo)
 		"$1" record --no-daemons -o "$2" -- true >/dev/null 2>"$2.err"

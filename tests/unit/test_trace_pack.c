@@ -311,7 +311,7 @@ static void gen_rec(struct blk *k, uint8_t kind)
 		e->rns = e->rcalls == 1 && rndn(2) ? e->last_ts - e->first_ts : rndn(5000);
 		e->wns = rndn(5000);
 		e->io_flags = rndn(4);
-		e->pad = rndn(30) ? 0 : (uint32_t)rnd();
+		e->fd_mode = rndn(30) ? 0 : rndn(2) ? LP_FDMODE_KNOWN | 0100644u : (uint32_t)rnd();
 		size = sizeof(*e);
 		break;
 	}
