@@ -229,3 +229,22 @@ void lp_strv_sort_uniq(struct lp_strv *s)
 	}
 	s->n = o;
 }
+
+void lp_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return;
+	size_t nc = *cap ? *cap * 2 : 16;
+	while (nc < need)
+		nc *= 2;
+	*p = lp_xrealloc(*p, nc * elem);
+	memset((char *)*p + *cap * elem, 0, (nc - *cap) * elem);
+	*cap = nc;
+}
+
+void lp_argv_free(char **v, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
