@@ -555,21 +555,6 @@ static void parse_copy(struct lp_model *m, struct lp_step *s)
 	lp_strv_free(&toks);
 }
 
-static const char *argv_bundle(const struct lp_proc *p, bool *is_run)
-{
-	*is_run = false;
-	const char *bundle = NULL;
-	for (int i = 0; i < p->argc; i++) {
-		if (!strcmp(p->argv[i], "run"))
-			*is_run = true;
-		if ((!strcmp(p->argv[i], "--bundle") || !strcmp(p->argv[i], "-b")) && i + 1 < p->argc)
-			bundle = p->argv[i + 1];
-		else if (lp_starts_with(p->argv[i], "--bundle="))
-			bundle = p->argv[i] + 9;
-	}
-	return bundle;
-}
-
 static int match_run_step(struct lp_model *m, const char *text, uint64_t ts, const bool *taken)
 {
 	uint64_t lag = lp_priv(m)->lag_ns;
@@ -622,7 +607,7 @@ static void correlate_procs(struct lp_model *m)
 		    lp_role_of_proc(p) == LP_ROLE_OTHER)
 			p->role = LP_ROLE_CLI;
 		bool is_run;
-		const char *bundle = argv_bundle(p, &is_run);
+		const char *bundle = lp_proc_runc_bundle(p, &is_run);
 		if (bundle && is_run && lp_role_of_proc(p) == LP_ROLE_RUNC) {
 			root[i] = (int)i;
 			p->role = LP_ROLE_RUNC;
@@ -702,7 +687,7 @@ static void correlate_procs(struct lp_model *m)
 		taken[s] = true;
 		struct lp_step *st = &m->steps[s];
 		bool is_run;
-		const char *bundle = argv_bundle(r, &is_run);
+		const char *bundle = lp_proc_runc_bundle(r, &is_run);
 		if (!st->container_id && bundle) {
 			st->container_id = lp_xstrdup(lp_base_name(bundle));
 			st->rootfs = lp_xasprintf("%s/rootfs", bundle);
@@ -768,10 +753,9 @@ static void correlate_snapshots(struct lp_model *m)
 		enum lp_step_kind want = LP_STEPK_OTHER;
 		for (size_t e = 0; e < sn->paths.n; e++) {
 			const char *rel = sn->paths.ents[e].key;
-			const char *b = strrchr(rel, '/');
-			b = b ? b + 1 : rel;
-			if (!strncmp(b, ".tmp", 4))
+			if (lp_is_transfer_tmp_name(rel))
 				continue;
+			const char *b = lp_base_name(rel);
 			if (!strcmp(b, ".dockerignore") || strstr(b, ".dockerignore"))
 				want = LP_STEPK_LOAD_DOCKERIGNORE;
 			else if (!strcmp(b, "Dockerfile") || strstr(b, "Dockerfile") ||
@@ -884,7 +868,7 @@ void lp_correlate(struct lp_model *m)
 	/* data roots from runc bundles and snapshot paths */
 	for (size_t i = 0; i < m->nprocs; i++) {
 		bool is_run;
-		const char *b = argv_bundle(&m->procs[i], &is_run);
+		const char *b = lp_proc_runc_bundle(&m->procs[i], &is_run);
 		const char *p = b ? strstr(b, "/buildkit/executor/") : NULL;
 		if (p) {
 			char *root = strndup(b, (size_t)(p - b));

@@ -228,6 +228,12 @@ char *lp_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * room is zeroed. */
 void lp_grow(void **p, size_t *cap, size_t need, size_t elem);
 void lp_argv_free(char **v, int n);
+/* What a process ran, as a Dockerfile RUN shows it: the script of
+ * "sh -c SCRIPT", else the argv joined with blanks. */
+char *lp_argv_cmd_text(char **argv, int argc);
+/* A context-transfer temporary file (".tmp.N", renamed over the real
+ * name once written): rel's last component. */
+bool lp_is_transfer_tmp_name(const char *rel);
 /* An open(2) flags word that writes (or creates, or truncates). */
 static inline bool lp_open_writes(uint64_t flags)
 {
@@ -284,6 +290,8 @@ enum lp_role lp_role_of_proc(const struct lp_proc *p);
  * (it is asked for nearly every event). */
 enum lp_role lp_model_role_cached(const struct lp_model *m, const struct lp_proc *p);
 void lp_model_role_changed(struct lp_model *m, const struct lp_proc *p);
+/* The --bundle (-b) of a runc command line, or NULL; *is_run: it says "run". */
+const char *lp_proc_runc_bundle(const struct lp_proc *p, bool *is_run);
 /* A daemon by its assigned or its own role. */
 bool lp_model_is_daemonish(const struct lp_model *m, const struct lp_proc *p);
 /* Is p the build's daemon or one of its descendants? (true when unknown) */

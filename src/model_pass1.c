@@ -42,20 +42,6 @@ static char **argv_from_iter(struct lp_str_iter *it, int *argc, bool skip_first,
 	return v;
 }
 
-/* The script of "sh -c SCRIPT" or the argv joined. */
-static char *cmd_text(char **argv, int argc)
-{
-	if (argc >= 3 && !strcmp(argv[1], "-c"))
-		return lp_xstrdup(argv[2]);
-	struct lp_buf b = { 0 };
-	for (int i = 0; i < argc; i++) {
-		if (i)
-			lp_buf_puts(&b, " ");
-		lp_buf_puts(&b, argv[i]);
-	}
-	return b.data ? b.data : lp_xstrdup("");
-}
-
 static struct lp_snap *snap_get(struct lp_model *m, const char *path, size_t dir_len,
 				enum lp_snap_part part, uint64_t ts)
 {
@@ -233,7 +219,7 @@ void lp_pass1_record(struct lp_model *m, struct lp_resolver *res, const struct l
 			pv->pend_argc[p->index] = 0;
 		}
 		if (!pv->first_cmd[p->index] && p->argc)
-			pv->first_cmd[p->index] = cmd_text(p->argv, p->argc);
+			pv->first_cmd[p->index] = lp_argv_cmd_text(p->argv, p->argc);
 		p->exec_ns = h->ts;
 		if (!p->ppid && e->ppid)
 			p->ppid = e->ppid;

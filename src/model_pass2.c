@@ -162,13 +162,6 @@ static void tmp_add(struct lp_model *m, const char *rel, uint64_t bytes)
 	pv->tmp_bytes[i] += bytes;
 }
 
-static bool is_tmp_name(const char *rel)
-{
-	const char *b = strrchr(rel, '/');
-	b = b ? b + 1 : rel;
-	return !strncmp(b, ".tmp.", 5);
-}
-
 static void ctx_window(struct lp_model *m, uint64_t ts)
 {
 	if (!m->context.start_ns || ts < m->context.start_ns)
@@ -610,7 +603,7 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 		const char *rel;
 		if (lp_model_is_build_daemon(m, p) && ctx_rel_id(m, path, pid, &rel) && *rel) {
 			if (wr && (flags & O_CREAT)) {
-				if (is_tmp_name(rel))
+				if (lp_is_transfer_tmp_name(rel))
 					tmp_add(m, rel, 0);
 				else
 					ctx_sent(m, rel, false, 0, h->ts);
@@ -653,8 +646,8 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 		const char *to = translate_id(m, lp_model_path(m, tid), &tid, b3, sizeof(b3));
 		const char *rfrom, *rto;
 		if (path && to && ctx_rel_id(m, path, pid, &rfrom) && ctx_rel_id(m, to, tid, &rto) && *rto) {
-			uint64_t b = is_tmp_name(rfrom) ? tmp_take(m, rfrom) : 0;
-			ctx_sent(m, rto, is_tmp_name(rfrom), b, h->ts);
+			uint64_t b = lp_is_transfer_tmp_name(rfrom) ? tmp_take(m, rfrom) : 0;
+			ctx_sent(m, rto, lp_is_transfer_tmp_name(rfrom), b, h->ts);
 			enum lp_path_space space;
 			uint32_t sid;
 			struct lp_file *f = file_of(m, step, p, to, tid, h->ts, &sid, &space);
@@ -781,7 +774,7 @@ static void pass2_fdio(struct lp_model *m, const struct lp_p2rec *q, const struc
 		m->snap.layer_bytes_written += e->wbytes;
 	if (e->wbytes && lp_model_is_build_daemon(m, p) && ctx_rel_id(m, path, pid, &rel) && *rel) {
 		m->context.write_ns += e->wns;
-		if (is_tmp_name(rel))
+		if (lp_is_transfer_tmp_name(rel))
 			tmp_add(m, rel, e->wbytes);
 		else
 			ctx_sent(m, rel, false, e->wbytes, h->ts);

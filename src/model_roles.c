@@ -162,3 +162,18 @@ bool lp_model_is_build_daemon(const struct lp_model *m, const struct lp_proc *p)
 	return (f & PC_DAEMONISH) && (f & PC_INBUILD);
 }
 
+
+const char *lp_proc_runc_bundle(const struct lp_proc *p, bool *is_run)
+{
+	*is_run = false;
+	const char *bundle = NULL;
+	for (int i = 0; i < p->argc; i++) {
+		if (!strcmp(p->argv[i], "run"))
+			*is_run = true;
+		if ((!strcmp(p->argv[i], "--bundle") || !strcmp(p->argv[i], "-b")) && i + 1 < p->argc)
+			bundle = p->argv[i + 1];
+		else if (lp_starts_with(p->argv[i], "--bundle="))
+			bundle = p->argv[i] + 9;
+	}
+	return bundle;
+}

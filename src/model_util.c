@@ -248,3 +248,21 @@ void lp_argv_free(char **v, int n)
 		free(v[i]);
 	free(v);
 }
+
+char *lp_argv_cmd_text(char **argv, int argc)
+{
+	if (argc >= 3 && !strcmp(argv[1], "-c"))
+		return lp_xstrdup(argv[2]);
+	struct lp_buf b = { 0 };
+	for (int i = 0; i < argc; i++) {
+		if (i)
+			lp_buf_puts(&b, " ");
+		lp_buf_puts(&b, argv[i]);
+	}
+	return b.data ? b.data : lp_xstrdup("");
+}
+
+bool lp_is_transfer_tmp_name(const char *rel)
+{
+	return lp_starts_with(lp_base_name(rel), ".tmp.");
+}
