@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dockerfile.h"
 #include "progress.h"
 #include "syscalls.h"
 #include "util.h"
@@ -58,73 +59,58 @@ static char *norm_cmd(const char *s)
 
 /* ------------------------------------------------------------ progress */
 
+/* Kind, stage, i/n, instruction and args of a step, from its vertex name
+ * as the progress parser reads it (progress.h). */
 static void parse_step_name(struct lp_step *s)
 {
-	const char *n = s->name;
 	s->stage = lp_xstrdup("");
 	s->instruction = lp_xstrdup("");
 	s->args = lp_xstrdup("");
 	s->kind = LP_STEPK_INTERNAL;
-	if (lp_starts_with(n, "exporting to image") || lp_starts_with(n, "exporting to ") ||
-	    lp_starts_with(n, "exporting cache")) {
+	struct lp_progress_step *v = lp_progress_parse_step_name(s->name);
+	if (!v)
+		return;
+	const char *text = v->text;
+	if (!strcmp(v->instruction, "EXPORT")) {
 		s->kind = LP_STEPK_EXPORT;
-		return;
-	}
-	if (n[0] != '[')
-		return;
-	const char *close = strchr(n, ']');
-	if (!close)
-		return;
-	char inside[256];
-	snprintf(inside, sizeof(inside), "%.*s", (int)(close - n - 1), n + 1);
-	const char *rest = close + 1;
-	while (*rest == ' ')
-		rest++;
-	if (!strcmp(inside, "internal")) {
+	} else if (!strcmp(v->instruction, "INTERNAL")) {
 		free(s->stage);
 		s->stage = lp_xstrdup("internal");
-		if (lp_starts_with(rest, "load build context"))
+		if (lp_starts_with(text, "load build context"))
 			s->kind = LP_STEPK_LOAD_CONTEXT;
-		else if (lp_starts_with(rest, "load build definition"))
+		else if (lp_starts_with(text, "load build definition"))
 			s->kind = LP_STEPK_LOAD_DOCKERFILE;
-		else if (lp_starts_with(rest, "load .dockerignore"))
+		else if (lp_starts_with(text, "load .dockerignore"))
 			s->kind = LP_STEPK_LOAD_DOCKERIGNORE;
-		else if (lp_starts_with(rest, "load metadata"))
+		else if (lp_starts_with(text, "load metadata"))
 			s->kind = LP_STEPK_LOAD_METADATA;
-		return;
-	}
-	/* "[stage i/n]" or "[i/n]" */
-	char *sp = strrchr(inside, ' ');
-	const char *frac = sp ? sp + 1 : inside;
-	int i = 0, t = 0;
-	if (sscanf(frac, "%d/%d", &i, &t) != 2)
-		return;
-	s->stage_step = i;
-	s->stage_steps = t;
-	if (sp) {
-		*sp = 0;
+	} else if (lp_progress_step_is_instruction(v)) {
+		s->stage_step = (int)v->index;
+		s->stage_steps = (int)v->total;
 		free(s->stage);
-		s->stage = lp_xstrdup(inside);
+		s->stage = lp_xstrdup(v->stage);
+		/* the keyword as written (any word), upper case */
+		size_t kl = 0;
+		while (text[kl] && !isspace((unsigned char)text[kl]))
+			kl++;
+		free(s->instruction);
+		s->instruction = lp_xmalloc(kl + 1);
+		for (size_t k = 0; k < kl; k++)
+			s->instruction[k] = (char)toupper((unsigned char)text[k]);
+		s->instruction[kl] = 0;
+		free(s->args);
+		s->args = lp_collapse_ws(text + kl, strlen(text + kl));
+		if (!strcmp(s->instruction, "RUN"))
+			s->kind = LP_STEPK_RUN;
+		else if (!strcmp(s->instruction, "COPY") || !strcmp(s->instruction, "ADD"))
+			s->kind = LP_STEPK_COPY;
+		else if (!strcmp(s->instruction, "FROM"))
+			s->kind = LP_STEPK_FROM;
+		else
+			s->kind = LP_STEPK_OTHER;
+		s->cacheable = s->kind != LP_STEPK_FROM;
 	}
-	size_t kl = 0;
-	while (rest[kl] && !isspace((unsigned char)rest[kl]))
-		kl++;
-	free(s->instruction);
-	s->instruction = lp_xmalloc(kl + 1);
-	for (size_t k = 0; k < kl; k++)
-		s->instruction[k] = (char)toupper((unsigned char)rest[k]);
-	s->instruction[kl] = 0;
-	free(s->args);
-	s->args = lp_collapse_ws(rest + kl, strlen(rest + kl));
-	if (!strcmp(s->instruction, "RUN"))
-		s->kind = LP_STEPK_RUN;
-	else if (!strcmp(s->instruction, "COPY") || !strcmp(s->instruction, "ADD"))
-		s->kind = LP_STEPK_COPY;
-	else if (!strcmp(s->instruction, "FROM"))
-		s->kind = LP_STEPK_FROM;
-	else
-		s->kind = LP_STEPK_OTHER;
-	s->cacheable = s->kind != LP_STEPK_FROM;
+	lp_progress_step_name_free(v);
 }
 
 static struct lp_step *step_new(struct lp_model *m, int num, const char *name, uint64_t ts)
@@ -229,247 +215,84 @@ void lp_progress_steps(struct lp_model *m)
 
 /* ------------------------------------------------------------ Dockerfile */
 
-static void df_push(struct lp_priv *pv, int line, int stage, const char *stage_name,
-		    const char *kw, const char *args, const char *workdir)
+/* The stage of the Dockerfile a step label names ("build", "stage-1", ""
+ * for the only stage of a single-stage file), or -1. */
+static int df_stage_of(const struct lp_dockerfile *df, const char *stage)
 {
-	pv->df = lp_xrealloc(pv->df, (pv->ndf + 1) * sizeof(struct lp_df_instr));
-	struct lp_df_instr *d = &pv->df[pv->ndf++];
-	d->line = line;
-	d->stage = stage;
-	d->stage_name = stage_name ? lp_xstrdup(stage_name) : NULL;
-	d->keyword = lp_xstrdup(kw);
-	d->args = lp_xstrdup(args);
-	d->workdir = lp_xstrdup(workdir);
-	d->used = false;
-}
-
-/* A small Dockerfile scanner: continuation lines, comments, heredocs,
- * stages (FROM ... AS name) and the WORKDIR in effect. */
-static void parse_dockerfile(struct lp_model *m)
-{
-	struct lp_priv *pv = lp_priv(m);
-	const char *text = m->build.dockerfile_text;
-	if (!text)
-		return;
-	char esc = '\\';
-	const char *e = strstr(text, "escape=`");
-	if (e && e - text < 200)
-		esc = '`';
-	struct lp_strv lines = { 0 };
-	for (const char *p = text; *p;) {
-		const char *nl = strchr(p, '\n');
-		size_t n = nl ? (size_t)(nl - p) : strlen(p);
-		char *l = strndup(p, n);
-		if (l) {
-			if (n && l[n - 1] == '\r')
-				l[n - 1] = 0;
-			lp_strv_push(&lines, l);
-			free(l);
-		}
-		p += n + (nl ? 1 : 0);
-	}
-	int stage = -1;
-	char *stage_name = NULL;
-	char workdir[4096] = "/";
-	struct lp_smap stage_wd = { 0 }; /* stage name -> index in wds */
-	struct lp_strv wds = { 0 };
-	for (size_t i = 0; i < lines.n; i++) {
-		const char *l = lines.v[i];
-		while (isspace((unsigned char)*l))
-			l++;
-		if (!*l || *l == '#')
-			continue;
-		int start = (int)i + 1;
-		struct lp_buf b = { 0 };
-		char heredoc[64] = "";
-		for (;;) {
-			const char *cur = lines.v[i];
-			size_t n = strlen(cur);
-			while (n && isspace((unsigned char)cur[n - 1]))
-				n--;
-			bool cont = n && cur[n - 1] == esc;
-			lp_buf_append(&b, cur, cont ? n - 1 : n);
-			lp_buf_puts(&b, " ");
-			const char *h = strstr(cur, "<<");
-			if (h && !heredoc[0]) {
-				h += 2;
-				if (*h == '-')
-					h++;
-				if (*h == '"' || *h == '\'')
-					h++;
-				size_t k = 0;
-				while (k < sizeof(heredoc) - 1 && (isalnum((unsigned char)h[k]) || h[k] == '_'))
-					k++;
-				memcpy(heredoc, h, k);
-				heredoc[k] = 0;
-			}
-			if (!cont || i + 1 >= lines.n)
-				break;
-			i++;
-			while (i + 1 < lines.n) {
-				const char *t = lines.v[i];
-				while (isspace((unsigned char)*t))
-					t++;
-				if (*t == '#' || !*t)
-					i++;
-				else
-					break;
-			}
-		}
-		if (heredoc[0]) {
-			while (i + 1 < lines.n) {
-				i++;
-				const char *t = lines.v[i];
-				while (isspace((unsigned char)*t))
-					t++;
-				if (!strcmp(t, heredoc))
-					break;
-			}
-		}
-		char *instr = lp_collapse_ws(b.data ? b.data : "", b.len);
-		lp_buf_free(&b);
-		char kw[32];
-		size_t k = 0;
-		while (instr[k] && instr[k] != ' ' && k < sizeof(kw) - 1) {
-			kw[k] = (char)toupper((unsigned char)instr[k]);
-			k++;
-		}
-		kw[k] = 0;
-		const char *args = instr[k] ? instr + k + 1 : "";
-		if (!strcmp(kw, "FROM")) {
-			stage++;
-			free(stage_name);
-			stage_name = NULL;
-			/* FROM [--platform=x] image [AS name] */
-			char *copy = lp_xstrdup(args), *save = NULL, *image = NULL;
-			bool as = false;
-			for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
-				if (lp_starts_with(t, "--"))
-					continue;
-				if (as) {
-					stage_name = lp_xstrdup(t);
-					for (char *c = stage_name; *c; c++)
-						*c = (char)tolower((unsigned char)*c);
-					break;
-				}
-				if (!strcasecmp(t, "as") && image) {
-					as = true;
-					continue;
-				}
-				if (!image)
-					image = t;
-			}
-			char low[256] = "";
-			if (image) {
-				snprintf(low, sizeof(low), "%s", image);
-				for (char *c = low; *c; c++)
-					*c = (char)tolower((unsigned char)*c);
-			}
-			int w = image ? lp_smap_get(&stage_wd, low) : -1;
-			snprintf(workdir, sizeof(workdir), "%s", w >= 0 ? wds.v[w] : "/");
-			free(copy);
-		} else if (!strcmp(kw, "WORKDIR") && *args) {
-			char tmp[8192];
-			if (args[0] == '/')
-				snprintf(tmp, sizeof(tmp), "%s", args);
-			else
-				snprintf(tmp, sizeof(tmp), "%s/%s", workdir, args);
-			char normed[4096];
-			lp_norm_abs_path(tmp, normed, sizeof(normed));
-			snprintf(workdir, sizeof(workdir), "%s", normed[0] ? normed : "/");
-		}
-		if (stage >= 0 || !strcmp(kw, "FROM"))
-			df_push(pv, start, stage < 0 ? 0 : stage, stage_name, kw, args, workdir);
-		if (stage >= 0) {
-			char sn[32];
-			snprintf(sn, sizeof(sn), "stage-%d", stage);
-			lp_strv_push(&wds, workdir);
-			lp_smap_put(&stage_wd, sn, (int)wds.n - 1);
-			if (stage_name)
-				lp_smap_put(&stage_wd, stage_name, (int)wds.n - 1);
-			char num[16];
-			snprintf(num, sizeof(num), "%d", stage);
-			lp_smap_put(&stage_wd, num, (int)wds.n - 1);
-		}
-		free(instr);
-	}
-	free(stage_name);
-	lp_strv_free(&lines);
-	lp_strv_free(&wds);
-	lp_smap_free(&stage_wd);
-}
-
-static int df_stage_of(const struct lp_model *m, const char *stage)
-{
-	struct lp_priv *pv = lp_priv(m);
-	int nst = 0;
-	for (size_t i = 0; i < pv->ndf; i++)
-		if (pv->df[i].stage + 1 > nst)
-			nst = pv->df[i].stage + 1;
+	int nst = (int)lp_dockerfile_stage_count(df);
 	if (!*stage)
 		return nst - 1; /* single-stage: the only (last) one */
 	int n;
 	if (sscanf(stage, "stage-%d", &n) == 1)
 		return n;
-	for (size_t i = 0; i < pv->ndf; i++)
-		if (pv->df[i].stage_name && !strcasecmp(pv->df[i].stage_name, stage))
-			return pv->df[i].stage;
+	for (int i = 0; i < nst; i++)
+		if (!strcasecmp(lp_dockerfile_stage_at(df, (size_t)i)->name, stage))
+			return i;
 	return -1;
 }
 
+/* Each Dockerfile step gets its line: in its stage, the instruction of
+ * the same keyword whose text matches (exactly, then by containment),
+ * unused ones first; else the next unused one of that keyword. */
 static void match_dockerfile(struct lp_model *m)
 {
-	struct lp_priv *pv = lp_priv(m);
+	const struct lp_dockerfile *df = m->build.dockerfile;
+	if (!df)
+		return;
+	size_t ndf = lp_dockerfile_instr_count(df);
+	bool *used = lp_xcalloc(ndf + 1, sizeof(bool));
 	for (size_t si = 0; si < m->nsteps; si++) {
 		struct lp_step *s = &m->steps[si];
 		if (!s->stage_steps)
 			continue;
-		int stage = df_stage_of(m, s->stage);
+		int stage = df_stage_of(df, s->stage);
 		if (stage < 0)
 			continue;
-		struct lp_df_instr *best = NULL;
+		long best = -1;
 		char *want = norm_cmd(s->args);
-		for (int pass = 0; pass < 3 && !best; pass++)
-			for (size_t i = 0; i < pv->ndf && !best; i++) {
-				struct lp_df_instr *d = &pv->df[i];
+		for (int pass = 0; pass < 3 && best < 0; pass++)
+			for (size_t i = 0; i < ndf && best < 0; i++) {
+				const struct lp_dockerfile_instr *d = lp_dockerfile_instr_at(df, i);
 				if (d->stage != stage || strcmp(d->keyword, s->instruction))
 					continue;
-				if (pass == 0 && d->used)
+				if (pass == 0 && used[i])
 					continue;
 				if (s->kind == LP_STEPK_FROM) {
-					best = d;
+					best = (long)i;
 					break;
 				}
 				char *have = norm_cmd(d->args);
 				if (!strcmp(have, want) ||
 				    (pass >= 1 && (strstr(have, want) || strstr(want, have))))
-					best = d;
+					best = (long)i;
 				free(have);
 			}
 		free(want);
 		/* text differs ($VARs expanded...): the next unused one of that
 		 * keyword in the stage */
-		for (size_t i = 0; i < pv->ndf && !best; i++) {
-			struct lp_df_instr *d = &pv->df[i];
-			if (d->stage == stage && !d->used && !strcmp(d->keyword, s->instruction))
-				best = d;
+		for (size_t i = 0; i < ndf && best < 0; i++) {
+			const struct lp_dockerfile_instr *d = lp_dockerfile_instr_at(df, i);
+			if (d->stage == stage && !used[i] && !strcmp(d->keyword, s->instruction))
+				best = (long)i;
 		}
-		if (best) {
-			best->used = true;
-			s->dockerfile_line = best->line;
+		if (best >= 0) {
+			used[best] = true;
+			s->dockerfile_line = (int)lp_dockerfile_instr_at(df, (size_t)best)->line;
 		}
 	}
+	free(used);
 }
 
 /* The workdir for step s: its Dockerfile instruction's, else the last
  * WORKDIR step of its stage before it, else "/". */
 static const char *step_workdir(const struct lp_model *m, const struct lp_step *s)
 {
-	struct lp_priv *pv = lp_priv(m);
-	if (s->dockerfile_line)
-		for (size_t i = 0; i < pv->ndf; i++)
-			if (pv->df[i].line == s->dockerfile_line)
-				return pv->df[i].workdir;
+	const struct lp_dockerfile_instr *in =
+		m->build.dockerfile && s->dockerfile_line > 0
+			? lp_dockerfile_instr_at_line(m->build.dockerfile, (unsigned)s->dockerfile_line)
+			: NULL;
+	if (in && in->workdir)
+		return in->workdir;
 	const char *wd = "/";
 	for (size_t i = 0; i < m->nsteps; i++) {
 		const struct lp_step *w = &m->steps[i];
@@ -856,7 +679,6 @@ void lp_correlate(struct lp_model *m)
 	for (size_t i = 0; i < m->nsteps; i++)
 		if (m->steps[i].kind != LP_STEPK_EXPORT && m->steps[i].end_ns > pv->work_end_ns)
 			pv->work_end_ns = m->steps[i].end_ns;
-	parse_dockerfile(m);
 	match_dockerfile(m);
 	for (size_t i = 0; i < m->nsteps; i++) {
 		struct lp_step *s = &m->steps[i];

@@ -305,13 +305,6 @@ static void priv_free(struct lp_model *m)
 	free(pv->step_enoent);
 	free(pv->step_missing);
 	free(pv->step_rfc);
-	for (size_t i = 0; i < pv->ndf; i++) {
-		free(pv->df[i].stage_name);
-		free(pv->df[i].keyword);
-		free(pv->df[i].args);
-		free(pv->df[i].workdir);
-	}
-	free(pv->df);
 	lp_smap_free(&pv->tmp_idx);
 	free(pv->tmp_bytes);
 	lp_model_reset_mounts(m);

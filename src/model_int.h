@@ -166,9 +166,6 @@ struct lp_priv {
 	 * (container) processes. */
 	struct lp_strv *step_enoent;
 	struct lp_strv *step_missing;
-	/* Dockerfile instructions (parsed from META dockerfile_text). */
-	struct lp_df_instr *df;
-	size_t ndf;
 	/* .tmp.N file in the context snapshot -> bytes written (pending rename) */
 	struct lp_smap tmp_idx;
 	uint64_t *tmp_bytes;
@@ -203,17 +200,6 @@ struct lp_priv {
 	uint64_t *fid_keys;          /* (step, shown path id) -> file index: open addressing */
 	uint32_t *fid_vals;
 	size_t fid_cap;
-};
-
-/* One Dockerfile instruction (continuations joined). */
-struct lp_df_instr {
-	int line;               /* 1-based first line */
-	int stage;              /* 0-based stage index */
-	char *stage_name;       /* "AS name", or NULL */
-	char *keyword;          /* upper case: "RUN" */
-	char *args;             /* whitespace-collapsed text after the keyword */
-	char *workdir;          /* WORKDIR in effect for this instruction ("/app") */
-	bool used;              /* matched to a step */
 };
 
 static inline struct lp_priv *lp_priv(const struct lp_model *m)
