@@ -5,6 +5,7 @@
  */
 #include "model.h"
 #include "model_int.h"
+#include "dockerfile.h"
 #include "infer.h"
 
 #include <ctype.h>
@@ -702,7 +703,6 @@ static void context_checks(struct lp_model *m)
 
 static void failed_steps(struct lp_model *m)
 {
-	struct lp_priv *pv = lp_priv(m);
 	bool any = false;
 	for (size_t i = 0; i < m->nsteps; i++) {
 		const struct lp_step *s = &m->steps[i];
@@ -714,13 +714,13 @@ static void failed_steps(struct lp_model *m)
 		/* kernel evidence: ENOENT of this step, and ENOENT under the
 		 * context for the files this COPY names */
 		struct lp_strv missing = { 0 };
-		for (size_t k = 0; k < pv->step_enoent[i].n; k++)
-			lp_finding_add_evidence(f, "%s", pv->step_enoent[i].v[k]);
+		for (size_t k = 0; k < s->nenoent_evidence; k++)
+			lp_finding_add_evidence(f, "%s", s->enoent_evidence[k]);
 		/* RUN: what the command looked for and did not find, and where
 		 * in the context it would have come from */
 		char *not_in_ctx = NULL;
-		for (size_t k = 0; k < pv->step_missing[i].n; k++) {
-			const char *cp = pv->step_missing[i].v[k];
+		for (size_t k = 0; k < s->nmissing_paths; k++) {
+			const char *cp = s->missing_paths[k];
 			lp_strv_push(&missing, cp);
 			for (int c = (int)i - 1; c >= 0; c--) {
 				const struct lp_step *cs = &m->steps[c];
@@ -792,9 +792,8 @@ static void failed_steps(struct lp_model *m)
 				break;
 			}
 		}
-		struct lp_strv *log = &pv->step_log[i];
-		for (size_t k = log->n > 5 ? log->n - 5 : 0; k < log->n; k++)
-			lp_finding_add_evidence(f, "progress: %s %s", s->id, log->v[k]);
+		for (size_t k = s->nlog_tail > 5 ? s->nlog_tail - 5 : 0; k < s->nlog_tail; k++)
+			lp_finding_add_evidence(f, "progress: %s %s", s->id, s->log_tail[k]);
 		if (m->build.error)
 			lp_finding_add_evidence(f, "build error: %s", m->build.error);
 		if (!f->nevidence) /* at least the progress stream's own word */
@@ -826,8 +825,8 @@ static void failed_steps(struct lp_model *m)
 	if (!any && m->build.error) {
 		struct lp_finding *f = lp_model_finding_new(m, LP_FIND_FAILED_STEP, -1);
 		f->message = lp_xasprintf("the build failed before any step ran: %s", m->build.error);
-		for (size_t k = 0; k < pv->build_errors.n && k < 5; k++)
-			lp_finding_add_evidence(f, "progress: %s", pv->build_errors.v[k]);
+		for (size_t k = 0; k < m->build.nerrors && k < 5; k++)
+			lp_finding_add_evidence(f, "progress: %s", m->build.errors[k]);
 		const char *e = m->build.error;
 		const char *ts = strstr(e, "target stage ");
 		char want[128] = "";
@@ -835,14 +834,13 @@ static void failed_steps(struct lp_model *m)
 			/* the stages the Dockerfile does define */
 			struct lp_buf st = { 0 };
 			int nst = 0;
-			for (size_t k = 0; k < pv->ndf; k++) {
-				const struct lp_df_instr *d = &pv->df[k];
-				if (strcmp(d->keyword, "FROM"))
-					continue;
-				if (d->stage_name)
-					lp_buf_printf(&st, "%s%s (line %d)", nst ? ", " : "", d->stage_name, d->line);
+			const struct lp_dockerfile *df = m->build.dockerfile;
+			for (size_t k = 0; df && k < lp_dockerfile_stage_count(df); k++) {
+				const struct lp_dockerfile_stage *d = lp_dockerfile_stage_at(df, k);
+				if (d->name[0])
+					lp_buf_printf(&st, "%s%s (line %u)", nst ? ", " : "", d->name, d->line);
 				else
-					lp_buf_printf(&st, "%sstage-%d, unnamed (line %d)", nst ? ", " : "", d->stage, d->line);
+					lp_buf_printf(&st, "%sstage-%zu, unnamed (line %u)", nst ? ", " : "", k, d->line);
 				nst++;
 			}
 			if (nst)

@@ -81,28 +81,10 @@ struct scan {
 	struct lp_smap snap_idx;
 	struct wsnap *snaps;
 	size_t nsnaps, snaps_cap;
-	struct lp_smap mnt;     /* bind mount target -> index in mnt_src */
-	struct lp_strv mnt_src;
 	struct src_slot slots[SRC_SLOTS];
 	struct xev *xevs;
 	size_t nxevs, xevs_cap;
 };
-
-static const char *base_name(const char *p)
-{
-	const char *s = strrchr(p, '/');
-	return s ? s + 1 : p;
-}
-
-static bool is_tmp_name(const char *rel)
-{
-	return !strncmp(base_name(rel), ".tmp", 4);
-}
-
-static bool daemonish(const struct lp_proc *p)
-{
-	return p->role == LP_ROLE_DAEMON || lp_role_of_proc(p) == LP_ROLE_DAEMON;
-}
 
 static struct wsnap *wsnap_get(struct scan *sc, const char *path, size_t dl, uint32_t writer)
 {
@@ -125,24 +107,6 @@ static struct wsnap *wsnap_get(struct scan *sc, const char *path, size_t dl, uin
 	return &sc->snaps[i];
 }
 
-/* A path under a temporary bind mount, as the path of its source. */
-static const char *translate(struct scan *sc, const char *path, char *buf, size_t len)
-{
-	const char *p = strstr(path, "/buildkit-mount");
-	if (!p)
-		return path;
-	const char *e = p + strlen("/buildkit-mount");
-	while (*e && *e != '/')
-		e++;
-	char *target = strndup(path, (size_t)(e - path));
-	int i = target ? lp_smap_get(&sc->mnt, target) : -1;
-	free(target);
-	if (i < 0)
-		return path;
-	snprintf(buf, len, "%s%s", sc->mnt_src.v[i], e);
-	return buf;
-}
-
 static void note_mount(struct scan *sc, const struct lp_ev_syscall *ev)
 {
 	if (ev->nstr < 2 || !(ev->args[3] & 4096 /* MS_BIND */) || (ev->args[3] & 32 /* MS_REMOUNT */))
@@ -152,14 +116,7 @@ static void note_mount(struct scan *sc, const struct lp_ev_syscall *ev)
 	const char *dst = lp_resolve_path(sc->res, ev, 1, tb, sizeof(tb));
 	if (!src || !dst || !*src || !strstr(dst, "/buildkit-mount"))
 		return;
-	int i = lp_smap_get(&sc->mnt, dst);
-	if (i >= 0) {
-		free(sc->mnt_src.v[i]);
-		sc->mnt_src.v[i] = lp_xstrdup(src);
-	} else {
-		lp_strv_push(&sc->mnt_src, src);
-		lp_smap_put(&sc->mnt, dst, (int)sc->mnt_src.n - 1);
-	}
+	lp_model_note_mount(sc->m, dst, src);
 }
 
 static void note_export(struct scan *sc, uint64_t ts, uint32_t root, bool write)
@@ -191,7 +148,7 @@ static void diff_write(struct wsnap *w, const char *rel, bool file, uint64_t ts)
 	if (ts > b->last)
 		b->last = ts;
 	b->writes++;
-	if (file && *rel && !is_tmp_name(rel) && b->files.n < MAX_PATHS && lp_smap_get(&b->files, rel) < 0)
+	if (file && *rel && !lp_is_transfer_tmp_name(rel) && b->files.n < MAX_PATHS && lp_smap_get(&b->files, rel) < 0)
 		lp_smap_put(&b->files, rel, 1);
 }
 
@@ -215,7 +172,7 @@ static void merged_write(struct scan *sc, struct wsnap *w, const struct lp_hdr *
 	/* the source: the last snapshot file this thread opened to read */
 	struct src_slot *s = &sc->slots[h->tid % SRC_SLOTS];
 	if (s->tid != h->tid || !s->rel || h->ts - s->ts > PAIR_NS || h->ts < s->ts ||
-	    strcmp(base_name(s->rel), base_name(rel)) || w->npairs >= MAX_PAIRS)
+	    strcmp(lp_base_name(s->rel), lp_base_name(rel)) || w->npairs >= MAX_PAIRS)
 		return;
 	if (w->npairs == w->pairs_cap) {
 		w->pairs_cap = w->pairs_cap ? w->pairs_cap * 2 : 16;
@@ -261,7 +218,7 @@ static void scan_syscall(struct scan *sc, const struct lp_proc *p, const struct 
 	const char *path = lp_resolve_path(sc->res, ev, idx, pb, sizeof(pb));
 	if (!path || path[0] != '/')
 		return;
-	path = translate(sc, path, tb, sizeof(tb));
+	path = lp_model_translate(sc->m, path, tb, sizeof(tb));
 	uint32_t root = lp_model_daemon_root(sc->m, p);
 	size_t dl;
 	const char *rel;
@@ -314,8 +271,6 @@ static void scan_free(struct scan *sc)
 	}
 	free(sc->snaps);
 	lp_smap_free(&sc->snap_idx);
-	lp_smap_free(&sc->mnt);
-	lp_strv_free(&sc->mnt_src);
 	for (size_t i = 0; i < SRC_SLOTS; i++) {
 		free(sc->slots[i].snap);
 		free(sc->slots[i].rel);
@@ -356,29 +311,10 @@ static struct cand *cand_new(struct cands *c, enum lp_step_kind kind, uint32_t r
 }
 
 
-/* The script of "sh -c SCRIPT", else the argv joined. */
-static char *argv_text(char **argv, int argc)
-{
-	if (argc >= 3 && !strcmp(argv[1], "-c"))
-		return lp_xstrdup(argv[2]);
-	struct lp_buf b = { 0 };
-	for (int i = 0; i < argc; i++)
-		lp_buf_printf(&b, "%s%s", i ? " " : "", argv[i]);
-	return b.data ? b.data : lp_xstrdup("");
-}
-
 static const char *bundle_of(const struct lp_proc *p)
 {
-	bool run = false;
-	const char *bundle = NULL;
-	for (int i = 0; i < p->argc; i++) {
-		if (!strcmp(p->argv[i], "run"))
-			run = true;
-		if ((!strcmp(p->argv[i], "--bundle") || !strcmp(p->argv[i], "-b")) && i + 1 < p->argc)
-			bundle = p->argv[i + 1];
-		else if (!strncmp(p->argv[i], "--bundle=", 9))
-			bundle = p->argv[i] + 9;
-	}
+	bool run;
+	const char *bundle = lp_proc_runc_bundle(p, &run);
 	if (!run || !bundle || !strstr(bundle, "/buildkit/executor/") || lp_role_of_proc(p) != LP_ROLE_RUNC)
 		return NULL;
 	return bundle;
@@ -437,7 +373,7 @@ static void infer_runs(struct lp_model *m, struct cands *c, uint64_t t0)
 		if (sh && pv->first_cmd[sh->index]) {
 			text = lp_collapse_ws(pv->first_cmd[sh->index], strlen(pv->first_cmd[sh->index]));
 		} else if (sh) {
-			char *t = argv_text(sh->argv, sh->argc);
+			char *t = lp_argv_cmd_text(sh->argv, sh->argc);
 			text = lp_collapse_ws(t, strlen(t));
 			free(t);
 		}
@@ -639,7 +575,7 @@ static enum diff_kind diff_kind(const struct burst *b)
 		return DK_CONTEXT;
 	enum diff_kind k = DK_CONTEXT;
 	for (size_t i = 0; i < b->files.n; i++) {
-		const char *n = base_name(b->files.ents[i].key);
+		const char *n = lp_base_name(b->files.ents[i].key);
 		if (strstr(n, ".dockerignore"))
 			k = DK_DOCKERIGNORE;
 		else if (strstr(n, "Dockerfile") || strstr(n, "dockerfile"))
@@ -675,6 +611,8 @@ size_t lp_infer_steps(struct lp_model *m, struct lp_reader *r)
 	if (lp_reader_rewind(r) < 0)
 		return 0;
 	sc.res = lp_resolver_new();
+	/* the bind mounts are noted again as they come, in trace order */
+	lp_model_reset_mounts(m);
 	uint8_t *dcache = lp_xcalloc(m->nprocs + 1, 1); /* per proc: 1 daemon, 2 not */
 	const struct lp_hdr *h;
 	uint64_t t0 = 0;
@@ -690,7 +628,7 @@ size_t lp_infer_steps(struct lp_model *m, struct lp_reader *r)
 			if (!p)
 				continue;
 			if (!dcache[p->index]) /* roles do not change any more: cache them */
-				dcache[p->index] = daemonish(p) ? 1 : 2;
+				dcache[p->index] = lp_model_is_daemonish(m, p) ? 1 : 2;
 			if (dcache[p->index] != 1)
 				continue;
 			if (h->kind == LP_EV_SYSCALL)

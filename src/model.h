@@ -40,6 +40,7 @@
 #include "layerprof/abi.h"
 
 struct lp_reader;
+struct lp_dockerfile;
 
 /* ------------------------------------------------------------ aggregates */
 
@@ -133,6 +134,16 @@ struct lp_step {
 	size_t nreads_from_context;
 	int first_proc;         /* index of its top process (runc or sh), or -1 */
 	bool inferred;          /* made from kernel evidence, not progress lines (infer.h) */
+	/* Evidence for a failed step, gathered while loading (analyze.c reads it):
+	 * its last progress lines (at most 12, oldest first), the failed
+	 * lookups of its own command ("open(\"x\") = -ENOENT (sh, pid 7)", at
+	 * most 50) and the paths those looked for (unique). */
+	char **log_tail;
+	size_t nlog_tail;
+	char **enoent_evidence;
+	size_t nenoent_evidence;
+	char **missing_paths;
+	size_t nmissing_paths;
 };
 
 /* ------------------------------------------------------------- processes */
@@ -271,10 +282,13 @@ struct lp_finding {
 struct lp_build {
 	bool failed;            /* a step errored or the command failed */
 	char *error;            /* the build's final error line ("failed to solve: ..."), or NULL */
+	char **errors;          /* the progress stream's error lines, nerrors */
+	size_t nerrors;
 	bool cold;              /* nothing was cached and no context file was re-sent: first build */
 	int command_status;     /* traced command's exit status, -1 unknown */
 	char *command;          /* traced command line, or NULL */
 	char *context_dir, *dockerfile_path, *dockerfile_text; /* META build.* */
+	struct lp_dockerfile *dockerfile; /* dockerfile_text parsed (dockerfile.h), or NULL */
 	char **data_roots;      /* traced daemons' data-root(s) */
 	size_t ndata_roots;
 	uint64_t start_ns, end_ns;   /* first and last progress line (or event) */

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Internals shared by model.c (loading), correlate.c (attribution) and
- * analyze.c (findings). Not an API: use model.h.
+ * Internals shared by the stages that load the model (model_load.c drives
+ * them: docs/architecture.md, "The offline pipeline"). Not an API: use
+ * model.h. Findings (analyze.c) and exporters read the model through
+ * model.h alone.
  */
 #ifndef LAYERPROF_MODEL_INT_H
 #define LAYERPROF_MODEL_INT_H
 
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -159,15 +162,10 @@ struct lp_priv {
 	/* Pending exec argv, per tgid (kept on the proc as pend_argv). */
 	char ***pend_argv;           /* per proc: argv of an exec entered, not yet done */
 	int *pend_argc;
-	/* Per-step last log lines (for failed-step evidence). */
-	struct lp_strv *step_log;
 	/* Per-step ENOENT evidence lines, and the paths, of the step's own
 	 * (container) processes. */
 	struct lp_strv *step_enoent;
 	struct lp_strv *step_missing;
-	/* Dockerfile instructions (parsed from META dockerfile_text). */
-	struct lp_df_instr *df;
-	size_t ndf;
 	/* .tmp.N file in the context snapshot -> bytes written (pending rename) */
 	struct lp_smap tmp_idx;
 	uint64_t *tmp_bytes;
@@ -187,7 +185,6 @@ struct lp_priv {
 	size_t nmnt, mnt_cap;
 	/* Progress lines go to the shared parser (progress.h) in pass 1 */
 	struct lp_progress *prog;
-	struct lp_strv build_errors;
 	/* Per proc: the role its comm/exe/argv give (lp_role_of_proc), cached
 	 * while they do not change, and pass 2's daemon tests (PC_* bits). */
 	uint8_t *pcache;
@@ -205,27 +202,43 @@ struct lp_priv {
 	size_t fid_cap;
 };
 
-/* One Dockerfile instruction (continuations joined). */
-struct lp_df_instr {
-	int line;               /* 1-based first line */
-	int stage;              /* 0-based stage index */
-	char *stage_name;       /* "AS name", or NULL */
-	char *keyword;          /* upper case: "RUN" */
-	char *args;             /* whitespace-collapsed text after the keyword */
-	char *workdir;          /* WORKDIR in effect for this instruction ("/app") */
-	bool used;              /* matched to a step */
-};
-
 static inline struct lp_priv *lp_priv(const struct lp_model *m)
 {
 	return (struct lp_priv *)m->priv;
 }
 
-/* model.c */
+/* ---------------------------------------------- model_util.c: containers */
+
+char *lp_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Grow *p (an array of *cap elements of elem bytes) to hold need; the new
+ * room is zeroed. */
+void lp_grow(void **p, size_t *cap, size_t need, size_t elem);
+void lp_argv_free(char **v, int n);
+/* What a process ran, as a Dockerfile RUN shows it: the script of
+ * "sh -c SCRIPT", else the argv joined with blanks. */
+char *lp_argv_cmd_text(char **argv, int argc);
+/* A context-transfer temporary file (".tmp.N", renamed over the real
+ * name once written): rel's last component. */
+bool lp_is_transfer_tmp_name(const char *rel);
+/* An open(2) flags word that writes (or creates, or truncates). */
+static inline bool lp_open_writes(uint64_t flags)
+{
+	return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC));
+}
+
+/* ------------------------------------------------ model.c: data, lookups */
+
 struct lp_proc *lp_model_proc_new(struct lp_model *m, uint32_t pid, uint64_t ts);
+/* The proc with that pid at ts, created (unknown origin) when absent. */
 struct lp_proc *lp_model_proc_get(struct lp_model *m, uint32_t pid, uint64_t ts);
-struct lp_file *lp_model_file_get(struct lp_model *m, int step, const char *path,
-				  enum lp_path_space space, uint64_t ts);
+/* lp_model_proc_at() / _get() for the passes, which see a process's
+ * records in runs: the last answer is kept while it holds. */
+const struct lp_proc *lp_model_proc_at_cached(struct lp_model *m, uint32_t tgid, uint64_t ts);
+struct lp_proc *lp_model_proc_get_cached(struct lp_model *m, uint32_t tgid, uint64_t ts);
+/* A new step #num named name (parsed like a progress vertex), started at ts. */
+struct lp_step *lp_model_step_new(struct lp_model *m, int num, const char *name, uint64_t ts);
+/* The aggregate of a step, or of no step (-1: model->unattributed). */
+struct lp_agg *lp_model_step_agg(struct lp_model *m, int step);
 struct lp_ctx_file *lp_model_ctx_get(struct lp_model *m, const char *path, bool create);
 struct lp_finding *lp_model_finding_new(struct lp_model *m, enum lp_finding_kind k, int step);
 void lp_finding_add_path(struct lp_finding *f, const char *path);
@@ -233,23 +246,72 @@ void lp_finding_add_path(struct lp_finding *f, const char *path);
 void lp_finding_free(struct lp_finding *f);
 void lp_finding_add_evidence(struct lp_finding *f, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-char *lp_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The interned paths of the trace (pass 1 interns, pass 2 looks up). */
+static inline uint32_t lp_model_intern(struct lp_model *m, const char *s)
+{
+	return s ? lp_strtab_intern(&lp_priv(m)->paths, s) : 0;
+}
+static inline const char *lp_model_path(const struct lp_model *m, uint32_t id)
+{
+	return lp_strtab_str(&lp_priv(m)->paths, id);
+}
 
+/* The most memory pass 1's tape of the trace may take (model_tape.c);
+ * past it, pass 2 reads the trace again. Tests set 0 to take that road. */
+extern uint64_t lp_model_tape_max;
+
+/* ---------------------------------------------------- model_meta.c: META */
+
+/* The META record's JSON (build context, Dockerfile, command, data roots,
+ * image) and the trailer's (lost events, command status, image). */
+void lp_model_parse_meta(struct lp_model *m, const char *meta_json);
+void lp_model_parse_trailer(struct lp_model *m, const char *trailer_json);
+
+/* --------------------------------------------- model_roles.c: processes */
+
+/* The role a process's comm/exe/argv give by themselves (daemon, runc),
+ * else OTHER. */
+enum lp_role lp_role_of_proc(const struct lp_proc *p);
+/* lp_role_of_proc(p), worked out again only after lp_model_role_changed(p)
+ * (it is asked for nearly every event). */
+enum lp_role lp_model_role_cached(const struct lp_model *m, const struct lp_proc *p);
+void lp_model_role_changed(struct lp_model *m, const struct lp_proc *p);
+/* The --bundle (-b) of a runc command line, or NULL; *is_run: it says "run". */
+const char *lp_proc_runc_bundle(const struct lp_proc *p, bool *is_run);
+/* A daemon by its assigned or its own role. */
+bool lp_model_is_daemonish(const struct lp_model *m, const struct lp_proc *p);
 /* Is p the build's daemon or one of its descendants? (true when unknown) */
 bool lp_model_in_build_daemon(const struct lp_model *m, const struct lp_proc *p);
 /* The pid of the topmost daemon above p (p itself when it is one), or 0. */
 uint32_t lp_model_daemon_root(const struct lp_model *m, const struct lp_proc *p);
+/* Which traced daemon serves the build, from the CLI's -H (once). */
+void lp_model_identify_daemon(struct lp_model *m);
+/* Pass 2's daemon tests of p, worked out once (roles and the process tree
+ * are final by then): PC_DAEMONISH, PC_INBUILD bits. */
+#define PC_DAEMONISH 0x10u
+#define PC_INBUILD   0x20u
+uint8_t lp_model_pass2_flags(const struct lp_model *m, const struct lp_proc *p);
+/* A process of the daemon serving this build. */
+bool lp_model_is_build_daemon(const struct lp_model *m, const struct lp_proc *p);
+
+/* ---------------------------------------- correlate.c: steps and roles */
+
+/* Feed one progress line (no newline) stamped ts. */
+void lp_progress_line(struct lp_model *m, const char *line, size_t len, uint64_t ts);
+/* After pass 1: the steps, from the progress parser. */
+void lp_progress_steps(struct lp_model *m);
+/* After pass 1: parse step names, Dockerfile lines, roles, RUN/COPY
+ * attribution, context snapshot. */
+void lp_correlate(struct lp_model *m);
+
+/* ------------------------------------------- attribution.c: the queries */
+
 /* A bind mount target -> source, for lp_model_translate. */
 void lp_model_note_mount(struct lp_model *m, const char *target, const char *source);
 void lp_model_reset_mounts(struct lp_model *m);
 /* A path under a temporary bind mount (<dr>/tmp/buildkit-mountNNN/...) as
  * the path of its source (the context snapshot...); buf, or path itself. */
 const char *lp_model_translate(const struct lp_model *m, const char *path, char *buf, size_t len);
-
-/* The most memory pass 1's tape of the trace may take (model.c); past it,
- * pass 2 reads the trace again. Tests set 0 to take that road. */
-extern uint64_t lp_model_tape_max;
-
 /* Pass 2's view of an interned path id (grown on demand; never NULL). */
 struct lp_pinfo *lp_model_pinfo_slow(const struct lp_model *m, uint32_t id);
 static inline struct lp_pinfo *lp_model_pinfo(const struct lp_model *m, uint32_t id)
@@ -277,21 +339,7 @@ struct lp_split {
 };
 /* id: path's interned id, to work it out once (0: not interned). */
 void lp_model_split(const struct lp_model *m, const char *path, uint32_t id, struct lp_split *sp);
-
-/* correlate.c */
-/* Feed one progress line (no newline) stamped ts. */
-void lp_progress_line(struct lp_model *m, const char *line, size_t len, uint64_t ts);
-/* After pass 1: the steps, from the progress parser. */
-void lp_progress_steps(struct lp_model *m);
-/* A new step #num named name (parsed like a progress vertex), started at ts. */
-struct lp_step *lp_model_step_new(struct lp_model *m, int num, const char *name, uint64_t ts);
-/* After pass 1: parse step names, Dockerfile lines, roles, RUN/COPY
- * attribution, context snapshot. */
-void lp_correlate(struct lp_model *m);
-/* The role a process's comm/exe/argv give by themselves (daemon, runc),
- * else OTHER. */
-enum lp_role lp_role_of_proc(const struct lp_proc *p);
-/* Data-root-like prefix check used by attribution. */
+/* Is path in the context snapshot? Then *rel is its context-relative part. */
 bool lp_model_is_ctx_snapshot_path(const struct lp_model *m, const char *path, const char **rel);
 /* Expected context path of a container path written by COPY step s, or NULL
  * (buf filled). */
@@ -300,7 +348,8 @@ const char *lp_copy_ctx_path(const struct lp_model *m, int s, const char *contai
 /* Is the context-relative path among the sources of COPY step s? */
 bool lp_copy_has_source(const struct lp_model *m, int s, const char *ctx_path);
 
-/* analyze.c */
+/* -------------------------------------------------- analyze.c: findings */
+
 void lp_analyze(struct lp_model *m);
 
 #endif

@@ -229,3 +229,40 @@ void lp_strv_sort_uniq(struct lp_strv *s)
 	}
 	s->n = o;
 }
+
+void lp_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return;
+	size_t nc = *cap ? *cap * 2 : 16;
+	while (nc < need)
+		nc *= 2;
+	*p = lp_xrealloc(*p, nc * elem);
+	memset((char *)*p + *cap * elem, 0, (nc - *cap) * elem);
+	*cap = nc;
+}
+
+void lp_argv_free(char **v, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+char *lp_argv_cmd_text(char **argv, int argc)
+{
+	if (argc >= 3 && !strcmp(argv[1], "-c"))
+		return lp_xstrdup(argv[2]);
+	struct lp_buf b = { 0 };
+	for (int i = 0; i < argc; i++) {
+		if (i)
+			lp_buf_puts(&b, " ");
+		lp_buf_puts(&b, argv[i]);
+	}
+	return b.data ? b.data : lp_xstrdup("");
+}
+
+bool lp_is_transfer_tmp_name(const char *rel)
+{
+	return lp_starts_with(lp_base_name(rel), ".tmp.");
+}

@@ -560,6 +560,30 @@ bool lp_progress_step_is_instruction(const struct lp_progress_step *s)
 	return s && s->total > 0;
 }
 
+struct lp_progress_step *lp_progress_parse_step_name(const char *name)
+{
+	struct lp_progress_step *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->name = dup_n(name, strlen(name));
+	s->stage = dup_n("", 0);
+	s->platform = dup_n("", 0);
+	s->text = dup_n("", 0);
+	s->digest = dup_n("", 0);
+	s->instruction = "OTHER";
+	if (!s->name || !s->stage || !s->platform || !s->text || !s->digest) {
+		step_free(s);
+		return NULL;
+	}
+	parse_name(s);
+	return s;
+}
+
+void lp_progress_step_name_free(struct lp_progress_step *s)
+{
+	step_free(s);
+}
+
 /* ---- line handling ---- */
 
 static bool is_hex64_digest(const char *s, size_t n)

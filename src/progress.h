@@ -137,6 +137,13 @@ const struct lp_progress_line *lp_progress_lines_at(const struct lp_progress_lin
 
 /* True for steps that are Dockerfile instructions ("[i/n] ..." present). */
 bool lp_progress_step_is_instruction(const struct lp_progress_step *s);
+/* A vertex name parsed alone, as the parser parses the names of its steps
+ * (name, stage, platform, index/total, instruction and text set; nothing
+ * else): the one step-name parser, also for names that come from elsewhere
+ * (the model's steps, infer.c's). NULL when out of memory; free it with
+ * lp_progress_step_name_free(). */
+struct lp_progress_step *lp_progress_parse_step_name(const char *name);
+void lp_progress_step_name_free(struct lp_progress_step *s);
 
 /* Whole-build facts. */
 /* True when a step failed or a final error line was seen. */

@@ -156,6 +156,7 @@
 
 #include "layerprof/abi.h"
 #include "trace.h"
+#include "varint.h"
 
 _Static_assert(sizeof(struct lp_hdr) == 24, "lp_hdr layout");
 _Static_assert(sizeof(struct lp_ev_syscall) == 112, "lp_ev_syscall layout");
@@ -307,16 +308,6 @@ struct pk {
 
 /* ------------------------------------------------------------ helpers */
 
-static inline uint64_t zz64(uint64_t d)
-{
-	return (d << 1) ^ (uint64_t)((int64_t)d >> 63);
-}
-
-static inline uint64_t unzz64(uint64_t z)
-{
-	return (z >> 1) ^ (uint64_t) - (int64_t)(z & 1);
-}
-
 static inline uint32_t zz32(uint32_t d)
 {
 	return (d << 1) ^ (uint32_t)((int32_t)d >> 31);
@@ -434,9 +425,9 @@ static inline void cu(struct pk *c, int col, uint64_t *v, uint64_t max)
 static inline void cd64(struct pk *c, int col, uint64_t *v, uint64_t pred)
 {
 	if (c->enc)
-		push(c, col, zz64(*v - pred));
+		push(c, col, lp_zigzag64(*v - pred));
 	else
-		*v = pred + unzz64(pull(c, col));
+		*v = pred + lp_unzigzag64(pull(c, col));
 }
 
 /* d32(v, pred) */
@@ -1248,17 +1239,6 @@ void lp_packer_free(struct lp_packer *p)
 	free(p);
 }
 
-static size_t put_varint(uint8_t *o, uint64_t v)
-{
-	size_t n = 0;
-	while (v >= 0x80) {
-		o[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	o[n++] = (uint8_t)v;
-	return n;
-}
-
 static void add_seg(struct lp_packer *P, size_t end, bool bytes)
 {
 	if (P->nseg == MAX_SEG) {
@@ -1302,7 +1282,7 @@ size_t lp_pack(struct lp_packer *P, const uint8_t *raw, size_t len, uint8_t *out
 	uint8_t dir[1 + 10 + 1 + NCOL * 11];
 	size_t o = 0, data = 0;
 	dir[o++] = LP_PACK_VERSION;
-	o += put_varint(dir + o, nrec);
+	o += lp_varint_encode(dir + o, nrec);
 	dir[o++] = NCOL;
 	for (int i = 0; i < NCOL; i++) {
 		struct ecol *e = &P->col[i];
@@ -1318,7 +1298,7 @@ size_t lp_pack(struct lp_packer *P, const uint8_t *raw, size_t len, uint8_t *out
 		for (; all; all >>= 8)
 			w++;
 		width[i] = w;
-		o += put_varint(dir + o, e->n);
+		o += lp_varint_encode(dir + o, e->n);
 		dir[o++] = (uint8_t)w;
 		data += e->n * w;
 	}
@@ -1416,24 +1396,6 @@ void lp_unpacker_free(struct lp_unpacker *u)
 	free(u);
 }
 
-static int get_varint(const uint8_t *in, size_t n, size_t *pos, uint64_t *v)
-{
-	uint64_t x = 0;
-	for (unsigned k = 0; k < 10; k++) {
-		if (*pos >= n)
-			return -1;
-		uint8_t b = in[(*pos)++];
-		if (k == 9 && b > 1)
-			return -1;
-		x |= (uint64_t)(b & 0x7f) << (7 * k);
-		if (!(b & 0x80)) {
-			*v = x;
-			return 0;
-		}
-	}
-	return -1;
-}
-
 long lp_unpack(struct lp_unpacker *U, const uint8_t *in, size_t n, uint8_t *out, size_t out_len,
 	       char *err, size_t errlen)
 {
@@ -1448,7 +1410,7 @@ long lp_unpack(struct lp_unpacker *U, const uint8_t *in, size_t n, uint8_t *out,
 			 n ? in[0] : 0, LP_PACK_VERSION);
 		return -1;
 	}
-	if (get_varint(in, n, &pos, &nrec) < 0 || pos >= n) {
+	if (lp_varint_decode(in, n, &pos, &nrec) < 0 || pos >= n) {
 		snprintf(err, errlen, "pack header cut short");
 		return -1;
 	}
@@ -1465,7 +1427,7 @@ long lp_unpack(struct lp_unpacker *U, const uint8_t *in, size_t n, uint8_t *out,
 	uint64_t data = 0;
 	for (int i = 0; i < NCOL; i++) {
 		struct dcol *d = &U->col[i];
-		if (get_varint(in, n, &pos, &v) < 0 || pos >= n) {
+		if (lp_varint_decode(in, n, &pos, &v) < 0 || pos >= n) {
 			snprintf(err, errlen, "pack directory cut short (column '%s')", col_name[i]);
 			return -1;
 		}

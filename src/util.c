@@ -299,3 +299,34 @@ FILE *lp_sanitizing_stream(FILE *dst)
 	cookie_io_functions_t io = { .write = sanitize_write, .close = sanitize_close };
 	return fopencookie(dst, "w", io);
 }
+
+const char *lp_base_name(const char *path)
+{
+	const char *s = path ? strrchr(path, '/') : NULL;
+	return s ? s + 1 : path;
+}
+
+void lp_norm_abs_path(const char *in, char *out, size_t len)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s", in);
+	size_t k = 0;
+	out[0] = 0;
+	char *save = NULL;
+	for (char *t = strtok_r(tmp, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(t, "."))
+			continue;
+		if (!strcmp(t, "..")) {
+			while (k > 0 && out[k - 1] != '/')
+				k--;
+			if (k > 0)
+				k--;
+			out[k] = 0;
+			continue;
+		}
+		int n = snprintf(out + k, len - k, "/%s", t);
+		if (n < 0 || (size_t)n >= len - k)
+			break;
+		k += (size_t)n;
+	}
+}

@@ -24,6 +24,20 @@ char *lp_xstrdup(const char *s);
  * space becomes one blank, none at either end. Never NULL. */
 char *lp_collapse_ws(const char *s, size_t n);
 
+/* ---- strings: the one home of these small helpers */
+/* The last component of a path ("/usr/bin/sh" -> "sh"); NULL stays NULL. */
+const char *lp_base_name(const char *path);
+static inline bool lp_starts_with(const char *s, const char *prefix)
+{
+	while (*prefix)
+		if (*s++ != *prefix++)
+			return false;
+	return true;
+}
+/* An absolute path normalized lexically ("." and ".." resolved, repeated
+ * slashes dropped) into out; "" for "/". */
+void lp_norm_abs_path(const char *in, char *out, size_t len);
+
 /* A growable byte buffer, always NUL-terminated. */
 struct lp_buf {
 	char *data;

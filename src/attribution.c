@@ -1,0 +1,566 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Attribution: the one place where the step of an event, and the display
+ * form of a path, are decided (docs/architecture.md, "Attribution"). Pass 2
+ * asks it for every record; exporters ask it through model.h
+ * (lp_model_event_step, lp_model_display_path, lp_model_step_at).
+ *
+ * The decision, in order: a process attributed to a step (a RUN's tree,
+ * correlate.c) owns its events; the CLI's reads of the context are the
+ * context step's; a path under a RUN's rootfs is that RUN's; a path in the
+ * context snapshot is the context transfer's (or, read during a COPY that
+ * names it, the COPY's); other layer snapshot paths are the step that wrote
+ * that snapshot, or the export that tars it, or the step whose window holds
+ * the time; snapshot machinery (mounts, syncs) goes by time alone.
+ *
+ * It reads the model (steps, processes, snapshots, mounts) and calls
+ * nothing above it.
+ */
+#include "model_int.h"
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "syscalls.h"
+#include "util.h"
+
+/* ------------------------------------------------------------ snapshots */
+
+enum lp_snap_part lp_snap_split(const char *path, size_t *dir_len, const char **rel)
+{
+	const char *p;
+	if ((p = strstr(path, "/buildkit/executor/"))) {
+		const char *id = p + strlen("/buildkit/executor/");
+		const char *sl = strchr(id, '/');
+		if (sl && lp_starts_with(sl, "/rootfs") && (sl[7] == '/' || sl[7] == 0)) {
+			*dir_len = (size_t)(sl - path);
+			*rel = sl[7] ? sl + 8 : sl + 7;
+			return LP_SNAP_ROOTFS;
+		}
+	}
+	if ((p = strstr(path, "/overlay2/"))) {
+		const char *id = p + strlen("/overlay2/");
+		const char *sl = strchr(id, '/');
+		if (sl && sl > id) {
+			if (lp_starts_with(sl, "/diff") && (sl[5] == '/' || sl[5] == 0)) {
+				*dir_len = (size_t)(sl - path);
+				*rel = sl[5] ? sl + 6 : sl + 5;
+				return LP_SNAP_DIFF;
+			}
+			if (lp_starts_with(sl, "/merged") && (sl[7] == '/' || sl[7] == 0)) {
+				*dir_len = (size_t)(sl - path);
+				*rel = sl[7] ? sl + 8 : sl + 7;
+				return LP_SNAP_MERGED;
+			}
+		}
+	}
+	if ((p = strstr(path, "/snapshots/"))) {
+		const char *id = p + strlen("/snapshots/");
+		const char *q = id;
+		while (isdigit((unsigned char)*q))
+			q++;
+		if (q > id && lp_starts_with(q, "/fs") && (q[3] == '/' || q[3] == 0)) {
+			*dir_len = (size_t)(q - path);
+			*rel = q[3] ? q + 4 : q + 3;
+			return LP_SNAP_FS;
+		}
+	}
+	if ((p = strstr(path, "/buildkit-mount"))) {
+		const char *q = p + strlen("/buildkit-mount");
+		while (*q && *q != '/')
+			q++;
+		*dir_len = (size_t)(q - path);
+		*rel = *q ? q + 1 : q;
+		return LP_SNAP_TMPMOUNT;
+	}
+	return LP_SNAP_NONE;
+}
+
+bool lp_model_is_ctx_snapshot_path(const struct lp_model *m, const char *path, const char **rel)
+{
+	struct lp_priv *pv = lp_priv(m);
+	if (pv->ctx_snap < 0 || !path)
+		return false;
+	if (strstr(path, "/buildkit-mount")) {
+		/* only an untranslated temp mount reaches here: translate
+		 * into a static per-thread buffer (rel must outlive us) */
+		static __thread char tbuf[4096];
+		const char *t = lp_model_translate(m, path, tbuf, sizeof(tbuf));
+		if (t == tbuf)
+			path = tbuf;
+	}
+	size_t dl;
+	const char *r;
+	enum lp_snap_part part = lp_snap_split(path, &dl, &r);
+	if (part == LP_SNAP_NONE || part == LP_SNAP_ROOTFS)
+		return false;
+	const char *dir = pv->snaps[pv->ctx_snap].dir;
+	if (strlen(dir) != dl || strncmp(dir, path, dl))
+		return false;
+	*rel = r;
+	return true;
+}
+
+
+/* ----------------------------------------------------------- bind mounts */
+
+void lp_model_note_mount(struct lp_model *m, const char *target, const char *source)
+{
+	struct lp_priv *pv = lp_priv(m);
+	if (!strstr(target, "/buildkit-mount"))
+		return; /* only temporary mounts are looked through */
+	int i = lp_smap_get(&pv->mnt_idx, target);
+	if (i < 0) {
+		lp_grow((void **)&pv->mnt_src, &pv->mnt_cap, pv->nmnt + 1, sizeof(char *));
+		i = (int)pv->nmnt++;
+		lp_smap_put(&pv->mnt_idx, target, i);
+	}
+	free(pv->mnt_src[i]);
+	pv->mnt_src[i] = lp_xstrdup(source);
+}
+
+void lp_model_reset_mounts(struct lp_model *m)
+{
+	struct lp_priv *pv = lp_priv(m);
+	for (size_t i = 0; i < pv->nmnt; i++)
+		free(pv->mnt_src[i]);
+	free(pv->mnt_src);
+	pv->mnt_src = NULL;
+	pv->nmnt = pv->mnt_cap = 0;
+	lp_smap_free(&pv->mnt_idx);
+}
+
+const char *lp_model_translate(const struct lp_model *m, const char *path, char *buf, size_t len)
+{
+	struct lp_priv *pv = lp_priv(m);
+	if (!path || !pv->nmnt || !strstr(path, "/buildkit-mount"))
+		return path;
+	size_t dl;
+	const char *rel;
+	if (lp_snap_split(path, &dl, &rel) != LP_SNAP_TMPMOUNT)
+		return path;
+	char *dir = strndup(path, dl);
+	int i = dir ? lp_smap_get(&pv->mnt_idx, dir) : -1;
+	free(dir);
+	if (i < 0)
+		return path;
+	snprintf(buf, len, "%s%s%s", pv->mnt_src[i], *rel ? "/" : "", rel);
+	return buf;
+}
+
+
+/* ------------------------------------------------------ interned paths */
+
+struct lp_pinfo *lp_model_pinfo_slow(const struct lp_model *m, uint32_t id)
+{
+	struct lp_priv *pv = lp_priv(m);
+	if (id >= pv->npinfo) {
+		/* ids come in order: grow by a quarter (an entry per path) */
+		size_t n = (size_t)id + 1 + ((size_t)id + 1) / 4 + 4096;
+		pv->pinfo = lp_xrealloc(pv->pinfo, n * sizeof(*pv->pinfo));
+		memset(pv->pinfo + pv->npinfo, 0, (n - pv->npinfo) * sizeof(*pv->pinfo));
+		pv->npinfo = n;
+	}
+	struct lp_pinfo *pi = &pv->pinfo[id];
+	if (!(pi->known & PI_BASE)) {
+		const char *s = lp_model_path(m, id);
+		pi->known |= PI_BASE;
+		pi->bkmount = s && strstr(s, "/buildkit-mount") != NULL;
+	}
+	return pi;
+}
+
+/* -------------------------------------------------------- COPY sources */
+
+static bool has_wild(const char *s)
+{
+	return strpbrk(s, "*?[") != NULL;
+}
+
+static bool ctx_known(const struct lp_model *m, const char *p)
+{
+	return !m->nctx_files || lp_smap_get(&lp_priv(m)->ctx_idx, p) >= 0;
+}
+
+static bool ctx_is_dir(const struct lp_model *m, const char *p)
+{
+	return lp_smap_get(&lp_priv(m)->ctx_dirs, p) >= 0;
+}
+
+const char *lp_copy_ctx_path(const struct lp_model *m, int si, const char *cpath, char *buf,
+			     size_t len)
+{
+	const struct lp_step *s = &m->steps[si];
+	if (!s->copy_dst || s->copy_from_stage)
+		return NULL;
+	char c[4096], d[4096];
+	lp_norm_abs_path(cpath, c, sizeof(c));
+	lp_norm_abs_path(s->copy_dst, d, sizeof(d));
+	size_t dl = strlen(d);
+	bool dst_dir = s->copy_dst[strlen(s->copy_dst) - 1] == '/';
+	const char *rest = NULL; /* cpath relative to d */
+	if (!strncmp(c, d, dl) && c[dl] == '/')
+		rest = c + dl + 1;
+	for (size_t i = 0; i < s->ncopy_srcs; i++) {
+		const char *src = s->copy_srcs[i];
+		if (!*src) {
+			if (rest && ctx_known(m, rest)) {
+				snprintf(buf, len, "%s", rest);
+				return buf;
+			}
+			continue;
+		}
+		if (has_wild(src)) {
+			if (!rest)
+				continue;
+			char sdir[4096];
+			snprintf(sdir, sizeof(sdir), "%s", src);
+			char *sl = strrchr(sdir, '/');
+			const char *pat = sl ? sl + 1 : sdir;
+			char first[4096];
+			snprintf(first, sizeof(first), "%s", rest);
+			char *fs = strchr(first, '/');
+			if (fs)
+				*fs = 0;
+			if (fnmatch(pat, first, 0))
+				continue;
+			if (sl) {
+				*sl = 0;
+				snprintf(buf, len, "%s/%s", sdir, rest);
+			} else {
+				snprintf(buf, len, "%s", rest);
+			}
+			if (ctx_known(m, buf))
+				return buf;
+			continue;
+		}
+		bool is_dir = ctx_is_dir(m, src);
+		if ((is_dir || !m->nctx_files) && rest) {
+			snprintf(buf, len, "%s/%s", src, rest);
+			if (ctx_known(m, buf))
+				return buf;
+		}
+		if (!is_dir) {
+			bool hit = dst_dir ? (rest && !strcmp(rest, lp_base_name(src))) : !strcmp(c, d);
+			if (hit) {
+				snprintf(buf, len, "%s", src);
+				return buf;
+			}
+		}
+	}
+	return NULL;
+}
+
+bool lp_copy_has_source(const struct lp_model *m, int si, const char *ctx)
+{
+	const struct lp_step *s = &m->steps[si];
+	if (s->copy_from_stage)
+		return false;
+	for (size_t i = 0; i < s->ncopy_srcs; i++) {
+		const char *src = s->copy_srcs[i];
+		size_t n = strlen(src);
+		if (!n)
+			return true;
+		if (has_wild(src)) {
+			int comps = 1;
+			for (const char *p = src; *p; p++)
+				comps += *p == '/';
+			char pre[4096];
+			snprintf(pre, sizeof(pre), "%s", ctx);
+			char *p = pre;
+			for (int k = 0; k < comps && p; k++) {
+				p = strchr(p, '/');
+				if (p && k + 1 < comps)
+					p++;
+			}
+			if (p)
+				*p = 0;
+			if (!fnmatch(src, pre, FNM_PATHNAME))
+				return true;
+			continue;
+		}
+		if (!strncmp(ctx, src, n) && (ctx[n] == 0 || ctx[n] == '/'))
+			return true;
+	}
+	return false;
+}
+
+/* ------------------------------------------------------- event -> step */
+
+static int step_at_filtered(const struct lp_model *m, uint64_t ts, bool work_only, uint64_t lag)
+{
+	int best = -1;
+	uint64_t best_len = UINT64_MAX;
+	for (size_t i = 0; i < m->nsteps; i++) {
+		const struct lp_step *s = &m->steps[i];
+		if (work_only && (s->cached || (s->kind != LP_STEPK_RUN && s->kind != LP_STEPK_COPY &&
+						s->kind != LP_STEPK_OTHER && s->kind != LP_STEPK_FROM &&
+						s->kind != LP_STEPK_EXPORT)))
+			continue;
+		/* a FROM of a local image, a WORKDIR: no layer work of their own
+		 * (a WORKDIR's mkdir is found by its snapshot) */
+		if (work_only && (s->kind == LP_STEPK_FROM || s->kind == LP_STEPK_OTHER) && s->reported_s < 0.05)
+			continue;
+		uint64_t lo = s->start_ns > lag ? s->start_ns - lag : 0;
+		if (ts < lo || ts > s->end_ns)
+			continue;
+		uint64_t len = s->end_ns - lo;
+		if (len < best_len) {
+			best_len = len;
+			best = (int)i;
+		}
+	}
+	return best;
+}
+
+int lp_model_step_at(const struct lp_model *m, uint64_t ts)
+{
+	return step_at_filtered(m, ts, false, 0);
+}
+
+static bool rec_writes(const struct lp_hdr *rec)
+{
+	if (rec->kind == LP_EV_FD_IO)
+		return ((const struct lp_ev_fd_io *)rec)->wbytes > 0;
+	if (rec->kind != LP_EV_SYSCALL)
+		return false;
+	const struct lp_ev_syscall *ev = (const void *)rec;
+	unsigned sc = rec->aux;
+	if (lp_sc_opens_path(sc)) {
+		uint64_t fl = sc == LP_SC_OPEN ? ev->args[1] : sc == LP_SC_CREAT ? O_WRONLY : ev->args[2];
+		return (fl & O_ACCMODE) != O_RDONLY || (fl & O_CREAT);
+	}
+	int cls = lp_sc_class(sc);
+	if (cls == LP_CLS_FAILONLY || cls == LP_CLS_EXEC)
+		return false;
+	switch (sc) {
+	case LP_SC_RENAME: case LP_SC_RENAMEAT: case LP_SC_RENAMEAT2: case LP_SC_LINK:
+	case LP_SC_LINKAT: case LP_SC_SYMLINK: case LP_SC_SYMLINKAT: case LP_SC_UNLINK:
+	case LP_SC_UNLINKAT: case LP_SC_RMDIR: case LP_SC_MKDIR: case LP_SC_MKDIRAT:
+	case LP_SC_MKNOD: case LP_SC_MKNODAT: case LP_SC_SETXATTR: case LP_SC_LSETXATTR:
+	case LP_SC_FSETXATTR:
+	/* in-kernel copies are attributed by their destination (model.c) */
+	case LP_SC_COPY_FILE_RANGE: case LP_SC_SENDFILE: case LP_SC_SPLICE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool is_snapshot_sc(unsigned sc)
+{
+	switch (sc) {
+	case LP_SC_MOUNT: case LP_SC_UMOUNT2: case LP_SC_MOVE_MOUNT: case LP_SC_FSMOUNT:
+	case LP_SC_FSCONFIG: case LP_SC_FSOPEN: case LP_SC_OPEN_TREE:
+	case LP_SC_FSYNC: case LP_SC_FDATASYNC: case LP_SC_SYNCFS: case LP_SC_SYNC_FILE_RANGE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * The export step whose phase contains ts, or -1. The daemon starts
+ * exporting as soon as the last build step ends, but the CLI prints
+ * "exporting to image" late, and "DONE 0.0s" tells no start: the phase of
+ * an export reaches back to the end of the last other step (after which
+ * the daemon has nothing else to do for the build).
+ */
+static int export_at(const struct lp_model *m, uint64_t ts)
+{
+	uint64_t work_end = lp_priv(m)->work_end_ns;
+	for (size_t i = 0; i < m->nsteps; i++) {
+		const struct lp_step *s = &m->steps[i];
+		if (s->kind != LP_STEPK_EXPORT)
+			continue;
+		uint64_t lo = work_end && work_end < s->start_ns ? work_end : s->start_ns;
+		if (ts >= lo && ts <= s->end_ns)
+			return (int)i;
+	}
+	return -1;
+}
+
+void lp_model_split(const struct lp_model *m, const char *path, uint32_t id, struct lp_split *sp)
+{
+	struct lp_priv *pv = lp_priv(m);
+	/* cached per interned path (the offsets are into that very string) */
+	struct lp_pinfo *pi = id && path == lp_strtab_str(&pv->paths, id) ? lp_model_pinfo(m, id) : NULL;
+	if (pi && (pi->known & PI_SPLIT)) {
+		sp->part = (enum lp_snap_part)pi->part;
+		sp->dir_len = pi->dir_len;
+		sp->rel = path + pi->rel_off;
+		sp->snap = pi->snap;
+		sp->rootfs_step = pi->rootfs_step;
+		return;
+	}
+	sp->dir_len = 0;
+	sp->rel = path;
+	sp->snap = sp->rootfs_step = -1;
+	sp->part = lp_snap_split(path, &sp->dir_len, &sp->rel);
+	if (sp->part == LP_SNAP_ROOTFS) {
+		/* <data-root>/buildkit/executor/<id>/rootfs: the RUN with that id */
+		const char *cid = path + sp->dir_len;
+		while (cid > path && cid[-1] != '/')
+			cid--;
+		size_t n = (size_t)(path + sp->dir_len - cid);
+		for (size_t i = 0; i < m->nsteps && sp->rootfs_step < 0; i++)
+			if (m->steps[i].container_id && strlen(m->steps[i].container_id) == n &&
+			    !strncmp(m->steps[i].container_id, cid, n))
+				sp->rootfs_step = (int)i;
+	} else if (sp->part != LP_SNAP_NONE) {
+		char *dir = strndup(path, sp->dir_len);
+		sp->snap = dir ? lp_smap_get(&pv->snap_idx, dir) : -1;
+		free(dir);
+	}
+	if (pi && sp->dir_len <= UINT16_MAX && (size_t)(sp->rel - path) <= UINT16_MAX) {
+		pi->part = (uint8_t)sp->part;
+		pi->dir_len = (uint16_t)sp->dir_len;
+		pi->rel_off = (uint16_t)(sp->rel - path);
+		pi->snap = sp->snap;
+		pi->rootfs_step = sp->rootfs_step;
+		pi->known |= PI_SPLIT;
+	}
+}
+
+int lp_model_event_step(const struct lp_model *m, const struct lp_hdr *rec, const char *path)
+{
+	return lp_model_event_step_id(m, rec, path, 0);
+}
+
+int lp_model_event_step_id(const struct lp_model *m, const struct lp_hdr *rec, const char *path, uint32_t id)
+{
+	return lp_model_event_step_p(m, rec, lp_model_proc_at(m, rec->tgid, rec->ts), path, id);
+}
+
+int lp_model_event_step_p(const struct lp_model *m, const struct lp_hdr *rec, const struct lp_proc *p,
+			  const char *path, uint32_t id)
+{
+	struct lp_priv *pv = lp_priv(m);
+	uint64_t ts = rec->ts, lag = pv->lag_ns;
+	char tbuf[4096];
+	/* a path under no temporary mount translates to itself */
+	if (path && (!id || lp_model_pinfo(m, id)->bkmount)) {
+		const char *t = lp_model_translate(m, path, tbuf, sizeof(tbuf));
+		if (t != path)
+			id = 0;
+		path = t;
+	}
+	if (p && p->step >= 0)
+		return p->step;
+	if (p && p->role == LP_ROLE_CLI) {
+		if (path && m->context.dir && m->context.step >= 0) {
+			size_t n = strlen(m->context.dir);
+			if (!strncmp(path, m->context.dir, n) && (path[n] == '/' || !path[n]))
+				return m->context.step;
+		}
+		return -1;
+	}
+	if (p && p->role == LP_ROLE_CONTAINER)
+		return -1;
+	if (p && !lp_model_in_build_daemon(m, p))
+		return -1; /* another daemon's work (several may be traced) */
+	int exp = export_at(m, ts);
+	if (path) {
+		struct lp_split sp;
+		lp_model_split(m, path, id, &sp);
+		if (sp.part == LP_SNAP_ROOTFS) {
+			if (sp.rootfs_step >= 0)
+				return sp.rootfs_step;
+		} else if (sp.part != LP_SNAP_NONE) {
+			int si = sp.snap;
+			if (si >= 0 && si == pv->ctx_snap) {
+				if (!rec_writes(rec)) {
+					for (size_t i = 0; i < m->nsteps; i++) {
+						const struct lp_step *s = &m->steps[i];
+						uint64_t lo = s->start_ns > lag * 4 ? s->start_ns - lag * 4 : 0;
+						if (s->kind == LP_STEPK_COPY && !s->cached && ts >= lo &&
+						    ts <= s->end_ns + lag && lp_copy_has_source(m, (int)i, sp.rel))
+							return (int)i;
+					}
+				}
+				return m->context.step;
+			}
+			bool wr = rec_writes(rec);
+			if (exp >= 0 && !wr)
+				return exp; /* the export tars the new layers */
+			int own = si >= 0 ? pv->snaps[si].step : -1;
+			/* Writes into a layer are its step's. A read of it after that
+			 * step ended (its DONE line comes after the real end) is not
+			 * the step's own work: the next step's (COPY --from...). */
+			if (own >= 0 && (wr || ts <= m->steps[own].end_ns))
+				return own;
+			int s = step_at_filtered(m, ts, true, lag);
+			if (s >= 0 && s != own)
+				return s;
+		}
+	}
+	if (exp >= 0)
+		return exp;
+	if (rec->kind == LP_EV_SYSCALL && is_snapshot_sc(rec->aux))
+		return step_at_filtered(m, ts, true, lag);
+	return -1;
+}
+
+const char *lp_model_display_path(const struct lp_model *m, int step, const char *path, char *buf,
+				  size_t len, enum lp_path_space *space)
+{
+	(void)step;
+	enum lp_path_space dummy;
+	if (!space)
+		space = &dummy;
+	*space = LP_PATH_HOST;
+	if (!path)
+		return path;
+	char tbuf[4096];
+	path = lp_model_translate(m, path, tbuf, sizeof(tbuf));
+	const char *rel;
+	if (lp_model_is_ctx_snapshot_path(m, path, &rel)) {
+		*space = LP_PATH_CONTEXT;
+		snprintf(buf, len, "%s", rel);
+		return buf;
+	}
+	size_t dl;
+	enum lp_snap_part part = lp_snap_split(path, &dl, &rel);
+	if (part != LP_SNAP_NONE) {
+		*space = LP_PATH_CONTAINER;
+		snprintf(buf, len, "/%s", rel);
+		return buf;
+	}
+	if (m->context.dir) {
+		size_t n = strlen(m->context.dir);
+		while (n > 1 && m->context.dir[n - 1] == '/')
+			n--;
+		if (!strncmp(path, m->context.dir, n) && path[n] == '/') {
+			*space = LP_PATH_CONTEXT;
+			snprintf(buf, len, "%s", path + n + 1);
+			return buf;
+		}
+	}
+	return path;
+}
+
+/* --------------------------------------------------------- fd I/O time */
+
+uint64_t lp_model_fdio_close_ts(const struct lp_model *m, const struct lp_ev_fd_io *e, bool *still_open)
+{
+	const struct lp_hdr *h = &e->h;
+	if (still_open)
+		*still_open = false;
+	if (!((e->io_flags | h->flags) & LP_FDIO_DRAINED))
+		return h->ts; /* sent at close */
+	/* Drained at the end of the recording. The process that did the I/O
+	 * is the one alive at its last read/write (the pid may be reused
+	 * since); if it exited before the drain, its fds closed at exit. */
+	uint64_t at = e->last_ts && e->last_ts <= h->ts ? e->last_ts : h->ts;
+	const struct lp_proc *p = lp_model_proc_at(m, h->tgid, at);
+	if (p && p->exited && p->end_ns && p->end_ns <= h->ts)
+		return p->end_ns;
+	if (still_open)
+		*still_open = true;
+	return h->ts;
+}
+

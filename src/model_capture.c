@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Capture (model_pass.h): while pass 1 reads a record, what pass 2 will
+ * need of it -- its paths, resolved by pass 1's resolver in trace order and
+ * interned -- is taken into an lp_p2rec.
+ */
+#include "model_pass.h"
+
+#include <string.h>
+
+#include "event.h"
+#include "resolve.h"
+#include "syscalls.h"
+
+/* The id of the path open on fd, interned once per open (kept with the
+ * resolver's path), 0 when unknown. */
+static uint32_t fd_path_id(struct lp_model *m, struct lp_resolver *res, uint32_t tgid, int fd)
+{
+	uint32_t *tag;
+	const char *s = lp_resolver_fd_tag(res, tgid, fd, &tag);
+	if (!s)
+		return 0;
+	if (!*tag)
+		*tag = lp_model_intern(m, s);
+	return *tag;
+}
+
+bool lp_p2_capture(struct lp_model *m, struct lp_resolver *res, const struct lp_hdr *h, struct lp_p2rec *q,
+		       char *fbuf, size_t flen, const char **first, bool *have_first)
+{
+	q->path = q->str0 = q->str1 = q->in = q->out = 0;
+	q->raw0 = false;
+	*have_first = false;
+	char buf[4096];
+	switch (h->kind) {
+	case LP_EV_SYSCALL: {
+		const struct lp_ev_syscall *ev = (const void *)h;
+		unsigned sc = h->aux;
+		int i0;
+		*first = lp_resolver_first_path(res, ev, &i0, fbuf, flen);
+		*have_first = true;
+		q->path = lp_model_intern(m, *first);
+		/* pass 2 takes the first path argument that resolves */
+		for (unsigned i = (unsigned)i0 + 1; i0 >= 0 && !*first && !q->path && i < ev->nstr &&
+		     i < LP_SYSCALL_MAX_STRS; i++)
+			if (lp_sc_arg_is_path(sc, (unsigned)ev->str_arg[i], ev->args))
+				q->path = lp_model_intern(m, lp_resolve_path(res, ev, (int)i, buf, sizeof(buf)));
+		if (ev->ret >= 0 && ev->nstr >= 2 && (lp_sc_is_rename(sc) || sc == LP_SC_MOUNT))
+			q->str1 = lp_model_intern(m, lp_resolve_path(res, ev, 1, buf, sizeof(buf)));
+		if (ev->ret >= 0 && ev->nstr >= 2 && sc == LP_SC_MOUNT) {
+			const char *raw = lp_ev_syscall_str(ev, 0, NULL);
+			q->raw0 = raw && *raw;
+			q->str0 = lp_model_intern(m, lp_resolve_path(res, ev, 0, buf, sizeof(buf)));
+		}
+		if (lp_sc_is_copy(sc)) {
+			int in_fd = (int)ev->args[0], out_fd = (int)ev->args[2];
+			if (sc == LP_SC_SENDFILE) {
+				out_fd = (int)ev->args[0];
+				in_fd = (int)ev->args[1];
+			}
+			q->in = fd_path_id(m, res, h->tgid, in_fd);
+			q->out = fd_path_id(m, res, h->tgid, out_fd);
+		}
+		return true;
+	}
+	case LP_EV_FD_IO:
+		q->path = fd_path_id(m, res, h->tgid, (int)h->aux);
+		return true;
+	case LP_EV_EXIT:
+	case LP_EV_EXEC:
+	case LP_EV_FORK:
+		return true;
+	default:
+		return false;
+	}
+}
+
+void lp_p2_fill(struct lp_p2rec *q, const struct lp_hdr *h)
+{
+	size_t n = h->kind == LP_EV_SYSCALL ? sizeof(q->r.sc) : h->kind == LP_EV_FD_IO ? sizeof(q->r.io)
+		   : h->kind == LP_EV_EXIT ? sizeof(q->r.ex) : sizeof(q->r.h);
+	memset(&q->r, 0, sizeof(q->r));
+	memcpy(&q->r, h, n);
+}
+
+/* An open's new fd gets the id of its path as the resolver's tag: its
+ * fd_io records need not intern the same string again. */
+void lp_p2_feed(struct lp_resolver *res, const struct lp_hdr *h, const struct lp_p2rec *q, bool have_first,
+			  const char *first)
+{
+	if (!have_first) {
+		lp_resolver_feed(res, h);
+		return;
+	}
+	lp_resolver_feed_first(res, h, first);
+	const struct lp_ev_syscall *ev = (const void *)h;
+	if (first && q->path && ev->ret >= 0 && lp_sc_opens_path(h->aux)) {
+		uint32_t *tag;
+		if (lp_resolver_fd_tag(res, h->tgid, (int)ev->ret, &tag) && tag && !*tag)
+			*tag = q->path;
+	}
+}
+

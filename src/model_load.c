@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The driver of the offline pipeline (docs/architecture.md, "The offline
+ * pipeline"): the only place that knows the order of the stages.
+ *
+ *   META            model_meta.c
+ *   pass 1          model_pass1.c (+ model_capture.c onto model_tape.c)
+ *   steps           correlate.c (progress lines), else infer.c (attach mode)
+ *   correlate       correlate.c
+ *   pass 2          model_pass2.c, asking attribution.c for each event's step
+ *   summary         model_summary.c
+ *   findings        analyze.c
+ *
+ * Data flows one way: each stage fills the model for the next and calls
+ * nothing above it.
+ *
+ * The trace is decoded once. A second thread inflates it while pass 1
+ * works (readahead.c); pass 1 also writes what pass 2 needs of each record
+ * onto a compact tape in memory, with its paths already resolved and
+ * interned, and pass 2 replays the tape. A tape that would outgrow its
+ * budget (a huge trace) is dropped: pass 2 then reads the trace a second
+ * time, and memory stays bounded. Otherwise memory grows with processes,
+ * distinct paths and steps, not with the number of events.
+ */
+#include "model.h"
+#include "model_int.h"
+#include "model_pass.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dockerfile.h"
+#include "event.h"
+#include "infer.h"
+#include "readahead.h"
+#include "resolve.h"
+#include "trace.h"
+#include "util.h"
+
+static struct lp_model *model_new(void)
+{
+	struct lp_model *m = lp_xcalloc(1, sizeof(*m));
+	struct lp_priv *pv = lp_xcalloc(1, sizeof(*pv));
+	m->priv = pv;
+	m->context.step = -1;
+	m->build.command_status = -1;
+	pv->ctx_snap = -1;
+	pv->lag_ns = 300000000ull;
+	return m;
+}
+
+/* Pass 1 over the whole trace, the tape filled on the way; the last
+ * timestamp seen in *last_ts. */
+static void read_pass1(struct lp_model *m, struct lp_reader *r, struct lp_tape *tape, uint64_t *last_ts)
+{
+	struct lp_resolver *res = lp_resolver_new();
+	struct lp_readahead ra;
+	const struct lp_hdr *h;
+	uint64_t events = 0;
+	lp_readahead_start(&ra, r);
+	while (lp_readahead_next(&ra, &h) == 1) {
+		events++;
+		if (h->ts > *last_ts)
+			*last_ts = h->ts;
+		if (!lp_ev_valid(h))
+			continue;
+		char fbuf[4096];
+		const char *first = NULL;
+		bool have_first = false;
+		struct lp_p2rec q;
+		if (!tape->dropped && lp_p2_capture(m, res, h, &q, fbuf, sizeof(fbuf), &first, &have_first))
+			lp_tape_put(tape, h, &q);
+		lp_pass1_record(m, res, h);
+		lp_p2_feed(res, h, &q, have_first, first);
+	}
+	lp_readahead_stop(&ra);
+	lp_resolver_free(res);
+	m->build.events = events;
+}
+
+/* Pass 2 straight from the trace (its tape was dropped). */
+static void reread_pass2(struct lp_model *m, struct lp_reader *r)
+{
+	struct lp_resolver *res = lp_resolver_new();
+	struct lp_readahead ra;
+	const struct lp_hdr *h;
+	struct lp_p2rec q;
+	lp_readahead_start(&ra, r);
+	while (lp_readahead_next(&ra, &h) == 1) {
+		if (!lp_ev_valid(h))
+			continue;
+		char fbuf[4096];
+		const char *first = NULL;
+		bool have_first = false;
+		if (lp_p2_capture(m, res, h, &q, fbuf, sizeof(fbuf), &first, &have_first)) {
+			lp_p2_fill(&q, h);
+			lp_pass2_record(m, &q);
+			lp_p2_feed(res, h, &q, have_first, first);
+		} else {
+			lp_resolver_feed(res, h);
+		}
+	}
+	lp_readahead_stop(&ra);
+	lp_resolver_free(res);
+}
+
+struct lp_model *lp_model_from_reader(struct lp_reader *r, const struct lp_model_options *opt,
+				      char *err, size_t errlen)
+{
+	struct lp_model *m = model_new();
+	struct lp_priv *pv = lp_priv(m);
+
+	lp_model_parse_meta(m, lp_reader_meta(r));
+	if (m->build.context_dir)
+		m->context.dir = lp_xstrdup(m->build.context_dir);
+	if (m->build.dockerfile_text)
+		m->build.dockerfile = lp_dockerfile_parse(m->build.dockerfile_text,
+							  strlen(m->build.dockerfile_text));
+
+	if (lp_reader_rewind(r) < 0) {
+		snprintf(err, errlen, "cannot rewind the trace");
+		lp_model_free(m);
+		return NULL;
+	}
+	struct lp_tape tape = { 0 };
+	uint64_t last_ts = 0;
+	read_pass1(m, r, &tape, &last_ts);
+	const struct lp_reader_status *st = lp_reader_status(r);
+	lp_model_parse_trailer(m, lp_reader_trailer(r));
+	m->build.truncated = st->damaged || !st->has_trailer;
+	snprintf(m->build.trace_message, sizeof(m->build.trace_message), "%s", st->message);
+
+	lp_progress_steps(m);
+	if (!m->nsteps)
+		lp_infer_steps(m, r); /* attach mode: steps from kernel evidence (infer.h) */
+	/* steps that never finished end with the recording */
+	for (size_t s = 0; s < m->nsteps; s++)
+		if (!m->steps[s].end_ns)
+			m->steps[s].end_ns = last_ts > m->steps[s].start_ns ? last_ts : m->steps[s].start_ns;
+	pv->step_enoent = lp_xcalloc(m->nsteps + 1, sizeof(struct lp_strv));
+	pv->step_missing = lp_xcalloc(m->nsteps + 1, sizeof(struct lp_strv));
+	pv->step_rfc = lp_xcalloc(m->nsteps + 1, sizeof(struct lp_strv));
+
+	lp_correlate(m);
+
+	/* pass 2: from the tape, or (too big a trace) from the trace again */
+	lp_pass2_begin(m);
+	if (!tape.dropped) {
+		lp_tape_rewind(&tape);
+		lp_pass2_replay(m, &tape);
+		lp_tape_free(&tape);
+	} else {
+		if (lp_reader_rewind(r) < 0) {
+			snprintf(err, errlen, "cannot rewind the trace");
+			lp_model_free(m);
+			return NULL;
+		}
+		reread_pass2(m, r);
+	}
+	lp_pass2_end(m);
+
+	lp_model_summarize(m);
+	if (!opt || !opt->no_findings)
+		lp_analyze(m);
+	return m;
+}
+
+struct lp_model *lp_model_load(const char *path, const struct lp_model_options *opt, char *err,
+			       size_t errlen)
+{
+	struct lp_reader *r = lp_reader_open(path, err, errlen);
+	if (!r)
+		return NULL;
+	struct lp_model *m = lp_model_from_reader(r, opt, err, errlen);
+	lp_reader_close(r);
+	return m;
+}

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The META and trailer records' JSON (trace.h): what record knew of the
+ * build (context dir, Dockerfile and its text, the command, the daemons'
+ * data roots, the image) and what it counted (lost events, the command's
+ * exit status). Read with cJSON into model->build.
+ */
+#include "model_int.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+static char *json_str_dup(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsString(v) && v->valuestring ? lp_xstrdup(v->valuestring) : NULL;
+}
+
+static void add_data_root(struct lp_model *m, const char *root)
+{
+	if (!root || !*root)
+		return;
+	for (size_t i = 0; i < m->build.ndata_roots; i++)
+		if (!strcmp(m->build.data_roots[i], root))
+			return;
+	m->build.data_roots = lp_xrealloc(m->build.data_roots,
+					  (m->build.ndata_roots + 1) * sizeof(char *));
+	m->build.data_roots[m->build.ndata_roots++] = lp_xstrdup(root);
+}
+
+/* Any "data_root"/"data-root"/"dataRoot" string, at any depth. */
+static void find_data_roots(struct lp_model *m, const cJSON *o, int depth)
+{
+	if (!o || depth > 6)
+		return;
+	const cJSON *c;
+	cJSON_ArrayForEach(c, o) {
+		if (c->string && cJSON_IsString(c) &&
+		    (!strcmp(c->string, "data_root") || !strcmp(c->string, "data-root") ||
+		     !strcmp(c->string, "dataRoot") || !strcmp(c->string, "DockerRootDir")))
+			add_data_root(m, c->valuestring);
+		else if (cJSON_IsObject(c) || cJSON_IsArray(c))
+			find_data_roots(m, c, depth + 1);
+	}
+}
+
+/* Image size from an "image" object ({"size": n} / {"Size": n}). */
+static void find_image(struct lp_model *m, const cJSON *root)
+{
+	const cJSON *img = cJSON_GetObjectItemCaseSensitive(root, "image");
+	if (!cJSON_IsObject(img))
+		return;
+	const cJSON *sz = cJSON_GetObjectItemCaseSensitive(img, "size");
+	if (!sz)
+		sz = cJSON_GetObjectItemCaseSensitive(img, "Size");
+	if (cJSON_IsNumber(sz) && sz->valuedouble > 0) {
+		m->build.image_bytes = (uint64_t)sz->valuedouble;
+		m->build.image_bytes_source = "image inspect";
+	}
+	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(img, "ref");
+	if (!ref)
+		ref = cJSON_GetObjectItemCaseSensitive(img, "tag");
+	if (cJSON_IsString(ref) && !m->build.image_ref)
+		m->build.image_ref = lp_xstrdup(ref->valuestring);
+}
+
+void lp_model_parse_meta(struct lp_model *m, const char *meta)
+{
+	cJSON *root = meta ? cJSON_Parse(meta) : NULL;
+	if (!root)
+		return;
+	const cJSON *b = cJSON_GetObjectItemCaseSensitive(root, "build");
+	if (cJSON_IsObject(b)) {
+		m->build.context_dir = json_str_dup(b, "context");
+		m->build.dockerfile_path = json_str_dup(b, "dockerfile");
+		m->build.dockerfile_text = json_str_dup(b, "dockerfile_text");
+		if (!m->build.image_ref)
+			m->build.image_ref = json_str_dup(b, "tag");
+	}
+	const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(root, "command");
+	if (cJSON_IsArray(cmd)) {
+		struct lp_buf buf = { 0 };
+		const cJSON *a;
+		cJSON_ArrayForEach(a, cmd) {
+			if (!cJSON_IsString(a))
+				continue;
+			if (buf.len)
+				lp_buf_puts(&buf, " ");
+			lp_buf_puts(&buf, a->valuestring);
+		}
+		m->build.command = buf.data;
+	} else if (cJSON_IsString(cmd)) {
+		m->build.command = lp_xstrdup(cmd->valuestring);
+	}
+	find_data_roots(m, root, 0);
+	find_image(m, root);
+	cJSON_Delete(root);
+}
+
+static uint64_t sum_numbers(const cJSON *o, int depth)
+{
+	uint64_t s = 0;
+	if (!o || depth > 4)
+		return 0;
+	if (cJSON_IsNumber(o))
+		return o->valuedouble > 0 ? (uint64_t)o->valuedouble : 0;
+	const cJSON *c;
+	cJSON_ArrayForEach(c, o) s += sum_numbers(c, depth + 1);
+	return s;
+}
+
+void lp_model_parse_trailer(struct lp_model *m, const char *trailer)
+{
+	cJSON *root = trailer ? cJSON_Parse(trailer) : NULL;
+	if (!root)
+		return;
+	static const char *reason_names[LP_LOST_NR] = { "ringbuf", "inflight", "fdio", "traced",
+							 "counts" };
+	const cJSON *lost = cJSON_GetObjectItemCaseSensitive(root, "lost");
+	if (!lost)
+		lost = cJSON_GetObjectItemCaseSensitive(root, "lost_events");
+	if (cJSON_IsNumber(lost)) {
+		m->build.lost_events = (uint64_t)lost->valuedouble;
+	} else if (cJSON_IsObject(lost)) {
+		const cJSON *tot = cJSON_GetObjectItemCaseSensitive(lost, "total");
+		const cJSON *by = cJSON_GetObjectItemCaseSensitive(lost, "by_reason");
+		if (!by)
+			by = lost;
+		uint64_t sum = 0;
+		for (int i = 0; i < LP_LOST_NR; i++) {
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(by, reason_names[i]);
+			m->build.lost_by_reason[i] = sum_numbers(v, 0);
+			sum += m->build.lost_by_reason[i];
+		}
+		m->build.lost_events = cJSON_IsNumber(tot) ? (uint64_t)tot->valuedouble : sum;
+	}
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(root, "command_status");
+	if (!st)
+		st = cJSON_GetObjectItemCaseSensitive(root, "exit_status");
+	if (cJSON_IsNumber(st))
+		m->build.command_status = (int)st->valuedouble;
+	find_data_roots(m, root, 0);
+	find_image(m, root);
+	cJSON_Delete(root);
+}

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The two passes over a trace that model_load.c drives (docs/architecture.md,
+ * "The offline pipeline"), and what travels between them:
+ *
+ *   model_pass1.c    structure: processes, progress lines, context manifest,
+ *                    snapshot dirs written
+ *   model_capture.c  what pass 2 needs of each record, captured while pass 1
+ *                    reads it (paths resolved and interned): an lp_p2rec
+ *   model_tape.c     the lp_p2recs kept in memory, compactly, for pass 2
+ *   model_pass2.c    activity: every syscall and fd aggregate summed per
+ *                    step, process and (step, path)
+ *
+ * Internal to the model loader; not an API.
+ */
+#ifndef LAYERPROF_MODEL_PASS_H
+#define LAYERPROF_MODEL_PASS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "layerprof/abi.h"
+#include "model_int.h"
+
+struct lp_resolver;
+
+/* ------------------------------------------------------------ pass 1 */
+
+/* Pass 1 of one valid record; res is in the state before h. */
+void lp_pass1_record(struct lp_model *m, struct lp_resolver *res, const struct lp_hdr *h);
+
+/* ------------------------------------------------------------ capture */
+
+/*
+ * Pass 2 sees each record as an lp_p2rec: its fixed part (no strings) and
+ * its paths, resolved in trace order by pass 1's resolver (before the
+ * record itself was fed to it) and interned. Pass 1 keeps them on a tape in
+ * memory, so the trace is decoded once; paths being numbers, what depends
+ * on a path alone (its display form, its snapshot, whether a RUN's read of
+ * it came from the context...) is worked out once per path.
+ */
+struct lp_p2rec {
+	union {
+		struct lp_hdr h;
+		struct lp_ev_syscall sc;
+		struct lp_ev_fd_io io;
+		struct lp_ev_exit ex;
+	} r;
+	uint32_t path;          /* syscall: its first path argument that resolves;
+				 * fd_io: the path open on the fd */
+	uint32_t str0, str1;    /* syscall strings 0 and 1 resolved: rename's new
+				 * name (1); mount's source (0) and target (1) */
+	uint32_t in, out;       /* copy_file_range/sendfile/splice: the fds' paths */
+	bool raw0;              /* mount: string 0 is there and not empty */
+};
+
+static inline bool lp_sc_is_copy(unsigned sc)
+{
+	return sc == LP_SC_COPY_FILE_RANGE || sc == LP_SC_SENDFILE || sc == LP_SC_SPLICE;
+}
+
+static inline bool lp_sc_is_rename(unsigned sc)
+{
+	return sc == LP_SC_RENAME || sc == LP_SC_RENAMEAT || sc == LP_SC_RENAMEAT2;
+}
+
+/*
+ * The paths pass 2 needs of record h (valid), with res in the state before
+ * h, into q's path fields (q->r is left alone: the tape takes the rest from
+ * h itself). False for kinds pass 2 does not look at. For a syscall, *first
+ * gets what the resolver's feed of h would resolve (lp_resolver_first_path(),
+ * in fbuf) and *have_first is set, so the feed does not resolve it again.
+ */
+bool lp_p2_capture(struct lp_model *m, struct lp_resolver *res, const struct lp_hdr *h, struct lp_p2rec *q,
+		   char *fbuf, size_t flen, const char **first, bool *have_first);
+/* The fixed part of a captured record, for pass 2 straight from the trace. */
+void lp_p2_fill(struct lp_p2rec *q, const struct lp_hdr *h);
+/* Feed the resolver h, captured as q (have_first, first: lp_p2_capture()). */
+void lp_p2_feed(struct lp_resolver *res, const struct lp_hdr *h, const struct lp_p2rec *q, bool have_first,
+		const char *first);
+
+/* --------------------------------------------------------------- tape */
+
+/*
+ * Pass 1 writes each lp_p2rec onto a tape in memory (a few bytes a record:
+ * varints, times as deltas, paths as ids) so that pass 2 need not decode
+ * the trace again. A tape that would grow past lp_model_tape_max (a huge
+ * trace) is dropped, and pass 2 reads the trace a second time instead.
+ */
+struct lp_tape {
+	uint8_t **chunk;
+	size_t nchunk;
+	uint8_t *w;                 /* writing: next byte, room up to wend */
+	uint8_t *wend;
+	uint64_t bytes;
+	bool dropped;
+	uint64_t ts;                /* previous record's, writing or reading */
+	uint32_t tgid;
+	size_t rchunk;              /* reading: chunk and position */
+	const uint8_t *r;
+};
+/* Its budget, lp_model_tape_max: model_int.h. */
+/* Record h (valid, a kind lp_p2_capture() takes), with its paths in q. */
+void lp_tape_put(struct lp_tape *t, const struct lp_hdr *h, const struct lp_p2rec *q);
+void lp_tape_rewind(struct lp_tape *t);
+/* The next record of the tape into q; false at its end. A chunk read to
+ * its end is freed at once: the model grows as the tape shrinks. */
+bool lp_tape_get(struct lp_tape *t, struct lp_p2rec *q);
+void lp_tape_free(struct lp_tape *t);
+
+/* ------------------------------------------------------------- pass 2 */
+
+/* Before pass 2 (after correlation): mounts forgotten (pass 2 sees them
+ * again in order), room for every path's pinfo at once. */
+void lp_pass2_begin(struct lp_model *m);
+/* Pass 2 of one captured record (its ts may be changed: fd I/O is
+ * accounted at its close). */
+void lp_pass2_record(struct lp_model *m, struct lp_p2rec *q);
+/* Pass 2 of every record of the tape. */
+void lp_pass2_replay(struct lp_model *m, struct lp_tape *t);
+/* After pass 2: per-step evidence and reads_from_context onto the steps,
+ * the indexes of pass 2 dropped (the files are sorted next). */
+void lp_pass2_end(struct lp_model *m);
+
+/* ------------------------------------------------- model_summary.c */
+
+/* After pass 2: per-step counts, tables sorted, the build's summary. */
+void lp_model_summarize(struct lp_model *m);
+
+#endif

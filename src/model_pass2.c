@@ -1,0 +1,875 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Pass 2 (model_pass.h): the activity. Every syscall and per-fd I/O
+ * aggregate of a captured record is attributed to a step (attribution.c)
+ * and a process, and summed per step, per process and per (step, path)
+ * file row; the context transfer (which files were sent, added, changed)
+ * and the evidence of failed lookups are noted on the way.
+ *
+ * Its tables: (tgid, fd) -> open time, to tell an inherited fd; and
+ * (step, shown path id) -> file row. Paths are interned ids, so what
+ * depends on a path alone is worked out once per path (lp_pinfo).
+ */
+#include "model_pass.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "syscalls.h"
+#include "event.h"
+#include "util.h"
+
+/* lp_model_translate() of an interned path; *id becomes the result's. A
+ * path not under a temporary mount comes out as it went in. */
+static const char *translate_id(struct lp_model *m, const char *path, uint32_t *id, char *buf, size_t len)
+{
+	if (!path || (*id && !lp_model_pinfo(m, *id)->bkmount))
+		return path;
+	const char *t = lp_model_translate(m, path, buf, len);
+	if (t == path)
+		return path;
+	*id = lp_model_intern(m, t);
+	return lp_model_path(m, *id);
+}
+
+/* The per-syscall slot of sc in a, made on first use. */
+static struct lp_sc_stat *agg_slot(struct lp_agg *a, unsigned sc)
+{
+	for (uint16_t i = 0; i < a->nsc; i++)
+		if (a->sc[i].sc == sc)
+			return &a->sc[i];
+	if (a->nsc == a->capsc) {
+		uint16_t nc = a->capsc ? (uint16_t)(a->capsc * 2) : 4;
+		a->sc = lp_xrealloc(a->sc, nc * sizeof(*a->sc));
+		a->capsc = nc;
+	}
+	struct lp_sc_stat *st = &a->sc[a->nsc++];
+	memset(st, 0, sizeof(*st));
+	st->sc = (uint16_t)sc;
+	return st;
+}
+
+static void agg_sc_add(struct lp_agg *a, unsigned sc, uint64_t calls, uint64_t fails, uint64_t ns)
+{
+	if (sc >= LP_SC_NR || !calls)
+		return;
+	struct lp_sc_stat *st = agg_slot(a, sc);
+	st->calls += (uint32_t)calls;
+	st->fails += (uint32_t)fails;
+	st->ns += ns;
+}
+
+static void agg_sc(struct lp_agg *a, unsigned sc, int64_t ret, uint64_t lat)
+{
+	agg_sc_add(a, sc, 1, ret < 0, lat);
+}
+
+/* Path as displayed for this step and process. */
+static const char *display(struct lp_model *m, int step, const struct lp_proc *p, const char *path,
+			   char *buf, size_t len, enum lp_path_space *space)
+{
+	if (p && p->role == LP_ROLE_CONTAINER) {
+		*space = LP_PATH_CONTAINER;
+		size_t dl;
+		const char *rel;
+		if (lp_snap_split(path, &dl, &rel) != LP_SNAP_NONE) {
+			snprintf(buf, len, "/%s", rel);
+			return buf;
+		}
+		return path;
+	}
+	return lp_model_display_path(m, step, path, buf, len, space);
+}
+
+static void note_rfc(struct lp_model *m, int step, const char *ctx_path)
+{
+	struct lp_priv *pv = lp_priv(m);
+	/* files only: a directory of the context, or a path the manifest does
+	 * not list (when there is one), is not a file read from it */
+	if (lp_smap_get(&pv->ctx_dirs, ctx_path) >= 0)
+		return;
+	if (m->context.manifest_files) {
+		const struct lp_ctx_file *cf = lp_model_ctx_get(m, ctx_path, false);
+		if (!cf || (cf->mode && !S_ISREG(cf->mode)))
+			return;
+	}
+	char key[4200];
+	snprintf(key, sizeof(key), "%d\x1f%s", step, ctx_path);
+	if (lp_smap_get(&pv->rfc_seen, key) >= 0)
+		return;
+	lp_smap_put(&pv->rfc_seen, key, 1);
+	lp_strv_push(&pv->step_rfc[step], ctx_path);
+	struct lp_ctx_file *c = lp_model_ctx_get(m, ctx_path, false);
+	if (c) {
+		c->readers++;
+		if (c->first_reader < 0)
+			c->first_reader = step;
+		if (m->steps[step].kind == LP_STEPK_RUN)
+			c->read_in_run = true;
+		else if (m->steps[step].kind == LP_STEPK_COPY)
+			c->copied = true;
+	}
+}
+
+/* A container process of RUN step `step` read container path cpath: if a
+ * COPY of the same stage before it put a context file there, note it. */
+static void container_read(struct lp_model *m, int step, const char *cpath)
+{
+	const struct lp_step *r = &m->steps[step];
+	char buf[4096];
+	for (int s = step - 1; s >= 0; s--) {
+		const struct lp_step *c = &m->steps[s];
+		if (c->kind != LP_STEPK_COPY || c->copy_from_stage || strcmp(c->stage, r->stage) ||
+		    (r->stage_step && c->stage_step >= r->stage_step))
+			continue;
+		const char *ctx = lp_copy_ctx_path(m, s, cpath, buf, sizeof(buf));
+		if (ctx) {
+			const struct lp_ctx_file *cf = lp_model_ctx_get(m, ctx, false);
+			if (cf && cf->mode && !S_ISREG(cf->mode))
+				return;
+			if (cf || !m->nctx_files)
+				note_rfc(m, step, ctx);
+			return;
+		}
+	}
+}
+
+static uint64_t tmp_take(struct lp_model *m, const char *rel)
+{
+	struct lp_priv *pv = lp_priv(m);
+	int i = lp_smap_get(&pv->tmp_idx, rel);
+	if (i < 0)
+		return 0;
+	uint64_t b = pv->tmp_bytes[i];
+	pv->tmp_bytes[i] = 0;
+	return b;
+}
+
+static void tmp_add(struct lp_model *m, const char *rel, uint64_t bytes)
+{
+	struct lp_priv *pv = lp_priv(m);
+	int i = lp_smap_get(&pv->tmp_idx, rel);
+	if (i < 0) {
+		lp_grow((void **)&pv->tmp_bytes, &pv->tmp_cap, pv->ntmp + 1, sizeof(uint64_t));
+		i = (int)pv->ntmp++;
+		pv->tmp_bytes[i] = 0;
+		lp_smap_put(&pv->tmp_idx, rel, i);
+	}
+	pv->tmp_bytes[i] += bytes;
+}
+
+static void ctx_window(struct lp_model *m, uint64_t ts)
+{
+	if (!m->context.start_ns || ts < m->context.start_ns)
+		m->context.start_ns = ts;
+	if (ts > m->context.end_ns)
+		m->context.end_ns = ts;
+}
+
+/* Daemon wrote into the context snapshot. */
+static void ctx_sent(struct lp_model *m, const char *rel, bool changed, uint64_t bytes, uint64_t ts)
+{
+	struct lp_ctx_file *c = lp_model_ctx_get(m, rel, true);
+	if (!c->sent) {
+		c->sent = true;
+		m->context.sent_files++;
+	}
+	if (changed && !c->changed) {
+		c->changed = true;
+		if (c->added) {
+			c->added = false;
+			m->context.added_files--;
+		}
+		m->context.changed_files++;
+	} else if (!changed && !c->changed && !c->added) {
+		c->added = true;
+		m->context.added_files++;
+	}
+	c->sent_bytes += bytes;
+	m->context.sent_bytes += bytes;
+	ctx_window(m, ts);
+}
+
+static void enoent_evidence(struct lp_model *m, int step, const struct lp_proc *p, unsigned sc,
+			    const char *shown, int err, uint64_t ts)
+{
+	struct lp_priv *pv = lp_priv(m);
+	if (step < 0 || (size_t)step >= m->nsteps || !p || p->step != step || p->role != LP_ROLE_CONTAINER)
+		return; /* only the step's own command: runc's and the daemon's lookups are not evidence */
+	/* the command itself: after the container's exec (runc init probes
+	 * /dev, /sys... before it), or a forked subshell of it */
+	const struct lp_proc *par = p->parent >= 0 ? &m->procs[p->parent] : NULL;
+	if (p->exec_ns ? ts < p->exec_ns : !(par && par->role == LP_ROLE_CONTAINER))
+		return;
+	struct lp_strv *v = &pv->step_enoent[step];
+	if (v->n >= 50)
+		return;
+	if (!lp_strv_has(&pv->step_missing[step], shown))
+		lp_strv_push(&pv->step_missing[step], shown);
+	const char *name = lp_sc_name(sc);
+	const char *en = lp_errno_name(err);
+	char line[4400];
+	const char *who = p->argc > 0 ? p->argv[0] : p->comm;
+	const char *sl = strrchr(who, '/');
+	snprintf(line, sizeof(line), "%s(\"%s\") = -%s (%s, pid %u)", name ? name : "?", shown,
+		 en ? en : "?", sl && sl[1] ? sl + 1 : who, p->pid);
+	if (!lp_strv_has(v, line))
+		lp_strv_push(v, line);
+}
+
+static size_t fd_hash(uint32_t tgid, int32_t fd)
+{
+	return (size_t)(((uint64_t)tgid * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)(uint32_t)fd * 0xC2B2AE3D27D4EB4Full)) >> 7;
+}
+
+static struct lp_fdent *fd_find(struct lp_priv *pv, uint32_t tgid, int32_t fd)
+{
+	if (!pv->fdtab_cap)
+		return NULL;
+	size_t mask = pv->fdtab_cap - 1;
+	for (size_t i = fd_hash(tgid, fd) & mask; pv->fdtab[i].tgid; i = (i + 1) & mask)
+		if (pv->fdtab[i].tgid == tgid && pv->fdtab[i].fd == fd)
+			return &pv->fdtab[i];
+	return NULL;
+}
+
+static void fd_put(struct lp_priv *pv, uint32_t tgid, int32_t fd, uint64_t ts)
+{
+	if ((pv->fdtab_n + 1) * 2 > pv->fdtab_cap) {
+		struct lp_fdent *old = pv->fdtab;
+		size_t oc = pv->fdtab_cap;
+		pv->fdtab_cap = oc ? oc * 2 : 1024;
+		pv->fdtab = lp_xcalloc(pv->fdtab_cap, sizeof(*pv->fdtab));
+		pv->fdtab_n = 0;
+		for (size_t i = 0; i < oc; i++)
+			if (old[i].tgid)
+				fd_put(pv, old[i].tgid, old[i].fd, old[i].ts);
+		free(old);
+	}
+	size_t mask = pv->fdtab_cap - 1;
+	size_t i = fd_hash(tgid, fd) & mask;
+	for (; pv->fdtab[i].tgid; i = (i + 1) & mask)
+		if (pv->fdtab[i].tgid == tgid && pv->fdtab[i].fd == fd) {
+			pv->fdtab[i].ts = ts;
+			return;
+		}
+	pv->fdtab[i] = (struct lp_fdent){ .tgid = tgid, .fd = fd, .ts = ts };
+	pv->fdtab_n++;
+}
+
+/* Remove with backward shift, so memory stays bounded by open fds. */
+static void fd_del(struct lp_priv *pv, uint32_t tgid, int32_t fd)
+{
+	struct lp_fdent *e = fd_find(pv, tgid, fd);
+	if (!e)
+		return;
+	size_t mask = pv->fdtab_cap - 1;
+	size_t i = (size_t)(e - pv->fdtab);
+	pv->fdtab[i].tgid = 0;
+	pv->fdtab_n--;
+	for (size_t j = (i + 1) & mask; pv->fdtab[j].tgid; j = (j + 1) & mask) {
+		size_t home = fd_hash(pv->fdtab[j].tgid, pv->fdtab[j].fd) & mask;
+		/* move j back to i when its home is not in (i, j] */
+		bool move = i <= j ? (home <= i || home > j) : (home <= i && home > j);
+		if (move) {
+			pv->fdtab[i] = pv->fdtab[j];
+			pv->fdtab[j].tgid = 0;
+			i = j;
+		}
+	}
+}
+
+static void note_fd_open(struct lp_model *m, uint32_t tgid, int64_t fd, uint64_t ts)
+{
+	if (fd >= 0 && fd <= INT32_MAX && tgid)
+		fd_put(lp_priv(m), tgid, (int32_t)fd, ts);
+}
+
+/* Was fd inherited across the process's exec (not opened by it since)? */
+static bool fd_inherited(const struct lp_model *m, const struct lp_proc *p, uint32_t tgid, int fd,
+			 uint64_t ts)
+{
+	if (fd <= 2)
+		return false; /* stdio: redirections made before exec are the norm */
+	const struct lp_fdent *e = fd_find(lp_priv(m), tgid, fd);
+	if (!e)
+		return true; /* never opened by this process: inherited */
+	return p->exec_ns && ts >= p->exec_ns && e->ts < p->exec_ns;
+}
+
+/* display() of an interned path: the id of what is shown, and its space. */
+static uint32_t display_id(struct lp_model *m, int step, const struct lp_proc *p, const char *path, uint32_t id,
+			   enum lp_path_space *space)
+{
+	bool cont = p && p->role == LP_ROLE_CONTAINER;
+	unsigned bit = cont ? PI_DISP_CONT : PI_DISP_HOST;
+	struct lp_pinfo *pi = lp_model_pinfo(m, id);
+	if (!pi->bkmount && (pi->known & bit)) {
+		*space = (enum lp_path_space)(cont ? pi->space_cont : pi->space_host);
+		return cont ? pi->disp_cont : pi->disp_host;
+	}
+	char buf[4096];
+	const char *shown = display(m, step, p, path, buf, sizeof(buf), space);
+	uint32_t sid = shown == path ? id : lp_model_intern(m, shown);
+	pi = lp_model_pinfo(m, id);
+	if (!pi->bkmount) {
+		pi->known |= bit;
+		if (cont) {
+			pi->disp_cont = sid;
+			pi->space_cont = (uint8_t)*space;
+		} else {
+			pi->disp_host = sid;
+			pi->space_host = (uint8_t)*space;
+		}
+	}
+	return sid;
+}
+
+/* lp_model_is_ctx_snapshot_path() of an interned path. */
+static bool ctx_rel_id(struct lp_model *m, const char *path, uint32_t id, const char **rel)
+{
+	struct lp_pinfo *pi = lp_model_pinfo(m, id);
+	if (pi->bkmount || path != lp_model_path(m, id))
+		return lp_model_is_ctx_snapshot_path(m, path, rel);
+	if (!(pi->known & PI_CTXREL)) {
+		const char *r;
+		pi->ctx_rel = lp_model_is_ctx_snapshot_path(m, path, &r) ? (int16_t)(r - path) : -1;
+		pi->known |= PI_CTXREL;
+	}
+	if (pi->ctx_rel < 0)
+		return false;
+	*rel = path + pi->ctx_rel;
+	return true;
+}
+
+/* ---- files by (step, shown path id) */
+
+static size_t fid_hash(uint64_t key)
+{
+	return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 17);
+}
+
+static uint64_t fid_key(int step, uint32_t sid)
+{
+	return ((uint64_t)(uint32_t)(step + 1) << 32) | sid;
+}
+
+static void fid_insert(struct lp_priv *pv, uint64_t key, uint32_t idx)
+{
+	size_t mask = pv->fid_cap - 1;
+	size_t i = fid_hash(key) & mask;
+	while (pv->fid_keys[i])
+		i = (i + 1) & mask;
+	pv->fid_keys[i] = key;
+	pv->fid_vals[i] = idx;
+}
+
+/* A bigger index of files by (step, path): the same entries. */
+static void fid_grow(struct lp_priv *pv)
+{
+	uint64_t *ok = pv->fid_keys;
+	uint32_t *ov = pv->fid_vals;
+	size_t oc = pv->fid_cap;
+	pv->fid_cap = oc ? oc * 2 : 4096;
+	pv->fid_keys = lp_xcalloc(pv->fid_cap, sizeof(uint64_t));
+	pv->fid_vals = lp_xcalloc(pv->fid_cap, sizeof(uint32_t));
+	for (size_t i = 0; i < oc; i++)
+		if (ok[i])
+			fid_insert(pv, ok[i], ov[i]);
+	free(ok);
+	free(ov);
+}
+
+/* The index of files by (step, path) made again (the files were sorted). */
+static void fid_rebuild(struct lp_model *m)
+{
+	struct lp_priv *pv = lp_priv(m);
+	size_t cap = 4096;
+	while (cap < (m->nfiles + 1) * 2)
+		cap *= 2;
+	free(pv->fid_keys);
+	free(pv->fid_vals);
+	pv->fid_keys = lp_xcalloc(cap, sizeof(uint64_t));
+	pv->fid_vals = lp_xcalloc(cap, sizeof(uint32_t));
+	pv->fid_cap = cap;
+	for (size_t i = 0; i < m->nfiles; i++)
+		fid_insert(pv, fid_key(m->files[i].step, lp_model_intern(m, m->files[i].path)), (uint32_t)i);
+}
+
+/* The file row of (step, shown path), made on first use. */
+static struct lp_file *file_get_id(struct lp_model *m, int step, uint32_t sid, enum lp_path_space space,
+				   uint64_t ts)
+{
+	struct lp_priv *pv = lp_priv(m);
+	uint64_t key = fid_key(step, sid);
+	if (!pv->fid_cap && m->nfiles)
+		fid_rebuild(m); /* dropped by finish() */
+	if (pv->fid_cap) {
+		size_t mask = pv->fid_cap - 1;
+		for (size_t i = fid_hash(key) & mask; pv->fid_keys[i]; i = (i + 1) & mask)
+			if (pv->fid_keys[i] == key)
+				return &m->files[pv->fid_vals[i]];
+	}
+	if ((m->nfiles + 1) * 2 > pv->fid_cap)
+		fid_grow(pv);
+	lp_grow((void **)&m->files, &pv->files_cap, m->nfiles + 1, sizeof(struct lp_file));
+	size_t idx = m->nfiles++;
+	struct lp_file *f = &m->files[idx];
+	memset(f, 0, sizeof(*f));
+	f->step = step;
+	f->path = lp_xstrdup(lp_model_path(m, sid));
+	f->space = space;
+	f->first_ts = ts;
+	f->ctx = -1;
+	if (space == LP_PATH_CONTEXT)
+		f->ctx = lp_smap_get(&pv->ctx_idx, f->path);
+	fid_insert(pv, key, (uint32_t)idx);
+	return f;
+}
+
+struct lp_file *lp_model_file_get(struct lp_model *m, int step, const char *path, enum lp_path_space space,
+				  uint64_t ts)
+{
+	return file_get_id(m, step, lp_model_intern(m, path), space, ts);
+}
+
+/* container_read() of an interned path. Done again for the same step and
+ * path with the same context files known, it would find what it found
+ * (its result depends on those alone, and context files are only added),
+ * and note_rfc() would note nothing new: skip it. */
+static void container_read_id(struct lp_model *m, int step, const char *cpath, uint32_t id)
+{
+	struct lp_pinfo *pi = lp_model_pinfo(m, id);
+	uint32_t gen = (uint32_t)m->nctx_files;
+	if (cpath == lp_model_path(m, id) && pi->read_step == step + 1 && pi->read_gen == gen)
+		return;
+	container_read(m, step, cpath);
+	pi = lp_model_pinfo(m, id);
+	pi->read_step = step + 1;
+	pi->read_gen = gen;
+}
+
+/* The file row of an interned path for step, as process p shows it (the
+ * id and space of what is shown in *sid and *space). */
+static struct lp_file *file_of(struct lp_model *m, int step, const struct lp_proc *p, const char *path, uint32_t id,
+			       uint64_t ts, uint32_t *sid, enum lp_path_space *space)
+{
+	int cont = p && p->role == LP_ROLE_CONTAINER;
+	struct lp_pinfo *pi = lp_model_pinfo(m, id);
+	if (!pi->bkmount && path == lp_model_path(m, id) && pi->file_step[cont] == step + 2) {
+		*sid = cont ? pi->disp_cont : pi->disp_host;
+		*space = (enum lp_path_space)(cont ? pi->space_cont : pi->space_host);
+		return &m->files[pi->file_idx[cont]];
+	}
+	*sid = display_id(m, step, p, path, id, space);
+	struct lp_file *f = file_get_id(m, step, *sid, *space, ts);
+	pi = lp_model_pinfo(m, id);
+	if (!pi->bkmount && path == lp_model_path(m, id)) {
+		pi->file_step[cont] = step + 2;
+		pi->file_idx[cont] = (uint32_t)(f - m->files);
+	}
+	return f;
+}
+/*
+ * Pass 2 from the tape. Records are decoded P2_AHEAD before their turn and
+ * the memory their turn will touch is asked for then (the path's pinfo;
+ * half-way, its file row): the tables are far bigger than the caches and
+ * a build's paths come in no order, so each would otherwise be a wait.
+ */
+#define P2_AHEAD 16
+
+static void prefetch_pinfo(const struct lp_model *m, const struct lp_p2rec *q)
+{
+	const struct lp_priv *pv = lp_priv(m);
+	if (q->path < pv->npinfo)
+		__builtin_prefetch(&pv->pinfo[q->path]);
+	if (q->path < pv->paths.n)
+		__builtin_prefetch(&pv->paths.str[q->path]);
+}
+
+/* (the lines asked for by prefetch_pinfo() have come by now) */
+static void prefetch_file(const struct lp_model *m, const struct lp_p2rec *q)
+{
+	const struct lp_priv *pv = lp_priv(m);
+	if (q->path < pv->paths.n)
+		__builtin_prefetch(pv->paths.str[q->path]);
+	if (q->path >= pv->npinfo)
+		return;
+	const struct lp_pinfo *pi = &pv->pinfo[q->path];
+	for (int c = 0; c < 2; c++)
+		if (pi->file_step[c] && pi->file_idx[c] < m->nfiles)
+			__builtin_prefetch(&m->files[pi->file_idx[c]]);
+}
+
+void lp_pass2_replay(struct lp_model *m, struct lp_tape *t)
+{
+	struct lp_p2rec ring[P2_AHEAD];
+	size_t n = 0, head = 0;
+	while (n < P2_AHEAD && lp_tape_get(t, &ring[n]))
+		prefetch_pinfo(m, &ring[n++]);
+	while (n) {
+		if (n > P2_AHEAD / 2)
+			prefetch_file(m, &ring[(head + P2_AHEAD / 2) % P2_AHEAD]);
+		lp_pass2_record(m, &ring[head]);
+		if (lp_tape_get(t, &ring[head]))
+			prefetch_pinfo(m, &ring[head]);
+		else
+			n--;
+		head = (head + 1) % P2_AHEAD;
+	}
+}
+
+static void note_mount_q(struct lp_model *m, const struct lp_p2rec *q)
+{
+	const struct lp_ev_syscall *ev = &q->r.sc;
+	if (ev->h.aux != LP_SC_MOUNT || ev->ret < 0 || ev->nstr < 2 || !(ev->args[3] & 4096 /* MS_BIND */) ||
+	    (ev->args[3] & 32 /* MS_REMOUNT */))
+		return;
+	if (!q->raw0)
+		return;
+	const char *src = lp_model_path(m, q->str0), *dst = lp_model_path(m, q->str1);
+	if (src && dst)
+		lp_model_note_mount(m, dst, src);
+}
+
+/* p0: lp_model_proc_at() of the record's process (NULL: not known yet) */
+static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const struct lp_proc *p0)
+{
+	const struct lp_ev_syscall *ev = &q->r.sc;
+	if (ev->ret >= 0 && (lp_sc_opens_path(ev->h.aux) || ev->h.aux == LP_SC_DUP || ev->h.aux == LP_SC_DUP2 ||
+			     ev->h.aux == LP_SC_DUP3 || ev->h.aux == LP_SC_FCNTL))
+		note_fd_open(m, ev->h.tgid, ev->ret, ev->h.ts);
+	const struct lp_hdr *h = &ev->h;
+	unsigned sc = h->aux;
+	struct lp_proc *p = p0 ? &m->procs[p0->index] : lp_model_proc_get(m, h->tgid, h->ts);
+	uint32_t pid = q->path;
+	char tbuf[4096];
+	const char *path = translate_id(m, lp_model_path(m, pid), &pid, tbuf, sizeof(tbuf));
+	if (!path && lp_sc_is_copy(sc)) {
+		/* fds only: the destination decides the step (a COPY's layer) */
+		pid = q->out;
+		path = translate_id(m, lp_model_path(m, pid), &pid, tbuf, sizeof(tbuf));
+	}
+	if (sc == LP_SC_MOUNT && lp_model_is_build_daemon(m, p))
+		note_mount_q(m, q);
+	int step = lp_model_event_step_p(m, h, p, path, pid);
+	struct lp_agg *sa = lp_model_step_agg(m, step);
+	agg_sc(&p->agg, sc, ev->ret, ev->lat_ns);
+	agg_sc(sa, sc, ev->ret, ev->lat_ns);
+	struct lp_snapshot_costs *sn = &m->snap;
+	int err = ev->ret < 0 ? (int)-ev->ret : 0;
+
+	if (lp_sc_opens_path(sc) && path) {
+		enum lp_path_space space;
+		uint32_t sid;
+		struct lp_file *f = file_of(m, step, p, path, pid, h->ts, &sid, &space);
+		const char *shown = lp_model_path(m, sid);
+		uint64_t flags = sc == LP_SC_OPEN ? ev->args[1] : sc == LP_SC_CREAT ? (O_CREAT | O_WRONLY)
+				 : sc == LP_SC_OPENAT ? ev->args[2] : 0;
+		bool wr = lp_open_writes(flags);
+		f->open_ns += ev->lat_ns;
+		p->agg.opens++;
+		sa->opens++;
+		if (err) {
+			f->open_fails++;
+			if (!f->first_errno)
+				f->first_errno = err;
+			p->agg.open_fails++;
+			sa->open_fails++;
+			if (err == ENOENT) {
+				p->agg.enoent++;
+				sa->enoent++;
+				enoent_evidence(m, step, p, sc, shown, err, h->ts);
+			}
+			return;
+		}
+		f->opens++;
+		if (wr)
+			p->agg.files_written++;
+		else if (!(flags & O_DIRECTORY))
+			p->agg.files_read++;
+		if (wr) {
+			f->written = true;
+			if (flags & O_CREAT)
+				f->creates++;
+		} else if (!(flags & O_DIRECTORY)) {
+			f->read = true;
+		}
+		/* context bookkeeping */
+		const char *rel;
+		if (lp_model_is_build_daemon(m, p) && ctx_rel_id(m, path, pid, &rel) && *rel) {
+			if (wr && (flags & O_CREAT)) {
+				if (lp_is_transfer_tmp_name(rel))
+					tmp_add(m, rel, 0);
+				else
+					ctx_sent(m, rel, false, 0, h->ts);
+			} else if (!wr && step >= 0 && m->steps[step].kind == LP_STEPK_COPY) {
+				note_rfc(m, step, rel);
+			}
+		}
+		if (p->role == LP_ROLE_CLI && step >= 0 && step == m->context.step && space == LP_PATH_CONTEXT &&
+		    !(flags & O_DIRECTORY))
+			ctx_window(m, h->ts);
+		if (!wr && !(flags & O_DIRECTORY) && step >= 0 && p->role == LP_ROLE_CONTAINER &&
+		    m->steps[step].kind == LP_STEPK_RUN)
+			container_read_id(m, step, path, pid);
+		return;
+	}
+
+	switch (sc) {
+	case LP_SC_STAT: case LP_SC_LSTAT: case LP_SC_NEWFSTATAT: case LP_SC_STATX:
+	case LP_SC_ACCESS: case LP_SC_FACCESSAT: case LP_SC_FACCESSAT2: case LP_SC_READLINKAT:
+	case LP_SC_EXECVE: case LP_SC_EXECVEAT:
+		if (err == ENOENT && path) {
+			enum lp_path_space space;
+			uint32_t sid;
+			struct lp_file *f = file_of(m, step, p, path, pid, h->ts, &sid, &space);
+			f->open_fails++;
+			if (!f->first_errno)
+				f->first_errno = err;
+			p->agg.enoent++;
+			sa->enoent++;
+			enoent_evidence(m, step, p, sc, lp_model_path(m, sid), err, h->ts);
+		}
+		break;
+	case LP_SC_RENAME: case LP_SC_RENAMEAT: case LP_SC_RENAMEAT2: {
+		sn->renames++;
+		sn->rename_ns += ev->lat_ns;
+		if (err || ev->nstr < 2 || !lp_model_is_build_daemon(m, p))
+			break;
+		uint32_t tid = q->str1;
+		char b3[4096];
+		const char *to = translate_id(m, lp_model_path(m, tid), &tid, b3, sizeof(b3));
+		const char *rfrom, *rto;
+		if (path && to && ctx_rel_id(m, path, pid, &rfrom) && ctx_rel_id(m, to, tid, &rto) && *rto) {
+			uint64_t b = lp_is_transfer_tmp_name(rfrom) ? tmp_take(m, rfrom) : 0;
+			ctx_sent(m, rto, lp_is_transfer_tmp_name(rfrom), b, h->ts);
+			enum lp_path_space space;
+			uint32_t sid;
+			struct lp_file *f = file_of(m, step, p, to, tid, h->ts, &sid, &space);
+			f->written = true;
+			f->wbytes += b;
+		}
+		break;
+	}
+	case LP_SC_MOUNT: case LP_SC_MOVE_MOUNT: case LP_SC_FSMOUNT:
+		sn->mounts++;
+		sn->mount_ns += ev->lat_ns;
+		break;
+	case LP_SC_UMOUNT2:
+		sn->umounts++;
+		sn->umount_ns += ev->lat_ns;
+		break;
+	case LP_SC_FSYNC: case LP_SC_FDATASYNC: case LP_SC_SYNCFS: case LP_SC_SYNC_FILE_RANGE:
+		sn->fsyncs++;
+		sn->fsync_ns += ev->lat_ns;
+		break;
+	case LP_SC_COPY_FILE_RANGE: case LP_SC_SENDFILE: case LP_SC_SPLICE: {
+		sn->copies++;
+		sn->copy_ns += ev->lat_ns;
+		if (ev->ret <= 0)
+			break;
+		uint64_t n = (uint64_t)ev->ret;
+		sn->copy_bytes += n;
+		p->agg.copy_bytes += n;
+		sa->copy_bytes += n;
+		uint32_t iid = q->in, oid = q->out;
+		char ib[4096], ob[4096];
+		const char *ip = translate_id(m, lp_model_path(m, iid), &iid, ib, sizeof(ib));
+		const char *op = translate_id(m, lp_model_path(m, oid), &oid, ob, sizeof(ob));
+		enum lp_path_space space;
+		uint32_t sid;
+		if (ip) {
+			struct lp_file *f = file_of(m, step, p, ip, iid, h->ts, &sid, &space);
+			f->rbytes += n;
+			f->rns += ev->lat_ns;
+			f->read = true;
+		}
+		if (op) {
+			struct lp_file *f = file_of(m, step, p, op, oid, h->ts, &sid, &space);
+			f->wbytes += n;
+			f->wns += ev->lat_ns;
+			f->written = true;
+			struct lp_split sp;
+			lp_model_split(m, op, oid, &sp);
+			if (sp.part != LP_SNAP_NONE)
+				sn->layer_bytes_written += n;
+		}
+		p->agg.bytes_read += n;
+		p->agg.bytes_written += n;
+		sa->bytes_read += n;
+		sa->bytes_written += n;
+		break;
+	}
+	case LP_SC_SETXATTR: case LP_SC_LSETXATTR: case LP_SC_FSETXATTR:
+		sn->xattrs++;
+		break;
+	case LP_SC_MKNOD: case LP_SC_MKNODAT:
+		sn->mknods++;
+		break;
+	case LP_SC_LINK: case LP_SC_LINKAT: case LP_SC_SYMLINK: case LP_SC_SYMLINKAT:
+		sn->links++;
+		break;
+	case LP_SC_UNLINK: case LP_SC_UNLINKAT: case LP_SC_RMDIR:
+		sn->unlinks++;
+		break;
+	default:
+		break;
+	}
+}
+
+/* q: hdr.ts is the fd's close time (lp_model_fdio_close_ts);
+ * open_at_end: the fd was still open when the recording ended. */
+static void pass2_fdio(struct lp_model *m, const struct lp_p2rec *q, const struct lp_proc *p0, bool open_at_end)
+{
+	const struct lp_ev_fd_io *e = &q->r.io;
+	const struct lp_hdr *h = &e->h;
+	struct lp_proc *p = p0 ? &m->procs[p0->index] : lp_model_proc_get(m, h->tgid, h->ts);
+	uint32_t pid = q->path;
+	char tbuf[4096];
+	const char *path = translate_id(m, lp_model_path(m, pid), &pid, tbuf, sizeof(tbuf));
+	if (path && !(lp_model_pass2_flags(m, p) & PC_DAEMONISH) && fd_inherited(m, p, h->tgid, (int)h->aux, h->ts))
+		path = NULL; /* most likely a close-on-exec fd of the parent: unknown */
+	if (!open_at_end)
+		fd_del(lp_priv(m), h->tgid, (int32_t)h->aux); /* closed (by close or at exit) */
+	int step = lp_model_event_step_p(m, h, p, path, path ? pid : 0);
+	struct lp_agg *sa = lp_model_step_agg(m, step);
+	struct lp_agg *as[2] = { &p->agg, sa };
+	for (int i = 0; i < 2; i++) {
+		as[i]->bytes_read += e->rbytes;
+		as[i]->bytes_written += e->wbytes;
+		as[i]->read_ns += e->rns;
+		as[i]->write_ns += e->wns;
+		agg_sc_add(as[i], LP_SC_READ, e->rcalls, 0, e->rns);
+		agg_sc_add(as[i], LP_SC_WRITE, e->wcalls, 0, e->wns);
+	}
+	if (!path)
+		return;
+	/* pipes, sockets, anon inodes: not files */
+	if (path[0] != '/')
+		return;
+	enum lp_path_space space;
+	uint32_t sid;
+	struct lp_file *f = file_of(m, step, p, path, pid, h->ts, &sid, &space);
+	f->rbytes += e->rbytes;
+	f->wbytes += e->wbytes;
+	f->rns += e->rns;
+	f->wns += e->wns;
+	if (e->rbytes)
+		f->read = true;
+	if (e->wbytes)
+		f->written = true;
+	const char *rel;
+	if (e->wbytes && p->role != LP_ROLE_CONTAINER) {
+		struct lp_split sp;
+		lp_model_split(m, path, pid, &sp);
+		if (sp.part != LP_SNAP_NONE && !ctx_rel_id(m, path, pid, &rel))
+			m->snap.layer_bytes_written += e->wbytes;
+	}
+	if (p->role == LP_ROLE_CONTAINER && e->wbytes)
+		m->snap.layer_bytes_written += e->wbytes;
+	if (e->wbytes && lp_model_is_build_daemon(m, p) && ctx_rel_id(m, path, pid, &rel) && *rel) {
+		m->context.write_ns += e->wns;
+		if (lp_is_transfer_tmp_name(rel))
+			tmp_add(m, rel, e->wbytes);
+		else
+			ctx_sent(m, rel, false, e->wbytes, h->ts);
+	}
+	if (e->rbytes && step >= 0 && p->role == LP_ROLE_CONTAINER && m->steps[step].kind == LP_STEPK_RUN)
+		container_read_id(m, step, path, pid);
+}
+
+/* A process of another traced daemon (several may run side by side): its
+ * work is not this build's, not even unattributed housekeeping.
+ * p: lp_model_proc_at() of the record's process. */
+static bool foreign(const struct lp_model *m, const struct lp_hdr *h, const struct lp_proc *p)
+{
+	if (!lp_priv(m)->daemon_known || (h->kind != LP_EV_SYSCALL && h->kind != LP_EV_FD_IO))
+		return false;
+	return p && p->role != LP_ROLE_CLI && !(lp_model_pass2_flags(m, p) & PC_INBUILD);
+}
+
+void lp_pass2_record(struct lp_model *m, struct lp_p2rec *q)
+{
+	struct lp_hdr *h = &q->r.h;
+	/* per-fd I/O is accounted at its close: for an fd drained at the end
+	 * of the recording after its process exited, at that exit */
+	bool open_at_end = false;
+	if (h->kind == LP_EV_FD_IO)
+		h->ts = lp_model_fdio_close_ts(m, &q->r.io, &open_at_end);
+	const struct lp_proc *p = lp_model_proc_at_cached(m, h->tgid, h->ts); /* looked up once */
+	if (foreign(m, h, p))
+		return;
+	switch (h->kind) {
+	case LP_EV_SYSCALL:
+		pass2_syscall(m, q, p);
+		break;
+	case LP_EV_FD_IO:
+		pass2_fdio(m, q, p, open_at_end);
+		break;
+	case LP_EV_EXEC: {
+		int s = p ? p->step : -1;
+		if (s >= 0)
+			m->steps[s].agg.execs++;
+		break;
+	}
+	case LP_EV_FORK: {
+		int s = p ? p->step : -1;
+		if (s >= 0)
+			m->steps[s].agg.forks++;
+		break;
+	}
+	case LP_EV_EXIT: {
+		const struct lp_ev_exit *e = &q->r.ex;
+		int s = p ? p->step : -1;
+		struct lp_agg *a = lp_model_step_agg(m, s);
+		a->chown += e->counts.chown;
+		a->chmod += e->counts.chmod;
+		a->utimens += e->counts.utimens;
+		a->stat_ok += e->counts.stat_ok;
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+void lp_pass2_begin(struct lp_model *m)
+{
+	lp_model_reset_mounts(m);
+	lp_model_pinfo(m, (uint32_t)lp_priv(m)->paths.n); /* room for every path at once */
+}
+
+/* A per-step list built in pass 2, handed over to the step. */
+static void give_strv(struct lp_strv *v, char ***to, size_t *n)
+{
+	*to = v->v;
+	*n = v->n;
+	memset(v, 0, sizeof(*v));
+}
+
+void lp_pass2_end(struct lp_model *m)
+{
+	struct lp_priv *pv = lp_priv(m);
+	for (size_t s = 0; s < m->nsteps; s++) {
+		struct lp_step *st = &m->steps[s];
+		lp_strv_sort_uniq(&pv->step_rfc[s]);
+		give_strv(&pv->step_rfc[s], &st->reads_from_context, &st->nreads_from_context);
+		give_strv(&pv->step_enoent[s], &st->enoent_evidence, &st->nenoent_evidence);
+		give_strv(&pv->step_missing[s], &st->missing_paths, &st->nmissing_paths);
+	}
+	/* the files are sorted next: indexes into them go stale (made again
+	 * when asked: never, for a report) */
+	free(pv->fid_keys);
+	free(pv->fid_vals);
+	pv->fid_keys = NULL;
+	pv->fid_vals = NULL;
+	pv->fid_cap = 0;
+	free(pv->pinfo);
+	pv->pinfo = NULL;
+	pv->npinfo = 0;
+}

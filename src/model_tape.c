@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The tape (model_pass.h): pass 1's compact copy of what pass 2 needs of
+ * each record. Integers are LEB128 varints (signed ones zigzag-coded),
+ * times deltas from the previous record's, tgids written only when they
+ * change, paths as interned ids.
+ */
+#include "model_pass.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+#include "varint.h"
+
+#define TAPE_CHUNK (4u << 20)
+#define TAPE_REC_MAX 160        /* bytes of the largest encoded record */
+uint64_t lp_model_tape_max = 256ull << 20;
+
+enum { T_END = 0, T_SYSCALL, T_FDIO, T_EXEC, T_FORK, T_EXIT };
+#define T_SAME_TGID 0x80u       /* the record's tgid is the previous one's */
+
+
+void lp_tape_free(struct lp_tape *t)
+{
+	for (size_t i = 0; i < t->nchunk; i++)
+		free(t->chunk[i]);
+	free(t->chunk);
+	t->chunk = NULL;
+	t->nchunk = 0;
+	t->w = t->wend = NULL;
+}
+
+/* Record h (valid, a kind p2_capture() takes), with its paths in q. */
+void lp_tape_put(struct lp_tape *t, const struct lp_hdr *h, const struct lp_p2rec *q)
+{
+	if (t->dropped)
+		return;
+	if (!t->w || (size_t)(t->wend - t->w) < TAPE_REC_MAX) {
+		if (t->bytes + TAPE_CHUNK > lp_model_tape_max) {
+			lp_tape_free(t);
+			t->dropped = true;
+			return;
+		}
+		if (t->w)
+			*t->w = T_END;
+		t->chunk = lp_xrealloc(t->chunk, (t->nchunk + 1) * sizeof(*t->chunk));
+		t->w = t->chunk[t->nchunk++] = lp_xmalloc(TAPE_CHUNK);
+		t->wend = t->w + TAPE_CHUNK - 1; /* room for the final T_END */
+		t->bytes += TAPE_CHUNK;
+	}
+	uint8_t *w = t->w;
+	uint8_t code = h->kind == LP_EV_SYSCALL ? T_SYSCALL : h->kind == LP_EV_FD_IO ? T_FDIO
+		       : h->kind == LP_EV_EXEC ? T_EXEC : h->kind == LP_EV_FORK ? T_FORK : T_EXIT;
+	bool same = h->tgid == t->tgid;
+	*w++ = (uint8_t)(code | (same ? T_SAME_TGID : 0));
+	lp_varint_put_signed(&w, (int64_t)(h->ts - t->ts));
+	if (!same)
+		lp_varint_put(&w, h->tgid);
+	t->ts = h->ts;
+	t->tgid = h->tgid;
+	switch (code) {
+	case T_SYSCALL: {
+		const struct lp_ev_syscall *ev = (const void *)h;
+		unsigned sc = h->aux;
+		lp_varint_put(&w, h->aux);
+		lp_varint_put_signed(&w, ev->ret);
+		lp_varint_put(&w, ev->lat_ns);
+		*w++ = ev->nstr;
+		*w++ = q->raw0;
+		/* the arguments pass 2 reads: an open's flags, a mount's */
+		lp_varint_put(&w, sc == LP_SC_MOUNT ? ev->args[3] : sc == LP_SC_OPEN ? ev->args[1] : ev->args[2]);
+		lp_varint_put(&w, q->path);
+		if (lp_sc_is_rename(sc) || sc == LP_SC_MOUNT)
+			lp_varint_put(&w, q->str1);
+		if (sc == LP_SC_MOUNT)
+			lp_varint_put(&w, q->str0);
+		if (lp_sc_is_copy(sc)) {
+			lp_varint_put(&w, q->in);
+			lp_varint_put(&w, q->out);
+		}
+		break;
+	}
+	case T_FDIO: {
+		const struct lp_ev_fd_io *e = (const void *)h;
+		lp_varint_put(&w, h->aux);
+		lp_varint_put(&w, e->rbytes);
+		lp_varint_put(&w, e->wbytes);
+		lp_varint_put(&w, e->rns);
+		lp_varint_put(&w, e->wns);
+		lp_varint_put(&w, e->rcalls);
+		lp_varint_put(&w, e->wcalls);
+		lp_varint_put(&w, e->io_flags);
+		*w++ = h->flags;
+		if ((e->io_flags | h->flags) & LP_FDIO_DRAINED)
+			lp_varint_put_signed(&w, (int64_t)(e->last_ts - h->ts)); /* lp_model_fdio_close_ts() */
+		lp_varint_put(&w, q->path);
+		break;
+	}
+	case T_EXIT: {
+		const struct lp_ev_exit *e = (const void *)h;
+		lp_varint_put(&w, e->counts.chown);
+		lp_varint_put(&w, e->counts.chmod);
+		lp_varint_put(&w, e->counts.utimens);
+		lp_varint_put(&w, e->counts.stat_ok);
+		break;
+	}
+	default:
+		break;
+	}
+	t->w = w;
+}
+
+void lp_tape_rewind(struct lp_tape *t)
+{
+	if (t->w)
+		*t->w = T_END;
+	t->rchunk = 0;
+	t->r = t->nchunk ? t->chunk[0] : NULL;
+	t->ts = 0;
+	t->tgid = 0;
+}
+
+/* The next record of the tape into q; false at its end. A chunk read to
+ * its end is freed at once: the model grows as the tape shrinks. */
+bool lp_tape_get(struct lp_tape *t, struct lp_p2rec *q)
+{
+	for (;;) {
+		if (!t->r)
+			return false;
+		if (*t->r != T_END)
+			break;
+		free(t->chunk[t->rchunk]);
+		t->chunk[t->rchunk] = NULL;
+		t->r = ++t->rchunk < t->nchunk ? t->chunk[t->rchunk] : NULL;
+	}
+	const uint8_t *r = t->r;
+	uint8_t code = *r++;
+	struct lp_hdr *h = &q->r.h;
+	memset(h, 0, sizeof(*h));
+	q->path = q->str0 = q->str1 = q->in = q->out = 0;
+	q->raw0 = false;
+	t->ts += (uint64_t)lp_varint_get_signed(&r);
+	if (!(code & T_SAME_TGID))
+		t->tgid = (uint32_t)lp_varint_get(&r);
+	h->ts = t->ts;
+	h->tgid = t->tgid;
+	h->tid = t->tgid;
+	switch (code & ~T_SAME_TGID) {
+	case T_SYSCALL: {
+		struct lp_ev_syscall *ev = &q->r.sc;
+		memset(ev->args, 0, sizeof(ev->args)); /* those pass 2 reads are set below */
+		h->kind = LP_EV_SYSCALL;
+		h->size = sizeof(*ev);
+		h->aux = (uint32_t)lp_varint_get(&r);
+		unsigned sc = h->aux;
+		ev->ret = lp_varint_get_signed(&r);
+		ev->lat_ns = lp_varint_get(&r);
+		ev->nstr = *r++;
+		q->raw0 = *r++;
+		uint64_t a = lp_varint_get(&r);
+		if (sc == LP_SC_MOUNT)
+			ev->args[3] = a;
+		else
+			ev->args[1] = ev->args[2] = a;
+		q->path = (uint32_t)lp_varint_get(&r);
+		if (lp_sc_is_rename(sc) || sc == LP_SC_MOUNT)
+			q->str1 = (uint32_t)lp_varint_get(&r);
+		if (sc == LP_SC_MOUNT)
+			q->str0 = (uint32_t)lp_varint_get(&r);
+		if (lp_sc_is_copy(sc)) {
+			q->in = (uint32_t)lp_varint_get(&r);
+			q->out = (uint32_t)lp_varint_get(&r);
+		}
+		break;
+	}
+	case T_FDIO: {
+		struct lp_ev_fd_io *e = &q->r.io;
+		e->first_ts = e->last_ts = 0;
+		h->kind = LP_EV_FD_IO;
+		h->size = sizeof(*e);
+		h->aux = (uint32_t)lp_varint_get(&r);
+		e->rbytes = lp_varint_get(&r);
+		e->wbytes = lp_varint_get(&r);
+		e->rns = lp_varint_get(&r);
+		e->wns = lp_varint_get(&r);
+		e->rcalls = (uint32_t)lp_varint_get(&r);
+		e->wcalls = (uint32_t)lp_varint_get(&r);
+		e->io_flags = (uint32_t)lp_varint_get(&r);
+		h->flags = *r++;
+		if ((e->io_flags | h->flags) & LP_FDIO_DRAINED)
+			e->last_ts = h->ts + (uint64_t)lp_varint_get_signed(&r);
+		q->path = (uint32_t)lp_varint_get(&r);
+		break;
+	}
+	case T_EXIT:
+		h->kind = LP_EV_EXIT;
+		h->size = sizeof(q->r.ex);
+		q->r.ex.counts.chown = (uint32_t)lp_varint_get(&r);
+		q->r.ex.counts.chmod = (uint32_t)lp_varint_get(&r);
+		q->r.ex.counts.utimens = (uint32_t)lp_varint_get(&r);
+		q->r.ex.counts.stat_ok = (uint32_t)lp_varint_get(&r);
+		break;
+	case T_EXEC:
+		h->kind = LP_EV_EXEC;
+		h->size = sizeof(*h);
+		break;
+	default:
+		h->kind = LP_EV_FORK;
+		h->size = sizeof(*h);
+		break;
+	}
+	t->r = r;
+	return true;
+}
+
