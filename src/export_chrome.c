@@ -715,7 +715,7 @@ static void on_fdio(struct cx *c, const struct lp_ev_fd_io *e)
 {
 	const struct lp_hdr *h = &e->h;
 	c->fdio_events++;
-	const char *path = lp_resolver_fd_path(c->res, h->tgid, (int)h->aux);
+	const char *path = lp_resolver_fdio_path(c->res, e);
 	int step = lp_model_event_step(c->m, h, path);
 	const struct lp_proc *p = proc_of(c, h->tgid, h->ts);
 	uint64_t a = e->first_ts, b = e->last_ts;

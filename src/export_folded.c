@@ -224,7 +224,7 @@ static void collect_record(struct collect *c, const struct lp_hdr *h)
 	}
 	case LP_EV_FD_IO: {
 		const struct lp_ev_fd_io *e = (const void *)h;
-		const char *path = lp_resolver_fd_path(c->res, h->tgid, (int)h->aux);
+		const char *path = lp_resolver_fdio_path(c->res, e);
 		int step = lp_model_event_step(c->m, h, path);
 		if (e->rcalls || e->rbytes || e->rns)
 			add(c, h, step, "read", path, true, e->rns, e->rbytes, e->rcalls);

@@ -15,6 +15,7 @@
 
 #include "dockerfile.h"
 #include "progress.h"
+#include "provenance.h"
 #include "util.h"
 
 /* ------------------------------------------------------------- processes */
@@ -274,6 +275,7 @@ static void priv_free(struct lp_model *m)
 	lp_smap_free(&pv->ctx_idx);
 	lp_smap_free(&pv->ctx_dirs);
 	lp_smap_free(&pv->rfc_seen);
+	lp_prov_free(pv->prov);
 	lp_smap_free(&pv->snap_idx);
 	for (size_t i = 0; i < pv->nsnaps; i++) {
 		free(pv->snaps[i].dir);

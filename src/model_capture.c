@@ -64,7 +64,8 @@ bool lp_p2_capture(struct lp_model *m, struct lp_resolver *res, const struct lp_
 		return true;
 	}
 	case LP_EV_FD_IO:
-		q->path = fd_path_id(m, res, h->tgid, (int)h->aux);
+		/* a socket or pipe on a number a file had: no path */
+		q->path = lp_fdio_is_path_io((const void *)h) ? fd_path_id(m, res, h->tgid, (int)h->aux) : 0;
 		return true;
 	case LP_EV_EXIT:
 	case LP_EV_EXEC:

@@ -17,6 +17,8 @@
 
 /* ---------------------------------------------------- string -> int map */
 
+struct lp_provenance;
+
 struct lp_smap_ent {
 	char *key;
 	int val;
@@ -197,6 +199,8 @@ struct lp_priv {
 	struct lp_strtab paths;
 	struct lp_pinfo *pinfo;      /* [path id] */
 	size_t npinfo;
+	/* Is a container path still what a COPY placed there? (provenance.h) */
+	struct lp_provenance *prov;
 	uint64_t *fid_keys;          /* (step, shown path id) -> file index: open addressing */
 	uint32_t *fid_vals;
 	size_t fid_cap;

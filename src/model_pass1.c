@@ -309,7 +309,7 @@ void lp_pass1_record(struct lp_model *m, struct lp_resolver *res, const struct l
 		struct lp_proc *p = lp_model_proc_get_cached(m, h->tgid, h->ts);
 		if (!lp_model_is_daemonish(m, p))
 			break;
-		const char *path = lp_resolver_fd_path(res, h->tgid, (int)h->aux);
+		const char *path = lp_resolver_fdio_path(res, e);
 		char tb[4096];
 		if (path)
 			note_snap_write(m, p, lp_model_translate(m, path, tb, sizeof(tb)), h->ts);

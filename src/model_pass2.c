@@ -19,8 +19,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "syscalls.h"
 #include "event.h"
+#include "provenance.h"
+#include "syscalls.h"
 #include "util.h"
 
 /* lp_model_translate() of an interned path; *id becomes the result's. A
@@ -443,6 +444,9 @@ struct lp_file *lp_model_file_get(struct lp_model *m, int step, const char *path
  * and note_rfc() would note nothing new: skip it. */
 static void container_read_id(struct lp_model *m, int step, const char *cpath, uint32_t id)
 {
+	/* the installer's own copy, not the one COPY placed (provenance.h) */
+	if (!lp_prov_from_copy(lp_priv(m)->prov, m->steps[step].stage, cpath))
+		return;
 	struct lp_pinfo *pi = lp_model_pinfo(m, id);
 	uint32_t gen = (uint32_t)m->nctx_files;
 	if (cpath == lp_model_path(m, id) && pi->read_step == step + 1 && pi->read_gen == gen)
@@ -537,6 +541,29 @@ static void note_mount_q(struct lp_model *m, const struct lp_p2rec *q)
 }
 
 /* p0: lp_model_proc_at() of the record's process (NULL: not known yet) */
+/* ------------------------------------------------------- provenance */
+
+/* A RUN step's container process changed what is at container path `path`
+ * (as pass 2 has it: a container path, or a host path into its rootfs). */
+static void prov_gone(struct lp_model *m, int step, const struct lp_proc *p, const char *path, bool dir,
+		      uint64_t ts)
+{
+	if (step < 0 || !path || !p || p->role != LP_ROLE_CONTAINER || m->steps[step].kind != LP_STEPK_RUN)
+		return;
+	char buf[4200];
+	enum lp_path_space space;
+	const char *c = display(m, step, p, path, buf, sizeof(buf), &space);
+	lp_prov_gone(lp_priv(m)->prov, m->steps[step].stage, c, dir, ts);
+}
+
+/* A COPY/ADD step's daemon wrote `shown` (a container path) into its layer. */
+static void prov_placed(struct lp_model *m, int step, const char *shown, enum lp_path_space space, uint64_t ts)
+{
+	if (step < 0 || space != LP_PATH_CONTAINER || m->steps[step].kind != LP_STEPK_COPY)
+		return;
+	lp_prov_placed(lp_priv(m)->prov, m->steps[step].stage, shown, ts);
+}
+
 static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const struct lp_proc *p0)
 {
 	const struct lp_ev_syscall *ev = &q->r.sc;
@@ -596,6 +623,10 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 			f->written = true;
 			if (flags & O_CREAT)
 				f->creates++;
+			if (p->role == LP_ROLE_CONTAINER)
+				prov_gone(m, step, p, path, false, h->ts);
+			else if (lp_model_is_build_daemon(m, p))
+				prov_placed(m, step, shown, space, h->ts);
 		} else if (!(flags & O_DIRECTORY)) {
 			f->read = true;
 		}
@@ -639,11 +670,19 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 	case LP_SC_RENAME: case LP_SC_RENAMEAT: case LP_SC_RENAMEAT2: {
 		sn->renames++;
 		sn->rename_ns += ev->lat_ns;
-		if (err || ev->nstr < 2 || !lp_model_is_build_daemon(m, p))
+		if (err || ev->nstr < 2)
 			break;
 		uint32_t tid = q->str1;
 		char b3[4096];
 		const char *to = translate_id(m, lp_model_path(m, tid), &tid, b3, sizeof(b3));
+		if (p->role == LP_ROLE_CONTAINER) {
+			/* both names now hold something else (either may be a tree) */
+			prov_gone(m, step, p, path, true, h->ts);
+			prov_gone(m, step, p, to, true, h->ts);
+			break;
+		}
+		if (!lp_model_is_build_daemon(m, p))
+			break;
 		const char *rfrom, *rto;
 		if (path && to && ctx_rel_id(m, path, pid, &rfrom) && ctx_rel_id(m, to, tid, &rto) && *rto) {
 			uint64_t b = lp_is_transfer_tmp_name(rfrom) ? tmp_take(m, rfrom) : 0;
@@ -713,9 +752,15 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 		break;
 	case LP_SC_LINK: case LP_SC_LINKAT: case LP_SC_SYMLINK: case LP_SC_SYMLINKAT:
 		sn->links++;
+		/* symlink's first path is the new name (its target is no path) */
+		if (!err && (sc == LP_SC_SYMLINK || sc == LP_SC_SYMLINKAT))
+			prov_gone(m, step, p, path, false, h->ts);
 		break;
 	case LP_SC_UNLINK: case LP_SC_UNLINKAT: case LP_SC_RMDIR:
 		sn->unlinks++;
+		if (!err)
+			prov_gone(m, step, p, path,
+				  sc == LP_SC_RMDIR || (sc == LP_SC_UNLINKAT && (ev->args[2] & AT_REMOVEDIR)), h->ts);
 		break;
 	default:
 		break;
@@ -842,6 +887,8 @@ void lp_pass2_begin(struct lp_model *m)
 {
 	lp_model_reset_mounts(m);
 	lp_model_pinfo(m, (uint32_t)lp_priv(m)->paths.n); /* room for every path at once */
+	if (!lp_priv(m)->prov)
+		lp_priv(m)->prov = lp_prov_new();
 }
 
 /* A per-step list built in pass 2, handed over to the step. */

@@ -8,6 +8,9 @@
 #                 --target pass/fail, dump (text and NDJSON)
 #   good-order    first build of a fresh tag (clean: no layer-order); rebuild
 #                 after the same edit: no layer-order, the slow RUN is cached
+#   installer     a simulated npm ci deletes and re-creates the host node_modules
+#                 that COPY placed: layer-order names only the manifests, and
+#                 context-bloat counts node_modules/ (provenance, not path names)
 #   bloated       context-bloat with .dockerignore lines, secret-in-context
 #   missing-file  record exits with the build's status, failed-step
 #   multi-stage   stage names, COPY --from=build attributed
@@ -311,6 +314,37 @@ if want bad-order; then
 		fi
 	fi
 	end bad-order bad-order-1 bad-order-2
+fi
+
+# ========================= installer =========================
+# A simulated "npm ci" deletes the host node_modules/ that COPY . . placed and
+# writes its own copies, then reads them: only the manifests came from the
+# context (provenance), and the host's node_modules/ is bloat.
+if want installer; then
+	begin installer
+	if prepare installer && plain_build installer-1 "$dir" lp-e2e/installer; then
+		echo "// edited by the e2e test" >>"$dir/src/index.js"
+		nm_bytes=$(find "$dir/node_modules" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
+		nm_files=$(find "$dir/node_modules" -type f | wc -l)
+		if record installer-2 "$dir" lp-e2e/installer; then
+			N="installer"
+			INST='(.steps[] | select(.instruction == "RUN" and (.name | contains("rm -rf node_modules"))))'
+			rec_ok "$N: record exits 0" installer-2
+			is "$N: layer-order names exactly the manifests the installer read" \
+				'[.findings[] | select(.kind == "layer-order")][0].paths == ["package-lock.json", "package.json"]'
+			is "$N: the suggested COPY names only context files" \
+				'[.findings[] | select(.kind == "layer-order")][0].suggestion | split("\n") | map(select(startswith("COPY "))) == ["COPY package-lock.json package.json ./", "COPY . ."]'
+			is "$N: the install RUN read only the manifests from the context (not its own node_modules)" \
+				"$INST.reads_from_context == [\"package-lock.json\", \"package.json\"]" "$INST"
+			is "$N: context-bloat counts the host node_modules/ ($nm_files files, $nm_bytes B, as find says)" \
+				"[.findings[] | select(.kind == \"context-bloat\")][0] | .paths_total == $nm_files and .estimated_savings_bytes == $nm_bytes and all(.paths[]; startswith(\"node_modules/\"))"
+			is "$N: layer-order savings within 25% of the install RUN's wall time" \
+				"([.findings[] | select(.kind == \"layer-order\")][0].estimated_savings_ms) as \$s | $INST.wall_ms as \$w |
+				 \$w >= 2500 and \$s >= 0.75 * \$w and \$s <= 1.25 * \$w" \
+				"{savings: [.findings[] | select(.kind == \"layer-order\") | .estimated_savings_ms], run: $INST}"
+		fi
+	fi
+	end installer installer-1 installer-2
 fi
 
 # ========================= good-order =========================
