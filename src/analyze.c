@@ -26,15 +26,6 @@
 #define COST_SHARE           0.20
 #define BLOAT_PATHS_SHOWN    20             /* paths listed (the count covers all) */
 
-uint64_t lp_step_wall_ns(const struct lp_step *s)
-{
-	if (s->cached)
-		return 0;
-	if (s->reported_s >= 0)
-		return (uint64_t)(s->reported_s * 1e9);
-	return s->end_ns > s->start_ns ? s->end_ns - s->start_ns : 0;
-}
-
 static const char *base_name(const char *p)
 {
 	const char *s = strrchr(p, '/');

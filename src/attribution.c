@@ -322,7 +322,7 @@ int lp_model_step_at(const struct lp_model *m, uint64_t ts)
 	return step_at_filtered(m, ts, false, 0);
 }
 
-static bool rec_writes(const struct lp_hdr *rec)
+bool lp_rec_writes(const struct lp_hdr *rec)
 {
 	if (rec->kind == LP_EV_FD_IO)
 		return ((const struct lp_ev_fd_io *)rec)->wbytes > 0;
@@ -473,7 +473,7 @@ int lp_model_event_step_p(const struct lp_model *m, const struct lp_hdr *rec, co
 		} else if (sp.part != LP_SNAP_NONE) {
 			int si = sp.snap;
 			if (si >= 0 && si == pv->ctx_snap) {
-				if (!rec_writes(rec)) {
+				if (!lp_rec_writes(rec)) {
 					for (size_t i = 0; i < m->nsteps; i++) {
 						const struct lp_step *s = &m->steps[i];
 						uint64_t lo = s->start_ns > lag * 4 ? s->start_ns - lag * 4 : 0;
@@ -484,7 +484,7 @@ int lp_model_event_step_p(const struct lp_model *m, const struct lp_hdr *rec, co
 				}
 				return m->context.step;
 			}
-			bool wr = rec_writes(rec);
+			bool wr = lp_rec_writes(rec);
 			if (exp >= 0 && !wr)
 				return exp; /* the export tars the new layers */
 			int own = si >= 0 ? pv->snaps[si].step : -1;

@@ -612,33 +612,40 @@ static void correlate_snapshots(struct lp_model *m)
 			bool fileop = st->kind == LP_STEPK_COPY || !strcmp(st->instruction, "WORKDIR");
 			if (!fileop || st->cached || st->status == LP_STEP_ERROR)
 				continue;
-			/* A step's DONE line is printed after its work: a snapshot
-			 * first written after it is another step's. */
-			if (st->status == LP_STEP_DONE && sn->first_ts > st->end_ns)
-				continue;
+			/* Progress lines are stamped when the CLI prints them, in
+			 * bursts, often before or long after the work: the time
+			 * window only breaks ties between steps that explain the
+			 * same paths. */
 			long sc = 0;
 			uint64_t lo = st->start_ns > pv->lag_ns * 4 ? st->start_ns - pv->lag_ns * 4 : 0;
 			if (sn->first_ts >= lo && sn->first_ts <= st->end_ns + pv->lag_ns)
 				sc += 5;
 			if (sn->first_ts >= st->start_ns && sn->first_ts <= st->end_ns)
 				sc += 2; /* inside its own lines: wins a tie */
-			size_t hits = 0, checked = 0;
+			size_t hits = 0, weak = 0, checked = 0;
 			char buf[4096];
 			for (size_t e = 0; e < sn->paths.n && checked < 2000; e++, checked++) {
 				char cpath[4200];
 				snprintf(cpath, sizeof(cpath), "/%s", sn->paths.ents[e].key);
 				if (st->kind == LP_STEPK_COPY) {
 					if (lp_copy_ctx_path(m, (int)si, cpath, buf, sizeof(buf)))
-						hits++;
-					else if (st->copy_dst && !strncmp(cpath, st->copy_dst, strlen(st->copy_dst)))
-						hits++; /* COPY --from: under its destination */
+						hits++; /* the context file this COPY names */
+					else if (st->copy_from_stage && st->copy_dst &&
+						 !strncmp(cpath, st->copy_dst, strlen(st->copy_dst)))
+						weak++; /* COPY --from: somewhere under its destination.
+							 * A COPY from the context must explain the path
+							 * itself, or every COPY into /app/ would claim
+							 * every layer written under /app/. */
 				} else if (!strcmp(cpath, st->args)) {
 					hits++;
 				}
 			}
-			/* explained share of what was written, and how much */
+			/* explained share of what was written, and how much; a path
+			 * named exactly beats one merely under a destination */
 			if (hits)
-				sc += 10 + (long)(100 * hits / checked) + (long)(hits > 1000 ? 1000 : hits);
+				sc += 20 + (long)(100 * hits / checked) + (long)(hits > 1000 ? 1000 : hits);
+			else if (weak)
+				sc += 10 + (long)(50 * weak / checked) + (long)(weak > 1000 ? 500 : weak / 2);
 			score[k * nst + si] = sc;
 		}
 	}

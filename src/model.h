@@ -88,6 +88,15 @@ enum lp_step_kind {
 	LP_STEPK_INTERNAL,          /* any other [internal] / non-Dockerfile vertex */
 };
 
+/* Where a step's shown time comes from (step_times.c). */
+enum lp_time_source {
+	LP_TIME_NONE = 0,       /* cached, or never seen working: no time */
+	LP_TIME_KERNEL,         /* RUN: its runc tree's lifetime; COPY/ADD/WORKDIR/export:
+				 * first to last kernel event of its work; context: the
+				 * transfer's first to last read/write */
+	LP_TIME_PROGRESS,       /* BuildKit's "DONE 1.2s", else its progress lines */
+};
+
 enum lp_step_status {
 	LP_STEP_UNKNOWN = 0,    /* seen started, never finished (trace cut?) */
 	LP_STEP_DONE,
@@ -111,9 +120,18 @@ struct lp_step {
 	bool cacheable;         /* a Dockerfile instruction that can hit the cache */
 	enum lp_step_status status;
 	char *error;            /* "#N ERROR ..." text (+ context lines), or NULL */
-	uint64_t start_ns;      /* first progress line of the vertex */
+	uint64_t start_ns;      /* first progress line of the vertex (when the CLI
+				 * printed it: late, in bursts; attribution windows) */
 	uint64_t end_ns;        /* DONE/CACHED/ERROR line (or last line seen) */
 	double reported_s;      /* "DONE 1.2s" value, -1 when absent */
+	/* First and last kernel-observed activity attributed to the step
+	 * (pass 2: the daemon's work on its layer, its container's syscalls
+	 * and I/O), 0 when none. */
+	uint64_t k_first_ns, k_last_ns;
+	/* The step's time as every view shows it (step_times.c): from the
+	 * kernel when its work was seen, else from progress lines. */
+	uint64_t t_start_ns, t_end_ns;
+	enum lp_time_source time_src;
 	/* COPY/ADD: sources and destination as written ("package.json", "."),
 	 * destination resolved against WORKDIR ("/app/"), or NULL. */
 	char **copy_srcs;
@@ -398,10 +416,15 @@ const char *lp_finding_kind_name(enum lp_finding_kind k);
 const char *lp_role_name(enum lp_role r);
 /* "done", "cached", "error", "canceled", "unknown" */
 const char *lp_step_status_name(enum lp_step_status s);
-/* A step's duration: BuildKit's own "DONE 1.2s" when printed, else the
- * time between its first and last progress lines; 0 for cached steps.
- * The one definition of a step's time (report, diff, exporters). */
+/* A step's duration and start (CLOCK_MONOTONIC ns, 0 unknown): the one
+ * definition of a step's time (report, JSON, diff, every export). From
+ * the kernel when the step's work was seen (lp_step.time_src), else
+ * BuildKit's "DONE 1.2s", else its progress lines; 0 for cached steps. */
 uint64_t lp_step_wall_ns(const struct lp_step *s);
+uint64_t lp_step_start_ns(const struct lp_step *s);
+uint64_t lp_step_end_ns(const struct lp_step *s);
+/* "kernel", "progress", "none" */
+const char *lp_time_source_name(enum lp_time_source t);
 /* Is s a Dockerfile step ("[stage i/n] INSTR ...", counted in build.steps)? */
 bool lp_step_is_dockerfile(const struct lp_step *s);
 /* Does s count in build.cache_hit_rate = cached_steps / cacheable_steps?

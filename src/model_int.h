@@ -330,6 +330,9 @@ static inline struct lp_pinfo *lp_model_pinfo(const struct lp_model *m, uint32_t
 int lp_model_event_step_id(const struct lp_model *m, const struct lp_hdr *rec, const char *path,
 			   uint32_t id);
 /* The same, given p = lp_model_proc_at(m, rec->tgid, rec->ts). */
+/* Does the record change the file system (an open for writing, bytes
+ * written, a rename, mkdir, unlink, an in-kernel copy...)? */
+bool lp_rec_writes(const struct lp_hdr *rec);
 int lp_model_event_step_p(const struct lp_model *m, const struct lp_hdr *rec, const struct lp_proc *p,
 			  const char *path, uint32_t id);
 /* Where a host path falls among the layer snapshots (lp_snap_split()),

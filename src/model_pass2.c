@@ -541,6 +541,38 @@ static void note_mount_q(struct lp_model *m, const struct lp_p2rec *q)
 }
 
 /* p0: lp_model_proc_at() of the record's process (NULL: not known yet) */
+/* Record h of step, on path (id pid; may be NULL), did kernel-visible work
+ * between a and b (step_times.c). A daemon step's time is that of its
+ * writes: into its layer's content for a COPY or WORKDIR (not the
+ * snapshot's own housekeeping: its link file, the merged/ dir removed
+ * when the next step starts), anywhere for the export. Its reads are
+ * attributed by windows and may be early or late. The CLI's reads belong
+ * to the transfer's own window (lp_context). */
+static void step_saw(struct lp_model *m, int step, const struct lp_proc *p, const struct lp_hdr *h,
+		     const char *path, uint32_t pid, uint64_t a, uint64_t b)
+{
+	if (step < 0 || (p && p->role == LP_ROLE_CLI) || !a || b < a)
+		return;
+	if (!p || p->role != LP_ROLE_CONTAINER) {
+		if (!lp_rec_writes(h))
+			return;
+		if (m->steps[step].kind != LP_STEPK_EXPORT) {
+			struct lp_split sp;
+			if (!path)
+				return;
+			lp_model_split(m, path, pid, &sp);
+			if ((sp.part != LP_SNAP_DIFF && sp.part != LP_SNAP_MERGED && sp.part != LP_SNAP_FS) ||
+			    !*sp.rel)
+				return;
+		}
+	}
+	struct lp_step *s = &m->steps[step];
+	if (!s->k_first_ns || a < s->k_first_ns)
+		s->k_first_ns = a;
+	if (b > s->k_last_ns)
+		s->k_last_ns = b;
+}
+
 /* ------------------------------------------------------- provenance */
 
 /* A RUN step's container process changed what is at container path `path`
@@ -585,6 +617,7 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 		note_mount_q(m, q);
 	int step = lp_model_event_step_p(m, h, p, path, pid);
 	struct lp_agg *sa = lp_model_step_agg(m, step);
+	step_saw(m, step, p, h, path, pid, h->ts > ev->lat_ns ? h->ts - ev->lat_ns : h->ts, h->ts);
 	agg_sc(&p->agg, sc, ev->ret, ev->lat_ns);
 	agg_sc(sa, sc, ev->ret, ev->lat_ns);
 	struct lp_snapshot_costs *sn = &m->snap;
@@ -783,6 +816,8 @@ static void pass2_fdio(struct lp_model *m, const struct lp_p2rec *q, const struc
 		fd_del(lp_priv(m), h->tgid, (int32_t)h->aux); /* closed (by close or at exit) */
 	int step = lp_model_event_step_p(m, h, p, path, path ? pid : 0);
 	struct lp_agg *sa = lp_model_step_agg(m, step);
+	if (e->first_ts && e->first_ts <= e->last_ts && e->last_ts <= h->ts)
+		step_saw(m, step, p, h, path, pid, e->first_ts, e->last_ts);
 	struct lp_agg *as[2] = { &p->agg, sa };
 	for (int i = 0; i < 2; i++) {
 		as[i]->bytes_read += e->rbytes;

@@ -6,6 +6,7 @@
  * image size, context transfer and export times).
  */
 #include "model_pass.h"
+#include "step_times.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -69,15 +70,21 @@ void lp_model_summarize(struct lp_model *m)
 		m->build.data_roots[0] = strndup(evid, (size_t)(cut - evid));
 		m->build.ndata_roots = m->build.data_roots[0] ? 1 : 0;
 	}
+	/* the context transfer's kernel window, before anything widens it */
+	if (m->context.end_ns > m->context.start_ns)
+		m->context.transfer_ns = m->context.end_ns - m->context.start_ns;
+	/* every step's time, from the kernel where its work was seen */
+	lp_steps_time(m);
 	/* summary */
 	struct lp_build *b = &m->build;
 	uint64_t first = 0, last = 0;
 	for (size_t s = 0; s < m->nsteps; s++) {
 		const struct lp_step *st = &m->steps[s];
-		if (st->start_ns && (!first || st->start_ns < first))
-			first = st->start_ns;
-		if (st->end_ns > last)
-			last = st->end_ns;
+		uint64_t a = lp_step_start_ns(st), z = lp_step_end_ns(st);
+		if (a && (!first || a < first))
+			first = a;
+		if (z > last)
+			last = z;
 		if (lp_step_is_dockerfile(st))
 			b->steps++;
 		if (lp_step_counts_for_cache(st)) {
@@ -119,8 +126,6 @@ void lp_model_summarize(struct lp_model *m)
 		b->image_bytes = m->snap.layer_bytes_written;
 		b->image_bytes_source = "layer bytes written";
 	}
-	if (m->context.end_ns > m->context.start_ns)
-		m->context.transfer_ns = m->context.end_ns - m->context.start_ns;
 	if (m->context.step >= 0) {
 		const struct lp_step *cs = &m->steps[m->context.step];
 		uint64_t w = lp_step_wall_ns(cs);
@@ -132,8 +137,8 @@ void lp_model_summarize(struct lp_model *m)
 			m->context.end_ns = cs->end_ns;
 	}
 	for (size_t s = 0; s < m->nsteps; s++)
-		if (m->steps[s].kind == LP_STEPK_EXPORT && m->steps[s].end_ns > m->steps[s].start_ns)
-			m->snap.export_ns += m->steps[s].end_ns - m->steps[s].start_ns;
+		if (m->steps[s].kind == LP_STEPK_EXPORT)
+			m->snap.export_ns += lp_step_wall_ns(&m->steps[s]);
 	for (size_t s = 0; s < m->nsteps; s++)
 		if (m->steps[s].kind == LP_STEPK_EXPORT) {
 			m->snap.export_bytes_read += m->steps[s].agg.bytes_read;

@@ -92,8 +92,9 @@ void lp_tape_put(struct lp_tape *t, const struct lp_hdr *h, const struct lp_p2re
 		lp_varint_put(&w, e->wcalls);
 		lp_varint_put(&w, e->io_flags);
 		*w++ = h->flags;
-		if ((e->io_flags | h->flags) & LP_FDIO_DRAINED)
-			lp_varint_put_signed(&w, (int64_t)(e->last_ts - h->ts)); /* lp_model_fdio_close_ts() */
+		/* the I/O's own window: lp_model_fdio_close_ts(), step times */
+		lp_varint_put_signed(&w, (int64_t)(e->last_ts - h->ts));
+		lp_varint_put_signed(&w, (int64_t)(e->first_ts - e->last_ts));
 		lp_varint_put(&w, q->path);
 		break;
 	}
@@ -188,8 +189,8 @@ bool lp_tape_get(struct lp_tape *t, struct lp_p2rec *q)
 		e->wcalls = (uint32_t)lp_varint_get(&r);
 		e->io_flags = (uint32_t)lp_varint_get(&r);
 		h->flags = *r++;
-		if ((e->io_flags | h->flags) & LP_FDIO_DRAINED)
-			e->last_ts = h->ts + (uint64_t)lp_varint_get_signed(&r);
+		e->last_ts = h->ts + (uint64_t)lp_varint_get_signed(&r);
+		e->first_ts = e->last_ts + (uint64_t)lp_varint_get_signed(&r);
 		q->path = (uint32_t)lp_varint_get(&r);
 		break;
 	}

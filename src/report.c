@@ -18,6 +18,18 @@
 #include "model.h"
 #include "util.h"
 
+/* A step's time for the table: progress lines only tell tenths of a
+ * second, so a short one is "<0.1 s", never a false "0 us". */
+static const char *step_time(const struct lp_step *s, char *buf, size_t len)
+{
+	uint64_t w = lp_step_wall_ns(s);
+	if (s->time_src != LP_TIME_KERNEL && w < 100000000ull) {
+		snprintf(buf, len, "<0.1 s");
+		return buf;
+	}
+	return lp_fmt_duration_ns(w, buf, len);
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -257,9 +269,12 @@ static char *report_json(const struct lp_model *m, const char *file, struct targ
 		cJSON_AddBoolToObject(js, "cached", s->cached);
 		/* counted in cache_hit_rate (a Dockerfile step other than FROM) */
 		cJSON_AddBoolToObject(js, "cacheable", lp_step_counts_for_cache(s));
-		cJSON_AddNumberToObject(js, "start_ms",
-					s->start_ns > b->start_ns ? ms(s->start_ns - b->start_ns) : 0);
+		uint64_t st = lp_step_start_ns(s);
+		cJSON_AddNumberToObject(js, "start_ms", st > b->start_ns ? ms(st - b->start_ns) : 0);
 		cJSON_AddNumberToObject(js, "wall_ms", ms(lp_step_wall_ns(s)));
+		/* where the time comes from: "kernel" (its work, seen), "progress"
+		 * (BuildKit's lines: coarse, 0.1 s steps), "none" (cached) */
+		cJSON_AddStringToObject(js, "time_source", lp_time_source_name(s->time_src));
 		cJSON_AddNumberToObject(js, "execs", (double)s->agg.execs);
 		cJSON_AddNumberToObject(js, "files_read", (double)s->agg.files_read);
 		cJSON_AddNumberToObject(js, "bytes_read", (double)s->agg.bytes_read);
@@ -414,7 +429,7 @@ static void print_text(FILE *out, const struct lp_model *m, const char *file, st
 			 lp_fmt_bytes(s->agg.bytes_written, b2, sizeof(b2)));
 		fprintf(out, "  %-5s %-10.10s %5s %-8s %9s %6llu %14s %14s  %s\n", s->id,
 		       *s->stage ? s->stage : "-", line, lp_step_status_name(s->status),
-		       s->cached ? "-" : lp_fmt_duration_ns(lp_step_wall_ns(s), b3, sizeof(b3)),
+		       s->cached ? "-" : step_time(s, b3, sizeof(b3)),
 		       (unsigned long long)s->agg.execs, rd, wr, s->name);
 		if (s->nreads_from_context && s->kind == LP_STEPK_RUN) {
 			struct lp_buf rb = { 0 };

@@ -63,8 +63,8 @@ Test(findings, layer_order_on_bad_order_rebuild)
 	cr_assert_eq(f->npaths, 1);
 	cr_assert_str_eq(f->paths[0], "package.json");
 	/* savings = the RUN's measured duration */
-	cr_assert_geq(f->savings_ms, 3000);
-	cr_assert_leq(f->savings_ms, 3200);
+	cr_assert_geq(f->savings_ms, 2999);
+	cr_assert_leq(f->savings_ms, 3000);
 	/* the edit: copy package.json before the RUN, the rest after it */
 	cr_assert_not_null(f->edit_before);
 	cr_assert_not_null(f->edit_after);
@@ -472,7 +472,10 @@ Test(report, json_contract, .init = cr_redirect_stdout)
 	const cJSON *r8 = cJSON_GetArrayItem(steps, 7);
 	cr_assert_str_eq(cJSON_GetObjectItem(r8, "id")->valuestring, "#8");
 	cr_assert_eq(cJSON_GetObjectItem(r8, "dockerfile_line")->valueint, 5);
-	cr_assert_eq(cJSON_GetObjectItem(r8, "wall_ms")->valueint, 3100);
+	/* the kernel's time of the RUN (its processes: 3 s), not "DONE 3.1s" */
+	cr_assert(cJSON_GetObjectItem(r8, "wall_ms")->valuedouble >= 2999 &&
+		  cJSON_GetObjectItem(r8, "wall_ms")->valuedouble <= 3000);
+	cr_assert_str_eq(cJSON_GetObjectItem(r8, "time_source")->valuestring, "kernel");
 	cr_assert_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(r8, "reads_from_context"), 0)->valuestring,
 			 "package.json");
 	const cJSON *fs = cJSON_GetObjectItem(j, "findings"), *f;

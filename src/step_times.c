@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Step times (model.h, lp_step_wall_ns): what the kernel saw, not when the
+ * docker CLI printed. The CLI buffers BuildKit's progress and prints it in
+ * bursts: every line of steps #1-#7 may carry one stamp, a COPY that wrote
+ * a megabyte shows "0 us", a RUN seems to start before the steps it needs.
+ * So a step's time is, when its work was seen:
+ *   RUN                 its processes' lifetime (runc and everything under it)
+ *   COPY/ADD/WORKDIR,   first to last kernel event of its work (writes into
+ *   export              its layer, reads of its sources, the image's writes)
+ *   load build context  the transfer: first to last read of the CLI or write
+ *                       into the context snapshot (model.h, lp_context)
+ * else (FROM, metadata, steps whose work left no trace) BuildKit's own
+ * "DONE 1.2s", else the time between its progress lines; cached: none.
+ */
+#include <stdlib.h>
+
+#include "model.h"
+#include "model_int.h"
+
+#include "step_times.h"
+#include "util.h"
+
+static void set(struct lp_step *s, uint64_t a, uint64_t b, enum lp_time_source src)
+{
+	s->t_start_ns = a;
+	s->t_end_ns = b >= a ? b : a;
+	s->time_src = src;
+}
+
+void lp_steps_time(struct lp_model *m)
+{
+	/* RUN: the lifetime of its processes */
+	uint64_t *pstart = lp_xcalloc(m->nsteps + 1, sizeof(uint64_t));
+	uint64_t *pend = lp_xcalloc(m->nsteps + 1, sizeof(uint64_t));
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const struct lp_proc *p = &m->procs[i];
+		if (p->step < 0 || (size_t)p->step >= m->nsteps)
+			continue;
+		uint64_t a = p->start_ns ? p->start_ns : p->exec_ns;
+		uint64_t b = p->exited ? p->end_ns : 0;
+		if (a && (!pstart[p->step] || a < pstart[p->step]))
+			pstart[p->step] = a;
+		if (b > pend[p->step])
+			pend[p->step] = b;
+	}
+	for (size_t i = 0; i < m->nsteps; i++) {
+		struct lp_step *s = &m->steps[i];
+		set(s, 0, 0, LP_TIME_NONE);
+		if (s->cached)
+			continue;
+		if (s->kind == LP_STEPK_RUN && pstart[i]) {
+			uint64_t end = pend[i] > s->k_last_ns ? pend[i] : s->k_last_ns;
+			set(s, pstart[i], end ? end : pstart[i], LP_TIME_KERNEL);
+			continue;
+		}
+		if ((int)i == m->context.step && m->context.end_ns > m->context.start_ns &&
+		    m->context.start_ns) {
+			set(s, m->context.start_ns, m->context.end_ns, LP_TIME_KERNEL);
+			continue;
+		}
+		if ((s->kind == LP_STEPK_COPY || s->kind == LP_STEPK_EXPORT || s->kind == LP_STEPK_OTHER ||
+		     s->kind == LP_STEPK_RUN || s->kind == LP_STEPK_LOAD_DOCKERFILE ||
+		     s->kind == LP_STEPK_LOAD_DOCKERIGNORE) &&
+		    s->k_first_ns) {
+			set(s, s->k_first_ns, s->k_last_ns, LP_TIME_KERNEL);
+			continue;
+		}
+		if (s->reported_s >= 0 || s->end_ns > s->start_ns || s->start_ns) {
+			uint64_t d = s->reported_s >= 0 ? (uint64_t)(s->reported_s * 1e9)
+				     : s->end_ns > s->start_ns ? s->end_ns - s->start_ns : 0;
+			/* BuildKit's DONE is printed at the end: the step began d before */
+			uint64_t b = s->end_ns ? s->end_ns : s->start_ns;
+			set(s, b > d ? b - d : b, b, LP_TIME_PROGRESS);
+		}
+	}
+	free(pstart);
+	free(pend);
+}
+
+uint64_t lp_step_wall_ns(const struct lp_step *s)
+{
+	if (s->cached)
+		return 0;
+	if (s->time_src != LP_TIME_NONE)
+		return s->t_end_ns - s->t_start_ns;
+	/* not timed yet (a model being built): the progress lines' account */
+	if (s->reported_s >= 0)
+		return (uint64_t)(s->reported_s * 1e9);
+	return s->end_ns > s->start_ns ? s->end_ns - s->start_ns : 0;
+}
+
+uint64_t lp_step_start_ns(const struct lp_step *s)
+{
+	return s->time_src != LP_TIME_NONE ? s->t_start_ns : s->start_ns;
+}
+
+uint64_t lp_step_end_ns(const struct lp_step *s)
+{
+	return s->time_src != LP_TIME_NONE ? s->t_end_ns : s->end_ns;
+}
+
+const char *lp_time_source_name(enum lp_time_source t)
+{
+	switch (t) {
+	case LP_TIME_KERNEL: return "kernel";
+	case LP_TIME_PROGRESS: return "progress";
+	default: return "none";
+	}
+}
