@@ -11,6 +11,8 @@
 #   installer     a simulated npm ci deletes and re-creates the host node_modules
 #                 that COPY placed: layer-order names only the manifests, and
 #                 context-bloat counts node_modules/ (provenance, not path names)
+#   adjacent-copies  two adjacent COPYs of a multi-stage cold build keep their
+#                 own layers' files and bytes; steps timed by the kernel
 #   bloated       context-bloat with .dockerignore lines, secret-in-context
 #   missing-file  record exits with the build's status, failed-step
 #   multi-stage   stage names, COPY --from=build attributed
@@ -345,6 +347,37 @@ if want installer; then
 		fi
 	fi
 	end installer installer-1 installer-2
+fi
+
+# ========================= adjacent-copies =========================
+# Two adjacent COPY steps into /app of a multi-stage cold build: each keeps
+# its own layer's files and bytes; steps are timed by the kernel.
+if want adjacent-copies; then
+	begin adjacent-copies
+	if prepare adjacent-copies && record adjacent-copies "$dir" lp-e2e/adjacent-copies; then
+		N="adjacent-copies"
+		man_bytes=$(cat "$dir"/package*.json | wc -c)
+		src_bytes=$(cat "$dir"/src/*.js | wc -c)
+		CM='(.steps[] | select(.name | endswith("COPY package*.json ./")))'
+		CS='(.steps[] | select(.name | endswith("COPY src ./src")))'
+		RN='(.steps[] | select(.instruction == "RUN"))'
+		STEPS='[.steps[] | {id, name, start_ms, wall_ms, time_source, files_written, bytes_written}]'
+		rec_ok "$N: record exits 0" adjacent-copies
+		is "$N: COPY package*.json wrote the 2 manifests ($man_bytes B), nothing of src/" \
+			"$CM | .files_written == 2 and .bytes_written == $man_bytes" "$STEPS"
+		is "$N: COPY src ./src wrote the 4 sources ($src_bytes B)" \
+			"$CS | .files_written == 4 and .bytes_written == $src_bytes" "$STEPS"
+		is "$N: both COPYs, the RUN and the context load are timed by the kernel" \
+			"[$CM, $CS, $RN, (.steps[] | select(.name == \"[internal] load build context\"))] | all(.time_source == \"kernel\")" "$STEPS"
+		is "$N: the RUN (sleep 1) took 1.0-1.6 s by its processes' lifetime" \
+			"$RN | .wall_ms >= 1000 and .wall_ms <= 1600" "$STEPS"
+		is "$N: the RUN starts after COPY src ended, which starts after COPY package*.json ended" \
+			"($CM) as \$a | ($CS) as \$b | ($RN) as \$r | \$b.start_ms >= \$a.start_ms + \$a.wall_ms and \$r.start_ms >= \$b.start_ms + \$b.wall_ms" "$STEPS"
+		is "$N: the context load's time is the transfer's (build.context_transfer_ms)" \
+			"(.steps[] | select(.name == \"[internal] load build context\") | .wall_ms) as \$w | ((\$w - .build.context_transfer_ms) | fabs) <= 1" \
+			"{build: .build, steps: $STEPS}"
+	fi
+	end adjacent-copies adjacent-copies
 fi
 
 # ========================= good-order =========================
