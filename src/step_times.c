@@ -59,7 +59,9 @@ void lp_steps_time(struct lp_model *m)
 			set(s, m->context.start_ns, m->context.end_ns, LP_TIME_KERNEL);
 			continue;
 		}
-		if ((s->kind == LP_STEPK_COPY || s->kind == LP_STEPK_EXPORT || s->kind == LP_STEPK_OTHER ||
+		if (s->kind == LP_STEPK_EXPORT)
+			continue; /* below, once the steps it waits for are timed */
+		if ((s->kind == LP_STEPK_COPY || s->kind == LP_STEPK_OTHER ||
 		     s->kind == LP_STEPK_RUN || s->kind == LP_STEPK_LOAD_DOCKERFILE ||
 		     s->kind == LP_STEPK_LOAD_DOCKERIGNORE) &&
 		    s->k_first_ns) {
@@ -70,6 +72,28 @@ void lp_steps_time(struct lp_model *m)
 			uint64_t d = s->reported_s >= 0 ? (uint64_t)(s->reported_s * 1e9)
 				     : s->end_ns > s->start_ns ? s->end_ns - s->start_ns : 0;
 			/* BuildKit's DONE is printed at the end: the step began d before */
+			uint64_t b = s->end_ns ? s->end_ns : s->start_ns;
+			set(s, b > d ? b - d : b, b, LP_TIME_PROGRESS);
+		}
+	}
+	/* The export starts when the last step it exports has ended: daemon
+	 * housekeeping caught in its window earlier (BuildKit's start-up
+	 * checks, a cache db write) is not part of it. */
+	uint64_t work_end = 0;
+	for (size_t i = 0; i < m->nsteps; i++) {
+		const struct lp_step *s = &m->steps[i];
+		if (s->kind != LP_STEPK_EXPORT && s->time_src == LP_TIME_KERNEL && s->t_end_ns > work_end)
+			work_end = s->t_end_ns;
+	}
+	for (size_t i = 0; i < m->nsteps; i++) {
+		struct lp_step *s = &m->steps[i];
+		if (s->kind != LP_STEPK_EXPORT || s->cached)
+			continue;
+		uint64_t a = s->k_first_ns > work_end ? s->k_first_ns : work_end;
+		if (s->k_first_ns && s->k_last_ns > a) {
+			set(s, a, s->k_last_ns, LP_TIME_KERNEL);
+		} else if (s->reported_s >= 0 || s->end_ns > s->start_ns) {
+			uint64_t d = s->reported_s >= 0 ? (uint64_t)(s->reported_s * 1e9) : s->end_ns - s->start_ns;
 			uint64_t b = s->end_ns ? s->end_ns : s->start_ns;
 			set(s, b > d ? b - d : b, b, LP_TIME_PROGRESS);
 		}
