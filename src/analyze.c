@@ -760,8 +760,17 @@ static void failed_steps(struct lp_model *m)
 						 !strncmp(m->ctx_files[c].path, src, strlen(src)) ||
 						 strpbrk(src, "*?["));
 				if (!found) {
-					lp_finding_add_evidence(f, "%s is not in the build context (%zu files listed%s%s)",
-								src, m->nctx_files, m->context.dir ? " in " : "",
+					/* files as `find -type f` counts them; symlinks apart */
+					size_t nreg = 0;
+					for (size_t c = 0; c < m->nctx_files; c++)
+						nreg += is_regular(&m->ctx_files[c]);
+					char other[64] = "";
+					if (nreg < m->nctx_files)
+						snprintf(other, sizeof(other), " and %zu other entr%s (symlinks...)",
+							 m->nctx_files - nreg, m->nctx_files - nreg == 1 ? "y" : "ies");
+					lp_finding_add_evidence(f, "%s is not in the build context (%zu file%s%s listed%s%s)",
+								src, nreg, nreg == 1 ? "" : "s", other,
+								m->context.dir ? " in " : "",
 								m->context.dir ? m->context.dir : "");
 					if (!lp_strv_has(&missing, src))
 						lp_strv_push(&missing, src);

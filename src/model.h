@@ -318,7 +318,13 @@ struct lp_build {
 	size_t cached_steps;
 	size_t cacheable_steps;
 	double cache_hit_rate;  /* cached / cacheable, 0..1; -1 when no cacheable step */
-	uint64_t events;        /* records read */
+	/* One name per count, everywhere (record, report, dump, JSON):
+	 * events are what the kernel side sent (kinds < 0x80: syscalls, fd
+	 * aggregates, fork/exec/exit), records everything in the file (the
+	 * events and the recorder's own: progress lines, context manifest,
+	 * seeded processes). `record` prints both. */
+	uint64_t events;        /* kernel events read */
+	uint64_t records;       /* records read */
 	uint64_t lost_events;   /* trailer's lost counts, all reasons */
 	uint64_t lost_by_reason[LP_LOST_NR];
 	bool truncated;         /* no trailer or damaged: partial recording */

@@ -57,10 +57,12 @@ static void read_pass1(struct lp_model *m, struct lp_reader *r, struct lp_tape *
 	struct lp_resolver *res = lp_resolver_new();
 	struct lp_readahead ra;
 	const struct lp_hdr *h;
-	uint64_t events = 0;
+	uint64_t events = 0, records = 0;
 	lp_readahead_start(&ra, r);
 	while (lp_readahead_next(&ra, &h) == 1) {
-		events++;
+		records++;
+		if (h->kind < 0x80)
+			events++;
 		if (h->ts > *last_ts)
 			*last_ts = h->ts;
 		if (!lp_ev_valid(h))
@@ -77,6 +79,7 @@ static void read_pass1(struct lp_model *m, struct lp_reader *r, struct lp_tape *
 	lp_readahead_stop(&ra);
 	lp_resolver_free(res);
 	m->build.events = events;
+	m->build.records = records;
 }
 
 /* Pass 2 straight from the trace (its tape was dropped). */

@@ -1537,6 +1537,7 @@ int cmd_record(int argc, char **argv)
 	char *trailer = make_trailer(r, why, end_mono, lost, per_cpu, ncpu, image);
 	free(per_cpu);
 	uint64_t events = r->events;
+	uint64_t records = r->w ? lp_writer_records(r->w) : 0;
 	char werr[512] = "";
 	const char *first_err = r->w ? lp_writer_error(r->w) : NULL;
 	char first_copy[512] = "";
@@ -1561,8 +1562,8 @@ int cmd_record(int argc, char **argv)
 		char sz[32];
 		uint64_t fsize = own_fd >= 0 && fstat(own_fd, &st) == 0 ? (uint64_t)st.st_size : 0;
 		lp_fmt_bytes(fsize, sz, sizeof(sz));
-		fprintf(stderr, "layerprof: recorded %llu events (%llu lost) in %.1f s to %s (%s)\n",
-			(unsigned long long)events, (unsigned long long)total_lost,
+		fprintf(stderr, "layerprof: recorded %llu events (%llu lost), %llu records in all, in %.1f s to %s (%s)\n",
+			(unsigned long long)events, (unsigned long long)total_lost, (unsigned long long)records,
 			(double)(end_mono - r->start_mono) / 1e9, r->out_path, sz);
 		if (total_lost) {
 			static const char *const reasons[LP_LOST_NR] = {

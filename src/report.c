@@ -213,6 +213,7 @@ static char *report_json(const struct lp_model *m, const char *file, struct targ
 	cJSON_AddNumberToObject(jb, "context_files", (double)m->context.manifest_files);
 	cJSON_AddNumberToObject(jb, "context_changed_files", (double)m->context.changed_files);
 	cJSON_AddNumberToObject(jb, "events", (double)b->events);
+	cJSON_AddNumberToObject(jb, "records", (double)b->records);
 	cJSON_AddNumberToObject(jb, "lost_events", (double)b->lost_events);
 	/* extras */
 	/* cache_hit_rate has one definition, the model's, used by the text,
@@ -408,8 +409,8 @@ static void print_text(FILE *out, const struct lp_model *m, const char *file, st
 			       : "bytes written into new layers by this build; base image not included");
 	else if (b->failed)
 		fprintf(out, "  image size       not measured: the build failed, no image was produced\n");
-	fprintf(out, "  events           %llu recorded, %llu lost\n", (unsigned long long)b->events,
-	       (unsigned long long)b->lost_events);
+	fprintf(out, "  events           %llu recorded, %llu lost (%llu records in the file with the recorder's own)\n",
+	       (unsigned long long)b->events, (unsigned long long)b->lost_events, (unsigned long long)b->records);
 	if (b->lost_events)
 		fprintf(out, "  WARNING          %llu events were lost: counts below are lower bounds\n",
 		       (unsigned long long)b->lost_events);

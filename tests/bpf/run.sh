@@ -108,10 +108,19 @@ check_mode() {
 	else
 		fail "[$m] syscalls attached as $m" "$(grep '^layerprof: syscalls' "$tmp/$b.err" || echo 'no "layerprof: syscalls:" line')"
 	fi
-	if grep -qE "^layerprof: recorded [0-9]+ events \(0 lost\) in [0-9.]+ s to .*$b\.lprof \(" "$tmp/$b.err"; then
+	if grep -qE "^layerprof: recorded [0-9]+ events \(0 lost\), [0-9]+ records in all, in [0-9.]+ s to .*$b\.lprof \(" "$tmp/$b.err"; then
 		pass "[$m] summary line"
 	else
 		fail "[$m] summary line" "$(grep -v '^libbpf: ' "$tmp/$b.err" | tail -3 | tr '\n' ' ')"
+	fi
+	# one name per count: record's events and records are report's
+	rec_ev=$(sed -nE 's/^layerprof: recorded ([0-9]+) events .*/\1/p' "$tmp/$b.err")
+	rec_all=$(sed -nE 's/^layerprof: recorded [0-9]+ events \([0-9]+ lost\), ([0-9]+) records in all.*/\1/p' "$tmp/$b.err")
+	rep=$("$LP_BIN" report --json "$tmp/$b.lprof" 2>/dev/null | jq -r '"\(.build.events) \(.build.records)"')
+	if [ -n "$rec_ev" ] && [ "$rep" = "$rec_ev $rec_all" ]; then
+		pass "[$m] record and report count the same events ($rec_ev) and records ($rec_all)"
+	else
+		fail "[$m] record and report count the same events and records" "record: $rec_ev events, $rec_all records; report: $rep"
 	fi
 	mode=$(stat -c %a "$tmp/$b.lprof" 2>/dev/null)
 	if [ "$mode" = 600 ]; then pass "[$m] trace file mode 0600"; else fail "[$m] trace file mode 0600" "mode $mode"; fi
@@ -180,7 +189,7 @@ if [ -n "$lost" ] && [ "$lost" -gt 0 ] 2>/dev/null; then
 else
 	fail "tiny ring buffer: trailer counts lost events" "lost.total='$lost'"
 fi
-if grep -qE "^layerprof: recorded [0-9]+ events \(${lost:-x} lost\)" "$tmp/b.err" &&
+if grep -qE "^layerprof: recorded [0-9]+ events \(${lost:-x} lost\), [0-9]+ records in all" "$tmp/b.err" &&
 	grep -q "warning: .*lost" "$tmp/b.err"; then
 	pass "tiny ring buffer: the summary reports the losses"
 else

@@ -461,6 +461,10 @@ if want missing-file; then
 			 [.steps[] | select(.id == $s) | .name | test("COPY requirements\\.txt")] == [true]' \
 			'{findings: [.findings[] | select(.kind == "failed-step")], steps: [.steps[] | {id, name, status}]}'
 		is "$N: no layer-order finding" '[.findings[] | select(.kind == "layer-order")] | length == 0'
+		nreg=$(find "$dir" -type f | wc -l)
+		is "$N: the evidence counts the context's $nreg regular files as find does, the symlink apart" \
+			"[.findings[] | select(.kind == \"failed-step\") | .evidence[] | select(test(\"requirements.txt is not in the build context\"))] |
+			 any(test(\"\\\\($nreg files and 1 other entry\"))" '[.findings[] | select(.kind == "failed-step") | .evidence]'
 		is "$N: $NOIO_NAME" "$NOIO" "$NOIO_SHOW"
 	fi
 	end missing-file missing-file
