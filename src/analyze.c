@@ -912,8 +912,8 @@ static void costs(struct lp_model *m)
 					fmt_b(m->context.sent_bytes, b1, sizeof(b1)),
 					(unsigned long long)m->context.added_files,
 					(unsigned long long)m->context.changed_files,
-					(unsigned long long)m->context.manifest_files,
-					fmt_b(m->context.manifest_bytes, b2, sizeof(b2)));
+					(unsigned long long)m->context.files,
+					fmt_b(m->context.bytes, b2, sizeof(b2)));
 		f->suggestion = lp_xstrdup("Shrink the context with .dockerignore (see context-bloat), or "
 					   "build from a smaller directory.");
 		for (size_t i = 0; i < m->nfindings; i++)

@@ -557,11 +557,11 @@ static void print_text(FILE *out, struct diff *d)
 	snprintf(y, sizeof(y), "%llu file%s, %s", (unsigned long long)B->context.sent_files, B->context.sent_files == 1 ? "" : "s",
 		 lp_fmt_bytes(B->context.sent_bytes, s2, sizeof(s2)));
 	print_side_row(out, "context sent", x, y, NULL);
-	if (A->context.manifest_files || B->context.manifest_files) {
-		snprintf(x, sizeof(x), "%llu files, %s", (unsigned long long)A->context.manifest_files,
-			 lp_fmt_bytes(A->context.manifest_bytes, s1, sizeof(s1)));
-		snprintf(y, sizeof(y), "%llu files, %s", (unsigned long long)B->context.manifest_files,
-			 lp_fmt_bytes(B->context.manifest_bytes, s2, sizeof(s2)));
+	if (A->context.files || B->context.files) {
+		snprintf(x, sizeof(x), "%llu files, %s", (unsigned long long)A->context.files,
+			 lp_fmt_bytes(A->context.bytes, s1, sizeof(s1)));
+		snprintf(y, sizeof(y), "%llu files, %s", (unsigned long long)B->context.files,
+			 lp_fmt_bytes(B->context.bytes, s2, sizeof(s2)));
 		print_side_row(out, "context size", x, y, NULL);
 	}
 	if (ba->lost_events || bb->lost_events || ba->truncated || bb->truncated) {
@@ -677,7 +677,7 @@ static void j_side(struct lp_buf *b, const char *file, const struct lp_model *m)
 	lp_buf_printf(b, ",\"context_bytes\":%llu,\"context_files\":%llu,\"context_sent_bytes\":%llu,"
 		      "\"context_sent_files\":%llu,\"context_changed_files\":%llu,\"context_added_files\":%llu,"
 		      "\"events\":%llu,\"lost_events\":%llu,\"truncated\":%s}",
-		      (unsigned long long)m->context.manifest_bytes, (unsigned long long)m->context.manifest_files,
+		      (unsigned long long)m->context.bytes, (unsigned long long)m->context.files,
 		      (unsigned long long)m->context.sent_bytes, (unsigned long long)m->context.sent_files,
 		      (unsigned long long)m->context.changed_files, (unsigned long long)m->context.added_files,
 		      (unsigned long long)x->events, (unsigned long long)x->lost_events, x->truncated ? "true" : "false");

@@ -244,6 +244,11 @@ struct lp_context {
 	int step;               /* the "[internal] load build context" step, or -1 */
 	uint64_t start_ns, end_ns;
 	uint64_t manifest_files, manifest_bytes;   /* from LP_REC_CONTEXT_FILE */
+	/* The build context as every view shows it: the manifest record made
+	 * when it had one; else (attach mode: no command, no file list) what
+	 * the kernel saw the transfer write into the context snapshot. */
+	uint64_t files, bytes;
+	bool from_transfer;     /* files/bytes are the transfer's (no manifest) */
 	uint64_t sent_files, sent_bytes;           /* written into the snapshot */
 	uint64_t added_files, changed_files;
 	uint64_t write_ns;      /* time inside the daemon's writes */

@@ -70,6 +70,21 @@ void lp_model_summarize(struct lp_model *m)
 		m->build.data_roots[0] = strndup(evid, (size_t)(cut - evid));
 		m->build.ndata_roots = m->build.data_roots[0] ? 1 : 0;
 	}
+	/* the context: the manifest's, else the transfer's (attach mode); a
+	 * file only seen sent is as big as what was written of it */
+	if (m->context.manifest_files) {
+		m->context.files = m->context.manifest_files;
+		m->context.bytes = m->context.manifest_bytes;
+	} else if (m->context.sent_files) {
+		m->context.files = m->context.sent_files;
+		m->context.bytes = m->context.sent_bytes;
+		m->context.from_transfer = true;
+	}
+	for (size_t i = 0; i < m->nctx_files; i++) {
+		struct lp_ctx_file *c = &m->ctx_files[i];
+		if (!c->in_manifest && c->sent && !c->size)
+			c->size = c->sent_bytes;
+	}
 	/* the context transfer's kernel window, before anything widens it */
 	if (m->context.end_ns > m->context.start_ns)
 		m->context.transfer_ns = m->context.end_ns - m->context.start_ns;

@@ -209,8 +209,11 @@ static char *report_json(const struct lp_model *m, const char *file, struct targ
 	cJSON_AddNumberToObject(jb, "steps", (double)b->steps);
 	cJSON_AddNumberToObject(jb, "cached_steps", (double)b->cached_steps);
 	cJSON_AddNumberToObject(jb, "cache_hit_rate", b->cache_hit_rate >= 0 ? b->cache_hit_rate : 0);
-	cJSON_AddNumberToObject(jb, "context_bytes", (double)m->context.manifest_bytes);
-	cJSON_AddNumberToObject(jb, "context_files", (double)m->context.manifest_files);
+	cJSON_AddNumberToObject(jb, "context_bytes", (double)m->context.bytes);
+	cJSON_AddNumberToObject(jb, "context_files", (double)m->context.files);
+	/* "manifest": listed by record before the build; "transfer": what the
+	 * kernel saw sent (attach mode, no file list) */
+	cJSON_AddStringToObject(jb, "context_source", m->context.from_transfer ? "transfer" : "manifest");
 	cJSON_AddNumberToObject(jb, "context_changed_files", (double)m->context.changed_files);
 	cJSON_AddNumberToObject(jb, "events", (double)b->events);
 	cJSON_AddNumberToObject(jb, "records", (double)b->records);
@@ -393,9 +396,10 @@ static void print_text(FILE *out, const struct lp_model *m, const char *file, st
 		       b->cold ? " - cold build, nothing to hit yet" : "");
 	else
 		fprintf(out, "  cache hit rate   unknown (no cacheable step seen)\n");
-	fprintf(out, "  context          %llu files, %s%s%s\n", (unsigned long long)m->context.manifest_files,
-	       lp_fmt_bytes(m->context.manifest_bytes, b1, sizeof(b1)), m->context.dir ? " in " : "",
-	       m->context.dir ? m->context.dir : "");
+	fprintf(out, "  context          %llu files, %s%s%s%s\n", (unsigned long long)m->context.files,
+	       lp_fmt_bytes(m->context.bytes, b1, sizeof(b1)), m->context.dir ? " in " : "",
+	       m->context.dir ? m->context.dir : "",
+	       m->context.from_transfer ? " (as the kernel saw them sent: no file list in attach mode)" : "");
 	uint64_t tns = m->context.transfer_ns;
 	fprintf(out, "  context sent     %llu files, %s (%llu added, %llu changed) in %s\n",
 	       (unsigned long long)m->context.sent_files,

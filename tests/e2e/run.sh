@@ -584,6 +584,7 @@ fi
 if want attach; then
 	begin attach
 	if prepare bad-order attach; then
+		printf 'API_TOKEN=not-a-real-token-0123456789\n' >"$dir/.env" # a secret, 38 B
 		N="attach"
 		J=$work/attach.json
 		"$LP_BIN" record -v -o "$work/attach.lprof" --duration 120 >"$work/attach.out" 2>&1 </dev/null &
@@ -635,6 +636,13 @@ if want attach; then
 					'.build.cache_hit_rate_known == false and .build.cacheable_steps == 0' '.build'
 				is "$N: no layer-order or cache-miss on inferred steps" \
 					'[.findings[] | select(.kind == "layer-order" or .kind == "cache-miss")] | length == 0'
+				nf=$(find "$dir" -type f | wc -l)
+				nb=$(find "$dir" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
+				is "$N: the context is the transfer's, as find counts it ($nf files, $nb B)" \
+					".build.context_source == \"transfer\" and .build.context_files == $nf and .build.context_bytes == $nb" '.build'
+				is "$N: secret-in-context names .env with its real size (38 B)" \
+					'[.findings[] | select(.kind == "secret-in-context") | .evidence[] | select(startswith(".env (38 B)"))] | length == 1' \
+					'[.findings[] | select(.kind == "secret-in-context")]'
 			else
 				fail "$N: report --json exits 0 (layerprof.report/1)" "$(clip <"$work/attach.report.err")"
 			fi
