@@ -20,6 +20,8 @@ void *lp_xmalloc(size_t n);
 void *lp_xcalloc(size_t n, size_t size);
 void *lp_xrealloc(void *p, size_t n);
 char *lp_xstrdup(const char *s);
+/* vsnprintf into a new string. */
+char *lp_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A copy of s[0..n) (stopping at a NUL) on one line: every run of white
  * space becomes one blank, none at either end. Never NULL. */
 char *lp_collapse_ws(const char *s, size_t n);
