@@ -35,15 +35,9 @@ uint64_t lp_step_wall_ns(const struct lp_step *s)
 	return s->end_ns > s->start_ns ? s->end_ns - s->start_ns : 0;
 }
 
-static const char *base_name(const char *p)
-{
-	const char *s = strrchr(p, '/');
-	return s ? s + 1 : p;
-}
-
 bool lp_path_is_secret(const char *path)
 {
-	const char *b = base_name(path);
+	const char *b = lp_base_name(path);
 	static const char *exact[] = { ".env", ".npmrc", ".pypirc", ".netrc", ".git-credentials",
 				       ".htpasswd", ".dockercfg", "credentials.json", "secrets.json",
 				       "secrets.yml", "secrets.yaml", "service-account.json" };

@@ -143,72 +143,11 @@ static void put_quoted(struct lp_buf *b, const char *s, size_t n)
 	lp_buf_puts(b, "\"");
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t len;
-	uint32_t cp;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 /* A JSON string; bytes that are not valid UTF-8 become \u00XX (their
- * Latin-1 reading) so every line stays valid JSON. */
+ * Latin-1 reading) so every line stays valid JSON and shows the bytes. */
 static void json_str_n(struct lp_buf *b, const char *s, size_t n)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	lp_buf_puts(b, "\"");
-	for (size_t i = 0; i < n;) {
-		unsigned char c = p[i];
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-			size_t j = i + 1;
-			while (j < n && p[j] >= 0x20 && p[j] < 0x7f && p[j] != '"' && p[j] != '\\')
-				j++;
-			lp_buf_append(b, p + i, j - i);
-			i = j;
-			continue;
-		}
-		size_t k = utf8_len(p + i, n - i);
-		if (k > 1) {
-			lp_buf_append(b, p + i, k);
-			i += k;
-			continue;
-		}
-		i++;
-		switch (c) {
-		case '"': lp_buf_puts(b, "\\\""); break;
-		case '\\': lp_buf_puts(b, "\\\\"); break;
-		case '\n': lp_buf_puts(b, "\\n"); break;
-		case '\r': lp_buf_puts(b, "\\r"); break;
-		case '\t': lp_buf_puts(b, "\\t"); break;
-		default:
-			if (c < 0x20 || c == 0x7f || k == 0)
-				putf(b, "\\u%04x", c);
-			else
-				lp_buf_append(b, &c, 1);
-		}
-	}
-	lp_buf_puts(b, "\"");
+	lp_buf_json_strn(b, s, n, LP_JSON_INVALID_LATIN1);
 }
 
 static void json_str(struct lp_buf *b, const char *s)

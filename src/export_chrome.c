@@ -184,7 +184,7 @@ static void put_name(struct cx *c, const char *name)
 	}
 	buf[k] = 0;
 	lp_buf_puts(&c->e, ",\"name\":");
-	lp_json_str(&c->e, buf);
+	lp_buf_json_str(&c->e, buf);
 }
 
 /* {"ph":"X","name":...,"cat":...,"pid":..,"tid":..,"ts":..,"dur":.. */
@@ -195,7 +195,7 @@ static void x_open(struct cx *c, const char *name, const char *cat, uint32_t pid
 	lp_buf_puts(&c->e, "{\"ph\":\"X\"");
 	put_name(c, name);
 	lp_buf_puts(&c->e, ",\"cat\":");
-	lp_json_str(&c->e, cat);
+	lp_buf_json_str(&c->e, cat);
 	lp_buf_printf(&c->e, ",\"pid\":%u,\"tid\":%u", pid, tid);
 	put_ts(c, "ts", s);
 	put_dur(c, s, e);
@@ -212,7 +212,7 @@ static void arg_key(struct cx *c, const char *k)
 	if (!c->first_arg)
 		lp_buf_puts(&c->e, ",");
 	c->first_arg = false;
-	lp_json_str(&c->e, k);
+	lp_buf_json_str(&c->e, k);
 	lp_buf_puts(&c->e, ":");
 }
 
@@ -221,7 +221,7 @@ static void arg_str(struct cx *c, const char *k, const char *v)
 	if (!v)
 		return;
 	arg_key(c, k);
-	lp_json_str(&c->e, v);
+	lp_buf_json_str(&c->e, v);
 }
 
 static void arg_u64(struct cx *c, const char *k, uint64_t v)
@@ -266,7 +266,7 @@ static void meta_str(struct cx *c, const char *what, uint32_t pid, uint32_t tid,
 	ev_begin(c);
 	lp_buf_printf(&c->e, "{\"ph\":\"M\",\"name\":\"%s\",\"pid\":%u,\"tid\":%u,\"ts\":0,\"args\":{\"name\":",
 		      what, pid, tid);
-	lp_json_str(&c->e, value);
+	lp_buf_json_str(&c->e, value);
 	lp_buf_puts(&c->e, "}}");
 	ev_end(c);
 }
@@ -983,7 +983,7 @@ static void emit_steps(struct cx *c)
 			for (size_t i = 0; i < s->nreads_from_context && i < 50; i++) {
 				if (i)
 					lp_buf_puts(&c->e, ",");
-				lp_json_str(&c->e, s->reads_from_context[i]);
+				lp_buf_json_str(&c->e, s->reads_from_context[i]);
 			}
 			lp_buf_puts(&c->e, "]");
 		}
@@ -1050,7 +1050,7 @@ static void emit_build(struct cx *c)
 			for (size_t k = 0; k < f->npaths && k < 20; k++) {
 				if (k)
 					lp_buf_puts(&c->e, ",");
-				lp_json_str(&c->e, f->paths[k]);
+				lp_buf_json_str(&c->e, f->paths[k]);
 			}
 			lp_buf_puts(&c->e, "]");
 		}
@@ -1160,15 +1160,15 @@ static void emit_other_data(struct cx *c, struct lp_reader *r)
 	e->len = 0;
 	lp_buf_puts(e, "\n],\n\"displayTimeUnit\":\"ms\",\n\"otherData\":{");
 	lp_buf_puts(e, "\"host\":");
-	lp_json_str(e, host ? host : "unknown");
+	lp_buf_json_str(e, host ? host : "unknown");
 	lp_buf_puts(e, ",\"kernel\":");
-	lp_json_str(e, kernel ? kernel : "unknown");
+	lp_buf_json_str(e, kernel ? kernel : "unknown");
 	lp_buf_puts(e, ",\"layerprof_version\":");
-	lp_json_str(e, LAYERPROF_VERSION);
+	lp_buf_json_str(e, LAYERPROF_VERSION);
 	lp_buf_puts(e, ",\"command\":");
-	lp_json_str(e, b->command ? b->command : "");
+	lp_buf_json_str(e, b->command ? b->command : "");
 	lp_buf_puts(e, ",\"trace\":");
-	lp_json_str(e, c->opt->trace_name ? c->opt->trace_name : "");
+	lp_buf_json_str(e, c->opt->trace_name ? c->opt->trace_name : "");
 	lp_buf_puts(e, ",\"time_origin\":\"ts 0 = first record of the trace (CLOCK_MONOTONIC ");
 	lp_buf_printf(e, "%llu ns)\"", (unsigned long long)c->t0);
 	lp_buf_printf(e, ",\"build_status\":\"%s\",\"wall_ms\":%llu,\"steps\":%zu,\"cached_steps\":%zu",
@@ -1180,7 +1180,7 @@ static void emit_other_data(struct cx *c, struct lp_reader *r)
 		      (unsigned long long)b->events, (unsigned long long)b->lost_events,
 		      b->truncated ? "true" : "false");
 	lp_buf_puts(e, ",\"trace_message\":");
-	lp_json_str(e, b->trace_message);
+	lp_buf_json_str(e, b->trace_message);
 	lp_buf_printf(e, ",\"syscall_events\":%llu,\"fd_io_events\":%llu,\"event_slices\":%llu,"
 		      "\"merged_calls\":%llu,\"merged_slices\":%llu,\"event_cap\":%llu,\"dropped_events\":%llu,"
 		      "\"capped\":%s,\"progress_lines\":%llu,\"progress_lines_dropped\":%llu",
@@ -1204,7 +1204,7 @@ static void emit_other_data(struct cx *c, struct lp_reader *r)
 		snprintf(note + nl, sizeof(note) - (size_t)nl,
 			 "; capped: %llu per-event slices kept, %llu dropped (raise with --max-events)",
 			 (unsigned long long)c->cap, (unsigned long long)c->dropped);
-	lp_json_str(e, note);
+	lp_buf_json_str(e, note);
 	lp_buf_printf(e, ",\"counter_bucket_ms\":%.3f,\"merge_below_us\":%.3f,\"hidden_fd_io\":%llu",
 		      (double)c->bucket_ns / 1e6, (double)c->tiny_ns / 1e3, (unsigned long long)c->hidden_fdio);
 	lp_buf_puts(e, "}}\n");

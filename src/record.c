@@ -248,12 +248,6 @@ static bool command_exists(const char *name, int *err)
 	return false;
 }
 
-static const char *base_name(const char *s)
-{
-	const char *slash = strrchr(s, '/');
-	return slash ? slash + 1 : s;
-}
-
 /* ---------------------------------------------------------------- options */
 
 enum {
@@ -1393,7 +1387,7 @@ int cmd_record(int argc, char **argv)
 			goto finish_error;
 		}
 		char comm[LP_COMM_LEN];
-		snprintf(comm, sizeof(comm), "%s", base_name(r->cmd_argv[0]));
+		snprintf(comm, sizeof(comm), "%s", lp_base_name(r->cmd_argv[0]));
 		if (lp_proc_seed(r->w, (uint32_t)sp.pid, LP_WHY_COMMAND, comm,
 				 seed_flags | LP_SEED_SKIP_CLOEXEC) == -EIO)
 			r->write_failed = true;
