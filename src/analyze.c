@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Findings (DESIGN §4). Each one is built from measurements in the model
+ * Findings (docs/architecture.md, "Findings"). Each one is built from measurements in the model
  * and carries its evidence; a clean build gets none.
  */
 #include "model.h"
