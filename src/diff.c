@@ -55,6 +55,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmdline.h"
 #include "commands.h"
 #include "exitcode.h"
 #include "export.h"
@@ -845,9 +846,8 @@ int cmd_diff(int argc, char **argv)
 	};
 	bool json = false;
 	int c;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
+	struct lp_cmdline cl = { "diff", "jh", longopts };
+	while ((c = lp_cmdline_next(&cl, argc, argv)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
@@ -855,8 +855,7 @@ int cmd_diff(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return LP_EXIT_OK;
-		default:
-			lp_error("diff: unknown option '%s'; see 'layerprof diff --help'", argv[optind - 1]);
+		default: /* LP_CMDLINE_ERROR, already reported */
 			return LP_EXIT_USAGE;
 		}
 	}

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmdline.h"
 #include "commands.h"
 #include "event.h"
 #include "exitcode.h"
@@ -761,30 +762,34 @@ static void print_json_blob(struct dump *d, const char *label, const char *text)
 
 int cmd_dump(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "raw", no_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct dump d = { .out = stdout };
-	const char *path = NULL;
-	bool opts_done = false;
-
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!opts_done && (!strcmp(a, "-h") || !strcmp(a, "--help"))) {
+	int c;
+	struct lp_cmdline cl = { "dump", "h", longopts };
+	while ((c = lp_cmdline_next(&cl, argc, argv)) != -1) {
+		switch (c) {
+		case 'j':
+			d.json = true;
+			break;
+		case 'r':
+			d.raw = true;
+			break;
+		case 'h':
 			usage(stdout);
 			return LP_EXIT_OK;
-		} else if (!opts_done && !strcmp(a, "--json")) {
-			d.json = true;
-		} else if (!opts_done && !strcmp(a, "--raw")) {
-			d.raw = true;
-		} else if (!opts_done && !strcmp(a, "--")) {
-			opts_done = true;
-		} else if (!opts_done && a[0] == '-' && a[1]) {
-			lp_error("dump: unknown option '%s'; see 'layerprof dump --help'", a);
-			return LP_EXIT_USAGE;
-		} else if (!path) {
-			path = a;
-		} else {
-			lp_error("dump: one trace file at a time ('%s' and '%s' given)", path, a);
+		default: /* LP_CMDLINE_ERROR, already reported */
 			return LP_EXIT_USAGE;
 		}
+	}
+	const char *path = optind < argc ? argv[optind] : NULL;
+	if (optind + 1 < argc) {
+		lp_error("dump: one trace file at a time ('%s' and '%s' given)", path, argv[optind + 1]);
+		return LP_EXIT_USAGE;
 	}
 	if (!path) {
 		lp_error("dump: no trace file given; usage: layerprof dump FILE [--json] [--raw]");

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cmdline.h"
 #include "commands.h"
 #include "exitcode.h"
 #include "event.h"
@@ -389,9 +390,8 @@ int cmd_export(int argc, char **argv)
 	enum lp_export_format fmt = LP_FMT_NONE;
 	struct lp_export_opts opt = { .metric = LP_METRIC_TIME, .max_events = LP_CHROME_DEFAULT_MAX_EVENTS };
 	int c;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "o:f:m:h", longopts, NULL)) != -1) {
+	struct lp_cmdline cl = { "export", "o:f:m:h", longopts };
+	while ((c = lp_cmdline_next(&cl, argc, argv)) != -1) {
 		switch (c) {
 		case 'o':
 			out = optarg;
@@ -434,12 +434,7 @@ int cmd_export(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return LP_EXIT_OK;
-		default:
-			if (optopt && optopt != '?' && strchr("ofm", optopt))
-				lp_error("export: option -%c needs a value; see 'layerprof export --help'", optopt);
-			else
-				lp_error("export: unknown option '%s'; see 'layerprof export --help'",
-					 argv[optind - 1]);
+		default: /* LP_CMDLINE_ERROR, already reported */
 			return LP_EXIT_USAGE;
 		}
 	}

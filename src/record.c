@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmdline.h"
 #include "commands.h"
 #include "dockerctx.h"
 #include "exitcode.h"
@@ -269,11 +270,10 @@ static int parse_options(struct rec *r, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	opterr = 0;
-	optind = 1;
 	int c;
 	/* '+': stop at the first non-option, the command. */
-	while ((c = getopt_long(argc, argv, "+:o:p:vh", longopts, NULL)) != -1) {
+	struct lp_cmdline cl = { "record", "+o:p:vh", longopts };
+	while ((c = lp_cmdline_next(&cl, argc, argv)) != -1) {
 		switch (c) {
 		case 'o':
 			if (!*optarg) {
@@ -340,13 +340,7 @@ static int parse_options(struct rec *r, int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return -1;
-		case ':':
-			lp_error("record: option '%s' needs a value; see 'layerprof record --help'",
-				 argv[optind - 1]);
-			return LP_EXIT_USAGE;
-		default:
-			lp_error("record: unknown option '%s'; see 'layerprof record --help'",
-				 argv[optind - 1]);
+		default: /* LP_CMDLINE_ERROR, already reported */
 			return LP_EXIT_USAGE;
 		}
 	}
