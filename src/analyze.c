@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Findings (DESIGN §4). Each one is built from measurements in the model
+ * Findings (docs/architecture.md, "Findings"). Each one is built from measurements in the model
  * and carries its evidence; a clean build gets none.
  */
 #include "model.h"
@@ -26,15 +26,9 @@
 #define COST_SHARE           0.20
 #define BLOAT_PATHS_SHOWN    20             /* paths listed (the count covers all) */
 
-static const char *base_name(const char *p)
-{
-	const char *s = strrchr(p, '/');
-	return s ? s + 1 : p;
-}
-
 bool lp_path_is_secret(const char *path)
 {
-	const char *b = base_name(path);
+	const char *b = lp_base_name(path);
 	static const char *exact[] = { ".env", ".npmrc", ".pypirc", ".netrc", ".git-credentials",
 				       ".htpasswd", ".dockercfg", "credentials.json", "secrets.json",
 				       "secrets.yml", "secrets.yaml", "service-account.json" };

@@ -27,6 +27,7 @@
 
 #include <cJSON.h>
 
+#include "cmdline.h"
 #include "commands.h"
 #include "exitcode.h"
 #include "layerprof/abi.h"
@@ -637,9 +638,8 @@ int cmd_check(int argc, char **argv)
 	};
 	bool json = false;
 	int c;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+hj", opts, NULL)) != -1) {
+	struct lp_cmdline cl = { "check", "+hj", opts };
+	while ((c = lp_cmdline_next(&cl, argc, argv)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
@@ -647,9 +647,7 @@ int cmd_check(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return LP_EXIT_OK;
-		default:
-			lp_error("check: unknown option '%s'; see 'layerprof check --help'",
-				 argv[optind - 1]);
+		default: /* LP_CMDLINE_ERROR, already reported */
 			return LP_EXIT_USAGE;
 		}
 	}

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Correlation (DESIGN §3): BuildKit progress lines become steps; steps get
+ * Correlation (docs/architecture.md, "How events become build steps"): BuildKit progress lines become steps; steps get
  * their Dockerfile line; processes get a role and a step (RUN: the process
  * tree under `runc run --bundle <data-root>/buildkit/executor/<id>`,
  * matched to the step by the `sh -c` text and the time window); layer

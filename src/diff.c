@@ -55,6 +55,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmdline.h"
 #include "commands.h"
 #include "exitcode.h"
 #include "export.h"
@@ -508,19 +509,13 @@ static void print_side_row(FILE *out, const char *label, const char *a, const ch
 	fprintf(out, "  %-22s %-20s %-20s %s\n", label, a, b, chg ? chg : "");
 }
 
-static const char *base_name(const char *p)
-{
-	const char *s = strrchr(p, '/');
-	return s ? s + 1 : p;
-}
-
 static void print_text(FILE *out, struct diff *d)
 {
 	const struct lp_model *A = d->A, *B = d->B;
 	const struct lp_build *ba = &A->build, *bb = &B->build;
 	char x[64], y[64], z[96];
 	fprintf(out, "layerprof diff: %s -> %s\n\n", d->fa, d->fb);
-	print_side_row(out, "", base_name(d->fa), base_name(d->fb), "change");
+	print_side_row(out, "", lp_base_name(d->fa), lp_base_name(d->fb), "change");
 	print_side_row(out, "status", ba->failed ? "FAILED" : "ok", bb->failed ? "FAILED" : "ok", NULL);
 	fmt_ms(ba->wall_ns, x, sizeof(x));
 	fmt_ms(bb->wall_ns, y, sizeof(y));
@@ -572,7 +567,7 @@ static void print_text(FILE *out, struct diff *d)
 
 	if (d->nresent) {
 		fprintf(out, "\nContext files re-sent in %s (changed or added since the daemon's last sync): ",
-		       base_name(d->fb));
+		       lp_base_name(d->fb));
 		for (size_t i = 0; i < d->nresent && i < 20; i++)
 			fprintf(out, "%s%s", i ? ", " : "", d->resent[i]);
 		if (d->nresent > 20)
@@ -624,7 +619,7 @@ static void print_text(FILE *out, struct diff *d)
 	if (!any)
 		fprintf(out, "\nNo step changed its cache status, result or time significantly.\n");
 
-	fprintf(out, "\nSteps (in %s's order):\n", base_name(d->fb));
+	fprintf(out, "\nSteps (in %s's order):\n", lp_base_name(d->fb));
 	for (size_t i = 0; i < d->np; i++) {
 		const struct pair *p = &d->p[i];
 		const struct lp_step *a = p->a >= 0 ? &A->steps[p->a] : NULL;
@@ -663,7 +658,7 @@ static void j_side(struct lp_buf *b, const char *file, const struct lp_model *m)
 {
 	const struct lp_build *x = &m->build;
 	lp_buf_puts(b, "{\"file\":");
-	lp_json_str(b, file);
+	lp_buf_json_str(b, file);
 	lp_buf_printf(b, ",\"status\":\"%s\",\"wall_ms\":%llu,\"steps\":%zu,\"cached_steps\":%zu,"
 		      "\"cacheable_steps\":%zu,\"cache_hit_rate\":",
 		      x->failed ? "failed" : "ok", (unsigned long long)(x->wall_ns / 1000000), x->steps, x->cached_steps,
@@ -690,9 +685,9 @@ static void j_step(struct lp_buf *b, const struct lp_step *s)
 		return;
 	}
 	lp_buf_puts(b, "{\"id\":");
-	lp_json_str(b, s->id);
+	lp_buf_json_str(b, s->id);
 	lp_buf_puts(b, ",\"name\":");
-	lp_json_str(b, s->name ? s->name : "");
+	lp_buf_json_str(b, s->name ? s->name : "");
 	lp_buf_printf(b, ",\"status\":\"%s\",\"cached\":%s,\"wall_ms\":%llu,\"dockerfile_line\":",
 		      status_word(s), s->cached ? "true" : "false", (unsigned long long)(wall(s) / 1000000));
 	if (s->dockerfile_line > 0)
@@ -708,22 +703,22 @@ static void j_findings(struct lp_buf *b, const struct lp_model *m, const struct 
 		if (i)
 			lp_buf_puts(b, ",");
 		lp_buf_puts(b, "{\"kind\":");
-		lp_json_str(b, lp_finding_kind_name(f[i]->kind));
+		lp_buf_json_str(b, lp_finding_kind_name(f[i]->kind));
 		lp_buf_puts(b, ",\"step\":");
 		if (f[i]->step >= 0 && (size_t)f[i]->step < m->nsteps) {
-			lp_json_str(b, m->steps[f[i]->step].id);
+			lp_buf_json_str(b, m->steps[f[i]->step].id);
 			lp_buf_puts(b, ",\"step_name\":");
-			lp_json_str(b, m->steps[f[i]->step].name ? m->steps[f[i]->step].name : "");
+			lp_buf_json_str(b, m->steps[f[i]->step].name ? m->steps[f[i]->step].name : "");
 		} else {
 			lp_buf_puts(b, "null,\"step_name\":null");
 		}
 		lp_buf_puts(b, ",\"message\":");
-		lp_json_str(b, f[i]->message ? f[i]->message : "");
+		lp_buf_json_str(b, f[i]->message ? f[i]->message : "");
 		lp_buf_puts(b, ",\"paths\":[");
 		for (size_t k = 0; k < f[i]->npaths; k++) {
 			if (k)
 				lp_buf_puts(b, ",");
-			lp_json_str(b, f[i]->paths[k]);
+			lp_buf_json_str(b, f[i]->paths[k]);
 		}
 		lp_buf_printf(b, "],\"paths_total\":%zu}",
 			      f[i]->npaths_total > f[i]->npaths ? f[i]->npaths_total : f[i]->npaths);
@@ -752,7 +747,7 @@ static void print_json(struct diff *d)
 	for (size_t i = 0; i < d->nresent; i++) {
 		if (i)
 			lp_buf_puts(&b, ",");
-		lp_json_str(&b, d->resent[i]);
+		lp_buf_json_str(&b, d->resent[i]);
 	}
 	lp_buf_printf(&b, "],\"summary\":{\"new_misses\":%d,\"now_cached\":%d,\"slower\":%d,\"faster\":%d,"
 		      "\"added\":%d,\"removed\":%d,\"failed\":%d,\"fixed\":%d}",
@@ -767,12 +762,12 @@ static void print_json(struct diff *d)
 		if (i)
 			lp_buf_puts(&b, ",");
 		lp_buf_puts(&b, "\n{\"key\":");
-		lp_json_str(&b, p->key);
+		lp_buf_json_str(&b, p->key);
 		lp_buf_puts(&b, ",\"stage\":");
-		lp_json_str(&b, sh->stage ? sh->stage : "");
+		lp_buf_json_str(&b, sh->stage ? sh->stage : "");
 		lp_buf_puts(&b, ",\"instruction\":");
 		char *t = step_text(sh);
-		lp_json_str(&b, t);
+		lp_buf_json_str(&b, t);
 		free(t);
 		lp_buf_printf(&b, ",\"change\":\"%s\",\"a\":", change_names[p->ch]);
 		j_step(&b, a);
@@ -788,21 +783,21 @@ static void print_json(struct diff *d)
 			lp_buf_puts(&b, "null");
 		} else {
 			lp_buf_printf(&b, "{\"kind\":\"%s\",\"message\":", cause_names[p->cause]);
-			lp_json_str(&b, p->cause_msg ? p->cause_msg : "");
+			lp_buf_json_str(&b, p->cause_msg ? p->cause_msg : "");
 			lp_buf_puts(&b, ",\"files\":[");
 			for (size_t k = 0; k < p->nfiles; k++) {
 				if (k)
 					lp_buf_puts(&b, ",");
-				lp_json_str(&b, p->files[k]);
+				lp_buf_json_str(&b, p->files[k]);
 			}
 			lp_buf_puts(&b, "],\"upstream_step\":");
 			if (p->upstream >= 0)
-				lp_json_str(&b, B->steps[p->upstream].id);
+				lp_buf_json_str(&b, B->steps[p->upstream].id);
 			else
 				lp_buf_puts(&b, "null");
 			lp_buf_puts(&b, ",\"was\":");
 			if (p->was)
-				lp_json_str(&b, p->was);
+				lp_buf_json_str(&b, p->was);
 			else
 				lp_buf_puts(&b, "null");
 			lp_buf_puts(&b, "}");
@@ -851,9 +846,8 @@ int cmd_diff(int argc, char **argv)
 	};
 	bool json = false;
 	int c;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
+	struct lp_cmdline cl = { "diff", "jh", longopts };
+	while ((c = lp_cmdline_next(&cl, argc, argv)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
@@ -861,8 +855,7 @@ int cmd_diff(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return LP_EXIT_OK;
-		default:
-			lp_error("diff: unknown option '%s'; see 'layerprof diff --help'", argv[optind - 1]);
+		default: /* LP_CMDLINE_ERROR, already reported */
 			return LP_EXIT_USAGE;
 		}
 	}

@@ -17,12 +17,6 @@
 
 /* ------------------------------------------------- the docker command line */
 
-static const char *base_name(const char *s)
-{
-	const char *slash = strrchr(s, '/');
-	return slash ? slash + 1 : s;
-}
-
 static bool in_list(const char *s, size_t n, const char *const *list)
 {
 	for (; *list; list++)
@@ -66,7 +60,7 @@ bool lp_docker_parse(int argc, char *const *argv, struct lp_docker_build *b)
 {
 	memset(b, 0, sizeof(*b));
 	b->build_idx = -1;
-	if (argc < 2 || strcmp(base_name(argv[0]), "docker") != 0)
+	if (argc < 2 || strcmp(lp_base_name(argv[0]), "docker") != 0)
 		return false;
 
 	/* docker [global options] <word>... */

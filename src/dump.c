@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmdline.h"
 #include "commands.h"
 #include "event.h"
 #include "exitcode.h"
@@ -143,72 +144,11 @@ static void put_quoted(struct lp_buf *b, const char *s, size_t n)
 	lp_buf_puts(b, "\"");
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t len;
-	uint32_t cp;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 /* A JSON string; bytes that are not valid UTF-8 become \u00XX (their
- * Latin-1 reading) so every line stays valid JSON. */
+ * Latin-1 reading) so every line stays valid JSON and shows the bytes. */
 static void json_str_n(struct lp_buf *b, const char *s, size_t n)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	lp_buf_puts(b, "\"");
-	for (size_t i = 0; i < n;) {
-		unsigned char c = p[i];
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-			size_t j = i + 1;
-			while (j < n && p[j] >= 0x20 && p[j] < 0x7f && p[j] != '"' && p[j] != '\\')
-				j++;
-			lp_buf_append(b, p + i, j - i);
-			i = j;
-			continue;
-		}
-		size_t k = utf8_len(p + i, n - i);
-		if (k > 1) {
-			lp_buf_append(b, p + i, k);
-			i += k;
-			continue;
-		}
-		i++;
-		switch (c) {
-		case '"': lp_buf_puts(b, "\\\""); break;
-		case '\\': lp_buf_puts(b, "\\\\"); break;
-		case '\n': lp_buf_puts(b, "\\n"); break;
-		case '\r': lp_buf_puts(b, "\\r"); break;
-		case '\t': lp_buf_puts(b, "\\t"); break;
-		default:
-			if (c < 0x20 || c == 0x7f || k == 0)
-				putf(b, "\\u%04x", c);
-			else
-				lp_buf_append(b, &c, 1);
-		}
-	}
-	lp_buf_puts(b, "\"");
+	lp_buf_json_strn(b, s, n, LP_JSON_INVALID_LATIN1);
 }
 
 static void json_str(struct lp_buf *b, const char *s)
@@ -829,30 +769,34 @@ static void print_json_blob(struct dump *d, const char *label, const char *text)
 
 int cmd_dump(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "raw", no_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct dump d = { .out = stdout };
-	const char *path = NULL;
-	bool opts_done = false;
-
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!opts_done && (!strcmp(a, "-h") || !strcmp(a, "--help"))) {
+	int c;
+	struct lp_cmdline cl = { "dump", "h", longopts };
+	while ((c = lp_cmdline_next(&cl, argc, argv)) != -1) {
+		switch (c) {
+		case 'j':
+			d.json = true;
+			break;
+		case 'r':
+			d.raw = true;
+			break;
+		case 'h':
 			usage(stdout);
 			return LP_EXIT_OK;
-		} else if (!opts_done && !strcmp(a, "--json")) {
-			d.json = true;
-		} else if (!opts_done && !strcmp(a, "--raw")) {
-			d.raw = true;
-		} else if (!opts_done && !strcmp(a, "--")) {
-			opts_done = true;
-		} else if (!opts_done && a[0] == '-' && a[1]) {
-			lp_error("dump: unknown option '%s'; see 'layerprof dump --help'", a);
-			return LP_EXIT_USAGE;
-		} else if (!path) {
-			path = a;
-		} else {
-			lp_error("dump: one trace file at a time ('%s' and '%s' given)", path, a);
+		default: /* LP_CMDLINE_ERROR, already reported */
 			return LP_EXIT_USAGE;
 		}
+	}
+	const char *path = optind < argc ? argv[optind] : NULL;
+	if (optind + 1 < argc) {
+		lp_error("dump: one trace file at a time ('%s' and '%s' given)", path, argv[optind + 1]);
+		return LP_EXIT_USAGE;
 	}
 	if (!path) {
 		lp_error("dump: no trace file given; usage: layerprof dump FILE [--json] [--raw]");

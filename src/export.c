@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cmdline.h"
 #include "commands.h"
 #include "exitcode.h"
 #include "event.h"
@@ -159,121 +160,6 @@ int lp_xout_finish(struct lp_xout *o)
 
 /* ---------------------------------------------------------- text helpers */
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 when invalid. */
-static size_t utf8_seq(const unsigned char *p)
-{
-	unsigned c = p[0];
-	if (c < 0x80)
-		return 1;
-	size_t n;
-	unsigned min;
-	if ((c & 0xe0) == 0xc0) {
-		n = 2;
-		min = 0x80;
-		c &= 0x1f;
-	} else if ((c & 0xf0) == 0xe0) {
-		n = 3;
-		min = 0x800;
-		c &= 0x0f;
-	} else if ((c & 0xf8) == 0xf0) {
-		n = 4;
-		min = 0x10000;
-		c &= 0x07;
-	} else {
-		return 0;
-	}
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (p[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	return n;
-}
-
-void lp_json_str(struct lp_buf *b, const char *s)
-{
-	lp_buf_append(b, "\"", 1);
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	while (*p) {
-		unsigned c = *p;
-		const char *esc = NULL;
-		switch (c) {
-		case '"': esc = "\\\""; break;
-		case '\\': esc = "\\\\"; break;
-		case '\n': esc = "\\n"; break;
-		case '\r': esc = "\\r"; break;
-		case '\t': esc = "\\t"; break;
-		default: break;
-		}
-		if (esc) {
-			lp_buf_puts(b, esc);
-			p++;
-		} else if (c < 0x20 || c == 0x7f) {
-			lp_buf_printf(b, "\\u%04x", c);
-			p++;
-		} else {
-			size_t n = utf8_seq(p);
-			if (!n) {
-				lp_buf_puts(b, "\\ufffd");
-				p++;
-			} else {
-				lp_buf_append(b, p, n);
-				p += n;
-			}
-		}
-	}
-	lp_buf_append(b, "\"", 1);
-}
-
-size_t lp_utf8_chars(const char *s)
-{
-	size_t n = 0;
-	const unsigned char *p = (const unsigned char *)s;
-	while (*p) {
-		size_t k = utf8_seq(p);
-		p += k ? k : 1;
-		n++;
-	}
-	return n;
-}
-
-void lp_xml_str(struct lp_buf *b, const char *s, size_t max_chars)
-{
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	size_t total = max_chars ? lp_utf8_chars((const char *)p) : 0;
-	size_t keep = (max_chars && total > max_chars) ? (max_chars >= 2 ? max_chars - 2 : 0) : SIZE_MAX;
-	size_t chars = 0;
-	while (*p && chars < keep) {
-		unsigned c = *p;
-		size_t n = 1;
-		switch (c) {
-		case '&': lp_buf_puts(b, "&amp;"); break;
-		case '<': lp_buf_puts(b, "&lt;"); break;
-		case '>': lp_buf_puts(b, "&gt;"); break;
-		case '"': lp_buf_puts(b, "&quot;"); break;
-		case '\'': lp_buf_puts(b, "&#39;"); break;
-		default:
-			if (c < 0x20 || c == 0x7f) {
-				lp_buf_append(b, "?", 1);
-			} else {
-				n = utf8_seq(p);
-				if (!n) {
-					lp_buf_append(b, "?", 1);
-					n = 1;
-				} else {
-					lp_buf_append(b, p, n);
-				}
-			}
-		}
-		p += n;
-		chars++;
-	}
-	if (keep != SIZE_MAX)
-		lp_buf_puts(b, "..");
-}
-
 char *lp_folded_frame(const char *s, char *buf, size_t len)
 {
 	size_t k = 0;
@@ -297,7 +183,7 @@ char *lp_folded_frame(const char *s, char *buf, size_t len)
 			sub = ':';
 		else if (c < 0x20 || c == 0x7f)
 			sub = '?';
-		else if (c >= 0x80 && !(n = utf8_seq(p))) {
+		else if (c >= 0x80 && !(n = lp_utf8_seq_len(p, 4))) {
 			sub = '?';
 			n = 1;
 		}
@@ -504,9 +390,8 @@ int cmd_export(int argc, char **argv)
 	enum lp_export_format fmt = LP_FMT_NONE;
 	struct lp_export_opts opt = { .metric = LP_METRIC_TIME, .max_events = LP_CHROME_DEFAULT_MAX_EVENTS };
 	int c;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "o:f:m:h", longopts, NULL)) != -1) {
+	struct lp_cmdline cl = { "export", "o:f:m:h", longopts };
+	while ((c = lp_cmdline_next(&cl, argc, argv)) != -1) {
 		switch (c) {
 		case 'o':
 			out = optarg;
@@ -549,12 +434,7 @@ int cmd_export(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return LP_EXIT_OK;
-		default:
-			if (optopt && optopt != '?' && strchr("ofm", optopt))
-				lp_error("export: option -%c needs a value; see 'layerprof export --help'", optopt);
-			else
-				lp_error("export: unknown option '%s'; see 'layerprof export --help'",
-					 argv[optind - 1]);
+		default: /* LP_CMDLINE_ERROR, already reported */
 			return LP_EXIT_USAGE;
 		}
 	}

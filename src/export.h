@@ -65,14 +65,7 @@ int lp_xout_finish(struct lp_xout *o);
 
 /* ---------------------------------------------------------- text helpers */
 
-/* Append s as a JSON string literal; invalid UTF-8 becomes U+FFFD. */
-void lp_json_str(struct lp_buf *b, const char *s);
-/* Append s escaped for XML text/attributes (& < > " '); control characters
- * and invalid UTF-8 become '?'. At most max_chars characters (0: all), then
- * "..". */
-void lp_xml_str(struct lp_buf *b, const char *s, size_t max_chars);
-/* Number of UTF-8 characters in s (invalid bytes count one each). */
-size_t lp_utf8_chars(const char *s);
+/* JSON and XML escaping, UTF-8: util.h. */
 /*
  * One frame of a folded stack: no ';', no control characters, no leading,
  * trailing or repeated spaces, valid UTF-8, at most max bytes (cut on a

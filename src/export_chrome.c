@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "containers.h"
 #include "event.h"
 #include "model.h"
 #include "resolve.h"
@@ -59,102 +60,6 @@
 #define RUN_MAX_NS 10000000ull      /* a merged run spans at most 10 ms */
 #define PROGRESS_MAX 20000u
 #define NAME_MAX_CHARS 160
-
-/* ------------------------------------------------------- u64 -> u64 map */
-
-struct umap {
-	uint64_t *keys;
-	uint64_t *vals;
-	uint8_t *state;         /* 0 empty, 1 used, 2 deleted */
-	size_t cap, used, live;
-};
-
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
-}
-
-static void umap_put(struct umap *m, uint64_t k, uint64_t v);
-
-static void umap_rehash(struct umap *m, size_t ncap)
-{
-	struct umap o = *m;
-	m->cap = ncap;
-	m->keys = lp_xcalloc(ncap, sizeof(uint64_t));
-	m->vals = lp_xcalloc(ncap, sizeof(uint64_t));
-	m->state = lp_xcalloc(ncap, 1);
-	m->used = m->live = 0;
-	for (size_t i = 0; i < o.cap; i++)
-		if (o.state[i] == 1)
-			umap_put(m, o.keys[i], o.vals[i]);
-	free(o.keys);
-	free(o.vals);
-	free(o.state);
-}
-
-static uint64_t *umap_find(const struct umap *m, uint64_t k)
-{
-	if (!m->cap)
-		return NULL;
-	size_t mask = m->cap - 1;
-	for (size_t i = mix64(k) & mask;; i = (i + 1) & mask) {
-		if (m->state[i] == 0)
-			return NULL;
-		if (m->state[i] == 1 && m->keys[i] == k)
-			return &m->vals[i];
-	}
-}
-
-static void umap_put(struct umap *m, uint64_t k, uint64_t v)
-{
-	if ((m->used + 1) * 2 > m->cap)
-		umap_rehash(m, m->cap ? (m->live * 4 > m->cap ? m->cap * 2 : m->cap) : 64);
-	size_t mask = m->cap - 1;
-	size_t tomb = SIZE_MAX;
-	for (size_t i = mix64(k) & mask;; i = (i + 1) & mask) {
-		if (m->state[i] == 1 && m->keys[i] == k) {
-			m->vals[i] = v;
-			return;
-		}
-		if (m->state[i] == 2 && tomb == SIZE_MAX)
-			tomb = i;
-		if (m->state[i] == 0) {
-			if (tomb != SIZE_MAX)
-				i = tomb;
-			else
-				m->used++;
-			m->state[i] = 1;
-			m->keys[i] = k;
-			m->vals[i] = v;
-			m->live++;
-			return;
-		}
-	}
-}
-
-static bool umap_del(struct umap *m, uint64_t k)
-{
-	uint64_t *v = umap_find(m, k);
-	if (!v)
-		return false;
-	size_t i = (size_t)(v - m->vals);
-	m->state[i] = 2;
-	m->live--;
-	return true;
-}
-
-static void umap_free(struct umap *m)
-{
-	free(m->keys);
-	free(m->vals);
-	free(m->state);
-	memset(m, 0, sizeof(*m));
-}
 
 /* ----------------------------------------------------------- state */
 
@@ -200,12 +105,12 @@ struct cx {
 	uint64_t t0, t_end;
 	/* processes */
 	uint32_t *cpid;         /* per model proc: chrome pid, 0 until used */
-	struct umap pid_owner;  /* real pid -> model proc index that got it */
+	struct lp_u64map pid_owner;  /* real pid -> model proc index that got it */
 	struct life *life;
-	struct umap thr_idx;    /* (cpid << 32 | tid) -> index in thr */
+	struct lp_u64map thr_idx;    /* (cpid << 32 | tid) -> index in thr */
 	struct thr *thr;
 	size_t nthr, thr_cap;
-	struct umap argv_pend;  /* tgid -> index in argv_strs + 1 */
+	struct lp_u64map argv_pend;  /* tgid -> index in argv_strs + 1 */
 	char **argv_strs;
 	size_t nargv, argv_cap;
 	/* counters */
@@ -216,8 +121,8 @@ struct cx {
 	int64_t *open_max, *open_last;
 	uint8_t *open_touched;
 	int64_t open_cur;
-	struct umap open_fds;   /* (tgid << 32 | fd) -> 1 */
-	struct umap open_per_tgid; /* tgid -> count */
+	struct lp_u64map open_fds;   /* (tgid << 32 | fd) -> 1 */
+	struct lp_u64map open_per_tgid; /* tgid -> count */
 	/* merging: calls shorter than tiny_ns are merged into runs of at most
 	 * run_max_ns; raised above 10 us when the trace is too big for the cap */
 	uint64_t tiny_ns, run_max_ns;
@@ -279,7 +184,7 @@ static void put_name(struct cx *c, const char *name)
 	}
 	buf[k] = 0;
 	lp_buf_puts(&c->e, ",\"name\":");
-	lp_json_str(&c->e, buf);
+	lp_buf_json_str(&c->e, buf);
 }
 
 /* {"ph":"X","name":...,"cat":...,"pid":..,"tid":..,"ts":..,"dur":.. */
@@ -290,7 +195,7 @@ static void x_open(struct cx *c, const char *name, const char *cat, uint32_t pid
 	lp_buf_puts(&c->e, "{\"ph\":\"X\"");
 	put_name(c, name);
 	lp_buf_puts(&c->e, ",\"cat\":");
-	lp_json_str(&c->e, cat);
+	lp_buf_json_str(&c->e, cat);
 	lp_buf_printf(&c->e, ",\"pid\":%u,\"tid\":%u", pid, tid);
 	put_ts(c, "ts", s);
 	put_dur(c, s, e);
@@ -307,7 +212,7 @@ static void arg_key(struct cx *c, const char *k)
 	if (!c->first_arg)
 		lp_buf_puts(&c->e, ",");
 	c->first_arg = false;
-	lp_json_str(&c->e, k);
+	lp_buf_json_str(&c->e, k);
 	lp_buf_puts(&c->e, ":");
 }
 
@@ -316,7 +221,7 @@ static void arg_str(struct cx *c, const char *k, const char *v)
 	if (!v)
 		return;
 	arg_key(c, k);
-	lp_json_str(&c->e, v);
+	lp_buf_json_str(&c->e, v);
 }
 
 static void arg_u64(struct cx *c, const char *k, uint64_t v)
@@ -361,7 +266,7 @@ static void meta_str(struct cx *c, const char *what, uint32_t pid, uint32_t tid,
 	ev_begin(c);
 	lp_buf_printf(&c->e, "{\"ph\":\"M\",\"name\":\"%s\",\"pid\":%u,\"tid\":%u,\"ts\":0,\"args\":{\"name\":",
 		      what, pid, tid);
-	lp_json_str(&c->e, value);
+	lp_buf_json_str(&c->e, value);
 	lp_buf_puts(&c->e, "}}");
 	ev_end(c);
 }
@@ -390,12 +295,12 @@ static uint32_t cpid_of(struct cx *c, const struct lp_proc *p, uint32_t tgid)
 		return tgid;
 	uint32_t *cp = &c->cpid[p->index];
 	if (!*cp) {
-		uint64_t *owner = umap_find(&c->pid_owner, p->pid);
+		uint64_t *owner = lp_u64map_find(&c->pid_owner, p->pid);
 		if (p->pid == BUILD_PID || (owner && *owner != (uint64_t)p->index)) {
 			*cp = DUP_PID_BASE + (uint32_t)p->index;
 		} else {
 			*cp = p->pid;
-			umap_put(&c->pid_owner, p->pid, (uint64_t)p->index);
+			lp_u64map_put(&c->pid_owner, p->pid, (uint64_t)p->index);
 		}
 	}
 	return *cp;
@@ -426,7 +331,7 @@ static char *join_argv(char **argv, int argc)
 static struct thr *thr_get(struct cx *c, uint32_t cpid, uint32_t tid, int proc)
 {
 	uint64_t k = ((uint64_t)cpid << 32) | tid;
-	uint64_t *v = umap_find(&c->thr_idx, k);
+	uint64_t *v = lp_u64map_find(&c->thr_idx, k);
 	if (v)
 		return &c->thr[*v];
 	if (c->nthr == c->thr_cap) {
@@ -438,7 +343,7 @@ static struct thr *thr_get(struct cx *c, uint32_t cpid, uint32_t tid, int proc)
 	t->cpid = cpid;
 	t->tid = tid;
 	t->proc = proc;
-	umap_put(&c->thr_idx, k, c->nthr);
+	lp_u64map_put(&c->thr_idx, k, c->nthr);
 	c->nthr++;
 	return t;
 }
@@ -527,20 +432,20 @@ static void open_set(struct cx *c, uint64_t ts, int64_t delta)
 static void fd_opened(struct cx *c, uint32_t tgid, int32_t fd, uint64_t ts)
 {
 	uint64_t k = ((uint64_t)tgid << 32) | (uint32_t)fd;
-	if (umap_find(&c->open_fds, k))
+	if (lp_u64map_find(&c->open_fds, k))
 		return;         /* fd reused: the old file was closed unseen */
-	umap_put(&c->open_fds, k, 1);
-	uint64_t *n = umap_find(&c->open_per_tgid, tgid);
-	umap_put(&c->open_per_tgid, tgid, (n ? *n : 0) + 1);
+	lp_u64map_put(&c->open_fds, k, 1);
+	uint64_t *n = lp_u64map_find(&c->open_per_tgid, tgid);
+	lp_u64map_put(&c->open_per_tgid, tgid, (n ? *n : 0) + 1);
 	open_set(c, ts, 1);
 }
 
 static void fd_closed(struct cx *c, uint32_t tgid, int32_t fd, uint64_t ts)
 {
 	uint64_t k = ((uint64_t)tgid << 32) | (uint32_t)fd;
-	if (!umap_del(&c->open_fds, k))
+	if (!lp_u64map_del(&c->open_fds, k))
 		return;
-	uint64_t *n = umap_find(&c->open_per_tgid, tgid);
+	uint64_t *n = lp_u64map_find(&c->open_per_tgid, tgid);
 	if (n && *n)
 		(*n)--;
 	open_set(c, ts, -1);
@@ -548,17 +453,20 @@ static void fd_closed(struct cx *c, uint32_t tgid, int32_t fd, uint64_t ts)
 
 static void fds_exited(struct cx *c, uint32_t tgid, uint64_t ts)
 {
-	uint64_t *n = umap_find(&c->open_per_tgid, tgid);
+	uint64_t *n = lp_u64map_find(&c->open_per_tgid, tgid);
 	if (!n || !*n)
 		return;
 	int64_t closed = 0;
-	for (size_t i = 0; i < c->open_fds.cap; i++)
-		if (c->open_fds.state[i] == 1 && (c->open_fds.keys[i] >> 32) == tgid) {
-			c->open_fds.state[i] = 2;
-			c->open_fds.live--;
+	/* a deletion may move a later entry into slot i: look at it again */
+	for (size_t i = 0; i < c->open_fds.cap;) {
+		if (c->open_fds.used[i] && (c->open_fds.keys[i] >> 32) == tgid) {
+			lp_u64map_del(&c->open_fds, c->open_fds.keys[i]);
 			closed++;
+		} else {
+			i++;
 		}
-	umap_del(&c->open_per_tgid, tgid);
+	}
+	lp_u64map_del(&c->open_per_tgid, tgid);
 	if (closed)
 		open_set(c, ts, -closed);
 }
@@ -878,12 +786,12 @@ static void life_touch(struct cx *c, const struct lp_proc *p, uint64_t ts)
 
 static char *take_pending_argv(struct cx *c, uint32_t tgid)
 {
-	uint64_t *v = umap_find(&c->argv_pend, tgid);
+	uint64_t *v = lp_u64map_find(&c->argv_pend, tgid);
 	if (!v)
 		return NULL;
 	char *s = c->argv_strs[*v - 1];
 	c->argv_strs[*v - 1] = NULL;
-	umap_del(&c->argv_pend, tgid);
+	lp_u64map_del(&c->argv_pend, tgid);
 	return s;
 }
 
@@ -905,7 +813,7 @@ static void on_exec_argv(struct cx *c, const struct lp_ev_exec_argv *ev)
 	}
 	if (!b.data)
 		return;
-	uint64_t *v = umap_find(&c->argv_pend, ev->h.tgid);
+	uint64_t *v = lp_u64map_find(&c->argv_pend, ev->h.tgid);
 	if (v) {
 		free(c->argv_strs[*v - 1]);
 		c->argv_strs[*v - 1] = b.data;
@@ -916,7 +824,7 @@ static void on_exec_argv(struct cx *c, const struct lp_ev_exec_argv *ev)
 		c->argv_strs = lp_xrealloc(c->argv_strs, c->argv_cap * sizeof(char *));
 	}
 	c->argv_strs[c->nargv++] = b.data;
-	umap_put(&c->argv_pend, ev->h.tgid, c->nargv);
+	lp_u64map_put(&c->argv_pend, ev->h.tgid, c->nargv);
 }
 
 static void on_fork(struct cx *c, const struct lp_ev_fork *ev)
@@ -1075,7 +983,7 @@ static void emit_steps(struct cx *c)
 			for (size_t i = 0; i < s->nreads_from_context && i < 50; i++) {
 				if (i)
 					lp_buf_puts(&c->e, ",");
-				lp_json_str(&c->e, s->reads_from_context[i]);
+				lp_buf_json_str(&c->e, s->reads_from_context[i]);
 			}
 			lp_buf_puts(&c->e, "]");
 		}
@@ -1142,7 +1050,7 @@ static void emit_build(struct cx *c)
 			for (size_t k = 0; k < f->npaths && k < 20; k++) {
 				if (k)
 					lp_buf_puts(&c->e, ",");
-				lp_json_str(&c->e, f->paths[k]);
+				lp_buf_json_str(&c->e, f->paths[k]);
 			}
 			lp_buf_puts(&c->e, "]");
 		}
@@ -1252,15 +1160,15 @@ static void emit_other_data(struct cx *c, struct lp_reader *r)
 	e->len = 0;
 	lp_buf_puts(e, "\n],\n\"displayTimeUnit\":\"ms\",\n\"otherData\":{");
 	lp_buf_puts(e, "\"host\":");
-	lp_json_str(e, host ? host : "unknown");
+	lp_buf_json_str(e, host ? host : "unknown");
 	lp_buf_puts(e, ",\"kernel\":");
-	lp_json_str(e, kernel ? kernel : "unknown");
+	lp_buf_json_str(e, kernel ? kernel : "unknown");
 	lp_buf_puts(e, ",\"layerprof_version\":");
-	lp_json_str(e, LAYERPROF_VERSION);
+	lp_buf_json_str(e, LAYERPROF_VERSION);
 	lp_buf_puts(e, ",\"command\":");
-	lp_json_str(e, b->command ? b->command : "");
+	lp_buf_json_str(e, b->command ? b->command : "");
 	lp_buf_puts(e, ",\"trace\":");
-	lp_json_str(e, c->opt->trace_name ? c->opt->trace_name : "");
+	lp_buf_json_str(e, c->opt->trace_name ? c->opt->trace_name : "");
 	lp_buf_puts(e, ",\"time_origin\":\"ts 0 = first record of the trace (CLOCK_MONOTONIC ");
 	lp_buf_printf(e, "%llu ns)\"", (unsigned long long)c->t0);
 	lp_buf_printf(e, ",\"build_status\":\"%s\",\"wall_ms\":%llu,\"steps\":%zu,\"cached_steps\":%zu",
@@ -1272,7 +1180,7 @@ static void emit_other_data(struct cx *c, struct lp_reader *r)
 		      (unsigned long long)b->events, (unsigned long long)b->lost_events,
 		      b->truncated ? "true" : "false");
 	lp_buf_puts(e, ",\"trace_message\":");
-	lp_json_str(e, b->trace_message);
+	lp_buf_json_str(e, b->trace_message);
 	lp_buf_printf(e, ",\"syscall_events\":%llu,\"fd_io_events\":%llu,\"event_slices\":%llu,"
 		      "\"merged_calls\":%llu,\"merged_slices\":%llu,\"event_cap\":%llu,\"dropped_events\":%llu,"
 		      "\"capped\":%s,\"progress_lines\":%llu,\"progress_lines_dropped\":%llu",
@@ -1296,7 +1204,7 @@ static void emit_other_data(struct cx *c, struct lp_reader *r)
 		snprintf(note + nl, sizeof(note) - (size_t)nl,
 			 "; capped: %llu per-event slices kept, %llu dropped (raise with --max-events)",
 			 (unsigned long long)c->cap, (unsigned long long)c->dropped);
-	lp_json_str(e, note);
+	lp_buf_json_str(e, note);
 	lp_buf_printf(e, ",\"counter_bucket_ms\":%.3f,\"merge_below_us\":%.3f,\"hidden_fd_io\":%llu",
 		      (double)c->bucket_ns / 1e6, (double)c->tiny_ns / 1e3, (unsigned long long)c->hidden_fdio);
 	lp_buf_puts(e, "}}\n");
@@ -1450,13 +1358,13 @@ int lp_export_chrome(const struct lp_model *m, struct lp_reader *r, struct lp_xo
 		free(c.thr[i].path1);
 	}
 	free(c.thr);
-	umap_free(&c.thr_idx);
+	lp_u64map_free(&c.thr_idx);
 	for (size_t i = 0; i < c.nargv; i++)
 		free(c.argv_strs[i]);
 	free(c.argv_strs);
-	umap_free(&c.argv_pend);
-	umap_free(&c.open_fds);
-	umap_free(&c.open_per_tgid);
+	lp_u64map_free(&c.argv_pend);
+	lp_u64map_free(&c.open_fds);
+	lp_u64map_free(&c.open_per_tgid);
 	free(c.rd);
 	free(c.wr);
 	free(c.rd_diff);
@@ -1471,7 +1379,7 @@ int lp_export_chrome(const struct lp_model *m, struct lp_reader *r, struct lp_xo
 	}
 	free(c.life);
 	free(c.cpid);
-	umap_free(&c.pid_owner);
+	lp_u64map_free(&c.pid_owner);
 	lp_buf_free(&c.e);
 	return 0;
 }

@@ -5,7 +5,7 @@
  * `layerprof record` without a command traces the running daemons: a build
  * started by someone else leaves no BuildKit progress stream in the trace,
  * so the model has no steps. lp_infer_steps() then makes them from what the
- * kernel saw (DESIGN §3):
+ * kernel saw (docs/architecture.md, "How events become build steps"):
  *
  *   RUN      one per `runc ... run --bundle <data-root>/buildkit/executor/<id>`:
  *            named "RUN <text>" after the container's first exec (the

@@ -20,49 +20,18 @@
 
 /* ------------------------------------------------------------- processes */
 
-static size_t pid_slot(const struct lp_priv *pv, uint32_t pid)
-{
-	size_t mask = pv->pid_cap - 1;
-	size_t i = (size_t)((pid * 2654435761u) >> 3) & mask;
-	while (pv->pid_keys[i] && pv->pid_keys[i] != pid)
-		i = (i + 1) & mask;
-	return i;
-}
-
+/* The newest process with that pid (a key: 0 is stored as UINT32_MAX), or -1. */
 static int pid_last(const struct lp_priv *pv, uint32_t pid)
 {
-	if (!pv->pid_cap || !pid)
-		return -1;
-	size_t i = pid_slot(pv, pid);
-	return pv->pid_keys[i] ? pv->pid_vals[i] : -1;
+	const uint64_t *v = pid ? lp_u64map_find(&pv->pid_last, pid) : NULL;
+	return v ? (int)*v : -1;
 }
 
 static void pid_set(struct lp_priv *pv, uint32_t pid, int idx)
 {
 	if (!pid)
 		pid = UINT32_MAX; /* pid 0 (hostile input): a key of its own */
-	if ((pv->pid_n + 1) * 2 > pv->pid_cap) {
-		uint32_t *ok = pv->pid_keys;
-		int *ov = pv->pid_vals;
-		size_t oc = pv->pid_cap;
-		pv->pid_cap = oc ? oc * 2 : 1024;
-		pv->pid_keys = lp_xcalloc(pv->pid_cap, sizeof(uint32_t));
-		pv->pid_vals = lp_xcalloc(pv->pid_cap, sizeof(int));
-		for (size_t i = 0; i < oc; i++)
-			if (ok[i]) {
-				size_t j = pid_slot(pv, ok[i]);
-				pv->pid_keys[j] = ok[i];
-				pv->pid_vals[j] = ov[i];
-			}
-		free(ok);
-		free(ov);
-	}
-	size_t i = pid_slot(pv, pid);
-	if (!pv->pid_keys[i]) {
-		pv->pid_keys[i] = pid;
-		pv->pid_n++;
-	}
-	pv->pid_vals[i] = idx;
+	lp_u64map_put(&pv->pid_last, pid, (uint64_t)idx);
 }
 
 struct lp_proc *lp_model_proc_new(struct lp_model *m, uint32_t pid, uint64_t ts)
@@ -268,8 +237,7 @@ static void priv_free(struct lp_model *m)
 	struct lp_priv *pv = lp_priv(m);
 	if (!pv)
 		return;
-	free(pv->pid_keys);
-	free(pv->pid_vals);
+	lp_u64map_free(&pv->pid_last);
 	free(pv->pid_prev);
 	lp_smap_free(&pv->step_by_num);
 	lp_smap_free(&pv->ctx_idx);
@@ -294,8 +262,7 @@ static void priv_free(struct lp_model *m)
 	free(pv->pcache);
 	lp_strtab_free(&pv->paths);
 	free(pv->pinfo);
-	free(pv->fid_keys);
-	free(pv->fid_vals);
+	lp_u64map_free(&pv->file_by_key);
 	for (size_t i = 0; i < m->nsteps; i++) {
 		if (pv->step_enoent)
 			lp_strv_free(&pv->step_enoent[i]);
@@ -310,7 +277,7 @@ static void priv_free(struct lp_model *m)
 	lp_smap_free(&pv->tmp_idx);
 	free(pv->tmp_bytes);
 	lp_model_reset_mounts(m);
-	free(pv->fdtab);
+	lp_u64map_free(&pv->fd_opened);
 	lp_progress_free(pv->prog);
 	free(pv);
 	m->priv = NULL;

@@ -2,22 +2,23 @@
 /*
  * The model of one recording: what `report`, `export` and `diff` reason about.
  *
- *   reader -> lp_model_load (two streaming passes, see model.c)
- *          -> correlate (processes and events -> build steps, DESIGN §3)
- *          -> analyze (findings, DESIGN §4)
+ *   reader -> lp_model_load (model_load.c drives the stages: two streaming
+ *             passes, correlation, attribution, findings; see
+ *             docs/architecture.md, "The offline pipeline")
  *
  * The model keeps aggregates, never every event: processes, steps, one row
  * per (step, path) of file activity, the build context manifest and the
  * findings. A 10M-event trace loads in well under 512 MiB (bench/gen_trace.c,
  * 10M events, ~1M distinct paths: ~340 MiB peak RSS, the trace's compact
- * copy included; see model.c for how it is read once).
+ * copy included; model_load.c says how it is read once).
  *
  * Several daemons may be traced at once: the one serving the build is the
  * one listening where the CLI's -H points (else the writer of the context
  * snapshot); the others' work is attributed to no step.
  *
  * Exporters that need per-event detail make their own pass over a reader
- * (with their own lp_resolver) and ask the model who did what:
+ * (with their own lp_resolver) and ask the model who did what (these are
+ * attribution.c's; docs/architecture.md, "Attribution"):
  *   lp_model_proc_at()       the process (with its role and step) of a tgid at ts
  *   lp_model_event_step()    the step an event belongs to (daemon-side COPY
  *                            work is attributed by path and time window)

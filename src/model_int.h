@@ -13,57 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "containers.h"
 #include "model.h"
 
-/* ---------------------------------------------------- string -> int map */
-
 struct lp_provenance;
-
-struct lp_smap_ent {
-	char *key;
-	int val;
-	uint32_t hash;
-	int next;               /* chain, -1 ends */
-};
-struct lp_smap {
-	struct lp_smap_ent *ents;
-	size_t n, cap;
-	int *buckets;
-	size_t nbuckets;
-};
-uint32_t lp_hash_str(const char *s, uint32_t seed);
-/* Value of key, or -1. */
-int lp_smap_get(const struct lp_smap *m, const char *key);
-/* Insert (key copied) or overwrite. */
-void lp_smap_put(struct lp_smap *m, const char *key, int val);
-void lp_smap_free(struct lp_smap *m);
-
-/* Interned strings (the paths of a trace): each distinct string once, with
- * a number. Ids start at 1; 0 means "no string". Strings live until the
- * table is freed. */
-struct lp_strslot {
-	const char *str;        /* the string, for the compare without a detour */
-	uint32_t id;            /* 0: empty */
-	uint32_t hash;
-};
-struct lp_strtab {
-	const char **str;       /* [id] */
-	size_t n;               /* ids in use: 1..n-1 */
-	size_t cap;
-	struct lp_strslot *slots; /* open addressing */
-	size_t nslots;
-	char **chunks;          /* the strings' storage */
-	size_t nchunks;
-	char *free_at;          /* room left in the last chunk */
-	size_t free_len;
-	size_t bytes;           /* memory held */
-};
-uint32_t lp_strtab_intern(struct lp_strtab *t, const char *s);
-static inline const char *lp_strtab_str(const struct lp_strtab *t, uint32_t id)
-{
-	return id && id < t->n ? t->str[id] : NULL;
-}
-void lp_strtab_free(struct lp_strtab *t);
 
 /* What pass 2 needs to know of one interned path, worked out the first
  * time (attribution and display are functions of the path once the
@@ -94,17 +47,6 @@ struct lp_pinfo {
 #define PI_CTXREL    8u
 #define PI_BASE      0x80u  /* bkmount */
 
-/* Growable array of strings, for small sets. */
-struct lp_strv {
-	char **v;
-	size_t n, cap;
-};
-void lp_strv_push(struct lp_strv *s, const char *str);
-bool lp_strv_has(const struct lp_strv *s, const char *str);
-void lp_strv_free(struct lp_strv *s);
-/* Sort and unique in place. */
-void lp_strv_sort_uniq(struct lp_strv *s);
-
 /* ------------------------------------------------------------- snapshots */
 
 /* How a host path falls into a layer snapshot. */
@@ -134,18 +76,9 @@ struct lp_snap {
 	bool is_context;
 };
 
-/* One entry of the (tgid, fd) -> open time table. */
-struct lp_fdent {
-	uint32_t tgid;          /* 0: empty */
-	int32_t fd;
-	uint64_t ts;
-};
-
 /* Private part of the model (model->priv). */
 struct lp_priv {
-	uint32_t *pid_keys;          /* pid -> last lp_proc index with that pid: */
-	int *pid_vals;               /* open addressing, pid 0 never stored */
-	size_t pid_cap, pid_n;
+	struct lp_u64map pid_last;   /* pid -> last lp_proc index with that pid */
 	int *pid_prev;               /* per proc: previous proc with the same pid, -1 */
 	size_t pid_prev_cap;
 	struct lp_smap step_by_num;  /* "N" -> step index */
@@ -179,8 +112,7 @@ struct lp_priv {
 	/* (tgid, fd) -> when the process opened/dup'ed it (pass 2): an fd used
 	 * after an exec that the process did not open since is inherited, and
 	 * the resolver cannot know it was close-on-exec */
-	struct lp_fdent *fdtab;       /* open addressing, linear probing */
-	size_t fdtab_cap, fdtab_n;
+	struct lp_u64map fd_opened;  /* (tgid << 32 | fd) -> ts */
 	/* Bind mounts seen (temporary buildkit-mount dirs): target -> source */
 	struct lp_smap mnt_idx;
 	char **mnt_src;
@@ -201,9 +133,7 @@ struct lp_priv {
 	size_t npinfo;
 	/* Is a container path still what a COPY placed there? (provenance.h) */
 	struct lp_provenance *prov;
-	uint64_t *fid_keys;          /* (step, shown path id) -> file index: open addressing */
-	uint32_t *fid_vals;
-	size_t fid_cap;
+	struct lp_u64map file_by_key; /* (step + 1 << 32 | shown path id) -> file index */
 };
 
 static inline struct lp_priv *lp_priv(const struct lp_model *m)
@@ -211,9 +141,8 @@ static inline struct lp_priv *lp_priv(const struct lp_model *m)
 	return (struct lp_priv *)m->priv;
 }
 
-/* ---------------------------------------------- model_util.c: containers */
+/* ------------------------------------------- model_util.c: small helpers */
 
-char *lp_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Grow *p (an array of *cap elements of elem bytes) to hold need; the new
  * room is zeroed. */
 void lp_grow(void **p, size_t *cap, size_t need, size_t elem);

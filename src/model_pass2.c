@@ -222,72 +222,15 @@ static void enoent_evidence(struct lp_model *m, int step, const struct lp_proc *
 		lp_strv_push(v, line);
 }
 
-static size_t fd_hash(uint32_t tgid, int32_t fd)
+static uint64_t fd_key(uint32_t tgid, int32_t fd)
 {
-	return (size_t)(((uint64_t)tgid * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)(uint32_t)fd * 0xC2B2AE3D27D4EB4Full)) >> 7;
-}
-
-static struct lp_fdent *fd_find(struct lp_priv *pv, uint32_t tgid, int32_t fd)
-{
-	if (!pv->fdtab_cap)
-		return NULL;
-	size_t mask = pv->fdtab_cap - 1;
-	for (size_t i = fd_hash(tgid, fd) & mask; pv->fdtab[i].tgid; i = (i + 1) & mask)
-		if (pv->fdtab[i].tgid == tgid && pv->fdtab[i].fd == fd)
-			return &pv->fdtab[i];
-	return NULL;
-}
-
-static void fd_put(struct lp_priv *pv, uint32_t tgid, int32_t fd, uint64_t ts)
-{
-	if ((pv->fdtab_n + 1) * 2 > pv->fdtab_cap) {
-		struct lp_fdent *old = pv->fdtab;
-		size_t oc = pv->fdtab_cap;
-		pv->fdtab_cap = oc ? oc * 2 : 1024;
-		pv->fdtab = lp_xcalloc(pv->fdtab_cap, sizeof(*pv->fdtab));
-		pv->fdtab_n = 0;
-		for (size_t i = 0; i < oc; i++)
-			if (old[i].tgid)
-				fd_put(pv, old[i].tgid, old[i].fd, old[i].ts);
-		free(old);
-	}
-	size_t mask = pv->fdtab_cap - 1;
-	size_t i = fd_hash(tgid, fd) & mask;
-	for (; pv->fdtab[i].tgid; i = (i + 1) & mask)
-		if (pv->fdtab[i].tgid == tgid && pv->fdtab[i].fd == fd) {
-			pv->fdtab[i].ts = ts;
-			return;
-		}
-	pv->fdtab[i] = (struct lp_fdent){ .tgid = tgid, .fd = fd, .ts = ts };
-	pv->fdtab_n++;
-}
-
-/* Remove with backward shift, so memory stays bounded by open fds. */
-static void fd_del(struct lp_priv *pv, uint32_t tgid, int32_t fd)
-{
-	struct lp_fdent *e = fd_find(pv, tgid, fd);
-	if (!e)
-		return;
-	size_t mask = pv->fdtab_cap - 1;
-	size_t i = (size_t)(e - pv->fdtab);
-	pv->fdtab[i].tgid = 0;
-	pv->fdtab_n--;
-	for (size_t j = (i + 1) & mask; pv->fdtab[j].tgid; j = (j + 1) & mask) {
-		size_t home = fd_hash(pv->fdtab[j].tgid, pv->fdtab[j].fd) & mask;
-		/* move j back to i when its home is not in (i, j] */
-		bool move = i <= j ? (home <= i || home > j) : (home <= i && home > j);
-		if (move) {
-			pv->fdtab[i] = pv->fdtab[j];
-			pv->fdtab[j].tgid = 0;
-			i = j;
-		}
-	}
+	return (uint64_t)tgid << 32 | (uint32_t)fd;
 }
 
 static void note_fd_open(struct lp_model *m, uint32_t tgid, int64_t fd, uint64_t ts)
 {
 	if (fd >= 0 && fd <= INT32_MAX && tgid)
-		fd_put(lp_priv(m), tgid, (int32_t)fd, ts);
+		lp_u64map_put(&lp_priv(m)->fd_opened, fd_key(tgid, (int32_t)fd), ts);
 }
 
 /* Was fd inherited across the process's exec (not opened by it since)? */
@@ -296,10 +239,10 @@ static bool fd_inherited(const struct lp_model *m, const struct lp_proc *p, uint
 {
 	if (fd <= 2)
 		return false; /* stdio: redirections made before exec are the norm */
-	const struct lp_fdent *e = fd_find(lp_priv(m), tgid, fd);
-	if (!e)
+	const uint64_t *opened = lp_u64map_find(&lp_priv(m)->fd_opened, fd_key(tgid, fd));
+	if (!opened)
 		return true; /* never opened by this process: inherited */
-	return p->exec_ns && ts >= p->exec_ns && e->ts < p->exec_ns;
+	return p->exec_ns && ts >= p->exec_ns && *opened < p->exec_ns;
 }
 
 /* display() of an interned path: the id of what is shown, and its space. */
@@ -349,56 +292,18 @@ static bool ctx_rel_id(struct lp_model *m, const char *path, uint32_t id, const 
 
 /* ---- files by (step, shown path id) */
 
-static size_t fid_hash(uint64_t key)
-{
-	return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 17);
-}
-
 static uint64_t fid_key(int step, uint32_t sid)
 {
 	return ((uint64_t)(uint32_t)(step + 1) << 32) | sid;
-}
-
-static void fid_insert(struct lp_priv *pv, uint64_t key, uint32_t idx)
-{
-	size_t mask = pv->fid_cap - 1;
-	size_t i = fid_hash(key) & mask;
-	while (pv->fid_keys[i])
-		i = (i + 1) & mask;
-	pv->fid_keys[i] = key;
-	pv->fid_vals[i] = idx;
-}
-
-/* A bigger index of files by (step, path): the same entries. */
-static void fid_grow(struct lp_priv *pv)
-{
-	uint64_t *ok = pv->fid_keys;
-	uint32_t *ov = pv->fid_vals;
-	size_t oc = pv->fid_cap;
-	pv->fid_cap = oc ? oc * 2 : 4096;
-	pv->fid_keys = lp_xcalloc(pv->fid_cap, sizeof(uint64_t));
-	pv->fid_vals = lp_xcalloc(pv->fid_cap, sizeof(uint32_t));
-	for (size_t i = 0; i < oc; i++)
-		if (ok[i])
-			fid_insert(pv, ok[i], ov[i]);
-	free(ok);
-	free(ov);
 }
 
 /* The index of files by (step, path) made again (the files were sorted). */
 static void fid_rebuild(struct lp_model *m)
 {
 	struct lp_priv *pv = lp_priv(m);
-	size_t cap = 4096;
-	while (cap < (m->nfiles + 1) * 2)
-		cap *= 2;
-	free(pv->fid_keys);
-	free(pv->fid_vals);
-	pv->fid_keys = lp_xcalloc(cap, sizeof(uint64_t));
-	pv->fid_vals = lp_xcalloc(cap, sizeof(uint32_t));
-	pv->fid_cap = cap;
+	lp_u64map_free(&pv->file_by_key);
 	for (size_t i = 0; i < m->nfiles; i++)
-		fid_insert(pv, fid_key(m->files[i].step, lp_model_intern(m, m->files[i].path)), (uint32_t)i);
+		lp_u64map_put(&pv->file_by_key, fid_key(m->files[i].step, lp_model_intern(m, m->files[i].path)), i);
 }
 
 /* The file row of (step, shown path), made on first use. */
@@ -407,16 +312,11 @@ static struct lp_file *file_get_id(struct lp_model *m, int step, uint32_t sid, e
 {
 	struct lp_priv *pv = lp_priv(m);
 	uint64_t key = fid_key(step, sid);
-	if (!pv->fid_cap && m->nfiles)
-		fid_rebuild(m); /* dropped by finish() */
-	if (pv->fid_cap) {
-		size_t mask = pv->fid_cap - 1;
-		for (size_t i = fid_hash(key) & mask; pv->fid_keys[i]; i = (i + 1) & mask)
-			if (pv->fid_keys[i] == key)
-				return &m->files[pv->fid_vals[i]];
-	}
-	if ((m->nfiles + 1) * 2 > pv->fid_cap)
-		fid_grow(pv);
+	if (!pv->file_by_key.n && m->nfiles)
+		fid_rebuild(m); /* dropped by lp_pass2_end() */
+	const uint64_t *found = lp_u64map_find(&pv->file_by_key, key);
+	if (found)
+		return &m->files[*found];
 	lp_grow((void **)&m->files, &pv->files_cap, m->nfiles + 1, sizeof(struct lp_file));
 	size_t idx = m->nfiles++;
 	struct lp_file *f = &m->files[idx];
@@ -428,7 +328,7 @@ static struct lp_file *file_get_id(struct lp_model *m, int step, uint32_t sid, e
 	f->ctx = -1;
 	if (space == LP_PATH_CONTEXT)
 		f->ctx = lp_smap_get(&pv->ctx_idx, f->path);
-	fid_insert(pv, key, (uint32_t)idx);
+	lp_u64map_put(&pv->file_by_key, key, idx);
 	return f;
 }
 
@@ -813,7 +713,7 @@ static void pass2_fdio(struct lp_model *m, const struct lp_p2rec *q, const struc
 	if (path && !(lp_model_pass2_flags(m, p) & PC_DAEMONISH) && fd_inherited(m, p, h->tgid, (int)h->aux, h->ts))
 		path = NULL; /* most likely a close-on-exec fd of the parent: unknown */
 	if (!open_at_end)
-		fd_del(lp_priv(m), h->tgid, (int32_t)h->aux); /* closed (by close or at exit) */
+		lp_u64map_del(&lp_priv(m)->fd_opened, fd_key(h->tgid, (int32_t)h->aux)); /* closed (by close or at exit) */
 	int step = lp_model_event_step_p(m, h, p, path, path ? pid : 0);
 	struct lp_agg *sa = lp_model_step_agg(m, step);
 	if (e->first_ts && e->first_ts <= e->last_ts && e->last_ts <= h->ts)
@@ -946,11 +846,7 @@ void lp_pass2_end(struct lp_model *m)
 	}
 	/* the files are sorted next: indexes into them go stale (made again
 	 * when asked: never, for a report) */
-	free(pv->fid_keys);
-	free(pv->fid_vals);
-	pv->fid_keys = NULL;
-	pv->fid_vals = NULL;
-	pv->fid_cap = 0;
+	lp_u64map_free(&pv->file_by_key);
 	free(pv->pinfo);
 	pv->pinfo = NULL;
 	pv->npinfo = 0;

@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmdline.h"
 #include "commands.h"
 #include "dockerctx.h"
 #include "exitcode.h"
@@ -248,12 +249,6 @@ static bool command_exists(const char *name, int *err)
 	return false;
 }
 
-static const char *base_name(const char *s)
-{
-	const char *slash = strrchr(s, '/');
-	return slash ? slash + 1 : s;
-}
-
 /* ---------------------------------------------------------------- options */
 
 enum {
@@ -275,11 +270,10 @@ static int parse_options(struct rec *r, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	opterr = 0;
-	optind = 1;
 	int c;
 	/* '+': stop at the first non-option, the command. */
-	while ((c = getopt_long(argc, argv, "+:o:p:vh", longopts, NULL)) != -1) {
+	struct lp_cmdline cl = { "record", "+o:p:vh", longopts };
+	while ((c = lp_cmdline_next(&cl, argc, argv)) != -1) {
 		switch (c) {
 		case 'o':
 			if (!*optarg) {
@@ -346,13 +340,7 @@ static int parse_options(struct rec *r, int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return -1;
-		case ':':
-			lp_error("record: option '%s' needs a value; see 'layerprof record --help'",
-				 argv[optind - 1]);
-			return LP_EXIT_USAGE;
-		default:
-			lp_error("record: unknown option '%s'; see 'layerprof record --help'",
-				 argv[optind - 1]);
+		default: /* LP_CMDLINE_ERROR, already reported */
 			return LP_EXIT_USAGE;
 		}
 	}
@@ -1393,7 +1381,7 @@ int cmd_record(int argc, char **argv)
 			goto finish_error;
 		}
 		char comm[LP_COMM_LEN];
-		snprintf(comm, sizeof(comm), "%s", base_name(r->cmd_argv[0]));
+		snprintf(comm, sizeof(comm), "%s", lp_base_name(r->cmd_argv[0]));
 		if (lp_proc_seed(r->w, (uint32_t)sp.pid, LP_WHY_COMMAND, comm,
 				 seed_flags | LP_SEED_SKIP_CLOEXEC) == -EIO)
 			r->write_failed = true;

@@ -240,12 +240,6 @@ static bool redact_name_value(struct lp_buf *out, const char *s)
 	return true;
 }
 
-static const char *base_name(const char *s)
-{
-	const char *slash = strrchr(s, '/');
-	return slash ? slash + 1 : s;
-}
-
 enum next_kind { NEXT_PLAIN, NEXT_SECRET, NEXT_SECRET_SPEC, NEXT_USER_PASSWORD };
 
 char **lp_redact_argv(int argc, const char *const *argv, int *changed)
@@ -255,7 +249,7 @@ char **lp_redact_argv(int argc, const char *const *argv, int *changed)
 	enum next_kind next = NEXT_PLAIN;
 	bool login = false, mysql_like = false, sshpass = false, curl_like = false, shell = false;
 	if (argc > 0 && argv[0]) {
-		const char *b = base_name(argv[0]);
+		const char *b = lp_base_name(argv[0]);
 		shell = !strcmp(b, "sh") || !strcmp(b, "bash") || !strcmp(b, "dash") ||
 			!strcmp(b, "ash") || !strcmp(b, "zsh");
 		curl_like = !strcmp(b, "curl") || !strcmp(b, "wget");

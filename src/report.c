@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cmdline.h"
 #include "commands.h"
 #include "exitcode.h"
 #include "model.h"
@@ -561,9 +562,8 @@ int cmd_report(int argc, char **argv)
 	struct target *targets = NULL;
 	size_t nt = 0;
 	int c, rc = LP_EXIT_OK;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+hjt:n:", opts, NULL)) != -1) {
+	struct lp_cmdline cl = { "report", "+hjt:n:", opts };
+	while ((c = lp_cmdline_next(&cl, argc, argv)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
@@ -588,8 +588,7 @@ int cmd_report(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			goto out;
-		default:
-			lp_error("report: unknown option '%s'; see 'layerprof report --help'", argv[optind - 1]);
+		default: /* LP_CMDLINE_ERROR, already reported */
 			rc = LP_EXIT_USAGE;
 			goto out;
 		}

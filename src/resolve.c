@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "containers.h"
 #include "event.h"
 #include "syscalls.h"
 #include "util.h"
@@ -81,94 +82,32 @@ static void path_unref(struct path *p)
 		free(p);
 }
 
-/* ------------------------------------- u32 -> pointer map, linear probing */
+/* ------------------------- u32 -> pointer map, on containers.h's u64 map */
 
-struct map {
-	uint32_t *keys;
-	void **vals; /* NULL: empty slot */
-	size_t cap, n;
-};
-
-static size_t slot_of(uint32_t k, size_t cap)
+static void *map_at(const struct lp_u64map *m, size_t slot)
 {
-	return (size_t)((k * 2654435761u) & (cap - 1));
+	return m->used[slot] ? (void *)(uintptr_t)m->vals[slot] : NULL;
 }
 
-static void *map_get(const struct map *m, uint32_t k)
+static void *map_get(const struct lp_u64map *m, uint32_t k)
 {
-	if (!m->cap)
-		return NULL;
-	for (size_t i = slot_of(k, m->cap);; i = (i + 1) & (m->cap - 1)) {
-		if (!m->vals[i])
-			return NULL;
-		if (m->keys[i] == k)
-			return m->vals[i];
-	}
+	const uint64_t *v = lp_u64map_find(m, k);
+	return v ? (void *)(uintptr_t)*v : NULL;
 }
 
-static void map_put(struct map *m, uint32_t k, void *v);
-
-static void map_grow(struct map *m)
+/* Insert or replace; the caller frees a replaced value (it gets it with
+ * map_get first). */
+static void map_put(struct lp_u64map *m, uint32_t k, void *v)
 {
-	struct map old = *m;
-	m->cap = old.cap ? old.cap * 2 : 8;
-	m->n = 0;
-	m->keys = lp_xcalloc(m->cap, sizeof(*m->keys));
-	m->vals = lp_xcalloc(m->cap, sizeof(*m->vals));
-	for (size_t i = 0; i < old.cap; i++)
-		if (old.vals[i])
-			map_put(m, old.keys[i], old.vals[i]);
-	free(old.keys);
-	free(old.vals);
+	lp_u64map_put(m, k, (uintptr_t)v);
 }
 
-/* Insert or replace; returns nothing: the caller frees a replaced value
- * (it gets it with map_get first). */
-static void map_put(struct map *m, uint32_t k, void *v)
+/* Remove k; returns its value (to free) or NULL. */
+static void *map_del(struct lp_u64map *m, uint32_t k)
 {
-	if ((m->n + 1) * 4 > m->cap * 3)
-		map_grow(m);
-	size_t i = slot_of(k, m->cap);
-	while (m->vals[i] && m->keys[i] != k)
-		i = (i + 1) & (m->cap - 1);
-	if (!m->vals[i])
-		m->n++;
-	m->keys[i] = k;
-	m->vals[i] = v;
-}
-
-/* Remove k; returns its value (to free) or NULL. Backward-shift deletion. */
-static void *map_del(struct map *m, uint32_t k)
-{
-	if (!m->cap)
-		return NULL;
-	size_t mask = m->cap - 1, i = slot_of(k, m->cap);
-	while (m->vals[i] && m->keys[i] != k)
-		i = (i + 1) & mask;
-	if (!m->vals[i])
-		return NULL;
-	void *v = m->vals[i];
-	m->vals[i] = NULL;
-	m->n--;
-	for (size_t j = (i + 1) & mask; m->vals[j]; j = (j + 1) & mask) {
-		size_t home = slot_of(m->keys[j], m->cap);
-		/* move j into the hole at i when its home is not in (i, j] */
-		bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
-		if (!between) {
-			m->keys[i] = m->keys[j];
-			m->vals[i] = m->vals[j];
-			m->vals[j] = NULL;
-			i = j;
-		}
-	}
+	void *v = map_get(m, k);
+	lp_u64map_del(m, k);
 	return v;
-}
-
-static void map_free(struct map *m)
-{
-	free(m->keys);
-	free(m->vals);
-	memset(m, 0, sizeof(*m));
 }
 
 /* ------------------------------------------------------------- processes */
@@ -178,21 +117,21 @@ struct proc {
 	bool dead;
 	char comm[LP_COMM_LEN + 1];
 	struct path *cwd, *exe;
-	struct map fds; /* (uint32_t)fd -> struct path * */
+	struct lp_u64map fds; /* (uint32_t)fd -> struct path * */
 };
 
 struct lp_resolver {
-	struct map procs; /* tgid -> struct proc * */
+	struct lp_u64map procs; /* tgid -> struct proc * */
 	uint32_t graveyard[GRAVEYARD];
 	unsigned grave_next, grave_n;
 };
 
-static void fds_clear(struct map *fds)
+static void fds_clear(struct lp_u64map *fds)
 {
 	for (size_t i = 0; i < fds->cap; i++)
-		if (fds->vals[i])
-			path_unref(fds->vals[i]);
-	map_free(fds);
+		if (fds->used[i])
+			path_unref(map_at(fds, i));
+	lp_u64map_free(fds);
 }
 
 static void proc_free(struct proc *p)
@@ -250,12 +189,12 @@ static void fd_put(struct proc *p, int32_t fd, struct path *path)
 /* exec: forget every fd but stdin, stdout and stderr (see the top). */
 static void fds_keep_std(struct proc *p)
 {
-	struct map kept = { 0 };
+	struct lp_u64map kept = { 0 };
 	for (size_t i = 0; i < p->fds.cap; i++) {
-		if (!p->fds.vals[i])
+		if (!p->fds.used[i])
 			continue;
 		if (p->fds.keys[i] <= 2)
-			map_put(&kept, p->fds.keys[i], path_ref(p->fds.vals[i]));
+			map_put(&kept, (uint32_t)p->fds.keys[i], path_ref(map_at(&p->fds, i)));
 	}
 	fds_clear(&p->fds);
 	p->fds = kept;
@@ -445,9 +384,9 @@ void lp_resolver_free(struct lp_resolver *r)
 	if (!r)
 		return;
 	for (size_t i = 0; i < r->procs.cap; i++)
-		if (r->procs.vals[i])
-			proc_free(r->procs.vals[i]);
-	map_free(&r->procs);
+		if (r->procs.used[i])
+			proc_free(map_at(&r->procs, i));
+	lp_u64map_free(&r->procs);
 	free(r);
 }
 
@@ -601,9 +540,9 @@ static void feed(struct lp_resolver *r, const struct lp_hdr *rec, bool known, co
 			child->cwd = path_ref(parent->cwd);
 			child->exe = path_ref(parent->exe);
 			for (size_t i = 0; i < parent->fds.cap; i++)
-				if (parent->fds.vals[i])
-					map_put(&child->fds, parent->fds.keys[i],
-						path_ref(parent->fds.vals[i]));
+				if (parent->fds.used[i])
+					map_put(&child->fds, (uint32_t)parent->fds.keys[i],
+						path_ref(map_at(&parent->fds, i)));
 		}
 		if (ev->child_comm[0])
 			lp_comm_copy(child->comm, ev->child_comm);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The trace file (DESIGN.md section 6): self-describing, versioned, compact,
+ * The trace file (docs/architecture.md, "Trace format"): self-describing, versioned, compact,
  * checksummed, streamable, and readable after a crash.
  *
  *   file   := file_header block*

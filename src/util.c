@@ -110,24 +110,127 @@ void lp_buf_printf(struct lp_buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-void lp_buf_json_str(struct lp_buf *b, const char *s)
+size_t lp_utf8_seq_len(const unsigned char *s, size_t n)
 {
+	unsigned char c = s[0];
+	size_t len;
+	uint32_t cp;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+static bool json_plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
+void lp_buf_json_strn(struct lp_buf *b, const char *s, size_t n, enum lp_json_invalid invalid)
+{
+	const unsigned char *p = (const unsigned char *)s;
 	lp_buf_append(b, "\"", 1);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
+	for (size_t i = 0; i < n;) {
+		unsigned char c = p[i];
+		if (json_plain(c)) {
+			size_t j = i + 1;
+			while (j < n && json_plain(p[j]))
+				j++;
+			lp_buf_append(b, p + i, j - i);
+			i = j;
+			continue;
+		}
+		size_t k = c >= 0x80 ? lp_utf8_seq_len(p + i, n - i) : 1;
+		if (k > 1) {
+			lp_buf_append(b, p + i, k);
+			i += k;
+			continue;
+		}
+		i++;
+		switch (c) {
 		case '"': lp_buf_puts(b, "\\\""); break;
 		case '\\': lp_buf_puts(b, "\\\\"); break;
 		case '\n': lp_buf_puts(b, "\\n"); break;
 		case '\r': lp_buf_puts(b, "\\r"); break;
 		case '\t': lp_buf_puts(b, "\\t"); break;
 		default:
-			if (*p < 0x20 || *p == 0x7f)
-				lp_buf_printf(b, "\\u%04x", *p);
+			if (c < 0x20 || c == 0x7f || invalid == LP_JSON_INVALID_LATIN1)
+				lp_buf_printf(b, "\\u%04x", c);
 			else
-				lp_buf_append(b, p, 1);
+				lp_buf_puts(b, "\\ufffd");
 		}
 	}
 	lp_buf_append(b, "\"", 1);
+}
+
+void lp_buf_json_str(struct lp_buf *b, const char *s)
+{
+	s = s ? s : "";
+	lp_buf_json_strn(b, s, strlen(s), LP_JSON_INVALID_REPLACE);
+}
+
+size_t lp_utf8_chars(const char *s)
+{
+	size_t n = 0;
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		size_t k = lp_utf8_seq_len(p, 4);
+		p += k ? k : 1;
+		n++;
+	}
+	return n;
+}
+
+void lp_xml_str(struct lp_buf *b, const char *s, size_t max_chars)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t total = max_chars ? lp_utf8_chars((const char *)p) : 0;
+	size_t keep = (max_chars && total > max_chars) ? (max_chars >= 2 ? max_chars - 2 : 0) : SIZE_MAX;
+	size_t chars = 0;
+	while (*p && chars < keep) {
+		unsigned c = *p;
+		size_t n = 1;
+		switch (c) {
+		case '&': lp_buf_puts(b, "&amp;"); break;
+		case '<': lp_buf_puts(b, "&lt;"); break;
+		case '>': lp_buf_puts(b, "&gt;"); break;
+		case '"': lp_buf_puts(b, "&quot;"); break;
+		case '\'': lp_buf_puts(b, "&#39;"); break;
+		default:
+			if (c < 0x20 || c == 0x7f) {
+				lp_buf_append(b, "?", 1);
+			} else {
+				n = lp_utf8_seq_len(p, 4);
+				if (!n) {
+					lp_buf_append(b, "?", 1);
+					n = 1;
+				} else {
+					lp_buf_append(b, p, n);
+				}
+			}
+		}
+		p += n;
+		chars++;
+	}
+	if (keep != SIZE_MAX)
+		lp_buf_puts(b, "..");
 }
 
 void lp_buf_free(struct lp_buf *b)
@@ -329,4 +432,17 @@ void lp_norm_abs_path(const char *in, char *out, size_t len)
 			break;
 		k += (size_t)n;
 	}
+}
+
+char *lp_xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	char *s = lp_xmalloc((size_t)(n < 0 ? 0 : n) + 1);
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)(n < 0 ? 0 : n) + 1, fmt, ap);
+	va_end(ap);
+	return s;
 }

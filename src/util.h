@@ -20,6 +20,8 @@ void *lp_xmalloc(size_t n);
 void *lp_xcalloc(size_t n, size_t size);
 void *lp_xrealloc(void *p, size_t n);
 char *lp_xstrdup(const char *s);
+/* vsnprintf into a new string. */
+char *lp_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A copy of s[0..n) (stopping at a NUL) on one line: every run of white
  * space becomes one blank, none at either end. Never NULL. */
 char *lp_collapse_ws(const char *s, size_t n);
@@ -47,8 +49,27 @@ void lp_buf_reserve(struct lp_buf *b, size_t extra);
 void lp_buf_append(struct lp_buf *b, const void *p, size_t n);
 void lp_buf_puts(struct lp_buf *b, const char *s);
 void lp_buf_printf(struct lp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Append s as a JSON string literal (quotes included, escaped). */
+
+/* ---- text encodings: the one home of UTF-8 and JSON/XML escaping */
+/* Length of the valid UTF-8 sequence at s (n bytes readable; a NUL ends a
+ * string early and safely), 1..4, or 0 when it is not valid UTF-8. */
+size_t lp_utf8_seq_len(const unsigned char *s, size_t n);
+/* Number of UTF-8 characters in s (invalid bytes count one each). */
+size_t lp_utf8_chars(const char *s);
+/* What a JSON string shows for a byte that is not UTF-8. */
+enum lp_json_invalid {
+	LP_JSON_INVALID_REPLACE,   /* U+FFFD: reports and exports */
+	LP_JSON_INVALID_LATIN1,    /* \u00XX, the byte kept (dump: the raw record) */
+};
+/* Append s[0..n) as a JSON string literal (quotes included); control
+ * characters and DEL as \uXXXX. */
+void lp_buf_json_strn(struct lp_buf *b, const char *s, size_t n, enum lp_json_invalid invalid);
+/* The same for a C string; NULL is "". Invalid UTF-8 becomes U+FFFD. */
 void lp_buf_json_str(struct lp_buf *b, const char *s);
+/* Append s escaped for XML text/attributes (& < > " '); control characters
+ * and invalid UTF-8 become '?'. At most max_chars characters (0: all), then
+ * "..". */
+void lp_xml_str(struct lp_buf *b, const char *s, size_t max_chars);
 void lp_buf_free(struct lp_buf *b);
 
 /* CLOCK_MONOTONIC in ns, the clock bpf_ktime_get_ns() uses. */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end tests: real `docker build`s of the fixture projects on a private
 # dockerd, recorded with `layerprof record -- docker build ...`, and assertions
-# on `layerprof report --json` (DESIGN.md sections 4, 5 and 7):
+# on `layerprof report --json` (docs/architecture.md: "Findings", "Report contract", "Tests"):
 #   bad-order     rebuild after editing src/index.js: cache-miss names exactly
 #                 src/index.js, layer-order names package.json with savings close
 #                 to the slow RUN's wall time, the RUN re-ran, hit-rate semantics,

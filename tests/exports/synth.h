@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * A synthetic but realistic recording of `docker build` (DESIGN.md §3),
+ * A synthetic but realistic recording of `docker build` (docs/architecture.md, "How events become build steps"),
  * written with the trace writer: BuildKit progress lines, the daemons
  * seeded, the context manifest, the context transfer into a parentless
  * snapshot (.tmp.N + rename for a changed file), COPY inside dockerd

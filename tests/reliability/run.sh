@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reliability and security (DESIGN.md sections 6 and 7): layerprof runs as
+# Reliability and security (docs/architecture.md, "Trace format" and "Tests"): layerprof runs as
 # root on shared build hosts and reads files other people send.
 #
 #   fuzz      the libFuzzer harnesses (fuzz/run.sh, ASan + UBSan) for

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Findings (DESIGN §4) on synthetic builds shaped like the fixture projects. */
+/* Findings (docs/architecture.md, "Findings") on synthetic builds shaped like the fixture projects. */
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
@@ -418,7 +418,7 @@ Test(real, missing_target_stage)
 }
 
 /* ------------------------------------------------------------------------
- * `layerprof report`: the JSON contract (DESIGN §5) and --target.
+ * `layerprof report`: the JSON contract (docs/architecture.md, "Report contract") and --target.
  */
 static char *slurp(FILE *f)
 {

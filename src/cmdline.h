@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The one option-parsing pattern of the subcommands: getopt_long with the
+ * state reset for each command (tests run several in one process), and
+ * the errors worded the same everywhere:
+ *
+ *   <cmd>: unknown option 'X'; see 'layerprof <cmd> --help'
+ *   <cmd>: option 'X' needs a value; see 'layerprof <cmd> --help'
+ *
+ *   struct lp_cmdline cl = { "report", "+hjt:n:", longopts };
+ *   int c;
+ *   while ((c = lp_cmdline_next(&cl, argc, argv)) != -1) {
+ *           switch (c) {
+ *           case 'j': ...
+ *           default: return LP_EXIT_USAGE;   (LP_CMDLINE_ERROR: already said)
+ *           }
+ *   }
+ *   // the operands are argv[optind..argc)
+ *
+ * A leading '+' in the short options stops at the first operand (record:
+ * the traced command follows); without it operands and options mix.
+ */
+#ifndef LAYERPROF_CMDLINE_H
+#define LAYERPROF_CMDLINE_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#define LP_CMDLINE_ERROR '?'
+
+struct lp_cmdline {
+	const char *cmd;                /* "report": for the messages */
+	const char *shortopts;          /* as getopt_long's */
+	const struct option *longopts;
+	bool started;
+	char spec[64];                  /* shortopts with ':' first (missing values told apart) */
+};
+
+/* The next option's code, -1 after the last one, or LP_CMDLINE_ERROR once
+ * the error line is printed. */
+int lp_cmdline_next(struct lp_cmdline *cl, int argc, char **argv);
+
+#endif

@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The generic containers (containers.h). */
+#include "containers.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+uint32_t lp_hash_str(const char *s, uint32_t seed)
+{
+	uint32_t h = 2166136261u ^ seed;
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static void smap_grow(struct lp_smap *m)
+{
+	size_t nb = m->nbuckets ? m->nbuckets * 2 : 64;
+	free(m->buckets);
+	m->buckets = lp_xmalloc(nb * sizeof(int));
+	for (size_t i = 0; i < nb; i++)
+		m->buckets[i] = -1;
+	m->nbuckets = nb;
+	for (size_t i = 0; i < m->n; i++) {
+		size_t b = m->ents[i].hash & (nb - 1);
+		m->ents[i].next = m->buckets[b];
+		m->buckets[b] = (int)i;
+	}
+}
+
+int lp_smap_get(const struct lp_smap *m, const char *key)
+{
+	if (!m->nbuckets)
+		return -1;
+	uint32_t h = lp_hash_str(key, 0);
+	for (int i = m->buckets[h & (m->nbuckets - 1)]; i >= 0; i = m->ents[i].next)
+		if (m->ents[i].hash == h && !strcmp(m->ents[i].key, key))
+			return m->ents[i].val;
+	return -1;
+}
+
+void lp_smap_put(struct lp_smap *m, const char *key, int val)
+{
+	uint32_t h = lp_hash_str(key, 0);
+	if (m->nbuckets)
+		for (int i = m->buckets[h & (m->nbuckets - 1)]; i >= 0; i = m->ents[i].next)
+			if (m->ents[i].hash == h && !strcmp(m->ents[i].key, key)) {
+				m->ents[i].val = val;
+				return;
+			}
+	if (m->n == m->cap) {
+		m->cap = m->cap ? m->cap * 2 : 64;
+		m->ents = lp_xrealloc(m->ents, m->cap * sizeof(*m->ents));
+	}
+	struct lp_smap_ent *e = &m->ents[m->n];
+	e->key = lp_xstrdup(key);
+	e->val = val;
+	e->hash = h;
+	m->n++;
+	if (m->n > m->nbuckets) {
+		smap_grow(m);
+	} else {
+		size_t b = h & (m->nbuckets - 1);
+		e->next = m->buckets[b];
+		m->buckets[b] = (int)(m->n - 1);
+	}
+}
+
+void lp_smap_free(struct lp_smap *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		free(m->ents[i].key);
+	free(m->ents);
+	free(m->buckets);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ------------------------------------------------------ interned strings */
+
+#define STRTAB_CHUNK (1u << 20)
+
+static void strtab_slots(struct lp_strtab *t, size_t nslots)
+{
+	struct lp_strslot *old = t->slots;
+	size_t oldn = t->nslots, mask = nslots - 1;
+	t->slots = lp_xcalloc(nslots, sizeof(*t->slots));
+	t->nslots = nslots;
+	for (size_t k = 0; k < oldn; k++) {
+		if (!old[k].id)
+			continue;
+		size_t i = old[k].hash & mask;
+		while (t->slots[i].id)
+			i = (i + 1) & mask;
+		t->slots[i] = old[k];
+	}
+	free(old);
+}
+
+/* A hash of len bytes, 8 at a time: interning is done for nearly every
+ * event of a trace. */
+static uint32_t strtab_hash(const char *s, size_t len)
+{
+	uint64_t h = 0x9E3779B97F4A7C15ull ^ len, w;
+	for (; len >= 8; s += 8, len -= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+		h ^= h >> 31;
+	}
+	w = 0;
+	memcpy(&w, s, len);
+	h = (h ^ w) * 0x94d049bb133111ebull;
+	h ^= h >> 29;
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+uint32_t lp_strtab_intern(struct lp_strtab *t, const char *s)
+{
+	size_t len = strlen(s);
+	uint32_t h = strtab_hash(s, len);
+	if (!t->n)
+		t->n = 1; /* id 0 is "no string" */
+	if ((t->n + 1) * 2 > t->nslots)
+		strtab_slots(t, t->nslots ? t->nslots * 2 : 4096);
+	/* a slot holds the hash next to the id: a probe touches one cache
+	 * line, and the string only when the hash matches */
+	size_t mask = t->nslots - 1, i = h & mask;
+	for (uint32_t id; (id = t->slots[i].id); i = (i + 1) & mask)
+		if (t->slots[i].hash == h && !strcmp(t->slots[i].str, s))
+			return id;
+	if (t->n >= t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 4096;
+		t->str = lp_xrealloc(t->str, t->cap * sizeof(*t->str));
+	}
+	if (len + 1 > t->free_len) {
+		size_t sz = len + 1 > STRTAB_CHUNK ? len + 1 : STRTAB_CHUNK;
+		t->chunks = lp_xrealloc(t->chunks, (t->nchunks + 1) * sizeof(char *));
+		t->free_at = t->chunks[t->nchunks++] = lp_xmalloc(sz);
+		t->free_len = sz;
+		t->bytes += sz;
+	}
+	char *copy = t->free_at;
+	memcpy(copy, s, len + 1);
+	t->free_at += len + 1;
+	t->free_len -= len + 1;
+	uint32_t id = (uint32_t)t->n++;
+	t->str[id] = copy;
+	t->slots[i].id = id;
+	t->slots[i].hash = h;
+	t->slots[i].str = copy;
+	return id;
+}
+
+void lp_strtab_free(struct lp_strtab *t)
+{
+	for (size_t i = 0; i < t->nchunks; i++)
+		free(t->chunks[i]);
+	free(t->chunks);
+	free(t->str);
+	free(t->slots);
+	memset(t, 0, sizeof(*t));
+}
+
+void lp_strv_push(struct lp_strv *s, const char *str)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 8;
+		s->v = lp_xrealloc(s->v, s->cap * sizeof(char *));
+	}
+	s->v[s->n++] = lp_xstrdup(str);
+}
+
+bool lp_strv_has(const struct lp_strv *s, const char *str)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->v[i], str))
+			return true;
+	return false;
+}
+
+void lp_strv_free(struct lp_strv *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+static int cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void lp_strv_sort_uniq(struct lp_strv *s)
+{
+	if (s->n < 2)
+		return;
+	qsort(s->v, s->n, sizeof(char *), cmp_strp);
+	size_t o = 1;
+	for (size_t i = 1; i < s->n; i++) {
+		if (!strcmp(s->v[i], s->v[o - 1]))
+			free(s->v[i]);
+		else
+			s->v[o++] = s->v[i];
+	}
+	s->n = o;
+}
+
+/* ------------------------------------------------------ u64 -> u64 map */
+
+static size_t u64_home(uint64_t k, size_t cap)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdull;
+	k ^= k >> 33;
+	k *= 0xc4ceb9fe1a85ec53ull;
+	k ^= k >> 33;
+	return (size_t)k & (cap - 1);
+}
+
+/* The slot of key, or of the empty slot where it would go. */
+static size_t u64_slot(const struct lp_u64map *m, uint64_t key)
+{
+	size_t mask = m->cap - 1, i = u64_home(key, m->cap);
+	while (m->used[i] && m->keys[i] != key)
+		i = (i + 1) & mask;
+	return i;
+}
+
+uint64_t *lp_u64map_find(const struct lp_u64map *m, uint64_t key)
+{
+	if (!m->cap)
+		return NULL;
+	size_t i = u64_slot(m, key);
+	return m->used[i] ? &m->vals[i] : NULL;
+}
+
+void lp_u64map_put(struct lp_u64map *m, uint64_t key, uint64_t val)
+{
+	if ((m->n + 1) * 2 > m->cap) {
+		struct lp_u64map old = *m;
+		m->cap = old.cap ? old.cap * 2 : 64;
+		m->n = 0;
+		m->keys = lp_xcalloc(m->cap, sizeof(*m->keys));
+		m->vals = lp_xcalloc(m->cap, sizeof(*m->vals));
+		m->used = lp_xcalloc(m->cap, 1);
+		for (size_t i = 0; i < old.cap; i++)
+			if (old.used[i])
+				lp_u64map_put(m, old.keys[i], old.vals[i]);
+		lp_u64map_free(&old);
+	}
+	size_t i = u64_slot(m, key);
+	if (!m->used[i]) {
+		m->used[i] = 1;
+		m->keys[i] = key;
+		m->n++;
+	}
+	m->vals[i] = val;
+}
+
+bool lp_u64map_del(struct lp_u64map *m, uint64_t key)
+{
+	if (!m->cap)
+		return false;
+	size_t mask = m->cap - 1, i = u64_slot(m, key);
+	if (!m->used[i])
+		return false;
+	m->used[i] = 0;
+	m->n--;
+	for (size_t j = (i + 1) & mask; m->used[j]; j = (j + 1) & mask) {
+		size_t home = u64_home(m->keys[j], m->cap);
+		/* move j into the hole at i when its home is not in (i, j] */
+		bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+		if (!between) {
+			m->keys[i] = m->keys[j];
+			m->vals[i] = m->vals[j];
+			m->used[i] = 1;
+			m->used[j] = 0;
+			i = j;
+		}
+	}
+	return true;
+}
+
+void lp_u64map_free(struct lp_u64map *m)
+{
+	free(m->keys);
+	free(m->vals);
+	free(m->used);
+	memset(m, 0, sizeof(*m));
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The one home of the generic containers (docs/architecture.md, "Shared
+ * helpers"): a string -> int map, interned strings, string vectors and a
+ * u64 -> u64 map. Plain C, no knowledge of traces or models; anything that
+ * needs a table builds on these rather than writing its own.
+ */
+#ifndef LAYERPROF_CONTAINERS_H
+#define LAYERPROF_CONTAINERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---------------------------------------------------- string -> int map */
+
+struct lp_smap_ent {
+	char *key;
+	int val;
+	uint32_t hash;
+	int next;               /* chain, -1 ends */
+};
+struct lp_smap {
+	struct lp_smap_ent *ents;
+	size_t n, cap;
+	int *buckets;
+	size_t nbuckets;
+};
+uint32_t lp_hash_str(const char *s, uint32_t seed);
+/* Value of key, or -1. */
+int lp_smap_get(const struct lp_smap *m, const char *key);
+/* Insert (key copied) or overwrite. */
+void lp_smap_put(struct lp_smap *m, const char *key, int val);
+void lp_smap_free(struct lp_smap *m);
+
+/* Interned strings (the paths of a trace): each distinct string once, with
+ * a number. Ids start at 1; 0 means "no string". Strings live until the
+ * table is freed. */
+struct lp_strslot {
+	const char *str;        /* the string, for the compare without a detour */
+	uint32_t id;            /* 0: empty */
+	uint32_t hash;
+};
+struct lp_strtab {
+	const char **str;       /* [id] */
+	size_t n;               /* ids in use: 1..n-1 */
+	size_t cap;
+	struct lp_strslot *slots; /* open addressing */
+	size_t nslots;
+	char **chunks;          /* the strings' storage */
+	size_t nchunks;
+	char *free_at;          /* room left in the last chunk */
+	size_t free_len;
+	size_t bytes;           /* memory held */
+};
+uint32_t lp_strtab_intern(struct lp_strtab *t, const char *s);
+static inline const char *lp_strtab_str(const struct lp_strtab *t, uint32_t id)
+{
+	return id && id < t->n ? t->str[id] : NULL;
+}
+void lp_strtab_free(struct lp_strtab *t);
+
+/* Growable array of strings, for small sets. */
+struct lp_strv {
+	char **v;
+	size_t n, cap;
+};
+void lp_strv_push(struct lp_strv *s, const char *str);
+bool lp_strv_has(const struct lp_strv *s, const char *str);
+void lp_strv_free(struct lp_strv *s);
+/* Sort and unique in place. */
+void lp_strv_sort_uniq(struct lp_strv *s);
+
+/* ------------------------------------------------------ u64 -> u64 map */
+
+/* Open addressing with linear probing; deletion shifts entries back, so a
+ * table with many deletions stays as small as its live entries. Any key,
+ * 0 included. Zero-initialize to start. */
+struct lp_u64map {
+	uint64_t *keys;
+	uint64_t *vals;
+	uint8_t *used;
+	size_t cap, n;
+};
+/* The value of key (to read or change in place), or NULL. */
+uint64_t *lp_u64map_find(const struct lp_u64map *m, uint64_t key);
+/* Insert or overwrite. */
+void lp_u64map_put(struct lp_u64map *m, uint64_t key, uint64_t val);
+/* Remove key; false when it was not there. */
+bool lp_u64map_del(struct lp_u64map *m, uint64_t key);
+void lp_u64map_free(struct lp_u64map *m);
+
+#endif
