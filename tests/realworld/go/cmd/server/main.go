@@ -8,14 +8,23 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"example.com/shortlink/internal/links"
 )
 
+var created = prometheus.NewCounter(prometheus.CounterOpts{
+	Name: "shortlink_links_created_total",
+	Help: "Short links created since start.",
+})
+
 func main() {
+	prometheus.MustRegister(created)
 	store := links.NewStore()
 	r := chi.NewRouter()
 	r.Use(middleware.Logger)
+	r.Handle("/metrics", promhttp.Handler())
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
@@ -28,6 +37,7 @@ func main() {
 			return
 		}
 		l := store.Add(body.URL)
+		created.Inc()
 		w.WriteHeader(http.StatusCreated)
 		json.NewEncoder(w).Encode(l)
 	})
