@@ -5,9 +5,19 @@ set -euo pipefail
 what=${1:-build}
 build=(make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcjson-dev pkg-config)
 docker=(docker.io busybox-static)
+# tests/realworld: debootstrap for the base images; the host-side clients that
+# make the developer contexts (lockfiles, node_modules, .venv, bin/, target/)
+# come from Debian only when no such command is installed (a host's own Node,
+# Go or rustup toolchain is left alone)
+realworld=(debootstrap git curl ca-certificates)
+command -v npm >/dev/null 2>&1 || realworld+=(nodejs npm)
+python3 -m venv --help >/dev/null 2>&1 || realworld+=(python3-venv python3-pip)
+command -v go >/dev/null 2>&1 || realworld+=(golang-go)
+command -v cargo >/dev/null 2>&1 || realworld+=(cargo-web rustc-web)
 case "$what" in
 build) pkgs=("${build[@]}") ;;
-test) pkgs=("${build[@]}" "${docker[@]}" libcriterion-dev libfuzzer-14-dev libclang-rt-14-dev python3 xz-utils jq chromium libxml2-utils) ;;
+test) pkgs=("${build[@]}" "${docker[@]}" libcriterion-dev libfuzzer-14-dev libclang-rt-14-dev python3 xz-utils jq chromium libxml2-utils
+	"${realworld[@]}") ;;
 demo) pkgs=("${build[@]}" "${docker[@]}") ;;
 bench) pkgs=("${build[@]}" "${docker[@]}" strace bpftrace hyperfine) ;;
 -h|--help) sed -n '2,3p' "$0"; exit 0 ;;
