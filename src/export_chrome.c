@@ -922,9 +922,10 @@ static int cmp_step_start(const void *a, const void *b, void *arg)
 {
 	const struct lp_model *m = arg;
 	const struct lp_step *x = &m->steps[*(const int *)a], *y = &m->steps[*(const int *)b];
-	if (x->start_ns != y->start_ns)
-		return x->start_ns < y->start_ns ? -1 : 1;
-	uint64_t dx = x->end_ns - x->start_ns, dy = y->end_ns - y->start_ns;
+	uint64_t xa = lp_step_start_ns(x), ya = lp_step_start_ns(y);
+	if (xa != ya)
+		return xa < ya ? -1 : 1;
+	uint64_t dx = lp_step_wall_ns(x), dy = lp_step_wall_ns(y);
 	if (dx != dy)
 		return dx > dy ? -1 : 1;
 	return x->index - y->index;
@@ -936,15 +937,17 @@ static void emit_steps(struct cx *c)
 	int *order = lp_xcalloc(m->nsteps + 1, sizeof(int));
 	size_t n = 0;
 	for (size_t i = 0; i < m->nsteps; i++)
-		if (m->steps[i].start_ns)
+		if (lp_step_start_ns(&m->steps[i]))
 			order[n++] = (int)i;
 	qsort_r(order, n, sizeof(int), cmp_step_start, (void *)m);
 	uint64_t *lane_end = lp_xcalloc(n + 1, sizeof(uint64_t));
 	size_t nlanes = 0;
 	for (size_t k = 0; k < n; k++) {
 		const struct lp_step *s = &m->steps[order[k]];
-		uint64_t a = s->start_ns < c->t0 ? c->t0 : s->start_ns;
-		uint64_t b = s->end_ns > a ? s->end_ns : a;
+		/* the step's time as the report has it (step_times.c) */
+		uint64_t sa = lp_step_start_ns(s), sb = sa + lp_step_wall_ns(s);
+		uint64_t a = sa < c->t0 ? c->t0 : sa;
+		uint64_t b = sb > a ? sb : a;
 		size_t lane = nlanes;
 		for (size_t i = 0; i < nlanes; i++)
 			if (lane_end[i] <= a) {
@@ -1028,8 +1031,8 @@ static void emit_build(struct cx *c)
 	for (size_t i = 0; i < m->nfindings; i++) {
 		const struct lp_finding *f = &m->findings[i];
 		uint64_t ts = a;
-		if (f->step >= 0 && (size_t)f->step < m->nsteps && m->steps[f->step].start_ns)
-			ts = m->steps[f->step].start_ns;
+		if (f->step >= 0 && (size_t)f->step < m->nsteps && lp_step_start_ns(&m->steps[f->step]))
+			ts = lp_step_start_ns(&m->steps[f->step]);
 		if (ts < a)
 			ts = a;
 		if (ts > e)
@@ -1272,9 +1275,9 @@ static void compute_span(struct cx *c, struct lp_reader *r)
 	if (m->build.end_ns > te)
 		te = m->build.end_ns;
 	for (size_t i = 0; i < m->nsteps; i++) {
-		MIN0(m->steps[i].start_ns);
-		if (m->steps[i].end_ns > te)
-			te = m->steps[i].end_ns;
+		MIN0(lp_step_start_ns(&m->steps[i]));
+		if (lp_step_end_ns(&m->steps[i]) > te)
+			te = lp_step_end_ns(&m->steps[i]);
 	}
 	for (size_t i = 0; i < m->nprocs; i++) {
 		MIN0(m->procs[i].start_ns);

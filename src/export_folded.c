@@ -280,7 +280,7 @@ int lp_stacks_collect(const struct lp_model *m, struct lp_reader *r, struct lp_s
 	char f[FRAME_MAX];
 	for (size_t s = 0; s < m->nsteps; s++) {
 		const struct lp_step *sp = &m->steps[s];
-		uint64_t wall = sp->end_ns > sp->start_ns ? sp->end_ns - sp->start_ns : 0;
+		uint64_t wall = lp_step_wall_ns(sp); /* the report's step time */
 		if (wall <= c.step_ns[s])
 			continue;
 		c.key.len = 0;
@@ -316,7 +316,8 @@ static uint64_t step_rank(const struct lp_model *m, int step)
 {
 	if (step < 0 || (size_t)step >= m->nsteps)
 		return UINT64_MAX;
-	return m->steps[step].start_ns ? m->steps[step].start_ns : UINT64_MAX - 1;
+	uint64_t a = lp_step_start_ns(&m->steps[step]);
+	return a ? a : UINT64_MAX - 1;
 }
 
 static int cmp_stack(const void *a, const void *b, void *arg)

@@ -111,7 +111,8 @@ static uint64_t rank(const struct lp_model *m, int step)
 {
 	if (step < 0 || (size_t)step >= m->nsteps)
 		return UINT64_MAX;
-	return m->steps[step].start_ns ? m->steps[step].start_ns : UINT64_MAX - 1;
+	uint64_t a = lp_step_start_ns(&m->steps[step]);
+	return a ? a : UINT64_MAX - 1;
 }
 
 static int cmp_steps(const void *a, const void *b, void *arg)
