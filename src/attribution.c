@@ -25,16 +25,46 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event.h"
 #include "syscalls.h"
 #include "util.h"
 
 /* ------------------------------------------------------------ snapshots */
 
+/* Where the name of a temporary mount dir starts in path, or NULL. BuildKit
+ * looks at snapshots through two kinds: bind mounts at
+ * <root>/tmp/buildkit-mountNNN (a snapshot's files, read-only), and, with
+ * the containerd snapshotter or the OCI worker, overlays at
+ * <root>/buildkit/<worker>-overlayfs/cachemounts/buildkitNNN (a snapshot
+ * with parents, written through by COPY). */
+const char *lp_tmpmount_at(const char *path)
+{
+	const char *p = strstr(path, "/buildkit-mount");
+	if (p)
+		return p + 1;
+	p = strstr(path, "/cachemounts/buildkit");
+	return p ? p + strlen("/cachemounts/") : NULL;
+}
+
+const char *lp_executor_at(const char *path)
+{
+	/* dockerd's <data-root>/buildkit/executor/, buildkitd's OCI worker's
+	 * <root>/runc-overlayfs/executor/, its containerd worker's
+	 * <root>/containerd-overlayfs/executor/ */
+	for (const char *p = path; (p = strstr(p, "/executor/")); p++) {
+		size_t before = (size_t)(p - path);
+		if ((before >= 9 && !strncmp(p - 9, "/buildkit", 9)) ||
+		    (before >= 10 && !strncmp(p - 10, "-overlayfs", 10)))
+			return p + strlen("/executor/");
+	}
+	return NULL;
+}
+
 enum lp_snap_part lp_snap_split(const char *path, size_t *dir_len, const char **rel)
 {
 	const char *p;
-	if ((p = strstr(path, "/buildkit/executor/"))) {
-		const char *id = p + strlen("/buildkit/executor/");
+	if ((p = lp_executor_at(path))) {
+		const char *id = p;
 		const char *sl = strchr(id, '/');
 		if (sl && lp_starts_with(sl, "/rootfs") && (sl[7] == '/' || sl[7] == 0)) {
 			*dir_len = (size_t)(sl - path);
@@ -58,7 +88,8 @@ enum lp_snap_part lp_snap_split(const char *path, size_t *dir_len, const char **
 			}
 		}
 	}
-	if ((p = strstr(path, "/snapshots/"))) {
+	/* containerd's .../snapshots/<n>/fs, buildkitd's .../snapshots/snapshots/<n>/fs */
+	for (p = path; (p = strstr(p, "/snapshots/")); p++) {
 		const char *id = p + strlen("/snapshots/");
 		const char *q = id;
 		while (isdigit((unsigned char)*q))
@@ -69,8 +100,8 @@ enum lp_snap_part lp_snap_split(const char *path, size_t *dir_len, const char **
 			return LP_SNAP_FS;
 		}
 	}
-	if ((p = strstr(path, "/buildkit-mount"))) {
-		const char *q = p + strlen("/buildkit-mount");
+	if ((p = lp_tmpmount_at(path))) {
+		const char *q = p;
 		while (*q && *q != '/')
 			q++;
 		*dir_len = (size_t)(q - path);
@@ -85,7 +116,7 @@ bool lp_model_is_ctx_snapshot_path(const struct lp_model *m, const char *path, c
 	struct lp_priv *pv = lp_priv(m);
 	if (pv->ctx_snap < 0 || !path)
 		return false;
-	if (strstr(path, "/buildkit-mount")) {
+	if (lp_tmpmount_at(path)) {
 		/* only an untranslated temp mount reaches here: translate
 		 * into a static per-thread buffer (rel must outlive us) */
 		static __thread char tbuf[4096];
@@ -108,10 +139,35 @@ bool lp_model_is_ctx_snapshot_path(const struct lp_model *m, const char *path, c
 
 /* ----------------------------------------------------------- bind mounts */
 
+const char *lp_mount_upperdir(const struct lp_ev_syscall *ev, char *buf, size_t len)
+{
+	if (ev->h.aux != LP_SC_MOUNT || ev->ret < 0 || (ev->args[3] & (4096 /* MS_BIND */ | 32 /* MS_REMOUNT */)))
+		return NULL;
+	const char *fstype = lp_ev_syscall_arg_str(ev, 2, NULL, NULL);
+	unsigned di = 0;
+	const char *data = lp_ev_syscall_arg_str(ev, 4, &di, NULL);
+	if (!fstype || strcmp(fstype, "overlay") || !data)
+		return NULL;
+	for (const char *p = data; (p = strstr(p, "upperdir=")); p++) {
+		if (p != data && p[-1] != ',')
+			continue;
+		p += strlen("upperdir=");
+		size_t n = strcspn(p, ",");
+		if (!n || (p[n] == 0 && lp_ev_syscall_str_truncated(ev, di)))
+			return NULL; /* cut: a partial path would be a wrong one */
+		if (n >= len || p[0] != '/')
+			return NULL;
+		memcpy(buf, p, n);
+		buf[n] = 0;
+		return buf;
+	}
+	return NULL;
+}
+
 void lp_model_note_mount(struct lp_model *m, const char *target, const char *source)
 {
 	struct lp_priv *pv = lp_priv(m);
-	if (!strstr(target, "/buildkit-mount"))
+	if (!lp_tmpmount_at(target))
 		return; /* only temporary mounts are looked through */
 	int i = lp_smap_get(&pv->mnt_idx, target);
 	if (i < 0) {
@@ -137,7 +193,7 @@ void lp_model_reset_mounts(struct lp_model *m)
 const char *lp_model_translate(const struct lp_model *m, const char *path, char *buf, size_t len)
 {
 	struct lp_priv *pv = lp_priv(m);
-	if (!path || !pv->nmnt || !strstr(path, "/buildkit-mount"))
+	if (!path || !pv->nmnt || !lp_tmpmount_at(path))
 		return path;
 	size_t dl;
 	const char *rel;
@@ -169,7 +225,7 @@ struct lp_pinfo *lp_model_pinfo_slow(const struct lp_model *m, uint32_t id)
 	if (!(pi->known & PI_BASE)) {
 		const char *s = lp_model_path(m, id);
 		pi->known |= PI_BASE;
-		pi->bkmount = s && strstr(s, "/buildkit-mount") != NULL;
+		pi->bkmount = s && lp_tmpmount_at(s) != NULL;
 	}
 	return pi;
 }

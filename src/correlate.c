@@ -698,7 +698,7 @@ void lp_correlate(struct lp_model *m)
 	for (size_t i = 0; i < m->nprocs; i++) {
 		bool is_run;
 		const char *b = lp_proc_runc_bundle(&m->procs[i], &is_run);
-		const char *p = b ? strstr(b, "/buildkit/executor/") : NULL;
+		const char *p = b && lp_executor_at(b) ? strstr(b, "/buildkit/") : NULL;
 		if (p) {
 			char *root = strndup(b, (size_t)(p - b));
 			bool have = false;

@@ -109,12 +109,19 @@ static struct wsnap *wsnap_get(struct scan *sc, const char *path, size_t dl, uin
 
 static void note_mount(struct scan *sc, const struct lp_ev_syscall *ev)
 {
+	char sb[4096], tb[4096];
+	const char *up = lp_mount_upperdir(ev, sb, sizeof(sb));
+	if (up) {
+		const char *dst = ev->nstr >= 2 ? lp_resolve_path(sc->res, ev, 1, tb, sizeof(tb)) : NULL;
+		if (dst && lp_tmpmount_at(dst))
+			lp_model_note_mount(sc->m, dst, up);
+		return;
+	}
 	if (ev->nstr < 2 || !(ev->args[3] & 4096 /* MS_BIND */) || (ev->args[3] & 32 /* MS_REMOUNT */))
 		return;
-	char sb[4096], tb[4096];
 	const char *src = lp_resolve_path(sc->res, ev, 0, sb, sizeof(sb));
 	const char *dst = lp_resolve_path(sc->res, ev, 1, tb, sizeof(tb));
-	if (!src || !dst || !*src || !strstr(dst, "/buildkit-mount"))
+	if (!src || !dst || !*src || !lp_tmpmount_at(dst))
 		return;
 	lp_model_note_mount(sc->m, dst, src);
 }
@@ -315,7 +322,7 @@ static const char *bundle_of(const struct lp_proc *p)
 {
 	bool run;
 	const char *bundle = lp_proc_runc_bundle(p, &run);
-	if (!run || !bundle || !strstr(bundle, "/buildkit/executor/") || lp_role_of_proc(p) != LP_ROLE_RUNC)
+	if (!run || !bundle || !lp_executor_at(bundle) || lp_role_of_proc(p) != LP_ROLE_RUNC)
 		return NULL;
 	return bundle;
 }

@@ -48,9 +48,16 @@ bool lp_p2_capture(struct lp_model *m, struct lp_resolver *res, const struct lp_
 		if (ev->ret >= 0 && ev->nstr >= 2 && (lp_sc_is_rename(sc) || sc == LP_SC_MOUNT))
 			q->str1 = lp_model_intern(m, lp_resolve_path(res, ev, 1, buf, sizeof(buf)));
 		if (ev->ret >= 0 && ev->nstr >= 2 && sc == LP_SC_MOUNT) {
-			const char *raw = lp_ev_syscall_str(ev, 0, NULL);
-			q->raw0 = raw && *raw;
-			q->str0 = lp_model_intern(m, lp_resolve_path(res, ev, 0, buf, sizeof(buf)));
+			const char *up = lp_mount_upperdir(ev, buf, sizeof(buf));
+			if (up) {
+				/* an overlay: what its target shows is written to upperdir */
+				q->raw0 = LP_P2_OVERLAY;
+				q->str0 = lp_model_intern(m, up);
+			} else {
+				const char *raw = lp_ev_syscall_str(ev, 0, NULL);
+				q->raw0 = raw && *raw;
+				q->str0 = lp_model_intern(m, lp_resolve_path(res, ev, 0, buf, sizeof(buf)));
+			}
 		}
 		if (lp_sc_is_copy(sc)) {
 			int in_fd = (int)ev->args[0], out_fd = (int)ev->args[2];

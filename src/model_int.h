@@ -24,7 +24,7 @@ struct lp_provenance;
  * depend on the mounts of the moment and are never cached). */
 struct lp_pinfo {
 	uint8_t known;          /* PI_* bits: which fields below are set */
-	uint8_t bkmount;        /* has "/buildkit-mount": not cacheable */
+	uint8_t bkmount;        /* under a temporary mount (lp_tmpmount_at): not cacheable */
 	uint8_t part;           /* enum lp_snap_part */
 	uint8_t space_host, space_cont;
 	uint16_t dir_len, rel_off;
@@ -55,7 +55,8 @@ enum lp_snap_part {
 	LP_SNAP_DIFF,           /* <root>/overlay2/<id>/diff/... (parentless or upper) */
 	LP_SNAP_MERGED,         /* <root>/overlay2/<id>/merged/... */
 	LP_SNAP_FS,             /* containerd: .../snapshots/<n>/fs/... */
-	LP_SNAP_TMPMOUNT,       /* .../buildkit-mount<n>/... (temporary mount) */
+	LP_SNAP_TMPMOUNT,       /* .../buildkit-mount<n>/..., .../cachemounts/buildkit<n>/...
+				 * (temporary mounts: lp_tmpmount_at) */
 	LP_SNAP_ROOTFS,         /* .../buildkit/executor/<id>/rootfs/... */
 };
 /* Split a host path: *dir_len gets the length of the snapshot dir part
@@ -259,6 +260,18 @@ static inline struct lp_pinfo *lp_model_pinfo(const struct lp_model *m, uint32_t
 int lp_model_event_step_id(const struct lp_model *m, const struct lp_hdr *rec, const char *path,
 			   uint32_t id);
 /* The same, given p = lp_model_proc_at(m, rec->tgid, rec->ts). */
+/* Where a RUN's bundle id starts in path (after .../buildkit/executor/ or
+ * .../<worker>-overlayfs/executor/), or NULL. */
+const char *lp_executor_at(const char *path);
+/* Where a temporary mount's dir name starts in path (buildkit-mountNNN,
+ * cachemounts/buildkitNNN), or NULL. */
+const char *lp_tmpmount_at(const char *path);
+/* The upperdir= of a successful overlay mount(2): where the writes through
+ * its target land (the containerd snapshotter and BuildKit's OCI worker
+ * mount a snapshot with parents as an overlay at /tmp/buildkit-mountN; its
+ * upperdir is the snapshot's own fs/ dir). NULL for any other mount, or
+ * when the options were cut before upperdir= (into buf). */
+const char *lp_mount_upperdir(const struct lp_ev_syscall *ev, char *buf, size_t len);
 /* Does the record change the file system (an open for writing, bytes
  * written, a rename, mkdir, unlink, an in-kernel copy...)? */
 bool lp_rec_writes(const struct lp_hdr *rec);

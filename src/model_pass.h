@@ -40,6 +40,8 @@ void lp_pass1_record(struct lp_model *m, struct lp_resolver *res, const struct l
  * on a path alone (its display form, its snapshot, whether a RUN's read of
  * it came from the context...) is worked out once per path.
  */
+#define LP_P2_OVERLAY 2
+
 struct lp_p2rec {
 	union {
 		struct lp_hdr h;
@@ -52,7 +54,8 @@ struct lp_p2rec {
 	uint32_t str0, str1;    /* syscall strings 0 and 1 resolved: rename's new
 				 * name (1); mount's source (0) and target (1) */
 	uint32_t in, out;       /* copy_file_range/sendfile/splice: the fds' paths */
-	bool raw0;              /* mount: string 0 is there and not empty */
+	uint8_t raw0;           /* mount: string 0 is there and not empty (1), or
+				 * str0 is an overlay's upperdir (LP_P2_OVERLAY) */
 };
 
 static inline bool lp_sc_is_copy(unsigned sc)

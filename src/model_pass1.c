@@ -104,6 +104,14 @@ static void note_snap_write(struct lp_model *m, const struct lp_proc *p, const c
 /* A successful bind mount: remember where a temporary mount points. */
 static void note_mount_ev(struct lp_model *m, struct lp_resolver *res, const struct lp_ev_syscall *ev)
 {
+	char ub[4096], tb0[4096];
+	const char *up = lp_mount_upperdir(ev, ub, sizeof(ub));
+	if (up) {
+		const char *dst = ev->nstr >= 2 ? lp_resolve_path(res, ev, 1, tb0, sizeof(tb0)) : NULL;
+		if (dst)
+			lp_model_note_mount(m, dst, up);
+		return;
+	}
 	if (ev->h.aux != LP_SC_MOUNT || ev->ret < 0 || ev->nstr < 2 || !(ev->args[3] & 4096 /* MS_BIND */) ||
 	    (ev->args[3] & 32 /* MS_REMOUNT */))
 		return;

@@ -430,6 +430,12 @@ void lp_pass2_replay(struct lp_model *m, struct lp_tape *t)
 static void note_mount_q(struct lp_model *m, const struct lp_p2rec *q)
 {
 	const struct lp_ev_syscall *ev = &q->r.sc;
+	if (ev->h.aux == LP_SC_MOUNT && ev->ret >= 0 && q->raw0 == LP_P2_OVERLAY) {
+		const char *up = lp_model_path(m, q->str0), *dst = lp_model_path(m, q->str1);
+		if (up && dst)
+			lp_model_note_mount(m, dst, up);
+		return;
+	}
 	if (ev->h.aux != LP_SC_MOUNT || ev->ret < 0 || ev->nstr < 2 || !(ev->args[3] & 4096 /* MS_BIND */) ||
 	    (ev->args[3] & 32 /* MS_REMOUNT */))
 		return;

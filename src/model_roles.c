@@ -27,7 +27,9 @@ enum lp_role lp_role_of_proc(const struct lp_proc *p)
 		return LP_ROLE_DAEMON;
 	/* runc, and its re-exec "/proc/self/exe init" (comm "exe"); busybox
 	 * applets are also /proc/self/exe, but with their own argv */
-	if (lp_starts_with(comm, "runc") || (b && !strcmp(b, "runc")) || !strcmp(a0, "runc") ||
+	if (lp_starts_with(comm, "runc") || !strcmp(comm, "buildkit-runc") || !strcmp(comm, "crun") ||
+	    (b && (!strcmp(b, "runc") || !strcmp(b, "buildkit-runc") || !strcmp(b, "crun"))) ||
+	    !strcmp(a0, "runc") || !strcmp(a0, "buildkit-runc") || !strcmp(a0, "crun") ||
 	    (exe && !strcmp(exe, "/proc/self/exe") && p->argc >= 2 && !strcmp(p->argv[1], "init")))
 		return LP_ROLE_RUNC;
 	static const char *daemons[] = { "dockerd", "containerd", "buildkitd", "docker-proxy",

@@ -61,7 +61,7 @@ void lp_model_summarize(struct lp_model *m)
 	for (size_t s = 0; s < m->nsteps && !cut; s++)
 		if (m->steps[s].rootfs) {
 			evid = m->steps[s].rootfs;
-			cut = strstr(evid, "/buildkit/executor/");
+			cut = lp_executor_at(evid) ? strstr(evid, "/buildkit/") : NULL;
 		}
 	if (cut) {
 		for (size_t i = 0; i < m->build.ndata_roots; i++)
