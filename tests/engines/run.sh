@@ -331,7 +331,7 @@ run_engine() {
 		local rec_pid=$! brc
 		bg_pids+=("$rec_pid")
 		for _ in $(seq 300); do
-			grep -q 'tracing' "$EW/attach.out" 2>/dev/null && break
+			grep -q '^layerprof: tracing ' "$EW/attach.out" 2>/dev/null && break
 			kill -0 "$rec_pid" 2>/dev/null || break
 			sleep 0.1
 		done
