@@ -18,6 +18,8 @@
 #                 222 B it copied, the build RUN read main.c and lib.c
 #   attach        record with no command while the bad-order fixture is built
 #                 --no-cache: steps inferred, the slow RUN by its text and time
+#   warnings      (no assertions) transcripts of builds with Dockerfile lint
+#                 warnings, one succeeding and one failing
 # Also kept (outside the repository unless asked):
 #   - the progress transcripts of every build (--progress=plain; rawjson,
 #     --metadata-file and --iidfile where the CLI has them) in
@@ -357,6 +359,22 @@ run_engine() {
 			tally_fail "attach: build, record (no command) and report exit 0" \
 				"build $brc, record $REC_RC; $(tail -3 "$EW/attach.out" "$EW/attach-build.out" 2>/dev/null | clip)"
 		fi
+	fi
+
+	# ---------------- warnings (transcripts only) ----------------
+	# Dockerfile lint warnings (buildx prints "#N WARN:" lines and "N warnings
+	# found"), on a successful and on a failing build: parser test data.
+	if want warnings; then
+		dir=$work/src/$ENG/warnings
+		mkdir -p "$dir"
+		printf 'FROM layerprof/busybox as base\nENV API_TOKEN=not-a-secret\nRUN echo hello > /hello.txt\nCMD cat /hello.txt\n' >"$dir/Dockerfile"
+		plain_build warnings-ok lp-eng/warnings >/dev/null 2>&1 || true
+		printf 'FROM layerprof/busybox as base\nRUN echo hello\nRUN exit 3\nCMD cat /hello.txt\n' >"$dir/Dockerfile"
+		# shellcheck disable=SC2086
+		(cd "$dir" && timeout --foreground 300 $DOCKER build --network=host --progress=plain -t lp-eng/warnings-fail . \
+			>"$EW/warnings-fail.out" 2>&1 </dev/null)
+		save_plain "$EW/warnings-fail.out" warnings-fail
+		[ "$ENG" = docker-20.10 ] || rawjson warnings-fail lp-eng/warnings-fail
 	fi
 
 	FX=down
