@@ -92,7 +92,8 @@ clip() { local s; s=$(tr '\n' ' ' | tr -s ' '); [ ${#s} -le 800 ] && printf '%s'
 declare -A CP CF
 FX=
 tally_pass() { pass "$ENG: $1"; CP[$ENG/$FX]=$((${CP[$ENG/$FX]:-0} + 1)); }
-tally_fail() { fail "$ENG: $1" "${2:-}"; CF[$ENG/$FX]=$((${CF[$ENG/$FX]:-0} + 1)); }
+tally_fail() { fail "$ENG: $1" "${2:-}"; CF[$ENG/$FX]=$((${CF[$ENG/$FX]:-0} + 1)); FAILED+=("$ENG|$1"); }
+FAILED=()
 
 # is NAME JQ_TEST [JQ_SHOW]: on the report $J.
 is() {
@@ -182,6 +183,10 @@ rawjson() {
 }
 
 SLOW='(.steps[] | select(.instruction == "RUN" and (.name | contains("sleep 3"))))'
+# (as in tests/e2e) the Dockerfile and context transfers belong to [internal] steps
+NOIO_NAME="FROM and WORKDIR steps wrote no file data"
+NOIO='[.steps[] | select(.instruction == "FROM" or .instruction == "WORKDIR") | .bytes_written] | all(. == 0)'
+NOIO_SHOW='[.steps[] | select(.instruction == "FROM" or .instruction == "WORKDIR") | {id, name, files_written, bytes_written}]'
 
 run_engine() {
 	local out
@@ -240,6 +245,7 @@ run_engine() {
 			is "bad-order rebuild: COPY . . wrote the 5 context files" \
 				'(.steps[] | select(.instruction == "COPY")) | .files_written >= 5' \
 				'[.steps[] | select(.instruction != "") | {id, name, files_read, files_written, bytes_written}]'
+			is "bad-order rebuild: $NOIO_NAME" "$NOIO" "$NOIO_SHOW"
 		fi
 		if [ -n "${LP_ENGINES_RECORDINGS:-}" ]; then
 			mkdir -p "$LP_ENGINES_RECORDINGS/$ENG"
@@ -320,6 +326,7 @@ run_engine() {
 				'[.steps[] | select(.instruction == "COPY" and (.name | contains("COPY --from=build")) and .stage == "runtime" and .bytes_written >= 222)] | length == 1' "$ST"
 			is "multi-stage: the build RUN read main.c and lib.c" \
 				'(.steps[] | select(.stage == "build" and .instruction == "RUN")) | (.reads_from_context | sort) == ["lib.c", "main.c"]' "$ST"
+			is "multi-stage: $NOIO_NAME" "$NOIO" "$NOIO_SHOW"
 			is "multi-stage: no layer-order, no failed-step" \
 				'[.findings[] | select(.kind == "layer-order" or .kind == "failed-step")] | length == 0'
 		fi
@@ -423,4 +430,24 @@ for ENG in $ENGINES; do
 	echo
 done
 echo "# engines took $((SECONDS - T0)) s"
+
+# The same, as the Markdown of the README's support matrix.
+{
+	echo "| engine | $(echo "$FXS" | sed 's/ / | /g') |"
+	echo "|---|$(for _ in $FXS; do printf -- '---|'; done)"
+	for ENG in $ENGINES; do
+		printf '| %s |' "$ENG"
+		for f in $FXS; do
+			if [ -z "${CP[$ENG/$f]:-}${CF[$ENG/$f]:-}" ]; then printf ' - |'
+			elif [ "${CF[$ENG/$f]:-0}" = 0 ]; then printf ' %s/%s |' "${CP[$ENG/$f]}" "${CP[$ENG/$f]}"
+			else printf ' **%s/%s** |' "${CP[$ENG/$f]:-0}" "$((${CP[$ENG/$f]:-0} + ${CF[$ENG/$f]:-0}))"; fi
+		done
+		echo
+	done
+	echo
+	echo "Failing assertions:"
+	echo
+	for x in "${FAILED[@]}"; do echo "- ${x%%|*}: ${x#*|}"; done
+} >"$ART/matrix.md"
+echo "# matrix: $ART/matrix.md"
 finish
