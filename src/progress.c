@@ -44,6 +44,7 @@ struct lp_progress {
 	size_t nwarn;        /* "#N WARN: ..." lines */
 	long warn_summary;   /* N of "N warnings found", -1 when not printed */
 	bool in_warn_list;   /* after that summary: its " - Rule: ..." lines */
+	bool in_warning;     /* after a buildx "WARNING: ..." line: its "error: ..." continuation lines */
 };
 
 /* ---- small string helpers (no POSIX needed) ---- */
@@ -635,6 +636,7 @@ static void note_transfer(struct lp_progress_step *st, const char *s, size_t n)
 static void buildx_vertex_line(struct lp_progress *p, uint32_t id, const char *r, size_t n)
 {
 	static const char pre[] = "building with \"", mid[] = "\" instance using ", post[] = " driver";
+	p->in_warning = false;
 	if (has_prefix(r, n, "WARN: ")) {
 		p->nwarn++;
 		return;
@@ -687,6 +689,16 @@ static bool buildx_warning_summary(struct lp_progress *p, const char *t, size_t 
 	if (p->in_warn_list && has_prefix(t, tl, "- "))
 		return true;
 	p->in_warn_list = false;
+	/* "WARNING: current commit information was not captured by the build:
+	 * failed to get git commit: error: ..." is followed by the rest of git's
+	 * stderr, "error: ..."/"fatal: ..." lines, on a build that did not fail */
+	if (p->builder && has_prefix(t, tl, "WARNING: ")) {
+		p->in_warning = true;
+		return false;
+	}
+	if (p->in_warning && p->builder && (has_prefix(t, tl, "error: ") || has_prefix(t, tl, "fatal: ")))
+		return true;
+	p->in_warning = false;
 	return false;
 }
 

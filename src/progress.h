@@ -152,7 +152,10 @@ const char *lp_progress_builder_driver(const struct lp_progress *p);
 /* buildx: "#N WARN: Rule: text" lines (Dockerfile lint warnings; each is
  * also a status line of #N), and N of the trailing "N warnings found"
  * summary (-1 when not printed). The CLI may print fewer WARN lines than
- * the summary counts (seen on docker 29: 1 of 3); the summary is exact. The summary and its " - Rule: ..." lines
+ * the summary counts (seen on docker 29: 1 of 3); the summary is exact.
+ * Nor is the final error taken from the "error: ..."/"fatal: ..." lines of
+ * git that follow buildx's "WARNING: current commit information was not
+ * captured by the build: ..." (a context with a broken .git). The summary and its " - Rule: ..." lines
  * are never taken for the final error. */
 size_t lp_progress_warning_count(const struct lp_progress *p);
 long lp_progress_warnings_found(const struct lp_progress *p);

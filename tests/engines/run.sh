@@ -279,6 +279,9 @@ run_engine() {
 	if want bloated && prepare bloated bloated; then
 		if record bloated lp-eng/bloated; then
 			rec_ok "bloated: record exits 0" bloated
+			is "bloated: build.status ok, no failed-step (buildx's git warnings are not an error)" \
+				'.build.status == "ok" and ([.findings[] | select(.kind == "failed-step")] | length == 0)' \
+				'{status: .build.status, failed: [.findings[] | select(.kind == "failed-step") | .message]}'
 			B='[.findings[] | select(.kind == "context-bloat")][0]'
 			is "bloated: context-bloat suggests .git and node_modules" \
 				"$B.suggestion | split(\"\\n\") as \$l | (\$l | any(test(\"^(\\\\*\\\\*/|/)?\\\\.git/?\$\"))) and (\$l | any(test(\"^(\\\\*\\\\*/|/)?node_modules/?\$\")))" \
