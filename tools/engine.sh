@@ -22,6 +22,7 @@
 # The assignments printed by up (each line `export NAME=value`):
 #   DOCKER        the docker command for this engine: a 28.x CLI with a private
 #                 --config directory holding the buildx plugin (docker-20.10: Debian's CLI)
+#   DOCKER_CONFIG that config directory (so a plain `docker` works too)
 #   DOCKER_HOST   unix://... of the dockerd (buildkitd-0.24: buildkitd's socket)
 #   DOCKER_BUILDKIT=1, LP_ENGINE=NAME, LP_ENGINE_STATE=DIR
 #   buildkitd-0.24 also: REGISTRY=127.0.0.1:PORT (holds layerprof/busybox, mirrors
@@ -48,7 +49,7 @@ PRIVATE=$here/dockerd-private.sh
 die() { echo "$prog: $*" >&2; exit 1; }
 say() { echo "$prog: $*" >&2; }
 
-usage() { sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; }
 
 known() { local n; for n in "${NAMES[@]}"; do [ "$n" = "$1" ] && return 0; done; return 1; }
 
@@ -310,6 +311,7 @@ assignments() {
 		;;
 	*)
 		echo "export DOCKER='$DOCKER_CLI --config $st/docker-config'"
+		echo "export DOCKER_CONFIG=$st/docker-config"
 		;;
 	esac
 	case "$name" in
