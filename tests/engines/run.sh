@@ -2,7 +2,8 @@
 # The end-to-end fixtures on every engine users run (issue 10): each engine of
 # tools/engine.sh is started in a fresh state directory, the fixtures are
 # built and recorded with `layerprof record -- $DOCKER build ...`, and the SAME
-# assertions on `layerprof report --json` are checked on each:
+# assertions on `layerprof report --json` are checked on each (and that
+# `layerprof check` names the engine, its storage, builder and support):
 #   bad-order     cold build (recorded): 0 % hit rate, no layer-order; rebuild
 #                 after editing src/index.js: cache-miss names exactly
 #                 src/index.js, layer-order names package.json on the slow RUN,
@@ -203,6 +204,19 @@ run_engine() {
 	eval "$out"
 	tally_pass "engine.sh up ($(grep -o 'is up (.*) in' "$EW/up.log" | sed 's/^is up (//; s/) in$//'))"
 	"$LP_BIN" check >"$EW/check.txt" 2>&1 || true
+	local want_check
+	case "$ENG" in
+	docker-20.10) want_check="dockerd 20.10.*storage overlay2 \\(graphdriver\\).*supported" ;;
+	docker-28.4) want_check="dockerd 28.4.0 .*storage overlay2 \\(graphdriver\\).*docker driver.*supported" ;;
+	docker-28.4-containerd) want_check="dockerd 28.4.0 .*containerd image store.*partly supported" ;;
+	docker-29) want_check="dockerd 29\\..*containerd image store.*partly supported" ;;
+	buildkitd-0.24) want_check="builder lp-buildkitd-0.24 \\(remote driver.*partly supported" ;;
+	esac
+	if "$LP_BIN" check --json 2>/dev/null | jq -e --arg re "$want_check" '[.checks[] | select(.name == "engine") | .detail | test($re)] == [true]' >/dev/null; then
+		tally_pass "layerprof check names the engine, its storage, builder and support"
+	else
+		tally_fail "layerprof check names the engine, its storage, builder and support" "$(grep -E '^  engine' "$EW/check.txt" | clip)"
+	fi
 	{
 		echo "engine: $ENG"
 		$DOCKER version 2>&1 | sed 's/^/  /'
