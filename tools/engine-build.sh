@@ -95,7 +95,7 @@ build_one() {
 	t0=$SECONDS
 	say "building $c ($m@$v) into $dest"
 	mkdir -p "$CACHE/.work" "$dest"
-	rm -rf "$dest/bin" "$dest/stamp"
+	rm -rf "${dest:?}/bin" "${dest:?}/stamp"
 	: >"$dest/build.log"
 	src=$(cd "$CACHE/.work" && go mod download -json "$m@$v" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
 	[ -d "$src" ] || die "go mod download $m@$v gave no directory (see go env GOPROXY)"

@@ -425,10 +425,12 @@ run_engine() {
 }
 
 for ENG in $ENGINES; do
-	case " docker-20.10 docker-28.4 docker-28.4-containerd docker-29 buildkitd-0.24 " in
-	*" $ENG "*) run_engine ;;
-	*) FX=up; tally_fail "unknown engine" "$ENG" ;;
-	esac
+	if [[ " docker-20.10 docker-28.4 docker-28.4-containerd docker-29 buildkitd-0.24 " == *" $ENG "* ]]; then
+		run_engine
+	else
+		FX=up
+		tally_fail "unknown engine" "$ENG"
+	fi
 	# (no assignment of one engine may leak into the next)
 	unset DOCKER DOCKER_HOST BUILDKIT_HOST BUILDX_BUILDER REGISTRY LP_ENGINE LP_ENGINE_STATE
 done
