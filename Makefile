@@ -37,7 +37,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 HELPER_SRCS := $(wildcard tests/bpf/*.c)
 HELPER_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(HELPER_SRCS))
 
-.PHONY: install-deps-bench all test unit-bins test-bins demo bench fuzz clean install-deps-test install-deps-demo
+.PHONY: install-deps-bench all test test-engines engines unit-bins test-bins demo bench fuzz clean install-deps-test install-deps-demo
 .DELETE_ON_ERROR:
 
 all: $(BIN)
@@ -88,6 +88,19 @@ test: install-deps-test
 	$(MAKE) test-bins
 	$(MAKE) SAN=1 BUILD=build-san test-bins
 	tests/run.sh
+
+# The end-to-end fixtures on every engine of tools/engine.sh (Debian's
+# dockerd 20.10, dockerd 28.4 on overlay2 and on the containerd store, dockerd
+# 29, standalone buildkitd 0.24 through buildx); the engines are built from
+# source on first use and cached in /var/cache/layerprof/engines (`make engines`).
+engines:
+	tools/engine-build.sh
+
+test-engines:
+	tools/install-deps.sh engines
+	$(MAKE) all
+	tools/engine-build.sh
+	tests/engines/run.sh
 
 demo: install-deps-demo
 	$(MAKE) all

@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -566,6 +568,150 @@ static void check_docker_cli(struct report *r)
 		    "no client can run BuildKit builds: install buildx or a 20.10 docker client");
 }
 
+
+/* ------------------------------------------------------------ engine */
+
+/* GET PATH from the Docker API on a unix socket (HTTP/1.0: no chunking, the
+ * daemon closes). The JSON body, or NULL (no answer, not HTTP, not 200). */
+static cJSON *docker_get(const char *sock, const char *path, bool *not_http)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	if (strlen(sock) >= sizeof(a.sun_path))
+		return NULL;
+	memcpy(a.sun_path, sock, strlen(sock) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return NULL;
+	struct timeval tv = { .tv_sec = 2 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	cJSON *j = NULL;
+	char req[128];
+	int rl = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: docker\r\n\r\n", path);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && write(fd, req, (size_t)rl) == rl) {
+		size_t cap = 1 << 18, n = 0;
+		char *buf = lp_xcalloc(1, cap + 1);
+		ssize_t k;
+		while (n < cap && (k = read(fd, buf + n, cap - n)) > 0)
+			n += (size_t)k;
+		buf[n] = 0;
+		char *body = strstr(buf, "\r\n\r\n");
+		if (strncmp(buf, "HTTP/1.", 7) != 0)
+			*not_http = n > 0;
+		else if (body && !strncmp(buf + 8, " 200", 4))
+			j = cJSON_Parse(body + 4);
+		free(buf);
+	}
+	close(fd);
+	return j;
+}
+
+static const char *jstr(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* The buildx builder BUILDX_BUILDER names: its driver from
+ * $DOCKER_CONFIG/buildx/instances/NAME. */
+static bool buildx_builder(char *name, size_t nlen, char *driver, size_t dlen)
+{
+	const char *b = getenv("BUILDX_BUILDER"), *cfg = getenv("DOCKER_CONFIG"), *home = getenv("HOME");
+	if (!b || !*b || strchr(b, '/'))
+		return false;
+	snprintf(name, nlen, "%s", b);
+	snprintf(driver, dlen, "?");
+	char path[1024];
+	if (cfg && *cfg)
+		snprintf(path, sizeof(path), "%s/buildx/instances/%s", cfg, b);
+	else
+		snprintf(path, sizeof(path), "%s/.docker/buildx/instances/%s", home ? home : "/root", b);
+	FILE *f = fopen(path, "r");
+	if (f) {
+		char buf[8192];
+		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+		buf[n] = 0;
+		fclose(f);
+		cJSON *j = cJSON_Parse(buf);
+		if (j && *jstr(j, "Driver"))
+			snprintf(driver, dlen, "%s", jstr(j, "Driver"));
+		cJSON_Delete(j);
+	}
+	return true;
+}
+
+/* The engine DOCKER_HOST (or the default socket) names: which daemon and
+ * version, its storage mode, the builder, and what layerprof supports of it
+ * (README "Engines", tests/engines/run.sh). */
+static void check_engine(struct report *r)
+{
+	const char *host = getenv("DOCKER_HOST");
+	if (!host || !*host)
+		host = "unix:///var/run/docker.sock";
+	char bname[128], bdriver[64];
+	bool have_builder = buildx_builder(bname, sizeof(bname), bdriver, sizeof(bdriver));
+	if (strncmp(host, "unix://", 7) != 0) {
+		add(r, "engine", ST_INFO, "DOCKER_HOST=%s: only unix:// sockets are checked", host);
+		return;
+	}
+	bool not_http = false;
+	cJSON *ver = docker_get(host + 7, "/version", &not_http);
+	if (!ver) {
+		if (have_builder && !strcmp(bdriver, "remote"))
+			add(r, "engine", ST_WARN,
+			    "buildx builder %s (remote driver, standalone buildkitd): partly supported: "
+			    "steps, cache flags and findings from the progress stream; RUN processes, "
+			    "context changes and COPY writes are not attributed yet",
+			    bname);
+		else
+			add(r, "engine", ST_INFO, "%s: %s", host,
+			    not_http ? "not a Docker API (a BuildKit socket?); set BUILDX_BUILDER to check the builder"
+				     : "no daemon answers");
+		return;
+	}
+	bool not_http2 = false;
+	cJSON *info = docker_get(host + 7, "/info", &not_http2);
+	const char *v = jstr(ver, "Version"), *api = jstr(ver, "ApiVersion");
+	const char *drv = info ? jstr(info, "Driver") : "?";
+	bool snapshotter = false;
+	const cJSON *ds = info ? cJSON_GetObjectItemCaseSensitive(info, "DriverStatus") : NULL;
+	const cJSON *e;
+	cJSON_ArrayForEach(e, ds)
+	{
+		const cJSON *k = cJSON_GetArrayItem(e, 0), *val = cJSON_GetArrayItem(e, 1);
+		if (cJSON_IsString(k) && cJSON_IsString(val) && !strcmp(k->valuestring, "driver-type") &&
+		    strstr(val->valuestring, "snapshotter"))
+			snapshotter = true;
+	}
+	int major = atoi(v);
+	char builder[256];
+	if (have_builder)
+		snprintf(builder, sizeof(builder), "buildx builder %s (%s driver)", bname, bdriver);
+	else if (major >= 23)
+		snprintf(builder, sizeof(builder), "BuildKit in dockerd through buildx (docker driver)");
+	else
+		snprintf(builder, sizeof(builder), "BuildKit embedded in dockerd");
+	enum status st = ST_OK;
+	const char *support;
+	if (have_builder && strcmp(bdriver, "docker") != 0) {
+		st = ST_WARN;
+		support = "partly supported: this builder is not the daemon's own (not tested)";
+	} else if (snapshotter) {
+		st = ST_WARN;
+		support = "partly supported: findings and cache facts right; COPY writes (containerd "
+			  "snapshots) are not attributed yet";
+	} else if (!strcmp(drv, "overlay2")) {
+		support = major >= 23 ? "supported (tested: docker 28.4)" : "supported (tested: docker 20.10)";
+	} else {
+		st = ST_WARN;
+		support = "not tested with this storage driver";
+	}
+	add(r, "engine", st, "dockerd %s (API %s) at %s; storage %s%s; %s: %s", v, api, host, drv,
+	    snapshotter ? " (containerd image store)" : " (graphdriver)", builder, support);
+	cJSON_Delete(ver);
+	cJSON_Delete(info);
+}
+
 /* ------------------------------------------------------------ output */
 
 static void print_table(const struct report *r, FILE *out)
@@ -668,6 +814,7 @@ int cmd_check(int argc, char **argv)
 	lp_tracefs_release(tracefs, we_mounted); /* leave the host as we found it */
 	check_daemons(r);
 	check_docker_cli(r);
+	check_engine(r);
 
 	/* The verdict: privileges first (without them nothing else is sure). */
 	int code = LP_EXIT_OK;

@@ -38,6 +38,13 @@ struct lp_progress {
 	bool have_ts;
 	uint64_t first_ts, last_ts;
 	size_t nlines, nother, ntrunc;
+
+	/* buildx: "#0 building with "NAME" instance using DRIVER driver" */
+	char *builder, *driver;
+	size_t nwarn;        /* "#N WARN: ..." lines */
+	long warn_summary;   /* N of "N warnings found", -1 when not printed */
+	bool in_warn_list;   /* after that summary: its " - Rule: ..." lines */
+	bool in_warning;     /* after a buildx "WARNING: ..." line: its "error: ..." continuation lines */
 };
 
 /* ---- small string helpers (no POSIX needed) ---- */
@@ -315,6 +322,7 @@ struct lp_progress *lp_progress_new(void)
 		return NULL;
 	p->max_lines = LP_PROGRESS_DEFAULT_MAX_LINES;
 	p->max_line = LP_PROGRESS_DEFAULT_MAX_LINE;
+	p->warn_summary = -1;
 	return p;
 }
 
@@ -359,6 +367,8 @@ void lp_progress_free(struct lp_progress *p)
 	free(p->hvals);
 	free(p->pbuf);
 	free(p->final_error);
+	free(p->builder);
+	free(p->driver);
 	free(p);
 }
 
@@ -644,6 +654,78 @@ static void note_transfer(struct lp_progress_step *st, const char *s, size_t n)
 	}
 }
 
+/* buildx's own vertex lines: "#0 building with "NAME" instance using DRIVER
+ * driver" names the builder; "#N WARN: Rule: text" is a Dockerfile lint
+ * warning (kept as a status line of #N, and counted). */
+static void buildx_vertex_line(struct lp_progress *p, uint32_t id, const char *r, size_t n)
+{
+	static const char pre[] = "building with \"", mid[] = "\" instance using ", post[] = " driver";
+	p->in_warning = false;
+	if (has_prefix(r, n, "WARN: ")) {
+		p->nwarn++;
+		return;
+	}
+	if (id != 0 || p->builder || !has_prefix(r, n, pre))
+		return;
+	const char *nm = r + sizeof(pre) - 1, *end = r + n;
+	const char *q = memchr(nm, '"', (size_t)(end - nm));
+	if (!q || !has_prefix(q, (size_t)(end - q), mid))
+		return;
+	const char *dv = q + sizeof(mid) - 1;
+	size_t dl = (size_t)(end - dv);
+	if (dl <= sizeof(post) - 1 || memcmp(end - (sizeof(post) - 1), post, sizeof(post) - 1) != 0)
+		return;
+	dl -= sizeof(post) - 1;
+	set_str(&p->builder, nm, (size_t)(q - nm));
+	set_str(&p->driver, dv, dl);
+}
+
+/* Skips the ANSI color sequences ("\x1b[33m") buildx puts around its
+ * warning summary, even in plain mode. */
+static void skip_ansi(const char **s, size_t *n)
+{
+	while (*n >= 2 && (*s)[0] == '\x1b' && (*s)[1] == '[') {
+		size_t k = 2;
+		while (k < *n && (is_digit((*s)[k]) || (*s)[k] == ';'))
+			k++;
+		if (k >= *n)
+			return;
+		*s += k + 1;
+		*n -= k + 1;
+		trim(s, n);
+	}
+}
+
+/* buildx's summary after the build: "N warning(s) found (use docker --debug
+ * to expand):" and its " - Rule: text (line N)" lines. Not error text. */
+static bool buildx_warning_summary(struct lp_progress *p, const char *t, size_t tl)
+{
+	skip_ansi(&t, &tl);
+	size_t k = 0;
+	long v = 0;
+	while (k < tl && is_digit(t[k]) && v < 1000000)
+		v = v * 10 + (t[k++] - '0');
+	if (k > 0 && k < tl && (has_prefix(t + k, tl - k, " warnings found") || has_prefix(t + k, tl - k, " warning found"))) {
+		p->warn_summary = v;
+		p->in_warn_list = true;
+		return true;
+	}
+	if (p->in_warn_list && has_prefix(t, tl, "- "))
+		return true;
+	p->in_warn_list = false;
+	/* "WARNING: current commit information was not captured by the build:
+	 * failed to get git commit: error: ..." is followed by the rest of git's
+	 * stderr, "error: ..."/"fatal: ..." lines, on a build that did not fail */
+	if (p->builder && has_prefix(t, tl, "WARNING: ")) {
+		p->in_warning = true;
+		return false;
+	}
+	if (p->in_warning && p->builder && (has_prefix(t, tl, "error: ") || has_prefix(t, tl, "fatal: ")))
+		return true;
+	p->in_warning = false;
+	return false;
+}
+
 static void vertex_line(struct lp_progress *p, uint64_t ts, uint32_t id, const char *r, size_t n)
 {
 	struct lp_progress_step *s = find_id(p, id);
@@ -658,6 +740,7 @@ static void vertex_line(struct lp_progress *p, uint64_t ts, uint32_t id, const c
 		s->first_ts_ns = ts;
 	}
 	s->last_ts_ns = ts;
+	buildx_vertex_line(p, id, r, n);
 
 	if (eq_n(r, n, "CACHED")) {
 		s->cached = true;
@@ -768,6 +851,10 @@ static void other_line(struct lp_progress *p, uint64_t ts, const char *s, size_t
 	size_t tl = n;
 	trim(&t, &tl);
 
+	if (p->block == BLOCK_NONE && buildx_warning_summary(p, t, tl)) {
+		p->nother++;
+		return;
+	}
 	if (eq_n(t, tl, "------") && (p->any_failed || p->block != BLOCK_NONE)) {
 		if (p->block == BLOCK_NONE) {
 			p->block = BLOCK_WANT_NAME;
@@ -987,6 +1074,26 @@ bool lp_progress_failed(const struct lp_progress *p)
 const char *lp_progress_final_error(const struct lp_progress *p)
 {
 	return p ? p->final_error : NULL;
+}
+
+const char *lp_progress_builder(const struct lp_progress *p)
+{
+	return p ? p->builder : NULL;
+}
+
+const char *lp_progress_builder_driver(const struct lp_progress *p)
+{
+	return p ? p->driver : NULL;
+}
+
+size_t lp_progress_warning_count(const struct lp_progress *p)
+{
+	return p ? p->nwarn : 0;
+}
+
+long lp_progress_warnings_found(const struct lp_progress *p)
+{
+	return p ? p->warn_summary : -1;
 }
 
 uint64_t lp_progress_context_bytes(const struct lp_progress *p)

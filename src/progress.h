@@ -151,6 +151,21 @@ bool lp_progress_failed(const struct lp_progress *p);
 /* The final error line as printed ("failed to compute cache key: ...",
  * "ERROR: failed to solve: ..."), or NULL. */
 const char *lp_progress_final_error(const struct lp_progress *p);
+/* buildx: the builder and its driver of "#0 building with "NAME" instance
+ * using DRIVER driver" ("default"/"docker", "mybuilder"/"remote", ...); NULL
+ * when not printed (dockerd 20.10's own client). The #0 line is also a step. */
+const char *lp_progress_builder(const struct lp_progress *p);
+const char *lp_progress_builder_driver(const struct lp_progress *p);
+/* buildx: "#N WARN: Rule: text" lines (Dockerfile lint warnings; each is
+ * also a status line of #N), and N of the trailing "N warnings found"
+ * summary (-1 when not printed). The CLI may print fewer WARN lines than
+ * the summary counts (seen on docker 29: 1 of 3); the summary is exact.
+ * Nor is the final error taken from the "error: ..."/"fatal: ..." lines of
+ * git that follow buildx's "WARNING: current commit information was not
+ * captured by the build: ..." (a context with a broken .git). The summary and its " - Rule: ..." lines
+ * are never taken for the final error. */
+size_t lp_progress_warning_count(const struct lp_progress *p);
+long lp_progress_warnings_found(const struct lp_progress *p);
 /* Bytes of "[internal] load build context" (sum over such vertices of the max
  * "transferring context:" size of each); 0 when none. */
 uint64_t lp_progress_context_bytes(const struct lp_progress *p);

@@ -3,6 +3,8 @@
 #
 #   tools/dockerd-private.sh start  DIR   start (or reuse) the daemon; prints DOCKER_HOST=unix://DIR/docker.sock
 #   tools/dockerd-private.sh stop   DIR   stop it and everything it started, unmount everything under DIR
+#                                         (also any buildkitd, containerd or registry whose command
+#                                         line names DIR/: tools/engine.sh stops its engines with it)
 #   tools/dockerd-private.sh status DIR   exit 0 and print DOCKER_HOST=... when it answers, else exit 3
 #   tools/dockerd-private.sh --help
 #
@@ -31,7 +33,7 @@ DOCKERD=${LP_DOCKERD:-$(command -v dockerd 2>/dev/null || echo /usr/sbin/dockerd
 DOCKER=${LP_DOCKER:-/usr/bin/docker}
 TIMEOUT=${LP_DOCKERD_TIMEOUT:-60}
 
-usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "$prog: $*" >&2; exit 1; }
 say() { echo "$prog: $*" >&2; }
 
@@ -44,7 +46,7 @@ family_pids() {
 		p=${p#/proc/}
 		comm=$(cat "/proc/$p/comm" 2>/dev/null) || continue
 		case "$comm" in
-		dockerd | containerd | containerd-shim* | runc | runc:* | docker-proxy | buildkit-runc) ;;
+		dockerd | containerd | containerd-shim* | runc | runc:* | docker-proxy | buildkit-runc | buildkitd | docker-registry) ;;
 		*) continue ;;
 		esac
 		cmd=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) || continue

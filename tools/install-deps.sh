@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what layerprof needs from Debian's archive, only what is missing.
-#   tools/install-deps.sh build|test|demo|bench
+#   tools/install-deps.sh build|test|demo|bench|engines
 set -euo pipefail
 what=${1:-build}
 build=(make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcjson-dev pkg-config)
@@ -20,8 +20,10 @@ test) pkgs=("${build[@]}" "${docker[@]}" libcriterion-dev libfuzzer-14-dev libcl
 	"${realworld[@]}") ;;
 demo) pkgs=("${build[@]}" "${docker[@]}") ;;
 bench) pkgs=("${build[@]}" "${docker[@]}" strace bpftrace hyperfine) ;;
+# tools/engine.sh and make test-engines (Go >= 1.25 and the 28.x docker CLI are not Debian's: see README)
+engines) pkgs=("${build[@]}" "${docker[@]}" runc docker-registry curl iproute2 jq) ;;
 -h|--help) sed -n '2,3p' "$0"; exit 0 ;;
-*) echo "install-deps.sh: unknown set '$what' (build, test, demo, bench)" >&2; exit 2 ;;
+*) echo "install-deps.sh: unknown set '$what' (build, test, demo, bench, engines)" >&2; exit 2 ;;
 esac
 missing=()
 for p in "${pkgs[@]}"; do

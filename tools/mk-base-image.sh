@@ -2,6 +2,9 @@
 # Build a tiny local base image from busybox-static, no registry needed.
 #
 #   tools/mk-base-image.sh DOCKER_HOST_SOCKET [TAG]
+#   tools/mk-base-image.sh --tar FILE      only write the root filesystem tar
+#                                          (for builders without a dockerd:
+#                                          tools/engine.sh pushes it to a registry)
 #
 # DOCKER_HOST_SOCKET: /path/docker.sock, unix:///path/docker.sock or
 # DOCKER_HOST=unix:///path/docker.sock (what dockerd-private.sh start prints).
@@ -16,8 +19,14 @@ prog=mk-base-image.sh
 DOCKER=${LP_DOCKER:-/usr/bin/docker}
 BUSYBOX=${LP_BUSYBOX:-/bin/busybox}
 
+tar_out=
+if [ "${1:-}" = --tar ]; then
+	[ $# = 2 ] || { echo "usage: $prog --tar FILE" >&2; exit 2; }
+	tar_out=$2
+	set -- tar-only
+fi
 case "${1:-}" in
--h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+-h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 "") echo "usage: $prog DOCKER_HOST_SOCKET [TAG]" >&2; exit 2 ;;
 esac
 [ $# -le 2 ] || { echo "usage: $prog DOCKER_HOST_SOCKET [TAG]" >&2; exit 2; }
@@ -32,14 +41,14 @@ tag=${2:-layerprof/busybox:latest}
 die() { echo "$prog: $*" >&2; exit 1; }
 docker() { "$DOCKER" -H "$host" "$@"; }
 
-[ -x "$DOCKER" ] || die "no docker client at $DOCKER"
+[ -n "$tar_out" ] || [ -x "$DOCKER" ] || die "no docker client at $DOCKER"
 "$BUSYBOX" true 2>/dev/null || die "no working static busybox at $BUSYBOX (apt-get install busybox-static)"
 if file_out=$(file -b "$BUSYBOX" 2>/dev/null) && [[ "$file_out" == *dynamically* ]]; then
 	die "$BUSYBOX is dynamically linked; the image needs busybox-static"
 fi
-docker version >/dev/null 2>&1 || die "no daemon answers on $host"
+[ -n "$tar_out" ] || docker version >/dev/null 2>&1 || die "no daemon answers on $host"
 
-if [ "${LP_FORCE:-0}" != 1 ] && docker image inspect "$tag" >/dev/null 2>&1; then
+if [ -z "$tar_out" ] && [ "${LP_FORCE:-0}" != 1 ] && docker image inspect "$tag" >/dev/null 2>&1; then
 	echo "$prog: $tag exists; nothing to do" >&2
 	exit 0
 fi
@@ -63,6 +72,11 @@ printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
 echo layerprof >"$root/etc/hostname"
 
 # Deterministic archive: sorted names, fixed owner and mtime.
+if [ -n "$tar_out" ]; then
+	tar -C "$root" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf "$tar_out" .
+	echo "$prog: wrote $tar_out ($n applets)" >&2
+	exit 0
+fi
 tar -C "$root" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf - . |
 	docker import \
 		--change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \

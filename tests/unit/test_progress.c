@@ -648,3 +648,151 @@ Test(progress_units, durations)
 		cr_expect(!lp_progress_parse_duration(bad[i], strlen(bad[i]), &v), "%s", bad[i]);
 	}
 }
+
+/* ---- buildx (docker CLI 28.x with buildx 0.28) on the engines of
+ * tools/engine.sh: tests/data/progress/<engine>/, recorded by
+ * tests/engines/run.sh (LP_ENGINES_SAVE_PROGRESS=1). ---- */
+
+Test(progress_buildx, builder_line_names_builder_and_driver)
+{
+	struct lp_progress *p = parse_file("docker-28.4/bad-order-edit.plain.txt");
+	cr_expect_str_eq(lp_progress_builder(p), "default");
+	cr_expect_str_eq(lp_progress_builder_driver(p), "docker");
+	/* the #0 line stays a (non-instruction) step, as before */
+	cr_expect_str_eq(step(p, 0)->instruction, "OTHER");
+	cr_expect(!lp_progress_step_is_instruction(step(p, 0)));
+	cr_expect_eq(lp_progress_warning_count(p), 0);
+	cr_expect_eq(lp_progress_warnings_found(p), -1);
+	cr_expect(!lp_progress_failed(p));
+	cr_expect_null(lp_progress_final_error(p));
+	const struct lp_progress_step *w = lp_progress_step_by_name(p, "[2/5] WORKDIR /app");
+	const struct lp_progress_step *c = lp_progress_step_by_name(p, "[3/5] COPY . .");
+	const struct lp_progress_step *r = lp_progress_step_by_name(
+		p, "[4/5] RUN cat package.json > /dev/null && sleep 3 && sha256sum package.json > /deps.txt");
+	cr_assert(w && c && r);
+	cr_expect(w->cached);
+	cr_expect(!c->cached && c->done);
+	cr_expect(!r->cached && r->done && r->duration_ns >= 3000 * MS);
+	lp_progress_free(p);
+
+	p = parse_file("buildkitd-0.24/bad-order-edit.plain.txt");
+	cr_expect_str_eq(lp_progress_builder(p), "lp-buildkitd-0.24");
+	cr_expect_str_eq(lp_progress_builder_driver(p), "remote");
+	/* "[internal] load build context" is one step (the CLI may print its
+	 * header twice, with a second DONE, when vertices interleave) */
+	size_t n = 0;
+	for (size_t i = 0; i < lp_progress_step_count(p); i++)
+		n += strcmp(lp_progress_step_at(p, i)->name, "[internal] load build context") == 0;
+	cr_expect_eq(n, 1);
+	cr_expect_eq(lp_progress_context_bytes(p), 377); /* only the edited src/index.js is re-sent */
+	lp_progress_free(p);
+
+	/* dockerd 20.10's own client prints no builder line */
+	p = parse_file("docker-20.10/bad-order-edit.plain.txt");
+	cr_expect_null(lp_progress_builder(p));
+	cr_expect_null(lp_progress_builder_driver(p));
+	lp_progress_free(p);
+}
+
+Test(progress_buildx, failed_build_error_lines)
+{
+	struct lp_progress *p = parse_file("buildkitd-0.24/missing-file.plain.txt");
+	cr_expect(lp_progress_failed(p));
+	const char *fe = lp_progress_final_error(p);
+	cr_assert_not_null(fe);
+	cr_expect(strncmp(fe, "ERROR: failed to build: failed to solve: failed to compute cache key: ", 70) == 0, "%s", fe);
+	const struct lp_progress_step *s = lp_progress_step_by_name(p, "[3/5] COPY requirements.txt /app/");
+	cr_assert_not_null(s);
+	cr_expect(s->failed);
+	cr_expect(strstr(s->error, "\"/requirements.txt\": not found") != NULL, "%s", s->error);
+	cr_expect(strstr(s->error_text, "> [3/5] COPY requirements.txt /app/:") != NULL, "%s", s->error_text);
+	/* the remote driver's "WARNING: No output specified" is not the error */
+	cr_expect(strstr(fe, "No output specified") == NULL);
+	lp_progress_free(p);
+}
+
+Test(progress_buildx, lint_warnings)
+{
+	/* The CLI prints the "#N WARN:" lines that reach it while the vertex is
+	 * shown: 1 to 3 of the 3 here, run to run (seen 1 of 3 on docker 29,
+	 * 3 of 3 on 28.4); the summary always has the count. */
+	static const char *const files[] = { "docker-28.4/warnings-ok.plain.txt", "docker-29/warnings-ok.plain.txt",
+					     "docker-28.4-containerd/warnings-ok.plain.txt",
+					     "buildkitd-0.24/warnings-ok.plain.txt" };
+	for (size_t k = 0; k < sizeof(files) / sizeof(files[0]); k++) {
+		struct lp_progress *p = parse_file(files[k]);
+		size_t n = lp_progress_warning_count(p);
+		cr_expect(n >= 1 && n <= 3, "%s: %zu WARN lines", files[k], n);
+		cr_expect_eq(lp_progress_warnings_found(p), 3, "%s", files[k]);
+		cr_expect(!lp_progress_failed(p), "%s", files[k]);
+		cr_expect_null(lp_progress_final_error(p), "%s", files[k]);
+		/* the WARN lines stay status lines of the Dockerfile's vertex */
+		const struct lp_progress_step *d = step(p, 1);
+		cr_expect_str_eq(d->name, "[internal] load build definition from Dockerfile");
+		size_t warn = 0;
+		for (size_t i = 0; i < d->status.count; i++)
+			warn += strncmp(lp_progress_lines_at(&d->status, i)->text, "WARN: ", 6) == 0;
+		cr_expect_eq(warn, n, "%s", files[k]);
+		lp_progress_free(p);
+	}
+
+	struct lp_progress *p = parse_file("docker-29/warnings-fail.plain.txt");
+	cr_expect(lp_progress_warning_count(p) >= 1 && lp_progress_warning_count(p) <= 2);
+	cr_expect_eq(lp_progress_warnings_found(p), 2);
+	cr_expect(lp_progress_failed(p));
+	cr_expect_str_eq(lp_progress_final_error(p),
+			 "ERROR: failed to build: failed to solve: process \"/bin/sh -c exit 3\" did not complete "
+			 "successfully: exit code: 3");
+	const struct lp_progress_step *r = lp_progress_step_by_name(p, "[3/3] RUN exit 3");
+	cr_assert_not_null(r);
+	cr_expect(r->failed);
+	cr_expect_str_eq(r->error, "process \"/bin/sh -c exit 3\" did not complete successfully: exit code: 3");
+	lp_progress_free(p);
+}
+
+Test(progress_buildx, git_errors_inside_a_warning_are_not_the_error)
+{
+	/* buildx asks git for the commit of the context (bloated/ has a broken
+	 * .git): "WARNING: current commit information was not captured ...:
+	 * error: non-monotonic index ..." and more "error: ..." lines from git,
+	 * on a build that succeeded */
+	struct lp_progress *p = parse_file("docker-29/bloated.plain.txt");
+	cr_expect(!lp_progress_failed(p));
+	cr_expect_null(lp_progress_final_error(p));
+	lp_progress_free(p);
+
+	/* the 20.10 client's own "error:" final line is unchanged */
+	p = parse_str("#1 [1/1] FROM x\n#1 DONE 0.1s\nWARNING: x\nerror: failed to solve: y\n");
+	cr_expect_str_eq(lp_progress_final_error(p), "error: failed to solve: y");
+	lp_progress_free(p);
+	/* and a real buildx error after the warning still counts */
+	p = parse_str("#0 building with \"default\" instance using docker driver\n#1 [1/1] FROM x\n#1 ERROR: boom\n"
+		      "WARNING: current commit information was not captured by the build: error: x\nerror: y\n"
+		      "ERROR: failed to build: failed to solve: boom\n");
+	cr_expect_str_eq(lp_progress_final_error(p), "ERROR: failed to build: failed to solve: boom");
+	lp_progress_free(p);
+}
+
+Test(progress_buildx, warning_summary_is_never_the_error)
+{
+	/* a failed build whose last words are the warning summary (no ERROR: line) */
+	struct lp_progress *p = parse_str("#0 building with \"b\" instance using docker-container driver\n"
+					  "#5 [2/2] RUN false\n"
+					  "#5 ERROR: process \"/bin/sh -c false\" did not complete successfully: exit code: 1\n"
+					  "------\n > [2/2] RUN false:\n------\n"
+					  "failed to solve: process \"/bin/sh -c false\" did not complete successfully\n"
+					  "\x1b[33m1 warning found (use docker --debug to expand):\n"
+					  "\x1b[0m - JSONArgsRecommended: JSON arguments recommended for CMD (line 3)\n");
+	cr_expect_str_eq(lp_progress_builder(p), "b");
+	cr_expect_str_eq(lp_progress_builder_driver(p), "docker-container");
+	cr_expect_eq(lp_progress_warnings_found(p), 1);
+	cr_expect_str_eq(lp_progress_final_error(p),
+			 "failed to solve: process \"/bin/sh -c false\" did not complete successfully");
+	lp_progress_free(p);
+
+	/* malformed builder lines name nothing */
+	p = parse_str("#0 building with \"x instance using docker driver\n#0 building with \"y\" instance using\n");
+	cr_expect_null(lp_progress_builder(p));
+	cr_expect_null(lp_progress_builder_driver(p));
+	lp_progress_free(p);
+}
