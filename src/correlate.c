@@ -186,6 +186,9 @@ void lp_progress_steps(struct lp_model *m)
 		const struct lp_progress_step *ps = lp_progress_step_at(pv->prog, i);
 		if (!ps)
 			continue;
+		/* buildx's "#0 building with ..." names the builder: no step */
+		if (ps->id == 0 && lp_progress_builder(pv->prog))
+			continue;
 		struct lp_step *s = step_new(m, (int)ps->id, ps->name ? ps->name : "", ps->first_ts_ns);
 		s->cached = ps->cached;
 		s->status = ps->failed ? LP_STEP_ERROR : ps->canceled ? LP_STEP_CANCELED
@@ -202,6 +205,11 @@ void lp_progress_steps(struct lp_model *m)
 			s->error = lp_xstrdup(ps->error && *ps->error ? ps->error : "failed");
 		log_lines(m, s->index, &ps->status);
 		log_lines(m, s->index, &ps->output);
+	}
+	if (lp_progress_builder(pv->prog)) {
+		m->build.builder = lp_xstrdup(lp_progress_builder(pv->prog));
+		const char *drv = lp_progress_builder_driver(pv->prog);
+		m->build.builder_driver = drv ? lp_xstrdup(drv) : NULL;
 	}
 	const char *fe = lp_progress_final_error(pv->prog);
 	if (fe && *fe) {

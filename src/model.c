@@ -333,6 +333,8 @@ void lp_model_free(struct lp_model *m)
 	lp_argv_free(b->errors, (int)b->nerrors);
 	lp_dockerfile_free(b->dockerfile);
 	free(b->command);
+	free(b->builder);
+	free(b->builder_driver);
 	free(b->context_dir);
 	free(b->dockerfile_path);
 	free(b->dockerfile_text);

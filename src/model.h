@@ -311,6 +311,9 @@ struct lp_build {
 	bool cold;              /* nothing was cached and no context file was re-sent: first build */
 	int command_status;     /* traced command's exit status, -1 unknown */
 	char *command;          /* traced command line, or NULL */
+	/* buildx's builder and its driver ("#0 building with "NAME" instance
+	 * using DRIVER driver"), or NULL (an older CLI, attach mode) */
+	char *builder, *builder_driver;
 	char *context_dir, *dockerfile_path, *dockerfile_text; /* META build.* */
 	struct lp_dockerfile *dockerfile; /* dockerfile_text parsed (dockerfile.h), or NULL */
 	char **data_roots;      /* traced daemons' data-root(s) */

@@ -254,6 +254,11 @@ static char *report_json(const struct lp_model *m, const char *file, struct targ
 		cJSON_AddStringToObject(jb, "context", b->context_dir);
 	if (b->command)
 		cJSON_AddStringToObject(jb, "command", b->command);
+	if (b->builder) {
+		cJSON_AddStringToObject(jb, "builder", b->builder);
+		if (b->builder_driver)
+			cJSON_AddStringToObject(jb, "builder_driver", b->builder_driver);
+	}
 	cJSON *lr = cJSON_AddObjectToObject(jb, "lost_by_reason");
 	static const char *rn[LP_LOST_NR] = { "ringbuf", "inflight", "fdio", "traced", "counts" };
 	for (int i = 0; i < LP_LOST_NR; i++)
@@ -381,6 +386,9 @@ static void print_text(FILE *out, const struct lp_model *m, const char *file, st
 	       b->error ? b->error : "");
 	if (b->command)
 		fprintf(out, "  command          %s\n", b->command);
+	if (b->builder)
+		fprintf(out, "  builder          %s (%s driver)\n", b->builder,
+			b->builder_driver ? b->builder_driver : "unknown");
 	fprintf(out, "  wall time        %s (%s)\n", lp_fmt_duration_ns(b->wall_ns, b1, sizeof(b1)),
 	       b->wall_from_command ? "the build command, start to exit"
 	       : b->steps_inferred ? "first to last inferred step" : "first to last progress line");

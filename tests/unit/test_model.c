@@ -510,3 +510,47 @@ Test(model, fd_drained_after_exit_is_closed_at_exit)
 	unlink(path);
 	free(path);
 }
+
+/* buildx names its builder on "#0 building with ...": that is no step, and
+ * the builder and driver are the build's. The standalone BuildKit OCI
+ * worker's runc is buildkit-runc, with bundles under runc-overlayfs/. */
+Test(model, buildx_builder_line_and_buildkit_runc)
+{
+	struct synth s;
+	char *meta = json_meta("FROM x\nRUN make\n");
+	syn_open(&s, meta);
+	free(meta);
+	const char *bargv[] = { "buildkitd", "--root", "/var/lib/bk", NULL };
+	syn_seed(&s, 100, 1, "buildkitd", "/usr/bin/buildkitd", bargv);
+	syn_progress(&s, MS(0), "#0 building with \"ci\" instance using remote driver");
+	syn_progress(&s, MS(0), "");
+	syn_progress(&s, MS(1), "#1 [1/2] FROM docker.io/library/x");
+	syn_progress(&s, MS(1), "#1 DONE 0.0s");
+	syn_progress(&s, MS(2), "#2 [2/2] RUN make");
+	syn_fork(&s, MS(3), 100, 300, "buildkitd");
+	const char *rargv[] = { "buildkit-runc", "run", "--bundle", "/var/lib/bk/runc-overlayfs/executor/c1", "c1",
+				NULL };
+	syn_exec(&s, MS(3) + 100, 300, 100, "/usr/bin/buildkit-runc", "buildkit-runc", rargv);
+	syn_fork(&s, MS(4), 300, 301, "runc:[2:INIT]");
+	const char *shargv[] = { "/bin/sh", "-c", "make", NULL };
+	syn_exec(&s, MS(4) + 100, 301, 300, "/bin/sh", "sh", shargv);
+	syn_exit(&s, MS(500), 301, 0);
+	syn_exit(&s, MS(501), 300, 0);
+	syn_progress(&s, MS(510), "#2 DONE 0.5s");
+	syn_close(&s, NULL);
+	char err[256] = "";
+	struct lp_model *m = lp_model_load(s.path, NULL, err, sizeof(err));
+	cr_assert_not_null(m, "%s", err);
+	cr_assert_eq(lp_model_find_step(m, "#0"), -1, "#0 is buildx's builder line, not a step");
+	cr_assert_str_eq(m->build.builder, "ci");
+	cr_assert_str_eq(m->build.builder_driver, "remote");
+	int r = lp_model_find_step(m, "#2");
+	cr_assert_geq(r, 0);
+	const struct lp_step *st = &m->steps[r];
+	cr_assert_str_eq(st->container_id, "c1", "buildkit-runc's bundle names the RUN's container");
+	cr_assert_eq(st->time_src, LP_TIME_KERNEL);
+	cr_assert(lp_step_wall_ns(st) >= 497 * SYN_MS && lp_step_wall_ns(st) <= 498 * SYN_MS, "%llu",
+		  (unsigned long long)lp_step_wall_ns(st));
+	lp_model_free(m);
+	unlink(s.path);
+}
