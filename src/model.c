@@ -333,6 +333,7 @@ void lp_model_free(struct lp_model *m)
 	lp_argv_free(b->errors, (int)b->nerrors);
 	lp_dockerfile_free(b->dockerfile);
 	free(b->command);
+	free(b->docker_host);
 	free(b->builder);
 	free(b->builder_driver);
 	free(b->context_dir);

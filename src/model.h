@@ -315,6 +315,7 @@ struct lp_build {
 	 * using DRIVER driver"), or NULL (an older CLI, attach mode) */
 	char *builder, *builder_driver;
 	char *context_dir, *dockerfile_path, *dockerfile_text; /* META build.* */
+	char *docker_host;      /* META build.docker_host: -H, else DOCKER_HOST, else NULL */
 	struct lp_dockerfile *dockerfile; /* dockerfile_text parsed (dockerfile.h), or NULL */
 	char **data_roots;      /* traced daemons' data-root(s) */
 	size_t ndata_roots;

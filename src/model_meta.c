@@ -75,6 +75,7 @@ void lp_model_parse_meta(struct lp_model *m, const char *meta)
 	const cJSON *b = cJSON_GetObjectItemCaseSensitive(root, "build");
 	if (cJSON_IsObject(b)) {
 		m->build.context_dir = json_str_dup(b, "context");
+		m->build.docker_host = json_str_dup(b, "docker_host");
 		m->build.dockerfile_path = json_str_dup(b, "dockerfile");
 		m->build.dockerfile_text = json_str_dup(b, "dockerfile_text");
 		if (!m->build.image_ref)

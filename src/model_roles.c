@@ -125,6 +125,12 @@ void lp_model_identify_daemon(struct lp_model *m)
 		v[n++] = t;
 	char cb[1024], db[1024];
 	const char *want = host_arg(v, n, cb, sizeof(cb));
+	/* no -H: the DOCKER_HOST record saw (a CLI >= 23 hands the build to
+	 * the buildx plugin, which reads it), else the default socket */
+	if (!want && m->build.docker_host && !strncmp(m->build.docker_host, "unix://", 7))
+		want = m->build.docker_host + 7;
+	else if (!want && m->build.docker_host)
+		want = m->build.docker_host;
 	if (!want)
 		want = "/var/run/docker.sock";
 	int found = 0;
