@@ -939,13 +939,9 @@ static int cmp_finding(const void *a, const void *b)
 void lp_finding_free(struct lp_finding *f)
 {
 	free(f->message);
-	for (size_t j = 0; j < f->npaths; j++)
-		free(f->paths[j]);
-	free(f->paths);
+	lp_argv_free(f->paths, (int)f->npaths);
 	free(f->suggestion);
-	for (size_t j = 0; j < f->nevidence; j++)
-		free(f->evidence[j]);
-	free(f->evidence);
+	lp_argv_free(f->evidence, (int)f->nevidence);
 	free(f->edit_before);
 	free(f->edit_after);
 }

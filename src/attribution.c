@@ -399,7 +399,7 @@ bool lp_rec_writes(const struct lp_hdr *rec)
 	case LP_SC_UNLINKAT: case LP_SC_RMDIR: case LP_SC_MKDIR: case LP_SC_MKDIRAT:
 	case LP_SC_MKNOD: case LP_SC_MKNODAT: case LP_SC_SETXATTR: case LP_SC_LSETXATTR:
 	case LP_SC_FSETXATTR:
-	/* in-kernel copies are attributed by their destination (model.c) */
+	/* in-kernel copies are attributed by their destination (model_pass2.c) */
 	case LP_SC_COPY_FILE_RANGE: case LP_SC_SENDFILE: case LP_SC_SPLICE:
 		return true;
 	default:

@@ -777,26 +777,11 @@ static void usage(FILE *out)
 
 int cmd_check(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	bool json = false;
-	int c;
-	struct lp_cmdline cl = { "check", "+hj", opts };
-	while ((c = lp_cmdline_next(&cl, argc, argv)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return LP_EXIT_OK;
-		default: /* LP_CMDLINE_ERROR, already reported */
-			return LP_EXIT_USAGE;
-		}
-	}
+	const struct lp_cmdline_flag flags[] = { { "json", 'j', &json } };
+	int rc = lp_cmdline_flags("check", argc, argv, flags, LP_ARRAY_SIZE(flags), usage);
+	if (rc >= 0)
+		return rc;
 	if (optind < argc) {
 		lp_error("check: unexpected argument '%s'; see 'layerprof check --help'", argv[optind]);
 		return LP_EXIT_USAGE;

@@ -3,7 +3,9 @@
 #include "cmdline.h"
 
 #include <stdio.h>
+#include <string.h>
 
+#include "exitcode.h"
 #include "util.h"
 
 int lp_cmdline_next(struct lp_cmdline *cl, int argc, char **argv)
@@ -27,4 +29,37 @@ int lp_cmdline_next(struct lp_cmdline *cl, int argc, char **argv)
 		return LP_CMDLINE_ERROR;
 	}
 	return c;
+}
+
+int lp_cmdline_flags(const char *cmd, int argc, char **argv, const struct lp_cmdline_flag *flags, size_t nflags,
+		     void (*usage)(FILE *out))
+{
+	struct option longopts[LP_CMDLINE_MAX_FLAGS + 2];
+	char shortopts[LP_CMDLINE_MAX_FLAGS + 2] = "h";
+	size_t ns = 1;
+	if (nflags > LP_CMDLINE_MAX_FLAGS)
+		nflags = LP_CMDLINE_MAX_FLAGS;
+	for (size_t i = 0; i < nflags; i++) {
+		/* a flag without a short name answers to a code no character has */
+		longopts[i] = (struct option){ flags[i].name, no_argument, NULL,
+					       flags[i].short_name ? flags[i].short_name : 256 + (int)i };
+		if (flags[i].short_name)
+			shortopts[ns++] = flags[i].short_name;
+	}
+	longopts[nflags] = (struct option){ "help", no_argument, NULL, 'h' };
+	memset(&longopts[nflags + 1], 0, sizeof(longopts[0]));
+	struct lp_cmdline cl = { cmd, shortopts, longopts };
+	int c;
+	while ((c = lp_cmdline_next(&cl, argc, argv)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return LP_EXIT_OK;
+		}
+		if (c == LP_CMDLINE_ERROR)
+			return LP_EXIT_USAGE;
+		for (size_t i = 0; i < nflags; i++)
+			if (c == longopts[i].val)
+				*flags[i].on = true;
+	}
+	return -1;
 }

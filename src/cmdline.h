@@ -25,6 +25,8 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
 
 #define LP_CMDLINE_ERROR '?'
 
@@ -39,5 +41,18 @@ struct lp_cmdline {
 /* The next option's code, -1 after the last one, or LP_CMDLINE_ERROR once
  * the error line is printed. */
 int lp_cmdline_next(struct lp_cmdline *cl, int argc, char **argv);
+
+/* A command whose options are all flags (check, diff, dump): each sets a
+ * bool; -h/--help prints usage(stdout). */
+struct lp_cmdline_flag {
+	const char *name;       /* "json" for --json */
+	char short_name;        /* 'j' for -j, or 0 */
+	bool *on;
+};
+#define LP_CMDLINE_MAX_FLAGS 8
+/* Parse them (the operands are then argv[optind..argc)): -1 to go on, else
+ * the exit status to return at once (help shown, or a usage error). */
+int lp_cmdline_flags(const char *cmd, int argc, char **argv, const struct lp_cmdline_flag *flags, size_t nflags,
+		     void (*usage)(FILE *out));
 
 #endif

@@ -839,26 +839,11 @@ static void usage(FILE *out)
 
 int cmd_diff(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	bool json = false;
-	int c;
-	struct lp_cmdline cl = { "diff", "jh", longopts };
-	while ((c = lp_cmdline_next(&cl, argc, argv)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return LP_EXIT_OK;
-		default: /* LP_CMDLINE_ERROR, already reported */
-			return LP_EXIT_USAGE;
-		}
-	}
+	const struct lp_cmdline_flag flags[] = { { "json", 'j', &json } };
+	int rc = lp_cmdline_flags("diff", argc, argv, flags, LP_ARRAY_SIZE(flags), usage);
+	if (rc >= 0)
+		return rc;
 	if (argc - optind != 2) {
 		lp_error("diff: needs two trace files; usage: layerprof diff BEFORE AFTER [--json]");
 		return LP_EXIT_USAGE;

@@ -769,30 +769,11 @@ static void print_json_blob(struct dump *d, const char *label, const char *text)
 
 int cmd_dump(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "raw", no_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct dump d = { .out = stdout };
-	int c;
-	struct lp_cmdline cl = { "dump", "h", longopts };
-	while ((c = lp_cmdline_next(&cl, argc, argv)) != -1) {
-		switch (c) {
-		case 'j':
-			d.json = true;
-			break;
-		case 'r':
-			d.raw = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return LP_EXIT_OK;
-		default: /* LP_CMDLINE_ERROR, already reported */
-			return LP_EXIT_USAGE;
-		}
-	}
+	const struct lp_cmdline_flag flags[] = { { "json", 0, &d.json }, { "raw", 0, &d.raw } };
+	int status = lp_cmdline_flags("dump", argc, argv, flags, LP_ARRAY_SIZE(flags), usage);
+	if (status >= 0)
+		return status;
 	const char *path = optind < argc ? argv[optind] : NULL;
 	if (optind + 1 < argc) {
 		lp_error("dump: one trace file at a time ('%s' and '%s' given)", path, argv[optind + 1]);

@@ -115,9 +115,14 @@ int lp_stacks_collect(const struct lp_model *m, struct lp_reader *r, struct lp_s
 		      char *err, size_t errlen);
 /* The count of one stack for a metric. */
 uint64_t lp_stack_count(const struct lp_stack *s, enum lp_export_metric metric);
+/* A step's place in build order: its start time (unknown, then no step, last). */
+uint64_t lp_export_step_rank(const struct lp_model *m, int step);
 /* Sort by step (in build order: start time; no step last), then key.
  * Stacks sharing a prefix within a step are then contiguous. */
 void lp_stacks_sort(struct lp_stacks *st, const struct lp_model *m);
+/* Collect and sort: what both stack exporters start with. -1 (err set,
+ * st freed) on failure. */
+int lp_stacks_load(const struct lp_model *m, struct lp_reader *r, struct lp_stacks *st, char *err, size_t errlen);
 void lp_stacks_free(struct lp_stacks *st);
 /* "time", "bytes", "ops" and what the width measures. */
 const char *lp_metric_name(enum lp_export_metric m);

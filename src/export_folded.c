@@ -311,8 +311,7 @@ uint64_t lp_stack_count(const struct lp_stack *s, enum lp_export_metric metric)
 	}
 }
 
-/* Build order of a step: its start time (unknown and no step last). */
-static uint64_t step_rank(const struct lp_model *m, int step)
+uint64_t lp_export_step_rank(const struct lp_model *m, int step)
 {
 	if (step < 0 || (size_t)step >= m->nsteps)
 		return UINT64_MAX;
@@ -325,7 +324,7 @@ static int cmp_stack(const void *a, const void *b, void *arg)
 	const struct lp_model *m = arg;
 	const struct lp_stack *x = a, *y = b;
 	if (x->step != y->step) {
-		uint64_t rx = step_rank(m, x->step), ry = step_rank(m, y->step);
+		uint64_t rx = lp_export_step_rank(m, x->step), ry = lp_export_step_rank(m, y->step);
 		if (rx != ry)
 			return rx < ry ? -1 : 1;
 		return x->step < y->step ? (x->step < 0 ? 1 : -1) : (y->step < 0 ? -1 : 1);
@@ -357,15 +356,22 @@ void lp_stacks_free(struct lp_stacks *st)
 	memset(st, 0, sizeof(*st));
 }
 
+int lp_stacks_load(const struct lp_model *m, struct lp_reader *r, struct lp_stacks *st, char *err, size_t errlen)
+{
+	if (lp_stacks_collect(m, r, st, err, errlen) < 0) {
+		lp_stacks_free(st);
+		return -1;
+	}
+	lp_stacks_sort(st, m);
+	return 0;
+}
+
 int lp_export_folded(const struct lp_model *m, struct lp_reader *r, struct lp_xout *o,
 		     const struct lp_export_opts *opt, char *err, size_t errlen)
 {
 	struct lp_stacks st = { 0 };
-	if (lp_stacks_collect(m, r, &st, err, errlen) < 0) {
-		lp_stacks_free(&st);
+	if (lp_stacks_load(m, r, &st, err, errlen) < 0)
 		return -1;
-	}
-	lp_stacks_sort(&st, m);
 	for (size_t i = 0; i < st.n; i++) {
 		uint64_t n = lp_stack_count(&st.v[i], opt->metric);
 		if (!n)

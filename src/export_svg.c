@@ -107,20 +107,12 @@ struct order_ctx {
 	const struct lp_model *m;
 };
 
-static uint64_t rank(const struct lp_model *m, int step)
-{
-	if (step < 0 || (size_t)step >= m->nsteps)
-		return UINT64_MAX;
-	uint64_t a = lp_step_start_ns(&m->steps[step]);
-	return a ? a : UINT64_MAX - 1;
-}
-
 static int cmp_steps(const void *a, const void *b, void *arg)
 {
 	const struct order_ctx *o = arg;
 	const struct node *x = &o->t->v[*(const int *)a], *y = &o->t->v[*(const int *)b];
 	/* steps in build order (start time), then "(outside build steps)" */
-	uint64_t rx = rank(o->m, x->step), ry = rank(o->m, y->step);
+	uint64_t rx = lp_export_step_rank(o->m, x->step), ry = lp_export_step_rank(o->m, y->step);
 	if (rx != ry)
 		return rx < ry ? -1 : 1;
 	if (x->step != y->step)
@@ -347,11 +339,8 @@ int lp_export_svg(const struct lp_model *m, struct lp_reader *r, struct lp_xout 
 		  const struct lp_export_opts *opt, char *err, size_t errlen)
 {
 	struct lp_stacks st = { 0 };
-	if (lp_stacks_collect(m, r, &st, err, errlen) < 0) {
-		lp_stacks_free(&st);
+	if (lp_stacks_load(m, r, &st, err, errlen) < 0)
 		return -1;
-	}
-	lp_stacks_sort(&st, m);
 	struct tree t = { 0 };
 	node_new(&t, "build", 5, 0);
 	for (size_t i = 0; i < st.n; i++) {

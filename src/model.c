@@ -295,9 +295,7 @@ void lp_model_free(struct lp_model *m)
 		free(s->instruction);
 		free(s->args);
 		free(s->error);
-		for (size_t j = 0; j < s->ncopy_srcs; j++)
-			free(s->copy_srcs[j]);
-		free(s->copy_srcs);
+		lp_argv_free(s->copy_srcs, (int)s->ncopy_srcs);
 		free(s->copy_dst);
 		free(s->container_id);
 		free(s->rootfs);
@@ -339,9 +337,7 @@ void lp_model_free(struct lp_model *m)
 	free(b->context_dir);
 	free(b->dockerfile_path);
 	free(b->dockerfile_text);
-	for (size_t i = 0; i < b->ndata_roots; i++)
-		free(b->data_roots[i]);
-	free(b->data_roots);
+	lp_argv_free(b->data_roots, (int)b->ndata_roots);
 	free(b->image_ref);
 	free(m);
 }

@@ -128,7 +128,7 @@ struct lp_priv {
 	uint32_t pc_tgid;
 	int pc_idx;
 	uint64_t pc_lo, pc_hi;
-	/* Pass 2 works on interned paths (model.c, "pass 2") */
+	/* Pass 2 works on interned paths (model_pass2.c) */
 	struct lp_strtab paths;
 	struct lp_pinfo *pinfo;      /* [path id] */
 	size_t npinfo;
@@ -228,7 +228,7 @@ uint8_t lp_model_pass2_flags(const struct lp_model *m, const struct lp_proc *p);
 /* A process of the daemon serving this build. */
 bool lp_model_is_build_daemon(const struct lp_model *m, const struct lp_proc *p);
 
-/* ---------------------------------------- correlate.c: steps and roles */
+/* ------------------------------- correlate.c: steps, their lines and owners */
 
 /* Feed one progress line (no newline) stamped ts. */
 void lp_progress_line(struct lp_model *m, const char *line, size_t len, uint64_t ts);

@@ -20,7 +20,6 @@ uint64_t lp_model_tape_max = 256ull << 20;
 enum { T_END = 0, T_SYSCALL, T_FDIO, T_EXEC, T_FORK, T_EXIT };
 #define T_SAME_TGID 0x80u       /* the record's tgid is the previous one's */
 
-
 void lp_tape_free(struct lp_tape *t)
 {
 	for (size_t i = 0; i < t->nchunk; i++)
@@ -31,7 +30,6 @@ void lp_tape_free(struct lp_tape *t)
 	t->w = t->wend = NULL;
 }
 
-/* Record h (valid, a kind p2_capture() takes), with its paths in q. */
 void lp_tape_put(struct lp_tape *t, const struct lp_hdr *h, const struct lp_p2rec *q)
 {
 	if (t->dropped)

@@ -356,6 +356,25 @@ static void step_free(struct lp_progress_step *s)
 	free(s);
 }
 
+/* A step named name[0..n), everything else empty; NULL when out of memory. */
+static struct lp_progress_step *step_alloc(const char *name, size_t n)
+{
+	struct lp_progress_step *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->name = dup_n(name, n);
+	s->stage = dup_n("", 0);
+	s->platform = dup_n("", 0);
+	s->text = dup_n("", 0);
+	s->digest = dup_n("", 0);
+	s->instruction = "OTHER";
+	if (!s->name || !s->stage || !s->platform || !s->text || !s->digest) {
+		step_free(s);
+		return NULL;
+	}
+	return s;
+}
+
 void lp_progress_free(struct lp_progress *p)
 {
 	if (!p)
@@ -431,20 +450,10 @@ static struct lp_progress_step *new_step(struct lp_progress *p, uint32_t id)
 		p->steps = ns;
 		p->cap = ncap;
 	}
-	struct lp_progress_step *s = calloc(1, sizeof(*s));
+	struct lp_progress_step *s = step_alloc("", 0);
 	if (!s)
 		return NULL;
 	s->id = id;
-	s->name = dup_n("", 0);
-	s->stage = dup_n("", 0);
-	s->platform = dup_n("", 0);
-	s->text = dup_n("", 0);
-	s->digest = dup_n("", 0);
-	s->instruction = "OTHER";
-	if (!s->name || !s->stage || !s->platform || !s->text || !s->digest) {
-		step_free(s);
-		return NULL;
-	}
 	p->steps[p->nsteps++] = s;
 	hash_put(p->hkeys, p->hvals, p->hcap, id, p->nsteps);
 	return s;
@@ -572,20 +581,9 @@ bool lp_progress_step_is_instruction(const struct lp_progress_step *s)
 
 struct lp_progress_step *lp_progress_parse_step_name(const char *name)
 {
-	struct lp_progress_step *s = calloc(1, sizeof(*s));
-	if (!s)
-		return NULL;
-	s->name = dup_n(name, strlen(name));
-	s->stage = dup_n("", 0);
-	s->platform = dup_n("", 0);
-	s->text = dup_n("", 0);
-	s->digest = dup_n("", 0);
-	s->instruction = "OTHER";
-	if (!s->name || !s->stage || !s->platform || !s->text || !s->digest) {
-		step_free(s);
-		return NULL;
-	}
-	parse_name(s);
+	struct lp_progress_step *s = step_alloc(name, strlen(name));
+	if (s)
+		parse_name(s);
 	return s;
 }
 

@@ -91,6 +91,12 @@ struct creds {
 	char *home;
 };
 
+/* A command started by record (spawn_command). */
+struct spawn {
+	int sync_w;          /* write a byte to let the child exec */
+	pid_t pid;
+};
+
 struct rec {
 	/* options */
 	const char *out_path;
@@ -134,6 +140,18 @@ struct rec {
 	struct outpipe out[2];
 
 	uint64_t start_mono, start_real;
+
+	/* the event loop (record_setup .. record_free) */
+	int sfd, ep;                 /* signalfd and epoll; -1 when not made */
+	int own_fd;                  /* the trace file, read-only, to hand over at the end */
+	struct spawn sp;
+	char **run_argv;             /* the command as run (--progress=plain added...) */
+	sigset_t orig_mask;          /* restored at the end when mask_set */
+	bool mask_set;
+	const char *names[LP_MAX_COMMS]; /* process names watched for */
+	size_t nnames;
+	enum end_reason why;
+	int interrupts, last_sig;
 	uint8_t redact_buf[65536 + LP_REDACT_GROWTH(LP_ARGV_MAX_ARGS + 1)] __attribute__((aligned(8)));
 };
 
@@ -882,11 +900,6 @@ static bool pump(struct rec *r, struct outpipe *p, bool record)
 
 /* ------------------------------------------------------------ the command */
 
-struct spawn {
-	int sync_w;          /* write a byte to let the child exec */
-	pid_t pid;
-};
-
 
 /* In a forked child, before exec: the default disposition of the signals
  * the recorder handles itself, and the signal mask the command expects. */
@@ -1199,39 +1212,95 @@ static int drain_ring(struct rec *r)
 	return total;
 }
 
-int cmd_record(int argc, char **argv)
+/* ------------------------------------------------------------ the record */
+
+/* Every source of events of the loop, one dispatcher. recording: the loop
+ * proper (output is recorded, signals may stop it); else the wait for the
+ * command after recording stopped (output shown only, signals passed on). */
+static void on_events(struct rec *r, const struct epoll_event *evs, int n, bool recording)
 {
-	struct rec *r = lp_xcalloc(1, sizeof(*r));
-	r->out_path = DEFAULT_OUTPUT;
-	r->redact = true;
-	r->ringbuf = DEFAULT_RINGBUF;
-	r->out[0] = (struct outpipe){ .fd = -1, .stream = 1 };
-	r->out[1] = (struct outpipe){ .fd = -1, .stream = 2 };
-	int rc = parse_options(r, argc, argv);
-	int ret = LP_EXIT_FAILURE;
-	int sfd = -1, ep = -1, own_fd = -1;
-	struct spawn sp = { .sync_w = -1, .pid = -1 };
-	char **run_argv = NULL;
-	sigset_t mask, orig_mask;
-	bool mask_set = false;
-	if (rc != 0) {
-		ret = rc < 0 ? LP_EXIT_OK : rc;
-		goto out;
+	for (int i = 0; i < n; i++) {
+		uint32_t tag = evs[i].data.u32;
+		if (tag == TAG_OUT0 || tag == TAG_OUT1) {
+			struct outpipe *p = &r->out[tag - TAG_OUT0];
+			if (p->fd >= 0) {
+				int fd = p->fd;
+				if (!pump(r, p, recording))
+					epoll_ctl(r->ep, EPOLL_CTL_DEL, fd, NULL);
+			}
+			continue;
+		}
+		if (tag != TAG_SIG)
+			continue;
+		struct signalfd_siginfo si;
+		while (read(r->sfd, &si, sizeof(si)) == sizeof(si)) {
+			int sig = (int)si.ssi_signo;
+			bool from_kill = si.ssi_code == SI_USER || si.ssi_code == SI_QUEUE;
+			if (!recording) {
+				if (want_stop_signal(sig) && from_kill)
+					kill(r->child, sig);
+				continue;
+			}
+			if (sig == SIGCHLD) {
+				reap(r);
+				continue;
+			}
+			if (!want_stop_signal(sig))
+				continue;
+			r->last_sig = sig;
+			r->interrupts++;
+			if (r->cmd_argc == 0 || r->child_exited || r->interrupts > 1) {
+				r->why = END_SIGNAL;
+				continue;
+			}
+			/* First one with a command running: a terminal's Ctrl-C
+			 * reached the command too (si_code SI_KERNEL); a kill(2)
+			 * aimed at us is passed on. Recording goes on until the
+			 * command exits. */
+			if (from_kill && si.ssi_pid != (uint32_t)r->child)
+				kill(r->child, sig);
+			lp_error("%s: waiting for the command to exit; press Ctrl-C "
+				 "again to stop recording now",
+				 strsignal(sig));
+		}
 	}
+}
+
+/* Warn when the user the build runs as cannot reach the docker socket. */
+static void check_socket_access(const struct rec *r)
+{
+	const char *host = getenv("DOCKER_HOST");
+	const char *sock = host && !strncmp(host, "unix://", 7) ? host + 7 : host ? NULL : "/var/run/docker.sock";
+	struct stat st;
+	if (!sock || stat(sock, &st) != 0)
+		return;
+	bool member = st.st_uid == r->creds.uid || ((st.st_mode & 06) == 06);
+	for (int i = 0; i < r->creds.ngroups && !member; i++)
+		member = r->creds.groups[i] == st.st_gid && (st.st_mode & 060) == 060;
+	if (st.st_gid == r->creds.gid && (st.st_mode & 060) == 060)
+		member = true;
+	if (!member)
+		lp_warn("the build runs as %s (uid %u), who cannot use %s; "
+			"add them to its group or use --user root",
+			r->creds.name ? r->creds.name : "the invoking user", (unsigned)r->creds.uid, sock);
+}
+
+/* Setup, before any file exists: the command checked, BPF loaded (the
+ * privileges and the kernel are checked there), signals and the event loop
+ * made, the daemons found, the build analyzed. 0, or the exit status. */
+static int record_setup(struct rec *r)
+{
 	if (r->cmd_argc > 0) {
-		int e;
+		int e, rc;
 		if (!command_exists(r->cmd_argv[0], &e)) {
 			if (e == ENOENT)
 				lp_error("%s: command not found", r->cmd_argv[0]);
 			else
 				lp_error("%s: %s", r->cmd_argv[0], strerror(e));
-			ret = e == ENOENT ? 127 : 126;
-			goto out;
+			return e == ENOENT ? 127 : 126;
 		}
-		if ((rc = resolve_creds(r)) != 0) {
-			ret = rc;
-			goto out;
-		}
+		if ((rc = resolve_creds(r)) != 0)
+			return rc;
 		r->is_build = lp_docker_parse(r->cmd_argc, r->cmd_argv, &r->docker);
 	}
 
@@ -1246,36 +1315,34 @@ int cmd_record(int argc, char **argv)
 	r->l = lp_loader_open(&lo, on_event, r, err, sizeof(err), &ecode);
 	if (!r->l) {
 		lp_error("%s", err[0] ? err : "cannot load the BPF programs");
-		ret = ecode ? ecode : LP_EXIT_FAILURE;
-		goto out;
+		return ecode ? ecode : LP_EXIT_FAILURE;
 	}
 
 	/* Signals: one signalfd; blocked before any thread or child exists. */
+	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &mask, &orig_mask);
-	mask_set = true;
+	sigprocmask(SIG_BLOCK, &mask, &r->orig_mask);
+	r->mask_set = true;
 	signal(SIGPIPE, SIG_IGN);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (sfd < 0 || ep < 0) {
+	r->sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	r->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (r->sfd < 0 || r->ep < 0) {
 		lp_error("record: cannot set up the event loop: %s", strerror(errno));
-		goto out;
+		return LP_EXIT_FAILURE;
 	}
 
 	/* Daemons running now. */
-	const char *names[LP_MAX_COMMS];
-	size_t nnames = comm_names(r, names);
-	if (nnames)
-		lp_proc_scan(names, nnames, on_daemon, r);
+	r->nnames = comm_names(r, r->names);
+	if (r->nnames)
+		lp_proc_scan(r->names, r->nnames, on_daemon, r);
 	if (!r->no_daemons && (r->is_build || r->cmd_argc == 0)) {
 		bool any = false;
 		for (size_t i = 0; i < r->ndaemons; i++)
-			any |= !strcmp(r->daemons[i].comm, "dockerd") ||
-			       !strcmp(r->daemons[i].comm, "buildkitd");
+			any |= !strcmp(r->daemons[i].comm, "dockerd") || !strcmp(r->daemons[i].comm, "buildkitd");
 		if (!any)
 			lp_warn("no dockerd or buildkitd is running; they will be traced if they start");
 	}
@@ -1283,10 +1350,10 @@ int cmd_record(int argc, char **argv)
 	if (r->is_build) {
 		analyze_build(r);
 		bool added = false;
-		run_argv = lp_docker_argv(r->cmd_argc, r->cmd_argv, &r->docker, &added);
+		r->run_argv = lp_docker_argv(r->cmd_argc, r->cmd_argv, &r->docker, &added);
 		r->progress_added = added;
 	} else if (r->cmd_argc > 0) {
-		run_argv = lp_docker_argv(r->cmd_argc, r->cmd_argv, NULL, &(bool){ false });
+		r->run_argv = lp_docker_argv(r->cmd_argc, r->cmd_argv, NULL, &(bool){ false });
 	}
 	if (r->cmd_argc > 0)
 		build_env(r);
@@ -1294,30 +1361,24 @@ int cmd_record(int argc, char **argv)
 		lp_error("DOCKER_BUILDKIT=1 set for the build (BuildKit's progress output names "
 			 "the steps)");
 	else if (r->is_build && getenv("DOCKER_BUILDKIT") &&
-		 (!strcmp(getenv("DOCKER_BUILDKIT"), "0") ||
-		  !strcasecmp(getenv("DOCKER_BUILDKIT"), "false")))
+		 (!strcmp(getenv("DOCKER_BUILDKIT"), "0") || !strcasecmp(getenv("DOCKER_BUILDKIT"), "false")))
 		lp_warn("DOCKER_BUILDKIT=%s: the classic builder prints no BuildKit steps, so the "
-			"report will not know the build's steps", getenv("DOCKER_BUILDKIT"));
-	if (r->is_build && r->creds.drop) {
-		const char *host = getenv("DOCKER_HOST");
-		const char *sock = host && !strncmp(host, "unix://", 7) ? host + 7
-				   : host ? NULL : "/var/run/docker.sock";
-		struct stat st;
-		bool member = false;
-		if (sock && stat(sock, &st) == 0) {
-			member = st.st_uid == r->creds.uid || ((st.st_mode & 06) == 06);
-			for (int i = 0; i < r->creds.ngroups && !member; i++)
-				member = r->creds.groups[i] == st.st_gid && (st.st_mode & 060) == 060;
-			if (st.st_gid == r->creds.gid && (st.st_mode & 060) == 060)
-				member = true;
-			if (!member)
-				lp_warn("the build runs as %s (uid %u), who cannot use %s; "
-					"add them to its group or use --user root",
-					r->creds.name ? r->creds.name : "the invoking user",
-					(unsigned)r->creds.uid, sock);
-		}
-	}
+			"report will not know the build's steps",
+			getenv("DOCKER_BUILDKIT"));
+	if (r->is_build && r->creds.drop)
+		check_socket_access(r);
+	return 0;
+}
 
+/* Seeding: the trace file created (META first), the daemons, -p processes
+ * and watched names traced before their seeds are read (nothing falls
+ * between the two), the context listed, the command started and traced.
+ * 0; else the exit status, and *file_made says whether the file exists
+ * (then it must still be finished). */
+static int record_seed(struct rec *r, bool *file_made)
+{
+	char err[512] = "";
+	*file_made = false;
 	r->start_mono = lp_now_ns();
 	r->start_real = realtime_ns();
 	char *meta = make_meta(r);
@@ -1325,13 +1386,11 @@ int cmd_record(int argc, char **argv)
 	free(meta);
 	if (!r->w) {
 		lp_error("%s", err);
-		ret = LP_EXIT_IO;
-		goto out;
+		return LP_EXIT_IO;
 	}
-	own_fd = open(r->out_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	*file_made = true;
+	r->own_fd = open(r->out_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 
-	/* Seeds: the daemons and -p processes, traced before their seeds are
-	 * read so that nothing falls between the two. */
 	unsigned seed_flags = r->redact ? LP_SEED_REDACT : 0;
 	for (size_t i = 0; i < r->ndaemons; i++) {
 		struct daemon *d = &r->daemons[i];
@@ -1348,71 +1407,72 @@ int cmd_record(int argc, char **argv)
 	for (size_t i = 0; i < r->npids; i++) {
 		if (lp_loader_trace_pid(r->l, r->pids[i]) < 0) {
 			lp_error("record: cannot trace pid %u", r->pids[i]);
-			ret = LP_EXIT_FAILURE;
-			goto finish_error;
+			return LP_EXIT_FAILURE;
 		}
 		if (lp_proc_seed(r->w, r->pids[i], LP_WHY_PID, NULL, seed_flags) == -EIO)
 			r->write_failed = true;
 	}
-	for (size_t i = 0; i < nnames; i++) {
+	for (size_t i = 0; i < r->nnames; i++) {
 		char comm[LP_COMM_LEN];
-		snprintf(comm, sizeof(comm), "%s", names[i]);
+		snprintf(comm, sizeof(comm), "%s", r->names[i]);
 		if (lp_loader_add_comm(r->l, comm) < 0)
 			lp_warn("cannot watch for new '%s' processes", comm);
 	}
 	if (r->ctx_listed && write_context_files(r) < 0)
 		r->write_failed = true;
 
-	/* The command. */
-	if (r->cmd_argc > 0) {
-		int e = spawn_command(r, run_argv, r->is_build, &orig_mask, &sp);
-		if (e < 0) {
-			lp_error("record: cannot start %s: %s", r->cmd_argv[0], strerror(-e));
-			goto finish_error;
-		}
-		r->child = sp.pid;
-		if (lp_loader_trace_pid(r->l, (uint32_t)sp.pid) < 0) {
-			lp_error("record: cannot trace the command (pid %d)", (int)sp.pid);
-			close(sp.sync_w); /* the child exits without running anything */
-			sp.sync_w = -1;
-			while (waitpid(sp.pid, NULL, 0) < 0 && errno == EINTR)
-				;
-			r->child = 0;
-			goto finish_error;
-		}
-		char comm[LP_COMM_LEN];
-		snprintf(comm, sizeof(comm), "%s", lp_base_name(r->cmd_argv[0]));
-		if (lp_proc_seed(r->w, (uint32_t)sp.pid, LP_WHY_COMMAND, comm,
-				 seed_flags | LP_SEED_SKIP_CLOEXEC) == -EIO)
-			r->write_failed = true;
-		/* Release it: from here on, everything it does is traced. */
-		(void)!write(sp.sync_w, "g", 1);
-		close(sp.sync_w);
-		sp.sync_w = -1;
+	if (r->cmd_argc == 0)
+		return 0;
+	int e = spawn_command(r, r->run_argv, r->is_build, &r->orig_mask, &r->sp);
+	if (e < 0) {
+		lp_error("record: cannot start %s: %s", r->cmd_argv[0], strerror(-e));
+		return LP_EXIT_FAILURE;
 	}
+	r->child = r->sp.pid;
+	if (lp_loader_trace_pid(r->l, (uint32_t)r->sp.pid) < 0) {
+		lp_error("record: cannot trace the command (pid %d)", (int)r->sp.pid);
+		close(r->sp.sync_w); /* the child exits without running anything */
+		r->sp.sync_w = -1;
+		while (waitpid(r->sp.pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		r->child = 0;
+		return LP_EXIT_FAILURE;
+	}
+	char comm[LP_COMM_LEN];
+	snprintf(comm, sizeof(comm), "%s", lp_base_name(r->cmd_argv[0]));
+	if (lp_proc_seed(r->w, (uint32_t)r->sp.pid, LP_WHY_COMMAND, comm, seed_flags | LP_SEED_SKIP_CLOEXEC) ==
+	    -EIO)
+		r->write_failed = true;
+	/* Release it: from here on, everything it does is traced. */
+	(void)!write(r->sp.sync_w, "g", 1);
+	close(r->sp.sync_w);
+	r->sp.sync_w = -1;
+	return 0;
+}
 
-	/* The loop. */
+/* The loop: ring buffer, signals and the command's output until the
+ * command exits, a signal, --duration or an error; why it ended. */
+static enum end_reason record_loop(struct rec *r)
+{
 	int ring_fd = lp_loader_epoll_fd(r->l);
 	struct epoll_event ev = { .events = EPOLLIN };
 	if (ring_fd >= 0) {
 		ev.data.u32 = TAG_RING;
-		epoll_ctl(ep, EPOLL_CTL_ADD, ring_fd, &ev);
+		epoll_ctl(r->ep, EPOLL_CTL_ADD, ring_fd, &ev);
 	}
 	ev.data.u32 = TAG_SIG;
-	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
+	epoll_ctl(r->ep, EPOLL_CTL_ADD, r->sfd, &ev);
 	for (int i = 0; i < 2; i++) {
 		if (r->out[i].fd >= 0) {
 			ev.data.u32 = TAG_OUT0 + (uint32_t)i;
-			epoll_ctl(ep, EPOLL_CTL_ADD, r->out[i].fd, &ev);
+			epoll_ctl(r->ep, EPOLL_CTL_ADD, r->out[i].fd, &ev);
 		}
 	}
 
-	enum end_reason why = END_NONE;
-	int interrupts = 0;
-	int last_sig = 0;
+	r->why = END_NONE;
 	uint64_t next_flush = lp_now_ns() + FLUSH_INTERVAL_NS;
 	uint64_t deadline = r->duration_ms ? r->start_mono + r->duration_ms * 1000000ull : 0;
-	while (why == END_NONE) {
+	while (r->why == END_NONE) {
 		uint64_t now = lp_now_ns();
 		uint64_t until = next_flush;
 		if (deadline && deadline < until)
@@ -1425,79 +1485,74 @@ int cmd_record(int argc, char **argv)
 		if (ring_fd < 0 && timeout > POLL_FALLBACK_MS)
 			timeout = POLL_FALLBACK_MS;
 		struct epoll_event evs[8];
-		int n = epoll_wait(ep, evs, 8, timeout);
+		int n = epoll_wait(r->ep, evs, 8, timeout);
 		if (n < 0 && errno != EINTR) {
 			lp_error("record: epoll: %s", strerror(errno));
-			why = END_ERROR;
-			break;
+			return END_ERROR;
 		}
 		/* Kernel events first, so that the file stays close to time order. */
 		int polled = lp_loader_poll(r->l, 0);
 		if (polled < 0 && polled != -EINTR) {
 			lp_error("record: reading the ring buffer failed: %s", strerror(-polled));
-			why = END_ERROR;
-			break;
+			return END_ERROR;
 		}
-		for (int i = 0; i < n; i++) {
-			uint32_t tag = evs[i].data.u32;
-			if (tag == TAG_OUT0 || tag == TAG_OUT1) {
-				struct outpipe *p = &r->out[tag - TAG_OUT0];
-				if (p->fd >= 0) {
-					int fd = p->fd;
-					if (!pump(r, p, true))
-						epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
-				}
-			} else if (tag == TAG_SIG) {
-				struct signalfd_siginfo si;
-				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-					int sig = (int)si.ssi_signo;
-					if (sig == SIGCHLD) {
-						reap(r);
-						continue;
-					}
-					if (!want_stop_signal(sig))
-						continue;
-					last_sig = sig;
-					interrupts++;
-					if (r->cmd_argc == 0 || r->child_exited || interrupts > 1) {
-						why = END_SIGNAL;
-						continue;
-					}
-					/* First one with a command running: a terminal's Ctrl-C
-					 * reached the command too (si_code SI_KERNEL); a kill(2)
-					 * aimed at us is passed on. Recording goes on until the
-					 * command exits. */
-					if ((si.ssi_code == SI_USER || si.ssi_code == SI_QUEUE) &&
-					    si.ssi_pid != (uint32_t)r->child)
-						kill(r->child, sig);
-					lp_error("%s: waiting for the command to exit; press Ctrl-C "
-						 "again to stop recording now", strsignal(sig));
-				}
-			}
-		}
-		if (r->write_failed) {
-			why = END_ERROR;
-			break;
-		}
+		on_events(r, evs, n, true);
+		if (r->write_failed)
+			return END_ERROR;
 		now = lp_now_ns();
 		if (now >= next_flush) {
 			if (lp_writer_flush(r->w) < 0) {
 				r->write_failed = true;
-				why = END_ERROR;
-				break;
+				return END_ERROR;
 			}
 			next_flush = now + FLUSH_INTERVAL_NS;
 		}
-		if (deadline && now >= deadline && why == END_NONE)
-			why = END_DURATION;
+		if (deadline && now >= deadline && r->why == END_NONE)
+			r->why = END_DURATION;
 		reap(r);
-		if (r->child_exited && why == END_NONE &&
+		if (r->child_exited && r->why == END_NONE &&
 		    ((r->out[0].fd < 0 && r->out[1].fd < 0) || now >= r->child_exit_ns + EXIT_GRACE_NS))
-			why = END_COMMAND;
+			r->why = END_COMMAND;
 	}
+	return r->why;
+}
 
-	/* The end: what is left in the ring buffer, then the per-fd totals
-	 * still in the kernel, then the trailer. */
+/* One line on what was recorded (and lost). */
+/* The closing line. events: the kernel side's; records: everything the
+ * file holds (with the recorder's own: progress lines, the context list),
+ * the names report and dump use. */
+static void say_recorded(const struct rec *r, uint64_t events, uint64_t records, uint64_t end_mono,
+			 const uint64_t *lost)
+{
+	uint64_t total_lost = 0;
+	for (int i = 0; i < LP_LOST_NR; i++)
+		total_lost += lost[i];
+	struct stat st;
+	char sz[32];
+	uint64_t fsize = r->own_fd >= 0 && fstat(r->own_fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	lp_fmt_bytes(fsize, sz, sizeof(sz));
+	fprintf(stderr, "layerprof: recorded %llu events (%llu lost), %llu records in all, in %.1f s to %s (%s)\n",
+		(unsigned long long)events, (unsigned long long)total_lost, (unsigned long long)records,
+		(double)(end_mono - r->start_mono) / 1e9, r->out_path, sz);
+	if (!total_lost)
+		return;
+	static const char *const reasons[LP_LOST_NR] = { "ring buffer full",
+							 "in-flight syscall slot taken by another thread",
+							 "fd map full", "traced map full", "counter map full" };
+	struct lp_buf b = { 0 };
+	for (int i = 0; i < LP_LOST_NR; i++)
+		if (lost[i])
+			lp_buf_printf(&b, "%s%llu %s", b.len ? ", " : "", (unsigned long long)lost[i], reasons[i]);
+	lp_warn("%llu events lost (%s)%s", (unsigned long long)total_lost, b.data,
+		lost[LP_LOST_RINGBUF] ? "; try a larger --ringbuf-size" : "");
+	lp_buf_free(&b);
+}
+
+/* Finish: what is left in the ring buffer, then the per-fd totals still in
+ * the kernel, then the trailer; the file closed and handed over. The exit
+ * status of recording itself. */
+static int record_finish(struct rec *r, enum end_reason why)
+{
 	if (!r->write_failed) {
 		for (int i = 0; i < 2; i++)
 			if (r->out[i].fd >= 0 && why == END_COMMAND)
@@ -1509,7 +1564,7 @@ int cmd_record(int argc, char **argv)
 		}
 	}
 	if (r->write_failed)
-		why = END_ERROR;
+		why = r->why = END_ERROR;
 	uint64_t end_mono = lp_now_ns();
 	uint64_t lost[LP_LOST_NR] = { 0 };
 	int ncpu_max = get_nprocs_conf();
@@ -1524,140 +1579,98 @@ int cmd_record(int argc, char **argv)
 	cJSON *image = r->is_build && why == END_COMMAND ? inspect_image(r) : NULL;
 	char *trailer = make_trailer(r, why, end_mono, lost, per_cpu, ncpu, image);
 	free(per_cpu);
-	uint64_t events = r->events;
-	uint64_t records = r->w ? lp_writer_records(r->w) : 0;
 	char werr[512] = "";
 	const char *first_err = r->w ? lp_writer_error(r->w) : NULL;
 	char first_copy[512] = "";
 	if (first_err)
 		snprintf(first_copy, sizeof(first_copy), "%s", first_err);
+	uint64_t records = r->w ? lp_writer_records(r->w) : 0;
 	int crc = lp_writer_close(r->w, trailer, werr, sizeof(werr));
 	r->w = NULL;
 	free(trailer);
 	lp_loader_close(r->l);
 	r->l = NULL;
 
-	uint64_t total_lost = 0;
-	for (int i = 0; i < LP_LOST_NR; i++)
-		total_lost += lost[i];
 	if (crc < 0 || why == END_ERROR) {
 		lp_error("cannot write %s: %s", r->out_path,
 			 first_copy[0] ? first_copy : werr[0] ? werr : "write failed");
-		ret = LP_EXIT_IO;
-	} else {
-		give_to_caller(own_fd);
-		struct stat st;
-		char sz[32];
-		uint64_t fsize = own_fd >= 0 && fstat(own_fd, &st) == 0 ? (uint64_t)st.st_size : 0;
-		lp_fmt_bytes(fsize, sz, sizeof(sz));
-		fprintf(stderr, "layerprof: recorded %llu events (%llu lost), %llu records in all, in %.1f s to %s (%s)\n",
-			(unsigned long long)events, (unsigned long long)total_lost, (unsigned long long)records,
-			(double)(end_mono - r->start_mono) / 1e9, r->out_path, sz);
-		if (total_lost) {
-			static const char *const reasons[LP_LOST_NR] = {
-				"ring buffer full", "in-flight syscall slot taken by another thread", "fd map full",
-				"traced map full", "counter map full"
-			};
-			struct lp_buf b = { 0 };
-			for (int i = 0; i < LP_LOST_NR; i++)
-				if (lost[i])
-					lp_buf_printf(&b, "%s%llu %s", b.len ? ", " : "",
-						      (unsigned long long)lost[i], reasons[i]);
-			lp_warn("%llu events lost (%s)%s", (unsigned long long)total_lost, b.data,
-				lost[LP_LOST_RINGBUF] ? "; try a larger --ringbuf-size" : "");
-			lp_buf_free(&b);
-		}
-		ret = LP_EXIT_OK;
+		return LP_EXIT_IO;
 	}
+	give_to_caller(r->own_fd);
+	say_recorded(r, r->events, records, end_mono, lost);
+	return LP_EXIT_OK;
+}
 
-	if (r->no_buildx)
-		lp_warn("%s has no buildx component, which BuildKit builds need; on Debian use "
-			"/usr/bin/docker (docker.io) instead", r->cmd_argv[0]);
+/* Something failed after the file was created: still finish it. */
+static void record_finish_error(struct rec *r)
+{
+	uint64_t nolost[LP_LOST_NR] = { 0 };
+	uint64_t zero = 0;
+	char *etrailer = make_trailer(r, END_ERROR, lp_now_ns(), nolost, &zero, 0, NULL);
+	char eerr[512];
+	lp_writer_close(r->w, etrailer, eerr, sizeof(eerr));
+	r->w = NULL;
+	free(etrailer);
+}
 
-	/* The command's status is ours (unless recording itself failed). */
-	if (r->cmd_argc > 0 && r->child > 0) {
-		if (!r->child_exited && (why == END_DURATION || why == END_ERROR)) {
-			/* Recording stopped; the command goes on: show its output
-			 * until it exits. */
-			if (why == END_DURATION)
-				lp_error("--duration reached; recording stopped, waiting for "
-					 "the command to exit");
-			while (!r->child_exited) {
-				struct epoll_event evs[4];
-				int n = epoll_wait(ep, evs, 4, 1000);
-				for (int i = 0; i < n; i++) {
-					uint32_t tag = evs[i].data.u32;
-					if (tag == TAG_OUT0 || tag == TAG_OUT1) {
-						struct outpipe *p = &r->out[tag - TAG_OUT0];
-						if (p->fd >= 0) {
-							int fd = p->fd;
-							if (!pump(r, p, false))
-								epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
-						}
-					} else if (tag == TAG_SIG) {
-						struct signalfd_siginfo si;
-						while (read(sfd, &si, sizeof(si)) == sizeof(si))
-							if (want_stop_signal((int)si.ssi_signo) &&
-							    (si.ssi_code == SI_USER ||
-							     si.ssi_code == SI_QUEUE))
-								kill(r->child, (int)si.ssi_signo);
-					}
-				}
-				reap(r);
-			}
-			for (int i = 0; i < 2; i++)
-				if (r->out[i].fd >= 0)
-					pump(r, &r->out[i], false);
-		}
-		if (ret == LP_EXIT_OK) {
-			if (r->child_exited && WIFEXITED(r->child_status))
-				ret = WEXITSTATUS(r->child_status);
-			else if (r->child_exited && WIFSIGNALED(r->child_status))
-				ret = 128 + WTERMSIG(r->child_status);
-			else
-				ret = 128 + (last_sig ? last_sig : SIGINT);
-		}
+/* Recording stopped while the command goes on: show its output (and pass
+ * on kill(2)s) until it exits. */
+static void wait_for_command(struct rec *r)
+{
+	while (!r->child_exited) {
+		struct epoll_event evs[4];
+		int n = epoll_wait(r->ep, evs, 4, 1000);
+		on_events(r, evs, n, false);
+		reap(r);
 	}
-	goto out;
+	for (int i = 0; i < 2; i++)
+		if (r->out[i].fd >= 0)
+			pump(r, &r->out[i], false);
+}
 
-finish_error:
-	/* Something failed after the file was created: still finish it. */
-	{
-		uint64_t nolost[LP_LOST_NR] = { 0 };
-		uint64_t zero = 0;
-		char *etrailer = make_trailer(r, END_ERROR, lp_now_ns(), nolost, &zero, 0, NULL);
-		char eerr[512];
-		lp_writer_close(r->w, etrailer, eerr, sizeof(eerr));
-		r->w = NULL;
-		free(etrailer);
-		if (ret == LP_EXIT_OK)
-			ret = LP_EXIT_FAILURE;
-		if (ret == LP_EXIT_FAILURE && r->child <= 0)
-			ret = LP_EXIT_FAILURE;
+/* The command's status is ours (unless recording itself failed, ret). */
+static int command_status(struct rec *r, enum end_reason why, int ret)
+{
+	if (r->cmd_argc == 0 || r->child <= 0)
+		return ret;
+	if (!r->child_exited && (why == END_DURATION || why == END_ERROR)) {
+		if (why == END_DURATION)
+			lp_error("--duration reached; recording stopped, waiting for "
+				 "the command to exit");
+		wait_for_command(r);
 	}
+	if (ret != LP_EXIT_OK)
+		return ret;
+	if (r->child_exited && WIFEXITED(r->child_status))
+		return WEXITSTATUS(r->child_status);
+	if (r->child_exited && WIFSIGNALED(r->child_status))
+		return 128 + WTERMSIG(r->child_status);
+	return 128 + (r->last_sig ? r->last_sig : SIGINT);
+}
 
-out:
+static void record_free(struct rec *r)
+{
 	if (r->w) {
 		char cerr[512];
 		lp_writer_close(r->w, "{}", cerr, sizeof(cerr));
 	}
 	lp_loader_close(r->l);
-	if (sp.sync_w >= 0)
-		close(sp.sync_w);
+	if (r->sp.sync_w >= 0)
+		close(r->sp.sync_w);
 	for (int i = 0; i < 2; i++) {
 		if (r->out[i].fd >= 0)
 			close(r->out[i].fd);
 		lp_buf_free(&r->out[i].line);
 	}
-	if (own_fd >= 0)
-		close(own_fd);
-	if (sfd >= 0)
-		close(sfd);
-	if (ep >= 0)
-		close(ep);
-	if (mask_set)
-		sigprocmask(SIG_SETMASK, &orig_mask, NULL);
-	free(run_argv);
+	if (r->own_fd >= 0)
+		close(r->own_fd);
+	if (r->sfd >= 0)
+		close(r->sfd);
+	if (r->ep >= 0)
+		close(r->ep);
+	if (r->mask_set)
+		sigprocmask(SIG_SETMASK, &r->orig_mask, NULL);
+	free(r->run_argv);
 	if (r->envp) {
 		for (char **e = r->envp; *e; e++)
 			free(*e);
@@ -1678,5 +1691,36 @@ out:
 	free(r->dockerignore);
 	lp_ctx_list_free(&r->ctx);
 	free(r);
+}
+
+int cmd_record(int argc, char **argv)
+{
+	struct rec *r = lp_xcalloc(1, sizeof(*r));
+	r->out_path = DEFAULT_OUTPUT;
+	r->redact = true;
+	r->ringbuf = DEFAULT_RINGBUF;
+	r->out[0] = (struct outpipe){ .fd = -1, .stream = 1 };
+	r->out[1] = (struct outpipe){ .fd = -1, .stream = 2 };
+	r->sfd = r->ep = r->own_fd = -1;
+	r->sp = (struct spawn){ .sync_w = -1, .pid = -1 };
+	int ret = parse_options(r, argc, argv);
+	if (ret != 0) {
+		ret = ret < 0 ? LP_EXIT_OK : ret; /* < 0: --help */
+	} else if ((ret = record_setup(r)) == 0) {
+		bool file_made;
+		if ((ret = record_seed(r, &file_made)) != 0) {
+			if (file_made)
+				record_finish_error(r);
+		} else {
+			enum end_reason why = record_loop(r);
+			ret = record_finish(r, why);
+			if (r->no_buildx)
+				lp_warn("%s has no buildx component, which BuildKit builds need; on Debian use "
+					"/usr/bin/docker (docker.io) instead",
+					r->cmd_argv[0]);
+			ret = command_status(r, r->why == END_ERROR ? END_ERROR : why, ret);
+		}
+	}
+	record_free(r);
 	return ret;
 }

@@ -266,51 +266,50 @@ static bool split_number(const char *s, double *value, const char **unit)
 	return true;
 }
 
-bool lp_parse_bytes(const char *s, uint64_t *out)
+struct unit {
+	const char *name;
+	double mult;
+};
+
+/* "<number><unit>" with a unit of the table (case-insensitive), into a
+ * whole number of the base unit; false on junk or overflow. */
+static bool parse_with_units(const char *s, const struct unit *units, size_t nunits, uint64_t *out)
 {
-	static const struct { const char *unit; double mult; } units[] = {
-		{ "", 1 }, { "b", 1 },
-		{ "k", 1e3 }, { "kb", 1e3 }, { "kib", 1024.0 },
-		{ "m", 1e6 }, { "mb", 1e6 }, { "mib", 1048576.0 },
-		{ "g", 1e9 }, { "gb", 1e9 }, { "gib", 1073741824.0 },
-		{ "t", 1e12 }, { "tb", 1e12 }, { "tib", 1099511627776.0 },
-	};
 	double v;
 	const char *unit;
 	if (!split_number(s, &v, &unit))
 		return false;
-	for (size_t i = 0; i < LP_ARRAY_SIZE(units); i++) {
-		if (strcasecmp(unit, units[i].unit) == 0) {
-			double bytes = v * units[i].mult;
-			if (bytes > 1.8e19)
+	for (size_t i = 0; i < nunits; i++) {
+		if (strcasecmp(unit, units[i].name) == 0) {
+			double x = v * units[i].mult;
+			if (x > 1.8e19)
 				return false;
-			*out = (uint64_t)(bytes + 0.5);
+			*out = (uint64_t)(x + 0.5);
 			return true;
 		}
 	}
 	return false;
 }
 
+bool lp_parse_bytes(const char *s, uint64_t *out)
+{
+	static const struct unit units[] = {
+		{ "", 1 }, { "b", 1 },
+		{ "k", 1e3 }, { "kb", 1e3 }, { "kib", 1024.0 },
+		{ "m", 1e6 }, { "mb", 1e6 }, { "mib", 1048576.0 },
+		{ "g", 1e9 }, { "gb", 1e9 }, { "gib", 1073741824.0 },
+		{ "t", 1e12 }, { "tb", 1e12 }, { "tib", 1099511627776.0 },
+	};
+	return parse_with_units(s, units, LP_ARRAY_SIZE(units), out);
+}
+
 bool lp_parse_duration_ms(const char *s, uint64_t *out)
 {
-	static const struct { const char *unit; double mult; } units[] = {
+	static const struct unit units[] = {
 		{ "", 1000 }, { "s", 1000 }, { "ms", 1 }, { "m", 60000 },
 		{ "min", 60000 }, { "h", 3600000 },
 	};
-	double v;
-	const char *unit;
-	if (!split_number(s, &v, &unit))
-		return false;
-	for (size_t i = 0; i < LP_ARRAY_SIZE(units); i++) {
-		if (strcasecmp(unit, units[i].unit) == 0) {
-			double ms = v * units[i].mult;
-			if (ms > 1.8e19)
-				return false;
-			*out = (uint64_t)(ms + 0.5);
-			return true;
-		}
-	}
-	return false;
+	return parse_with_units(s, units, LP_ARRAY_SIZE(units), out);
 }
 
 const char *lp_fmt_bytes(uint64_t n, char *buf, size_t len)
