@@ -578,7 +578,8 @@ static void correlate_snapshots(struct lp_model *m)
 	 * of their own: their writes belong to the [internal] load steps. */
 	for (size_t k = 0; k < pv->nsnaps; k++) {
 		struct lp_snap *sn = &pv->snaps[k];
-		if ((int)k == pv->ctx_snap || sn->part != LP_SNAP_DIFF || !sn->paths.n || sn->paths.n > 4 ||
+		if ((int)k == pv->ctx_snap || (sn->part != LP_SNAP_DIFF && sn->part != LP_SNAP_FS) || !sn->paths.n ||
+		    sn->paths.n > 4 ||
 		    (pv->daemon_known && sn->writer && sn->writer != pv->daemon_pid))
 			continue;
 		enum lp_step_kind want = LP_STEPK_OTHER;
@@ -723,4 +724,5 @@ void lp_correlate(struct lp_model *m)
 	}
 	correlate_procs(m);
 	correlate_snapshots(m);
+	lp_model_find_store_partner(m);
 }

@@ -110,6 +110,10 @@ struct lp_priv {
 	 * CLI's -H names, else the writer of the context snapshot. */
 	uint32_t daemon_pid;
 	bool daemon_known, daemon_tried;
+	/* With the containerd image store, the containerd serving the build
+	 * daemon unpacks and exports for it: its work is the build's too
+	 * (lp_model_find_store_partner), 0 when none. */
+	uint32_t store_pid;
 	/* (tgid, fd) -> when the process opened/dup'ed it (pass 2): an fd used
 	 * after an exec that the process did not open since is inherited, and
 	 * the resolver cannot know it was close-on-exec */
@@ -220,6 +224,9 @@ bool lp_model_in_build_daemon(const struct lp_model *m, const struct lp_proc *p)
 uint32_t lp_model_daemon_root(const struct lp_model *m, const struct lp_proc *p);
 /* Which traced daemon serves the build, from the CLI's -H (once). */
 void lp_model_identify_daemon(struct lp_model *m);
+/* After correlation (the context snapshot is known): the containerd that
+ * serves a containerd-store build (lp_priv.store_pid). */
+void lp_model_find_store_partner(struct lp_model *m);
 /* Pass 2's daemon tests of p, worked out once (roles and the process tree
  * are final by then): PC_DAEMONISH, PC_INBUILD bits. */
 #define PC_DAEMONISH 0x10u

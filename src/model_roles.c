@@ -80,7 +80,7 @@ bool lp_model_in_build_daemon(const struct lp_model *m, const struct lp_proc *p)
 	if (!pv->daemon_known)
 		return true;
 	for (int depth = 0; p && depth < 64; depth++) {
-		if (p->pid == pv->daemon_pid)
+		if (p->pid == pv->daemon_pid || (pv->store_pid && p->pid == pv->store_pid))
 			return true;
 		p = p->parent >= 0 && p->parent != p->index ? &m->procs[p->parent] : NULL;
 	}
@@ -184,4 +184,42 @@ const char *lp_proc_runc_bundle(const struct lp_proc *p, bool *is_run)
 			bundle = p->argv[i] + 9;
 	}
 	return bundle;
+}
+
+/* The containerd of a containerd-store build: the build's layers are
+ * containerd snapshots (<root>/io.containerd.snapshotter.v1.<name>/...),
+ * and the containerd holding that root (its --root or --config names a
+ * directory above it; else the only containerd traced that is no other
+ * dockerd's child) does the unpacking and the export. */
+void lp_model_find_store_partner(struct lp_model *m)
+{
+	struct lp_priv *pv = lp_priv(m);
+	const char *snap = m->context.snapshot_dir;
+	const char *cut = snap ? strstr(snap, "/io.containerd.snapshotter.v1.") : NULL;
+	if (!pv->daemon_known || !cut)
+		return;
+	size_t rootlen = (size_t)(cut - snap); /* containerd's root */
+	uint32_t only = 0, best = 0;
+	size_t nonly = 0, best_len = 0;
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const struct lp_proc *p = &m->procs[i];
+		if (strcmp(p->comm, "containerd") || p->pid == pv->daemon_pid)
+			continue;
+		const struct lp_proc *par = p->parent >= 0 ? &m->procs[p->parent] : NULL;
+		if (par && !strncmp(par->comm, "dockerd", 7) && par->pid != pv->daemon_pid)
+			continue; /* another dockerd's own containerd */
+		only = p->pid;
+		nonly++;
+		for (int a = 1; a < p->argc; a++) {
+			const char *v = p->argv[a];
+			const char *sl = strrchr(v, '/');
+			size_t dl = sl ? (size_t)(sl - v) : 0;
+			/* --root R, or --config R/../config.toml */
+			if (dl && dl <= rootlen && !strncmp(snap, v, dl) && (snap[dl] == '/') && dl > best_len) {
+				best = p->pid;
+				best_len = dl;
+			}
+		}
+	}
+	pv->store_pid = best ? best : nonly == 1 ? only : 0;
 }

@@ -260,6 +260,16 @@ run_engine() {
 				'(.steps[] | select(.instruction == "COPY")) | .files_written >= 5' \
 				'[.steps[] | select(.instruction != "") | {id, name, files_read, files_written, bytes_written}]'
 			is "bad-order rebuild: $NOIO_NAME" "$NOIO" "$NOIO_SHOW"
+			is "bad-order rebuild: every step that ran is timed by the kernel (its work was seen)" \
+				'[.steps[] | select(.instruction == "COPY" or .instruction == "RUN") | select(.cached | not) | .time_source] | all(. == "kernel")' \
+				'[.steps[] | {id, name, cached, wall_ms, time_source}]'
+			if [ "$ENG" != buildkitd-0.24 ]; then
+				# dockerd's export: in dockerd (graphdriver), or in the containerd
+				# it uses (containerd image store): either way the build's
+				is "bad-order rebuild: the export's writes are the build's (image store, kernel-timed)" \
+					'(.steps[] | select(.name == "exporting to image")) | .bytes_written > 0 and .time_source == "kernel"' \
+					'[.steps[] | select(.name | test("export")) | {id, name, files_written, bytes_written, wall_ms, time_source}]'
+			fi
 		fi
 		if [ -n "${LP_ENGINES_RECORDINGS:-}" ]; then
 			mkdir -p "$LP_ENGINES_RECORDINGS/$ENG"
