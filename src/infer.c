@@ -225,11 +225,18 @@ static void scan_syscall(struct scan *sc, const struct lp_proc *p, const struct 
 	const char *path = lp_resolve_path(sc->res, ev, idx, pb, sizeof(pb));
 	if (!path || path[0] != '/')
 		return;
+	const char *seen = path;
 	path = lp_model_translate(sc->m, path, tb, sizeof(tb));
 	uint32_t root = lp_model_daemon_root(sc->m, p);
 	size_t dl;
 	const char *rel;
 	enum lp_snap_part part = lp_snap_split(path, &dl, &rel);
+	/* A write through a temporary mount is a write through an overlay (the
+	 * bind mounts are read-only): a COPY into a snapshot with parents, as
+	 * through overlay2's merged/ (containerd snapshotter, BuildKit's OCI
+	 * worker), not a transfer into a parentless one. */
+	if (what != 3 && path != seen && part == LP_SNAP_FS)
+		part = LP_SNAP_MERGED;
 	if (what == 3) {
 		/* a read: a COPY source, or the export tarring a layer */
 		if (part != LP_SNAP_DIFF && part != LP_SNAP_FS)
