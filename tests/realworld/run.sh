@@ -154,9 +154,14 @@ progress_steps() {
 # (same process, same fd, same path) was of that kind went through another
 # object: a socket's bytes charged to a file path. One line each:
 #   comm[pid] fd N PATH (how it was opened) read R B, wrote W B
+# Only the processes of the daemon ROOTPID (dockerd, its containerd, shims,
+# runc, the build's containers) count: layerprof also traces every other
+# dockerd on the host, whose work is not this build's.
 sockets_in_file_io() {
 	"$LP_BIN" dump --json "$1" 2>/dev/null | jq -r '
-		if .kind == "syscall" then
+		if .kind == "proc_seed" then ["P", .ts_ns, .pid, .ppid] | @tsv
+		elif .kind == "fork" then ["P", .ts_ns, .child_pid, .pid] | @tsv
+		elif .kind == "syscall" then
 			if (.syscall | IN("open", "openat", "creat")) and .ret >= 0 then
 				["S", .ts_ns, .pid, .syscall, .ret,
 				 (if .syscall == "openat" then .args[2] elif .syscall == "open" then .args[1] else 577 end | tostring),
@@ -168,7 +173,10 @@ sockets_in_file_io() {
 			["F", .first_ts_ns, .pid, .fd, .path, .read_bytes, .write_bytes, .comm] | @tsv
 		else empty end' 2>/dev/null |
 		sort -t "$(printf '\t')" -k2,2n -s |
-		awk -F '\t' '
+		awk -F '\t' -v root="$2" '
+			BEGIN { mine[root] = 1 }
+			$1 == "P" { if ($4 in mine) mine[$3] = 1; next }
+			!($3 in mine) { next }
 			$1 == "S" { fl[$3 SUBSEP $5] = $6 + 0; op[$3 SUBSEP $5] = $7; next }
 			$1 == "D" { delete fl[$3 SUBSEP $4]; delete op[$3 SUBSEP $4]; next }
 			$1 == "F" {
@@ -287,7 +295,7 @@ common_checks() {
 		"$(q '[.findings[] | select(.kind == "secret-in-context") | .paths[]] | sort')"
 
 	# no socket bytes charged to a file
-	socks=$(sockets_in_file_io "$RECS/$eco/$v-$b.lprof")
+	socks=$(sockets_in_file_io "$RECS/$eco/$v-$b.lprof" "$(tr -dc 0-9 <"$D/dockerd.pid")")
 	if [ -z "$socks" ]; then
 		ok "$N: no impossible I/O charged to a file path (socket bytes)"
 	else
