@@ -182,9 +182,12 @@ sockets_in_file_io() {
 			$1 == "F" {
 				k = $3 SUBSEP $4
 				if (!(k in fl) || op[k] != $5) next
-				f = fl[k]; acc = f % 4; dir = int(f / 65536) % 2
+				# O_TMPFILE carries the O_DIRECTORY bit and is a regular file
+				f = fl[k]; acc = f % 4; tmpf = int(f / 4194304) % 2
+				dir = !tmpf && int(f / 65536) % 2; opath = int(f / 2097152) % 2
 				why = ""
-				if (dir && ($6 + $7) > 0) why = "opened O_DIRECTORY"
+				if (opath && ($6 + $7) > 0) why = "opened O_PATH"
+				else if (dir && ($6 + $7) > 0) why = "opened O_DIRECTORY"
 				else if (acc == 0 && $7 > 0) why = "opened O_RDONLY, written"
 				else if (acc == 1 && $6 > 0) why = "opened O_WRONLY, read"
 				if (why != "")
