@@ -23,8 +23,10 @@
 #     builds copy (`stat` in the image and in the context);
 #   - socket bytes: from `layerprof dump --json`, bytes charged to a path
 #     that the kernel could not have moved through that file: reads or writes
-#     on an fd opened O_DIRECTORY, writes on one opened O_RDONLY, reads on one
-#     opened O_WRONLY (the fd was closed, untraced, and reused by a socket).
+#     on an fd opened O_DIRECTORY (not O_TMPFILE) or O_PATH, writes on one
+#     opened O_RDONLY, reads on one opened O_WRONLY (the fd was closed, which
+#     is no record of its own, and reused by a socket or pipe); only the
+#     processes of the build's own daemon.
 # Every assertion prints `ok WHAT` or `FAIL WHAT expected X got Y`; then a
 # results table per ecosystem; the last line is "N passed, N failed, N skipped".
 #
@@ -149,8 +151,9 @@ progress_steps() {
 # file's. layerprof sums read/write bytes per (process, fd) and names the fd by
 # the path of its open; close() is not a record of its own, so an fd number
 # closed and reused by an untraced socket(), pipe() or accept() keeps the old
-# name. The kernel forbids read/write on a directory fd, write on an O_RDONLY
-# fd and read on an O_WRONLY fd, so such bytes on an fd whose last traced open
+# name. The kernel forbids read/write on a directory fd (O_TMPFILE aside) and
+# on an O_PATH fd, write on an O_RDONLY fd and read on an O_WRONLY fd, so such
+# bytes on an fd whose last traced open
 # (same process, same fd, same path) was of that kind went through another
 # object: a socket's bytes charged to a file path. One line each:
 #   comm[pid] fd N PATH (how it was opened) read R B, wrote W B
