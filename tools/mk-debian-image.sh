@@ -86,7 +86,7 @@ mirror_url() {
 }
 
 case "${1:-}" in
--h | --help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+-h | --help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 --list) for e in "${ECOSYSTEMS[@]}"; do echo "$e: ${COMMON[*]} $(pkgs_of "$e")"; done; exit 0 ;;
 --mirror) mirror_url || die "no deb source for $SUITE in /etc/apt"; exit 0 ;;
 "") echo "usage: $prog DOCKER_HOST_SOCKET ECOSYSTEM... (node python go rust apt | all)" >&2; exit 2 ;;

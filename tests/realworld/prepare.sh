@@ -27,7 +27,7 @@ prog=prepare.sh
 CACHE=${LP_RW_CACHE:-/var/cache/layerprof/realworld}
 
 case "${1:-}" in
--h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+-h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 esac
 [ $# = 2 ] || { echo "usage: $prog ECOSYSTEM DEST" >&2; exit 2; }
 eco=$1 dest=$2
@@ -84,7 +84,7 @@ node)
 	args+=("--build-arg=NPM_CONFIG_REGISTRY=$reg")
 	;;
 python)
-	idx=$(python3 -m pip config get global.index-url 2>/dev/null || true)
+	idx=${PIP_INDEX_URL:-$(python3 -m pip config get global.index-url 2>/dev/null || true)}
 	[ -z "$idx" ] || args+=("--build-arg=PIP_INDEX_URL=$idx")
 	pkg=$(sed -nE '1s/^([A-Za-z0-9_.-]+).*/\1/p' requirements.txt)
 	run "pip index versions $pkg" python3 -m pip index versions "$pkg"

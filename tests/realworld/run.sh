@@ -23,8 +23,10 @@
 #     builds copy (`stat` in the image and in the context);
 #   - socket bytes: from `layerprof dump --json`, bytes charged to a path
 #     that the kernel could not have moved through that file: reads or writes
-#     on an fd opened O_DIRECTORY, writes on one opened O_RDONLY, reads on one
-#     opened O_WRONLY (the fd was closed, untraced, and reused by a socket).
+#     on an fd opened O_DIRECTORY (not O_TMPFILE) or O_PATH, writes on one
+#     opened O_RDONLY, reads on one opened O_WRONLY (the fd was closed, which
+#     is no record of its own, and reused by a socket or pipe); only the
+#     processes of the build's own daemon.
 # Every assertion prints `ok WHAT` or `FAIL WHAT expected X got Y`; then a
 # results table per ecosystem; the last line is "N passed, N failed, N skipped".
 #
@@ -149,14 +151,20 @@ progress_steps() {
 # file's. layerprof sums read/write bytes per (process, fd) and names the fd by
 # the path of its open; close() is not a record of its own, so an fd number
 # closed and reused by an untraced socket(), pipe() or accept() keeps the old
-# name. The kernel forbids read/write on a directory fd, write on an O_RDONLY
-# fd and read on an O_WRONLY fd, so such bytes on an fd whose last traced open
+# name. The kernel forbids read/write on a directory fd (O_TMPFILE aside) and
+# on an O_PATH fd, write on an O_RDONLY fd and read on an O_WRONLY fd, so such
+# bytes on an fd whose last traced open
 # (same process, same fd, same path) was of that kind went through another
 # object: a socket's bytes charged to a file path. One line each:
 #   comm[pid] fd N PATH (how it was opened) read R B, wrote W B
+# Only the processes of the daemon ROOTPID (dockerd, its containerd, shims,
+# runc, the build's containers) count: layerprof also traces every other
+# dockerd on the host, whose work is not this build's.
 sockets_in_file_io() {
 	"$LP_BIN" dump --json "$1" 2>/dev/null | jq -r '
-		if .kind == "syscall" then
+		if .kind == "proc_seed" then ["P", .ts_ns, .pid, .ppid] | @tsv
+		elif .kind == "fork" then ["P", .ts_ns, .child_pid, .pid] | @tsv
+		elif .kind == "syscall" then
 			if (.syscall | IN("open", "openat", "creat")) and .ret >= 0 then
 				["S", .ts_ns, .pid, .syscall, .ret,
 				 (if .syscall == "openat" then .args[2] elif .syscall == "open" then .args[1] else 577 end | tostring),
@@ -168,15 +176,21 @@ sockets_in_file_io() {
 			["F", .first_ts_ns, .pid, .fd, .path, .read_bytes, .write_bytes, .comm] | @tsv
 		else empty end' 2>/dev/null |
 		sort -t "$(printf '\t')" -k2,2n -s |
-		awk -F '\t' '
+		awk -F '\t' -v root="$2" '
+			BEGIN { mine[root] = 1 }
+			$1 == "P" { if ($4 in mine) mine[$3] = 1; next }
+			!($3 in mine) { next }
 			$1 == "S" { fl[$3 SUBSEP $5] = $6 + 0; op[$3 SUBSEP $5] = $7; next }
 			$1 == "D" { delete fl[$3 SUBSEP $4]; delete op[$3 SUBSEP $4]; next }
 			$1 == "F" {
 				k = $3 SUBSEP $4
 				if (!(k in fl) || op[k] != $5) next
-				f = fl[k]; acc = f % 4; dir = int(f / 65536) % 2
+				# O_TMPFILE carries the O_DIRECTORY bit and is a regular file
+				f = fl[k]; acc = f % 4; tmpf = int(f / 4194304) % 2
+				dir = !tmpf && int(f / 65536) % 2; opath = int(f / 2097152) % 2
 				why = ""
-				if (dir && ($6 + $7) > 0) why = "opened O_DIRECTORY"
+				if (opath && ($6 + $7) > 0) why = "opened O_PATH"
+				else if (dir && ($6 + $7) > 0) why = "opened O_DIRECTORY"
 				else if (acc == 0 && $7 > 0) why = "opened O_RDONLY, written"
 				else if (acc == 1 && $6 > 0) why = "opened O_WRONLY, read"
 				if (why != "")
@@ -287,7 +301,7 @@ common_checks() {
 		"$(q '[.findings[] | select(.kind == "secret-in-context") | .paths[]] | sort')"
 
 	# no socket bytes charged to a file
-	socks=$(sockets_in_file_io "$RECS/$eco/$v-$b.lprof")
+	socks=$(sockets_in_file_io "$RECS/$eco/$v-$b.lprof" "$(tr -dc 0-9 <"$D/dockerd.pid")")
 	if [ -z "$socks" ]; then
 		ok "$N: no impossible I/O charged to a file path (socket bytes)"
 	else
