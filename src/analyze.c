@@ -26,6 +26,21 @@
 #define COST_SHARE           0.20
 #define BLOAT_PATHS_SHOWN    20             /* paths listed (the count covers all) */
 
+/* Installed third-party packages (a venv, node_modules, vendor/...): their
+ * *.pem files are public CA bundles and test certificates (certifi's
+ * cacert.pem in every Python venv), not the project's secrets. */
+static bool in_installed_packages(const char *path)
+{
+	static const char *dirs[] = { "site-packages/", "dist-packages/", "node_modules/", "vendor/",
+				      ".venv/", "venv/", ".tox/", "target/" };
+	for (size_t i = 0; i < LP_ARRAY_SIZE(dirs); i++) {
+		const char *p = strstr(path, dirs[i]);
+		if (p && (p == path || p[-1] == '/'))
+			return true;
+	}
+	return false;
+}
+
 bool lp_path_is_secret(const char *path)
 {
 	const char *b = lp_base_name(path);
@@ -47,6 +62,8 @@ bool lp_path_is_secret(const char *path)
 			size_t n = strlen(b);
 			if (n > 4 && !strcmp(b + n - 4, ".pub"))
 				return false;
+			if (i == 0 && in_installed_packages(path))
+				return false; /* a package's CA bundle */
 			return true;
 		}
 	if (!strcmp(b, "credentials") && strstr(path, ".aws/"))
@@ -143,6 +160,25 @@ static char *rel_dst(const char *dir, const char *workdir)
 
 /* ------------------------------------------------------------ layer-order */
 
+/* Dependency manifests and lockfiles by their well-known names: what an
+ * install step reads, and what rarely changes. */
+static bool is_manifest(const char *ctx_path)
+{
+	static const char *names[] = {
+		"package.json", "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml",
+		".npmrc", ".yarnrc", ".yarnrc.yml", "Pipfile", "Pipfile.lock", "pyproject.toml", "poetry.lock",
+		"setup.py", "setup.cfg", "uv.lock", "go.mod", "go.sum", "Cargo.toml", "Cargo.lock", "pom.xml",
+		"build.gradle", "build.gradle.kts", "settings.gradle", "settings.gradle.kts",
+		"gradle.properties", "Gemfile", "Gemfile.lock", "composer.json", "composer.lock",
+		"packages.config", "mix.exs", "mix.lock", "Directory.Packages.props",
+	};
+	const char *b = lp_base_name(ctx_path);
+	for (size_t i = 0; i < LP_ARRAY_SIZE(names); i++)
+		if (!strcmp(b, names[i]))
+			return true;
+	return !fnmatch("requirements*.txt", b, 0) || !fnmatch("*.csproj", b, 0);
+}
+
 static void layer_order(struct lp_model *m)
 {
 	for (size_t ri = 0; ri < m->nsteps; ri++) {
@@ -175,7 +211,15 @@ static void layer_order(struct lp_model *m)
 			bool changed_read = false;
 			for (size_t i = 0; i < read.n; i++)
 				changed_read |= !m->build.cold && ctx_changed(lp_model_ctx_file(m, read.v[i]));
-			bool applies = set.n > read.n && !changed_read && (m->build.cold || changed.n > 0);
+			/* A cold build re-ran nothing: it can only be told that its
+			 * RUN would re-run on any change, which is worth saying for
+			 * an install that reads the dependency manifests, not for a
+			 * compile that reads the sources (every edit must re-run it). */
+			bool manifests = true;
+			for (size_t i = 0; i < read.n; i++)
+				manifests &= is_manifest(read.v[i]);
+			bool applies = set.n > read.n && !changed_read &&
+				       (m->build.cold ? manifests : changed.n > 0);
 			if (!applies) {
 				lp_strv_free(&set);
 				lp_strv_free(&read);
@@ -473,9 +517,12 @@ static bool is_junk(const char *group, bool dir)
 
 struct group {
 	char *name;
-	bool dir, junk, read, take;
+	bool dir, junk, read, take, secret;
 	uint64_t bytes;
 	size_t files;
+	uint64_t read_bytes;    /* of its files a step read */
+	size_t read_files;
+	const char *first_read; /* one of them (a ctx file's path) */
 };
 
 static int cmp_group(const void *a, const void *b)
@@ -581,6 +628,13 @@ static void context_checks(struct lp_model *m)
 		}
 		if (c->read_in_run || c->secret)
 			g[k].read = true; /* secrets have their own finding */
+		g[k].secret |= c->secret;
+		if (c->read_in_run) {
+			g[k].read_bytes += sz;
+			g[k].read_files++;
+			if (!g[k].first_read)
+				g[k].first_read = c->path;
+		}
 		g[k].bytes += sz;
 		g[k].files++;
 	}
@@ -596,9 +650,16 @@ static void context_checks(struct lp_model *m)
 	}
 	/* the groups worth a .dockerignore line: read by no step, and junk by
 	 * name or big */
-	for (size_t k = 0; k < ng; k++)
+	for (size_t k = 0; k < ng; k++) {
 		g[k].take = !g[k].read && (g[k].junk || (g[k].bytes >= BLOAT_BIG_GROUP &&
 							   g[k].bytes * 10 >= total));
+		/* a build-artefact or dependency dir of the host (target/,
+		 * node_modules/...) of which a step read a sliver, e.g. cargo's
+		 * target/.rustc_info.json, a cache it rewrites: still bloat */
+		if (!g[k].take && g[k].junk && g[k].dir && !g[k].secret &&
+		    g[k].read_bytes * 20 <= g[k].bytes && g[k].read_files * 20 <= g[k].files)
+			g[k].take = true;
+	}
 	/* Their files, largest first: the paths, the count and the bytes of the
 	 * finding all come from this one list (the paths shown are cut, the
 	 * count and the bytes are not). */
@@ -639,8 +700,15 @@ static void context_checks(struct lp_model *m)
 			if (!g[k].take)
 				continue;
 			lp_buf_printf(&lines, "%s%s\n", g[k].name, g[k].dir ? "/" : "");
-			lp_finding_add_evidence(f, "%s%s: %zu file(s), %s, read by no step", g[k].name,
-						g[k].dir ? "/" : "", g[k].files, fmt_b(g[k].bytes, b3, sizeof(b3)));
+			if (g[k].read_files)
+				lp_finding_add_evidence(f, "%s%s: %zu file(s), %s; a step read only %zu of them "
+							   "(%s, e.g. %s): a cache it can rebuild, or copy that one alone",
+							g[k].name, g[k].dir ? "/" : "", g[k].files,
+							fmt_b(g[k].bytes, b3, sizeof(b3)), g[k].read_files,
+							fmt_b(g[k].read_bytes, b1, sizeof(b1)), g[k].first_read);
+			else
+				lp_finding_add_evidence(f, "%s%s: %zu file(s), %s, read by no step", g[k].name,
+							g[k].dir ? "/" : "", g[k].files, fmt_b(g[k].bytes, b3, sizeof(b3)));
 		}
 		/* Time saved: only what this build measurably spent sending these
 		 * bytes (their share of the bytes written into the daemon's

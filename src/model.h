@@ -92,7 +92,7 @@ enum lp_step_kind {
 /* Where a step's shown time comes from (step_times.c). */
 enum lp_time_source {
 	LP_TIME_NONE = 0,       /* cached, or never seen working: no time */
-	LP_TIME_KERNEL,         /* RUN: its runc tree's lifetime; COPY/ADD/WORKDIR/export:
+	LP_TIME_KERNEL,         /* RUN: its runc tree's lifetime; COPY/ADD/export:
 				 * first to last kernel event of its work; context: the
 				 * transfer's first to last read/write */
 	LP_TIME_PROGRESS,       /* BuildKit's "DONE 1.2s", else its progress lines */

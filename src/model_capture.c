@@ -45,7 +45,7 @@ bool lp_p2_capture(struct lp_model *m, struct lp_resolver *res, const struct lp_
 		     i < LP_SYSCALL_MAX_STRS; i++)
 			if (lp_sc_arg_is_path(sc, (unsigned)ev->str_arg[i], ev->args))
 				q->path = lp_model_intern(m, lp_resolve_path(res, ev, (int)i, buf, sizeof(buf)));
-		if (ev->ret >= 0 && ev->nstr >= 2 && (lp_sc_is_rename(sc) || sc == LP_SC_MOUNT))
+		if (ev->ret >= 0 && ev->nstr >= 2 && lp_sc_wants_str1(sc))
 			q->str1 = lp_model_intern(m, lp_resolve_path(res, ev, 1, buf, sizeof(buf)));
 		if (ev->ret >= 0 && ev->nstr >= 2 && sc == LP_SC_MOUNT) {
 			const char *up = lp_mount_upperdir(ev, buf, sizeof(buf));

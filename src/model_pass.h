@@ -68,6 +68,13 @@ static inline bool lp_sc_is_rename(unsigned sc)
 	return sc == LP_SC_RENAME || sc == LP_SC_RENAMEAT || sc == LP_SC_RENAMEAT2;
 }
 
+/* Syscalls whose second path pass 2 needs (str1): rename's and link's new
+ * name, mount's target. */
+static inline bool lp_sc_wants_str1(unsigned sc)
+{
+	return lp_sc_is_rename(sc) || sc == LP_SC_MOUNT || sc == LP_SC_LINK || sc == LP_SC_LINKAT;
+}
+
 /*
  * The paths pass 2 needs of record h (valid), with res in the state before
  * h, into q's path fields (q->r is left alone: the tape takes the rest from

@@ -691,9 +691,16 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 		break;
 	case LP_SC_LINK: case LP_SC_LINKAT: case LP_SC_SYMLINK: case LP_SC_SYMLINKAT:
 		sn->links++;
-		/* symlink's first path is the new name (its target is no path) */
-		if (!err && (sc == LP_SC_SYMLINK || sc == LP_SC_SYMLINKAT))
+		/* symlink's first path is the new name (its target is no path);
+		 * link's is its second (a linker's output linked into place) */
+		if (!err && (sc == LP_SC_SYMLINK || sc == LP_SC_SYMLINKAT)) {
 			prov_gone(m, step, p, path, false, h->ts);
+		} else if (!err && q->str1) {
+			uint32_t lid = q->str1;
+			char lb[4096];
+			prov_gone(m, step, p, translate_id(m, lp_model_path(m, lid), &lid, lb, sizeof(lb)), false,
+				  h->ts);
+		}
 		break;
 	case LP_SC_UNLINK: case LP_SC_UNLINKAT: case LP_SC_RMDIR:
 		sn->unlinks++;

@@ -69,7 +69,7 @@ void lp_tape_put(struct lp_tape *t, const struct lp_hdr *h, const struct lp_p2re
 		/* the arguments pass 2 reads: an open's flags, a mount's */
 		lp_varint_put(&w, sc == LP_SC_MOUNT ? ev->args[3] : sc == LP_SC_OPEN ? ev->args[1] : ev->args[2]);
 		lp_varint_put(&w, q->path);
-		if (lp_sc_is_rename(sc) || sc == LP_SC_MOUNT)
+		if (lp_sc_wants_str1(sc))
 			lp_varint_put(&w, q->str1);
 		if (sc == LP_SC_MOUNT)
 			lp_varint_put(&w, q->str0);
@@ -163,7 +163,7 @@ bool lp_tape_get(struct lp_tape *t, struct lp_p2rec *q)
 		else
 			ev->args[1] = ev->args[2] = a;
 		q->path = (uint32_t)lp_varint_get(&r);
-		if (lp_sc_is_rename(sc) || sc == LP_SC_MOUNT)
+		if (lp_sc_wants_str1(sc))
 			q->str1 = (uint32_t)lp_varint_get(&r);
 		if (sc == LP_SC_MOUNT)
 			q->str0 = (uint32_t)lp_varint_get(&r);

@@ -6,12 +6,13 @@
  * a megabyte shows "0 us", a RUN seems to start before the steps it needs.
  * So a step's time is, when its work was seen:
  *   RUN                 its processes' lifetime (runc and everything under it)
- *   COPY/ADD/WORKDIR,   first to last kernel event of its work (writes into
- *   export              its layer, reads of its sources, the image's writes)
+ *   COPY/ADD, export    first to last write of its work (into its layer;
+ *                       the image's stores)
  *   load build context  the transfer: first to last read of the CLI or write
  *                       into the context snapshot (model.h, lp_context)
- * else (FROM, metadata, steps whose work left no trace) BuildKit's own
- * "DONE 1.2s", else the time between its progress lines; cached: none.
+ * else (FROM, WORKDIR and other metadata steps, steps whose work left no
+ * trace) BuildKit's own "DONE 1.2s", else the time between its progress
+ * lines; cached: none.
  */
 #include <stdlib.h>
 
@@ -61,7 +62,11 @@ void lp_steps_time(struct lp_model *m)
 		}
 		if (s->kind == LP_STEPK_EXPORT)
 			continue; /* below, once the steps it waits for are timed */
-		if ((s->kind == LP_STEPK_COPY || s->kind == LP_STEPK_OTHER ||
+		/* WORKDIR, ENV...: their own work is a mkdir at most; BuildKit's
+		 * DONE for them is the vertex's, snapshot preparation included
+		 * (1 s on a cold build when the base image is unpacked): that is
+		 * the time the build spent on the step, so it stays theirs */
+		if ((s->kind == LP_STEPK_COPY ||
 		     s->kind == LP_STEPK_RUN || s->kind == LP_STEPK_LOAD_DOCKERFILE ||
 		     s->kind == LP_STEPK_LOAD_DOCKERIGNORE) &&
 		    s->k_first_ns) {

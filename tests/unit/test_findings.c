@@ -770,3 +770,28 @@ Test(report, cache_hit_rate_one_definition)
 	unlink(path);
 	free(path);
 }
+
+/* A cold good-order build whose last RUN compiles the sources COPY . .
+ * placed (2 s): any edit of a source must re-run it, so moving those files
+ * up saves nothing. layer-order on a cold build is for installs that read
+ * dependency manifests only. */
+Test(findings, no_layer_order_for_a_compile_on_a_cold_good_order_build)
+{
+	struct lp_model *m = load_free(scenario_good_order_cold_with(2000));
+	cr_assert(m->build.cold);
+	const struct lp_step *c = &m->steps[lp_model_find_step(m, "#10")];
+	cr_assert_geq(lp_step_wall_ns(c), 1999 * SYN_MS, "the compile is slow enough to be judged");
+	cr_assert_eq(count(m, LP_FIND_LAYER_ORDER), 0);
+	lp_model_free(m);
+}
+
+/* *.pem in installed packages are CA bundles (certifi's cacert.pem in every
+ * venv), not the project's keys. */
+Test(findings, package_ca_bundles_are_not_secrets)
+{
+	cr_assert_not(lp_path_is_secret(".venv/lib/python3.11/site-packages/pip/_vendor/certifi/cacert.pem"));
+	cr_assert_not(lp_path_is_secret("node_modules/some-lib/test/fixtures/cert.pem"));
+	cr_assert(lp_path_is_secret("certs/server.pem"));
+	cr_assert(lp_path_is_secret("deploy/tls.key"));
+	cr_assert(lp_path_is_secret(".env"));
+}
