@@ -552,3 +552,23 @@ char *lp_read_text_file(const char *path, size_t max, bool *truncated)
 	buf[n] = '\0';
 	return buf;
 }
+
+bool lp_unsupported_builder(int argc, char *const *argv)
+{
+	if (argc < 2)
+		return false;
+	const char *b = strrchr(argv[0], '/');
+	b = b ? b + 1 : argv[0];
+	bool podman = !strcmp(b, "podman"), buildah = !strcmp(b, "buildah");
+	if (!podman && !buildah)
+		return false;
+	/* the first operand is the subcommand (options before it take no
+	 * value in the common cases: --log-level=x, --root=x) */
+	for (int i = 1; i < argc; i++) {
+		if (argv[i][0] == '-')
+			continue;
+		return !strcmp(argv[i], "build") || (buildah && !strcmp(argv[i], "bud")) ||
+		       (podman && !strcmp(argv[i], "image") && i + 1 < argc && !strcmp(argv[i + 1], "build"));
+	}
+	return false;
+}

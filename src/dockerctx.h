@@ -46,6 +46,9 @@ struct lp_docker_build {
 
 /* Look at a command line. Returns true for a docker build. */
 bool lp_docker_parse(int argc, char *const *argv, struct lp_docker_build *b);
+/* Is argv a build by a builder layerprof cannot read yet (podman build,
+ * buildah bud/build)? */
+bool lp_unsupported_builder(int argc, char *const *argv);
 
 /*
  * The argv to run: argv with "--progress=plain" added after the "build"

@@ -119,7 +119,8 @@ struct rec {
 	bool dockerfile_truncated;
 	struct lp_ctx_list ctx;
 	bool ctx_listed;
-	char image_id[80];   /* from "writing image sha256:..." */
+	char image_id[80];   /* from "writing image sha256:..." (note_image_id) */
+	char image_name[256];/* from "naming to NAME" */
 	bool no_buildx;      /* the CLI said its buildx component is missing */
 
 	/* run time */
@@ -810,11 +811,28 @@ static int on_event(void *ctx, const void *data, size_t size)
 
 static void note_image_id(struct rec *r, const char *line, size_t len)
 {
-	/* "#12 writing image sha256:0123... done" */
+	/* "#12 writing image sha256:0123... done" (graphdriver store); with the
+	 * containerd image store: "#10 exporting manifest list sha256:...",
+	 * else "#10 exporting manifest sha256:..." (the image's id there), and
+	 * "#10 naming to docker.io/x/y:latest done" */
 	const char *p = memmem(line, len, "writing image sha256:", 21);
-	if (!p)
+	if (p) {
+		p += 14; /* at "sha256:" */
+	} else if ((p = memmem(line, len, "exporting manifest list sha256:", 31))) {
+		p += 24;
+	} else if ((p = memmem(line, len, "exporting manifest sha256:", 26)) && !r->image_id[0]) {
+		p += 19;
+	} else {
+		if ((p = memmem(line, len, "naming to ", 10)) && !r->image_name[0]) {
+			p += 10;
+			size_t k = 0;
+			while (p + k < line + len && p[k] != ' ' && k < sizeof(r->image_name) - 1)
+				k++;
+			memcpy(r->image_name, p, k);
+			r->image_name[k] = '\0';
+		}
 		return;
-	p += 14; /* at "sha256:" */
+	}
 	size_t n = 0;
 	while (p + n < line + len && n < sizeof(r->image_id) - 1 &&
 	       (isxdigit((unsigned char)p[n]) || p[n] == ':' || isalnum((unsigned char)p[n])))
@@ -1070,7 +1088,10 @@ static char *run_capture(struct rec *r, char **argv, int timeout_ms)
 /* After a successful docker build: the image's size, for the report. */
 static cJSON *inspect_image(struct rec *r)
 {
-	const char *ref = r->docker.tag ? r->docker.tag : r->image_id[0] ? r->image_id : NULL;
+	const char *ref = r->docker.tag        ? r->docker.tag
+			  : r->image_id[0]   ? r->image_id
+			  : r->image_name[0] ? r->image_name
+					     : NULL;
 	if (!ref || !r->child_exited || !WIFEXITED(r->child_status) ||
 	    WEXITSTATUS(r->child_status) != 0)
 		return NULL;
@@ -1302,6 +1323,13 @@ static int record_setup(struct rec *r)
 		if ((rc = resolve_creds(r)) != 0)
 			return rc;
 		r->is_build = lp_docker_parse(r->cmd_argc, r->cmd_argv, &r->docker);
+		if (!r->is_build && lp_unsupported_builder(r->cmd_argc, r->cmd_argv)) {
+			/* a trace of it would make a report with no steps and no
+			 * findings: a wrong answer, not a partial one */
+			lp_error("%s builds are not supported yet (docker build and docker buildx build are); "
+				 "nothing recorded", lp_base_name(r->cmd_argv[0]));
+			return LP_EXIT_USAGE;
+		}
 	}
 
 	/* Privileges and kernel first: nothing is created when they are missing. */

@@ -570,7 +570,7 @@ int cmd_report(int argc, char **argv)
 	struct target *targets = NULL;
 	size_t nt = 0;
 	int c, rc = LP_EXIT_OK;
-	struct lp_cmdline cl = { "report", "+hjt:n:", opts };
+	struct lp_cmdline cl = { "report", "hjt:n:", opts };
 	while ((c = lp_cmdline_next(&cl, argc, argv)) != -1) {
 		switch (c) {
 		case 'j':

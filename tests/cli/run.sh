@@ -65,6 +65,22 @@ for bin in "${bins[@]}"; do
 	expect "$tag: diff one file" 2 "$bin" diff "$tmp/random.lprof"
 	expect "$tag: diff missing file" 6 "$bin" diff "$tmp/nope.lprof" "$tmp/nope2.lprof"
 	expect "$tag: report bad target" 2 "$bin" report "$tmp/random.lprof" --target build_time=banana
+	# options after the operand, as the README and --help show them: the
+	# trace is read (a real one), and the option applies
+	expect "$tag: report FILE --json" 0 "$bin" report "$LP_ROOT/tests/data/traces/bad-order-edit.lptrace" --json
+	if "$bin" report "$LP_ROOT/tests/data/traces/bad-order-edit.lptrace" --json 2>/dev/null | jq -e '.schema == "layerprof.report/1"' >/dev/null; then
+		pass "$tag: report FILE --json prints the JSON report"
+	else
+		fail "$tag: report FILE --json prints the JSON report" "not layerprof.report/1 JSON"
+	fi
+	expect "$tag: report FILE --target (met)" 0 "$bin" report "$LP_ROOT/tests/data/traces/bad-order-edit.lptrace" --target build_time=10m
+	"$bin" report "$LP_ROOT/tests/data/traces/bad-order-edit.lptrace" --target cache_hit_rate=100% >"$tmp/out" 2>&1
+	rc=$?
+	if [ "$rc" = 3 ] && grep -qiE '^ *cache_hit_rate .*\bfail\b' "$tmp/out"; then
+		pass "$tag: report FILE --target (missed): exit 3 and a FAIL row"
+	else
+		fail "$tag: report FILE --target (missed): exit 3 and a FAIL row" "exit $rc"
+	fi
 	expect "$tag: record bad duration" 2 "$bin" record --duration -5
 	expect "$tag: record bad ringbuf" 2 "$bin" record --ringbuf-size 1000 -- true
 done

@@ -279,6 +279,18 @@ run_engine() {
 		echo "// edited again by the engines test" >>"$dir/src/index.js"
 		rawjson bad-order-edit2 lp-eng/bad-order
 		rawjson bad-order-cached lp-eng/bad-order
+		# an untagged build: the image is found by the id its progress lines
+		# give ("writing image", or the containerd store's "exporting manifest")
+		if [ "$ENG" != buildkitd-0.24 ]; then
+			# shellcheck disable=SC2086
+			(cd "$dir" && timeout --foreground -k 10 300 "$LP_BIN" record -o "$EW/untagged.lprof" -- \
+				$DOCKER build --network=host . >"$EW/untagged.out" 2>&1 </dev/null)
+			J=$EW/untagged.json
+			"$LP_BIN" report --json "$EW/untagged.lprof" >"$J" 2>"$EW/untagged.report.err"
+			is "untagged build: the image is measured by the id in its progress lines" \
+				'.build.image_bytes > 0 and .build.image_bytes_source == "image inspect"' \
+				'.build | {image_bytes, image_bytes_source, image_bytes_note}'
+		fi
 	fi
 
 	# ---------------- good-order ----------------

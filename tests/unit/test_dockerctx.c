@@ -190,3 +190,19 @@ Test(context, walk)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	cr_expect_eq(system(cmd), 0);
 }
+
+/* podman and buildah builds are refused with one line (record): their
+ * steps are not read yet, and a report without them would be wrong */
+Test(dockerctx, unsupported_builders)
+{
+	char *podman[] = { "/usr/bin/podman", "build", "-t", "x", ".", NULL };
+	char *podman_img[] = { "podman", "--log-level=info", "image", "build", ".", NULL };
+	char *buildah[] = { "buildah", "bud", ".", NULL };
+	char *podman_run[] = { "podman", "run", "x", NULL };
+	char *docker[] = { "docker", "build", ".", NULL };
+	cr_assert(lp_unsupported_builder(5, podman));
+	cr_assert(lp_unsupported_builder(5, podman_img));
+	cr_assert(lp_unsupported_builder(3, buildah));
+	cr_assert_not(lp_unsupported_builder(3, podman_run));
+	cr_assert_not(lp_unsupported_builder(3, docker));
+}
