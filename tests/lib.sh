@@ -26,3 +26,19 @@ finish() {
 	printf '%d passed, %d failed, %d skipped\n' "$LP_PASS" "$LP_FAIL" "$LP_SKIP"
 	[ "$LP_FAIL" = 0 ]
 }
+
+# require_tool SUITE CMD: skip the whole suite (and exit 0) when CMD is missing.
+require_tool() {
+	command -v "$2" >/dev/null && return 0
+	skip "$1" "needs $2 (apt-get install $2)"
+	finish
+	exit 0
+}
+
+# require_built SUITE: fail the whole suite (and exit 1) when layerprof is not built.
+require_built() {
+	[ -x "$LP_BIN" ] && return 0
+	fail "$1" "$LP_BIN is not built (run: make)"
+	finish
+	exit 1
+}

@@ -61,16 +61,8 @@ if [ ! -x "$DOCKER" ]; then
 	finish
 	exit 0
 fi
-if ! command -v jq >/dev/null; then
-	skip "e2e" "needs jq (apt-get install jq)"
-	finish
-	exit 0
-fi
-if [ ! -x "$LP_BIN" ]; then
-	fail "e2e" "$LP_BIN is not built (run: make)"
-	finish
-	exit 1
-fi
+require_tool e2e jq
+require_built e2e
 
 # --- the private daemon, always stopped ---
 work=$(mktemp -d /tmp/lp-e2e.XXXX)

@@ -49,16 +49,8 @@ if ! is_root; then
 	finish
 	exit 0
 fi
-if ! command -v jq >/dev/null; then
-	skip "engines" "needs jq (apt-get install jq)"
-	finish
-	exit 0
-fi
-if [ ! -x "$LP_BIN" ]; then
-	fail "engines" "$LP_BIN is not built (run: make)"
-	finish
-	exit 1
-fi
+require_tool engines jq
+require_built engines
 
 work=$(mktemp -d /tmp/lp-eng.XXXX)
 export LP_ENGINE_DIR=$work/st
