@@ -179,6 +179,15 @@ static bool is_manifest(const char *ctx_path)
 	return !fnmatch("requirements*.txt", b, 0) || !fnmatch("*.csproj", b, 0);
 }
 
+/* Files that describe the build rather than feed it: a change to them
+ * re-runs what follows the line they change, whatever order the COPYs. */
+static bool is_build_description(const char *ctx_path)
+{
+	const char *b = lp_base_name(ctx_path);
+	return !fnmatch("Dockerfile*", b, 0) || !fnmatch("*.Dockerfile", b, 0) || !fnmatch("*.dockerfile", b, 0) ||
+	       !fnmatch("*.dockerignore", b, 0) || !strcmp(b, ".dockerignore") || !fnmatch("Containerfile*", b, 0);
+}
+
 static void layer_order(struct lp_model *m)
 {
 	for (size_t ri = 0; ri < m->nsteps; ri++) {
@@ -205,7 +214,7 @@ static void layer_order(struct lp_model *m)
 					set_bytes += cf->size ? cf->size : cf->sent_bytes;
 				if (step_reads(r, set.v[i]))
 					lp_strv_push(&read, set.v[i]);
-				else if (ctx_changed(cf) && !m->build.cold)
+				else if (ctx_changed(cf) && !m->build.cold && !is_build_description(set.v[i]))
 					lp_strv_push(&changed, set.v[i]);
 			}
 			bool changed_read = false;
