@@ -11,7 +11,7 @@
 # ca-certificates and the ecosystem's Debian packages (node: nodejs npm;
 # python: python3 python3-pip python3-venv; go: golang-go; rust: cargo-web
 # rustc-web (Debian's bookworm build of a current Rust: bookworm's cargo 0.66
-# has no sparse index and would clone the whole crates.io git index in every
+# has no sparse index and would clone the whole crate registry git index in every
 # build); apt: none, the project installs its own with apt-get).
 # One debootstrap, copied per ecosystem, then `chroot apt-get install`. The
 # root file systems are cached as tarballs in LP_IMAGE_CACHE (default

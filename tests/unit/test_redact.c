@@ -149,8 +149,8 @@ Test(redact, token_shapes_anywhere)
 {
 	expect(V("git", "clone", "https://x-access-token:ghp_0123456789abcdefghijABCDEFGHIJ@github.com/o/r"),
 	       V("git", "clone", "https://x-access-token:***@github.com/o/r"), 1);
-	expect(V("sh", "-c", "echo //registry.npmjs.org/:_authToken=npm_abcdefghijklmnopqrstuvwxyz0123456789 > .npmrc"),
-	       V("sh", "-c", "echo //registry.npmjs.org/:_authToken=npm_*** > .npmrc"), 1);
+	expect(V("sh", "-c", "echo //registry.example.test/:_authToken=npm_abcdefghijklmnopqrstuvwxyz0123456789 > .npmrc"),
+	       V("sh", "-c", "echo //registry.example.test/:_authToken=npm_*** > .npmrc"), 1);
 	expect(V("curl", "-H", "Authorization: Bearer abcdef0123456789", "https://api"),
 	       V("curl", "-H", "Authorization: Bearer ***", "https://api"), 1);
 	expect(V("aws", "configure", "set", "aws_access_key_id", "AKIAIOSFODNN7EXAMPLE"),
