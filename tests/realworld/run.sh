@@ -391,9 +391,13 @@ run_eco() {
 				expect "$N: context_changed_files == 1" 1 "$(q '.build.context_changed_files')"
 				if [ "$v" = bad ]; then
 					expect "$N: the install step re-ran (progress)" 0 "$INST_CACHED"
-					# layer-order is documented for RUNs worth reordering: >= 1 s
-					if [ "$INST_DONE" = - ] || awk -v d="$INST_DONE" 'BEGIN { exit !(d < 1.0) }'; then
+					# layer-order is documented for RUNs worth reordering: >= 1 s of
+					# the kernel's time; BuildKit's DONE is rounded to 0.1 s and
+					# counts the vertex's overhead, so near 1 s it cannot judge
+					if [ "$INST_DONE" = - ] || awk -v d="$INST_DONE" 'BEGIN { exit !(d < 0.9) }'; then
 						skip "$N: one layer-order finding" "the install step took ${INST_DONE}s (progress), under the 1 s a RUN must take to be worth reordering"
+					elif awk -v d="$INST_DONE" 'BEGIN { exit !(d < 1.2) }'; then
+						skip "$N: one layer-order finding" "the install step took ${INST_DONE}s (progress), too close to the 1 s threshold for the progress stream to tell"
 					else
 						expect "$N: one layer-order finding (the install step took ${INST_DONE}s)" 1 "$lo_n"
 					fi
