@@ -46,6 +46,13 @@ const char *lp_tmpmount_at(const char *path)
 	return p ? p + strlen("/cachemounts/") : NULL;
 }
 
+bool lp_is_image_store_path(const char *path)
+{
+	return (strstr(path, "/image/") &&
+		(strstr(path, "/layerdb/") || strstr(path, "/imagedb/") || strstr(path, "repositories.json"))) ||
+	       strstr(path, "/io.containerd.content.v1.content/");
+}
+
 const char *lp_executor_at(const char *path)
 {
 	/* dockerd's <data-root>/buildkit/executor/, buildkitd's OCI worker's
@@ -520,6 +527,13 @@ int lp_model_event_step_p(const struct lp_model *m, const struct lp_hdr *rec, co
 	if (p && !lp_model_in_build_daemon(m, p))
 		return -1; /* another daemon's work (several may be traced) */
 	int exp = export_at(m, ts);
+	/* The image store is written by the export alone, whenever the CLI
+	 * printed its lines (they are stamped late, in bursts) */
+	if (path && lp_rec_writes(rec) && lp_is_image_store_path(path)) {
+		for (size_t i = m->nsteps; i-- > 0;)
+			if (m->steps[i].kind == LP_STEPK_EXPORT && !m->steps[i].cached)
+				return (int)i;
+	}
 	if (path) {
 		struct lp_split sp;
 		lp_model_split(m, path, id, &sp);

@@ -135,12 +135,6 @@ static void note_export(struct scan *sc, uint64_t ts, uint32_t root, bool write)
 	sc->xevs[sc->nxevs++] = (struct xev){ .ts = ts, .root = root, .write = write };
 }
 
-static bool is_image_store_path(const char *path)
-{
-	return strstr(path, "/image/") &&
-	       (strstr(path, "/layerdb/") || strstr(path, "/imagedb/") || strstr(path, "repositories.json"));
-}
-
 static void diff_write(struct wsnap *w, const char *rel, bool file, uint64_t ts)
 {
 	struct burst *b = w->nbursts ? &w->bursts[w->nbursts - 1] : NULL;
@@ -261,7 +255,7 @@ static void scan_syscall(struct scan *sc, const struct lp_proc *p, const struct 
 		struct wsnap *w = *rel ? wsnap_get(sc, path, dl, root) : NULL;
 		if (w)
 			diff_write(w, rel, what == 1, h->ts);
-	} else if (part == LP_SNAP_NONE && is_image_store_path(path)) {
+	} else if (part == LP_SNAP_NONE && lp_is_image_store_path(path)) {
 		note_export(sc, h->ts, root, true);
 	}
 }

@@ -279,6 +279,10 @@ const char *lp_tmpmount_at(const char *path);
  * upperdir is the snapshot's own fs/ dir). NULL for any other mount, or
  * when the options were cut before upperdir= (into buf). */
 const char *lp_mount_upperdir(const struct lp_ev_syscall *ev, char *buf, size_t len);
+/* Is path in an image store the export writes: dockerd's graphdriver
+ * store (<data-root>/image/<driver>/layerdb, imagedb, repositories.json)
+ * or containerd's content store? */
+bool lp_is_image_store_path(const char *path);
 /* Does the record change the file system (an open for writing, bytes
  * written, a rename, mkdir, unlink, an in-kernel copy...)? */
 bool lp_rec_writes(const struct lp_hdr *rec);
