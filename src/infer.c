@@ -12,6 +12,7 @@
  */
 #include "infer.h"
 #include "model_int.h"
+#include "model_pass.h"
 
 #include <ctype.h>
 #include <fcntl.h>
@@ -107,25 +108,6 @@ static struct wsnap *wsnap_get(struct scan *sc, const char *path, size_t dl, uin
 	return &sc->snaps[i];
 }
 
-static void note_mount(struct scan *sc, const struct lp_ev_syscall *ev)
-{
-	char sb[4096], tb[4096];
-	const char *up = lp_mount_upperdir(ev, sb, sizeof(sb));
-	if (up) {
-		const char *dst = ev->nstr >= 2 ? lp_resolve_path(sc->res, ev, 1, tb, sizeof(tb)) : NULL;
-		if (dst && lp_tmpmount_at(dst))
-			lp_model_note_mount(sc->m, dst, up);
-		return;
-	}
-	if (ev->nstr < 2 || !(ev->args[3] & 4096 /* MS_BIND */) || (ev->args[3] & 32 /* MS_REMOUNT */))
-		return;
-	const char *src = lp_resolve_path(sc->res, ev, 0, sb, sizeof(sb));
-	const char *dst = lp_resolve_path(sc->res, ev, 1, tb, sizeof(tb));
-	if (!src || !dst || !*src || !lp_tmpmount_at(dst))
-		return;
-	lp_model_note_mount(sc->m, dst, src);
-}
-
 static void note_export(struct scan *sc, uint64_t ts, uint32_t root, bool write)
 {
 	if (sc->nxevs == sc->xevs_cap) {
@@ -192,7 +174,7 @@ static void scan_syscall(struct scan *sc, const struct lp_proc *p, const struct 
 		return;
 	unsigned s = h->aux;
 	if (s == LP_SC_MOUNT) {
-		note_mount(sc, ev);
+		lp_pass1_note_mount(sc->m, sc->res, ev);
 		return;
 	}
 	int idx = -1, what = 0; /* what: 0 write, 1 file made, 2 dir made, 3 read */

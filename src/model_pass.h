@@ -27,6 +27,10 @@ struct lp_resolver;
 
 /* ------------------------------------------------------------ pass 1 */
 
+/* A mount(2) record: a temporary mount's target shows a bind mount's
+ * source or an overlay's upperdir (lp_model_note_mount). Attach-mode
+ * inference (infer.c) notes mounts the same way. res: before ev. */
+void lp_pass1_note_mount(struct lp_model *m, struct lp_resolver *res, const struct lp_ev_syscall *ev);
 /* Pass 1 of one valid record; res is in the state before h. */
 void lp_pass1_record(struct lp_model *m, struct lp_resolver *res, const struct lp_hdr *h);
 

@@ -102,7 +102,7 @@ static void note_snap_write(struct lp_model *m, const struct lp_proc *p, const c
 /* pcache bits (per proc) */
 #define PC_ROLE_OK   0x80u  /* bits 0-2 hold lp_role_of_proc() */
 /* A successful bind mount: remember where a temporary mount points. */
-static void note_mount_ev(struct lp_model *m, struct lp_resolver *res, const struct lp_ev_syscall *ev)
+void lp_pass1_note_mount(struct lp_model *m, struct lp_resolver *res, const struct lp_ev_syscall *ev)
 {
 	char ub[4096], tb0[4096];
 	const char *up = lp_mount_upperdir(ev, ub, sizeof(ub));
@@ -286,7 +286,7 @@ void lp_pass1_record(struct lp_model *m, struct lp_resolver *res, const struct l
 		struct lp_proc *p = lp_model_proc_get_cached(m, h->tgid, h->ts);
 		if (!lp_model_is_daemonish(m, p) || ev->ret < 0)
 			break;
-		note_mount_ev(m, res, ev);
+		lp_pass1_note_mount(m, res, ev);
 		unsigned sc = h->aux;
 		char buf[4096];
 		const char *path = NULL;
