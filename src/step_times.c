@@ -29,6 +29,18 @@ static void set(struct lp_step *s, uint64_t a, uint64_t b, enum lp_time_source s
 	s->time_src = src;
 }
 
+/* No kernel evidence: BuildKit's "DONE 1.2s" (printed at the end, so the
+ * step began that long before its last line), else its progress lines. */
+static void from_progress(struct lp_step *s)
+{
+	if (s->reported_s < 0 && s->end_ns <= s->start_ns && !s->start_ns)
+		return;
+	uint64_t d = s->reported_s >= 0 ? (uint64_t)(s->reported_s * 1e9)
+		     : s->end_ns > s->start_ns ? s->end_ns - s->start_ns : 0;
+	uint64_t b = s->end_ns ? s->end_ns : s->start_ns;
+	set(s, b > d ? b - d : b, b, LP_TIME_PROGRESS);
+}
+
 void lp_steps_time(struct lp_model *m)
 {
 	/* RUN: the lifetime of its processes */
@@ -73,13 +85,7 @@ void lp_steps_time(struct lp_model *m)
 			set(s, s->k_first_ns, s->k_last_ns, LP_TIME_KERNEL);
 			continue;
 		}
-		if (s->reported_s >= 0 || s->end_ns > s->start_ns || s->start_ns) {
-			uint64_t d = s->reported_s >= 0 ? (uint64_t)(s->reported_s * 1e9)
-				     : s->end_ns > s->start_ns ? s->end_ns - s->start_ns : 0;
-			/* BuildKit's DONE is printed at the end: the step began d before */
-			uint64_t b = s->end_ns ? s->end_ns : s->start_ns;
-			set(s, b > d ? b - d : b, b, LP_TIME_PROGRESS);
-		}
+		from_progress(s);
 	}
 	/* The export starts when the last step it exports has ended: daemon
 	 * housekeeping caught in its window earlier (BuildKit's start-up
@@ -95,13 +101,10 @@ void lp_steps_time(struct lp_model *m)
 		if (s->kind != LP_STEPK_EXPORT || s->cached)
 			continue;
 		uint64_t a = s->k_first_ns > work_end ? s->k_first_ns : work_end;
-		if (s->k_first_ns && s->k_last_ns > a) {
+		if (s->k_first_ns && s->k_last_ns > a)
 			set(s, a, s->k_last_ns, LP_TIME_KERNEL);
-		} else if (s->reported_s >= 0 || s->end_ns > s->start_ns) {
-			uint64_t d = s->reported_s >= 0 ? (uint64_t)(s->reported_s * 1e9) : s->end_ns - s->start_ns;
-			uint64_t b = s->end_ns ? s->end_ns : s->start_ns;
-			set(s, b > d ? b - d : b, b, LP_TIME_PROGRESS);
-		}
+		else
+			from_progress(s);
 	}
 	free(pstart);
 	free(pend);
