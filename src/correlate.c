@@ -201,12 +201,24 @@ void lp_progress_steps(struct lp_model *m)
 			if (ps->end_ts_ns > ps->duration_ns && ps->end_ts_ns - ps->duration_ns < s->start_ns)
 				s->start_ns = ps->end_ts_ns - ps->duration_ns;
 		}
+		if (ps->has_engine_time && m->build.has_clock_pair) {
+			int64_t a = (int64_t)ps->engine_start_ns - m->build.realtime_minus_mono_ns;
+			int64_t b = (int64_t)ps->engine_end_ns - m->build.realtime_minus_mono_ns;
+			if (a > 0 && ps->engine_end_ns >= ps->engine_start_ns) {
+				s->e_start_ns = (uint64_t)a;
+				s->e_end_ns = (uint64_t)b;
+				s->e_active_ns = ps->engine_active_ns;
+			}
+		}
 		if (ps->failed)
 			s->error = lp_xstrdup(ps->error && *ps->error ? ps->error : "failed");
 		log_lines(m, s->index, &ps->status);
 		log_lines(m, s->index, &ps->output);
 	}
+	m->build.progress_format = lp_progress_is_rawjson(pv->prog) ? "rawjson" : "plain";
 	if (lp_progress_builder(pv->prog)) {
+		free(m->build.builder);
+		free(m->build.builder_driver);
 		m->build.builder = lp_xstrdup(lp_progress_builder(pv->prog));
 		const char *drv = lp_progress_builder_driver(pv->prog);
 		m->build.builder_driver = drv ? lp_xstrdup(drv) : NULL;

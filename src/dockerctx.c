@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -74,8 +75,13 @@ bool lp_docker_parse(int argc, char *const *argv, struct lp_docker_build *b)
 			if (!strcmp(a, "--"))
 				return false;
 			const char *const *vals = state == 1 ? buildx_value_opts : global_value_opts;
-			if (!strchr(a, '=') && in_list(a, strlen(a), vals))
+			if (state == 1 && !strncmp(a, "--builder=", 10))
+				b->builder = a + 10;
+			else if (!strchr(a, '=') && in_list(a, strlen(a), vals)) {
+				if (state == 1 && !strcmp(a, "--builder") && i + 1 < argc)
+					b->builder = argv[i + 1];
 				i++;
+			}
 			continue;
 		}
 		if (state == 0 && !strcmp(a, "build"))
@@ -98,6 +104,7 @@ bool lp_docker_parse(int argc, char *const *argv, struct lp_docker_build *b)
 		return false;
 	b->is_build = true;
 	b->build_idx = i;
+	b->is_buildx = state == 1;
 
 	/* build options and the context argument */
 	bool opts_done = false;
@@ -116,8 +123,12 @@ bool lp_docker_parse(int argc, char *const *argv, struct lp_docker_build *b)
 				val = eq + 1;
 			else if (takes && i + 1 < argc)
 				val = argv[++i];
-			if (n == 10 && !strncmp(a, "--progress", 10))
+			if (n == 10 && !strncmp(a, "--progress", 10)) {
 				b->has_progress = true;
+				b->progress = val;
+			}
+			if (n == 9 && !strncmp(a, "--builder", 9) && val)
+				b->builder = val;
 			if (n == 6 && !strncmp(a, "--file", 6) && val)
 				b->dockerfile = val;
 			if (n == 5 && !strncmp(a, "--tag", 5) && val && !b->tag)
@@ -150,20 +161,93 @@ bool lp_docker_parse(int argc, char *const *argv, struct lp_docker_build *b)
 }
 
 char **lp_docker_argv(int argc, char *const *argv, const struct lp_docker_build *b,
-		      bool *added)
+		      const char *progress, bool *added)
 {
+	static char plain[] = "--progress=plain", rawjson[] = "--progress=rawjson";
 	char **v = lp_xcalloc((size_t)argc + 2, sizeof(char *));
 	int j = 0;
 	*added = false;
 	for (int i = 0; i < argc; i++) {
 		v[j++] = argv[i];
 		if (b && b->is_build && i == b->build_idx && !b->has_progress) {
-			v[j++] = (char *)"--progress=plain";
+			v[j++] = progress && !strcmp(progress, "rawjson") ? rawjson : plain;
 			*added = true;
 		}
 	}
 	v[j] = NULL;
 	return v;
+}
+
+/* ------------------------------------------ what the docker CLI supports */
+
+bool lp_docker_cli_parse_version(const char *out, struct lp_docker_cli *cli)
+{
+	/* "Docker version 28.4.0, build d8eb465" (Debian: "20.10.24+dfsg1") */
+	const char *p = out ? strstr(out, "version ") : NULL;
+	int major;
+	if (!p || sscanf(p + 8, "%d.", &major) != 1 || major < 1)
+		return false;
+	cli->major = major;
+	return true;
+}
+
+bool lp_docker_cli_parse_buildx_version(const char *out, struct lp_docker_cli *cli)
+{
+	/* "github.com/docker/buildx v0.28.0 <commit>" (distributions: "0.28.0+ds1") */
+	const char *p = out ? strstr(out, "buildx ") : NULL;
+	int ma, mi;
+	if (!p)
+		return false;
+	p += 7;
+	if (*p == 'v')
+		p++;
+	if (sscanf(p, "%d.%d", &ma, &mi) != 2 || ma < 0 || mi < 0)
+		return false;
+	cli->buildx_major = ma;
+	cli->buildx_minor = mi;
+	return true;
+}
+
+/* The value of the first "Key:   value" line of out, into buf. */
+static bool field_value(const char *out, const char *key, char *buf, size_t len)
+{
+	size_t kl = strlen(key);
+	for (const char *l = out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		if (strncmp(l, key, kl) != 0 || l[kl] != ':')
+			continue;
+		const char *v = l + kl + 1;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		size_t n = strcspn(v, "\r\n");
+		while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+			n--;
+		if (!n || n >= len)
+			return false;
+		memcpy(buf, v, n);
+		buf[n] = '\0';
+		return true;
+	}
+	return false;
+}
+
+bool lp_docker_cli_parse_buildx_inspect(const char *out, struct lp_docker_cli *cli)
+{
+	/* "Name:          default\nDriver:        docker\n..." */
+	if (!out || !field_value(out, "Name", cli->builder, sizeof(cli->builder)))
+		return false;
+	if (!field_value(out, "Driver", cli->driver, sizeof(cli->driver)))
+		cli->driver[0] = '\0';
+	return true;
+}
+
+bool lp_docker_cli_has_rawjson(const struct lp_docker_build *b, const struct lp_docker_cli *cli)
+{
+	if (!b || !b->is_build || !cli)
+		return false;
+	bool buildx_ok = cli->buildx_major > 0 || (cli->buildx_major == 0 && cli->buildx_minor >= 13);
+	if (!buildx_ok)
+		return false;
+	return b->is_buildx || cli->major >= 23;
 }
 
 /* --------------------------------------------------------- .dockerignore */

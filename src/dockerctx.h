@@ -38,6 +38,9 @@ struct lp_docker_build {
 	int global_end;         /* argv[1..global_end) are docker's global options */
 	const char *tag;        /* first -t/--tag value, or NULL */
 	bool has_progress;      /* the user gave --progress */
+	const char *progress;   /* ...its value ("plain", "rawjson"...), or NULL */
+	bool is_buildx;         /* docker buildx build (not docker build) */
+	const char *builder;    /* buildx --builder value, or NULL */
 	const char *context;    /* the PATH | URL | - argument as given, or NULL */
 	const char *dockerfile; /* -f/--file as given, or NULL */
 	bool context_remote;    /* URL or git context: nothing to list */
@@ -51,13 +54,36 @@ bool lp_docker_parse(int argc, char *const *argv, struct lp_docker_build *b);
 bool lp_unsupported_builder(int argc, char *const *argv);
 
 /*
- * The argv to run: argv with "--progress=plain" added after the "build"
- * word when the user gave no --progress. Returns a new NULL-terminated
- * array (free the array only; the strings are argv's or static), and in
- * *added whether it changed.
+ * The argv to run: argv with "--progress=<progress>" ("plain" unless
+ * "rawjson" is asked) added after the "build" word when the user gave no
+ * --progress. Returns a new NULL-terminated array (free the array only;
+ * the strings are argv's or static), and in *added whether it changed.
  */
 char **lp_docker_argv(int argc, char *const *argv, const struct lp_docker_build *b,
-		      bool *added);
+		      const char *progress, bool *added);
+
+/* ------------------------------------------ what the docker CLI supports */
+
+/* What the CLI and its buildx plugin told about themselves. */
+struct lp_docker_cli {
+	int major;              /* `docker --version`: 28 of "Docker version 28.4.0, ...";
+				 * -1 when unknown */
+	int buildx_major, buildx_minor; /* `docker buildx version`: v0.28.0; -1 when absent */
+	char builder[128];      /* `docker buildx inspect`: its first "Name:" */
+	char driver[64];        /* ...and "Driver:"; "" when unknown */
+};
+
+/* Parsers of those three outputs (each fills its part of *cli; false when
+ * the output is not what that command prints). */
+bool lp_docker_cli_parse_version(const char *out, struct lp_docker_cli *cli);
+bool lp_docker_cli_parse_buildx_version(const char *out, struct lp_docker_cli *cli);
+bool lp_docker_cli_parse_buildx_inspect(const char *out, struct lp_docker_cli *cli);
+
+/* Can this build be run with --progress=rawjson? `docker buildx build`
+ * with buildx >= 0.13 (the first release with rawjson), or `docker build`
+ * on a CLI >= 23 (which hands builds to the buildx plugin) with such a
+ * buildx. Older CLIs and the classic builder know plain/tty/auto only. */
+bool lp_docker_cli_has_rawjson(const struct lp_docker_build *b, const struct lp_docker_cli *cli);
 
 /* --------------------------------------------------------- .dockerignore */
 

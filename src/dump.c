@@ -557,6 +557,8 @@ static void text_record(struct dump *d, const struct lp_hdr *h)
 		const char *s = lp_ev_progress_text((const void *)h, &n);
 		putf(b, "progress %s ", h->aux == 2 ? "stderr" : h->aux == 1 ? "stdout" : "?");
 		put_quoted(b, s ? s : "", s ? n : 0);
+		if (((const struct lp_rec_progress *)h)->flags & LP_PROGRESS_CONTINUES)
+			lp_buf_puts(b, " (continues)");
 		break;
 	}
 	case LP_REC_TRACE_PID:
@@ -694,6 +696,9 @@ static void json_record(struct dump *d, const struct lp_hdr *h)
 		json_str(b, h->aux == 2 ? "stderr" : h->aux == 1 ? "stdout" : NULL);
 		json_key(b, "text");
 		json_str_n(b, s ? s : "", s ? n : 0);
+		/* the line goes on in the next progress record */
+		putf(b, ",\"continues\":%s",
+		     ((const struct lp_rec_progress *)h)->flags & LP_PROGRESS_CONTINUES ? "true" : "false");
 		break;
 	}
 	case LP_REC_TRACE_PID:

@@ -279,6 +279,8 @@ static void priv_free(struct lp_model *m)
 	lp_model_reset_mounts(m);
 	lp_u64map_free(&pv->fd_opened);
 	lp_progress_free(pv->prog);
+	lp_buf_free(&pv->progress_whole[0]);
+	lp_buf_free(&pv->progress_whole[1]);
 	free(pv);
 	m->priv = NULL;
 }

@@ -96,6 +96,8 @@ enum lp_time_source {
 				 * first to last kernel event of its work; context: the
 				 * transfer's first to last read/write */
 	LP_TIME_PROGRESS,       /* BuildKit's "DONE 1.2s", else its progress lines */
+	LP_TIME_ENGINE,         /* --progress=rawjson: the vertex's own started and
+				 * completed times, as the engine reported them */
 };
 
 enum lp_step_status {
@@ -125,6 +127,12 @@ struct lp_step {
 				 * printed it: late, in bursts; attribution windows) */
 	uint64_t end_ns;        /* DONE/CACHED/ERROR line (or last line seen) */
 	double reported_s;      /* "DONE 1.2s" value, -1 when absent */
+	/* --progress=rawjson: the vertex's first start and last completion as
+	 * the engine reported them, on the kernel's clock (CLOCK_MONOTONIC,
+	 * mapped through META's clock pair); 0 when unknown */
+	uint64_t e_start_ns, e_end_ns;
+	uint64_t e_active_ns;   /* the sum of its active intervals (what DONE
+				 * prints; less than end - start when it paused) */
 	/* First and last kernel-observed activity attributed to the step
 	 * (pass 2: the daemon's work on its layer, its container's syscalls
 	 * and I/O), 0 when none. */
@@ -314,6 +322,13 @@ struct lp_build {
 	/* buildx's builder and its driver ("#0 building with "NAME" instance
 	 * using DRIVER driver"), or NULL (an older CLI, attach mode) */
 	char *builder, *builder_driver;
+	/* "rawjson" (SolveStatus lines, exact vertex times) or "plain"; NULL
+	 * when no progress stream was recorded */
+	const char *progress_format;
+	/* META: start_realtime_ns - start_monotonic_ns, to put wall-clock
+	 * times (rawjson's) on the kernel's clock; has_clock_pair when known */
+	int64_t realtime_minus_mono_ns;
+	bool has_clock_pair;
 	char *context_dir, *dockerfile_path, *dockerfile_text; /* META build.* */
 	char *docker_host;      /* META build.docker_host: -H, else DOCKER_HOST, else NULL */
 	struct lp_dockerfile *dockerfile; /* dockerfile_text parsed (dockerfile.h), or NULL */

@@ -15,6 +15,7 @@
 
 #include "containers.h"
 #include "model.h"
+#include "util.h"
 
 struct lp_provenance;
 
@@ -124,6 +125,9 @@ struct lp_priv {
 	size_t nmnt, mnt_cap;
 	/* Progress lines go to the shared parser (progress.h) in pass 1 */
 	struct lp_progress *prog;
+	/* a progress line cut into records (LP_PROGRESS_CONTINUES), per
+	 * stream (1 stdout, 2 stderr), until its last piece */
+	struct lp_buf progress_whole[2];
 	/* Per proc: the role its comm/exe/argv give (lp_role_of_proc), cached
 	 * while they do not change, and pass 2's daemon tests (PC_* bits). */
 	uint8_t *pcache;

@@ -96,6 +96,21 @@ void lp_model_parse_meta(struct lp_model *m, const char *meta)
 	} else if (cJSON_IsString(cmd)) {
 		m->build.command = lp_xstrdup(cmd->valuestring);
 	}
+	const cJSON *mono = cJSON_GetObjectItemCaseSensitive(root, "start_monotonic_ns");
+	const cJSON *real = cJSON_GetObjectItemCaseSensitive(root, "start_realtime_ns");
+	if (cJSON_IsNumber(mono) && cJSON_IsNumber(real) && mono->valuedouble > 0 &&
+	    real->valuedouble > 0) {
+		/* doubles: ~256 ns of precision at today's epoch, plenty here */
+		m->build.realtime_minus_mono_ns = (int64_t)(real->valuedouble - mono->valuedouble);
+		m->build.has_clock_pair = true;
+	}
+	if (cJSON_IsObject(b) && !m->build.builder) {
+		/* record asked buildx when the progress stream does not say
+		 * (rawjson has no "#0 building with ..." line) */
+		m->build.builder = json_str_dup(b, "builder");
+		if (m->build.builder)
+			m->build.builder_driver = json_str_dup(b, "builder_driver");
+	}
 	find_data_roots(m, root, 0);
 	find_image(m, root);
 	cJSON_Delete(root);

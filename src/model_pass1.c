@@ -18,6 +18,9 @@
 #include "resolve.h"
 #include "syscalls.h"
 #include "trace.h"
+
+/* A progress line longer than this (in pieces) is not put together. */
+#define PROGRESS_WHOLE_MAX (8u << 20)
 #include "util.h"
 
 static char **argv_from_iter(struct lp_str_iter *it, int *argc, bool skip_first, char **first)
@@ -254,10 +257,23 @@ void lp_pass1_record(struct lp_model *m, struct lp_resolver *res, const struct l
 		break;
 	}
 	case LP_REC_PROGRESS: {
+		const struct lp_rec_progress *e = (const void *)h;
 		size_t len;
-		const char *t = lp_ev_progress_text((const void *)h, &len);
-		if (t)
+		const char *t = lp_ev_progress_text(e, &len);
+		if (!t)
+			break;
+		/* a long line (a rawjson object) comes in pieces: parse it whole */
+		struct lp_buf *whole = &lp_priv(m)->progress_whole[h->aux == 1 ? 0 : 1];
+		if (!(e->flags & LP_PROGRESS_CONTINUES) && !whole->len) {
 			lp_progress_line(m, t, len, h->ts);
+			break;
+		}
+		if (whole->len + len <= PROGRESS_WHOLE_MAX)
+			lp_buf_append(whole, t, len);
+		if (!(e->flags & LP_PROGRESS_CONTINUES)) {
+			lp_progress_line(m, whole->data, whole->len, h->ts);
+			whole->len = 0;
+		}
 		break;
 	}
 	case LP_REC_CONTEXT_FILE: {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* BuildKit --progress=plain parser; see progress.h for the format and API. */
 #include "progress.h"
+#include "rawjson.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,11 @@ struct lp_progress {
 	long warn_summary;   /* N of "N warnings found", -1 when not printed */
 	bool in_warn_list;   /* after that summary: its " - Rule: ..." lines */
 	bool in_warning;     /* after a buildx "WARNING: ..." line: its "error: ..." continuation lines */
+
+	/* --progress=rawjson: its lines are translated into plain ones and fed
+	 * back (rawjson.h); made at the first such line */
+	struct lp_rawjson *rj;
+	size_t njson;
 };
 
 /* ---- small string helpers (no POSIX needed) ---- */
@@ -388,6 +394,7 @@ void lp_progress_free(struct lp_progress *p)
 	free(p->final_error);
 	free(p->builder);
 	free(p->driver);
+	lp_rawjson_free(p->rj);
 	free(p);
 }
 
@@ -714,11 +721,15 @@ static bool buildx_warning_summary(struct lp_progress *p, const char *t, size_t 
 	/* "WARNING: current commit information was not captured by the build:
 	 * failed to get git commit: error: ..." is followed by the rest of git's
 	 * stderr, "error: ..."/"fatal: ..." lines, on a build that did not fail */
-	if (p->builder && has_prefix(t, tl, "WARNING: ")) {
+	/* buildx's: it printed its "#0 building with" line, or rawjson (the
+	 * git warning may come before either) */
+	bool buildx = p->builder || p->njson;
+	if ((buildx && has_prefix(t, tl, "WARNING: ")) ||
+	    has_prefix(t, tl, "WARNING: current commit information was not captured")) {
 		p->in_warning = true;
 		return false;
 	}
-	if (p->in_warning && p->builder && (has_prefix(t, tl, "error: ") || has_prefix(t, tl, "fatal: ")))
+	if (p->in_warning && buildx && (has_prefix(t, tl, "error: ") || has_prefix(t, tl, "fatal: ")))
 		return true;
 	p->in_warning = false;
 	return false;
@@ -908,11 +919,42 @@ static void other_line(struct lp_progress *p, uint64_t ts, const char *s, size_t
 
 /* One line; cut: line[0..len) is the start of a line longer than max_line,
  * whose end feed() did not keep. */
+struct rawjson_ctx {
+	struct lp_progress *p;
+	uint64_t ts;
+};
+
+static void line_in(struct lp_progress *p, uint64_t ts_ns, const char *line, size_t len, bool cut);
+
+static void rawjson_line(void *ctx, const char *line, size_t len)
+{
+	struct rawjson_ctx *c = ctx;
+	line_in(c->p, c->ts, line, len, false);
+}
+
+/* A rawjson SolveStatus line: its plain translation is fed instead. Whole
+ * lines only (a JSON object cut by feed()'s max_line does not parse and is
+ * taken as a text line). */
+static bool rawjson_in(struct lp_progress *p, uint64_t ts_ns, const char *line, size_t len)
+{
+	if (!len || line[0] != '{')
+		return false;
+	if (!p->rj && !(p->rj = lp_rawjson_new()))
+		return false;
+	struct rawjson_ctx c = { p, ts_ns };
+	if (!lp_rawjson_feed(p->rj, line, len, rawjson_line, &c))
+		return false;
+	p->njson++;
+	return true;
+}
+
 static void line_in(struct lp_progress *p, uint64_t ts_ns, const char *line, size_t len, bool cut)
 {
 	if (!cut) {
 		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			len--;
+		if (rawjson_in(p, ts_ns, line, len))
+			return;
 	}
 	p->nlines++;
 	if (!p->have_ts) {
@@ -1034,7 +1076,26 @@ void lp_progress_finish(struct lp_progress *p)
 		return;
 	if (p->plen || p->pdropping)
 		flush_partial(p, p->last_ts);
+	if (p->rj) {
+		struct rawjson_ctx c = { p, p->last_ts };
+		lp_rawjson_flush(p->rj, rawjson_line, &c);
+		for (size_t i = 0; i < p->nsteps; i++) {
+			struct lp_progress_step *s = p->steps[i];
+			struct lp_rawjson_times t;
+			if (!lp_rawjson_times_of(p->rj, s->id, &t) || !t.started_ns)
+				continue;
+			s->has_engine_time = true;
+			s->engine_start_ns = t.started_ns;
+			s->engine_end_ns = t.completed_ns;
+			s->engine_active_ns = t.active_ns;
+		}
+	}
 	compose_errors(p);
+}
+
+bool lp_progress_is_rawjson(const struct lp_progress *p)
+{
+	return p && p->njson > 0;
 }
 
 /* ---- accessors ---- */

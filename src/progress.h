@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Parser for BuildKit's `--progress=plain` output (docker build with BuildKit,
- * dockerd 20.10 and buildx alike).
+ * dockerd 20.10 and buildx alike), and of `--progress=rawjson` (buildx): a
+ * line that is a SolveStatus JSON object is translated into the plain lines
+ * it stands for (rawjson.h) and those are parsed; the vertices then also
+ * carry the engine's exact times (has_engine_time).
  *
  * The caller feeds the lines it captured from the docker CLI, each stamped
  * with a monotonic timestamp (CLOCK_MONOTONIC ns, the clock BPF uses), and
@@ -103,6 +106,12 @@ struct lp_progress_step {
 	uint64_t first_ts_ns;     /* timestamp of the first "#N" line */
 	uint64_t last_ts_ns;      /* timestamp of the last "#N" line */
 	uint64_t end_ts_ns;       /* timestamp of DONE/CACHED/ERROR/CANCELED; 0 if none */
+	/* --progress=rawjson only (after lp_progress_finish()): the engine's own
+	 * times of the vertex, CLOCK_REALTIME ns: first start, last completion
+	 * (0 when it never completed), and the sum of its active intervals
+	 * (what DONE prints). has_engine_time is false for plain streams. */
+	bool has_engine_time;
+	uint64_t engine_start_ns, engine_end_ns, engine_active_ns;
 	bool has_transfer;
 	uint64_t transfer_bytes;  /* max of "transferring context|dockerfile: 1.34kB" */
 	struct lp_progress_lines output; /* "#N 0.123 text" lines */
@@ -146,6 +155,9 @@ struct lp_progress_step *lp_progress_parse_step_name(const char *name);
 void lp_progress_step_name_free(struct lp_progress_step *s);
 
 /* Whole-build facts. */
+/* True when the stream was --progress=rawjson (SolveStatus JSON lines,
+ * translated to plain lines by rawjson.h before parsing). */
+bool lp_progress_is_rawjson(const struct lp_progress *p);
 /* True when a step failed or a final error line was seen. */
 bool lp_progress_failed(const struct lp_progress *p);
 /* The final error line as printed ("failed to compute cache key: ...",

@@ -40,6 +40,7 @@
 #include "exitcode.h"
 #include "loader.h"
 #include "procfs.h"
+#include "rawjson.h"
 #include "redact.h"
 #include "trace.h"
 #include "util.h"
@@ -53,6 +54,7 @@ extern char **environ;
 #define CONTEXT_MAX_FILES 200000
 #define DOCKERFILE_MAX (1u << 20)
 #define PROGRESS_LINE_MAX 16384   /* a longer line is cut into records */
+#define WHOLE_LINE_MAX (8u << 20) /* a longer one is not taken as rawjson */
 #define FLUSH_INTERVAL_NS 1000000000ull
 #define EXIT_GRACE_NS 500000000ull /* output still coming after the command exited */
 /* Ring buffer wake-ups are batched in the kernel (wakeup_bytes): a trickle
@@ -79,6 +81,7 @@ struct outpipe {
 	int fd;              /* read end, -1 when closed */
 	int stream;          /* 1 stdout, 2 stderr */
 	struct lp_buf line;  /* partial line */
+	struct lp_buf whole; /* a line longer than a record, until its end */
 };
 
 struct creds {
@@ -122,6 +125,14 @@ struct rec {
 	char image_id[80];   /* from "writing image sha256:..." (note_image_id) */
 	char image_name[256];/* from "naming to NAME" */
 	bool no_buildx;      /* the CLI said its buildx component is missing */
+	/* --build-progress: which progress format to ask the CLI for */
+	enum { PROGRESS_AUTO, PROGRESS_PLAIN, PROGRESS_RAWJSON } want_progress;
+	const char *progress_format; /* what the build was run with: "plain",
+				      * "rawjson", or the user's own --progress */
+	struct lp_docker_cli cli;    /* what the CLI said about itself (auto) */
+	bool show_translated;        /* rawjson added by us: show the user its
+				      * plain translation, not the JSON */
+	struct lp_rawjson *rj;       /* rawjson -> plain lines (image id, display) */
 
 	/* run time */
 	struct lp_loader *l;
@@ -163,7 +174,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: layerprof record [-o FILE] [-p PID]... [--comm NAME]... [--no-daemons]\n"
 		"                        [--duration SEC] [--ringbuf-size BYTES] [--user USER]\n"
-		"                        [--no-redact] [-v] [-- COMMAND [ARGS...]]\n"
+		"                        [--no-redact] [--build-progress MODE] [-v]\n"
+		"                        [-- COMMAND [ARGS...]]\n"
 		"\n"
 		"Trace a build into FILE (default " DEFAULT_OUTPUT ", mode 0600). With a COMMAND,\n"
 		"trace it and the build daemons until it exits, and exit with its status.\n"
@@ -180,13 +192,20 @@ static void usage(FILE *f)
 		"      --user USER          run COMMAND as this user (name or uid); under sudo\n"
 		"                           the default is the invoking user, else root\n"
 		"      --no-redact          keep secrets in recorded command lines\n"
+		"      --build-progress MODE\n"
+		"                           progress format asked of `docker build`: auto\n"
+		"                           (default: rawjson when the CLI has it, for the\n"
+		"                           engine's own step times; else plain), plain,\n"
+		"                           or rawjson\n"
 		"  -v, --verbose            say more, and show libbpf's messages\n"
 		"  -h, --help               this help\n"
 		"\n"
 		"For `docker build` (also buildx build, image build, builder build), layerprof\n"
-		"adds --progress=plain unless given, sets DOCKER_BUILDKIT=1 when unset, shows\n"
-		"the output unchanged, stamps each line with the kernel's clock, and records\n"
-		"the Dockerfile and the build context's file list (after .dockerignore).\n"
+		"adds --progress=rawjson (buildx >= 0.13: docker CLI >= 23, or buildx build)\n"
+		"or --progress=plain unless given, sets DOCKER_BUILDKIT=1 when unset, shows\n"
+		"the output (rawjson as the plain lines it stands for), stamps each line with\n"
+		"the kernel's clock, and records the Dockerfile and the build context's file\n"
+		"list (after .dockerignore).\n"
 		"\n"
 		"Example: sudo layerprof record -o build.lprof -- docker build -t app .\n");
 }
@@ -272,6 +291,7 @@ static bool command_exists(const char *name, int *err)
 
 enum {
 	OPT_COMM = 256, OPT_NO_DAEMONS, OPT_DURATION, OPT_RINGBUF, OPT_USER, OPT_NO_REDACT,
+	OPT_BUILD_PROGRESS,
 };
 
 static int parse_options(struct rec *r, int argc, char **argv)
@@ -285,6 +305,7 @@ static int parse_options(struct rec *r, int argc, char **argv)
 		{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
 		{ "user", required_argument, NULL, OPT_USER },
 		{ "no-redact", no_argument, NULL, OPT_NO_REDACT },
+		{ "build-progress", required_argument, NULL, OPT_BUILD_PROGRESS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -352,6 +373,19 @@ static int parse_options(struct rec *r, int argc, char **argv)
 			break;
 		case OPT_NO_REDACT:
 			r->redact = false;
+			break;
+		case OPT_BUILD_PROGRESS:
+			if (!strcmp(optarg, "auto"))
+				r->want_progress = PROGRESS_AUTO;
+			else if (!strcmp(optarg, "plain"))
+				r->want_progress = PROGRESS_PLAIN;
+			else if (!strcmp(optarg, "rawjson"))
+				r->want_progress = PROGRESS_RAWJSON;
+			else {
+				lp_error("record: --build-progress wants auto, plain or rawjson, not '%s'",
+					 optarg);
+				return LP_EXIT_USAGE;
+			}
 			break;
 		case 'v':
 			r->verbose = true;
@@ -754,6 +788,19 @@ static char *make_meta(struct rec *r)
 		add_str_or_null(b, "tag", r->docker.tag);
 		add_str_or_null(b, "docker_host", docker_host_of(r));
 		cJSON_AddBoolToObject(b, "progress_added", r->progress_added);
+		add_str_or_null(b, "progress", r->progress_format);
+		if (r->cli.major > 0)
+			cJSON_AddNumberToObject(b, "docker_cli_major", r->cli.major);
+		if (r->cli.buildx_major >= 0) {
+			char v[32];
+			snprintf(v, sizeof(v), "%d.%d", r->cli.buildx_major, r->cli.buildx_minor);
+			cJSON_AddStringToObject(b, "buildx_version", v);
+		}
+		if (r->cli.builder[0]) {
+			cJSON_AddStringToObject(b, "builder", r->cli.builder);
+			if (r->cli.driver[0])
+				cJSON_AddStringToObject(b, "builder_driver", r->cli.driver);
+		}
 		cJSON_AddBoolToObject(b, "buildkit_env_set", r->buildkit_set);
 		const char *bk = getenv("DOCKER_BUILDKIT");
 		add_str_or_null(b, "docker_buildkit", r->buildkit_set ? "1" : bk);
@@ -841,52 +888,111 @@ static void note_image_id(struct rec *r, const char *line, size_t len)
 	r->image_id[n] = '\0';
 }
 
-static void emit_line(struct rec *r, int stream, const char *text, size_t len, uint64_t ts)
+/* One record of a progress line; continues: the line goes on in the next. */
+static void store_line(struct rec *r, int stream, const char *text, size_t len, uint64_t ts,
+		       bool continues)
 {
-	if (r->w && !r->write_failed) {
-		uint8_t buf[sizeof(struct lp_rec_progress) + PROGRESS_LINE_MAX + 8]
-			__attribute__((aligned(8)));
-		size_t size = (sizeof(struct lp_rec_progress) + len + 7) & ~(size_t)7;
-		memset(buf, 0, size);
-		struct lp_rec_progress *rec = (struct lp_rec_progress *)buf;
-		rec->h.size = (__u16)size;
-		rec->h.kind = LP_REC_PROGRESS;
-		rec->h.tgid = (uint32_t)r->child;
-		rec->h.tid = (uint32_t)r->child;
-		rec->h.aux = (uint32_t)stream;
-		rec->h.ts = ts;
-		rec->len = (__u16)len;
-		memcpy(buf + sizeof(*rec), text, len);
-		if (lp_writer_append(r->w, buf, size) < 0 && lp_writer_error(r->w))
-			r->write_failed = true;
-		r->progress_lines++;
+	if (!r->w || r->write_failed)
+		return;
+	uint8_t buf[sizeof(struct lp_rec_progress) + PROGRESS_LINE_MAX + 8]
+		__attribute__((aligned(8)));
+	size_t size = (sizeof(struct lp_rec_progress) + len + 7) & ~(size_t)7;
+	memset(buf, 0, size);
+	struct lp_rec_progress *rec = (struct lp_rec_progress *)buf;
+	rec->h.size = (__u16)size;
+	rec->h.kind = LP_REC_PROGRESS;
+	rec->h.tgid = (uint32_t)r->child;
+	rec->h.tid = (uint32_t)r->child;
+	rec->h.aux = (uint32_t)stream;
+	rec->h.ts = ts;
+	rec->len = (__u16)len;
+	rec->flags = continues ? LP_PROGRESS_CONTINUES : 0;
+	memcpy(buf + sizeof(*rec), text, len);
+	if (lp_writer_append(r->w, buf, size) < 0 && lp_writer_error(r->w))
+		r->write_failed = true;
+	r->progress_lines++;
+}
+
+struct shown {
+	struct rec *r;
+	int stream;
+};
+
+/* A line as the plain printer would show it: to the user when we turned
+ * the CLI's output into rawjson, and what it tells about the image. */
+static void on_plain_line(void *ctx, const char *text, size_t len)
+{
+	struct shown *sh = ctx;
+	if (sh->r->show_translated) {
+		write_all(sh->stream, text, len);
+		write_all(sh->stream, "\n", 1);
 	}
-	note_image_id(r, text, len);
+	note_image_id(sh->r, text, len);
 	if (memmem(text, len, "buildx component is missing", 27))
-		r->no_buildx = true;
+		sh->r->no_buildx = true;
+}
+
+/* A whole line the command printed (rawjson is translated first). */
+static void take_line(struct rec *r, int stream, const char *text, size_t len)
+{
+	struct shown sh = { r, stream };
+	if (r->rj && lp_rawjson_feed(r->rj, text, len, on_plain_line, &sh))
+		return;
+	on_plain_line(&sh, text, len);
 }
 
 /* Split what was read into lines; a line longer than PROGRESS_LINE_MAX is
- * cut into several records. */
+ * cut into several records (all but the last marked as continuing), and
+ * taken whole (up to WHOLE_LINE_MAX) by take_line(). */
 static void take_output(struct rec *r, struct outpipe *p, const char *data, size_t n,
-			uint64_t ts)
+			uint64_t ts, bool record)
 {
 	lp_buf_append(&p->line, data, n);
 	size_t start = 0;
 	for (;;) {
-		const char *nl = memchr(p->line.data + start, '\n', p->line.len - start);
-		size_t avail = nl ? (size_t)(nl - (p->line.data + start)) : p->line.len - start;
+		const char *at = p->line.data + start;
+		const char *nl = memchr(at, '\n', p->line.len - start);
+		size_t avail = nl ? (size_t)(nl - at) : p->line.len - start;
 		if (!nl && avail < PROGRESS_LINE_MAX)
 			break;
 		size_t take = avail < PROGRESS_LINE_MAX ? avail : PROGRESS_LINE_MAX;
-		emit_line(r, p->stream, p->line.data + start, take, ts);
-		start += take + (nl && take == avail ? 1 : 0);
+		bool continues = !(nl && take == avail);
+		if (record)
+			store_line(r, p->stream, at, take, ts, continues);
+		if (continues || p->whole.len) {
+			if (p->whole.len + take <= WHOLE_LINE_MAX)
+				lp_buf_append(&p->whole, at, take);
+			if (!continues) {
+				take_line(r, p->stream, p->whole.data, p->whole.len);
+				p->whole.len = 0;
+			}
+		} else {
+			take_line(r, p->stream, at, take);
+		}
+		start += take + (continues ? 0 : 1);
 	}
 	if (start) {
 		memmove(p->line.data, p->line.data + start, p->line.len - start);
 		p->line.len -= start;
 		p->line.data[p->line.len] = '\0';
 	}
+}
+
+/* The stream ended: its last line without '\n', and the translated
+ * output lines still waiting for theirs. */
+static void end_output(struct rec *r, struct outpipe *p, bool record)
+{
+	if (p->line.len) {
+		take_output(r, p, "\n", 1, lp_now_ns(), record);
+	} else if (p->whole.len) {
+		if (record)
+			store_line(r, p->stream, "", 0, lp_now_ns(), false);
+		take_line(r, p->stream, p->whole.data, p->whole.len);
+	}
+	p->whole.len = 0;
+	p->line.len = 0;
+	struct shown sh = { r, p->stream };
+	lp_rawjson_flush(r->rj, on_plain_line, &sh);
 }
 
 /* Read what the command printed; show it, record it. Returns false at EOF. */
@@ -900,17 +1006,15 @@ static bool pump(struct rec *r, struct outpipe *p, bool record)
 		if (n < 0 && errno == EAGAIN)
 			return true;
 		if (n <= 0) {
-			if (p->line.len && record)
-				emit_line(r, p->stream, p->line.data, p->line.len, lp_now_ns());
-			p->line.len = 0;
+			end_output(r, p, record);
 			close(p->fd);
 			p->fd = -1;
 			return false;
 		}
 		uint64_t ts = lp_now_ns();
-		write_all(p->stream, buf, (size_t)n); /* the user sees it unchanged */
-		if (record)
-			take_output(r, p, buf, (size_t)n, ts);
+		if (!r->show_translated)
+			write_all(p->stream, buf, (size_t)n); /* the user sees it unchanged */
+		take_output(r, p, buf, (size_t)n, ts, record);
 		if ((size_t)n < sizeof(buf))
 			return true;
 	}
@@ -1019,20 +1123,28 @@ static int spawn_command(struct rec *r, char **argv, bool capture, const sigset_
 	return 0;
 }
 
-/* Run a short helper (docker image inspect) as the command's user and
- * return its stdout; NULL on failure or after timeout_ms. Not traced. */
-static char *run_capture(struct rec *r, char **argv, int timeout_ms)
+/* A short helper (docker image inspect, docker buildx version...) run as
+ * the command's user, its stdout captured. Not traced. Several may run at
+ * once: start them all, then finish each. */
+struct capture {
+	pid_t pid;   /* -1 when it could not start */
+	int fd;
+};
+
+static void capture_start(struct rec *r, char **argv, struct capture *c)
 {
 	int p[2];
+	c->pid = -1;
+	c->fd = -1;
 	if (pipe2(p, O_CLOEXEC) < 0)
-		return NULL;
+		return;
 	sigset_t empty;
 	sigemptyset(&empty);
 	pid_t pid = fork();
 	if (pid < 0) {
 		close(p[0]);
 		close(p[1]);
-		return NULL;
+		return;
 	}
 	if (pid == 0) {
 		child_default_signals(&empty);
@@ -1048,23 +1160,30 @@ static char *run_capture(struct rec *r, char **argv, int timeout_ms)
 		_exit(127);
 	}
 	close(p[1]);
+	c->pid = pid;
+	c->fd = p[0];
+}
+
+/* Its stdout (at most 64 KiB kept), or NULL when it failed or was still
+ * running at deadline_ns (then it is killed). */
+static char *capture_finish(struct capture *c, uint64_t deadline_ns)
+{
+	if (c->pid < 0)
+		return NULL;
 	struct lp_buf out = { 0 };
-	uint64_t deadline = lp_now_ns() + (uint64_t)timeout_ms * 1000000ull;
 	bool ok = true;
 	for (;;) {
 		uint64_t now = lp_now_ns();
-		if (now >= deadline) {
+		if (now >= deadline_ns) {
 			ok = false;
 			break;
 		}
-		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
-		int n = poll(&pfd, 1, (int)((deadline - now) / 1000000ull) + 1);
-		if (n < 0 && errno == EINTR)
-			continue;
+		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+		int n = poll(&pfd, 1, (int)((deadline_ns - now) / 1000000ull) + 1);
 		if (n <= 0)
 			continue;
 		char buf[4096];
-		ssize_t got = read(p[0], buf, sizeof(buf));
+		ssize_t got = read(c->fd, buf, sizeof(buf));
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got <= 0)
@@ -1072,17 +1191,24 @@ static char *run_capture(struct rec *r, char **argv, int timeout_ms)
 		if (out.len < 65536)
 			lp_buf_append(&out, buf, (size_t)got);
 	}
-	close(p[0]);
+	close(c->fd);
 	if (!ok)
-		kill(pid, SIGKILL);
+		kill(c->pid, SIGKILL);
 	int st;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+	while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
 		;
 	if (!ok || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		lp_buf_free(&out);
 		return NULL;
 	}
 	return out.data ? out.data : lp_xstrdup("");
+}
+
+static char *run_capture(struct rec *r, char **argv, int timeout_ms)
+{
+	struct capture c;
+	capture_start(r, argv, &c);
+	return capture_finish(&c, lp_now_ns() + (uint64_t)timeout_ms * 1000000ull);
 }
 
 /* After a successful docker build: the image's size, for the report. */
@@ -1309,6 +1435,65 @@ static void check_socket_access(const struct rec *r)
 /* Setup, before any file exists: the command checked, BPF loaded (the
  * privileges and the kernel are checked there), signals and the event loop
  * made, the daemons found, the build analyzed. 0, or the exit status. */
+/* Start argv[0] and docker's global options of the command, then words. */
+static void cli_start(struct rec *r, struct capture *c, const char *w1, const char *w2,
+		      const char *w3, const char *w4)
+{
+	const char *words[] = { w1, w2, w3, w4 };
+	char **argv = lp_xcalloc((size_t)r->docker.global_end + 6, sizeof(char *));
+	int n = 0;
+	for (int i = 0; i < r->docker.global_end && i < r->cmd_argc; i++)
+		argv[n++] = r->cmd_argv[i];
+	for (size_t i = 0; i < LP_ARRAY_SIZE(words) && words[i]; i++)
+		argv[n++] = (char *)words[i];
+	argv[n] = NULL;
+	capture_start(r, argv, c);
+	free(argv);
+}
+
+/* The progress format to ask for when the user gave none. rawjson carries
+ * each vertex's exact start and end times; only buildx prints it (a CLI
+ * >= 23 hands `docker build` to it), so ask the CLI what it is. The three
+ * questions run at once (buildx's answers take 0.1-0.3 s each). */
+static const char *choose_progress(struct rec *r)
+{
+	r->cli.major = -1;
+	r->cli.buildx_major = r->cli.buildx_minor = -1;
+	if (r->want_progress == PROGRESS_PLAIN || r->docker.has_progress)
+		return "plain";
+	const char *bk = getenv("DOCKER_BUILDKIT");
+	if (bk && (!strcmp(bk, "0") || !strcasecmp(bk, "false")))
+		return "plain"; /* the classic builder */
+	uint64_t t0 = lp_now_ns(), deadline = t0 + 5000000000ull;
+	struct capture ver, bxver, inspect;
+	cli_start(r, &ver, "--version", NULL, NULL, NULL);
+	cli_start(r, &bxver, "buildx", "version", NULL, NULL);
+	/* rawjson has no "#0 building with NAME instance using DRIVER driver"
+	 * line: ask buildx which builder it will use */
+	if (r->docker.builder)
+		cli_start(r, &inspect, "buildx", "inspect", "--builder", r->docker.builder);
+	else
+		cli_start(r, &inspect, "buildx", "inspect", NULL, NULL);
+	char *out = capture_finish(&ver, deadline);
+	lp_docker_cli_parse_version(out, &r->cli);
+	free(out);
+	out = capture_finish(&bxver, deadline);
+	lp_docker_cli_parse_buildx_version(out, &r->cli);
+	free(out);
+	out = capture_finish(&inspect, deadline);
+	bool rawjson = r->want_progress == PROGRESS_RAWJSON ||
+		       lp_docker_cli_has_rawjson(&r->docker, &r->cli);
+	if (rawjson)
+		lp_docker_cli_parse_buildx_inspect(out, &r->cli);
+	free(out);
+	if (r->verbose)
+		lp_error("docker CLI %d, buildx %d.%d, builder %s (%s): --progress=%s (asked in %.0f ms)",
+			 r->cli.major, r->cli.buildx_major, r->cli.buildx_minor,
+			 r->cli.builder[0] ? r->cli.builder : "?", r->cli.driver[0] ? r->cli.driver : "?",
+			 rawjson ? "rawjson" : "plain", (double)(lp_now_ns() - t0) / 1e6);
+	return rawjson ? "rawjson" : "plain";
+}
+
 static int record_setup(struct rec *r)
 {
 	if (r->cmd_argc > 0) {
@@ -1375,16 +1560,22 @@ static int record_setup(struct rec *r)
 			lp_warn("no dockerd or buildkitd is running; they will be traced if they start");
 	}
 
-	if (r->is_build) {
-		analyze_build(r);
-		bool added = false;
-		r->run_argv = lp_docker_argv(r->cmd_argc, r->cmd_argv, &r->docker, &added);
-		r->progress_added = added;
-	} else if (r->cmd_argc > 0) {
-		r->run_argv = lp_docker_argv(r->cmd_argc, r->cmd_argv, NULL, &(bool){ false });
-	}
 	if (r->cmd_argc > 0)
 		build_env(r);
+	if (r->is_build) {
+		analyze_build(r);
+		const char *mode = choose_progress(r);
+		bool added = false;
+		r->run_argv = lp_docker_argv(r->cmd_argc, r->cmd_argv, &r->docker, mode, &added);
+		r->progress_added = added;
+		r->progress_format = added ? mode : r->docker.progress;
+		if (r->progress_format && !strcmp(r->progress_format, "rawjson")) {
+			r->rj = lp_rawjson_new();
+			r->show_translated = added;
+		}
+	} else if (r->cmd_argc > 0) {
+		r->run_argv = lp_docker_argv(r->cmd_argc, r->cmd_argv, NULL, NULL, &(bool){ false });
+	}
 	if (r->buildkit_set)
 		lp_error("DOCKER_BUILDKIT=1 set for the build (BuildKit's progress output names "
 			 "the steps)");
@@ -1689,7 +1880,9 @@ static void record_free(struct rec *r)
 		if (r->out[i].fd >= 0)
 			close(r->out[i].fd);
 		lp_buf_free(&r->out[i].line);
+		lp_buf_free(&r->out[i].whole);
 	}
+	lp_rawjson_free(r->rj);
 	if (r->own_fd >= 0)
 		close(r->own_fd);
 	if (r->sfd >= 0)

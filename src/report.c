@@ -19,12 +19,13 @@
 #include "model.h"
 #include "util.h"
 
-/* A step's time for the table: progress lines only tell tenths of a
- * second, so a short one is "<0.1 s", never a false "0 us". */
+/* A step's time for the table: plain progress lines only tell tenths of a
+ * second, so a short one is "<0.1 s", never a false "0 us" (the kernel's
+ * and the engine's rawjson times are exact). */
 static const char *step_time(const struct lp_step *s, char *buf, size_t len)
 {
 	uint64_t w = lp_step_wall_ns(s);
-	if (s->time_src != LP_TIME_KERNEL && w < 100000000ull) {
+	if (s->time_src == LP_TIME_PROGRESS && w < 100000000ull) {
 		snprintf(buf, len, "<0.1 s");
 		return buf;
 	}
@@ -254,6 +255,8 @@ static char *report_json(const struct lp_model *m, const char *file, struct targ
 		cJSON_AddStringToObject(jb, "context", b->context_dir);
 	if (b->command)
 		cJSON_AddStringToObject(jb, "command", b->command);
+	if (b->progress_format)
+		cJSON_AddStringToObject(jb, "progress_format", b->progress_format);
 	if (b->builder) {
 		cJSON_AddStringToObject(jb, "builder", b->builder);
 		if (b->builder_driver)
@@ -282,9 +285,22 @@ static char *report_json(const struct lp_model *m, const char *file, struct targ
 		uint64_t st = lp_step_start_ns(s);
 		cJSON_AddNumberToObject(js, "start_ms", st > b->start_ns ? ms(st - b->start_ns) : 0);
 		cJSON_AddNumberToObject(js, "wall_ms", ms(lp_step_wall_ns(s)));
-		/* where the time comes from: "kernel" (its work, seen), "progress"
-		 * (BuildKit's lines: coarse, 0.1 s steps), "none" (cached) */
+		/* where the time comes from: "kernel" (its work, seen), "engine"
+		 * (rawjson's started/completed), "progress" (BuildKit's lines:
+		 * coarse, 0.1 s steps), "none" (cached) */
 		cJSON_AddStringToObject(js, "time_source", lp_time_source_name(s->time_src));
+		if (s->e_start_ns) {
+			/* rawjson: the engine's own account, also where the kernel's
+			 * is shown (to compare) */
+			cJSON *je = cJSON_AddObjectToObject(js, "engine_time");
+			cJSON_AddNumberToObject(je, "start_ms", s->e_start_ns > b->start_ns
+									? ms(s->e_start_ns - b->start_ns)
+									: 0);
+			cJSON_AddNumberToObject(je, "end_ms", s->e_end_ns > b->start_ns
+								      ? ms(s->e_end_ns - b->start_ns)
+								      : 0);
+			cJSON_AddNumberToObject(je, "active_ms", ms(s->e_active_ns));
+		}
 		cJSON_AddNumberToObject(js, "execs", (double)s->agg.execs);
 		cJSON_AddNumberToObject(js, "files_read", (double)s->agg.files_read);
 		cJSON_AddNumberToObject(js, "bytes_read", (double)s->agg.bytes_read);

@@ -29,10 +29,15 @@ static void set(struct lp_step *s, uint64_t a, uint64_t b, enum lp_time_source s
 	s->time_src = src;
 }
 
-/* No kernel evidence: BuildKit's "DONE 1.2s" (printed at the end, so the
- * step began that long before its last line), else its progress lines. */
+/* No kernel evidence: the engine's own times (--progress=rawjson), else
+ * BuildKit's "DONE 1.2s" (printed at the end, so the step began that long
+ * before its last line), else its progress lines. */
 static void from_progress(struct lp_step *s)
 {
+	if (s->e_start_ns && s->e_end_ns >= s->e_start_ns) {
+		set(s, s->e_start_ns, s->e_end_ns, LP_TIME_ENGINE);
+		return;
+	}
 	if (s->reported_s < 0 && s->end_ns <= s->start_ns && !s->start_ns)
 		return;
 	uint64_t d = s->reported_s >= 0 ? (uint64_t)(s->reported_s * 1e9)
@@ -101,6 +106,10 @@ void lp_steps_time(struct lp_model *m)
 		if (s->kind != LP_STEPK_EXPORT || s->cached)
 			continue;
 		uint64_t a = s->k_first_ns > work_end ? s->k_first_ns : work_end;
+		/* the engine said when it began (rawjson): the commit of the
+		 * last step's snapshot before that is the step's, not the export's */
+		if (s->e_start_ns > a)
+			a = s->e_start_ns;
 		if (s->k_first_ns && s->k_last_ns > a)
 			set(s, a, s->k_last_ns, LP_TIME_KERNEL);
 		else
@@ -114,6 +123,10 @@ uint64_t lp_step_wall_ns(const struct lp_step *s)
 {
 	if (s->cached)
 		return 0;
+	/* the engine's account: its active time, as BuildKit's DONE (a vertex
+	 * may pause: the span from first start to last end is longer) */
+	if (s->time_src == LP_TIME_ENGINE && s->e_active_ns <= s->t_end_ns - s->t_start_ns)
+		return s->e_active_ns;
 	if (s->time_src != LP_TIME_NONE)
 		return s->t_end_ns - s->t_start_ns;
 	/* not timed yet (a model being built): the progress lines' account */
@@ -137,6 +150,7 @@ const char *lp_time_source_name(enum lp_time_source t)
 	switch (t) {
 	case LP_TIME_KERNEL: return "kernel";
 	case LP_TIME_PROGRESS: return "progress";
+	case LP_TIME_ENGINE: return "engine";
 	default: return "none";
 	}
 }

@@ -1145,7 +1145,8 @@ static size_t code_record(struct pk *c, uint8_t *rec, size_t size, size_t room)
 	case LP_REC_PROGRESS:
 		CU32(C_AUX, f.prog.h.aux);
 		CU16(C_MISC, f.prog.len);
-		for (int i = 0; i < 3; i++)
+		CU16(C_PAD, f.prog.flags);
+		for (int i = 0; i < 2; i++)
 			CU16(C_PAD, f.prog.pad[i]);
 		rbytes(c, C_TEXT, rec, &off, limit, f.prog.len);
 		break;

@@ -260,11 +260,16 @@ struct lp_rec_fd_seed {
 };
 
 /* LP_REC_PROGRESS: one line of the traced command's progress output,
- * stamped with CLOCK_MONOTONIC when read. hdr.aux = stream (1 stdout, 2 stderr). */
+ * stamped with CLOCK_MONOTONIC when read. hdr.aux = stream (1 stdout, 2 stderr).
+ * A line longer than a record holds is cut into several records; all but
+ * the last carry LP_PROGRESS_CONTINUES (recorders before 0.3 set none:
+ * their pieces read as separate lines). */
+enum { LP_PROGRESS_CONTINUES = 1 };
 struct lp_rec_progress {
 	struct lp_hdr h;
 	__u16 len;             /* bytes of text, no NUL */
-	__u16 pad[3];
+	__u16 flags;           /* LP_PROGRESS_CONTINUES */
+	__u16 pad[2];
 	/* char text[]; */
 };
 

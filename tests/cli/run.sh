@@ -83,6 +83,7 @@ for bin in "${bins[@]}"; do
 	fi
 	expect "$tag: record bad duration" 2 "$bin" record --duration -5
 	expect "$tag: record bad ringbuf" 2 "$bin" record --ringbuf-size 1000 -- true
+	expect "$tag: record bad --build-progress" 2 "$bin" record --build-progress tty -- true
 done
 
 # Privileges: record refuses without them (one line, status 4); readers need none.

@@ -227,6 +227,22 @@ run_engine() {
 				'[.steps[] | select(.instruction != "") | .instruction] | sort == ["COPY", "FROM", "RUN", "RUN", "WORKDIR"]' \
 				'[.steps[] | {id, name, instruction}]'
 			is "bad-order cold: the slow RUN read exactly package.json" "$SLOW.reads_from_context == [\"package.json\"]" "[$SLOW]"
+			if [ "$ENG" = docker-20.10 ]; then
+				is "bad-order cold: 20.10's CLI prints plain progress" '.build.progress_format == "plain"'
+			else
+				# record asked buildx for rawjson: the engine's own times for
+				# the steps the kernel cannot time, and its account of every
+				# step, whose window must hold the kernel's (the clock mapping)
+				is "bad-order cold: rawjson recorded, builder named by buildx inspect" \
+					'.build.progress_format == "rawjson" and (.build.builder | length > 0)' \
+					'.build | {progress_format, builder, builder_driver}'
+				is "bad-order cold: FROM/WORKDIR that ran are timed by the engine" \
+					'[.steps[] | select(.cached | not) | select(.instruction == "FROM" or .instruction == "WORKDIR") | .time_source] | (length > 0 and all(. == "engine"))' \
+					'[.steps[] | {id, name, cached, wall_ms, time_source, engine_time}]'
+				is "bad-order cold: the slow RUN's kernel time lies in the engine's window (+-20 ms)" \
+					"$SLOW | .engine_time.active_ms >= 3000 and .engine_time.start_ms <= .start_ms + 20 and .start_ms + .wall_ms <= .engine_time.end_ms + 20" \
+					"[$SLOW | {start_ms, wall_ms, engine_time}]"
+			fi
 		fi
 		echo "// edited by the engines test" >>"$dir/src/index.js"
 		if record bad-order-edit lp-eng/bad-order; then

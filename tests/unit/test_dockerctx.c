@@ -24,7 +24,7 @@ Test(docker_parse, plain_build)
 	cr_expect_null(b.dockerfile);
 	cr_expect_not(b.has_progress);
 	bool added;
-	char **out = lp_docker_argv(5, v, &b, &added);
+	char **out = lp_docker_argv(5, v, &b, "plain", &added);
 	cr_expect(added);
 	cr_expect_str_eq(out[1], "build");
 	cr_expect_str_eq(out[2], "--progress=plain");
@@ -64,7 +64,7 @@ Test(docker_parse, options_and_context)
 	cr_expect_str_eq(b.context, "ctx");
 	cr_expect_str_eq(b.tag, "app:1");
 	bool added;
-	char **out = lp_docker_argv(12, v, &b, &added);
+	char **out = lp_docker_argv(12, v, &b, "plain", &added);
 	cr_expect_not(added);
 	free(out);
 
@@ -205,4 +205,63 @@ Test(dockerctx, unsupported_builders)
 	cr_assert(lp_unsupported_builder(3, buildah));
 	cr_assert_not(lp_unsupported_builder(3, podman_run));
 	cr_assert_not(lp_unsupported_builder(3, docker));
+}
+
+/* ---- which progress format the CLI can print (record's --build-progress auto) ---- */
+
+Test(dockerctx, cli_versions_and_rawjson)
+{
+	struct lp_docker_cli cli = { .major = -1, .buildx_major = -1, .buildx_minor = -1 };
+	cr_assert(lp_docker_cli_parse_version("Docker version 28.4.0, build d8eb465\n", &cli));
+	cr_expect_eq(cli.major, 28);
+	cr_assert(lp_docker_cli_parse_version("Docker version 20.10.24+dfsg1, build 297e128\n", &cli));
+	cr_expect_eq(cli.major, 20);
+	cr_expect(!lp_docker_cli_parse_version("docker: command not found", &cli));
+	cr_expect(!lp_docker_cli_parse_version(NULL, &cli));
+	cr_assert(lp_docker_cli_parse_buildx_version("github.com/docker/buildx v0.28.0 a1b2c3\n", &cli));
+	cr_expect_eq(cli.buildx_major, 0);
+	cr_expect_eq(cli.buildx_minor, 28);
+	cr_assert(lp_docker_cli_parse_buildx_version("github.com/docker/buildx 0.10.4+ds1 0.10.4+ds1-1\n", &cli));
+	cr_expect_eq(cli.buildx_minor, 10);
+	cr_expect(!lp_docker_cli_parse_buildx_version("unknown command: docker buildx", &cli));
+	cr_assert(lp_docker_cli_parse_buildx_inspect("Name:          lp-buildkitd-0.24\n"
+						     "Driver:        remote\n"
+						     "Last Activity: 2026-12-06 10:47:57 +0000 UTC\n\n"
+						     "Nodes:\nName:      lp-buildkitd-0.240\n",
+						     &cli));
+	cr_expect_str_eq(cli.builder, "lp-buildkitd-0.24");
+	cr_expect_str_eq(cli.driver, "remote");
+	cr_expect(!lp_docker_cli_parse_buildx_inspect("ERROR: no builder \"x\" found\n", &cli));
+
+	struct lp_docker_build b;
+	char *build[] = { "docker", "build", "-t", "x", ".", NULL };
+	char *bx[] = { "docker", "buildx", "--builder", "ci", "build", "--progress", "tty", ".", NULL };
+	char *bx2[] = { "docker", "buildx", "build", "--builder=ci2", ".", NULL };
+	cr_assert(lp_docker_parse(5, build, &b));
+	cr_expect(!b.is_buildx && !b.has_progress && !b.builder);
+	struct lp_docker_cli c28 = { .major = 28, .buildx_major = 0, .buildx_minor = 28 };
+	struct lp_docker_cli c20 = { .major = 20, .buildx_major = 0, .buildx_minor = 28 };
+	struct lp_docker_cli c28_old_bx = { .major = 28, .buildx_major = 0, .buildx_minor = 12 };
+	struct lp_docker_cli c28_no_bx = { .major = 28, .buildx_major = -1, .buildx_minor = -1 };
+	cr_expect(lp_docker_cli_has_rawjson(&b, &c28));
+	cr_expect(!lp_docker_cli_has_rawjson(&b, &c20), "a 20.10 CLI builds without buildx");
+	cr_expect(!lp_docker_cli_has_rawjson(&b, &c28_old_bx));
+	cr_expect(!lp_docker_cli_has_rawjson(&b, &c28_no_bx));
+	cr_assert(lp_docker_parse(8, bx, &b));
+	cr_expect(b.is_buildx && b.has_progress);
+	cr_expect_str_eq(b.progress, "tty");
+	cr_expect_str_eq(b.builder, "ci");
+	cr_expect(lp_docker_cli_has_rawjson(&b, &c20), "buildx build runs the plugin on any CLI");
+	cr_assert(lp_docker_parse(5, bx2, &b));
+	cr_expect_str_eq(b.builder, "ci2");
+
+	bool added = false;
+	char **out = lp_docker_argv(5, build, NULL, "rawjson", &added);
+	cr_expect(!added);
+	free(out);
+	cr_assert(lp_docker_parse(5, build, &b));
+	out = lp_docker_argv(5, build, &b, "rawjson", &added);
+	cr_expect(added);
+	cr_expect_str_eq(out[2], "--progress=rawjson");
+	free(out);
 }

@@ -554,3 +554,67 @@ Test(model, buildx_builder_line_and_buildkit_runc)
 	lp_model_free(m);
 	unlink(s.path);
 }
+
+/* A progress record as the recorder writes it, with its flags. */
+static void progress_piece(struct synth *s, uint64_t ts, const char *text, size_t n, bool continues)
+{
+	union {
+		struct lp_rec_progress r;
+		char b[sizeof(struct lp_rec_progress) + 1024];
+	} u;
+	memset(&u, 0, sizeof(u));
+	syn_hdr(&u.r.h, LP_REC_PROGRESS, 0, 2, ts);
+	u.r.len = (uint16_t)n;
+	u.r.flags = continues ? LP_PROGRESS_CONTINUES : 0;
+	memcpy(u.b + sizeof(u.r), text, n);
+	syn_put(s, &u, (sizeof(u.r) + n + 7) & ~7ul);
+}
+
+/* --progress=rawjson: steps without kernel evidence take the engine's own
+ * times, put on the kernel's clock through META's clock pair; a line cut
+ * into several records is read whole; the builder comes from META (record
+ * asked buildx: rawjson has no "#0 building with" line). */
+Test(model, rawjson_engine_times)
+{
+	struct synth s;
+	/* T0 on the monotonic clock is 2026-12-06T10:00:00Z on the wall clock */
+	struct lp_buf mb = { 0 };
+	lp_buf_printf(&mb,
+		      "{\"version\":1,\"start_monotonic_ns\":%llu,\"start_realtime_ns\":1796551200000000000,"
+		      "\"build\":{\"context\":\"/work/app\",\"dockerfile_text\":\"FROM x\\nWORKDIR /app\\n\","
+		      "\"builder\":\"ci\",\"builder_driver\":\"remote\",\"progress\":\"rawjson\"},"
+		      "\"command\":[\"docker\",\"buildx\",\"build\",\".\"]}",
+		      (unsigned long long)T0);
+	syn_open(&s, mb.data);
+	lp_buf_free(&mb);
+	syn_progress(&s, MS(5), "{\"vertexes\":[{\"digest\":\"sha256:f\",\"name\":\"[1/2] FROM docker.io/library/x\","
+				"\"started\":\"2026-12-06T10:00:00.010Z\",\"completed\":\"2026-12-06T10:00:00.030Z\"}]}");
+	syn_progress(&s, MS(41), "{\"vertexes\":[{\"digest\":\"sha256:w\",\"name\":\"[2/2] WORKDIR /app\","
+				 "\"started\":\"2026-12-06T10:00:00.040Z\",\"completed\":\"2026-12-06T10:00:00.050Z\"}]}");
+	syn_progress(&s, MS(61), "{\"vertexes\":[{\"digest\":\"sha256:w\",\"name\":\"[2/2] WORKDIR /app\","
+				 "\"started\":\"2026-12-06T10:00:00.060Z\"}]}");
+	const char *last = "{\"vertexes\":[{\"digest\":\"sha256:w\",\"name\":\"[2/2] WORKDIR /app\","
+			   "\"started\":\"2026-12-06T10:00:00.060Z\",\"completed\":\"2026-12-06T10:00:00.090Z\"}]}";
+	size_t n = strlen(last);
+	progress_piece(&s, MS(91), last, 30, true);
+	progress_piece(&s, MS(91), last + 30, 40, true);
+	progress_piece(&s, MS(91), last + 70, n - 70, false);
+	syn_close(&s, NULL);
+
+	struct lp_model *m = load(s.path);
+	cr_expect_str_eq(m->build.progress_format, "rawjson");
+	cr_expect_str_eq(m->build.builder, "ci");
+	cr_expect_str_eq(m->build.builder_driver, "remote");
+	const struct lp_step *from = step(m, "#1");
+	cr_expect_eq(from->time_src, LP_TIME_ENGINE);
+	cr_expect_eq(lp_step_start_ns(from), MS(10));
+	cr_expect_eq(lp_step_wall_ns(from), 20 * SYN_MS);
+	const struct lp_step *wd = step(m, "#2");
+	cr_expect_eq(wd->status, LP_STEP_DONE, "the line cut in three records was read whole");
+	cr_expect_eq(wd->time_src, LP_TIME_ENGINE);
+	cr_expect_eq(lp_step_start_ns(wd), MS(40));
+	cr_expect_eq(lp_step_end_ns(wd), MS(90));
+	cr_expect_eq(lp_step_wall_ns(wd), 40 * SYN_MS, "active 10 + 30 ms, not the 50 ms span");
+	lp_model_free(m);
+	unlink(s.path);
+}
