@@ -40,6 +40,7 @@
 #include "model.h"
 #include "resolve.h"
 #include "syscalls.h"
+#include "rawjson.h"
 #include "trace.h"
 #include "util.h"
 #include "version.h"
@@ -131,6 +132,8 @@ struct cx {
 	uint64_t hidden_fdio;
 	uint64_t syscall_events, fdio_events, slices, merged_calls, merged_slices, dropped;
 	uint64_t progress_lines, progress_dropped;
+	struct lp_rawjson *rawjson; /* rawjson progress -> plain lines */
+	bool progress_in_long;      /* the last progress record continues */
 	uint64_t flow_id;
 };
 
@@ -886,12 +889,42 @@ static void on_exit_ev(struct cx *c, const struct lp_ev_exit *ev)
 
 /* ------------------------------------------------------------- progress */
 
+static void progress_instant(struct cx *c, const char *t, size_t len, uint64_t ts);
+
+struct instant_ctx {
+	struct cx *c;
+	uint64_t ts;
+};
+
+static void on_plain_line(void *ctx, const char *line, size_t len)
+{
+	struct instant_ctx *ic = ctx;
+	progress_instant(ic->c, line, len, ic->ts);
+}
+
+/* One instant per line as the plain printer shows it: a rawjson object
+ * becomes its plain lines (rawjson.h); a line too long for one record
+ * (a rawjson object with logs, in pieces) is left out. */
 static void on_progress(struct cx *c, const struct lp_rec_progress *ev)
 {
 	size_t len;
 	const char *t = lp_ev_progress_text(ev, &len);
 	if (!t)
 		return;
+	bool piece = (ev->flags & LP_PROGRESS_CONTINUES) || c->progress_in_long;
+	c->progress_in_long = ev->flags & LP_PROGRESS_CONTINUES;
+	if (piece)
+		return;
+	if (!c->rawjson)
+		c->rawjson = lp_rawjson_new();
+	struct instant_ctx ic = { c, ev->h.ts };
+	if (c->rawjson && lp_rawjson_feed(c->rawjson, t, len, on_plain_line, &ic))
+		return;
+	progress_instant(c, t, len, ev->h.ts);
+}
+
+static void progress_instant(struct cx *c, const char *t, size_t len, uint64_t ts)
+{
 	c->progress_lines++;
 	if (c->progress_lines > PROGRESS_MAX) {
 		c->progress_dropped++;
@@ -911,7 +944,7 @@ static void on_progress(struct cx *c, const struct lp_rec_progress *ev)
 	lp_buf_printf(&c->e, "{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"progress\",\"pid\":%u,\"tid\":%u", BUILD_PID,
 		      TID_PROGRESS);
 	put_name(c, buf);
-	put_ts(c, "ts", ev->h.ts);
+	put_ts(c, "ts", ts);
 	lp_buf_puts(&c->e, "}");
 	ev_end(c);
 }
@@ -1356,6 +1389,7 @@ int lp_export_chrome(const struct lp_model *m, struct lp_reader *r, struct lp_xo
 	emit_other_data(&c, r);
 
 	lp_resolver_free(c.res);
+	lp_rawjson_free(c.rawjson);
 	for (size_t i = 0; i < c.nthr; i++) {
 		free(c.thr[i].path0);
 		free(c.thr[i].path1);
