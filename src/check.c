@@ -828,7 +828,10 @@ int cmd_check(int argc, char **argv)
 		lp_error("check: this kernel cannot run 'layerprof record': %s: %s", first->name,
 			 first->detail);
 	}
-	fflush(stdout);
 	free(r);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		lp_error("check: cannot write the output: %s", strerror(errno));
+		return LP_EXIT_IO;
+	}
 	return code;
 }

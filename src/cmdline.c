@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "exitcode.h"
 #include "util.h"
@@ -62,4 +63,17 @@ int lp_cmdline_flags(const char *cmd, int argc, char **argv, const struct lp_cmd
 				*flags[i].on = true;
 	}
 	return -1;
+}
+
+const char *lp_cmdline_trace(const char *cmd, const char *file)
+{
+	if (file)
+		return file;
+	if (access(LP_DEFAULT_TRACE, F_OK) == 0)
+		return LP_DEFAULT_TRACE;
+	fprintf(stderr,
+		"layerprof: %s: no trace file given, and no ./" LP_DEFAULT_TRACE " here; record one "
+		"with 'sudo layerprof record -- docker build ...', or see 'layerprof %s --help'\n",
+		cmd, cmd);
+	return NULL;
 }

@@ -55,4 +55,12 @@ struct lp_cmdline_flag {
 int lp_cmdline_flags(const char *cmd, int argc, char **argv, const struct lp_cmdline_flag *flags, size_t nflags,
 		     void (*usage)(FILE *out));
 
+/* The trace file record writes and the readers read when none is named
+ * (like perf.data). */
+#define LP_DEFAULT_TRACE "layerprof.data"
+
+/* The trace operand of a reader (report, export, dump): `file`, or
+ * LP_DEFAULT_TRACE when NULL and it exists; NULL after saying why. */
+const char *lp_cmdline_trace(const char *cmd, const char *file);
+
 #endif

@@ -784,10 +784,9 @@ int cmd_dump(int argc, char **argv)
 		lp_error("dump: one trace file at a time ('%s' and '%s' given)", path, argv[optind + 1]);
 		return LP_EXIT_USAGE;
 	}
-	if (!path) {
-		lp_error("dump: no trace file given; usage: layerprof dump FILE [--json] [--raw]");
+	path = lp_cmdline_trace("dump", path);
+	if (!path)
 		return LP_EXIT_USAGE;
-	}
 
 	char err[512];
 	d.rd = lp_reader_open(path, err, sizeof(err));

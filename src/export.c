@@ -438,11 +438,9 @@ int cmd_export(int argc, char **argv)
 			return LP_EXIT_USAGE;
 		}
 	}
-	if (optind >= argc) {
-		lp_error("export: no trace file given; usage: layerprof export FILE -o OUT");
+	const char *in = lp_cmdline_trace("export", optind < argc ? argv[optind++] : NULL);
+	if (!in)
 		return LP_EXIT_USAGE;
-	}
-	const char *in = argv[optind++];
 	if (optind < argc) {
 		lp_error("export: unexpected argument '%s'; usage: layerprof export FILE -o OUT", argv[optind]);
 		return LP_EXIT_USAGE;

@@ -44,6 +44,17 @@ static void usage(FILE *out)
 		"Run 'layerprof <command> --help' for a command's options; see layerprof(1).\n");
 }
 
+/* Exit 7 when what was printed could not be written (a full disk, a
+ * closed pipe), as every command does. */
+static int stdout_ok(void)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "layerprof: cannot write the output\n");
+		return LP_EXIT_IO;
+	}
+	return LP_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -51,13 +62,25 @@ int main(int argc, char **argv)
 		return LP_EXIT_USAGE;
 	}
 	const char *name = argv[1];
+	/* "layerprof help report" is "layerprof report --help" */
+	if (!strcmp(name, "help") && argc > 2) {
+		for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
+			if (!strcmp(argv[2], subcommands[i].name)) {
+				char *help_argv[] = { argv[2], (char *)"--help", NULL };
+				return subcommands[i].run(2, help_argv);
+			}
+		}
+		fprintf(stderr, "layerprof: '%s' is not a layerprof command; see 'layerprof --help'\n",
+			argv[2]);
+		return LP_EXIT_USAGE;
+	}
 	if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
 		usage(stdout);
-		return LP_EXIT_OK;
+		return stdout_ok();
 	}
 	if (!strcmp(name, "--version") || !strcmp(name, "-V") || !strcmp(name, "version")) {
 		printf("layerprof %s (event ABI %d)\n", LAYERPROF_VERSION, LP_ABI_VERSION);
-		return LP_EXIT_OK;
+		return stdout_ok();
 	}
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		if (!strcmp(name, subcommands[i].name))

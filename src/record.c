@@ -48,7 +48,6 @@
 
 extern char **environ;
 
-#define DEFAULT_OUTPUT "layerprof.data"
 #define DEFAULT_RINGBUF (16u << 20)
 #define MAX_RINGBUF (1u << 30)
 #define CONTEXT_MAX_FILES 200000
@@ -177,7 +176,7 @@ static void usage(FILE *f)
 		"                        [--no-redact] [--build-progress MODE] [-v]\n"
 		"                        [-- COMMAND [ARGS...]]\n"
 		"\n"
-		"Trace a build into FILE (default " DEFAULT_OUTPUT ", mode 0600). With a COMMAND,\n"
+		"Trace a build into FILE (default " LP_DEFAULT_TRACE ", mode 0600). With a COMMAND,\n"
 		"trace it and the build daemons until it exits, and exit with its status.\n"
 		"Without one, trace the daemons until Ctrl-C, SIGTERM or --duration.\n"
 		"\n"
@@ -1917,7 +1916,7 @@ static void record_free(struct rec *r)
 int cmd_record(int argc, char **argv)
 {
 	struct rec *r = lp_xcalloc(1, sizeof(*r));
-	r->out_path = DEFAULT_OUTPUT;
+	r->out_path = LP_DEFAULT_TRACE;
 	r->redact = true;
 	r->ringbuf = DEFAULT_RINGBUF;
 	r->out[0] = (struct outpipe){ .fd = -1, .stream = 1 };

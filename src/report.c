@@ -617,13 +617,16 @@ int cmd_report(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (optind != argc - 1) {
-		lp_error(optind >= argc ? "report: which trace file? see 'layerprof report --help'"
-					: "report: one trace file, please; see 'layerprof report --help'");
+	if (optind < argc - 1) {
+		lp_error("report: one trace file, please; see 'layerprof report --help'");
 		rc = LP_EXIT_USAGE;
 		goto out;
 	}
-	const char *file = argv[optind];
+	const char *file = lp_cmdline_trace("report", optind < argc ? argv[optind] : NULL);
+	if (!file) {
+		rc = LP_EXIT_USAGE;
+		goto out;
+	}
 	char err[512] = "";
 	struct lp_model *m = lp_model_load(file, NULL, err, sizeof(err));
 	if (!m) {

@@ -84,6 +84,34 @@ for bin in "${bins[@]}"; do
 	expect "$tag: record bad duration" 2 "$bin" record --duration -5
 	expect "$tag: record bad ringbuf" 2 "$bin" record --ringbuf-size 1000 -- true
 	expect "$tag: record bad --build-progress" 2 "$bin" record --build-progress tty -- true
+
+	# "layerprof help CMD" is "layerprof CMD --help"
+	for c in record report export diff dump check; do
+		"$bin" help $c >"$tmp/h1" 2>&1
+		"$bin" $c --help >"$tmp/h2" 2>&1
+		if cmp -s "$tmp/h1" "$tmp/h2" && head -1 "$tmp/h1" | grep -q "usage: layerprof $c"; then
+			pass "$tag: help $c = $c --help"
+		else
+			fail "$tag: help $c = $c --help" "$(head -1 "$tmp/h1")"
+		fi
+	done
+	expect "$tag: help of no such command" 2 "$bin" help nope
+	# stdout that cannot be written: exit 7 everywhere
+	if [ -w /dev/full ]; then
+		expect "$tag: check --json >/dev/full" 7 sh -c '"$0" check --json >/dev/full' "$bin"
+		expect "$tag: --version >/dev/full" 7 sh -c '"$0" --version >/dev/full' "$bin"
+		expect "$tag: report --json >/dev/full" 7 sh -c '"$0" report "$1" --json >/dev/full' "$bin" \
+			"$LP_ROOT/tests/data/traces/bad-order-edit.lptrace"
+	else
+		skip "$tag: writes to /dev/full" "no writable /dev/full"
+	fi
+	# readers default to ./layerprof.data, like perf report
+	mkdir -p "$tmp/nodata" "$tmp/data"
+	cp "$LP_ROOT/tests/data/traces/bad-order-edit.lptrace" "$tmp/data/layerprof.data"
+	expect "$tag: report without a file, no ./layerprof.data" 2 sh -c 'cd "$1" && "$0" report' "$bin" "$tmp/nodata"
+	for c in report dump "export -o $tmp/data/out.folded"; do
+		expect "$tag: $c reads ./layerprof.data" 0 sh -c "cd \"\$1\" && \"\$0\" $c" "$bin" "$tmp/data"
+	done
 done
 
 # Privileges: record refuses without them (one line, status 4); readers need none.
