@@ -77,3 +77,10 @@ const char *lp_cmdline_trace(const char *cmd, const char *file)
 		cmd, cmd);
 	return NULL;
 }
+
+const char *lp_cmdline_trace_quiet(const char *file)
+{
+	if (file)
+		return file;
+	return access(LP_DEFAULT_TRACE, F_OK) == 0 ? LP_DEFAULT_TRACE : NULL;
+}

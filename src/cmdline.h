@@ -62,5 +62,7 @@ int lp_cmdline_flags(const char *cmd, int argc, char **argv, const struct lp_cmd
 /* The trace operand of a reader (report, export, dump): `file`, or
  * LP_DEFAULT_TRACE when NULL and it exists; NULL after saying why. */
 const char *lp_cmdline_trace(const char *cmd, const char *file);
+/* The same, silent: NULL when there is none. */
+const char *lp_cmdline_trace_quiet(const char *file);
 
 #endif

@@ -133,6 +133,8 @@ bool lp_docker_parse(int argc, char *const *argv, struct lp_docker_build *b)
 				b->dockerfile = val;
 			if (n == 5 && !strncmp(a, "--tag", 5) && val && !b->tag)
 				b->tag = val;
+			if (n == 8 && !strncmp(a, "--target", 8) && val)
+				b->target = val;
 			continue;
 		}
 		if (!opts_done && a[0] == '-' && a[1]) {

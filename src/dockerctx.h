@@ -37,6 +37,7 @@ struct lp_docker_build {
 	int build_idx;          /* argv index of the "build" word */
 	int global_end;         /* argv[1..global_end) are docker's global options */
 	const char *tag;        /* first -t/--tag value, or NULL */
+	const char *target;     /* --target value, or NULL */
 	bool has_progress;      /* the user gave --progress */
 	const char *progress;   /* ...its value ("plain", "rawjson"...), or NULL */
 	bool is_buildx;         /* docker buildx build (not docker build) */

@@ -20,6 +20,7 @@ static const struct {
 	[LP_REC_PROGRESS] = { "progress", sizeof(struct lp_rec_progress) },
 	[LP_REC_TRACE_PID] = { "trace_pid", sizeof(struct lp_rec_trace_pid) },
 	[LP_REC_CONTEXT_FILE] = { "context_file", sizeof(struct lp_rec_context_file) },
+	[LP_REC_BUILD] = { "build", sizeof(struct lp_rec_build) },
 };
 
 const char *lp_kind_name(unsigned kind)
@@ -85,6 +86,8 @@ bool lp_ev_valid(const struct lp_hdr *h)
 		return ((const struct lp_rec_progress *)h)->len <= room;
 	case LP_REC_CONTEXT_FILE:
 		return ((const struct lp_rec_context_file *)h)->path_len <= room;
+	case LP_REC_BUILD:
+		return ((const struct lp_rec_build *)h)->len <= room;
 	default:
 		return true;
 	}
@@ -208,6 +211,13 @@ const char *lp_ev_context_path(const struct lp_rec_context_file *ev, size_t *len
 	if (!ev || ev->h.size < sizeof(*ev))
 		return NULL;
 	return field(&ev->h, sizeof(*ev), ev->path_len, len);
+}
+
+const char *lp_ev_build_json(const struct lp_rec_build *ev, size_t *len)
+{
+	if (!ev || ev->h.size < sizeof(*ev))
+		return NULL;
+	return field(&ev->h, sizeof(*ev), ev->len, len);
 }
 
 void lp_comm_copy(char dst[LP_COMM_LEN + 1], const char *src)

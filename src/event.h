@@ -67,6 +67,9 @@ const char *lp_ev_fd_seed_path(const struct lp_rec_fd_seed *ev, size_t *len);
 /* LP_REC_PROGRESS text: NOT NUL-terminated; *len bytes. NULL when the
  * length does not fit the record. */
 const char *lp_ev_progress_text(const struct lp_rec_progress *ev, size_t *len);
+/* LP_REC_BUILD JSON text (NUL-terminated), *len its strlen; NULL when
+ * the length does not fit the record. */
+const char *lp_ev_build_json(const struct lp_rec_build *ev, size_t *len);
 /* LP_REC_CONTEXT_FILE path, or NULL. */
 const char *lp_ev_context_path(const struct lp_rec_context_file *ev, size_t *len);
 

@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "exitcode.h"
+#include "shim.h"
 #include "version.h"
 #include "layerprof/abi.h"
 
@@ -57,6 +58,9 @@ static int stdout_ok(void)
 
 int main(int argc, char **argv)
 {
+	/* run as `docker` by a recorded build script: record's shim (shim.h) */
+	if (lp_shim_wanted(argv[0]))
+		return lp_shim_main(argc, argv);
 	if (argc < 2) {
 		fprintf(stderr, "layerprof: no command given; see 'layerprof --help'\n");
 		return LP_EXIT_USAGE;

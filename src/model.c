@@ -335,6 +335,7 @@ void lp_model_free(struct lp_model *m)
 	free(b->command);
 	free(b->docker_host);
 	free(b->builder);
+	free(b->target);
 	free(b->builder_driver);
 	free(b->context_dir);
 	free(b->dockerfile_path);

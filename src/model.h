@@ -330,6 +330,13 @@ struct lp_build {
 	int64_t realtime_minus_mono_ns;
 	bool has_clock_pair;
 	char *context_dir, *dockerfile_path, *dockerfile_text; /* META build.* */
+	char *target;           /* META build.target: docker build --target, or NULL */
+	/* a build of a session (session.h): its index (0-based), its docker
+	 * CLI, and whether another build ran at the same time; -1/0/false when
+	 * the model is of the whole recording */
+	int session_index;
+	uint32_t session_pid;
+	bool session_overlaps;
 	char *docker_host;      /* META build.docker_host: -H, else DOCKER_HOST, else NULL */
 	struct lp_dockerfile *dockerfile; /* dockerfile_text parsed (dockerfile.h), or NULL */
 	char **data_roots;      /* traced daemons' data-root(s) */
@@ -376,8 +383,12 @@ struct lp_model {
 	void *priv;                /* internal indexes */
 };
 
+struct lp_session_build;
 struct lp_model_options {
 	bool no_findings;          /* skip analysis (exporters that only attribute) */
+	/* model this build of the recording's session only (session.h);
+	 * NULL: the recording as one build */
+	const struct lp_session_build *build;
 };
 
 /*

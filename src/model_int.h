@@ -124,6 +124,7 @@ struct lp_priv {
 	char **mnt_src;
 	size_t nmnt, mnt_cap;
 	/* Progress lines go to the shared parser (progress.h) in pass 1 */
+	const struct lp_session_build *only; /* the session build modelled, or NULL */
 	struct lp_progress *prog;
 	/* a progress line cut into records (LP_PROGRESS_CONTINUES), per
 	 * stream (1 stdout, 2 stderr), until its last piece */
@@ -207,6 +208,10 @@ extern uint64_t lp_model_tape_max;
 /* The META record's JSON (build context, Dockerfile, command, data roots,
  * image) and the trailer's (lost events, command status, image). */
 void lp_model_parse_meta(struct lp_model *m, const char *meta_json);
+/* A session build's LP_REC_BUILD JSON, over META's build fields. */
+void lp_model_parse_session_build(struct lp_model *m, const char *json);
+/* Its image, from the trailer's "session_images" (record inspected it). */
+void lp_model_parse_session_image(struct lp_model *m, const char *trailer);
 void lp_model_parse_trailer(struct lp_model *m, const char *trailer_json);
 
 /* --------------------------------------------- model_roles.c: processes */

@@ -35,6 +35,7 @@
 #include "infer.h"
 #include "readahead.h"
 #include "resolve.h"
+#include "session.h"
 #include "trace.h"
 #include "util.h"
 
@@ -45,6 +46,7 @@ static struct lp_model *model_new(void)
 	m->priv = pv;
 	m->context.step = -1;
 	m->build.command_status = -1;
+	m->build.session_index = -1;
 	pv->ctx_snap = -1;
 	pv->lag_ns = 300000000ull;
 	return m;
@@ -67,6 +69,10 @@ static void read_pass1(struct lp_model *m, struct lp_reader *r, struct lp_tape *
 			*last_ts = h->ts;
 		if (!lp_ev_valid(h))
 			continue;
+		if (!lp_session_keeps(lp_priv(m)->only, h)) {
+			lp_resolver_feed(res, h); /* paths stay right for what is kept */
+			continue;
+		}
 		char fbuf[4096];
 		const char *first = NULL;
 		bool have_first = false;
@@ -96,7 +102,8 @@ static void reread_pass2(struct lp_model *m, struct lp_reader *r)
 		char fbuf[4096];
 		const char *first = NULL;
 		bool have_first = false;
-		if (lp_p2_capture(m, res, h, &q, fbuf, sizeof(fbuf), &first, &have_first)) {
+		if (lp_session_keeps(lp_priv(m)->only, h) &&
+		    lp_p2_capture(m, res, h, &q, fbuf, sizeof(fbuf), &first, &have_first)) {
 			lp_p2_fill(&q, h);
 			lp_pass2_record(m, &q);
 			lp_p2_feed(res, h, &q, have_first, first);
@@ -108,6 +115,22 @@ static void reread_pass2(struct lp_model *m, struct lp_reader *r)
 	lp_resolver_free(res);
 }
 
+/* A session build: its status is its docker CLI's, its image is the one
+ * record inspected for it (the trailer's "session_images"), not the
+ * recorded command's. */
+static void session_build_facts(struct lp_model *m, const char *trailer)
+{
+	m->build.command_status = -1;
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const struct lp_proc *p = &m->procs[i];
+		if (p->pid == m->build.session_pid && p->exited)
+			m->build.command_status = p->exit_code;
+	}
+	m->build.image_bytes = 0;
+	m->build.image_bytes_source = NULL;
+	lp_model_parse_session_image(m, trailer);
+}
+
 struct lp_model *lp_model_from_reader(struct lp_reader *r, const struct lp_model_options *opt,
 				      char *err, size_t errlen)
 {
@@ -115,6 +138,13 @@ struct lp_model *lp_model_from_reader(struct lp_reader *r, const struct lp_model
 	struct lp_priv *pv = lp_priv(m);
 
 	lp_model_parse_meta(m, lp_reader_meta(r));
+	if (opt && opt->build) {
+		pv->only = opt->build;
+		lp_model_parse_session_build(m, opt->build->json);
+		m->build.session_index = opt->build->index;
+		m->build.session_pid = opt->build->pid;
+		m->build.session_overlaps = opt->build->overlaps;
+	}
 	if (m->build.context_dir)
 		m->context.dir = lp_xstrdup(m->build.context_dir);
 	if (m->build.dockerfile_text)
@@ -131,6 +161,8 @@ struct lp_model *lp_model_from_reader(struct lp_reader *r, const struct lp_model
 	read_pass1(m, r, &tape, &last_ts);
 	const struct lp_reader_status *st = lp_reader_status(r);
 	lp_model_parse_trailer(m, lp_reader_trailer(r));
+	if (pv->only)
+		session_build_facts(m, lp_reader_trailer(r));
 	m->build.truncated = st->damaged || !st->has_trailer;
 	snprintf(m->build.trace_message, sizeof(m->build.trace_message), "%s", st->message);
 

@@ -67,22 +67,30 @@ static void find_image(struct lp_model *m, const cJSON *root)
 		m->build.image_ref = lp_xstrdup(ref->valuestring);
 }
 
-void lp_model_parse_meta(struct lp_model *m, const char *meta)
+/* META's "build" object, or a session build's (LP_REC_BUILD BEGIN) */
+static void parse_build(struct lp_model *m, const cJSON *b)
 {
-	cJSON *root = meta ? cJSON_Parse(meta) : NULL;
-	if (!root)
+	if (!cJSON_IsObject(b))
 		return;
-	const cJSON *b = cJSON_GetObjectItemCaseSensitive(root, "build");
-	if (cJSON_IsObject(b)) {
-		m->build.context_dir = json_str_dup(b, "context");
-		m->build.docker_host = json_str_dup(b, "docker_host");
-		m->build.dockerfile_path = json_str_dup(b, "dockerfile");
-		m->build.dockerfile_text = json_str_dup(b, "dockerfile_text");
-		if (!m->build.image_ref)
-			m->build.image_ref = json_str_dup(b, "tag");
-	}
-	const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(root, "command");
+	free(m->build.context_dir);
+	free(m->build.docker_host);
+	free(m->build.dockerfile_path);
+	free(m->build.dockerfile_text);
+	m->build.context_dir = json_str_dup(b, "context");
+	m->build.docker_host = json_str_dup(b, "docker_host");
+	m->build.dockerfile_path = json_str_dup(b, "dockerfile");
+	m->build.dockerfile_text = json_str_dup(b, "dockerfile_text");
+	if (!m->build.target)
+		m->build.target = json_str_dup(b, "target");
+	if (!m->build.image_ref)
+		m->build.image_ref = json_str_dup(b, "tag");
+}
+
+static void parse_command(struct lp_model *m, const cJSON *cmd)
+{
 	if (cJSON_IsArray(cmd)) {
+		free(m->build.command);
+		m->build.command = NULL;
 		struct lp_buf buf = { 0 };
 		const cJSON *a;
 		cJSON_ArrayForEach(a, cmd) {
@@ -94,8 +102,43 @@ void lp_model_parse_meta(struct lp_model *m, const char *meta)
 		}
 		m->build.command = buf.data;
 	} else if (cJSON_IsString(cmd)) {
+		free(m->build.command);
 		m->build.command = lp_xstrdup(cmd->valuestring);
 	}
+}
+
+void lp_model_parse_session_image(struct lp_model *m, const char *trailer)
+{
+	cJSON *root = trailer ? cJSON_Parse(trailer) : NULL;
+	cJSON *imgs = cJSON_GetObjectItemCaseSensitive(root, "session_images"), *e;
+	cJSON_ArrayForEach(e, imgs) {
+		const cJSON *idx = cJSON_GetObjectItemCaseSensitive(e, "index");
+		if (cJSON_IsNumber(idx) && (int)idx->valuedouble == m->build.session_index) {
+			cJSON *wrap = cJSON_CreateObject();
+			cJSON_AddItemReferenceToObject(wrap, "image", e);
+			find_image(m, wrap);
+			cJSON_Delete(wrap);
+		}
+	}
+	cJSON_Delete(root);
+}
+
+void lp_model_parse_session_build(struct lp_model *m, const char *json)
+{
+	cJSON *b = json ? cJSON_Parse(json) : NULL;
+	parse_build(m, b);
+	parse_command(m, cJSON_GetObjectItemCaseSensitive(b, "command"));
+	cJSON_Delete(b);
+}
+
+void lp_model_parse_meta(struct lp_model *m, const char *meta)
+{
+	cJSON *root = meta ? cJSON_Parse(meta) : NULL;
+	if (!root)
+		return;
+	const cJSON *b = cJSON_GetObjectItemCaseSensitive(root, "build");
+	parse_build(m, b);
+	parse_command(m, cJSON_GetObjectItemCaseSensitive(root, "command"));
 	const cJSON *mono = cJSON_GetObjectItemCaseSensitive(root, "start_monotonic_ns");
 	const cJSON *real = cJSON_GetObjectItemCaseSensitive(root, "start_realtime_ns");
 	if (cJSON_IsNumber(mono) && cJSON_IsNumber(real) && mono->valuedouble > 0 &&

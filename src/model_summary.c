@@ -114,7 +114,11 @@ void lp_model_summarize(struct lp_model *m)
 	 * user waited for (the CLI prints progress lines late and in batches) */
 	for (size_t i = 0; i < m->nprocs; i++) {
 		const struct lp_proc *p = &m->procs[i];
-		if (p->role != LP_ROLE_CLI || (p->parent >= 0 && m->procs[p->parent].role == LP_ROLE_CLI))
+		if (p->role != LP_ROLE_CLI || (p->parent >= 0 && m->procs[p->parent].role == LP_ROLE_CLI &&
+						 !b->session_pid))
+			continue;
+		/* a session's build: its own docker CLI, not the script around it */
+		if (b->session_pid && p->pid != b->session_pid)
 			continue;
 		uint64_t st = p->start_ns ? p->start_ns : p->exec_ns;
 		if (st && first && st < first && first - st < 3600ull * 1000000000ull) {

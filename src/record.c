@@ -27,6 +27,8 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
@@ -42,6 +44,7 @@
 #include "procfs.h"
 #include "rawjson.h"
 #include "redact.h"
+#include "shim.h"
 #include "trace.h"
 #include "util.h"
 #include "version.h"
@@ -81,6 +84,19 @@ struct outpipe {
 	int stream;          /* 1 stdout, 2 stderr */
 	struct lp_buf line;  /* partial line */
 	struct lp_buf whole; /* a line longer than a record, until its end */
+	uint32_t tgid;       /* whose lines: 0 = the recorded command's */
+};
+
+/* A build the recorded command ran, seen through the docker shim (shim.h):
+ * its own progress stream. */
+struct shim_conn {
+	uint32_t pid;        /* its docker CLI (SO_PEERCRED) */
+	int index;           /* of the build, in start order; -1 before its header */
+	struct outpipe p;    /* the stream (stream 2: shown on our stderr) */
+	struct lp_buf head;  /* the header line, until its '\n' */
+	char **argv;         /* its command line (for `image inspect` at the end) */
+	int argc;
+	char *docker_host;   /* its DOCKER_HOST, or NULL */
 };
 
 struct creds {
@@ -97,6 +113,14 @@ struct creds {
 struct spawn {
 	int sync_w;          /* write a byte to let the child exec */
 	pid_t pid;
+};
+
+/* What a docker build will read: found before it starts (analyze_build). */
+struct build_ctx {
+	char *context_abs, *dockerfile_abs, *dockerfile_text, *dockerignore;
+	bool dockerfile_truncated;
+	struct lp_ctx_list ctx;
+	bool ctx_listed;
 };
 
 struct rec {
@@ -117,10 +141,7 @@ struct rec {
 	struct lp_docker_build docker;
 	bool is_build;
 	bool progress_added, buildkit_set;
-	char *context_abs, *dockerfile_abs, *dockerfile_text, *dockerignore;
-	bool dockerfile_truncated;
-	struct lp_ctx_list ctx;
-	bool ctx_listed;
+	struct build_ctx bc; /* its context and Dockerfile */
 	char image_id[80];   /* from "writing image sha256:..." (note_image_id) */
 	char image_name[256];/* from "naming to NAME" */
 	bool no_buildx;      /* the CLI said its buildx component is missing */
@@ -132,6 +153,14 @@ struct rec {
 	bool show_translated;        /* rawjson added by us: show the user its
 				      * plain translation, not the JSON */
 	struct lp_rawjson *rj;       /* rawjson -> plain lines (image id, display) */
+	/* the docker shim (shim.h): the builds the command runs, kept apart */
+	bool no_shim;
+	char *shim_dir;              /* mkdtemp'd; NULL when not in use */
+	char *shim_docker;           /* the real docker */
+	int shim_listen;             /* -1 when not in use */
+	struct shim_conn **conns;
+	size_t nconns;
+	int nbuilds;
 
 	/* run time */
 	struct lp_loader *l;
@@ -196,6 +225,8 @@ static void usage(FILE *f)
 		"                           (default: rawjson when the CLI has it, for the\n"
 		"                           engine's own step times; else plain), plain,\n"
 		"                           or rawjson\n"
+		"      --no-shim            do not put layerprof's docker shim first in the\n"
+		"                           COMMAND's PATH (see below)\n"
 		"  -v, --verbose            say more, and show libbpf's messages\n"
 		"  -h, --help               this help\n"
 		"\n"
@@ -205,6 +236,11 @@ static void usage(FILE *f)
 		"the output (rawjson as the plain lines it stands for), stamps each line with\n"
 		"the kernel's clock, and records the Dockerfile and the build context's file\n"
 		"list (after .dockerignore).\n"
+		"\n"
+		"Any other COMMAND (a script, make, docker-compose) finds a docker shim first\n"
+		"in its PATH: each `docker build` it runs gets its own progress stream\n"
+		"(--progress=plain added), its own context list and Dockerfile in the trace,\n"
+		"so `report` shows every build apart (a session).\n"
 		"\n"
 		"Example: sudo layerprof record -o build.lprof -- docker build -t app .\n");
 }
@@ -290,7 +326,7 @@ static bool command_exists(const char *name, int *err)
 
 enum {
 	OPT_COMM = 256, OPT_NO_DAEMONS, OPT_DURATION, OPT_RINGBUF, OPT_USER, OPT_NO_REDACT,
-	OPT_BUILD_PROGRESS,
+	OPT_BUILD_PROGRESS, OPT_NO_SHIM,
 };
 
 static int parse_options(struct rec *r, int argc, char **argv)
@@ -305,6 +341,7 @@ static int parse_options(struct rec *r, int argc, char **argv)
 		{ "user", required_argument, NULL, OPT_USER },
 		{ "no-redact", no_argument, NULL, OPT_NO_REDACT },
 		{ "build-progress", required_argument, NULL, OPT_BUILD_PROGRESS },
+		{ "no-shim", no_argument, NULL, OPT_NO_SHIM },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -372,6 +409,9 @@ static int parse_options(struct rec *r, int argc, char **argv)
 			break;
 		case OPT_NO_REDACT:
 			r->redact = false;
+			break;
+		case OPT_NO_SHIM:
+			r->no_shim = true;
 			break;
 		case OPT_BUILD_PROGRESS:
 			if (!strcmp(optarg, "auto"))
@@ -515,80 +555,101 @@ static void build_env(struct rec *r)
 
 /* ------------------------------------------------------- the docker build */
 
-static void analyze_build(struct rec *r)
+/* A path the docker CLI running in cwd names, made absolute and real. */
+static bool real_path_in(const char *cwd, const char *path, char *out)
 {
-	struct lp_docker_build *d = &r->docker;
+	char buf[PATH_MAX];
+	if (cwd && path[0] != '/') {
+		if (snprintf(buf, sizeof(buf), "%s/%s", cwd, path) >= (int)sizeof(buf))
+			return false;
+		path = buf;
+	}
+	return realpath(path, out) != NULL;
+}
+
+/* The context, Dockerfile and .dockerignore of build d run in cwd (NULL:
+ * ours), the files it will send. */
+static void analyze_context(const struct lp_docker_build *d, const char *cwd, struct build_ctx *bc,
+			    bool verbose)
+{
 	char buf[PATH_MAX];
 	if (d->context && !d->context_remote && !d->context_stdin) {
-		if (realpath(d->context, buf))
-			r->context_abs = lp_xstrdup(buf);
+		if (real_path_in(cwd, d->context, buf))
+			bc->context_abs = lp_xstrdup(buf);
 		else
 			lp_warn("build context %s: %s", d->context, strerror(errno));
 	}
 	if (d->dockerfile && strcmp(d->dockerfile, "-") != 0) {
 		/* the docker CLI takes -f relative to the current directory */
-		if (realpath(d->dockerfile, buf))
-			r->dockerfile_abs = lp_xstrdup(buf);
+		if (real_path_in(cwd, d->dockerfile, buf))
+			bc->dockerfile_abs = lp_xstrdup(buf);
 		else
 			lp_warn("Dockerfile %s: %s", d->dockerfile, strerror(errno));
-	} else if (!d->dockerfile && r->context_abs) {
+	} else if (!d->dockerfile && bc->context_abs) {
 		static const char *const names[] = { "Dockerfile", "dockerfile" };
-		for (size_t i = 0; i < LP_ARRAY_SIZE(names) && !r->dockerfile_abs; i++) {
-			snprintf(buf, sizeof(buf), "%s/%s", r->context_abs, names[i]);
+		for (size_t i = 0; i < LP_ARRAY_SIZE(names) && !bc->dockerfile_abs; i++) {
+			snprintf(buf, sizeof(buf), "%s/%s", bc->context_abs, names[i]);
 			if (access(buf, F_OK) == 0)
-				r->dockerfile_abs = lp_xstrdup(buf);
+				bc->dockerfile_abs = lp_xstrdup(buf);
 		}
 	}
-	if (r->dockerfile_abs) {
-		r->dockerfile_text =
-			lp_read_text_file(r->dockerfile_abs, DOCKERFILE_MAX, &r->dockerfile_truncated);
-		if (!r->dockerfile_text)
-			lp_warn("cannot read %s: %s", r->dockerfile_abs, strerror(errno));
+	if (bc->dockerfile_abs) {
+		bc->dockerfile_text =
+			lp_read_text_file(bc->dockerfile_abs, DOCKERFILE_MAX, &bc->dockerfile_truncated);
+		if (!bc->dockerfile_text)
+			lp_warn("cannot read %s: %s", bc->dockerfile_abs, strerror(errno));
 	}
-	if (!r->context_abs)
+	if (!bc->context_abs)
 		return;
 
 	/* BuildKit's <Dockerfile>.dockerignore wins over <context>/.dockerignore. */
 	char *ignore_text = NULL;
-	if (r->dockerfile_abs) {
-		snprintf(buf, sizeof(buf), "%s.dockerignore", r->dockerfile_abs);
+	if (bc->dockerfile_abs) {
+		snprintf(buf, sizeof(buf), "%s.dockerignore", bc->dockerfile_abs);
 		ignore_text = lp_read_text_file(buf, 1u << 20, NULL);
 		if (ignore_text)
-			r->dockerignore = lp_xstrdup(buf);
+			bc->dockerignore = lp_xstrdup(buf);
 	}
 	if (!ignore_text) {
-		snprintf(buf, sizeof(buf), "%s/.dockerignore", r->context_abs);
+		snprintf(buf, sizeof(buf), "%s/.dockerignore", bc->context_abs);
 		ignore_text = lp_read_text_file(buf, 1u << 20, NULL);
 		if (ignore_text)
-			r->dockerignore = lp_xstrdup(buf);
+			bc->dockerignore = lp_xstrdup(buf);
 	}
 	struct lp_ignore *ig = lp_ignore_parse(ignore_text);
 	free(ignore_text);
-	int err = lp_ctx_walk(r->context_abs, ig, CONTEXT_MAX_FILES, &r->ctx);
+	int err = lp_ctx_walk(bc->context_abs, ig, CONTEXT_MAX_FILES, &bc->ctx);
 	lp_ignore_free(ig);
 	if (err < 0) {
-		lp_warn("cannot list the build context %s: %s", r->context_abs, strerror(-err));
+		lp_warn("cannot list the build context %s: %s", bc->context_abs, strerror(-err));
 		return;
 	}
-	r->ctx_listed = true;
-	if (r->ctx.capped)
+	bc->ctx_listed = true;
+	if (bc->ctx.capped)
 		lp_warn("build context has more than %d files; listed the first %d only",
 			CONTEXT_MAX_FILES, CONTEXT_MAX_FILES);
-	if (r->verbose) {
+	if (verbose) {
 		char b1[32];
 		lp_error("build context %s: %zu files, %s (%llu entries ignored by %s)",
-			 r->context_abs, r->ctx.n, lp_fmt_bytes(r->ctx.bytes, b1, sizeof(b1)),
-			 (unsigned long long)r->ctx.ignored,
-			 r->dockerignore ? r->dockerignore : "no .dockerignore");
+			 bc->context_abs, bc->ctx.n, lp_fmt_bytes(bc->ctx.bytes, b1, sizeof(b1)),
+			 (unsigned long long)bc->ctx.ignored,
+			 bc->dockerignore ? bc->dockerignore : "no .dockerignore");
 	}
 }
 
-static int write_context_files(struct rec *r)
+static void analyze_build(struct rec *r)
+{
+	analyze_context(&r->docker, NULL, &r->bc, r->verbose);
+}
+
+/* The context file list of a build; tgid: its docker CLI when it is one of
+ * the recorded command's builds (0: the recorded command is the build). */
+static int write_context_files(struct rec *r, const struct build_ctx *bc, uint32_t tgid)
 {
 	uint8_t buf[sizeof(struct lp_rec_context_file) + PATH_MAX + 8] __attribute__((aligned(8)));
 	uint64_t ts = lp_now_ns();
-	for (size_t i = 0; i < r->ctx.n; i++) {
-		const struct lp_ctx_file *f = &r->ctx.files[i];
+	for (size_t i = 0; i < bc->ctx.n; i++) {
+		const struct lp_ctx_file *f = &bc->ctx.files[i];
 		size_t plen = strlen(f->path) + 1;
 		if (plen > PATH_MAX)
 			continue;
@@ -597,6 +658,7 @@ static int write_context_files(struct rec *r)
 		struct lp_rec_context_file *rec = (struct lp_rec_context_file *)buf;
 		rec->h.size = (__u16)size;
 		rec->h.kind = LP_REC_CONTEXT_FILE;
+		rec->h.tgid = tgid;
 		rec->h.ts = ts;
 		rec->size = f->size;
 		rec->mtime_ns = f->mtime_ns;
@@ -666,12 +728,12 @@ static size_t comm_names(const struct rec *r, const char **names)
 /* Which daemon the build talks to: the docker CLI's -H/--host (global
  * options come before the subcommand), else DOCKER_HOST, else NULL (the
  * default socket). Lets a reader of the trace know which dockerd it saw. */
-static const char *docker_host_of(const struct rec *r)
+static const char *docker_host_of(int argc, char *const *argv, const char *env_host)
 {
-	for (int i = 1; i < r->cmd_argc; i++) {
-		const char *a = r->cmd_argv[i];
-		if ((!strcmp(a, "-H") || !strcmp(a, "--host")) && i + 1 < r->cmd_argc)
-			return r->cmd_argv[i + 1];
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if ((!strcmp(a, "-H") || !strcmp(a, "--host")) && i + 1 < argc)
+			return argv[i + 1];
 		if (!strncmp(a, "--host=", 7))
 			return a + 7;
 		if (!strncmp(a, "-H", 2) && a[2])
@@ -687,7 +749,33 @@ static const char *docker_host_of(const struct rec *r)
 		if (a[0] != '-')
 			break; /* the subcommand: global options end here */
 	}
-	return getenv("DOCKER_HOST");
+	return env_host;
+}
+
+/* META's "build" object (and a LP_REC_BUILD's): what the build is and
+ * what it reads, as found before it started. */
+static void add_build_json(cJSON *b, const struct lp_docker_build *d, const struct build_ctx *bc,
+			   const char *docker_host)
+{
+	cJSON_AddStringToObject(b, "tool", "docker");
+	add_str_or_null(b, "context", bc->context_abs ? bc->context_abs : d->context);
+	cJSON_AddBoolToObject(b, "context_remote", d->context_remote);
+	cJSON_AddBoolToObject(b, "context_stdin", d->context_stdin);
+	add_str_or_null(b, "dockerfile", bc->dockerfile_abs);
+	add_str_or_null(b, "dockerfile_text", bc->dockerfile_text);
+	cJSON_AddBoolToObject(b, "dockerfile_truncated", bc->dockerfile_truncated);
+	add_str_or_null(b, "dockerignore", bc->dockerignore);
+	add_str_or_null(b, "tag", d->tag);
+	add_str_or_null(b, "target", d->target);
+	add_str_or_null(b, "docker_host", docker_host);
+	if (bc->ctx_listed) {
+		add_u64(b, "context_files", bc->ctx.n);
+		add_u64(b, "context_bytes", bc->ctx.bytes);
+		add_u64(b, "context_ignored", bc->ctx.ignored);
+		add_u64(b, "context_unreadable", bc->ctx.errors);
+		cJSON_AddBoolToObject(b, "context_capped", bc->ctx.capped);
+		cJSON_AddNumberToObject(b, "context_max_files", CONTEXT_MAX_FILES);
+	}
 }
 
 static char *make_meta(struct rec *r)
@@ -770,22 +858,16 @@ static char *make_meta(struct rec *r)
 			cJSON_AddStringToObject(o, "data_root", d->data_root);
 		cJSON_AddItemToArray(ds, o);
 	}
+	/* the command's docker builds are in LP_REC_BUILD records (session.h) */
+	cJSON_AddBoolToObject(m, "docker_shim", r->shim_listen >= 0);
 	cJSON *pids = cJSON_AddArrayToObject(m, "pids");
 	for (size_t i = 0; i < r->npids; i++)
 		cJSON_AddItemToArray(pids, cJSON_CreateNumber(r->pids[i]));
 
 	if (r->is_build) {
 		cJSON *b = cJSON_AddObjectToObject(m, "build");
-		cJSON_AddStringToObject(b, "tool", "docker");
-		add_str_or_null(b, "context", r->context_abs ? r->context_abs : r->docker.context);
-		cJSON_AddBoolToObject(b, "context_remote", r->docker.context_remote);
-		cJSON_AddBoolToObject(b, "context_stdin", r->docker.context_stdin);
-		add_str_or_null(b, "dockerfile", r->dockerfile_abs);
-		add_str_or_null(b, "dockerfile_text", r->dockerfile_text);
-		cJSON_AddBoolToObject(b, "dockerfile_truncated", r->dockerfile_truncated);
-		add_str_or_null(b, "dockerignore", r->dockerignore);
-		add_str_or_null(b, "tag", r->docker.tag);
-		add_str_or_null(b, "docker_host", docker_host_of(r));
+		add_build_json(b, &r->docker, &r->bc,
+			       docker_host_of(r->cmd_argc, r->cmd_argv, getenv("DOCKER_HOST")));
 		cJSON_AddBoolToObject(b, "progress_added", r->progress_added);
 		add_str_or_null(b, "progress", r->progress_format);
 		if (r->cli.major > 0)
@@ -803,14 +885,6 @@ static char *make_meta(struct rec *r)
 		cJSON_AddBoolToObject(b, "buildkit_env_set", r->buildkit_set);
 		const char *bk = getenv("DOCKER_BUILDKIT");
 		add_str_or_null(b, "docker_buildkit", r->buildkit_set ? "1" : bk);
-		if (r->ctx_listed) {
-			add_u64(b, "context_files", r->ctx.n);
-			add_u64(b, "context_bytes", r->ctx.bytes);
-			add_u64(b, "context_ignored", r->ctx.ignored);
-			add_u64(b, "context_unreadable", r->ctx.errors);
-			cJSON_AddBoolToObject(b, "context_capped", r->ctx.capped);
-			cJSON_AddNumberToObject(b, "context_max_files", CONTEXT_MAX_FILES);
-		}
 	}
 	char *s = cJSON_PrintUnformatted(m);
 	cJSON_Delete(m);
@@ -888,9 +962,11 @@ static void note_image_id(struct rec *r, const char *line, size_t len)
 }
 
 /* One record of a progress line; continues: the line goes on in the next. */
-static void store_line(struct rec *r, int stream, const char *text, size_t len, uint64_t ts,
-		       bool continues)
+static void store_line(struct rec *r, const struct outpipe *p, const char *text, size_t len,
+		       uint64_t ts, bool continues)
 {
+	int stream = p->stream;
+	uint32_t tgid = p->tgid ? p->tgid : (uint32_t)r->child;
 	if (!r->w || r->write_failed)
 		return;
 	uint8_t buf[sizeof(struct lp_rec_progress) + PROGRESS_LINE_MAX + 8]
@@ -900,8 +976,8 @@ static void store_line(struct rec *r, int stream, const char *text, size_t len, 
 	struct lp_rec_progress *rec = (struct lp_rec_progress *)buf;
 	rec->h.size = (__u16)size;
 	rec->h.kind = LP_REC_PROGRESS;
-	rec->h.tgid = (uint32_t)r->child;
-	rec->h.tid = (uint32_t)r->child;
+	rec->h.tgid = tgid;
+	rec->h.tid = tgid;
 	rec->h.aux = (uint32_t)stream;
 	rec->h.ts = ts;
 	rec->len = (__u16)len;
@@ -957,7 +1033,7 @@ static void take_output(struct rec *r, struct outpipe *p, const char *data, size
 		size_t take = avail < PROGRESS_LINE_MAX ? avail : PROGRESS_LINE_MAX;
 		bool continues = !(nl && take == avail);
 		if (record)
-			store_line(r, p->stream, at, take, ts, continues);
+			store_line(r, p, at, take, ts, continues);
 		if (continues || p->whole.len) {
 			if (p->whole.len + take <= WHOLE_LINE_MAX)
 				lp_buf_append(&p->whole, at, take);
@@ -985,7 +1061,7 @@ static void end_output(struct rec *r, struct outpipe *p, bool record)
 		take_output(r, p, "\n", 1, lp_now_ns(), record);
 	} else if (p->whole.len) {
 		if (record)
-			store_line(r, p->stream, "", 0, lp_now_ns(), false);
+			store_line(r, p, "", 0, lp_now_ns(), false);
 		take_line(r, p->stream, p->whole.data, p->whole.len);
 	}
 	p->whole.len = 0;
@@ -1211,19 +1287,13 @@ static char *run_capture(struct rec *r, char **argv, int timeout_ms)
 }
 
 /* After a successful docker build: the image's size, for the report. */
-static cJSON *inspect_image(struct rec *r)
+/* `docker [global options] image inspect REF`: its id and size, or NULL. */
+static cJSON *inspect_ref(struct rec *r, char *const *global, int nglobal, const char *ref)
 {
-	const char *ref = r->docker.tag        ? r->docker.tag
-			  : r->image_id[0]   ? r->image_id
-			  : r->image_name[0] ? r->image_name
-					     : NULL;
-	if (!ref || !r->child_exited || !WIFEXITED(r->child_status) ||
-	    WEXITSTATUS(r->child_status) != 0)
-		return NULL;
-	char **argv = lp_xcalloc((size_t)r->docker.global_end + 6, sizeof(char *));
+	char **argv = lp_xcalloc((size_t)nglobal + 6, sizeof(char *));
 	int n = 0;
-	for (int i = 0; i < r->docker.global_end && i < r->cmd_argc; i++)
-		argv[n++] = r->cmd_argv[i];
+	for (int i = 0; i < nglobal; i++)
+		argv[n++] = global[i];
 	argv[n++] = (char *)"image";
 	argv[n++] = (char *)"inspect";
 	argv[n++] = (char *)"--format";
@@ -1247,11 +1317,56 @@ static cJSON *inspect_image(struct rec *r)
 	return img;
 }
 
+/* After a successful docker build: the image's size, for the report. */
+static cJSON *inspect_image(struct rec *r)
+{
+	const char *ref = r->docker.tag        ? r->docker.tag
+			  : r->image_id[0]   ? r->image_id
+			  : r->image_name[0] ? r->image_name
+					     : NULL;
+	if (!ref || !r->child_exited || !WIFEXITED(r->child_status) ||
+	    WEXITSTATUS(r->child_status) != 0)
+		return NULL;
+	int n = r->docker.global_end < r->cmd_argc ? r->docker.global_end : r->cmd_argc;
+	return inspect_ref(r, r->cmd_argv, n, ref);
+}
+
+/* The images of the session's builds (by tag; a failed build's is an
+ * older image of that tag: the model ignores it). */
+static cJSON *inspect_session_images(struct rec *r)
+{
+	cJSON *arr = NULL;
+	for (size_t i = 0; i < r->nconns; i++) {
+		struct shim_conn *c = r->conns[i];
+		struct lp_docker_build d;
+		if (c->index < 0 || !c->argc || !lp_docker_parse(c->argc, c->argv, &d) || !d.tag)
+			continue;
+		char **g = lp_xcalloc((size_t)d.global_end + 3, sizeof(char *));
+		int n = 0;
+		g[n++] = r->shim_docker;
+		for (int k = 1; k < d.global_end; k++)
+			g[n++] = c->argv[k];
+		if (c->docker_host && !docker_host_of(c->argc, c->argv, NULL)) {
+			g[n++] = (char *)"-H";
+			g[n++] = c->docker_host;
+		}
+		cJSON *img = inspect_ref(r, g, n, d.tag);
+		free(g);
+		if (!img)
+			continue;
+		cJSON_AddNumberToObject(img, "index", c->index);
+		if (!arr)
+			arr = cJSON_CreateArray();
+		cJSON_AddItemToArray(arr, img);
+	}
+	return arr;
+}
+
 /* --------------------------------------------------------------- the end */
 
 static char *make_trailer(struct rec *r, enum end_reason why, uint64_t end_mono,
 			  const uint64_t lost[LP_LOST_NR], const uint64_t *per_cpu, int ncpu,
-			  cJSON *image)
+			  cJSON *image, cJSON *session_images)
 {
 	static const char *const reasons[LP_LOST_NR] = { "ringbuf", "inflight", "fdio", "traced",
 							 "counts" };
@@ -1303,6 +1418,8 @@ static char *make_trailer(struct rec *r, enum end_reason why, uint64_t end_mono,
 	}
 	if (image)
 		cJSON_AddItemToObject(t, "image", image);
+	if (session_images)
+		cJSON_AddItemToObject(t, "session_images", session_images);
 	char *s = cJSON_PrintUnformatted(t);
 	cJSON_Delete(t);
 	return s;
@@ -1326,7 +1443,7 @@ static void give_to_caller(int fd)
 
 /* --------------------------------------------------------------- the loop */
 
-enum { TAG_RING = 1, TAG_SIG, TAG_OUT0, TAG_OUT1 };
+enum { TAG_RING = 1, TAG_SIG, TAG_OUT0, TAG_OUT1, TAG_SHIM, TAG_CONN0 = 16 };
 
 static bool want_stop_signal(int sig)
 {
@@ -1358,6 +1475,294 @@ static int drain_ring(struct rec *r)
 	return total;
 }
 
+/* --------------------------------------------------- the docker shim */
+
+/* The real docker the command would run: "docker" in its PATH. */
+static char *find_docker(char *const *envp)
+{
+	const char *path = NULL;
+	for (size_t i = 0; envp && envp[i]; i++)
+		if (!strncmp(envp[i], "PATH=", 5))
+			path = envp[i] + 5;
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	char buf[PATH_MAX];
+	for (const char *p = path; *p;) {
+		size_t n = strcspn(p, ":");
+		if (n && n + 8 < sizeof(buf)) {
+			memcpy(buf, p, n);
+			strcpy(buf + n, "/docker");
+			if (access(buf, X_OK) == 0)
+				return lp_xstrdup(buf);
+		}
+		p += n + (p[n] == ':');
+	}
+	return NULL;
+}
+
+/* Put the shim first in the command's PATH (shim.h). Only for a command
+ * that is not itself a build: a script, make, docker-compose... */
+static void shim_setup(struct rec *r)
+{
+	r->shim_listen = -1;
+	if (r->no_shim || r->is_build || r->cmd_argc == 0)
+		return;
+	char *docker = find_docker(r->envp);
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (!docker || n <= 0) {
+		free(docker);
+		return; /* nothing to intercept */
+	}
+	self[n] = '\0';
+	char tmpl[] = "/tmp/layerprof-shim.XXXXXX";
+	if (!mkdtemp(tmpl)) {
+		lp_warn("no docker shim (%s): builds the command runs will share one stream",
+			strerror(errno));
+		free(docker);
+		return;
+	}
+	r->shim_dir = lp_xstrdup(tmpl);
+	r->shim_docker = docker;
+	char link[sizeof(tmpl) + 8], sock[sizeof(tmpl) + 8];
+	snprintf(link, sizeof(link), "%s/docker", tmpl);
+	snprintf(sock, sizeof(sock), "%s/sock", tmpl);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	memcpy(a.sun_path, sock, strlen(sock) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (symlink(self, link) < 0 || fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    listen(fd, 64) < 0) {
+		lp_warn("no docker shim (%s): builds the command runs will share one stream",
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	/* the command runs as its user: it must reach the shim and the socket */
+	if (r->creds.drop) {
+		if (chown(tmpl, r->creds.uid, r->creds.gid) < 0 || chown(sock, r->creds.uid, r->creds.gid) < 0)
+			lp_warn("docker shim: chown: %s", strerror(errno));
+	}
+	chmod(tmpl, 0700);
+	r->shim_listen = fd;
+	/* PATH=<shim>:..., LP_SHIM_SOCK, LP_SHIM_DOCKER */
+	size_t ne = 0;
+	while (r->envp[ne])
+		ne++;
+	r->envp = lp_xrealloc(r->envp, (ne + 4) * sizeof(char *));
+	bool path_set = false;
+	for (size_t i = 0; i < ne; i++) {
+		if (!strncmp(r->envp[i], "PATH=", 5)) {
+			char *np = lp_xasprintf("PATH=%s:%s", tmpl, r->envp[i] + 5);
+			free(r->envp[i]);
+			r->envp[i] = np;
+			path_set = true;
+		}
+	}
+	if (!path_set)
+		r->envp[ne++] = lp_xasprintf("PATH=%s:/usr/local/bin:/usr/bin:/bin", tmpl);
+	r->envp[ne++] = lp_xasprintf("%s=%s", LP_SHIM_SOCK_ENV, sock);
+	r->envp[ne++] = lp_xasprintf("%s=%s", LP_SHIM_DOCKER_ENV, docker);
+	r->envp[ne] = NULL;
+	if (r->verbose)
+		lp_error("docker shim in %s (real docker: %s): each build gets its own stream", tmpl,
+			 docker);
+}
+
+static void shim_teardown(struct rec *r)
+{
+	if (r->shim_listen >= 0)
+		close(r->shim_listen);
+	r->shim_listen = -1;
+	if (r->shim_dir) {
+		char p[PATH_MAX];
+		snprintf(p, sizeof(p), "%s/sock", r->shim_dir);
+		unlink(p);
+		snprintf(p, sizeof(p), "%s/docker", r->shim_dir);
+		unlink(p);
+		rmdir(r->shim_dir);
+		free(r->shim_dir);
+		r->shim_dir = NULL;
+	}
+	free(r->shim_docker);
+	r->shim_docker = NULL;
+	for (size_t i = 0; i < r->nconns; i++) {
+		struct shim_conn *c = r->conns[i];
+		if (c->p.fd >= 0)
+			close(c->p.fd);
+		lp_buf_free(&c->p.line);
+		lp_buf_free(&c->p.whole);
+		lp_buf_free(&c->head);
+		for (int k = 0; k < c->argc; k++)
+			free(c->argv[k]);
+		free(c->argv);
+		free(c->docker_host);
+		free(c);
+	}
+	free(r->conns);
+	r->conns = NULL;
+	r->nconns = 0;
+}
+
+static void write_build_record(struct rec *r, uint32_t pid, uint32_t what, const char *json)
+{
+	if (!r->w || r->write_failed)
+		return;
+	size_t len = strlen(json) + 1;
+	size_t size = (sizeof(struct lp_rec_build) + len + 7) & ~(size_t)7;
+	if (size > UINT16_MAX)
+		return;
+	uint8_t *buf = lp_xcalloc(1, size);
+	struct lp_rec_build *rec = (struct lp_rec_build *)buf;
+	rec->h.size = (__u16)size;
+	rec->h.kind = LP_REC_BUILD;
+	rec->h.tgid = pid;
+	rec->h.tid = pid;
+	rec->h.aux = what;
+	rec->h.ts = lp_now_ns();
+	rec->len = (__u16)len;
+	memcpy(buf + sizeof(*rec), json, len);
+	if (lp_writer_append(r->w, buf, size) < 0 && lp_writer_error(r->w))
+		r->write_failed = true;
+	free(buf);
+}
+
+/* A build's header line: note the build (LP_REC_BUILD), list its context. */
+static void shim_header(struct rec *r, struct shim_conn *c, const char *line)
+{
+	cJSON *h = lp_starts_with(line, LP_SHIM_MAGIC) ? cJSON_Parse(line + strlen(LP_SHIM_MAGIC)) : NULL;
+	const cJSON *argv = cJSON_GetObjectItemCaseSensitive(h, "argv");
+	const cJSON *cwd = cJSON_GetObjectItemCaseSensitive(h, "cwd");
+	const cJSON *host = cJSON_GetObjectItemCaseSensitive(h, "docker_host");
+	int argc = cJSON_GetArraySize(argv);
+	char **av = lp_xcalloc((size_t)argc + 1, sizeof(char *));
+	int k = 0;
+	const cJSON *e;
+	cJSON_ArrayForEach(e, argv)
+		if (cJSON_IsString(e) && k < argc)
+			av[k++] = e->valuestring;
+	struct lp_docker_build d;
+	struct build_ctx bc = { 0 };
+	c->index = r->nbuilds++;
+	c->argv = lp_xcalloc((size_t)k + 1, sizeof(char *));
+	for (int i = 0; i < k; i++)
+		c->argv[i] = lp_xstrdup(av[i]);
+	c->argc = k;
+	if (cJSON_IsString(host))
+		c->docker_host = lp_xstrdup(host->valuestring);
+	cJSON *b = cJSON_CreateObject();
+	cJSON_AddNumberToObject(b, "index", c->index);
+	cJSON_AddNumberToObject(b, "pid", c->pid);
+	if (k > 0 && lp_docker_parse(k, av, &d)) {
+		analyze_context(&d, cJSON_IsString(cwd) ? cwd->valuestring : NULL, &bc, r->verbose);
+		add_build_json(b, &d, &bc,
+			       docker_host_of(k, av, cJSON_IsString(host) ? host->valuestring : NULL));
+	}
+	cJSON *ca = cJSON_AddArrayToObject(b, "command");
+	char **red = r->redact ? lp_redact_argv(k, (const char *const *)av, NULL) : NULL;
+	for (int i = 0; i < k; i++)
+		cJSON_AddItemToArray(ca, cJSON_CreateString(red ? red[i] : av[i]));
+	lp_redact_free(red, k);
+	if (cJSON_IsString(cwd))
+		cJSON_AddStringToObject(b, "cwd", cwd->valuestring);
+	char *json = cJSON_PrintUnformatted(b);
+	if (json && strlen(json) + 1 + sizeof(struct lp_rec_build) > UINT16_MAX) {
+		/* a record holds 64 KiB: the Dockerfile's text goes first */
+		cJSON_ReplaceItemInObject(b, "dockerfile_text", cJSON_CreateNull());
+		cJSON_ReplaceItemInObject(b, "dockerfile_truncated", cJSON_CreateTrue());
+		free(json);
+		json = cJSON_PrintUnformatted(b);
+	}
+	if (json)
+		write_build_record(r, c->pid, LP_BUILD_BEGIN, json);
+	free(json);
+	cJSON_Delete(b);
+	if (bc.ctx_listed && write_context_files(r, &bc, c->pid) < 0)
+		r->write_failed = true;
+	if (r->verbose)
+		lp_error("build %d (pid %u): %s", c->index, c->pid, bc.context_abs ? bc.context_abs : "?");
+	free(bc.context_abs);
+	free(bc.dockerfile_abs);
+	free(bc.dockerfile_text);
+	free(bc.dockerignore);
+	lp_ctx_list_free(&bc.ctx);
+	free(av);
+	cJSON_Delete(h);
+}
+
+static void shim_accept(struct rec *r)
+{
+	for (;;) {
+		int fd = accept4(r->shim_listen, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0)
+			return;
+		struct ucred cred;
+		socklen_t cl = sizeof(cred);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 ||
+		    r->nconns >= 1024 * 1024) {
+			close(fd);
+			continue;
+		}
+		struct shim_conn *c = lp_xcalloc(1, sizeof(*c));
+		c->pid = (uint32_t)cred.pid;
+		c->index = -1;
+		c->p = (struct outpipe){ .fd = fd, .stream = 2, .tgid = (uint32_t)cred.pid };
+		r->conns = lp_xrealloc(r->conns, (r->nconns + 1) * sizeof(*r->conns));
+		r->conns[r->nconns] = c;
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = TAG_CONN0 + (uint32_t)r->nconns };
+		r->nconns++;
+		epoll_ctl(r->ep, EPOLL_CTL_ADD, fd, &ev);
+	}
+}
+
+/* Read a build's stream: its header line first, then its progress. */
+static void shim_read(struct rec *r, struct shim_conn *c, bool record)
+{
+	char buf[65536];
+	for (;;) {
+		ssize_t n = read(c->p.fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			if (c->index >= 0) {
+				end_output(r, &c->p, record);
+				char *json = lp_xasprintf("{\"index\":%d}", c->index);
+				write_build_record(r, c->pid, LP_BUILD_END, json);
+				free(json);
+			}
+			epoll_ctl(r->ep, EPOLL_CTL_DEL, c->p.fd, NULL);
+			close(c->p.fd);
+			c->p.fd = -1;
+			return;
+		}
+		size_t off = 0;
+		if (c->index < 0) {
+			const char *nl = memchr(buf, '\n', (size_t)n);
+			size_t take = nl ? (size_t)(nl - buf) : (size_t)n;
+			if (c->head.len + take < 1 << 20)
+				lp_buf_append(&c->head, buf, take);
+			if (!nl)
+				continue;
+			shim_header(r, c, c->head.data ? c->head.data : "");
+			off = take + 1;
+		}
+		uint64_t ts = lp_now_ns();
+		if (!r->show_translated)
+			write_all(2, buf + off, (size_t)n - off);
+		take_output(r, &c->p, buf + off, (size_t)n - off, ts, record);
+	}
+}
+
+static bool shim_streams_open(const struct rec *r)
+{
+	for (size_t i = 0; i < r->nconns; i++)
+		if (r->conns[i]->p.fd >= 0)
+			return true;
+	return false;
+}
+
 /* ------------------------------------------------------------ the record */
 
 /* Every source of events of the loop, one dispatcher. recording: the loop
@@ -1374,6 +1779,16 @@ static void on_events(struct rec *r, const struct epoll_event *evs, int n, bool 
 				if (!pump(r, p, recording))
 					epoll_ctl(r->ep, EPOLL_CTL_DEL, fd, NULL);
 			}
+			continue;
+		}
+		if (tag == TAG_SHIM) {
+			shim_accept(r);
+			continue;
+		}
+		if (tag >= TAG_CONN0 && tag - TAG_CONN0 < r->nconns) {
+			struct shim_conn *c = r->conns[tag - TAG_CONN0];
+			if (c->p.fd >= 0)
+				shim_read(r, c, recording);
 			continue;
 		}
 		if (tag != TAG_SIG)
@@ -1434,6 +1849,7 @@ static void check_socket_access(const struct rec *r)
 /* Setup, before any file exists: the command checked, BPF loaded (the
  * privileges and the kernel are checked there), signals and the event loop
  * made, the daemons found, the build analyzed. 0, or the exit status. */
+
 /* Start argv[0] and docker's global options of the command, then words. */
 static void cli_start(struct rec *r, struct capture *c, const char *w1, const char *w2,
 		      const char *w3, const char *w4)
@@ -1559,8 +1975,10 @@ static int record_setup(struct rec *r)
 			lp_warn("no dockerd or buildkitd is running; they will be traced if they start");
 	}
 
-	if (r->cmd_argc > 0)
+	if (r->cmd_argc > 0) {
 		build_env(r);
+		shim_setup(r);
+	}
 	if (r->is_build) {
 		analyze_build(r);
 		const char *mode = choose_progress(r);
@@ -1636,7 +2054,7 @@ static int record_seed(struct rec *r, bool *file_made)
 		if (lp_loader_add_comm(r->l, comm) < 0)
 			lp_warn("cannot watch for new '%s' processes", comm);
 	}
-	if (r->ctx_listed && write_context_files(r) < 0)
+	if (r->bc.ctx_listed && write_context_files(r, &r->bc, 0) < 0)
 		r->write_failed = true;
 
 	if (r->cmd_argc == 0)
@@ -1680,6 +2098,10 @@ static enum end_reason record_loop(struct rec *r)
 	}
 	ev.data.u32 = TAG_SIG;
 	epoll_ctl(r->ep, EPOLL_CTL_ADD, r->sfd, &ev);
+	if (r->shim_listen >= 0) {
+		ev.data.u32 = TAG_SHIM;
+		epoll_ctl(r->ep, EPOLL_CTL_ADD, r->shim_listen, &ev);
+	}
 	for (int i = 0; i < 2; i++) {
 		if (r->out[i].fd >= 0) {
 			ev.data.u32 = TAG_OUT0 + (uint32_t)i;
@@ -1729,7 +2151,8 @@ static enum end_reason record_loop(struct rec *r)
 			r->why = END_DURATION;
 		reap(r);
 		if (r->child_exited && r->why == END_NONE &&
-		    ((r->out[0].fd < 0 && r->out[1].fd < 0) || now >= r->child_exit_ns + EXIT_GRACE_NS))
+		    ((r->out[0].fd < 0 && r->out[1].fd < 0 && !shim_streams_open(r)) ||
+		     now >= r->child_exit_ns + EXIT_GRACE_NS))
 			r->why = END_COMMAND;
 	}
 	return r->why;
@@ -1795,7 +2218,8 @@ static int record_finish(struct rec *r, enum end_reason why)
 	if (ncpu > ncpu_max)
 		ncpu = ncpu_max;
 	cJSON *image = r->is_build && why == END_COMMAND ? inspect_image(r) : NULL;
-	char *trailer = make_trailer(r, why, end_mono, lost, per_cpu, ncpu, image);
+	cJSON *simages = r->nconns ? inspect_session_images(r) : NULL;
+	char *trailer = make_trailer(r, why, end_mono, lost, per_cpu, ncpu, image, simages);
 	free(per_cpu);
 	char werr[512] = "";
 	const char *first_err = r->w ? lp_writer_error(r->w) : NULL;
@@ -1824,7 +2248,7 @@ static void record_finish_error(struct rec *r)
 {
 	uint64_t nolost[LP_LOST_NR] = { 0 };
 	uint64_t zero = 0;
-	char *etrailer = make_trailer(r, END_ERROR, lp_now_ns(), nolost, &zero, 0, NULL);
+	char *etrailer = make_trailer(r, END_ERROR, lp_now_ns(), nolost, &zero, 0, NULL, NULL);
 	char eerr[512];
 	lp_writer_close(r->w, etrailer, eerr, sizeof(eerr));
 	r->w = NULL;
@@ -1882,6 +2306,7 @@ static void record_free(struct rec *r)
 		lp_buf_free(&r->out[i].whole);
 	}
 	lp_rawjson_free(r->rj);
+	shim_teardown(r);
 	if (r->own_fd >= 0)
 		close(r->own_fd);
 	if (r->sfd >= 0)
@@ -1905,11 +2330,11 @@ static void record_free(struct rec *r)
 	free(r->creds.groups);
 	free(r->creds.name);
 	free(r->creds.home);
-	free(r->context_abs);
-	free(r->dockerfile_abs);
-	free(r->dockerfile_text);
-	free(r->dockerignore);
-	lp_ctx_list_free(&r->ctx);
+	free(r->bc.context_abs);
+	free(r->bc.dockerfile_abs);
+	free(r->bc.dockerfile_text);
+	free(r->bc.dockerignore);
+	lp_ctx_list_free(&r->bc.ctx);
 	free(r);
 }
 
@@ -1919,6 +2344,7 @@ int cmd_record(int argc, char **argv)
 	r->out_path = LP_DEFAULT_TRACE;
 	r->redact = true;
 	r->ringbuf = DEFAULT_RINGBUF;
+	r->shim_listen = -1;
 	r->out[0] = (struct outpipe){ .fd = -1, .stream = 1 };
 	r->out[1] = (struct outpipe){ .fd = -1, .stream = 2 };
 	r->sfd = r->ep = r->own_fd = -1;

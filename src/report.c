@@ -11,12 +11,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 
 #include "cmdline.h"
 #include "commands.h"
 #include "exitcode.h"
 #include "model.h"
+#include "report.h"
+#include "report_session.h"
+#include "session.h"
+#include "trace.h"
 #include "util.h"
 
 /* A step's time for the table: plain progress lines only tell tenths of a
@@ -52,18 +57,8 @@ static void usage(FILE *out)
 
 /* ---------------------------------------------------------------- targets */
 
-enum tkey { T_BUILD_TIME, T_IMAGE_SIZE, T_CACHE_HIT };
 
-struct target {
-	enum tkey key;
-	char *spec;
-	double limit;           /* ms, bytes, or 0..1 */
-	double measured;        /* same unit; < 0 unknown */
-	bool pass;
-	char note[96];
-};
-
-static bool parse_targets(const char *list, struct target **out, size_t *n)
+bool lp_report_parse_targets(const char *list, struct target **out, size_t *n)
 {
 	char *copy = lp_xstrdup(list), *save = NULL;
 	bool ok = true;
@@ -125,7 +120,7 @@ static bool parse_targets(const char *list, struct target **out, size_t *n)
 	return ok;
 }
 
-static bool eval_targets(const struct lp_model *m, struct target *t, size_t n)
+bool lp_report_eval_targets(const struct lp_model *m, struct target *t, size_t n)
 {
 	bool all = true;
 	for (size_t i = 0; i < n; i++) {
@@ -165,12 +160,12 @@ static bool eval_targets(const struct lp_model *m, struct target *t, size_t n)
 	return all;
 }
 
-static const char *tname(enum tkey k)
+const char *lp_report_target_name(enum tkey k)
 {
 	return k == T_BUILD_TIME ? "build_time" : k == T_IMAGE_SIZE ? "image_size" : "cache_hit_rate";
 }
 
-static void fmt_tval(enum tkey k, double v, char *buf, size_t len)
+void lp_report_fmt_target(enum tkey k, double v, char *buf, size_t len)
 {
 	if (v < 0) {
 		snprintf(buf, len, "unknown");
@@ -199,7 +194,7 @@ static cJSON *str_array(char *const *v, size_t n)
 	return a;
 }
 
-static char *report_json(const struct lp_model *m, const char *file, struct target *t, size_t nt)
+cJSON *lp_report_doc(const struct lp_model *m, const char *file, const struct target *t, size_t nt)
 {
 	const struct lp_build *b = &m->build;
 	cJSON *root = cJSON_CreateObject();
@@ -358,7 +353,7 @@ static char *report_json(const struct lp_model *m, const char *file, struct targ
 		cJSON *jt = cJSON_AddArrayToObject(root, "targets");
 		for (size_t i = 0; i < nt; i++) {
 			cJSON *o = cJSON_CreateObject();
-			cJSON_AddStringToObject(o, "name", tname(t[i].key));
+			cJSON_AddStringToObject(o, "name", lp_report_target_name(t[i].key));
 			cJSON_AddStringToObject(o, "target", t[i].spec);
 			cJSON_AddNumberToObject(o, "limit", t[i].limit);
 			if (t[i].measured >= 0)
@@ -370,7 +365,13 @@ static char *report_json(const struct lp_model *m, const char *file, struct targ
 			cJSON_AddItemToArray(jt, o);
 		}
 	}
-	char *out = cJSON_Print(root);
+	return root;
+}
+
+static char *report_json(const struct lp_model *m, const char *file, struct target *t, size_t nt)
+{
+	cJSON *root = lp_report_doc(m, file, t, nt);
+	char *out = root ? cJSON_Print(root) : NULL;
 	cJSON_Delete(root);
 	return out;
 }
@@ -388,7 +389,7 @@ static void indent_block(FILE *out, const char *text, const char *pfx)
 	}
 }
 
-static void print_text(FILE *out, const struct lp_model *m, const char *file, struct target *t, size_t nt,
+void lp_report_print_text(FILE *out, const struct lp_model *m, const char *file, struct target *t, size_t nt,
 		       int top)
 {
 	const struct lp_build *b = &m->build;
@@ -564,12 +565,104 @@ static void print_text(FILE *out, const struct lp_model *m, const char *file, st
 		fprintf(out, "  %-15s %-10s %-12s %-6s %s\n", "TARGET", "LIMIT", "MEASURED", "RESULT", "WHAT");
 		for (size_t i = 0; i < nt; i++) {
 			char lim[32], mea[32];
-			fmt_tval(t[i].key, t[i].limit, lim, sizeof(lim));
-			fmt_tval(t[i].key, t[i].measured, mea, sizeof(mea));
-			fprintf(out, "  %-15s %-10s %-12s %-6s %s\n", tname(t[i].key), lim, mea,
+			lp_report_fmt_target(t[i].key, t[i].limit, lim, sizeof(lim));
+			lp_report_fmt_target(t[i].key, t[i].measured, mea, sizeof(mea));
+			fprintf(out, "  %-15s %-10s %-12s %-6s %s\n", lp_report_target_name(t[i].key), lim, mea,
 			       t[i].pass ? "pass" : "FAIL", t[i].note);
 		}
 	}
+}
+
+/* Does the one trace file hold a session (the builds a script ran,
+ * session.h)? */
+static bool session_of(const char *file, bool given)
+{
+	const char *f = lp_cmdline_trace_quiet(given ? file : NULL);
+	char err[256];
+	struct lp_reader *r = f ? lp_reader_open(f, err, sizeof(err)) : NULL;
+	if (!r)
+		return false; /* the one-build path says why */
+	/* record says so in META when its docker shim was in the command's
+	 * PATH (a script, make...): no need to read the whole trace here */
+	cJSON *meta = lp_reader_meta(r) ? cJSON_Parse(lp_reader_meta(r)) : NULL;
+	bool yes = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(meta, "docker_shim"));
+	cJSON_Delete(meta);
+	lp_reader_close(r);
+	return yes;
+}
+
+/* Several builds: every build of every file (a recording of one build is
+ * one build of the session). */
+static int report_session(char **files, int nfiles, struct target *t, size_t nt, bool json, int top)
+{
+	struct lp_report_session rs = { 0 };
+	size_t cap = 0;
+	int rc = LP_EXIT_OK;
+	const char *dflt[] = { LP_DEFAULT_TRACE };
+	if (nfiles == 0) {
+		files = (char **)dflt;
+		nfiles = 1;
+	}
+	for (int f = 0; f < nfiles && rc == LP_EXIT_OK; f++) {
+		char err[512] = "";
+		struct lp_reader *r = lp_reader_open(files[f], err, sizeof(err));
+		struct lp_session ss = { 0 };
+		if (!r || lp_session_list(r, &ss) < 0) {
+			lp_error("report: %s", err[0] ? err : "cannot read the trace");
+			rc = LP_EXIT_BADTRACE;
+		}
+		size_t nb = ss.n ? ss.n : 1;
+		for (size_t k = 0; k < nb && rc == LP_EXIT_OK; k++) {
+			struct lp_model_options opt = { .build = ss.n ? &ss.builds[k] : NULL };
+			if (nb > 1 && isatty(2))
+				fprintf(stderr, "\rlayerprof: report: %s: build %zu of %zu...", files[f], k + 1, nb);
+			struct lp_model *m = lp_model_from_reader(r, &opt, err, sizeof(err));
+			if (!m) {
+				lp_error("report: %s: %s", files[f], err[0] ? err : "cannot read the trace");
+				rc = LP_EXIT_BADTRACE;
+				break;
+			}
+			if (rs.n == cap) {
+				cap = cap ? cap * 2 : 8;
+				rs.models = lp_xrealloc(rs.models, cap * sizeof(*rs.models));
+				rs.files = lp_xrealloc(rs.files, cap * sizeof(*rs.files));
+			}
+			rs.models[rs.n] = m;
+			rs.files[rs.n++] = files[f];
+		}
+		if (nb > 1 && isatty(2))
+			fprintf(stderr, "\r\033[K");
+		lp_session_free(&ss);
+		lp_reader_close(r);
+	}
+	if (rc == LP_EXIT_OK) {
+		bool ok = true;
+		if (json) {
+			char *s = lp_report_session_json(&rs, t, nt, &ok);
+			struct lp_buf jb = { 0 };
+			lp_buf_json_text(&jb, s ? s : "{}");
+			fputs(jb.data ? jb.data : "", stdout);
+			fputc('\n', stdout);
+			lp_buf_free(&jb);
+			free(s);
+		} else {
+			FILE *out = lp_sanitizing_stream(stdout);
+			lp_report_session_text(out ? out : stdout, &rs, t, nt, top, &ok);
+			if (out)
+				fclose(out);
+		}
+		if (fflush(stdout) != 0 || ferror(stdout)) {
+			lp_error("report: cannot write the report");
+			rc = LP_EXIT_IO;
+		} else if (!ok) {
+			rc = LP_EXIT_TARGET;
+		}
+	}
+	for (size_t i = 0; i < rs.n; i++)
+		lp_model_free(rs.models[i]);
+	free(rs.models);
+	free(rs.files);
+	return rc;
 }
 
 int cmd_report(int argc, char **argv)
@@ -593,7 +686,7 @@ int cmd_report(int argc, char **argv)
 			json = true;
 			break;
 		case 't':
-			if (!parse_targets(optarg, &targets, &nt)) {
+			if (!lp_report_parse_targets(optarg, &targets, &nt)) {
 				rc = LP_EXIT_USAGE;
 				goto out;
 			}
@@ -617,9 +710,8 @@ int cmd_report(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (optind < argc - 1) {
-		lp_error("report: one trace file, please; see 'layerprof report --help'");
-		rc = LP_EXIT_USAGE;
+	if (optind < argc - 1 || session_of(argv[optind < argc ? optind : 0], optind < argc)) {
+		rc = report_session(argv + optind, argc - optind, targets, nt, json, top);
 		goto out;
 	}
 	const char *file = lp_cmdline_trace("report", optind < argc ? argv[optind] : NULL);
@@ -637,7 +729,7 @@ int cmd_report(int argc, char **argv)
 	if (m->build.truncated)
 		lp_warn("%s: the trace was truncated (%s); reporting what was recovered", file,
 			m->build.trace_message[0] ? m->build.trace_message : "no trailer");
-	bool ok = eval_targets(m, targets, nt);
+	bool ok = lp_report_eval_targets(m, targets, nt);
 	if (json) {
 		char *s = report_json(m, file, targets, nt);
 		if (!s) {
@@ -657,7 +749,7 @@ int cmd_report(int argc, char **argv)
 		 * file named with an escape sequence must not drive the
 		 * reader's terminal. */
 		FILE *out = lp_sanitizing_stream(stdout);
-		print_text(out ? out : stdout, m, file, targets, nt, top);
+		lp_report_print_text(out ? out : stdout, m, file, targets, nt, top);
 		if (out)
 			fclose(out);
 	}

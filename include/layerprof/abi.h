@@ -51,6 +51,7 @@ enum lp_kind {
 	LP_REC_PROGRESS = 0x82,  /* one line of the build's progress output: struct lp_rec_progress */
 	LP_REC_TRACE_PID = 0x83, /* user space started tracing a pid: struct lp_rec_trace_pid */
 	LP_REC_CONTEXT_FILE = 0x84, /* a file of the build context at start: struct lp_rec_context_file */
+	LP_REC_BUILD = 0x85,     /* a docker build under the recorded command began/ended: struct lp_rec_build */
 };
 
 /* lp_hdr.flags bits */
@@ -295,6 +296,22 @@ struct lp_rec_context_file {
 	__u16 path_len;        /* bytes incl. NUL */
 	__u16 pad;
 	/* char path[]; */
+};
+
+/* LP_REC_BUILD: a docker build that the recorded command ran (a script,
+ * make, compose...), seen through record's docker shim. hdr.tgid = the
+ * build's docker CLI process; hdr.aux = LP_BUILD_BEGIN or LP_BUILD_END.
+ * Its progress lines are LP_REC_PROGRESS records with the same hdr.tgid,
+ * its context files LP_REC_CONTEXT_FILE records with the same hdr.tgid.
+ * data: JSON, `len` bytes incl. its NUL: at BEGIN {"index", "argv", "cwd",
+ * "context", "dockerfile", "dockerfile_text", "tag", "target", ...}
+ * (record's META "build" object for that build), at END {"index"}. */
+enum { LP_BUILD_BEGIN = 1, LP_BUILD_END = 2 };
+struct lp_rec_build {
+	struct lp_hdr h;
+	__u16 len;             /* bytes of JSON incl. NUL */
+	__u16 pad[3];
+	/* char json[]; */
 };
 
 #endif /* LAYERPROF_ABI_H */
