@@ -417,6 +417,12 @@ static int match_run_step(struct lp_model *m, const char *text, uint64_t ts, con
 				score += 500;
 			free(have);
 		}
+		/* a build of a session: other builds (its siblings run in
+		 * parallel, or someone else's on the same daemon) run containers
+		 * in the same windows; a container whose command is known must
+		 * run this step's command */
+		if (want && *want && score < 500 && m->build.session_pid)
+			continue;
 		uint64_t lo = s->start_ns > lag * 4 ? s->start_ns - lag * 4 : 0;
 		uint64_t hi = s->end_ns + lag;
 		if (ts >= lo && ts <= hi)

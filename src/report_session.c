@@ -21,15 +21,28 @@ static double ms(uint64_t ns)
 	return (double)(ns / 1000000ull) + (double)(ns % 1000000ull) / 1e6;
 }
 
-/* Bytes the build's steps that ran wrote into their layers: what it added
- * to the build cache (a cached step adds nothing). */
+/* Bytes a step wrote into its layer: inside its container (RUN) or into
+ * a snapshot (COPY/ADD), not runc's or the daemon's own bookkeeping. */
+static uint64_t layer_bytes(const struct lp_model *m, int step)
+{
+	size_t n = 0;
+	const struct lp_file *f = lp_model_step_files(m, step, &n);
+	uint64_t sum = 0;
+	for (size_t i = 0; i < n; i++)
+		if (f[i].space == LP_PATH_CONTAINER || f[i].space == LP_PATH_SNAPSHOT)
+			sum += f[i].wbytes;
+	return sum;
+}
+
+/* What the build added to the build cache: the layers of its steps that
+ * ran (a cached step adds nothing). */
 static uint64_t cache_added(const struct lp_model *m)
 {
 	uint64_t sum = 0;
 	for (size_t i = 0; i < m->nsteps; i++) {
 		const struct lp_step *s = &m->steps[i];
 		if (!s->cached && (s->kind == LP_STEPK_RUN || s->kind == LP_STEPK_COPY))
-			sum += s->agg.bytes_written;
+			sum += layer_bytes(m, (int)i);
 	}
 	return sum;
 }

@@ -16,7 +16,7 @@ command -v go >/dev/null 2>&1 || realworld+=(golang-go)
 command -v cargo >/dev/null 2>&1 || realworld+=(cargo-web rustc-web)
 case "$what" in
 build) pkgs=("${build[@]}") ;;
-test) pkgs=("${build[@]}" "${docker[@]}" libcriterion-dev libfuzzer-14-dev libclang-rt-14-dev python3 xz-utils jq chromium libxml2-utils
+test) pkgs=("${build[@]}" "${docker[@]}" docker-compose libcriterion-dev libfuzzer-14-dev libclang-rt-14-dev python3 xz-utils jq chromium libxml2-utils
 	"${realworld[@]}") ;;
 demo) pkgs=("${build[@]}" "${docker[@]}") ;;
 bench) pkgs=("${build[@]}" "${docker[@]}" strace bpftrace hyperfine) ;;

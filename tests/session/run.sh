@@ -171,4 +171,28 @@ is "report ONE SESSION: six builds, in the order given" \
 	'.session.builds == 6 and [.builds[].tag] == ["sess/one", "sess/dev", "sess/prod", "sess/test", "sess/backend", "sess/opt"]'
 is "report ONE SESSION: the first build is fully cached" '.builds[0].cache_hit_rate == 1'
 
+# --- docker-compose: three services built at the same time ---
+if command -v docker-compose >/dev/null 2>&1; then
+	cdir=$work/compose
+	cp -r "$LP_ROOT/tests/fixtures/compose" "$cdir"
+	(cd "$cdir" && COMPOSE_DOCKER_CLI_BUILD=1 timeout -k 10 300 "$LP_BIN" record -o "$work/compose.lprof" -- \
+		docker-compose build --parallel >"$work/compose.out" 2>&1 </dev/null)
+	rc=$?
+	J=$work/compose.json
+	"$LP_BIN" report --json "$work/compose.lprof" >"$J" 2>"$work/compose.err"
+	if [ "$rc" = 0 ]; then pass "compose: record -- docker-compose build --parallel exits 0"; else fail "compose: record exits 0" "exit $rc: $(tail -3 "$work/compose.out" | tr '\n' ' ')"; fi
+	is "compose: three builds, all ok, one per service" \
+		'.session.builds == 3 and .session.failed == 0 and ([.builds[].tag] | sort) == ["compose/api", "compose/web", "compose/worker"]'
+	is "compose: they ran at the same time, and the report says so" '[.builds[].overlaps] | all'
+	# each RUN is its own service's: its own 6 execs (sh, cat, sleep, echo
+	# and runc's), reading its own file, not its siblings' (run in parallel)
+	is "compose: each RUN holds only its own container (6 execs) and reads its own .conf" \
+		'[.builds[] as $b | .steps[] | select(.build == $b.index and .instruction == "RUN") |
+		  .execs == 6 and .reads_from_context == [($b.tag | sub("compose/"; "")) + ".conf"]] | (length == 3 and all)' \
+		'[.steps[] | select(.instruction == "RUN") | {build, execs, reads_from_context}]'
+	is "compose: each build's image was inspected" '[.builds[].image_bytes > 0] | all'
+else
+	skip "compose: three services in parallel" "needs docker-compose (apt-get install docker-compose)"
+fi
+
 finish
