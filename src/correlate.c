@@ -10,6 +10,7 @@
  * this decides, attribution.c uses to give each event its step.
  */
 #include "model.h"
+#include "session.h"
 #include "model_int.h"
 
 #include <ctype.h>
@@ -530,9 +531,23 @@ static void correlate_procs(struct lp_model *m)
 			continue; /* another daemon's container */
 		const char *text = texts[i];
 		uint64_t ts = r->start_ns ? r->start_ns : r->exec_ns;
-		int s = match_run_step(m, text, ts, taken);
-		if (s < 0)
+		/* a build of a session: the process tree is the whole
+		 * recording's; a container started outside its time is
+		 * another build's, whatever it runs */
+		const struct lp_session_build *sb = pv->only;
+		if (sb && (ts < sb->begin_ns || (sb->end_ns && ts > sb->end_ns)))
 			continue;
+		int s = match_run_step(m, text, ts, taken);
+		if (s < 0) {
+			/* a container of this daemon, in this build's time, that
+			 * runs none of its commands: another build's (a sibling of
+			 * the session, or someone else's on a shared daemon) */
+			if (text && sb)
+				lp_u32v_push(&m->build.other_containers, r->pid);
+			continue;
+		}
+		if (m->build.session_pid)
+			lp_u32v_push(&m->build.own_containers, r->pid);
 		taken[s] = true;
 		struct lp_step *st = &m->steps[s];
 		bool is_run;

@@ -335,6 +335,8 @@ void lp_model_free(struct lp_model *m)
 	free(b->command);
 	free(b->docker_host);
 	free(b->builder);
+	free(b->own_containers.v);
+	free(b->other_containers.v);
 	free(b->target);
 	free(b->builder_driver);
 	free(b->context_dir);
@@ -397,4 +399,21 @@ const char *lp_step_status_name(enum lp_step_status s)
 {
 	static const char *names[] = { "unknown", "done", "cached", "error", "canceled" };
 	return (unsigned)s < LP_ARRAY_SIZE(names) ? names[s] : "unknown";
+}
+
+void lp_u32v_push(struct lp_u32v *l, uint32_t x)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 8;
+		l->v = lp_xrealloc(l->v, l->cap * sizeof(*l->v));
+	}
+	l->v[l->n++] = x;
+}
+
+bool lp_u32v_has(const struct lp_u32v *l, uint32_t x)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i] == x)
+			return true;
+	return false;
 }

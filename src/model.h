@@ -311,6 +311,14 @@ struct lp_finding {
 
 /* ----------------------------------------------------------------- model */
 
+/* A growable list of u32 (process ids). */
+struct lp_u32v {
+	uint32_t *v;
+	size_t n, cap;
+};
+void lp_u32v_push(struct lp_u32v *l, uint32_t x);
+bool lp_u32v_has(const struct lp_u32v *l, uint32_t x);
+
 struct lp_build {
 	bool failed;            /* a step errored or the command failed */
 	char *error;            /* the build's final error line ("failed to solve: ..."), or NULL */
@@ -337,6 +345,11 @@ struct lp_build {
 	int session_index;
 	uint32_t session_pid;
 	bool session_overlaps;
+	/* session builds: the containers (runc pids) of its RUN steps, and
+	 * those its daemon ran in its time that run none of its commands:
+	 * other builds' (a sibling's, or someone else's on a shared daemon),
+	 * kept out of its steps */
+	struct lp_u32v own_containers, other_containers;
 	char *docker_host;      /* META build.docker_host: -H, else DOCKER_HOST, else NULL */
 	struct lp_dockerfile *dockerfile; /* dockerfile_text parsed (dockerfile.h), or NULL */
 	char **data_roots;      /* traced daemons' data-root(s) */

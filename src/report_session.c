@@ -65,6 +65,25 @@ static char *failure_cause(const struct lp_model *m)
 	return lp_xstrdup(m->build.error ? m->build.error : "the build command failed");
 }
 
+/* Containers that build i's daemon ran in its time for no build of the
+ * session: someone else's builds on a shared daemon (foreign). */
+static size_t foreign_of(const struct lp_report_session *s, size_t i, struct lp_u32v *seen)
+{
+	size_t n = 0;
+	const struct lp_u32v *o = &s->models[i]->build.other_containers;
+	for (size_t k = 0; k < o->n; k++) {
+		bool own = false;
+		for (size_t j = 0; j < s->n && !own; j++)
+			own = lp_u32v_has(&s->models[j]->build.own_containers, o->v[k]);
+		if (own || (seen && lp_u32v_has(seen, o->v[k])))
+			continue;
+		if (seen)
+			lp_u32v_push(seen, o->v[k]);
+		n++;
+	}
+	return n;
+}
+
 static const char *or_dash(const char *s)
 {
 	return s && *s ? s : "-";
@@ -132,6 +151,7 @@ static cJSON *build_obj(const struct lp_report_session *s, size_t i)
 	cJSON_AddItemToObject(o, "error", cause ? cJSON_CreateString(cause) : cJSON_CreateNull());
 	free(cause);
 	cJSON_AddBoolToObject(o, "overlaps", b->session_overlaps);
+	cJSON_AddNumberToObject(o, "foreign_containers", (double)foreign_of(s, i, NULL));
 	return o;
 }
 
@@ -229,6 +249,14 @@ char *lp_report_session_json(const struct lp_report_session *s, const struct tar
 	cJSON_AddNumberToObject(js, "cached_steps", (double)tt.cached);
 	cJSON_AddNumberToObject(js, "cacheable_steps", (double)tt.cacheable);
 	cJSON_AddNumberToObject(js, "cache_added_bytes", (double)tt.added);
+	struct lp_u32v seen = { 0 };
+	size_t foreign = 0;
+	for (size_t i = 0; i < s->n; i++)
+		foreign += foreign_of(s, i, &seen);
+	free(seen.v);
+	/* other builds on the same daemon while these ran, not this session's:
+	 * their containers are in no build's steps */
+	cJSON_AddNumberToObject(js, "foreign_containers", (double)foreign);
 	cJSON *jb = cJSON_AddArrayToObject(root, "builds");
 	cJSON *steps = cJSON_AddArrayToObject(root, "steps");
 	cJSON *finds = cJSON_AddArrayToObject(root, "findings");
@@ -288,8 +316,16 @@ void lp_report_session_text(FILE *out, const struct lp_report_session *s, const 
 	for (size_t i = 0; i < s->n; i++)
 		overlap |= s->models[i]->build.session_overlaps;
 	if (overlap)
-		fprintf(out, "  note             builds ran at the same time: each one's file I/O also holds the "
-			     "others' daemon work of that window\n");
+		fprintf(out, "  note             builds ran at the same time: their containers are kept apart, but "
+			     "each one's daemon-side writes (COPY, export) may hold the others' of that window\n");
+	struct lp_u32v seen = { 0 };
+	size_t foreign = 0;
+	for (size_t i = 0; i < s->n; i++)
+		foreign += foreign_of(s, i, &seen);
+	free(seen.v);
+	if (foreign)
+		fprintf(out, "  foreign          %zu container%s of other builds ran on the same daemon meanwhile "
+			     "(not this session's: in none of its steps)\n", foreign, foreign == 1 ? "" : "s");
 
 	fprintf(out, "\n== Builds\n");
 	fprintf(out, "  %-3s %-7s %9s  %-12s %-20s %10s %5s  %s\n", "#", "STATUS", "WALL", "TARGET", "TAG", "IMAGE",

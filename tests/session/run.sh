@@ -41,7 +41,7 @@ cleanup() {
 	"$TOOLS/dockerd-private.sh" stop "$D" >/dev/null 2>&1 ||
 		echo "session: could not stop the private dockerd in $D cleanly" >&2
 	if [ "$LP_FAIL" != 0 ]; then
-		mkdir -p "$ART" && cp "$work"/*.json "$work"/*.out "$work"/*.txt "$ART/" 2>/dev/null
+		mkdir -p "$ART" && cp "$work"/*.json "$work"/*.out "$work"/*.txt "$work"/*.lprof "$ART/" 2>/dev/null
 		echo "# session: reports and outputs kept in $ART/"
 	fi
 	rm -rf "$work" 2>/dev/null || echo "session: could not remove $work" >&2
@@ -76,10 +76,19 @@ src=$work/src
 (cd "$src" && ./build-all.sh >"$work/warmup.out" 2>&1)
 echo "console.log(2) // edited" >>"$src/src/app.js"
 
-# --- the recorded session ---
+# --- the recorded session, while someone else builds on the same daemon ---
+mkdir -p "$work/foreign"
+printf 'FROM layerprof/busybox\nRUN sleep 0.3 && echo foreign-build > /f.txt\n' >"$work/foreign/Dockerfile"
+(while [ ! -e "$work/foreign.stop" ]; do
+	/usr/bin/docker build --network=host --no-cache -q -t foreign/x "$work/foreign" >/dev/null 2>&1
+done) &
+foreign_pid=$!
+sleep 1
 (cd "$src" && timeout -k 10 300 "$LP_BIN" record -o "$work/session.lprof" -- ./build-all.sh \
 	>"$work/session.out" 2>&1 </dev/null)
 rc=$?
+touch "$work/foreign.stop"
+wait "$foreign_pid" 2>/dev/null
 if [ "$rc" = 0 ] && [ -s "$work/session.lprof" ]; then
 	pass "record -- ./build-all.sh exits with the script's status (0)"
 else
@@ -136,6 +145,13 @@ is "every step and finding carries its build" \
 	'([.steps[] | .build] | unique) == [0, 1, 2, 3, 4] and ([.findings[] | .build] | all(. >= 0 and . < 5))'
 is "failed-step findings for builds 1, 3, 4" \
 	'[.findings[] | select(.kind == "failed-step") | .build] | unique == [1, 3, 4]'
+# a RUN's own container: runc's 3 execs and its command's 1-2; the other
+# user's container would add 4 more (seen: 10 before containers were kept
+# to their build's time and command)
+is "the other user's build is in no step, and is counted as foreign" \
+	'([.steps[] | select(.name | test("foreign-build"))] | length == 0) and .session.foreign_containers >= 1 and
+	 ([.steps[] | select(.instruction == "RUN" and (.cached | not)) | .execs] | all(. <= 6))' \
+	'{session, runs: [.steps[] | select(.instruction == "RUN") | {build, name, cached, execs}]}'
 is "no build holds another's steps (each RUN once, in its own build)" \
 	'[.steps[] | select(.instruction == "RUN") | [.build, .name]] | length == (unique | length)'
 if grep -q "a session of 5 builds" "$work/session.txt" && grep -q "== Builds" "$work/session.txt"; then
