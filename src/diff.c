@@ -60,6 +60,7 @@
 #include "exitcode.h"
 #include "export.h"
 #include "model.h"
+#include "session.h"
 #include "util.h"
 
 #define SIG_MIN_NS 500000000ull
@@ -726,7 +727,8 @@ static void j_findings(struct lp_buf *b, const struct lp_model *m, const struct 
 	lp_buf_puts(b, "]");
 }
 
-static void print_json(struct diff *d)
+/* The layerprof.diff/1 document of d, appended to *out. */
+static void diff_json(struct lp_buf *out, struct diff *d)
 {
 	const struct lp_model *A = d->A, *B = d->B;
 	struct lp_buf b = { 0 };
@@ -811,11 +813,164 @@ static void print_json(struct diff *d)
 	j_findings(&b, B, fn, nn);
 	lp_buf_puts(&b, ",\"resolved\":");
 	j_findings(&b, A, fr, nr);
-	lp_buf_puts(&b, "}}\n");
+	lp_buf_puts(&b, "}}");
 	free(fn);
 	free(fr);
+	lp_buf_append(out, b.data, b.len);
+	lp_buf_free(&b);
+}
+
+static void print_json(struct diff *d)
+{
+	struct lp_buf b = { 0 };
+	diff_json(&b, d);
+	lp_buf_puts(&b, "\n");
 	fwrite(b.data, 1, b.len, stdout);
 	lp_buf_free(&b);
+}
+
+static void diff_free(struct diff *d)
+{
+	for (size_t i = 0; i < d->np; i++) {
+		free(d->p[i].key);
+		free(d->p[i].cause_msg);
+		free(d->p[i].was);
+		for (size_t k = 0; k < d->p[i].nfiles; k++)
+			free(d->p[i].files[k]);
+		free(d->p[i].files);
+	}
+	free(d->p);
+	free(d->resent);
+}
+
+/* ------------------------------------------------------ sessions */
+
+/* What makes two builds of two sessions the same build: the tag, else the
+ * target and the context. */
+static bool same_build(const struct lp_build *a, const struct lp_build *b)
+{
+	if (a->image_ref || b->image_ref)
+		return a->image_ref && b->image_ref && !strcmp(a->image_ref, b->image_ref);
+	bool t = (!a->target && !b->target) || (a->target && b->target && !strcmp(a->target, b->target));
+	bool c = a->context_dir && b->context_dir && !strcmp(a->context_dir, b->context_dir);
+	return t && c;
+}
+
+static const char *build_name(const struct lp_build *b)
+{
+	return b->image_ref ? b->image_ref : b->target ? b->target : b->context_dir ? b->context_dir : "(untagged)";
+}
+
+/* Two recordings of several builds (the script run twice): each build of
+ * AFTER against its match in BEFORE (tag, else target and context). */
+static int diff_sessions(const char *fa, const char *fb, bool json)
+{
+	struct lp_model **A, **B;
+	size_t na, nb;
+	char err[512] = "";
+	if (lp_session_load(fa, true, &A, &na, err, sizeof(err)) < 0) {
+		lp_error("diff: %s: %s", fa, err[0] ? err : "not a readable layerprof trace");
+		return LP_EXIT_BADTRACE;
+	}
+	if (lp_session_load(fb, true, &B, &nb, err, sizeof(err)) < 0) {
+		lp_error("diff: %s: %s", fb, err[0] ? err : "not a readable layerprof trace");
+		for (size_t i = 0; i < na; i++)
+			lp_model_free(A[i]);
+		free(A);
+		return LP_EXIT_BADTRACE;
+	}
+	bool *used = lp_xcalloc(na + 1, sizeof(bool));
+	struct lp_buf js = { 0 };
+	FILE *out = json ? NULL : lp_sanitizing_stream(stdout);
+	FILE *o = out ? out : stdout;
+	if (json)
+		lp_buf_printf(&js, "{\"schema\":\"layerprof.diff/1\",\"session\":true,\"a_builds\":%zu,"
+				   "\"b_builds\":%zu,\"pairs\":[",
+			      na, nb);
+	else
+		fprintf(o, "layerprof diff: %s (%zu build%s) -> %s (%zu build%s), build by build\n", fa, na,
+			na == 1 ? "" : "s", fb, nb, nb == 1 ? "" : "s");
+	size_t npairs = 0;
+	for (size_t j = 0; j < nb; j++) {
+		size_t i;
+		for (i = 0; i < na && (used[i] || !same_build(&A[i]->build, &B[j]->build)); i++)
+			;
+		if (i == na)
+			continue;
+		used[i] = true;
+		struct diff d;
+		memset(&d, 0, sizeof(d));
+		d.fa = fa;
+		d.fb = fb;
+		d.A = A[i];
+		d.B = B[j];
+		match_steps(&d);
+		classify(&d);
+		if (json) {
+			lp_buf_printf(&js, "%s\n{\"a_build\":%zu,\"b_build\":%zu,\"build\":", npairs ? "," : "", i, j);
+			lp_buf_json_str(&js, build_name(&B[j]->build));
+			lp_buf_puts(&js, ",\"diff\":");
+			diff_json(&js, &d);
+			lp_buf_puts(&js, "}");
+		} else {
+			fprintf(o, "\n======== %s: build %zu -> build %zu\n\n", build_name(&B[j]->build), i, j);
+			print_text(o, &d);
+		}
+		npairs++;
+		diff_free(&d);
+	}
+	/* builds on one side only */
+	if (json)
+		lp_buf_puts(&js, "],\"only_a\":[");
+	size_t k = 0;
+	for (size_t i = 0; i < na; i++) {
+		if (used[i])
+			continue;
+		if (json) {
+			lp_buf_printf(&js, "%s{\"build\":%zu,\"name\":", k++ ? "," : "", i);
+			lp_buf_json_str(&js, build_name(&A[i]->build));
+			lp_buf_puts(&js, "}");
+		} else {
+			fprintf(o, "\nonly in %s: build %zu (%s)\n", fa, i, build_name(&A[i]->build));
+		}
+	}
+	if (json)
+		lp_buf_puts(&js, "],\"only_b\":[");
+	k = 0;
+	for (size_t j = 0; j < nb; j++) {
+		bool matched = false;
+		for (size_t i = 0; i < na && !matched; i++)
+			matched = used[i] && same_build(&A[i]->build, &B[j]->build);
+		if (matched)
+			continue;
+		if (json) {
+			lp_buf_printf(&js, "%s{\"build\":%zu,\"name\":", k++ ? "," : "", j);
+			lp_buf_json_str(&js, build_name(&B[j]->build));
+			lp_buf_puts(&js, "}");
+		} else {
+			fprintf(o, "\nonly in %s: build %zu (%s)\n", fb, j, build_name(&B[j]->build));
+		}
+	}
+	if (json) {
+		lp_buf_puts(&js, "]}\n");
+		fwrite(js.data, 1, js.len, stdout);
+	}
+	if (out)
+		fclose(out);
+	lp_buf_free(&js);
+	int status = LP_EXIT_OK;
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		lp_error("diff: cannot write the output");
+		status = LP_EXIT_IO;
+	}
+	free(used);
+	for (size_t i = 0; i < na; i++)
+		lp_model_free(A[i]);
+	for (size_t j = 0; j < nb; j++)
+		lp_model_free(B[j]);
+	free(A);
+	free(B);
+	return status;
 }
 
 /* ------------------------------------------------------------- main */
@@ -848,6 +1003,8 @@ int cmd_diff(int argc, char **argv)
 		lp_error("diff: needs two trace files; usage: layerprof diff BEFORE AFTER [--json]");
 		return LP_EXIT_USAGE;
 	}
+	if (lp_session_recorded(argv[optind]) || lp_session_recorded(argv[optind + 1]))
+		return diff_sessions(argv[optind], argv[optind + 1], json);
 	struct diff d;
 	memset(&d, 0, sizeof(d));
 	d.fa = argv[optind];
@@ -881,16 +1038,7 @@ int cmd_diff(int argc, char **argv)
 		lp_error("diff: cannot write the output");
 		status = LP_EXIT_IO;
 	}
-	for (size_t i = 0; i < d.np; i++) {
-		free(d.p[i].key);
-		free(d.p[i].cause_msg);
-		free(d.p[i].was);
-		for (size_t k = 0; k < d.p[i].nfiles; k++)
-			free(d.p[i].files[k]);
-		free(d.p[i].files);
-	}
-	free(d.p);
-	free(d.resent);
+	diff_free(&d);
 	lp_model_free(d.A);
 	lp_model_free(d.B);
 	return status;

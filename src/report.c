@@ -573,24 +573,6 @@ void lp_report_print_text(FILE *out, const struct lp_model *m, const char *file,
 	}
 }
 
-/* Does the one trace file hold a session (the builds a script ran,
- * session.h)? */
-static bool session_of(const char *file, bool given)
-{
-	const char *f = lp_cmdline_trace_quiet(given ? file : NULL);
-	char err[256];
-	struct lp_reader *r = f ? lp_reader_open(f, err, sizeof(err)) : NULL;
-	if (!r)
-		return false; /* the one-build path says why */
-	/* record says so in META when its docker shim was in the command's
-	 * PATH (a script, make...): no need to read the whole trace here */
-	cJSON *meta = lp_reader_meta(r) ? cJSON_Parse(lp_reader_meta(r)) : NULL;
-	bool yes = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(meta, "docker_shim"));
-	cJSON_Delete(meta);
-	lp_reader_close(r);
-	return yes;
-}
-
 /* Several builds: every build of every file (a recording of one build is
  * one build of the session). */
 static int report_session(char **files, int nfiles, struct target *t, size_t nt, bool json, int top)
@@ -605,35 +587,23 @@ static int report_session(char **files, int nfiles, struct target *t, size_t nt,
 	}
 	for (int f = 0; f < nfiles && rc == LP_EXIT_OK; f++) {
 		char err[512] = "";
-		struct lp_reader *r = lp_reader_open(files[f], err, sizeof(err));
-		struct lp_session ss = { 0 };
-		if (!r || lp_session_list(r, &ss) < 0) {
-			lp_error("report: %s", err[0] ? err : "cannot read the trace");
+		struct lp_model **v;
+		size_t nb;
+		if (lp_session_load(files[f], true, &v, &nb, err, sizeof(err)) < 0) {
+			lp_error("report: %s: %s", files[f], err[0] ? err : "cannot read the trace");
 			rc = LP_EXIT_BADTRACE;
+			break;
 		}
-		size_t nb = ss.n ? ss.n : 1;
-		for (size_t k = 0; k < nb && rc == LP_EXIT_OK; k++) {
-			struct lp_model_options opt = { .build = ss.n ? &ss.builds[k] : NULL };
-			if (nb > 1 && isatty(2))
-				fprintf(stderr, "\rlayerprof: report: %s: build %zu of %zu...", files[f], k + 1, nb);
-			struct lp_model *m = lp_model_from_reader(r, &opt, err, sizeof(err));
-			if (!m) {
-				lp_error("report: %s: %s", files[f], err[0] ? err : "cannot read the trace");
-				rc = LP_EXIT_BADTRACE;
-				break;
-			}
+		for (size_t k = 0; k < nb; k++) {
 			if (rs.n == cap) {
 				cap = cap ? cap * 2 : 8;
 				rs.models = lp_xrealloc(rs.models, cap * sizeof(*rs.models));
 				rs.files = lp_xrealloc(rs.files, cap * sizeof(*rs.files));
 			}
-			rs.models[rs.n] = m;
+			rs.models[rs.n] = v[k];
 			rs.files[rs.n++] = files[f];
 		}
-		if (nb > 1 && isatty(2))
-			fprintf(stderr, "\r\033[K");
-		lp_session_free(&ss);
-		lp_reader_close(r);
+		free(v);
 	}
 	if (rc == LP_EXIT_OK) {
 		bool ok = true;
@@ -710,7 +680,8 @@ int cmd_report(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (optind < argc - 1 || session_of(argv[optind < argc ? optind : 0], optind < argc)) {
+	if (optind < argc - 1 ||
+	    lp_session_recorded(lp_cmdline_trace_quiet(optind < argc ? argv[optind] : NULL))) {
 		rc = report_session(argv + optind, argc - optind, targets, nt, json, top);
 		goto out;
 	}

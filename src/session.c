@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* The builds of a recording (session.h). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "event.h"
+#include "model.h"
 #include "session.h"
 #include "trace.h"
 #include "util.h"
@@ -83,4 +86,60 @@ bool lp_session_keeps(const struct lp_session_build *b, const struct lp_hdr *h)
 	default:
 		return true;
 	}
+}
+
+bool lp_session_recorded(const char *path)
+{
+	char err[256];
+	struct lp_reader *r = path ? lp_reader_open(path, err, sizeof(err)) : NULL;
+	if (!r)
+		return false;
+	cJSON *meta = lp_reader_meta(r) ? cJSON_Parse(lp_reader_meta(r)) : NULL;
+	bool yes = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(meta, "docker_shim"));
+	cJSON_Delete(meta);
+	lp_reader_close(r);
+	return yes;
+}
+
+int lp_session_load(const char *path, bool progress, struct lp_model ***models, size_t *n, char *err,
+		    size_t errlen)
+{
+	*models = NULL;
+	*n = 0;
+	struct lp_reader *r = lp_reader_open(path, err, errlen);
+	struct lp_session ss = { 0 };
+	if (!r)
+		return -1;
+	if (lp_session_list(r, &ss) < 0) {
+		snprintf(err, errlen, "cannot read the trace");
+		lp_reader_close(r);
+		return -1;
+	}
+	size_t nb = ss.n ? ss.n : 1;
+	struct lp_model **v = lp_xcalloc(nb, sizeof(*v));
+	bool tty = progress && isatty(2);
+	int rc = 0;
+	for (size_t k = 0; k < nb; k++) {
+		struct lp_model_options opt = { .build = ss.n ? &ss.builds[k] : NULL };
+		if (tty && nb > 1)
+			fprintf(stderr, "\rlayerprof: %s: build %zu of %zu...", path, k + 1, nb);
+		v[k] = lp_model_from_reader(r, &opt, err, errlen);
+		if (!v[k]) {
+			for (size_t j = 0; j < k; j++)
+				lp_model_free(v[j]);
+			free(v);
+			v = NULL;
+			rc = -1;
+			break;
+		}
+	}
+	if (tty && nb > 1)
+		fprintf(stderr, "\r\033[K");
+	lp_session_free(&ss);
+	lp_reader_close(r);
+	if (rc == 0) {
+		*models = v;
+		*n = nb;
+	}
+	return rc;
 }

@@ -41,6 +41,19 @@ struct lp_session {
 int lp_session_list(struct lp_reader *r, struct lp_session *out);
 void lp_session_free(struct lp_session *s);
 
+struct lp_model;
+
+/* Was the trace at path recorded with record's docker shim (META
+ * "docker_shim": its builds are in LP_REC_BUILD records)? Reads only
+ * the file's META. */
+bool lp_session_recorded(const char *path);
+
+/* The models of the builds of the trace at path, in start order: one per
+ * session build, or one of the whole recording when it holds none. 0, or
+ * -1 with one line in err. progress: say "build k of n" on stderr (tty). */
+int lp_session_load(const char *path, bool progress, struct lp_model ***models, size_t *n, char *err,
+		    size_t errlen);
+
 /* Does record h belong to the model of build b? */
 bool lp_session_keeps(const struct lp_session_build *b, const struct lp_hdr *h);
 

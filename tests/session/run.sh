@@ -187,6 +187,25 @@ is "report ONE SESSION: six builds, in the order given" \
 	'.session.builds == 6 and [.builds[].tag] == ["sess/one", "sess/dev", "sess/prod", "sess/test", "sess/backend", "sess/opt"]'
 is "report ONE SESSION: the first build is fully cached" '.builds[0].cache_hit_rate == 1'
 
+# --- diff, build by build: the script again, nothing edited ---
+(cd "$src" && timeout -k 10 300 "$LP_BIN" record -o "$work/session2.lprof" -- ./build-all.sh \
+	>"$work/session2.out" 2>&1 </dev/null)
+J=$work/diff.json
+"$LP_BIN" diff --json "$work/session.lprof" "$work/session2.lprof" >"$J" 2>"$work/diff.err"
+is "diff of two sessions: five pairs, matched by tag" \
+	'.session and ([.pairs[] | [.a_build, .b_build, .build]] == [[0,0,"sess/dev"],[1,1,"sess/prod"],[2,2,"sess/test"],[3,3,"sess/backend"],[4,4,"sess/opt"]]) and .only_a == [] and .only_b == []' \
+	'{pairs: [.pairs[] | {a_build, b_build, build}], only_a, only_b}'
+# what the edit made run in the first session is cached in the second
+is "diff: dev's COPY src and RUN are now cached, test's RUN; nothing else changed" \
+	'[.pairs[].diff.summary | [.now_cached, .new_misses, .failed, .fixed]] == [[2,0,0,0],[0,0,0,0],[1,0,0,0],[0,0,0,0],[0,0,0,0]]' \
+	'[.pairs[] | {build, s: .diff.summary, c: [.diff.steps[] | select(.change != "unchanged") | {key, change}]}]'
+"$LP_BIN" diff "$work/session.lprof" "$work/session2.lprof" >"$work/diff.txt" 2>&1
+if grep -q "build by build" "$work/diff.txt" && [ "$(grep -c '^======== sess/' "$work/diff.txt")" = 5 ]; then
+	pass "diff text: one section per build"
+else
+	fail "diff text: one section per build" "$(head -5 "$work/diff.txt" | tr '\n' ' ')"
+fi
+
 # --- docker-compose: three services built at the same time ---
 if command -v docker-compose >/dev/null 2>&1; then
 	cdir=$work/compose
