@@ -28,9 +28,15 @@ static uint64_t layer_bytes(const struct lp_model *m, int step)
 	size_t n = 0;
 	const struct lp_file *f = lp_model_step_files(m, step, &n);
 	uint64_t sum = 0;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		/* /dev, /proc, /sys inside a container are mounts, not its layer */
+		if (f[i].space == LP_PATH_CONTAINER &&
+		    (lp_starts_with(f[i].path, "/dev/") || lp_starts_with(f[i].path, "/proc/") ||
+		     lp_starts_with(f[i].path, "/sys/")))
+			continue;
 		if (f[i].space == LP_PATH_CONTAINER || f[i].space == LP_PATH_SNAPSHOT)
 			sum += f[i].wbytes;
+	}
 	return sum;
 }
 

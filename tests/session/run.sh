@@ -134,8 +134,12 @@ is "session hit rate = $want_sum of $want_cacheable cacheable steps" \
 # then the same layer as dev's (same parent, same files): only its RUN runs
 is "the edit: dev hits 3 of 5, test 4 of 5 (its COPY src is dev's layer)" \
 	'[.builds[0, 2].cache_hit_rate] == [0.6, 0.8]'
-is "what the builds added to the build cache: the steps that ran wrote bytes" \
-	'.session.cache_added_bytes > 0 and .builds[0].cache_added_bytes > 0 and .builds[1].cache_added_bytes == 0'
+# dev's new layers: COPY src (src/app.js) and a RUN that writes nothing to
+# its layer (cat > /dev/null); test's COPY src is dev's, its RUN writes none
+appjs=$(wc -c <"$src/src/app.js")
+is "what the builds added to the build cache: dev's COPY src, $appjs B" \
+	".builds[0].cache_added_bytes == $appjs and .builds[2].cache_added_bytes == 0 and
+	 .session.cache_added_bytes == $appjs" '[.builds[] | {tag, cache_added_bytes}]'
 for i in 0 2; do
 	tag=$(jq -r ".builds[$i].tag" "$J")
 	size=$(/usr/bin/docker image inspect --format '{{.Size}}' "$tag" 2>/dev/null)
