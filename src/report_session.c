@@ -40,17 +40,33 @@ static uint64_t layer_bytes(const struct lp_model *m, int step)
 	return sum;
 }
 
+/* A step that added a layer (a build cache entry): a RUN, COPY or ADD
+ * that ran (a cached one adds nothing). */
+static bool adds_layer(const struct lp_step *s)
+{
+	return !s->cached && s->status == LP_STEP_DONE && (s->kind == LP_STEPK_RUN || s->kind == LP_STEPK_COPY);
+}
+
 /* What the build added to the build cache: the layers of its steps that
- * ran (a cached step adds nothing). */
-static uint64_t cache_added(const struct lp_model *m)
+ * ran; *entries: how many. */
+static uint64_t cache_added_n(const struct lp_model *m, size_t *entries)
 {
 	uint64_t sum = 0;
+	size_t n = 0;
 	for (size_t i = 0; i < m->nsteps; i++) {
-		const struct lp_step *s = &m->steps[i];
-		if (!s->cached && (s->kind == LP_STEPK_RUN || s->kind == LP_STEPK_COPY))
-			sum += layer_bytes(m, (int)i);
+		if (!adds_layer(&m->steps[i]))
+			continue;
+		sum += layer_bytes(m, (int)i);
+		n++;
 	}
+	if (entries)
+		*entries = n;
 	return sum;
+}
+
+static uint64_t cache_added(const struct lp_model *m)
+{
+	return cache_added_n(m, NULL);
 }
 
 /* Why the build failed, in one line: its failed-step finding (with the
@@ -153,6 +169,18 @@ static cJSON *build_obj(const struct lp_report_session *s, size_t i)
 			      num_or_null(b->cache_hit_rate, b->cache_hit_rate >= 0 && !b->steps_inferred));
 	cJSON_AddItemToObject(o, "image_bytes", num_or_null((double)b->image_bytes, b->image_bytes_source != NULL));
 	cJSON_AddNumberToObject(o, "cache_added_bytes", (double)cache_added(m));
+	/* the new layers (build cache entries), step by step: the cache's
+	 * growth explained */
+	cJSON *layers = cJSON_AddArrayToObject(o, "cache_added_layers");
+	for (size_t k = 0; k < m->nsteps; k++) {
+		if (!adds_layer(&m->steps[k]))
+			continue;
+		cJSON *l = cJSON_CreateObject();
+		cJSON_AddStringToObject(l, "step", m->steps[k].id);
+		cJSON_AddStringToObject(l, "name", m->steps[k].name ? m->steps[k].name : "");
+		cJSON_AddNumberToObject(l, "bytes", (double)layer_bytes(m, (int)k));
+		cJSON_AddItemToArray(layers, l);
+	}
 	char *cause = failure_cause(m);
 	cJSON_AddItemToObject(o, "error", cause ? cJSON_CreateString(cause) : cJSON_CreateNull());
 	free(cause);
@@ -255,6 +283,13 @@ char *lp_report_session_json(const struct lp_report_session *s, const struct tar
 	cJSON_AddNumberToObject(js, "cached_steps", (double)tt.cached);
 	cJSON_AddNumberToObject(js, "cacheable_steps", (double)tt.cacheable);
 	cJSON_AddNumberToObject(js, "cache_added_bytes", (double)tt.added);
+	size_t entries = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		size_t e = 0;
+		cache_added_n(s->models[i], &e);
+		entries += e;
+	}
+	cJSON_AddNumberToObject(js, "cache_added_layers", (double)entries);
 	struct lp_u32v seen = { 0 };
 	size_t foreign = 0;
 	for (size_t i = 0; i < s->n; i++)
@@ -313,11 +348,16 @@ void lp_report_session_text(FILE *out, const struct lp_report_session *s, const 
 			100.0 * (double)tt.cached / (double)tt.cacheable, tt.cached, tt.cacheable);
 	else
 		fprintf(out, "  cache hit rate   unknown (no build ran a cacheable step)\n");
-	size_t adders = 0;
-	for (size_t i = 0; i < s->n; i++)
-		adders += cache_added(s->models[i]) > 0;
-	fprintf(out, "  build cache      +%s written by %zu build%s into new layers (the steps that ran)\n",
-		lp_fmt_bytes(tt.added, b1, sizeof(b1)), adders, adders == 1 ? "" : "s");
+	size_t adders = 0, entries = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		size_t e = 0;
+		cache_added_n(s->models[i], &e);
+		entries += e;
+		adders += e > 0;
+	}
+	fprintf(out, "  build cache      +%zu layer%s, %s, by %zu build%s (the RUN/COPY steps that ran; see below)\n",
+		entries, entries == 1 ? "" : "s", lp_fmt_bytes(tt.added, b1, sizeof(b1)), adders,
+		adders == 1 ? "" : "s");
 	bool overlap = false;
 	for (size_t i = 0; i < s->n; i++)
 		overlap |= s->models[i]->build.session_overlaps;
@@ -350,6 +390,20 @@ void lp_report_session_text(FILE *out, const struct lp_report_session *s, const 
 			b->image_bytes_source ? lp_fmt_bytes(b->image_bytes, b2, sizeof(b2)) : "-", hit,
 			cause ? cause : added);
 		free(cause);
+	}
+
+	if (entries) {
+		fprintf(out, "\n== Build cache added (new layers, by build and step)\n");
+		for (size_t i = 0; i < s->n; i++) {
+			const struct lp_model *m = s->models[i];
+			for (size_t k = 0; k < m->nsteps; k++) {
+				if (!adds_layer(&m->steps[k]))
+					continue;
+				fprintf(out, "  %-3zu %-6s %10s  %s\n", i, m->steps[k].id,
+					lp_fmt_bytes(layer_bytes(m, (int)k), b1, sizeof(b1)),
+					m->steps[k].name ? m->steps[k].name : "");
+			}
+		}
 	}
 
 	if (nt) {

@@ -140,6 +140,11 @@ appjs=$(wc -c <"$src/src/app.js")
 is "what the builds added to the build cache: dev's COPY src, $appjs B" \
 	".builds[0].cache_added_bytes == $appjs and .builds[2].cache_added_bytes == 0 and
 	 .session.cache_added_bytes == $appjs" '[.builds[] | {tag, cache_added_bytes}]'
+is "the cache's growth step by step: dev's COPY src and RUN, test's RUN (3 new layers)" \
+	'.session.cache_added_layers == 3 and
+	 [.builds[0, 2] | [.cache_added_layers[].name]] == [["[dev 1/2] COPY src ./src", "[dev 2/2] RUN cat src/app.js > /dev/null"],
+	                                                    ["[test 2/2] RUN cat src/app.js > /dev/null && echo tested"]]' \
+	'[.builds[] | {tag, cache_added_layers}]'
 for i in 0 2; do
 	tag=$(jq -r ".builds[$i].tag" "$J")
 	size=$(/usr/bin/docker image inspect --format '{{.Size}}' "$tag" 2>/dev/null)
