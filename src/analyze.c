@@ -287,9 +287,10 @@ static void layer_order(struct lp_model *m)
 				struct lp_buf b = { 0 };
 				for (size_t i = 0; i < read.n && i < 20; i++)
 					lp_buf_printf(&b, "%s%s", i ? ", " : "", read.v[i]);
-				lp_finding_add_evidence(f, "%s (line %d, %s, %llu processes) opened %s: %s", r->id,
+				lp_finding_add_evidence(f, "%s (line %d, %s, %llu %s) opened %s: %s", r->id,
 							r->dockerfile_line, fmt_ms(rwall, b1, sizeof(b1)),
 							(unsigned long long)r->agg.procs,
+							lp_plural(r->agg.procs, "process", "processes"),
 							read.n ? "only these copied files" : "none of the copied files",
 							read.n ? b.data : "-");
 				lp_buf_free(&b);
@@ -454,8 +455,9 @@ static void cache_miss(struct lp_model *m)
 				f->suggestion = lp_xstrdup("Compare with the previous recording: layerprof diff BEFORE AFTER.");
 			}
 		}
-		f->message = lp_xasprintf("%s %s is the first cache miss of stage %s: %s; %d step(s) re-ran (%s)",
-					  s->id, s->name, *s->stage ? s->stage : "(default)", cause, reran,
+		f->message = lp_xasprintf("%s %s is the first cache miss of %s%s: %s; %d step(s) re-ran (%s)",
+					  s->id, s->name, *s->stage ? "stage " : "the unnamed stage",
+					  *s->stage ? s->stage : "", cause, reran,
 					  fmt_ms(cost, b2, sizeof(b2)));
 		lp_finding_add_evidence(f, "progress: %s %s (no CACHED line), Dockerfile line %d", s->id,
 					lp_step_status_name(s->status), s->dockerfile_line);
@@ -696,9 +698,9 @@ static void context_checks(struct lp_model *m)
 		struct lp_finding *f = lp_model_finding_new(m, LP_FIND_CONTEXT_BLOAT, m->context.step);
 		char b1[32], b2[32], b3[32];
 		f->message = lp_xasprintf(
-			"%s of the %s build context (%zu files) is never read by any build step; "
+			"%s of the %s build context (%zu %s) is never read by any build step; "
 			"the daemon receives it for nothing",
-			fmt_b(bytes, b1, sizeof(b1)), fmt_b(total, b2, sizeof(b2)), nv);
+			fmt_b(bytes, b1, sizeof(b1)), fmt_b(total, b2, sizeof(b2)), nv, lp_plural(nv, "file", "files"));
 		if (nv > 1)
 			qsort(v, nv, sizeof(*v), cmp_ctx_size);
 		for (size_t i = 0; i < nv && f->npaths < BLOAT_PATHS_SHOWN; i++)

@@ -554,9 +554,11 @@ static void print_text(FILE *out, struct diff *d)
 		 lp_fmt_bytes(B->context.sent_bytes, s2, sizeof(s2)));
 	print_side_row(out, "context sent", x, y, NULL);
 	if (A->context.files || B->context.files) {
-		snprintf(x, sizeof(x), "%llu files, %s", (unsigned long long)A->context.files,
+		snprintf(x, sizeof(x), "%llu %s, %s", (unsigned long long)A->context.files,
+			 lp_plural(A->context.files, "file", "files"),
 			 lp_fmt_bytes(A->context.bytes, s1, sizeof(s1)));
-		snprintf(y, sizeof(y), "%llu files, %s", (unsigned long long)B->context.files,
+		snprintf(y, sizeof(y), "%llu %s, %s", (unsigned long long)B->context.files,
+			 lp_plural(B->context.files, "file", "files"),
 			 lp_fmt_bytes(B->context.bytes, s2, sizeof(s2)));
 		print_side_row(out, "context size", x, y, NULL);
 	}

@@ -40,18 +40,23 @@ static const char *step_time(const struct lp_step *s, char *buf, size_t len)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: layerprof report FILE [--json] [--target K=V[,K=V...]] [--top N]\n"
+		"usage: layerprof report [FILE...] [--json] [--target K=V[,K=V...]] [--top N]\n"
+		"                        [--wide]\n"
 		"\n"
 		"Explain a recorded build: wall time, steps, measured cache hit rate, context\n"
 		"transfer, and findings (layer-order, cache-miss, context-bloat,\n"
 		"secret-in-context, failed-step, snapshot-cost, slow-transfer), each with the\n"
-		"kernel's evidence and the edit that fixes it.\n"
+		"kernel's evidence and the edit that fixes it. FILE defaults to layerprof.data.\n"
+		"A recording of a build script (several builds), or several FILEs, is shown as\n"
+		"a session: every build side by side (status, target, tag, time, image, hit\n"
+		"rate, cause of failure), the session's measured hit rate, then each build.\n"
 		"\n"
 		"  --json           print the layerprof.report/1 JSON document\n"
 		"  --target LIST    pass/fail table; exit status 3 when a target is missed.\n"
 		"                   Keys: build_time (5m, 90s), image_size (200MB),\n"
-		"                   cache_hit_rate (85%% or 0.85)\n"
-		"  --top N          paths shown per finding and busiest files (default 10)\n"
+		"                   cache_hit_rate (85%% or 0.85); sessions: per build and\n"
+		"                   overall\n"
+		"  --top N          paths shown per finding and busiest files (default 10)\n"		"  --wide           do not cut table rows to the terminal's width ($COLUMNS)\n"
 		"  -h, --help       this help\n");
 }
 
@@ -390,7 +395,7 @@ static void indent_block(FILE *out, const char *text, const char *pfx)
 }
 
 void lp_report_print_text(FILE *out, const struct lp_model *m, const char *file, struct target *t, size_t nt,
-		       int top)
+		       int top, int width)
 {
 	const struct lp_build *b = &m->build;
 	char b1[32], b2[32], b3[32];
@@ -422,16 +427,20 @@ void lp_report_print_text(FILE *out, const struct lp_model *m, const char *file,
 		       b->cold ? " - cold build, nothing to hit yet" : "");
 	else
 		fprintf(out, "  cache hit rate   unknown (no cacheable step seen)\n");
-	fprintf(out, "  context          %llu files, %s%s%s%s\n", (unsigned long long)m->context.files,
+	fprintf(out, "  context          %llu %s, %s%s%s%s\n", (unsigned long long)m->context.files,
+	       lp_plural(m->context.files, "file", "files"),
 	       lp_fmt_bytes(m->context.bytes, b1, sizeof(b1)), m->context.dir ? " in " : "",
 	       m->context.dir ? m->context.dir : "",
 	       m->context.from_transfer ? " (as the kernel saw them sent: no file list in attach mode)" : "");
 	uint64_t tns = m->context.transfer_ns;
-	fprintf(out, "  context sent     %llu files, %s (%llu added, %llu changed) in %s\n",
-	       (unsigned long long)m->context.sent_files,
-	       lp_fmt_bytes(m->context.sent_bytes, b1, sizeof(b1)),
-	       (unsigned long long)m->context.added_files, (unsigned long long)m->context.changed_files,
-	       lp_fmt_duration_ns(tns, b2, sizeof(b2)));
+	if (!m->context.sent_files && !m->context.sent_bytes)
+		fprintf(out, "  context sent     nothing: the daemon had every file already\n");
+	else
+		fprintf(out, "  context sent     %llu %s, %s (%llu added, %llu changed) in %s\n",
+			(unsigned long long)m->context.sent_files, lp_plural(m->context.sent_files, "file", "files"),
+			lp_fmt_bytes(m->context.sent_bytes, b1, sizeof(b1)),
+			(unsigned long long)m->context.added_files, (unsigned long long)m->context.changed_files,
+			lp_fmt_duration_ns(tns, b2, sizeof(b2)));
 	if (b->image_bytes_source)
 		fprintf(out, "  image size       %s (%s)\n", lp_fmt_bytes(b->image_bytes, b1, sizeof(b1)),
 		       !strcmp(b->image_bytes_source, "image inspect")
@@ -458,22 +467,27 @@ void lp_report_print_text(FILE *out, const struct lp_model *m, const char *file,
 			 lp_fmt_bytes(s->agg.bytes_read, b1, sizeof(b1)));
 		snprintf(wr, sizeof(wr), "%llu/%s", (unsigned long long)s->agg.files_written,
 			 lp_fmt_bytes(s->agg.bytes_written, b2, sizeof(b2)));
+		/* the name takes what is left of the width (86 columns before it) */
+		char nb[4096];
 		fprintf(out, "  %-5s %-10.10s %5s %-8s %9s %6llu %14s %14s  %s\n", s->id,
 		       *s->stage ? s->stage : "-", line, lp_step_status_name(s->status),
 		       s->cached ? "-" : step_time(s, b3, sizeof(b3)),
-		       (unsigned long long)s->agg.execs, rd, wr, s->name);
+		       (unsigned long long)s->agg.execs, rd, wr,
+		       lp_fit(s->name, width ? (width > 86 + 12 ? width - 86 : 12) : 0, nb, sizeof(nb)));
 		if (s->nreads_from_context && s->kind == LP_STEPK_RUN) {
 			struct lp_buf rb = { 0 };
 			for (size_t k = 0; k < s->nreads_from_context && (int)k < top; k++)
 				lp_buf_printf(&rb, "%s%s", k ? ", " : "", s->reads_from_context[k]);
 			if (s->nreads_from_context > (size_t)top)
 				lp_buf_printf(&rb, ", ... (%zu)", s->nreads_from_context);
-			fprintf(out, "  %-5s %-10s %5s   read from context: %s\n", "", "", "", rb.data);
+			char fb[4096];
+			fprintf(out, "  %-5s %-10s %5s   read from context: %s\n", "", "", "",
+				lp_fit(rb.data, width ? (width > 44 + 12 ? width - 44 : 12) : 0, fb, sizeof(fb)));
 			lp_buf_free(&rb);
 		}
 	}
-	fprintf(out, "  (READ/WRITTEN: distinct files/bytes; RUN steps count the container's processes, "
-	       "COPY and context steps the daemon's work on their layer)\n");
+	fprintf(out, "  (READ/WRITTEN: distinct files/bytes; RUN steps count the container's processes,\n"
+	       "   COPY and context steps the daemon's work on their layer)\n");
 
 	fprintf(out, "\n== Findings (%zu)\n", m->nfindings);
 	if (!m->nfindings)
@@ -575,7 +589,7 @@ void lp_report_print_text(FILE *out, const struct lp_model *m, const char *file,
 
 /* Several builds: every build of every file (a recording of one build is
  * one build of the session). */
-static int report_session(char **files, int nfiles, struct target *t, size_t nt, bool json, int top)
+static int report_session(char **files, int nfiles, struct target *t, size_t nt, bool json, int top, int width)
 {
 	struct lp_report_session rs = { 0 };
 	size_t cap = 0;
@@ -617,7 +631,7 @@ static int report_session(char **files, int nfiles, struct target *t, size_t nt,
 			free(s);
 		} else {
 			FILE *out = lp_sanitizing_stream(stdout);
-			lp_report_session_text(out ? out : stdout, &rs, t, nt, top, &ok);
+			lp_report_session_text(out ? out : stdout, &rs, t, nt, top, width, &ok);
 			if (out)
 				fclose(out);
 		}
@@ -641,19 +655,23 @@ int cmd_report(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "target", required_argument, NULL, 't' },
 		{ "top", required_argument, NULL, 'n' },
+		{ "wide", no_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool json = false;
+	bool json = false, wide = false;
 	int top = 10;
 	struct target *targets = NULL;
 	size_t nt = 0;
 	int c, rc = LP_EXIT_OK;
-	struct lp_cmdline cl = { "report", "hjt:n:", opts };
+	struct lp_cmdline cl = { "report", "hjt:n:w", opts };
 	while ((c = lp_cmdline_next(&cl, argc, argv)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
+			break;
+		case 'w':
+			wide = true;
 			break;
 		case 't':
 			if (!lp_report_parse_targets(optarg, &targets, &nt)) {
@@ -682,7 +700,7 @@ int cmd_report(int argc, char **argv)
 	}
 	if (optind < argc - 1 ||
 	    lp_session_recorded(lp_cmdline_trace_quiet(optind < argc ? argv[optind] : NULL))) {
-		rc = report_session(argv + optind, argc - optind, targets, nt, json, top);
+		rc = report_session(argv + optind, argc - optind, targets, nt, json, top, wide ? 0 : lp_term_width());
 		goto out;
 	}
 	const char *file = lp_cmdline_trace("report", optind < argc ? argv[optind] : NULL);
@@ -720,7 +738,7 @@ int cmd_report(int argc, char **argv)
 		 * file named with an escape sequence must not drive the
 		 * reader's terminal. */
 		FILE *out = lp_sanitizing_stream(stdout);
-		lp_report_print_text(out ? out : stdout, m, file, targets, nt, top);
+		lp_report_print_text(out ? out : stdout, m, file, targets, nt, top, wide ? 0 : lp_term_width());
 		if (out)
 			fclose(out);
 	}

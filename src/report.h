@@ -34,8 +34,8 @@ const char *lp_report_target_name(enum tkey k);
 void lp_report_fmt_target(enum tkey k, double v, char *buf, size_t len);
 /* One build's layerprof.report/1 document (targets already evaluated). */
 cJSON *lp_report_doc(const struct lp_model *m, const char *file, const struct target *t, size_t nt);
-/* One build's text report. */
+/* One build's text report; width: columns for the tables (0: no limit). */
 void lp_report_print_text(FILE *out, const struct lp_model *m, const char *file, struct target *t,
-			  size_t nt, int top);
+			  size_t nt, int top, int width);
 
 #endif

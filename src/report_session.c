@@ -331,7 +331,7 @@ char *lp_report_session_json(const struct lp_report_session *s, const struct tar
 }
 
 void lp_report_session_text(FILE *out, const struct lp_report_session *s, const struct target *t, size_t nt,
-			    int top, bool *ok)
+			    int top, int width, bool *ok)
 {
 	struct totals tt;
 	sum_up(s, &tt);
@@ -385,10 +385,12 @@ void lp_report_session_text(FILE *out, const struct lp_report_session *s, const 
 		char *cause = failure_cause(m);
 		char added[48];
 		snprintf(added, sizeof(added), "+%s", lp_fmt_bytes(cache_added(m), b2, sizeof(b2)));
+		char cb[4096];
+		/* the cause takes what is left of the width (80 columns before it) */
 		fprintf(out, "  %-3zu %-7s %9s  %-12s %-20s %10s %5s  %s\n", i, b->failed ? "failed" : "ok",
 			lp_fmt_duration_ns(b->wall_ns, b1, sizeof(b1)), or_dash(b->target), or_dash(b->image_ref),
 			b->image_bytes_source ? lp_fmt_bytes(b->image_bytes, b2, sizeof(b2)) : "-", hit,
-			cause ? cause : added);
+			lp_fit(cause ? cause : added, width ? (width > 80 + 12 ? width - 80 : 12) : 0, cb, sizeof(cb)));
 		free(cause);
 	}
 
@@ -428,6 +430,6 @@ void lp_report_session_text(FILE *out, const struct lp_report_session *s, const 
 
 	for (size_t i = 0; i < s->n; i++) {
 		fprintf(out, "\n\n======== Build %zu of %zu: %s\n\n", i, s->n, or_dash(s->models[i]->build.command));
-		lp_report_print_text(out, s->models[i], s->files[i], NULL, 0, top);
+		lp_report_print_text(out, s->models[i], s->files[i], NULL, 0, top, width);
 	}
 }

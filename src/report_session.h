@@ -24,6 +24,6 @@ char *lp_report_session_json(const struct lp_report_session *s, const struct tar
 /* The session table, the targets per build and overall, then each build's
  * own report. */
 void lp_report_session_text(FILE *out, const struct lp_report_session *s, const struct target *t, size_t nt,
-			    int top, bool *ok);
+			    int top, int width, bool *ok);
 
 #endif

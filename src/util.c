@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -330,8 +332,9 @@ const char *lp_fmt_bytes(uint64_t n, char *buf, size_t len)
 
 const char *lp_fmt_duration_ns(uint64_t ns, char *buf, size_t len)
 {
+	/* one style: a number, a space, a unit (us, ms, s, min) */
 	if (ns >= 60000000000ull)
-		snprintf(buf, len, "%llum%02llus", (unsigned long long)(ns / 60000000000ull),
+		snprintf(buf, len, "%llu min %02llu s", (unsigned long long)(ns / 60000000000ull),
 			 (unsigned long long)(ns / 1000000000ull % 60));
 	else if (ns >= 1000000000ull)
 		snprintf(buf, len, "%.2f s", (double)ns / 1e9);
@@ -444,4 +447,43 @@ char *lp_xasprintf(const char *fmt, ...)
 	vsnprintf(s, (size_t)(n < 0 ? 0 : n) + 1, fmt, ap);
 	va_end(ap);
 	return s;
+}
+
+int lp_term_width(void)
+{
+	const char *c = getenv("COLUMNS");
+	if (c && *c) {
+		char *end;
+		long v = strtol(c, &end, 10);
+		if (!*end && v >= 20 && v < 100000)
+			return (int)v;
+	}
+	struct winsize ws;
+	if (isatty(1) && ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
+		return ws.ws_col;
+	return 0;
+}
+
+const char *lp_fit(const char *s, int max, char *buf, size_t len)
+{
+	if (!s)
+		s = "";
+	size_t n = lp_utf8_chars(s);
+	if (max <= 0 || n <= (size_t)max) {
+		snprintf(buf, len, "%s", s);
+		return buf;
+	}
+	if (max < 4) {
+		snprintf(buf, len, "%.*s", max, s);
+		return buf;
+	}
+	/* keep max - 3 characters (UTF-8 sequences whole), then "..." */
+	size_t k = 0, chars = 0, sl = strlen(s);
+	while (k < sl && chars < (size_t)max - 3) {
+		size_t q = lp_utf8_seq_len((const unsigned char *)s + k, sl - k);
+		k += q ? q : 1;
+		chars++;
+	}
+	snprintf(buf, len, "%.*s...", (int)k, s);
+	return buf;
 }

@@ -95,5 +95,16 @@ bool lp_parse_duration_ms(const char *s, uint64_t *out);
 const char *lp_fmt_bytes(uint64_t n, char *buf, size_t len);
 /* "1.25 s" / "830 ms" / "12 us" style, into buf. */
 const char *lp_fmt_duration_ns(uint64_t ns, char *buf, size_t len);
+/* Columns a table may use: $COLUMNS when set, else the terminal's width
+ * when stdout is one, else 0 (no limit: a file or a pipe gets it all). */
+int lp_term_width(void);
+/* Copy s into buf, cut to at most max columns with "..." (max 0: whole). */
+const char *lp_fit(const char *s, int max, char *buf, size_t len);
+
+/* "file" or "files" for n: the word that goes with a count. */
+static inline const char *lp_plural(uint64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
 
 #endif

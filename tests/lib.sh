@@ -8,6 +8,9 @@ LP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LP_BIN=${LP_BIN:-$LP_ROOT/layerprof}
 LP_ARTIFACTS=${LP_ARTIFACTS:-$LP_ROOT/tests/artifacts}
 mkdir -p "$LP_ARTIFACTS"
+# reports are checked in full: no table is cut to a terminal's width here
+# (the CLI suite sets COLUMNS itself where it tests that)
+unset COLUMNS
 
 pass() { LP_PASS=$((LP_PASS + 1)); printf 'PASS %s\n' "$1"; }
 fail() { LP_FAIL=$((LP_FAIL + 1)); printf 'FAIL %s: %s\n' "$1" "${2:-}"; }
