@@ -71,7 +71,8 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
 			if (!strcmp(argv[2], subcommands[i].name)) {
 				char *help_argv[] = { argv[2], (char *)"--help", NULL };
-				return subcommands[i].run(2, help_argv);
+				subcommands[i].run(2, help_argv);
+				return stdout_ok();
 			}
 		}
 		fprintf(stderr, "layerprof: '%s' is not a layerprof command; see 'layerprof --help'\n",
@@ -86,9 +87,18 @@ int main(int argc, char **argv)
 		printf("layerprof %s (event ABI %d)\n", LAYERPROF_VERSION, LP_ABI_VERSION);
 		return stdout_ok();
 	}
-	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
-		if (!strcmp(name, subcommands[i].name))
-			return subcommands[i].run(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
+		if (strcmp(name, subcommands[i].name) != 0)
+			continue;
+		int rc = subcommands[i].run(argc - 1, argv + 1);
+		/* whatever a command printed (its --help too) must have reached
+		 * stdout: exit 7 otherwise, once said */
+		if (rc != LP_EXIT_IO && (fflush(stdout) != 0 || ferror(stdout))) {
+			fprintf(stderr, "layerprof: %s: cannot write the output\n", name);
+			rc = LP_EXIT_IO;
+		}
+		return rc;
+	}
 	fprintf(stderr, "layerprof: '%s' is not a layerprof command; see 'layerprof --help'\n", name);
 	return LP_EXIT_USAGE;
 }

@@ -100,6 +100,12 @@ for bin in "${bins[@]}"; do
 	if [ -w /dev/full ]; then
 		expect "$tag: check --json >/dev/full" 7 sh -c '"$0" check --json >/dev/full' "$bin"
 		expect "$tag: --version >/dev/full" 7 sh -c '"$0" --version >/dev/full' "$bin"
+		for c in record report export diff dump check; do
+			expect "$tag: $c --help >/dev/full" 7 sh -c '"$0" "$1" --help >/dev/full' "$bin" "$c"
+		done
+		expect "$tag: help report >/dev/full" 7 sh -c '"$0" help report >/dev/full' "$bin"
+		expect "$tag: diff >/dev/full" 7 sh -c '"$0" diff "$1" "$1" >/dev/full' "$bin" \
+			"$LP_ROOT/tests/data/traces/bad-order-edit.lptrace"
 		expect "$tag: report --json >/dev/full" 7 sh -c '"$0" report "$1" --json >/dev/full' "$bin" \
 			"$LP_ROOT/tests/data/traces/bad-order-edit.lptrace"
 	else
