@@ -57,6 +57,38 @@ static bool is_remote_context(const char *c)
 	return false;
 }
 
+bool lp_docker_is_bake(int argc, char *const *argv, int *bake_idx, bool *has_progress)
+{
+	if (argc < 3 || strcmp(lp_base_name(argv[0]), "docker") != 0)
+		return false;
+	int i = 1;
+	bool buildx = false;
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+		if (a[0] == '-') {
+			const char *const *vals = buildx ? buildx_value_opts : global_value_opts;
+			if (!strchr(a, '=') && in_list(a, strlen(a), vals))
+				i++;
+			continue;
+		}
+		if (!buildx && !strcmp(a, "buildx")) {
+			buildx = true;
+			continue;
+		}
+		if (buildx && !strcmp(a, "bake"))
+			break;
+		return false;
+	}
+	if (i >= argc)
+		return false;
+	*bake_idx = i;
+	*has_progress = false;
+	for (int k = i + 1; k < argc; k++)
+		if (!strncmp(argv[k], "--progress", 10) && (argv[k][10] == '=' || !argv[k][10]))
+			*has_progress = true;
+	return true;
+}
+
 bool lp_docker_parse(int argc, char *const *argv, struct lp_docker_build *b)
 {
 	memset(b, 0, sizeof(*b));

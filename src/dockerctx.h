@@ -48,6 +48,11 @@ struct lp_docker_build {
 	bool context_stdin;     /* "-": a tar or a Dockerfile on stdin */
 };
 
+/* `docker [global opts] buildx [--builder X] bake ...`: true, with the
+ * argv index of the "bake" word in *bake_idx and whether --progress was
+ * given in *has_progress. */
+bool lp_docker_is_bake(int argc, char *const *argv, int *bake_idx, bool *has_progress);
+
 /* Look at a command line. Returns true for a docker build. */
 bool lp_docker_parse(int argc, char *const *argv, struct lp_docker_build *b);
 /* Is argv a build by a builder layerprof cannot read yet (podman build,

@@ -85,6 +85,13 @@ struct outpipe {
 	struct lp_buf line;  /* partial line */
 	struct lp_buf whole; /* a line longer than a record, until its end */
 	uint32_t tgid;       /* whose lines: 0 = the recorded command's */
+	/* `docker buildx bake`: its targets; the lines of each target's
+	 * vertices are stored with hdr.tid = 1 + its index (session.h), the
+	 * target's prefix taken off their names */
+	char **bake;
+	int nbake;
+	int *vtx_bake;       /* vertex #N -> target index + 1, 0 unknown */
+	size_t nvtx;
 };
 
 /* A build the recorded command ran, seen through the docker shim (shim.h):
@@ -97,6 +104,7 @@ struct shim_conn {
 	char **argv;         /* its command line (for `image inspect` at the end) */
 	int argc;
 	char *docker_host;   /* its DOCKER_HOST, or NULL */
+	char **bake_tags;    /* a bake: each target's first tag (or NULL), p.nbake of them */
 };
 
 struct creds {
@@ -644,7 +652,7 @@ static void analyze_build(struct rec *r)
 
 /* The context file list of a build; tgid: its docker CLI when it is one of
  * the recorded command's builds (0: the recorded command is the build). */
-static int write_context_files(struct rec *r, const struct build_ctx *bc, uint32_t tgid)
+static int write_context_files(struct rec *r, const struct build_ctx *bc, uint32_t tgid, uint32_t aux)
 {
 	uint8_t buf[sizeof(struct lp_rec_context_file) + PATH_MAX + 8] __attribute__((aligned(8)));
 	uint64_t ts = lp_now_ns();
@@ -659,6 +667,7 @@ static int write_context_files(struct rec *r, const struct build_ctx *bc, uint32
 		rec->h.size = (__u16)size;
 		rec->h.kind = LP_REC_CONTEXT_FILE;
 		rec->h.tgid = tgid;
+		rec->h.aux = aux;
 		rec->h.ts = ts;
 		rec->size = f->size;
 		rec->mtime_ns = f->mtime_ns;
@@ -962,8 +971,8 @@ static void note_image_id(struct rec *r, const char *line, size_t len)
 }
 
 /* One record of a progress line; continues: the line goes on in the next. */
-static void store_line(struct rec *r, const struct outpipe *p, const char *text, size_t len,
-		       uint64_t ts, bool continues)
+static void store_line_tid(struct rec *r, const struct outpipe *p, const char *text, size_t len,
+			   uint64_t ts, bool continues, uint32_t tid)
 {
 	int stream = p->stream;
 	uint32_t tgid = p->tgid ? p->tgid : (uint32_t)r->child;
@@ -977,7 +986,7 @@ static void store_line(struct rec *r, const struct outpipe *p, const char *text,
 	rec->h.size = (__u16)size;
 	rec->h.kind = LP_REC_PROGRESS;
 	rec->h.tgid = tgid;
-	rec->h.tid = tgid;
+	rec->h.tid = tid ? tid : tgid;
 	rec->h.aux = (uint32_t)stream;
 	rec->h.ts = ts;
 	rec->len = (__u16)len;
@@ -986,6 +995,61 @@ static void store_line(struct rec *r, const struct outpipe *p, const char *text,
 	if (lp_writer_append(r->w, buf, size) < 0 && lp_writer_error(r->w))
 		r->write_failed = true;
 	r->progress_lines++;
+}
+
+static void store_line(struct rec *r, const struct outpipe *p, const char *text, size_t len,
+		       uint64_t ts, bool continues)
+{
+	store_line_tid(r, p, text, len, ts, continues, 0);
+}
+
+/* A line of a bake: "#N [web 2/4] RUN x" is target web's vertex N, stored
+ * as "#N [2/4] RUN x" with hdr.tid = 1 + web's index; its later lines
+ * ("#N DONE 0.1s") follow N. Lines of no target's vertex are shared. */
+static void store_bake_line(struct rec *r, struct outpipe *p, const char *text, size_t len, uint64_t ts)
+{
+	char buf[PROGRESS_LINE_MAX + 8];
+	uint32_t tid = 0;
+	size_t k = 1;
+	unsigned long id = 0;
+	if (len > 1 && text[0] == '#') {
+		while (k < len && text[k] >= '0' && text[k] <= '9' && id < 1000000)
+			id = id * 10 + (unsigned long)(text[k++] - '0');
+	}
+	if (k > 1 && k + 1 < len && text[k] == ' ') {
+		const char *v = text + k + 1;
+		size_t vl = len - k - 1;
+		for (int t = 0; t < p->nbake && v[0] == '['; t++) {
+			size_t tl = strlen(p->bake[t]);
+			if (vl > tl + 1 && !strncmp(v + 1, p->bake[t], tl) && (v[1 + tl] == ' ' || v[1 + tl] == ']')) {
+				if (id >= p->nvtx) {
+					size_t n = id + 64;
+					p->vtx_bake = lp_xrealloc(p->vtx_bake, n * sizeof(int));
+					memset(p->vtx_bake + p->nvtx, 0, (n - p->nvtx) * sizeof(int));
+					p->nvtx = n;
+				}
+				p->vtx_bake[id] = t + 1;
+				/* "[web 2/4] x" -> "[2/4] x", "[web] x" -> "x" */
+				size_t head = k + 1, cut = v[1 + tl] == ' ' ? 1 + tl + 1 : 1 + tl + 1 + (vl > tl + 2 && v[2 + tl] == ' ');
+				if (len < sizeof(buf)) {
+					memcpy(buf, text, head);
+					if (v[1 + tl] == ' ') {
+						buf[head] = '[';
+						memcpy(buf + head + 1, v + cut, vl - cut);
+						len = head + 1 + vl - cut;
+					} else {
+						memcpy(buf + head, v + cut, vl - cut);
+						len = head + vl - cut;
+					}
+					text = buf;
+				}
+				break;
+			}
+		}
+		if (id < p->nvtx && p->vtx_bake[id])
+			tid = (uint32_t)p->vtx_bake[id];
+	}
+	store_line_tid(r, p, text, len, ts, false, tid);
 }
 
 struct shown {
@@ -1032,7 +1096,9 @@ static void take_output(struct rec *r, struct outpipe *p, const char *data, size
 			break;
 		size_t take = avail < PROGRESS_LINE_MAX ? avail : PROGRESS_LINE_MAX;
 		bool continues = !(nl && take == avail);
-		if (record)
+		if (record && p->nbake && !continues && !p->whole.len)
+			store_bake_line(r, p, at, take, ts);
+		else if (record)
 			store_line(r, p, at, take, ts, continues);
 		if (continues || p->whole.len) {
 			if (p->whole.len + take <= WHOLE_LINE_MAX)
@@ -1178,7 +1244,10 @@ static int spawn_command(struct rec *r, char **argv, bool capture, const sigset_
 			(void)!write(2, nocreds, strlen(nocreds));
 			_exit(126);
 		}
-		execvpe(argv[0], argv, r->envp);
+		/* the command's PATH finds the command (execvpe would search
+		 * ours): the docker shim first, when record put it there */
+		environ = r->envp;
+		execvp(argv[0], argv);
 		int e = errno;
 		const char *msg = e == ENOENT ? notfound : noexec;
 		(void)!write(2, msg, strlen(msg));
@@ -1206,7 +1275,7 @@ struct capture {
 	int fd;
 };
 
-static void capture_start(struct rec *r, char **argv, struct capture *c)
+static void capture_start(struct rec *r, char **argv, const char *cwd, struct capture *c)
 {
 	int p[2];
 	c->pid = -1;
@@ -1229,9 +1298,12 @@ static void capture_start(struct rec *r, char **argv, struct capture *c)
 			dup2(devnull, 2);
 		}
 		dup2(p[1], 1);
-		if (!child_become_user(r))
+		if (!child_become_user(r) || (cwd && chdir(cwd) < 0))
 			_exit(126);
-		execvpe(argv[0], argv, r->envp);
+		/* the command's PATH finds the command (execvpe would search
+		 * ours): the docker shim first, when record put it there */
+		environ = r->envp;
+		execvp(argv[0], argv);
 		_exit(127);
 	}
 	close(p[1]);
@@ -1282,7 +1354,7 @@ static char *capture_finish(struct capture *c, uint64_t deadline_ns)
 static char *run_capture(struct rec *r, char **argv, int timeout_ms)
 {
 	struct capture c;
-	capture_start(r, argv, &c);
+	capture_start(r, argv, NULL, &c);
 	return capture_finish(&c, lp_now_ns() + (uint64_t)timeout_ms * 1000000ull);
 }
 
@@ -1338,9 +1410,23 @@ static cJSON *inspect_session_images(struct rec *r)
 	cJSON *arr = NULL;
 	for (size_t i = 0; i < r->nconns; i++) {
 		struct shim_conn *c = r->conns[i];
-		struct lp_docker_build d;
-		if (c->index < 0 || !c->argc || !lp_docker_parse(c->argc, c->argv, &d) || !d.tag)
+		struct lp_docker_build d = { 0 };
+		int bake_idx;
+		bool bp;
+		if (c->index < 0 || !c->argc)
 			continue;
+		bool bake = lp_docker_is_bake(c->argc, c->argv, &bake_idx, &bp);
+		if (bake)
+			d.global_end = 1;
+		else if (!lp_docker_parse(c->argc, c->argv, &d) || !d.tag)
+			continue;
+		/* a bake: docker's own options are those before "buildx" */
+		for (int k = 1; bake && k < bake_idx; k++) {
+			if (!strcmp(c->argv[k], "buildx")) {
+				d.global_end = k;
+				break;
+			}
+		}
 		char **g = lp_xcalloc((size_t)d.global_end + 3, sizeof(char *));
 		int n = 0;
 		g[n++] = r->shim_docker;
@@ -1350,14 +1436,19 @@ static cJSON *inspect_session_images(struct rec *r)
 			g[n++] = (char *)"-H";
 			g[n++] = c->docker_host;
 		}
-		cJSON *img = inspect_ref(r, g, n, d.tag);
+		/* a build: its tag; a bake: each target's */
+		int ntags = bake ? c->p.nbake : 1;
+		for (int t = 0; t < ntags; t++) {
+			const char *tag = bake ? c->bake_tags[t] : d.tag;
+			cJSON *img = tag ? inspect_ref(r, g, n, tag) : NULL;
+			if (!img)
+				continue;
+			cJSON_AddNumberToObject(img, "index", c->index + t);
+			if (!arr)
+				arr = cJSON_CreateArray();
+			cJSON_AddItemToArray(arr, img);
+		}
 		free(g);
-		if (!img)
-			continue;
-		cJSON_AddNumberToObject(img, "index", c->index);
-		if (!arr)
-			arr = cJSON_CreateArray();
-		cJSON_AddItemToArray(arr, img);
 	}
 	return arr;
 }
@@ -1593,6 +1684,13 @@ static void shim_teardown(struct rec *r)
 		lp_buf_free(&c->p.line);
 		lp_buf_free(&c->p.whole);
 		lp_buf_free(&c->head);
+		for (int k = 0; k < c->p.nbake; k++) {
+			free(c->p.bake[k]);
+			free(c->bake_tags[k]);
+		}
+		free(c->bake_tags);
+		free(c->p.bake);
+		free(c->p.vtx_bake);
 		for (int k = 0; k < c->argc; k++)
 			free(c->argv[k]);
 		free(c->argv);
@@ -1604,7 +1702,7 @@ static void shim_teardown(struct rec *r)
 	r->nconns = 0;
 }
 
-static void write_build_record(struct rec *r, uint32_t pid, uint32_t what, const char *json)
+static void write_build_record(struct rec *r, uint32_t pid, uint32_t tid, uint32_t what, const char *json)
 {
 	if (!r->w || r->write_failed)
 		return;
@@ -1617,7 +1715,7 @@ static void write_build_record(struct rec *r, uint32_t pid, uint32_t what, const
 	rec->h.size = (__u16)size;
 	rec->h.kind = LP_REC_BUILD;
 	rec->h.tgid = pid;
-	rec->h.tid = pid;
+	rec->h.tid = tid ? tid : pid;
 	rec->h.aux = what;
 	rec->h.ts = lp_now_ns();
 	rec->len = (__u16)len;
@@ -1625,6 +1723,97 @@ static void write_build_record(struct rec *r, uint32_t pid, uint32_t what, const
 	if (lp_writer_append(r->w, buf, size) < 0 && lp_writer_error(r->w))
 		r->write_failed = true;
 	free(buf);
+}
+
+/* The BEGIN record of one build: its JSON (META "build" shape) made of
+ * d and bc, the command, the cwd; too big a record drops the Dockerfile. */
+static void begin_build(struct rec *r, uint32_t pid, uint32_t tid, cJSON *b)
+{
+	char *json = cJSON_PrintUnformatted(b);
+	if (json && strlen(json) + 1 + sizeof(struct lp_rec_build) > UINT16_MAX) {
+		/* a record holds 64 KiB: the Dockerfile's text goes first */
+		cJSON_ReplaceItemInObject(b, "dockerfile_text", cJSON_CreateNull());
+		cJSON_ReplaceItemInObject(b, "dockerfile_truncated", cJSON_CreateTrue());
+		free(json);
+		json = cJSON_PrintUnformatted(b);
+	}
+	if (json)
+		write_build_record(r, pid, tid, LP_BUILD_BEGIN, json);
+	free(json);
+}
+
+static void free_build_ctx(struct build_ctx *bc)
+{
+	free(bc->context_abs);
+	free(bc->dockerfile_abs);
+	free(bc->dockerfile_text);
+	free(bc->dockerignore);
+	lp_ctx_list_free(&bc->ctx);
+	memset(bc, 0, sizeof(*bc));
+}
+
+/* `docker buildx bake`: ask it what it will build (`bake --print`, in
+ * the command's directory), and note each target as a build of its own
+ * (hdr.tid = 1 + its index). Returns how many. */
+static int shim_bake(struct rec *r, struct shim_conn *c, char **av, int argc, int bake_idx, const char *cwd,
+		     const char *host, const cJSON *command)
+{
+	char **pv = lp_xcalloc((size_t)argc + 3, sizeof(char *));
+	int n = 0;
+	pv[n++] = r->shim_docker;
+	for (int i = 1; i < argc; i++)
+		if (strncmp(av[i], "--progress", 10) != 0)
+			pv[n++] = av[i];
+	pv[n++] = (char *)"--print";
+	struct capture cap;
+	capture_start(r, pv, cwd, &cap);
+	char *out = capture_finish(&cap, lp_now_ns() + 10000000000ull);
+	free(pv);
+	cJSON *doc = out ? cJSON_Parse(out) : NULL;
+	free(out);
+	const cJSON *targets = cJSON_GetObjectItemCaseSensitive(doc, "target"), *t;
+	int nt = 0;
+	cJSON_ArrayForEach(t, targets) {
+		if (!t->string || !cJSON_IsObject(t))
+			continue;
+		const char *ctx = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "context"));
+		const char *df = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "dockerfile"));
+		const cJSON *tags = cJSON_GetObjectItemCaseSensitive(t, "tags");
+		const char *tag = cJSON_IsArray(tags) ? cJSON_GetStringValue(cJSON_GetArrayItem(tags, 0)) : NULL;
+		struct lp_docker_build d = { .is_build = true };
+		d.context = ctx ? ctx : ".";
+		/* bake's dockerfile is relative to the context, the CLI's -f to the cwd */
+		char *dfpath = df && df[0] != '/' ? lp_xasprintf("%s/%s", d.context, df) : (df ? lp_xstrdup(df) : NULL);
+		d.dockerfile = dfpath;
+		d.tag = tag;
+		d.target = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "target"));
+		struct build_ctx bc = { 0 };
+		analyze_context(&d, cwd, &bc, r->verbose);
+		cJSON *b = cJSON_CreateObject();
+		cJSON_AddNumberToObject(b, "index", r->nbuilds);
+		cJSON_AddNumberToObject(b, "pid", c->pid);
+		add_build_json(b, &d, &bc, docker_host_of(argc, av, host));
+		cJSON_AddStringToObject(b, "bake_target", t->string);
+		cJSON_AddNumberToObject(b, "bake_index", nt + 1);
+		cJSON_AddItemToObject(b, "command", cJSON_Duplicate(command, true));
+		if (cwd)
+			cJSON_AddStringToObject(b, "cwd", cwd);
+		begin_build(r, c->pid, (uint32_t)nt + 1, b);
+		cJSON_Delete(b);
+		if (bc.ctx_listed && write_context_files(r, &bc, c->pid, (uint32_t)nt + 1) < 0)
+			r->write_failed = true;
+		free_build_ctx(&bc);
+		free(dfpath);
+		c->p.bake = lp_xrealloc(c->p.bake, (size_t)(nt + 1) * sizeof(char *));
+		c->bake_tags = lp_xrealloc(c->bake_tags, (size_t)(nt + 1) * sizeof(char *));
+		c->bake_tags[nt] = tag ? lp_xstrdup(tag) : NULL;
+		c->p.bake[nt++] = lp_xstrdup(t->string);
+		c->p.nbake = nt;
+		r->nbuilds++;
+	}
+	cJSON_Delete(doc);
+	(void)bake_idx;
+	return nt;
 }
 
 /* A build's header line: note the build (LP_REC_BUILD), list its context. */
@@ -1643,13 +1832,34 @@ static void shim_header(struct rec *r, struct shim_conn *c, const char *line)
 			av[k++] = e->valuestring;
 	struct lp_docker_build d;
 	struct build_ctx bc = { 0 };
-	c->index = r->nbuilds++;
+	int bake_idx;
+	bool bake_progress;
 	c->argv = lp_xcalloc((size_t)k + 1, sizeof(char *));
 	for (int i = 0; i < k; i++)
 		c->argv[i] = lp_xstrdup(av[i]);
 	c->argc = k;
 	if (cJSON_IsString(host))
 		c->docker_host = lp_xstrdup(host->valuestring);
+	if (k > 0 && lp_docker_is_bake(k, av, &bake_idx, &bake_progress)) {
+		c->index = r->nbuilds;
+		cJSON *cmd = cJSON_CreateArray();
+		char **red = r->redact ? lp_redact_argv(k, (const char *const *)av, NULL) : NULL;
+		for (int i = 0; i < k; i++)
+			cJSON_AddItemToArray(cmd, cJSON_CreateString(red ? red[i] : av[i]));
+		lp_redact_free(red, k);
+		int n = shim_bake(r, c, av, k, bake_idx, cJSON_IsString(cwd) ? cwd->valuestring : NULL,
+				  cJSON_IsString(host) ? host->valuestring : NULL, cmd);
+		cJSON_Delete(cmd);
+		if (r->verbose)
+			lp_error("bake (pid %u): %d target%s", c->pid, n, n == 1 ? "" : "s");
+		if (n > 0) {
+			free(av);
+			cJSON_Delete(h);
+			return;
+		}
+		/* bake --print said nothing usable: one build of unknown shape */
+	}
+	c->index = r->nbuilds++;
 	cJSON *b = cJSON_CreateObject();
 	cJSON_AddNumberToObject(b, "index", c->index);
 	cJSON_AddNumberToObject(b, "pid", c->pid);
@@ -1665,27 +1875,13 @@ static void shim_header(struct rec *r, struct shim_conn *c, const char *line)
 	lp_redact_free(red, k);
 	if (cJSON_IsString(cwd))
 		cJSON_AddStringToObject(b, "cwd", cwd->valuestring);
-	char *json = cJSON_PrintUnformatted(b);
-	if (json && strlen(json) + 1 + sizeof(struct lp_rec_build) > UINT16_MAX) {
-		/* a record holds 64 KiB: the Dockerfile's text goes first */
-		cJSON_ReplaceItemInObject(b, "dockerfile_text", cJSON_CreateNull());
-		cJSON_ReplaceItemInObject(b, "dockerfile_truncated", cJSON_CreateTrue());
-		free(json);
-		json = cJSON_PrintUnformatted(b);
-	}
-	if (json)
-		write_build_record(r, c->pid, LP_BUILD_BEGIN, json);
-	free(json);
+	begin_build(r, c->pid, 0, b);
 	cJSON_Delete(b);
-	if (bc.ctx_listed && write_context_files(r, &bc, c->pid) < 0)
+	if (bc.ctx_listed && write_context_files(r, &bc, c->pid, 0) < 0)
 		r->write_failed = true;
 	if (r->verbose)
 		lp_error("build %d (pid %u): %s", c->index, c->pid, bc.context_abs ? bc.context_abs : "?");
-	free(bc.context_abs);
-	free(bc.dockerfile_abs);
-	free(bc.dockerfile_text);
-	free(bc.dockerignore);
-	lp_ctx_list_free(&bc.ctx);
+	free_build_ctx(&bc);
 	free(av);
 	cJSON_Delete(h);
 }
@@ -1729,7 +1925,7 @@ static void shim_read(struct rec *r, struct shim_conn *c, bool record)
 			if (c->index >= 0) {
 				end_output(r, &c->p, record);
 				char *json = lp_xasprintf("{\"index\":%d}", c->index);
-				write_build_record(r, c->pid, LP_BUILD_END, json);
+				write_build_record(r, c->pid, 0, LP_BUILD_END, json);
 				free(json);
 			}
 			epoll_ctl(r->ep, EPOLL_CTL_DEL, c->p.fd, NULL);
@@ -1862,7 +2058,7 @@ static void cli_start(struct rec *r, struct capture *c, const char *w1, const ch
 	for (size_t i = 0; i < LP_ARRAY_SIZE(words) && words[i]; i++)
 		argv[n++] = (char *)words[i];
 	argv[n] = NULL;
-	capture_start(r, argv, c);
+	capture_start(r, argv, NULL, c);
 	free(argv);
 }
 
@@ -2054,7 +2250,7 @@ static int record_seed(struct rec *r, bool *file_made)
 		if (lp_loader_add_comm(r->l, comm) < 0)
 			lp_warn("cannot watch for new '%s' processes", comm);
 	}
-	if (r->bc.ctx_listed && write_context_files(r, &r->bc, 0) < 0)
+	if (r->bc.ctx_listed && write_context_files(r, &r->bc, 0, 0) < 0)
 		r->write_failed = true;
 
 	if (r->cmd_argc == 0)

@@ -587,6 +587,45 @@ void lp_report_print_text(FILE *out, const struct lp_model *m, const char *file,
 	}
 }
 
+/* One build's report (text or JSON); the exit status. */
+static int report_one(struct lp_model *m, const char *file, struct target *targets, size_t nt, bool json,
+		      int top, int width)
+{
+	int rc = LP_EXIT_OK;
+	if (m->build.truncated)
+		lp_warn("%s: the trace was truncated (%s); reporting what was recovered", file,
+			m->build.trace_message[0] ? m->build.trace_message : "no trailer");
+	bool ok = lp_report_eval_targets(m, targets, nt);
+	if (json) {
+		char *s = report_json(m, file, targets, nt);
+		if (!s) {
+			lp_error("report: out of memory while making the JSON document");
+			return LP_EXIT_FAILURE;
+		}
+		struct lp_buf jb = { 0 };
+		lp_buf_json_text(&jb, s);
+		fputs(jb.data ? jb.data : "", stdout);
+		fputc('\n', stdout);
+		lp_buf_free(&jb);
+		free(s);
+	} else {
+		/* Paths, argv and error text come from the traced build: a
+		 * file named with an escape sequence must not drive the
+		 * reader's terminal. */
+		FILE *out = lp_sanitizing_stream(stdout);
+		lp_report_print_text(out ? out : stdout, m, file, targets, nt, top, width);
+		if (out)
+			fclose(out);
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		lp_error("report: cannot write the report");
+		rc = LP_EXIT_IO;
+	} else if (!ok) {
+		rc = LP_EXIT_TARGET;
+	}
+	return rc;
+}
+
 /* Several builds: every build of every file (a recording of one build is
  * one build of the session). */
 static int report_session(char **files, int nfiles, struct target *t, size_t nt, bool json, int top, int width)
@@ -619,7 +658,11 @@ static int report_session(char **files, int nfiles, struct target *t, size_t nt,
 		}
 		free(v);
 	}
-	if (rc == LP_EXIT_OK) {
+	if (rc == LP_EXIT_OK && nfiles == 1 && rs.n == 1 && rs.models[0]->build.session_index < 0) {
+		/* recorded with the docker shim, but the command ran no build
+		 * through it: the recording as one build */
+		rc = report_one(rs.models[0], files[0], t, nt, json, top, width);
+	} else if (rc == LP_EXIT_OK) {
 		bool ok = true;
 		if (json) {
 			char *s = lp_report_session_json(&rs, t, nt, &ok);
@@ -715,39 +758,7 @@ int cmd_report(int argc, char **argv)
 		rc = LP_EXIT_BADTRACE;
 		goto out;
 	}
-	if (m->build.truncated)
-		lp_warn("%s: the trace was truncated (%s); reporting what was recovered", file,
-			m->build.trace_message[0] ? m->build.trace_message : "no trailer");
-	bool ok = lp_report_eval_targets(m, targets, nt);
-	if (json) {
-		char *s = report_json(m, file, targets, nt);
-		if (!s) {
-			lp_error("report: out of memory while making the JSON document");
-			lp_model_free(m);
-			rc = LP_EXIT_FAILURE;
-			goto out;
-		}
-		struct lp_buf jb = { 0 };
-		lp_buf_json_text(&jb, s);
-		fputs(jb.data ? jb.data : "", stdout);
-		fputc('\n', stdout);
-		lp_buf_free(&jb);
-		free(s);
-	} else {
-		/* Paths, argv and error text come from the traced build: a
-		 * file named with an escape sequence must not drive the
-		 * reader's terminal. */
-		FILE *out = lp_sanitizing_stream(stdout);
-		lp_report_print_text(out ? out : stdout, m, file, targets, nt, top, wide ? 0 : lp_term_width());
-		if (out)
-			fclose(out);
-	}
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		lp_error("report: cannot write the report");
-		rc = LP_EXIT_IO;
-	} else if (!ok) {
-		rc = LP_EXIT_TARGET;
-	}
+	rc = report_one(m, file, targets, nt, json, top, wide ? 0 : lp_term_width());
 	lp_model_free(m);
 out:
 	for (size_t i = 0; i < nt; i++)

@@ -38,13 +38,16 @@ int lp_session_list(struct lp_reader *r, struct lp_session *out)
 			b->pid = h->tgid;
 			b->begin_ns = h->ts;
 			b->json = lp_xstrdup(json);
+			cJSON *j = cJSON_Parse(json);
+			const cJSON *bi = cJSON_GetObjectItemCaseSensitive(j, "bake_index");
+			if (cJSON_IsNumber(bi) && bi->valuedouble >= 1)
+				b->bake_index = (uint32_t)bi->valuedouble;
+			cJSON_Delete(j);
 		} else if (h->aux == LP_BUILD_END) {
-			/* the latest build of that pid still open */
+			/* the builds of that pid still open (a bake: all its targets) */
 			for (size_t i = out->n; i-- > 0;) {
-				if (out->builds[i].pid == h->tgid && !out->builds[i].end_ns) {
+				if (out->builds[i].pid == h->tgid && !out->builds[i].end_ns)
 					out->builds[i].end_ns = h->ts;
-					break;
-				}
 			}
 		}
 	}
@@ -74,8 +77,10 @@ bool lp_session_keeps(const struct lp_session_build *b, const struct lp_hdr *h)
 		return h->kind != LP_REC_BUILD && !(h->kind == LP_REC_CONTEXT_FILE && h->tgid);
 	switch (h->kind) {
 	case LP_REC_PROGRESS:
+		/* a bake's target: its vertices' lines, and the shared ones */
+		return h->tgid == b->pid && (!b->bake_index || h->tid == b->bake_index || h->tid == b->pid);
 	case LP_REC_CONTEXT_FILE:
-		return h->tgid == b->pid;
+		return h->tgid == b->pid && h->aux == b->bake_index;
 	case LP_REC_BUILD:
 		return false;
 	case LP_EV_SYSCALL:

@@ -29,6 +29,8 @@ struct lp_session_build {
 	uint64_t end_ns;
 	char *json;         /* the BEGIN record's JSON (META "build" shape) */
 	bool overlaps;      /* another build of the session ran at the same time */
+	uint32_t bake_index; /* a target of `docker buildx bake`: 1 + its index
+			      * (its progress records' hdr.tid), 0 otherwise */
 };
 
 struct lp_session {

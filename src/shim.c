@@ -76,13 +76,27 @@ int lp_shim_main(int argc, char **argv)
 	const char *real = getenv(LP_SHIM_DOCKER_ENV);
 	struct lp_docker_build b;
 	char **run = argv;
+	int bake_idx = -1;
+	bool bake_progress = false;
 	bool is_build = lp_docker_parse(argc, argv, &b) && !b.context_stdin;
-	int fd = is_build ? connect_to(getenv(LP_SHIM_SOCK_ENV)) : -1;
+	bool is_bake = !is_build && lp_docker_is_bake(argc, argv, &bake_idx, &bake_progress);
+	int fd = is_build || is_bake ? connect_to(getenv(LP_SHIM_SOCK_ENV)) : -1;
 	if (fd >= 0) {
 		char *line = header(argc, argv);
 		if (line && send_all(fd, line, strlen(line))) {
 			bool added = false;
-			run = lp_docker_argv(argc, argv, &b, "plain", &added);
+			if (is_build) {
+				run = lp_docker_argv(argc, argv, &b, "plain", &added);
+			} else if (!bake_progress) {
+				/* bake: its targets' vertices in one plain stream,
+				 * each name prefixed with its target */
+				run = lp_xcalloc((size_t)argc + 2, sizeof(char *));
+				for (int i = 0, j = 0; i < argc; i++) {
+					run[j++] = argv[i];
+					if (i == bake_idx)
+						run[j++] = (char *)"--progress=plain";
+				}
+			}
 			setenv("DOCKER_BUILDKIT", getenv("DOCKER_BUILDKIT") ? getenv("DOCKER_BUILDKIT") : "1", 1);
 			if (dup2(fd, 2) < 0)
 				run = argv;

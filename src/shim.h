@@ -9,7 +9,9 @@
  * `docker`, layerprof is the shim:
  *   - not a build (docker ps, docker image inspect...): it execs the real
  *     docker, untouched;
- *   - a build: it connects to the socket, sends one header line
+ *   - a build, or `docker buildx bake` (several builds in one stream,
+ *     each vertex name prefixed with its target): it connects to the
+ *     socket, sends one header line
  *       LPSHIM1 {"pid":N,"cwd":"...","argv":[...],"docker_host":"..."}\n
  *     then execs the real docker with --progress=plain added (unless
  *     given) and its stderr (the progress) on the socket. stdout is left
