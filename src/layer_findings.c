@@ -224,12 +224,22 @@ static void written_under(const struct lp_model *m, int step, const char *dir, s
 	}
 }
 
-/* "#9 [4/6] RUN npm ci (line 7)" */
+/* "#9 [4/6] RUN npm ci (line 7)", a long instruction cut to its start
+ * (the finding's edit and the step table show it whole) */
 static char *step_ref(const struct lp_step *s)
 {
+	const size_t max = 72;
+	size_t n = strlen(s->name);
+	const char *dots = "";
+	if (n > max) {
+		n = max - 3;
+		while (n && ((unsigned char)s->name[n] & 0xC0) == 0x80)
+			n--; /* not inside a UTF-8 sequence */
+		dots = "...";
+	}
 	if (s->dockerfile_line)
-		return lp_xasprintf("%s %s (line %d)", s->id, s->name, s->dockerfile_line);
-	return lp_xasprintf("%s %s", s->id, s->name);
+		return lp_xasprintf("%s %.*s%s (line %d)", s->id, (int)n, s->name, dots, s->dockerfile_line);
+	return lp_xasprintf("%s %.*s%s", s->id, (int)n, s->name, dots);
 }
 
 /* The context-relative form of a container path a COPY/ADD wrote from the
@@ -295,9 +305,10 @@ static bool clobbered(struct lp_model *m, const struct pair *p, bool image)
 	struct lp_finding *f = lp_model_finding_new(m, LP_FIND_CLOBBERED, p->to);
 	char *ar = step_ref(a), *br = step_ref(b);
 	char b1[32], b2[32], b3[32];
-	f->message = lp_xasprintf("%s wrote %zu file(s) over what %s made in %s: the image %s its own "
-				  "copies for these",
-				  br, g[gi].over, ar, dir, image ? "ships" : "builds with");
+	f->message = lp_xasprintf("%s wrote %zu file(s) over what %s made in %s: the %s uses the copies %s "
+				  "brought (%s), not its own",
+				  br, g[gi].over, ar, dir, image ? "image" : "stage", b->id,
+				  b->copy_from_stage ? "from another stage" : "from the build context");
 	add_paths(f, m, p, true);
 	lp_finding_add_evidence(f, "%s wrote %zu file(s) (%s) under %s", ar, a_files, lp_fmt_bytes(a_bytes, b1, sizeof(b1)),
 				dir);

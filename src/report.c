@@ -198,6 +198,28 @@ static cJSON *str_array(char *const *v, size_t n)
 	return a;
 }
 
+/* Did the step make or change files of its stage (layer provenance)? */
+static bool layer_made(const struct lp_step *s)
+{
+	const struct lp_layer_counts *c = &s->layer;
+	return c->created || c->overwritten || c->deleted || c->bytes;
+}
+
+/* A step's "provenance" object: what it did to the files of its stage
+ * (zeros for steps that make no layer, or made nothing). */
+static cJSON *provenance_json(const struct lp_step *s)
+{
+	const struct lp_layer_counts *c = &s->layer;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "created", c->created);
+	cJSON_AddNumberToObject(o, "overwritten", c->overwritten);
+	cJSON_AddNumberToObject(o, "deleted", c->deleted);
+	cJSON_AddNumberToObject(o, "layer_bytes", (double)c->bytes);
+	cJSON_AddNumberToObject(o, "overwritten_bytes", (double)c->overwritten_bytes);
+	cJSON_AddNumberToObject(o, "deleted_bytes", (double)c->deleted_bytes);
+	return o;
+}
+
 static char *report_json(const struct lp_model *m, const char *file, struct target *t, size_t nt)
 {
 	const struct lp_build *b = &m->build;
@@ -292,6 +314,7 @@ static char *report_json(const struct lp_model *m, const char *file, struct targ
 		cJSON_AddNumberToObject(js, "bytes_written", (double)s->agg.bytes_written);
 		cJSON_AddItemToObject(js, "reads_from_context",
 				      str_array(s->reads_from_context, s->nreads_from_context));
+		cJSON_AddItemToObject(js, "provenance", provenance_json(s));
 		cJSON_AddStringToObject(js, "status", lp_step_status_name(s->status));
 		cJSON_AddBoolToObject(js, "inferred", s->inferred);
 		if (s->error)
@@ -445,6 +468,14 @@ static void print_text(FILE *out, const struct lp_model *m, const char *file, st
 		       *s->stage ? s->stage : "-", line, lp_step_status_name(s->status),
 		       s->cached ? "-" : step_time(s, b3, sizeof(b3)),
 		       (unsigned long long)s->agg.execs, rd, wr, s->name);
+		if (layer_made(s)) {
+			const struct lp_layer_counts *c = &s->layer;
+			fprintf(out, "  %-5s %-10s %5s   files: %u created, %u overwritten, %u deleted (its layer: %s; "
+				     "earlier layers' bytes replaced %s, deleted %s)\n",
+				"", "", "", c->created, c->overwritten, c->deleted, lp_fmt_bytes(c->bytes, b1, sizeof(b1)),
+				lp_fmt_bytes(c->overwritten_bytes, b2, sizeof(b2)),
+				lp_fmt_bytes(c->deleted_bytes, b3, sizeof(b3)));
+		}
 		if (s->nreads_from_context && s->kind == LP_STEPK_RUN) {
 			struct lp_buf rb = { 0 };
 			for (size_t k = 0; k < s->nreads_from_context && (int)k < top; k++)
