@@ -4,11 +4,13 @@
  * like tests/fixtures/layers-bad and layers-good: clobbered-files,
  * wasted-layer-bytes, secret-in-layer, and the step provenance they rest on.
  */
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "model.h"
 #include "scenarios.h"
 
@@ -377,4 +379,97 @@ Test(layer_findings, run_mount_targets_are_not_layers)
 	cr_assert_eq(m->nlayer_changes, 0);
 	cr_assert_eq(step(m, "#5")->layer.created, 0, "/tmp/src/blob came and went, /opt is the cache's");
 	lp_model_free(m);
+}
+
+/* ------------------------------------------- report --json and diff */
+
+static char *run(int (*cmd)(int, char **), int argc, char **argv, int *rc)
+{
+	FILE *tmp = tmpfile();
+	cr_assert_not_null(tmp);
+	fflush(stdout);
+	int saved = dup(1);
+	dup2(fileno(tmp), 1);
+	*rc = cmd(argc, argv);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	rewind(tmp);
+	struct lp_buf b = { 0 };
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), tmp)) > 0)
+		lp_buf_append(&b, chunk, n);
+	fclose(tmp);
+	return b.data ? b.data : strdup("");
+}
+
+static const cJSON *json_step(const cJSON *steps, const char *id)
+{
+	const cJSON *s;
+	cJSON_ArrayForEach(s, steps)
+		if (!strcmp(cJSON_GetObjectItem(s, "id")->valuestring, id))
+			return s;
+	return NULL;
+}
+
+static double prov(const cJSON *step, const char *k)
+{
+	const cJSON *p = cJSON_GetObjectItem(step, "provenance");
+	cr_assert(cJSON_IsObject(p), "no provenance object");
+	const cJSON *v = cJSON_GetObjectItem(p, k);
+	cr_assert(cJSON_IsNumber(v), "provenance.%s", k);
+	return v->valuedouble;
+}
+
+Test(layer_findings, report_json_and_diff_show_the_provenance)
+{
+	char *bad = scenario_layers(false), *good = scenario_layers(true);
+	int rc;
+	char *argv[] = { "report", "--json", bad, NULL };
+	char *out = run(cmd_report, 3, argv, &rc);
+	cr_assert_eq(rc, 0);
+	cJSON *j = cJSON_Parse(out);
+	cr_assert_not_null(j, "%.200s", out);
+	const cJSON *s10 = json_step(cJSON_GetObjectItem(j, "steps"), "#10");
+	cr_assert_not_null(s10);
+	cr_assert_eq(prov(s10, "deleted"), 1);
+	cr_assert_eq(prov(s10, "deleted_bytes"), ARCHIVE + 2048);
+	cr_assert_eq(prov(s10, "created"), 1);
+	cr_assert_eq(prov(s10, "layer_bytes"), ARCHIVE);
+	const cJSON *s4 = json_step(cJSON_GetObjectItem(j, "steps"), "#4");
+	cr_assert_eq(prov(s4, "created") + prov(s4, "overwritten") + prov(s4, "deleted"), 0, "FROM: zeros");
+	cJSON_Delete(j);
+	free(out);
+
+	char *dargv[] = { "diff", good, bad, NULL };
+	out = run(cmd_diff, 3, dargv, &rc);
+	cr_assert_eq(rc, 0);
+	cr_assert(strstr(out, "files: 0 created, 0 overwritten, 0 deleted (0 B) -> 1 created, 0 overwritten, 1 deleted"),
+		  "%s", out);
+	cr_assert(strstr(out, "+ [wasted-layer-bytes] #10"), "%s", out);
+	free(out);
+	char *jargv[] = { "diff", "--json", good, bad, NULL };
+	out = run(cmd_diff, 4, jargv, &rc);
+	cr_assert_eq(rc, 0);
+	j = cJSON_Parse(out);
+	cr_assert_not_null(j, "%.200s", out);
+	bool seen = false;
+	const cJSON *p;
+	cJSON_ArrayForEach(p, cJSON_GetObjectItem(j, "steps"))
+	{
+		const cJSON *b = cJSON_GetObjectItem(p, "b");
+		if (cJSON_IsObject(b) && !strcmp(cJSON_GetObjectItem(b, "id")->valuestring, "#10")) {
+			cr_assert_eq(prov(b, "deleted"), 1);
+			cr_assert_eq(prov(cJSON_GetObjectItem(p, "a"), "deleted"), 0);
+			seen = true;
+		}
+	}
+	cr_assert(seen, "%.400s", out);
+	cJSON_Delete(j);
+	free(out);
+	unlink(bad);
+	unlink(good);
+	free(bad);
+	free(good);
 }
