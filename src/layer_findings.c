@@ -78,23 +78,27 @@ static bool in_image(const struct lp_strv *stages, bool all, const char *stage)
 /* The versions step `from` made that step `to` replaced or removed. */
 struct pair {
 	int from, to;
+	bool cached;            /* from was cached: versions no step of the trace made */
 	size_t *ch;             /* indexes in m->layer_changes */
 	size_t n, cap;
 	size_t over, del, installed;
 	uint64_t bytes;
 };
 
-static void pair_add(struct pair **pairs, size_t *npairs, struct lp_smap *idx, const struct lp_model *m, size_t c)
+/* from: the change's step, or the cached step held to have made it */
+static void pair_add(struct pair **pairs, size_t *npairs, struct lp_smap *idx, const struct lp_model *m, size_t c,
+		     int from)
 {
 	const struct lp_layer_change *ch = &m->layer_changes[c];
 	char key[32];
-	snprintf(key, sizeof(key), "%d>%d", ch->from, ch->to);
+	snprintf(key, sizeof(key), "%d>%d", from, ch->to);
 	int i = lp_smap_get(idx, key);
 	if (i < 0) {
 		*pairs = lp_xrealloc(*pairs, (*npairs + 1) * sizeof(**pairs));
 		memset(&(*pairs)[*npairs], 0, sizeof(**pairs));
-		(*pairs)[*npairs].from = ch->from;
+		(*pairs)[*npairs].from = from;
 		(*pairs)[*npairs].to = ch->to;
+		(*pairs)[*npairs].cached = ch->from < 0;
 		i = (int)(*npairs)++;
 		lp_smap_put(idx, key, i);
 	}
@@ -263,6 +267,32 @@ static char *ignore_line(const struct lp_model *m, int copy, const char *cpath)
 
 /* ------------------------------------------------------ clobbered-files */
 
+/* Installers by the tool names their commands use, for the
+ * directory they fill (named as lp_path_installed_dir() ends it). */
+static bool runs_installer_for(const struct lp_step *r, const char *dir)
+{
+	static const struct { const char *dir, *tools[6]; } map[] = {
+		{ "node_modules", { "npm ", "yarn", "pnpm", "bun ", NULL } },
+		{ "site-packages", { "pip", "poetry", "uv ", "conda", NULL } },
+		{ "dist-packages", { "pip", "apt", "poetry", "uv ", NULL } },
+		{ ".venv", { "pip", "poetry", "uv ", "python", NULL } },
+		{ "venv", { "pip", "poetry", "uv ", "python", NULL } },
+		{ ".tox", { "tox", NULL } },
+		{ "vendor", { "composer", "bundle", "go mod", "go ", NULL } },
+		{ "target", { "cargo", "mvn", "sbt", "gradle", NULL } },
+	};
+	const char *name = lp_base_name(dir);
+	for (size_t i = 0; i < LP_ARRAY_SIZE(map); i++) {
+		if (strcmp(name, map[i].dir))
+			continue;
+		for (size_t k = 0; map[i].tools[k]; k++)
+			if (r->args && strstr(r->args, map[i].tools[k]))
+				return true;
+	}
+	return false;
+}
+
+
 /* A COPY/ADD wrote over what a RUN of its stage made: the image's own
  * install (or build) is replaced by outside copies, and later steps use
  * those. True when the finding was made (the pair is then not repeated
@@ -288,9 +318,10 @@ static bool clobbered(struct lp_model *m, const struct pair *p, bool image)
 			gi = i;
 	const char *dir = g[gi].dir;
 	size_t dl = strlen(dir);
-	size_t a_files, b_files;
-	uint64_t a_bytes, b_bytes;
-	written_under(m, p->from, dir, &a_files, &a_bytes);
+	size_t a_files = 0, b_files;
+	uint64_t a_bytes = 0, b_bytes;
+	if (!p->cached)
+		written_under(m, p->from, dir, &a_files, &a_bytes);
 	written_under(m, p->to, dir, &b_files, &b_bytes);
 	uint64_t over_bytes = 0;
 	const char *example = NULL;
@@ -310,13 +341,26 @@ static bool clobbered(struct lp_model *m, const struct pair *p, bool image)
 				  br, g[gi].over, ar, dir, image ? "image" : "stage", b->id,
 				  b->copy_from_stage ? "from another stage" : "from the build context");
 	add_paths(f, m, p, true);
-	lp_finding_add_evidence(f, "%s wrote %zu file(s) (%s) under %s", ar, a_files, lp_fmt_bytes(a_bytes, b1, sizeof(b1)),
-				dir);
-	lp_finding_add_evidence(f, "%s wrote %zu file(s) (%s) under %s%s: %zu of them over %s's (whose "
-				   "versions, %s, stay unused in its layer)",
-				br, b_files, lp_fmt_bytes(b_bytes, b2, sizeof(b2)), dir,
-				b->copy_from_stage ? ", from another stage" : ", from the build context", g[gi].over,
-				a->id, lp_fmt_bytes(over_bytes, b3, sizeof(b3)));
+	if (p->cached) {
+		/* the install was cached: what it made was not seen made, but
+		 * the copy removed the files it found there and wrote its own */
+		lp_finding_add_evidence(f, "%s was cached: the files it made are in its layer from an earlier "
+					   "build, not seen made in this one (%s)",
+					ar, runs_installer_for(a, dir) ? "its command installs into that directory"
+								       : "the only cached RUN of the stage before the COPY");
+		lp_finding_add_evidence(f, "%s wrote %zu file(s) (%s) under %s%s: %zu of them over files an earlier "
+					   "layer holds (removed and written again; their bytes there are not measured)",
+					br, b_files, lp_fmt_bytes(b_bytes, b2, sizeof(b2)), dir,
+					b->copy_from_stage ? ", from another stage" : ", from the build context", g[gi].over);
+	} else {
+		lp_finding_add_evidence(f, "%s wrote %zu file(s) (%s) under %s", ar, a_files,
+					lp_fmt_bytes(a_bytes, b1, sizeof(b1)), dir);
+		lp_finding_add_evidence(f, "%s wrote %zu file(s) (%s) under %s%s: %zu of them over %s's (whose "
+					   "versions, %s, stay unused in its layer)",
+					br, b_files, lp_fmt_bytes(b_bytes, b2, sizeof(b2)), dir,
+					b->copy_from_stage ? ", from another stage" : ", from the build context", g[gi].over,
+					a->id, lp_fmt_bytes(over_bytes, b3, sizeof(b3)));
+	}
 	if (p->del)
 		lp_finding_add_evidence(f, "%s also removed %zu file(s) %s had made", b->id, p->del, a->id);
 	/* who used which copy */
@@ -325,7 +369,7 @@ static bool clobbered(struct lp_model *m, const struct pair *p, bool image)
 	size_t nr = 0;
 	for (size_t i = 0; i < m->nlayer_reads; i++) {
 		const struct lp_layer_read *x = &m->layer_reads[i];
-		if (x->copy_of != p->to || x->replaced != p->from || strncmp(x->path, dir, dl))
+		if (x->copy_of != p->to || x->replaced != (p->cached ? -1 : p->from) || strncmp(x->path, dir, dl))
 			continue;
 		char key[16];
 		snprintf(key, sizeof(key), "%d", x->step);
@@ -471,6 +515,37 @@ static void secret_in_layer(struct lp_model *m, const struct lp_layer_change *ch
 	free(br);
 }
 
+/* For a version no step of the trace made that a COPY/ADD wrote over in
+ * installed packages: the cached RUN of the COPY's stage that made it in an
+ * earlier build (its layer holds it): the one whose command runs an
+ * installer for that directory, else the only cached RUN before the COPY;
+ * -1 when none or no telling. */
+static int cached_installer(const struct lp_model *m, const struct lp_layer_change *ch)
+{
+	const struct lp_step *b = &m->steps[ch->to];
+	size_t n = b->kind == LP_STEPK_COPY ? lp_path_installed_dir(ch->path) : 0;
+	if (!n)
+		return -1;
+	char dir[4200];
+	snprintf(dir, sizeof(dir), "%.*s", (int)n, ch->path);
+	int only = -1, runs = 0, tool = -1, tools = 0;
+	for (int i = ch->to - 1; i >= 0; i--) {
+		const struct lp_step *r = &m->steps[i];
+		if (r->kind != LP_STEPK_RUN || !r->cached || strcmp(r->stage, b->stage) ||
+		    (b->stage_step && r->stage_step >= b->stage_step))
+			continue;
+		only = i;
+		runs++;
+		if (runs_installer_for(r, dir)) {
+			tool = i;
+			tools++;
+		}
+	}
+	if (tools == 1)
+		return tool;
+	return runs == 1 ? only : -1;
+}
+
 void lp_layer_findings(struct lp_model *m)
 {
 	if (!m->nlayer_changes)
@@ -483,16 +558,25 @@ void lp_layer_findings(struct lp_model *m)
 	struct lp_smap idx = { 0 };
 	for (size_t c = 0; c < m->nlayer_changes; c++) {
 		const struct lp_layer_change *ch = &m->layer_changes[c];
-		if (ch->from < 0 || ch->to < 0 || (size_t)ch->from >= m->nsteps || (size_t)ch->to >= m->nsteps)
+		if (ch->to < 0 || (size_t)ch->to >= m->nsteps || (ch->from >= 0 && (size_t)ch->from >= m->nsteps))
 			continue;
-		pair_add(&pairs, &npairs, &idx, m, c);
+		if (ch->from < 0) {
+			/* a version no step of the trace made: a COPY over an
+			 * installer's output that a cached RUN made (clobbered-files
+			 * only: its bytes are not known) */
+			int run = ch->deleted ? -1 : cached_installer(m, ch);
+			if (run >= 0)
+				pair_add(&pairs, &npairs, &idx, m, c, run);
+			continue;
+		}
+		pair_add(&pairs, &npairs, &idx, m, c, ch->from);
 		if (lp_path_is_secret(ch->path) && in_image(&stages, all, ch->stage))
 			secret_in_layer(m, ch);
 	}
 	for (size_t i = 0; i < npairs; i++) {
 		const struct pair *p = &pairs[i];
 		bool image = in_image(&stages, all, m->steps[p->to].stage);
-		if (clobbered(m, p, image))
+		if (clobbered(m, p, image) || p->cached)
 			continue; /* one finding per cause: its bytes are in it */
 		if (image && p->bytes >= WASTE_MIN_BYTES)
 			wasted(m, p);

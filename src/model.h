@@ -92,7 +92,8 @@ struct lp_layer_counts {
 
 /* One version of a file that a later step replaced or removed. */
 struct lp_layer_change {
-	int from, to;           /* step indexes: whose layer holds the old version; the later step */
+	int from, to;           /* step indexes: whose layer holds the old version (-1: no step
+				 * of the trace made it: the base image's, a cached step's); the later step */
 	bool deleted;           /* removed (else written again) */
 	uint64_t bytes;         /* the old version's bytes, as `from` wrote them */
 	const char *stage, *path; /* container path */
@@ -102,7 +103,7 @@ struct lp_layer_change {
 struct lp_layer_read {
 	int step;               /* the reader */
 	int copy_of;            /* the step whose version it read */
-	int replaced;           /* the step whose version that one replaced */
+	int replaced;           /* the step whose version that one replaced (-1: none of the trace's) */
 	const char *stage, *path;
 };
 

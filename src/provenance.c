@@ -276,9 +276,10 @@ static void delete_ent(struct lp_provenance *pv, struct prov_ent *e, int step)
 		c->deleted_bytes += e->bytes;
 		e->deleted_by = step;
 	} else if (e->deleted_by < 0) {
-		/* no step of the trace made it (the base image's): no bytes known */
+		/* no step of the trace made it (the base image's, a cached
+		 * step's): a change from no known step, no bytes known */
 		c->deleted++;
-		e->change = -1;
+		e->change = add_change(pv, e, step, true);
 		e->deleted_by = step;
 	} else {
 		return; /* already gone */
@@ -321,7 +322,8 @@ void lp_prov_read(struct lp_provenance *pv, const char *stage, const char *cpath
 	if (i < 0)
 		return;
 	const struct prov_ent *e = &pv->ents[i];
-	if (!e->tracked || !e->present || e->owner < 0 || e->owner == step || e->replaced < 0)
+	/* the versions that replaced another (of a known step or not) */
+	if (!e->tracked || !e->present || e->owner < 0 || e->owner == step || !e->over)
 		return;
 	char seen[4300];
 	snprintf(seen, sizeof(seen), "%d\x1f%s", step, key);

@@ -473,3 +473,60 @@ Test(layer_findings, report_json_and_diff_show_the_provenance)
 	free(bad);
 	free(good);
 }
+
+/* The issue's rebuild: the install is cached, COPY . . (no .dockerignore)
+ * removes the node_modules/ files it finds and writes the context's */
+Test(layer_findings, clobbered_files_over_a_cached_install)
+{
+	static struct synth s;
+	start(&s, LAYERS_DOCKERFILE, NULL);
+	for (int i = 0; BAD_CTX[i]; i++)
+		syn_ctx_file(&s, BAD_CTX[i], 300);
+	internal_steps(&s, "docker.io/layerprof/busybox:latest");
+	syn_progress(&s, MS(30), "#4 [1/8] FROM docker.io/layerprof/busybox");
+	syn_progress(&s, MS(31), "#4 DONE 0.0s");
+	const char *changed[] = { "index.js", NULL };
+	transfer(&s, 40, 5, NULL, changed);
+	syn_progress(&s, MS(70), "#6 [2/8] WORKDIR /app");
+	syn_progress(&s, MS(71), "#6 CACHED");
+	syn_progress(&s, MS(72), "#7 [3/8] COPY package.json ./");
+	syn_progress(&s, MS(73), "#7 CACHED");
+	syn_progress(&s, MS(74), "#8 [4/8] RUN npm ci");
+	syn_progress(&s, MS(75), "#8 CACHED");
+	syn_progress(&s, MS(76), "#9 [5/8] RUN make-archive");
+	syn_progress(&s, MS(77), "#9 CACHED");
+	syn_progress(&s, MS(78), "#10 [6/8] RUN unpack-archive");
+	syn_progress(&s, MS(79), "#10 CACHED");
+	syn_progress(&s, MS(80), "#11 [7/8] COPY . .");
+	/* the copy removes what is there before it writes (existing files of
+	 * earlier layers: the cached install's, the cached COPY's) */
+	const char *there[] = { "node_modules/dep/index.js", "node_modules/dep/package.json", "package.json", NULL };
+	for (int i = 0; there[i]; i++) {
+		char p[512];
+		snprintf(p, sizeof(p), SNAP2 "/merged/app/%s", there[i]);
+		syn_sc(&s, MS(80) + 100000 + (uint64_t)i * 10000, 100, LP_SC_UNLINKAT, 0, 5000, p, 1, NULL, 0, 0);
+	}
+	copy_files(&s, 80, SNAP2, BAD_CTX, "/app");
+	syn_progress(&s, MS(120), "#11 DONE 0.0s");
+	syn_progress(&s, MS(130), "#12 [8/8] RUN node index.js");
+	bool rm_env = false;
+	syn_run_work(&s, MS(140), 300 * SYN_MS, 600, "run4containerid00000000005", "node index.js", NULL, 0, w_node,
+		     &rm_env);
+	syn_progress(&s, MS(450), "#12 DONE 0.3s");
+	export_step(&s, 460, 13);
+	syn_close(&s, NULL);
+	struct lp_model *m = load_free(strdup(s.path));
+	const struct lp_layer_counts *c = &step(m, "#11")->layer;
+	cr_assert_eq(c->overwritten, 3, "overwritten %u created %u deleted %u", c->overwritten, c->created, c->deleted);
+	cr_assert_eq(c->overwritten_bytes, 0, "not measured: made in an earlier build");
+	cr_assert_eq(count(m, LP_FIND_CLOBBERED), 1);
+	const struct lp_finding *f = find(m, LP_FIND_CLOBBERED);
+	cr_assert_eq(f->step, lp_model_find_step(m, "#11"));
+	cr_assert_eq(f->npaths_total, 2, "the installed packages only, not package.json");
+	cr_assert(strstr(f->message, "over what #8 [4/8] RUN npm ci (line 4) made in /app/node_modules"), "%s",
+		  f->message);
+	cr_assert(evidence_has(f, "#8 [4/8] RUN npm ci (line 4) was cached"));
+	cr_assert(evidence_has(f, "#12 [8/8] RUN node index.js (line 8) read 1 of these file(s) in #11's copy"));
+	cr_assert_eq(count(m, LP_FIND_WASTED_LAYER), 0, "no bytes measured, no waste claimed");
+	lp_model_free(m);
+}

@@ -190,11 +190,17 @@ Test(provenance, rename_base_files_and_mounts)
 	cr_assert_eq(c.overwritten_bytes, 5000);
 	cr_assert_eq(c.bytes, 7);
 	size_t n;
-	lp_prov_changes(pv, &n);
-	cr_assert_eq(n, 1);
-	/* stages are separate file systems */
+	const struct lp_layer_change *ch = lp_prov_changes(pv, &n);
+	cr_assert_eq(n, 2);
+	cr_assert_str_eq(ch[0].path, "/etc/motd");
+	cr_assert_eq(ch[0].from, -1, "no step of the trace made it");
+	cr_assert_eq(ch[0].bytes, 0);
+	cr_assert_eq(ch[1].from, 1);
+	cr_assert_eq(ch[1].bytes, 5000);
+	/* stages are separate file systems: x.so of stage "other" is not step 1's */
 	lp_prov_delete(pv, "other", "/usr/lib/x.so", 3);
-	lp_prov_changes(pv, &n);
-	cr_assert_eq(n, 1);
+	ch = lp_prov_changes(pv, &n);
+	cr_assert_eq(n, 3);
+	cr_assert_eq(ch[2].from, -1);
 	lp_prov_free(pv);
 }
