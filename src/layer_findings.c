@@ -267,8 +267,8 @@ static char *ignore_line(const struct lp_model *m, int copy, const char *cpath)
 
 /* ------------------------------------------------------ clobbered-files */
 
-/* Installers by the tool names their commands use, for the
- * directory they fill (named as lp_path_installed_dir() ends it). */
+/* Does RUN r's command fill dir (as lp_path_installed_dir() ends it): does
+ * it name the directory, or run an installer for it (by the tool names)? */
 static bool runs_installer_for(const struct lp_step *r, const char *dir)
 {
 	static const struct { const char *dir, *tools[6]; } map[] = {
@@ -282,6 +282,8 @@ static bool runs_installer_for(const struct lp_step *r, const char *dir)
 		{ "target", { "cargo", "mvn", "sbt", "gradle", NULL } },
 	};
 	const char *name = lp_base_name(dir);
+	if (r->args && strstr(r->args, name))
+		return true;
 	for (size_t i = 0; i < LP_ARRAY_SIZE(map); i++) {
 		if (strcmp(name, map[i].dir))
 			continue;
@@ -346,7 +348,7 @@ static bool clobbered(struct lp_model *m, const struct pair *p, bool image)
 		 * the copy removed the files it found there and wrote its own */
 		lp_finding_add_evidence(f, "%s was cached: the files it made are in its layer from an earlier "
 					   "build, not seen made in this one (%s)",
-					ar, runs_installer_for(a, dir) ? "its command installs into that directory"
+					ar, runs_installer_for(a, dir) ? "its command fills that directory"
 								       : "the only cached RUN of the stage before the COPY");
 		lp_finding_add_evidence(f, "%s wrote %zu file(s) (%s) under %s%s: %zu of them over files an earlier "
 					   "layer holds (removed and written again; their bytes there are not measured)",
@@ -517,8 +519,8 @@ static void secret_in_layer(struct lp_model *m, const struct lp_layer_change *ch
 
 /* For a version no step of the trace made that a COPY/ADD wrote over in
  * installed packages: the cached RUN of the COPY's stage that made it in an
- * earlier build (its layer holds it): the one whose command runs an
- * installer for that directory, else the only cached RUN before the COPY;
+ * earlier build (its layer holds it): the one whose command fills that
+ * directory (runs_installer_for), else the only cached RUN before the COPY;
  * -1 when none or no telling. */
 static int cached_installer(const struct lp_model *m, const struct lp_layer_change *ch)
 {

@@ -45,6 +45,7 @@ struct lp_provenance {
 	struct lp_layer_read *reads;
 	size_t nreads, reads_cap;
 	struct lp_smap read_seen;    /* "step\x1fkey": a read noted once per step and file */
+	struct lp_smap dirs;         /* "stage\x1f/dir": directories above a tracked file */
 };
 
 struct lp_provenance *lp_prov_new(void)
@@ -65,6 +66,7 @@ void lp_prov_free(struct lp_provenance *pv)
 	free(pv->changes);
 	free(pv->reads);
 	lp_smap_free(&pv->read_seen);
+	lp_smap_free(&pv->dirs);
 	free(pv);
 }
 
@@ -177,6 +179,15 @@ static struct prov_ent *own_ent(struct lp_provenance *pv, const char *stage, con
 		e->stage = pv->stages.v[k];
 		/* the path as the key has it (trailing slashes dropped) */
 		e->path = lp_xstrdup(strchr(key, '\x1f') + 1);
+		/* its directories, for a rename of one of them (stops at the
+		 * first one known: the ones above it are known too) */
+		char *sep = strchr(key, '\x1f');
+		for (char *sl = strrchr(sep + 1, '/'); sl && sl > sep + 1; sl = strrchr(sep + 1, '/')) {
+			*sl = 0;
+			if (lp_smap_get(&pv->dirs, key) >= 0)
+				break;
+			lp_smap_put(&pv->dirs, key, 1);
+		}
 	}
 	return e;
 }
@@ -298,9 +309,38 @@ void lp_prov_delete(struct lp_provenance *pv, const char *stage, const char *cpa
 		delete_ent(pv, e, step);
 }
 
+/* A directory renamed: the tracked files under from go under to (a file
+ * renamed each). False when no tracked file is under from. */
+static bool rename_tree(struct lp_provenance *pv, const char *stage, const char *from, const char *to, int step)
+{
+	char key[4200];
+	if (!from || !to || !make_key(key, sizeof(key), stage, from, false) || lp_smap_get(&pv->dirs, key) < 0)
+		return false;
+	const char *dir = strchr(key, '\x1f') + 1;
+	size_t dl = strlen(dir), n = pv->n;
+	const char *st = stage ? stage : "";
+	for (size_t i = 0; i < n; i++) {
+		struct prov_ent *e = &pv->ents[i];
+		if (!e->tracked || !e->present || strcmp(e->stage, st) || strncmp(e->path, dir, dl) ||
+		    e->path[dl] != '/')
+			continue;
+		char dst[4200];
+		if (snprintf(dst, sizeof(dst), "%s%s", to, e->path + dl) >= (int)sizeof(dst))
+			continue;
+		uint64_t bytes = e->bytes;
+		delete_ent(pv, e, step);
+		struct prov_ent *t = own_ent(pv, stage, dst); /* (ents may move) */
+		if (t)
+			write_ent(pv, t, step, bytes);
+	}
+	return true;
+}
+
 void lp_prov_rename(struct lp_provenance *pv, const char *stage, const char *from, const char *to, int step)
 {
 	if (step < 0)
+		return;
+	if (rename_tree(pv, stage, from, to, step))
 		return;
 	struct prov_ent *f = own_ent(pv, stage, from);
 	uint64_t bytes = 0;

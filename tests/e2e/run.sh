@@ -16,8 +16,9 @@
 #                 node_modules/), one wasted-layer-bytes (a 10 MiB archive made
 #                 by one RUN, deleted by the next: its bytes match the layer's
 #                 size in `docker history`) and one secret-in-layer (.env copied,
-#                 then rm'd); layers-good (.dockerignore, same-RUN cleanup,
-#                 multi-stage) gets none of them
+#                 then rm'd); its rebuild after an edit (install cached) still
+#                 gets the clobbered-files; layers-good (.dockerignore, same-RUN
+#                 cleanup, multi-stage) gets none of them
 #   adjacent-copies  two adjacent COPYs of a multi-stage cold build keep their
 #                 own layers' files and bytes; steps timed by the kernel
 #   bloated       context-bloat with .dockerignore lines, secret-in-context
@@ -420,6 +421,23 @@ if want layers; then
 		else
 			fail "$N: the text report shows the three findings and the step provenance" "$(grep -A12 '== Steps' "$work/layers-bad.txt" | clip)"
 		fi
+		# The issue's rebuild: src/index.js edited, the install and the archive
+		# RUNs cached; COPY . . runs again, removes the install's files it finds
+		# and writes the host's.
+		echo "// edited by the e2e test" >>"$dir/src/index.js"
+		if record layers-bad-2 "$dir" lp-e2e/layers-bad; then
+			N="layers-bad rebuild"
+			rec_ok "$N: record exits 0" layers-bad-2
+			is "$N: the install and archive RUNs are cached, COPY . . is not" \
+				"($COPYALL.cached | not) and ([$INSTALL, $MAKE, $UNPACK] | all(.cached))" '[.steps[] | {id, name, cached}]'
+			is "$N: exactly one clobbered-files and one secret-in-layer, no wasted-layer-bytes (nothing measured)" \
+				"($CL | length) == 1 and ($WA | length) == 0 and ($SE | length) == 1" "$KINDS"
+			is "$N: clobbered-files names the cached install and the same 4 files" \
+				"$IDS | $CL[0] | .step == \$copy and .paths_total == 4 and (.message | contains(\$inst)) and
+				 (.evidence | any(startswith(\$inst) and contains(\"was cached\")))" "$CL"
+			is "$N: COPY . . overwrote 6 files of earlier layers (bytes there not measured)" \
+				"$COPYALL.provenance | .overwritten == 6 and .overwritten_bytes == 0" "$PROV"
+		fi
 	fi
 	if prepare layers-good && record layers-good "$dir" lp-e2e/layers-good; then
 		N="layers-good"
@@ -437,7 +455,7 @@ if want layers; then
 			'(.steps[] | select(.instruction == "COPY" and (.name | endswith("COPY . .")))) | .provenance.overwritten == 2' \
 			'[.steps[] | select(.instruction == "COPY") | {id, name, provenance}]'
 	fi
-	end layers layers-bad layers-good
+	end layers layers-bad layers-bad-2 layers-good
 fi
 
 # ========================= adjacent-copies =========================

@@ -204,3 +204,27 @@ Test(provenance, rename_base_files_and_mounts)
 	cr_assert_eq(ch[2].from, -1);
 	lp_prov_free(pv);
 }
+
+/* tar xf, then mv pkg-1.0 /opt/pkg: the files go with the directory; a
+ * later RUN deleting them deletes that step's versions */
+Test(provenance, a_renamed_directory_takes_its_files)
+{
+	struct lp_provenance *pv = lp_prov_new();
+	lp_prov_write(pv, "", "/tmp/pkg-1.0/lib/a.so", 1, 4000);
+	lp_prov_write(pv, "", "/tmp/pkg-1.0/bin/a", 1, 1000);
+	lp_prov_write(pv, "", "/tmp/pkg-1.0x/other", 1, 10);
+	lp_prov_rename(pv, "", "/tmp/pkg-1.0", "/opt/pkg", 1);
+	struct lp_layer_counts c = lp_prov_step_counts(pv, 1);
+	cr_assert_eq(c.created, 3);
+	cr_assert_eq(c.bytes, 5010);
+	lp_prov_delete(pv, "", "/opt/pkg/lib/a.so", 2);
+	lp_prov_delete(pv, "", "/tmp/pkg-1.0/bin/a", 2); /* moved away: not the step's file any more */
+	size_t n;
+	const struct lp_layer_change *ch = lp_prov_changes(pv, &n);
+	cr_assert_eq(n, 2);
+	cr_assert_str_eq(ch[0].path, "/opt/pkg/lib/a.so");
+	cr_assert_eq(ch[0].from, 1);
+	cr_assert_eq(ch[0].bytes, 4000);
+	cr_assert_eq(ch[1].from, -1);
+	lp_prov_free(pv);
+}
