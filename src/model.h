@@ -93,7 +93,8 @@ struct lp_layer_counts {
 /* One version of a file that a later step replaced or removed. */
 struct lp_layer_change {
 	int from, to;           /* step indexes: whose layer holds the old version (-1: no step
-				 * of the trace made it: the base image's, a cached step's); the later step */
+				 * of the trace made it, the base image's or a cached step's:
+				 * only when `to` removed it and made it again); the later step */
 	bool deleted;           /* removed (else written again) */
 	uint64_t bytes;         /* the old version's bytes, as `from` wrote them */
 	const char *stage, *path; /* container path */

@@ -17,18 +17,23 @@
 
 struct prov_ent {
 	uint64_t placed_ts, gone_ts;
-	/* layer ownership (lp_prov_write & co.; zero until one of them
-	 * touches the entry: `tracked`) */
-	bool tracked;
-	bool present;           /* a version made by `owner` is there */
-	bool over;              /* owner's version counts as an overwrite (else created) */
-	int owner;              /* the step whose layer holds it, -1 */
-	int replaced;           /* the step whose version owner's replaced, -1 */
-	int deleted_by;         /* the step whose deletion of it was counted (while absent), -1 */
-	int change;             /* changes[] of the last overwrite or deletion of it, -1 */
-	uint64_t bytes;         /* what owner wrote to it */
-	const char *stage;      /* stages.v[...] */
-	char *path;
+	uint32_t own;           /* its layer ownership: owns[own - 1]; 0 none yet */
+};
+
+/* Layer ownership of a file (lp_prov_write & co.), apart: most paths
+ * placed or gone never get one, and the other way round. 24 bytes: a
+ * build writes hundreds of thousands of files. */
+struct prov_own {
+	uint64_t bytes;         /* what step wrote to it (present) */
+	int32_t step;           /* present: the step whose layer holds it; deleted: the step
+				 * whose deletion of it was counted */
+	int32_t change;         /* changes[] of the last overwrite or deletion of it, -1 */
+	uint32_t ent;           /* its entry: the key idx holds is its stage and path */
+	uint16_t stage;         /* stages.v[...] */
+	uint8_t present : 1;    /* a version made by `step` is there */
+	uint8_t over : 1;       /* that version counts as an overwrite (else created);
+				 * changes[change] then says what it replaced */
+	uint8_t deleted : 1;    /* absent, its deletion counted for `step` */
 };
 
 struct lp_provenance {
@@ -37,6 +42,8 @@ struct lp_provenance {
 	size_t n, cap;
 	uint64_t gone;
 	/* layer ownership */
+	struct prov_own *owns;
+	size_t nowns, owns_cap;
 	struct lp_strv stages;       /* the stage names, each once */
 	struct lp_layer_counts *counts; /* [step] */
 	size_t ncounts;
@@ -58,9 +65,8 @@ void lp_prov_free(struct lp_provenance *pv)
 	if (!pv)
 		return;
 	lp_smap_free(&pv->idx);
-	for (size_t i = 0; i < pv->n; i++)
-		free(pv->ents[i].path);
 	free(pv->ents);
+	free(pv->owns);
 	lp_strv_free(&pv->stages);
 	free(pv->counts);
 	free(pv->changes);
@@ -159,37 +165,45 @@ static bool not_in_layer(const char *cpath)
 	       !strcmp(cpath, "/etc/hostname");
 }
 
-/* The entry of a file for the ownership calls, made on first use; NULL
- * when the path is not a layer's. */
-static struct prov_ent *own_ent(struct lp_provenance *pv, const char *stage, const char *cpath)
+/* The container path of an ownership entry: the map's own copy of the
+ * key (entry i is the map's i-th: ent() alone puts, each key once). */
+static const char *own_path(const struct lp_provenance *pv, const struct prov_own *o)
+{
+	return strchr(pv->idx.ents[o->ent].key, '\x1f') + 1;
+}
+
+/* The ownership of a file, made on first use; NULL when the path is not a
+ * layer's. The pointer holds until the next call. */
+static struct prov_own *own_ent(struct lp_provenance *pv, const char *stage, const char *cpath)
 {
 	char key[4200];
 	if (!cpath || cpath[0] != '/' || not_in_layer(cpath) || !make_key(key, sizeof(key), stage, cpath, false))
 		return NULL;
 	struct prov_ent *e = ent(pv, key);
-	if (!e->tracked) {
-		e->tracked = true;
-		e->owner = e->replaced = e->deleted_by = e->change = -1;
-		const char *st = stage ? stage : "";
-		size_t k = 0;
-		while (k < pv->stages.n && strcmp(pv->stages.v[k], st))
-			k++;
-		if (k == pv->stages.n)
-			lp_strv_push(&pv->stages, st);
-		e->stage = pv->stages.v[k];
-		/* the path as the key has it (trailing slashes dropped) */
-		e->path = lp_xstrdup(strchr(key, '\x1f') + 1);
-		/* its directories, for a rename of one of them (stops at the
-		 * first one known: the ones above it are known too) */
-		char *sep = strchr(key, '\x1f');
-		for (char *sl = strrchr(sep + 1, '/'); sl && sl > sep + 1; sl = strrchr(sep + 1, '/')) {
-			*sl = 0;
-			if (lp_smap_get(&pv->dirs, key) >= 0)
-				break;
-			lp_smap_put(&pv->dirs, key, 1);
-		}
+	if (e->own)
+		return &pv->owns[e->own - 1];
+	lp_grow((void **)&pv->owns, &pv->owns_cap, pv->nowns + 1, sizeof(*pv->owns));
+	struct prov_own *o = &pv->owns[pv->nowns++];
+	e->own = (uint32_t)pv->nowns;
+	o->step = o->change = -1;
+	o->ent = (uint32_t)(e - pv->ents);
+	const char *st = stage ? stage : "";
+	size_t k = 0;
+	while (k < pv->stages.n && strcmp(pv->stages.v[k], st))
+		k++;
+	if (k == pv->stages.n)
+		lp_strv_push(&pv->stages, st);
+	o->stage = (uint16_t)k;
+	/* its directories, for a rename of one of them (stops at the first
+	 * one known: the ones above it are known too) */
+	char *sep = strchr(key, '\x1f');
+	for (char *sl = strrchr(sep + 1, '/'); sl && sl > sep + 1; sl = strrchr(sep + 1, '/')) {
+		*sl = 0;
+		if (lp_smap_get(&pv->dirs, key) >= 0)
+			break;
+		lp_smap_put(&pv->dirs, key, 1);
 	}
-	return e;
+	return o;
 }
 
 static struct lp_layer_counts *counts(struct lp_provenance *pv, int step)
@@ -199,114 +213,114 @@ static struct lp_layer_counts *counts(struct lp_provenance *pv, int step)
 	return &pv->counts[step];
 }
 
-static int add_change(struct lp_provenance *pv, const struct prov_ent *e, int to, bool deleted)
+static int add_change(struct lp_provenance *pv, const struct prov_own *o, int from, int to, bool deleted,
+		      uint64_t bytes)
 {
 	lp_grow((void **)&pv->changes, &pv->changes_cap, pv->nchanges + 1, sizeof(*pv->changes));
 	struct lp_layer_change *c = &pv->changes[pv->nchanges];
-	c->from = e->owner;
+	c->from = from;
 	c->to = to;
 	c->deleted = deleted;
-	c->bytes = e->bytes;
-	c->stage = e->stage;
-	c->path = e->path;
+	c->bytes = bytes;
+	c->stage = pv->stages.v[o->stage];
+	c->path = own_path(pv, o);
 	return (int)pv->nchanges++;
 }
 
-static void write_ent(struct lp_provenance *pv, struct prov_ent *e, int step, uint64_t bytes)
+static void write_ent(struct lp_provenance *pv, struct prov_own *o, int step, uint64_t bytes)
 {
 	struct lp_layer_counts *c = counts(pv, step);
-	if (e->present && e->owner == step) {
-		e->bytes += bytes;
+	if (o->present && o->step == step) {
+		o->bytes += bytes;
 		c->bytes += bytes;
 		return;
 	}
-	if (e->present && e->owner >= 0) {
+	if (o->present) {
 		/* an earlier layer's version: it stays in that layer */
-		e->change = add_change(pv, e, step, false);
-		e->replaced = e->owner;
-		e->over = true;
+		o->change = add_change(pv, o, o->step, step, false, o->bytes);
+		o->over = 1;
 		c->overwritten++;
-		c->overwritten_bytes += e->bytes;
-	} else if (!e->present && e->deleted_by == step) {
+		c->overwritten_bytes += o->bytes;
+	} else if (o->deleted && o->step == step) {
 		/* removed and made again by the same step (rm -rf, then an
 		 * install; a copy that unlinks first): written again */
 		c->deleted--;
 		c->overwritten++;
-		e->over = true;
-		if (e->change >= 0) {
-			struct lp_layer_change *ch = &pv->changes[e->change];
+		o->over = 1;
+		if (o->change >= 0) {
+			struct lp_layer_change *ch = &pv->changes[o->change];
 			ch->deleted = false;
 			c->deleted_bytes -= ch->bytes;
 			c->overwritten_bytes += ch->bytes;
-			e->replaced = ch->from;
+		} else {
+			/* a version no step of the trace made (the base image's,
+			 * a cached step's): a change from no step, no bytes */
+			o->change = add_change(pv, o, -1, step, false, 0);
 		}
 	} else {
 		c->created++;
-		e->replaced = -1;
-		e->change = -1;
-		e->over = false;
+		o->change = -1;
+		o->over = 0;
 	}
-	e->present = true;
-	e->owner = step;
-	e->deleted_by = -1;
-	e->bytes = bytes;
+	o->present = 1;
+	o->deleted = 0;
+	o->step = step;
+	o->bytes = bytes;
 	c->bytes += bytes;
 }
 
 void lp_prov_write(struct lp_provenance *pv, const char *stage, const char *cpath, int step, uint64_t bytes)
 {
-	struct prov_ent *e = step >= 0 ? own_ent(pv, stage, cpath) : NULL;
-	if (e)
-		write_ent(pv, e, step, bytes);
+	struct prov_own *o = step >= 0 ? own_ent(pv, stage, cpath) : NULL;
+	if (o)
+		write_ent(pv, o, step, bytes);
 }
 
-static void delete_ent(struct lp_provenance *pv, struct prov_ent *e, int step)
+static void delete_ent(struct lp_provenance *pv, struct prov_own *o, int step)
 {
 	struct lp_layer_counts *c = counts(pv, step);
-	if (e->present && e->owner == step) {
+	if (o->present && o->step == step) {
 		/* made by this step and gone before it ended: never in its layer */
-		c->bytes -= e->bytes;
-		if (e->over) {
+		c->bytes -= o->bytes;
+		if (o->over) {
 			/* it had replaced an earlier version: that one is now deleted */
+			struct lp_layer_change *ch = &pv->changes[o->change];
 			c->overwritten--;
 			c->deleted++;
-			if (e->change >= 0) {
-				struct lp_layer_change *ch = &pv->changes[e->change];
-				ch->deleted = true;
-				c->overwritten_bytes -= ch->bytes;
-				c->deleted_bytes += ch->bytes;
-			}
-			e->deleted_by = step;
+			ch->deleted = true;
+			c->overwritten_bytes -= ch->bytes;
+			c->deleted_bytes += ch->bytes;
+			o->deleted = 1;
 		} else {
 			c->created--;
-			e->deleted_by = -1;
+			o->deleted = 0;
 		}
-	} else if (e->present && e->owner >= 0) {
-		e->change = add_change(pv, e, step, true);
+	} else if (o->present) {
+		o->change = add_change(pv, o, o->step, step, true, o->bytes);
 		c->deleted++;
-		c->deleted_bytes += e->bytes;
-		e->deleted_by = step;
-	} else if (e->deleted_by < 0) {
+		c->deleted_bytes += o->bytes;
+		o->deleted = 1;
+	} else if (!o->deleted) {
 		/* no step of the trace made it (the base image's, a cached
-		 * step's): a change from no known step, no bytes known */
+		 * step's): counted, no bytes; a change only when this step
+		 * makes it again (write_ent) */
 		c->deleted++;
-		e->change = add_change(pv, e, step, true);
-		e->deleted_by = step;
+		o->change = -1;
+		o->deleted = 1;
 	} else {
 		return; /* already gone */
 	}
-	e->present = false;
-	e->over = false;
-	e->owner = -1;
-	e->replaced = -1;
-	e->bytes = 0;
+	o->present = 0;
+	o->over = 0;
+	o->step = step;
+	o->bytes = 0;
 }
 
 void lp_prov_delete(struct lp_provenance *pv, const char *stage, const char *cpath, int step)
 {
-	struct prov_ent *e = step >= 0 ? own_ent(pv, stage, cpath) : NULL;
-	if (e)
-		delete_ent(pv, e, step);
+	struct prov_own *o = step >= 0 ? own_ent(pv, stage, cpath) : NULL;
+	if (o)
+		delete_ent(pv, o, step);
 }
 
 /* A directory renamed: the tracked files under from go under to (a file
@@ -317,19 +331,19 @@ static bool rename_tree(struct lp_provenance *pv, const char *stage, const char 
 	if (!from || !to || !make_key(key, sizeof(key), stage, from, false) || lp_smap_get(&pv->dirs, key) < 0)
 		return false;
 	const char *dir = strchr(key, '\x1f') + 1;
-	size_t dl = strlen(dir), n = pv->n;
+	size_t dl = strlen(dir), n = pv->nowns;
 	const char *st = stage ? stage : "";
 	for (size_t i = 0; i < n; i++) {
-		struct prov_ent *e = &pv->ents[i];
-		if (!e->tracked || !e->present || strcmp(e->stage, st) || strncmp(e->path, dir, dl) ||
-		    e->path[dl] != '/')
+		struct prov_own *o = &pv->owns[i];
+		const char *path = own_path(pv, o);
+		if (!o->present || strcmp(pv->stages.v[o->stage], st) || strncmp(path, dir, dl) || path[dl] != '/')
 			continue;
 		char dst[4200];
-		if (snprintf(dst, sizeof(dst), "%s%s", to, e->path + dl) >= (int)sizeof(dst))
+		if (snprintf(dst, sizeof(dst), "%s%s", to, path + dl) >= (int)sizeof(dst))
 			continue;
-		uint64_t bytes = e->bytes;
-		delete_ent(pv, e, step);
-		struct prov_ent *t = own_ent(pv, stage, dst); /* (ents may move) */
+		uint64_t bytes = o->bytes;
+		delete_ent(pv, o, step);
+		struct prov_own *t = own_ent(pv, stage, dst); /* (owns may move: o is stale) */
 		if (t)
 			write_ent(pv, t, step, bytes);
 	}
@@ -342,13 +356,13 @@ void lp_prov_rename(struct lp_provenance *pv, const char *stage, const char *fro
 		return;
 	if (rename_tree(pv, stage, from, to, step))
 		return;
-	struct prov_ent *f = own_ent(pv, stage, from);
+	struct prov_own *f = own_ent(pv, stage, from);
 	uint64_t bytes = 0;
 	if (f) {
 		bytes = f->present ? f->bytes : 0;
 		delete_ent(pv, f, step);
 	}
-	struct prov_ent *t = own_ent(pv, stage, to); /* (ents may have moved: f is stale) */
+	struct prov_own *t = own_ent(pv, stage, to); /* (owns may have moved: f is stale) */
 	if (t)
 		write_ent(pv, t, step, bytes);
 }
@@ -359,11 +373,11 @@ void lp_prov_read(struct lp_provenance *pv, const char *stage, const char *cpath
 	if (step < 0 || !cpath || cpath[0] != '/' || !make_key(key, sizeof(key), stage, cpath, false))
 		return;
 	int i = lp_smap_get(&pv->idx, key);
-	if (i < 0)
+	if (i < 0 || !pv->ents[i].own)
 		return;
-	const struct prov_ent *e = &pv->ents[i];
+	const struct prov_own *e = &pv->owns[pv->ents[i].own - 1];
 	/* the versions that replaced another (of a known step or not) */
-	if (!e->tracked || !e->present || e->owner < 0 || e->owner == step || !e->over)
+	if (!e->present || e->step == step || !e->over)
 		return;
 	char seen[4300];
 	snprintf(seen, sizeof(seen), "%d\x1f%s", step, key);
@@ -371,9 +385,9 @@ void lp_prov_read(struct lp_provenance *pv, const char *stage, const char *cpath
 		return;
 	lp_smap_put(&pv->read_seen, seen, 1);
 	lp_grow((void **)&pv->reads, &pv->reads_cap, pv->nreads + 1, sizeof(*pv->reads));
-	pv->reads[pv->nreads++] = (struct lp_layer_read){ .step = step, .copy_of = e->owner,
-							 .replaced = e->replaced, .stage = e->stage,
-							 .path = e->path };
+	pv->reads[pv->nreads++] = (struct lp_layer_read){ .step = step, .copy_of = e->step,
+							  .replaced = pv->changes[e->change].from,
+							  .stage = pv->stages.v[e->stage], .path = own_path(pv, e) };
 }
 
 struct lp_layer_counts lp_prov_step_counts(const struct lp_provenance *pv, int step)

@@ -58,9 +58,9 @@ uint64_t lp_prov_gone_count(const struct lp_provenance *pv);
  * The results are the model's (model.h: lp_step.layer, lp_model.layer_*).
  * Steps are model step indexes (>= 0). A file no step of the trace wrote
  * (the base image's, a cached step's) has no owner: writing it counts as
- * created; removing it as deleted, a change from step -1 with no bytes
- * (and removing then writing it, as a copy over an existing file does, as
- * overwritten).
+ * created, removing it as deleted; removing then writing it (as a copy
+ * over an existing file does) as overwritten: a change from step -1, no
+ * bytes.
  */
 void lp_prov_write(struct lp_provenance *pv, const char *stage, const char *cpath, int step, uint64_t bytes);
 void lp_prov_delete(struct lp_provenance *pv, const char *stage, const char *cpath, int step);
