@@ -282,8 +282,12 @@ static bool runs_installer_for(const struct lp_step *r, const char *dir)
 		{ "target", { "cargo", "mvn", "sbt", "gradle", NULL } },
 	};
 	const char *name = lp_base_name(dir);
-	if (r->args && strstr(r->args, name))
-		return true;
+	size_t nl = strlen(name);
+	/* the name as a path component ("node_modules/dep", "rm -rf target"),
+	 * not a word of something else ("--mount=...,target=/x") */
+	for (const char *t = r->args ? strstr(r->args, name) : NULL; t; t = strstr(t + 1, name))
+		if ((t == r->args || strchr(" /'\"", t[-1])) && strchr(" /'\";&", t[nl]))
+			return true;
 	for (size_t i = 0; i < LP_ARRAY_SIZE(map); i++) {
 		if (strcmp(name, map[i].dir))
 			continue;
@@ -293,7 +297,6 @@ static bool runs_installer_for(const struct lp_step *r, const char *dir)
 	}
 	return false;
 }
-
 
 /* A COPY/ADD wrote over what a RUN of its stage made: the image's own
  * install (or build) is replaced by outside copies, and later steps use
