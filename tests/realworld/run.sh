@@ -442,6 +442,7 @@ run_eco() {
 				"$(jq -r '[.findings[] | .kind + (if .kind == "layer-order" then "(" + (.paths | join(",")) + "; " + (.estimated_savings_ms | tostring) + " ms)" elif .kind == "cache-miss" then "(" + (.paths | join(",")) + ")" elif .kind == "context-bloat" then "(" + ((.edit_after // "") | split("\n") | map(select(. != "")) | join(",")) + "; " + (.estimated_savings_bytes | tostring) + " B)" else "" end)] | join(" ")' "$J")" >>"$RESULTS"
 		done
 	done
+	layer_checks_finish "$eco"
 }
 
 # layer_checks ECO VARIANT BUILD DIR: the layer provenance findings (node:
@@ -449,16 +450,19 @@ run_eco() {
 # and there is no .dockerignore). The truth, without layerprof:
 #   H: `find node_modules -type f` of the context (paths, sizes);
 #   I: the image's own install: `find /app/node_modules -type f` in an image
-#      of Dockerfile.good up to its `npm ci` line (all cache hits once the
-#      good variant was built).
+#      of Dockerfile.good up to its `npm ci` line, built from a copy of the
+#      manifests once every build of the ecosystem is done (any other build
+#      before then would change what the daemon keeps of the context)
+#      (layer_checks_finish).
 # good (COPY . . after npm ci): one clobbered-files on COPY . ., naming the
 # files of H that are also in I, saving the bytes of H (what COPY . . wrote
 # there); bad (COPY . . before npm ci, which removes node_modules/ before it
 # installs): one wasted-layer-bytes on the install step, all of H (files and
 # bytes) in COPY . .'s layer for nothing. nochange: nothing ran, nothing
 # found. No secret-in-layer (.env is copied and stays).
+LAYER_PENDING=()
 layer_checks() {
-	local eco=$1 v=$2 b=$3 dir=$4 N="$1/$2/$3" h_files h_bytes o_files
+	local eco=$1 v=$2 b=$3 dir=$4 N="$1/$2/$3" h_files h_bytes
 	[ "$eco" = node ] || return 0
 	expect "$N: no secret-in-layer finding" 0 "$(q '[.findings[] | select(.kind == "secret-in-layer")] | length')"
 	if [ "$b" = nochange ]; then
@@ -466,8 +470,8 @@ layer_checks() {
 			"$(q '[.findings[] | select(.kind == "clobbered-files" or .kind == "wasted-layer-bytes")] | length')"
 		return 0
 	fi
-	(cd "$dir" && find node_modules -type f -printf '%P\t%s\n' | LC_ALL=C sort) >"$work/$eco-$v-host-nm.tsv"
-	read -r h_files h_bytes < <(awk -F '\t' '{ n++; s += $2 } END { print n + 0, s + 0 }' "$work/$eco-$v-host-nm.tsv")
+	(cd "$dir" && find node_modules -type f -printf '%P\t%s\n' | LC_ALL=C sort) >"$work/$eco-$v-$b-host-nm.tsv"
+	read -r h_files h_bytes < <(awk -F '\t' '{ n++; s += $2 } END { print n + 0, s + 0 }' "$work/$eco-$v-$b-host-nm.tsv")
 	if [ "$v" = bad ]; then
 		expect "$N: one wasted-layer-bytes, no clobbered-files" "1 0" \
 			"$(q '[([.findings[] | select(.kind == "wasted-layer-bytes")] | length), ([.findings[] | select(.kind == "clobbered-files")] | length)] | join(" ")' -r)"
@@ -478,27 +482,41 @@ layer_checks() {
 			"$(q '[.findings[] | select(.kind == "wasted-layer-bytes")][0].estimated_savings_bytes')"
 		return 0
 	fi
-	if [ ! -s "$work/$eco-image-nm.tsv" ]; then
-		sed '/npm ci/q' "$dir/Dockerfile.good" >"$work/Dockerfile.$eco-install"
-		if ! (cd "$dir" && docker build --network=host -f "$work/Dockerfile.$eco-install" "${BUILD_ARGS[@]}" \
-			-t "lp-rw/$eco-install" . >"$work/$eco-install.out" 2>&1 </dev/null) ||
-			! docker run --rm --network=none --entrypoint /usr/bin/find "lp-rw/$eco-install" /app/node_modules -type f \
-				-printf '%P\t%s\n' 2>>"$work/$eco-install.out" | LC_ALL=C sort >"$work/$eco-image-nm.tsv"; then
-			bad "$N: the image's own node_modules/ (an image up to npm ci)" "listed" "$(tail -3 "$work/$eco-install.out" | clip)"
-			return 0
-		fi
-	fi
-	o_files=$(LC_ALL=C join -t "$(printf '\t')" "$work/$eco-$v-host-nm.tsv" "$work/$eco-image-nm.tsv" | wc -l)
 	expect "$N: one clobbered-files, no wasted-layer-bytes" "1 0" \
 		"$(q '[([.findings[] | select(.kind == "clobbered-files")] | length), ([.findings[] | select(.kind == "wasted-layer-bytes")] | length)] | join(" ")' -r)"
 	expect "$N: clobbered-files is on COPY . ." "$(q '[.steps[] | select(.instruction == "COPY" and (.name | endswith("COPY . .")))][0].id')" \
 		"$(q '[.findings[] | select(.kind == "clobbered-files")][0].step')"
-	expect "$N: clobbered-files names the files both in the host's node_modules/ and in the image's install" "$o_files" \
-		"$(q '[.findings[] | select(.kind == "clobbered-files")][0].paths_total')"
 	expect "$N: clobbered-files savings == find -type f bytes of the host node_modules/" "$h_bytes" \
 		"$(q '[.findings[] | select(.kind == "clobbered-files")][0].estimated_savings_bytes')"
 	expect "$N: the .dockerignore line is node_modules" '"node_modules\n"' \
 		"$(q '[.findings[] | select(.kind == "clobbered-files")][0].edit_after')"
+	LAYER_PENDING+=("$N|$J|$work/$eco-$v-$b-host-nm.tsv|$dir")
+}
+
+# layer_checks_finish ECO: the checks that need the image's own install (I).
+layer_checks_finish() {
+	local eco=$1 item N j h dir o_files
+	[ "$eco" = node ] && [ ${#LAYER_PENDING[@]} -gt 0 ] || return 0
+	IFS='|' read -r N j h dir <<<"${LAYER_PENDING[0]}"
+	mkdir -p "$work/$eco-install"
+	cp "$dir/package.json" "$dir/package-lock.json" "$work/$eco-install/"
+	sed '/npm ci/q' "$dir/Dockerfile.good" >"$work/$eco-install/Dockerfile"
+	if ! (cd "$work/$eco-install" && docker build --network=host "${BUILD_ARGS[@]}" \
+		-t "lp-rw/$eco-install" . >"$work/$eco-install.out" 2>&1 </dev/null) ||
+		! docker run --rm --network=none --entrypoint /usr/bin/find "lp-rw/$eco-install" /app/node_modules -type f \
+			-printf '%P\t%s\n' 2>>"$work/$eco-install.out" | LC_ALL=C sort >"$work/$eco-image-nm.tsv" ||
+		[ ! -s "$work/$eco-image-nm.tsv" ]; then
+		bad "$eco: the image's own node_modules/ (an image up to npm ci)" "listed" "$(tail -3 "$work/$eco-install.out" | clip)"
+		return 0
+	fi
+	echo "# $eco: the image's own install: $(wc -l <"$work/$eco-image-nm.tsv") files in /app/node_modules"
+	for item in "${LAYER_PENDING[@]}"; do
+		IFS='|' read -r N j h dir <<<"$item"
+		o_files=$(LC_ALL=C join -t "$(printf '\t')" "$h" "$work/$eco-image-nm.tsv" | wc -l)
+		expect "$N: clobbered-files names the files both in the host's node_modules/ and in the image's install" "$o_files" \
+			"$(jq -c '[.findings[] | select(.kind == "clobbered-files")][0].paths_total' "$j" 2>&1)"
+	done
+	LAYER_PENDING=()
 }
 
 # multi_checks ECO DIR: the two adjacent COPY steps of the final stage each
