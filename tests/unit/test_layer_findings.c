@@ -122,8 +122,8 @@ static char *scenario_layers(bool good)
 	const char *const *ctx = good ? GOOD_CTX : BAD_CTX;
 	for (int i = 0; ctx[i]; i++)
 		syn_ctx_file(&s, ctx[i], 300);
-	internal_steps(&s, "docker.io/layerprof/busybox:latest");
-	syn_progress(&s, MS(30), "#4 [1/8] FROM docker.io/layerprof/busybox");
+	internal_steps(&s, "layerprof/busybox:latest");
+	syn_progress(&s, MS(30), "#4 [1/8] FROM layerprof/busybox");
 	syn_progress(&s, MS(31), "#4 DONE 0.0s");
 	transfer(&s, 40, 5, ctx, NULL);
 	syn_progress(&s, MS(70), "#6 [2/8] WORKDIR /app");
@@ -171,8 +171,8 @@ static char *scenario_stages(const char *target)
 {
 	static struct synth s;
 	start(&s, STAGES_DOCKERFILE, target);
-	internal_steps(&s, "docker.io/layerprof/busybox:latest");
-	syn_progress(&s, MS(30), "#4 [fetch 1/3] FROM docker.io/layerprof/busybox");
+	internal_steps(&s, "layerprof/busybox:latest");
+	syn_progress(&s, MS(30), "#4 [fetch 1/3] FROM layerprof/busybox");
 	syn_progress(&s, MS(31), "#4 DONE 0.0s");
 	syn_progress(&s, MS(40), "#5 [fetch 2/3] RUN make-archive");
 	bool same = false;
@@ -360,8 +360,8 @@ Test(layer_findings, run_mount_targets_are_not_layers)
 	      "RUN --mount=type=cache,target=/opt make-archive\n"
 	      "RUN --mount=type=cache,target=/opt unpack-archive\n",
 	      NULL);
-	internal_steps(&s, "docker.io/layerprof/busybox:latest");
-	syn_progress(&s, MS(30), "#4 [1/3] FROM docker.io/layerprof/busybox");
+	internal_steps(&s, "layerprof/busybox:latest");
+	syn_progress(&s, MS(30), "#4 [1/3] FROM layerprof/busybox");
 	syn_progress(&s, MS(31), "#4 DONE 0.0s");
 	syn_progress(&s, MS(40), "#5 [2/3] RUN --mount=type=cache,target=/opt make-archive");
 	bool same = false;
@@ -482,8 +482,8 @@ Test(layer_findings, clobbered_files_over_a_cached_install)
 	start(&s, LAYERS_DOCKERFILE, NULL);
 	for (int i = 0; BAD_CTX[i]; i++)
 		syn_ctx_file(&s, BAD_CTX[i], 300);
-	internal_steps(&s, "docker.io/layerprof/busybox:latest");
-	syn_progress(&s, MS(30), "#4 [1/8] FROM docker.io/layerprof/busybox");
+	internal_steps(&s, "layerprof/busybox:latest");
+	syn_progress(&s, MS(30), "#4 [1/8] FROM layerprof/busybox");
 	syn_progress(&s, MS(31), "#4 DONE 0.0s");
 	const char *changed[] = { "index.js", NULL };
 	transfer(&s, 40, 5, NULL, changed);
