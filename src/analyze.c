@@ -7,6 +7,7 @@
 #include "model_int.h"
 #include "dockerfile.h"
 #include "infer.h"
+#include "layer_findings.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -26,19 +27,30 @@
 #define COST_SHARE           0.20
 #define BLOAT_PATHS_SHOWN    20             /* paths listed (the count covers all) */
 
-/* Installed third-party packages (a venv, node_modules, vendor/...): their
- * *.pem files are public CA bundles and test certificates (certifi's
- * cacert.pem in every Python venv), not the project's secrets. */
-static bool in_installed_packages(const char *path)
+/* Installed third-party packages (a venv, node_modules, vendor/...): an
+ * installer's output. Their *.pem files are public CA bundles and test
+ * certificates (certifi's cacert.pem in every Python venv), not the
+ * project's secrets; layer_findings.c names the directory a COPY clobbered. */
+size_t lp_path_installed_dir(const char *path)
 {
 	static const char *dirs[] = { "site-packages/", "dist-packages/", "node_modules/", "vendor/",
 				      ".venv/", "venv/", ".tox/", "target/" };
+	size_t best = 0;
 	for (size_t i = 0; i < LP_ARRAY_SIZE(dirs); i++) {
-		const char *p = strstr(path, dirs[i]);
-		if (p && (p == path || p[-1] == '/'))
-			return true;
+		for (const char *p = strstr(path, dirs[i]); p; p = strstr(p + 1, dirs[i]))
+			if (p == path || p[-1] == '/') {
+				size_t n = (size_t)(p - path) + strlen(dirs[i]) - 1;
+				if (!best || n < best)
+					best = n;
+				break;
+			}
 	}
-	return false;
+	return best;
+}
+
+bool lp_path_in_installed_packages(const char *path)
+{
+	return lp_path_installed_dir(path) > 0;
 }
 
 bool lp_path_is_secret(const char *path)
@@ -62,7 +74,7 @@ bool lp_path_is_secret(const char *path)
 			size_t n = strlen(b);
 			if (n > 4 && !strcmp(b + n - 4, ".pub"))
 				return false;
-			if (i == 0 && in_installed_packages(path))
+			if (i == 0 && lp_path_in_installed_packages(path))
 				return false; /* a package's CA bundle */
 			return true;
 		}
@@ -105,8 +117,7 @@ static char *df_line_text(const struct lp_model *m, int line)
 	return strndup(t, e ? (size_t)(e - t) : strlen(t));
 }
 
-/* The instruction as written: the Dockerfile line, else the step name. */
-static char *instr_text(const struct lp_model *m, const struct lp_step *s)
+char *lp_finding_instr_text(const struct lp_model *m, const struct lp_step *s)
 {
 	char *t = df_line_text(m, s->dockerfile_line);
 	if (t) {
@@ -259,7 +270,7 @@ static void layer_order(struct lp_model *m)
 			char b1[32], b2[32];
 			for (size_t i = 0; i < read.n; i++)
 				lp_finding_add_path(f, read.v[i]);
-			char *rtext = instr_text(m, r), *ctext = instr_text(m, c);
+			char *rtext = lp_finding_instr_text(m, r), *ctext = lp_finding_instr_text(m, c);
 			if (m->build.cold)
 				f->message = lp_xasprintf(
 					"%s %s (%s) depends on %zu of the %zu files that %s %s copies: it will re-run "
@@ -1000,6 +1011,7 @@ static int finding_rank(const struct lp_finding *f)
 	switch (f->kind) {
 	case LP_FIND_FAILED_STEP: return 0;
 	case LP_FIND_SECRET: return 1;
+	case LP_FIND_SECRET_IN_LAYER: return 1;
 	default: return 2;
 	}
 }
@@ -1035,6 +1047,7 @@ void lp_analyze(struct lp_model *m)
 	context_checks(m);
 	costs(m);
 	lp_infer_findings(m);
+	lp_layer_findings(m);
 	/* A finding is a measurement: one without kernel or progress evidence
 	 * is not reported (every kind above adds some; this keeps it so). */
 	size_t o = 0;

@@ -42,7 +42,8 @@
  *                "a": STEP|null, "b": STEP|null, "delta_ms": n|null,
  *                "cause": null | { "kind", "message", "files": [...],
  *                                  "upstream_step": "#N"|null, "was": "text"|null } } ],
- *              STEP = { "id", "name", "status", "cached", "wall_ms", "dockerfile_line"|null }
+ *              STEP = { "id", "name", "status", "cached", "wall_ms", "dockerfile_line"|null,
+ *                       "provenance" (as in `layerprof report --json`) }
  *              (wall_ms: lp_step_wall_ns, the step time of `layerprof report`)
  *   "findings": { "new": [FINDING], "resolved": [FINDING] }
  *              FINDING = { "kind", "step": "#N"|null, "step_name", "message", "paths",
@@ -505,6 +506,28 @@ static void fmt_step_time(const struct lp_step *s, char *buf, size_t len)
 		fmt_ms(wall(s), buf, len);
 }
 
+/* "5 created, 4 overwritten, 1 deleted (10.5 MB)": a step's layer provenance */
+static void fmt_layer(const struct lp_step *s, char *buf, size_t len)
+{
+	if (!s) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	char b1[32];
+	const struct lp_layer_counts *c = &s->layer;
+	snprintf(buf, len, "%u created, %u overwritten, %u deleted (%s)", c->created, c->overwritten, c->deleted,
+		 lp_fmt_bytes(c->bytes, b1, sizeof(b1)));
+}
+
+static bool layer_differs(const struct lp_step *a, const struct lp_step *b)
+{
+	const struct lp_layer_counts *x = a ? &a->layer : NULL, *y = b ? &b->layer : NULL;
+	if (!x || !y)
+		return (x && (x->created || x->overwritten || x->deleted)) ||
+		       (y && (y->created || y->overwritten || y->deleted));
+	return x->created != y->created || x->overwritten != y->overwritten || x->deleted != y->deleted;
+}
+
 static void print_side_row(FILE *out, const char *label, const char *a, const char *b, const char *chg)
 {
 	fprintf(out, "  %-22s %-20s %-20s %s\n", label, a, b, chg ? chg : "");
@@ -635,6 +658,14 @@ static void print_text(FILE *out, struct diff *d)
 		snprintf(st, sizeof(st), "%s -> %s", status_word(a), status_word(b));
 		fprintf(out, "  %-5s %-44.44s %-18s %9s -> %-9s %s\n", sh->id, sh->name ? sh->name : "", st, ta, tb,
 		       p->ch == CH_SAME ? "" : change_names[p->ch]);
+		/* what it did to the files of its stage, when that changed (a
+		 * cached step did nothing this time: not a change) */
+		if ((!a || !a->cached) && (!b || !b->cached) && layer_differs(a, b)) {
+			char la[96], lb[96];
+			fmt_layer(a, la, sizeof(la));
+			fmt_layer(b, lb, sizeof(lb));
+			fprintf(out, "        files: %s -> %s\n", la, lb);
+		}
 	}
 
 	const struct lp_finding **fn = lp_xcalloc(B->nfindings + 1, sizeof(*fn));
@@ -694,9 +725,15 @@ static void j_step(struct lp_buf *b, const struct lp_step *s)
 	lp_buf_printf(b, ",\"status\":\"%s\",\"cached\":%s,\"wall_ms\":%llu,\"dockerfile_line\":",
 		      status_word(s), s->cached ? "true" : "false", (unsigned long long)(wall(s) / 1000000));
 	if (s->dockerfile_line > 0)
-		lp_buf_printf(b, "%d}", s->dockerfile_line);
+		lp_buf_printf(b, "%d", s->dockerfile_line);
 	else
-		lp_buf_puts(b, "null}");
+		lp_buf_puts(b, "null");
+	/* layer provenance, as `layerprof report --json` has it per step */
+	const struct lp_layer_counts *c = &s->layer;
+	lp_buf_printf(b, ",\"provenance\":{\"created\":%u,\"overwritten\":%u,\"deleted\":%u,\"layer_bytes\":%llu,"
+			 "\"overwritten_bytes\":%llu,\"deleted_bytes\":%llu}}",
+		      c->created, c->overwritten, c->deleted, (unsigned long long)c->bytes,
+		      (unsigned long long)c->overwritten_bytes, (unsigned long long)c->deleted_bytes);
 }
 
 static void j_findings(struct lp_buf *b, const struct lp_model *m, const struct lp_finding **f, size_t n)

@@ -385,7 +385,8 @@ const char *lp_finding_kind_name(enum lp_finding_kind k)
 {
 	static const char *names[LP_FIND_NR] = { "layer-order", "cache-miss", "context-bloat",
 						 "secret-in-context", "failed-step", "snapshot-cost",
-						 "slow-transfer" };
+						 "slow-transfer", "clobbered-files", "wasted-layer-bytes",
+						 "secret-in-layer" };
 	return (unsigned)k < LP_FIND_NR ? names[k] : "unknown";
 }
 

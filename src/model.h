@@ -74,6 +74,40 @@ struct lp_sc_stat {
 /* Calls/failures/time of syscall sc in a (all zero when it made none). */
 struct lp_sc_stat lp_agg_sc(const struct lp_agg *a, unsigned sc);
 
+/*
+ * Layer provenance (provenance.c; docs/architecture.md, "Layer
+ * provenance"): what a RUN or COPY/ADD step did to the files of its
+ * stage's file system, as the layers hold them. Every layer stays in the
+ * image: a file a later step deletes or writes again still takes its
+ * bytes in the earlier step's layer. Files no step of the trace wrote
+ * (the base image's, a cached step's) have no known bytes.
+ */
+struct lp_layer_counts {
+	uint32_t created;       /* files whose first version in the trace this step made */
+	uint32_t overwritten;   /* files of an earlier layer it wrote again (or removed and made again) */
+	uint32_t deleted;       /* files of an earlier layer it removed */
+	uint64_t bytes;         /* bytes its layer holds of the files it made (measured writes) */
+	uint64_t overwritten_bytes, deleted_bytes; /* the earlier layers' bytes of those files */
+};
+
+/* One version of a file that a later step replaced or removed. */
+struct lp_layer_change {
+	int from, to;           /* step indexes: whose layer holds the old version (-1: no step
+				 * of the trace made it, the base image's or a cached step's:
+				 * only when `to` removed it and made it again); the later step */
+	bool deleted;           /* removed (else written again) */
+	uint64_t bytes;         /* the old version's bytes, as `from` wrote them */
+	const char *stage, *path; /* container path */
+};
+
+/* A read of a file version that had replaced an earlier step's version. */
+struct lp_layer_read {
+	int step;               /* the reader */
+	int copy_of;            /* the step whose version it read */
+	int replaced;           /* the step whose version that one replaced (-1: none of the trace's) */
+	const char *stage, *path;
+};
+
 /* ----------------------------------------------------------------- steps */
 
 enum lp_step_kind {
@@ -171,6 +205,8 @@ struct lp_step {
 	size_t nenoent_evidence;
 	char **missing_paths;
 	size_t nmissing_paths;
+	/* RUN, COPY/ADD: what it did to the files of its stage (layer provenance) */
+	struct lp_layer_counts layer;
 };
 
 /* ------------------------------------------------------------- processes */
@@ -289,6 +325,9 @@ enum lp_finding_kind {
 	LP_FIND_FAILED_STEP,
 	LP_FIND_SNAPSHOT_COST,
 	LP_FIND_SLOW_TRANSFER,
+	LP_FIND_CLOBBERED,       /* "clobbered-files" (layer_findings.c) */
+	LP_FIND_WASTED_LAYER,    /* "wasted-layer-bytes" */
+	LP_FIND_SECRET_IN_LAYER, /* "secret-in-layer" */
 	LP_FIND_NR
 };
 
@@ -393,6 +432,9 @@ struct lp_model {
 	struct lp_snapshot_costs snap;
 	struct lp_finding *findings; size_t nfindings;  /* most valuable first */
 	struct lp_agg unattributed; /* activity of no step (daemon housekeeping) */
+	/* Layer provenance, in trace order (owned by the model's internals) */
+	const struct lp_layer_change *layer_changes; size_t nlayer_changes;
+	const struct lp_layer_read *layer_reads; size_t nlayer_reads;
 	void *priv;                /* internal indexes */
 };
 
@@ -465,7 +507,8 @@ const struct lp_ctx_file *lp_model_ctx_file(const struct lp_model *m, const char
 const struct lp_file *lp_model_step_files(const struct lp_model *m, int step, size_t *n);
 
 /* Stable names: "layer-order", "cache-miss", "context-bloat",
- * "secret-in-context", "failed-step", "snapshot-cost", "slow-transfer". */
+ * "secret-in-context", "failed-step", "snapshot-cost", "slow-transfer",
+ * "clobbered-files", "wasted-layer-bytes", "secret-in-layer". */
 const char *lp_finding_kind_name(enum lp_finding_kind k);
 /* "other", "daemon", "runc", "container", "cli" */
 const char *lp_role_name(enum lp_role r);
@@ -487,5 +530,11 @@ bool lp_step_is_dockerfile(const struct lp_step *s);
 bool lp_step_counts_for_cache(const struct lp_step *s);
 /* Whether a context-relative path looks like a secret (.env, *.pem, id_rsa*...). */
 bool lp_path_is_secret(const char *ctx_path);
+/* Whether a path lies in installed third-party packages (node_modules/,
+ * site-packages/, .venv/, vendor/, target/...: an installer's output). */
+bool lp_path_in_installed_packages(const char *path);
+/* Its length up to the end of the first such directory ("/app/node_modules"
+ * of "/app/node_modules/x/y.js"), 0 when it lies in none. */
+size_t lp_path_installed_dir(const char *path);
 
 #endif /* LAYERPROF_MODEL_H */

@@ -320,5 +320,8 @@ bool lp_copy_has_source(const struct lp_model *m, int s, const char *ctx_path);
 /* -------------------------------------------------- analyze.c: findings */
 
 void lp_analyze(struct lp_model *m);
+/* The instruction as written: its Dockerfile line, else the step's name
+ * (allocated). */
+char *lp_finding_instr_text(const struct lp_model *m, const struct lp_step *s);
 
 #endif

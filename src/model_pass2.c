@@ -502,6 +502,81 @@ static void prov_placed(struct lp_model *m, int step, const char *shown, enum lp
 	lp_prov_placed(lp_priv(m)->prov, m->steps[step].stage, shown, ts);
 }
 
+/* Is container path cpath under one of RUN step s's --mount targets (a
+ * cache, bind, tmpfs, secret or ssh mount: no layer's)? */
+static bool in_run_mount(const struct lp_step *s, const char *cpath)
+{
+	if (s->kind != LP_STEPK_RUN || !s->args || !strstr(s->args, "--mount"))
+		return false;
+	for (const char *a = strstr(s->args, "--mount"); a; a = strstr(a + 7, "--mount")) {
+		const char *end = a + strcspn(a, " \t\n");
+		bool secret = false, target = false;
+		for (const char *kv = a + 7; kv < end; kv++) {
+			if (*kv != '=' && *kv != ',')
+				continue;
+			const char *k = kv + 1;
+			size_t kl = strcspn(k, "=, \t\n");
+			if (k[kl] != '=')
+				continue;
+			const char *v = k + kl + 1;
+			size_t vl = strcspn(v, ", \t\n");
+			if ((kl == 6 && !strncmp(k, "target", 6)) || (kl == 3 && !strncmp(k, "dst", 3)) ||
+			    (kl == 11 && !strncmp(k, "destination", 11))) {
+				target = true;
+				while (vl > 1 && v[vl - 1] == '/')
+					vl--;
+				if (v[0] == '/' && !strncmp(cpath, v, vl) && (cpath[vl] == '/' || !cpath[vl]))
+					return true;
+			}
+			if (kl == 4 && !strncmp(k, "type", 4) && vl == 6 && !strncmp(v, "secret", 6))
+				secret = true;
+		}
+		if (secret && !target && lp_starts_with(cpath, "/run/secrets/"))
+			return true;
+	}
+	return false;
+}
+
+/* Layer provenance (provenance.h): a RUN's container processes and a
+ * COPY/ADD's daemon work on container paths; shown is the path as pass 2
+ * shows it for the step and process (a container path in space
+ * LP_PATH_CONTAINER). */
+static bool layer_work(const struct lp_model *m, int step, const struct lp_proc *p, const char *shown,
+		       enum lp_path_space space)
+{
+	if (step < 0 || !p || !shown || space != LP_PATH_CONTAINER)
+		return false;
+	const struct lp_step *s = &m->steps[step];
+	if (s->kind == LP_STEPK_RUN)
+		return p->role == LP_ROLE_CONTAINER && !in_run_mount(s, shown);
+	return s->kind == LP_STEPK_COPY && lp_model_is_build_daemon(m, p);
+}
+
+static void layer_write(struct lp_model *m, int step, const struct lp_proc *p, const char *shown,
+			enum lp_path_space space, uint64_t bytes)
+{
+	if (layer_work(m, step, p, shown, space))
+		lp_prov_write(lp_priv(m)->prov, m->steps[step].stage, shown, step, bytes);
+}
+
+static void layer_read(struct lp_model *m, int step, const struct lp_proc *p, const char *shown,
+		       enum lp_path_space space)
+{
+	if (layer_work(m, step, p, shown, space))
+		lp_prov_read(lp_priv(m)->prov, m->steps[step].stage, shown, step);
+}
+
+/* A host or container path as a container path of step's (NULL: not one). */
+static const char *layer_path(struct lp_model *m, int step, const struct lp_proc *p, const char *path, char *buf,
+			      size_t len)
+{
+	if (step < 0 || !path)
+		return NULL;
+	enum lp_path_space space;
+	const char *c = display(m, step, p, path, buf, len, &space);
+	return layer_work(m, step, p, c, space) ? c : NULL;
+}
+
 static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const struct lp_proc *p0)
 {
 	const struct lp_ev_syscall *ev = &q->r.sc;
@@ -562,12 +637,14 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 			f->written = true;
 			if (flags & O_CREAT)
 				f->creates++;
+			layer_write(m, step, p, shown, space, 0);
 			if (p->role == LP_ROLE_CONTAINER)
 				prov_gone(m, step, p, path, false, h->ts);
 			else if (lp_model_is_build_daemon(m, p))
 				prov_placed(m, step, shown, space, h->ts);
 		} else if (!(flags & O_DIRECTORY)) {
 			f->read = true;
+			layer_read(m, step, p, shown, space);
 		}
 		/* context bookkeeping */
 		const char *rel;
@@ -614,6 +691,11 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 		uint32_t tid = q->str1;
 		char b3[4096];
 		const char *to = translate_id(m, lp_model_path(m, tid), &tid, b3, sizeof(b3));
+		char lf[4200], lt[4200];
+		const char *lfrom = layer_path(m, step, p, path, lf, sizeof(lf));
+		const char *lto = layer_path(m, step, p, to, lt, sizeof(lt));
+		if (lfrom && lto)
+			lp_prov_rename(lp_priv(m)->prov, m->steps[step].stage, lfrom, lto, step);
 		if (p->role == LP_ROLE_CONTAINER) {
 			/* both names now hold something else (either may be a tree) */
 			prov_gone(m, step, p, path, true, h->ts);
@@ -666,12 +748,14 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 			f->rbytes += n;
 			f->rns += ev->lat_ns;
 			f->read = true;
+			layer_read(m, step, p, lp_model_path(m, sid), space);
 		}
 		if (op) {
 			struct lp_file *f = file_of(m, step, p, op, oid, h->ts, &sid, &space);
 			f->wbytes += n;
 			f->wns += ev->lat_ns;
 			f->written = true;
+			layer_write(m, step, p, lp_model_path(m, sid), space, n);
 			struct lp_split sp;
 			lp_model_split(m, op, oid, &sp);
 			if (sp.part != LP_SNAP_NONE)
@@ -702,12 +786,19 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 				  h->ts);
 		}
 		break;
-	case LP_SC_UNLINK: case LP_SC_UNLINKAT: case LP_SC_RMDIR:
+	case LP_SC_UNLINK: case LP_SC_UNLINKAT: case LP_SC_RMDIR: {
 		sn->unlinks++;
-		if (!err)
-			prov_gone(m, step, p, path,
-				  sc == LP_SC_RMDIR || (sc == LP_SC_UNLINKAT && (ev->args[2] & AT_REMOVEDIR)), h->ts);
+		if (err)
+			break;
+		bool dir = sc == LP_SC_RMDIR || (sc == LP_SC_UNLINKAT && (ev->args[2] & AT_REMOVEDIR));
+		prov_gone(m, step, p, path, dir, h->ts);
+		/* files only: a directory rmdir removes is empty, its files went one by one */
+		char lb[4200];
+		const char *lpath = dir ? NULL : layer_path(m, step, p, path, lb, sizeof(lb));
+		if (lpath)
+			lp_prov_delete(lp_priv(m)->prov, m->steps[step].stage, lpath, step);
 		break;
+	}
 	default:
 		break;
 	}
@@ -752,10 +843,14 @@ static void pass2_fdio(struct lp_model *m, const struct lp_p2rec *q, const struc
 	f->wbytes += e->wbytes;
 	f->rns += e->rns;
 	f->wns += e->wns;
-	if (e->rbytes)
+	if (e->rbytes) {
 		f->read = true;
-	if (e->wbytes)
+		layer_read(m, step, p, lp_model_path(m, sid), space);
+	}
+	if (e->wbytes) {
 		f->written = true;
+		layer_write(m, step, p, lp_model_path(m, sid), space, e->wbytes);
+	}
 	const char *rel;
 	if (e->wbytes && p->role != LP_ROLE_CONTAINER) {
 		struct lp_split sp;
@@ -856,7 +951,11 @@ void lp_pass2_end(struct lp_model *m)
 		give_strv(&pv->step_rfc[s], &st->reads_from_context, &st->nreads_from_context);
 		give_strv(&pv->step_enoent[s], &st->enoent_evidence, &st->nenoent_evidence);
 		give_strv(&pv->step_missing[s], &st->missing_paths, &st->nmissing_paths);
+		st->layer = lp_prov_step_counts(pv->prov, (int)s);
 	}
+	/* (provenance.c keeps them, unchanged from here on, until the model is freed) */
+	m->layer_changes = lp_prov_changes(pv->prov, &m->nlayer_changes);
+	m->layer_reads = lp_prov_reads(pv->prov, &m->nlayer_reads);
 	/* the files are sorted next: indexes into them go stale (made again
 	 * when asked: never, for a report) */
 	lp_u64map_free(&pv->file_by_key);

@@ -17,6 +17,23 @@
 
 struct prov_ent {
 	uint64_t placed_ts, gone_ts;
+	uint32_t own;           /* its layer ownership: owns[own - 1]; 0 none yet */
+};
+
+/* Layer ownership of a file (lp_prov_write & co.), apart: most paths
+ * placed or gone never get one, and the other way round. 24 bytes: a
+ * build writes hundreds of thousands of files. */
+struct prov_own {
+	uint64_t bytes;         /* what step wrote to it (present) */
+	int32_t step;           /* present: the step whose layer holds it; deleted: the step
+				 * whose deletion of it was counted */
+	int32_t change;         /* changes[] of the last overwrite or deletion of it, -1 */
+	uint32_t ent;           /* its entry: the key idx holds is its stage and path */
+	uint16_t stage;         /* stages.v[...] */
+	uint8_t present : 1;    /* a version made by `step` is there */
+	uint8_t over : 1;       /* that version counts as an overwrite (else created);
+				 * changes[change] then says what it replaced */
+	uint8_t deleted : 1;    /* absent, its deletion counted for `step` */
 };
 
 struct lp_provenance {
@@ -24,6 +41,18 @@ struct lp_provenance {
 	struct prov_ent *ents;
 	size_t n, cap;
 	uint64_t gone;
+	/* layer ownership */
+	struct prov_own *owns;
+	size_t nowns, owns_cap;
+	struct lp_strv stages;       /* the stage names, each once */
+	struct lp_layer_counts *counts; /* [step] */
+	size_t ncounts;
+	struct lp_layer_change *changes;
+	size_t nchanges, changes_cap;
+	struct lp_layer_read *reads;
+	size_t nreads, reads_cap;
+	struct lp_smap read_seen;    /* "step\x1fkey": a read noted once per step and file */
+	struct lp_smap dirs;         /* "stage\x1f/dir": directories above a tracked file */
 };
 
 struct lp_provenance *lp_prov_new(void)
@@ -37,6 +66,13 @@ void lp_prov_free(struct lp_provenance *pv)
 		return;
 	lp_smap_free(&pv->idx);
 	free(pv->ents);
+	free(pv->owns);
+	lp_strv_free(&pv->stages);
+	free(pv->counts);
+	free(pv->changes);
+	free(pv->reads);
+	lp_smap_free(&pv->read_seen);
+	lp_smap_free(&pv->dirs);
 	free(pv);
 }
 
@@ -111,4 +147,264 @@ bool lp_prov_from_copy(const struct lp_provenance *pv, const char *stage, const 
 uint64_t lp_prov_gone_count(const struct lp_provenance *pv)
 {
 	return pv->gone;
+}
+
+/* ------------------------------------------------------ layer ownership */
+
+/* Paths that are no layer's: runc's mounts and the files it binds in. A
+ * RUN's --mount targets are the caller's to leave out (it knows the step). */
+static bool not_in_layer(const char *cpath)
+{
+	static const char *const mounts[] = { "/dev", "/proc", "/sys" };
+	for (size_t i = 0; i < LP_ARRAY_SIZE(mounts); i++) {
+		size_t n = strlen(mounts[i]);
+		if (!strncmp(cpath, mounts[i], n) && (cpath[n] == '/' || !cpath[n]))
+			return true;
+	}
+	return !strcmp(cpath, "/etc/hosts") || !strcmp(cpath, "/etc/resolv.conf") ||
+	       !strcmp(cpath, "/etc/hostname");
+}
+
+/* The container path of an ownership entry: the map's own copy of the
+ * key (entry i is the map's i-th: ent() alone puts, each key once). */
+static const char *own_path(const struct lp_provenance *pv, const struct prov_own *o)
+{
+	return strchr(pv->idx.ents[o->ent].key, '\x1f') + 1;
+}
+
+/* The ownership of a file, made on first use; NULL when the path is not a
+ * layer's. The pointer holds until the next call. */
+static struct prov_own *own_ent(struct lp_provenance *pv, const char *stage, const char *cpath)
+{
+	char key[4200];
+	if (!cpath || cpath[0] != '/' || not_in_layer(cpath) || !make_key(key, sizeof(key), stage, cpath, false))
+		return NULL;
+	struct prov_ent *e = ent(pv, key);
+	if (e->own)
+		return &pv->owns[e->own - 1];
+	lp_grow((void **)&pv->owns, &pv->owns_cap, pv->nowns + 1, sizeof(*pv->owns));
+	struct prov_own *o = &pv->owns[pv->nowns++];
+	e->own = (uint32_t)pv->nowns;
+	o->step = o->change = -1;
+	o->ent = (uint32_t)(e - pv->ents);
+	const char *st = stage ? stage : "";
+	size_t k = 0;
+	while (k < pv->stages.n && strcmp(pv->stages.v[k], st))
+		k++;
+	if (k == pv->stages.n)
+		lp_strv_push(&pv->stages, st);
+	o->stage = (uint16_t)k;
+	/* its directories, for a rename of one of them (stops at the first
+	 * one known: the ones above it are known too) */
+	char *sep = strchr(key, '\x1f');
+	for (char *sl = strrchr(sep + 1, '/'); sl && sl > sep + 1; sl = strrchr(sep + 1, '/')) {
+		*sl = 0;
+		if (lp_smap_get(&pv->dirs, key) >= 0)
+			break;
+		lp_smap_put(&pv->dirs, key, 1);
+	}
+	return o;
+}
+
+static struct lp_layer_counts *counts(struct lp_provenance *pv, int step)
+{
+	if ((size_t)step >= pv->ncounts)
+		lp_grow((void **)&pv->counts, &pv->ncounts, (size_t)step + 1, sizeof(*pv->counts));
+	return &pv->counts[step];
+}
+
+static int add_change(struct lp_provenance *pv, const struct prov_own *o, int from, int to, bool deleted,
+		      uint64_t bytes)
+{
+	lp_grow((void **)&pv->changes, &pv->changes_cap, pv->nchanges + 1, sizeof(*pv->changes));
+	struct lp_layer_change *c = &pv->changes[pv->nchanges];
+	c->from = from;
+	c->to = to;
+	c->deleted = deleted;
+	c->bytes = bytes;
+	c->stage = pv->stages.v[o->stage];
+	c->path = own_path(pv, o);
+	return (int)pv->nchanges++;
+}
+
+static void write_ent(struct lp_provenance *pv, struct prov_own *o, int step, uint64_t bytes)
+{
+	struct lp_layer_counts *c = counts(pv, step);
+	if (o->present && o->step == step) {
+		o->bytes += bytes;
+		c->bytes += bytes;
+		return;
+	}
+	if (o->present) {
+		/* an earlier layer's version: it stays in that layer */
+		o->change = add_change(pv, o, o->step, step, false, o->bytes);
+		o->over = 1;
+		c->overwritten++;
+		c->overwritten_bytes += o->bytes;
+	} else if (o->deleted && o->step == step) {
+		/* removed and made again by the same step (rm -rf, then an
+		 * install; a copy that unlinks first): written again */
+		c->deleted--;
+		c->overwritten++;
+		o->over = 1;
+		if (o->change >= 0) {
+			struct lp_layer_change *ch = &pv->changes[o->change];
+			ch->deleted = false;
+			c->deleted_bytes -= ch->bytes;
+			c->overwritten_bytes += ch->bytes;
+		} else {
+			/* a version no step of the trace made (the base image's,
+			 * a cached step's): a change from no step, no bytes */
+			o->change = add_change(pv, o, -1, step, false, 0);
+		}
+	} else {
+		c->created++;
+		o->change = -1;
+		o->over = 0;
+	}
+	o->present = 1;
+	o->deleted = 0;
+	o->step = step;
+	o->bytes = bytes;
+	c->bytes += bytes;
+}
+
+void lp_prov_write(struct lp_provenance *pv, const char *stage, const char *cpath, int step, uint64_t bytes)
+{
+	struct prov_own *o = step >= 0 ? own_ent(pv, stage, cpath) : NULL;
+	if (o)
+		write_ent(pv, o, step, bytes);
+}
+
+static void delete_ent(struct lp_provenance *pv, struct prov_own *o, int step)
+{
+	struct lp_layer_counts *c = counts(pv, step);
+	if (o->present && o->step == step) {
+		/* made by this step and gone before it ended: never in its layer */
+		c->bytes -= o->bytes;
+		if (o->over) {
+			/* it had replaced an earlier version: that one is now deleted */
+			struct lp_layer_change *ch = &pv->changes[o->change];
+			c->overwritten--;
+			c->deleted++;
+			ch->deleted = true;
+			c->overwritten_bytes -= ch->bytes;
+			c->deleted_bytes += ch->bytes;
+			o->deleted = 1;
+		} else {
+			c->created--;
+			o->deleted = 0;
+		}
+	} else if (o->present) {
+		o->change = add_change(pv, o, o->step, step, true, o->bytes);
+		c->deleted++;
+		c->deleted_bytes += o->bytes;
+		o->deleted = 1;
+	} else if (!o->deleted) {
+		/* no step of the trace made it (the base image's, a cached
+		 * step's): counted, no bytes; a change only when this step
+		 * makes it again (write_ent) */
+		c->deleted++;
+		o->change = -1;
+		o->deleted = 1;
+	} else {
+		return; /* already gone */
+	}
+	o->present = 0;
+	o->over = 0;
+	o->step = step;
+	o->bytes = 0;
+}
+
+void lp_prov_delete(struct lp_provenance *pv, const char *stage, const char *cpath, int step)
+{
+	struct prov_own *o = step >= 0 ? own_ent(pv, stage, cpath) : NULL;
+	if (o)
+		delete_ent(pv, o, step);
+}
+
+/* A directory renamed: the tracked files under from go under to (a file
+ * renamed each). False when no tracked file is under from. */
+static bool rename_tree(struct lp_provenance *pv, const char *stage, const char *from, const char *to, int step)
+{
+	char key[4200];
+	if (!from || !to || !make_key(key, sizeof(key), stage, from, false) || lp_smap_get(&pv->dirs, key) < 0)
+		return false;
+	const char *dir = strchr(key, '\x1f') + 1;
+	size_t dl = strlen(dir), n = pv->nowns;
+	const char *st = stage ? stage : "";
+	for (size_t i = 0; i < n; i++) {
+		struct prov_own *o = &pv->owns[i];
+		const char *path = own_path(pv, o);
+		if (!o->present || strcmp(pv->stages.v[o->stage], st) || strncmp(path, dir, dl) || path[dl] != '/')
+			continue;
+		char dst[4200];
+		if (snprintf(dst, sizeof(dst), "%s%s", to, path + dl) >= (int)sizeof(dst))
+			continue;
+		uint64_t bytes = o->bytes;
+		delete_ent(pv, o, step);
+		struct prov_own *t = own_ent(pv, stage, dst); /* (owns may move: o is stale) */
+		if (t)
+			write_ent(pv, t, step, bytes);
+	}
+	return true;
+}
+
+void lp_prov_rename(struct lp_provenance *pv, const char *stage, const char *from, const char *to, int step)
+{
+	if (step < 0)
+		return;
+	if (rename_tree(pv, stage, from, to, step))
+		return;
+	struct prov_own *f = own_ent(pv, stage, from);
+	uint64_t bytes = 0;
+	if (f) {
+		bytes = f->present ? f->bytes : 0;
+		delete_ent(pv, f, step);
+	}
+	struct prov_own *t = own_ent(pv, stage, to); /* (owns may have moved: f is stale) */
+	if (t)
+		write_ent(pv, t, step, bytes);
+}
+
+void lp_prov_read(struct lp_provenance *pv, const char *stage, const char *cpath, int step)
+{
+	char key[4200];
+	if (step < 0 || !cpath || cpath[0] != '/' || !make_key(key, sizeof(key), stage, cpath, false))
+		return;
+	int i = lp_smap_get(&pv->idx, key);
+	if (i < 0 || !pv->ents[i].own)
+		return;
+	const struct prov_own *e = &pv->owns[pv->ents[i].own - 1];
+	/* the versions that replaced another (of a known step or not) */
+	if (!e->present || e->step == step || !e->over)
+		return;
+	char seen[4300];
+	snprintf(seen, sizeof(seen), "%d\x1f%s", step, key);
+	if (lp_smap_get(&pv->read_seen, seen) >= 0)
+		return;
+	lp_smap_put(&pv->read_seen, seen, 1);
+	lp_grow((void **)&pv->reads, &pv->reads_cap, pv->nreads + 1, sizeof(*pv->reads));
+	pv->reads[pv->nreads++] = (struct lp_layer_read){ .step = step, .copy_of = e->step,
+							  .replaced = pv->changes[e->change].from,
+							  .stage = pv->stages.v[e->stage], .path = own_path(pv, e) };
+}
+
+struct lp_layer_counts lp_prov_step_counts(const struct lp_provenance *pv, int step)
+{
+	if (step < 0 || (size_t)step >= pv->ncounts)
+		return (struct lp_layer_counts){ 0 };
+	return pv->counts[step];
+}
+
+const struct lp_layer_change *lp_prov_changes(const struct lp_provenance *pv, size_t *n)
+{
+	*n = pv->nchanges;
+	return pv->changes;
+}
+
+const struct lp_layer_read *lp_prov_reads(const struct lp_provenance *pv, size_t *n)
+{
+	*n = pv->nreads;
+	return pv->reads;
 }

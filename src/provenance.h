@@ -23,7 +23,10 @@
 #define LAYERPROF_PROVENANCE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "model.h" /* struct lp_layer_counts, _change, _read */
 
 struct lp_provenance;
 
@@ -37,5 +40,35 @@ void lp_prov_placed(struct lp_provenance *pv, const char *stage, const char *cpa
 bool lp_prov_from_copy(const struct lp_provenance *pv, const char *stage, const char *cpath);
 /* Paths marked gone in all (tests, statistics). */
 uint64_t lp_prov_gone_count(const struct lp_provenance *pv);
+
+/*
+ * Layer ownership: which step's layer holds the version of a file that is
+ * at a container path now, and what each step did to the versions earlier
+ * steps made (docs/architecture.md, "Layer provenance"). An image keeps
+ * every layer: a file a later step deletes or writes again still takes its
+ * bytes in the earlier step's layer. Pass 2 tells, in trace order, per
+ * stage, for the files (not directories) of RUN and COPY/ADD steps:
+ *   lp_prov_write()   step wrote the file (opened it for writing: bytes 0;
+ *                     then the bytes its writes carried, as measured)
+ *   lp_prov_delete()  step removed it (unlink)
+ *   lp_prov_rename()  step renamed from over to (from goes, to is written
+ *                     with from's bytes: overlayfs copies a lower file up)
+ *   lp_prov_read()    step read it: noted when the version it read had
+ *                     replaced an earlier step's (lp_prov_reads)
+ * The results are the model's (model.h: lp_step.layer, lp_model.layer_*).
+ * Steps are model step indexes (>= 0). A file no step of the trace wrote
+ * (the base image's, a cached step's) has no owner: writing it counts as
+ * created, removing it as deleted; removing then writing it (as a copy
+ * over an existing file does) as overwritten: a change from step -1, no
+ * bytes.
+ */
+void lp_prov_write(struct lp_provenance *pv, const char *stage, const char *cpath, int step, uint64_t bytes);
+void lp_prov_delete(struct lp_provenance *pv, const char *stage, const char *cpath, int step);
+void lp_prov_rename(struct lp_provenance *pv, const char *stage, const char *from, const char *to, int step);
+void lp_prov_read(struct lp_provenance *pv, const char *stage, const char *cpath, int step);
+/* What step did (all zero when nothing). */
+struct lp_layer_counts lp_prov_step_counts(const struct lp_provenance *pv, int step);
+const struct lp_layer_change *lp_prov_changes(const struct lp_provenance *pv, size_t *n);
+const struct lp_layer_read *lp_prov_reads(const struct lp_provenance *pv, size_t *n);
 
 #endif

@@ -199,6 +199,28 @@ static cJSON *str_array(char *const *v, size_t n)
 	return a;
 }
 
+/* Did the step make or change files of its stage (layer provenance)? */
+static bool layer_made(const struct lp_step *s)
+{
+	const struct lp_layer_counts *c = &s->layer;
+	return c->created || c->overwritten || c->deleted || c->bytes;
+}
+
+/* A step's "provenance" object: what it did to the files of its stage
+ * (zeros for steps that make no layer, or made nothing). */
+static cJSON *provenance_json(const struct lp_step *s)
+{
+	const struct lp_layer_counts *c = &s->layer;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "created", c->created);
+	cJSON_AddNumberToObject(o, "overwritten", c->overwritten);
+	cJSON_AddNumberToObject(o, "deleted", c->deleted);
+	cJSON_AddNumberToObject(o, "layer_bytes", (double)c->bytes);
+	cJSON_AddNumberToObject(o, "overwritten_bytes", (double)c->overwritten_bytes);
+	cJSON_AddNumberToObject(o, "deleted_bytes", (double)c->deleted_bytes);
+	return o;
+}
+
 cJSON *lp_report_doc(const struct lp_model *m, const char *file, const struct target *t, size_t nt)
 {
 	const struct lp_build *b = &m->build;
@@ -308,6 +330,7 @@ cJSON *lp_report_doc(const struct lp_model *m, const char *file, const struct ta
 		cJSON_AddNumberToObject(js, "bytes_written", (double)s->agg.bytes_written);
 		cJSON_AddItemToObject(js, "reads_from_context",
 				      str_array(s->reads_from_context, s->nreads_from_context));
+		cJSON_AddItemToObject(js, "provenance", provenance_json(s));
 		cJSON_AddStringToObject(js, "status", lp_step_status_name(s->status));
 		cJSON_AddBoolToObject(js, "inferred", s->inferred);
 		if (s->error)
@@ -474,6 +497,17 @@ void lp_report_print_text(FILE *out, const struct lp_model *m, const char *file,
 		       s->cached ? "-" : step_time(s, b3, sizeof(b3)),
 		       (unsigned long long)s->agg.execs, rd, wr,
 		       lp_fit(s->name, width ? (width > 86 + 12 ? width - 86 : 12) : 0, nb, sizeof(nb)));
+		if (layer_made(s)) {
+			const struct lp_layer_counts *c = &s->layer;
+			char lb[512], fb2[512];
+			snprintf(lb, sizeof(lb), "files: %u created, %u overwritten, %u deleted (its layer: %s; "
+						 "earlier layers' bytes replaced %s, deleted %s)",
+				 c->created, c->overwritten, c->deleted, lp_fmt_bytes(c->bytes, b1, sizeof(b1)),
+				 lp_fmt_bytes(c->overwritten_bytes, b2, sizeof(b2)),
+				 lp_fmt_bytes(c->deleted_bytes, b3, sizeof(b3)));
+			fprintf(out, "  %-5s %-10s %5s   %s\n", "", "", "",
+				lp_fit(lb, width ? (width > 24 + 12 ? width - 24 : 12) : 0, fb2, sizeof(fb2)));
+		}
 		if (s->nreads_from_context && s->kind == LP_STEPK_RUN) {
 			struct lp_buf rb = { 0 };
 			for (size_t k = 0; k < s->nreads_from_context && (int)k < top; k++)

@@ -21,23 +21,11 @@ static double ms(uint64_t ns)
 	return (double)(ns / 1000000ull) + (double)(ns % 1000000ull) / 1e6;
 }
 
-/* Bytes a step wrote into its layer: inside its container (RUN) or into
- * a snapshot (COPY/ADD), not runc's or the daemon's own bookkeeping. */
+/* Bytes a step left in its layer (layer provenance, provenance.c: what
+ * its writes put in files that are still its layer's). */
 static uint64_t layer_bytes(const struct lp_model *m, int step)
 {
-	size_t n = 0;
-	const struct lp_file *f = lp_model_step_files(m, step, &n);
-	uint64_t sum = 0;
-	for (size_t i = 0; i < n; i++) {
-		/* /dev, /proc, /sys inside a container are mounts, not its layer */
-		if (f[i].space == LP_PATH_CONTAINER &&
-		    (lp_starts_with(f[i].path, "/dev/") || lp_starts_with(f[i].path, "/proc/") ||
-		     lp_starts_with(f[i].path, "/sys/")))
-			continue;
-		if (f[i].space == LP_PATH_CONTAINER || f[i].space == LP_PATH_SNAPSHOT)
-			sum += f[i].wbytes;
-	}
-	return sum;
+	return m->steps[step].layer.bytes;
 }
 
 /* A step that added a layer (a build cache entry): a RUN, COPY or ADD

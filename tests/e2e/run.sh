@@ -11,6 +11,14 @@
 #   installer     a simulated npm ci deletes and re-creates the host node_modules
 #                 that COPY placed: layer-order names only the manifests, and
 #                 context-bloat counts node_modules/ (provenance, not path names)
+#   layers        layer provenance (issue 15): layers-bad gets exactly one
+#                 clobbered-files (COPY . . over the simulated npm ci's
+#                 node_modules/), one wasted-layer-bytes (a 10 MiB archive made
+#                 by one RUN, deleted by the next: its bytes match the layer's
+#                 size in `docker history`) and one secret-in-layer (.env copied,
+#                 then rm'd); its rebuild after an edit (install cached) still
+#                 gets the clobbered-files; layers-good (.dockerignore, same-RUN
+#                 cleanup, multi-stage) gets none of them
 #   adjacent-copies  two adjacent COPYs of a multi-stage cold build keep their
 #                 own layers' files and bytes; steps timed by the kernel
 #   bloated       context-bloat with .dockerignore lines, secret-in-context
@@ -339,6 +347,115 @@ if want installer; then
 		fi
 	fi
 	end installer installer-1 installer-2
+fi
+
+# ========================= layers =========================
+# Layer provenance (issue 15). layers-bad: COPY . . brings the host's
+# node_modules/ over the image's own install, a RUN deletes the archive an
+# earlier RUN made, a RUN removes the .env COPY . . put in: exactly one finding
+# of each kind, their bytes measured, the archive's matching its layer's size
+# as dockerd reports it (docker history). layers-good: none of them.
+if want layers; then
+	begin layers
+	if prepare layers-bad && record layers-bad "$dir" lp-e2e/layers-bad; then
+		N="layers-bad"
+		nm_bytes=$(find "$dir/node_modules" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
+		KINDS='[.findings[] | {kind, step, paths, paths_total, estimated_savings_bytes}]'
+		CL='[.findings[] | select(.kind == "clobbered-files")]'
+		WA='[.findings[] | select(.kind == "wasted-layer-bytes")]'
+		SE='[.findings[] | select(.kind == "secret-in-layer")]'
+		COPYALL='(.steps[] | select(.instruction == "COPY" and (.name | endswith("COPY . ."))))'
+		INSTALL='(.steps[] | select(.instruction == "RUN" and (.name | contains("installed in the image"))))'
+		MAKE='(.steps[] | select(.instruction == "RUN" and (.name | contains("dd if=/dev/urandom"))))'
+		UNPACK='(.steps[] | select(.instruction == "RUN" and (.name | contains("tar -xf /opt/pkg.tar"))))'
+		LAST='(.steps[] | select(.instruction == "RUN" and (.name | contains("rm .env"))))'
+		IDS="$COPYALL.id as \$copy | $INSTALL.id as \$inst | $MAKE.id as \$make | $UNPACK.id as \$unpack | $LAST.id as \$last"
+		PROV='[.steps[] | select(.instruction == "RUN" or .instruction == "COPY") | {id, name, provenance}]'
+		rec_ok "$N: record exits 0" layers-bad
+		is "$N: exactly one clobbered-files, one wasted-layer-bytes, one secret-in-layer" \
+			"($CL | length) == 1 and ($WA | length) == 1 and ($SE | length) == 1" "$KINDS"
+		is "$N: clobbered-files is on COPY . . and names the 4 files it wrote over the install's" \
+			"$IDS | $CL[0] | .step == \$copy and .paths_total == 4 and (.paths | sort) ==
+			 [\"/app/node_modules/dep/index.js\", \"/app/node_modules/dep/package.json\",
+			  \"/app/node_modules/other/lib/m1.js\", \"/app/node_modules/other/lib/m2.js\"]" "$KINDS"
+		is "$N: clobbered-files: the install RUN is named, the .dockerignore line is node_modules" \
+			"$IDS | $CL[0] | (.message | contains(\$inst)) and .edit_after == \"node_modules\\n\" and
+			 (.suggestion | split(\"\\n\") | index(\"node_modules\")) != null" "$CL"
+		is "$N: clobbered-files: the last RUN read 1 file of COPY . .'s copy (dep/index.js)" \
+			"$IDS | $CL[0].evidence | any(startswith(\$last) and contains(\"read 1 of these file(s) in \" + \$copy + \"'s copy\") and contains(\"/app/node_modules/dep/index.js\"))" "$CL"
+		is "$N: clobbered-files: savings = the host node_modules/ COPY . . wrote ($nm_bytes B, as find says)" \
+			"$CL[0].estimated_savings_bytes == $nm_bytes" "$CL"
+		is "$N: wasted-layer-bytes is on the unpacking RUN and names /opt/pkg.tar only" \
+			"$IDS | $WA[0] | .step == \$unpack and .paths == [\"/opt/pkg.tar\"] and .paths_total == 1 and (.message | contains(\$make))" "$WA"
+		is "$N: wasted-layer-bytes: 10 MiB and more (the archive: a 10 MiB file and its tar headers)" \
+			"$WA[0].estimated_savings_bytes >= 10485760 and $WA[0].estimated_savings_bytes <= 10485760 + 20480" "$WA"
+		is "$N: wasted-layer-bytes: the edit runs both commands in one RUN" \
+			"$WA[0].edit_after | startswith(\"RUN mkdir -p /tmp/src /opt\") and contains(\"&& mkdir -p /opt/pkg && tar -xf\")" "$WA"
+		is "$N: secret-in-layer names /app/.env (38 B) in COPY . .'s layer, removed by the last RUN" \
+			"$IDS | $SE[0] | .step == \$copy and .paths == [\"/app/.env\"] and (.evidence[0] | contains(\"(38 B)\")) and
+			 (.message | contains(\$last)) and .edit_after == \".env\\n\"" "$SE"
+		is "$N: step provenance: the install RUN created 5 files, the unpacking RUN deleted 1 (the archive's bytes)" \
+			"($WA[0].estimated_savings_bytes) as \$w | ($INSTALL.provenance | .created == 5 and .overwritten == 0 and .deleted == 0) and
+			 ($UNPACK.provenance | .deleted == 1 and .deleted_bytes == \$w and .created == 1 and .layer_bytes == 10485760)" "$PROV"
+		is "$N: step provenance: the making RUN's layer holds the archive's bytes, the blob it deleted itself is not counted" \
+			"($WA[0].estimated_savings_bytes) as \$w | $MAKE.provenance | .created == 1 and .deleted == 0 and .layer_bytes == \$w" "$PROV"
+		is "$N: step provenance: COPY . . overwrote 6 files (4 of the install, 2 manifests), the last RUN deleted .env" \
+			"($COPYALL.provenance.overwritten == 6) and ($LAST.provenance | .deleted == 1 and .deleted_bytes == 38)" "$PROV"
+		# the bytes against dockerd's own account of the layers
+		"$DOCKER" -H "$HOST" history --no-trunc --human=false --format '{{.Size}}	{{.CreatedBy}}' lp-e2e/layers-bad \
+			>"$work/layers-bad.history" 2>&1
+		hsize=$(awk -F'\t' '/dd if=\/dev\/urandom/ { print $1; exit }' "$work/layers-bad.history")
+		wbytes=$(jq "$WA[0].estimated_savings_bytes" "$J")
+		mlayer=$(jq "$MAKE.provenance.layer_bytes" "$J")
+		echo "# $N: docker history: the archive RUN's layer is ${hsize:-?} B; wasted-layer-bytes ${wbytes:-?} B; its layer_bytes ${mlayer:-?} B"
+		# (the RUN's layer holds the archive alone: /tmp/src went in the same RUN)
+		if [ -n "$hsize" ] && [ "$wbytes" = "$hsize" ] && [ "$mlayer" = "$hsize" ]; then
+			pass "$N: wasted bytes and the RUN's layer_bytes ($wbytes) = its layer's size in docker history ($hsize B)"
+		else
+			fail "$N: wasted bytes and the RUN's layer_bytes = its layer's size in docker history" \
+				"history ${hsize:-none}, finding ${wbytes:-none}, layer_bytes ${mlayer:-none}; $(clip <"$work/layers-bad.history")"
+		fi
+		if grep -q '\[clobbered-files\]' "$work/layers-bad.txt" && grep -q '\[wasted-layer-bytes\]' "$work/layers-bad.txt" &&
+			grep -q '\[secret-in-layer\]' "$work/layers-bad.txt" && grep -q 'files: 5 created, 0 overwritten, 0 deleted' "$work/layers-bad.txt"; then
+			pass "$N: the text report shows the three findings and the step provenance"
+		else
+			fail "$N: the text report shows the three findings and the step provenance" "$(grep -A12 '== Steps' "$work/layers-bad.txt" | clip)"
+		fi
+		# The issue's rebuild: src/index.js edited, the install and the archive
+		# RUNs cached; COPY . . runs again, removes the install's files it finds
+		# and writes the host's.
+		echo "// edited by the e2e test" >>"$dir/src/index.js"
+		if record layers-bad-2 "$dir" lp-e2e/layers-bad; then
+			N="layers-bad rebuild"
+			rec_ok "$N: record exits 0" layers-bad-2
+			is "$N: the install and archive RUNs are cached, COPY . . is not" \
+				"($COPYALL.cached | not) and ([$INSTALL, $MAKE, $UNPACK] | all(.cached))" '[.steps[] | {id, name, cached}]'
+			is "$N: exactly one clobbered-files and one secret-in-layer, no wasted-layer-bytes (nothing measured)" \
+				"($CL | length) == 1 and ($WA | length) == 0 and ($SE | length) == 1" "$KINDS"
+			is "$N: clobbered-files names the cached install and the same 4 files" \
+				"$IDS | $CL[0] | .step == \$copy and .paths_total == 4 and (.message | contains(\$inst)) and
+				 (.evidence | any(startswith(\$inst) and contains(\"was cached\")))" "$CL"
+			is "$N: COPY . . overwrote 6 files of earlier layers (bytes there not measured)" \
+				"$COPYALL.provenance | .overwritten == 6 and .overwritten_bytes == 0" "$PROV"
+		fi
+	fi
+	if prepare layers-good && record layers-good "$dir" lp-e2e/layers-good; then
+		N="layers-good"
+		rec_ok "$N: record exits 0" layers-good
+		is "$N: no clobbered-files, wasted-layer-bytes or secret-in-layer" \
+			'[.findings[] | select(.kind == "clobbered-files" or .kind == "wasted-layer-bytes" or .kind == "secret-in-layer")] | length == 0' \
+			'[.findings[] | {kind, step, paths, estimated_savings_bytes}]'
+		is "$N: the fetch stage's RUN did delete the archive and .netrc (measured, in a stage the image does not keep)" \
+			'(.steps[] | select(.instruction == "RUN" and (.name | contains("rm /opt/pkg.tar /root/.netrc")))) | .provenance | .deleted == 2 and .deleted_bytes >= 10485760' \
+			'[.steps[] | select(.instruction == "RUN") | {id, name, stage, provenance}]'
+		is "$N: the same-RUN cleanup leaves only the unpacked file in its layer (2 MiB)" \
+			'(.steps[] | select(.instruction == "RUN" and (.name | contains("/opt/tool.tar")))) | .provenance | .created == 1 and .deleted == 0 and .layer_bytes == 2097152' \
+			'[.steps[] | select(.instruction == "RUN") | {id, name, stage, provenance}]'
+		is "$N: COPY . . (.dockerignore) wrote over nothing of the install" \
+			'(.steps[] | select(.instruction == "COPY" and (.name | endswith("COPY . .")))) | .provenance.overwritten == 2' \
+			'[.steps[] | select(.instruction == "COPY") | {id, name, provenance}]'
+	fi
+	end layers layers-bad layers-bad-2 layers-good
 fi
 
 # ========================= adjacent-copies =========================

@@ -21,6 +21,9 @@
 #     Cargo.lock; apt-packages.txt);
 #   - the edited file; the sizes of what the COPY steps of the multi-stage
 #     builds copy (`stat` in the image and in the context);
+#   - layer provenance (node): the host's node_modules/ (`find -type f`) and
+#     the image's own install (an image up to `npm ci`, `find` in it): the
+#     clobbered-files (good) and wasted-layer-bytes (bad) files and bytes;
 #   - socket bytes: from `layerprof dump --json`, bytes charged to a path
 #     that the kernel could not have moved through that file: reads or writes
 #     on an fd opened O_DIRECTORY (not O_TMPFILE) or O_PATH, writes on one
@@ -366,6 +369,7 @@ run_eco() {
 				continue
 			fi
 			common_checks "$eco" "$v" "$b"
+			layer_checks "$eco" "$v" "$b" "$src"
 			wall=$(jq -r --arg n "$INST_NAME" '[.steps[] | select(.name == $n)][0] | .wall_ms // "none"' "$J")
 			local lo_n lo_json
 			lo_n=$(q '[.findings[] | select(.kind == "layer-order")] | length')
@@ -438,6 +442,81 @@ run_eco() {
 				"$(jq -r '[.findings[] | .kind + (if .kind == "layer-order" then "(" + (.paths | join(",")) + "; " + (.estimated_savings_ms | tostring) + " ms)" elif .kind == "cache-miss" then "(" + (.paths | join(",")) + ")" elif .kind == "context-bloat" then "(" + ((.edit_after // "") | split("\n") | map(select(. != "")) | join(",")) + "; " + (.estimated_savings_bytes | tostring) + " B)" else "" end)] | join(" ")' "$J")" >>"$RESULTS"
 		done
 	done
+	layer_checks_finish "$eco"
+}
+
+# layer_checks ECO VARIANT BUILD DIR: the layer provenance findings (node:
+# the host's node_modules/, made by `npm ci` on the host, is in the context
+# and there is no .dockerignore). The truth, without layerprof:
+#   H: `find node_modules -type f` of the context (paths, sizes);
+#   I: the image's own install: `find /app/node_modules -type f` in an image
+#      of Dockerfile.good up to its `npm ci` line, built from a copy of the
+#      manifests once every build of the ecosystem is done (any other build
+#      before then would change what the daemon keeps of the context)
+#      (layer_checks_finish).
+# good (COPY . . after npm ci): one clobbered-files on COPY . ., naming the
+# files of H that are also in I, saving the bytes of H (what COPY . . wrote
+# there); bad (COPY . . before npm ci, which removes node_modules/ before it
+# installs): one wasted-layer-bytes on the install step, all of H (files and
+# bytes) in COPY . .'s layer for nothing. nochange: nothing ran, nothing
+# found. No secret-in-layer (.env is copied and stays).
+LAYER_PENDING=()
+layer_checks() {
+	local eco=$1 v=$2 b=$3 dir=$4 N="$1/$2/$3" h_files h_bytes
+	[ "$eco" = node ] || return 0
+	expect "$N: no secret-in-layer finding" 0 "$(q '[.findings[] | select(.kind == "secret-in-layer")] | length')"
+	if [ "$b" = nochange ]; then
+		expect "$N: no clobbered-files or wasted-layer-bytes (nothing ran)" 0 \
+			"$(q '[.findings[] | select(.kind == "clobbered-files" or .kind == "wasted-layer-bytes")] | length')"
+		return 0
+	fi
+	(cd "$dir" && find node_modules -type f -printf '%P\t%s\n' | LC_ALL=C sort) >"$work/$eco-$v-$b-host-nm.tsv"
+	read -r h_files h_bytes < <(awk -F '\t' '{ n++; s += $2 } END { print n + 0, s + 0 }' "$work/$eco-$v-$b-host-nm.tsv")
+	if [ "$v" = bad ]; then
+		expect "$N: one wasted-layer-bytes, no clobbered-files" "1 0" \
+			"$(q '[([.findings[] | select(.kind == "wasted-layer-bytes")] | length), ([.findings[] | select(.kind == "clobbered-files")] | length)] | join(" ")' -r)"
+		expect "$N: wasted-layer-bytes is on the install step" "\"$INST_ID\"" "$(q '[.findings[] | select(.kind == "wasted-layer-bytes")][0].step')"
+		expect "$N: wasted-layer-bytes files == find -type f of the host node_modules/" "$h_files" \
+			"$(q '[.findings[] | select(.kind == "wasted-layer-bytes")][0].paths_total')"
+		expect "$N: wasted-layer-bytes bytes == find -type f of the host node_modules/" "$h_bytes" \
+			"$(q '[.findings[] | select(.kind == "wasted-layer-bytes")][0].estimated_savings_bytes')"
+		return 0
+	fi
+	expect "$N: one clobbered-files, no wasted-layer-bytes" "1 0" \
+		"$(q '[([.findings[] | select(.kind == "clobbered-files")] | length), ([.findings[] | select(.kind == "wasted-layer-bytes")] | length)] | join(" ")' -r)"
+	expect "$N: clobbered-files is on COPY . ." "$(q '[.steps[] | select(.instruction == "COPY" and (.name | endswith("COPY . .")))][0].id')" \
+		"$(q '[.findings[] | select(.kind == "clobbered-files")][0].step')"
+	expect "$N: clobbered-files savings == find -type f bytes of the host node_modules/" "$h_bytes" \
+		"$(q '[.findings[] | select(.kind == "clobbered-files")][0].estimated_savings_bytes')"
+	expect "$N: the .dockerignore line is node_modules" '"node_modules\n"' \
+		"$(q '[.findings[] | select(.kind == "clobbered-files")][0].edit_after')"
+	LAYER_PENDING+=("$N|$J|$work/$eco-$v-$b-host-nm.tsv|$dir")
+}
+
+# layer_checks_finish ECO: the checks that need the image's own install (I).
+layer_checks_finish() {
+	local eco=$1 item N j h dir o_files
+	[ "$eco" = node ] && [ ${#LAYER_PENDING[@]} -gt 0 ] || return 0
+	IFS='|' read -r N j h dir <<<"${LAYER_PENDING[0]}"
+	mkdir -p "$work/$eco-install"
+	cp "$dir/package.json" "$dir/package-lock.json" "$work/$eco-install/"
+	sed '/npm ci/q' "$dir/Dockerfile.good" >"$work/$eco-install/Dockerfile"
+	if ! (cd "$work/$eco-install" && docker build --network=host "${BUILD_ARGS[@]}" \
+		-t "lp-rw/$eco-install" . >"$work/$eco-install.out" 2>&1 </dev/null) ||
+		! docker run --rm --network=none --entrypoint /usr/bin/find "lp-rw/$eco-install" /app/node_modules -type f \
+			-printf '%P\t%s\n' 2>>"$work/$eco-install.out" | LC_ALL=C sort >"$work/$eco-image-nm.tsv" ||
+		[ ! -s "$work/$eco-image-nm.tsv" ]; then
+		bad "$eco: the image's own node_modules/ (an image up to npm ci)" "listed" "$(tail -3 "$work/$eco-install.out" | clip)"
+		return 0
+	fi
+	echo "# $eco: the image's own install: $(wc -l <"$work/$eco-image-nm.tsv") files in /app/node_modules"
+	for item in "${LAYER_PENDING[@]}"; do
+		IFS='|' read -r N j h dir <<<"$item"
+		o_files=$(LC_ALL=C join -t "$(printf '\t')" "$h" "$work/$eco-image-nm.tsv" | wc -l)
+		expect "$N: clobbered-files names the files both in the host's node_modules/ and in the image's install" "$o_files" \
+			"$(jq -c '[.findings[] | select(.kind == "clobbered-files")][0].paths_total' "$j" 2>&1)"
+	done
+	LAYER_PENDING=()
 }
 
 # multi_checks ECO DIR: the two adjacent COPY steps of the final stage each

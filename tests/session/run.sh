@@ -84,7 +84,9 @@ printf 'FROM layerprof/busybox\nRUN sleep 0.3 && echo foreign-build > /f.txt\n' 
 done) &
 foreign_pid=$!
 sleep 1
-(cd "$src" && timeout -k 10 300 "$LP_BIN" record -o "$work/session.lprof" -- ./build-all.sh \
+# -v: record says "build N (pid P)" as each build's stream begins, which
+# splits the output below
+(cd "$src" && timeout -k 10 300 "$LP_BIN" record -v -o "$work/session.lprof" -- ./build-all.sh \
 	>"$work/session.out" 2>&1 </dev/null)
 rc=$?
 touch "$work/foreign.stop"
@@ -112,10 +114,12 @@ is "the successful builds have no error and an image" \
 	'[.builds[0, 2] | .error == null and .image_bytes > 0] | all'
 
 # Per build, the cached steps are the CACHED lines of that build's own
-# stream: split the recorded output at each "#1 [internal] load build
-# definition" and count Dockerfile steps (not FROM) and their CACHED.
+# stream: split the recorded output where record says a build's stream
+# begins, and count Dockerfile steps (not FROM) and their CACHED. (A
+# vertex the other user's build shares, its FROM, may show in a stream
+# under that build's name: BuildKit shares identical vertices.)
 awk '
-	/^#1 \[internal\] load build definition/ { b++ }
+	/^layerprof: build [0-9]+ \(pid / { b++ }
 	/^#[0-9]+ \[[^]]*[0-9]+\/[0-9]+\] / {
 		id = $1; if ($0 !~ /\] FROM /) { if (!((b, id) in step)) { step[b, id] = 1; n[b]++ } }
 	}

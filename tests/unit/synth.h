@@ -322,8 +322,13 @@ static inline void syn_rename(struct synth *s, uint64_t ts, uint32_t pid, const 
  * hook (dockerd re-exec'd as libnetwork-setkey) runs; INIT chdirs to the
  * WORKDIR and execs /bin/sh -c SCRIPT; busybox applets are exec'd as
  * /proc/self/exe with their own argv and read RELATIVE paths with sendfile. */
-static inline void syn_run(struct synth *s, uint64_t t0, uint64_t dur, uint32_t pid0, const char *cid,
-			   const char *script, const char *const *reads, int code)
+/* work: what the container's command does after its reads (writes,
+ * unlinks...), as pid at time t; returns the time it is done. */
+typedef uint64_t (*syn_work_fn)(struct synth *s, uint32_t pid, uint64_t t, void *arg);
+
+static inline void syn_run_work(struct synth *s, uint64_t t0, uint64_t dur, uint32_t pid0, const char *cid,
+				const char *script, const char *const *reads, int code, syn_work_fn work,
+				void *arg)
 {
 	char bundle[256];
 	snprintf(bundle, sizeof(bundle), SYN_ROOT "/buildkit/executor/%s", cid);
@@ -369,11 +374,19 @@ static inline void syn_run(struct synth *s, uint64_t t0, uint64_t dur, uint32_t 
 		sf.r.args[1] = (uint64_t)fd;
 		syn_put(s, &sf, sizeof(sf));
 	}
+	if (work)
+		t = work(s, pid0 + 3, t, arg);
 	syn_file(s, t, pid0 + 3, "/etc/ld.so.cache", false, 1000);
 	syn_exit(s, t + 1000, pid0 + 3, 0);
 	syn_exit(s, t0 + dur - 20000, pid0 + 2, code);
 	syn_exit(s, t0 + dur - 15000, pid0 + 1, 0);
 	syn_exit(s, t0 + dur - 10000, pid0, code);
+}
+
+static inline void syn_run(struct synth *s, uint64_t t0, uint64_t dur, uint32_t pid0, const char *cid,
+			   const char *script, const char *const *reads, int code)
+{
+	syn_run_work(s, t0, dur, pid0, cid, script, reads, code, NULL, NULL);
 }
 
 #endif

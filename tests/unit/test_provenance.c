@@ -2,6 +2,8 @@
 /* provenance.h: is a container path still what COPY placed there? */
 #include <criterion/criterion.h>
 
+#include <string.h>
+
 #include "provenance.h"
 
 Test(provenance, untouched_paths_are_the_copys)
@@ -57,5 +59,179 @@ Test(provenance, trailing_slashes_and_root)
 	lp_prov_gone(pv, "s", "/", true, 10);
 	cr_assert_not(lp_prov_from_copy(pv, "s", "/anything"));
 	cr_assert(lp_prov_from_copy(pv, "", "relative/is/not/judged"));
+	lp_prov_free(pv);
+}
+
+/* ------------------------------------------------ layer ownership */
+
+static const struct lp_layer_change *change_of(const struct lp_provenance *pv, const char *path, size_t *count)
+{
+	size_t n;
+	const struct lp_layer_change *c = lp_prov_changes(pv, &n), *found = NULL;
+	*count = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(c[i].path, path)) {
+			found = &c[i];
+			(*count)++;
+		}
+	return found;
+}
+
+/* RUN #1 makes an archive, RUN #2 deletes it: #1's layer keeps its bytes */
+Test(provenance, a_later_delete_is_a_change_with_the_earlier_bytes)
+{
+	struct lp_provenance *pv = lp_prov_new();
+	lp_prov_write(pv, "", "/opt/pkg.tar", 1, 0);
+	lp_prov_write(pv, "", "/opt/pkg.tar", 1, 4096);
+	lp_prov_write(pv, "", "/opt/pkg.tar", 1, 4096);
+	lp_prov_delete(pv, "", "/opt/pkg.tar", 2);
+	struct lp_layer_counts a = lp_prov_step_counts(pv, 1), b = lp_prov_step_counts(pv, 2);
+	cr_assert_eq(a.created, 1);
+	cr_assert_eq(a.bytes, 8192);
+	cr_assert_eq(b.deleted, 1);
+	cr_assert_eq(b.deleted_bytes, 8192);
+	size_t k;
+	const struct lp_layer_change *c = change_of(pv, "/opt/pkg.tar", &k);
+	cr_assert_eq(k, 1);
+	cr_assert(c->deleted);
+	cr_assert_eq(c->from, 1);
+	cr_assert_eq(c->to, 2);
+	cr_assert_eq(c->bytes, 8192);
+	lp_prov_free(pv);
+}
+
+/* made and removed by the same RUN: never in a layer, no change */
+Test(provenance, same_step_cleanup_leaves_nothing)
+{
+	struct lp_provenance *pv = lp_prov_new();
+	lp_prov_write(pv, "", "/tmp/src/blob", 3, 1 << 20);
+	lp_prov_delete(pv, "", "/tmp/src/blob", 3);
+	struct lp_layer_counts c = lp_prov_step_counts(pv, 3);
+	cr_assert_eq(c.created, 0);
+	cr_assert_eq(c.deleted, 0);
+	cr_assert_eq(c.bytes, 0);
+	size_t n;
+	lp_prov_changes(pv, &n);
+	cr_assert_eq(n, 0);
+	lp_prov_free(pv);
+}
+
+/* rm -rf node_modules, then the install writes it again: overwritten, not
+ * deleted; the reads of the new version name whose version it replaced */
+Test(provenance, removed_and_made_again_is_overwritten)
+{
+	struct lp_provenance *pv = lp_prov_new();
+	lp_prov_write(pv, "", "/app/node_modules/dep/index.js", 4, 300);
+	lp_prov_write(pv, "", "/app/node_modules/gone.js", 4, 100);
+	lp_prov_delete(pv, "", "/app/node_modules/dep/index.js", 5);
+	lp_prov_delete(pv, "", "/app/node_modules/gone.js", 5);
+	lp_prov_write(pv, "", "/app/node_modules/dep/index.js", 5, 20);
+	struct lp_layer_counts c = lp_prov_step_counts(pv, 5);
+	cr_assert_eq(c.overwritten, 1);
+	cr_assert_eq(c.overwritten_bytes, 300);
+	cr_assert_eq(c.deleted, 1);
+	cr_assert_eq(c.deleted_bytes, 100);
+	cr_assert_eq(c.created, 0);
+	size_t k;
+	const struct lp_layer_change *ch = change_of(pv, "/app/node_modules/dep/index.js", &k);
+	cr_assert_eq(k, 1);
+	cr_assert_not(ch->deleted);
+	lp_prov_read(pv, "", "/app/node_modules/dep/index.js", 6);
+	lp_prov_read(pv, "", "/app/node_modules/dep/index.js", 6);
+	lp_prov_read(pv, "", "/app/package.json", 6);
+	size_t n;
+	const struct lp_layer_read *r = lp_prov_reads(pv, &n);
+	cr_assert_eq(n, 1, "once per step and file, and only replacing versions");
+	cr_assert_eq(r[0].step, 6);
+	cr_assert_eq(r[0].copy_of, 5);
+	cr_assert_eq(r[0].replaced, 4);
+	lp_prov_free(pv);
+}
+
+/* a write over the version a step made itself and then overwrote: one change */
+Test(provenance, overwritten_then_deleted_by_the_same_step_is_deleted)
+{
+	struct lp_provenance *pv = lp_prov_new();
+	lp_prov_write(pv, "", "/app/.env", 1, 38);
+	lp_prov_write(pv, "", "/app/.env", 2, 10);
+	lp_prov_delete(pv, "", "/app/.env", 2);
+	struct lp_layer_counts c = lp_prov_step_counts(pv, 2);
+	cr_assert_eq(c.overwritten, 0);
+	cr_assert_eq(c.deleted, 1);
+	cr_assert_eq(c.deleted_bytes, 38);
+	cr_assert_eq(c.bytes, 0);
+	size_t k;
+	const struct lp_layer_change *ch = change_of(pv, "/app/.env", &k);
+	cr_assert_eq(k, 1);
+	cr_assert(ch->deleted);
+	cr_assert_eq(ch->bytes, 38);
+	lp_prov_free(pv);
+}
+
+/* a file renamed into place: the bytes go with it; the base image's files
+ * have no owner; mounts are no layer's */
+Test(provenance, rename_base_files_and_mounts)
+{
+	struct lp_provenance *pv = lp_prov_new();
+	lp_prov_write(pv, "", "/usr/lib/x.so.tmp", 1, 5000);
+	lp_prov_rename(pv, "", "/usr/lib/x.so.tmp", "/usr/lib/x.so", 1);
+	struct lp_layer_counts c = lp_prov_step_counts(pv, 1);
+	cr_assert_eq(c.created, 1);
+	cr_assert_eq(c.bytes, 5000);
+	lp_prov_delete(pv, "", "/etc/motd", 2); /* the base image's */
+	lp_prov_write(pv, "", "/dev/null", 2, 100);
+	lp_prov_write(pv, "", "/etc/resolv.conf", 2, 100);
+	lp_prov_write(pv, "", "/usr/lib/x.so", 2, 7);
+	c = lp_prov_step_counts(pv, 2);
+	cr_assert_eq(c.deleted, 1);
+	cr_assert_eq(c.deleted_bytes, 0);
+	cr_assert_eq(c.created, 0);
+	cr_assert_eq(c.overwritten, 1);
+	cr_assert_eq(c.overwritten_bytes, 5000);
+	cr_assert_eq(c.bytes, 7);
+	size_t n;
+	const struct lp_layer_change *ch = lp_prov_changes(pv, &n);
+	cr_assert_eq(n, 1, "the base image's file removed: counted, no change");
+	cr_assert_eq(ch[0].from, 1);
+	cr_assert_eq(ch[0].bytes, 5000);
+	/* removed and made again: a change from no step of the trace */
+	lp_prov_write(pv, "", "/etc/motd", 2, 12);
+	ch = lp_prov_changes(pv, &n);
+	cr_assert_eq(n, 2);
+	cr_assert_str_eq(ch[1].path, "/etc/motd");
+	cr_assert_eq(ch[1].from, -1);
+	cr_assert_not(ch[1].deleted);
+	cr_assert_eq(ch[1].bytes, 0);
+	c = lp_prov_step_counts(pv, 2);
+	cr_assert_eq(c.deleted, 0);
+	cr_assert_eq(c.overwritten, 2);
+	/* stages are separate file systems: x.so of stage "other" is not step 1's */
+	lp_prov_delete(pv, "other", "/usr/lib/x.so", 3);
+	lp_prov_changes(pv, &n);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(lp_prov_step_counts(pv, 3).deleted, 1);
+	lp_prov_free(pv);
+}
+
+/* tar xf, then mv pkg-1.0 /opt/pkg: the files go with the directory; a
+ * later RUN deleting them deletes that step's versions */
+Test(provenance, a_renamed_directory_takes_its_files)
+{
+	struct lp_provenance *pv = lp_prov_new();
+	lp_prov_write(pv, "", "/tmp/pkg-1.0/lib/a.so", 1, 4000);
+	lp_prov_write(pv, "", "/tmp/pkg-1.0/bin/a", 1, 1000);
+	lp_prov_write(pv, "", "/tmp/pkg-1.0x/other", 1, 10);
+	lp_prov_rename(pv, "", "/tmp/pkg-1.0", "/opt/pkg", 1);
+	struct lp_layer_counts c = lp_prov_step_counts(pv, 1);
+	cr_assert_eq(c.created, 3);
+	cr_assert_eq(c.bytes, 5010);
+	lp_prov_delete(pv, "", "/opt/pkg/lib/a.so", 2);
+	lp_prov_delete(pv, "", "/tmp/pkg-1.0/bin/a", 2); /* moved away: not the step's file any more */
+	size_t n;
+	const struct lp_layer_change *ch = lp_prov_changes(pv, &n);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(ch[0].path, "/opt/pkg/lib/a.so");
+	cr_assert_eq(ch[0].from, 1);
+	cr_assert_eq(ch[0].bytes, 4000);
 	lp_prov_free(pv);
 }
