@@ -443,6 +443,7 @@ run_eco() {
 		done
 	done
 	layer_checks_finish "$eco"
+	ignore_checks "$eco"
 }
 
 # layer_checks ECO VARIANT BUILD DIR: the layer provenance findings (node:
@@ -491,6 +492,24 @@ layer_checks() {
 	expect "$N: the .dockerignore line is node_modules" '"node_modules\n"' \
 		"$(q '[.findings[] | select(.kind == "clobbered-files")][0].edit_after')"
 	LAYER_PENDING+=("$N|$J|$work/$eco-$v-$b-host-nm.tsv|$dir")
+}
+
+# ignore_checks ECO (node): the good Dockerfile again, with a .dockerignore
+# (BuildKit's per-Dockerfile Dockerfile.<name>.dockerignore) that keeps the
+# host's node_modules/ out: the fix clobbered-files suggests. No layer
+# finding may remain, and the context no longer holds node_modules/. Runs
+# after every other build of the ecosystem (see layer_checks).
+ignore_checks() {
+	local eco=$1 src=$work/$1/good-ignore N="$1/good-ignore/cold"
+	[ "$eco" = node ] || return 0
+	cp -a "$base" "$src"
+	cp "$src/Dockerfile.good" "$src/Dockerfile.good-ignore"
+	printf 'node_modules\n' >"$src/Dockerfile.good-ignore.dockerignore"
+	record_build "$eco" good-ignore cold "$src" || return 0
+	expect "$N: with .dockerignore: no clobbered-files, wasted-layer-bytes or secret-in-layer" 0 \
+		"$(q '[.findings[] | select(.kind == "clobbered-files" or .kind == "wasted-layer-bytes" or .kind == "secret-in-layer")] | length')"
+	expect "$N: with .dockerignore: the context holds no node_modules/ file" 0 \
+		"$(cd "$src" && "$LP_BIN" dump "$RECS/$eco/good-ignore-cold.lprof" 2>/dev/null | grep -c 'context file "node_modules/')"
 }
 
 # layer_checks_finish ECO: the checks that need the image's own install (I).
