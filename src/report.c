@@ -506,7 +506,7 @@ void lp_report_print_text(FILE *out, const struct lp_model *m, const char *file,
 				 lp_fmt_bytes(c->overwritten_bytes, b2, sizeof(b2)),
 				 lp_fmt_bytes(c->deleted_bytes, b3, sizeof(b3)));
 			fprintf(out, "  %-5s %-10s %5s   %s\n", "", "", "",
-				lp_fit(lb, width ? (width > 24 + 12 ? width - 24 : 12) : 0, fb2, sizeof(fb2)));
+				lp_fit(lb, width ? (width > 27 + 12 ? width - 27 : 12) : 0, fb2, sizeof(fb2)));
 		}
 		if (s->nreads_from_context && s->kind == LP_STEPK_RUN) {
 			struct lp_buf rb = { 0 };
@@ -516,7 +516,7 @@ void lp_report_print_text(FILE *out, const struct lp_model *m, const char *file,
 				lp_buf_printf(&rb, ", ... (%zu)", s->nreads_from_context);
 			char fb[4096];
 			fprintf(out, "  %-5s %-10s %5s   read from context: %s\n", "", "", "",
-				lp_fit(rb.data, width ? (width > 44 + 12 ? width - 44 : 12) : 0, fb, sizeof(fb)));
+				lp_fit(rb.data, width ? (width > 46 + 12 ? width - 46 : 12) : 0, fb, sizeof(fb)));
 			lp_buf_free(&rb);
 		}
 	}
