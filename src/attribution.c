@@ -563,6 +563,11 @@ int lp_model_event_step_p(const struct lp_model *m, const struct lp_hdr *rec, co
 			 * the step's own work: the next step's (COPY --from...). */
 			if (own >= 0 && (wr || ts <= m->steps[own].end_ns))
 				return own;
+			/* builds of a session running at the same time write into
+			 * their own snapshots in the same windows: a layer none of
+			 * this build's steps owns is another build's */
+			if (own < 0 && m->build.session_overlaps)
+				return -1;
 			int s = step_at_filtered(m, ts, true, lag);
 			if (s >= 0 && s != own)
 				return s;

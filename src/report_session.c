@@ -350,8 +350,8 @@ void lp_report_session_text(FILE *out, const struct lp_report_session *s, const 
 	for (size_t i = 0; i < s->n; i++)
 		overlap |= s->models[i]->build.session_overlaps;
 	if (overlap)
-		fprintf(out, "  note             builds ran at the same time: their containers are kept apart, but "
-			     "each one's daemon-side writes (COPY, export) may hold the others' of that window\n");
+		fprintf(out, "  note             builds ran at the same time: their containers and layers are kept "
+			     "apart, but each one's export may hold the others' image writes of that window\n");
 	struct lp_u32v seen = { 0 };
 	size_t foreign = 0;
 	for (size_t i = 0; i < s->n; i++)

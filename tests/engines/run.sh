@@ -405,6 +405,11 @@ run_engine() {
 			'[.builds[] as $b | .steps[] | select(.build == $b.index and .instruction == "RUN") |
 			  (.reads_from_context == [($b.tag | sub("bake/"; "")) + ".conf"]) and .execs >= 3 and .execs <= 8] | (length == 3 and all)' \
 			'[.steps[] | select(.instruction == "RUN") | {build, name, execs, reads_from_context}]'
+		is "bake: each target's COPY wrote exactly its own .conf (its layer, not its siblings')" \
+			"[.builds[] as \$b | .steps[] | select(.build == \$b.index and .instruction == \"COPY\") |
+			  [(\$b.tag | sub(\"bake/\"; \"\")), .files_written, .bytes_written]] | sort ==
+			 [[\"api\", 1, $(wc -c <"$dir/api/api.conf")], [\"web\", 1, $(wc -c <"$dir/web/web.conf")], [\"worker\", 1, $(wc -c <"$dir/worker/worker.conf")]]" \
+			'[.steps[] | select(.instruction == "COPY") | {build, name, files_written, bytes_written}]'
 		is "bake: each target's context is its own directory" \
 			'[.builds[] | .tag as $t | .context | endswith("/" + ($t | sub("bake/"; "")))] | all' '[.builds[] | {tag, context}]'
 		if [ -n "$bake_load" ]; then

@@ -239,6 +239,13 @@ if command -v docker-compose >/dev/null 2>&1; then
 		  .execs == 6 and .reads_from_context == [($b.tag | sub("compose/"; "")) + ".conf"]] | (length == 3 and all)' \
 		'[.steps[] | select(.instruction == "RUN") | {build, execs, reads_from_context}]'
 	is "compose: each build's image was inspected" '[.builds[].image_bytes > 0] | all'
+	# each COPY wrote its own .conf into its layer, not its siblings' (they
+	# ran at the same time, into their own snapshots)
+	is "compose: each COPY wrote exactly its own .conf (1 file, its size)" \
+		"[.builds[] as \$b | .steps[] | select(.build == \$b.index and .instruction == \"COPY\") |
+		  [(\$b.tag | sub(\"compose/\"; \"\")), .files_written, .bytes_written]] | sort ==
+		 [[\"api\", 1, $(wc -c <"$cdir/api/api.conf")], [\"web\", 1, $(wc -c <"$cdir/web/web.conf")], [\"worker\", 1, $(wc -c <"$cdir/worker/worker.conf")]]" \
+		'[.steps[] | select(.instruction == "COPY") | {build, name, files_written, bytes_written}]'
 else
 	skip "compose: three services in parallel" "needs docker-compose (apt-get install docker-compose)"
 fi
