@@ -163,6 +163,15 @@ static void tmp_add(struct lp_model *m, const char *rel, uint64_t bytes)
 	pv->tmp_bytes[i] += bytes;
 }
 
+/* A context-relative path that is one of the context's directories (or
+ * its root), not a file. */
+static bool ctx_is_dir(struct lp_model *m, const char *rel)
+{
+	if (!rel || !*rel || !strcmp(rel, "."))
+		return true;
+	return lp_smap_get(&lp_priv(m)->ctx_dirs, rel) >= 0;
+}
+
 static void ctx_window(struct lp_model *m, uint64_t ts)
 {
 	if (!m->context.start_ns || ts < m->context.start_ns)
@@ -658,8 +667,11 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 				note_rfc(m, step, rel);
 			}
 		}
+		/* the transfer's window: the CLI opening context files; not its
+		 * directories (Go opens them without O_DIRECTORY), which it
+		 * also walks for .dockerignore well before the transfer */
 		if (p->role == LP_ROLE_CLI && step >= 0 && step == m->context.step && space == LP_PATH_CONTEXT &&
-		    !(flags & O_DIRECTORY))
+		    !(flags & O_DIRECTORY) && !ctx_is_dir(m, shown))
 			ctx_window(m, h->ts);
 		if (!wr && !(flags & O_DIRECTORY) && step >= 0 && p->role == LP_ROLE_CONTAINER &&
 		    m->steps[step].kind == LP_STEPK_RUN)
