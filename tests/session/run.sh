@@ -12,7 +12,9 @@
 #   - `report ONE.lprof SESSION.lprof`: six builds; a one-build recording
 #     keeps the one-build JSON shape
 #   - --target per build and overall: image_size exits 3 (failed builds
-#     have no image), cache_hit_rate=1% passes
+#     have no image), cache_hit_rate=1% met where measured
+#   - diff of two sessions, build by build; make; docker-compose build
+#     --parallel (three services at once: each keeps its container and layer)
 # Needs root, Debian's dockerd and its 20.10 client (like tests/e2e).
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
@@ -218,6 +220,14 @@ if grep -q "build by build" "$work/diff.txt" && [ "$(grep -c '^======== sess/' "
 else
 	fail "diff text: one section per build" "$(head -5 "$work/diff.txt" | tr '\n' ' ')"
 fi
+
+# --- make: the same builds from a Makefile ---
+(cd "$src" && timeout -k 10 300 "$LP_BIN" record -o "$work/make.lprof" -- make -s all \
+	>"$work/make.out" 2>&1 </dev/null)
+J=$work/make.json
+"$LP_BIN" report --json "$work/make.lprof" >"$J" 2>"$work/make.err"
+is "make: its two docker builds, apart, both ok" \
+	'.session.builds == 2 and [.builds[] | [.tag, .target, .status]] == [["sess/dev", "dev", "ok"], ["sess/test", "test", "ok"]]'
 
 # --- docker-compose: three services built at the same time ---
 if command -v docker-compose >/dev/null 2>&1; then
