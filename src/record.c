@@ -49,159 +49,16 @@
 #include "util.h"
 #include "version.h"
 
-extern char **environ;
+#include "record_int.h"
 
-#define DEFAULT_RINGBUF (16u << 20)
-#define MAX_RINGBUF (1u << 30)
-#define CONTEXT_MAX_FILES 200000
-#define DOCKERFILE_MAX (1u << 20)
-#define PROGRESS_LINE_MAX 16384   /* a longer line is cut into records */
-#define WHOLE_LINE_MAX (8u << 20) /* a longer one is not taken as rawjson */
-#define FLUSH_INTERVAL_NS 1000000000ull
-#define EXIT_GRACE_NS 500000000ull /* output still coming after the command exited */
-/* Ring buffer wake-ups are batched in the kernel (wakeup_bytes): a trickle
- * of events wakes nobody, so the loop also polls this often. */
-#define POLL_INTERVAL_MS 100
-#define POLL_FALLBACK_MS 10
+extern char **environ;
 
 static const char *const default_daemons[] = {
 	"dockerd", "buildkitd", "containerd", "containerd-shim", "runc",
 };
 
-enum end_reason { END_NONE = 0, END_COMMAND, END_SIGNAL, END_DURATION, END_ERROR };
 static const char *const end_names[] = { "none", "command-exit", "signal", "duration", "error" };
 
-struct daemon {
-	uint32_t pid;
-	char comm[LP_COMM_LEN];
-	char *exe;
-	char *data_root;     /* dockerd only */
-	bool traced;
-};
-
-struct outpipe {
-	int fd;              /* read end, -1 when closed */
-	int stream;          /* 1 stdout, 2 stderr */
-	struct lp_buf line;  /* partial line */
-	struct lp_buf whole; /* a line longer than a record, until its end */
-	uint32_t tgid;       /* whose lines: 0 = the recorded command's */
-	/* `docker buildx bake`: its targets; the lines of each target's
-	 * vertices are stored with hdr.tid = 1 + its index (session.h), the
-	 * target's prefix taken off their names */
-	char **bake;
-	int nbake;
-	int *vtx_bake;       /* vertex #N -> target index + 1, 0 unknown */
-	size_t nvtx;
-};
-
-/* A build the recorded command ran, seen through the docker shim (shim.h):
- * its own progress stream. */
-struct shim_conn {
-	uint32_t pid;        /* its docker CLI (SO_PEERCRED) */
-	int index;           /* of the build, in start order; -1 before its header */
-	struct outpipe p;    /* the stream (stream 2: shown on our stderr) */
-	struct lp_buf head;  /* the header line, until its '\n' */
-	char **argv;         /* its command line (for `image inspect` at the end) */
-	int argc;
-	char *docker_host;   /* its DOCKER_HOST, or NULL */
-	char **bake_tags;    /* a bake: each target's first tag (or NULL), p.nbake of them */
-};
-
-struct creds {
-	bool drop;
-	uid_t uid;
-	gid_t gid;
-	gid_t *groups;
-	int ngroups;
-	char *name;          /* NULL when the uid has no passwd entry */
-	char *home;
-};
-
-/* A command started by record (spawn_command). */
-struct spawn {
-	int sync_w;          /* write a byte to let the child exec */
-	pid_t pid;
-};
-
-/* What a docker build will read: found before it starts (analyze_build). */
-struct build_ctx {
-	char *context_abs, *dockerfile_abs, *dockerfile_text, *dockerignore;
-	bool dockerfile_truncated;
-	struct lp_ctx_list ctx;
-	bool ctx_listed;
-};
-
-struct rec {
-	/* options */
-	const char *out_path;
-	uint32_t *pids;
-	size_t npids;
-	const char *comms[LP_MAX_COMMS];
-	size_t ncomms;
-	bool no_daemons, redact, verbose;
-	uint64_t duration_ms;
-	uint32_t ringbuf;
-	const char *user;
-	int cmd_argc;
-	char **cmd_argv;
-
-	/* the build */
-	struct lp_docker_build docker;
-	bool is_build;
-	bool progress_added, buildkit_set;
-	struct build_ctx bc; /* its context and Dockerfile */
-	char image_id[80];   /* from "writing image sha256:..." (note_image_id) */
-	char image_name[256];/* from "naming to NAME" */
-	bool no_buildx;      /* the CLI said its buildx component is missing */
-	/* --build-progress: which progress format to ask the CLI for */
-	enum { PROGRESS_AUTO, PROGRESS_PLAIN, PROGRESS_RAWJSON } want_progress;
-	const char *progress_format; /* what the build was run with: "plain",
-				      * "rawjson", or the user's own --progress */
-	struct lp_docker_cli cli;    /* what the CLI said about itself (auto) */
-	bool show_translated;        /* rawjson added by us: show the user its
-				      * plain translation, not the JSON */
-	struct lp_rawjson *rj;       /* rawjson -> plain lines (image id, display) */
-	/* the docker shim (shim.h): the builds the command runs, kept apart */
-	bool no_shim;
-	char *shim_dir;              /* mkdtemp'd; NULL when not in use */
-	char *shim_docker;           /* the real docker */
-	int shim_listen;             /* -1 when not in use */
-	struct shim_conn **conns;
-	size_t nconns;
-	int nbuilds;
-
-	/* run time */
-	struct lp_loader *l;
-	struct lp_writer *w;
-	uint64_t events, malformed, redacted, dropped;
-	uint64_t progress_lines;
-	bool write_failed;
-	struct daemon *daemons;
-	size_t ndaemons;
-	struct creds creds;
-	char **envp;
-
-	pid_t child;
-	bool child_exited;
-	int child_status;    /* wait status */
-	uint64_t child_exit_ns;
-	struct outpipe out[2];
-
-	uint64_t start_mono, start_real;
-
-	/* the event loop (record_setup .. record_free) */
-	int sfd, ep;                 /* signalfd and epoll; -1 when not made */
-	int own_fd;                  /* the trace file, read-only, to hand over at the end */
-	struct spawn sp;
-	char **run_argv;             /* the command as run (--progress=plain added...) */
-	sigset_t orig_mask;          /* restored at the end when mask_set */
-	bool mask_set;
-	const char *names[LP_MAX_COMMS]; /* process names watched for */
-	size_t nnames;
-	enum end_reason why;
-	int interrupts, last_sig;
-	uint8_t redact_buf[65536 + LP_REDACT_GROWTH(LP_ARGV_MAX_ARGS + 1)] __attribute__((aligned(8)));
-};
 
 /* ------------------------------------------------------------------ usage */
 
@@ -277,7 +134,7 @@ static void add_str_or_null(cJSON *o, const char *key, const char *s)
 		cJSON_AddNullToObject(o, key);
 }
 
-static bool write_all(int fd, const char *p, size_t n)
+bool rec_write_all(int fd, const char *p, size_t n)
 {
 	while (n) {
 		ssize_t w = write(fd, p, n);
@@ -577,7 +434,7 @@ static bool real_path_in(const char *cwd, const char *path, char *out)
 
 /* The context, Dockerfile and .dockerignore of build d run in cwd (NULL:
  * ours), the files it will send. */
-static void analyze_context(const struct lp_docker_build *d, const char *cwd, struct build_ctx *bc,
+void rec_analyze_context(const struct lp_docker_build *d, const char *cwd, struct build_ctx *bc,
 			    bool verbose)
 {
 	char buf[PATH_MAX];
@@ -647,12 +504,12 @@ static void analyze_context(const struct lp_docker_build *d, const char *cwd, st
 
 static void analyze_build(struct rec *r)
 {
-	analyze_context(&r->docker, NULL, &r->bc, r->verbose);
+	rec_analyze_context(&r->docker, NULL, &r->bc, r->verbose);
 }
 
 /* The context file list of a build; tgid: its docker CLI when it is one of
  * the recorded command's builds (0: the recorded command is the build). */
-static int write_context_files(struct rec *r, const struct build_ctx *bc, uint32_t tgid, uint32_t aux)
+int rec_write_context_files(struct rec *r, const struct build_ctx *bc, uint32_t tgid, uint32_t aux)
 {
 	uint8_t buf[sizeof(struct lp_rec_context_file) + PATH_MAX + 8] __attribute__((aligned(8)));
 	uint64_t ts = lp_now_ns();
@@ -737,7 +594,7 @@ static size_t comm_names(const struct rec *r, const char **names)
 /* Which daemon the build talks to: the docker CLI's -H/--host (global
  * options come before the subcommand), else DOCKER_HOST, else NULL (the
  * default socket). Lets a reader of the trace know which dockerd it saw. */
-static const char *docker_host_of(int argc, char *const *argv, const char *env_host)
+const char *rec_docker_host_of(int argc, char *const *argv, const char *env_host)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -763,7 +620,7 @@ static const char *docker_host_of(int argc, char *const *argv, const char *env_h
 
 /* META's "build" object (and a LP_REC_BUILD's): what the build is and
  * what it reads, as found before it started. */
-static void add_build_json(cJSON *b, const struct lp_docker_build *d, const struct build_ctx *bc,
+void rec_add_build_json(cJSON *b, const struct lp_docker_build *d, const struct build_ctx *bc,
 			   const char *docker_host)
 {
 	cJSON_AddStringToObject(b, "tool", "docker");
@@ -875,8 +732,8 @@ static char *make_meta(struct rec *r)
 
 	if (r->is_build) {
 		cJSON *b = cJSON_AddObjectToObject(m, "build");
-		add_build_json(b, &r->docker, &r->bc,
-			       docker_host_of(r->cmd_argc, r->cmd_argv, getenv("DOCKER_HOST")));
+		rec_add_build_json(b, &r->docker, &r->bc,
+			       rec_docker_host_of(r->cmd_argc, r->cmd_argv, getenv("DOCKER_HOST")));
 		cJSON_AddBoolToObject(b, "progress_added", r->progress_added);
 		add_str_or_null(b, "progress", r->progress_format);
 		if (r->cli.major > 0)
@@ -1063,8 +920,8 @@ static void on_plain_line(void *ctx, const char *text, size_t len)
 {
 	struct shown *sh = ctx;
 	if (sh->r->show_translated) {
-		write_all(sh->stream, text, len);
-		write_all(sh->stream, "\n", 1);
+		rec_write_all(sh->stream, text, len);
+		rec_write_all(sh->stream, "\n", 1);
 	}
 	note_image_id(sh->r, text, len);
 	if (memmem(text, len, "buildx component is missing", 27))
@@ -1083,7 +940,7 @@ static void take_line(struct rec *r, int stream, const char *text, size_t len)
 /* Split what was read into lines; a line longer than PROGRESS_LINE_MAX is
  * cut into several records (all but the last marked as continuing), and
  * taken whole (up to WHOLE_LINE_MAX) by take_line(). */
-static void take_output(struct rec *r, struct outpipe *p, const char *data, size_t n,
+void rec_take_output(struct rec *r, struct outpipe *p, const char *data, size_t n,
 			uint64_t ts, bool record)
 {
 	lp_buf_append(&p->line, data, n);
@@ -1121,10 +978,10 @@ static void take_output(struct rec *r, struct outpipe *p, const char *data, size
 
 /* The stream ended: its last line without '\n', and the translated
  * output lines still waiting for theirs. */
-static void end_output(struct rec *r, struct outpipe *p, bool record)
+void rec_end_output(struct rec *r, struct outpipe *p, bool record)
 {
 	if (p->line.len) {
-		take_output(r, p, "\n", 1, lp_now_ns(), record);
+		rec_take_output(r, p, "\n", 1, lp_now_ns(), record);
 	} else if (p->whole.len) {
 		if (record)
 			store_line(r, p, "", 0, lp_now_ns(), false);
@@ -1147,15 +1004,15 @@ static bool pump(struct rec *r, struct outpipe *p, bool record)
 		if (n < 0 && errno == EAGAIN)
 			return true;
 		if (n <= 0) {
-			end_output(r, p, record);
+			rec_end_output(r, p, record);
 			close(p->fd);
 			p->fd = -1;
 			return false;
 		}
 		uint64_t ts = lp_now_ns();
 		if (!r->show_translated)
-			write_all(p->stream, buf, (size_t)n); /* the user sees it unchanged */
-		take_output(r, p, buf, (size_t)n, ts, record);
+			rec_write_all(p->stream, buf, (size_t)n); /* the user sees it unchanged */
+		rec_take_output(r, p, buf, (size_t)n, ts, record);
 		if ((size_t)n < sizeof(buf))
 			return true;
 	}
@@ -1270,12 +1127,8 @@ static int spawn_command(struct rec *r, char **argv, bool capture, const sigset_
 /* A short helper (docker image inspect, docker buildx version...) run as
  * the command's user, its stdout captured. Not traced. Several may run at
  * once: start them all, then finish each. */
-struct capture {
-	pid_t pid;   /* -1 when it could not start */
-	int fd;
-};
 
-static void capture_start(struct rec *r, char **argv, const char *cwd, struct capture *c)
+void rec_capture_start(struct rec *r, char **argv, const char *cwd, struct capture *c)
 {
 	int p[2];
 	c->pid = -1;
@@ -1313,7 +1166,7 @@ static void capture_start(struct rec *r, char **argv, const char *cwd, struct ca
 
 /* Its stdout (at most 64 KiB kept), or NULL when it failed or was still
  * running at deadline_ns (then it is killed). */
-static char *capture_finish(struct capture *c, uint64_t deadline_ns)
+char *rec_capture_finish(struct capture *c, uint64_t deadline_ns)
 {
 	if (c->pid < 0)
 		return NULL;
@@ -1354,13 +1207,13 @@ static char *capture_finish(struct capture *c, uint64_t deadline_ns)
 static char *run_capture(struct rec *r, char **argv, int timeout_ms)
 {
 	struct capture c;
-	capture_start(r, argv, NULL, &c);
-	return capture_finish(&c, lp_now_ns() + (uint64_t)timeout_ms * 1000000ull);
+	rec_capture_start(r, argv, NULL, &c);
+	return rec_capture_finish(&c, lp_now_ns() + (uint64_t)timeout_ms * 1000000ull);
 }
 
 /* After a successful docker build: the image's size, for the report. */
 /* `docker [global options] image inspect REF`: its id and size, or NULL. */
-static cJSON *inspect_ref(struct rec *r, char *const *global, int nglobal, const char *ref)
+cJSON *rec_inspect_ref(struct rec *r, char *const *global, int nglobal, const char *ref)
 {
 	char **argv = lp_xcalloc((size_t)nglobal + 6, sizeof(char *));
 	int n = 0;
@@ -1400,58 +1253,9 @@ static cJSON *inspect_image(struct rec *r)
 	    WEXITSTATUS(r->child_status) != 0)
 		return NULL;
 	int n = r->docker.global_end < r->cmd_argc ? r->docker.global_end : r->cmd_argc;
-	return inspect_ref(r, r->cmd_argv, n, ref);
+	return rec_inspect_ref(r, r->cmd_argv, n, ref);
 }
 
-/* The images of the session's builds (by tag; a failed build's is an
- * older image of that tag: the model ignores it). */
-static cJSON *inspect_session_images(struct rec *r)
-{
-	cJSON *arr = NULL;
-	for (size_t i = 0; i < r->nconns; i++) {
-		struct shim_conn *c = r->conns[i];
-		struct lp_docker_build d = { 0 };
-		int bake_idx;
-		bool bp;
-		if (c->index < 0 || !c->argc)
-			continue;
-		bool bake = lp_docker_is_bake(c->argc, c->argv, &bake_idx, &bp);
-		if (bake)
-			d.global_end = 1;
-		else if (!lp_docker_parse(c->argc, c->argv, &d) || !d.tag)
-			continue;
-		/* a bake: docker's own options are those before "buildx" */
-		for (int k = 1; bake && k < bake_idx; k++) {
-			if (!strcmp(c->argv[k], "buildx")) {
-				d.global_end = k;
-				break;
-			}
-		}
-		char **g = lp_xcalloc((size_t)d.global_end + 3, sizeof(char *));
-		int n = 0;
-		g[n++] = r->shim_docker;
-		for (int k = 1; k < d.global_end; k++)
-			g[n++] = c->argv[k];
-		if (c->docker_host && !docker_host_of(c->argc, c->argv, NULL)) {
-			g[n++] = (char *)"-H";
-			g[n++] = c->docker_host;
-		}
-		/* a build: its tag; a bake: each target's */
-		int ntags = bake ? c->p.nbake : 1;
-		for (int t = 0; t < ntags; t++) {
-			const char *tag = bake ? c->bake_tags[t] : d.tag;
-			cJSON *img = tag ? inspect_ref(r, g, n, tag) : NULL;
-			if (!img)
-				continue;
-			cJSON_AddNumberToObject(img, "index", c->index + t);
-			if (!arr)
-				arr = cJSON_CreateArray();
-			cJSON_AddItemToArray(arr, img);
-		}
-		free(g);
-	}
-	return arr;
-}
 
 /* --------------------------------------------------------------- the end */
 
@@ -1534,7 +1338,6 @@ static void give_to_caller(int fd)
 
 /* --------------------------------------------------------------- the loop */
 
-enum { TAG_RING = 1, TAG_SIG, TAG_OUT0, TAG_OUT1, TAG_SHIM, TAG_CONN0 = 16 };
 
 static bool want_stop_signal(int sig)
 {
@@ -1566,399 +1369,6 @@ static int drain_ring(struct rec *r)
 	return total;
 }
 
-/* --------------------------------------------------- the docker shim */
-
-/* The real docker the command would run: "docker" in its PATH. */
-static char *find_docker(char *const *envp)
-{
-	const char *path = NULL;
-	for (size_t i = 0; envp && envp[i]; i++)
-		if (!strncmp(envp[i], "PATH=", 5))
-			path = envp[i] + 5;
-	if (!path)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	char buf[PATH_MAX];
-	for (const char *p = path; *p;) {
-		size_t n = strcspn(p, ":");
-		if (n && n + 8 < sizeof(buf)) {
-			memcpy(buf, p, n);
-			strcpy(buf + n, "/docker");
-			if (access(buf, X_OK) == 0)
-				return lp_xstrdup(buf);
-		}
-		p += n + (p[n] == ':');
-	}
-	return NULL;
-}
-
-/* Put the shim first in the command's PATH (shim.h). Only for a command
- * that is not itself a build: a script, make, docker-compose... */
-static void shim_setup(struct rec *r)
-{
-	r->shim_listen = -1;
-	if (r->no_shim || r->is_build || r->cmd_argc == 0)
-		return;
-	char *docker = find_docker(r->envp);
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (!docker || n <= 0) {
-		free(docker);
-		return; /* nothing to intercept */
-	}
-	self[n] = '\0';
-	char tmpl[] = "/tmp/layerprof-shim.XXXXXX";
-	if (!mkdtemp(tmpl)) {
-		lp_warn("no docker shim (%s): builds the command runs will share one stream",
-			strerror(errno));
-		free(docker);
-		return;
-	}
-	r->shim_dir = lp_xstrdup(tmpl);
-	r->shim_docker = docker;
-	char link[sizeof(tmpl) + 8], sock[sizeof(tmpl) + 8];
-	snprintf(link, sizeof(link), "%s/docker", tmpl);
-	snprintf(sock, sizeof(sock), "%s/sock", tmpl);
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	memcpy(a.sun_path, sock, strlen(sock) + 1);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (symlink(self, link) < 0 || fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    listen(fd, 64) < 0) {
-		lp_warn("no docker shim (%s): builds the command runs will share one stream",
-			strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	/* the command runs as its user: it must reach the shim and the socket */
-	if (r->creds.drop) {
-		if (chown(tmpl, r->creds.uid, r->creds.gid) < 0 || chown(sock, r->creds.uid, r->creds.gid) < 0)
-			lp_warn("docker shim: chown: %s", strerror(errno));
-	}
-	chmod(tmpl, 0700);
-	r->shim_listen = fd;
-	/* PATH=<shim>:..., LP_SHIM_SOCK, LP_SHIM_DOCKER */
-	size_t ne = 0;
-	while (r->envp[ne])
-		ne++;
-	r->envp = lp_xrealloc(r->envp, (ne + 4) * sizeof(char *));
-	bool path_set = false;
-	for (size_t i = 0; i < ne; i++) {
-		if (!strncmp(r->envp[i], "PATH=", 5)) {
-			char *np = lp_xasprintf("PATH=%s:%s", tmpl, r->envp[i] + 5);
-			free(r->envp[i]);
-			r->envp[i] = np;
-			path_set = true;
-		}
-	}
-	if (!path_set)
-		r->envp[ne++] = lp_xasprintf("PATH=%s:/usr/local/bin:/usr/bin:/bin", tmpl);
-	r->envp[ne++] = lp_xasprintf("%s=%s", LP_SHIM_SOCK_ENV, sock);
-	r->envp[ne++] = lp_xasprintf("%s=%s", LP_SHIM_DOCKER_ENV, docker);
-	r->envp[ne] = NULL;
-	if (r->verbose)
-		lp_error("docker shim in %s (real docker: %s): each build gets its own stream", tmpl,
-			 docker);
-}
-
-static void shim_teardown(struct rec *r)
-{
-	if (r->shim_listen >= 0)
-		close(r->shim_listen);
-	r->shim_listen = -1;
-	if (r->shim_dir) {
-		char p[PATH_MAX];
-		snprintf(p, sizeof(p), "%s/sock", r->shim_dir);
-		unlink(p);
-		snprintf(p, sizeof(p), "%s/docker", r->shim_dir);
-		unlink(p);
-		rmdir(r->shim_dir);
-		free(r->shim_dir);
-		r->shim_dir = NULL;
-	}
-	free(r->shim_docker);
-	r->shim_docker = NULL;
-	for (size_t i = 0; i < r->nconns; i++) {
-		struct shim_conn *c = r->conns[i];
-		if (c->p.fd >= 0)
-			close(c->p.fd);
-		lp_buf_free(&c->p.line);
-		lp_buf_free(&c->p.whole);
-		lp_buf_free(&c->head);
-		for (int k = 0; k < c->p.nbake; k++) {
-			free(c->p.bake[k]);
-			free(c->bake_tags[k]);
-		}
-		free(c->bake_tags);
-		free(c->p.bake);
-		free(c->p.vtx_bake);
-		for (int k = 0; k < c->argc; k++)
-			free(c->argv[k]);
-		free(c->argv);
-		free(c->docker_host);
-		free(c);
-	}
-	free(r->conns);
-	r->conns = NULL;
-	r->nconns = 0;
-}
-
-static void write_build_record(struct rec *r, uint32_t pid, uint32_t tid, uint32_t what, const char *json)
-{
-	if (!r->w || r->write_failed)
-		return;
-	size_t len = strlen(json) + 1;
-	size_t size = (sizeof(struct lp_rec_build) + len + 7) & ~(size_t)7;
-	if (size > UINT16_MAX)
-		return;
-	uint8_t *buf = lp_xcalloc(1, size);
-	struct lp_rec_build *rec = (struct lp_rec_build *)buf;
-	rec->h.size = (__u16)size;
-	rec->h.kind = LP_REC_BUILD;
-	rec->h.tgid = pid;
-	rec->h.tid = tid ? tid : pid;
-	rec->h.aux = what;
-	rec->h.ts = lp_now_ns();
-	rec->len = (__u16)len;
-	memcpy(buf + sizeof(*rec), json, len);
-	if (lp_writer_append(r->w, buf, size) < 0 && lp_writer_error(r->w))
-		r->write_failed = true;
-	free(buf);
-}
-
-/* The BEGIN record of one build: its JSON (META "build" shape) made of
- * d and bc, the command, the cwd; too big a record drops the Dockerfile. */
-static void begin_build(struct rec *r, uint32_t pid, uint32_t tid, cJSON *b)
-{
-	char *json = cJSON_PrintUnformatted(b);
-	if (json && strlen(json) + 1 + sizeof(struct lp_rec_build) > UINT16_MAX) {
-		/* a record holds 64 KiB: the Dockerfile's text goes first */
-		cJSON_ReplaceItemInObject(b, "dockerfile_text", cJSON_CreateNull());
-		cJSON_ReplaceItemInObject(b, "dockerfile_truncated", cJSON_CreateTrue());
-		free(json);
-		json = cJSON_PrintUnformatted(b);
-	}
-	if (json)
-		write_build_record(r, pid, tid, LP_BUILD_BEGIN, json);
-	free(json);
-}
-
-static void free_build_ctx(struct build_ctx *bc)
-{
-	free(bc->context_abs);
-	free(bc->dockerfile_abs);
-	free(bc->dockerfile_text);
-	free(bc->dockerignore);
-	lp_ctx_list_free(&bc->ctx);
-	memset(bc, 0, sizeof(*bc));
-}
-
-/* `docker buildx bake`: ask it what it will build (`bake --print`, in
- * the command's directory), and note each target as a build of its own
- * (hdr.tid = 1 + its index). Returns how many. */
-static int shim_bake(struct rec *r, struct shim_conn *c, char **av, int argc, int bake_idx, const char *cwd,
-		     const char *host, const cJSON *command)
-{
-	char **pv = lp_xcalloc((size_t)argc + 3, sizeof(char *));
-	int n = 0;
-	pv[n++] = r->shim_docker;
-	for (int i = 1; i < argc; i++)
-		if (strncmp(av[i], "--progress", 10) != 0)
-			pv[n++] = av[i];
-	pv[n++] = (char *)"--print";
-	struct capture cap;
-	capture_start(r, pv, cwd, &cap);
-	char *out = capture_finish(&cap, lp_now_ns() + 10000000000ull);
-	free(pv);
-	cJSON *doc = out ? cJSON_Parse(out) : NULL;
-	free(out);
-	const cJSON *targets = cJSON_GetObjectItemCaseSensitive(doc, "target"), *t;
-	int nt = 0;
-	cJSON_ArrayForEach(t, targets) {
-		if (!t->string || !cJSON_IsObject(t))
-			continue;
-		const char *ctx = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "context"));
-		const char *df = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "dockerfile"));
-		const cJSON *tags = cJSON_GetObjectItemCaseSensitive(t, "tags");
-		const char *tag = cJSON_IsArray(tags) ? cJSON_GetStringValue(cJSON_GetArrayItem(tags, 0)) : NULL;
-		struct lp_docker_build d = { .is_build = true };
-		d.context = ctx ? ctx : ".";
-		/* bake's dockerfile is relative to the context, the CLI's -f to the cwd */
-		char *dfpath = df && df[0] != '/' ? lp_xasprintf("%s/%s", d.context, df) : (df ? lp_xstrdup(df) : NULL);
-		d.dockerfile = dfpath;
-		d.tag = tag;
-		d.target = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "target"));
-		struct build_ctx bc = { 0 };
-		analyze_context(&d, cwd, &bc, r->verbose);
-		cJSON *b = cJSON_CreateObject();
-		cJSON_AddNumberToObject(b, "index", r->nbuilds);
-		cJSON_AddNumberToObject(b, "pid", c->pid);
-		add_build_json(b, &d, &bc, docker_host_of(argc, av, host));
-		cJSON_AddStringToObject(b, "bake_target", t->string);
-		cJSON_AddNumberToObject(b, "bake_index", nt + 1);
-		cJSON_AddItemToObject(b, "command", cJSON_Duplicate(command, true));
-		if (cwd)
-			cJSON_AddStringToObject(b, "cwd", cwd);
-		begin_build(r, c->pid, (uint32_t)nt + 1, b);
-		cJSON_Delete(b);
-		if (bc.ctx_listed && write_context_files(r, &bc, c->pid, (uint32_t)nt + 1) < 0)
-			r->write_failed = true;
-		free_build_ctx(&bc);
-		free(dfpath);
-		c->p.bake = lp_xrealloc(c->p.bake, (size_t)(nt + 1) * sizeof(char *));
-		c->bake_tags = lp_xrealloc(c->bake_tags, (size_t)(nt + 1) * sizeof(char *));
-		c->bake_tags[nt] = tag ? lp_xstrdup(tag) : NULL;
-		c->p.bake[nt++] = lp_xstrdup(t->string);
-		c->p.nbake = nt;
-		r->nbuilds++;
-	}
-	cJSON_Delete(doc);
-	(void)bake_idx;
-	return nt;
-}
-
-/* A build's header line: note the build (LP_REC_BUILD), list its context. */
-static void shim_header(struct rec *r, struct shim_conn *c, const char *line)
-{
-	cJSON *h = lp_starts_with(line, LP_SHIM_MAGIC) ? cJSON_Parse(line + strlen(LP_SHIM_MAGIC)) : NULL;
-	const cJSON *argv = cJSON_GetObjectItemCaseSensitive(h, "argv");
-	const cJSON *cwd = cJSON_GetObjectItemCaseSensitive(h, "cwd");
-	const cJSON *host = cJSON_GetObjectItemCaseSensitive(h, "docker_host");
-	int argc = cJSON_GetArraySize(argv);
-	char **av = lp_xcalloc((size_t)argc + 1, sizeof(char *));
-	int k = 0;
-	const cJSON *e;
-	cJSON_ArrayForEach(e, argv)
-		if (cJSON_IsString(e) && k < argc)
-			av[k++] = e->valuestring;
-	struct lp_docker_build d;
-	struct build_ctx bc = { 0 };
-	int bake_idx;
-	bool bake_progress;
-	c->argv = lp_xcalloc((size_t)k + 1, sizeof(char *));
-	for (int i = 0; i < k; i++)
-		c->argv[i] = lp_xstrdup(av[i]);
-	c->argc = k;
-	if (cJSON_IsString(host))
-		c->docker_host = lp_xstrdup(host->valuestring);
-	if (k > 0 && lp_docker_is_bake(k, av, &bake_idx, &bake_progress)) {
-		c->index = r->nbuilds;
-		cJSON *cmd = cJSON_CreateArray();
-		char **red = r->redact ? lp_redact_argv(k, (const char *const *)av, NULL) : NULL;
-		for (int i = 0; i < k; i++)
-			cJSON_AddItemToArray(cmd, cJSON_CreateString(red ? red[i] : av[i]));
-		lp_redact_free(red, k);
-		int n = shim_bake(r, c, av, k, bake_idx, cJSON_IsString(cwd) ? cwd->valuestring : NULL,
-				  cJSON_IsString(host) ? host->valuestring : NULL, cmd);
-		cJSON_Delete(cmd);
-		if (r->verbose)
-			lp_error("bake (pid %u): %d target%s", c->pid, n, n == 1 ? "" : "s");
-		if (n > 0) {
-			free(av);
-			cJSON_Delete(h);
-			return;
-		}
-		/* bake --print said nothing usable: one build of unknown shape */
-	}
-	c->index = r->nbuilds++;
-	cJSON *b = cJSON_CreateObject();
-	cJSON_AddNumberToObject(b, "index", c->index);
-	cJSON_AddNumberToObject(b, "pid", c->pid);
-	if (k > 0 && lp_docker_parse(k, av, &d)) {
-		analyze_context(&d, cJSON_IsString(cwd) ? cwd->valuestring : NULL, &bc, r->verbose);
-		add_build_json(b, &d, &bc,
-			       docker_host_of(k, av, cJSON_IsString(host) ? host->valuestring : NULL));
-	}
-	cJSON *ca = cJSON_AddArrayToObject(b, "command");
-	char **red = r->redact ? lp_redact_argv(k, (const char *const *)av, NULL) : NULL;
-	for (int i = 0; i < k; i++)
-		cJSON_AddItemToArray(ca, cJSON_CreateString(red ? red[i] : av[i]));
-	lp_redact_free(red, k);
-	if (cJSON_IsString(cwd))
-		cJSON_AddStringToObject(b, "cwd", cwd->valuestring);
-	begin_build(r, c->pid, 0, b);
-	cJSON_Delete(b);
-	if (bc.ctx_listed && write_context_files(r, &bc, c->pid, 0) < 0)
-		r->write_failed = true;
-	if (r->verbose)
-		lp_error("build %d (pid %u): %s", c->index, c->pid, bc.context_abs ? bc.context_abs : "?");
-	free_build_ctx(&bc);
-	free(av);
-	cJSON_Delete(h);
-}
-
-static void shim_accept(struct rec *r)
-{
-	for (;;) {
-		int fd = accept4(r->shim_listen, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (fd < 0)
-			return;
-		struct ucred cred;
-		socklen_t cl = sizeof(cred);
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 ||
-		    r->nconns >= 1024 * 1024) {
-			close(fd);
-			continue;
-		}
-		struct shim_conn *c = lp_xcalloc(1, sizeof(*c));
-		c->pid = (uint32_t)cred.pid;
-		c->index = -1;
-		c->p = (struct outpipe){ .fd = fd, .stream = 2, .tgid = (uint32_t)cred.pid };
-		r->conns = lp_xrealloc(r->conns, (r->nconns + 1) * sizeof(*r->conns));
-		r->conns[r->nconns] = c;
-		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = TAG_CONN0 + (uint32_t)r->nconns };
-		r->nconns++;
-		epoll_ctl(r->ep, EPOLL_CTL_ADD, fd, &ev);
-	}
-}
-
-/* Read a build's stream: its header line first, then its progress. */
-static void shim_read(struct rec *r, struct shim_conn *c, bool record)
-{
-	char buf[65536];
-	for (;;) {
-		ssize_t n = read(c->p.fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return;
-		if (n <= 0) {
-			if (c->index >= 0) {
-				end_output(r, &c->p, record);
-				char *json = lp_xasprintf("{\"index\":%d}", c->index);
-				write_build_record(r, c->pid, 0, LP_BUILD_END, json);
-				free(json);
-			}
-			epoll_ctl(r->ep, EPOLL_CTL_DEL, c->p.fd, NULL);
-			close(c->p.fd);
-			c->p.fd = -1;
-			return;
-		}
-		size_t off = 0;
-		if (c->index < 0) {
-			const char *nl = memchr(buf, '\n', (size_t)n);
-			size_t take = nl ? (size_t)(nl - buf) : (size_t)n;
-			if (c->head.len + take < 1 << 20)
-				lp_buf_append(&c->head, buf, take);
-			if (!nl)
-				continue;
-			shim_header(r, c, c->head.data ? c->head.data : "");
-			off = take + 1;
-		}
-		uint64_t ts = lp_now_ns();
-		if (!r->show_translated)
-			write_all(2, buf + off, (size_t)n - off);
-		take_output(r, &c->p, buf + off, (size_t)n - off, ts, record);
-	}
-}
-
-static bool shim_streams_open(const struct rec *r)
-{
-	for (size_t i = 0; i < r->nconns; i++)
-		if (r->conns[i]->p.fd >= 0)
-			return true;
-	return false;
-}
-
 /* ------------------------------------------------------------ the record */
 
 /* Every source of events of the loop, one dispatcher. recording: the loop
@@ -1978,13 +1388,13 @@ static void on_events(struct rec *r, const struct epoll_event *evs, int n, bool 
 			continue;
 		}
 		if (tag == TAG_SHIM) {
-			shim_accept(r);
+			rec_shim_accept(r);
 			continue;
 		}
 		if (tag >= TAG_CONN0 && tag - TAG_CONN0 < r->nconns) {
 			struct shim_conn *c = r->conns[tag - TAG_CONN0];
 			if (c->p.fd >= 0)
-				shim_read(r, c, recording);
+				rec_shim_read(r, c, recording);
 			continue;
 		}
 		if (tag != TAG_SIG)
@@ -2058,7 +1468,7 @@ static void cli_start(struct rec *r, struct capture *c, const char *w1, const ch
 	for (size_t i = 0; i < LP_ARRAY_SIZE(words) && words[i]; i++)
 		argv[n++] = (char *)words[i];
 	argv[n] = NULL;
-	capture_start(r, argv, NULL, c);
+	rec_capture_start(r, argv, NULL, c);
 	free(argv);
 }
 
@@ -2085,13 +1495,13 @@ static const char *choose_progress(struct rec *r)
 		cli_start(r, &inspect, "buildx", "inspect", "--builder", r->docker.builder);
 	else
 		cli_start(r, &inspect, "buildx", "inspect", NULL, NULL);
-	char *out = capture_finish(&ver, deadline);
+	char *out = rec_capture_finish(&ver, deadline);
 	lp_docker_cli_parse_version(out, &r->cli);
 	free(out);
-	out = capture_finish(&bxver, deadline);
+	out = rec_capture_finish(&bxver, deadline);
 	lp_docker_cli_parse_buildx_version(out, &r->cli);
 	free(out);
-	out = capture_finish(&inspect, deadline);
+	out = rec_capture_finish(&inspect, deadline);
 	bool rawjson = r->want_progress == PROGRESS_RAWJSON ||
 		       lp_docker_cli_has_rawjson(&r->docker, &r->cli);
 	if (rawjson)
@@ -2173,7 +1583,7 @@ static int record_setup(struct rec *r)
 
 	if (r->cmd_argc > 0) {
 		build_env(r);
-		shim_setup(r);
+		rec_shim_setup(r);
 	}
 	if (r->is_build) {
 		analyze_build(r);
@@ -2250,7 +1660,7 @@ static int record_seed(struct rec *r, bool *file_made)
 		if (lp_loader_add_comm(r->l, comm) < 0)
 			lp_warn("cannot watch for new '%s' processes", comm);
 	}
-	if (r->bc.ctx_listed && write_context_files(r, &r->bc, 0, 0) < 0)
+	if (r->bc.ctx_listed && rec_write_context_files(r, &r->bc, 0, 0) < 0)
 		r->write_failed = true;
 
 	if (r->cmd_argc == 0)
@@ -2347,7 +1757,7 @@ static enum end_reason record_loop(struct rec *r)
 			r->why = END_DURATION;
 		reap(r);
 		if (r->child_exited && r->why == END_NONE &&
-		    ((r->out[0].fd < 0 && r->out[1].fd < 0 && !shim_streams_open(r)) ||
+		    ((r->out[0].fd < 0 && r->out[1].fd < 0 && !rec_shim_streams_open(r)) ||
 		     now >= r->child_exit_ns + EXIT_GRACE_NS))
 			r->why = END_COMMAND;
 	}
@@ -2414,7 +1824,7 @@ static int record_finish(struct rec *r, enum end_reason why)
 	if (ncpu > ncpu_max)
 		ncpu = ncpu_max;
 	cJSON *image = r->is_build && why == END_COMMAND ? inspect_image(r) : NULL;
-	cJSON *simages = r->nconns ? inspect_session_images(r) : NULL;
+	cJSON *simages = r->nconns ? rec_inspect_session_images(r) : NULL;
 	char *trailer = make_trailer(r, why, end_mono, lost, per_cpu, ncpu, image, simages);
 	free(per_cpu);
 	char werr[512] = "";
@@ -2502,7 +1912,7 @@ static void record_free(struct rec *r)
 		lp_buf_free(&r->out[i].whole);
 	}
 	lp_rawjson_free(r->rj);
-	shim_teardown(r);
+	rec_shim_teardown(r);
 	if (r->own_fd >= 0)
 		close(r->own_fd);
 	if (r->sfd >= 0)
