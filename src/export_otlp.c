@@ -15,7 +15,8 @@
  *            known), .stage, .instruction, .files_read, .bytes_read,
  *            .files_written, .bytes_written, .execs, .context_files_read
  *            (count) and .context_paths_read, .time_source
- *   process  its comm: process.pid, process.parent_pid,
+ *   process  its argv[0]'s base name (else its comm): process.pid, process.parent_pid,
+ *            layerprof.process.comm,
  *            process.executable.path, process.command_args (argv as the
  *            trace holds it: redacted by record), process.exit_code,
  *            layerprof.process.role, .bytes_read, .bytes_written,
@@ -422,7 +423,9 @@ void lp_otlp_from_model(const struct lp_model *m, const char *meta_json, const c
 		uint64_t p0 = p->start_ns ? p->start_ns : p->exec_ns ? p->exec_ns : ss->start_unix_ns;
 		uint64_t p1 = p->exited && p->end_ns >= p0 ? p->end_ns : ss->end_unix_ns > p0 ? ss->end_unix_ns : p0;
 		proc_span[i] = (long)d->nspans;
-		struct lp_otlp_span *sp = span_new(d, p->comm);
+		/* named by what was run (argv[0]): a re-exec'd /proc/self/exe shows as comm "exe" */
+		const char *pname = p->argc > 0 && p->argv[0] && *p->argv[0] ? lp_base_name(p->argv[0]) : p->comm;
+		struct lp_otlp_span *sp = span_new(d, pname && *pname ? pname : p->comm);
 		make_id(d->trace_id, "proc", (long)i, sp->span_id, 8);
 		sp->has_parent = true;
 		sp->start_unix_ns = p0;
@@ -434,6 +437,7 @@ void lp_otlp_from_model(const struct lp_model *m, const char *meta_json, const c
 		struct lp_otlp_attrs *a = &sp->attrs;
 		lp_otlp_add_int(a, "process.pid", p->pid);
 		lp_otlp_add_int(a, "process.parent_pid", p->ppid);
+		lp_otlp_add_str(a, "layerprof.process.comm", p->comm);
 		if (p->exe)
 			lp_otlp_add_str(a, "process.executable.path", p->exe);
 		if (p->argc > 0)
