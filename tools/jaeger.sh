@@ -71,8 +71,14 @@ build() {
 		say "jaeger $VERSION: cached in $CACHE ($(cat "$CACHE/stamp"))"
 		return 0
 	fi
-	command -v go >/dev/null || die "needs Go >= 1.24 (go is not installed; see README, Engines)"
-	local work=$CACHE/.work t0=$SECONDS secs
+	command -v go >/dev/null || die "needs Go >= 1.24 to build it (go is not installed; see README, Fleet)"
+	local gv
+	gv=$(go env GOVERSION 2>/dev/null | sed -n 's/^go\([0-9]*\)\.\([0-9]*\).*/\1 \2/p')
+	read -r gmaj gmin <<<"${gv:-0 0}"
+	if [ "$gmaj" -lt 1 ] || { [ "$gmaj" = 1 ] && [ "$gmin" -lt 24 ]; }; then
+		die "needs Go >= 1.24 to build it ($(go env GOVERSION 2>/dev/null) is too old; see README, Fleet)"
+	fi
+	local work=$CACHE/.work t0=$SECONDS secs gmaj gmin
 	say "building $MODULE/cmd/jaeger@$VERSION into $CACHE (about 10 minutes on 2 cores; log: $CACHE/build.log)"
 	mkdir -p "$CACHE/bin"
 	rm -rf "$work" "$CACHE/stamp"
