@@ -477,6 +477,10 @@ void lp_otlp_from_model(const struct lp_model *m, const char *meta_json, const c
 		struct lp_otlp_span *s = &d->spans[i];
 		s->start_unix_ns = wall(&k, s->start_unix_ns);
 		s->end_unix_ns = wall(&k, s->end_unix_ns);
+		/* no measured time (a cached step): 1 ns, as backends take an end
+		 * equal to the start for a broken span (Jaeger: "negative duration") */
+		if (s->end_unix_ns <= s->start_unix_ns)
+			s->end_unix_ns = s->start_unix_ns + 1;
 		for (size_t e = 0; e < s->nevents; e++)
 			s->events[e].time_unix_ns = wall(&k, s->events[e].time_unix_ns);
 	}

@@ -146,6 +146,9 @@ check("resource service.name %s" % service, proc.get("serviceName") == service, 
 for k, v in expect.get("resource", {}).items():
     check("resource %s = %r" % (k, v), pt.get(k) == v, "got %r" % (pt.get(k),))
 
+warned = [(s["operationName"], s.get("warnings")) for s in spans if s.get("warnings")]
+check("Jaeger has no warning about any span", not warned, warned[:3])
+
 # times: wall clock, children inside the build
 t0, t1 = root["startTime"], root["startTime"] + root["duration"]
 outside = [s["operationName"] for s in spans if s["startTime"] < t0 or s["startTime"] + s["duration"] > t1]

@@ -311,6 +311,19 @@ if [ "$jaeger_ok" = 1 ]; then
 	}' >"$work/expect.json"
 	python3 "$here/check_jaeger.py" "$JAEGER_QUERY" layerprof "$work/expect.json" >"$work/jc.out" 2>&1
 	count_py "$work/jc.out"
+	# the same build again, as OTLP/JSON: the same ids and the same content as
+	# the protobuf, so Jaeger still shows one trace of the same spans
+	if "$LP_BIN" export "$TRACE" --otlp-endpoint "$OTLP_ENDPOINT" --otlp-format json 2>"$work/je2.err"; then
+		sleep 1
+		python3 "$here/check_jaeger.py" "$JAEGER_QUERY" layerprof "$work/expect.json" >"$work/jc1b.out" 2>&1
+		if grep -q '^FAIL' "$work/jc1b.out" || ! grep -q "^PASS jaeger: $nspans spans stored" "$work/jc1b.out"; then
+			fail "jaeger: re-sent as OTLP/JSON: still one trace of $nspans spans" "$(grep -E '^FAIL|spans' "$work/jc1b.out" | clip)"
+		else
+			pass "jaeger: re-sent as OTLP/JSON: still one trace of $nspans spans (the protobuf and JSON encodings agree, span for span)"
+		fi
+	else
+		fail "jaeger: re-send as JSON" "$(clip <"$work/je2.err")"
+	fi
 	curl -s "$JAEGER_QUERY/api/traces?service=layerprof&start=0&end=$(($(date +%s) + 1000))000000" >"$ART/jaeger-bad-order-edit.json"
 
 	# a failed build, sent as JSON under another service name
