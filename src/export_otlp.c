@@ -29,7 +29,9 @@
  * layerprof.version (the recorder's), host.name, host.arch, os.type,
  * os.version (kernel release), layerprof.engine (the build daemon's
  * name) and layerprof.engine.executable, layerprof.engine.version when the
- * trace has it, layerprof.builder and layerprof.builder.driver.
+ * trace has it (record does not ask the daemon today), layerprof.docker_cli.major
+ * and layerprof.buildx.version (when record asked the CLI), layerprof.builder
+ * and layerprof.builder.driver.
  *
  * The trace id is a hash of the trace's META (the same file gives the same
  * trace id, so sending it twice does not make a second trace); span ids are
@@ -267,6 +269,13 @@ static void add_resource(struct mk *k, const cJSON *meta, const char *service)
 		if (dver)
 			lp_otlp_add_str(r, "layerprof.engine.version", dver);
 	}
+	/* the client side, when record asked it (docker CLI major, buildx) */
+	const cJSON *bj = cJSON_GetObjectItemCaseSensitive(meta, "build");
+	const cJSON *cli = cJSON_GetObjectItemCaseSensitive(bj, "docker_cli_major");
+	if (cJSON_IsNumber(cli) && cli->valuedouble > 0)
+		lp_otlp_add_int(r, "layerprof.docker_cli.major", (int64_t)cli->valuedouble);
+	if (jstr(bj, "buildx_version"))
+		lp_otlp_add_str(r, "layerprof.buildx.version", jstr(bj, "buildx_version"));
 	if (k->m->build.builder)
 		lp_otlp_add_str(r, "layerprof.builder", k->m->build.builder);
 	if (k->m->build.builder_driver)

@@ -384,6 +384,8 @@ else
 			process_args: {([.steps[] | select(.name | test("RUN cat package.json"))][0].name): ["sleep 3"]}}' >"$work/expect3.json"
 		python3 "$here/check_jaeger.py" "$JAEGER_QUERY" fleet-record "$work/expect3.json" >"$work/jc3.out" 2>&1
 		count_py "$work/jc3.out"
+		curl -s "$JAEGER_QUERY/api/traces?service=fleet-record&start=0&end=$(($(date +%s) + 1000))000000" >"$ART/jaeger-record.json"
+		cp "$work/rec.lprof" "$ART/record.lprof" 2>/dev/null
 
 		# an unreachable collector: reported, the build's status, a complete trace
 		(cd "$src" && echo "// edit" >>src/index.js && DOCKER_BUILDKIT=1 timeout -k 10 300 "$LP_BIN" record -o "$work/rec2.lprof" \
