@@ -629,7 +629,9 @@ const char lp_otlp_help[] =
 	"      --otlp-timeout SEC   per attempt (default 10s; 250ms, 30s, 1m)\n"
 	"      --otlp-retries N     further attempts after a connection failure, a timeout or\n"
 	"                           HTTP 429/502/503/504, waiting 0.5 s, 1 s, 2 s... (default 3)\n"
-	"      --otlp-compression C gzip (default) or none\n";
+	"      --otlp-compression C gzip (default) or none\n"
+	"      --otlp-max-spans N   spans per request (default 1000): a big build goes as\n"
+	"                           several requests of the same trace\n";
 
 void lp_otlp_opts_init(struct lp_otlp_opts *o)
 {
@@ -639,6 +641,7 @@ void lp_otlp_opts_init(struct lp_otlp_opts *o)
 	o->timeout_ms = LP_OTLP_DEFAULT_TIMEOUT_MS;
 	o->retries = LP_OTLP_DEFAULT_RETRIES;
 	o->backoff_ms = LP_OTLP_DEFAULT_BACKOFF_MS;
+	o->max_spans = LP_OTLP_DEFAULT_MAX_SPANS;
 }
 
 void lp_otlp_opts_free(struct lp_otlp_opts *o)
@@ -696,6 +699,15 @@ int lp_otlp_opt(struct lp_otlp_opts *o, const char *cmd, int c, const char *val)
 			return -1;
 		}
 		o->retries = (unsigned)v;
+	} else if (c == LP_OTLP_OPT_MAX_SPANS) {
+		char *end;
+		errno = 0;
+		unsigned long v = strtoul(val, &end, 10);
+		if (errno || end == val || *end || val[0] == '-' || v == 0 || v > 1000000) {
+			lp_error("%s: --otlp-max-spans wants a number from 1 to 1000000, not '%s'", cmd, val);
+			return -1;
+		}
+		o->max_spans = v;
 	} else if (c == LP_OTLP_OPT_COMPRESSION) {
 		if (!strcmp(val, "gzip"))
 			o->gzip = true;
@@ -720,15 +732,31 @@ int lp_otlp_send_model(const struct lp_model *m, const char *meta_json, const ch
 	struct lp_otlp_doc d;
 	lp_otlp_from_model(m, meta_json, trace_name, o->service, &d);
 	struct lp_buf body = { 0 };
-	if (o->json)
-		lp_otlp_encode_json(&d, &body);
-	else
-		lp_otlp_encode_proto(&d, &body);
+	size_t per = o->max_spans ? o->max_spans : LP_OTLP_DEFAULT_MAX_SPANS, sent = 0, total = 0;
+	int rc = 0;
+	for (size_t i = 0; i < d.nspans && rc == 0; i += per) {
+		/* a view of some of the spans: the same resource and trace id */
+		struct lp_otlp_doc part = d;
+		part.spans = d.spans + i;
+		part.nspans = d.nspans - i < per ? d.nspans - i : per;
+		body.len = 0;
+		if (o->json)
+			lp_otlp_encode_json(&part, &body);
+		else
+			lp_otlp_encode_proto(&part, &body);
+		total += body.len;
+		rc = lp_otlp_post(o, body.data, body.len, err, errlen);
+		if (rc == 0)
+			sent += part.nspans;
+		else if (i > 0) {
+			size_t n = strlen(err);
+			snprintf(err + n, errlen - n, "; %zu of %zu spans were sent before", sent, d.nspans);
+		}
+	}
 	if (spans)
-		*spans = d.nspans;
+		*spans = sent;
 	if (bytes)
-		*bytes = body.len;
-	int rc = lp_otlp_post(o, body.data, body.len, err, errlen);
+		*bytes = total;
 	lp_buf_free(&body);
 	lp_otlp_doc_free(&d);
 	return rc;

@@ -102,17 +102,21 @@ struct lp_otlp_opts {
 	uint64_t timeout_ms;            /* per attempt (default 10 s) */
 	unsigned retries;               /* further attempts after the first (default 3) */
 	uint64_t backoff_ms;            /* first wait, doubled each retry (default 500 ms) */
+	size_t max_spans;               /* spans per request (default 1000): a big build
+					 * goes as several requests, collectors cap body sizes */
 };
 #define LP_OTLP_DEFAULT_TIMEOUT_MS 10000u
 #define LP_OTLP_DEFAULT_RETRIES 3u
 #define LP_OTLP_DEFAULT_BACKOFF_MS 500u
+#define LP_OTLP_DEFAULT_MAX_SPANS 1000u
 void lp_otlp_opts_init(struct lp_otlp_opts *o);
 void lp_otlp_opts_free(struct lp_otlp_opts *o);
 /* The --otlp-* options export and record share: their getopt codes and
  * struct option entries (put LP_OTLP_LONGOPTS in a longopts table). */
 enum {
 	LP_OTLP_OPT_ENDPOINT = 0x4f00, LP_OTLP_OPT_FORMAT, LP_OTLP_OPT_HEADER, LP_OTLP_OPT_SERVICE,
-	LP_OTLP_OPT_TIMEOUT, LP_OTLP_OPT_RETRIES, LP_OTLP_OPT_COMPRESSION, LP_OTLP_OPT_LAST = LP_OTLP_OPT_COMPRESSION
+	LP_OTLP_OPT_TIMEOUT, LP_OTLP_OPT_RETRIES, LP_OTLP_OPT_COMPRESSION, LP_OTLP_OPT_MAX_SPANS,
+	LP_OTLP_OPT_LAST = LP_OTLP_OPT_MAX_SPANS
 };
 #define LP_OTLP_LONGOPTS \
 	{ "otlp-endpoint", required_argument, NULL, LP_OTLP_OPT_ENDPOINT }, \
@@ -121,7 +125,8 @@ enum {
 	{ "otlp-service", required_argument, NULL, LP_OTLP_OPT_SERVICE }, \
 	{ "otlp-timeout", required_argument, NULL, LP_OTLP_OPT_TIMEOUT }, \
 	{ "otlp-retries", required_argument, NULL, LP_OTLP_OPT_RETRIES }, \
-	{ "otlp-compression", required_argument, NULL, LP_OTLP_OPT_COMPRESSION }
+	{ "otlp-compression", required_argument, NULL, LP_OTLP_OPT_COMPRESSION }, \
+	{ "otlp-max-spans", required_argument, NULL, LP_OTLP_OPT_MAX_SPANS }
 static inline bool lp_otlp_is_opt(int c)
 {
 	return c >= LP_OTLP_OPT_ENDPOINT && c <= LP_OTLP_OPT_LAST;
@@ -172,7 +177,8 @@ void lp_pb_end(struct lp_buf *b, size_t mark);
  */
 int lp_otlp_post(const struct lp_otlp_opts *o, const void *body, size_t len, char *err, size_t errlen);
 
-/* Make the trace of a loaded model, encode it as o asks and POST it.
+/* Make the trace of a loaded model, encode it as o asks and POST it, in
+ * requests of at most o->max_spans spans (the same trace id in each).
  * *spans, *bytes (may be NULL): spans sent, body bytes before gzip. */
 int lp_otlp_send_model(const struct lp_model *m, const char *meta_json, const char *trace_name,
 		       const struct lp_otlp_opts *o, size_t *spans, size_t *bytes, char *err, size_t errlen);

@@ -203,6 +203,14 @@ elif collector ok; then
 	else
 		fail "otlp-json: protobuf request" "$(clip <"$work/send2.err") $(clip <"$CDIR/req-2.headers" 2>/dev/null)"
 	fi
+	if "$LP_BIN" export "$TRACE" --otlp-endpoint "http://127.0.0.1:$CPORT" --otlp-format json --otlp-max-spans 5 \
+		2>"$work/send3.err" && [ -f "$CDIR/req-7.body" ] && [ ! -f "$CDIR/req-8.body" ] &&
+		[ "$(cat "$CDIR"/req-{3,4,5,6,7}.body | jq -s '[.[].resourceSpans[0].scopeSpans[0].spans[]] | length')" = \
+			"$(jq '[.resourceSpans[0].scopeSpans[0].spans[]] | length' "$json")" ]; then
+		pass "otlp-json: --otlp-max-spans 5: the trace in 5 requests, every span once"
+	else
+		fail "otlp-json: --otlp-max-spans" "$(clip <"$work/send3.err"); requests: $(ls "$CDIR" | grep -c body)"
+	fi
 else
 	fail "otlp-json: stand-in collector starts" "$(clip <"$CDIR/log")"
 fi
@@ -328,9 +336,9 @@ if [ "$jaeger_ok" = 1 ]; then
 
 	# a failed build, sent as JSON under another service name
 	if [ -f "$FAILED" ] && "$LP_BIN" export "$FAILED" --otlp-endpoint "$OTLP_ENDPOINT" --otlp-format json \
-		--otlp-service fleet-failed 2>"$work/jf.err"; then
-		pass "jaeger: a failed build sent as OTLP/JSON (--otlp-service fleet-failed)"
-		"$LP_BIN" report --json "$FAILED" | jq '. as $r | {root: "build lp-missing-file", failed: true, procs: false, steps: [.steps[].name],
+		--otlp-service fleet-failed --otlp-max-spans 3 2>"$work/jf.err"; then
+		pass "jaeger: a failed build sent as OTLP/JSON in requests of 3 spans (--otlp-service fleet-failed)"
+		"$LP_BIN" report --json "$FAILED" | jq '. as $r | {root: "build lp-missing-file", spans: 8, failed: true, procs: false, steps: [.steps[].name],
 			events: {([$r.steps[] | select(.id == ($r.findings[] | select(.kind == "failed-step") | .step))][0].name):
 				["failed-step"]}}' >"$work/expect2.json"
 		python3 "$here/check_jaeger.py" "$JAEGER_QUERY" fleet-failed "$work/expect2.json" >"$work/jc2.out" 2>&1

@@ -306,5 +306,9 @@ Test(otlp, options)
 	cr_assert_eq(lp_otlp_opt(&o, "t", LP_OTLP_OPT_RETRIES, "-1"), -1);
 	cr_assert_eq(lp_otlp_opt(&o, "t", LP_OTLP_OPT_COMPRESSION, "none"), 0);
 	cr_assert_not(o.gzip);
+	cr_assert_eq(o.max_spans, LP_OTLP_DEFAULT_MAX_SPANS);
+	cr_assert_eq(lp_otlp_opt(&o, "t", LP_OTLP_OPT_MAX_SPANS, "0"), -1);
+	cr_assert_eq(lp_otlp_opt(&o, "t", LP_OTLP_OPT_MAX_SPANS, "50"), 0);
+	cr_assert_eq(o.max_spans, 50);
 	lp_otlp_opts_free(&o);
 }
