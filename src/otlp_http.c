@@ -7,7 +7,8 @@
  * exponential backoff on what the specification calls retryable (no
  * connection, a timeout, HTTP 429, 502, 503, 504; Retry-After honoured up
  * to 30 s), never on other statuses (the collector refused the data: the
- * same request would be refused again).
+ * same request would be refused again). A 2xx with partial_success that
+ * rejected spans is a warning (the rest was taken).
  */
 #include "otlp.h"
 
@@ -19,6 +20,7 @@
 #include <time.h>
 #include <zlib.h>
 
+#include "varint.h"
 #include "version.h"
 
 /* body as one gzip member into out; -1 on a zlib failure. */
@@ -93,6 +95,68 @@ static void body_text(const struct lp_buf *b, char *out, size_t len)
 		}
 	}
 	out[k] = 0;
+}
+
+/* A 2xx answer may still reject some spans (ExportTraceServiceResponse
+ * .partial_success(1) {rejected_spans(1) int64, error_message(2) string};
+ * OTLP/JSON: "partialSuccess":{"rejectedSpans":"N","errorMessage":"..."}).
+ * The number rejected, 0 when none; msg gets the collector's message. */
+static int64_t partial_rejects(const struct lp_buf *b, bool json, char *msg, size_t len)
+{
+	msg[0] = 0;
+	if (!b->len)
+		return 0;
+	if (json) {
+		const char *p = strstr(b->data, "\"rejectedSpans\"");
+		if (!p)
+			return 0;
+		p = strchr(p, ':');
+		while (p && (*p == ':' || *p == ' ' || *p == '"'))
+			p++;
+		int64_t n = p ? strtoll(p, NULL, 10) : 0;
+		const char *m = strstr(b->data, "\"errorMessage\"");
+		if (m && (m = strchr(m + 14, '"'))) {
+			size_t k = 0;
+			for (m++; *m && *m != '"' && k + 1 < len; m++)
+				msg[k++] = isprint((unsigned char)*m) ? *m : '?';
+			msg[k] = 0;
+		}
+		return n;
+	}
+	const uint8_t *in = (const uint8_t *)b->data;
+	size_t pos = 0, n = b->len;
+	uint64_t tag, v;
+	while (pos < n && lp_varint_decode(in, n, &pos, &tag) == 0) {
+		if ((tag & 7) != LP_PB_LEN || lp_varint_decode(in, n, &pos, &v) < 0 || v > n - pos)
+			return 0;
+		if (tag >> 3 != 1) {
+			pos += v;
+			continue;
+		}
+		size_t end = pos + v;
+		int64_t rejected = 0;
+		while (pos < end && lp_varint_decode(in, end, &pos, &tag) == 0) {
+			if ((tag >> 3) == 1 && (tag & 7) == LP_PB_VARINT) {
+				if (lp_varint_decode(in, end, &pos, &v) < 0)
+					return 0;
+				rejected = (int64_t)v;
+			} else if ((tag & 7) == LP_PB_LEN) {
+				if (lp_varint_decode(in, end, &pos, &v) < 0 || v > end - pos)
+					return 0;
+				if ((tag >> 3) == 2) {
+					size_t k = 0;
+					for (size_t i = 0; i < v && k + 1 < len; i++)
+						msg[k++] = isprint(in[pos + i]) ? (char)in[pos + i] : '?';
+					msg[k] = 0;
+				}
+				pos += v;
+			} else {
+				return rejected;
+			}
+		}
+		return rejected;
+	}
+	return 0;
 }
 
 static bool retryable_status(long code)
@@ -181,6 +245,11 @@ int lp_otlp_post(const struct lp_otlp_opts *o, const void *body, size_t len, cha
 		if (cr == CURLE_OK) {
 			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 			if (code >= 200 && code < 300) {
+				char pmsg[200];
+				int64_t rej = partial_rejects(&rs.body, o->json, pmsg, sizeof(pmsg));
+				if (rej > 0)
+					lp_warn("OTLP: %s took the trace but rejected %lld span%s%s%s", url, (long long)rej,
+						rej == 1 ? "" : "s", pmsg[0] ? ": " : "", pmsg);
 				rc = 0;
 				break;
 			}

@@ -6,7 +6,8 @@ tests of tests/fleet/run.sh (standard library only).
 
 MODE: "ok" (200), "refuse" (400 with an error body), "flaky" (503 with
 Retry-After: 0 to the first request, 200 after), "slow" (sleeps 5 s before
-answering). Every request is saved as DIR/req-N.body (gunzip'ed when it
+answering), "partial" (200 with a partial success that rejected 2 spans, in
+the request's encoding). Every request is saved as DIR/req-N.body (gunzip'ed when it
 says Content-Encoding: gzip) and DIR/req-N.headers (path and headers). It
 binds port 0 and writes the port it got to PORTFILE.
 """
@@ -41,6 +42,14 @@ class H(http.server.BaseHTTPRequestHandler):
             code, reply = 400, b'{"code":3,"message":"invalid trace: test collector refuses everything"}'
         elif mode == "flaky" and k == 1:
             code, extra, reply = 503, {"Retry-After": "0"}, b'{"message":"busy"}'
+        elif mode == "partial":
+            if self.headers.get("Content-Type") == "application/json":
+                reply = b'{"partialSuccess":{"rejectedSpans":"2","errorMessage":"2 spans too old"}}'
+            else:
+                msg = b"2 spans too old"
+                inner = b"\x08\x02\x12" + bytes([len(msg)]) + msg
+                reply = b"\x0a" + bytes([len(inner)]) + inner
+                extra = {"X-Reply": "protobuf"}
         elif mode == "slow":
             time.sleep(5)
         self.send_response(code)

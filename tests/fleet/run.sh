@@ -11,7 +11,8 @@
 #              (a stand-in collector, tests/fleet/collector.py)
 #   failures   an unreachable collector (nothing listening), a refusing one
 #              (HTTP 400), a slow one (--otlp-timeout): a clear error, exit 1,
-#              the trace file unchanged; a 503 is retried and then delivered
+#              the trace file unchanged; a 503 is retried and then delivered;
+#              a partial success is a warning
 #   jaeger     tools/jaeger.sh up (Jaeger v1.75.0 built with Go on first use,
 #              cached in /var/cache/layerprof), the recording exported as
 #              protobuf and (a failed build) as JSON, read back from Jaeger's
@@ -257,6 +258,16 @@ if [ "$have_py" = 1 ] && collector flaky; then
 	else
 		fail "failures: 503 retried" "$(clip <"$work/flaky.err"); requests: $(ls "$CDIR" | grep -c body)"
 	fi
+fi
+if [ "$have_py" = 1 ] && collector partial; then
+	for f in protobuf json; do
+		if "$LP_BIN" export "$TRACE" --otlp-endpoint "http://127.0.0.1:$CPORT" --otlp-format $f 2>"$work/p.err" &&
+			grep -q "rejected 2 spans: 2 spans too old" "$work/p.err"; then
+			pass "failures: a partial success ($f) is a warning with the collector's count and message"
+		else
+			fail "failures: partial success ($f)" "$(clip <"$work/p.err")"
+		fi
+	done
 fi
 "$LP_BIN" export "$TRACE" --otlp-endpoint "ftp://127.0.0.1/" >/dev/null 2>"$work/u.err"
 [ $? = 2 ] && pass "failures: a non-http URL is a usage error (exit 2)" || fail "failures: ftp URL" "$(clip <"$work/u.err")"
