@@ -2549,10 +2549,16 @@ static void record_free(struct rec *r)
 	free(r);
 }
 
-/* --otlp-endpoint: the trace is complete and handed over; send its build.
- * Reported either way; never changes the exit status or the file. */
+/* --otlp-endpoint: the trace is complete and handed over, the command has
+ * exited; send the build. Reported either way; never changes the exit
+ * status or the file. */
 static void ship_otlp(struct rec *r)
 {
+	/* the command is over: Ctrl-C may stop the send (the file is complete) */
+	if (r->mask_set) {
+		sigprocmask(SIG_SETMASK, &r->orig_mask, NULL);
+		r->mask_set = false;
+	}
 	char err[768] = "";
 	size_t spans = 0;
 	if (lp_otlp_ship_file(r->out_path, &r->otlp, &spans, err, sizeof(err)) < 0)
@@ -2585,13 +2591,14 @@ int cmd_record(int argc, char **argv)
 		} else {
 			enum end_reason why = record_loop(r);
 			ret = record_finish(r, why);
-			if (ret == LP_EXIT_OK && r->otlp.endpoint)
-				ship_otlp(r);
+			bool ship = ret == LP_EXIT_OK && r->otlp.endpoint;
 			if (r->no_buildx)
 				lp_warn("%s has no buildx component, which BuildKit builds need; on Debian use "
 					"/usr/bin/docker (docker.io) instead",
 					r->cmd_argv[0]);
 			ret = command_status(r, r->why == END_ERROR ? END_ERROR : why, ret);
+			if (ship)
+				ship_otlp(r);
 		}
 	}
 	lp_otlp_opts_free(&r->otlp);

@@ -406,6 +406,26 @@ else
 		curl -s "$JAEGER_QUERY/api/traces?service=fleet-record&start=0&end=$(($(date +%s) + 1000))000000" >"$ART/jaeger-record.json"
 		cp "$work/rec.lprof" "$ART/record.lprof" 2>/dev/null
 
+		# a failed build is sent too, and record keeps the build's exit status
+		msrc=$work/src/missing-file
+		"$LP_ROOT/tests/fixtures/prepare.sh" missing-file "$msrc" >/dev/null 2>&1
+		(cd "$msrc" && DOCKER_BUILDKIT=1 timeout -k 10 300 "$LP_BIN" record -o "$work/recf.lprof" \
+			--otlp-endpoint "$OTLP_ENDPOINT" --otlp-service fleet-record-failed -- \
+			/usr/bin/docker -H "unix://$D/docker.sock" build --network=host -t lp-fleet/missing-file . \
+			>"$work/recf.out" 2>"$work/recf.err" </dev/null)
+		rc=$?
+		if [ "$rc" != 0 ] && grep -q "layerprof: sent [0-9]* spans" "$work/recf.err"; then
+			pass "record: a failed build: exit $rc (the build's) and sent"
+			"$LP_BIN" report --json "$work/recf.lprof" | jq '. as $r | {root: "build lp-fleet/missing-file", failed: true,
+				procs: false, steps: [.steps[].name],
+				events: {([$r.steps[] | select(.id == ($r.findings[] | select(.kind == "failed-step") | .step))][0].name):
+					["failed-step"]}}' >"$work/expect4.json"
+			python3 "$here/check_jaeger.py" "$JAEGER_QUERY" fleet-record-failed "$work/expect4.json" >"$work/jc4.out" 2>&1
+			count_py "$work/jc4.out"
+		else
+			fail "record: a failed build" "exit $rc: $(tail -3 "$work/recf.err" | clip)"
+		fi
+
 		# an unreachable collector: reported, the build's status, a complete trace
 		(cd "$src" && echo "// edit" >>src/index.js && DOCKER_BUILDKIT=1 timeout -k 10 300 "$LP_BIN" record -o "$work/rec2.lprof" \
 			--otlp-endpoint "http://127.0.0.1:$dead" --otlp-retries 1 --otlp-timeout 1s -- \
