@@ -20,7 +20,7 @@
 # github.com/jaegertracing/jaeger/cmd/jaeger@v1.75.0; go build`), through
 # GOPROXY; the binary is cached in $LP_JAEGER_CACHE (default
 # /var/cache/layerprof/jaeger-v1.75.0)/bin/jaeger with build.log and a stamp,
-# never rebuilt once stamped (LP_JAEGER_REBUILD=1 forces it). About 10 minutes
+# never rebuilt once stamped (LP_JAEGER_REBUILD=1 forces it). 7 to 11 minutes
 # on 2 cores the first time; the scratch module is removed afterwards.
 # State: $LP_JAEGER_DIR (default /tmp/lp-jaeger): config.yaml (written by
 # `up`), jaeger.pid, jaeger.log.
