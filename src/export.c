@@ -613,15 +613,16 @@ cleanup_tmp:
 	}
 send:
 	if (status == LP_EXIT_OK && otlp->endpoint) {
-		size_t spans = 0, bytes = 0;
+		size_t spans = 0, traces = 0, bytes = 0;
 		uint64_t t0 = lp_now_ns();
-		if (lp_otlp_send_model(m, lp_reader_meta(r), in, otlp, &spans, &bytes, err, sizeof(err)) < 0) {
+		if (lp_otlp_send(m, r, in, otlp, &spans, &traces, &bytes, err, sizeof(err)) < 0) {
 			lp_error("export: OTLP: %s; %s is unchanged, send it again with "
 				 "'layerprof export %s --otlp-endpoint URL'", err, in, in);
 			status = LP_EXIT_FAILURE;
 		} else {
 			char dur[32];
-			fprintf(stderr, "layerprof export: sent %zu spans (%zu bytes of %s%s) to %s in %s\n", spans, bytes,
+			fprintf(stderr, "layerprof export: sent %zu trace%s, %zu spans (%zu bytes of %s%s) to %s in %s\n",
+				traces, traces == 1 ? "" : "s", spans, bytes,
 				otlp->json ? "JSON" : "protobuf", otlp->gzip ? ", gzip'ed" : "", otlp->endpoint,
 				lp_fmt_duration_ns(lp_now_ns() - t0, dur, sizeof(dur)));
 		}

@@ -48,6 +48,7 @@
 #include "containers.h"
 #include "export.h"
 #include "model.h"
+#include "session.h"
 #include "trace.h"
 #include "version.h"
 
@@ -198,6 +199,7 @@ static struct lp_otlp_span *span_new(struct lp_otlp_doc *d, const char *name)
 	}
 	struct lp_otlp_span *s = &d->spans[d->nspans++];
 	memset(s, 0, sizeof(*s));
+	memcpy(s->trace_id, d->trace_id, sizeof(s->trace_id));
 	s->name = lp_xstrdup(name && *name ? name : "?");
 	s->kind = LP_OTLP_KIND_INTERNAL;
 	return s;
@@ -320,7 +322,7 @@ static void add_agg(struct lp_otlp_attrs *a, const char *pfx, const struct lp_ag
 }
 
 void lp_otlp_from_model(const struct lp_model *m, const char *meta_json, const char *trace_name,
-			const char *service, struct lp_otlp_doc *d)
+			const char *service, int build, struct lp_otlp_doc *d)
 {
 	memset(d, 0, sizeof(*d));
 	struct mk k = { .m = m, .d = d };
@@ -330,10 +332,12 @@ void lp_otlp_from_model(const struct lp_model *m, const char *meta_json, const c
 	k.fallback_ns = b->start_ns ? b->start_ns : k.mono0;
 	cJSON *meta = cJSON_Parse(meta_json ? meta_json : "{}");
 
-	/* the trace id: the META identifies the recording */
+	/* the trace id: the META identifies the recording (and the index a
+	 * build of a session) */
 	const char *idsrc = meta_json ? meta_json : "";
 	for (int i = 0; i < 4; i++) {
-		uint32_t h = lp_hash_str(idsrc, 0x85ebca6bu * (uint32_t)(i + 1));
+		uint32_t seed = 0x85ebca6bu * (uint32_t)(i + 1) + (build >= 0 ? 0x27d4eb2fu * (uint32_t)(build + 1) : 0);
+		uint32_t h = lp_hash_str(idsrc, seed);
 		for (int bb = 0; bb < 4; bb++)
 			d->trace_id[4 * i + bb] = (uint8_t)(h >> (8 * bb));
 	}
@@ -371,6 +375,12 @@ void lp_otlp_from_model(const struct lp_model *m, const char *meta_json, const c
 		lp_otlp_add_str(ra, "layerprof.build.command", b->command);
 	if (b->image_ref)
 		lp_otlp_add_str(ra, "layerprof.build.image", b->image_ref);
+	if (b->target)
+		lp_otlp_add_str(ra, "layerprof.build.target", b->target);
+	if (build >= 0)
+		lp_otlp_add_int(ra, "layerprof.build.index", build);
+	if (b->session_overlaps)
+		lp_otlp_add_bool(ra, "layerprof.build.overlaps", true);
 	if (trace_name)
 		lp_otlp_add_str(ra, "layerprof.trace_file", trace_name);
 	if (b->failed) {
@@ -561,7 +571,7 @@ void lp_otlp_encode_json(const struct lp_otlp_doc *d, struct lp_buf *b)
 	for (size_t i = 0; i < d->nspans; i++) {
 		const struct lp_otlp_span *s = &d->spans[i];
 		lp_buf_puts(b, i ? ",\n{\"traceId\":" : "\n{\"traceId\":");
-		json_hex(b, d->trace_id, sizeof(d->trace_id));
+		json_hex(b, s->trace_id, sizeof(s->trace_id));
 		lp_buf_puts(b, ",\"spanId\":");
 		json_hex(b, s->span_id, 8);
 		if (s->has_parent) {
@@ -605,10 +615,9 @@ void lp_otlp_encode_json(const struct lp_otlp_doc *d, struct lp_buf *b)
 int lp_export_otlp_json(const struct lp_model *m, struct lp_reader *r, struct lp_xout *o,
 			const struct lp_export_opts *opt, char *err, size_t errlen)
 {
-	(void)err;
-	(void)errlen;
 	struct lp_otlp_doc d;
-	lp_otlp_from_model(m, lp_reader_meta(r), opt->trace_name, opt->service, &d);
+	if (lp_otlp_from_reader(m, r, opt->trace_name, opt->service, &d, NULL, err, errlen) < 0)
+		return -1;
 	struct lp_buf b = { 0 };
 	lp_otlp_encode_json(&d, &b);
 	lp_xout_write(o, b.data, b.len);
@@ -726,16 +735,77 @@ int lp_otlp_opt(struct lp_otlp_opts *o, const char *cmd, int c, const char *val)
 
 /* ------------------------------------------------------------- shipping */
 
-int lp_otlp_send_model(const struct lp_model *m, const char *meta_json, const char *trace_name,
-		       const struct lp_otlp_opts *o, size_t *spans, size_t *bytes, char *err, size_t errlen)
+int lp_otlp_from_reader(const struct lp_model *m, struct lp_reader *r, const char *trace_name,
+			const char *service, struct lp_otlp_doc *d, size_t *ntraces, char *err, size_t errlen)
+{
+	memset(d, 0, sizeof(*d));
+	struct lp_session ss = { 0 };
+	if (lp_session_list(r, &ss) < 0) {
+		snprintf(err, errlen, "cannot read the trace's builds");
+		return -1;
+	}
+	const char *meta = lp_reader_meta(r);
+	if (ss.n == 0) {
+		lp_session_free(&ss);
+		struct lp_model *own = NULL;
+		if (!m) {
+			struct lp_model_options mo = { .no_findings = false };
+			if (!(own = lp_model_from_reader(r, &mo, err, errlen)))
+				return -1;
+		}
+		lp_otlp_from_model(m ? m : own, meta, trace_name, service, -1, d);
+		lp_model_free(own);
+		if (ntraces)
+			*ntraces = 1;
+		return 0;
+	}
+	/* a session: each build its own model and trace, one document */
+	int rc = 0;
+	for (size_t k = 0; k < ss.n && rc == 0; k++) {
+		struct lp_model_options mo = { .build = &ss.builds[k] };
+		struct lp_model *bm = lp_model_from_reader(r, &mo, err, errlen);
+		if (!bm) {
+			rc = -1;
+			break;
+		}
+		struct lp_otlp_doc part;
+		lp_otlp_from_model(bm, meta, trace_name, service, (int)k, &part);
+		lp_model_free(bm);
+		if (k == 0) {
+			*d = part;      /* its resource (the host's) and spans */
+			continue;
+		}
+		if (d->nspans + part.nspans > d->cap) {
+			d->cap = d->nspans + part.nspans;
+			d->spans = lp_xrealloc(d->spans, d->cap * sizeof(*d->spans));
+		}
+		memcpy(d->spans + d->nspans, part.spans, part.nspans * sizeof(*part.spans));
+		d->nspans += part.nspans;
+		free(part.spans);
+		part.spans = NULL;
+		part.nspans = 0;
+		lp_otlp_doc_free(&part);
+	}
+	if (ntraces)
+		*ntraces = ss.n;
+	lp_session_free(&ss);
+	if (rc < 0)
+		lp_otlp_doc_free(d);
+	return rc;
+}
+
+int lp_otlp_send(const struct lp_model *m, struct lp_reader *r, const char *trace_name,
+		 const struct lp_otlp_opts *o, size_t *spans, size_t *traces, size_t *bytes, char *err,
+		 size_t errlen)
 {
 	struct lp_otlp_doc d;
-	lp_otlp_from_model(m, meta_json, trace_name, o->service, &d);
+	if (lp_otlp_from_reader(m, r, trace_name, o->service, &d, traces, err, errlen) < 0)
+		return -1;
 	struct lp_buf body = { 0 };
 	size_t per = o->max_spans ? o->max_spans : LP_OTLP_DEFAULT_MAX_SPANS, sent = 0, total = 0;
 	int rc = 0;
 	for (size_t i = 0; i < d.nspans && rc == 0; i += per) {
-		/* a view of some of the spans: the same resource and trace id */
+		/* a view of some of the spans: the same resource */
 		struct lp_otlp_doc part = d;
 		part.spans = d.spans + i;
 		part.nspans = d.nspans - i < per ? d.nspans - i : per;
@@ -762,9 +832,9 @@ int lp_otlp_send_model(const struct lp_model *m, const char *meta_json, const ch
 	return rc;
 }
 
-int lp_otlp_ship_file(const char *path, const struct lp_otlp_opts *o, size_t *spans, char *err, size_t errlen)
+int lp_otlp_ship_file(const char *path, const struct lp_otlp_opts *o, size_t *spans, size_t *traces,
+		      char *err, size_t errlen)
 {
-	struct lp_model_options mo = { .no_findings = false };
 	char lerr[512] = "";
 	*spans = 0;
 	struct lp_reader *r = lp_reader_open(path, lerr, sizeof(lerr));
@@ -772,14 +842,7 @@ int lp_otlp_ship_file(const char *path, const struct lp_otlp_opts *o, size_t *sp
 		snprintf(err, errlen, "%s: %s", path, lerr[0] ? lerr : "not a readable layerprof trace");
 		return -1;
 	}
-	struct lp_model *m = lp_model_from_reader(r, &mo, lerr, sizeof(lerr));
-	if (!m) {
-		snprintf(err, errlen, "%s: %s", path, lerr[0] ? lerr : "not a readable layerprof trace");
-		lp_reader_close(r);
-		return -1;
-	}
-	int rc = lp_otlp_send_model(m, lp_reader_meta(r), path, o, spans, NULL, err, errlen);
-	lp_model_free(m);
+	int rc = lp_otlp_send(NULL, r, path, o, spans, traces, NULL, err, errlen);
 	lp_reader_close(r);
 	return rc;
 }

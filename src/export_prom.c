@@ -20,7 +20,10 @@
  *   layerprof_step_duration_seconds{step,stage,line,instruction,name,cached}
  *   layerprof_findings{kind}   one sample per kind, 0 included
  *
- * Durations are the model's (lp_step_wall_ns: the same numbers as report).
+ * A recording of several builds (a session, session.h) gives every sample
+ * a build="K" label (0-based, in start order; build_info also names its
+ * target). Durations are the model's (lp_step_wall_ns: the same numbers as
+ * report).
  */
 #include "export.h"
 
@@ -28,6 +31,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "session.h"
 #include "trace.h"
 
 /* A label value: \, " and newline escaped, invalid UTF-8 as U+FFFD, other
@@ -89,20 +93,6 @@ static void family(struct lp_xout *o, const char *name, const char *unit, const 
 	lp_xout_printf(o, "# HELP %s %s\n", name, help);
 }
 
-static void gauge_u64(struct lp_xout *o, const char *name, const char *unit, const char *help, uint64_t v)
-{
-	family(o, name, unit, help);
-	lp_xout_printf(o, "%s %llu\n", name, (unsigned long long)v);
-}
-
-static void gauge_s(struct lp_xout *o, const char *name, const char *help, uint64_t ns)
-{
-	family(o, name, "seconds", help);
-	lp_xout_printf(o, "%s ", name);
-	seconds(o, ns);
-	lp_xout_puts(o, "\n");
-}
-
 /* The META's exact number of key (see export_otlp.c's reason: ns values). */
 static uint64_t meta_u64(const char *meta, const char *key)
 {
@@ -151,92 +141,234 @@ static const char *engine_name(const struct lp_model *m)
 	return NULL;
 }
 
+/* One build's models and its label: build="K" when the recording is a
+ * session of several builds (session.h), else none. */
+struct pbuild {
+	const struct lp_model *m;
+	struct lp_model *own;       /* loaded here (a build of a session) */
+	char label[32];             /* `build="3"` or "" */
+};
+
+/* name{LABEL,extra} for every build; extra (may be NULL) is printed raw. */
+static void sample_start(struct lp_xout *o, const char *name, const struct pbuild *pb, const char *extra)
+{
+	bool any = pb->label[0] || (extra && *extra);
+	lp_xout_printf(o, "%s%s%s%s%s%s", name, any ? "{" : "", pb->label,
+		       pb->label[0] && extra && *extra ? "," : "", extra ? extra : "", any ? "} " : " ");
+}
+
+enum pval { PV_SUCCESS, PV_STEPS, PV_CACHED, PV_CACHEABLE, PV_CTX_BYTES, PV_CTX_FILES, PV_SENT_BYTES,
+	    PV_SENT_FILES, PV_EVENTS };
+
+static uint64_t pvalue(const struct lp_model *m, enum pval v)
+{
+	const struct lp_build *b = &m->build;
+	switch (v) {
+	case PV_SUCCESS: return b->failed ? 0 : 1;
+	case PV_STEPS: return b->steps;
+	case PV_CACHED: return b->cached_steps;
+	case PV_CACHEABLE: return b->cacheable_steps;
+	case PV_CTX_BYTES: return m->context.bytes;
+	case PV_CTX_FILES: return m->context.files;
+	case PV_SENT_BYTES: return m->context.sent_bytes;
+	case PV_SENT_FILES: return m->context.sent_files;
+	case PV_EVENTS: return b->events;
+	}
+	return 0;
+}
+
 int lp_export_prom(const struct lp_model *m, struct lp_reader *r, struct lp_xout *o,
 		   const struct lp_export_opts *opt, char *err, size_t errlen)
 {
 	(void)opt;
-	(void)err;
-	(void)errlen;
-	const struct lp_build *b = &m->build;
 	const char *meta = lp_reader_meta(r);
 	char host[256], kernel[256], ver[64];
 
-	family(o, "layerprof_build_info", NULL, "The recorded build: host, kernel, build engine, image, builder.");
-	lp_xout_puts(o, "layerprof_build_info{host=");
-	label_value(o, or_s(meta_host_str(meta, "hostname", host, sizeof(host)), "unknown"));
-	lp_xout_puts(o, ",kernel=");
-	label_value(o, or_s(meta_host_str(meta, "kernel_release", kernel, sizeof(kernel)), "unknown"));
-	lp_xout_puts(o, ",engine=");
-	label_value(o, or_s(engine_name(m), "unknown"));
-	lp_xout_puts(o, ",image=");
-	label_value(o, or_s(b->image_ref, ""));
-	lp_xout_puts(o, ",builder=");
-	label_value(o, or_s(b->builder, ""));
-	lp_xout_puts(o, ",layerprof_version=");
-	label_value(o, or_s(meta_host_str(meta, "layerprof_version", ver, sizeof(ver)), "unknown"));
-	lp_xout_puts(o, "} 1\n");
+	/* the builds: each build of a session apart, else the recording */
+	struct lp_session ss = { 0 };
+	if (lp_session_list(r, &ss) < 0) {
+		snprintf(err, errlen, "cannot read the trace's builds");
+		return -1;
+	}
+	size_t nb = ss.n ? ss.n : 1, alloc = nb;
+	struct pbuild *pbs = lp_xcalloc(alloc, sizeof(*pbs));
+	int rc = 0;
+	for (size_t k = 0; k < nb; k++) {
+		if (!ss.n) {
+			pbs[k].m = m;
+			continue;
+		}
+		struct lp_model_options mo = { .build = &ss.builds[k] };
+		if (!(pbs[k].own = lp_model_from_reader(r, &mo, err, errlen))) {
+			rc = -1;
+			nb = k;
+			break;
+		}
+		pbs[k].m = pbs[k].own;
+		if (ss.n > 1)
+			snprintf(pbs[k].label, sizeof(pbs[k].label), "build=\"%zu\"", k);
+	}
+	if (rc < 0)
+		goto out;
+
+	family(o, "layerprof_build_info", NULL,
+	       "The recorded build: host, kernel, build engine, image, target, builder.");
+	for (size_t k = 0; k < nb; k++) {
+		const struct lp_build *b = &pbs[k].m->build;
+		lp_xout_printf(o, "layerprof_build_info{%s%shost=", pbs[k].label, pbs[k].label[0] ? "," : "");
+		label_value(o, or_s(meta_host_str(meta, "hostname", host, sizeof(host)), "unknown"));
+		lp_xout_puts(o, ",kernel=");
+		label_value(o, or_s(meta_host_str(meta, "kernel_release", kernel, sizeof(kernel)), "unknown"));
+		lp_xout_puts(o, ",engine=");
+		label_value(o, or_s(engine_name(pbs[k].m), "unknown"));
+		lp_xout_puts(o, ",image=");
+		label_value(o, or_s(b->image_ref, ""));
+		if (b->target) {
+			lp_xout_puts(o, ",target=");
+			label_value(o, b->target);
+		}
+		lp_xout_puts(o, ",builder=");
+		label_value(o, or_s(b->builder, ""));
+		lp_xout_puts(o, ",layerprof_version=");
+		label_value(o, or_s(meta_host_str(meta, "layerprof_version", ver, sizeof(ver)), "unknown"));
+		lp_xout_puts(o, "} 1\n");
+	}
 
 	uint64_t mono0 = meta_u64(meta, "start_monotonic_ns"), real0 = meta_u64(meta, "start_realtime_ns");
-	if (real0 && b->start_ns >= mono0)
-		gauge_s(o, "layerprof_build_start_timestamp_seconds", "When the build started (Unix time).",
-			real0 + (b->start_ns - mono0));
-	gauge_s(o, "layerprof_build_duration_seconds", "Wall time of the build.", b->wall_ns);
-	gauge_u64(o, "layerprof_build_success", NULL, "1 when the build succeeded, 0 when it failed.", b->failed ? 0 : 1);
-	gauge_u64(o, "layerprof_build_steps", NULL, "Dockerfile steps of the build.", b->steps);
-	gauge_u64(o, "layerprof_build_cached_steps", NULL, "Steps served from the build cache.", b->cached_steps);
-	gauge_u64(o, "layerprof_build_cacheable_steps", NULL, "Steps that can hit the cache (FROM not counted).",
-		  b->cacheable_steps);
-	if (b->cache_hit_rate >= 0 && !b->steps_inferred) {
+	if (real0) {
+		family(o, "layerprof_build_start_timestamp_seconds", "seconds", "When the build started (Unix time).");
+		for (size_t k = 0; k < nb; k++) {
+			const struct lp_build *b = &pbs[k].m->build;
+			if (b->start_ns < mono0)
+				continue;
+			sample_start(o, "layerprof_build_start_timestamp_seconds", &pbs[k], NULL);
+			seconds(o, real0 + (b->start_ns - mono0));
+			lp_xout_puts(o, "\n");
+		}
+	}
+	family(o, "layerprof_build_duration_seconds", "seconds", "Wall time of the build.");
+	for (size_t k = 0; k < nb; k++) {
+		sample_start(o, "layerprof_build_duration_seconds", &pbs[k], NULL);
+		seconds(o, pbs[k].m->build.wall_ns);
+		lp_xout_puts(o, "\n");
+	}
+	static const struct {
+		const char *name, *unit, *help;
+		enum pval v;
+	} simple[] = {
+		{ "layerprof_build_success", NULL, "1 when the build succeeded, 0 when it failed.", PV_SUCCESS },
+		{ "layerprof_build_steps", NULL, "Dockerfile steps of the build.", PV_STEPS },
+		{ "layerprof_build_cached_steps", NULL, "Steps served from the build cache.", PV_CACHED },
+		{ "layerprof_build_cacheable_steps", NULL, "Steps that can hit the cache (FROM not counted).", PV_CACHEABLE },
+	};
+	for (size_t i = 0; i < LP_ARRAY_SIZE(simple); i++) {
+		family(o, simple[i].name, simple[i].unit, simple[i].help);
+		for (size_t k = 0; k < nb; k++) {
+			sample_start(o, simple[i].name, &pbs[k], NULL);
+			lp_xout_printf(o, "%llu\n", (unsigned long long)pvalue(pbs[k].m, simple[i].v));
+		}
+	}
+	bool any_rate = false;
+	for (size_t k = 0; k < nb; k++)
+		any_rate = any_rate || (pbs[k].m->build.cache_hit_rate >= 0 && !pbs[k].m->build.steps_inferred);
+	if (any_rate) {
 		family(o, "layerprof_build_cache_hit_ratio", "ratio",
 		       "Cached steps / cacheable steps, measured (absent when unknown).");
-		lp_xout_printf(o, "layerprof_build_cache_hit_ratio %.6g\n", b->cache_hit_rate);
+		for (size_t k = 0; k < nb; k++) {
+			const struct lp_build *b = &pbs[k].m->build;
+			if (b->cache_hit_rate < 0 || b->steps_inferred)
+				continue;
+			sample_start(o, "layerprof_build_cache_hit_ratio", &pbs[k], NULL);
+			lp_xout_printf(o, "%.6g\n", b->cache_hit_rate);
+		}
 	}
-	gauge_u64(o, "layerprof_build_context_bytes", "bytes", "Bytes in the build context.", m->context.bytes);
-	gauge_u64(o, "layerprof_build_context_files", NULL, "Files in the build context.", m->context.files);
-	gauge_u64(o, "layerprof_build_context_sent_bytes", "bytes", "Context bytes sent to the daemon in this build.",
-		  m->context.sent_bytes);
-	gauge_u64(o, "layerprof_build_context_sent_files", NULL, "Context files sent to the daemon in this build.",
-		  m->context.sent_files);
-	if (b->image_bytes_source)
-		gauge_u64(o, "layerprof_build_image_bytes", "bytes", "Size of the image built (absent when not measured).",
-			  b->image_bytes);
-	gauge_u64(o, "layerprof_build_events", NULL, "Kernel events recorded.", b->events);
+	static const struct {
+		const char *name, *unit, *help;
+		enum pval v;
+	} ctx[] = {
+		{ "layerprof_build_context_bytes", "bytes", "Bytes in the build context.", PV_CTX_BYTES },
+		{ "layerprof_build_context_files", NULL, "Files in the build context.", PV_CTX_FILES },
+		{ "layerprof_build_context_sent_bytes", "bytes", "Context bytes sent to the daemon in this build.", PV_SENT_BYTES },
+		{ "layerprof_build_context_sent_files", NULL, "Context files sent to the daemon in this build.", PV_SENT_FILES },
+	};
+	for (size_t i = 0; i < LP_ARRAY_SIZE(ctx); i++) {
+		family(o, ctx[i].name, ctx[i].unit, ctx[i].help);
+		for (size_t k = 0; k < nb; k++) {
+			sample_start(o, ctx[i].name, &pbs[k], NULL);
+			lp_xout_printf(o, "%llu\n", (unsigned long long)pvalue(pbs[k].m, ctx[i].v));
+		}
+	}
+	bool any_image = false;
+	for (size_t k = 0; k < nb; k++)
+		any_image = any_image || pbs[k].m->build.image_bytes_source;
+	if (any_image) {
+		family(o, "layerprof_build_image_bytes", "bytes", "Size of the image built (absent when not measured).");
+		for (size_t k = 0; k < nb; k++) {
+			if (!pbs[k].m->build.image_bytes_source)
+				continue;
+			sample_start(o, "layerprof_build_image_bytes", &pbs[k], NULL);
+			lp_xout_printf(o, "%llu\n", (unsigned long long)pbs[k].m->build.image_bytes);
+		}
+	}
+	family(o, "layerprof_build_events", NULL, "Kernel events recorded.");
+	for (size_t k = 0; k < nb; k++) {
+		sample_start(o, "layerprof_build_events", &pbs[k], NULL);
+		lp_xout_printf(o, "%llu\n", (unsigned long long)pvalue(pbs[k].m, PV_EVENTS));
+	}
 
 	static const char *const reasons[LP_LOST_NR] = { "ringbuf", "inflight", "fdio", "traced", "counts" };
 	family(o, "layerprof_build_lost_events", NULL, "Kernel events lost while recording, by reason.");
-	for (int i = 0; i < LP_LOST_NR; i++)
-		lp_xout_printf(o, "layerprof_build_lost_events{reason=\"%s\"} %llu\n", reasons[i],
-			       (unsigned long long)b->lost_by_reason[i]);
+	for (size_t k = 0; k < nb; k++)
+		for (int i = 0; i < LP_LOST_NR; i++) {
+			char extra[48];
+			snprintf(extra, sizeof(extra), "reason=\"%s\"", reasons[i]);
+			sample_start(o, "layerprof_build_lost_events", &pbs[k], extra);
+			lp_xout_printf(o, "%llu\n", (unsigned long long)pbs[k].m->build.lost_by_reason[i]);
+		}
 
 	family(o, "layerprof_step_duration_seconds", "seconds",
 	       "Time of each step as the report shows it (0 when cached).");
-	for (size_t i = 0; i < m->nsteps; i++) {
-		const struct lp_step *s = &m->steps[i];
-		char line[16];
-		snprintf(line, sizeof(line), "%d", s->dockerfile_line);
-		lp_xout_puts(o, "layerprof_step_duration_seconds{step=");
-		label_value(o, s->id);
-		lp_xout_puts(o, ",stage=");
-		label_value(o, s->stage);
-		lp_xout_puts(o, ",line=");
-		label_value(o, s->dockerfile_line > 0 ? line : "");
-		lp_xout_puts(o, ",instruction=");
-		label_value(o, s->instruction);
-		lp_xout_puts(o, ",name=");
-		label_value(o, s->name);
-		lp_xout_printf(o, ",cached=\"%s\"} ", s->cached ? "true" : "false");
-		seconds(o, lp_step_wall_ns(s));
-		lp_xout_puts(o, "\n");
+	for (size_t k = 0; k < nb; k++) {
+		const struct lp_model *bm = pbs[k].m;
+		for (size_t i = 0; i < bm->nsteps; i++) {
+			const struct lp_step *st = &bm->steps[i];
+			char line[16];
+			snprintf(line, sizeof(line), "%d", st->dockerfile_line);
+			lp_xout_printf(o, "layerprof_step_duration_seconds{%s%sstep=", pbs[k].label, pbs[k].label[0] ? "," : "");
+			label_value(o, st->id);
+			lp_xout_puts(o, ",stage=");
+			label_value(o, st->stage);
+			lp_xout_puts(o, ",line=");
+			label_value(o, st->dockerfile_line > 0 ? line : "");
+			lp_xout_puts(o, ",instruction=");
+			label_value(o, st->instruction);
+			lp_xout_puts(o, ",name=");
+			label_value(o, st->name);
+			lp_xout_printf(o, ",cached=\"%s\"} ", st->cached ? "true" : "false");
+			seconds(o, lp_step_wall_ns(st));
+			lp_xout_puts(o, "\n");
+		}
 	}
 
-	size_t by_kind[LP_FIND_NR] = { 0 };
-	for (size_t i = 0; i < m->nfindings; i++)
-		if (m->findings[i].kind < LP_FIND_NR)
-			by_kind[m->findings[i].kind]++;
 	family(o, "layerprof_findings", NULL, "Findings of the build, by kind.");
-	for (int k = 0; k < LP_FIND_NR; k++)
-		lp_xout_printf(o, "layerprof_findings{kind=\"%s\"} %zu\n", lp_finding_kind_name((enum lp_finding_kind)k),
-			       by_kind[k]);
+	for (size_t k = 0; k < nb; k++) {
+		const struct lp_model *bm = pbs[k].m;
+		size_t by_kind[LP_FIND_NR] = { 0 };
+		for (size_t i = 0; i < bm->nfindings; i++)
+			if (bm->findings[i].kind < LP_FIND_NR)
+				by_kind[bm->findings[i].kind]++;
+		for (int f = 0; f < LP_FIND_NR; f++) {
+			char extra[64];
+			snprintf(extra, sizeof(extra), "kind=\"%s\"", lp_finding_kind_name((enum lp_finding_kind)f));
+			sample_start(o, "layerprof_findings", &pbs[k], extra);
+			lp_xout_printf(o, "%zu\n", by_kind[f]);
+		}
+	}
 	lp_xout_puts(o, "# EOF\n");
-	return 0;
+out:
+	for (size_t k = 0; k < alloc; k++)
+		lp_model_free(pbs[k].own);
+	free(pbs);
+	lp_session_free(&ss);
+	return rc;
 }

@@ -28,6 +28,7 @@
 #include "util.h"
 
 struct lp_model;
+struct lp_reader;
 
 /* ------------------------------------------------------------- the data */
 
@@ -60,6 +61,7 @@ enum { LP_OTLP_KIND_INTERNAL = 1 };
 enum { LP_OTLP_STATUS_UNSET = 0, LP_OTLP_STATUS_OK = 1, LP_OTLP_STATUS_ERROR = 2 };
 
 struct lp_otlp_span {
+	uint8_t trace_id[16];   /* a session's builds are several traces */
 	uint8_t span_id[8];
 	uint8_t parent_id[8];   /* all zero: the root */
 	bool has_parent;
@@ -74,7 +76,7 @@ struct lp_otlp_span {
 };
 
 struct lp_otlp_doc {
-	uint8_t trace_id[16];
+	uint8_t trace_id[16];           /* the trace being made (spans copy it) */
 	struct lp_otlp_attrs resource;
 	const char *scope_name, *scope_version;
 	struct lp_otlp_span *spans;     /* spans[0] is the build's root span */
@@ -138,9 +140,16 @@ int lp_otlp_opt(struct lp_otlp_opts *o, const char *cmd, int c, const char *val)
 extern const char lp_otlp_help[];
 
 /* The trace of a loaded model. meta_json: the trace's META (lp_reader_meta),
- * trace_name: the file as given (an attribute), service: service.name. */
+ * trace_name: the file as given (an attribute), service: service.name,
+ * build: its index in a session (session.h; a trace id of its own), -1 for
+ * a recording of one build. */
 void lp_otlp_from_model(const struct lp_model *m, const char *meta_json, const char *trace_name,
-			const char *service, struct lp_otlp_doc *d);
+			const char *service, int build, struct lp_otlp_doc *d);
+/* The traces of the recording open in r: one per build of a session (each
+ * build's own model), else the one of m (loaded from r when NULL). 0, or -1
+ * + err. *ntraces (may be NULL) gets the number of traces. */
+int lp_otlp_from_reader(const struct lp_model *m, struct lp_reader *r, const char *trace_name,
+			const char *service, struct lp_otlp_doc *d, size_t *ntraces, char *err, size_t errlen);
 /* ExportTraceServiceRequest, protobuf (otlp_proto.c) and OTLP/JSON (export_otlp.c). */
 void lp_otlp_encode_proto(const struct lp_otlp_doc *d, struct lp_buf *out);
 void lp_otlp_encode_json(const struct lp_otlp_doc *d, struct lp_buf *out);
@@ -177,15 +186,15 @@ void lp_pb_end(struct lp_buf *b, size_t mark);
  */
 int lp_otlp_post(const struct lp_otlp_opts *o, const void *body, size_t len, char *err, size_t errlen);
 
-/* Make the trace of a loaded model, encode it as o asks and POST it, in
- * requests of at most o->max_spans spans (the same trace id in each).
- * *spans, *bytes (may be NULL): spans sent, body bytes before gzip. */
-int lp_otlp_send_model(const struct lp_model *m, const char *meta_json, const char *trace_name,
-		       const struct lp_otlp_opts *o, size_t *spans, size_t *bytes, char *err, size_t errlen);
-/* Load the trace at path, make its OTLP trace and POST it (record's
- * --otlp-endpoint; export's own path does the same steps). 0 or -1 + err;
- * *spans gets the number of spans sent. */
-int lp_otlp_ship_file(const char *path, const struct lp_otlp_opts *o, size_t *spans, char *err,
-		      size_t errlen);
+/* Make the traces of a recording (lp_otlp_from_reader), encode them as o
+ * asks and POST them, in requests of at most o->max_spans spans. *spans,
+ * *traces, *bytes (may be NULL): spans and traces sent, body bytes before gzip. */
+int lp_otlp_send(const struct lp_model *m, struct lp_reader *r, const char *trace_name,
+		 const struct lp_otlp_opts *o, size_t *spans, size_t *traces, size_t *bytes, char *err,
+		 size_t errlen);
+/* Open the trace at path and lp_otlp_send it (record's --otlp-endpoint).
+ * 0 or -1 + err; *spans, *traces get what was sent. */
+int lp_otlp_ship_file(const char *path, const struct lp_otlp_opts *o, size_t *spans, size_t *traces,
+		      char *err, size_t errlen);
 
 #endif /* LAYERPROF_OTLP_H */

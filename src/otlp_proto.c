@@ -180,10 +180,10 @@ static void pb_attrs(struct lp_buf *b, unsigned field, const struct lp_otlp_attr
 	}
 }
 
-static void pb_span(struct lp_buf *b, const struct lp_otlp_doc *d, const struct lp_otlp_span *s)
+static void pb_span(struct lp_buf *b, const struct lp_otlp_span *s)
 {
 	size_t m = lp_pb_begin(b, 2);                   /* ScopeSpans.spans */
-	lp_pb_bytes(b, 1, d->trace_id, sizeof(d->trace_id));
+	lp_pb_bytes(b, 1, s->trace_id, sizeof(s->trace_id));
 	lp_pb_bytes(b, 2, s->span_id, sizeof(s->span_id));
 	if (s->has_parent)
 		lp_pb_bytes(b, 4, s->parent_id, sizeof(s->parent_id));
@@ -226,7 +226,7 @@ void lp_otlp_encode_proto(const struct lp_otlp_doc *d, struct lp_buf *out)
 		lp_pb_string(out, 2, d->scope_version);
 	lp_pb_end(out, sc);
 	for (size_t i = 0; i < d->nspans; i++)
-		pb_span(out, d, &d->spans[i]);
+		pb_span(out, &d->spans[i]);
 	lp_pb_end(out, ss);
 	lp_pb_end(out, rs);
 }

@@ -2560,12 +2560,13 @@ static void ship_otlp(struct rec *r)
 		r->mask_set = false;
 	}
 	char err[768] = "";
-	size_t spans = 0;
-	if (lp_otlp_ship_file(r->out_path, &r->otlp, &spans, err, sizeof(err)) < 0)
+	size_t spans = 0, traces = 0;
+	if (lp_otlp_ship_file(r->out_path, &r->otlp, &spans, &traces, err, sizeof(err)) < 0)
 		lp_error("record: OTLP: %s; %s is complete, send it again with "
 			 "'layerprof export %s --otlp-endpoint URL'", err, r->out_path, r->out_path);
 	else
-		fprintf(stderr, "layerprof: sent %zu spans of %s to %s\n", spans, r->out_path, r->otlp.endpoint);
+		fprintf(stderr, "layerprof: sent %zu trace%s (%zu spans) of %s to %s\n", traces, traces == 1 ? "" : "s",
+			spans, r->out_path, r->otlp.endpoint);
 }
 
 int cmd_record(int argc, char **argv)

@@ -22,8 +22,11 @@
 #              screenshot of Jaeger's UI when the binary serves one
 #   record     (root, dockerd, docker.io) `record --otlp-endpoint` of a
 #              bad-order build on a private dockerd: the build arrives in
-#              Jaeger; with an unreachable endpoint the error is reported, the
-#              exit status stays the build's and the trace is complete
+#              Jaeger; a failed build too, with its exit status; a script of
+#              five builds (tests/fixtures/session) is five traces and its
+#              metrics are labelled by build; with an unreachable endpoint the
+#              error is reported, the exit status stays the build's and the
+#              trace is complete
 # Artifacts: tests/artifacts/fleet/ (metrics.prom, the OTLP JSON, Jaeger's
 # answers, the screenshot). Environment: LP_BIN, LP_JAEGER_CACHE,
 # LP_FLEET_NO_JAEGER=1 (skip the parts that need Jaeger).
@@ -394,8 +397,8 @@ else
 			/usr/bin/docker -H "unix://$D/docker.sock" build --network=host -t lp-fleet/bad-order . \
 			>"$work/rec.out" 2>"$work/rec.err" </dev/null)
 		rc=$?
-		if [ "$rc" = 0 ] && grep -q "layerprof: sent [0-9]* spans" "$work/rec.err"; then
-			pass "record: --otlp-endpoint: build recorded and sent in $((SECONDS - t0)) s ($(grep -o 'sent [0-9]* spans' "$work/rec.err"))"
+		if [ "$rc" = 0 ] && grep -q "layerprof: sent 1 trace ([0-9]* spans)" "$work/rec.err"; then
+			pass "record: --otlp-endpoint: build recorded and sent in $((SECONDS - t0)) s ($(grep -o 'sent 1 trace ([0-9]* spans)' "$work/rec.err"))"
 		else
 			fail "record: --otlp-endpoint" "exit $rc: $(tail -5 "$work/rec.err" | clip)"
 		fi
@@ -414,7 +417,7 @@ else
 			/usr/bin/docker -H "unix://$D/docker.sock" build --network=host -t lp-fleet/missing-file . \
 			>"$work/recf.out" 2>"$work/recf.err" </dev/null)
 		rc=$?
-		if [ "$rc" != 0 ] && grep -q "layerprof: sent [0-9]* spans" "$work/recf.err"; then
+		if [ "$rc" != 0 ] && grep -q "layerprof: sent 1 trace" "$work/recf.err"; then
 			pass "record: a failed build: exit $rc (the build's) and sent"
 			"$LP_BIN" report --json "$work/recf.lprof" | jq '. as $r | {root: "build lp-fleet/missing-file", failed: true,
 				procs: false, steps: [.steps[].name],
@@ -424,6 +427,48 @@ else
 			count_py "$work/jc4.out"
 		else
 			fail "record: a failed build" "exit $rc: $(tail -3 "$work/recf.err" | clip)"
+		fi
+
+		# a script of five builds (tests/fixtures/session): five traces, and
+		# metrics labelled by build
+		ssrc=$work/src/session
+		"$LP_ROOT/tests/fixtures/prepare.sh" session "$ssrc" >/dev/null 2>&1 || cp -r "$LP_ROOT/tests/fixtures/session" "$ssrc"
+		t0=$SECONDS
+		(cd "$ssrc" && PATH=/usr/bin:$PATH DOCKER_HOST="unix://$D/docker.sock" DOCKER_BUILDKIT=1 \
+			timeout -k 10 600 "$LP_BIN" record -o "$work/session.lprof" --otlp-endpoint "$OTLP_ENDPOINT" \
+			--otlp-service fleet-session -- ./build-all.sh >"$work/session.out" 2>"$work/session.err" </dev/null)
+		rc=$?
+		if [ "$rc" = 0 ] && grep -q "layerprof: sent 5 traces" "$work/session.err"; then
+			pass "record: a script of five builds: $(grep -o 'sent 5 traces ([0-9]* spans)' "$work/session.err") in $((SECONDS - t0)) s"
+		else
+			fail "record: a script of five builds sent as five traces" "exit $rc: $(tail -3 "$work/session.err" | clip)"
+		fi
+		sleep 1
+		curl -s "$JAEGER_QUERY/api/traces?service=fleet-session&start=0&end=$(($(date +%s) + 1000))000000&limit=20" \
+			>"$ART/jaeger-session.json"
+		roots=$(jq -r '[.data[] | .spans[] | select((.references | length) == 0) | .operationName] | sort | join(",")' \
+			"$ART/jaeger-session.json" 2>/dev/null)
+		want="build sess/backend,build sess/dev,build sess/opt,build sess/prod,build sess/test"
+		if [ "$roots" = "$want" ] && [ "$(jq '.data | length' "$ART/jaeger-session.json")" = 5 ]; then
+			pass "jaeger: the session is five traces, one per build ($want)"
+		else
+			fail "jaeger: five traces" "roots: $roots"
+		fi
+		errs=$(jq -r '[.data[] | .spans[] | select((.references | length) == 0) |
+			select(any(.tags[]; .key == "error" and .value == true)) | .operationName] | sort | join(",")' "$ART/jaeger-session.json" 2>/dev/null)
+		if [ "$errs" = "build sess/backend,build sess/opt,build sess/prod" ]; then
+			pass "jaeger: the three failed builds are error spans"
+		else
+			fail "jaeger: failed builds" "errors on: $errs"
+		fi
+		if "$LP_BIN" export "$work/session.lprof" -o "$ART/session.prom" 2>"$work/sp.err" &&
+			{ ! command -v promtool >/dev/null || promtool check metrics <"$ART/session.prom" >/dev/null 2>&1; } &&
+			[ "$(grep -c '^layerprof_build_success{build="[0-4]"} ' "$ART/session.prom")" = 5 ] &&
+			[ "$(grep '^layerprof_build_success{' "$ART/session.prom" | awk '{print $2}' | tr -d '\n')" = 10100 ] &&
+			grep -q '^layerprof_build_info{build="1",.*target="production"' "$ART/session.prom"; then
+			pass "metrics: the session: five builds labelled build=\"0\"..\"4\", success 1 0 1 0 0, promtool accepts it"
+		else
+			fail "metrics: the session" "$(clip <"$work/sp.err") $(grep '^layerprof_build_success' "$ART/session.prom" | clip)"
 		fi
 
 		# an unreachable collector: reported, the build's status, a complete trace

@@ -118,6 +118,8 @@ static void small_doc(struct lp_otlp_doc *d)
 	d->spans = calloc(2, sizeof(*d->spans));
 	d->nspans = d->cap = 2;
 	struct lp_otlp_span *root = &d->spans[0], *c = &d->spans[1];
+	memcpy(root->trace_id, d->trace_id, 16);
+	memcpy(c->trace_id, d->trace_id, 16);
 	memset(root->span_id, 0x11, 8);
 	root->name = strdup("build app");
 	root->kind = LP_OTLP_KIND_INTERNAL;
@@ -245,7 +247,7 @@ Test(otlp, model_as_a_trace)
 	struct lp_model *m = lp_model_from_reader(r, &mo, err, sizeof(err));
 	cr_assert_not_null(m, "%s", err);
 	struct lp_otlp_doc d;
-	lp_otlp_from_model(m, lp_reader_meta(r), TRACE, "ci-builds", &d);
+	lp_otlp_from_model(m, lp_reader_meta(r), TRACE, "ci-builds", -1, &d);
 	cr_assert_str_eq(d.spans[0].name, "build lp-bad");
 	cr_assert_not(d.spans[0].has_parent);
 	cr_assert_str_eq(d.resource.v[0].key, "service.name");
@@ -270,9 +272,16 @@ Test(otlp, model_as_a_trace)
 	cr_assert_eq(events, m->nfindings);
 	/* the same file gives the same ids */
 	struct lp_otlp_doc d2;
-	lp_otlp_from_model(m, lp_reader_meta(r), TRACE, NULL, &d2);
+	lp_otlp_from_model(m, lp_reader_meta(r), TRACE, NULL, -1, &d2);
 	cr_assert_eq(memcmp(d.trace_id, d2.trace_id, 16), 0);
 	cr_assert_eq(memcmp(d.spans[3].span_id, d2.spans[3].span_id, 8), 0);
+	for (size_t i = 0; i < d.nspans; i++)
+		cr_assert_eq(memcmp(d.spans[i].trace_id, d.trace_id, 16), 0);
+	/* a build of a session has a trace id of its own */
+	struct lp_otlp_doc d3;
+	lp_otlp_from_model(m, lp_reader_meta(r), TRACE, NULL, 1, &d3);
+	cr_assert_neq(memcmp(d.trace_id, d3.trace_id, 16), 0);
+	lp_otlp_doc_free(&d3);
 	struct lp_buf j = { 0 };
 	lp_otlp_encode_json(&d, &j);
 	cJSON *doc = cJSON_Parse(j.data);
