@@ -735,42 +735,33 @@ int lp_otlp_opt(struct lp_otlp_opts *o, const char *cmd, int c, const char *val)
 
 /* ------------------------------------------------------------- shipping */
 
-int lp_otlp_from_reader(const struct lp_model *m, struct lp_reader *r, const char *trace_name,
+int lp_otlp_from_reader(const struct lp_model *m, struct lp_reader *r, const char *path,
 			const char *service, struct lp_otlp_doc *d, size_t *ntraces, char *err, size_t errlen)
 {
 	memset(d, 0, sizeof(*d));
-	struct lp_session ss = { 0 };
-	if (lp_session_list(r, &ss) < 0) {
-		snprintf(err, errlen, "cannot read the trace's builds");
-		return -1;
-	}
 	const char *meta = lp_reader_meta(r);
-	if (ss.n == 0) {
-		lp_session_free(&ss);
+	if (!lp_session_recorded(path)) {
 		struct lp_model *own = NULL;
 		if (!m) {
 			struct lp_model_options mo = { .no_findings = false };
 			if (!(own = lp_model_from_reader(r, &mo, err, errlen)))
 				return -1;
 		}
-		lp_otlp_from_model(m ? m : own, meta, trace_name, service, -1, d);
+		lp_otlp_from_model(m ? m : own, meta, path, service, -1, d);
 		lp_model_free(own);
 		if (ntraces)
 			*ntraces = 1;
 		return 0;
 	}
 	/* a session: each build its own model and trace, one document */
-	int rc = 0;
-	for (size_t k = 0; k < ss.n && rc == 0; k++) {
-		struct lp_model_options mo = { .build = &ss.builds[k] };
-		struct lp_model *bm = lp_model_from_reader(r, &mo, err, errlen);
-		if (!bm) {
-			rc = -1;
-			break;
-		}
+	struct lp_model **models;
+	size_t n;
+	if (lp_session_load(path, false, &models, &n, err, errlen) < 0)
+		return -1;
+	for (size_t k = 0; k < n; k++) {
 		struct lp_otlp_doc part;
-		lp_otlp_from_model(bm, meta, trace_name, service, (int)k, &part);
-		lp_model_free(bm);
+		lp_otlp_from_model(models[k], meta, path, service, (int)k, &part);
+		lp_model_free(models[k]);
 		if (k == 0) {
 			*d = part;      /* its resource (the host's) and spans */
 			continue;
@@ -786,12 +777,10 @@ int lp_otlp_from_reader(const struct lp_model *m, struct lp_reader *r, const cha
 		part.nspans = 0;
 		lp_otlp_doc_free(&part);
 	}
+	free(models);
 	if (ntraces)
-		*ntraces = ss.n;
-	lp_session_free(&ss);
-	if (rc < 0)
-		lp_otlp_doc_free(d);
-	return rc;
+		*ntraces = n;
+	return 0;
 }
 
 int lp_otlp_send(const struct lp_model *m, struct lp_reader *r, const char *trace_name,

@@ -180,36 +180,24 @@ static uint64_t pvalue(const struct lp_model *m, enum pval v)
 int lp_export_prom(const struct lp_model *m, struct lp_reader *r, struct lp_xout *o,
 		   const struct lp_export_opts *opt, char *err, size_t errlen)
 {
-	(void)opt;
 	const char *meta = lp_reader_meta(r);
 	char host[256], kernel[256], ver[64];
 
-	/* the builds: each build of a session apart, else the recording */
-	struct lp_session ss = { 0 };
-	if (lp_session_list(r, &ss) < 0) {
-		snprintf(err, errlen, "cannot read the trace's builds");
+	/* the builds: each build of a session apart (lp_session_load), else
+	 * the recording */
+	struct lp_model **models = NULL;
+	size_t nb = 1;
+	bool session = opt->trace_name && lp_session_recorded(opt->trace_name);
+	if (session && lp_session_load(opt->trace_name, false, &models, &nb, err, errlen) < 0)
 		return -1;
-	}
-	size_t nb = ss.n ? ss.n : 1, alloc = nb;
-	struct pbuild *pbs = lp_xcalloc(alloc, sizeof(*pbs));
-	int rc = 0;
+	struct pbuild *pbs = lp_xcalloc(nb, sizeof(*pbs));
 	for (size_t k = 0; k < nb; k++) {
-		if (!ss.n) {
-			pbs[k].m = m;
-			continue;
-		}
-		struct lp_model_options mo = { .build = &ss.builds[k] };
-		if (!(pbs[k].own = lp_model_from_reader(r, &mo, err, errlen))) {
-			rc = -1;
-			nb = k;
-			break;
-		}
-		pbs[k].m = pbs[k].own;
-		if (ss.n > 1)
+		pbs[k].m = session ? models[k] : m;
+		pbs[k].own = session ? models[k] : NULL;
+		if (nb > 1)
 			snprintf(pbs[k].label, sizeof(pbs[k].label), "build=\"%zu\"", k);
 	}
-	if (rc < 0)
-		goto out;
+	free(models);
 
 	family(o, "layerprof_build_info", NULL,
 	       "The recorded build: host, kernel, build engine, image, target, builder.");
@@ -365,10 +353,8 @@ int lp_export_prom(const struct lp_model *m, struct lp_reader *r, struct lp_xout
 		}
 	}
 	lp_xout_puts(o, "# EOF\n");
-out:
-	for (size_t k = 0; k < alloc; k++)
+	for (size_t k = 0; k < nb; k++)
 		lp_model_free(pbs[k].own);
 	free(pbs);
-	lp_session_free(&ss);
-	return rc;
+	return 0;
 }

@@ -145,10 +145,11 @@ extern const char lp_otlp_help[];
  * a recording of one build. */
 void lp_otlp_from_model(const struct lp_model *m, const char *meta_json, const char *trace_name,
 			const char *service, int build, struct lp_otlp_doc *d);
-/* The traces of the recording open in r: one per build of a session (each
- * build's own model), else the one of m (loaded from r when NULL). 0, or -1
- * + err. *ntraces (may be NULL) gets the number of traces. */
-int lp_otlp_from_reader(const struct lp_model *m, struct lp_reader *r, const char *trace_name,
+/* The traces of the recording at path, open in r: one per build of a
+ * session (lp_session_load: each build's own model), else the one of m
+ * (loaded from r when NULL). 0, or -1 + err. *ntraces (may be NULL) gets
+ * the number of traces. */
+int lp_otlp_from_reader(const struct lp_model *m, struct lp_reader *r, const char *path,
 			const char *service, struct lp_otlp_doc *d, size_t *ntraces, char *err, size_t errlen);
 /* ExportTraceServiceRequest, protobuf (otlp_proto.c) and OTLP/JSON (export_otlp.c). */
 void lp_otlp_encode_proto(const struct lp_otlp_doc *d, struct lp_buf *out);
