@@ -35,7 +35,9 @@
  *
  * The trace id is a hash of the trace's META (the same file gives the same
  * trace id, so sending it twice does not make a second trace); span ids are
- * hashes of the trace id and the span's place.
+ * hashes of the trace id and the span's place. A span of no measured time
+ * is 1 ns long; the build's span starts and ends on whole µs (widened by
+ * less than 1 µs) so that every child is inside it in µs too.
  */
 #include "otlp.h"
 
@@ -397,6 +399,8 @@ void lp_otlp_from_model(const struct lp_model *m, const char *meta_json, const c
 			s0 = s->start_ns ? s->start_ns : b0;
 		if (!s1 || s1 < s0)
 			s1 = s->end_ns > s0 ? s->end_ns : s0;
+		if (s1 <= s0)
+			s1 = s0 + 1;    /* no measured time: 1 ns (see below) */
 		step_span[i] = d->nspans;
 		struct lp_otlp_span *sp = span_new(d, s->name);
 		make_id(d->trace_id, "step", (long)i, sp->span_id, 8);
@@ -440,7 +444,7 @@ void lp_otlp_from_model(const struct lp_model *m, const char *meta_json, const c
 			continue;
 		const struct lp_otlp_span *ss = &d->spans[step_span[p->step]];
 		uint64_t p0 = p->start_ns ? p->start_ns : p->exec_ns ? p->exec_ns : ss->start_unix_ns;
-		uint64_t p1 = p->exited && p->end_ns >= p0 ? p->end_ns : ss->end_unix_ns > p0 ? ss->end_unix_ns : p0;
+		uint64_t p1 = p->exited && p->end_ns > p0 ? p->end_ns : ss->end_unix_ns > p0 ? ss->end_unix_ns : p0 + 1;
 		proc_span[i] = (long)d->nspans;
 		/* named by what was run (argv[0]): a re-exec'd /proc/self/exe shows as comm "exe" */
 		const char *pname = p->argc > 0 && p->argv[0] && *p->argv[0] ? lp_base_name(p->argv[0]) : p->comm;
@@ -500,6 +504,12 @@ void lp_otlp_from_model(const struct lp_model *m, const char *meta_json, const c
 		 * equal to the start for a broken span (Jaeger: "negative duration") */
 		if (s->end_unix_ns <= s->start_unix_ns)
 			s->end_unix_ns = s->start_unix_ns + 1;
+		/* the build's span on whole µs, widened by less than 1 µs: backends
+		 * that keep µs (Jaeger) then still see every child inside it */
+		if (i == 0) {
+			s->start_unix_ns -= s->start_unix_ns % 1000;
+			s->end_unix_ns += (1000 - s->end_unix_ns % 1000) % 1000;
+		}
 		for (size_t e = 0; e < s->nevents; e++)
 			s->events[e].time_unix_ns = wall(&k, s->events[e].time_unix_ns);
 	}

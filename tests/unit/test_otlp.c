@@ -268,6 +268,9 @@ Test(otlp, model_as_a_trace)
 		events += s->nevents;
 	}
 	cr_assert_eq(steps, m->nsteps);
+	/* the build's span on whole µs: children stay inside it in µs too */
+	cr_assert_eq(d.spans[0].start_unix_ns % 1000, 0);
+	cr_assert_eq(d.spans[0].end_unix_ns % 1000, 0);
 	cr_assert_gt(procs, 0);
 	cr_assert_eq(events, m->nfindings);
 	/* the same file gives the same ids */
