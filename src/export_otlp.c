@@ -472,14 +472,28 @@ void lp_otlp_from_model(const struct lp_model *m, const char *meta_json, const c
 		if (p->exited && p->exit_code != 0)
 			sp->status_code = LP_OTLP_STATUS_ERROR;
 	}
-	/* parents: the parent process's span in the same step, else the step */
+	/* parents: the nearest ancestor process in the same step whose span
+	 * holds this one in time (a child that outlives its parent, as runc
+	 * init does runc, goes under the grandparent: backends take a child
+	 * outside its parent for clock skew), else the step; process.parent_pid
+	 * keeps the real parent */
 	for (size_t i = 0; i < m->nprocs; i++) {
 		if (proc_span[i] < 0)
 			continue;
 		const struct lp_proc *p = &m->procs[i];
 		struct lp_otlp_span *sp = &d->spans[proc_span[i]];
 		int par = p->parent;
-		if (par >= 0 && (size_t)par < m->nprocs && proc_span[par] >= 0 && m->procs[par].step == p->step)
+		for (int guard = 0; par >= 0 && (size_t)par < m->nprocs && guard < 64; guard++) {
+			const struct lp_otlp_span *ps = proc_span[par] >= 0 ? &d->spans[proc_span[par]] : NULL;
+			if (!ps || m->procs[par].step != p->step) {
+				par = -1;
+				break;
+			}
+			if (ps->start_unix_ns <= sp->start_unix_ns && sp->end_unix_ns <= ps->end_unix_ns)
+				break;
+			par = m->procs[par].parent;
+		}
+		if (par >= 0 && (size_t)par < m->nprocs && proc_span[par] >= 0)
 			memcpy(sp->parent_id, d->spans[proc_span[par]].span_id, 8);
 		else
 			memcpy(sp->parent_id, d->spans[step_span[p->step]].span_id, 8);

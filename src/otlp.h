@@ -10,7 +10,9 @@
  *
  * One trace per build: a root span for the build, a child span per step,
  * the step's processes below it (a process under its parent process when
- * that is in the same step), findings as span events with their evidence.
+ * that is in the same step and holds it in time, else under the nearest
+ * ancestor that does, else the step), findings as span events with their
+ * evidence.
  * Times are the kernel's CLOCK_MONOTONIC mapped to wall-clock time with the
  * trace META's start_monotonic_ns / start_realtime_ns pair.
  *

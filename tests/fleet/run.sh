@@ -454,6 +454,13 @@ else
 		else
 			fail "jaeger: five traces" "roots: $roots"
 		fi
+		warned=$(jq -r '[.data[] | .spans[] | select(.warnings) | .operationName + ": " + (.warnings | join("; "))] | .[:3] | join(" | ")' \
+			"$ART/jaeger-session.json" 2>/dev/null)
+		if [ -z "$warned" ]; then
+			pass "jaeger: no warning about any span of the five traces"
+		else
+			fail "jaeger: warnings on the session's spans" "$warned"
+		fi
 		errs=$(jq -r '[.data[] | .spans[] | select((.references | length) == 0) |
 			select(any(.tags[]; .key == "error" and .value == true)) | .operationName] | sort | join(",")' "$ART/jaeger-session.json" 2>/dev/null)
 		if [ "$errs" = "build sess/backend,build sess/opt,build sess/prod" ]; then
