@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * layerprof export FILE -o OUT [--format chrome|folded|svg] [--metric time|bytes|ops]
+ * layerprof export FILE -o OUT [--format chrome|folded|svg|otlp|prom] [--metric time|bytes|ops]
+ * layerprof export FILE --otlp-endpoint URL [--otlp-*...] [-o OUT]
  *
  * The format comes from OUT's suffix unless --format is given:
  *   .json .json.gz   Chrome Trace Event JSON (Perfetto UI, chrome://tracing)
  *   .folded          folded stacks (flamegraph.pl, inferno, speedscope)
  *   .svg             self-contained SVG flame graph
+ *   .otlp.json       the build as an OpenTelemetry trace (OTLP/JSON)
+ *   .prom            OpenMetrics text (node_exporter's textfile collector)
+ * --otlp-endpoint sends the OpenTelemetry trace to a collector (otlp.h),
+ * with or without an OUT; the trace file is only read.
  * A trailing .gz compresses any format as one gzip member. OUT is written
  * to a temporary file in its directory and renamed at the end, so a reader
  * never sees half a file; "-o -" writes to stdout.
@@ -31,6 +36,7 @@
 #include "exitcode.h"
 #include "event.h"
 #include "model.h"
+#include "otlp.h"
 #include "resolve.h"
 #include "syscalls.h"
 #include "trace.h"
@@ -305,15 +311,23 @@ const char *lp_metric_what(enum lp_export_metric m)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: layerprof export FILE -o OUT [--format chrome|folded|svg] [--metric time|bytes|ops]\n"
+		"usage: layerprof export FILE -o OUT [--format chrome|folded|svg|otlp|prom] [--metric time|bytes|ops]\n"
+		"       layerprof export FILE --otlp-endpoint URL [--otlp-...] [-o OUT]\n"
 		"\n"
-		"Write a recording as a picture for the tools people already use.\n"
+		"Write a recording as a picture for the tools people already use, or send it to\n"
+		"an OpenTelemetry collector.\n"
 		"\n"
 		"  -o, --output OUT     output file; '-' for stdout (default format: chrome)\n"
 		"  -f, --format FMT     chrome  Chrome Trace Event JSON for Perfetto UI / chrome://tracing\n"
 		"                       folded  folded stacks for flamegraph.pl, inferno, speedscope\n"
 		"                       svg     self-contained SVG flame graph (hover, click to zoom, search)\n"
-		"                       default: from OUT's suffix (.json, .json.gz, .folded, .svg);\n"
+		"                       otlp    the build as an OpenTelemetry trace, OTLP/JSON (the body\n"
+		"                               --otlp-format json sends)\n"
+		"                       prom    OpenMetrics text for node_exporter's textfile collector\n"
+		"                               (build duration, status, cache hit ratio, context, image,\n"
+		"                               per-step durations, findings by kind, lost events)\n"
+		"                       default: from OUT's suffix (.json, .json.gz, .folded, .svg,\n"
+		"                       .otlp.json, .prom);\n"
 		"                       a trailing .gz compresses any format (one gzip member)\n"
 		"  -m, --metric M       folded/svg widths: time (\xc2\xb5s inside syscalls, default),\n"
 		"                       bytes (read/written/copied), ops (calls)\n"
@@ -321,9 +335,14 @@ static void usage(FILE *out)
 		"                       tiny consecutive syscalls are merged first\n"
 		"  -h, --help           this help\n"
 		"\n"
+		"OpenTelemetry (a trace per build: the build, its steps, their processes; findings\n"
+		"as span events):\n"
+		"%s"
+		"\n"
 		"Stacks: build;<step>;<comm[pid]>;<syscall>;<path>. OUT is written to a temporary file\n"
-		"in its directory and renamed when complete.\n",
-		LP_CHROME_DEFAULT_MAX_EVENTS);
+		"in its directory and renamed when complete. A failed send exits 1 and says why;\n"
+		"the trace file is never modified.\n",
+		LP_CHROME_DEFAULT_MAX_EVENTS, lp_otlp_help);
 }
 
 static bool ends_with(const char *s, const char *suf)
@@ -342,8 +361,12 @@ static enum lp_export_format format_of_name(const char *out, bool *gz)
 		*gz = true;
 		tmp[strlen(tmp) - 3] = 0;
 	}
+	if (ends_with(tmp, ".otlp.json"))
+		return LP_FMT_OTLP_JSON;
 	if (ends_with(tmp, ".json"))
 		return LP_FMT_CHROME;
+	if (ends_with(tmp, ".prom"))
+		return LP_FMT_PROM;
 	if (ends_with(tmp, ".folded"))
 		return LP_FMT_FOLDED;
 	if (ends_with(tmp, ".svg"))
@@ -370,19 +393,22 @@ static int run_export(enum lp_export_format fmt, const struct lp_model *m, struc
 	case LP_FMT_CHROME: return lp_export_chrome(m, r, o, opt, err, errlen);
 	case LP_FMT_FOLDED: return lp_export_folded(m, r, o, opt, err, errlen);
 	case LP_FMT_SVG: return lp_export_svg(m, r, o, opt, err, errlen);
+	case LP_FMT_OTLP_JSON: return lp_export_otlp_json(m, r, o, opt, err, errlen);
+	case LP_FMT_PROM: return lp_export_prom(m, r, o, opt, err, errlen);
 	default:
 		snprintf(err, errlen, "no format");
 		return -1;
 	}
 }
 
-int cmd_export(int argc, char **argv)
+static int export_run(int argc, char **argv, struct lp_otlp_opts *otlp)
 {
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "metric", required_argument, NULL, 'm' },
 		{ "max-events", required_argument, NULL, 'E' },
+		LP_OTLP_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -392,6 +418,11 @@ int cmd_export(int argc, char **argv)
 	int c;
 	struct lp_cmdline cl = { "export", "o:f:m:h", longopts };
 	while ((c = lp_cmdline_next(&cl, argc, argv)) != -1) {
+		if (lp_otlp_is_opt(c)) {
+			if (lp_otlp_opt(otlp, "export", c, optarg) < 0)
+				return LP_EXIT_USAGE;
+			continue;
+		}
 		switch (c) {
 		case 'o':
 			out = optarg;
@@ -403,8 +434,12 @@ int cmd_export(int argc, char **argv)
 				fmt = LP_FMT_FOLDED;
 			else if (!strcmp(optarg, "svg"))
 				fmt = LP_FMT_SVG;
+			else if (!strcmp(optarg, "otlp") || !strcmp(optarg, "otlp-json"))
+				fmt = LP_FMT_OTLP_JSON;
+			else if (!strcmp(optarg, "prom") || !strcmp(optarg, "openmetrics") || !strcmp(optarg, "prometheus"))
+				fmt = LP_FMT_PROM;
 			else {
-				lp_error("export: unknown format '%s' (choose chrome, folded or svg)", optarg);
+				lp_error("export: unknown format '%s' (choose chrome, folded, svg, otlp or prom)", optarg);
 				return LP_EXIT_USAGE;
 			}
 			break;
@@ -445,25 +480,30 @@ int cmd_export(int argc, char **argv)
 		lp_error("export: unexpected argument '%s'; usage: layerprof export FILE -o OUT", argv[optind]);
 		return LP_EXIT_USAGE;
 	}
-	if (!out || !*out) {
-		lp_error("export: no output given; use -o OUT (.json, .json.gz, .folded, .svg) or -o -");
+	if ((!out || !*out) && !otlp->endpoint) {
+		lp_error("export: no output given; use -o OUT (.json, .json.gz, .folded, .svg, .otlp.json, .prom), "
+			 "-o - or --otlp-endpoint URL");
 		return LP_EXIT_USAGE;
 	}
-	bool to_stdout = !strcmp(out, "-");
+	bool to_file = out && *out;
+	bool to_stdout = to_file && !strcmp(out, "-");
 	bool gz = false;
-	if (!to_stdout) {
+	if (!to_file) {
+		/* only the send */
+	} else if (!to_stdout) {
 		enum lp_export_format by_name = format_of_name(out, &gz);
 		if (fmt == LP_FMT_NONE)
 			fmt = by_name;
 		if (fmt == LP_FMT_NONE) {
-			lp_error("export: cannot tell the format of '%s'; use a .json, .json.gz, .folded or .svg "
-				 "name, or --format chrome|folded|svg", out);
+			lp_error("export: cannot tell the format of '%s'; use a .json, .json.gz, .folded, .svg, "
+				 ".otlp.json or .prom name, or --format chrome|folded|svg|otlp|prom", out);
 			return LP_EXIT_USAGE;
 		}
 	} else if (fmt == LP_FMT_NONE) {
 		fmt = LP_FMT_CHROME;
 	}
 	opt.trace_name = in;
+	opt.service = otlp->service;
 
 	char err[512] = "";
 	struct lp_model_options mo = { .no_findings = false };
@@ -482,6 +522,8 @@ int cmd_export(int argc, char **argv)
 	int status = LP_EXIT_OK;
 	FILE *f = stdout;
 	int fd = -1;
+	if (!to_file)
+		goto send;
 	if (!to_stdout) {
 		/* temp file beside OUT, renamed when complete */
 		char dir[4096];
@@ -569,8 +611,33 @@ cleanup_tmp:
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
 	}
+send:
+	if (status == LP_EXIT_OK && otlp->endpoint) {
+		size_t spans = 0, traces = 0, bytes = 0;
+		uint64_t t0 = lp_now_ns();
+		if (lp_otlp_send(m, r, in, otlp, &spans, &traces, &bytes, err, sizeof(err)) < 0) {
+			lp_error("export: OTLP: %s; %s is unchanged, send it again with "
+				 "'layerprof export %s --otlp-endpoint URL'", err, in, in);
+			status = LP_EXIT_FAILURE;
+		} else {
+			char dur[32];
+			fprintf(stderr, "layerprof export: sent %zu trace%s, %zu spans (%zu bytes of %s%s) to %s in %s\n",
+				traces, traces == 1 ? "" : "s", spans, bytes,
+				otlp->json ? "JSON" : "protobuf", otlp->gzip ? ", gzip'ed" : "", otlp->endpoint,
+				lp_fmt_duration_ns(lp_now_ns() - t0, dur, sizeof(dur)));
+		}
+	}
 done:
 	lp_reader_close(r);
 	lp_model_free(m);
 	return status;
+}
+
+int cmd_export(int argc, char **argv)
+{
+	struct lp_otlp_opts otlp;
+	lp_otlp_opts_init(&otlp);
+	int rc = export_run(argc, argv, &otlp);
+	lp_otlp_opts_free(&otlp);
+	return rc;
 }

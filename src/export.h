@@ -8,6 +8,9 @@
  *   folded   folded stacks for flamegraph.pl, inferno, speedscope:
  *            build;<step>;<comm[pid]>;<syscall>;<path> <count>
  *   svg      a self-contained flame graph of the same stacks
+ *   otlp     the build as an OpenTelemetry trace, OTLP/JSON (export_otlp.c;
+ *            also sent to a collector with --otlp-endpoint, otlp.h)
+ *   prom     OpenMetrics text for node_exporter's textfile collector
  *
  * Every exporter reads the model (who did what, steps) and makes its own
  * pass over a reader for per-event detail, with its own lp_resolver.
@@ -26,13 +29,14 @@
 struct lp_model;
 struct lp_reader;
 
-enum lp_export_format { LP_FMT_NONE = 0, LP_FMT_CHROME, LP_FMT_FOLDED, LP_FMT_SVG };
+enum lp_export_format { LP_FMT_NONE = 0, LP_FMT_CHROME, LP_FMT_FOLDED, LP_FMT_SVG, LP_FMT_OTLP_JSON, LP_FMT_PROM };
 enum lp_export_metric { LP_METRIC_TIME = 0, LP_METRIC_BYTES, LP_METRIC_OPS };
 
 struct lp_export_opts {
 	enum lp_export_metric metric;
 	const char *trace_name;     /* the trace file as given (legends, otherData) */
 	uint64_t max_events;        /* chrome: cap on per-event slices; 0 = default */
+	const char *service;        /* otlp: the resource's service.name */
 };
 
 /* Default cap of per-event slices in a Chrome trace (about 100 MB of JSON). */
@@ -137,5 +141,10 @@ int lp_export_folded(const struct lp_model *m, struct lp_reader *r, struct lp_xo
 		     const struct lp_export_opts *opt, char *err, size_t errlen);
 int lp_export_svg(const struct lp_model *m, struct lp_reader *r, struct lp_xout *o,
 		  const struct lp_export_opts *opt, char *err, size_t errlen);
+
+int lp_export_otlp_json(const struct lp_model *m, struct lp_reader *r, struct lp_xout *o,
+			const struct lp_export_opts *opt, char *err, size_t errlen);
+int lp_export_prom(const struct lp_model *m, struct lp_reader *r, struct lp_xout *o,
+		   const struct lp_export_opts *opt, char *err, size_t errlen);
 
 #endif /* LAYERPROF_EXPORT_H */

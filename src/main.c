@@ -19,7 +19,7 @@ static const struct subcommand {
 } subcommands[] = {
 	{ "record", cmd_record, "trace a build (or the running daemons) into a trace file" },
 	{ "report", cmd_report, "explain what was slow and why the cache missed" },
-	{ "export", cmd_export, "write Perfetto/Chrome JSON, folded stacks or an SVG flame graph" },
+	{ "export", cmd_export, "Perfetto/Chrome JSON, flame graphs, metrics; OTLP traces to a collector" },
 	{ "diff",   cmd_diff,   "compare two recordings: what changed, why it missed" },
 	{ "dump",   cmd_dump,   "print every recorded event (text or NDJSON)" },
 	{ "check",  cmd_check,  "can this host run layerprof? what is missing?" },

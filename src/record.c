@@ -41,6 +41,7 @@
 #include "dockerctx.h"
 #include "exitcode.h"
 #include "loader.h"
+#include "otlp.h"
 #include "procfs.h"
 #include "rawjson.h"
 #include "redact.h"
@@ -67,7 +68,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: layerprof record [-o FILE] [-p PID]... [--comm NAME]... [--no-daemons]\n"
 		"                        [--duration SEC] [--ringbuf-size BYTES] [--user USER]\n"
-		"                        [--no-redact] [--build-progress MODE] [-v]\n"
+		"                        [--no-redact] [--build-progress MODE]\n"
+		"                        [--otlp-endpoint URL [--otlp-...]] [-v]\n"
 		"                        [-- COMMAND [ARGS...]]\n"
 		"\n"
 		"Trace a build into FILE (default " LP_DEFAULT_TRACE ", mode 0600). With a COMMAND,\n"
@@ -95,6 +97,11 @@ static void usage(FILE *f)
 		"  -v, --verbose            say more, and show libbpf's messages\n"
 		"  -h, --help               this help\n"
 		"\n"
+		"OpenTelemetry: when the trace is complete, send the build as an OTLP trace\n"
+		"(the recording is over by then; a failed send is reported, the trace file is\n"
+		"kept as it is and the exit status stays the command's):\n"
+		"%s"
+		"\n"
 		"For `docker build` (also buildx build, image build, builder build), layerprof\n"
 		"adds --progress=rawjson (buildx >= 0.13: docker CLI >= 23, or buildx build)\n"
 		"or --progress=plain unless given, sets DOCKER_BUILDKIT=1 when unset, shows\n"
@@ -107,7 +114,8 @@ static void usage(FILE *f)
 		"(--progress=plain added), its own context list and Dockerfile in the trace,\n"
 		"so `report` shows every build apart (a session).\n"
 		"\n"
-		"Example: sudo layerprof record -o build.lprof -- docker build -t app .\n");
+		"Example: sudo layerprof record -o build.lprof -- docker build -t app .\n",
+		lp_otlp_help);
 }
 
 /* ---------------------------------------------------------- small helpers */
@@ -207,6 +215,7 @@ static int parse_options(struct rec *r, int argc, char **argv)
 		{ "no-redact", no_argument, NULL, OPT_NO_REDACT },
 		{ "build-progress", required_argument, NULL, OPT_BUILD_PROGRESS },
 		{ "no-shim", no_argument, NULL, OPT_NO_SHIM },
+		LP_OTLP_LONGOPTS,
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -215,6 +224,11 @@ static int parse_options(struct rec *r, int argc, char **argv)
 	/* '+': stop at the first non-option, the command. */
 	struct lp_cmdline cl = { "record", "+o:p:vh", longopts };
 	while ((c = lp_cmdline_next(&cl, argc, argv)) != -1) {
+		if (lp_otlp_is_opt(c)) {
+			if (lp_otlp_opt(&r->otlp, "record", c, optarg) < 0)
+				return LP_EXIT_USAGE;
+			continue;
+		}
 		switch (c) {
 		case 'o':
 			if (!*optarg) {
@@ -1944,6 +1958,26 @@ static void record_free(struct rec *r)
 	free(r);
 }
 
+/* --otlp-endpoint: the trace is complete and handed over, the command has
+ * exited; send the build. Reported either way; never changes the exit
+ * status or the file. */
+static void ship_otlp(struct rec *r)
+{
+	/* the command is over: Ctrl-C may stop the send (the file is complete) */
+	if (r->mask_set) {
+		sigprocmask(SIG_SETMASK, &r->orig_mask, NULL);
+		r->mask_set = false;
+	}
+	char err[768] = "";
+	size_t spans = 0, traces = 0;
+	if (lp_otlp_ship_file(r->out_path, &r->otlp, &spans, &traces, err, sizeof(err)) < 0)
+		lp_error("record: OTLP: %s; %s is complete, send it again with "
+			 "'layerprof export %s --otlp-endpoint URL'", err, r->out_path, r->out_path);
+	else
+		fprintf(stderr, "layerprof: sent %zu trace%s (%zu spans) of %s to %s\n", traces, traces == 1 ? "" : "s",
+			spans, r->out_path, r->otlp.endpoint);
+}
+
 int cmd_record(int argc, char **argv)
 {
 	struct rec *r = lp_xcalloc(1, sizeof(*r));
@@ -1955,6 +1989,7 @@ int cmd_record(int argc, char **argv)
 	r->out[1] = (struct outpipe){ .fd = -1, .stream = 2 };
 	r->sfd = r->ep = r->own_fd = -1;
 	r->sp = (struct spawn){ .sync_w = -1, .pid = -1 };
+	lp_otlp_opts_init(&r->otlp);
 	int ret = parse_options(r, argc, argv);
 	if (ret != 0) {
 		ret = ret < 0 ? LP_EXIT_OK : ret; /* < 0: --help */
@@ -1966,13 +2001,17 @@ int cmd_record(int argc, char **argv)
 		} else {
 			enum end_reason why = record_loop(r);
 			ret = record_finish(r, why);
+			bool ship = ret == LP_EXIT_OK && r->otlp.endpoint;
 			if (r->no_buildx)
 				lp_warn("%s has no buildx component, which BuildKit builds need; on Debian use "
 					"/usr/bin/docker (docker.io) instead",
 					r->cmd_argv[0]);
 			ret = command_status(r, r->why == END_ERROR ? END_ERROR : why, ret);
+			if (ship)
+				ship_otlp(r);
 		}
 	}
+	lp_otlp_opts_free(&r->otlp);
 	record_free(r);
 	return ret;
 }

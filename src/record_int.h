@@ -18,6 +18,7 @@
 
 #include "dockerctx.h"
 #include "loader.h"
+#include "otlp.h"
 #include "rawjson.h"
 #include "redact.h"
 #include "trace.h"
@@ -107,6 +108,7 @@ struct rec {
 	const char *comms[LP_MAX_COMMS];
 	size_t ncomms;
 	bool no_daemons, redact, verbose;
+	struct lp_otlp_opts otlp;    /* --otlp-*: send the finished trace (ship_otlp) */
 	uint64_t duration_ms;
 	uint32_t ringbuf;
 	const char *user;

@@ -3,7 +3,7 @@
 #   tools/install-deps.sh build|test|demo|bench|engines
 set -euo pipefail
 what=${1:-build}
-build=(make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcjson-dev pkg-config)
+build=(make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcjson-dev libcurl4-openssl-dev pkg-config)
 docker=(docker.io busybox-static)
 # tests/realworld: debootstrap for the base images; the host-side clients that
 # make the developer contexts (lockfiles, node_modules, .venv, bin/, target/)
@@ -16,7 +16,9 @@ command -v go >/dev/null 2>&1 || realworld+=(golang-go)
 command -v cargo >/dev/null 2>&1 || realworld+=(cargo-web rustc-web)
 case "$what" in
 build) pkgs=("${build[@]}") ;;
+# tests/fleet: promtool (prometheus), protoc --decode_raw (protobuf-compiler), curl (tools/jaeger.sh)
 test) pkgs=("${build[@]}" "${docker[@]}" docker-compose libcriterion-dev libfuzzer-14-dev libclang-rt-14-dev python3 xz-utils jq chromium libxml2-utils
+	prometheus protobuf-compiler curl
 	"${realworld[@]}") ;;
 demo) pkgs=("${build[@]}" "${docker[@]}") ;;
 bench) pkgs=("${build[@]}" "${docker[@]}" strace bpftrace hyperfine) ;;
