@@ -270,6 +270,8 @@ static void add_resource(struct mk *k, const cJSON *meta, const char *service)
 		lp_otlp_add_str(r, "layerprof.engine", dp->comm);
 		if (exe || dp->exe)
 			lp_otlp_add_str(r, "layerprof.engine.executable", exe ? exe : dp->exe);
+		if (!dver)
+			dver = k->m->build.engine_version; /* record asked it at the end */
 		if (dver)
 			lp_otlp_add_str(r, "layerprof.engine.version", dver);
 	}

@@ -337,6 +337,7 @@ void lp_model_free(struct lp_model *m)
 	free(b->builder);
 	free(b->own_containers.v);
 	free(b->other_containers.v);
+	free(b->engine_version);
 	free(b->target);
 	free(b->builder_driver);
 	free(b->context_dir);

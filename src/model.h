@@ -390,6 +390,7 @@ struct lp_build {
 	 * kept out of its steps */
 	struct lp_u32v own_containers, other_containers;
 	char *docker_host;      /* META build.docker_host: -H, else DOCKER_HOST, else NULL */
+	char *engine_version;   /* the build daemon's `--version` line (trailer), or NULL */
 	struct lp_dockerfile *dockerfile; /* dockerfile_text parsed (dockerfile.h), or NULL */
 	char **data_roots;      /* traced daemons' data-root(s) */
 	size_t ndata_roots;

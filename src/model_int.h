@@ -210,6 +210,9 @@ extern uint64_t lp_model_tape_max;
 void lp_model_parse_meta(struct lp_model *m, const char *meta_json);
 /* A session build's LP_REC_BUILD JSON, over META's build fields. */
 void lp_model_parse_session_build(struct lp_model *m, const char *json);
+/* The `--version` line record got of daemon pid at the end of the
+ * recording (trailer "daemon_versions"), malloc'd, or NULL. */
+char *lp_model_daemon_version(const char *trailer, uint32_t pid);
 /* Its image, from the trailer's "session_images" (record inspected it). */
 void lp_model_parse_session_image(struct lp_model *m, const char *trailer);
 void lp_model_parse_trailer(struct lp_model *m, const char *trailer_json);

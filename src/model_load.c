@@ -178,6 +178,8 @@ struct lp_model *lp_model_from_reader(struct lp_reader *r, const struct lp_model
 	pv->step_rfc = lp_xcalloc(m->nsteps + 1, sizeof(struct lp_strv));
 
 	lp_correlate(m);
+	if (pv->daemon_known)
+		m->build.engine_version = lp_model_daemon_version(lp_reader_trailer(r), pv->daemon_pid);
 
 	/* pass 2: from the tape, or (too big a trace) from the trace again */
 	lp_pass2_begin(m);

@@ -205,3 +205,18 @@ void lp_model_parse_trailer(struct lp_model *m, const char *trailer)
 	find_image(m, root);
 	cJSON_Delete(root);
 }
+
+char *lp_model_daemon_version(const char *trailer, uint32_t pid)
+{
+	cJSON *root = trailer ? cJSON_Parse(trailer) : NULL;
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "daemon_versions"), *e;
+	char *v = NULL;
+	cJSON_ArrayForEach(e, arr) {
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(e, "pid");
+		const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "version"));
+		if (cJSON_IsNumber(p) && (uint32_t)p->valuedouble == pid && s && !v)
+			v = lp_xstrdup(s);
+	}
+	cJSON_Delete(root);
+	return v;
+}

@@ -1273,9 +1273,51 @@ static cJSON *inspect_image(struct rec *r)
 
 /* --------------------------------------------------------------- the end */
 
+/* The traced daemons' own `--version` lines (dockerd, buildkitd,
+ * containerd), asked at the end, all at once: the engine's version for
+ * the report and the OTLP resource, without delaying the start. */
+static cJSON *daemon_versions(struct rec *r)
+{
+	struct capture c[16];
+	size_t n = 0;
+	for (size_t i = 0; i < r->ndaemons && n < LP_ARRAY_SIZE(c); i++) {
+		const struct daemon *d = &r->daemons[i];
+		if (!d->exe || !*d->exe || (strcmp(d->comm, "dockerd") && strcmp(d->comm, "buildkitd") &&
+					   strcmp(d->comm, "containerd")))
+			continue;
+		char *argv[] = { d->exe, (char *)"--version", NULL };
+		rec_capture_start(r, argv, NULL, &c[n]);
+		n++;
+	}
+	cJSON *arr = NULL;
+	uint64_t deadline = lp_now_ns() + 2000000000ull;
+	size_t k = 0;
+	for (size_t i = 0; i < r->ndaemons && k < n; i++) {
+		const struct daemon *d = &r->daemons[i];
+		if (!d->exe || !*d->exe || (strcmp(d->comm, "dockerd") && strcmp(d->comm, "buildkitd") &&
+					   strcmp(d->comm, "containerd")))
+			continue;
+		char *out = rec_capture_finish(&c[k++], deadline);
+		if (!out)
+			continue;
+		out[strcspn(out, "\n")] = '\0';
+		if (*out) {
+			if (!arr)
+				arr = cJSON_CreateArray();
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddNumberToObject(o, "pid", d->pid);
+			cJSON_AddStringToObject(o, "comm", d->comm);
+			cJSON_AddStringToObject(o, "version", out);
+			cJSON_AddItemToArray(arr, o);
+		}
+		free(out);
+	}
+	return arr;
+}
+
 static char *make_trailer(struct rec *r, enum end_reason why, uint64_t end_mono,
 			  const uint64_t lost[LP_LOST_NR], const uint64_t *per_cpu, int ncpu,
-			  cJSON *image, cJSON *session_images)
+			  cJSON *image, cJSON *session_images, cJSON *daemon_versions)
 {
 	static const char *const reasons[LP_LOST_NR] = { "ringbuf", "inflight", "fdio", "traced",
 							 "counts" };
@@ -1329,6 +1371,8 @@ static char *make_trailer(struct rec *r, enum end_reason why, uint64_t end_mono,
 		cJSON_AddItemToObject(t, "image", image);
 	if (session_images)
 		cJSON_AddItemToObject(t, "session_images", session_images);
+	if (daemon_versions)
+		cJSON_AddItemToObject(t, "daemon_versions", daemon_versions);
 	char *s = cJSON_PrintUnformatted(t);
 	cJSON_Delete(t);
 	return s;
@@ -1839,7 +1883,8 @@ static int record_finish(struct rec *r, enum end_reason why)
 		ncpu = ncpu_max;
 	cJSON *image = r->is_build && why == END_COMMAND ? inspect_image(r) : NULL;
 	cJSON *simages = r->nconns ? rec_inspect_session_images(r) : NULL;
-	char *trailer = make_trailer(r, why, end_mono, lost, per_cpu, ncpu, image, simages);
+	cJSON *dversions = daemon_versions(r);
+	char *trailer = make_trailer(r, why, end_mono, lost, per_cpu, ncpu, image, simages, dversions);
 	free(per_cpu);
 	char werr[512] = "";
 	const char *first_err = r->w ? lp_writer_error(r->w) : NULL;
@@ -1868,7 +1913,7 @@ static void record_finish_error(struct rec *r)
 {
 	uint64_t nolost[LP_LOST_NR] = { 0 };
 	uint64_t zero = 0;
-	char *etrailer = make_trailer(r, END_ERROR, lp_now_ns(), nolost, &zero, 0, NULL, NULL);
+	char *etrailer = make_trailer(r, END_ERROR, lp_now_ns(), nolost, &zero, 0, NULL, NULL, NULL);
 	char eerr[512];
 	lp_writer_close(r->w, etrailer, eerr, sizeof(eerr));
 	r->w = NULL;

@@ -279,6 +279,8 @@ cJSON *lp_report_doc(const struct lp_model *m, const char *file, const struct ta
 		cJSON_AddStringToObject(jb, "command", b->command);
 	if (b->progress_format)
 		cJSON_AddStringToObject(jb, "progress_format", b->progress_format);
+	if (b->engine_version)
+		cJSON_AddStringToObject(jb, "engine_version", b->engine_version);
 	if (b->builder) {
 		cJSON_AddStringToObject(jb, "builder", b->builder);
 		if (b->builder_driver)
@@ -434,6 +436,8 @@ void lp_report_print_text(FILE *out, const struct lp_model *m, const char *file,
 	if (b->builder)
 		fprintf(out, "  builder          %s (%s driver)\n", b->builder,
 			b->builder_driver ? b->builder_driver : "unknown");
+	if (b->engine_version)
+		fprintf(out, "  engine           %s\n", b->engine_version);
 	fprintf(out, "  wall time        %s (%s)\n", lp_fmt_duration_ns(b->wall_ns, b1, sizeof(b1)),
 	       b->wall_from_command ? "the build command, start to exit"
 	       : b->steps_inferred ? "first to last inferred step" : "first to last progress line");

@@ -618,3 +618,22 @@ Test(model, rawjson_engine_times)
 	lp_model_free(m);
 	unlink(s.path);
 }
+
+/* The engine's version: the `--version` line record asked each daemon at
+ * the end (trailer "daemon_versions"), by pid. */
+Test(model, daemon_version_from_trailer)
+{
+	const char *t = "{\"daemon_versions\":[{\"pid\":100,\"comm\":\"dockerd\",\"version\":\"Docker version 28.4.0, build "
+			"v28.4.0+incompatible\"},{\"pid\":200,\"comm\":\"containerd\",\"version\":\"containerd v2.1.4\"}]}";
+	char *v = lp_model_daemon_version(t, 100);
+	cr_assert_not_null(v);
+	cr_expect_str_eq(v, "Docker version 28.4.0, build v28.4.0+incompatible");
+	free(v);
+	v = lp_model_daemon_version(t, 200);
+	cr_expect_str_eq(v, "containerd v2.1.4");
+	free(v);
+	cr_expect_null(lp_model_daemon_version(t, 300));
+	cr_expect_null(lp_model_daemon_version("{}", 100));
+	cr_expect_null(lp_model_daemon_version("not json", 100));
+	cr_expect_null(lp_model_daemon_version(NULL, 100));
+}
