@@ -130,6 +130,20 @@ for bin in "${bins[@]}"; do
 	done
 done
 
+# The man page's OPTIONS has every option of every command's --help.
+man_txt=$(sed 's/\\-/-/g' "$LP_ROOT/man/layerprof.1")
+missing=
+for c in record report export diff dump check; do
+	for o in $("$LP_BIN" "$c" --help | grep -oE '^ +(-[a-z], )?--[a-z][a-z-]+' | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
+		grep -qF -- ".B $o" <<<"$man_txt" || grep -qF -- ", $o" <<<"$man_txt" || missing+=" $c:$o"
+	done
+done
+if [ -z "$missing" ] && grep -q '^\.SH OPTIONS' "$LP_ROOT/man/layerprof.1" && grep -q '^\.SH OVERHEAD' "$LP_ROOT/man/layerprof.1"; then
+	pass "man page: OPTIONS has every command's options, and an OVERHEAD section"
+else
+	fail "man page: OPTIONS has every command's options, and an OVERHEAD section" "missing:${missing:- the sections}"
+fi
+
 # Privileges: record refuses without them (one line, status 4); readers need none.
 if is_root && command -v setpriv >/dev/null; then
 	expect "record as nobody" 4 setpriv --reuid=65534 --regid=65534 --clear-groups "$LP_BIN" record -o "$tmp/x.lprof" -- true
