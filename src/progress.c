@@ -6,6 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A rawjson object longer than this is taken for text (cut), by feed()
+ * and feed_line() alike. */
+#define JSON_LINE_MAX (1u << 20)
+
 enum block_state {
 	BLOCK_NONE,      /* not in an error block */
 	BLOCK_WANT_NAME, /* after the opening "------" */
@@ -24,7 +28,7 @@ struct lp_progress {
 
 	/* partial line of lp_progress_feed() */
 	char *pbuf;
-	size_t plen;
+	size_t plen, pcap;
 	bool pdropping; /* the partial line is over max_line: discard until '\n' */
 	bool pcut;      /* ...and a byte other than '\r' was discarded: the line,
 			 * trailing '\r's stripped, is longer than max_line */
@@ -341,6 +345,7 @@ void lp_progress_set_limits(struct lp_progress *p, size_t max_lines, size_t max_
 	if (p->plen == 0 && !p->pdropping) {
 		free(p->pbuf);
 		p->pbuf = NULL;
+		p->pcap = 0;
 		p->max_line = max_line < 16 ? 16 : max_line;
 	}
 }
@@ -953,7 +958,7 @@ static void line_in(struct lp_progress *p, uint64_t ts_ns, const char *line, siz
 	if (!cut) {
 		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			len--;
-		if (rawjson_in(p, ts_ns, line, len))
+		if (len <= JSON_LINE_MAX && rawjson_in(p, ts_ns, line, len))
 			return;
 	}
 	p->nlines++;
@@ -990,7 +995,8 @@ void lp_progress_feed_line(struct lp_progress *p, uint64_t ts_ns, const char *li
 	line_in(p, ts_ns, line ? line : "", len, false);
 }
 
-/* feed() keeps max_line + 1 bytes of a line and drops the rest; whether the
+/* feed() keeps max_line + 1 bytes of a line (JSON_LINE_MAX + 1 of a rawjson
+ * object) and drops the rest; whether the
  * line is too long depends on whether what it dropped was only trailing
  * '\r's (pcut), so that feed() and feed_line() agree on every stream. */
 static void flush_partial(struct lp_progress *p, uint64_t ts_ns)
@@ -1010,16 +1016,26 @@ void lp_progress_feed(struct lp_progress *p, uint64_t ts_ns, const char *data, s
 		size_t n = nl ? (size_t)(nl - data) : len;
 		size_t take = 0;
 		if (!p->pdropping) {
-			if (!p->pbuf) {
-				p->pbuf = malloc(p->max_line + 1);
-				if (!p->pbuf)
+			/* a rawjson object is kept whole up to JSON_LINE_MAX, any
+			 * other line up to max_line, as feed_line() would take them */
+			bool json = (p->plen ? p->pbuf[0] : n ? data[0] : 0) == '{';
+			size_t keep = json ? JSON_LINE_MAX : p->max_line;
+			size_t want = p->plen + (n < keep + 1 - p->plen ? n : keep + 1 - p->plen);
+			if (want > p->pcap || !p->pbuf) {
+				size_t cap = p->pcap ? p->pcap : p->max_line + 1;
+				while (cap < want)
+					cap *= 2;
+				char *nb = realloc(p->pbuf, cap);
+				if (!nb)
 					return;
+				p->pbuf = nb;
+				p->pcap = cap;
 			}
-			size_t room = p->max_line + 1 - p->plen;
+			size_t room = keep + 1 - p->plen;
 			take = n < room ? n : room;
 			memcpy(p->pbuf + p->plen, data, take);
 			p->plen += take;
-			if (p->plen > p->max_line)
+			if (p->plen > keep)
 				p->pdropping = true;
 		}
 		for (size_t i = take; i < n && !p->pcut; i++)
