@@ -208,7 +208,7 @@ static void free_build_ctx(struct build_ctx *bc)
 /* `docker buildx bake`: ask it what it will build (`bake --print`, in
  * the command's directory), and note each target as a build of its own
  * (hdr.tid = 1 + its index). Returns how many. */
-static int shim_bake(struct rec *r, struct shim_conn *c, char **av, int argc, int bake_idx, const char *cwd,
+static int shim_bake(struct rec *r, struct shim_conn *c, char **av, int argc, const char *cwd,
 		     const char *host, const cJSON *command)
 {
 	char **pv = lp_xcalloc((size_t)argc + 3, sizeof(char *));
@@ -265,7 +265,6 @@ static int shim_bake(struct rec *r, struct shim_conn *c, char **av, int argc, in
 		r->nbuilds++;
 	}
 	cJSON_Delete(doc);
-	(void)bake_idx;
 	return nt;
 }
 
@@ -300,7 +299,7 @@ static void shim_header(struct rec *r, struct shim_conn *c, const char *line)
 		for (int i = 0; i < k; i++)
 			cJSON_AddItemToArray(cmd, cJSON_CreateString(red ? red[i] : av[i]));
 		lp_redact_free(red, k);
-		int n = shim_bake(r, c, av, k, bake_idx, cJSON_IsString(cwd) ? cwd->valuestring : NULL,
+		int n = shim_bake(r, c, av, k, cJSON_IsString(cwd) ? cwd->valuestring : NULL,
 				  cJSON_IsString(host) ? host->valuestring : NULL, cmd);
 		cJSON_Delete(cmd);
 		if (r->verbose)
