@@ -408,6 +408,15 @@ else
 		count_py "$work/jc3.out"
 		curl -s "$JAEGER_QUERY/api/traces?service=fleet-record&start=0&end=$(($(date +%s) + 1000))000000" >"$ART/jaeger-record.json"
 		cp "$work/rec.lprof" "$ART/record.lprof" 2>/dev/null
+		# the engine's version in the resource: dockerd's own --version line
+		want_ver=$(/usr/sbin/dockerd --version 2>/dev/null)
+		got_ver=$(jq -r '[.data[0].processes[].tags[]? | select(.key == "layerprof.engine.version") | .value] | first // empty' \
+			"$ART/jaeger-record.json" 2>/dev/null)
+		if [ -n "$want_ver" ] && [ "$got_ver" = "$want_ver" ]; then
+			pass "record: the resource names the engine's version ($got_ver)"
+		else
+			fail "record: the resource names the engine's version" "want '$want_ver', got '$got_ver'"
+		fi
 
 		# a failed build is sent too, and record keeps the build's exit status
 		msrc=$work/src/missing-file
