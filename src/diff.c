@@ -62,6 +62,7 @@
 #include "export.h"
 #include "model.h"
 #include "session.h"
+#include "step_times.h"
 #include "util.h"
 
 #define SIG_MIN_NS 500000000ull
@@ -503,7 +504,7 @@ static void fmt_step_time(const struct lp_step *s, char *buf, size_t len)
 	if (!s || s->cached)
 		snprintf(buf, len, "-");
 	else
-		fmt_ms(wall(s), buf, len);
+		lp_step_time_text(s, buf, len);
 }
 
 /* "5 created, 4 overwritten, 1 deleted (10.5 MB)": a step's layer provenance */
@@ -656,8 +657,10 @@ static void print_text(FILE *out, struct diff *d)
 		fmt_step_time(b, tb, sizeof(tb));
 		char st[48];
 		snprintf(st, sizeof(st), "%s -> %s", status_word(a), status_word(b));
-		fprintf(out, "  %-5s %-44.44s %-18s %9s -> %-9s %s\n", sh->id, sh->name ? sh->name : "", st, ta, tb,
-		       p->ch == CH_SAME ? "" : change_names[p->ch]);
+		char nb[256];
+		/* a long name is cut with "..." (it is whole in --json) */
+		fprintf(out, "  %-5s %-44s %-18s %9s -> %-9s %s\n", sh->id, lp_fit(sh->name, 44, nb, sizeof(nb)), st, ta,
+			tb, p->ch == CH_SAME ? "" : change_names[p->ch]);
 		/* what it did to the files of its stage, when that changed (a
 		 * cached step did nothing this time: not a change) */
 		if ((!a || !a->cached) && (!b || !b->cached) && layer_differs(a, b)) {

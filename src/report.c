@@ -21,21 +21,10 @@
 #include "report.h"
 #include "report_session.h"
 #include "session.h"
+#include "step_times.h"
 #include "trace.h"
 #include "util.h"
 
-/* A step's time for the table: plain progress lines only tell tenths of a
- * second, so a short one is "<0.1 s", never a false "0 us" (the kernel's
- * and the engine's rawjson times are exact). */
-static const char *step_time(const struct lp_step *s, char *buf, size_t len)
-{
-	uint64_t w = lp_step_wall_ns(s);
-	if (s->time_src == LP_TIME_PROGRESS && w < 100000000ull) {
-		snprintf(buf, len, "<0.1 s");
-		return buf;
-	}
-	return lp_fmt_duration_ns(w, buf, len);
-}
 
 static void usage(FILE *out)
 {
@@ -498,7 +487,7 @@ void lp_report_print_text(FILE *out, const struct lp_model *m, const char *file,
 		char nb[4096];
 		fprintf(out, "  %-5s %-10.10s %5s %-8s %9s %6llu %14s %14s  %s\n", s->id,
 		       *s->stage ? s->stage : "-", line, lp_step_status_name(s->status),
-		       s->cached ? "-" : step_time(s, b3, sizeof(b3)),
+		       s->cached ? "-" : lp_step_time_text(s, b3, sizeof(b3)),
 		       (unsigned long long)s->agg.execs, rd, wr,
 		       lp_fit(s->name, width ? (width > 86 + 12 ? width - 86 : 12) : 0, nb, sizeof(nb)));
 		if (layer_made(s)) {

@@ -14,6 +14,7 @@
  * trace) BuildKit's own "DONE 1.2s", else the time between its progress
  * lines; cached: none.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "model.h"
@@ -153,4 +154,17 @@ const char *lp_time_source_name(enum lp_time_source t)
 	case LP_TIME_ENGINE: return "engine";
 	default: return "none";
 	}
+}
+
+/* Plain progress lines only tell tenths of a second: a short step timed
+ * by them is "<0.1 s", never a false "0 us" (the kernel's and the
+ * engine's times are exact). */
+const char *lp_step_time_text(const struct lp_step *s, char *buf, size_t len)
+{
+	uint64_t w = lp_step_wall_ns(s);
+	if (s->time_src == LP_TIME_PROGRESS && w < 100000000ull) {
+		snprintf(buf, len, "<0.1 s");
+		return buf;
+	}
+	return lp_fmt_duration_ns(w, buf, len);
 }
