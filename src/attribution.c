@@ -568,6 +568,15 @@ int lp_model_event_step_p(const struct lp_model *m, const struct lp_hdr *rec, co
 			 * this build's steps owns is another build's */
 			if (own < 0 && m->build.session_overlaps)
 				return -1;
+			/* a .dockerignore in a snapshot no step owns: BuildKit's
+			 * local source for "load .dockerignore", re-synced (an old
+			 * copy removed) while the next steps already show */
+			size_t rl = sp.rel ? strlen(sp.rel) : 0;
+			if (own < 0 && rl >= 13 && !strcmp(sp.rel + rl - 13, ".dockerignore")) {
+				for (size_t i = 0; i < m->nsteps; i++)
+					if (m->steps[i].kind == LP_STEPK_LOAD_DOCKERIGNORE && !m->steps[i].cached)
+						return (int)i;
+			}
 			int s = step_at_filtered(m, ts, true, lag);
 			if (s >= 0 && s != own)
 				return s;
