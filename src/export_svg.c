@@ -134,7 +134,9 @@ static void draw_node(struct draw *d, int i)
 	lp_metric_fmt(d->metric, n->value, cnt, sizeof(cnt));
 	struct lp_buf *b = &d->b;
 	b->len = 0;
-	lp_buf_printf(b, "<g class=\"f %s\" data-d=\"%d\"><title>", kind_class(n), n->depth);
+	/* data-v: the exact value (ns, bytes, calls) for tools and tests */
+	lp_buf_printf(b, "<g class=\"f %s\" data-d=\"%d\" data-v=\"%llu\"><title>", kind_class(n), n->depth,
+		      (unsigned long long)n->value);
 	lp_xml_str(b, n->name, 0);
 	lp_buf_printf(b, " \xe2\x80\x94 %s, %.2f%%", cnt, d->total ? 100.0 * (double)n->value / (double)d->total : 0.0);
 	if (n->kind == LP_FLAME_STEP && n->step >= 0 && (size_t)n->step < d->m->nsteps) {

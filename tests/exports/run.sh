@@ -2,10 +2,14 @@
 # Real-consumer test of `layerprof export`: the exported files open in the
 # tools people use. speedscope (npm, served on 127.0.0.1) loads the folded
 # stacks and the Chrome trace in headless Debian Chromium (playwright-core);
-# the SVG flame graph is opened directly. Screenshots go to
+# the SVG flame graph is opened directly; speedscope also loads the
+# .speedscope.json (with its unit). Screenshots go to
 # tests/artifacts/exports/. Also checks the files themselves: JSON parses
 # (node), the .json.gz is one gzip member with the same JSON, the SVG is
-# well-formed XML (xmllint), the folded lines match the format.
+# well-formed XML (xmllint), the folded lines match the format; the time
+# flame graphs' step widths are `report --json`'s step times
+# (flame_check.py), and a runc waiting on its init's pipe shows as
+# "waiting on pipe" (the synthetic trace: a recorder with fd kinds).
 #
 # The trace: $LP_EXPORT_TRACE, else the real recording
 # tests/data/traces/bad-order-edit.lptrace (a docker build rebuilt after an
@@ -73,6 +77,54 @@ check "export chrome json" "$LP_BIN" export "$trace" -o "$out/$name.json"
 check "export chrome json.gz" "$LP_BIN" export "$trace" -o "$out/$name.json.gz"
 check "export svg" "$LP_BIN" export "$trace" -o "$out/$name.svg"
 check "export svg --metric bytes" "$LP_BIN" export "$trace" -o "$out/$name.bytes.svg" --metric bytes
+check "export speedscope" "$LP_BIN" export "$trace" -o "$out/$name.speedscope.json"
+check "export speedscope --metric bytes" "$LP_BIN" export "$trace" -o "$out/$name.bytes.speedscope.json" --metric bytes
+
+# ------------------------------------------------- the time flame graphs
+if ! command -v python3 >/dev/null; then
+	skip "flame graph widths = report's step times" "python3 is not installed"
+elif ! "$LP_BIN" report --json "$trace" >"$tmp/report.json" 2>"$tmp/report.err"; then
+	fail "report --json" "$(head -2 "$tmp/report.err" | tr '\n' ' ')"
+else
+	python3 "$here/flame_check.py" "$tmp/report.json" "$out/$name.folded" "$out/$name.speedscope.json" \
+		"$out/$name.svg" >"$tmp/flame.log" 2>&1
+	rc=$?
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*) pass "${line#ok }" ;;
+		"not ok "*) l=${line#not ok }; fail "${l%%: *}" "${l#*: }" ;;
+		esac
+	done <"$tmp/flame.log"
+	if [ "$rc" != 0 ] && ! grep -q '^not ok' "$tmp/flame.log"; then
+		fail "flame_check.py" "exit $rc: $(tail -3 "$tmp/flame.log" | tr '\n' ' ')"
+	fi
+	if python3 -c 'import json,sys; p=json.load(open(sys.argv[1]))["profiles"][0]; sys.exit(p["unit"] != "bytes")' \
+		"$out/$name.bytes.speedscope.json"; then
+		pass "speedscope --metric bytes has the unit bytes"
+	else
+		fail "speedscope --metric bytes has the unit bytes" "$(head -c 300 "$out/$name.bytes.speedscope.json")"
+	fi
+fi
+# runc blocked reading its init's pipe: "waiting on pipe", in a trace whose
+# fds have kinds (the synthetic one; the fixture predates fd kinds, its
+# runc shows "waiting on fd N, kind unknown", never "(unknown)")
+lib=${LP_LIB:-$LP_ROOT/build/liblayerprof.a}
+if [ ! -f "$lib" ]; then
+	skip "runc's pipe wait is 'waiting on pipe'" "$lib is not built (make)"
+# shellcheck disable=SC2046
+elif ! cc -std=c11 -D_GNU_SOURCE -O1 -I"$LP_ROOT/include" -I"$LP_ROOT/src" $(pkg-config --cflags libcjson 2>/dev/null) \
+	-o "$tmp/gen_pipe" "$here/gen_trace.c" "$lib" -lz -lcjson -lpthread -lm 2>"$tmp/cc.err"; then
+	fail "runc's pipe wait is 'waiting on pipe'" "gen_trace.c does not build: $(head -3 "$tmp/cc.err" | tr '\n' ' ')"
+else
+	"$tmp/gen_pipe" "$tmp/pipe.lprof" B --tiny 20
+	"$LP_BIN" export "$tmp/pipe.lprof" -o "$out/synthetic-pipe.folded"
+	if grep -qE '^build;\[4/6\] RUN [^;]*;runc\[300\];waiting on pipe;read [1-9][0-9]*$' "$out/synthetic-pipe.folded" &&
+		! grep -q '(unknown)' "$out/synthetic-pipe.folded"; then
+		pass "runc's pipe wait is 'waiting on pipe' ($(grep -m1 'runc\[300\];waiting on pipe' "$out/synthetic-pipe.folded"))"
+	else
+		fail "runc's pipe wait is 'waiting on pipe'" "$(grep 'runc\[300\]' "$out/synthetic-pipe.folded" | head -3 | tr '\n' ' ')"
+	fi
+fi
 
 if grep -qvE '^[^ ]+( [^ ]+)* [1-9][0-9]*$' "$out/$name.folded"; then
 	fail "folded lines" "$(grep -vE '^[^ ]+( [^ ]+)* [1-9][0-9]*$' "$out/$name.folded" | head -2 | tr '\n' ' ')"
@@ -141,6 +193,7 @@ else
 	else
 		CHROMIUM=$(command -v chromium) timeout 300 node "$here/consumers.js" --dir "$out" \
 			--folded "$out/$name.folded" --json "$out/$name.json" --svg "$out/$name.svg" \
+			--speedscope "$out/$name.speedscope.json" \
 			--shots "$out" "${expect[@]}" >"$tmp/consumers.log" 2>&1
 		rc=$?
 		while IFS= read -r line; do
