@@ -279,12 +279,12 @@ int lp_export_svg(const struct lp_model *m, struct lp_reader *r, struct lp_xout 
 	lp_xml_str(&b, lp_metric_what(opt->metric), 0);
 	lp_buf_puts(&b, ". Total ");
 	lp_xml_str(&b, tot, 0);
-	if (opt->metric == LP_METRIC_TIME)
-		lp_buf_printf(&b, " (build wall time %s%s)", lp_fmt_duration_ns(f.wall_ns, wall, sizeof(wall)),
-			      f.steps_overlap ? "; steps ran in parallel, the root is their sum" : "");
-	lp_buf_printf(&b, "; %zu steps, %zu cached; trace ", m->build.steps, m->build.cached_steps);
-	lp_xml_str(&b, opt->trace_name ? opt->trace_name : "", 60);
-	lp_buf_puts(&b, ".</text>\n");
+	if (opt->metric == LP_METRIC_TIME && f.steps_overlap)
+		lp_buf_printf(&b, " (steps ran in parallel: their sum; build wall time %s)",
+			      lp_fmt_duration_ns(f.wall_ns, wall, sizeof(wall)));
+	else if (opt->metric == LP_METRIC_TIME)
+		lp_buf_puts(&b, " (the build's wall time)");
+	lp_buf_printf(&b, "; %zu steps, %zu cached.</text>\n", m->build.steps, m->build.cached_steps);
 	lp_buf_printf(&b, "<text class=\"s\" x=\"%.1f\" y=\"62\">Stacks: build; step; process; its children...; %s. "
 		      "Hover for details, click to zoom, Ctrl-F to search.</text>\n", PAD_X,
 		      opt->metric == LP_METRIC_TIME ? "state; syscall" : "syscall; path");
