@@ -77,6 +77,7 @@ struct fb {
 	int *last;              /* last child of each node, while building */
 	struct lp_strtab names;
 	struct lp_u64map kids;  /* (parent << 32 | name id) -> node */
+	struct lp_u64map rawkids; /* bytes/ops: (syscall node << 32 | resolved path id) -> its path leaf */
 	/* time */
 	struct pinfo *pi;
 	struct seg *segs;
@@ -804,6 +805,18 @@ static void count_add(struct fb *b, const struct lp_hdr *h, int step, const char
 	int pn = proc_node(b, p, step, h->tgid);
 	int sn = child(b, pn, LP_FLAME_SYSCALL, what);
 	int leaf = sn;
+	uint32_t rid = 0;
+	uint64_t rkey = 0;
+	if (want_path && path) {
+		/* the same path under the same syscall: the leaf made for it before */
+		intern(b, path, &rid);
+		rkey = (uint64_t)(uint32_t)sn << 32 | rid;
+		const uint64_t *seen = lp_u64map_find(&b->rawkids, rkey);
+		if (seen) {
+			b->f->nodes[(int)*seen].value += v;
+			return;
+		}
+	}
 	if (want_path) {
 		char dbuf[4096];
 		const char *shown = "(unknown)";
@@ -831,6 +844,8 @@ static void count_add(struct fb *b, const struct lp_hdr *h, int step, const char
 		leaf = child(b, sn, LP_FLAME_PATH, shown);
 		if (b->f->n != before)
 			b->leaves++;
+		if (rid)
+			lp_u64map_put(&b->rawkids, rkey, (uint64_t)leaf);
 	}
 	b->f->nodes[leaf].value += v;
 }
@@ -1002,6 +1017,7 @@ int lp_flame_build(const struct lp_model *m, struct lp_reader *r, enum lp_export
 	free(b.segpre);
 	free(b.step_node);
 	lp_u64map_free(&b.kids);
+	lp_u64map_free(&b.rawkids);
 	lp_u64map_free(&b.self);
 	lp_u64map_free(&b.engine);
 	struct lp_strtab *names = lp_xcalloc(1, sizeof(*names));
