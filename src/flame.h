@@ -39,12 +39,15 @@
  *    call), by the kind of what it waited on, and the rest, "running";
  *  - a daemon's traced work the model attributes to a step (a COPY's
  *    writes, snapshot syncs) is a process frame under the step whose
- *    value is its syscall time (no lifetime: daemons outlive steps);
+ *    value is its syscall time (no lifetime: daemons outlive steps),
+ *    scaled down when it adds up to more than the step's processes leave
+ *    of the step (threads in calls at the same time);
  *  - what is left of a step is "(engine work, no traced process)":
- *    BuildKit's own work the kernel did not show us, a whole cached step.
- *    If the step's processes and daemon work take more than the step's
- *    time (a process starting before the step's measured start), they
- *    are scaled down to fit.
+ *    BuildKit's own work the kernel did not show us (a COPY's, an
+ *    export's, a step whose work was not traced at all).
+ * Not traced by the kernel side, so not told apart from "running": time
+ * in wait4, poll/epoll_wait, futex, nanosleep (a parent waiting on its
+ * child is covered by the child's frame anyway).
  *
  * Metrics bytes and ops: the same build -> step -> process tree, values
  * bytes read, written and copied / calls, each process's own under
