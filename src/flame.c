@@ -76,8 +76,12 @@ struct fb {
 	size_t cap;
 	int *last;              /* last child of each node, while building */
 	struct lp_strtab names;
-	struct lp_u64map kids;  /* (parent << 32 | name id) -> node */
-	struct lp_u64map rawkids; /* bytes/ops: (syscall node << 32 | resolved path id) -> its path leaf */
+	struct lp_u64map kids;  /* children by name (child_find) */
+	/* bytes/ops: (syscall node << 32 | hash of a resolved path) -> (path id
+	 * in raws << 32 | its leaf), so a path seen before skips its display
+	 * form; kept for the paths met before the budget is reached */
+	struct lp_u64map rawkids;
+	struct lp_strtab raws;
 	/* time */
 	struct pinfo *pi;
 	struct seg *segs;
@@ -133,17 +137,41 @@ static int node_add(struct fb *b, int parent, enum lp_flame_kind kind, const cha
 	return i;
 }
 
+/*
+ * Children by name: kids maps (parent << 32 | hash of the name) to a node,
+ * colliding names probing on to the next key; a lookup compares the
+ * node's own name, so nothing is interned until a node is made (paths
+ * past the budget are looked up and folded, never kept).
+ */
+static uint64_t kid_key(int parent, const char *name)
+{
+	return (uint64_t)(uint32_t)parent << 32 | lp_hash_str(name, 0x9e3779b9u);
+}
+
+static int child_find(const struct fb *b, int parent, const char *name, uint64_t *free_key)
+{
+	uint64_t k = kid_key(parent, name);
+	for (const uint64_t *v; (v = lp_u64map_find(&b->kids, k)); k++) {
+		const struct lp_flame_node *x = &b->f->nodes[*v];
+		if (x->parent == parent && !strcmp(x->name, name))
+			return (int)*v;
+	}
+	if (free_key)
+		*free_key = k;
+	return -1;
+}
+
 /* The child of parent named name (made when absent). */
 static int child(struct fb *b, int parent, enum lp_flame_kind kind, const char *name)
 {
-	uint32_t id;
-	intern(b, name, &id);
-	uint64_t key = (uint64_t)(uint32_t)parent << 32 | id;
-	uint64_t *v = lp_u64map_find(&b->kids, key);
-	if (v)
-		return (int)*v;
-	int i = node_add(b, parent, kind, name);
-	lp_u64map_put(&b->kids, key, (uint64_t)i);
+	if (!name || !*name)
+		name = "?";
+	uint64_t k;
+	int i = child_find(b, parent, name, &k);
+	if (i >= 0)
+		return i;
+	i = node_add(b, parent, kind, name);
+	lp_u64map_put(&b->kids, k, (uint64_t)i);
 	return i;
 }
 
@@ -805,16 +833,15 @@ static void count_add(struct fb *b, const struct lp_hdr *h, int step, const char
 	int pn = proc_node(b, p, step, h->tgid);
 	int sn = child(b, pn, LP_FLAME_SYSCALL, what);
 	int leaf = sn;
-	uint32_t rid = 0;
 	uint64_t rkey = 0;
 	if (want_path && path) {
 		/* the same path under the same syscall: the leaf made for it before */
-		intern(b, path, &rid);
-		rkey = (uint64_t)(uint32_t)sn << 32 | rid;
-		const uint64_t *seen = lp_u64map_find(&b->rawkids, rkey);
-		if (seen) {
-			b->f->nodes[(int)*seen].value += v;
-			return;
+		rkey = (uint64_t)(uint32_t)sn << 32 | lp_hash_str(path, 0x85ebca6bu);
+		for (const uint64_t *seen; (seen = lp_u64map_find(&b->rawkids, rkey)); rkey++) {
+			if (!strcmp(lp_strtab_str(&b->raws, (uint32_t)(*seen >> 32)), path)) {
+				b->f->nodes[(uint32_t)*seen].value += v;
+				return;
+			}
 		}
 	}
 	if (want_path) {
@@ -826,9 +853,8 @@ static void count_add(struct fb *b, const struct lp_hdr *h, int step, const char
 			if (!shown || !*shown)
 				shown = path;
 		}
-		uint32_t id;
-		intern(b, shown, &id);
-		if (b->leaves >= LP_FLAME_PATH_BUDGET && !lp_u64map_find(&b->kids, (uint64_t)(uint32_t)sn << 32 | id)) {
+		bool budget = b->leaves >= LP_FLAME_PATH_BUDGET;
+		if (budget && child_find(b, sn, shown, NULL) < 0) {
 			/* past the budget, new paths fold into their directory, then into one frame */
 			char dir[4096];
 			const char *slash = strrchr(shown, '/');
@@ -844,8 +870,8 @@ static void count_add(struct fb *b, const struct lp_hdr *h, int step, const char
 		leaf = child(b, sn, LP_FLAME_PATH, shown);
 		if (b->f->n != before)
 			b->leaves++;
-		if (rid)
-			lp_u64map_put(&b->rawkids, rkey, (uint64_t)leaf);
+		if (path && !budget)
+			lp_u64map_put(&b->rawkids, rkey, (uint64_t)lp_strtab_intern(&b->raws, path) << 32 | (uint32_t)leaf);
 	}
 	b->f->nodes[leaf].value += v;
 }
@@ -1018,6 +1044,7 @@ int lp_flame_build(const struct lp_model *m, struct lp_reader *r, enum lp_export
 	free(b.step_node);
 	lp_u64map_free(&b.kids);
 	lp_u64map_free(&b.rawkids);
+	lp_strtab_free(&b.raws);
 	lp_u64map_free(&b.self);
 	lp_u64map_free(&b.engine);
 	struct lp_strtab *names = lp_xcalloc(1, sizeof(*names));
