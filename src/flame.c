@@ -175,8 +175,8 @@ static int child(struct fb *b, int parent, enum lp_flame_kind kind, const char *
 	return i;
 }
 
-static const char *proc_name(const struct lp_model *m, const struct lp_proc *p, struct lp_resolver *res,
-			     uint32_t tgid, char *buf, size_t len)
+/* "comm[pid]"; a process the model does not know by the resolver's comm of tgid */
+static const char *proc_name(const struct lp_proc *p, struct lp_resolver *res, uint32_t tgid, char *buf, size_t len)
 {
 	char comm[LP_COMM_LEN + 1];
 	if (p && p->argc > 0 && p->argv[0] && *p->argv[0] && !(p->comm[0] && strncmp(p->comm, "exe", LP_COMM_LEN))) {
@@ -189,7 +189,6 @@ static const char *proc_name(const struct lp_model *m, const struct lp_proc *p, 
 		const char *rc = res ? lp_resolver_comm(res, tgid) : NULL;
 		snprintf(comm, sizeof(comm), "%s", rc && *rc ? rc : "?");
 	}
-	(void)m;
 	snprintf(buf, len, "%s[%u]", comm, p ? p->pid : tgid);
 	return buf;
 }
@@ -337,7 +336,7 @@ static uint64_t place_group(struct fb *b, const int *kids, size_t n, uint64_t a,
 		double share = fend[ep[j].who] - fstart[ep[j].who];
 		uint64_t v = (uint64_t)(share * scale);
 		char nb[64];
-		int node = node_add(b, parent_node, LP_FLAME_PROC, proc_name(m, &m->procs[pi], NULL, 0, nb, sizeof(nb)));
+		int node = node_add(b, parent_node, LP_FLAME_PROC, proc_name(&m->procs[pi], NULL, 0, nb, sizeof(nb)));
 		struct lp_flame_node *nd = &b->f->nodes[node];
 		nd->proc = pi;
 		nd->value = v;
@@ -453,43 +452,31 @@ static void place_procs(struct fb *b)
 		b->segpre[j + 1] = b->segpre[j] + (b->segs[j].b - b->segs[j].a);
 }
 
+/* ns of a placed process's self segments before t: the segments that end
+ * by t whole (prefix sums), and the part of the one t falls in. */
+static uint64_t self_before(const struct fb *b, const struct pinfo *p, uint64_t t)
+{
+	const struct seg *s = b->segs + p->seg0;
+	size_t l = 0, r = p->nseg;
+	while (l < r) {
+		size_t mid = (l + r) / 2;
+		if (s[mid].b <= t)
+			l = mid + 1;
+		else
+			r = mid;
+	}
+	uint64_t sum = b->segpre[p->seg0 + l] - b->segpre[p->seg0];
+	if (l < p->nseg && t > s[l].a)
+		sum += t - s[l].a;
+	return sum;
+}
+
 /* ns of [lo, hi) inside the self segments of a placed process. */
 static uint64_t self_overlap(const struct fb *b, const struct pinfo *p, uint64_t lo, uint64_t hi)
 {
 	if (!p->nseg || hi <= lo)
 		return 0;
-	const struct seg *s = b->segs + p->seg0;
-	size_t n = p->nseg;
-	/* first segment ending after lo */
-	size_t l = 0, r = n;
-	while (l < r) {
-		size_t mid = (l + r) / 2;
-		if (s[mid].b <= lo)
-			l = mid + 1;
-		else
-			r = mid;
-	}
-	uint64_t sum = 0;
-	for (size_t j = l; j < n && s[j].a < hi; j++) {
-		if (j > l && s[j].b <= hi) {
-			/* whole segments up to the last one that ends by hi: prefix sums */
-			size_t l2 = j, r2 = n;
-			while (l2 < r2) {
-				size_t mid = (l2 + r2) / 2;
-				if (s[mid].b <= hi)
-					l2 = mid + 1;
-				else
-					r2 = mid;
-			}
-			sum += b->segpre[p->seg0 + l2] - b->segpre[p->seg0 + j];
-			j = l2 - 1;
-			continue;
-		}
-		uint64_t x = s[j].a > lo ? s[j].a : lo, y = s[j].b < hi ? s[j].b : hi;
-		if (y > x)
-			sum += y - x;
-	}
-	return sum;
+	return self_before(b, p, hi) - self_before(b, p, lo);
 }
 
 /* ------------------------------------------------------ time: the events */
@@ -760,7 +747,7 @@ static void time_states(struct fb *b)
 		for (size_t k = i; k < j; k++) {
 			int pidx = (int)((keys[k] >> 20) & 0xffffff);
 			char nb[64];
-			int pn = child(b, sn, LP_FLAME_PROC, proc_name(m, &m->procs[pidx], NULL, 0, nb, sizeof(nb)));
+			int pn = child(b, sn, LP_FLAME_PROC, proc_name(&m->procs[pidx], NULL, 0, nb, sizeof(nb)));
 			f->nodes[pn].proc = pidx;
 			enum lp_flame_state st = (enum lp_flame_state)((keys[k] >> 12) & 0xf);
 			uint64_t v = add_state_leaf(b, pn, st, (unsigned)(keys[k] & 0xff), -1,
@@ -812,7 +799,7 @@ static int proc_node(struct fb *b, const struct lp_proc *p, int step, uint32_t t
 	} else {
 		parent = b->step_node[step];
 	}
-	int n = child(b, parent, LP_FLAME_PROC, proc_name(m, p, b->res, tgid, nb, sizeof(nb)));
+	int n = child(b, parent, LP_FLAME_PROC, proc_name(p, b->res, tgid, nb, sizeof(nb)));
 	struct lp_flame_node *x = &b->f->nodes[n];
 	if (p) {
 		x->proc = p->index;
