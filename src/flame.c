@@ -82,6 +82,7 @@ struct fb {
 	 * form; kept for the paths met before the budget is reached */
 	struct lp_u64map rawkids;
 	struct lp_strtab raws;
+	struct lp_u64map pcache; /* bytes/ops: (step + 1 << 32 | process) -> its node */
 	/* time */
 	struct pinfo *pi;
 	struct seg *segs;
@@ -787,6 +788,10 @@ static void time_states(struct fb *b)
 static int proc_node(struct fb *b, const struct lp_proc *p, int step, uint32_t tgid)
 {
 	const struct lp_model *m = b->m;
+	uint64_t ck = (uint64_t)(uint32_t)(step + 1) << 32 | (uint32_t)(p ? p->index : 0);
+	const uint64_t *cached = p ? lp_u64map_find(&b->pcache, ck) : NULL;
+	if (cached)
+		return (int)*cached;
 	char nb[64];
 	int parent;
 	if (step < 0) {
@@ -805,6 +810,7 @@ static int proc_node(struct fb *b, const struct lp_proc *p, int step, uint32_t t
 		x->proc = p->index;
 		x->start_ns = p->start_ns;
 		x->end_ns = p->end_ns;
+		lp_u64map_put(&b->pcache, ck, (uint64_t)n);
 	}
 	return n;
 }
@@ -1032,6 +1038,7 @@ int lp_flame_build(const struct lp_model *m, struct lp_reader *r, enum lp_export
 	lp_u64map_free(&b.kids);
 	lp_u64map_free(&b.rawkids);
 	lp_strtab_free(&b.raws);
+	lp_u64map_free(&b.pcache);
 	lp_u64map_free(&b.self);
 	lp_u64map_free(&b.engine);
 	struct lp_strtab *names = lp_xcalloc(1, sizeof(*names));
