@@ -5,15 +5,17 @@
  *
  *   chrome   Chrome Trace Event JSON (Object Format) for Perfetto UI and
  *            chrome://tracing, optionally gzip'ed (one gzip member)
- *   folded   folded stacks for flamegraph.pl, inferno, speedscope:
- *            build;<step>;<comm[pid]>;<syscall>;<path> <count>
- *   svg      a self-contained flame graph of the same stacks
+ *   folded   the flame tree (flame.h) as folded stacks for flamegraph.pl,
+ *            inferno: build;<step>;<process>;...;<state>;<syscall> <count>
+ *   svg      a self-contained flame graph of the same tree
+ *   speedscope  the same tree in speedscope's JSON, with its unit
  *   otlp     the build as an OpenTelemetry trace, OTLP/JSON (export_otlp.c;
  *            also sent to a collector with --otlp-endpoint, otlp.h)
  *   prom     OpenMetrics text for node_exporter's textfile collector
  *
  * Every exporter reads the model (who did what, steps) and makes its own
- * pass over a reader for per-event detail, with its own lp_resolver.
+ * pass over a reader for per-event detail, with its own lp_resolver (the
+ * flame graphs through lp_flame_build's).
  */
 #ifndef LAYERPROF_EXPORT_H
 #define LAYERPROF_EXPORT_H
