@@ -721,6 +721,64 @@ Test(export, svg_well_formed_with_titles_and_legend)
 	free(svg);
 }
 
+/* -------------------------------------------------------- speedscope */
+
+/* speedscope's file format: the schema, one sampled profile in the
+ * metric's unit, every sample a valid stack of frames from the build
+ * down, the weights the folded counts of the same stacks. */
+Test(export, speedscope_has_its_unit_and_the_folded_stacks)
+{
+	const char *t = make_trace("b.lprof", 'B', 40, 1);
+	static const char *const metrics[] = { "time", "bytes", "ops" };
+	static const char *const units[] = { "microseconds", "bytes", "none" };
+	for (size_t k = 0; k < 3; k++) {
+		const char *ss = path_in("b.speedscope.json"), *fo = path_in("b.folded");
+		cr_assert_eq(export_to(t, ss, "--metric", metrics[k]), 0);
+		cr_assert_eq(export_to(t, fo, "--metric", metrics[k]), 0);
+		char *txt = slurp(ss, NULL);
+		cJSON *j = cJSON_Parse(txt);
+		cr_assert_not_null(j, "%s: not JSON", metrics[k]);
+		cr_assert_str_eq(str(j, "$schema"), "https://www.speedscope.app/file-format-schema.json");
+		const cJSON *frames = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "shared"), "frames");
+		const cJSON *prof = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "profiles"), 0);
+		cr_assert_str_eq(str(prof, "type"), "sampled");
+		cr_assert_str_eq(str(prof, "unit"), units[k], "%s", metrics[k]);
+		const cJSON *samples = cJSON_GetObjectItemCaseSensitive(prof, "samples");
+		const cJSON *weights = cJSON_GetObjectItemCaseSensitive(prof, "weights");
+		cr_assert_eq(cJSON_GetArraySize(samples), cJSON_GetArraySize(weights));
+		/* the same stacks as the folded file, line by line */
+		FILE *f = fopen(fo, "r");
+		cr_assert_not_null(f);
+		char line[8192];
+		double total = 0;
+		int i = 0;
+		for (; fgets(line, sizeof(line), f); i++) {
+			char *sp = strrchr(line, ' ');
+			cr_assert_not_null(sp);
+			const cJSON *w = cJSON_GetArrayItem(weights, i), *st = cJSON_GetArrayItem(samples, i);
+			cr_assert_not_null(w, "%s: fewer samples than folded lines", metrics[k]);
+			cr_assert_eq((uint64_t)w->valuedouble, strtoull(sp + 1, NULL, 10), "%s line %d", metrics[k], i);
+			total += w->valuedouble;
+			/* frames: in range, the first the build, as many as the line's */
+			int nf = 1;
+			for (char *c = line; c < sp; c++)
+				nf += *c == ';';
+			cr_assert_eq(cJSON_GetArraySize(st), nf, "%s line %d: %s", metrics[k], i, line);
+			const cJSON *fi;
+			cJSON_ArrayForEach(fi, st)
+				cr_assert(fi->valueint >= 0 && fi->valueint < cJSON_GetArraySize(frames));
+			cr_assert_str_eq(str(cJSON_GetArrayItem(frames, cJSON_GetArrayItem(st, 0)->valueint), "name"), "build");
+		}
+		fclose(f);
+		cr_assert_eq(i, cJSON_GetArraySize(samples));
+		cr_assert_eq(cJSON_GetObjectItemCaseSensitive(prof, "endValue")->valuedouble, total);
+		cJSON_Delete(j);
+		free(txt);
+	}
+	/* --format speedscope for any name */
+	cr_assert_eq(export_to(t, path_in("x.out"), "--format", "speedscope"), 0);
+}
+
 /* ------------------------------------------------- hostile names */
 
 Test(export, hostile_names_stay_valid)
