@@ -815,14 +815,13 @@ static int proc_node(struct fb *b, const struct lp_proc *p, int step, uint32_t t
 	return n;
 }
 
-static void count_add(struct fb *b, const struct lp_hdr *h, int step, const char *what, const char *path,
-		      bool want_path, uint64_t bytes, uint64_t ops)
+static void count_add(struct fb *b, const struct lp_hdr *h, const struct lp_proc *p, int step, const char *what,
+		      const char *path, bool want_path, uint64_t bytes, uint64_t ops)
 {
 	uint64_t v = b->f->metric == LP_METRIC_BYTES ? bytes : ops;
 	if (!v)
 		return;
 	const struct lp_model *m = b->m;
-	const struct lp_proc *p = lp_model_proc_at(m, h->tgid, h->ts);
 	int pn = proc_node(b, p, step, h->tgid);
 	int sn = child(b, pn, LP_FLAME_SYSCALL, what);
 	int leaf = sn;
@@ -874,19 +873,26 @@ static bool is_copy(unsigned sc)
 	return sc == LP_SC_COPY_FILE_RANGE || sc == LP_SC_SENDFILE || sc == LP_SC_SPLICE;
 }
 
+/* The step of an event by p: a step's process's own (what
+ * lp_model_event_step answers first, after the path work it then skips). */
+static int event_step(const struct fb *b, const struct lp_hdr *h, const struct lp_proc *p, const char *path)
+{
+	return p && p->step >= 0 ? p->step : lp_model_event_step(b->m, h, path);
+}
+
 static void count_record(struct fb *b, const struct lp_hdr *h)
 {
 	char pbuf[4096];
-	const struct lp_model *m = b->m;
+	const struct lp_proc *p = lp_model_proc_at(b->m, h->tgid, h->ts);
 	switch (h->kind) {
 	case LP_EV_SYSCALL: {
 		const struct lp_ev_syscall *ev = (const void *)h;
 		unsigned sc = h->aux;
 		const char *path = lp_export_event_path(b->res, ev, pbuf, sizeof(pbuf));
-		int step = lp_model_event_step(m, h, path);
+		int step = event_step(b, h, p, path);
 		char nb[32];
 		uint64_t bytes = is_copy(sc) && ev->ret > 0 ? (uint64_t)ev->ret : 0;
-		count_add(b, h, step, sc_label(sc, nb, sizeof(nb)), path, true, bytes, 1);
+		count_add(b, h, p, step, sc_label(sc, nb, sizeof(nb)), path, true, bytes, 1);
 		break;
 	}
 	case LP_EV_FD_IO: {
@@ -894,28 +900,27 @@ static void count_record(struct fb *b, const struct lp_hdr *h)
 		const char *path = lp_resolver_fdio_path(b->res, e);
 		if (!path && !lp_fdio_is_path_io(e))
 			path = lp_fd_kind_name(lp_fdio_kind(e));
-		int step = lp_model_event_step(m, h, path);
-		count_add(b, h, step, "read", path, true, e->rbytes, e->rcalls);
-		count_add(b, h, step, "write", path, true, e->wbytes, e->wcalls);
+		int step = event_step(b, h, p, path);
+		count_add(b, h, p, step, "read", path, true, e->rbytes, e->rcalls);
+		count_add(b, h, p, step, "write", path, true, e->wbytes, e->wcalls);
 		break;
 	}
 	case LP_EV_EXEC: {
 		const struct lp_ev_exec *e = (const void *)h;
 		const char *fn = lp_ev_exec_filename(e, NULL);
-		int step = lp_model_event_step(m, h, fn);
-		count_add(b, h, step, "execve", fn, true, 0, 1);
+		count_add(b, h, p, event_step(b, h, p, fn), "execve", fn, true, 0, 1);
 		break;
 	}
 	case LP_EV_FORK:
-		count_add(b, h, lp_model_event_step(m, h, NULL), "fork", NULL, false, 0, 1);
+		count_add(b, h, p, event_step(b, h, p, NULL), "fork", NULL, false, 0, 1);
 		break;
 	case LP_EV_EXIT: {
 		const struct lp_ev_exit *e = (const void *)h;
-		int step = lp_model_event_step(m, h, NULL);
+		int step = event_step(b, h, p, NULL);
 		static const char *const names[] = { "chown", "chmod", "utimensat", "stat (ok)" };
 		uint32_t v[] = { e->counts.chown, e->counts.chmod, e->counts.utimens, e->counts.stat_ok };
 		for (size_t i = 0; i < LP_ARRAY_SIZE(v); i++)
-			count_add(b, h, step, names[i], NULL, false, 0, v[i]);
+			count_add(b, h, p, step, names[i], NULL, false, 0, v[i]);
 		break;
 	}
 	default:
