@@ -76,7 +76,7 @@ struct fb {
 	size_t cap;
 	int *last;              /* last child of each node, while building */
 	struct lp_strtab names;
-	struct lp_u64map kids;  /* children by name (child_find) */
+	struct lp_u64map kids, path_kids; /* children by name (child_find) */
 	/* bytes/ops: (syscall node << 32 | hash of a resolved path) -> (path id
 	 * in raws << 32 | its leaf), so a path seen before skips its display
 	 * form; kept for the paths met before the budget is reached */
@@ -149,10 +149,16 @@ static uint64_t kid_key(int parent, const char *name)
 	return (uint64_t)(uint32_t)parent << 32 | lp_hash_str(name, 0x9e3779b9u);
 }
 
-static int child_find(const struct fb *b, int parent, const char *name, uint64_t *free_key)
+/* Path leaves have their own map: the others' stays small and in cache. */
+static struct lp_u64map *kids_of(struct fb *b, enum lp_flame_kind kind)
+{
+	return kind == LP_FLAME_PATH ? &b->path_kids : &b->kids;
+}
+
+static int child_find(struct fb *b, int parent, enum lp_flame_kind kind, const char *name, uint64_t *free_key)
 {
 	uint64_t k = kid_key(parent, name);
-	for (const uint64_t *v; (v = lp_u64map_find(&b->kids, k)); k++) {
+	for (const uint64_t *v; (v = lp_u64map_find(kids_of(b, kind), k)); k++) {
 		const struct lp_flame_node *x = &b->f->nodes[*v];
 		if (x->parent == parent && !strcmp(x->name, name))
 			return (int)*v;
@@ -168,11 +174,11 @@ static int child(struct fb *b, int parent, enum lp_flame_kind kind, const char *
 	if (!name || !*name)
 		name = "?";
 	uint64_t k;
-	int i = child_find(b, parent, name, &k);
+	int i = child_find(b, parent, kind, name, &k);
 	if (i >= 0)
 		return i;
 	i = node_add(b, parent, kind, name);
-	lp_u64map_put(&b->kids, k, (uint64_t)i);
+	lp_u64map_put(kids_of(b, kind), k, (uint64_t)i);
 	return i;
 }
 
@@ -846,7 +852,7 @@ static void count_add(struct fb *b, const struct lp_hdr *h, const struct lp_proc
 				shown = path;
 		}
 		bool budget = b->leaves >= LP_FLAME_PATH_BUDGET;
-		if (budget && child_find(b, sn, shown, NULL) < 0) {
+		if (budget && child_find(b, sn, LP_FLAME_PATH, shown, NULL) < 0) {
 			/* past the budget, new paths fold into their directory, then into one frame */
 			char dir[4096];
 			const char *slash = strrchr(shown, '/');
@@ -1041,6 +1047,7 @@ int lp_flame_build(const struct lp_model *m, struct lp_reader *r, enum lp_export
 	free(b.segpre);
 	free(b.step_node);
 	lp_u64map_free(&b.kids);
+	lp_u64map_free(&b.path_kids);
 	lp_u64map_free(&b.rawkids);
 	lp_strtab_free(&b.raws);
 	lp_u64map_free(&b.pcache);
