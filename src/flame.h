@@ -57,8 +57,9 @@
  *
  * Node names are plain UTF-8 text, not sanitized for any format
  * (lp_folded_frame, lp_xml_str do that). Children are in display order:
- * steps in build order, processes by start, states in enum order, the
- * rest by value, largest first.
+ * steps in build order, then the gap; processes before states; processes
+ * by start (time: a daemon's frame, which has none, first) or by value
+ * (bytes, ops); states in enum order; the rest by value, largest first.
  */
 #ifndef LAYERPROF_FLAME_H
 #define LAYERPROF_FLAME_H
