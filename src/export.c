@@ -108,7 +108,7 @@ static void xout_drain(struct lp_xout *o, int flush)
 
 void lp_xout_write(struct lp_xout *o, const void *p, size_t n)
 {
-	if (o->err)
+	if (o->err || !n)
 		return;
 	lp_buf_append(&o->b, p, n);
 	o->bytes_in += n;
