@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * layerprof export FILE -o OUT [--format chrome|folded|svg|otlp|prom] [--metric time|bytes|ops]
+ * layerprof export FILE -o OUT [--format chrome|folded|svg|otlp|prom|html] [--metric time|bytes|ops]
  * layerprof export FILE --otlp-endpoint URL [--otlp-*...] [-o OUT]
  *
  * The format comes from OUT's suffix unless --format is given:
@@ -9,6 +9,7 @@
  *   .svg             self-contained SVG flame graph
  *   .otlp.json       the build as an OpenTelemetry trace (OTLP/JSON)
  *   .prom            OpenMetrics text (node_exporter's textfile collector)
+ *   .html            one self-contained page: report, timeline, flame graph
  * --otlp-endpoint sends the OpenTelemetry trace to a collector (otlp.h),
  * with or without an OUT; the trace file is only read.
  * A trailing .gz compresses any format as one gzip member. OUT is written
@@ -311,7 +312,7 @@ const char *lp_metric_what(enum lp_export_metric m)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: layerprof export FILE -o OUT [--format chrome|folded|svg|otlp|prom] [--metric time|bytes|ops]\n"
+		"usage: layerprof export FILE -o OUT [--format chrome|folded|svg|otlp|prom|html] [--metric time|bytes|ops]\n"
 		"       layerprof export FILE --otlp-endpoint URL [--otlp-...] [-o OUT]\n"
 		"\n"
 		"Write a recording as a picture for the tools people already use, or send it to\n"
@@ -326,8 +327,11 @@ static void usage(FILE *out)
 		"                       prom    OpenMetrics text for node_exporter's textfile collector\n"
 		"                               (build duration, status, cache hit ratio, context, image,\n"
 		"                               per-step durations, findings by kind, lost events)\n"
+		"                       html    one self-contained page (no network): summary, findings\n"
+		"                               with evidence and edits, step timeline, flame graph of\n"
+		"                               the time (click to zoom, search), busiest files\n"
 		"                       default: from OUT's suffix (.json, .json.gz, .folded, .svg,\n"
-		"                       .otlp.json, .prom);\n"
+		"                       .otlp.json, .prom, .html);\n"
 		"                       a trailing .gz compresses any format (one gzip member)\n"
 		"  -m, --metric M       folded/svg widths: time (\xc2\xb5s inside syscalls, default),\n"
 		"                       bytes (read/written/copied), ops (calls)\n"
@@ -371,6 +375,8 @@ static enum lp_export_format format_of_name(const char *out, bool *gz)
 		return LP_FMT_FOLDED;
 	if (ends_with(tmp, ".svg"))
 		return LP_FMT_SVG;
+	if (ends_with(tmp, ".html") || ends_with(tmp, ".htm"))
+		return LP_FMT_HTML;
 	return LP_FMT_NONE;
 }
 
@@ -395,6 +401,7 @@ static int run_export(enum lp_export_format fmt, const struct lp_model *m, struc
 	case LP_FMT_SVG: return lp_export_svg(m, r, o, opt, err, errlen);
 	case LP_FMT_OTLP_JSON: return lp_export_otlp_json(m, r, o, opt, err, errlen);
 	case LP_FMT_PROM: return lp_export_prom(m, r, o, opt, err, errlen);
+	case LP_FMT_HTML: return lp_export_html(m, r, o, opt, err, errlen);
 	default:
 		snprintf(err, errlen, "no format");
 		return -1;
@@ -438,8 +445,10 @@ static int export_run(int argc, char **argv, struct lp_otlp_opts *otlp)
 				fmt = LP_FMT_OTLP_JSON;
 			else if (!strcmp(optarg, "prom") || !strcmp(optarg, "openmetrics") || !strcmp(optarg, "prometheus"))
 				fmt = LP_FMT_PROM;
+			else if (!strcmp(optarg, "html"))
+				fmt = LP_FMT_HTML;
 			else {
-				lp_error("export: unknown format '%s' (choose chrome, folded, svg, otlp or prom)", optarg);
+				lp_error("export: unknown format '%s' (choose chrome, folded, svg, otlp, prom or html)", optarg);
 				return LP_EXIT_USAGE;
 			}
 			break;
@@ -481,7 +490,7 @@ static int export_run(int argc, char **argv, struct lp_otlp_opts *otlp)
 		return LP_EXIT_USAGE;
 	}
 	if ((!out || !*out) && !otlp->endpoint) {
-		lp_error("export: no output given; use -o OUT (.json, .json.gz, .folded, .svg, .otlp.json, .prom), "
+		lp_error("export: no output given; use -o OUT (.json, .json.gz, .folded, .svg, .otlp.json, .prom, .html), "
 			 "-o - or --otlp-endpoint URL");
 		return LP_EXIT_USAGE;
 	}
@@ -496,7 +505,7 @@ static int export_run(int argc, char **argv, struct lp_otlp_opts *otlp)
 			fmt = by_name;
 		if (fmt == LP_FMT_NONE) {
 			lp_error("export: cannot tell the format of '%s'; use a .json, .json.gz, .folded, .svg, "
-				 ".otlp.json or .prom name, or --format chrome|folded|svg|otlp|prom", out);
+				 ".otlp.json, .prom or .html name, or --format chrome|folded|svg|otlp|prom|html", out);
 			return LP_EXIT_USAGE;
 		}
 	} else if (fmt == LP_FMT_NONE) {

@@ -11,6 +11,8 @@
  *   otlp     the build as an OpenTelemetry trace, OTLP/JSON (export_otlp.c;
  *            also sent to a collector with --otlp-endpoint, otlp.h)
  *   prom     OpenMetrics text for node_exporter's textfile collector
+ *   html     one self-contained page: the report, a step timeline, the
+ *            flame graph of where the time went (export_html.c)
  *
  * Every exporter reads the model (who did what, steps) and makes its own
  * pass over a reader for per-event detail, with its own lp_resolver.
@@ -29,7 +31,8 @@
 struct lp_model;
 struct lp_reader;
 
-enum lp_export_format { LP_FMT_NONE = 0, LP_FMT_CHROME, LP_FMT_FOLDED, LP_FMT_SVG, LP_FMT_OTLP_JSON, LP_FMT_PROM };
+enum lp_export_format { LP_FMT_NONE = 0, LP_FMT_CHROME, LP_FMT_FOLDED, LP_FMT_SVG, LP_FMT_OTLP_JSON, LP_FMT_PROM,
+			 LP_FMT_HTML };
 enum lp_export_metric { LP_METRIC_TIME = 0, LP_METRIC_BYTES, LP_METRIC_OPS };
 
 struct lp_export_opts {
@@ -146,5 +149,11 @@ int lp_export_otlp_json(const struct lp_model *m, struct lp_reader *r, struct lp
 			const struct lp_export_opts *opt, char *err, size_t errlen);
 int lp_export_prom(const struct lp_model *m, struct lp_reader *r, struct lp_xout *o,
 		   const struct lp_export_opts *opt, char *err, size_t errlen);
+int lp_export_html(const struct lp_model *m, struct lp_reader *r, struct lp_xout *o,
+		   const struct lp_export_opts *opt, char *err, size_t errlen);
+/* Append JSON text (as cJSON prints it) for a <script type="application/json">
+ * data island: '<', '>', '&' and DEL as \u escapes, so no "</script>" or
+ * "<!--" in a string can end the island; bytes that are not UTF-8 as \ufffd. */
+void lp_html_json_island(struct lp_buf *b, const char *json);
 
 #endif /* LAYERPROF_EXPORT_H */
