@@ -2,10 +2,13 @@
 # Real-consumer test of `layerprof export`: the exported files open in the
 # tools people use. speedscope (npm, served on 127.0.0.1) loads the folded
 # stacks and the Chrome trace in headless Debian Chromium (playwright-core);
-# the SVG flame graph is opened directly. Screenshots go to
-# tests/artifacts/exports/. Also checks the files themselves: JSON parses
-# (node), the .json.gz is one gzip member with the same JSON, the SVG is
-# well-formed XML (xmllint), the folded lines match the format.
+# the SVG flame graph and the HTML report are opened directly (html.js: no
+# network, no console error, every step and finding shown, the flame graph
+# zooms and searches). Screenshots go to tests/artifacts/exports/;
+# LP_DOCS_IMG=docs/img also copies the HTML report's two to the README's.
+# Also checks the files themselves: JSON parses (node), the .json.gz is one
+# gzip member with the same JSON, the SVG is well-formed XML (xmllint), the
+# folded lines match the format.
 #
 # The trace: $LP_EXPORT_TRACE, else the real recording
 # tests/data/traces/bad-order-edit.lptrace (a docker build rebuilt after an
@@ -73,6 +76,8 @@ check "export chrome json" "$LP_BIN" export "$trace" -o "$out/$name.json"
 check "export chrome json.gz" "$LP_BIN" export "$trace" -o "$out/$name.json.gz"
 check "export svg" "$LP_BIN" export "$trace" -o "$out/$name.svg"
 check "export svg --metric bytes" "$LP_BIN" export "$trace" -o "$out/$name.bytes.svg" --metric bytes
+check "export html" "$LP_BIN" export "$trace" -o "$out/$name.html"
+check "report --json (what the HTML report must show)" sh -c '"$1" report "$2" --json >"$3"' sh "$LP_BIN" "$trace" "$out/$name.report.json"
 
 if grep -qvE '^[^ ]+( [^ ]+)* [1-9][0-9]*$' "$out/$name.folded"; then
 	fail "folded lines" "$(grep -vE '^[^ ]+( [^ ]+)* [1-9][0-9]*$' "$out/$name.folded" | head -2 | tr '\n' ' ')"
@@ -103,6 +108,21 @@ else
 fi
 
 # -------------------------------------------------------- the consumers
+# results NAME RC LOG: a node checker's "ok"/"not ok"/"skip" lines as PASS,
+# FAIL, SKIP; a non-zero exit that says nothing is a failure too.
+results() {
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*) pass "${line#ok }" ;;
+		"not ok "*) l=${line#not ok }; fail "${l%%: *}" "${l#*: }" ;;
+		"skip "*) l=${line#skip }; skip "${l%%: *}" "${l#*: }" ;;
+		esac
+	done <"$3"
+	if [ "$2" != 0 ] && ! grep -q '^not ok' "$3"; then
+		fail "$1" "exit $2: $(tail -5 "$3" | tr '\n' ' ')"
+	fi
+}
+
 have_node=1
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 	have_node=0
@@ -126,9 +146,9 @@ if ! command -v chromium >/dev/null; then
 	fi
 fi
 if [ "$have_node" != 1 ]; then
-	skip "speedscope + svg in chromium" "node/npm are not installed (apt-get install nodejs npm)"
+	skip "speedscope + svg + html in chromium" "node/npm are not installed (apt-get install nodejs npm)"
 elif ! command -v chromium >/dev/null; then
-	skip "speedscope + svg in chromium" "Debian's chromium is not installed and could not be (apt-get install chromium)"
+	skip "speedscope + svg + html in chromium" "Debian's chromium is not installed and could not be (apt-get install chromium)"
 else
 	# speedscope and playwright-core, exactly as locked
 	if [ ! -d "$here/node_modules/speedscope/dist/release" ] || [ ! -d "$here/node_modules/playwright-core" ] ||
@@ -137,21 +157,19 @@ else
 		(cd "$here" && npm ci --no-audit --no-fund --loglevel=error >"$tmp/npm.log" 2>&1) || true
 	fi
 	if [ ! -d "$here/node_modules/speedscope/dist/release" ] || [ ! -d "$here/node_modules/playwright-core" ]; then
-		skip "speedscope + svg in chromium" "npm ci failed (no npm registry?): $(grep -v nodedir "$tmp/npm.log" | tail -2 | tr '\n' ' ')"
+		skip "speedscope + svg + html in chromium" "npm ci failed (no npm registry?): $(grep -v nodedir "$tmp/npm.log" | tail -2 | tr '\n' ' ')"
 	else
 		CHROMIUM=$(command -v chromium) timeout 300 node "$here/consumers.js" --dir "$out" \
 			--folded "$out/$name.folded" --json "$out/$name.json" --svg "$out/$name.svg" \
 			--shots "$out" "${expect[@]}" >"$tmp/consumers.log" 2>&1
-		rc=$?
-		while IFS= read -r line; do
-			case "$line" in
-			"ok "*) pass "${line#ok }" ;;
-			"not ok "*) l=${line#not ok }; fail "${l%%: *}" "${l#*: }" ;;
-			"skip "*) l=${line#skip }; skip "${l%%: *}" "${l#*: }" ;;
-			esac
-		done <"$tmp/consumers.log"
-		if [ "$rc" != 0 ] && ! grep -q '^not ok' "$tmp/consumers.log"; then
-			fail "consumers.js" "exit $rc: $(tail -5 "$tmp/consumers.log" | tr '\n' ' ')"
+		results consumers.js $? "$tmp/consumers.log"
+		CHROMIUM=$(command -v chromium) timeout 300 node "$here/html.js" --html "$out/$name.html" \
+			--report "$out/$name.report.json" --shots "$out" >"$tmp/html.log" 2>&1
+		results html.js $? "$tmp/html.log"
+		if [ -n "${LP_DOCS_IMG:-}" ]; then
+			for png in html-report.png html-flame-zoomed.png; do
+				[ -f "$out/$png" ] && cp "$out/$png" "$LP_DOCS_IMG/$png"
+			done
 		fi
 		echo "screenshots: $(cd "$out" && ls ./*.png 2>/dev/null | tr '\n' ' ')"
 	fi
