@@ -177,6 +177,15 @@ const shots = args.shots;
     if (!hasFlame) {
       notok('flame graph: drawn', 'the lp-flame island has no time tree');
     } else {
+      // a step's frame is as wide as the report's time for it (µs against whole ms)
+      const tree = JSON.parse(html.match(/id="lp-flame">([\s\S]*?)<\/script>/)[1]);
+      const stepFrames = (tree.root.children || []).filter((c) => c.kind === 'step');
+      const off = stepFrames.filter((c) => {
+        const s = report.steps.find((x) => x.name === c.name);
+        return !s || Math.abs(c.value / 1000 - s.wall_ms) > 1;
+      });
+      expect(stepFrames.length && !off.length, `flame graph: ${stepFrames.length} step frames, each the report's time of its step`,
+        () => JSON.stringify(off.slice(0, 3).map((c) => [c.name, c.value])));
       const gw = await page.$eval('#flame-graph', (g) => g.clientWidth);
       const frames = () => page.$$eval('#flame-graph .fr', (fs) => fs.map((f) => ({
         id: f.dataset.id, name: f.textContent, top: parseFloat(f.style.top), w: parseFloat(f.style.width), x: parseFloat(f.style.left),
