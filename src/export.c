@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * layerprof export FILE -o OUT [--format chrome|folded|svg|otlp|prom|html] [--metric time|bytes|ops]
+ * layerprof export FILE -o OUT [--format chrome|folded|svg|speedscope|otlp|prom|html] [--metric time|bytes|ops]
  * layerprof export FILE --otlp-endpoint URL [--otlp-*...] [-o OUT]
  *
  * The format comes from OUT's suffix unless --format is given:
  *   .json .json.gz   Chrome Trace Event JSON (Perfetto UI, chrome://tracing)
  *   .folded          folded stacks (flamegraph.pl, inferno, speedscope)
  *   .svg             self-contained SVG flame graph
+ *   .speedscope.json speedscope's own JSON (a unit on the axis)
  *   .otlp.json       the build as an OpenTelemetry trace (OTLP/JSON)
  *   .prom            OpenMetrics text (node_exporter's textfile collector)
  *   .html            one self-contained page: report, timeline, flame graph
@@ -303,7 +304,20 @@ const char *lp_metric_what(enum lp_export_metric m)
 	case LP_METRIC_OPS:
 		return "Width = number of calls (syscalls traced one by one, read/write calls per fd, chown/chmod/utimens counts)";
 	default:
-		return "Width = \xc2\xb5s of time inside traced syscalls, plus each step's wall time outside them";
+		return "Width = wall time: each step its measured time, its processes' lifetimes, their self time by state";
+	}
+}
+
+const char *lp_metric_fmt(enum lp_export_metric m, uint64_t value, char *buf, size_t len)
+{
+	switch (m) {
+	case LP_METRIC_BYTES:
+		return lp_fmt_bytes(value, buf, len);
+	case LP_METRIC_OPS:
+		snprintf(buf, len, "%llu call%s", (unsigned long long)value, value == 1 ? "" : "s");
+		return buf;
+	default:
+		return lp_fmt_duration_ns(value, buf, len);
 	}
 }
 
@@ -312,7 +326,8 @@ const char *lp_metric_what(enum lp_export_metric m)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: layerprof export FILE -o OUT [--format chrome|folded|svg|otlp|prom|html] [--metric time|bytes|ops]\n"
+		"usage: layerprof export FILE -o OUT [--format chrome|folded|svg|speedscope|otlp|prom|html]\n"
+		"                        [--metric time|bytes|ops]\n"
 		"       layerprof export FILE --otlp-endpoint URL [--otlp-...] [-o OUT]\n"
 		"\n"
 		"Write a recording as a picture for the tools people already use, or send it to\n"
@@ -320,8 +335,10 @@ static void usage(FILE *out)
 		"\n"
 		"  -o, --output OUT     output file; '-' for stdout (default format: chrome)\n"
 		"  -f, --format FMT     chrome  Chrome Trace Event JSON for Perfetto UI / chrome://tracing\n"
-		"                       folded  folded stacks for flamegraph.pl, inferno, speedscope\n"
+		"                       folded  folded stacks for flamegraph.pl, inferno (counts: \xc2\xb5s, bytes\n"
+		"                               or calls, per --metric; the format has no unit field)\n"
 		"                       svg     self-contained SVG flame graph (hover, click to zoom, search)\n"
+		"                       speedscope  speedscope's JSON, with its unit (.speedscope.json)\n"
 		"                       otlp    the build as an OpenTelemetry trace, OTLP/JSON (the body\n"
 		"                               --otlp-format json sends)\n"
 		"                       prom    OpenMetrics text for node_exporter's textfile collector\n"
@@ -331,9 +348,9 @@ static void usage(FILE *out)
 		"                               with evidence and edits, step timeline, flame graph of\n"
 		"                               the time (click to zoom, search), busiest files\n"
 		"                       default: from OUT's suffix (.json, .json.gz, .folded, .svg,\n"
-		"                       .otlp.json, .prom, .html);\n"
+		"                       .speedscope.json, .otlp.json, .prom, .html);\n"
 		"                       a trailing .gz compresses any format (one gzip member)\n"
-		"  -m, --metric M       folded/svg widths: time (\xc2\xb5s inside syscalls, default),\n"
+		"  -m, --metric M       flame graph widths: time (wall time, default; folded in \xc2\xb5s),\n"
 		"                       bytes (read/written/copied), ops (calls)\n"
 		"      --max-events N   chrome: keep at most N per-event slices (default %u, 0: no cap);\n"
 		"                       tiny consecutive syscalls are merged first\n"
@@ -343,7 +360,10 @@ static void usage(FILE *out)
 		"as span events):\n"
 		"%s"
 		"\n"
-		"Stacks: build;<step>;<comm[pid]>;<syscall>;<path>. OUT is written to a temporary file\n"
+		"Flame graphs (folded, svg, speedscope): build;<step>;<process>;<its children...>;\n"
+		"then, for time, the process's own time by state (running, file I/O, waiting on\n"
+		"pipe/socket...) and syscall, each step exactly its time in `report`; for bytes and\n"
+		"ops, <syscall>;<path>. OUT is written to a temporary file\n"
 		"in its directory and renamed when complete. A failed send exits 1 and says why;\n"
 		"the trace file is never modified.\n",
 		LP_CHROME_DEFAULT_MAX_EVENTS, lp_otlp_help);
@@ -367,6 +387,8 @@ static enum lp_export_format format_of_name(const char *out, bool *gz)
 	}
 	if (ends_with(tmp, ".otlp.json"))
 		return LP_FMT_OTLP_JSON;
+	if (ends_with(tmp, ".speedscope.json"))
+		return LP_FMT_SPEEDSCOPE;
 	if (ends_with(tmp, ".json"))
 		return LP_FMT_CHROME;
 	if (ends_with(tmp, ".prom"))
@@ -399,6 +421,7 @@ static int run_export(enum lp_export_format fmt, const struct lp_model *m, struc
 	case LP_FMT_CHROME: return lp_export_chrome(m, r, o, opt, err, errlen);
 	case LP_FMT_FOLDED: return lp_export_folded(m, r, o, opt, err, errlen);
 	case LP_FMT_SVG: return lp_export_svg(m, r, o, opt, err, errlen);
+	case LP_FMT_SPEEDSCOPE: return lp_export_speedscope(m, r, o, opt, err, errlen);
 	case LP_FMT_OTLP_JSON: return lp_export_otlp_json(m, r, o, opt, err, errlen);
 	case LP_FMT_PROM: return lp_export_prom(m, r, o, opt, err, errlen);
 	case LP_FMT_HTML: return lp_export_html(m, r, o, opt, err, errlen);
@@ -441,6 +464,8 @@ static int export_run(int argc, char **argv, struct lp_otlp_opts *otlp)
 				fmt = LP_FMT_FOLDED;
 			else if (!strcmp(optarg, "svg"))
 				fmt = LP_FMT_SVG;
+			else if (!strcmp(optarg, "speedscope"))
+				fmt = LP_FMT_SPEEDSCOPE;
 			else if (!strcmp(optarg, "otlp") || !strcmp(optarg, "otlp-json"))
 				fmt = LP_FMT_OTLP_JSON;
 			else if (!strcmp(optarg, "prom") || !strcmp(optarg, "openmetrics") || !strcmp(optarg, "prometheus"))
@@ -448,7 +473,7 @@ static int export_run(int argc, char **argv, struct lp_otlp_opts *otlp)
 			else if (!strcmp(optarg, "html"))
 				fmt = LP_FMT_HTML;
 			else {
-				lp_error("export: unknown format '%s' (choose chrome, folded, svg, otlp, prom or html)", optarg);
+				lp_error("export: unknown format '%s' (choose chrome, folded, svg, speedscope, otlp, prom or html)", optarg);
 				return LP_EXIT_USAGE;
 			}
 			break;
@@ -490,7 +515,7 @@ static int export_run(int argc, char **argv, struct lp_otlp_opts *otlp)
 		return LP_EXIT_USAGE;
 	}
 	if ((!out || !*out) && !otlp->endpoint) {
-		lp_error("export: no output given; use -o OUT (.json, .json.gz, .folded, .svg, .otlp.json, .prom, .html), "
+		lp_error("export: no output given; use -o OUT (.json, .json.gz, .folded, .svg, .speedscope.json, .otlp.json, .prom, .html), "
 			 "-o - or --otlp-endpoint URL");
 		return LP_EXIT_USAGE;
 	}
@@ -505,7 +530,7 @@ static int export_run(int argc, char **argv, struct lp_otlp_opts *otlp)
 			fmt = by_name;
 		if (fmt == LP_FMT_NONE) {
 			lp_error("export: cannot tell the format of '%s'; use a .json, .json.gz, .folded, .svg, "
-				 ".otlp.json, .prom or .html name, or --format chrome|folded|svg|otlp|prom|html", out);
+				 ".speedscope.json, .otlp.json, .prom or .html name, or --format chrome|folded|svg|speedscope|otlp|prom|html", out);
 			return LP_EXIT_USAGE;
 		}
 	} else if (fmt == LP_FMT_NONE) {

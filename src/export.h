@@ -26,14 +26,15 @@
 #include <stdio.h>
 #include <zlib.h>
 
+#include "flame.h"
 #include "util.h"
 
 struct lp_model;
 struct lp_reader;
 
 enum lp_export_format { LP_FMT_NONE = 0, LP_FMT_CHROME, LP_FMT_FOLDED, LP_FMT_SVG, LP_FMT_OTLP_JSON, LP_FMT_PROM,
-			 LP_FMT_HTML };
-enum lp_export_metric { LP_METRIC_TIME = 0, LP_METRIC_BYTES, LP_METRIC_OPS };
+			 LP_FMT_SPEEDSCOPE, LP_FMT_HTML };
+/* enum lp_export_metric (time, bytes, ops): flame.h */
 
 struct lp_export_opts {
 	enum lp_export_metric metric;
@@ -97,43 +98,24 @@ void lp_buf_us(struct lp_buf *b, uint64_t ts, uint64_t t0);
 
 /* ---------------------------------------------------------- stacks */
 
-/* One aggregated stack: frames joined by ';' (already sanitized). */
-struct lp_stack {
-	char *key;                  /* "build;step;comm[pid];syscall;path" */
-	int step;                   /* model step index, -1 none */
-	uint64_t time_ns, bytes, ops;
-};
-
-struct lp_stacks {
-	struct lp_stack *v;
-	size_t n, cap;
-	void *index;                /* private hash index */
-	uint64_t total_time_us, total_bytes, total_ops;   /* sums of lp_stack_count */
-	uint64_t folded_paths;      /* events whose path was folded (budget) */
-};
-
 /*
- * Aggregate every event of the reader into stacks (one row per distinct
- * build;step;process;syscall;path). Time metric also gets, per step, its
- * wall time not spent in traced syscalls ("(outside traced syscalls)").
- * Returns 0, or -1 with err filled.
+ * Every stack of a flame tree with a count of its own, in tree order (a
+ * parent before its children, siblings in display order): frames[0..depth]
+ * are the node indexes from the build down, count the node's own part in
+ * whole units of div (lp_flame_rounded: 1000 turns ns into µs), so the
+ * counts under any node sum to its rounded value. Stacks whose count is 0
+ * are skipped. What export_folded.c and export_speedscope.c print.
  */
-int lp_stacks_collect(const struct lp_model *m, struct lp_reader *r, struct lp_stacks *st,
-		      char *err, size_t errlen);
-/* The count of one stack for a metric. */
-uint64_t lp_stack_count(const struct lp_stack *s, enum lp_export_metric metric);
-/* A step's place in build order: its start time (unknown, then no step, last). */
-uint64_t lp_export_step_rank(const struct lp_model *m, int step);
-/* Sort by step (in build order: start time; no step last), then key.
- * Stacks sharing a prefix within a step are then contiguous. */
-void lp_stacks_sort(struct lp_stacks *st, const struct lp_model *m);
-/* Collect and sort: what both stack exporters start with. -1 (err set,
- * st freed) on failure. */
-int lp_stacks_load(const struct lp_model *m, struct lp_reader *r, struct lp_stacks *st, char *err, size_t errlen);
-void lp_stacks_free(struct lp_stacks *st);
+typedef void (*lp_stack_fn)(const struct lp_flame *f, const int *frames, int depth, uint64_t count, void *arg);
+void lp_flame_stacks(const struct lp_flame *f, uint64_t div, lp_stack_fn fn, void *arg);
+/* The unit divisor of a metric's whole-unit counts: 1000 (ns -> µs) for time, else 1. */
+uint64_t lp_metric_div(enum lp_export_metric m);
+
 /* "time", "bytes", "ops" and what the width measures. */
 const char *lp_metric_name(enum lp_export_metric m);
 const char *lp_metric_unit(enum lp_export_metric m);   /* "µs", "bytes", "calls" */
+/* A tree value (ns, bytes or calls) as people read it: "1.23 s", "4.50 MB", "12 calls". */
+const char *lp_metric_fmt(enum lp_export_metric m, uint64_t value, char *buf, size_t len);
 const char *lp_metric_what(enum lp_export_metric m);   /* legend sentence */
 
 /* ------------------------------------------------------------ exporters */
@@ -144,6 +126,8 @@ int lp_export_folded(const struct lp_model *m, struct lp_reader *r, struct lp_xo
 		     const struct lp_export_opts *opt, char *err, size_t errlen);
 int lp_export_svg(const struct lp_model *m, struct lp_reader *r, struct lp_xout *o,
 		  const struct lp_export_opts *opt, char *err, size_t errlen);
+int lp_export_speedscope(const struct lp_model *m, struct lp_reader *r, struct lp_xout *o,
+			 const struct lp_export_opts *opt, char *err, size_t errlen);
 
 int lp_export_otlp_json(const struct lp_model *m, struct lp_reader *r, struct lp_xout *o,
 			const struct lp_export_opts *opt, char *err, size_t errlen);

@@ -27,6 +27,7 @@
 #include "report.h"
 #include "util.h"
 #include "version.h"
+#include "flame.h"
 
 /* ------------------------------------------------------ the page's assets */
 
@@ -445,14 +446,105 @@ static const char *const page_js[] = {
 
 /* ------------------------------------------------------------ the flame tree */
 
-/* The time tree as the page's nested JSON. */
+/* Frames under this share of the build are folded into their parent's
+ * "(other)": a 10M-event build keeps a page of a few hundred kB. */
+#define LP_HTML_MIN_SHARE 0.001
+
+/* What the page colours a frame by: its kind, and for a process's self
+ * time the state ("running", "file-io", "waiting"...). */
+static const char *frame_kind(const struct lp_flame_node *n)
+{
+	if (n->kind != LP_FLAME_STATE)
+		return lp_flame_kind_name(n->kind);
+	switch (n->state) {
+	case LP_FST_RUNNING: return "running";
+	case LP_FST_FILE_IO: return "file-io";
+	case LP_FST_PIPE:
+	case LP_FST_SOCKET:
+	case LP_FST_FD_UNKNOWN:
+	case LP_FST_OTHER_FD: return "waiting";
+	default: return "state";
+	}
+}
+
+struct flame_out {
+	const struct lp_flame *f;
+	const uint64_t *off;
+	uint64_t min;           /* ns: narrower frames are folded */
+	uint64_t folded;        /* frames folded, with everything under them */
+	struct lp_buf b;
+};
+
+static uint64_t subtree_size(const struct lp_flame *f, int i)
+{
+	uint64_t n = 1;
+	for (int c = f->nodes[i].first_child; c >= 0; c = f->nodes[c].next_sibling)
+		n += subtree_size(f, c);
+	return n;
+}
+
+/* Node i as {"name","value" (µs),"kind","children"}; values are the tree's
+ * rounded offsets (lp_flame_rounded), so children sum to their parent's. */
+static void flame_node(struct flame_out *fo, int i)
+{
+	const struct lp_flame *f = fo->f;
+	const struct lp_flame_node *n = &f->nodes[i];
+	lp_buf_puts(&fo->b, "{\"name\":");
+	lp_buf_json_str(&fo->b, n->name);
+	lp_buf_printf(&fo->b, ",\"value\":%llu,\"kind\":\"%s\"",
+		      (unsigned long long)lp_flame_rounded(f, fo->off, i, 1000), frame_kind(n));
+	if (n->first_child < 0) {
+		lp_buf_puts(&fo->b, "}");
+		return;
+	}
+	lp_buf_puts(&fo->b, ",\"children\":[");
+	bool first = true;
+	uint64_t other = 0, nother = 0;
+	for (int c = n->first_child; c >= 0; c = f->nodes[c].next_sibling) {
+		if (f->nodes[c].value < fo->min) {
+			other += lp_flame_rounded(f, fo->off, c, 1000);
+			nother += subtree_size(f, c);
+			continue;
+		}
+		if (!first)
+			lp_buf_puts(&fo->b, ",");
+		first = false;
+		flame_node(fo, c);
+	}
+	if (nother && other) {
+		lp_buf_printf(&fo->b, "%s{\"name\":\"(other)\",\"value\":%llu,\"kind\":\"other\"}", first ? "" : ",",
+			      (unsigned long long)other);
+	}
+	fo->folded += nother;
+	lp_buf_puts(&fo->b, "]}");
+}
+
+/* The time tree (flame.c) as the page's lp-flame island: NULL (err set) on
+ * failure. */
 static char *html_flame_json(const struct lp_model *m, struct lp_reader *r, char *err, size_t errlen)
 {
-	(void)m;
-	(void)r;
-	(void)err;
-	(void)errlen;
-	return lp_xstrdup("{\"note\":\"The flame graph is not in this build of layerprof.\"}");
+	struct lp_flame f;
+	if (lp_flame_build(m, r, LP_METRIC_TIME, &f, err, errlen) < 0)
+		return NULL;
+	struct flame_out fo = { .f = &f, .off = lp_flame_offsets(&f) };
+	fo.min = (uint64_t)((double)f.nodes[0].value * LP_HTML_MIN_SHARE);
+	lp_buf_puts(&fo.b, "{\"unit\":\"us\",\"min_share\":");
+	lp_buf_printf(&fo.b, "%g", LP_HTML_MIN_SHARE);
+	lp_buf_puts(&fo.b, ",\"what\":");
+	lp_buf_json_str(&fo.b, f.steps_overlap
+		? "Width = wall time: build, its steps (stages ran in parallel: the build is the sum of its "
+		  "steps' times), each step's processes nested under their parents, and where each process's "
+		  "own time went (running, file I/O, waiting on pipes or sockets...). A step is as wide as "
+		  "the report's time for it."
+		: "Width = wall time: build, its steps, each step's processes nested under their parents, and "
+		  "where each process's own time went (running, file I/O, waiting on pipes or sockets...). "
+		  "A step is as wide as the report's time for it.");
+	lp_buf_puts(&fo.b, ",\"root\":");
+	flame_node(&fo, 0);
+	lp_buf_printf(&fo.b, ",\"folded\":%llu}", (unsigned long long)fo.folded);
+	free((void *)fo.off);
+	lp_flame_free(&f);
+	return fo.b.data;
 }
 
 /* ------------------------------------------------------------ escaping */

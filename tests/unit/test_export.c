@@ -42,6 +42,8 @@ static void setup(void)
 static void teardown(void)
 {
 	char cmd[512];
+	if (getenv("LP_TEST_KEEP")) /* look at the files a failing test made */
+		return;
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0) {
 		/* best effort */
@@ -489,12 +491,10 @@ static int check_folded(const char *p, int *lines)
 			bad++;
 			fprintf(stderr, "line not rooted at build: %s\n", line);
 		}
-		int semis = 0;
-		for (char *c = line; *c; c++)
-			semis += *c == ';';
-		if (semis > 4) {
+		/* frames nest as deep as the process trees: none empty (a stray ';') */
+		if (strstr(line, ";;") || strstr(line, "; ") || line[strlen(line) - 1] == ';') {
 			bad++;
-			fprintf(stderr, "more than 5 frames (unsanitized ';'?): %s\n", line);
+			fprintf(stderr, "an empty frame (unsanitized ';'?): %s\n", line);
 		}
 	}
 	fclose(f);
@@ -516,14 +516,15 @@ Test(export, folded_lines_match_format)
 		cr_assert(lines > 5, "metric %s: %d lines", metrics[i], lines);
 		char *txt = slurp(out, NULL);
 		/* "RUN npm ci; echo done": ';' sanitized, spaces kept */
-		cr_assert_not_null(strstr(txt, "build;[4/6] RUN npm ci: echo done;npm[302];"),
+		/* processes nested: runc -> sh -> npm */
+		cr_assert_not_null(strstr(txt, "build;[4/6] RUN npm ci: echo done;runc[300];sh[301];npm[302];"),
 				   "metric %s: step or process frame missing", metrics[i]);
 		if (!strcmp(metrics[i], "bytes"))
 			cr_assert_not_null(strstr(txt, ";copy_file_range;/app/src/index.js 2000\n"));
 		if (!strcmp(metrics[i], "ops"))
 			cr_assert_not_null(strstr(txt, ";newfstatat;/app/node_modules/.bin/x7 1\n"));
 		if (!strcmp(metrics[i], "time"))
-			cr_assert_not_null(strstr(txt, "build;[3/6] COPY package.json .;dockerd[100];copy_file_range;"));
+			cr_assert_not_null(strstr(txt, "build;[3/6] COPY package.json .;dockerd[100];file I/O;copy_file_range "));
 		free(txt);
 	}
 }
@@ -532,7 +533,7 @@ Test(export, folded_checker_catches_bad_lines)
 {
 	const char *p = path_in("bad.folded");
 	FILE *f = fopen(p, "w");
-	fputs("build;a;b 0\nbuild;x  y 3\nbuild;a;b;c;d;e;f 1\n", f);
+	fputs("build;a;b 0\nbuild;x  y 3\nbuild;a;;c 1\n", f);
 	fclose(f);
 	int lines;
 	cr_assert_eq(check_folded(p, &lines), 3);
@@ -705,7 +706,7 @@ Test(export, svg_well_formed_with_titles_and_legend)
 	cr_assert_not_null(strstr(svg, "[6/6] RUN npm run build &amp;&amp; echo &quot;&lt;built&gt; &amp; ok&quot;"),
 			   "step name with & < > \" not escaped as expected");
 	/* what the width measures and the trace it came from */
-	cr_assert_not_null(strstr(svg, "\xc2\xb5s of time inside traced syscalls"));
+	cr_assert_not_null(strstr(svg, "Width = wall time"));
 	cr_assert_not_null(strstr(svg, "b.lprof"));
 	cr_assert_not_null(strstr(svg, "step (cached)"), "legend missing");
 	/* labels cut with .. */
@@ -753,7 +754,8 @@ Test(export, hostile_names_stay_valid)
 	txt = slurp(sv, NULL);
 	const char *why = xml_check(txt);
 	cr_assert_null(why, "SVG with a hostile path is not well-formed: %s", why);
-	cr_assert_not_null(strstr(txt, "name:x&lt;&amp;&gt;&quot;"));
+	/* the SVG shows names as they are (escaped), no folded-frame ; -> : */
+	cr_assert_not_null(strstr(txt, "name;x&lt;&amp;&gt;&quot;"));
 	free(txt);
 }
 
