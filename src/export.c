@@ -536,6 +536,11 @@ static int export_run(int argc, char **argv, struct lp_otlp_opts *otlp)
 	} else if (fmt == LP_FMT_NONE) {
 		fmt = LP_FMT_CHROME;
 	}
+	if (fmt == LP_FMT_HTML && opt.metric != LP_METRIC_TIME) {
+		lp_error("export: the HTML report's flame graph is of time; --metric %s is for folded, svg and "
+			 "speedscope", lp_metric_name(opt.metric));
+		return LP_EXIT_USAGE;
+	}
 	opt.trace_name = in;
 	opt.service = otlp->service;
 

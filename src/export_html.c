@@ -23,11 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "flame.h"
 #include "model.h"
 #include "report.h"
 #include "util.h"
 #include "version.h"
-#include "flame.h"
 
 /* ------------------------------------------------------ the page's assets */
 
@@ -629,7 +629,7 @@ int lp_export_html(const struct lp_model *m, struct lp_reader *r, struct lp_xout
 			"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 			/* self-contained: nothing may be fetched, whatever the data says */
 			"<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-			"style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n"
+			"style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n"
 			"<meta name=\"generator\" content=\"layerprof " LAYERPROF_VERSION "\">\n");
 	lp_xout_printf(o, "<title>layerprof report: %s</title>\n<style>\n", t.data ? t.data : "");
 	put_lines(o, page_css);

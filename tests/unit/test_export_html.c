@@ -9,7 +9,8 @@
  *    ".../x</script>\xff<!--\"c'&.lprof": the page is valid UTF-8, has
  *    exactly its three </script> tags and no comment, the name is
  *    HTML-escaped in <title> and the header, and the report island parses
- *    and holds it (the bad byte as U+FFFD).
+ *    and holds it (the bad byte as U+FFFD);
+ *  - --metric bytes or ops is refused (the page's flame graph is of time).
  */
 #include <criterion/criterion.h>
 
@@ -24,6 +25,7 @@
 
 #include "../exports/synth.h"
 #include "commands.h"
+#include "exitcode.h"
 #include "export.h"
 #include "util.h"
 
@@ -227,6 +229,26 @@ Test(export_html, hostile_strings_stay_in_their_place)
 	free(page);
 
 	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+Test(export_html, metric_other_than_time_is_refused)
+{
+	char dir[] = "/tmp/lp-test-html.XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char trace[300], out[300];
+	snprintf(trace, sizeof(trace), "%s/b.lprof", dir);
+	snprintf(out, sizeof(out), "%s/b.html", dir);
+	struct synth_opts o = { .variant = 'B' };
+	cr_assert_eq(synth_write(trace, &o), 0);
+	char *argv[] = { "export", trace, "-o", out, "--metric", "bytes", NULL };
+	cr_assert_eq(run_to(cmd_export, 6, argv, "/dev/null"), LP_EXIT_USAGE);
+	cr_assert_neq(access(out, F_OK), 0, "a page was written anyway");
+	char *argv2[] = { "export", trace, "-o", out, "--metric", "time", NULL };
+	cr_assert_eq(run_to(cmd_export, 6, argv2, "/dev/null"), 0);
+	cr_assert_eq(access(out, F_OK), 0);
+	char cmd[400];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	cr_assert_eq(system(cmd), 0);
 }
