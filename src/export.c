@@ -304,7 +304,7 @@ const char *lp_metric_what(enum lp_export_metric m)
 	case LP_METRIC_OPS:
 		return "Width = number of calls (syscalls traced one by one, read/write calls per fd, chown/chmod/utimens counts)";
 	default:
-		return "Width = wall time: each step its measured time, its processes' lifetimes, their self time by state";
+		return "Width = wall time: steps as measured, processes by lifetime, their own time by state";
 	}
 }
 

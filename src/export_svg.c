@@ -134,7 +134,9 @@ static void draw_node(struct draw *d, int i)
 	lp_metric_fmt(d->metric, n->value, cnt, sizeof(cnt));
 	struct lp_buf *b = &d->b;
 	b->len = 0;
-	lp_buf_printf(b, "<g class=\"f %s\" data-d=\"%d\"><title>", kind_class(n), n->depth);
+	/* data-v: the exact value (ns, bytes, calls) for tools and tests */
+	lp_buf_printf(b, "<g class=\"f %s\" data-d=\"%d\" data-v=\"%llu\"><title>", kind_class(n), n->depth,
+		      (unsigned long long)n->value);
 	lp_xml_str(b, n->name, 0);
 	lp_buf_printf(b, " \xe2\x80\x94 %s, %.2f%%", cnt, d->total ? 100.0 * (double)n->value / (double)d->total : 0.0);
 	if (n->kind == LP_FLAME_STEP && n->step >= 0 && (size_t)n->step < d->m->nsteps) {
@@ -277,12 +279,12 @@ int lp_export_svg(const struct lp_model *m, struct lp_reader *r, struct lp_xout 
 	lp_xml_str(&b, lp_metric_what(opt->metric), 0);
 	lp_buf_puts(&b, ". Total ");
 	lp_xml_str(&b, tot, 0);
-	if (opt->metric == LP_METRIC_TIME)
-		lp_buf_printf(&b, " (build wall time %s%s)", lp_fmt_duration_ns(f.wall_ns, wall, sizeof(wall)),
-			      f.steps_overlap ? "; steps ran in parallel, the root is their sum" : "");
-	lp_buf_printf(&b, "; %zu steps, %zu cached; trace ", m->build.steps, m->build.cached_steps);
-	lp_xml_str(&b, opt->trace_name ? opt->trace_name : "", 60);
-	lp_buf_puts(&b, ".</text>\n");
+	if (opt->metric == LP_METRIC_TIME && f.steps_overlap)
+		lp_buf_printf(&b, " (steps ran in parallel: their sum; build wall time %s)",
+			      lp_fmt_duration_ns(f.wall_ns, wall, sizeof(wall)));
+	else if (opt->metric == LP_METRIC_TIME)
+		lp_buf_puts(&b, " (the build's wall time)");
+	lp_buf_printf(&b, "; %zu steps, %zu cached.</text>\n", m->build.steps, m->build.cached_steps);
 	lp_buf_printf(&b, "<text class=\"s\" x=\"%.1f\" y=\"62\">Stacks: build; step; process; its children...; %s. "
 		      "Hover for details, click to zoom, Ctrl-F to search.</text>\n", PAD_X,
 		      opt->metric == LP_METRIC_TIME ? "state; syscall" : "syscall; path");

@@ -961,13 +961,26 @@ int lp_flame_build(const struct lp_model *m, struct lp_reader *r, enum lp_export
 		place_procs(&b);
 	b.res = lp_resolver_new();
 	const struct lp_hdr *h;
+	bool fd_kinds = false;
 	while (r && lp_reader_next(r, &h) == 1) {
 		if (!lp_ev_valid(h))
 			continue;
-		if (metric == LP_METRIC_TIME)
+		if (metric == LP_METRIC_TIME) {
 			time_record(&b, h);
-		else
+			/* time asks the resolver for the paths of daemons' calls and,
+			 * in a recording without fd kinds, what a step's fds are: with
+			 * kinds, a step process's calls need not be fed (most of a
+			 * trace); forks, execs and exits always are */
+			if (h->kind == LP_EV_FD_IO && ((const struct lp_ev_fd_io *)h)->fd_mode)
+				fd_kinds = true;
+			if (fd_kinds && (h->kind == LP_EV_SYSCALL || h->kind == LP_EV_FD_IO)) {
+				const struct lp_proc *p = lp_model_proc_at(m, h->tgid, h->ts);
+				if (p && p->step >= 0)
+					continue;
+			}
+		} else {
 			count_record(&b, h);
+		}
 		lp_resolver_feed(b.res, h);
 	}
 	if (metric == LP_METRIC_TIME)

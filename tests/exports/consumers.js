@@ -6,7 +6,8 @@
 //     the folded stacks and the Chrome trace through #profileURL=;
 //   - the SVG flame graph is opened directly (file://).
 //
-//   node consumers.js --dir DIR --folded F --json J --svg S [--expect NAME]... [--shots DIR]
+//   node consumers.js --dir DIR --folded F --json J --svg S [--speedscope F.speedscope.json]
+//                     [--expect NAME]... [--shots DIR]
 //
 // How we read what speedscope shows: its flame chart is a <canvas>, so
 //  1. document.title becomes "<file> - speedscope" once the import worked;
@@ -84,7 +85,12 @@ async function startServer(dir) {
   return { srv, port };
 }
 
-async function speedscope(ctx, port, file, steps, label) {
+// A duration as speedscope prints it with a time unit ("3.09s", "105.80ms").
+const timeUnit = /[0-9][0-9.,]*\s?(ns|µs|us|ms|s|min|h)\b/;
+
+// title: what document.title starts with once imported (default: the file name);
+// unit: the sandwich table's rows must show times with their unit.
+async function speedscope(ctx, port, file, steps, label, title, unit) {
   const page = await ctx.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
@@ -100,7 +106,8 @@ async function speedscope(ctx, port, file, steps, label) {
   const url = `http://127.0.0.1:${port}/#profileURL=${encodeURIComponent(`http://127.0.0.1:${port}/files/${base}`)}`;
   await page.goto(url);
   try {
-    await page.waitForFunction((b) => document.title === `${b} - speedscope`, base, { timeout: 30000 });
+    await page.waitForFunction(([t, exact]) => exact ? document.title === `${t} - speedscope`
+      : document.title.startsWith(t) && document.title.endsWith(' - speedscope'), [title || base, !title], { timeout: 30000 });
     ok(`speedscope ${label}: imported (title "${await page.title()}")`);
   } catch (e) {
     notok(`speedscope ${label}: imported`, `title is "${await page.title()}"; ${errors.join('; ')}`);
@@ -120,7 +127,7 @@ async function speedscope(ctx, port, file, steps, label) {
   // sandwich table + search: every step name
   await page.keyboard.press('3');
   await page.waitForTimeout(500);
-  let missing = [];
+  let missing = [], unitRow = null;
   for (const s of steps) {
     await page.keyboard.press('Control+f');
     await page.waitForTimeout(100);
@@ -129,10 +136,18 @@ async function speedscope(ctx, port, file, steps, label) {
     await page.waitForTimeout(300);
     const rows = await page.evaluate(() => [...document.querySelectorAll('tr')].map((r) => r.innerText.split('\t').pop().trim()));
     if (!rows.some((r) => r === s || r.startsWith(s + ' {'))) missing.push(`${s} (rows: ${JSON.stringify(rows.slice(0, 4))})`);
+    if (unit && !unitRow) {
+      const full = await page.evaluate(() => [...document.querySelectorAll('tr')].map((r) => r.innerText.replace(/\s+/g, ' ')));
+      unitRow = full.find((r) => r.includes(s) && timeUnit.test(r)) || null;
+    }
     await page.keyboard.press('Escape');
   }
   if (!missing.length) ok(`speedscope ${label}: sandwich view lists all ${steps.length} step names`);
   else notok(`speedscope ${label}: sandwich view lists the step names`, `missing ${missing.join('; ')}`);
+  if (unit) {
+    if (unitRow) ok(`speedscope ${label}: times shown with their unit ("${unitRow.slice(0, 80)}")`);
+    else notok(`speedscope ${label}: times shown with their unit`, 'no sandwich row of a step shows a duration with a unit');
+  }
   // keep a picture of the search for the first step
   await page.keyboard.press('Control+f');
   await page.keyboard.press('Control+a');
@@ -215,6 +230,12 @@ async function svg(ctx, file, steps) {
     });
     await speedscope(ctx, port, args.folded, fsteps.slice(0, 12), 'folded');
     await speedscope(ctx, port, args.json, js.lane1.slice(0, 12), 'chrome-json');
+    if (args.speedscope) {
+      // the flame tree in speedscope's own format: its profile's name, a unit on the axis
+      const ssteps = fsteps.map((f) => js.all.find((s) => foldedFrame(s) === f)).filter(Boolean).slice(0, 12);
+      await speedscope(ctx, port, args.speedscope, ssteps.length ? ssteps : fsteps.slice(0, 12), 'speedscope-json',
+        'layerprof time: ', true);
+    }
     const wide = foldedSteps(args.folded, 0.002);
     const svgSteps = wide.map((f) => js.all.find((s) => foldedFrame(s) === f)).filter(Boolean).slice(0, 12);
     await svg(ctx, args.svg, svgSteps.length ? svgSteps : fsteps.slice(0, 12));

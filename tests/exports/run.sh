@@ -2,13 +2,17 @@
 # Real-consumer test of `layerprof export`: the exported files open in the
 # tools people use. speedscope (npm, served on 127.0.0.1) loads the folded
 # stacks and the Chrome trace in headless Debian Chromium (playwright-core);
-# the SVG flame graph and the HTML report are opened directly (html.js: no
-# network, no console error, every step and finding shown, the flame graph
-# zooms and searches). Screenshots go to tests/artifacts/exports/;
-# LP_DOCS_IMG=docs/img also copies the HTML report's two to the README's.
-# Also checks the files themselves: JSON parses (node), the .json.gz is one
-# gzip member with the same JSON, the SVG is well-formed XML (xmllint), the
-# folded lines match the format.
+# the SVG flame graph is opened directly; speedscope also loads the
+# .speedscope.json (with its unit); the HTML report is opened directly too
+# (html.js: no network, no console error, every step and finding shown, the
+# flame graph zooms and searches). Screenshots go to
+# tests/artifacts/exports/; LP_DOCS_IMG=docs/img also copies the HTML
+# report's two to the README's. Also checks the files themselves: JSON
+# parses (node), the .json.gz is one gzip member with the same JSON, the SVG
+# is well-formed XML (xmllint), the folded lines match the format; the time
+# flame graphs' step widths are `report --json`'s step times
+# (flame_check.py), and a runc waiting on its init's pipe shows as
+# "waiting on pipe" (the synthetic trace: a recorder with fd kinds).
 #
 # The trace: $LP_EXPORT_TRACE, else the real recording
 # tests/data/traces/bad-order-edit.lptrace (a docker build rebuilt after an
@@ -70,6 +74,21 @@ else
 fi
 name=$(basename "${trace%.lprof}" .lptrace)
 
+# results NAME RC LOG: a checker's (node, python) "ok"/"not ok"/"skip" lines as PASS,
+# FAIL, SKIP; a non-zero exit that says nothing is a failure too.
+results() {
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*) pass "${line#ok }" ;;
+		"not ok "*) l=${line#not ok }; fail "${l%%: *}" "${l#*: }" ;;
+		"skip "*) l=${line#skip }; skip "${l%%: *}" "${l#*: }" ;;
+		esac
+	done <"$3"
+	if [ "$2" != 0 ] && ! grep -q '^not ok' "$3"; then
+		fail "$1" "exit $2: $(tail -5 "$3" | tr '\n' ' ')"
+	fi
+}
+
 # ------------------------------------------------------------ the files
 check "export folded" "$LP_BIN" export "$trace" -o "$out/$name.folded"
 check "export chrome json" "$LP_BIN" export "$trace" -o "$out/$name.json"
@@ -80,6 +99,45 @@ check "export svg --metric bytes" "$LP_BIN" export "$trace" -o "$out/$name.bytes
 # trace as tests/data/traces/..., not this checkout's path
 check "export html" sh -c 'cd "$1" && "$2" export "$3" -o "$4"' sh "$LP_ROOT" "$LP_BIN" "${trace#"$LP_ROOT"/}" "$out/$name.html"
 check "report --json (what the HTML report must show)" sh -c '"$1" report "$2" --json >"$3"' sh "$LP_BIN" "$trace" "$out/$name.report.json"
+check "export speedscope" "$LP_BIN" export "$trace" -o "$out/$name.speedscope.json"
+check "export speedscope --metric bytes" "$LP_BIN" export "$trace" -o "$out/$name.bytes.speedscope.json" --metric bytes
+
+# ------------------------------------------------- the time flame graphs
+if ! command -v python3 >/dev/null; then
+	skip "flame graph widths = report's step times" "python3 is not installed"
+elif ! "$LP_BIN" report --json "$trace" >"$tmp/report.json" 2>"$tmp/report.err"; then
+	fail "report --json" "$(head -2 "$tmp/report.err" | tr '\n' ' ')"
+else
+	python3 "$here/flame_check.py" "$tmp/report.json" "$out/$name.folded" "$out/$name.speedscope.json" \
+		"$out/$name.svg" >"$tmp/flame.log" 2>&1
+	results flame_check.py $? "$tmp/flame.log"
+	if python3 -c 'import json,sys; p=json.load(open(sys.argv[1]))["profiles"][0]; sys.exit(p["unit"] != "bytes")' \
+		"$out/$name.bytes.speedscope.json"; then
+		pass "speedscope --metric bytes has the unit bytes"
+	else
+		fail "speedscope --metric bytes has the unit bytes" "$(head -c 300 "$out/$name.bytes.speedscope.json")"
+	fi
+fi
+# runc blocked reading its init's pipe: "waiting on pipe", in a trace whose
+# fds have kinds (the synthetic one; the fixture predates fd kinds, its
+# runc shows "waiting on fd N, kind unknown", never "(unknown)")
+lib=${LP_LIB:-$LP_ROOT/build/liblayerprof.a}
+if [ ! -f "$lib" ]; then
+	skip "runc's pipe wait is 'waiting on pipe'" "$lib is not built (make)"
+# shellcheck disable=SC2046
+elif ! cc -std=c11 -D_GNU_SOURCE -O1 -I"$LP_ROOT/include" -I"$LP_ROOT/src" $(pkg-config --cflags libcjson 2>/dev/null) \
+	-o "$tmp/gen_pipe" "$here/gen_trace.c" "$lib" -lz -lcjson -lpthread -lm 2>"$tmp/cc.err"; then
+	fail "runc's pipe wait is 'waiting on pipe'" "gen_trace.c does not build: $(head -3 "$tmp/cc.err" | tr '\n' ' ')"
+else
+	"$tmp/gen_pipe" "$tmp/pipe.lprof" B --tiny 20
+	"$LP_BIN" export "$tmp/pipe.lprof" -o "$out/synthetic-pipe.folded"
+	if grep -qE '^build;\[4/6\] RUN [^;]*;runc\[300\];waiting on pipe;read [1-9][0-9]*$' "$out/synthetic-pipe.folded" &&
+		! grep -q '(unknown)' "$out/synthetic-pipe.folded"; then
+		pass "runc's pipe wait is 'waiting on pipe' ($(grep -m1 'runc\[300\];waiting on pipe' "$out/synthetic-pipe.folded"))"
+	else
+		fail "runc's pipe wait is 'waiting on pipe'" "$(grep 'runc\[300\]' "$out/synthetic-pipe.folded" | head -3 | tr '\n' ' ')"
+	fi
+fi
 
 if grep -qvE '^[^ ]+( [^ ]+)* [1-9][0-9]*$' "$out/$name.folded"; then
 	fail "folded lines" "$(grep -vE '^[^ ]+( [^ ]+)* [1-9][0-9]*$' "$out/$name.folded" | head -2 | tr '\n' ' ')"
@@ -110,21 +168,6 @@ else
 fi
 
 # -------------------------------------------------------- the consumers
-# results NAME RC LOG: a node checker's "ok"/"not ok"/"skip" lines as PASS,
-# FAIL, SKIP; a non-zero exit that says nothing is a failure too.
-results() {
-	while IFS= read -r line; do
-		case "$line" in
-		"ok "*) pass "${line#ok }" ;;
-		"not ok "*) l=${line#not ok }; fail "${l%%: *}" "${l#*: }" ;;
-		"skip "*) l=${line#skip }; skip "${l%%: *}" "${l#*: }" ;;
-		esac
-	done <"$3"
-	if [ "$2" != 0 ] && ! grep -q '^not ok' "$3"; then
-		fail "$1" "exit $2: $(tail -5 "$3" | tr '\n' ' ')"
-	fi
-}
-
 have_node=1
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 	have_node=0
@@ -163,6 +206,7 @@ else
 	else
 		CHROMIUM=$(command -v chromium) timeout 300 node "$here/consumers.js" --dir "$out" \
 			--folded "$out/$name.folded" --json "$out/$name.json" --svg "$out/$name.svg" \
+			--speedscope "$out/$name.speedscope.json" \
 			--shots "$out" "${expect[@]}" >"$tmp/consumers.log" 2>&1
 		results consumers.js $? "$tmp/consumers.log"
 		CHROMIUM=$(command -v chromium) timeout 300 node "$here/html.js" --html "$out/$name.html" \

@@ -235,6 +235,21 @@ static void syn_fdio(struct synth *s, uint64_t ts, uint32_t pid, uint32_t tid, i
 	syn_put(s, h, h->size);
 }
 
+/* A process blocked reading a pipe from first to ts (one call), as a
+ * recorder with fd kinds sends it (lp_ev_fd_io.fd_mode S_IFIFO). */
+static void syn_pipe_wait(struct synth *s, uint64_t ts, uint32_t pid, int fd, uint64_t first)
+{
+	struct lp_hdr *h = syn_hdr(s, LP_EV_FD_IO, pid, pid, (uint32_t)fd, ts);
+	struct lp_ev_fd_io *e = (void *)h;
+	e->first_ts = s->t0 + first;
+	e->last_ts = s->t0 + ts;
+	e->rns = ts - first;
+	e->rcalls = 1;
+	e->fd_mode = LP_FDMODE_KNOWN | 0010000u; /* S_IFIFO */
+	h->size = sizeof(*e);
+	syn_put(s, h, h->size);
+}
+
 static void syn_ctx_file(struct synth *s, uint64_t ts, const char *path, uint64_t size)
 {
 	struct lp_hdr *h = syn_hdr(s, LP_REC_CONTEXT_FILE, 0, 0, 0, ts);
@@ -329,6 +344,8 @@ static uint64_t syn_run(struct synth *s, uint64_t t, uint32_t runc, const char *
 	}
 	syn_exit(s, u + 1 * SYN_MS, npmpid, 0, npm_comm);
 	syn_exit(s, u + 2 * SYN_MS, shpid, 0, "sh");
+	/* runc waited on its init's pipe while the container ran */
+	syn_pipe_wait(s, u + 3 * SYN_MS, runc, 4, t + 2 * SYN_MS + 100 * SYN_US);
 	syn_exit(s, u + 4 * SYN_MS, runc, 0, "runc");
 	return u + 5 * SYN_MS;
 }
