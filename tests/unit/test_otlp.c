@@ -23,6 +23,7 @@
 
 #include "model.h"
 #include "otlp.h"
+#include "pb.h"
 #include "trace.h"
 
 static void hex(const struct lp_buf *b, char *out, size_t len)
