@@ -371,6 +371,8 @@ static enum lp_export_format format_of_name(const char *out, bool *gz)
 		return LP_FMT_FOLDED;
 	if (ends_with(tmp, ".svg"))
 		return LP_FMT_SVG;
+	if (ends_with(tmp, ".perfetto-trace") || ends_with(tmp, ".pftrace"))
+		return LP_FMT_PERFETTO;
 	return LP_FMT_NONE;
 }
 
@@ -395,6 +397,7 @@ static int run_export(enum lp_export_format fmt, const struct lp_model *m, struc
 	case LP_FMT_SVG: return lp_export_svg(m, r, o, opt, err, errlen);
 	case LP_FMT_OTLP_JSON: return lp_export_otlp_json(m, r, o, opt, err, errlen);
 	case LP_FMT_PROM: return lp_export_prom(m, r, o, opt, err, errlen);
+	case LP_FMT_PERFETTO: return lp_export_perfetto(m, r, o, opt, err, errlen);
 	default:
 		snprintf(err, errlen, "no format");
 		return -1;
@@ -428,8 +431,10 @@ static int export_run(int argc, char **argv, struct lp_otlp_opts *otlp)
 			out = optarg;
 			break;
 		case 'f':
-			if (!strcmp(optarg, "chrome") || !strcmp(optarg, "json") || !strcmp(optarg, "perfetto"))
+			if (!strcmp(optarg, "chrome") || !strcmp(optarg, "json"))
 				fmt = LP_FMT_CHROME;
+			else if (!strcmp(optarg, "perfetto") || !strcmp(optarg, "pftrace"))
+				fmt = LP_FMT_PERFETTO;
 			else if (!strcmp(optarg, "folded"))
 				fmt = LP_FMT_FOLDED;
 			else if (!strcmp(optarg, "svg"))
@@ -439,7 +444,7 @@ static int export_run(int argc, char **argv, struct lp_otlp_opts *otlp)
 			else if (!strcmp(optarg, "prom") || !strcmp(optarg, "openmetrics") || !strcmp(optarg, "prometheus"))
 				fmt = LP_FMT_PROM;
 			else {
-				lp_error("export: unknown format '%s' (choose chrome, folded, svg, otlp or prom)", optarg);
+				lp_error("export: unknown format '%s' (choose chrome, perfetto, folded, svg, otlp or prom)", optarg);
 				return LP_EXIT_USAGE;
 			}
 			break;
@@ -481,7 +486,7 @@ static int export_run(int argc, char **argv, struct lp_otlp_opts *otlp)
 		return LP_EXIT_USAGE;
 	}
 	if ((!out || !*out) && !otlp->endpoint) {
-		lp_error("export: no output given; use -o OUT (.json, .json.gz, .folded, .svg, .otlp.json, .prom), "
+		lp_error("export: no output given; use -o OUT (.json, .json.gz, .perfetto-trace, .folded, .svg, .otlp.json, .prom), "
 			 "-o - or --otlp-endpoint URL");
 		return LP_EXIT_USAGE;
 	}
@@ -495,8 +500,8 @@ static int export_run(int argc, char **argv, struct lp_otlp_opts *otlp)
 		if (fmt == LP_FMT_NONE)
 			fmt = by_name;
 		if (fmt == LP_FMT_NONE) {
-			lp_error("export: cannot tell the format of '%s'; use a .json, .json.gz, .folded, .svg, "
-				 ".otlp.json or .prom name, or --format chrome|folded|svg|otlp|prom", out);
+			lp_error("export: cannot tell the format of '%s'; use a .json, .json.gz, .perfetto-trace, .pftrace, "
+				 ".folded, .svg, .otlp.json or .prom name, or --format chrome|perfetto|folded|svg|otlp|prom", out);
 			return LP_EXIT_USAGE;
 		}
 	} else if (fmt == LP_FMT_NONE) {
