@@ -6,10 +6,14 @@
  *
  * Layout (timestamps: µs since the trace start, 3 decimals = ns):
  *  - pseudo-process "docker build" (pid 1, sorted first):
- *      tid 1.. "steps lane N"     one slice per build step, named as BuildKit
- *                                 names it ("[3/5] COPY . ."), args: id,
- *                                 status, cached, error...; steps that run
- *                                 at the same time go to different lanes
+ *      tid 1.. <step name>        a track per build step (in build order),
+ *                                 named as BuildKit names it ("[3/5] COPY
+ *                                 . ."), its slice the step's measured time
+ *                                 (µs, 3 decimals: never rounded to 0);
+ *                                 args: id, status, cached, time_source (and
+ *                                 a note when the kernel saw no work of it),
+ *                                 error...; a step with no time at all
+ *                                 (cached) is an instant
  *      "build"                    one slice for the whole build, findings as instants
  *      "progress output"          each BuildKit progress line as an instant
  *      counters "I/O bytes/s" (read, written) and "open files"
@@ -26,7 +30,8 @@
  * No two complete events of one thread overlap: a thread's syscalls are
  * clamped to start after the previous one ended; lanes only take a slice
  * that starts after their last one ends. Per-event slices are capped
- * (--max-events); otherData says how many were merged and dropped.
+ * (--max-events); otherData says how many were merged and dropped, and so
+ * does a warning on stderr (the Perfetto export has no cap).
  */
 #include "export.h"
 
@@ -811,34 +816,45 @@ static int cmp_step_start(const void *a, const void *b, void *arg)
 	return x->index - y->index;
 }
 
+/* A track (tid) per step, in build order, named as the step: steps that
+ * run at the same time sit on their own tracks, and a viewer that shows
+ * one track at a time (speedscope) still shows every step. */
 static void emit_steps(struct cx *c)
 {
 	const struct lp_model *m = c->m;
 	int *order = lp_xcalloc(m->nsteps + 1, sizeof(int));
-	size_t n = 0;
+	size_t n = 0, untimed;
+	/* timed steps by start time, then the untimed (cached) ones in model order */
 	for (size_t i = 0; i < m->nsteps; i++)
 		if (lp_step_start_ns(&m->steps[i]))
 			order[n++] = (int)i;
 	qsort_r(order, n, sizeof(int), cmp_step_start, (void *)m);
-	uint64_t *lane_end = lp_xcalloc(n + 1, sizeof(uint64_t));
-	size_t nlanes = 0;
-	for (size_t k = 0; k < n; k++) {
+	untimed = n;
+	for (size_t i = 0; i < m->nsteps; i++)
+		if (!lp_step_start_ns(&m->steps[i]))
+			order[untimed++] = (int)i;
+	uint64_t build_a = m->build.start_ns && m->build.start_ns >= c->t0 ? m->build.start_ns : c->t0;
+	for (size_t k = 0; k < m->nsteps; k++) {
 		const struct lp_step *s = &m->steps[order[k]];
-		/* the step's time as the report has it (step_times.c) */
-		uint64_t sa = lp_step_start_ns(s), sb = sa + lp_step_wall_ns(s);
-		uint64_t a = sa < c->t0 ? c->t0 : sa;
-		uint64_t b = sb > a ? sb : a;
-		size_t lane = nlanes;
-		for (size_t i = 0; i < nlanes; i++)
-			if (lane_end[i] <= a) {
-				lane = i;
-				break;
-			}
-		if (lane == nlanes)
-			nlanes++;
-		lane_end[lane] = b;
+		uint32_t tid = TID_LANE0 + (uint32_t)k;
+		const char *name = s->name && *s->name ? s->name : s->id;
 		const char *cat = s->status == LP_STEP_ERROR ? "step,error" : s->cached ? "step,cached" : "step";
-		x_open(c, s->name && *s->name ? s->name : s->id, cat, BUILD_PID, TID_LANE0 + (uint32_t)lane, a, b);
+		bool timed = k < n;
+		uint64_t sa = timed ? lp_step_start_ns(s) : build_a;
+		/* the step's time as the report has it (step_times.c) */
+		uint64_t wall = timed ? lp_step_wall_ns(s) : 0;
+		uint64_t a = sa < c->t0 ? c->t0 : sa;
+		uint64_t b = a + wall;
+		if (timed) {
+			x_open(c, name, cat, BUILD_PID, tid, a, b);
+		} else {
+			/* no time at all (a cached step): an instant, not a slice */
+			ev_begin(c);
+			lp_buf_printf(&c->e, "{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"%s\",\"pid\":%u,\"tid\":%u", cat,
+				      BUILD_PID, tid);
+			put_name(c, name);
+			put_ts(c, "ts", a);
+		}
 		args_open(c);
 		arg_str(c, "id", s->id);
 		arg_str(c, "stage", s->stage);
@@ -849,7 +865,12 @@ static void emit_steps(struct cx *c)
 			arg_str(c, "error", s->error);
 		if (s->dockerfile_line > 0)
 			arg_i64(c, "dockerfile_line", s->dockerfile_line);
-		arg_u64(c, "wall_ms", (b - a) / 1000000);
+		arg_us(c, "wall_us", wall);
+		arg_str(c, "time_source", lp_time_source_name(s->time_src));
+		if (s->time_src != LP_TIME_KERNEL)
+			arg_str(c, "time_note", !timed ? "no time: the step did no work in this build"
+				: s->time_src == LP_TIME_ENGINE ? "no kernel-timed work; BuildKit's own start and end"
+				: "no kernel-timed work; timed by the build's progress lines only (coarse, may be 0)");
 		if (s->reported_s >= 0) {
 			arg_key(c, "reported_s");
 			lp_buf_printf(&c->e, "%.3f", s->reported_s);
@@ -872,14 +893,9 @@ static void emit_steps(struct cx *c)
 		}
 		args_close(c);
 		ev_close(c);
+		meta_str(c, "thread_name", BUILD_PID, tid, name);
+		meta_sort(c, "thread_sort_index", BUILD_PID, tid, (int64_t)k + 1);
 	}
-	for (size_t i = 0; i < nlanes; i++) {
-		char nm[32];
-		snprintf(nm, sizeof(nm), "steps lane %zu", i + 1);
-		meta_str(c, "thread_name", BUILD_PID, TID_LANE0 + (uint32_t)i, nm);
-		meta_sort(c, "thread_sort_index", BUILD_PID, TID_LANE0 + (uint32_t)i, (int64_t)i + 1);
-	}
-	free(lane_end);
 	free(order);
 }
 
@@ -1230,6 +1246,19 @@ int lp_export_chrome(const struct lp_model *m, struct lp_reader *r, struct lp_xo
 	emit_counters(&c);
 	emit_metadata(&c);
 	emit_other_data(&c, r);
+	/* a cap or a raised merge threshold leaves things out: say so where
+	 * people look, not only in otherData */
+	if (c.dropped)
+		lp_warn("export: the Chrome trace keeps %llu of %llu per-event slices (--max-events %llu), %llu dropped; "
+			"raise the cap with --max-events N (0: none), or export -o build.perfetto-trace (no cap)",
+			(unsigned long long)c.slices, (unsigned long long)(c.slices + c.dropped),
+			(unsigned long long)c.cap, (unsigned long long)c.dropped);
+	if (c.tiny_ns > MERGE_MAX_NS)
+		lp_warn("export: to fit --max-events %llu, syscalls under %.0f \xc2\xb5s (not 10) were merged: %llu calls "
+			"in %llu slices, and %llu fd transfers shorter than that are only in the counters; "
+			"--max-events 0 keeps each, as does export -o build.perfetto-trace",
+			(unsigned long long)c.cap, (double)c.tiny_ns / 1e3, (unsigned long long)c.merged_calls,
+			(unsigned long long)c.merged_slices, (unsigned long long)c.hidden_fdio);
 
 	lp_resolver_free(c.res);
 	lp_rawjson_free(c.rawjson);

@@ -72,6 +72,7 @@
 #include "syscalls.h"
 #include "trace.h"
 #include "util.h"
+#include "varint.h"
 
 enum {
 	TRACE_PACKET = 1,
@@ -472,12 +473,51 @@ static struct pthr *thread_track(struct px *c, const struct lp_proc *p, uint32_t
 	return t;
 }
 
+/* The hot path, one syscall: both packets written straight into a small
+ * buffer (every length fits one byte) with the one varint codec. */
+static uint8_t *put_varint(uint8_t *p, uint64_t v)
+{
+	return p + lp_varint_encode(p, v);
+}
+
+/* Packet fields common to every event: timestamp, sequence, flags. */
+static uint8_t *put_event_head(uint8_t *p, uint64_t ts)
+{
+	*p++ = PKT_TIMESTAMP << 3;
+	p = put_varint(p, ts);
+	*p++ = PKT_SEQ_ID << 3;
+	*p++ = SEQ_ID;
+	*p++ = PKT_SEQ_FLAGS << 3;
+	*p++ = SEQ_NEEDS_STATE;
+	return p;
+}
+
+/* Trace.packet { head, track_event { body } } from te[0..ten) into out. */
+static uint8_t *put_packet(uint8_t *out, uint64_t ts, const uint8_t *te, size_t ten)
+{
+	uint8_t pk[96];
+	uint8_t *p = put_event_head(pk, ts);
+	*p++ = (PKT_TRACK_EVENT << 3) | LP_PB_LEN;
+	p = put_varint(p, ten);
+	memcpy(p, te, ten);
+	p += ten;
+	*out++ = (TRACE_PACKET << 3) | LP_PB_LEN;
+	out = put_varint(out, (uint64_t)(p - pk));
+	memcpy(out, pk, (size_t)(p - pk));
+	return out + (p - pk);
+}
+
 static void on_syscall(struct px *c, const struct lp_ev_syscall *ev)
 {
 	const struct lp_hdr *h = &ev->h;
 	unsigned sc = h->aux;
 	char pbuf[4096];
-	const char *path = lp_export_event_path(c->res, ev, pbuf, sizeof(pbuf));
+	/* the path the resolver's feed resolves too: once, not twice */
+	const char *first = lp_resolver_first_path(c->res, ev, NULL, pbuf, sizeof(pbuf));
+	const char *path = first;
+	char fbuf[4096];
+	if (!path)
+		path = lp_export_event_path(c->res, ev, fbuf, sizeof(fbuf));
 	lp_iocount_syscall(&c->io, ev);
 	const struct lp_proc *p = lp_model_proc_at(c->m, h->tgid, h->ts);
 	struct pthr *t = thread_track(c, p, h->tgid, h->tid);
@@ -489,7 +529,6 @@ static void on_syscall(struct px *c, const struct lp_ev_syscall *ev)
 		end = start;
 	t->last_end = end;
 
-	pkt_begin(c, start, true);
 	/* interned on first use: the syscall's name, the path */
 	bool new_name = false;
 	if (sc >= c->nsc) {
@@ -511,6 +550,41 @@ static void on_syscall(struct px *c, const struct lp_ev_syscall *ev)
 		path_iid = lp_strtab_intern(&c->paths, lp_export_norm_target(path));
 		new_path = c->paths.n != before;
 	}
+	lp_resolver_feed_first(c->res, h, first);
+
+	if (!new_name && !new_path && ev->ret >= 0) {
+		uint8_t te[48], out[256], *q = te, *o = out;
+		*q++ = TE_TYPE << 3;
+		*q++ = SLICE_BEGIN;
+		*q++ = TE_TRACK << 3;
+		q = put_varint(q, t->uuid);
+		*q++ = TE_NAME_IID << 3;
+		q = put_varint(q, (uint64_t)sc + 1);
+		if (path_iid) {
+			uint8_t an[16], *x = an;
+			*x++ = DA_NAME_IID << 3;
+			*x++ = AN_PATH;
+			x = put_varint(x, (DA_STRING_IID << 3) | LP_PB_VARINT);
+			x = put_varint(x, path_iid);
+			*q++ = (TE_ANNOT << 3) | LP_PB_LEN;
+			*q++ = (uint8_t)(x - an);
+			memcpy(q, an, (size_t)(x - an));
+			q += x - an;
+		}
+		o = put_packet(o, start, te, (size_t)(q - te));
+		q = te;
+		*q++ = TE_TYPE << 3;
+		*q++ = SLICE_END;
+		*q++ = TE_TRACK << 3;
+		q = put_varint(q, t->uuid);
+		o = put_packet(o, end, te, (size_t)(q - te));
+		lp_xout_write(c->o, out, (size_t)(o - out));
+		c->packets += 2;
+		c->slices++;
+		return;
+	}
+
+	pkt_begin(c, start, true);
 	if (new_name || new_path) {
 		size_t in = lp_pb_begin(&c->p, PKT_INTERNED);
 		if (new_name) {
@@ -553,7 +627,6 @@ static void on_syscall(struct px *c, const struct lp_ev_syscall *ev)
 	lp_pb_end(&c->p, te);
 	pkt_end(c);
 	slice_end(c, end, t->uuid);
-	lp_xout_maybe_flush(c->o);
 }
 
 /* The first packet: clears the sequence's interned state, names the
@@ -629,8 +702,8 @@ int lp_export_perfetto(const struct lp_model *m, struct lp_reader *r, struct lp_
 			last_ts = h->ts;
 		switch (h->kind) {
 		case LP_EV_SYSCALL:
-			on_syscall(&c, (const void *)h);
-			break;
+			on_syscall(&c, (const void *)h);   /* feeds the resolver itself */
+			continue;
 		case LP_EV_FD_IO: {
 			uint64_t a, b;
 			lp_iocount_fdio(&c.io, m, (const void *)h, &a, &b);
@@ -653,6 +726,7 @@ int lp_export_perfetto(const struct lp_model *m, struct lp_reader *r, struct lp_
 	emit_procs(&c);
 	emit_counters(&c);
 
+	if (getenv("LP_PF_DEBUG")) fprintf(stderr, "paths %zu bytes %zu threads %zu packets %llu\n", c.paths.n, c.paths.bytes, c.nthr, (unsigned long long)c.packets);
 	lp_resolver_free(c.res);
 	lp_iocount_free(&c.io);
 	lp_strtab_free(&c.paths);
