@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * layerprof export FILE -o OUT [--format chrome|folded|svg|otlp|prom] [--metric time|bytes|ops]
+ * layerprof export FILE -o OUT [--format chrome|perfetto|folded|svg|otlp|prom] [--metric time|bytes|ops]
  * layerprof export FILE --otlp-endpoint URL [--otlp-*...] [-o OUT]
  *
  * The format comes from OUT's suffix unless --format is given:
- *   .json .json.gz   Chrome Trace Event JSON (Perfetto UI, chrome://tracing)
+ *   .json .json.gz   Chrome Trace Event JSON (the Perfetto UI, speedscope)
+ *   .perfetto-trace .pftrace  Perfetto's native protobuf trace (no event cap)
  *   .folded          folded stacks (flamegraph.pl, inferno, speedscope)
  *   .svg             self-contained SVG flame graph
  *   .otlp.json       the build as an OpenTelemetry trace (OTLP/JSON)
@@ -311,14 +312,18 @@ const char *lp_metric_what(enum lp_export_metric m)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: layerprof export FILE -o OUT [--format chrome|folded|svg|otlp|prom] [--metric time|bytes|ops]\n"
+		"usage: layerprof export FILE -o OUT [--format chrome|perfetto|folded|svg|otlp|prom] [--metric time|bytes|ops]\n"
 		"       layerprof export FILE --otlp-endpoint URL [--otlp-...] [-o OUT]\n"
 		"\n"
 		"Write a recording as a picture for the tools people already use, or send it to\n"
 		"an OpenTelemetry collector.\n"
 		"\n"
 		"  -o, --output OUT     output file; '-' for stdout (default format: chrome)\n"
-		"  -f, --format FMT     chrome  Chrome Trace Event JSON for Perfetto UI / chrome://tracing\n"
+		"  -f, --format FMT     chrome  Chrome Trace Event JSON (the Perfetto UI: Open trace file;\n"
+		"                               speedscope): a track per step, capped by --max-events\n"
+		"                       perfetto Perfetto's own protobuf trace, every event (no cap):\n"
+		"                               tracks per build, step, process and thread, I/O counters,\n"
+		"                               step -> process flows\n"
 		"                       folded  folded stacks for flamegraph.pl, inferno, speedscope\n"
 		"                       svg     self-contained SVG flame graph (hover, click to zoom, search)\n"
 		"                       otlp    the build as an OpenTelemetry trace, OTLP/JSON (the body\n"
@@ -326,13 +331,14 @@ static void usage(FILE *out)
 		"                       prom    OpenMetrics text for node_exporter's textfile collector\n"
 		"                               (build duration, status, cache hit ratio, context, image,\n"
 		"                               per-step durations, findings by kind, lost events)\n"
-		"                       default: from OUT's suffix (.json, .json.gz, .folded, .svg,\n"
-		"                       .otlp.json, .prom);\n"
+		"                       default: from OUT's suffix (.json, .json.gz, .perfetto-trace,\n"
+		"                       .pftrace, .folded, .svg, .otlp.json, .prom);\n"
 		"                       a trailing .gz compresses any format (one gzip member)\n"
 		"  -m, --metric M       folded/svg widths: time (\xc2\xb5s inside syscalls, default),\n"
 		"                       bytes (read/written/copied), ops (calls)\n"
 		"      --max-events N   chrome: keep at most N per-event slices (default %u, 0: no cap);\n"
-		"                       tiny consecutive syscalls are merged first\n"
+		"                       tiny consecutive syscalls are merged first; a warning says\n"
+		"                       when slices were dropped (the perfetto format keeps all)\n"
 		"  -h, --help           this help\n"
 		"\n"
 		"OpenTelemetry (a trace per build: the build, its steps, their processes; findings\n"

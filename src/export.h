@@ -3,8 +3,8 @@
  * Exporters (`layerprof export`): the pictures people open in the tools they
  * already use. Internal to export*.c; the command line is in export.c.
  *
- *   chrome   Chrome Trace Event JSON (Object Format) for Perfetto UI and
- *            chrome://tracing, optionally gzip'ed (one gzip member)
+ *   chrome   Chrome Trace Event JSON (Object Format) for the Perfetto UI and
+ *            speedscope, optionally gzip'ed (one gzip member)
  *   folded   folded stacks for flamegraph.pl, inferno, speedscope:
  *            build;<step>;<comm[pid]>;<syscall>;<path> <count>
  *   svg      a self-contained flame graph of the same stacks

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Chrome Trace Event JSON (Object Format) for Perfetto UI and chrome://tracing.
+ * Chrome Trace Event JSON (Object Format) for the Perfetto UI ("Open trace
+ * file") and speedscope.
  *
  *   {"traceEvents":[...], "displayTimeUnit":"ms", "otherData":{...}}
  *
