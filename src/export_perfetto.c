@@ -119,6 +119,13 @@ struct px {
 	uint8_t *sc_interned;   /* per syscall number: its name was interned */
 	size_t nsc;
 	struct lp_strtab paths; /* interned paths: iid = id */
+	uint32_t last_iid;      /* the last path interned: a stat then an open */
+	/* the last event's thread: consecutive events of one thread skip the
+	 * lookups; valid while ts stays inside its process's time */
+	uint32_t last_tgid, last_tid;
+	struct pthr *last_thr;
+	uint64_t last_lo, last_hi;
+	struct lp_u64map newest;    /* pid -> index + 1 of its newest model process */
 	struct lp_iocount io;
 	uint64_t t0, t_end;
 	uint64_t packets, slices;
@@ -507,6 +514,28 @@ static uint8_t *put_packet(uint8_t *out, uint64_t ts, const uint8_t *te, size_t 
 	return out + (p - pk);
 }
 
+/* The thread track of an event, through a one-entry cache: lp_model_proc_at
+ * answers the newest process with that pid (the last in the model) for any
+ * ts at or after its start; other answers (a reused pid) are not cached. */
+static struct pthr *thread_of(struct px *c, const struct lp_hdr *h)
+{
+	if (c->last_thr && h->tgid == c->last_tgid && h->tid == c->last_tid && h->ts >= c->last_lo &&
+	    h->ts <= c->last_hi)
+		return c->last_thr;
+	const struct lp_proc *p = lp_model_proc_at(c->m, h->tgid, h->ts);
+	struct pthr *t = thread_track(c, p, h->tgid, h->tid);
+	c->last_tgid = h->tgid;
+	c->last_tid = h->tid;
+	c->last_thr = t;
+	c->last_lo = c->last_hi = h->ts;   /* no process: this ts only */
+	uint64_t *nw = p ? lp_u64map_find(&c->newest, p->pid) : NULL;
+	if (nw && *nw == (uint64_t)p->index + 1 && p->start_ns <= h->ts) {
+		c->last_lo = p->start_ns;
+		c->last_hi = UINT64_MAX;
+	}
+	return t;
+}
+
 static void on_syscall(struct px *c, const struct lp_ev_syscall *ev)
 {
 	const struct lp_hdr *h = &ev->h;
@@ -519,8 +548,7 @@ static void on_syscall(struct px *c, const struct lp_ev_syscall *ev)
 	if (!path)
 		path = lp_export_event_path(c->res, ev, fbuf, sizeof(fbuf));
 	lp_iocount_syscall(&c->io, ev);
-	const struct lp_proc *p = lp_model_proc_at(c->m, h->tgid, h->ts);
-	struct pthr *t = thread_track(c, p, h->tgid, h->tid);
+	struct pthr *t = thread_of(c, h);
 	uint64_t end = h->ts;
 	uint64_t start = ev->lat_ns < end ? end - ev->lat_ns : 0;
 	if (start < t->last_end)
@@ -546,9 +574,14 @@ static void on_syscall(struct px *c, const struct lp_ev_syscall *ev)
 	uint32_t path_iid = 0;
 	bool new_path = false;
 	if (path) {
-		size_t before = c->paths.n;
-		path_iid = lp_strtab_intern(&c->paths, lp_export_norm_target(path));
-		new_path = c->paths.n != before;
+		const char *norm = lp_export_norm_target(path);
+		if (c->last_iid && !strcmp(lp_strtab_str(&c->paths, c->last_iid), norm)) {
+			path_iid = c->last_iid;
+		} else {
+			size_t before = c->paths.n;
+			path_iid = c->last_iid = lp_strtab_intern(&c->paths, norm);
+			new_path = c->paths.n != before;
+		}
 	}
 	lp_resolver_feed_first(c->res, h, first);
 
@@ -689,6 +722,8 @@ int lp_export_perfetto(const struct lp_model *m, struct lp_reader *r, struct lp_
 	c.uuid_proc0 = UUID_STEP0 + m->nsteps;
 	c.uuid_thr0 = c.uuid_proc0 + m->nprocs;
 	c.res = lp_resolver_new();
+	for (size_t i = 0; i < m->nprocs; i++)
+		lp_u64map_put(&c.newest, m->procs[i].pid, i + 1);   /* the last with that pid */
 	lp_iocount_init(&c.io, c.t0, c.t_end);
 
 	emit_first(&c);
@@ -726,11 +761,11 @@ int lp_export_perfetto(const struct lp_model *m, struct lp_reader *r, struct lp_
 	emit_procs(&c);
 	emit_counters(&c);
 
-	if (getenv("LP_PF_DEBUG")) fprintf(stderr, "paths %zu bytes %zu threads %zu packets %llu\n", c.paths.n, c.paths.bytes, c.nthr, (unsigned long long)c.packets);
 	lp_resolver_free(c.res);
 	lp_iocount_free(&c.io);
 	lp_strtab_free(&c.paths);
 	lp_u64map_free(&c.thr_idx);
+	lp_u64map_free(&c.newest);
 	free(c.thr);
 	free(c.sc_interned);
 	lp_buf_free(&c.p);
