@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * layerprof export FILE -o OUT [--format chrome|folded|svg|speedscope|otlp|prom] [--metric time|bytes|ops]
+ * layerprof export FILE -o OUT [--format chrome|perfetto|folded|svg|speedscope|otlp|prom|html] [--metric time|bytes|ops]
  * layerprof export FILE --otlp-endpoint URL [--otlp-*...] [-o OUT]
  *
  * The format comes from OUT's suffix unless --format is given:
- *   .json .json.gz   Chrome Trace Event JSON (Perfetto UI, chrome://tracing)
+ *   .json .json.gz   Chrome Trace Event JSON (the Perfetto UI, speedscope)
+ *   .perfetto-trace .pftrace  Perfetto's native protobuf trace (no event cap)
  *   .folded          folded stacks (flamegraph.pl, inferno, speedscope)
  *   .svg             self-contained SVG flame graph
  *   .speedscope.json speedscope's own JSON (a unit on the axis)
  *   .otlp.json       the build as an OpenTelemetry trace (OTLP/JSON)
  *   .prom            OpenMetrics text (node_exporter's textfile collector)
+ *   .html            one self-contained page: report, timeline, flame graph
  * --otlp-endpoint sends the OpenTelemetry trace to a collector (otlp.h),
  * with or without an OUT; the trace file is only read.
  * A trailing .gz compresses any format as one gzip member. OUT is written
@@ -325,7 +327,7 @@ const char *lp_metric_fmt(enum lp_export_metric m, uint64_t value, char *buf, si
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: layerprof export FILE -o OUT [--format chrome|folded|svg|speedscope|otlp|prom]\n"
+		"usage: layerprof export FILE -o OUT [--format chrome|perfetto|folded|svg|speedscope|otlp|prom|html]\n"
 		"                        [--metric time|bytes|ops]\n"
 		"       layerprof export FILE --otlp-endpoint URL [--otlp-...] [-o OUT]\n"
 		"\n"
@@ -333,7 +335,11 @@ static void usage(FILE *out)
 		"an OpenTelemetry collector.\n"
 		"\n"
 		"  -o, --output OUT     output file; '-' for stdout (default format: chrome)\n"
-		"  -f, --format FMT     chrome  Chrome Trace Event JSON for Perfetto UI / chrome://tracing\n"
+		"  -f, --format FMT     chrome  Chrome Trace Event JSON (the Perfetto UI: Open trace file;\n"
+		"                               speedscope): a track per step, capped by --max-events\n"
+		"                       perfetto Perfetto's own protobuf trace, every event (no cap):\n"
+		"                               tracks per build, step, process and thread, I/O counters,\n"
+		"                               step -> process flows\n"
 		"                       folded  folded stacks for flamegraph.pl, inferno (counts: \xc2\xb5s, bytes\n"
 		"                               or calls, per --metric; the format has no unit field)\n"
 		"                       svg     self-contained SVG flame graph (hover, click to zoom, search)\n"
@@ -343,13 +349,18 @@ static void usage(FILE *out)
 		"                       prom    OpenMetrics text for node_exporter's textfile collector\n"
 		"                               (build duration, status, cache hit ratio, context, image,\n"
 		"                               per-step durations, findings by kind, lost events)\n"
-		"                       default: from OUT's suffix (.json, .json.gz, .folded, .svg,\n"
-		"                       .speedscope.json, .otlp.json, .prom);\n"
+		"                       html    one self-contained page (no network): summary, findings\n"
+		"                               with evidence and edits, step timeline, flame graph of\n"
+		"                               the time (click to zoom, search), busiest files\n"
+		"                       default: from OUT's suffix (.json, .json.gz, .perfetto-trace,\n"
+		"                       .pftrace, .folded, .svg, .speedscope.json, .otlp.json, .prom,\n"
+		"                       .html);\n"
 		"                       a trailing .gz compresses any format (one gzip member)\n"
 		"  -m, --metric M       flame graph widths: time (wall time, default; folded in \xc2\xb5s),\n"
 		"                       bytes (read/written/copied), ops (calls)\n"
 		"      --max-events N   chrome: keep at most N per-event slices (default %u, 0: no cap);\n"
-		"                       tiny consecutive syscalls are merged first\n"
+		"                       tiny consecutive syscalls are merged first; a warning says\n"
+		"                       when slices were dropped (the perfetto format keeps all)\n"
 		"  -h, --help           this help\n"
 		"\n"
 		"OpenTelemetry (a trace per build: the build, its steps, their processes; findings\n"
@@ -393,6 +404,10 @@ static enum lp_export_format format_of_name(const char *out, bool *gz)
 		return LP_FMT_FOLDED;
 	if (ends_with(tmp, ".svg"))
 		return LP_FMT_SVG;
+	if (ends_with(tmp, ".html") || ends_with(tmp, ".htm"))
+		return LP_FMT_HTML;
+	if (ends_with(tmp, ".perfetto-trace") || ends_with(tmp, ".pftrace"))
+		return LP_FMT_PERFETTO;
 	return LP_FMT_NONE;
 }
 
@@ -418,6 +433,8 @@ static int run_export(enum lp_export_format fmt, const struct lp_model *m, struc
 	case LP_FMT_SPEEDSCOPE: return lp_export_speedscope(m, r, o, opt, err, errlen);
 	case LP_FMT_OTLP_JSON: return lp_export_otlp_json(m, r, o, opt, err, errlen);
 	case LP_FMT_PROM: return lp_export_prom(m, r, o, opt, err, errlen);
+	case LP_FMT_HTML: return lp_export_html(m, r, o, opt, err, errlen);
+	case LP_FMT_PERFETTO: return lp_export_perfetto(m, r, o, opt, err, errlen);
 	default:
 		snprintf(err, errlen, "no format");
 		return -1;
@@ -451,8 +468,10 @@ static int export_run(int argc, char **argv, struct lp_otlp_opts *otlp)
 			out = optarg;
 			break;
 		case 'f':
-			if (!strcmp(optarg, "chrome") || !strcmp(optarg, "json") || !strcmp(optarg, "perfetto"))
+			if (!strcmp(optarg, "chrome") || !strcmp(optarg, "json"))
 				fmt = LP_FMT_CHROME;
+			else if (!strcmp(optarg, "perfetto") || !strcmp(optarg, "pftrace"))
+				fmt = LP_FMT_PERFETTO;
 			else if (!strcmp(optarg, "folded"))
 				fmt = LP_FMT_FOLDED;
 			else if (!strcmp(optarg, "svg"))
@@ -463,8 +482,10 @@ static int export_run(int argc, char **argv, struct lp_otlp_opts *otlp)
 				fmt = LP_FMT_OTLP_JSON;
 			else if (!strcmp(optarg, "prom") || !strcmp(optarg, "openmetrics") || !strcmp(optarg, "prometheus"))
 				fmt = LP_FMT_PROM;
+			else if (!strcmp(optarg, "html"))
+				fmt = LP_FMT_HTML;
 			else {
-				lp_error("export: unknown format '%s' (choose chrome, folded, svg, speedscope, otlp or prom)", optarg);
+				lp_error("export: unknown format '%s' (choose chrome, perfetto, folded, svg, speedscope, otlp, prom or html)", optarg);
 				return LP_EXIT_USAGE;
 			}
 			break;
@@ -506,7 +527,7 @@ static int export_run(int argc, char **argv, struct lp_otlp_opts *otlp)
 		return LP_EXIT_USAGE;
 	}
 	if ((!out || !*out) && !otlp->endpoint) {
-		lp_error("export: no output given; use -o OUT (.json, .json.gz, .folded, .svg, .speedscope.json, .otlp.json, .prom), "
+		lp_error("export: no output given; use -o OUT (.json, .json.gz, .perfetto-trace, .folded, .svg, .speedscope.json, .otlp.json, .prom, .html), "
 			 "-o - or --otlp-endpoint URL");
 		return LP_EXIT_USAGE;
 	}
@@ -520,12 +541,17 @@ static int export_run(int argc, char **argv, struct lp_otlp_opts *otlp)
 		if (fmt == LP_FMT_NONE)
 			fmt = by_name;
 		if (fmt == LP_FMT_NONE) {
-			lp_error("export: cannot tell the format of '%s'; use a .json, .json.gz, .folded, .svg, "
-				 ".speedscope.json, .otlp.json or .prom name, or --format chrome|folded|svg|speedscope|otlp|prom", out);
+			lp_error("export: cannot tell the format of '%s'; use a .json, .json.gz, .perfetto-trace, .pftrace, .folded, .svg, "
+				 ".speedscope.json, .otlp.json, .prom or .html name, or --format chrome|perfetto|folded|svg|speedscope|otlp|prom|html", out);
 			return LP_EXIT_USAGE;
 		}
 	} else if (fmt == LP_FMT_NONE) {
 		fmt = LP_FMT_CHROME;
+	}
+	if (fmt == LP_FMT_HTML && opt.metric != LP_METRIC_TIME) {
+		lp_error("export: the HTML report's flame graph is of time; --metric %s is for folded, svg and "
+			 "speedscope", lp_metric_name(opt.metric));
+		return LP_EXIT_USAGE;
 	}
 	opt.trace_name = in;
 	opt.service = otlp->service;

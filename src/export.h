@@ -3,8 +3,8 @@
  * Exporters (`layerprof export`): the pictures people open in the tools they
  * already use. Internal to export*.c; the command line is in export.c.
  *
- *   chrome   Chrome Trace Event JSON (Object Format) for Perfetto UI and
- *            chrome://tracing, optionally gzip'ed (one gzip member)
+ *   chrome   Chrome Trace Event JSON (Object Format) for the Perfetto UI and
+ *            speedscope, optionally gzip'ed (one gzip member)
  *   folded   the flame tree (flame.h) as folded stacks for flamegraph.pl,
  *            inferno: build;<step>;<process>;...;<state>;<syscall> <count>
  *   svg      a self-contained flame graph of the same tree
@@ -12,6 +12,11 @@
  *   otlp     the build as an OpenTelemetry trace, OTLP/JSON (export_otlp.c;
  *            also sent to a collector with --otlp-endpoint, otlp.h)
  *   prom     OpenMetrics text for node_exporter's textfile collector
+ *   html     one self-contained page: the report, a step timeline, the
+ *            flame graph of where the time went (export_html.c)
+ *   perfetto Perfetto's native protobuf trace (TrackEvent): tracks for the
+ *            build, its steps, their processes and threads, every traced
+ *            syscall, I/O counters, step -> process flows; no event cap
  *
  * Every exporter reads the model (who did what, steps) and makes its own
  * pass over a reader for per-event detail, with its own lp_resolver (the
@@ -27,13 +32,14 @@
 #include <zlib.h>
 
 #include "flame.h"
+#include "containers.h"
 #include "util.h"
 
 struct lp_model;
 struct lp_reader;
 
 enum lp_export_format { LP_FMT_NONE = 0, LP_FMT_CHROME, LP_FMT_FOLDED, LP_FMT_SVG, LP_FMT_OTLP_JSON, LP_FMT_PROM,
-			 LP_FMT_SPEEDSCOPE };
+			 LP_FMT_SPEEDSCOPE, LP_FMT_HTML, LP_FMT_PERFETTO };
 /* enum lp_export_metric (time, bytes, ops): flame.h */
 
 struct lp_export_opts {
@@ -96,6 +102,49 @@ const char *lp_export_norm_target(const char *s);
 /* Time in µs relative to t0, as "123.456" (ns precision; ts < t0 gives 0). */
 void lp_buf_us(struct lp_buf *b, uint64_t ts, uint64_t t0);
 
+/* ------------------------------------------------------- I/O counters */
+
+/*
+ * Bytes read/written and open files over time (export_counters.c), for the
+ * Chrome and Perfetto exports: fed with the trace's records in order, read
+ * back as one value per bucket (about 1000 buckets over [t0, t_end], 1 ms
+ * at least). Memory does not grow with the events.
+ */
+struct lp_iocount {
+	uint64_t t0, bucket_ns;
+	size_t nbuckets;
+	double *rd, *wr;            /* bytes per bucket */
+	double *rd_diff, *wr_diff;  /* spread over whole buckets (difference arrays) */
+	int64_t *open_max, *open_last;
+	uint8_t *open_touched;
+	int64_t open_cur;
+	struct lp_u64map open_fds;      /* (tgid << 32 | fd) -> 1 */
+	struct lp_u64map open_per_tgid; /* tgid -> count */
+	uint64_t rbytes, wbytes;        /* totals fed */
+};
+struct lp_iocount_it {
+	bool started, is_last;
+	size_t b, last;
+	double rdc, wrc;
+	int64_t carry;
+	uint64_t ts;                /* the bucket's start */
+	double read_bps, write_bps; /* bytes/s in the bucket */
+	int64_t open;               /* files open (the bucket's peak) */
+};
+struct lp_ev_fd_io;
+void lp_iocount_init(struct lp_iocount *c, uint64_t t0, uint64_t t_end);
+/* A syscall that opened a file (ret = its fd). */
+void lp_iocount_syscall(struct lp_iocount *c, const struct lp_ev_syscall *ev);
+/* An fd's transfer totals; *first..*last the span they were spread over.
+ * True when the fd was still open at the end (drained, not closed). */
+bool lp_iocount_fdio(struct lp_iocount *c, const struct lp_model *m, const struct lp_ev_fd_io *e,
+		     uint64_t *first, uint64_t *last);
+/* A process exited: its files are closed. */
+void lp_iocount_exit(struct lp_iocount *c, uint32_t tgid, uint64_t ts);
+/* The next bucket up to t_end's (start with a zeroed it); false at the end. */
+bool lp_iocount_next(struct lp_iocount *c, struct lp_iocount_it *it, uint64_t t_end);
+void lp_iocount_free(struct lp_iocount *c);
+
 /* ---------------------------------------------------------- stacks */
 
 /*
@@ -133,5 +182,13 @@ int lp_export_otlp_json(const struct lp_model *m, struct lp_reader *r, struct lp
 			const struct lp_export_opts *opt, char *err, size_t errlen);
 int lp_export_prom(const struct lp_model *m, struct lp_reader *r, struct lp_xout *o,
 		   const struct lp_export_opts *opt, char *err, size_t errlen);
+int lp_export_html(const struct lp_model *m, struct lp_reader *r, struct lp_xout *o,
+		   const struct lp_export_opts *opt, char *err, size_t errlen);
+/* Append JSON text (as cJSON prints it) for a <script type="application/json">
+ * data island: '<', '>', '&' and DEL as \u escapes, so no "</script>" or
+ * "<!--" in a string can end the island; bytes that are not UTF-8 as \ufffd. */
+void lp_html_json_island(struct lp_buf *b, const char *json);
+int lp_export_perfetto(const struct lp_model *m, struct lp_reader *r, struct lp_xout *o,
+		       const struct lp_export_opts *opt, char *err, size_t errlen);
 
 #endif /* LAYERPROF_EXPORT_H */

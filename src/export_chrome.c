@@ -1,15 +1,20 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Chrome Trace Event JSON (Object Format) for Perfetto UI and chrome://tracing.
+ * Chrome Trace Event JSON (Object Format) for the Perfetto UI ("Open trace
+ * file") and speedscope.
  *
  *   {"traceEvents":[...], "displayTimeUnit":"ms", "otherData":{...}}
  *
  * Layout (timestamps: µs since the trace start, 3 decimals = ns):
  *  - pseudo-process "docker build" (pid 1, sorted first):
- *      tid 1.. "steps lane N"     one slice per build step, named as BuildKit
- *                                 names it ("[3/5] COPY . ."), args: id,
- *                                 status, cached, error...; steps that run
- *                                 at the same time go to different lanes
+ *      tid 1.. <step name>        a track per build step (in build order),
+ *                                 named as BuildKit names it ("[3/5] COPY
+ *                                 . ."), its slice the step's measured time
+ *                                 (µs, 3 decimals: never rounded to 0);
+ *                                 args: id, status, cached, time_source (and
+ *                                 a note when the kernel saw no work of it),
+ *                                 error...; a step with no time at all
+ *                                 (cached) is an instant
  *      "build"                    one slice for the whole build, findings as instants
  *      "progress output"          each BuildKit progress line as an instant
  *      counters "I/O bytes/s" (read, written) and "open files"
@@ -26,7 +31,8 @@
  * No two complete events of one thread overlap: a thread's syscalls are
  * clamped to start after the previous one ended; lanes only take a slice
  * that starts after their last one ends. Per-event slices are capped
- * (--max-events); otherData says how many were merged and dropped.
+ * (--max-events); otherData says how many were merged and dropped, and so
+ * does a warning on stderr (the Perfetto export has no cap).
  */
 #include "export.h"
 
@@ -114,16 +120,7 @@ struct cx {
 	struct lp_u64map argv_pend;  /* tgid -> index in argv_strs + 1 */
 	char **argv_strs;
 	size_t nargv, argv_cap;
-	/* counters */
-	uint64_t bucket_ns;
-	size_t nbuckets;
-	double *rd, *wr;        /* bytes per bucket */
-	double *rd_diff, *wr_diff;  /* spread over whole buckets (difference arrays) */
-	int64_t *open_max, *open_last;
-	uint8_t *open_touched;
-	int64_t open_cur;
-	struct lp_u64map open_fds;   /* (tgid << 32 | fd) -> 1 */
-	struct lp_u64map open_per_tgid; /* tgid -> count */
+	struct lp_iocount io;   /* counters */
 	/* merging: calls shorter than tiny_ns are merged into runs of at most
 	 * run_max_ns; raised above 10 us when the trace is too big for the cap */
 	uint64_t tiny_ns, run_max_ns;
@@ -363,157 +360,31 @@ static bool cap_left(struct cx *c)
 
 /* ------------------------------------------------------------ counters */
 
-static size_t bucket_of(struct cx *c, uint64_t ts)
-{
-	uint64_t d = ts > c->t0 ? ts - c->t0 : 0;
-	uint64_t b = d / c->bucket_ns;
-	/* never more than a few thousand buckets: far-off timestamps (damage) go to the last */
-	if (b > 100000)
-		b = 100000;
-	size_t need = (size_t)b + 2;
-	if (need > c->nbuckets) {
-		size_t n = c->nbuckets ? c->nbuckets : 64;
-		while (n < need)
-			n *= 2;
-		c->rd = lp_xrealloc(c->rd, n * sizeof(double));
-		c->wr = lp_xrealloc(c->wr, n * sizeof(double));
-		c->rd_diff = lp_xrealloc(c->rd_diff, n * sizeof(double));
-		c->wr_diff = lp_xrealloc(c->wr_diff, n * sizeof(double));
-		c->open_max = lp_xrealloc(c->open_max, n * sizeof(int64_t));
-		c->open_last = lp_xrealloc(c->open_last, n * sizeof(int64_t));
-		c->open_touched = lp_xrealloc(c->open_touched, n);
-		for (size_t i = c->nbuckets; i < n; i++) {
-			c->rd[i] = c->wr[i] = c->rd_diff[i] = c->wr_diff[i] = 0;
-			c->open_max[i] = c->open_last[i] = 0;
-			c->open_touched[i] = 0;
-		}
-		c->nbuckets = n;
-	}
-	return (size_t)b;
-}
-
-/* Spread bytes uniformly over [a, b] (written: the write counters). */
-static void spread(struct cx *c, bool written, uint64_t a, uint64_t b, uint64_t bytes)
-{
-	if (!bytes)
-		return;
-	if (a < c->t0)
-		a = c->t0;
-	if (b < a)
-		b = a;
-	size_t ba = bucket_of(c, a), bb = bucket_of(c, b);
-	/* after bucket_of: it may move the arrays */
-	double *amt = written ? c->wr : c->rd, *diff = written ? c->wr_diff : c->rd_diff;
-	if (ba == bb || b == a) {
-		amt[ba] += (double)bytes;
-		return;
-	}
-	double rate = (double)bytes / (double)(b - a);
-	uint64_t ba_end = c->t0 + (uint64_t)(ba + 1) * c->bucket_ns;
-	uint64_t bb_start = c->t0 + (uint64_t)bb * c->bucket_ns;
-	amt[ba] += rate * (double)(ba_end > a ? ba_end - a : 0);
-	amt[bb] += rate * (double)(b > bb_start ? b - bb_start : 0);
-	if (bb > ba + 1) {
-		double per = rate * (double)c->bucket_ns;
-		diff[ba + 1] += per;
-		diff[bb] -= per;
-	}
-}
-
-static void open_set(struct cx *c, uint64_t ts, int64_t delta)
-{
-	size_t b = bucket_of(c, ts);
-	c->open_cur += delta;
-	if (c->open_cur < 0)
-		c->open_cur = 0;
-	if (!c->open_touched[b] || c->open_cur > c->open_max[b])
-		c->open_max[b] = c->open_cur;
-	c->open_last[b] = c->open_cur;
-	c->open_touched[b] = 1;
-}
-
-static void fd_opened(struct cx *c, uint32_t tgid, int32_t fd, uint64_t ts)
-{
-	uint64_t k = ((uint64_t)tgid << 32) | (uint32_t)fd;
-	if (lp_u64map_find(&c->open_fds, k))
-		return;         /* fd reused: the old file was closed unseen */
-	lp_u64map_put(&c->open_fds, k, 1);
-	uint64_t *n = lp_u64map_find(&c->open_per_tgid, tgid);
-	lp_u64map_put(&c->open_per_tgid, tgid, (n ? *n : 0) + 1);
-	open_set(c, ts, 1);
-}
-
-static void fd_closed(struct cx *c, uint32_t tgid, int32_t fd, uint64_t ts)
-{
-	uint64_t k = ((uint64_t)tgid << 32) | (uint32_t)fd;
-	if (!lp_u64map_del(&c->open_fds, k))
-		return;
-	uint64_t *n = lp_u64map_find(&c->open_per_tgid, tgid);
-	if (n && *n)
-		(*n)--;
-	open_set(c, ts, -1);
-}
-
-static void fds_exited(struct cx *c, uint32_t tgid, uint64_t ts)
-{
-	uint64_t *n = lp_u64map_find(&c->open_per_tgid, tgid);
-	if (!n || !*n)
-		return;
-	int64_t closed = 0;
-	/* a deletion may move a later entry into slot i: look at it again */
-	for (size_t i = 0; i < c->open_fds.cap;) {
-		if (c->open_fds.used[i] && (c->open_fds.keys[i] >> 32) == tgid) {
-			lp_u64map_del(&c->open_fds, c->open_fds.keys[i]);
-			closed++;
-		} else {
-			i++;
-		}
-	}
-	lp_u64map_del(&c->open_per_tgid, tgid);
-	if (closed)
-		open_set(c, ts, -closed);
-}
-
 static void emit_counters(struct cx *c)
 {
-	if (!c->nbuckets)
-		return;
-	size_t last = bucket_of(c, c->t_end);
-	double rdc = 0, wrc = 0;
-	int64_t carry = 0, prev_open = -1;
+	struct lp_iocount_it it = { 0 };
+	int64_t prev_open = -1;
 	double prev_r = -1, prev_w = -1;
-	double secs = (double)c->bucket_ns / 1e9;
-	for (size_t b = 0; b <= last && b < c->nbuckets; b++) {
-		rdc += c->rd_diff[b];
-		wrc += c->wr_diff[b];
-		double r = (c->rd[b] + rdc) / secs, w = (c->wr[b] + wrc) / secs;
-		if (r < 0.5)
-			r = 0;
-		if (w < 0.5)
-			w = 0;
-		uint64_t ts = c->t0 + (uint64_t)b * c->bucket_ns;
-		if (r != prev_r || w != prev_w || b == last) {
+	while (lp_iocount_next(&c->io, &it, c->t_end)) {
+		if (it.read_bps != prev_r || it.write_bps != prev_w || it.is_last) {
 			ev_begin(c);
 			lp_buf_printf(&c->e, "{\"ph\":\"C\",\"name\":\"I/O bytes/s\",\"pid\":%u,\"tid\":%u", BUILD_PID,
 				      TID_BUILD);
-			put_ts(c, "ts", ts);
-			lp_buf_printf(&c->e, ",\"args\":{\"read\":%.0f,\"written\":%.0f}}", r, w);
+			put_ts(c, "ts", it.ts);
+			lp_buf_printf(&c->e, ",\"args\":{\"read\":%.0f,\"written\":%.0f}}", it.read_bps, it.write_bps);
 			ev_end(c);
-			prev_r = r;
-			prev_w = w;
+			prev_r = it.read_bps;
+			prev_w = it.write_bps;
 		}
-		int64_t v = c->open_touched[b] ? (c->open_max[b] > carry ? c->open_max[b] : carry) : carry;
-		if (v != prev_open || b == last) {
+		if (it.open != prev_open || it.is_last) {
 			ev_begin(c);
 			lp_buf_printf(&c->e, "{\"ph\":\"C\",\"name\":\"open files\",\"pid\":%u,\"tid\":%u", BUILD_PID,
 				      TID_BUILD);
-			put_ts(c, "ts", ts);
-			lp_buf_printf(&c->e, ",\"args\":{\"open\":%lld}}", (long long)v);
+			put_ts(c, "ts", it.ts);
+			lp_buf_printf(&c->e, ",\"args\":{\"open\":%lld}}", (long long)it.open);
 			ev_end(c);
-			prev_open = v;
+			prev_open = it.open;
 		}
-		if (c->open_touched[b])
-			carry = c->open_last[b];
 	}
 }
 
@@ -577,9 +448,7 @@ static void on_syscall(struct cx *c, const struct lp_ev_syscall *ev)
 		enum lp_path_space space;
 		shown = lp_model_display_path(c->m, step, lp_export_norm_target(path), dbuf, sizeof(dbuf), &space);
 	}
-	/* open files counter */
-	if (ev->ret >= 0 && lp_sc_opens_path(sc) && sc != LP_SC_OPEN_TREE)
-		fd_opened(c, h->tgid, (int32_t)ev->ret, h->ts);
+	lp_iocount_syscall(&c->io, ev);     /* open files counter */
 
 	struct thr *t = thr_get(c, cpid_of(c, p, h->tgid), h->tid, p ? p->index : -1);
 	uint64_t end = h->ts < c->t0 ? c->t0 : h->ts;
@@ -629,24 +498,8 @@ static void on_fdio(struct cx *c, const struct lp_ev_fd_io *e)
 	const char *path = lp_resolver_fdio_path(c->res, e);
 	int step = lp_model_event_step(c->m, h, path);
 	const struct lp_proc *p = proc_of(c, h->tgid, h->ts);
-	uint64_t a = e->first_ts, b = e->last_ts;
-	if (!a || !b || a > b || b > h->ts + 1000000000ull) {
-		b = h->ts;
-		uint64_t busy = e->rns + e->wns;
-		a = busy < b ? b - busy : 0;
-	}
-	if (a < c->t0)
-		a = c->t0;
-	if (b < a)
-		b = a;
-	spread(c, false, a, b, e->rbytes);
-	spread(c, true, a, b, e->wbytes);
-	/* closed: at close, or at its process's exit when drained after it;
-	 * not when "reused" (the fd is open again) */
-	bool still_open = false;
-	uint64_t closed_at = lp_model_fdio_close_ts(c->m, e, &still_open);
-	if (!still_open && !(e->io_flags & LP_FDIO_REUSED))
-		fd_closed(c, h->tgid, (int32_t)h->aux, closed_at);
+	uint64_t a, b;
+	bool still_open = lp_iocount_fdio(&c->io, c->m, e, &a, &b);
 	if (!p)
 		return;         /* lanes live in a model process */
 	if (c->tiny_ns > MERGE_MAX_NS && b - a < c->tiny_ns && e->rns + e->wns < c->tiny_ns) {
@@ -878,7 +731,7 @@ static void on_exec(struct cx *c, const struct lp_ev_exec *ev)
 static void on_exit_ev(struct cx *c, const struct lp_ev_exit *ev)
 {
 	const struct lp_hdr *h = &ev->h;
-	fds_exited(c, h->tgid, h->ts);
+	lp_iocount_exit(&c->io, h->tgid, h->ts);
 	const struct lp_proc *p = proc_of(c, h->tgid, h->ts);
 	if (!p)
 		return;
@@ -964,34 +817,45 @@ static int cmp_step_start(const void *a, const void *b, void *arg)
 	return x->index - y->index;
 }
 
+/* A track (tid) per step, in build order, named as the step: steps that
+ * run at the same time sit on their own tracks, and a viewer that shows
+ * one track at a time (speedscope) still shows every step. */
 static void emit_steps(struct cx *c)
 {
 	const struct lp_model *m = c->m;
 	int *order = lp_xcalloc(m->nsteps + 1, sizeof(int));
-	size_t n = 0;
+	size_t n = 0, untimed;
+	/* timed steps by start time, then the untimed (cached) ones in model order */
 	for (size_t i = 0; i < m->nsteps; i++)
 		if (lp_step_start_ns(&m->steps[i]))
 			order[n++] = (int)i;
 	qsort_r(order, n, sizeof(int), cmp_step_start, (void *)m);
-	uint64_t *lane_end = lp_xcalloc(n + 1, sizeof(uint64_t));
-	size_t nlanes = 0;
-	for (size_t k = 0; k < n; k++) {
+	untimed = n;
+	for (size_t i = 0; i < m->nsteps; i++)
+		if (!lp_step_start_ns(&m->steps[i]))
+			order[untimed++] = (int)i;
+	uint64_t build_a = m->build.start_ns && m->build.start_ns >= c->t0 ? m->build.start_ns : c->t0;
+	for (size_t k = 0; k < m->nsteps; k++) {
 		const struct lp_step *s = &m->steps[order[k]];
-		/* the step's time as the report has it (step_times.c) */
-		uint64_t sa = lp_step_start_ns(s), sb = sa + lp_step_wall_ns(s);
-		uint64_t a = sa < c->t0 ? c->t0 : sa;
-		uint64_t b = sb > a ? sb : a;
-		size_t lane = nlanes;
-		for (size_t i = 0; i < nlanes; i++)
-			if (lane_end[i] <= a) {
-				lane = i;
-				break;
-			}
-		if (lane == nlanes)
-			nlanes++;
-		lane_end[lane] = b;
+		uint32_t tid = TID_LANE0 + (uint32_t)k;
+		const char *name = s->name && *s->name ? s->name : s->id;
 		const char *cat = s->status == LP_STEP_ERROR ? "step,error" : s->cached ? "step,cached" : "step";
-		x_open(c, s->name && *s->name ? s->name : s->id, cat, BUILD_PID, TID_LANE0 + (uint32_t)lane, a, b);
+		bool timed = k < n;
+		uint64_t sa = timed ? lp_step_start_ns(s) : build_a;
+		/* the step's time as the report has it (step_times.c) */
+		uint64_t wall = timed ? lp_step_wall_ns(s) : 0;
+		uint64_t a = sa < c->t0 ? c->t0 : sa;
+		uint64_t b = a + wall;
+		if (timed) {
+			x_open(c, name, cat, BUILD_PID, tid, a, b);
+		} else {
+			/* no time at all (a cached step): an instant, not a slice */
+			ev_begin(c);
+			lp_buf_printf(&c->e, "{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"%s\",\"pid\":%u,\"tid\":%u", cat,
+				      BUILD_PID, tid);
+			put_name(c, name);
+			put_ts(c, "ts", a);
+		}
 		args_open(c);
 		arg_str(c, "id", s->id);
 		arg_str(c, "stage", s->stage);
@@ -1002,7 +866,12 @@ static void emit_steps(struct cx *c)
 			arg_str(c, "error", s->error);
 		if (s->dockerfile_line > 0)
 			arg_i64(c, "dockerfile_line", s->dockerfile_line);
-		arg_u64(c, "wall_ms", (b - a) / 1000000);
+		arg_us(c, "wall_us", wall);
+		arg_str(c, "time_source", lp_time_source_name(s->time_src));
+		if (s->time_src != LP_TIME_KERNEL)
+			arg_str(c, "time_note", !timed ? "no time: the step did no work in this build"
+				: s->time_src == LP_TIME_ENGINE ? "no kernel-timed work; BuildKit's own start and end"
+				: "no kernel-timed work; timed by the build's progress lines only (coarse, may be 0)");
 		if (s->reported_s >= 0) {
 			arg_key(c, "reported_s");
 			lp_buf_printf(&c->e, "%.3f", s->reported_s);
@@ -1025,14 +894,9 @@ static void emit_steps(struct cx *c)
 		}
 		args_close(c);
 		ev_close(c);
+		meta_str(c, "thread_name", BUILD_PID, tid, name);
+		meta_sort(c, "thread_sort_index", BUILD_PID, tid, (int64_t)k + 1);
 	}
-	for (size_t i = 0; i < nlanes; i++) {
-		char nm[32];
-		snprintf(nm, sizeof(nm), "steps lane %zu", i + 1);
-		meta_str(c, "thread_name", BUILD_PID, TID_LANE0 + (uint32_t)i, nm);
-		meta_sort(c, "thread_sort_index", BUILD_PID, TID_LANE0 + (uint32_t)i, (int64_t)i + 1);
-	}
-	free(lane_end);
 	free(order);
 }
 
@@ -1242,7 +1106,7 @@ static void emit_other_data(struct cx *c, struct lp_reader *r)
 			 (unsigned long long)c->cap, (unsigned long long)c->dropped);
 	lp_buf_json_str(e, note);
 	lp_buf_printf(e, ",\"counter_bucket_ms\":%.3f,\"merge_below_us\":%.3f,\"hidden_fd_io\":%llu",
-		      (double)c->bucket_ns / 1e6, (double)c->tiny_ns / 1e3, (unsigned long long)c->hidden_fdio);
+		      (double)c->io.bucket_ns / 1e6, (double)c->tiny_ns / 1e3, (unsigned long long)c->hidden_fdio);
 	lp_buf_puts(e, "}}\n");
 	lp_xout_write(c->o, e->data, e->len);
 	cJSON_Delete(meta);
@@ -1324,10 +1188,7 @@ static void compute_span(struct cx *c, struct lp_reader *r)
 		te = t0;
 	c->t0 = t0;
 	c->t_end = te;
-	uint64_t span = te - t0;
-	c->bucket_ns = span / 1000;
-	if (c->bucket_ns < 1000000)
-		c->bucket_ns = 1000000;     /* 1 ms at least */
+	lp_iocount_init(&c->io, t0, te);
 }
 
 int lp_export_chrome(const struct lp_model *m, struct lp_reader *r, struct lp_xout *o,
@@ -1350,7 +1211,6 @@ int lp_export_chrome(const struct lp_model *m, struct lp_reader *r, struct lp_xo
 	c.cpid = lp_xcalloc(m->nprocs + 1, sizeof(uint32_t));
 	c.life = lp_xcalloc(m->nprocs + 1, sizeof(struct life));
 	c.res = lp_resolver_new();
-	bucket_of(&c, c.t0);
 
 	lp_xout_puts(o, "{\"traceEvents\":[");
 	const struct lp_hdr *h;
@@ -1387,6 +1247,19 @@ int lp_export_chrome(const struct lp_model *m, struct lp_reader *r, struct lp_xo
 	emit_counters(&c);
 	emit_metadata(&c);
 	emit_other_data(&c, r);
+	/* a cap or a raised merge threshold leaves things out: say so where
+	 * people look, not only in otherData */
+	if (c.dropped)
+		lp_warn("export: the Chrome trace keeps %llu of %llu per-event slices (--max-events %llu), %llu dropped; "
+			"raise the cap with --max-events N (0: none), or export -o build.perfetto-trace (no cap)",
+			(unsigned long long)c.slices, (unsigned long long)(c.slices + c.dropped),
+			(unsigned long long)c.cap, (unsigned long long)c.dropped);
+	if (c.tiny_ns > MERGE_MAX_NS)
+		lp_warn("export: to fit --max-events %llu, syscalls under %.0f \xc2\xb5s (not 10) were merged: %llu calls "
+			"in %llu slices, and %llu fd transfers shorter than that are only in the counters; "
+			"--max-events 0 keeps each, as does export -o build.perfetto-trace",
+			(unsigned long long)c.cap, (double)c.tiny_ns / 1e3, (unsigned long long)c.merged_calls,
+			(unsigned long long)c.merged_slices, (unsigned long long)c.hidden_fdio);
 
 	lp_resolver_free(c.res);
 	lp_rawjson_free(c.rawjson);
@@ -1400,15 +1273,7 @@ int lp_export_chrome(const struct lp_model *m, struct lp_reader *r, struct lp_xo
 		free(c.argv_strs[i]);
 	free(c.argv_strs);
 	lp_u64map_free(&c.argv_pend);
-	lp_u64map_free(&c.open_fds);
-	lp_u64map_free(&c.open_per_tgid);
-	free(c.rd);
-	free(c.wr);
-	free(c.rd_diff);
-	free(c.wr_diff);
-	free(c.open_max);
-	free(c.open_last);
-	free(c.open_touched);
+	lp_iocount_free(&c.io);
 	for (size_t i = 0; i < m->nprocs; i++) {
 		free(c.life[i].name);
 		free(c.life[i].argv);

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <zlib.h>
 
+#include "pb.h"
 #include "varint.h"
 #include "version.h"
 

@@ -173,6 +173,35 @@ void lp_report_fmt_target(enum tkey k, double v, char *buf, size_t len)
 		snprintf(buf, len, "%.1f%%", v * 100);
 }
 
+/* ---------------------------------------------------------- busiest files */
+
+/* A file's time in open, read and write calls: what "busiest" ranks by. */
+static uint64_t busy_ns(const struct lp_file *f)
+{
+	return f->rns + f->wns + f->open_ns;
+}
+
+size_t lp_report_busiest_files(const struct lp_model *m, size_t top, const struct lp_file ***out)
+{
+	const struct lp_file **busy = lp_xcalloc(m->nfiles + 1, sizeof(*busy));
+	size_t nb = 0;
+	for (size_t i = 0; i < m->nfiles; i++)
+		if (busy_ns(&m->files[i]) > 0)
+			busy[nb++] = &m->files[i];
+	/* a partial selection sort: top is small, files may be many */
+	for (size_t i = 0; i < nb && i < top; i++) {
+		size_t best = i;
+		for (size_t k = i + 1; k < nb; k++)
+			if (busy_ns(busy[k]) > busy_ns(busy[best]))
+				best = k;
+		const struct lp_file *x = busy[i];
+		busy[i] = busy[best];
+		busy[best] = x;
+	}
+	*out = busy;
+	return nb < top ? nb : top;
+}
+
 /* ------------------------------------------------------------------- JSON */
 
 static double ms(uint64_t ns)
@@ -355,6 +384,26 @@ cJSON *lp_report_doc(const struct lp_model *m, const char *file, const struct ta
 			cJSON_AddStringToObject(jf, "edit_after", f->edit_after);
 		cJSON_AddItemToArray(fs, jf);
 	}
+
+	/* the text report's "Busiest files", its default --top */
+	cJSON *jfiles = cJSON_AddArrayToObject(root, "busiest_files");
+	const struct lp_file **busy;
+	size_t nbusy = lp_report_busiest_files(m, LP_REPORT_TOP, &busy);
+	for (size_t i = 0; i < nbusy; i++) {
+		const struct lp_file *f = busy[i];
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "path", f->path);
+		if (f->step >= 0)
+			cJSON_AddStringToObject(o, "step", m->steps[f->step].id);
+		else
+			cJSON_AddNullToObject(o, "step");
+		/* µs: most files take well under a millisecond */
+		cJSON_AddNumberToObject(o, "time_us", (double)(busy_ns(f) / 1000));
+		cJSON_AddNumberToObject(o, "bytes_read", (double)f->rbytes);
+		cJSON_AddNumberToObject(o, "bytes_written", (double)f->wbytes);
+		cJSON_AddItemToArray(jfiles, o);
+	}
+	free(busy);
 
 	const struct lp_snapshot_costs *c = &m->snap;
 	cJSON *sn = cJSON_AddObjectToObject(root, "snapshot");
@@ -560,29 +609,14 @@ void lp_report_print_text(FILE *out, const struct lp_model *m, const char *file,
 	}
 
 	/* busiest files: where the time went */
-	const struct lp_file **busy = lp_xcalloc(m->nfiles + 1, sizeof(*busy));
-	size_t nb = 0;
-	for (size_t i = 0; i < m->nfiles; i++)
-		if (m->files[i].rns + m->files[i].wns + m->files[i].open_ns > 0)
-			busy[nb++] = &m->files[i];
-	for (size_t i = 0; i < nb && (int)i < top; i++) {
-		size_t best = i;
-		for (size_t k = i + 1; k < nb; k++) {
-			uint64_t a = busy[k]->rns + busy[k]->wns + busy[k]->open_ns;
-			uint64_t c = busy[best]->rns + busy[best]->wns + busy[best]->open_ns;
-			if (a > c)
-				best = k;
-		}
-		const struct lp_file *x = busy[i];
-		busy[i] = busy[best];
-		busy[best] = x;
-	}
+	const struct lp_file **busy;
+	size_t nb = lp_report_busiest_files(m, (size_t)top, &busy);
 	if (nb) {
 		fprintf(out, "\n== Busiest files (time in open/read/write)\n");
-		for (size_t i = 0; i < nb && (int)i < top; i++) {
+		for (size_t i = 0; i < nb; i++) {
 			const struct lp_file *f = busy[i];
 			fprintf(out, "  %9s  %-5s  r %9s  w %9s  %s\n",
-			       lp_fmt_duration_ns(f->rns + f->wns + f->open_ns, b1, sizeof(b1)),
+			       lp_fmt_duration_ns(busy_ns(f), b1, sizeof(b1)),
 			       f->step >= 0 ? m->steps[f->step].id : "-",
 			       lp_fmt_bytes(f->rbytes, b2, sizeof(b2)), lp_fmt_bytes(f->wbytes, b3, sizeof(b3)),
 			       f->path);
@@ -730,7 +764,7 @@ int cmd_report(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	bool json = false, wide = false;
-	int top = 10;
+	int top = LP_REPORT_TOP;
 	struct target *targets = NULL;
 	size_t nt = 0;
 	int c, rc = LP_EXIT_OK;

@@ -32,6 +32,13 @@ bool lp_report_parse_targets(const char *list, struct target **out, size_t *n);
 bool lp_report_eval_targets(const struct lp_model *m, struct target *t, size_t n);
 const char *lp_report_target_name(enum tkey k);
 void lp_report_fmt_target(enum tkey k, double v, char *buf, size_t len);
+/* Paths shown per finding and busiest files when --top is not given. */
+#define LP_REPORT_TOP 10
+
+struct lp_file;
+/* The `top` busiest files (time in open, read and write), busiest first:
+ * *out (free it) holds them first; returns how many that is. */
+size_t lp_report_busiest_files(const struct lp_model *m, size_t top, const struct lp_file ***out);
 /* One build's layerprof.report/1 document (targets already evaluated). */
 cJSON *lp_report_doc(const struct lp_model *m, const char *file, const struct target *t, size_t nt);
 /* One build's text report; width: columns for the tables (0: no limit). */

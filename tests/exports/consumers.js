@@ -19,7 +19,7 @@
 //     we also see the labels the flame chart really drew (they are cut with
 //     "…" when narrow, so only a prefix is required there).
 // Step names come from the files themselves: the folded file's second frame
-// and the Chrome trace's step slices on the first steps lane; --expect adds
+// and the Chrome trace's step slice on the first step's track (tid 1); --expect adds
 // names that must be among them (known names of the synthetic trace).
 // Prints "ok NAME", "not ok NAME: WHY" or "skip NAME: WHY", one per line.
 'use strict';

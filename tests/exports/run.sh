@@ -3,10 +3,13 @@
 # tools people use. speedscope (npm, served on 127.0.0.1) loads the folded
 # stacks and the Chrome trace in headless Debian Chromium (playwright-core);
 # the SVG flame graph is opened directly; speedscope also loads the
-# .speedscope.json (with its unit). Screenshots go to
-# tests/artifacts/exports/. Also checks the files themselves: JSON parses
-# (node), the .json.gz is one gzip member with the same JSON, the SVG is
-# well-formed XML (xmllint), the folded lines match the format; the time
+# .speedscope.json (with its unit); the HTML report is opened directly too
+# (html.js: no network, no console error, every step and finding shown, the
+# flame graph zooms and searches). Screenshots go to
+# tests/artifacts/exports/; LP_DOCS_IMG=docs/img also copies the HTML
+# report's two to the README's. Also checks the files themselves: JSON
+# parses (node), the .json.gz is one gzip member with the same JSON, the SVG
+# is well-formed XML (xmllint), the folded lines match the format; the time
 # flame graphs' step widths are `report --json`'s step times
 # (flame_check.py), and a runc waiting on its init's pipe shows as
 # "waiting on pipe" (the synthetic trace: a recorder with fd kinds).
@@ -71,12 +74,31 @@ else
 fi
 name=$(basename "${trace%.lprof}" .lptrace)
 
+# results NAME RC LOG: a checker's (node, python) "ok"/"not ok"/"skip" lines as PASS,
+# FAIL, SKIP; a non-zero exit that says nothing is a failure too.
+results() {
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*) pass "${line#ok }" ;;
+		"not ok "*) l=${line#not ok }; fail "${l%%: *}" "${l#*: }" ;;
+		"skip "*) l=${line#skip }; skip "${l%%: *}" "${l#*: }" ;;
+		esac
+	done <"$3"
+	if [ "$2" != 0 ] && ! grep -q '^not ok' "$3"; then
+		fail "$1" "exit $2: $(tail -5 "$3" | tr '\n' ' ')"
+	fi
+}
+
 # ------------------------------------------------------------ the files
 check "export folded" "$LP_BIN" export "$trace" -o "$out/$name.folded"
 check "export chrome json" "$LP_BIN" export "$trace" -o "$out/$name.json"
 check "export chrome json.gz" "$LP_BIN" export "$trace" -o "$out/$name.json.gz"
 check "export svg" "$LP_BIN" export "$trace" -o "$out/$name.svg"
 check "export svg --metric bytes" "$LP_BIN" export "$trace" -o "$out/$name.bytes.svg" --metric bytes
+# from the repository, so the page (and the README's screenshot) names the
+# trace as tests/data/traces/..., not this checkout's path
+check "export html" sh -c 'cd "$1" && "$2" export "$3" -o "$4"' sh "$LP_ROOT" "$LP_BIN" "${trace#"$LP_ROOT"/}" "$out/$name.html"
+check "report --json (what the HTML report must show)" sh -c '"$1" report "$2" --json >"$3"' sh "$LP_BIN" "$trace" "$out/$name.report.json"
 check "export speedscope" "$LP_BIN" export "$trace" -o "$out/$name.speedscope.json"
 check "export speedscope --metric bytes" "$LP_BIN" export "$trace" -o "$out/$name.bytes.speedscope.json" --metric bytes
 
@@ -88,16 +110,7 @@ elif ! "$LP_BIN" report --json "$trace" >"$tmp/report.json" 2>"$tmp/report.err";
 else
 	python3 "$here/flame_check.py" "$tmp/report.json" "$out/$name.folded" "$out/$name.speedscope.json" \
 		"$out/$name.svg" >"$tmp/flame.log" 2>&1
-	rc=$?
-	while IFS= read -r line; do
-		case "$line" in
-		"ok "*) pass "${line#ok }" ;;
-		"not ok "*) l=${line#not ok }; fail "${l%%: *}" "${l#*: }" ;;
-		esac
-	done <"$tmp/flame.log"
-	if [ "$rc" != 0 ] && ! grep -q '^not ok' "$tmp/flame.log"; then
-		fail "flame_check.py" "exit $rc: $(tail -3 "$tmp/flame.log" | tr '\n' ' ')"
-	fi
+	results flame_check.py $? "$tmp/flame.log"
 	if python3 -c 'import json,sys; p=json.load(open(sys.argv[1]))["profiles"][0]; sys.exit(p["unit"] != "bytes")' \
 		"$out/$name.bytes.speedscope.json"; then
 		pass "speedscope --metric bytes has the unit bytes"
@@ -178,9 +191,9 @@ if ! command -v chromium >/dev/null; then
 	fi
 fi
 if [ "$have_node" != 1 ]; then
-	skip "speedscope + svg in chromium" "node/npm are not installed (apt-get install nodejs npm)"
+	skip "speedscope + svg + html in chromium" "node/npm are not installed (apt-get install nodejs npm)"
 elif ! command -v chromium >/dev/null; then
-	skip "speedscope + svg in chromium" "Debian's chromium is not installed and could not be (apt-get install chromium)"
+	skip "speedscope + svg + html in chromium" "Debian's chromium is not installed and could not be (apt-get install chromium)"
 else
 	# speedscope and playwright-core, exactly as locked
 	if [ ! -d "$here/node_modules/speedscope/dist/release" ] || [ ! -d "$here/node_modules/playwright-core" ] ||
@@ -189,22 +202,20 @@ else
 		(cd "$here" && npm ci --no-audit --no-fund --loglevel=error >"$tmp/npm.log" 2>&1) || true
 	fi
 	if [ ! -d "$here/node_modules/speedscope/dist/release" ] || [ ! -d "$here/node_modules/playwright-core" ]; then
-		skip "speedscope + svg in chromium" "npm ci failed (no npm registry?): $(grep -v nodedir "$tmp/npm.log" | tail -2 | tr '\n' ' ')"
+		skip "speedscope + svg + html in chromium" "npm ci failed (no npm registry?): $(grep -v nodedir "$tmp/npm.log" | tail -2 | tr '\n' ' ')"
 	else
 		CHROMIUM=$(command -v chromium) timeout 300 node "$here/consumers.js" --dir "$out" \
 			--folded "$out/$name.folded" --json "$out/$name.json" --svg "$out/$name.svg" \
 			--speedscope "$out/$name.speedscope.json" \
 			--shots "$out" "${expect[@]}" >"$tmp/consumers.log" 2>&1
-		rc=$?
-		while IFS= read -r line; do
-			case "$line" in
-			"ok "*) pass "${line#ok }" ;;
-			"not ok "*) l=${line#not ok }; fail "${l%%: *}" "${l#*: }" ;;
-			"skip "*) l=${line#skip }; skip "${l%%: *}" "${l#*: }" ;;
-			esac
-		done <"$tmp/consumers.log"
-		if [ "$rc" != 0 ] && ! grep -q '^not ok' "$tmp/consumers.log"; then
-			fail "consumers.js" "exit $rc: $(tail -5 "$tmp/consumers.log" | tr '\n' ' ')"
+		results consumers.js $? "$tmp/consumers.log"
+		CHROMIUM=$(command -v chromium) timeout 300 node "$here/html.js" --html "$out/$name.html" \
+			--report "$out/$name.report.json" --shots "$out" >"$tmp/html.log" 2>&1
+		results html.js $? "$tmp/html.log"
+		if [ -n "${LP_DOCS_IMG:-}" ]; then
+			for png in html-report.png html-flame-zoomed.png; do
+				[ -f "$out/$png" ] && cp "$out/$png" "$LP_DOCS_IMG/$png"
+			done
 		fi
 		echo "screenshots: $(cd "$out" && ls ./*.png 2>/dev/null | tr '\n' ' ')"
 	fi

@@ -30,6 +30,7 @@
 #include "../exports/synth.h"
 #include "commands.h"
 #include "exitcode.h"
+#include "model.h"
 
 static char dir[256];
 
@@ -932,4 +933,84 @@ Test(export, diff_names_changed_file_and_upstream_miss)
 	cr_assert_eq(run_cmd(cmd_diff, NULL, bad), LP_EXIT_USAGE);
 	const char *miss[] = { "diff", a, path_in("nope.lprof"), NULL };
 	cr_assert_eq(run_cmd(cmd_diff, NULL, miss), LP_EXIT_BADTRACE);
+}
+
+/* The README's promise: a track per build step, named as the step (steps
+ * that overlap do not share a lane; speedscope lists every one). */
+Test(export, chrome_a_track_per_step)
+{
+	const char *t = make_trace("b.lprof", 'B', 40, 0);
+	char err[256];
+	struct lp_model_options mo = { .no_findings = true };
+	struct lp_model *m = lp_model_load(t, &mo, err, sizeof(err));
+	cr_assert_not_null(m, "%s", err);
+	cJSON *j = chrome_of(t, "b.json", NULL);
+	double tids[64];
+	size_t n = 0;
+	const cJSON *e;
+	cJSON_ArrayForEach(e, events(j)) {
+		const char *cat = str(e, "cat"), *ph = str(e, "ph");
+		if (!cat || strncmp(cat, "step", 4) || (strcmp(ph, "X") && strcmp(ph, "i")))
+			continue;
+		cr_assert_eq(num(e, "pid"), 1);
+		double tid = num(e, "tid");
+		for (size_t i = 0; i < n; i++)
+			cr_assert_neq(tids[i], tid, "two steps on track %.0f", tid);
+		cr_assert_lt(n, 64);
+		tids[n++] = tid;
+		/* the track is named as its step */
+		bool named = false;
+		const cJSON *mm;
+		cJSON_ArrayForEach(mm, events(j)) {
+			if (!strcmp(str(mm, "ph"), "M") && !strcmp(str(mm, "name"), "thread_name") && num(mm, "pid") == 1 &&
+			    num(mm, "tid") == tid)
+				named = !strcmp(str(cJSON_GetObjectItemCaseSensitive(mm, "args"), "name"), str(e, "name"));
+		}
+		cr_assert(named, "track %.0f is not named '%s'", tid, str(e, "name"));
+		/* the measured time, in µs with its fraction: the model's */
+		if (!strcmp(ph, "X")) {
+			const cJSON *a = cJSON_GetObjectItemCaseSensitive(e, "args");
+			cr_assert_not_null(str(a, "time_source"));
+			for (size_t k = 0; k < m->nsteps; k++)
+				if (!strcmp(m->steps[k].id, str(a, "id")))
+					cr_assert_float_eq(num(e, "dur"), (double)lp_step_wall_ns(&m->steps[k]) / 1e3, 0.0005);
+		}
+	}
+	cr_assert_eq(n, m->nsteps, "%zu step tracks for %zu steps", n, m->nsteps);
+	cJSON_Delete(j);
+	lp_model_free(m);
+}
+
+/* A cap that drops slices says so on stderr, with the numbers and the ways out. */
+Test(export, chrome_cap_warns)
+{
+	const char *t = make_trace("b.lprof", 'B', 40, 0);
+	const char *errf = path_in("cap.err");
+	fflush(stderr);
+	int saved = dup(2);
+	int fd = open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	dup2(fd, 2);
+	close(fd);
+	int rc = export_to(t, path_in("cap.json"), "--max-events", "5");
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	cr_assert_eq(rc, 0);
+	char *msg = slurp(errf, NULL);
+	cr_assert(strstr(msg, "keeps 5 of "), "no 'keeps 5 of N' warning: %s", msg);
+	cr_assert(strstr(msg, "--max-events") && strstr(msg, "perfetto-trace"), "the warning names no way out: %s", msg);
+	free(msg);
+	/* no cap hit: no warning */
+	fd = open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	saved = dup(2);
+	dup2(fd, 2);
+	close(fd);
+	rc = export_to(t, path_in("nocap.json"), "--max-events", "0");
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	cr_assert_eq(rc, 0);
+	msg = slurp(errf, NULL);
+	cr_assert_eq(msg[0], 0, "a warning without a cap: %s", msg);
+	free(msg);
 }

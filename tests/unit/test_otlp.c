@@ -1,10 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The OTLP encoder (otlp_proto.c) and the OpenTelemetry export:
- *  - the protobuf writer against byte vectors of the protobuf encoding
- *    guide (varint 150 = 08 96 01, 300 = ac 02, the string "testing",
- *    negative int64 in ten bytes, fixed64/fixed32 little-endian, nested
- *    lengths of every size class);
+ * The OTLP encoder (otlp_proto.c) and the OpenTelemetry export (the
+ * protobuf writer itself: test_pb.c):
  *  - the whole ExportTraceServiceRequest decoded by an independent decoder,
  *    `protoc --decode_raw` (skipped with the reason when protoc is absent:
  *    apt-get install protobuf-compiler), field numbers checked against
@@ -24,87 +21,6 @@
 #include "model.h"
 #include "otlp.h"
 #include "trace.h"
-
-static void hex(const struct lp_buf *b, char *out, size_t len)
-{
-	size_t k = 0;
-	for (size_t i = 0; i < b->len && k + 3 < len; i++)
-		k += (size_t)snprintf(out + k, len - k, "%02x", (unsigned char)b->data[i]);
-	out[k] = 0;
-}
-
-Test(pb, varints_and_tags)
-{
-	struct lp_buf b = { 0 };
-	char h[256];
-	lp_pb_uint(&b, 1, 150);
-	hex(&b, h, sizeof(h));
-	cr_assert_str_eq(h, "089601");
-	b.len = 0;
-	lp_pb_varint(&b, 300);
-	hex(&b, h, sizeof(h));
-	cr_assert_str_eq(h, "ac02");
-	b.len = 0;
-	lp_pb_string(&b, 2, "testing");
-	hex(&b, h, sizeof(h));
-	cr_assert_str_eq(h, "120774657374696e67");
-	b.len = 0;
-	lp_pb_int(&b, 3, -1);
-	hex(&b, h, sizeof(h));
-	cr_assert_str_eq(h, "18ffffffffffffffffff01");
-	b.len = 0;
-	lp_pb_fixed64(&b, 7, 0x0102030405060708ull);
-	hex(&b, h, sizeof(h));
-	cr_assert_str_eq(h, "390807060504030201");
-	b.len = 0;
-	lp_pb_fixed32(&b, 16, 1);
-	hex(&b, h, sizeof(h));
-	cr_assert_str_eq(h, "850101000000");   /* field 16: tag 0x85 0x01 */
-	b.len = 0;
-	lp_pb_double(&b, 4, 1.0);
-	hex(&b, h, sizeof(h));
-	cr_assert_str_eq(h, "21000000000000f03f");
-	lp_buf_free(&b);
-}
-
-Test(pb, nested_lengths)
-{
-	/* 0, 127 (one length byte), 128 and 16383 (two), 16384 (three) */
-	size_t sizes[] = { 0, 127, 128, 16383, 16384, 70000 };
-	for (size_t t = 0; t < sizeof(sizes) / sizeof(sizes[0]); t++) {
-		struct lp_buf b = { 0 };
-		lp_buf_puts(&b, "X");
-		size_t m = lp_pb_begin(&b, 5);
-		for (size_t i = 0; i < sizes[t]; i++)
-			lp_buf_append(&b, "a", 1);
-		lp_pb_end(&b, m);
-		lp_buf_puts(&b, "Y");
-		const uint8_t *p = (const uint8_t *)b.data;
-		cr_assert_eq(p[0], 'X');
-		cr_assert_eq(p[1], (5 << 3) | 2);
-		uint64_t v = 0;
-		size_t pos = 2;
-		for (unsigned sh = 0;; sh += 7) {
-			v |= (uint64_t)(p[pos] & 0x7f) << sh;
-			if (!(p[pos++] & 0x80))
-				break;
-		}
-		cr_assert_eq(v, sizes[t]);
-		cr_assert_eq(pos + sizes[t] + 1, b.len);
-		cr_assert_eq(p[b.len - 1], 'Y');
-		lp_buf_free(&b);
-	}
-}
-
-Test(pb, strings_made_utf8)
-{
-	struct lp_buf b = { 0 };
-	char h[64];
-	lp_pb_string(&b, 1, "a\xff" "b\xc3\xa9");   /* a, invalid byte, b, é */
-	hex(&b, h, sizeof(h));
-	cr_assert_str_eq(h, "0a0761efbfbd62c3a9");
-	lp_buf_free(&b);
-}
 
 /* A small trace by hand: every kind of field the encoder writes. */
 static void small_doc(struct lp_otlp_doc *d)
