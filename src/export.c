@@ -16,7 +16,8 @@
  * with or without an OUT; the trace file is only read.
  * A trailing .gz compresses any format as one gzip member. OUT is written
  * to a temporary file in its directory and renamed at the end, so a reader
- * never sees half a file; "-o -" writes to stdout.
+ * never sees half a file; a device or FIFO (/dev/null, mkfifo) is written in
+ * place; "-o -" writes to stdout.
  *
  * Also here: the output sink (buffered, optionally gzip) and the text
  * helpers the exporters share (JSON/XML escaping, folded frames).
@@ -573,9 +574,29 @@ static int export_run(int argc, char **argv, struct lp_otlp_opts *otlp)
 	int status = LP_EXIT_OK;
 	FILE *f = stdout;
 	int fd = -1;
+	bool in_place = false;  /* OUT is not a regular file: no temp, no rename */
 	if (!to_file)
 		goto send;
-	if (!to_stdout) {
+	struct stat ost;
+	if (!to_stdout && stat(out, &ost) == 0 && S_ISDIR(ost.st_mode)) {
+		lp_error("export: cannot write '%s': it is a directory", out);
+		status = LP_EXIT_IO;
+		goto done;
+	}
+	if (!to_stdout && stat(out, &ost) == 0 && !S_ISREG(ost.st_mode)) {
+		/* A device, FIFO or socket (/dev/null, a pipe made with mkfifo):
+		 * written in place. The temp-and-rename below would replace the
+		 * device node itself with a regular file. */
+		fd = open(out, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || !(f = fdopen(fd, "w"))) {
+			lp_error("export: cannot write '%s': %s", out, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			status = LP_EXIT_IO;
+			goto done;
+		}
+		in_place = true;
+	} else if (!to_stdout) {
 		/* temp file beside OUT, renamed when complete */
 		char dir[4096];
 		snprintf(dir, sizeof(dir), "%s", out);
@@ -645,7 +666,7 @@ static int export_run(int argc, char **argv, struct lp_otlp_opts *otlp)
 			lp_error("export: cannot write '%s': %s", out, strerror(errno));
 			status = LP_EXIT_IO;
 		}
-		if (status == LP_EXIT_OK && rename(tmp_path, out) < 0) {
+		if (status == LP_EXIT_OK && !in_place && rename(tmp_path, out) < 0) {
 			lp_error("export: cannot write '%s': %s", out, strerror(errno));
 			status = LP_EXIT_IO;
 		}

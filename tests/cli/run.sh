@@ -108,9 +108,33 @@ for bin in "${bins[@]}"; do
 			"$LP_ROOT/tests/data/traces/bad-order-edit.lptrace"
 		expect "$tag: report --json >/dev/full" 7 sh -c '"$0" report "$1" --json >/dev/full' "$bin" \
 			"$LP_ROOT/tests/data/traces/bad-order-edit.lptrace"
+		# export renames a temp file over OUT, except over a device or FIFO,
+		# which it writes in place (a rename would replace /dev/full itself)
+		expect "$tag: export -o /dev/full" 7 "$bin" export "$LP_ROOT/tests/data/traces/bad-order-edit.lptrace" \
+			-f folded -o /dev/full
+		if [ -c /dev/full ]; then
+			pass "$tag: export -o /dev/full leaves the device in place"
+		else
+			fail "$tag: export -o /dev/full leaves the device in place" "$(ls -l /dev/full)"
+			[ "$(id -u)" = 0 ] && rm -f /dev/full && mknod -m 666 /dev/full c 1 7
+		fi
 	else
 		skip "$tag: writes to /dev/full" "no writable /dev/full"
 	fi
+	rm -f "$tmp/fifo.svg" && mkfifo "$tmp/fifo.svg"
+	# (timeouts: a regression that renames over the FIFO must fail, not hang)
+	timeout 20 sh -c 'wc -c <"$0"' "$tmp/fifo.svg" >"$tmp/fifo.count" &
+	fifo_reader=$!
+	timeout 20 "$bin" export "$LP_ROOT/tests/data/traces/bad-order-edit.lptrace" -o "$tmp/fifo.svg" 2>"$tmp/fifo.err"
+	rc=$?
+	wait "$fifo_reader"
+	if [ "$rc" = 0 ] && [ -p "$tmp/fifo.svg" ] && [ "$(cat "$tmp/fifo.count" 2>/dev/null || echo 0)" -gt 1000 ]; then
+		pass "$tag: export -o FIFO writes through it ($(cat "$tmp/fifo.count") bytes), the FIFO stays"
+	else
+		fail "$tag: export -o FIFO writes through it" "exit $rc, $(ls -l "$tmp/fifo.svg") $(cat "$tmp/fifo.err")"
+	fi
+	mkdir -p "$tmp/adir.svg"
+	expect "$tag: export -o DIRECTORY" 7 "$bin" export "$LP_ROOT/tests/data/traces/bad-order-edit.lptrace" -o "$tmp/adir.svg"
 	# tables fit $COLUMNS (the step names cut with "..."), --wide keeps all
 	tr=$LP_ROOT/tests/data/traces/bad-order-edit.lptrace
 	w=$(COLUMNS=100 "$bin" report "$tr" 2>/dev/null | sed -n '/^== Steps/,/^  (READ/p' | awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }')
