@@ -6,18 +6,17 @@
  * read the ring buffer.
  *
  * Choosing tp_btf / raw_tp / tp for fork, exec and exit:
- *   1. probe.c loads AND attaches a two-instruction program of each kind to
- *      sched_process_exec (a few ms). The first kind that works is chosen.
- *      Loading alone is not enough: libbpf_probe_bpf_prog_type(TRACING)
- *      says yes on kernels where a tp_btf program cannot be attached or
- *      where BTF-typed programs are refused.
- *   2. Only that variant of each process program is autoloaded
- *      (bpf_program__set_autoload), and the object is loaded.
- *   3. If the load still fails in a process program (the verifier of some
- *      kernel rejects the BTF-typed variant), the next kind is tried with a
- *      fresh skeleton. If it fails in a syscall program, that syscall is
- *      reported missing and the load is retried without it: an optional
- *      syscall never costs the whole recording.
+ *   1. Only one variant of each process program is autoloaded
+ *      (bpf_program__set_autoload), the best first (tp_btf), and the
+ *      object is loaded and attached. Not probed beforehand: a tp_btf
+ *      probe parses the kernel's BTF once more (~10 ms of a ~0.1 s start).
+ *   2. If the load fails in a process program (the verifier of some kernel
+ *      rejects the BTF-typed variant), or the program loads but cannot be
+ *      attached (libbpf_probe_bpf_prog_type(TRACING) says yes on kernels
+ *      where that happens), the next kind is tried with a fresh skeleton.
+ *      If it fails in a syscall program, that syscall is reported missing
+ *      and the load is retried without it: an optional syscall never costs
+ *      the whole recording.
  *
  * Choosing the syscall attach mode (see layerprof.bpf.c):
  *   raw  raw_tp/sys_enter + raw_tp/sys_exit, two programs for all syscalls,
@@ -173,6 +172,13 @@ const char *lp_attach_kind_name(enum lp_attach_kind k)
 	case LP_ATTACH_TP: return "tp";
 	default: return "none";
 	}
+}
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 static uint64_t mono_ms(void)
@@ -547,7 +553,7 @@ struct lp_loader *lp_loader_open(const struct lp_loader_opts *opts, lp_event_cb 
 	*exit_code = LP_EXIT_FAILURE;
 	if (err && errlen)
 		err[0] = 0;
-	uint64_t t0 = mono_ms();
+	uint64_t t0 = mono_ms(), t0_us = mono_us();
 	char rel[128];
 	lp_probe_kernel_version(rel, sizeof(rel));
 
@@ -611,38 +617,20 @@ struct lp_loader *lp_loader_open(const struct lp_loader_opts *opts, lp_event_cb 
 	if (mounted && o.verbose)
 		fprintf(stderr, "layerprof: mounted tracefs on %s\n", tfs);
 
-	/* 2. which attach kind for fork/exec/exit */
-	static const enum lp_probe_kind kinds[3] = { LP_PROBE_TP_BTF, LP_PROBE_RAW_TP, LP_PROBE_TP };
-	char why[3][96];
-	enum lp_attach_kind kind = LP_ATTACH_NONE;
-	int nperm = 0;
+	/* 2. which attach kind for fork/exec/exit: the best one that loads
+	 * and attaches (step 4 falls back kind by kind). Not probed first:
+	 * the tp_btf probe alone parses the kernel's BTF (~10 ms), which
+	 * libbpf does again for the object. */
+	enum lp_attach_kind kind = LP_ATTACH_TP_BTF;
 	/* LAYERPROF_FORCE_ATTACH=raw_tp|tp skips the better kinds: for tests
 	 * of the fallbacks, and as a workaround on a kernel that misbehaves. */
-	int first = 0;
 	const char *force = getenv("LAYERPROF_FORCE_ATTACH");
 	if (force && !strcmp(force, "raw_tp"))
-		first = 1;
+		kind = LP_ATTACH_RAW_TP;
 	else if (force && !strcmp(force, "tp"))
-		first = 2;
-	for (int k = 0; k < first; k++)
-		snprintf(why[k], sizeof(why[k]), "skipped (LAYERPROF_FORCE_ATTACH)");
-	for (int k = first; k < 3; k++) {
-		int r = lp_probe_attach(kinds[k], tfs, why[k], sizeof(why[k]));
-		if (r == 0) {
-			kind = (enum lp_attach_kind)(k + 1);
-			break;
-		}
-		if (r == -EPERM)
-			nperm++;
-	}
-	if (kind == LP_ATTACH_NONE) {
-		lp_tracefs_release(tfs, mounted);
-		set_err(err, errlen, exit_code, nperm == 3 ? LP_EXIT_PRIVILEGE : LP_EXIT_KERNEL,
-			"no way to attach to the scheduler tracepoints on this kernel (%s): "
-			"tp_btf: %s; raw_tp: %s; tp: %s", rel, why[0], why[1], why[2]);
-		return NULL;
-	}
+		kind = LP_ATTACH_TP;
 
+	uint64_t probed_us = mono_us();
 	struct lp_loader *l = lp_xcalloc(1, sizeof(*l));
 	l->cb = cb;
 	l->cb_ctx = cb_ctx;
@@ -657,12 +645,26 @@ struct lp_loader *lp_loader_open(const struct lp_loader_opts *opts, lp_event_cb 
 		tp_rows_absent(tfs, skip);
 
 	/* 4. load and attach (with the fallbacks described on top) */
+	uint64_t verify_us = 0;
 	for (;;) {
+		uint64_t v0 = mono_us();
 		l->skel = load(&o, &kind, &sys, skip, tfs, rel, err, errlen, exit_code);
+		verify_us += mono_us() - v0;
 		if (!l->skel)
 			goto fail;
-		if (attach_procs(l, kind, err, errlen, exit_code) < 0)
-			goto fail;
+		if (attach_procs(l, kind, err, errlen, exit_code) < 0) {
+			if (kind == LP_ATTACH_TP)
+				goto fail;
+			/* loaded but not attachable (seen with tp_btf on some
+			 * kernels): the next kind */
+			if (o.verbose)
+				fprintf(stderr, "layerprof: %s (%s), falling back to %s\n", err,
+					lp_attach_kind_name(kind),
+					lp_attach_kind_name((enum lp_attach_kind)(kind + 1)));
+			unload(l);
+			kind = (enum lp_attach_kind)(kind + 1);
+			continue;
+		}
 		if (sys == LP_ATTACH_TP) {
 			attach_syscalls_tp(l, skip);
 			break;
@@ -697,6 +699,9 @@ struct lp_loader *lp_loader_open(const struct lp_loader_opts *opts, lp_event_cb 
 		goto fail;
 	}
 	l->feat.load_ms = (unsigned)(mono_ms() - t0);
+	l->feat.probe_us = (unsigned)(probed_us - t0_us);
+	l->feat.verify_us = (unsigned)verify_us;
+	l->feat.attach_us = (unsigned)(mono_us() - probed_us - verify_us);
 	return l;
 
 fail:
@@ -906,50 +911,13 @@ static void detach_all(struct bpf_link **links, size_t n)
 	}
 }
 
-/* The kernel ids of the loaded programs (at most max). */
-static size_t prog_ids(struct layerprof_bpf *s, uint32_t *ids, size_t max)
-{
-	size_t n = 0;
-	struct bpf_program *p;
-	if (!s)
-		return 0;
-	bpf_object__for_each_program(p, s->obj) {
-		int fd = bpf_program__fd(p);
-		struct bpf_prog_info info;
-		uint32_t len = sizeof(info);
-		memset(&info, 0, sizeof(info));
-		if (fd >= 0 && n < max && bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
-			ids[n++] = info.id;
-	}
-	return n;
-}
-
 /*
- * Wait (at most max_ms) until the kernel has freed these programs. A raw
+ * Closing does not wait for the kernel to free the programs: a raw
  * tracepoint link lets go of its program only after an RCU grace period
- * (Linux >= 6.9): without this, layerprof would exit while its programs
- * are still loaded, and whoever checks right after (bpftool, our tests)
- * would see them. Taking a reference by id and dropping it at once does not
- * delay the free.
+ * (Linux >= 6.9), 60-250 ms that were most of record's stop time. They are
+ * detached (they no longer run) when this returns; the kernel frees them
+ * shortly after (tests/bpf checks that none is left, waiting for that).
  */
-static void wait_progs_gone(const uint32_t *ids, size_t n, int max_ms)
-{
-	uint64_t deadline = mono_ms() + (uint64_t)max_ms;
-	for (size_t i = 0; i < n; i++) {
-		for (;;) {
-			int fd = bpf_prog_get_fd_by_id(ids[i]);
-			if (fd < 0)
-				break; /* gone (ENOENT) */
-			close(fd);
-			if (mono_ms() >= deadline)
-				return;
-			usleep(2000);
-		}
-	}
-}
-
-#define LP_MAX_PROGS 256
-
 void lp_loader_close(struct lp_loader *l)
 {
 	if (!l)
@@ -957,10 +925,7 @@ void lp_loader_close(struct lp_loader *l)
 	ring_buffer__free(l->rb);
 	detach_all(l->links, l->nlinks);
 	free(l->links);
-	uint32_t ids[LP_MAX_PROGS];
-	size_t nids = prog_ids(l->skel, ids, LP_MAX_PROGS);
 	layerprof_bpf__destroy(l->skel);
-	wait_progs_gone(ids, nids, 1000);
 	lp_tracefs_release(l->tracefs, l->tracefs_mounted);
 	free(l);
 }

@@ -47,6 +47,10 @@ struct lp_features {
 	char missing[512];           /* their names (tracepoint suffix, e.g.
 				      * "openat2"), comma separated */
 	unsigned load_ms;            /* open + load + attach, milliseconds */
+	/* where load_ms went, in microseconds (record -v, bench section 7) */
+	unsigned probe_us;           /* privileges, BTF, bpf(), tracefs, kind probes */
+	unsigned verify_us;          /* open + load: the kernel's verifier */
+	unsigned attach_us;          /* attach, ring buffer set-up */
 };
 
 struct lp_loader;

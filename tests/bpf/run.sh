@@ -250,7 +250,10 @@ if ! command -v bpftool >/dev/null; then
 elif [ -z "$ours" ]; then
 	fail "no BPF program left after record" "no prog_id in /proc/$rec_e/fdinfo while it recorded"
 else
-	left=$(bpftool prog list -j 2>/dev/null | python3 -c '
+	# record exits once its programs are detached; the kernel frees them
+	# after an RCU grace period (tens to hundreds of ms): wait up to 5 s
+	for _ in $(seq 50); do
+		left=$(bpftool prog list -j 2>/dev/null | python3 -c '
 import json, sys
 ids = set(int(x) for x in sys.argv[1].split())
 try:
@@ -258,6 +261,9 @@ try:
 except Exception:
     progs = []
 print(" ".join(str(p["id"]) for p in progs if p["id"] in ids))' "$ours")
+		[ -z "$left" ] && break
+		sleep 0.1
+	done
 	n=$(wc -w <<<"$ours")
 	[ -z "$left" ] && pass "no BPF program left after record ($n were loaded while recording)" ||
 		fail "no BPF program left after record" "still loaded: $left"
