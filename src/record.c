@@ -773,7 +773,7 @@ static char *make_meta(struct rec *r)
 
 /* ------------------------------------------------------ ring buffer events */
 
-static int on_event(void *ctx, const void *data, size_t size)
+int rec_on_event(void *ctx, const void *data, size_t size)
 {
 	struct rec *r = ctx;
 	if (!r->w || r->write_failed)
@@ -1634,7 +1634,7 @@ static int record_setup(struct rec *r)
 		.ringbuf_bytes = r->ringbuf,
 		.verbose = r->verbose,
 	};
-	r->l = lp_loader_open(&lo, on_event, r, err, sizeof(err), &ecode);
+	r->l = lp_loader_open(&lo, rec_on_event, r, err, sizeof(err), &ecode);
 	if (!r->l) {
 		lp_error("%s", err[0] ? err : "cannot load the BPF programs");
 		return ecode ? ecode : LP_EXIT_FAILURE;
