@@ -584,6 +584,62 @@ section8() {
 	out ""
 }
 
+# ---------------------------------------------------------------- section 9
+# The syscall storm against the floor: bench/storm_pass.sh (cp -r /usr/include
+# to the tmpfs, cat every file, rm -rf) untraced, under empty programs on
+# record's own attach points (probe_cost floor), and under record.
+section9() {
+	[ "$have_probe_cost" = 1 ] || { out "== 9. Storm vs floor: SKIPPED (bench/probe_cost did not build)"; out ""; return; }
+	local i v variants=(untraced floor layerprof)
+	mkdir -p "$FS/storm9"
+	for v in "${variants[@]}"; do : >"$WORK/s9.$v.wall"; : >"$WORK/s9.$v.cpu"; done
+	: >"$WORK/s9.events"
+	note "section 9: $STORM_REPS x (untraced, floor, layerprof) storm passes"
+	"$here/storm_pass.sh" "$FS/storm9" "$WORK/s9.t" # warm the page cache
+	for ((i = 0; i < STORM_REPS; i++)); do
+		for v in "${variants[@]}"; do
+			rm -f "$WORK/s9.t"
+			case $v in
+			untraced) "$here/storm_pass.sh" "$FS/storm9" "$WORK/s9.t" ;;
+			floor) "$BIN/probe_cost" floor -- "$here/storm_pass.sh" "$FS/storm9" "$WORK/s9.t" 2>/dev/null ;;
+			layerprof)
+				"$LP" record --no-daemons -o "$WORK/s9.lprof" -- "$here/storm_pass.sh" "$FS/storm9" "$WORK/s9.t" \
+					>/dev/null 2>"$WORK/s9.rec.err"
+				rec_counts "$WORK/s9.rec.err" >>"$WORK/s9.events" ;;
+			esac
+			if [ -s "$WORK/s9.t" ]; then
+				awk '{ print $1 }' "$WORK/s9.t" >>"$WORK/s9.$v.wall"
+				awk '{ print $2 }' "$WORK/s9.t" >>"$WORK/s9.$v.cpu"
+			else
+				note "section 9: $v run $i failed"
+			fi
+		done
+	done
+	local bw bc
+	bw=$(median "$WORK/s9.untraced.wall"); bc=$(median "$WORK/s9.untraced.cpu")
+	out "== 9. Syscall storm vs the floor: one pass of cp -r /usr/include to tmpfs, cat of every file, rm -rf"
+	out "   floor = empty programs on record's own attach points (bench/probe_cost floor: raw_tp sys_enter/sys_exit,"
+	out "   tp_btf fork/exec/exit); ratio = median / untraced median; wall = the pass's elapsed time, cpu = its"
+	out "   processes' user+sys time (in-kernel probe cost lands there; less sensitive to a busy machine)"
+	outf "   %-10s %4s %10s %8s %10s %8s\n" variant n "wall med s" ratio "cpu med s" ratio
+	for v in "${variants[@]}"; do
+		local w c
+		w=$(median "$WORK/s9.$v.wall"); c=$(median "$WORK/s9.$v.cpu")
+		outf "   %-10s %4s %10s %8s %10s %8s\n" "$v" "$(count "$WORK/s9.$v.wall")" "$w" \
+			"$(awk -v a="$w" -v b="$bw" 'BEGIN { printf "%.3f", a / b }')" "$c" \
+			"$(awk -v a="$c" -v b="$bc" 'BEGIN { printf "%.3f", a / b }')"
+	done
+	local m
+	for m in wall cpu; do
+		local d
+		d=$(awk -v l="$(median "$WORK/s9.layerprof.$m")" -v f="$(median "$WORK/s9.floor.$m")" -v u="$(median "$WORK/s9.untraced.$m")" \
+			'BEGIN { printf "%.1f", (l - f) / u * 100 }')
+		out "   layerprof - floor ($m): $d points   target <= 5.0  $(verdict "$d" 5)"
+	done
+	out "   layerprof: $(awk '{ e += $1; l += $2 } END { if (NR) printf "%d events/pass, %d lost in all", e / NR, l }' "$WORK/s9.events")"
+	out ""
+}
+
 want 1 && section1
 want 2 && section2
 want 3 && section3
@@ -592,6 +648,7 @@ want 5 && section5
 want 6 && section6
 want 7 && section7
 want 8 && section8
+want 9 && section9
 
 out "load average at end: $(loadavg); total bench time $(($(date +%s) - start_s)) s"
 cp "$WORK/report.txt" "$latest"
