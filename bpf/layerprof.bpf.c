@@ -449,6 +449,77 @@ int sys_exit_raw(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
+/* ---- the hot file I/O path on fentry/fexit (where the kernel allows them) ----
+ *
+ * open, read/write and close, the syscalls a build makes most, traced on the
+ * x86-64 syscall functions themselves (__x64_sys_NAME(const struct pt_regs
+ * *)) instead of in sys_enter/sys_exit: the raw programs then leave those
+ * syscall numbers at their first test (the loader keeps them out of
+ * sc_of_nr). Same sc_enter/sc_exit, same arguments (the same pt_regs, read
+ * with plain loads: a BTF-typed pointer), same return value, so the events
+ * are byte for byte those of the other modes. Only x86-64 syscalls reach
+ * __x64_sys_*: no ia32 test. */
+static __always_inline int fe_enter(const struct pt_regs *regs, const __u32 sc)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!lp_traced(id >> 32))
+		return 0;
+	const struct lp_sc_desc d = sc_descs[sc];
+	__u64 a[6];
+	a[0] = d.nargs > 0 ? regs->di : 0;
+	a[1] = d.nargs > 1 ? regs->si : 0;
+	a[2] = d.nargs > 2 ? regs->dx : 0;
+	a[3] = d.nargs > 3 ? regs->r10 : 0;
+	a[4] = d.nargs > 4 ? regs->r8 : 0;
+	a[5] = d.nargs > 5 ? regs->r9 : 0;
+	sc_enter(id, d, a);
+	return 0;
+}
+
+static __always_inline int fe_exit(const __u32 sc, long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	/* the slot is the filter, as in sys_exit_raw */
+	struct lp_inflight *in = inflight_get((__u32)id);
+	if (!in)
+		return 0;
+	if (in->sc != sc) {
+		inflight_release(in); /* stale: an exit we did not see */
+		return 0;
+	}
+	sc_exit(id, sc_descs[sc], ret, in);
+	return 0;
+}
+
+/* fe_<tp> and fx_<tp>: the loader finds them by these names */
+#define LP_FENTRY(SC, TP)                                                      \
+	SEC("fentry/__x64_sys_" #TP)                                           \
+	int BPF_PROG(fe_##TP, const struct pt_regs *regs)                      \
+	{                                                                      \
+		return fe_enter(regs, LP_SC_##SC);                             \
+	}                                                                      \
+	SEC("fexit/__x64_sys_" #TP)                                            \
+	int BPF_PROG(fx_##TP, const struct pt_regs *regs, long ret)            \
+	{                                                                      \
+		return fe_exit(LP_SC_##SC, ret);                               \
+	}
+LP_FENTRY(OPEN, open)
+LP_FENTRY(OPENAT, openat)
+LP_FENTRY(OPENAT2, openat2)
+LP_FENTRY(CREAT, creat)
+LP_FENTRY(CLOSE, close)
+LP_FENTRY(READ, read)
+LP_FENTRY(WRITE, write)
+LP_FENTRY(PREAD64, pread64)
+LP_FENTRY(PWRITE64, pwrite64)
+LP_FENTRY(READV, readv)
+LP_FENTRY(WRITEV, writev)
+LP_FENTRY(PREADV, preadv)
+LP_FENTRY(PWRITEV, pwritev)
+LP_FENTRY(PREADV2, preadv2)
+LP_FENTRY(PWRITEV2, pwritev2)
+#undef LP_FENTRY
+
 /* ---- attach mode "tp" (fallback): a program per syscall and direction ---- */
 
 /* The syscall's nargs arguments, never read past them (see lp_nargs.bpf.h),

@@ -102,11 +102,12 @@ static const struct lp_row {
 	const char *tp;
 	const char *enter;
 	const char *exit;
+	const char *fentry, *fexit; /* the hot file I/O path's programs */
 	int nr;      /* x86-64 syscall number, -1: unknown */
 	uint8_t sc;  /* enum lp_sc */
 } rows[] = {
 #define LP_SYSCALL(SC, TP, CLASS, S0, S1, S2, S3)                              \
-	{ #TP, "en_" #TP, "ex_" #TP, LP_NR_OF(TP), LP_SC_##SC },
+	{ #TP, "en_" #TP, "ex_" #TP, "fe_" #TP, "fx_" #TP, LP_NR_OF(TP), LP_SC_##SC },
 #include "layerprof/syscalls.def"
 #undef LP_SYSCALL
 };
@@ -263,12 +264,31 @@ static enum lp_attach_kind syscalls_wanted(void)
 	const char *f = getenv("LAYERPROF_FORCE_SYSCALLS");
 	if (f && !strcmp(f, "tp"))
 		return LP_ATTACH_TP;
-	if (f && !strcmp(f, "raw_tp"))
+	if (f && (!strcmp(f, "raw_tp") || !strcmp(f, "fentry")))
 		return LP_ATTACH_RAW_TP;
 	f = getenv("LAYERPROF_FORCE_ATTACH");
 	if (f && !strcmp(f, "tp"))
 		return LP_ATTACH_TP;
 	return LP_ATTACH_RAW_TP;
+}
+
+/*
+ * The hot file I/O path on fentry/fexit (layerprof.bpf.c): wanted with the
+ * raw mode unless LAYERPROF_FORCE_SYSCALLS or LAYERPROF_FORCE_ATTACH ask
+ * for raw_tp or tp; LAYERPROF_FORCE_SYSCALLS=fentry makes it required
+ * (tests: a failure is then an error, not a fallback).
+ */
+static enum fentry_want { FENTRY_NO, FENTRY_TRY, FENTRY_MUST } fentry_wanted(void)
+{
+	const char *f = getenv("LAYERPROF_FORCE_SYSCALLS");
+	if (f && !strcmp(f, "fentry"))
+		return FENTRY_MUST;
+	if (f && (!strcmp(f, "tp") || !strcmp(f, "raw_tp")))
+		return FENTRY_NO;
+	f = getenv("LAYERPROF_FORCE_ATTACH");
+	if (f && (!strcmp(f, "tp") || !strcmp(f, "raw_tp")))
+		return FENTRY_NO;
+	return FENTRY_TRY;
 }
 
 enum lp_attach_kind lp_loader_syscalls_wanted(void)
@@ -289,11 +309,13 @@ static void tp_rows_absent(const char *tfs, bool skip[NROWS])
 }
 
 /* Autoload the syscall programs of mode sys (the rows in skip[] left out
- * in the tp mode), and fill the raw mode's syscall-number table. */
-static void configure_syscalls(struct layerprof_bpf *s, enum lp_attach_kind sys,
+ * in the tp mode; with fentry, the hot rows on fentry/fexit), and fill the
+ * raw mode's syscall-number table (without the rows fentry takes). */
+static void configure_syscalls(struct layerprof_bpf *s, enum lp_attach_kind sys, bool fentry,
 			       const bool skip[NROWS])
 {
 	bool raw = sys == LP_ATTACH_RAW_TP;
+	fentry = fentry && raw;
 	bpf_program__set_autoload(s->progs.sys_enter_raw, raw);
 	bpf_program__set_autoload(s->progs.sys_exit_raw, raw);
 	for (size_t i = 0; i < NROWS; i++) {
@@ -303,8 +325,14 @@ static void configure_syscalls(struct layerprof_bpf *s, enum lp_attach_kind sys,
 		p = prog_by_name(s, rows[i].exit);
 		if (p)
 			bpf_program__set_autoload(p, !raw && !skip[i]);
+		struct bpf_program *fe = prog_by_name(s, rows[i].fentry);
+		struct bpf_program *fx = prog_by_name(s, rows[i].fexit);
+		if (fe)
+			bpf_program__set_autoload(fe, fentry);
+		if (fx)
+			bpf_program__set_autoload(fx, fentry);
 		size_t nr = (size_t)rows[i].nr;
-		if (rows[i].nr >= 0 && nr < sizeof(s->rodata->sc_of_nr))
+		if (rows[i].nr >= 0 && nr < sizeof(s->rodata->sc_of_nr) && !(fentry && fe && fx))
 			s->rodata->sc_of_nr[nr] = rows[i].sc;
 	}
 }
@@ -315,7 +343,8 @@ static void configure_syscalls(struct layerprof_bpf *s, enum lp_attach_kind sys,
  * NULL with -errno in *e.
  */
 static struct layerprof_bpf *open_configured(const struct lp_loader_opts *o, enum lp_attach_kind kind,
-					     enum lp_attach_kind sys, const bool skip[NROWS], int *e)
+					     enum lp_attach_kind sys, bool fentry, const bool skip[NROWS],
+					     int *e)
 {
 	struct layerprof_bpf *s = layerprof_bpf__open();
 	if (!s) {
@@ -339,7 +368,7 @@ static struct layerprof_bpf *open_configured(const struct lp_loader_opts *o, enu
 	for (int ev = 0; ev < EV_NR; ev++)
 		for (int k = 0; k < 3; k++)
 			bpf_program__set_autoload(pp[ev][k], k == (int)kind - 1);
-	configure_syscalls(s, sys, skip);
+	configure_syscalls(s, sys, fentry, skip);
 	return s;
 }
 
@@ -349,6 +378,11 @@ static int row_of_prog(const char *name)
 		if (!strcmp(name, rows[i].enter) || !strcmp(name, rows[i].exit))
 			return (int)i;
 	return -1;
+}
+
+static bool is_fentry_prog(const char *name)
+{
+	return !strncmp(name, "fe_", 3) || !strncmp(name, "fx_", 3);
 }
 
 static bool is_raw_syscall_prog(const char *name)
@@ -364,12 +398,12 @@ static bool is_raw_syscall_prog(const char *name)
  * with err and *exit_code set.
  */
 static struct layerprof_bpf *load(const struct lp_loader_opts *o, enum lp_attach_kind *kind,
-				  enum lp_attach_kind *sys, bool skip[NROWS], const char *tfs,
-				  const char *rel, char *err, size_t errlen, int *exit_code)
+				  enum lp_attach_kind *sys, bool *fentry, bool fentry_must, bool skip[NROWS],
+				  const char *tfs, const char *rel, char *err, size_t errlen, int *exit_code)
 {
 	for (int tries = 1;; tries++) {
 		int oe = 0;
-		struct layerprof_bpf *s = open_configured(o, *kind, *sys, skip, &oe);
+		struct layerprof_bpf *s = open_configured(o, *kind, *sys, *fentry, skip, &oe);
 		if (!s) {
 			set_err(err, errlen, exit_code, LP_EXIT_FAILURE,
 				"cannot open the BPF object: %s", strerror(-oe));
@@ -382,6 +416,14 @@ static struct layerprof_bpf *load(const struct lp_loader_opts *o, enum lp_attach
 		layerprof_bpf__destroy(s);
 		bool raw_prog = g_failed_prog[0] && is_raw_syscall_prog(g_failed_prog);
 		int row = g_failed_prog[0] ? row_of_prog(g_failed_prog) : -1;
+		if (*fentry && !fentry_must && tries < LP_MAX_LOAD_TRIES &&
+		    (is_fentry_prog(g_failed_prog) || !g_failed_prog[0])) {
+			if (o->verbose)
+				fprintf(stderr, "layerprof: fentry/fexit programs rejected (%s), file I/O "
+					"through sys_enter/sys_exit\n", strerror(-le));
+			*fentry = false;
+			continue;
+		}
 		if (tries < LP_MAX_LOAD_TRIES && le != -EPERM) {
 			if (raw_prog || (row < 0 && *kind == LP_ATTACH_TP && *sys == LP_ATTACH_RAW_TP)) {
 				if (o->verbose)
@@ -520,6 +562,22 @@ static void attach_syscalls_tp(struct lp_loader *l, const bool skip[NROWS])
 	l->feat.syscalls = LP_ATTACH_TP;
 }
 
+/* The hot rows on fentry/fexit (fexit first, as in the raw mode). -errno
+ * when one cannot be attached (the caller starts again without them). */
+static int attach_fentry(struct lp_loader *l)
+{
+	for (size_t i = 0; i < NROWS; i++) {
+		struct bpf_program *fe = prog_by_name(l->skel, rows[i].fentry);
+		struct bpf_program *fx = prog_by_name(l->skel, rows[i].fexit);
+		if (!fe || !fx || !bpf_program__autoload(fe))
+			continue;
+		if (!attach(l, fx) || !attach(l, fe))
+			return -errno;
+		l->feat.fentry_syscalls++;
+	}
+	return 0;
+}
+
 static void detach_all(struct bpf_link **links, size_t n);
 
 /* Undo load + attach, to try again in another mode. */
@@ -643,12 +701,30 @@ struct lp_loader *lp_loader_open(const struct lp_loader_opts *opts, lp_event_cb 
 	bool skip[NROWS] = { false };
 	if (sys == LP_ATTACH_TP)
 		tp_rows_absent(tfs, skip);
+	/* the hot file I/O path on fentry/fexit when this kernel lets a
+	 * tracing program load (a load-only probe: ~3 ms) */
+	enum fentry_want fw = sys == LP_ATTACH_RAW_TP ? fentry_wanted() : FENTRY_NO;
+	bool fentry = false;
+	if (fw != FENTRY_NO) {
+		char fwhy[96];
+		fentry = lp_probe_load(LP_PROBE_FENTRY, tfs, fwhy, sizeof(fwhy)) == 0;
+		if (!fentry && fw == FENTRY_MUST) {
+			set_err(err, errlen, exit_code, LP_EXIT_KERNEL,
+				"LAYERPROF_FORCE_SYSCALLS=fentry: fentry programs cannot be used on this "
+				"kernel (%s): %s", rel, fwhy);
+			goto fail;
+		}
+		if (!fentry && o.verbose)
+			fprintf(stderr, "layerprof: fentry unavailable (%s): file I/O through "
+				"sys_enter/sys_exit\n", fwhy);
+	}
 
 	/* 4. load and attach (with the fallbacks described on top) */
 	uint64_t verify_us = 0;
 	for (;;) {
 		uint64_t v0 = mono_us();
-		l->skel = load(&o, &kind, &sys, skip, tfs, rel, err, errlen, exit_code);
+		l->skel = load(&o, &kind, &sys, &fentry, fw == FENTRY_MUST, skip, tfs, rel, err, errlen,
+			       exit_code);
 		verify_us += mono_us() - v0;
 		if (!l->skel)
 			goto fail;
@@ -670,6 +746,20 @@ struct lp_loader *lp_loader_open(const struct lp_loader_opts *opts, lp_event_cb 
 			break;
 		}
 		int ae = attach_syscalls_raw(l);
+		if (!ae && fentry && (ae = attach_fentry(l)) < 0) {
+			if (fw == FENTRY_MUST) {
+				set_err(err, errlen, exit_code, LP_EXIT_KERNEL,
+					"LAYERPROF_FORCE_SYSCALLS=fentry: cannot attach the fentry/fexit "
+					"programs: %s", strerror(-ae));
+				goto fail;
+			}
+			if (o.verbose)
+				fprintf(stderr, "layerprof: cannot attach the fentry/fexit programs (%s), "
+					"file I/O through sys_enter/sys_exit\n", strerror(-ae));
+			unload(l);
+			fentry = false;
+			continue;
+		}
 		if (!ae)
 			break;
 		if (o.verbose)
@@ -686,9 +776,10 @@ struct lp_loader *lp_loader_open(const struct lp_loader_opts *opts, lp_event_cb 
 		goto fail;
 	}
 	if (o.verbose)
-		fprintf(stderr, "layerprof: syscalls: %s (%u traced, %zu programs attached)\n",
+		fprintf(stderr, "layerprof: syscalls: %s%s (%u traced, %zu programs attached)\n",
 			l->feat.syscalls == LP_ATTACH_RAW_TP ? "raw_tp sys_enter + sys_exit"
 							     : "tp, one tracepoint per syscall and direction",
+			l->feat.fentry_syscalls ? "; file I/O (open, read/write, close) on fentry/fexit" : "",
 			l->feat.syscalls_attached, l->nlinks - EV_NR);
 
 	/* 5. the ring buffer */

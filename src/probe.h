@@ -58,7 +58,7 @@ enum lp_probe_kind {
 	LP_PROBE_RAW_TP,     /* raw tracepoint */
 	LP_PROBE_TP,         /* perf tracepoint */
 	LP_PROBE_KPROBE,     /* kprobe (optional: layerprof does not use it) */
-	LP_PROBE_FENTRY,     /* fentry (optional: layerprof does not use it) */
+	LP_PROBE_FENTRY,     /* fentry (optional: record's hot file I/O path when it works) */
 	LP_PROBE_KIND_NR
 };
 const char *lp_probe_kind_name(enum lp_probe_kind k);
@@ -68,6 +68,8 @@ const char *lp_probe_kind_name(enum lp_probe_kind k);
  * -errno with a short reason in why ("load: Operation not permitted").
  */
 int lp_probe_attach(enum lp_probe_kind k, const char *tracefs, char *why, size_t whylen);
+/* The same, load only (cheaper: no attach, no detach to wait for). */
+int lp_probe_load(enum lp_probe_kind k, const char *tracefs, char *why, size_t whylen);
 
 /*
  * The syscall programs' preferred mode: load a minimal raw tracepoint

@@ -710,6 +710,8 @@ static char *make_meta(struct rec *r)
 		cJSON_AddStringToObject(feat, "proc_exit", lp_attach_kind_name(f->proc_exit));
 		cJSON_AddStringToObject(feat, "syscalls", lp_attach_kind_name(f->syscalls));
 		cJSON_AddNumberToObject(feat, "syscalls_attached", f->syscalls_attached);
+		/* of them, on fentry/fexit (the hot file I/O path) */
+		cJSON_AddNumberToObject(feat, "fentry_syscalls", f->fentry_syscalls);
 		cJSON_AddNumberToObject(feat, "syscalls_missing_count", f->syscalls_missing);
 		cJSON_AddNumberToObject(feat, "load_ms", f->load_ms);
 		cJSON *miss = cJSON_AddArrayToObject(feat, "syscalls_missing");
