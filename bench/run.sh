@@ -3,7 +3,7 @@
 # ratios measured side by side in one run, each with its target (PASS/MISS), and
 # writes them to bench/results/latest.txt (git-ignored).
 #
-#   bench/run.sh [--quick] [--only 1,2,3,4,5,6] [--wait-quiet MINUTES]
+#   bench/run.sh [--quick] [--only 1,2,3,4,5,6,7,8,9] [--wait-quiet MINUTES]
 #
 #   1. syscall-heavy workload (bench/workload.c on a private tmpfs): untraced,
 #      under `layerprof record --no-daemons`, under `strace -f`, under
@@ -26,6 +26,14 @@
 #      (per-syscall tracepoints, HASH filter and state) vs bitmap/ARRAY and
 #      raw_tp variants (bench/probe_cost.bpf.c), for untraced and traced
 #      processes
+#   7. start and stop: `record -- true`, wall and record -v's phases
+#                                                              target <= 0.12 s
+#   8. the consumer without the kernel (bench/replay.c): a trace's kernel
+#      records through record's callback and the trace writer, events per
+#      CPU-second                               target >= 3,000,000 per core
+#   9. the syscall storm (bench/storm_pass.sh: cp -r /usr/include, cat,
+#      rm -rf) untraced / empty programs on record's attach points
+#      (probe_cost floor) / record       target: record - floor <= 5 points
 #
 # Variants are interleaved (A B C D A B C D ...) so drift hits all of them alike;
 # tables show medians. --quick: small counts, to try the script (numbers are not
@@ -34,7 +42,8 @@
 #
 # Environment: LP_BENCH_REPS (section 1 and 3 repetitions, default 7 / 5),
 # LP_BENCH_BUILD_REPS (5), LP_BENCH_OFFLINE_REPS (3), LP_BENCH_EVENTS (10000000),
-# LP_BENCH_FILES (10000), LP_BENCH_ROUNDS (4), LP_BENCH_PC_REPS (7), LP_BENCH_KEEP=1 (keep the
+# LP_BENCH_FILES (10000), LP_BENCH_ROUNDS (4), LP_BENCH_PC_REPS (7), LP_BENCH_SS_REPS (11),
+# LP_BENCH_REPLAY_EVENTS (2000000), LP_BENCH_STORM_REPS (7), LP_BENCH_KEEP=1 (keep the
 # work dir).
 set -uo pipefail
 
