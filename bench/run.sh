@@ -61,7 +61,7 @@ while [ $# -gt 0 ]; do
 	--quick) quick=1 ;;
 	--only) only=$2; shift ;;
 	--wait-quiet) wait_quiet=$2; shift ;;
-	-h | --help) sed -n '2,40p' "$0" | sed -n '/^#/p' | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,47p' "$0" | sed -n '/^#/p' | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "$prog: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 	shift
