@@ -597,6 +597,11 @@ rc=$(rcof record_verbose)
 [ "$rc" = 0 ] && pass "record -v (loader messages) exits 0" || fail "record -v exits 0" "exit '$rc'"
 sec record_verbose | grep '^layerprof: ' | sed 's/^/INFO record -v: /'
 if [ "$(attach_status fentry)" = ok ]; then
+	if sec check | grep -qE '^  file I/O path +ok +fentry/fexit'; then
+		pass "check: the file I/O path on fentry/fexit"
+	else
+		fail "check: the file I/O path on fentry/fexit" "$(sec check | grep -m1 '^  file I/O path')"
+	fi
 	if sec record_verbose | grep -q 'file I/O (open, read/write, close) on fentry/fexit'; then
 		pass "record uses fentry/fexit for file I/O where fentry works"
 	else
