@@ -194,8 +194,9 @@ static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list a
  * fentry with this before choosing its hooks. A kind this walker does not
  * know makes it ask libbpf.
  */
-static int btf_id_fast(const uint8_t *b, size_t n, const char *name, int kind)
+int lp_btf_find_id(const void *raw, size_t n, const char *name, int kind)
 {
+	const uint8_t *b = raw;
 	uint32_t hdr_len, type_off, type_len, str_off, str_len;
 	if (n < 24 || b[0] != 0x9f || b[1] != 0xeb)
 		return -EINVAL;
@@ -295,7 +296,7 @@ static int vmlinux_btf_id(const char *name, int kind)
 		}
 		close(fd);
 	}
-	int id = raw ? btf_id_fast(raw, n, name, kind) : -ENOMEM;
+	int id = raw ? lp_btf_find_id(raw, n, name, kind) : -ENOMEM;
 	free(raw);
 	if (id > 0 || id == -ENOENT)
 		return id;

@@ -31,6 +31,12 @@ unsigned lp_probe_kernel_version(char *release, size_t len);
 #define LP_KERNEL_MIN LP_KERNEL_VERSION(5, 8, 0)
 
 #define LP_BTF_VMLINUX "/sys/kernel/btf/vmlinux"
+/* The id of the type named name of BTF kind `kind` (BTF_KIND_FUNC...) in a
+ * raw BTF blob (as /sys/kernel/btf/vmlinux holds it), walked in place;
+ * -ENOENT when absent, -EINVAL when not BTF, -ENOTSUP at a kind this walker
+ * does not know. */
+int lp_btf_find_id(const void *raw, size_t n, const char *name, int kind);
+
 /* Does the kernel expose its BTF? */
 bool lp_probe_btf(void);
 
