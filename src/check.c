@@ -413,9 +413,13 @@ static void check_syscall_attach(struct report *r, bool privileged)
 	}
 	char why[128];
 	if (lp_probe_raw_syscalls(why, sizeof(why)) == 0) {
-		add(r, "syscall attach", ST_OK, "raw_tp sys_enter + sys_exit: 2 programs for all %zu "
-		    "traced syscalls", n);
-		r->syscalls = "raw_tp";
+		/* the BTF-typed pair where tp_btf works (loader.c) */
+		bool btf = r->attach && !strcmp(r->attach, "tp_btf") &&
+			   !(getenv("LAYERPROF_FORCE_SYSCALLS") &&
+			     !strcmp(getenv("LAYERPROF_FORCE_SYSCALLS"), "raw_tp"));
+		add(r, "syscall attach", ST_OK, "%s sys_enter + sys_exit: 2 programs for all %zu "
+		    "traced syscalls", btf ? "tp_btf" : "raw_tp", n);
+		r->syscalls = btf ? "tp_btf" : "raw_tp";
 	} else {
 		add(r, "syscall attach", ST_WARN, "raw_tp sys_enter/sys_exit: %s; record falls back to "
 		    "one tracepoint per syscall (a higher cost per syscall)", why);

@@ -311,13 +311,15 @@ static void tp_rows_absent(const char *tfs, bool skip[NROWS])
 /* Autoload the syscall programs of mode sys (the rows in skip[] left out
  * in the tp mode; with fentry, the hot rows on fentry/fexit), and fill the
  * raw mode's syscall-number table (without the rows fentry takes). */
-static void configure_syscalls(struct layerprof_bpf *s, enum lp_attach_kind sys, bool fentry,
-			       const bool skip[NROWS])
+static void configure_syscalls(struct layerprof_bpf *s, enum lp_attach_kind sys, bool sysbtf,
+			       bool fentry, const bool skip[NROWS])
 {
 	bool raw = sys == LP_ATTACH_RAW_TP;
 	fentry = fentry && raw;
-	bpf_program__set_autoload(s->progs.sys_enter_raw, raw);
-	bpf_program__set_autoload(s->progs.sys_exit_raw, raw);
+	bpf_program__set_autoload(s->progs.sys_enter_raw, raw && !sysbtf);
+	bpf_program__set_autoload(s->progs.sys_exit_raw, raw && !sysbtf);
+	bpf_program__set_autoload(s->progs.sys_enter_btf, raw && sysbtf);
+	bpf_program__set_autoload(s->progs.sys_exit_btf, raw && sysbtf);
 	for (size_t i = 0; i < NROWS; i++) {
 		struct bpf_program *p = prog_by_name(s, rows[i].enter);
 		if (p)
@@ -343,8 +345,8 @@ static void configure_syscalls(struct layerprof_bpf *s, enum lp_attach_kind sys,
  * NULL with -errno in *e.
  */
 static struct layerprof_bpf *open_configured(const struct lp_loader_opts *o, enum lp_attach_kind kind,
-					     enum lp_attach_kind sys, bool fentry, const bool skip[NROWS],
-					     int *e)
+					     enum lp_attach_kind sys, bool sysbtf, bool fentry,
+					     const bool skip[NROWS], int *e)
 {
 	struct layerprof_bpf *s = layerprof_bpf__open();
 	if (!s) {
@@ -368,7 +370,8 @@ static struct layerprof_bpf *open_configured(const struct lp_loader_opts *o, enu
 	for (int ev = 0; ev < EV_NR; ev++)
 		for (int k = 0; k < 3; k++)
 			bpf_program__set_autoload(pp[ev][k], k == (int)kind - 1);
-	configure_syscalls(s, sys, fentry, skip);
+	/* the BTF-typed sys_enter/sys_exit where tp_btf works */
+	configure_syscalls(s, sys, sysbtf && kind == LP_ATTACH_TP_BTF, fentry, skip);
 	return s;
 }
 
@@ -390,6 +393,11 @@ static bool is_raw_syscall_prog(const char *name)
 	return !strcmp(name, "sys_enter_raw") || !strcmp(name, "sys_exit_raw");
 }
 
+static bool is_btf_syscall_prog(const char *name)
+{
+	return !strcmp(name, "sys_enter_btf") || !strcmp(name, "sys_exit_btf");
+}
+
 /*
  * Open, configure and load, with the fallbacks described on top: a raw
  * syscall program rejected -> the tp mode; a per-syscall program rejected
@@ -398,12 +406,13 @@ static bool is_raw_syscall_prog(const char *name)
  * with err and *exit_code set.
  */
 static struct layerprof_bpf *load(const struct lp_loader_opts *o, enum lp_attach_kind *kind,
-				  enum lp_attach_kind *sys, bool *fentry, bool fentry_must, bool skip[NROWS],
+				  enum lp_attach_kind *sys, bool *sysbtf, bool *fentry, bool fentry_must,
+				  bool skip[NROWS],
 				  const char *tfs, const char *rel, char *err, size_t errlen, int *exit_code)
 {
 	for (int tries = 1;; tries++) {
 		int oe = 0;
-		struct layerprof_bpf *s = open_configured(o, *kind, *sys, *fentry, skip, &oe);
+		struct layerprof_bpf *s = open_configured(o, *kind, *sys, *sysbtf, *fentry, skip, &oe);
 		if (!s) {
 			set_err(err, errlen, exit_code, LP_EXIT_FAILURE,
 				"cannot open the BPF object: %s", strerror(-oe));
@@ -416,6 +425,13 @@ static struct layerprof_bpf *load(const struct lp_loader_opts *o, enum lp_attach
 		layerprof_bpf__destroy(s);
 		bool raw_prog = g_failed_prog[0] && is_raw_syscall_prog(g_failed_prog);
 		int row = g_failed_prog[0] ? row_of_prog(g_failed_prog) : -1;
+		if (*sysbtf && tries < LP_MAX_LOAD_TRIES && is_btf_syscall_prog(g_failed_prog)) {
+			if (o->verbose)
+				fprintf(stderr, "layerprof: tp_btf sys_enter/sys_exit rejected (%s), "
+					"trying the raw_tp ones\n", strerror(-le));
+			*sysbtf = false;
+			continue;
+		}
 		if (*fentry && !fentry_must && tries < LP_MAX_LOAD_TRIES &&
 		    (is_fentry_prog(g_failed_prog) || !g_failed_prog[0])) {
 			if (o->verbose)
@@ -520,10 +536,11 @@ static int attach_procs(struct lp_loader *l, enum lp_attach_kind kind, char *err
  */
 static int attach_syscalls_raw(struct lp_loader *l)
 {
-	struct bpf_link *x = attach(l, l->skel->progs.sys_exit_raw);
+	bool btf = bpf_program__autoload(l->skel->progs.sys_enter_btf);
+	struct bpf_link *x = attach(l, btf ? l->skel->progs.sys_exit_btf : l->skel->progs.sys_exit_raw);
 	if (!x)
 		return -errno;
-	if (!attach(l, l->skel->progs.sys_enter_raw)) {
+	if (!attach(l, btf ? l->skel->progs.sys_enter_btf : l->skel->progs.sys_enter_raw)) {
 		int e = errno;
 		drop_last_link(l, x);
 		return -e;
@@ -534,7 +551,7 @@ static int attach_syscalls_raw(struct lp_loader *l)
 		else
 			add_missing(&l->feat, rows[i].tp);
 	}
-	l->feat.syscalls = LP_ATTACH_RAW_TP;
+	l->feat.syscalls = btf ? LP_ATTACH_TP_BTF : LP_ATTACH_RAW_TP;
 	return 0;
 }
 
@@ -705,6 +722,10 @@ struct lp_loader *lp_loader_open(const struct lp_loader_opts *opts, lp_event_cb 
 	 * tracing program load (a load-only probe: ~3 ms) */
 	enum fentry_want fw = sys == LP_ATTACH_RAW_TP ? fentry_wanted() : FENTRY_NO;
 	bool fentry = false;
+	/* sys_enter/sys_exit BTF-typed where tp_btf works (cheaper argument
+	 * reads), unless the raw ones are asked for */
+	const char *fsys = getenv("LAYERPROF_FORCE_SYSCALLS");
+	bool sysbtf = !(fsys && !strcmp(fsys, "raw_tp"));
 	if (fw != FENTRY_NO) {
 		char fwhy[96];
 		fentry = lp_probe_load(LP_PROBE_FENTRY, tfs, fwhy, sizeof(fwhy)) == 0;
@@ -723,8 +744,8 @@ struct lp_loader *lp_loader_open(const struct lp_loader_opts *opts, lp_event_cb 
 	uint64_t verify_us = 0;
 	for (;;) {
 		uint64_t v0 = mono_us();
-		l->skel = load(&o, &kind, &sys, &fentry, fw == FENTRY_MUST, skip, tfs, rel, err, errlen,
-			       exit_code);
+		l->skel = load(&o, &kind, &sys, &sysbtf, &fentry, fw == FENTRY_MUST, skip, tfs, rel, err,
+			       errlen, exit_code);
 		verify_us += mono_us() - v0;
 		if (!l->skel)
 			goto fail;
@@ -762,6 +783,14 @@ struct lp_loader *lp_loader_open(const struct lp_loader_opts *opts, lp_event_cb 
 		}
 		if (!ae)
 			break;
+		if (sysbtf && kind == LP_ATTACH_TP_BTF) {
+			if (o.verbose)
+				fprintf(stderr, "layerprof: cannot attach tp_btf sys_enter/sys_exit (%s), "
+					"trying the raw_tp ones\n", strerror(-ae));
+			unload(l);
+			sysbtf = false;
+			continue;
+		}
 		if (o.verbose)
 			fprintf(stderr, "layerprof: cannot attach raw_tp sys_enter/sys_exit (%s), "
 				"falling back to one tracepoint per syscall\n", strerror(-ae));
@@ -777,8 +806,9 @@ struct lp_loader *lp_loader_open(const struct lp_loader_opts *opts, lp_event_cb 
 	}
 	if (o.verbose)
 		fprintf(stderr, "layerprof: syscalls: %s%s (%u traced, %zu programs attached)\n",
-			l->feat.syscalls == LP_ATTACH_RAW_TP ? "raw_tp sys_enter + sys_exit"
-							     : "tp, one tracepoint per syscall and direction",
+			l->feat.syscalls == LP_ATTACH_TP_BTF   ? "tp_btf sys_enter + sys_exit"
+			: l->feat.syscalls == LP_ATTACH_RAW_TP ? "raw_tp sys_enter + sys_exit"
+							       : "tp, one tracepoint per syscall and direction",
 			l->feat.fentry_syscalls ? "; file I/O (open, read/write, close) on fentry/fexit" : "",
 			l->feat.syscalls_attached, l->nlinks - EV_NR);
 
