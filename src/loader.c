@@ -19,11 +19,18 @@
  *      the whole recording.
  *
  * Choosing the syscall attach mode (see layerprof.bpf.c):
- *   raw  raw_tp/sys_enter + raw_tp/sys_exit, two programs for all syscalls,
- *        with a syscall-number table (sc_of_nr) filled here from the build's
- *        <asm/unistd.h>. Preferred: the hook itself costs every process of
- *        the host less than ~140 per-syscall tracepoints (bench/README.md),
- *        and 2 links detach at once where ~140 took seconds.
+ *   raw  sys_enter + sys_exit, two programs for all syscalls, with a
+ *        syscall-number table (sc_of_nr) filled here from the build's
+ *        <asm/unistd.h>; BTF-typed (tp_btf) when the process programs are,
+ *        else raw_tp (a tp_btf pair that fails to load or attach falls back
+ *        to the raw_tp one). Preferred: the hook itself costs every process
+ *        of the host less than ~140 per-syscall tracepoints
+ *        (bench/README.md), and 2 links detach at once where ~140 took
+ *        seconds.
+ *        + fentry: where a load-only probe says tracing programs load, the
+ *        hot file I/O rows (open, read/write, close) run on fentry/fexit of
+ *        __x64_sys_* and are left out of sc_of_nr; a load or attach failure
+ *        drops them (the object is loaded again without).
  *   tp   the per-syscall tracepoints, when a raw program fails to load or
  *        attach (the whole object is then loaded again without them).
  * This is deterministic (same host, same choice), costs one extra load only
