@@ -199,11 +199,11 @@ SEC("raw_tp/sys_exit")
 int re_ex(void *ctx) { return 0; }
 
 /* "floor" (bench section 9): empty programs on exactly the attach points
- * record uses by default (raw_tp sys_enter/sys_exit, tp_btf fork, exec,
+ * record uses where tp_btf works (tp_btf sys_enter/sys_exit, fork, exec,
  * exit): what any design on these hooks pays before doing anything. */
-SEC("raw_tp/sys_enter")
+SEC("tp_btf/sys_enter")
 int fl_en(void *ctx) { return 0; }
-SEC("raw_tp/sys_exit")
+SEC("tp_btf/sys_exit")
 int fl_ex(void *ctx) { return 0; }
 SEC("tp_btf/sched_process_fork")
 int fl_fork(void *ctx) { return 0; }

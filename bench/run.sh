@@ -627,8 +627,8 @@ section9() {
 	local bw bc
 	bw=$(median "$WORK/s9.untraced.wall"); bc=$(median "$WORK/s9.untraced.cpu")
 	out "== 9. Syscall storm vs the floor: one pass of cp -r /usr/include to tmpfs, cat of every file, rm -rf"
-	out "   floor = empty programs on record's own attach points (bench/probe_cost floor: raw_tp sys_enter/sys_exit,"
-	out "   tp_btf fork/exec/exit); ratio = median / untraced median; wall = the pass's elapsed time, cpu = its"
+	out "   floor = empty programs on record's own attach points (bench/probe_cost floor: tp_btf sys_enter/sys_exit,"
+	out "   fork/exec/exit); ratio = median / untraced median; wall = the pass's elapsed time, cpu = its"
 	out "   processes' user+sys time (in-kernel probe cost lands there; less sensitive to a busy machine)"
 	outf "   %-10s %4s %10s %8s %10s %8s\n" variant n "wall med s" ratio "cpu med s" ratio
 	for v in "${variants[@]}"; do
