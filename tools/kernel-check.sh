@@ -355,6 +355,9 @@ main() {
 	layerprof record -v -o /v.lprof --no-daemons -- true >/v.out 2>&1
 	kc rc record_verbose $?
 	sect record_verbose /v.out
+	# the same without fentry, for the start and stop phases side by side
+	LAYERPROF_FORCE_SYSCALLS=raw_tp layerprof record -v -o /v.lprof --no-daemons -- true >/v.out 2>&1
+	sect record_verbose_nofentry /v.out
 
 	if [ -x /bin/workload ]; then
 		for mode in default fentry raw_tp tp; do
@@ -596,6 +599,7 @@ done
 rc=$(rcof record_verbose)
 [ "$rc" = 0 ] && pass "record -v (loader messages) exits 0" || fail "record -v exits 0" "exit '$rc'"
 sec record_verbose | grep '^layerprof: ' | sed 's/^/INFO record -v: /'
+sec record_verbose_nofentry | grep -E '^layerprof: (syscalls|phases)' | sed 's/^/INFO record -v (LAYERPROF_FORCE_SYSCALLS=raw_tp): /'
 if [ "$(attach_status fentry)" = ok ]; then
 	if sec check | grep -qE '^  file I/O path +ok +fentry/fexit'; then
 		pass "check: the file I/O path on fentry/fexit"
