@@ -198,6 +198,20 @@ int re_en(void *ctx) { return 0; }
 SEC("raw_tp/sys_exit")
 int re_ex(void *ctx) { return 0; }
 
+/* "floor" (bench section 9): empty programs on exactly the attach points
+ * record uses where tp_btf works (tp_btf sys_enter/sys_exit, fork, exec,
+ * exit): what any design on these hooks pays before doing anything. */
+SEC("tp_btf/sys_enter")
+int fl_en(void *ctx) { return 0; }
+SEC("tp_btf/sys_exit")
+int fl_ex(void *ctx) { return 0; }
+SEC("tp_btf/sched_process_fork")
+int fl_fork(void *ctx) { return 0; }
+SEC("tp_btf/sched_process_exec")
+int fl_exec(void *ctx) { return 0; }
+SEC("tp_btf/sched_process_exit")
+int fl_exit(void *ctx) { return 0; }
+
 TP_PAIR(openat, 257, 4)
 TP_PAIR(read, 0, 3)
 TP_PAIR(write, 1, 3)

@@ -2,7 +2,9 @@
 /*
  * Load one program set of probe_cost.bpf.c and run a command under it.
  *
- *   probe_cost none|tp_empty|raw_empty|tp_hash|tp_bits|raw_hash|raw_bits [--trace] -- COMMAND...
+ *   probe_cost none|tp_empty|raw_empty|floor|tp_hash|tp_bits|raw_hash|raw_bits [--trace] -- COMMAND...
+ *
+ * floor: empty programs on record's own attach points (bench section 9).
  *
  * Without --trace the command is NOT in the traced set (pid 1 is): it pays
  * only the hook + filter cost, like a process outside the build while
@@ -51,6 +53,7 @@ int main(int argc, char **argv)
 			     : !strcmp(mode, "raw_bits") ? "rb_"
 			     : !strcmp(mode, "tp_empty") ? "te_"
 			     : !strcmp(mode, "raw_empty") ? "re_"
+			     : !strcmp(mode, "floor")    ? "fl_"
 			     : !strcmp(mode, "none")     ? NULL
 							 : "?";
 	if (prefix && *prefix == '?') {

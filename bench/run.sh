@@ -3,7 +3,7 @@
 # ratios measured side by side in one run, each with its target (PASS/MISS), and
 # writes them to bench/results/latest.txt (git-ignored).
 #
-#   bench/run.sh [--quick] [--only 1,2,3,4,5,6] [--wait-quiet MINUTES]
+#   bench/run.sh [--quick] [--only 1,2,3,4,5,6,7,8,9] [--wait-quiet MINUTES]
 #
 #   1. syscall-heavy workload (bench/workload.c on a private tmpfs): untraced,
 #      under `layerprof record --no-daemons`, under `strace -f`, under
@@ -26,6 +26,14 @@
 #      (per-syscall tracepoints, HASH filter and state) vs bitmap/ARRAY and
 #      raw_tp variants (bench/probe_cost.bpf.c), for untraced and traced
 #      processes
+#   7. start and stop: `record -- true`, wall and record -v's phases
+#                                                              target <= 0.12 s
+#   8. the consumer without the kernel (bench/replay.c): a trace's kernel
+#      records through record's callback and the trace writer, events per
+#      CPU-second                               target >= 3,000,000 per core
+#   9. the syscall storm (bench/storm_pass.sh: cp -r /usr/include, cat,
+#      rm -rf) untraced / empty programs on record's attach points
+#      (probe_cost floor) / record       target: record - floor <= 5 points
 #
 # Variants are interleaved (A B C D A B C D ...) so drift hits all of them alike;
 # tables show medians. --quick: small counts, to try the script (numbers are not
@@ -34,7 +42,8 @@
 #
 # Environment: LP_BENCH_REPS (section 1 and 3 repetitions, default 7 / 5),
 # LP_BENCH_BUILD_REPS (5), LP_BENCH_OFFLINE_REPS (3), LP_BENCH_EVENTS (10000000),
-# LP_BENCH_FILES (10000), LP_BENCH_ROUNDS (4), LP_BENCH_PC_REPS (7), LP_BENCH_KEEP=1 (keep the
+# LP_BENCH_FILES (10000), LP_BENCH_ROUNDS (4), LP_BENCH_PC_REPS (7), LP_BENCH_SS_REPS (11),
+# LP_BENCH_REPLAY_EVENTS (2000000), LP_BENCH_STORM_REPS (7), LP_BENCH_KEEP=1 (keep the
 # work dir).
 set -uo pipefail
 
@@ -45,14 +54,14 @@ DOCKER=${LP_DOCKER:-/usr/bin/docker}
 prog=bench/run.sh
 
 quick=0
-only=1,2,3,4,5,6
+only=1,2,3,4,5,6,7,8,9
 wait_quiet=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) quick=1 ;;
 	--only) only=$2; shift ;;
 	--wait-quiet) wait_quiet=$2; shift ;;
-	-h | --help) sed -n '2,40p' "$0" | sed -n '/^#/p' | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,47p' "$0" | sed -n '/^#/p' | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "$prog: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 	shift
@@ -71,6 +80,15 @@ else
 	OFF_REPS=${LP_BENCH_OFFLINE_REPS:-3}; EVENTS=${LP_BENCH_EVENTS:-10000000}
 	FILES=${LP_BENCH_FILES:-10000}; ROUNDS=${LP_BENCH_ROUNDS:-4}; STORM_SECS=3
 	RATES="50000 100000 200000 400000 700000 1000000 0"; PC_REPS=${LP_BENCH_PC_REPS:-7}
+fi
+
+# sections 7-9: start/stop runs, consumer replay events and rounds, storm passes
+if [ "$quick" = 1 ]; then
+	SS_REPS=${LP_BENCH_SS_REPS:-3}; REPLAY_EVENTS=${LP_BENCH_REPLAY_EVENTS:-200000}; REPLAY_REPS=1
+	STORM_REPS=${LP_BENCH_STORM_REPS:-1}
+else
+	SS_REPS=${LP_BENCH_SS_REPS:-11}; REPLAY_EVENTS=${LP_BENCH_REPLAY_EVENTS:-2000000}; REPLAY_REPS=5
+	STORM_REPS=${LP_BENCH_STORM_REPS:-7}
 fi
 
 # ------------------------------------------------------------------ set-up
@@ -130,6 +148,8 @@ cc $CFLAGS_B -o "$BIN/workload" "$here/workload.c" || exit 1
 cc $CFLAGS_B -pthread -o "$BIN/storm_gen" "$here/storm_gen.c" || exit 1
 cc $CFLAGS_B -I"$root/include" -I"$root/src" -o "$BIN/gen_trace" "$here/gen_trace.c" \
 	"$root/build/liblayerprof.a" -lbpf -lelf -lz -lcjson -lcurl -lpthread -lm || exit 1
+cc $CFLAGS_B -D_GNU_SOURCE -I"$root/include" -I"$root/src" -o "$BIN/replay" "$here/replay.c" \
+	"$root/build/liblayerprof.a" -lbpf -lelf -lz -lcjson -lcurl -lpthread -lm || exit 1
 # zstd rows only when libzstd-dev is there (apt-get install libzstd-dev)
 zstd=(); [ -f /usr/include/zstd.h ] && zstd=(-DHAVE_ZSTD -lzstd)
 cc $CFLAGS_B -I"$root/include" -I"$root/src" -o "$BIN/codec_probe" "$here/codec_probe.c" \
@@ -163,7 +183,7 @@ out "load average at start: $(loadavg)$([ "$quick" = 1 ] && echo '   QUICK MODE:
 out ""
 
 # ---------------------------------------------------- section 1 and 3 setup
-if want 1 || want 3 || want 4 || want 6; then
+if want 1 || want 3 || want 4 || want 6 || want 8 || want 9; then
 	mount -t tmpfs -o size=3g,mode=0755 lp-bench "$FS" || { note "cannot mount a tmpfs"; exit 1; }
 	"$BIN/workload" setup "$FS/w" -n "$FILES" || exit 1
 	"$BIN/workload" run "$FS/w" -r 1 >/dev/null # warm the caches
@@ -511,12 +531,133 @@ section6() {
 	out ""
 }
 
+# ---------------------------------------------------------------- section 7
+# Start and stop: `record -o F -- true`, whole command (wall) and the phases
+# record -v prints (median of each).
+section7() {
+	local i n=$SS_REPS
+	: >"$WORK/s7.wall"; : >"$WORK/s7.phases"
+	note "section 7: $n x record -- true"
+	for ((i = 0; i < n; i++)); do
+		local t0 t1
+		t0=$(now_ns)
+		"$LP" record -v --no-daemons -o "$WORK/s7.lprof" -- true >/dev/null 2>"$WORK/s7.err" ||
+			{ note "section 7: run $i failed: $(grep -v '^libbpf' "$WORK/s7.err" | tail -1)"; continue; }
+		t1=$(now_ns)
+		awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f\n", (b - a) / 1e9 }' >>"$WORK/s7.wall"
+		# "phases (ms): load 82.3 (probes 0.4, verifier 78.9, attach 3.0), setup 1.2, ..."
+		grep '^layerprof: phases' "$WORK/s7.err" | sed 's/.*(ms): //; s/[(),;]/ /g' |
+			awk '{ for (i = 1; i < NF; i++) if ($(i + 1) ~ /^[0-9.]+$/) printf "%s %s\n", $i, $(i + 1) }' \
+			>>"$WORK/s7.phases"
+	done
+	local w; w=$(median "$WORK/s7.wall")
+	out "== 7. Start and stop: layerprof record --no-daemons -o F -- true ($(count "$WORK/s7.wall") runs; record -v's phases, medians)"
+	local ph line=""
+	for ph in probes verifier attach setup seed command drain queries file unload; do
+		awk -v p="$ph" '$1 == p { print $2 }' "$WORK/s7.phases" >"$WORK/s7.one"
+		line="$line$ph $(median "$WORK/s7.one"), "
+	done
+	out "   phases (ms): ${line%, }"
+	out "   (verifier = libbpf open + load: the kernel's BTF parsed, maps made, programs verified)"
+	outf "   %-28s %10s   %s\n" "whole command, wall" "$w s" "target <= 0.12 s  $(verdict "$w" 0.12)"
+	out ""
+}
+
+# ---------------------------------------------------------------- section 8
+# The consumer without the kernel: bench/replay.c feeds the kernel records of
+# a trace through record's callback (rec_on_event) and the trace writer.
+section8() {
+	local tr="$WORK/replay-src.lprof" real="" f
+	note "section 8: replay of $REPLAY_EVENTS events x $REPLAY_REPS"
+	"$BIN/gen_trace" "$tr" -n "$REPLAY_EVENTS" -s 11 >/dev/null || { out "== 8. Consumer: SKIPPED (gen_trace failed)"; return; }
+	for f in /var/cache/layerprof/recordings/*/*.lprof; do [ -s "$f" ] && { real=$f; break; }; done
+	out "== 8. Consumer alone (bench/replay.c: record's ring-buffer callback + the trace writer, in-process, no kernel)"
+	out "   events/s per core = events / CPU seconds; decoder = the consuming thread (checks, argv redaction, hand-over),"
+	out "   writer = its background thread (pack + deflate + write; another core when there is one), all = both on one core"
+	outf "   %-44s %9s %13s %13s %13s   %s\n" trace events "decoder ev/s" "writer ev/s" "all ev/s" "target (all)"
+	local src
+	for src in "$tr" $real; do
+		"$BIN/replay" "$src" "$FS/replay.lprof" -n "$REPLAY_EVENTS" -r "$REPLAY_REPS" >"$WORK/s8.txt" 2>"$WORK/s8.err" ||
+			{ note "section 8: replay of $src failed: $(tail -1 "$WORK/s8.err")"; continue; }
+		awk '{ printf "%.0f\n", $1 / $3 }' "$WORK/s8.txt" >"$WORK/s8.dec"
+		awk '{ d = $2 - $3; printf "%.0f\n", (d > 0 ? $1 / d : 0) }' "$WORK/s8.txt" >"$WORK/s8.wr"
+		awk '{ printf "%.0f\n", $1 / $2 }' "$WORK/s8.txt" >"$WORK/s8.all"
+		local name all
+		name="synthetic build (gen_trace)"
+		[ "$src" = "$tr" ] || name="real: ${src#/var/cache/layerprof/recordings/}"
+		all=$(median "$WORK/s8.all")
+		outf "   %-44s %9s %13.0f %13.0f %13.0f   %s\n" "$name" "$(head -1 "$WORK/s8.txt" | cut -d' ' -f1)" \
+			"$(median "$WORK/s8.dec")" "$(median "$WORK/s8.wr")" "$all" ">= 3000000  $(verdict "$all" 3000000 ge)"
+	done
+	out "   (the real trace is replayed repeatedly up to the same count)"
+	out ""
+}
+
+# ---------------------------------------------------------------- section 9
+# The syscall storm against the floor: bench/storm_pass.sh (cp -r /usr/include
+# to the tmpfs, cat every file, rm -rf) untraced, under empty programs on
+# record's own attach points (probe_cost floor), and under record.
+section9() {
+	[ "$have_probe_cost" = 1 ] || { out "== 9. Storm vs floor: SKIPPED (bench/probe_cost did not build)"; out ""; return; }
+	local i v variants=(untraced floor layerprof)
+	mkdir -p "$FS/storm9"
+	for v in "${variants[@]}"; do : >"$WORK/s9.$v.wall"; : >"$WORK/s9.$v.cpu"; done
+	: >"$WORK/s9.events"
+	note "section 9: $STORM_REPS x (untraced, floor, layerprof) storm passes"
+	"$here/storm_pass.sh" "$FS/storm9" "$WORK/s9.t" # warm the page cache
+	for ((i = 0; i < STORM_REPS; i++)); do
+		for v in "${variants[@]}"; do
+			rm -f "$WORK/s9.t"
+			case $v in
+			untraced) "$here/storm_pass.sh" "$FS/storm9" "$WORK/s9.t" ;;
+			floor) "$BIN/probe_cost" floor -- "$here/storm_pass.sh" "$FS/storm9" "$WORK/s9.t" 2>/dev/null ;;
+			layerprof)
+				"$LP" record --no-daemons -o "$WORK/s9.lprof" -- "$here/storm_pass.sh" "$FS/storm9" "$WORK/s9.t" \
+					>/dev/null 2>"$WORK/s9.rec.err"
+				rec_counts "$WORK/s9.rec.err" >>"$WORK/s9.events" ;;
+			esac
+			if [ -s "$WORK/s9.t" ]; then
+				awk '{ print $1 }' "$WORK/s9.t" >>"$WORK/s9.$v.wall"
+				awk '{ print $2 }' "$WORK/s9.t" >>"$WORK/s9.$v.cpu"
+			else
+				note "section 9: $v run $i failed"
+			fi
+		done
+	done
+	local bw bc
+	bw=$(median "$WORK/s9.untraced.wall"); bc=$(median "$WORK/s9.untraced.cpu")
+	out "== 9. Syscall storm vs the floor: one pass of cp -r /usr/include to tmpfs, cat of every file, rm -rf"
+	out "   floor = empty programs on record's own attach points (bench/probe_cost floor: tp_btf sys_enter/sys_exit,"
+	out "   fork/exec/exit); ratio = median / untraced median; wall = the pass's elapsed time, cpu = its"
+	out "   processes' user+sys time (in-kernel probe cost lands there; less sensitive to a busy machine)"
+	outf "   %-10s %4s %10s %8s %10s %8s\n" variant n "wall med s" ratio "cpu med s" ratio
+	for v in "${variants[@]}"; do
+		local w c
+		w=$(median "$WORK/s9.$v.wall"); c=$(median "$WORK/s9.$v.cpu")
+		outf "   %-10s %4s %10s %8s %10s %8s\n" "$v" "$(count "$WORK/s9.$v.wall")" "$w" \
+			"$(awk -v a="$w" -v b="$bw" 'BEGIN { printf "%.3f", a / b }')" "$c" \
+			"$(awk -v a="$c" -v b="$bc" 'BEGIN { printf "%.3f", a / b }')"
+	done
+	local m
+	for m in wall cpu; do
+		local d
+		d=$(awk -v l="$(median "$WORK/s9.layerprof.$m")" -v f="$(median "$WORK/s9.floor.$m")" -v u="$(median "$WORK/s9.untraced.$m")" \
+			'BEGIN { printf "%.1f", (l - f) / u * 100 }')
+		out "   layerprof - floor ($m): $d points   target <= 5.0  $(verdict "$d" 5)"
+	done
+	out "   layerprof: $(awk '{ e += $1; l += $2 } END { if (NR) printf "%d events/pass, %d lost in all", e / NR, l }' "$WORK/s9.events")"
+	out ""
+}
+
 want 1 && section1
 want 2 && section2
 want 3 && section3
 want 4 && section4
 want 5 && section5
 want 6 && section6
+want 7 && section7
+want 8 && section8
+want 9 && section9
 
 out "load average at end: $(loadavg); total bench time $(($(date +%s) - start_s)) s"
 cp "$WORK/report.txt" "$latest"

@@ -352,17 +352,23 @@ static __always_inline __u32 fd_mode_of(__s32 fd)
  * aggregate. Bounded: fds past the window keep theirs until their close,
  * reuse or the process's exit (rare: builds' processes use few fds). */
 #define LP_FD_SCAN 64
+/* One fd of that scan. A global function: verified once per program, not
+ * once per iteration (see lp_argv_arg in layerprof.bpf.c). */
+__noinline int lp_fd_gone(__u32 tgid, __u32 tid, int fd, __u64 now)
+{
+	struct lp_fd_key k = { .tgid = tgid, .fd = fd };
+	if (!bpf_map_lookup_elem(&fdio, &k))
+		return 0;
+	if (fd_file(fd))
+		return 0;
+	fdio_flush(tgid, tid, fd, now, LP_FDIO_GONE);
+	return 1;
+}
+
 static __always_inline void fdio_flush_closed(__u32 tgid, __u32 tid, __s32 first, __u64 now)
 {
-	for (__u32 i = 0; i < LP_FD_SCAN; i++) {
-		__s32 fd = first + (__s32)i;
-		struct lp_fd_key k = { .tgid = tgid, .fd = fd };
-		if (!bpf_map_lookup_elem(&fdio, &k))
-			continue;
-		if (fd_file(fd))
-			continue;
-		fdio_flush(tgid, tid, fd, now, LP_FDIO_GONE);
-	}
+	for (__u32 i = 0; i < LP_FD_SCAN; i++)
+		lp_fd_gone(tgid, tid, first + (__s32)i, now);
 }
 
 /* Add one read or write call to the (tgid, fd) aggregate. */

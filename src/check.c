@@ -363,7 +363,10 @@ static void check_attach(struct report *r, bool privileged, const char *tracefs)
 		int e = lp_probe_attach(kinds[i].k, tracefs, why, sizeof(why));
 		const char *kn = lp_probe_kind_name(kinds[i].k);
 		if (!kinds[i].required_group) {
-			if (e == 0)
+			if (e == 0 && kinds[i].k == LP_PROBE_FENTRY)
+				add(r, kinds[i].name, ST_OK, "works: record puts the file I/O path on it "
+				    "(optional, not required)");
+			else if (e == 0)
 				add(r, kinds[i].name, ST_OK, "works (optional, not required: layerprof does "
 				    "not use it)");
 			else
@@ -410,14 +413,146 @@ static void check_syscall_attach(struct report *r, bool privileged)
 	}
 	char why[128];
 	if (lp_probe_raw_syscalls(why, sizeof(why)) == 0) {
-		add(r, "syscall attach", ST_OK, "raw_tp sys_enter + sys_exit: 2 programs for all %zu "
-		    "traced syscalls", n);
-		r->syscalls = "raw_tp";
+		/* the BTF-typed pair where tp_btf works (loader.c) */
+		bool btf = r->attach && !strcmp(r->attach, "tp_btf") &&
+			   !(getenv("LAYERPROF_FORCE_SYSCALLS") &&
+			     !strcmp(getenv("LAYERPROF_FORCE_SYSCALLS"), "raw_tp"));
+		add(r, "syscall attach", ST_OK, "%s sys_enter + sys_exit: 2 programs for all %zu "
+		    "traced syscalls", btf ? "tp_btf" : "raw_tp", n);
+		r->syscalls = btf ? "tp_btf" : "raw_tp";
 	} else {
 		add(r, "syscall attach", ST_WARN, "raw_tp sys_enter/sys_exit: %s; record falls back to "
 		    "one tracepoint per syscall (a higher cost per syscall)", why);
 		r->syscalls = "tp";
 	}
+}
+
+/* ---- what record's hooks cost on this host, measured ---- */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+#define COST_CALLS 100000
+#define COST_ROUNDS 5
+
+/* Best of COST_ROUNDS: ns per call of getppid() (a syscall record does not
+ * trace) or of a 1-byte read() of fd (one it aggregates). */
+static double ns_per_call(bool rd, int fd)
+{
+	double best = 0;
+	for (int k = 0; k < COST_ROUNDS; k++) {
+		char c;
+		uint64_t t0 = now_ns();
+		for (int i = 0; i < COST_CALLS; i++)
+			if (rd)
+				(void)!read(fd, &c, 1);
+			else
+				(void)getppid();
+		double v = (double)(now_ns() - t0) / COST_CALLS;
+		if (k == 0 || v < best)
+			best = v;
+	}
+	return best;
+}
+
+/* A child that waits for a byte on go, then writes its ns per read. */
+static pid_t reader_child(int go[2], int res[2], int fd)
+{
+	pid_t c = fork();
+	if (c == 0) {
+		char b;
+		close(go[1]);
+		close(res[0]);
+		if (read(go[0], &b, 1) != 1)
+			_exit(1);
+		double v = ns_per_call(true, fd);
+		(void)!write(res[1], &v, sizeof(v));
+		_exit(0);
+	}
+	return c;
+}
+
+/* ns per read in a child process, traced by l (NULL: no recording). */
+static double child_ns_per_read(struct lp_loader *l, int fd)
+{
+	int go[2], res[2];
+	if (pipe(go) < 0)
+		return -1;
+	if (pipe(res) < 0) {
+		close(go[0]);
+		close(go[1]);
+		return -1;
+	}
+	pid_t c = reader_child(go, res, fd);
+	close(go[0]);
+	close(res[1]);
+	double v = -1;
+	if (c > 0 && (!l || lp_loader_trace_pid(l, (uint32_t)c) == 0) && write(go[1], "g", 1) == 1 &&
+	    read(res[0], &v, sizeof(v)) != sizeof(v))
+		v = -1;
+	close(go[1]);
+	close(res[0]);
+	if (c > 0)
+		while (waitpid(c, NULL, 0) < 0 && errno == EINTR)
+			;
+	return v;
+}
+
+/*
+ * Load record's own programs the way record does (so the path reported is
+ * the one it will take here, not a guess), and time a few calls with and
+ * without them: what every process of the host pays per syscall while a
+ * recording runs, and what a traced process pays per read.
+ */
+static void check_hook_cost(struct report *r, bool privileged)
+{
+	if (!privileged) {
+		add(r, "file I/O path", ST_UNKNOWN, "needs root to load record's programs");
+		return;
+	}
+	int fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		add(r, "hook cost", ST_UNKNOWN, "cannot open /dev/zero: %s", strerror(errno));
+		return;
+	}
+	double base_sys = ns_per_call(false, fd), base_rd = ns_per_call(true, fd);
+	double base_child = child_ns_per_read(NULL, fd);
+	char err[512] = "";
+	int code = 0;
+	struct lp_loader_opts o = { .self_tgid = 0 };
+	struct lp_loader *l = lp_loader_open(&o, NULL, NULL, err, sizeof(err), &code);
+	if (!l) {
+		add(r, "file I/O path", ST_WARN, "record's programs did not load: %s", err);
+		close(fd);
+		return;
+	}
+	const struct lp_features *f = lp_loader_features(l);
+	if (f->fentry_syscalls)
+		add(r, "file I/O path", ST_OK, "fentry/fexit on __x64_sys_* for %u syscalls (open, "
+		    "read/write, close); the other %u through %s (record's programs loaded in %u ms)",
+		    f->fentry_syscalls, f->syscalls_attached - f->fentry_syscalls,
+		    f->syscalls == LP_ATTACH_RAW_TP ? "raw_tp sys_enter/sys_exit" : "tracepoints",
+		    f->load_ms);
+	else
+		add(r, "file I/O path", ST_OK, "through %s with the other syscalls (fentry %s; "
+		    "record's programs loaded in %u ms)",
+		    f->syscalls == LP_ATTACH_RAW_TP ? "raw_tp sys_enter/sys_exit"
+						    : "one tracepoint per syscall",
+		    lp_probe_load(LP_PROBE_FENTRY, NULL, err, sizeof(err)) ? err : "loads but did not attach",
+		    f->load_ms);
+	double hook_sys = ns_per_call(false, fd), hook_rd = ns_per_call(true, fd);
+	double traced_rd = child_ns_per_read(l, fd);
+	lp_loader_close(l);
+	close(fd);
+	add(r, "hook cost", ST_INFO, "while recording, any process: +%.0f ns per syscall "
+	    "(getppid %.0f -> %.0f ns), +%.0f ns per read (%.0f -> %.0f ns); a traced "
+	    "process: +%.0f ns per read (best of %d x %d calls)",
+	    hook_sys - base_sys, base_sys, hook_sys, hook_rd - base_rd, base_rd, hook_rd,
+	    traced_rd - base_child, COST_ROUNDS, COST_CALLS);
 }
 
 /* The per-syscall tracepoints: what record uses in the tp mode, and only
@@ -764,7 +899,10 @@ static void usage(FILE *out)
 		"BTF, the bpf() syscall, the ring buffer, tracefs, each BPF attach kind\n"
 		"(tp_btf, raw_tp, tp for process events; kprobe and fentry are optional),\n"
 		"the syscall attach mode (raw_tp sys_enter/sys_exit, else one tracepoint\n"
-		"per syscall), the syscall tracepoints, the docker daemons and client.\n"
+		"per syscall), the syscall tracepoints, the file I/O path record will take\n"
+		"(fentry/fexit where the kernel allows it) and what its hooks cost here\n"
+		"(record's programs loaded, a few syscalls timed with and without them),\n"
+		"the docker daemons and client.\n"
 		"Features are probed by loading and attaching tiny BPF programs; run it\n"
 		"as root for the full picture (it mounts tracefs if it is missing).\n"
 		"\n"
@@ -796,6 +934,7 @@ int cmd_check(int argc, char **argv)
 	check_attach(r, privileged, tracefs);
 	check_syscall_attach(r, privileged);
 	check_syscalls(r, tracefs, privileged);
+	check_hook_cost(r, privileged);
 	lp_tracefs_release(tracefs, we_mounted); /* leave the host as we found it */
 	check_daemons(r);
 	check_docker_cli(r);

@@ -9,13 +9,18 @@
  *                    all syscalls) -> tp/syscalls/sys_{enter,exit}_* (one
  *                    per syscall and direction; a tracepoint missing on an
  *                    older kernel is skipped and reported, not fatal)
+ *   file I/O:        open, read/write, close on fentry/fexit of the
+ *                    __x64_sys_* functions when this kernel allows it
+ *                    (cheaper per call), else through the syscall mode
  *   kprobe/fentry:   never required
  *
  * The environment variable LAYERPROF_FORCE_ATTACH=raw_tp|tp skips the
  * better kinds (tests of the fallbacks; a workaround on a broken kernel);
  * =tp also puts the syscalls on their per-syscall tracepoints.
- * LAYERPROF_FORCE_SYSCALLS=tp|raw_tp chooses the syscall mode alone (tests
- * run their exact-value checks in both).
+ * LAYERPROF_FORCE_SYSCALLS=tp|raw_tp|fentry chooses the syscall mode alone
+ * (tests run their exact-value checks in each; raw_tp without fentry,
+ * fentry: raw_tp with the file I/O path on fentry, an error where it
+ * cannot be).
  */
 #ifndef LAYERPROF_LOADER_H
 #define LAYERPROF_LOADER_H
@@ -46,7 +51,14 @@ struct lp_features {
 				      * kernel, or program rejected/unattachable */
 	char missing[512];           /* their names (tracepoint suffix, e.g.
 				      * "openat2"), comma separated */
+	unsigned fentry_syscalls;    /* of them, traced on fentry/fexit of
+				      * __x64_sys_* (the hot file I/O path);
+				      * 0: all through syscalls */
 	unsigned load_ms;            /* open + load + attach, milliseconds */
+	/* where load_ms went, in microseconds (record -v, bench section 7) */
+	unsigned probe_us;           /* privileges, BTF, bpf(), tracefs, kind probes */
+	unsigned verify_us;          /* open + load: the kernel's verifier */
+	unsigned attach_us;          /* attach, ring buffer set-up */
 };
 
 struct lp_loader;

@@ -31,6 +31,12 @@ unsigned lp_probe_kernel_version(char *release, size_t len);
 #define LP_KERNEL_MIN LP_KERNEL_VERSION(5, 8, 0)
 
 #define LP_BTF_VMLINUX "/sys/kernel/btf/vmlinux"
+/* The id of the type named name of BTF kind `kind` (BTF_KIND_FUNC...) in a
+ * raw BTF blob (as /sys/kernel/btf/vmlinux holds it), walked in place;
+ * -ENOENT when absent, -EINVAL when not BTF, -ENOTSUP at a kind this walker
+ * does not know. */
+int lp_btf_find_id(const void *raw, size_t n, const char *name, int kind);
+
 /* Does the kernel expose its BTF? */
 bool lp_probe_btf(void);
 
@@ -58,7 +64,7 @@ enum lp_probe_kind {
 	LP_PROBE_RAW_TP,     /* raw tracepoint */
 	LP_PROBE_TP,         /* perf tracepoint */
 	LP_PROBE_KPROBE,     /* kprobe (optional: layerprof does not use it) */
-	LP_PROBE_FENTRY,     /* fentry (optional: layerprof does not use it) */
+	LP_PROBE_FENTRY,     /* fentry (optional: record's hot file I/O path when it works) */
 	LP_PROBE_KIND_NR
 };
 const char *lp_probe_kind_name(enum lp_probe_kind k);
@@ -68,6 +74,8 @@ const char *lp_probe_kind_name(enum lp_probe_kind k);
  * -errno with a short reason in why ("load: Operation not permitted").
  */
 int lp_probe_attach(enum lp_probe_kind k, const char *tracefs, char *why, size_t whylen);
+/* The same, load only (cheaper: no attach, no detach to wait for). */
+int lp_probe_load(enum lp_probe_kind k, const char *tracefs, char *why, size_t whylen);
 
 /*
  * The syscall programs' preferred mode: load a minimal raw tracepoint

@@ -94,7 +94,8 @@ static void usage(FILE *f)
 		"                           or rawjson\n"
 		"      --no-shim            do not put layerprof's docker shim first in the\n"
 		"                           COMMAND's PATH (see below)\n"
-		"  -v, --verbose            say more, and show libbpf's messages\n"
+		"  -v, --verbose            say more, show libbpf's messages, and where the\n"
+		"                           start and stop time went (phases)\n"
 		"  -h, --help               this help\n"
 		"\n"
 		"OpenTelemetry: when the trace is complete, send the build as an OTLP trace\n"
@@ -710,6 +711,8 @@ static char *make_meta(struct rec *r)
 		cJSON_AddStringToObject(feat, "proc_exit", lp_attach_kind_name(f->proc_exit));
 		cJSON_AddStringToObject(feat, "syscalls", lp_attach_kind_name(f->syscalls));
 		cJSON_AddNumberToObject(feat, "syscalls_attached", f->syscalls_attached);
+		/* of them, on fentry/fexit (the hot file I/O path) */
+		cJSON_AddNumberToObject(feat, "fentry_syscalls", f->fentry_syscalls);
 		cJSON_AddNumberToObject(feat, "syscalls_missing_count", f->syscalls_missing);
 		cJSON_AddNumberToObject(feat, "load_ms", f->load_ms);
 		cJSON *miss = cJSON_AddArrayToObject(feat, "syscalls_missing");
@@ -773,7 +776,7 @@ static char *make_meta(struct rec *r)
 
 /* ------------------------------------------------------ ring buffer events */
 
-static int on_event(void *ctx, const void *data, size_t size)
+int rec_on_event(void *ctx, const void *data, size_t size)
 {
 	struct rec *r = ctx;
 	if (!r->w || r->write_failed)
@@ -1530,6 +1533,36 @@ static void cli_start(struct rec *r, struct capture *c, const char *w1, const ch
 	free(argv);
 }
 
+/* Where start and stop time goes (record -v prints it; bench section 7
+ * reads it): a monotonic mark at the end of each phase. One recording per
+ * process, so file-static. */
+enum rec_phase { PH_START, PH_LOADED, PH_SETUP, PH_SEEDED, PH_RAN, PH_DRAINED, PH_QUERIED,
+		 PH_WRITTEN, PH_UNLOADED, PH_NR };
+static uint64_t phase_ns[PH_NR];
+static struct lp_features phase_feat; /* the loader's own split of load */
+
+static void phase_mark(enum rec_phase p)
+{
+	phase_ns[p] = lp_now_ns();
+}
+
+static void say_phases(const struct rec *r)
+{
+	if (!r->verbose || !phase_ns[PH_UNLOADED])
+		return;
+#define PH_MS(a, b) ((double)(phase_ns[b] - phase_ns[a]) / 1e6)
+	fprintf(stderr,
+		"layerprof: phases (ms): load %.1f (probes %.1f, verifier %.1f, attach %.1f), setup %.1f, "
+		"seed %.1f, command %.1f, drain %.1f, queries %.1f, file %.1f, unload %.1f; "
+		"start+stop %.1f\n",
+		PH_MS(PH_START, PH_LOADED), phase_feat.probe_us / 1e3, phase_feat.verify_us / 1e3,
+		phase_feat.attach_us / 1e3, PH_MS(PH_LOADED, PH_SETUP), PH_MS(PH_SETUP, PH_SEEDED),
+		PH_MS(PH_SEEDED, PH_RAN), PH_MS(PH_RAN, PH_DRAINED), PH_MS(PH_DRAINED, PH_QUERIED),
+		PH_MS(PH_QUERIED, PH_WRITTEN), PH_MS(PH_WRITTEN, PH_UNLOADED),
+		PH_MS(PH_START, PH_UNLOADED) - PH_MS(PH_SEEDED, PH_RAN));
+#undef PH_MS
+}
+
 /* The progress format to ask for when the user gave none. rawjson carries
  * each vertex's exact start and end times; only buildx prints it (a CLI
  * >= 23 hands `docker build` to it), so ask the CLI what it is. The three
@@ -1604,11 +1637,13 @@ static int record_setup(struct rec *r)
 		.ringbuf_bytes = r->ringbuf,
 		.verbose = r->verbose,
 	};
-	r->l = lp_loader_open(&lo, on_event, r, err, sizeof(err), &ecode);
+	r->l = lp_loader_open(&lo, rec_on_event, r, err, sizeof(err), &ecode);
 	if (!r->l) {
 		lp_error("%s", err[0] ? err : "cannot load the BPF programs");
 		return ecode ? ecode : LP_EXIT_FAILURE;
 	}
+	phase_feat = *lp_loader_features(r->l);
+	phase_mark(PH_LOADED);
 
 	/* Signals: one signalfd; blocked before any thread or child exists. */
 	sigset_t mask;
@@ -1870,6 +1905,7 @@ static int record_finish(struct rec *r, enum end_reason why)
 	}
 	if (r->write_failed)
 		why = r->why = END_ERROR;
+	phase_mark(PH_DRAINED);
 	uint64_t end_mono = lp_now_ns();
 	uint64_t lost[LP_LOST_NR] = { 0 };
 	int ncpu_max = get_nprocs_conf();
@@ -1884,6 +1920,7 @@ static int record_finish(struct rec *r, enum end_reason why)
 	cJSON *image = r->is_build && why == END_COMMAND ? inspect_image(r) : NULL;
 	cJSON *simages = r->nconns ? rec_inspect_session_images(r) : NULL;
 	cJSON *dversions = daemon_versions(r);
+	phase_mark(PH_QUERIED);
 	char *trailer = make_trailer(r, why, end_mono, lost, per_cpu, ncpu, image, simages, dversions);
 	free(per_cpu);
 	char werr[512] = "";
@@ -1895,8 +1932,10 @@ static int record_finish(struct rec *r, enum end_reason why)
 	int crc = lp_writer_close(r->w, trailer, werr, sizeof(werr));
 	r->w = NULL;
 	free(trailer);
+	phase_mark(PH_WRITTEN);
 	lp_loader_close(r->l);
 	r->l = NULL;
+	phase_mark(PH_UNLOADED);
 
 	if (crc < 0 || why == END_ERROR) {
 		lp_error("cannot write %s: %s", r->out_path,
@@ -2035,17 +2074,22 @@ int cmd_record(int argc, char **argv)
 	r->sfd = r->ep = r->own_fd = -1;
 	r->sp = (struct spawn){ .sync_w = -1, .pid = -1 };
 	lp_otlp_opts_init(&r->otlp);
+	phase_mark(PH_START);
 	int ret = parse_options(r, argc, argv);
 	if (ret != 0) {
 		ret = ret < 0 ? LP_EXIT_OK : ret; /* < 0: --help */
 	} else if ((ret = record_setup(r)) == 0) {
 		bool file_made;
+		phase_mark(PH_SETUP);
 		if ((ret = record_seed(r, &file_made)) != 0) {
 			if (file_made)
 				record_finish_error(r);
 		} else {
+			phase_mark(PH_SEEDED);
 			enum end_reason why = record_loop(r);
+			phase_mark(PH_RAN);
 			ret = record_finish(r, why);
+			say_phases(r);
 			bool ship = ret == LP_EXIT_OK && r->otlp.endpoint;
 			if (r->no_buildx)
 				lp_warn("%s has no buildx component, which BuildKit builds need; on Debian use "

@@ -173,6 +173,11 @@ struct rec {
 	uint8_t redact_buf[65536 + LP_REDACT_GROWTH(LP_ARGV_MAX_ARGS + 1)] __attribute__((aligned(8)));
 };
 
+/* One ring-buffer record into the trace (checked, argv redacted, appended):
+ * record's consumer, also driven by bench/replay.c without the kernel.
+ * ctx is the struct rec; 1 when the writer failed (stop polling). */
+int rec_on_event(void *ctx, const void *data, size_t size);
+
 struct capture {
 	pid_t pid;   /* -1 when it could not start */
 	int fd;

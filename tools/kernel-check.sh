@@ -3,10 +3,12 @@
 # kernel than this host's: boot Debian 12's 6.1 kernel in a throw-away QEMU
 # VM with a tiny initramfs (busybox-static, the layerprof binary and its
 # shared libraries, the BPF integration workload), run `layerprof check`,
-# record a small busybox workload in each attach mode (tp_btf / raw_tp / tp,
-# the latter two forced with LAYERPROF_FORCE_ATTACH), dump it, run the BPF
-# integration workload and its exact-value checker, power off, and check
-# the console output on this host.
+# record a small busybox workload in each attach mode (record's own choice;
+# fentry: the file I/O path on fentry/fexit, forced with
+# LAYERPROF_FORCE_SYSCALLS=fentry; raw_tp and tp, forced with
+# LAYERPROF_FORCE_ATTACH), dump it, run the BPF integration workload and its
+# exact-value checker in each mode, power off, and check the console output
+# on this host.
 #
 #   tools/kernel-check.sh [--kernel-version 6.1.0-NN] [--bin PATH]
 #                         [--tests-dir DIR] [--keep] [--timeout SEC] [--tcg]
@@ -299,6 +301,17 @@ hostname kernel-check
 echo 4 >/proc/sys/kernel/printk
 
 kc() { echo "@@KC $*"; }
+# lpenv MODE CMD...: CMD in that attach mode (default: record's own choice;
+# fentry: the file I/O path on fentry/fexit, an error where it cannot be;
+# raw_tp, tp: the fallbacks, file I/O through the syscall hooks)
+lpenv() {
+	local m=$1; shift
+	case $m in
+	default) "$@" ;;
+	fentry) LAYERPROF_FORCE_SYSCALLS=fentry "$@" ;;
+	*) LAYERPROF_FORCE_ATTACH=$m "$@" ;;
+	esac
+}
 # sect NAME FILE: print FILE with every line prefixed "@@KC NAME| "
 sect() { sed "s/^/@@KC $1| /" "$2"; }
 tracefs_mounts() { grep -c ' tracefs ' /proc/mounts; }
@@ -319,15 +332,10 @@ main() {
 	sect check_err /c.err
 	kc tracefs_after_check "$(tracefs_mounts)"
 
-	for mode in default raw_tp tp; do
+	for mode in default fentry raw_tp tp; do
 		rm -f /t-$mode.lprof /tmp/x /tmp/y
-		if [ $mode = default ]; then
-			layerprof record -o /t-$mode.lprof --no-daemons -- busybox sh -c "$WL" >/r.out 2>/r.err
-			rc=$?
-		else
-			LAYERPROF_FORCE_ATTACH=$mode layerprof record -o /t-$mode.lprof --no-daemons -- busybox sh -c "$WL" >/r.out 2>/r.err
-			rc=$?
-		fi
+		lpenv $mode layerprof record -o /t-$mode.lprof --no-daemons -- busybox sh -c "$WL" >/r.out 2>/r.err
+		rc=$?
 		kc rc record_$mode $rc
 		sect record_${mode}_out /r.out
 		sect record_${mode}_err /r.err
@@ -338,11 +346,7 @@ main() {
 		sect dump_${mode}_err /d.err
 		if [ $rc != 0 ]; then
 			# again with libbpf's and the verifier's messages
-			if [ $mode = default ]; then
-				layerprof record -v -o /v.lprof --no-daemons -- true >/v.out 2>&1
-			else
-				LAYERPROF_FORCE_ATTACH=$mode layerprof record -v -o /v.lprof --no-daemons -- true >/v.out 2>&1
-			fi
+			lpenv $mode layerprof record -v -o /v.lprof --no-daemons -- true >/v.out 2>&1
 			kc rc record_${mode}_verbose $?
 			sect record_${mode}_verbose /v.out
 		fi
@@ -351,18 +355,16 @@ main() {
 	layerprof record -v -o /v.lprof --no-daemons -- true >/v.out 2>&1
 	kc rc record_verbose $?
 	sect record_verbose /v.out
+	# the same without fentry, for the start and stop phases side by side
+	LAYERPROF_FORCE_SYSCALLS=raw_tp layerprof record -v -o /v.lprof --no-daemons -- true >/v.out 2>&1
+	sect record_verbose_nofentry /v.out
 
 	if [ -x /bin/workload ]; then
-		for mode in default raw_tp tp; do
+		for mode in default fentry raw_tp tp; do
 			rm -rf /tmp/w
 			mkdir -p /tmp/w
-			if [ $mode = default ]; then
-				layerprof record --no-daemons -o /w.lprof -- workload /tmp/w >/w.out 2>/w.err
-				rc=$?
-			else
-				LAYERPROF_FORCE_ATTACH=$mode layerprof record --no-daemons -o /w.lprof -- workload /tmp/w >/w.out 2>/w.err
-				rc=$?
-			fi
+			lpenv $mode layerprof record --no-daemons -o /w.lprof -- workload /tmp/w >/w.out 2>/w.err
+			rc=$?
 			kc rc record_workload_$mode $rc
 			sect record_workload_${mode}_err /w.err
 			check_workload /w.lprof /tmp/w /w.out >/cw.out 2>&1
@@ -521,7 +523,7 @@ fi
 
 # the recordings: the same exact values in every attach mode
 fixed() { sec "$1" | grep -F -- "$2" >/dev/null; }
-for mode in default raw_tp tp; do
+for mode in default fentry raw_tp tp; do
 	m="[$mode]"
 	rc=$(rcof record_$mode)
 	if [ "$rc" = 0 ]; then
@@ -545,12 +547,21 @@ for mode in default raw_tp tp; do
 	[ "$rc" = 0 ] && pass "$m dump exits 0" || fail "$m dump exits 0" "exit '$rc': $(sec dump_${mode}_err | head -2 | tr '\n' ' ')"
 	d=dump_$mode
 	# features the recorder reports in META
-	want_proc=$mode; [ $mode = default ] && want_proc=tp_btf
+	want_proc=$mode; [ $mode = default ] || [ $mode = fentry ] && want_proc=tp_btf
 	if fixed $d "\"proc_fork\":\"$want_proc\",\"proc_exec\":\"$want_proc\",\"proc_exit\":\"$want_proc\""; then
 		pass "$m process events attached with $want_proc"
 	else
 		fail "$m process events attached with $want_proc" "$(sec $d | grep -o '"features":{[^}]*}' | head -1)"
 	fi
+	# the file I/O path: on fentry/fexit in the fentry mode (and by default
+	# where fentry works), never in the fallbacks
+	nfe=$(sec $d | grep -o '"fentry_syscalls":[0-9]*' | head -1 | cut -d: -f2)
+	case $mode in
+	fentry) [ "${nfe:-0}" -gt 0 ] && pass "$m file I/O on fentry/fexit ($nfe syscalls)" ||
+		fail "$m file I/O on fentry/fexit" "fentry_syscalls '${nfe:-absent}'" ;;
+	raw_tp | tp) [ "${nfe:-0}" = 0 ] && pass "$m file I/O through the syscall hooks (fentry_syscalls ${nfe:-absent})" ||
+		fail "$m file I/O through the syscall hooks" "fentry_syscalls $nfe" ;;
+	esac
 	if fixed $d '"syscalls_missing_count":0'; then
 		pass "$m all syscalls attached ($(sec $d | grep -o '"syscalls_attached":[0-9]*' | head -1))"
 	else
@@ -587,13 +598,26 @@ for mode in default raw_tp tp; do
 done
 rc=$(rcof record_verbose)
 [ "$rc" = 0 ] && pass "record -v (loader messages) exits 0" || fail "record -v exits 0" "exit '$rc'"
-sec record_verbose | grep '^layerprof: ' | sed 's/^/INFO record -v: /' 
+sec record_verbose | grep '^layerprof: ' | sed 's/^/INFO record -v: /'
+sec record_verbose_nofentry | grep -E '^layerprof: (syscalls|phases)' | sed 's/^/INFO record -v (LAYERPROF_FORCE_SYSCALLS=raw_tp): /'
+if [ "$(attach_status fentry)" = ok ]; then
+	if sec check | grep -qE '^  file I/O path +ok +fentry/fexit'; then
+		pass "check: the file I/O path on fentry/fexit"
+	else
+		fail "check: the file I/O path on fentry/fexit" "$(sec check | grep -m1 '^  file I/O path')"
+	fi
+	if sec record_verbose | grep -q 'file I/O (open, read/write, close) on fentry/fexit'; then
+		pass "record uses fentry/fexit for file I/O where fentry works"
+	else
+		fail "record uses fentry/fexit for file I/O where fentry works" "$(sec record_verbose | grep -m1 'syscalls:')"
+	fi
+fi 
 
 # the BPF integration workload and its exact-value checker
 if grep -q '^@@KC no_workload' "$out" || [ $have_workload = 0 ]; then
 	skip "BPF integration workload" "no workload/check_workload in '${tests_dir:-?}' (make test-bins, or --tests-dir)"
 else
-	for mode in default raw_tp tp; do
+	for mode in default fentry raw_tp tp; do
 		m="[workload $mode]"
 		rc=$(rcof record_workload_$mode)
 		[ "$rc" = 0 ] && pass "$m record exits 0" ||

@@ -83,16 +83,22 @@ bg_pids+=("$rec_e")
 rec_d2=$!
 
 # --- the workload, recorded in each syscall attach mode, at the same time:
-# raw_tp (the default: two programs for all syscalls) and tp (one tracepoint
-# per syscall, the fallback). -v makes record say which mode it used.
-mkdir -p "$tmp/w" "$tmp/wt"
+# the default (two programs for all syscalls: tp_btf sys_enter/sys_exit where
+# tp_btf works, on fentry for file I/O where fentry does), raw_tp (the same
+# pair as raw tracepoints, forced) and tp (one tracepoint per syscall, the
+# fallback). -v makes record say which mode it used.
+mkdir -p "$tmp/w" "$tmp/wt" "$tmp/wr"
 (LAYERPROF_FORCE_SYSCALLS=tp "$LP_BIN" record -v --no-daemons -o "$tmp/wt.lprof" -- "$W" "$tmp/wt" \
 	>"$tmp/wt.out" 2>"$tmp/wt.err"
  echo $? >"$tmp/wt.rc") &
 rec_t=$!
+(LAYERPROF_FORCE_SYSCALLS=raw_tp "$LP_BIN" record -v --no-daemons -o "$tmp/wr.lprof" -- "$W" "$tmp/wr" \
+	>"$tmp/wr.out" 2>"$tmp/wr.err"
+ echo $? >"$tmp/wr.rc") &
+rec_r=$!
 "$LP_BIN" record -v --no-daemons -o "$tmp/w.lprof" -- "$W" "$tmp/w" >"$tmp/w.out" 2>"$tmp/w.err"
 echo $? >"$tmp/w.rc"
-wait "$rec_t"
+wait "$rec_t" "$rec_r"
 
 # check_mode MODE TRACE_BASE WANT_LINE: one recording's checks
 check_mode() {
@@ -141,7 +147,8 @@ check_mode() {
 		pass "[$m] untraced process filtered in-kernel (no event of pid $busy)"
 	fi
 }
-check_mode raw_tp w "raw_tp sys_enter"
+check_mode default w "\(tp_btf\|raw_tp\) sys_enter"
+check_mode raw_tp wr "raw_tp sys_enter + sys_exit (71"
 check_mode tp wt "tp, one tracepoint per syscall"
 
 "$LP_BIN" dump "$tmp/w.lprof" >"$tmp/w.dump" 2>"$tmp/dump.err"
@@ -250,7 +257,10 @@ if ! command -v bpftool >/dev/null; then
 elif [ -z "$ours" ]; then
 	fail "no BPF program left after record" "no prog_id in /proc/$rec_e/fdinfo while it recorded"
 else
-	left=$(bpftool prog list -j 2>/dev/null | python3 -c '
+	# record exits once its programs are detached; the kernel frees them
+	# after an RCU grace period (tens to hundreds of ms): wait up to 5 s
+	for _ in $(seq 50); do
+		left=$(bpftool prog list -j 2>/dev/null | python3 -c '
 import json, sys
 ids = set(int(x) for x in sys.argv[1].split())
 try:
@@ -258,6 +268,9 @@ try:
 except Exception:
     progs = []
 print(" ".join(str(p["id"]) for p in progs if p["id"] in ids))' "$ours")
+		[ -z "$left" ] && break
+		sleep 0.1
+	done
 	n=$(wc -w <<<"$ours")
 	[ -z "$left" ] && pass "no BPF program left after record ($n were loaded while recording)" ||
 		fail "no BPF program left after record" "still loaded: $left"
