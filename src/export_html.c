@@ -338,7 +338,7 @@ static const char *const page_js[] = {
 	"    /* kinds of flame.c's nodes; a process's self time by state */",
 	"    var palette = { build: '#9aa5b8', step: '#7fa6e8', process: '#f0b26b', running: '#8fd19e', 'file-io': '#f2d46b',",
 	"      waiting: '#c4b5e3', state: '#d6c8b0', gap: '#e3e6ec', other: '#d9dde5' };",
-	"    var names = { build: 'build', step: 'step', process: 'process', running: 'running', 'file-io': 'file I/O',",
+	"    var names = { build: 'build', step: 'step', process: 'process', running: 'running or untraced wait', 'file-io': 'file I/O',",
 	"      waiting: 'waiting (pipe, socket, other fd)', state: 'mounts, other syscalls', gap: 'no traced process', other: '(other): small frames' };",
 	"    var kinds = {};",
 	"    nodes.forEach(function (n) { kinds[n.kind] = 1; });",
@@ -543,10 +543,10 @@ static char *html_flame_json(const struct lp_model *m, struct lp_reader *r, char
 	lp_buf_json_str(&fo.b, f.steps_overlap
 		? "Width = wall time: build, its steps (stages ran in parallel: the build is the sum of its "
 		  "steps' times), each step's processes nested under their parents, and where each process's "
-		  "own time went (running, file I/O, waiting on pipes or sockets...). A step is as wide as "
+		  "own time went (running or untraced waits, file I/O, waiting on pipes or sockets...). A step is as wide as "
 		  "the report's time for it."
 		: "Width = wall time: build, its steps, each step's processes nested under their parents, and "
-		  "where each process's own time went (running, file I/O, waiting on pipes or sockets...). "
+		  "where each process's own time went (running or untraced waits, file I/O, waiting on pipes or sockets...). "
 		  "A step is as wide as the report's time for it.");
 	lp_buf_puts(&fo.b, ",\"root\":");
 	flame_node(&fo, 0);

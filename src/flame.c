@@ -37,7 +37,7 @@ const char *lp_flame_state_name(enum lp_flame_state s)
 {
 	static const char *const n[LP_FST_NR] = {
 		[LP_FST_NONE] = "?",
-		[LP_FST_RUNNING] = "running",
+		[LP_FST_RUNNING] = "running or untraced wait",
 		[LP_FST_FILE_IO] = "file I/O",
 		[LP_FST_PIPE] = "waiting on pipe",
 		[LP_FST_SOCKET] = "waiting on socket",

@@ -36,7 +36,8 @@
  *    into states (enum lp_flame_state): its traced syscalls' time that
  *    falls in its self time (a call's time is where the call ran: an fd's
  *    read/write aggregate spreads its time evenly over its first to last
- *    call), by the kind of what it waited on, and the rest, "running";
+ *    call), by the kind of what it waited on, and the rest, "running or untraced
+ *    wait" (the name says both: see below);
  *  - a daemon's traced work the model attributes to a step (a COPY's
  *    writes, snapshot syncs) is a process frame under the step whose
  *    value is its syscall time (no lifetime: daemons outlive steps),
@@ -45,8 +46,9 @@
  *  - what is left of a step is "(engine work, no traced process)":
  *    BuildKit's own work the kernel did not show us (a COPY's, an
  *    export's, a step whose work was not traced at all).
- * Not traced by the kernel side, so not told apart from "running": time
- * in wait4, poll/epoll_wait, futex, nanosleep (a parent waiting on its
+ * Not traced by the kernel side, so not told apart from running on a CPU:
+ * time in wait4, poll/epoll_wait, futex, nanosleep, recv/send on a socket
+ * (npm's downloads wait in epoll_wait), so the frame is named for both (a parent waiting on its
  * child is covered by the child's frame anyway).
  *
  * Metrics bytes and ops: the same build -> step -> process tree, values
