@@ -18,13 +18,19 @@ struct lp_smap_ent {
 	char *key;
 	int val;
 	uint32_t hash;
-	int next;               /* chain, -1 ends */
+};
+/* Entries in insertion order (ents[0..n-1], for a caller to walk); an
+ * open-addressing index over them whose slot holds the hash next to the
+ * entry, so a lookup that misses touches one cache line. */
+struct lp_smap_slot {
+	uint32_t hash;
+	uint32_t ent;           /* ents[ent - 1]; 0: empty */
 };
 struct lp_smap {
 	struct lp_smap_ent *ents;
 	size_t n, cap;
-	int *buckets;
-	size_t nbuckets;
+	struct lp_smap_slot *slots;
+	size_t nslots;
 };
 uint32_t lp_hash_str(const char *s, uint32_t seed);
 /* Value of key, or -1. */

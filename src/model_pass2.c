@@ -353,12 +353,12 @@ struct lp_file *lp_model_file_get(struct lp_model *m, int step, const char *path
  * and note_rfc() would note nothing new: skip it. */
 static void container_read_id(struct lp_model *m, int step, const char *cpath, uint32_t id)
 {
-	/* the installer's own copy, not the one COPY placed (provenance.h) */
-	if (!lp_prov_from_copy(lp_priv(m)->prov, m->steps[step].stage, cpath))
-		return;
 	struct lp_pinfo *pi = lp_model_pinfo(m, id);
 	uint32_t gen = (uint32_t)m->nctx_files;
 	if (cpath == lp_model_path(m, id) && pi->read_step == step + 1 && pi->read_gen == gen)
+		return;
+	/* the installer's own copy, not the one COPY placed (provenance.h) */
+	if (!lp_prov_from_copy(lp_priv(m)->prov, m->steps[step].stage, cpath))
 		return;
 	container_read(m, step, cpath);
 	pi = lp_model_pinfo(m, id);
@@ -490,16 +490,27 @@ static void step_saw(struct lp_model *m, int step, const struct lp_proc *p, cons
 
 /* ------------------------------------------------------- provenance */
 
+/* display() of a path that may be interned (id its id, or 0): the shown
+ * path of an interned one is worked out once (display_id). */
+static const char *display_maybe_id(struct lp_model *m, int step, const struct lp_proc *p, const char *path,
+				    uint32_t id, char *buf, size_t len, enum lp_path_space *space)
+{
+	if (id && path && path == lp_model_path(m, id))
+		return lp_model_path(m, display_id(m, step, p, path, id, space));
+	return display(m, step, p, path, buf, len, space);
+}
+
 /* A RUN step's container process changed what is at container path `path`
- * (as pass 2 has it: a container path, or a host path into its rootfs). */
-static void prov_gone(struct lp_model *m, int step, const struct lp_proc *p, const char *path, bool dir,
-		      uint64_t ts)
+ * (as pass 2 has it: a container path, or a host path into its rootfs;
+ * id: its interned id, or 0). */
+static void prov_gone(struct lp_model *m, int step, const struct lp_proc *p, const char *path, uint32_t id,
+		      bool dir, uint64_t ts)
 {
 	if (step < 0 || !path || !p || p->role != LP_ROLE_CONTAINER || m->steps[step].kind != LP_STEPK_RUN)
 		return;
 	char buf[4200];
 	enum lp_path_space space;
-	const char *c = display(m, step, p, path, buf, sizeof(buf), &space);
+	const char *c = display_maybe_id(m, step, p, path, id, buf, sizeof(buf), &space);
 	lp_prov_gone(lp_priv(m)->prov, m->steps[step].stage, c, dir, ts);
 }
 
@@ -575,14 +586,15 @@ static void layer_read(struct lp_model *m, int step, const struct lp_proc *p, co
 		lp_prov_read(lp_priv(m)->prov, m->steps[step].stage, shown, step);
 }
 
-/* A host or container path as a container path of step's (NULL: not one). */
-static const char *layer_path(struct lp_model *m, int step, const struct lp_proc *p, const char *path, char *buf,
-			      size_t len)
+/* A host or container path (id: its interned id, or 0) as a container
+ * path of step's (NULL: not one). */
+static const char *layer_path(struct lp_model *m, int step, const struct lp_proc *p, const char *path, uint32_t id,
+			      char *buf, size_t len)
 {
 	if (step < 0 || !path)
 		return NULL;
 	enum lp_path_space space;
-	const char *c = display(m, step, p, path, buf, len, &space);
+	const char *c = display_maybe_id(m, step, p, path, id, buf, len, &space);
 	return layer_work(m, step, p, c, space) ? c : NULL;
 }
 
@@ -648,7 +660,7 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 				f->creates++;
 			layer_write(m, step, p, shown, space, 0);
 			if (p->role == LP_ROLE_CONTAINER)
-				prov_gone(m, step, p, path, false, h->ts);
+				prov_gone(m, step, p, path, pid, false, h->ts);
 			else if (lp_model_is_build_daemon(m, p))
 				prov_placed(m, step, shown, space, h->ts);
 		} else if (!(flags & O_DIRECTORY)) {
@@ -704,14 +716,14 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 		char b3[4096];
 		const char *to = translate_id(m, lp_model_path(m, tid), &tid, b3, sizeof(b3));
 		char lf[4200], lt[4200];
-		const char *lfrom = layer_path(m, step, p, path, lf, sizeof(lf));
-		const char *lto = layer_path(m, step, p, to, lt, sizeof(lt));
+		const char *lfrom = layer_path(m, step, p, path, pid, lf, sizeof(lf));
+		const char *lto = layer_path(m, step, p, to, tid, lt, sizeof(lt));
 		if (lfrom && lto)
 			lp_prov_rename(lp_priv(m)->prov, m->steps[step].stage, lfrom, lto, step);
 		if (p->role == LP_ROLE_CONTAINER) {
 			/* both names now hold something else (either may be a tree) */
-			prov_gone(m, step, p, path, true, h->ts);
-			prov_gone(m, step, p, to, true, h->ts);
+			prov_gone(m, step, p, path, pid, true, h->ts);
+			prov_gone(m, step, p, to, tid, true, h->ts);
 			break;
 		}
 		if (!lp_model_is_build_daemon(m, p))
@@ -790,12 +802,12 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 		/* symlink's first path is the new name (its target is no path);
 		 * link's is its second (a linker's output linked into place) */
 		if (!err && (sc == LP_SC_SYMLINK || sc == LP_SC_SYMLINKAT)) {
-			prov_gone(m, step, p, path, false, h->ts);
+			prov_gone(m, step, p, path, pid, false, h->ts);
 		} else if (!err && q->str1) {
 			uint32_t lid = q->str1;
 			char lb[4096];
-			prov_gone(m, step, p, translate_id(m, lp_model_path(m, lid), &lid, lb, sizeof(lb)), false,
-				  h->ts);
+			const char *lp = translate_id(m, lp_model_path(m, lid), &lid, lb, sizeof(lb));
+			prov_gone(m, step, p, lp, lid, false, h->ts);
 		}
 		break;
 	case LP_SC_UNLINK: case LP_SC_UNLINKAT: case LP_SC_RMDIR: {
@@ -803,10 +815,10 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 		if (err)
 			break;
 		bool dir = sc == LP_SC_RMDIR || (sc == LP_SC_UNLINKAT && (ev->args[2] & AT_REMOVEDIR));
-		prov_gone(m, step, p, path, dir, h->ts);
+		prov_gone(m, step, p, path, pid, dir, h->ts);
 		/* files only: a directory rmdir removes is empty, its files went one by one */
 		char lb[4200];
-		const char *lpath = dir ? NULL : layer_path(m, step, p, path, lb, sizeof(lb));
+		const char *lpath = dir ? NULL : layer_path(m, step, p, path, pid, lb, sizeof(lb));
 		if (lpath)
 			lp_prov_delete(lp_priv(m)->prov, m->steps[step].stage, lpath, step);
 		break;

@@ -41,6 +41,8 @@ struct lp_provenance {
 	struct prov_ent *ents;
 	size_t n, cap;
 	uint64_t gone;
+	size_t ntrees;               /* entries whose key ends in '/': a whole tree
+				      * ("stage\x1f/dir/") or the root */
 	/* layer ownership */
 	struct prov_own *owns;
 	size_t nowns, owns_cap;
@@ -82,8 +84,17 @@ static bool make_key(char *buf, size_t len, const char *stage, const char *cpath
 	size_t n = strlen(cpath);
 	while (n > 1 && cpath[n - 1] == '/')
 		n--;
-	int w = snprintf(buf, len, "%s\x1f%.*s%s", stage ? stage : "", (int)n, cpath, dir ? "/" : "");
-	return w > 0 && (size_t)w < len;
+	size_t sl = stage ? strlen(stage) : 0;
+	if (sl + 1 + n + dir + 1 > len)
+		return false;
+	if (sl)
+		memcpy(buf, stage, sl);
+	buf[sl] = '\x1f';
+	memcpy(buf + sl + 1, cpath, n);
+	if (dir)
+		buf[sl + 1 + n++] = '/';
+	buf[sl + 1 + n] = 0;
+	return true;
 }
 
 static struct prov_ent *ent(struct lp_provenance *pv, const char *key)
@@ -93,6 +104,8 @@ static struct prov_ent *ent(struct lp_provenance *pv, const char *key)
 		lp_grow((void **)&pv->ents, &pv->cap, pv->n + 1, sizeof(*pv->ents));
 		i = (int)pv->n++;
 		lp_smap_put(&pv->idx, key, i);
+		if (key[strlen(key) - 1] == '/')
+			pv->ntrees++;
 	}
 	return &pv->ents[i];
 }
@@ -128,6 +141,8 @@ bool lp_prov_from_copy(const struct lp_provenance *pv, const char *stage, const 
 	int i = lp_smap_get(&pv->idx, key);
 	uint64_t placed = i >= 0 ? pv->ents[i].placed_ts : 0;
 	uint64_t gone = i >= 0 ? pv->ents[i].gone_ts : 0;
+	if (!pv->ntrees) /* no directory above it has an entry */
+		return !gone || placed > gone;
 	/* every directory above it: "stage\x1f/a/", "stage\x1f/" ... */
 	char *sep = strchr(key, '\x1f');
 	char *end = key + strlen(key);
