@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "event.h"
+#include "meter.h"
 #include "provenance.h"
 #include "syscalls.h"
 #include "util.h"
@@ -422,12 +423,15 @@ void lp_pass2_replay(struct lp_model *m, struct lp_tape *t)
 {
 	struct lp_p2rec ring[P2_AHEAD];
 	size_t n = 0, head = 0;
+	unsigned tick = 0;
 	while (n < P2_AHEAD && lp_tape_get(t, &ring[n]))
 		prefetch_pinfo(m, &ring[n++]);
 	while (n) {
 		if (n > P2_AHEAD / 2)
 			prefetch_file(m, &ring[(head + P2_AHEAD / 2) % P2_AHEAD]);
 		lp_pass2_record(m, &ring[head]);
+		if (!(++tick & 0xffff))
+			lp_meter_at(t->rchunk);
 		if (lp_tape_get(t, &ring[head]))
 			prefetch_pinfo(m, &ring[head]);
 		else

@@ -23,6 +23,7 @@
 #include <zlib.h>
 
 #include "le.h"
+#include "meter.h"
 #include "trace_pack.h"
 #include "util.h"
 
@@ -296,6 +297,7 @@ static bool next_block(struct lp_reader *r)
 		r->block_no++;
 		r->st.blocks++;
 		r->st.bytes = r->off;
+		lp_meter_read(r->off); /* every pass over a trace shows its progress */
 		switch (bh.type) {
 		case LP_BLOCK_EVENTS:
 			r->pos = 0;
