@@ -154,6 +154,18 @@ uint32_t lp_strtab_intern(struct lp_strtab *t, const char *s)
 	return id;
 }
 
+uint32_t lp_strtab_find(const struct lp_strtab *t, const char *s)
+{
+	if (!t->nslots)
+		return 0;
+	uint32_t h = str_hash(s, strlen(s));
+	size_t mask = t->nslots - 1, i = h & mask;
+	for (uint32_t id; (id = t->slots[i].id); i = (i + 1) & mask)
+		if (t->slots[i].hash == h && !strcmp(t->slots[i].str, s))
+			return id;
+	return 0;
+}
+
 void lp_strtab_free(struct lp_strtab *t)
 {
 	for (size_t i = 0; i < t->nchunks; i++)

@@ -60,6 +60,8 @@ struct lp_strtab {
 	size_t bytes;           /* memory held */
 };
 uint32_t lp_strtab_intern(struct lp_strtab *t, const char *s);
+/* The id of s, or 0 when it is not in the table (nothing is added). */
+uint32_t lp_strtab_find(const struct lp_strtab *t, const char *s);
 static inline const char *lp_strtab_str(const struct lp_strtab *t, uint32_t id)
 {
 	return id && id < t->n ? t->str[id] : NULL;

@@ -359,7 +359,7 @@ static void container_read_id(struct lp_model *m, int step, const char *cpath, u
 	if (cpath == lp_model_path(m, id) && pi->read_step == step + 1 && pi->read_gen == gen)
 		return;
 	/* the installer's own copy, not the one COPY placed (provenance.h) */
-	if (!lp_prov_from_copy(lp_priv(m)->prov, m->steps[step].stage, cpath))
+	if (!lp_prov_from_copy_id(lp_priv(m)->prov, m->steps[step].stage, cpath, id))
 		return;
 	container_read(m, step, cpath);
 	pi = lp_model_pinfo(m, id);
@@ -495,12 +495,16 @@ static void step_saw(struct lp_model *m, int step, const struct lp_proc *p, cons
 /* ------------------------------------------------------- provenance */
 
 /* display() of a path that may be interned (id its id, or 0): the shown
- * path of an interned one is worked out once (display_id). */
+ * path of an interned one is worked out once (display_id); *sid: the
+ * shown path's id, or 0 (not interned: in buf). */
 static const char *display_maybe_id(struct lp_model *m, int step, const struct lp_proc *p, const char *path,
-				    uint32_t id, char *buf, size_t len, enum lp_path_space *space)
+				    uint32_t id, char *buf, size_t len, enum lp_path_space *space, uint32_t *sid)
 {
-	if (id && path && path == lp_model_path(m, id))
-		return lp_model_path(m, display_id(m, step, p, path, id, space));
+	if (id && path && path == lp_model_path(m, id)) {
+		*sid = display_id(m, step, p, path, id, space);
+		return lp_model_path(m, *sid);
+	}
+	*sid = 0;
 	return display(m, step, p, path, buf, len, space);
 }
 
@@ -514,16 +518,17 @@ static void prov_gone(struct lp_model *m, int step, const struct lp_proc *p, con
 		return;
 	char buf[4200];
 	enum lp_path_space space;
-	const char *c = display_maybe_id(m, step, p, path, id, buf, sizeof(buf), &space);
-	lp_prov_gone(lp_priv(m)->prov, m->steps[step].stage, c, dir, ts);
+	uint32_t sid;
+	const char *c = display_maybe_id(m, step, p, path, id, buf, sizeof(buf), &space, &sid);
+	lp_prov_gone_id(lp_priv(m)->prov, m->steps[step].stage, c, sid, dir, ts);
 }
 
 /* A COPY/ADD step's daemon wrote `shown` (a container path) into its layer. */
-static void prov_placed(struct lp_model *m, int step, const char *shown, enum lp_path_space space, uint64_t ts)
+static void prov_placed(struct lp_model *m, int step, uint32_t sid, enum lp_path_space space, uint64_t ts)
 {
 	if (step < 0 || space != LP_PATH_CONTAINER || m->steps[step].kind != LP_STEPK_COPY)
 		return;
-	lp_prov_placed(lp_priv(m)->prov, m->steps[step].stage, shown, ts);
+	lp_prov_placed_id(lp_priv(m)->prov, m->steps[step].stage, lp_model_path(m, sid), sid, ts);
 }
 
 /* Is container path cpath under one of RUN step s's --mount targets (a
@@ -576,29 +581,33 @@ static bool layer_work(const struct lp_model *m, int step, const struct lp_proc 
 	return s->kind == LP_STEPK_COPY && lp_model_is_build_daemon(m, p);
 }
 
-static void layer_write(struct lp_model *m, int step, const struct lp_proc *p, const char *shown,
+/* (sid: the interned shown path) */
+static void layer_write(struct lp_model *m, int step, const struct lp_proc *p, uint32_t sid,
 			enum lp_path_space space, uint64_t bytes)
 {
+	const char *shown = lp_model_path(m, sid);
 	if (layer_work(m, step, p, shown, space))
-		lp_prov_write(lp_priv(m)->prov, m->steps[step].stage, shown, step, bytes);
+		lp_prov_write_id(lp_priv(m)->prov, m->steps[step].stage, shown, sid, step, bytes);
 }
 
-static void layer_read(struct lp_model *m, int step, const struct lp_proc *p, const char *shown,
+static void layer_read(struct lp_model *m, int step, const struct lp_proc *p, uint32_t sid,
 		       enum lp_path_space space)
 {
+	const char *shown = lp_model_path(m, sid);
 	if (layer_work(m, step, p, shown, space))
-		lp_prov_read(lp_priv(m)->prov, m->steps[step].stage, shown, step);
+		lp_prov_read_id(lp_priv(m)->prov, m->steps[step].stage, shown, sid, step);
 }
 
 /* A host or container path (id: its interned id, or 0) as a container
- * path of step's (NULL: not one). */
+ * path of step's (NULL: not one; *sid its id, or 0). */
 static const char *layer_path(struct lp_model *m, int step, const struct lp_proc *p, const char *path, uint32_t id,
-			      char *buf, size_t len)
+			      char *buf, size_t len, uint32_t *sid)
 {
+	*sid = 0;
 	if (step < 0 || !path)
 		return NULL;
 	enum lp_path_space space;
-	const char *c = display_maybe_id(m, step, p, path, id, buf, len, &space);
+	const char *c = display_maybe_id(m, step, p, path, id, buf, len, &space, sid);
 	return layer_work(m, step, p, c, space) ? c : NULL;
 }
 
@@ -662,14 +671,14 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 			f->written = true;
 			if (flags & O_CREAT)
 				f->creates++;
-			layer_write(m, step, p, shown, space, 0);
+			layer_write(m, step, p, sid, space, 0);
 			if (p->role == LP_ROLE_CONTAINER)
 				prov_gone(m, step, p, path, pid, false, h->ts);
 			else if (lp_model_is_build_daemon(m, p))
-				prov_placed(m, step, shown, space, h->ts);
+				prov_placed(m, step, sid, space, h->ts);
 		} else if (!(flags & O_DIRECTORY)) {
 			f->read = true;
-			layer_read(m, step, p, shown, space);
+			layer_read(m, step, p, sid, space);
 		}
 		/* context bookkeeping */
 		const char *rel;
@@ -720,10 +729,11 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 		char b3[4096];
 		const char *to = translate_id(m, lp_model_path(m, tid), &tid, b3, sizeof(b3));
 		char lf[4200], lt[4200];
-		const char *lfrom = layer_path(m, step, p, path, pid, lf, sizeof(lf));
-		const char *lto = layer_path(m, step, p, to, tid, lt, sizeof(lt));
+		uint32_t lfid, ltid;
+		const char *lfrom = layer_path(m, step, p, path, pid, lf, sizeof(lf), &lfid);
+		const char *lto = layer_path(m, step, p, to, tid, lt, sizeof(lt), &ltid);
 		if (lfrom && lto)
-			lp_prov_rename(lp_priv(m)->prov, m->steps[step].stage, lfrom, lto, step);
+			lp_prov_rename_id(lp_priv(m)->prov, m->steps[step].stage, lfrom, lfid, lto, ltid, step);
 		if (p->role == LP_ROLE_CONTAINER) {
 			/* both names now hold something else (either may be a tree) */
 			prov_gone(m, step, p, path, pid, true, h->ts);
@@ -776,14 +786,14 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 			f->rbytes += n;
 			f->rns += ev->lat_ns;
 			f->read = true;
-			layer_read(m, step, p, lp_model_path(m, sid), space);
+			layer_read(m, step, p, sid, space);
 		}
 		if (op) {
 			struct lp_file *f = file_of(m, step, p, op, oid, h->ts, &sid, &space);
 			f->wbytes += n;
 			f->wns += ev->lat_ns;
 			f->written = true;
-			layer_write(m, step, p, lp_model_path(m, sid), space, n);
+			layer_write(m, step, p, sid, space, n);
 			struct lp_split sp;
 			lp_model_split(m, op, oid, &sp);
 			if (sp.part != LP_SNAP_NONE)
@@ -822,9 +832,10 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 		prov_gone(m, step, p, path, pid, dir, h->ts);
 		/* files only: a directory rmdir removes is empty, its files went one by one */
 		char lb[4200];
-		const char *lpath = dir ? NULL : layer_path(m, step, p, path, pid, lb, sizeof(lb));
+		uint32_t lid;
+		const char *lpath = dir ? NULL : layer_path(m, step, p, path, pid, lb, sizeof(lb), &lid);
 		if (lpath)
-			lp_prov_delete(lp_priv(m)->prov, m->steps[step].stage, lpath, step);
+			lp_prov_delete_id(lp_priv(m)->prov, m->steps[step].stage, lpath, lid, step);
 		break;
 	}
 	default:
@@ -873,11 +884,11 @@ static void pass2_fdio(struct lp_model *m, const struct lp_p2rec *q, const struc
 	f->wns += e->wns;
 	if (e->rbytes) {
 		f->read = true;
-		layer_read(m, step, p, lp_model_path(m, sid), space);
+		layer_read(m, step, p, sid, space);
 	}
 	if (e->wbytes) {
 		f->written = true;
-		layer_write(m, step, p, lp_model_path(m, sid), space, e->wbytes);
+		layer_write(m, step, p, sid, space, e->wbytes);
 	}
 	const char *rel;
 	if (e->wbytes && p->role != LP_ROLE_CONTAINER) {
@@ -958,8 +969,10 @@ void lp_pass2_begin(struct lp_model *m)
 {
 	lp_model_reset_mounts(m);
 	lp_model_pinfo(m, (uint32_t)lp_priv(m)->paths.n); /* room for every path at once */
-	if (!lp_priv(m)->prov)
+	if (!lp_priv(m)->prov) {
 		lp_priv(m)->prov = lp_prov_new();
+		lp_prov_use_paths(lp_priv(m)->prov, &lp_priv(m)->paths);
+	}
 }
 
 /* A per-step list built in pass 2, handed over to the step. */
