@@ -531,11 +531,28 @@ static void prov_placed(struct lp_model *m, int step, uint32_t sid, enum lp_path
 	lp_prov_placed_id(lp_priv(m)->prov, m->steps[step].stage, lp_model_path(m, sid), sid, ts);
 }
 
+/* Does RUN step `step`'s command have a --mount? Asked at each of its
+ * container's file events: its command is searched once. */
+static bool run_has_mounts(const struct lp_model *m, int step)
+{
+	const struct lp_step *s = &m->steps[step];
+	if (s->kind != LP_STEPK_RUN || !s->args)
+		return false;
+	struct lp_priv *pv = lp_priv(m);
+	if ((size_t)step >= pv->nstep_mounts)
+		lp_grow((void **)&pv->step_mounts, &pv->nstep_mounts, m->nsteps > (size_t)step ? m->nsteps : (size_t)step + 1,
+			sizeof(*pv->step_mounts));
+	if (!pv->step_mounts[step])
+		pv->step_mounts[step] = strstr(s->args, "--mount") ? 2 : 1;
+	return pv->step_mounts[step] == 2;
+}
+
 /* Is container path cpath under one of RUN step s's --mount targets (a
  * cache, bind, tmpfs, secret or ssh mount: no layer's)? */
-static bool in_run_mount(const struct lp_step *s, const char *cpath)
+static bool in_run_mount(const struct lp_model *m, int step, const char *cpath)
 {
-	if (s->kind != LP_STEPK_RUN || !s->args || !strstr(s->args, "--mount"))
+	const struct lp_step *s = &m->steps[step];
+	if (!run_has_mounts(m, step))
 		return false;
 	for (const char *a = strstr(s->args, "--mount"); a; a = strstr(a + 7, "--mount")) {
 		const char *end = a + strcspn(a, " \t\n");
@@ -577,7 +594,7 @@ static bool layer_work(const struct lp_model *m, int step, const struct lp_proc 
 		return false;
 	const struct lp_step *s = &m->steps[step];
 	if (s->kind == LP_STEPK_RUN)
-		return p->role == LP_ROLE_CONTAINER && !in_run_mount(s, shown);
+		return p->role == LP_ROLE_CONTAINER && !in_run_mount(m, step, shown);
 	return s->kind == LP_STEPK_COPY && lp_model_is_build_daemon(m, p);
 }
 
@@ -969,6 +986,9 @@ void lp_pass2_begin(struct lp_model *m)
 {
 	lp_model_reset_mounts(m);
 	lp_model_pinfo(m, (uint32_t)lp_priv(m)->paths.n); /* room for every path at once */
+	free(lp_priv(m)->step_mounts); /* (the steps' commands are known now) */
+	lp_priv(m)->step_mounts = NULL;
+	lp_priv(m)->nstep_mounts = 0;
 	if (!lp_priv(m)->prov) {
 		lp_priv(m)->prov = lp_prov_new();
 		lp_prov_use_paths(lp_priv(m)->prov, &lp_priv(m)->paths);
