@@ -117,12 +117,31 @@ static void strtab_slots(struct lp_strtab *t, size_t nslots)
 	free(old);
 }
 
+/* A trace names the same few paths again and again (an open, its stats,
+ * its reads): a small table of the strings interned lately, which stays in
+ * the cache, answers most lookups without a miss in the big one. */
+#define STRTAB_RECENT 8192u
+
+static uint32_t intern_slow(struct lp_strtab *t, const char *s, size_t len, uint32_t h);
+
 uint32_t lp_strtab_intern(struct lp_strtab *t, const char *s)
 {
 	size_t len = strlen(s);
 	uint32_t h = str_hash(s, len);
 	if (!t->n)
 		t->n = 1; /* id 0 is "no string" */
+	if (!t->recent)
+		t->recent = lp_xcalloc(STRTAB_RECENT, sizeof(*t->recent));
+	uint64_t *rc = &t->recent[h % STRTAB_RECENT];
+	if (*rc && (uint32_t)(*rc >> 32) == h && !strcmp(t->str[(uint32_t)*rc], s))
+		return (uint32_t)*rc;
+	uint32_t id = intern_slow(t, s, len, h);
+	*rc = (uint64_t)h << 32 | id;
+	return id;
+}
+
+static uint32_t intern_slow(struct lp_strtab *t, const char *s, size_t len, uint32_t h)
+{
 	if ((t->n + 1) * 2 > t->nslots)
 		strtab_slots(t, t->nslots ? t->nslots * 2 : 4096);
 	/* a slot holds the hash next to the id: a probe touches one cache
@@ -168,6 +187,7 @@ uint32_t lp_strtab_find(const struct lp_strtab *t, const char *s)
 
 void lp_strtab_free(struct lp_strtab *t)
 {
+	free(t->recent);
 	for (size_t i = 0; i < t->nchunks; i++)
 		free(t->chunks[i]);
 	free(t->chunks);

@@ -58,6 +58,8 @@ struct lp_strtab {
 	char *free_at;          /* room left in the last chunk */
 	size_t free_len;
 	size_t bytes;           /* memory held */
+	uint64_t *recent;       /* [hash % STRTAB_RECENT]: hash << 32 | id of a string
+				 * interned lately, looked at before the slots */
 };
 uint32_t lp_strtab_intern(struct lp_strtab *t, const char *s);
 /* The id of s, or 0 when it is not in the table (nothing is added). */

@@ -169,8 +169,8 @@ static uint32_t usable_id(const struct lp_provenance *pv, const char *cpath, uin
 
 /* A new entry for key (its index); a file's is noted by its path's id
  * too, when the path is interned (an id asked before as having none
- * must find it now). */
-static int ent_add(struct lp_provenance *pv, const char *key, uint16_t k)
+ * must find it now). fid: that id when the caller knows it, else 0. */
+static int ent_add(struct lp_provenance *pv, const char *key, uint16_t k, uint32_t fid)
 {
 	lp_grow((void **)&pv->ents, &pv->cap, pv->n + 1, sizeof(*pv->ents));
 	int i = (int)pv->n++;
@@ -178,7 +178,8 @@ static int ent_add(struct lp_provenance *pv, const char *key, uint16_t k)
 	if (key[strlen(key) - 1] == '/') {
 		pv->ntrees++;
 	} else if (pv->paths) {
-		uint32_t fid = lp_strtab_find(pv->paths, strchr(key, '\x1f') + 1);
+		if (!fid)
+			fid = lp_strtab_find(pv->paths, strchr(key, '\x1f') + 1);
 		if (fid)
 			*id_slot(pv, k, fid) = (uint32_t)i + ID_ENT;
 	}
@@ -189,7 +190,7 @@ static struct prov_ent *ent(struct lp_provenance *pv, const char *key, uint16_t 
 {
 	int i = lp_smap_get(&pv->idx, key);
 	if (i < 0)
-		i = ent_add(pv, key, k);
+		i = ent_add(pv, key, k, 0);
 	return &pv->ents[i];
 }
 
@@ -216,14 +217,16 @@ static int file_ent(struct lp_provenance *pv, const char *stage, const char *cpa
 	if (!make_key(key, len, stage, cpath, false))
 		return -2;
 	int i = lp_smap_get(&pv->idx, key);
+	/* the key's path is the id's own (not a name with a trailing '/') */
+	bool own = id && !strcmp(strchr(key, '\x1f') + 1, cpath);
 	if (i < 0 && create)
-		i = ent_add(pv, key, k);
+		i = ent_add(pv, key, k, own ? id : 0);
 	if (slot) {
 		slot = id_slot(pv, k, id); /* (ent_add may have moved it) */
 		if (i >= 0)
 			*slot = (uint32_t)i + ID_ENT;
-		else if (!strcmp(strchr(key, '\x1f') + 1, cpath))
-			*slot = ID_NONE; /* (a path with a trailing '/' is another's key: never "none") */
+		else if (own)
+			*slot = ID_NONE; /* (a name with a trailing '/' is another's key: never "none") */
 	}
 	return i;
 }
