@@ -52,7 +52,8 @@ struct lp_reader {
 	size_t raw_cap, raw_len, pos;
 	uint8_t *stored;
 	size_t stored_cap;
-	uint8_t *rec;          /* aligned copy handed out by next() */
+	uint8_t *rec;          /* aligned copy handed out by next(); zero past rec_dirty */
+	size_t rec_dirty;
 	z_stream zs;
 	bool zs_ready;
 	struct lp_unpacker *unpacker; /* codecs 2 and 3, made on first use */
@@ -592,7 +593,7 @@ struct lp_reader *lp_reader_open(const char *path, char *err, size_t errlen)
 	r->block_no = 1;
 	r->st.file_size = size;
 	r->st.bytes = hsize;
-	r->rec = lp_xmalloc(REC_MAX + REC_PAD);
+	r->rec = lp_xcalloc(1, REC_MAX + REC_PAD);
 	if (inflateInit(&r->zs) != Z_OK) {
 		snprintf(err, errlen, "cannot initialize zlib");
 		lp_reader_close(r);
@@ -654,7 +655,10 @@ int lp_reader_next(struct lp_reader *r, const struct lp_hdr **rec)
 	/* records_fit() checked the chain when the block was loaded */
 	uint16_t size = lp_get_u16(r->raw + r->pos);
 	memcpy(r->rec, r->raw + r->pos, size);
-	memset(r->rec + size, 0, REC_PAD);
+	/* the bytes after it are zero: those a longer record left, cleared */
+	if (r->rec_dirty > size)
+		memset(r->rec + size, 0, r->rec_dirty - size);
+	r->rec_dirty = size;
 	r->pos += size;
 	r->st.records++;
 	*rec = (const struct lp_hdr *)r->rec;

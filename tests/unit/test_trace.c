@@ -884,3 +884,26 @@ Test(trace, decoding_ahead_reads_what_in_place_reads)
 	free(file);
 	free_recs(&rs);
 }
+
+/* next()'s promise: the 256 bytes after a record are zero, whatever
+ * longer record came before it. */
+Test(trace, the_bytes_after_a_record_are_zero)
+{
+	const char *p = tpath("pad.lprof");
+	struct recs rs = write_trace(p, 400, 2000, 50);
+	char err[512];
+	struct lp_reader *r = lp_reader_open(p, err, sizeof(err));
+	cr_assert_not_null(r, "%s", err);
+	const struct lp_hdr *h;
+	size_t n = 0;
+	while (lp_reader_next(r, &h) == 1) {
+		const uint8_t *b = (const uint8_t *)h;
+		for (size_t i = h->size; i < h->size + 256u; i++)
+			cr_assert_eq(b[i], 0, "record %zu (%u bytes): byte %zu after it is %u", n, h->size,
+				     i - h->size, b[i]);
+		n++;
+	}
+	cr_assert_eq(n, rs.n);
+	lp_reader_close(r);
+	free_recs(&rs);
+}
