@@ -31,6 +31,18 @@
 
 /* ------------------------------------------------------------ snapshots */
 
+/* strstr(path, dir) for a dir that starts with '/': tried at each '/' of
+ * path only. Every event's path goes through several of these tests; most
+ * match none, and a generic strstr per test was a tenth of an export. */
+static const char *find_dir(const char *path, const char *dir)
+{
+	size_t n = strlen(dir); /* (a constant: folded) */
+	for (const char *p = strchr(path, '/'); p; p = strchr(p + 1, '/'))
+		if (p[1] == dir[1] && !strncmp(p + 2, dir + 2, n - 2))
+			return p;
+	return NULL;
+}
+
 /* Where the name of a temporary mount dir starts in path, or NULL. BuildKit
  * looks at snapshots through two kinds: bind mounts at
  * <root>/tmp/buildkit-mountNNN (a snapshot's files, read-only), and, with
@@ -39,18 +51,18 @@
  * with parents, written through by COPY). */
 const char *lp_tmpmount_at(const char *path)
 {
-	const char *p = strstr(path, "/buildkit-mount");
+	const char *p = find_dir(path, "/buildkit-mount");
 	if (p)
 		return p + 1;
-	p = strstr(path, "/cachemounts/buildkit");
+	p = find_dir(path, "/cachemounts/buildkit");
 	return p ? p + strlen("/cachemounts/") : NULL;
 }
 
 bool lp_is_image_store_path(const char *path)
 {
-	return (strstr(path, "/image/") &&
-		(strstr(path, "/layerdb/") || strstr(path, "/imagedb/") || strstr(path, "repositories.json"))) ||
-	       strstr(path, "/io.containerd.content.v1.content/");
+	return (find_dir(path, "/image/") &&
+		(find_dir(path, "/layerdb/") || find_dir(path, "/imagedb/") || strstr(path, "repositories.json"))) ||
+	       find_dir(path, "/io.containerd.content.v1.content/");
 }
 
 const char *lp_executor_at(const char *path)
@@ -58,7 +70,7 @@ const char *lp_executor_at(const char *path)
 	/* dockerd's <data-root>/buildkit/executor/, buildkitd's OCI worker's
 	 * <root>/runc-overlayfs/executor/, its containerd worker's
 	 * <root>/containerd-overlayfs/executor/ */
-	for (const char *p = path; (p = strstr(p, "/executor/")); p++) {
+	for (const char *p = find_dir(path, "/executor/"); p; p = find_dir(p + 1, "/executor/")) {
 		size_t before = (size_t)(p - path);
 		if ((before >= 9 && !strncmp(p - 9, "/buildkit", 9)) ||
 		    (before >= 10 && !strncmp(p - 10, "-overlayfs", 10)))
@@ -79,7 +91,7 @@ enum lp_snap_part lp_snap_split(const char *path, size_t *dir_len, const char **
 			return LP_SNAP_ROOTFS;
 		}
 	}
-	if ((p = strstr(path, "/overlay2/"))) {
+	if ((p = find_dir(path, "/overlay2/"))) {
 		const char *id = p + strlen("/overlay2/");
 		const char *sl = strchr(id, '/');
 		if (sl && sl > id) {
@@ -96,7 +108,7 @@ enum lp_snap_part lp_snap_split(const char *path, size_t *dir_len, const char **
 		}
 	}
 	/* containerd's .../snapshots/<n>/fs, buildkitd's .../snapshots/snapshots/<n>/fs */
-	for (p = path; (p = strstr(p, "/snapshots/")); p++) {
+	for (p = find_dir(path, "/snapshots/"); p; p = find_dir(p + 1, "/snapshots/")) {
 		const char *id = p + strlen("/snapshots/");
 		const char *q = id;
 		while (isdigit((unsigned char)*q))

@@ -17,57 +17,74 @@ uint32_t lp_hash_str(const char *s, uint32_t seed)
 	return h;
 }
 
+/* A hash of len bytes, 8 at a time: interning and the string maps
+ * (provenance, per-step sets) are used for nearly every event of a trace. */
+static uint32_t str_hash(const char *s, size_t len)
+{
+	uint64_t h = 0x9E3779B97F4A7C15ull ^ len, w;
+	for (; len >= 8; s += 8, len -= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+		h ^= h >> 31;
+	}
+	w = 0;
+	memcpy(&w, s, len);
+	h = (h ^ w) * 0x94d049bb133111ebull;
+	h ^= h >> 29;
+	return (uint32_t)(h ^ (h >> 32));
+}
+
 static void smap_grow(struct lp_smap *m)
 {
-	size_t nb = m->nbuckets ? m->nbuckets * 2 : 64;
-	free(m->buckets);
-	m->buckets = lp_xmalloc(nb * sizeof(int));
-	for (size_t i = 0; i < nb; i++)
-		m->buckets[i] = -1;
-	m->nbuckets = nb;
-	for (size_t i = 0; i < m->n; i++) {
-		size_t b = m->ents[i].hash & (nb - 1);
-		m->ents[i].next = m->buckets[b];
-		m->buckets[b] = (int)i;
+	size_t ns = m->nslots ? m->nslots * 2 : 64, mask = ns - 1;
+	free(m->slots);
+	m->slots = lp_xcalloc(ns, sizeof(*m->slots));
+	m->nslots = ns;
+	for (size_t k = 0; k < m->n; k++) {
+		size_t i = m->ents[k].hash & mask;
+		while (m->slots[i].ent)
+			i = (i + 1) & mask;
+		m->slots[i] = (struct lp_smap_slot){ m->ents[k].hash, (uint32_t)k + 1 };
 	}
+}
+
+/* The slot of key: its entry's, or the empty one where it would go. */
+static struct lp_smap_slot *smap_slot(const struct lp_smap *m, const char *key, uint32_t h)
+{
+	size_t mask = m->nslots - 1, i = h & mask;
+	for (; m->slots[i].ent; i = (i + 1) & mask)
+		if (m->slots[i].hash == h && !strcmp(m->ents[m->slots[i].ent - 1].key, key))
+			break;
+	return &m->slots[i];
 }
 
 int lp_smap_get(const struct lp_smap *m, const char *key)
 {
-	if (!m->nbuckets)
+	if (!m->nslots)
 		return -1;
-	uint32_t h = lp_hash_str(key, 0);
-	for (int i = m->buckets[h & (m->nbuckets - 1)]; i >= 0; i = m->ents[i].next)
-		if (m->ents[i].hash == h && !strcmp(m->ents[i].key, key))
-			return m->ents[i].val;
-	return -1;
+	const struct lp_smap_slot *sl = smap_slot(m, key, str_hash(key, strlen(key)));
+	return sl->ent ? m->ents[sl->ent - 1].val : -1;
 }
 
 void lp_smap_put(struct lp_smap *m, const char *key, int val)
 {
-	uint32_t h = lp_hash_str(key, 0);
-	if (m->nbuckets)
-		for (int i = m->buckets[h & (m->nbuckets - 1)]; i >= 0; i = m->ents[i].next)
-			if (m->ents[i].hash == h && !strcmp(m->ents[i].key, key)) {
-				m->ents[i].val = val;
-				return;
-			}
+	uint32_t h = str_hash(key, strlen(key));
+	if ((m->n + 1) * 2 > m->nslots)
+		smap_grow(m);
+	struct lp_smap_slot *sl = smap_slot(m, key, h);
+	if (sl->ent) {
+		m->ents[sl->ent - 1].val = val;
+		return;
+	}
 	if (m->n == m->cap) {
 		m->cap = m->cap ? m->cap * 2 : 64;
 		m->ents = lp_xrealloc(m->ents, m->cap * sizeof(*m->ents));
 	}
-	struct lp_smap_ent *e = &m->ents[m->n];
+	struct lp_smap_ent *e = &m->ents[m->n++];
 	e->key = lp_xstrdup(key);
 	e->val = val;
 	e->hash = h;
-	m->n++;
-	if (m->n > m->nbuckets) {
-		smap_grow(m);
-	} else {
-		size_t b = h & (m->nbuckets - 1);
-		e->next = m->buckets[b];
-		m->buckets[b] = (int)(m->n - 1);
-	}
+	*sl = (struct lp_smap_slot){ h, (uint32_t)m->n };
 }
 
 void lp_smap_free(struct lp_smap *m)
@@ -75,7 +92,7 @@ void lp_smap_free(struct lp_smap *m)
 	for (size_t i = 0; i < m->n; i++)
 		free(m->ents[i].key);
 	free(m->ents);
-	free(m->buckets);
+	free(m->slots);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -100,29 +117,31 @@ static void strtab_slots(struct lp_strtab *t, size_t nslots)
 	free(old);
 }
 
-/* A hash of len bytes, 8 at a time: interning is done for nearly every
- * event of a trace. */
-static uint32_t strtab_hash(const char *s, size_t len)
-{
-	uint64_t h = 0x9E3779B97F4A7C15ull ^ len, w;
-	for (; len >= 8; s += 8, len -= 8) {
-		memcpy(&w, s, 8);
-		h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
-		h ^= h >> 31;
-	}
-	w = 0;
-	memcpy(&w, s, len);
-	h = (h ^ w) * 0x94d049bb133111ebull;
-	h ^= h >> 29;
-	return (uint32_t)(h ^ (h >> 32));
-}
+/* A trace names the same few paths again and again (an open, its stats,
+ * its reads): a small table of the strings interned lately, which stays in
+ * the cache, answers most lookups without a miss in the big one. */
+#define STRTAB_RECENT 8192u
+
+static uint32_t intern_slow(struct lp_strtab *t, const char *s, size_t len, uint32_t h);
 
 uint32_t lp_strtab_intern(struct lp_strtab *t, const char *s)
 {
 	size_t len = strlen(s);
-	uint32_t h = strtab_hash(s, len);
+	uint32_t h = str_hash(s, len);
 	if (!t->n)
 		t->n = 1; /* id 0 is "no string" */
+	if (!t->recent)
+		t->recent = lp_xcalloc(STRTAB_RECENT, sizeof(*t->recent));
+	uint64_t *rc = &t->recent[h % STRTAB_RECENT];
+	if (*rc && (uint32_t)(*rc >> 32) == h && !strcmp(t->str[(uint32_t)*rc], s))
+		return (uint32_t)*rc;
+	uint32_t id = intern_slow(t, s, len, h);
+	*rc = (uint64_t)h << 32 | id;
+	return id;
+}
+
+static uint32_t intern_slow(struct lp_strtab *t, const char *s, size_t len, uint32_t h)
+{
 	if ((t->n + 1) * 2 > t->nslots)
 		strtab_slots(t, t->nslots ? t->nslots * 2 : 4096);
 	/* a slot holds the hash next to the id: a probe touches one cache
@@ -154,8 +173,21 @@ uint32_t lp_strtab_intern(struct lp_strtab *t, const char *s)
 	return id;
 }
 
+uint32_t lp_strtab_find(const struct lp_strtab *t, const char *s)
+{
+	if (!t->nslots)
+		return 0;
+	uint32_t h = str_hash(s, strlen(s));
+	size_t mask = t->nslots - 1, i = h & mask;
+	for (uint32_t id; (id = t->slots[i].id); i = (i + 1) & mask)
+		if (t->slots[i].hash == h && !strcmp(t->slots[i].str, s))
+			return id;
+	return 0;
+}
+
 void lp_strtab_free(struct lp_strtab *t)
 {
+	free(t->recent);
 	for (size_t i = 0; i < t->nchunks; i++)
 		free(t->chunks[i]);
 	free(t->chunks);

@@ -18,13 +18,19 @@ struct lp_smap_ent {
 	char *key;
 	int val;
 	uint32_t hash;
-	int next;               /* chain, -1 ends */
+};
+/* Entries in insertion order (ents[0..n-1], for a caller to walk); an
+ * open-addressing index over them whose slot holds the hash next to the
+ * entry, so a lookup that misses touches one cache line. */
+struct lp_smap_slot {
+	uint32_t hash;
+	uint32_t ent;           /* ents[ent - 1]; 0: empty */
 };
 struct lp_smap {
 	struct lp_smap_ent *ents;
 	size_t n, cap;
-	int *buckets;
-	size_t nbuckets;
+	struct lp_smap_slot *slots;
+	size_t nslots;
 };
 uint32_t lp_hash_str(const char *s, uint32_t seed);
 /* Value of key, or -1. */
@@ -52,8 +58,12 @@ struct lp_strtab {
 	char *free_at;          /* room left in the last chunk */
 	size_t free_len;
 	size_t bytes;           /* memory held */
+	uint64_t *recent;       /* [hash % STRTAB_RECENT]: hash << 32 | id of a string
+				 * interned lately, looked at before the slots */
 };
 uint32_t lp_strtab_intern(struct lp_strtab *t, const char *s);
+/* The id of s, or 0 when it is not in the table (nothing is added). */
+uint32_t lp_strtab_find(const struct lp_strtab *t, const char *s);
 static inline const char *lp_strtab_str(const struct lp_strtab *t, uint32_t id)
 {
 	return id && id < t->n ? t->str[id] : NULL;

@@ -11,11 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmdline.h"
 #include "commands.h"
 #include "event.h"
 #include "exitcode.h"
+#include "meter.h"
 #include "resolve.h"
 #include "syscalls.h"
 #include "sysfmt.h"
@@ -796,6 +798,12 @@ int cmd_dump(int argc, char **argv)
 	}
 	d.res = lp_resolver_new();
 	lp_buf_reserve(&d.line, 8192);
+	/* progress only when the records go elsewhere than the terminal: the
+	 * line would land between them */
+	if (!isatty(fileno(d.out))) {
+		lp_meter_start();
+		lp_meter_phase("reading", lp_reader_status(d.rd)->file_size, true);
+	}
 
 	const char *meta = lp_reader_meta(d.rd);
 	cJSON *mj = cJSON_Parse(meta);
@@ -843,6 +851,9 @@ int cmd_dump(int argc, char **argv)
 		lp_error("dump: cannot write the output: %s", strerror(errno));
 		rc = LP_EXIT_IO;
 	}
+	if (rc == LP_EXIT_OK && lp_meter_was_shown())
+		lp_meter_done("dumped %llu records of %s", (unsigned long long)st->records, path);
+	lp_meter_clear();
 	if (st->damaged)
 		lp_warn("%s: %s", path, st->message);
 	else if (!st->has_trailer)

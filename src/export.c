@@ -39,6 +39,7 @@
 #include "commands.h"
 #include "exitcode.h"
 #include "event.h"
+#include "meter.h"
 #include "model.h"
 #include "otlp.h"
 #include "resolve.h"
@@ -424,6 +425,17 @@ static void on_signal(int sig)
 	raise(sig);
 }
 
+/* The closing line (meter.h): what was written, how big. */
+static void written(const char *out, uint64_t produced)
+{
+	char size[32];
+	struct stat sb;
+	if (!out)
+		lp_meter_done("wrote %s to stdout", lp_fmt_bytes(produced, size, sizeof(size)));
+	else if (stat(out, &sb) == 0)
+		lp_meter_done("wrote %s (%s)", out, lp_fmt_bytes((uint64_t)sb.st_size, size, sizeof(size)));
+}
+
 static int run_export(enum lp_export_format fmt, const struct lp_model *m, struct lp_reader *r,
 		      struct lp_xout *o, const struct lp_export_opts *opt, char *err, size_t errlen)
 {
@@ -558,6 +570,7 @@ static int export_run(int argc, char **argv, struct lp_otlp_opts *otlp)
 	opt.service = otlp->service;
 
 	char err[512] = "";
+	lp_meter_start();
 	struct lp_model_options mo = { .no_findings = false };
 	struct lp_model *m = lp_model_load(in, &mo, err, sizeof(err));
 	if (!m) {
@@ -647,6 +660,9 @@ static int export_run(int argc, char **argv, struct lp_otlp_opts *otlp)
 
 	struct lp_xout o;
 	lp_xout_init(&o, f, gz);
+	char phase[200];
+	snprintf(phase, sizeof(phase), "writing %s", to_stdout ? "stdout" : out);
+	lp_meter_phase(phase, lp_reader_status(r)->file_size, true); /* the exporter's passes over r */
 	int rc = run_export(fmt, m, r, &o, &opt, err, sizeof(err));
 	int fin = lp_xout_finish(&o);
 	int fe = errno;
@@ -673,6 +689,9 @@ static int export_run(int argc, char **argv, struct lp_otlp_opts *otlp)
 		if (status == LP_EXIT_OK)
 			tmp_live = 0;
 	}
+	if (status == LP_EXIT_OK)
+		written(to_stdout ? NULL : out, o.bytes_in);
+	lp_meter_clear();
 cleanup_tmp:
 	if (tmp_live) {
 		unlink(tmp_path);

@@ -263,6 +263,7 @@ static void priv_free(struct lp_model *m)
 	lp_strtab_free(&pv->paths);
 	free(pv->pinfo);
 	lp_u64map_free(&pv->file_by_key);
+	free(pv->step_mounts);
 	for (size_t i = 0; i < m->nsteps; i++) {
 		if (pv->step_enoent)
 			lp_strv_free(&pv->step_enoent[i]);

@@ -445,6 +445,7 @@ struct lp_model_options {
 	/* model this build of the recording's session only (session.h);
 	 * NULL: the recording as one build */
 	const struct lp_session_build *build;
+	size_t nbuilds;            /* builds of that session, for the progress line */
 };
 
 /*

@@ -144,6 +144,9 @@ struct lp_priv {
 	/* Is a container path still what a COPY placed there? (provenance.h) */
 	struct lp_provenance *prov;
 	struct lp_u64map file_by_key; /* (step + 1 << 32 | shown path id) -> file index */
+	/* [step]: does its command have a --mount? 0 not looked at yet, 1 no, 2 yes (pass 2) */
+	uint8_t *step_mounts;
+	size_t nstep_mounts;
 };
 
 static inline struct lp_priv *lp_priv(const struct lp_model *m)

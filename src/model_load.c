@@ -33,6 +33,7 @@
 #include "dockerfile.h"
 #include "event.h"
 #include "infer.h"
+#include "meter.h"
 #include "readahead.h"
 #include "resolve.h"
 #include "session.h"
@@ -131,6 +132,15 @@ static void session_build_facts(struct lp_model *m, const char *trailer)
 	lp_model_parse_session_image(m, trailer);
 }
 
+/* "reading", or "reading build 2 of 3" for a session's build. */
+static void phase_name(char *buf, size_t len, const char *what, const struct lp_model_options *opt)
+{
+	if (opt && opt->build && opt->nbuilds > 1)
+		snprintf(buf, len, "%s build %d of %zu", what, opt->build->index + 1, opt->nbuilds);
+	else
+		snprintf(buf, len, "%s", what);
+}
+
 struct lp_model *lp_model_from_reader(struct lp_reader *r, const struct lp_model_options *opt,
 				      char *err, size_t errlen)
 {
@@ -158,6 +168,9 @@ struct lp_model *lp_model_from_reader(struct lp_reader *r, const struct lp_model
 	}
 	struct lp_tape tape = { 0 };
 	uint64_t last_ts = 0;
+	char phase[64];
+	phase_name(phase, sizeof(phase), "reading", opt);
+	lp_meter_phase(phase, lp_reader_status(r)->file_size, true);
 	read_pass1(m, r, &tape, &last_ts);
 	const struct lp_reader_status *st = lp_reader_status(r);
 	lp_model_parse_trailer(m, lp_reader_trailer(r));
@@ -184,6 +197,8 @@ struct lp_model *lp_model_from_reader(struct lp_reader *r, const struct lp_model
 	/* pass 2: from the tape, or (too big a trace) from the trace again */
 	lp_pass2_begin(m);
 	if (!tape.dropped) {
+		phase_name(phase, sizeof(phase), "analysing", opt);
+		lp_meter_phase(phase, tape.nchunk, false); /* lp_pass2_replay() says which chunk */
 		lp_tape_rewind(&tape);
 		lp_pass2_replay(m, &tape);
 		lp_tape_free(&tape);
@@ -193,6 +208,8 @@ struct lp_model *lp_model_from_reader(struct lp_reader *r, const struct lp_model
 			lp_model_free(m);
 			return NULL;
 		}
+		phase_name(phase, sizeof(phase), "analysing", opt);
+		lp_meter_phase(phase, st->file_size, true);
 		reread_pass2(m, r);
 	}
 	lp_pass2_end(m);
@@ -200,6 +217,7 @@ struct lp_model *lp_model_from_reader(struct lp_reader *r, const struct lp_model
 	lp_model_summarize(m);
 	if (!opt || !opt->no_findings)
 		lp_analyze(m);
+	lp_meter_clear();
 	return m;
 }
 

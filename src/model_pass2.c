@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "event.h"
+#include "meter.h"
 #include "provenance.h"
 #include "syscalls.h"
 #include "util.h"
@@ -353,12 +354,12 @@ struct lp_file *lp_model_file_get(struct lp_model *m, int step, const char *path
  * and note_rfc() would note nothing new: skip it. */
 static void container_read_id(struct lp_model *m, int step, const char *cpath, uint32_t id)
 {
-	/* the installer's own copy, not the one COPY placed (provenance.h) */
-	if (!lp_prov_from_copy(lp_priv(m)->prov, m->steps[step].stage, cpath))
-		return;
 	struct lp_pinfo *pi = lp_model_pinfo(m, id);
 	uint32_t gen = (uint32_t)m->nctx_files;
 	if (cpath == lp_model_path(m, id) && pi->read_step == step + 1 && pi->read_gen == gen)
+		return;
+	/* the installer's own copy, not the one COPY placed (provenance.h) */
+	if (!lp_prov_from_copy_id(lp_priv(m)->prov, m->steps[step].stage, cpath, id))
 		return;
 	container_read(m, step, cpath);
 	pi = lp_model_pinfo(m, id);
@@ -422,12 +423,15 @@ void lp_pass2_replay(struct lp_model *m, struct lp_tape *t)
 {
 	struct lp_p2rec ring[P2_AHEAD];
 	size_t n = 0, head = 0;
+	unsigned tick = 0;
 	while (n < P2_AHEAD && lp_tape_get(t, &ring[n]))
 		prefetch_pinfo(m, &ring[n++]);
 	while (n) {
 		if (n > P2_AHEAD / 2)
 			prefetch_file(m, &ring[(head + P2_AHEAD / 2) % P2_AHEAD]);
 		lp_pass2_record(m, &ring[head]);
+		if (!(++tick & 0xffff))
+			lp_meter_at(t->rchunk);
 		if (lp_tape_get(t, &ring[head]))
 			prefetch_pinfo(m, &ring[head]);
 		else
@@ -490,32 +494,65 @@ static void step_saw(struct lp_model *m, int step, const struct lp_proc *p, cons
 
 /* ------------------------------------------------------- provenance */
 
+/* display() of a path that may be interned (id its id, or 0): the shown
+ * path of an interned one is worked out once (display_id); *sid: the
+ * shown path's id, or 0 (not interned: in buf). */
+static const char *display_maybe_id(struct lp_model *m, int step, const struct lp_proc *p, const char *path,
+				    uint32_t id, char *buf, size_t len, enum lp_path_space *space, uint32_t *sid)
+{
+	if (id && path && path == lp_model_path(m, id)) {
+		*sid = display_id(m, step, p, path, id, space);
+		return lp_model_path(m, *sid);
+	}
+	*sid = 0;
+	return display(m, step, p, path, buf, len, space);
+}
+
 /* A RUN step's container process changed what is at container path `path`
- * (as pass 2 has it: a container path, or a host path into its rootfs). */
-static void prov_gone(struct lp_model *m, int step, const struct lp_proc *p, const char *path, bool dir,
-		      uint64_t ts)
+ * (as pass 2 has it: a container path, or a host path into its rootfs;
+ * id: its interned id, or 0). */
+static void prov_gone(struct lp_model *m, int step, const struct lp_proc *p, const char *path, uint32_t id,
+		      bool dir, uint64_t ts)
 {
 	if (step < 0 || !path || !p || p->role != LP_ROLE_CONTAINER || m->steps[step].kind != LP_STEPK_RUN)
 		return;
 	char buf[4200];
 	enum lp_path_space space;
-	const char *c = display(m, step, p, path, buf, sizeof(buf), &space);
-	lp_prov_gone(lp_priv(m)->prov, m->steps[step].stage, c, dir, ts);
+	uint32_t sid;
+	const char *c = display_maybe_id(m, step, p, path, id, buf, sizeof(buf), &space, &sid);
+	lp_prov_gone_id(lp_priv(m)->prov, m->steps[step].stage, c, sid, dir, ts);
 }
 
 /* A COPY/ADD step's daemon wrote `shown` (a container path) into its layer. */
-static void prov_placed(struct lp_model *m, int step, const char *shown, enum lp_path_space space, uint64_t ts)
+static void prov_placed(struct lp_model *m, int step, uint32_t sid, enum lp_path_space space, uint64_t ts)
 {
 	if (step < 0 || space != LP_PATH_CONTAINER || m->steps[step].kind != LP_STEPK_COPY)
 		return;
-	lp_prov_placed(lp_priv(m)->prov, m->steps[step].stage, shown, ts);
+	lp_prov_placed_id(lp_priv(m)->prov, m->steps[step].stage, lp_model_path(m, sid), sid, ts);
+}
+
+/* Does RUN step `step`'s command have a --mount? Asked at each of its
+ * container's file events: its command is searched once. */
+static bool run_has_mounts(const struct lp_model *m, int step)
+{
+	const struct lp_step *s = &m->steps[step];
+	if (s->kind != LP_STEPK_RUN || !s->args)
+		return false;
+	struct lp_priv *pv = lp_priv(m);
+	if ((size_t)step >= pv->nstep_mounts)
+		lp_grow((void **)&pv->step_mounts, &pv->nstep_mounts, m->nsteps > (size_t)step ? m->nsteps : (size_t)step + 1,
+			sizeof(*pv->step_mounts));
+	if (!pv->step_mounts[step])
+		pv->step_mounts[step] = strstr(s->args, "--mount") ? 2 : 1;
+	return pv->step_mounts[step] == 2;
 }
 
 /* Is container path cpath under one of RUN step s's --mount targets (a
  * cache, bind, tmpfs, secret or ssh mount: no layer's)? */
-static bool in_run_mount(const struct lp_step *s, const char *cpath)
+static bool in_run_mount(const struct lp_model *m, int step, const char *cpath)
 {
-	if (s->kind != LP_STEPK_RUN || !s->args || !strstr(s->args, "--mount"))
+	const struct lp_step *s = &m->steps[step];
+	if (!run_has_mounts(m, step))
 		return false;
 	for (const char *a = strstr(s->args, "--mount"); a; a = strstr(a + 7, "--mount")) {
 		const char *end = a + strcspn(a, " \t\n");
@@ -557,32 +594,37 @@ static bool layer_work(const struct lp_model *m, int step, const struct lp_proc 
 		return false;
 	const struct lp_step *s = &m->steps[step];
 	if (s->kind == LP_STEPK_RUN)
-		return p->role == LP_ROLE_CONTAINER && !in_run_mount(s, shown);
+		return p->role == LP_ROLE_CONTAINER && !in_run_mount(m, step, shown);
 	return s->kind == LP_STEPK_COPY && lp_model_is_build_daemon(m, p);
 }
 
-static void layer_write(struct lp_model *m, int step, const struct lp_proc *p, const char *shown,
+/* (sid: the interned shown path) */
+static void layer_write(struct lp_model *m, int step, const struct lp_proc *p, uint32_t sid,
 			enum lp_path_space space, uint64_t bytes)
 {
+	const char *shown = lp_model_path(m, sid);
 	if (layer_work(m, step, p, shown, space))
-		lp_prov_write(lp_priv(m)->prov, m->steps[step].stage, shown, step, bytes);
+		lp_prov_write_id(lp_priv(m)->prov, m->steps[step].stage, shown, sid, step, bytes);
 }
 
-static void layer_read(struct lp_model *m, int step, const struct lp_proc *p, const char *shown,
+static void layer_read(struct lp_model *m, int step, const struct lp_proc *p, uint32_t sid,
 		       enum lp_path_space space)
 {
+	const char *shown = lp_model_path(m, sid);
 	if (layer_work(m, step, p, shown, space))
-		lp_prov_read(lp_priv(m)->prov, m->steps[step].stage, shown, step);
+		lp_prov_read_id(lp_priv(m)->prov, m->steps[step].stage, shown, sid, step);
 }
 
-/* A host or container path as a container path of step's (NULL: not one). */
-static const char *layer_path(struct lp_model *m, int step, const struct lp_proc *p, const char *path, char *buf,
-			      size_t len)
+/* A host or container path (id: its interned id, or 0) as a container
+ * path of step's (NULL: not one; *sid its id, or 0). */
+static const char *layer_path(struct lp_model *m, int step, const struct lp_proc *p, const char *path, uint32_t id,
+			      char *buf, size_t len, uint32_t *sid)
 {
+	*sid = 0;
 	if (step < 0 || !path)
 		return NULL;
 	enum lp_path_space space;
-	const char *c = display(m, step, p, path, buf, len, &space);
+	const char *c = display_maybe_id(m, step, p, path, id, buf, len, &space, sid);
 	return layer_work(m, step, p, c, space) ? c : NULL;
 }
 
@@ -646,14 +688,14 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 			f->written = true;
 			if (flags & O_CREAT)
 				f->creates++;
-			layer_write(m, step, p, shown, space, 0);
+			layer_write(m, step, p, sid, space, 0);
 			if (p->role == LP_ROLE_CONTAINER)
-				prov_gone(m, step, p, path, false, h->ts);
+				prov_gone(m, step, p, path, pid, false, h->ts);
 			else if (lp_model_is_build_daemon(m, p))
-				prov_placed(m, step, shown, space, h->ts);
+				prov_placed(m, step, sid, space, h->ts);
 		} else if (!(flags & O_DIRECTORY)) {
 			f->read = true;
-			layer_read(m, step, p, shown, space);
+			layer_read(m, step, p, sid, space);
 		}
 		/* context bookkeeping */
 		const char *rel;
@@ -704,14 +746,15 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 		char b3[4096];
 		const char *to = translate_id(m, lp_model_path(m, tid), &tid, b3, sizeof(b3));
 		char lf[4200], lt[4200];
-		const char *lfrom = layer_path(m, step, p, path, lf, sizeof(lf));
-		const char *lto = layer_path(m, step, p, to, lt, sizeof(lt));
+		uint32_t lfid, ltid;
+		const char *lfrom = layer_path(m, step, p, path, pid, lf, sizeof(lf), &lfid);
+		const char *lto = layer_path(m, step, p, to, tid, lt, sizeof(lt), &ltid);
 		if (lfrom && lto)
-			lp_prov_rename(lp_priv(m)->prov, m->steps[step].stage, lfrom, lto, step);
+			lp_prov_rename_id(lp_priv(m)->prov, m->steps[step].stage, lfrom, lfid, lto, ltid, step);
 		if (p->role == LP_ROLE_CONTAINER) {
 			/* both names now hold something else (either may be a tree) */
-			prov_gone(m, step, p, path, true, h->ts);
-			prov_gone(m, step, p, to, true, h->ts);
+			prov_gone(m, step, p, path, pid, true, h->ts);
+			prov_gone(m, step, p, to, tid, true, h->ts);
 			break;
 		}
 		if (!lp_model_is_build_daemon(m, p))
@@ -760,14 +803,14 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 			f->rbytes += n;
 			f->rns += ev->lat_ns;
 			f->read = true;
-			layer_read(m, step, p, lp_model_path(m, sid), space);
+			layer_read(m, step, p, sid, space);
 		}
 		if (op) {
 			struct lp_file *f = file_of(m, step, p, op, oid, h->ts, &sid, &space);
 			f->wbytes += n;
 			f->wns += ev->lat_ns;
 			f->written = true;
-			layer_write(m, step, p, lp_model_path(m, sid), space, n);
+			layer_write(m, step, p, sid, space, n);
 			struct lp_split sp;
 			lp_model_split(m, op, oid, &sp);
 			if (sp.part != LP_SNAP_NONE)
@@ -790,12 +833,12 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 		/* symlink's first path is the new name (its target is no path);
 		 * link's is its second (a linker's output linked into place) */
 		if (!err && (sc == LP_SC_SYMLINK || sc == LP_SC_SYMLINKAT)) {
-			prov_gone(m, step, p, path, false, h->ts);
+			prov_gone(m, step, p, path, pid, false, h->ts);
 		} else if (!err && q->str1) {
 			uint32_t lid = q->str1;
 			char lb[4096];
-			prov_gone(m, step, p, translate_id(m, lp_model_path(m, lid), &lid, lb, sizeof(lb)), false,
-				  h->ts);
+			const char *lp = translate_id(m, lp_model_path(m, lid), &lid, lb, sizeof(lb));
+			prov_gone(m, step, p, lp, lid, false, h->ts);
 		}
 		break;
 	case LP_SC_UNLINK: case LP_SC_UNLINKAT: case LP_SC_RMDIR: {
@@ -803,12 +846,13 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 		if (err)
 			break;
 		bool dir = sc == LP_SC_RMDIR || (sc == LP_SC_UNLINKAT && (ev->args[2] & AT_REMOVEDIR));
-		prov_gone(m, step, p, path, dir, h->ts);
+		prov_gone(m, step, p, path, pid, dir, h->ts);
 		/* files only: a directory rmdir removes is empty, its files went one by one */
 		char lb[4200];
-		const char *lpath = dir ? NULL : layer_path(m, step, p, path, lb, sizeof(lb));
+		uint32_t lid;
+		const char *lpath = dir ? NULL : layer_path(m, step, p, path, pid, lb, sizeof(lb), &lid);
 		if (lpath)
-			lp_prov_delete(lp_priv(m)->prov, m->steps[step].stage, lpath, step);
+			lp_prov_delete_id(lp_priv(m)->prov, m->steps[step].stage, lpath, lid, step);
 		break;
 	}
 	default:
@@ -857,11 +901,11 @@ static void pass2_fdio(struct lp_model *m, const struct lp_p2rec *q, const struc
 	f->wns += e->wns;
 	if (e->rbytes) {
 		f->read = true;
-		layer_read(m, step, p, lp_model_path(m, sid), space);
+		layer_read(m, step, p, sid, space);
 	}
 	if (e->wbytes) {
 		f->written = true;
-		layer_write(m, step, p, lp_model_path(m, sid), space, e->wbytes);
+		layer_write(m, step, p, sid, space, e->wbytes);
 	}
 	const char *rel;
 	if (e->wbytes && p->role != LP_ROLE_CONTAINER) {
@@ -942,8 +986,13 @@ void lp_pass2_begin(struct lp_model *m)
 {
 	lp_model_reset_mounts(m);
 	lp_model_pinfo(m, (uint32_t)lp_priv(m)->paths.n); /* room for every path at once */
-	if (!lp_priv(m)->prov)
+	free(lp_priv(m)->step_mounts); /* (the steps' commands are known now) */
+	lp_priv(m)->step_mounts = NULL;
+	lp_priv(m)->nstep_mounts = 0;
+	if (!lp_priv(m)->prov) {
 		lp_priv(m)->prov = lp_prov_new();
+		lp_prov_use_paths(lp_priv(m)->prov, &lp_priv(m)->paths);
+	}
 }
 
 /* A per-step list built in pass 2, handed over to the step. */

@@ -5,6 +5,11 @@
  * or "stage\x1f/dir/" (a whole tree), with the last time it was placed by
  * a COPY and the last time it went. Most paths never get an entry: a path
  * with none is as the COPY left it.
+ *
+ * Pass 2 asks about a file at almost every event, mostly by a path it has
+ * interned (lp_prov_use_paths): the entry of a file is then found by its
+ * stage and path id in an array (prov_ids), and the map, with its hash and
+ * compare of the whole key, is asked only the first time.
  */
 #include "provenance.h"
 
@@ -36,11 +41,26 @@ struct prov_own {
 	uint8_t deleted : 1;    /* absent, its deletion counted for `step` */
 };
 
+/* The file entries of one stage by path id: 0 not known yet (ask the
+ * map), ID_NONE the path has none, else its index in ents + ID_ENT. */
+struct prov_ids {
+	uint32_t *v;
+	size_t n;
+};
+#define ID_NONE 1u
+#define ID_ENT 2u
+
 struct lp_provenance {
 	struct lp_smap idx;          /* key -> index in ents */
+	const struct lp_strtab *paths; /* the ids the *_id calls give, or NULL */
+	struct prov_ids *ids;        /* [stage]: file entries by path id */
+	const char *last_stage;      /* the stage pointer asked last, and its number */
+	uint16_t last_k;
 	struct prov_ent *ents;
 	size_t n, cap;
 	uint64_t gone;
+	size_t ntrees;               /* entries whose key ends in '/': a whole tree
+				      * ("stage\x1f/dir/") or the root */
 	/* layer ownership */
 	struct prov_own *owns;
 	size_t nowns, owns_cap;
@@ -60,6 +80,11 @@ struct lp_provenance *lp_prov_new(void)
 	return lp_xcalloc(1, sizeof(struct lp_provenance));
 }
 
+void lp_prov_use_paths(struct lp_provenance *pv, const struct lp_strtab *paths)
+{
+	pv->paths = paths;
+}
+
 void lp_prov_free(struct lp_provenance *pv)
 {
 	if (!pv)
@@ -73,6 +98,9 @@ void lp_prov_free(struct lp_provenance *pv)
 	free(pv->reads);
 	lp_smap_free(&pv->read_seen);
 	lp_smap_free(&pv->dirs);
+	for (size_t k = 0; k < pv->stages.n; k++)
+		free(pv->ids[k].v);
+	free(pv->ids);
 	free(pv);
 }
 
@@ -82,52 +110,174 @@ static bool make_key(char *buf, size_t len, const char *stage, const char *cpath
 	size_t n = strlen(cpath);
 	while (n > 1 && cpath[n - 1] == '/')
 		n--;
-	int w = snprintf(buf, len, "%s\x1f%.*s%s", stage ? stage : "", (int)n, cpath, dir ? "/" : "");
-	return w > 0 && (size_t)w < len;
+	size_t sl = stage ? strlen(stage) : 0;
+	if (sl + 1 + n + dir + 1 > len)
+		return false;
+	if (sl)
+		memcpy(buf, stage, sl);
+	buf[sl] = '\x1f';
+	memcpy(buf + sl + 1, cpath, n);
+	if (dir)
+		buf[sl + 1 + n++] = '/';
+	buf[sl + 1 + n] = 0;
+	return true;
 }
 
-static struct prov_ent *ent(struct lp_provenance *pv, const char *key)
+/* The number of a stage (stages.v), added on first use. The pointer
+ * asked last is remembered: pass 2 gives each step's own stage string,
+ * which lives as long as the provenance. */
+static uint16_t stage_no(struct lp_provenance *pv, const char *stage)
+{
+	if (pv->stages.n && stage == pv->last_stage)
+		return pv->last_k;
+	const char *st = stage ? stage : "";
+	size_t k = 0;
+	while (k < pv->stages.n && strcmp(pv->stages.v[k], st))
+		k++;
+	if (k == pv->stages.n) {
+		lp_strv_push(&pv->stages, st);
+		pv->ids = lp_xrealloc(pv->ids, pv->stages.n * sizeof(*pv->ids));
+		pv->ids[k] = (struct prov_ids){ 0 };
+	}
+	pv->last_stage = stage;
+	pv->last_k = (uint16_t)k;
+	return (uint16_t)k;
+}
+
+/* The slot of path id in stage k's array, made room for. */
+static uint32_t *id_slot(struct lp_provenance *pv, uint16_t k, uint32_t id)
+{
+	struct prov_ids *a = &pv->ids[k];
+	if (id >= a->n) {
+		size_t n = a->n ? a->n * 2 : 1024;
+		if (pv->paths && n < pv->paths->n)
+			n = pv->paths->n;
+		if (n <= id)
+			n = (size_t)id + 1;
+		a->v = lp_xrealloc(a->v, n * sizeof(*a->v));
+		memset(a->v + a->n, 0, (n - a->n) * sizeof(*a->v));
+		a->n = n;
+	}
+	return &a->v[id];
+}
+
+/* id when it names cpath in pv->paths (the *_id calls' promise), else 0. */
+static uint32_t usable_id(const struct lp_provenance *pv, const char *cpath, uint32_t id)
+{
+	return pv->paths && id && lp_strtab_str(pv->paths, id) == cpath ? id : 0;
+}
+
+/* A new entry for key (its index); a file's is noted by its path's id
+ * too, when the path is interned (an id asked before as having none
+ * must find it now). fid: that id when the caller knows it, else 0. */
+static int ent_add(struct lp_provenance *pv, const char *key, uint16_t k, uint32_t fid)
+{
+	lp_grow((void **)&pv->ents, &pv->cap, pv->n + 1, sizeof(*pv->ents));
+	int i = (int)pv->n++;
+	lp_smap_put(&pv->idx, key, i);
+	if (key[strlen(key) - 1] == '/') {
+		pv->ntrees++;
+	} else if (pv->paths) {
+		if (!fid)
+			fid = lp_strtab_find(pv->paths, strchr(key, '\x1f') + 1);
+		if (fid)
+			*id_slot(pv, k, fid) = (uint32_t)i + ID_ENT;
+	}
+	return i;
+}
+
+static struct prov_ent *ent(struct lp_provenance *pv, const char *key, uint16_t k)
 {
 	int i = lp_smap_get(&pv->idx, key);
-	if (i < 0) {
-		lp_grow((void **)&pv->ents, &pv->cap, pv->n + 1, sizeof(*pv->ents));
-		i = (int)pv->n++;
-		lp_smap_put(&pv->idx, key, i);
-	}
+	if (i < 0)
+		i = ent_add(pv, key, k, 0);
 	return &pv->ents[i];
 }
 
-void lp_prov_gone(struct lp_provenance *pv, const char *stage, const char *cpath, bool dir, uint64_t ts)
+/* The entry of file cpath (id: its id, or 0) in stage: its index, -1 when
+ * it has none, -2 when cpath is no container path that can have one. With
+ * create, made when it has none. The key is in key (when keyed: the map
+ * was asked; else key[0] is 0). */
+static int file_ent(struct lp_provenance *pv, const char *stage, const char *cpath, uint32_t id, bool create,
+		    char *key, size_t len)
+{
+	key[0] = 0;
+	if (!cpath || cpath[0] != '/')
+		return -2;
+	uint16_t k = stage_no(pv, stage);
+	id = usable_id(pv, cpath, id);
+	uint32_t *slot = NULL;
+	if (id) {
+		slot = id_slot(pv, k, id);
+		if (*slot >= ID_ENT)
+			return (int)(*slot - ID_ENT);
+		if (*slot == ID_NONE && !create)
+			return -1;
+	}
+	if (!make_key(key, len, stage, cpath, false))
+		return -2;
+	int i = lp_smap_get(&pv->idx, key);
+	/* the key's path is the id's own (not a name with a trailing '/') */
+	bool own = id && !strcmp(strchr(key, '\x1f') + 1, cpath);
+	if (i < 0 && create)
+		i = ent_add(pv, key, k, own ? id : 0);
+	if (slot) {
+		slot = id_slot(pv, k, id); /* (ent_add may have moved it) */
+		if (i >= 0)
+			*slot = (uint32_t)i + ID_ENT;
+		else if (own)
+			*slot = ID_NONE; /* (a name with a trailing '/' is another's key: never "none") */
+	}
+	return i;
+}
+
+void lp_prov_gone_id(struct lp_provenance *pv, const char *stage, const char *cpath, uint32_t id, bool dir,
+		     uint64_t ts)
 {
 	char key[4200];
-	if (!cpath || cpath[0] != '/' || !make_key(key, sizeof(key), stage, cpath, false))
+	int i = file_ent(pv, stage, cpath, id, true, key, sizeof(key));
+	if (i < 0)
 		return;
-	struct prov_ent *e = ent(pv, key);
+	struct prov_ent *e = &pv->ents[i];
 	if (!e->gone_ts || e->gone_ts < e->placed_ts)
 		pv->gone++;
 	e->gone_ts = ts;
 	if (dir && make_key(key, sizeof(key), stage, cpath, true))
-		ent(pv, key)->gone_ts = ts;
+		ent(pv, key, stage_no(pv, stage))->gone_ts = ts;
+}
+
+void lp_prov_gone(struct lp_provenance *pv, const char *stage, const char *cpath, bool dir, uint64_t ts)
+{
+	lp_prov_gone_id(pv, stage, cpath, 0, dir, ts);
+}
+
+void lp_prov_placed_id(struct lp_provenance *pv, const char *stage, const char *cpath, uint32_t id, uint64_t ts)
+{
+	char key[4200];
+	int i = file_ent(pv, stage, cpath, id, true, key, sizeof(key));
+	if (i >= 0)
+		pv->ents[i].placed_ts = ts;
 }
 
 void lp_prov_placed(struct lp_provenance *pv, const char *stage, const char *cpath, uint64_t ts)
 {
-	char key[4200];
-	if (!cpath || cpath[0] != '/' || !make_key(key, sizeof(key), stage, cpath, false))
-		return;
-	ent(pv, key)->placed_ts = ts;
+	lp_prov_placed_id(pv, stage, cpath, 0, ts);
 }
 
-bool lp_prov_from_copy(const struct lp_provenance *pv, const char *stage, const char *cpath)
+bool lp_prov_from_copy_id(struct lp_provenance *pv, const char *stage, const char *cpath, uint32_t id)
 {
 	if (!pv->n || !cpath || cpath[0] != '/')
 		return true;
 	char key[4200];
-	if (!make_key(key, sizeof(key), stage, cpath, false))
+	int i = file_ent(pv, stage, cpath, id, false, key, sizeof(key));
+	if (i == -2)
 		return true;
-	int i = lp_smap_get(&pv->idx, key);
 	uint64_t placed = i >= 0 ? pv->ents[i].placed_ts : 0;
 	uint64_t gone = i >= 0 ? pv->ents[i].gone_ts : 0;
+	if (!pv->ntrees) /* no directory above it has an entry */
+		return !gone || placed > gone;
+	if (!key[0] && !make_key(key, sizeof(key), stage, cpath, false))
+		return true;
 	/* every directory above it: "stage\x1f/a/", "stage\x1f/" ... */
 	char *sep = strchr(key, '\x1f');
 	char *end = key + strlen(key);
@@ -142,6 +292,11 @@ bool lp_prov_from_copy(const struct lp_provenance *pv, const char *stage, const 
 			gone = pv->ents[d].gone_ts;
 	}
 	return !gone || placed > gone;
+}
+
+bool lp_prov_from_copy(struct lp_provenance *pv, const char *stage, const char *cpath)
+{
+	return lp_prov_from_copy_id(pv, stage, cpath, 0);
 }
 
 uint64_t lp_prov_gone_count(const struct lp_provenance *pv)
@@ -174,28 +329,27 @@ static const char *own_path(const struct lp_provenance *pv, const struct prov_ow
 
 /* The ownership of a file, made on first use; NULL when the path is not a
  * layer's. The pointer holds until the next call. */
-static struct prov_own *own_ent(struct lp_provenance *pv, const char *stage, const char *cpath)
+static struct prov_own *own_ent(struct lp_provenance *pv, const char *stage, const char *cpath, uint32_t id)
 {
 	char key[4200];
-	if (!cpath || cpath[0] != '/' || not_in_layer(cpath) || !make_key(key, sizeof(key), stage, cpath, false))
+	if (!cpath || cpath[0] != '/' || not_in_layer(cpath))
 		return NULL;
-	struct prov_ent *e = ent(pv, key);
+	int i = file_ent(pv, stage, cpath, id, true, key, sizeof(key));
+	if (i < 0)
+		return NULL;
+	struct prov_ent *e = &pv->ents[i];
 	if (e->own)
 		return &pv->owns[e->own - 1];
 	lp_grow((void **)&pv->owns, &pv->owns_cap, pv->nowns + 1, sizeof(*pv->owns));
 	struct prov_own *o = &pv->owns[pv->nowns++];
 	e->own = (uint32_t)pv->nowns;
 	o->step = o->change = -1;
-	o->ent = (uint32_t)(e - pv->ents);
-	const char *st = stage ? stage : "";
-	size_t k = 0;
-	while (k < pv->stages.n && strcmp(pv->stages.v[k], st))
-		k++;
-	if (k == pv->stages.n)
-		lp_strv_push(&pv->stages, st);
-	o->stage = (uint16_t)k;
+	o->ent = (uint32_t)i;
+	o->stage = stage_no(pv, stage);
 	/* its directories, for a rename of one of them (stops at the first
 	 * one known: the ones above it are known too) */
+	if (!key[0] && !make_key(key, sizeof(key), stage, cpath, false))
+		return o;
 	char *sep = strchr(key, '\x1f');
 	for (char *sl = strrchr(sep + 1, '/'); sl && sl > sep + 1; sl = strrchr(sep + 1, '/')) {
 		*sl = 0;
@@ -269,11 +423,17 @@ static void write_ent(struct lp_provenance *pv, struct prov_own *o, int step, ui
 	c->bytes += bytes;
 }
 
-void lp_prov_write(struct lp_provenance *pv, const char *stage, const char *cpath, int step, uint64_t bytes)
+void lp_prov_write_id(struct lp_provenance *pv, const char *stage, const char *cpath, uint32_t id, int step,
+		      uint64_t bytes)
 {
-	struct prov_own *o = step >= 0 ? own_ent(pv, stage, cpath) : NULL;
+	struct prov_own *o = step >= 0 ? own_ent(pv, stage, cpath, id) : NULL;
 	if (o)
 		write_ent(pv, o, step, bytes);
+}
+
+void lp_prov_write(struct lp_provenance *pv, const char *stage, const char *cpath, int step, uint64_t bytes)
+{
+	lp_prov_write_id(pv, stage, cpath, 0, step, bytes);
 }
 
 static void delete_ent(struct lp_provenance *pv, struct prov_own *o, int step)
@@ -316,9 +476,9 @@ static void delete_ent(struct lp_provenance *pv, struct prov_own *o, int step)
 	o->bytes = 0;
 }
 
-void lp_prov_delete(struct lp_provenance *pv, const char *stage, const char *cpath, int step)
+void lp_prov_delete_id(struct lp_provenance *pv, const char *stage, const char *cpath, uint32_t id, int step)
 {
-	struct prov_own *o = step >= 0 ? own_ent(pv, stage, cpath) : NULL;
+	struct prov_own *o = step >= 0 ? own_ent(pv, stage, cpath, id) : NULL;
 	if (o)
 		delete_ent(pv, o, step);
 }
@@ -343,41 +503,54 @@ static bool rename_tree(struct lp_provenance *pv, const char *stage, const char 
 			continue;
 		uint64_t bytes = o->bytes;
 		delete_ent(pv, o, step);
-		struct prov_own *t = own_ent(pv, stage, dst); /* (owns may move: o is stale) */
+		struct prov_own *t = own_ent(pv, stage, dst, 0); /* (owns may move: o is stale) */
 		if (t)
 			write_ent(pv, t, step, bytes);
 	}
 	return true;
 }
 
-void lp_prov_rename(struct lp_provenance *pv, const char *stage, const char *from, const char *to, int step)
+void lp_prov_delete(struct lp_provenance *pv, const char *stage, const char *cpath, int step)
+{
+	lp_prov_delete_id(pv, stage, cpath, 0, step);
+}
+
+void lp_prov_rename_id(struct lp_provenance *pv, const char *stage, const char *from, uint32_t from_id,
+		       const char *to, uint32_t to_id, int step)
 {
 	if (step < 0)
 		return;
 	if (rename_tree(pv, stage, from, to, step))
 		return;
-	struct prov_own *f = own_ent(pv, stage, from);
+	struct prov_own *f = own_ent(pv, stage, from, from_id);
 	uint64_t bytes = 0;
 	if (f) {
 		bytes = f->present ? f->bytes : 0;
 		delete_ent(pv, f, step);
 	}
-	struct prov_own *t = own_ent(pv, stage, to); /* (owns may have moved: f is stale) */
+	struct prov_own *t = own_ent(pv, stage, to, to_id); /* (owns may have moved: f is stale) */
 	if (t)
 		write_ent(pv, t, step, bytes);
 }
 
-void lp_prov_read(struct lp_provenance *pv, const char *stage, const char *cpath, int step)
+void lp_prov_rename(struct lp_provenance *pv, const char *stage, const char *from, const char *to, int step)
+{
+	lp_prov_rename_id(pv, stage, from, 0, to, 0, step);
+}
+
+void lp_prov_read_id(struct lp_provenance *pv, const char *stage, const char *cpath, uint32_t id, int step)
 {
 	char key[4200];
-	if (step < 0 || !cpath || cpath[0] != '/' || !make_key(key, sizeof(key), stage, cpath, false))
+	if (step < 0)
 		return;
-	int i = lp_smap_get(&pv->idx, key);
+	int i = file_ent(pv, stage, cpath, id, false, key, sizeof(key));
 	if (i < 0 || !pv->ents[i].own)
 		return;
 	const struct prov_own *e = &pv->owns[pv->ents[i].own - 1];
 	/* the versions that replaced another (of a known step or not) */
 	if (!e->present || e->step == step || !e->over)
+		return;
+	if (!key[0] && !make_key(key, sizeof(key), stage, cpath, false))
 		return;
 	char seen[4300];
 	snprintf(seen, sizeof(seen), "%d\x1f%s", step, key);
@@ -388,6 +561,11 @@ void lp_prov_read(struct lp_provenance *pv, const char *stage, const char *cpath
 	pv->reads[pv->nreads++] = (struct lp_layer_read){ .step = step, .copy_of = e->step,
 							  .replaced = pv->changes[e->change].from,
 							  .stage = pv->stages.v[e->stage], .path = own_path(pv, e) };
+}
+
+void lp_prov_read(struct lp_provenance *pv, const char *stage, const char *cpath, int step)
+{
+	lp_prov_read_id(pv, stage, cpath, 0, step);
 }
 
 struct lp_layer_counts lp_prov_step_counts(const struct lp_provenance *pv, int step)

@@ -37,7 +37,7 @@ void lp_prov_free(struct lp_provenance *pv);
  * directory whose whole tree went (rmdir, rm -r, rename of a directory). */
 void lp_prov_gone(struct lp_provenance *pv, const char *stage, const char *cpath, bool dir, uint64_t ts);
 void lp_prov_placed(struct lp_provenance *pv, const char *stage, const char *cpath, uint64_t ts);
-bool lp_prov_from_copy(const struct lp_provenance *pv, const char *stage, const char *cpath);
+bool lp_prov_from_copy(struct lp_provenance *pv, const char *stage, const char *cpath);
 /* Paths marked gone in all (tests, statistics). */
 uint64_t lp_prov_gone_count(const struct lp_provenance *pv);
 
@@ -70,5 +70,24 @@ void lp_prov_read(struct lp_provenance *pv, const char *stage, const char *cpath
 struct lp_layer_counts lp_prov_step_counts(const struct lp_provenance *pv, int step);
 const struct lp_layer_change *lp_prov_changes(const struct lp_provenance *pv, size_t *n);
 const struct lp_layer_read *lp_prov_reads(const struct lp_provenance *pv, size_t *n);
+
+/*
+ * The same by path id: with paths (a table that outlives pv), each call
+ * below may give a path as its id there (cpath must then be
+ * lp_strtab_str(paths, id); id 0: a path of no id). Answers are the
+ * string calls' own; a file's entry is found without hashing its key.
+ */
+struct lp_strtab;
+void lp_prov_use_paths(struct lp_provenance *pv, const struct lp_strtab *paths);
+void lp_prov_gone_id(struct lp_provenance *pv, const char *stage, const char *cpath, uint32_t id, bool dir,
+		     uint64_t ts);
+void lp_prov_placed_id(struct lp_provenance *pv, const char *stage, const char *cpath, uint32_t id, uint64_t ts);
+bool lp_prov_from_copy_id(struct lp_provenance *pv, const char *stage, const char *cpath, uint32_t id);
+void lp_prov_write_id(struct lp_provenance *pv, const char *stage, const char *cpath, uint32_t id, int step,
+		      uint64_t bytes);
+void lp_prov_delete_id(struct lp_provenance *pv, const char *stage, const char *cpath, uint32_t id, int step);
+void lp_prov_rename_id(struct lp_provenance *pv, const char *stage, const char *from, uint32_t from_id,
+		       const char *to, uint32_t to_id, int step);
+void lp_prov_read_id(struct lp_provenance *pv, const char *stage, const char *cpath, uint32_t id, int step);
 
 #endif

@@ -17,6 +17,7 @@
 #include "cmdline.h"
 #include "commands.h"
 #include "exitcode.h"
+#include "meter.h"
 #include "model.h"
 #include "report.h"
 #include "report_session.h"
@@ -802,9 +803,13 @@ int cmd_report(int argc, char **argv)
 			goto out;
 		}
 	}
+	lp_meter_start();
 	if (optind < argc - 1 ||
 	    lp_session_recorded(lp_cmdline_trace_quiet(optind < argc ? argv[optind] : NULL))) {
 		rc = report_session(argv + optind, argc - optind, targets, nt, json, top, wide ? 0 : lp_term_width());
+		if (lp_meter_was_shown())
+			lp_meter_done("reported %d recording%s", argc - optind > 1 ? argc - optind : 1,
+				      argc - optind > 1 ? "s" : "");
 		goto out;
 	}
 	const char *file = lp_cmdline_trace("report", optind < argc ? argv[optind] : NULL);
@@ -820,6 +825,8 @@ int cmd_report(int argc, char **argv)
 		goto out;
 	}
 	rc = report_one(m, file, targets, nt, json, top, wide ? 0 : lp_term_width());
+	if (lp_meter_was_shown()) /* a long load: say how long */
+		lp_meter_done("reported %s (%llu events)", file, (unsigned long long)m->build.events);
 	lp_model_free(m);
 out:
 	for (size_t i = 0; i < nt; i++)

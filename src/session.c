@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "event.h"
+#include "meter.h"
 #include "model.h"
 #include "session.h"
 #include "trace.h"
@@ -122,12 +123,11 @@ int lp_session_load(const char *path, bool progress, struct lp_model ***models, 
 	}
 	size_t nb = ss.n ? ss.n : 1;
 	struct lp_model **v = lp_xcalloc(nb, sizeof(*v));
-	bool tty = progress && isatty(2);
+	if (progress)
+		lp_meter_start(); /* each build's load shows its phases (model_load.c) */
 	int rc = 0;
 	for (size_t k = 0; k < nb; k++) {
-		struct lp_model_options opt = { .build = ss.n ? &ss.builds[k] : NULL };
-		if (tty && nb > 1)
-			fprintf(stderr, "\rlayerprof: %s: build %zu of %zu...", path, k + 1, nb);
+		struct lp_model_options opt = { .build = ss.n ? &ss.builds[k] : NULL, .nbuilds = nb };
 		v[k] = lp_model_from_reader(r, &opt, err, errlen);
 		if (!v[k]) {
 			for (size_t j = 0; j < k; j++)
@@ -138,8 +138,6 @@ int lp_session_load(const char *path, bool progress, struct lp_model ***models, 
 			break;
 		}
 	}
-	if (tty && nb > 1)
-		fprintf(stderr, "\r\033[K");
 	lp_session_free(&ss);
 	lp_reader_close(r);
 	if (rc == 0) {

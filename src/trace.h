@@ -122,6 +122,9 @@ int lp_reader_next(struct lp_reader *r, const struct lp_hdr **rec);
 /* The TRAILER JSON text, or NULL when absent; valid after next() returned 0. */
 const char *lp_reader_trailer(const struct lp_reader *r);
 const struct lp_reader_status *lp_reader_status(const struct lp_reader *r);
+/* Traces bigger than this (bytes) are decoded ahead by a thread (the
+ * same records and status; tests set 0 to take that road). */
+extern uint64_t lp_reader_ahead_min;
 /* Back to the first record (for two-pass analyses). */
 int lp_reader_rewind(struct lp_reader *r);
 void lp_reader_close(struct lp_reader *r);

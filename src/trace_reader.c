@@ -8,12 +8,19 @@
  * left in the file before anything is allocated or copied. The first bad or
  * incomplete block ends the readable data; the status says what was
  * recovered and why it stopped.
+ *
+ * A trace of more than lp_reader_ahead_min bytes is decoded ahead: a
+ * thread reads, checks and inflates/unpacks the next blocks (a few at a
+ * time) with a reader of its own, and lp_reader_next() takes them, and the
+ * status after each, in order, then the final status at the end. The
+ * records, the status and the messages are the same as decoding in place.
  */
 #include "trace.h"
 
 #include <cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +30,7 @@
 #include <zlib.h>
 
 #include "le.h"
+#include "meter.h"
 #include "trace_pack.h"
 #include "util.h"
 
@@ -44,7 +52,8 @@ struct lp_reader {
 	size_t raw_cap, raw_len, pos;
 	uint8_t *stored;
 	size_t stored_cap;
-	uint8_t *rec;          /* aligned copy handed out by next() */
+	uint8_t *rec;          /* aligned copy handed out by next(); zero past rec_dirty */
+	size_t rec_dirty;
 	z_stream zs;
 	bool zs_ready;
 	struct lp_unpacker *unpacker; /* codecs 2 and 3, made on first use */
@@ -52,6 +61,30 @@ struct lp_reader {
 	char *meta, *trailer;
 	bool done;
 	struct lp_reader_status st;
+	struct ahead *ah;      /* decoding ahead, or NULL (in place) */
+	bool quiet;            /* the thread's reader: the consumer shows progress */
+};
+
+uint64_t lp_reader_ahead_min = 4u << 20;
+
+/* A block decoded ahead, with the reader's state after it. */
+#define AHEAD_BLOCKS 3
+struct ahead_blk {
+	uint8_t *raw;
+	size_t cap, len;
+	uint64_t off, block_no, blocks, bytes;
+	bool has_trailer;
+};
+
+struct ahead {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct lp_reader *sh;  /* the thread's reader: position, status, buffers */
+	struct ahead_blk q[AHEAD_BLOCKS];
+	unsigned head, n;      /* decoded blocks, oldest first */
+	bool end;              /* no more: sh has the final status */
+	bool quit;
 };
 
 enum blk { BLK_OK, BLK_END, BLK_BAD };
@@ -296,6 +329,8 @@ static bool next_block(struct lp_reader *r)
 		r->block_no++;
 		r->st.blocks++;
 		r->st.bytes = r->off;
+		if (!r->quiet)
+			lp_meter_read(r->off); /* every pass over a trace shows its progress */
 		switch (bh.type) {
 		case LP_BLOCK_EVENTS:
 			r->pos = 0;
@@ -311,6 +346,170 @@ static bool next_block(struct lp_reader *r)
 			break; /* META again, or a newer optional block type: skip */
 		}
 	}
+}
+
+/* ---------------------------------------------------- decoding ahead */
+
+static void *ahead_main(void *arg)
+{
+	struct ahead *a = arg;
+	struct lp_reader *sh = a->sh;
+	for (;;) {
+		pthread_mutex_lock(&a->mu);
+		while (a->n == AHEAD_BLOCKS && !a->quit)
+			pthread_cond_wait(&a->cv, &a->mu);
+		bool quit = a->quit;
+		struct ahead_blk *b = &a->q[(a->head + a->n) % AHEAD_BLOCKS];
+		pthread_mutex_unlock(&a->mu);
+		if (quit)
+			break;
+		bool ok = next_block(sh);
+		if (ok) {
+			/* the block's bytes go to the slot, the slot's buffer is
+			 * the next block's */
+			uint8_t *t = b->raw;
+			size_t tc = b->cap;
+			b->raw = sh->raw;
+			b->cap = sh->raw_cap;
+			b->len = sh->raw_len;
+			sh->raw = t;
+			sh->raw_cap = tc;
+			sh->raw_len = 0;
+			b->off = sh->off;
+			b->block_no = sh->block_no;
+			b->blocks = sh->st.blocks;
+			b->bytes = sh->st.bytes;
+			b->has_trailer = sh->st.has_trailer;
+		}
+		pthread_mutex_lock(&a->mu);
+		if (ok)
+			a->n++;
+		else
+			a->end = true;
+		pthread_cond_broadcast(&a->cv);
+		pthread_mutex_unlock(&a->mu);
+		if (!ok)
+			break;
+	}
+	return NULL;
+}
+
+/* Start decoding ahead from where r is; false when no thread (r then
+ * decodes in place). */
+static bool ahead_start(struct lp_reader *r)
+{
+	struct lp_reader *sh = calloc(1, sizeof(*sh));
+	struct ahead *a = calloc(1, sizeof(*a));
+	if (!sh || !a || inflateInit(&sh->zs) != Z_OK) {
+		free(sh);
+		free(a);
+		return false;
+	}
+	sh->zs_ready = true;
+	sh->fd = r->fd; /* (pread: shared, never closed by sh) */
+	sh->version = r->version;
+	sh->file_size = r->file_size;
+	sh->off = r->off;
+	sh->block_no = r->block_no;
+	sh->st = r->st;
+	sh->quiet = true;
+	a->sh = sh;
+	bool mu = !pthread_mutex_init(&a->mu, NULL);
+	bool cv = mu && !pthread_cond_init(&a->cv, NULL);
+	if (!cv || pthread_create(&a->thread, NULL, ahead_main, a)) {
+		if (cv)
+			pthread_cond_destroy(&a->cv);
+		if (mu)
+			pthread_mutex_destroy(&a->mu);
+		inflateEnd(&sh->zs);
+		free(sh);
+		free(a);
+		return false;
+	}
+	r->ah = a;
+	return true;
+}
+
+/* Stop the thread and free what it had (blocks not taken are dropped). */
+static void ahead_stop(struct lp_reader *r)
+{
+	struct ahead *a = r->ah;
+	if (!a)
+		return;
+	pthread_mutex_lock(&a->mu);
+	a->quit = true;
+	pthread_cond_broadcast(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+	pthread_join(a->thread, NULL);
+	pthread_cond_destroy(&a->cv);
+	pthread_mutex_destroy(&a->mu);
+	for (int i = 0; i < AHEAD_BLOCKS; i++)
+		free(a->q[i].raw);
+	struct lp_reader *sh = a->sh;
+	inflateEnd(&sh->zs);
+	lp_unpacker_free(sh->unpacker);
+	free(sh->raw);
+	free(sh->stored);
+	free(sh->trailer);
+	free(sh);
+	free(a);
+	r->ah = NULL;
+}
+
+/* next_block() from the thread: the next block decoded, and r's state as
+ * if r had read it; at the end, the final status (then no thread). */
+static bool ahead_take(struct lp_reader *r)
+{
+	struct ahead *a = r->ah;
+	pthread_mutex_lock(&a->mu);
+	while (!a->n && !a->end)
+		pthread_cond_wait(&a->cv, &a->mu);
+	if (!a->n) {
+		pthread_mutex_unlock(&a->mu);
+		struct lp_reader *sh = a->sh;
+		r->off = sh->off;
+		r->block_no = sh->block_no;
+		r->st.blocks = sh->st.blocks;
+		r->st.bytes = sh->st.bytes;
+		r->st.has_trailer = sh->st.has_trailer;
+		r->st.damaged = sh->st.damaged;
+		memcpy(r->st.message, sh->st.message, sizeof(r->st.message));
+		if (!r->trailer) {
+			r->trailer = sh->trailer;
+			sh->trailer = NULL;
+		}
+		r->raw_len = r->pos = 0;
+		ahead_stop(r);
+		return false;
+	}
+	struct ahead_blk *b = &a->q[a->head];
+	uint8_t *t = r->raw;
+	size_t tc = r->raw_cap;
+	r->raw = b->raw;
+	r->raw_cap = b->cap;
+	r->raw_len = b->len;
+	b->raw = t;
+	b->cap = tc;
+	r->pos = 0;
+	r->off = b->off;
+	r->block_no = b->block_no;
+	r->st.blocks = b->blocks;
+	r->st.bytes = b->bytes;
+	r->st.has_trailer = b->has_trailer;
+	a->head = (a->head + 1) % AHEAD_BLOCKS;
+	a->n--;
+	pthread_cond_broadcast(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+	lp_meter_read(r->off);
+	return true;
+}
+
+/* The next EVENTS block: decoded ahead when the trace is big enough. */
+static bool next_events(struct lp_reader *r)
+{
+	if (!r->ah && r->file_size > lp_reader_ahead_min && r->off < r->file_size && !r->st.has_trailer)
+		ahead_start(r);
+	return r->ah ? ahead_take(r) : next_block(r);
 }
 
 struct lp_reader *lp_reader_open(const char *path, char *err, size_t errlen)
@@ -394,7 +593,7 @@ struct lp_reader *lp_reader_open(const char *path, char *err, size_t errlen)
 	r->block_no = 1;
 	r->st.file_size = size;
 	r->st.bytes = hsize;
-	r->rec = lp_xmalloc(REC_MAX + REC_PAD);
+	r->rec = lp_xcalloc(1, REC_MAX + REC_PAD);
 	if (inflateInit(&r->zs) != Z_OK) {
 		snprintf(err, errlen, "cannot initialize zlib");
 		lp_reader_close(r);
@@ -448,7 +647,7 @@ int lp_reader_next(struct lp_reader *r, const struct lp_hdr **rec)
 	if (r->done)
 		return 0;
 	while (r->pos >= r->raw_len) {
-		if (!next_block(r)) {
+		if (!next_events(r)) {
 			stop(r);
 			return 0;
 		}
@@ -456,7 +655,10 @@ int lp_reader_next(struct lp_reader *r, const struct lp_hdr **rec)
 	/* records_fit() checked the chain when the block was loaded */
 	uint16_t size = lp_get_u16(r->raw + r->pos);
 	memcpy(r->rec, r->raw + r->pos, size);
-	memset(r->rec + size, 0, REC_PAD);
+	/* the bytes after it are zero: those a longer record left, cleared */
+	if (r->rec_dirty > size)
+		memset(r->rec + size, 0, r->rec_dirty - size);
+	r->rec_dirty = size;
 	r->pos += size;
 	r->st.records++;
 	*rec = (const struct lp_hdr *)r->rec;
@@ -475,6 +677,7 @@ const struct lp_reader_status *lp_reader_status(const struct lp_reader *r)
 
 int lp_reader_rewind(struct lp_reader *r)
 {
+	ahead_stop(r);
 	r->off = r->first_events;
 	r->block_no = 2;
 	r->raw_len = r->pos = 0;
@@ -492,6 +695,7 @@ void lp_reader_close(struct lp_reader *r)
 {
 	if (!r)
 		return;
+	ahead_stop(r);
 	if (r->zs_ready)
 		inflateEnd(&r->zs);
 	lp_unpacker_free(r->unpacker);

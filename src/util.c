@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include "util.h"
 
+#include "meter.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -14,6 +16,7 @@
 
 static void vmessage(const char *prefix, const char *fmt, va_list ap)
 {
+	lp_meter_clear(); /* never on the end of a progress line */
 	fprintf(stderr, "layerprof: %s", prefix);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);

@@ -5,6 +5,7 @@
 # memory error on a bad input fails the suite.
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/progress.sh"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -152,6 +153,7 @@ for bin in "${bins[@]}"; do
 	for c in report dump "export -o $tmp/data/out.folded"; do
 		expect "$tag: $c reads ./layerprof.data" 0 sh -c "cd \"\$1\" && \"\$0\" $c" "$bin" "$tmp/data"
 	done
+	progress_tests "$bin" "$tag"
 done
 
 # The man page's OPTIONS has every option of every command's --help.

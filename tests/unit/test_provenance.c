@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "containers.h"
 #include "provenance.h"
 
 Test(provenance, untouched_paths_are_the_copys)
@@ -234,4 +235,75 @@ Test(provenance, a_renamed_directory_takes_its_files)
 	cr_assert_eq(ch[0].from, 1);
 	cr_assert_eq(ch[0].bytes, 4000);
 	lp_prov_free(pv);
+}
+
+/* ------------------------------------------------ by path id */
+
+/* The *_id calls answer as the string calls do: a path asked by id before
+ * it had an entry finds the one made later (by id, by string, or made
+ * before the path was interned), and a name with a trailing '/' is the
+ * same file as without. */
+Test(provenance, by_id_answers_as_by_string)
+{
+	struct lp_strtab paths = { 0 };
+	struct lp_provenance *ps = lp_prov_new(), *pi = lp_prov_new();
+	lp_prov_use_paths(pi, &paths);
+	uint32_t a = lp_strtab_intern(&paths, "/app/a.js");
+	uint32_t b = lp_strtab_intern(&paths, "/app/b.js");
+	uint32_t bs = lp_strtab_intern(&paths, "/app/b.js/");
+#define BOTH(call_s, call_i) do { call_s; call_i; } while (0)
+	/* asked before any entry: none (and remembered as none) */
+	cr_assert(lp_prov_from_copy_id(pi, "", lp_strtab_str(&paths, a), a));
+	cr_assert(lp_prov_from_copy_id(pi, "", lp_strtab_str(&paths, bs), bs));
+	lp_prov_placed(ps, "", "/app/a.js", 5);
+	lp_prov_placed(pi, "", "/app/a.js", 5); /* by string: the id must see it */
+	BOTH(lp_prov_gone(ps, "", "/app/a.js", false, 10),
+	     lp_prov_gone_id(pi, "", lp_strtab_str(&paths, a), a, false, 10));
+	cr_assert_not(lp_prov_from_copy(ps, "", "/app/a.js"));
+	cr_assert_not(lp_prov_from_copy_id(pi, "", lp_strtab_str(&paths, a), a));
+	/* the trailing-'/' name's entry is the plain name's */
+	BOTH(lp_prov_gone(ps, "", "/app/b.js/", false, 11),
+	     lp_prov_gone_id(pi, "", lp_strtab_str(&paths, bs), bs, false, 11));
+	cr_assert_not(lp_prov_from_copy_id(pi, "", lp_strtab_str(&paths, b), b));
+	cr_assert_not(lp_prov_from_copy(ps, "", "/app/b.js"));
+	/* an entry made before its path was interned */
+	BOTH(lp_prov_gone(ps, "", "/app/c.js", false, 12), lp_prov_gone(pi, "", "/app/c.js", false, 12));
+	uint32_t c = lp_strtab_intern(&paths, "/app/c.js");
+	cr_assert_not(lp_prov_from_copy_id(pi, "", lp_strtab_str(&paths, c), c));
+	/* another stage is another file system */
+	cr_assert(lp_prov_from_copy_id(pi, "other", lp_strtab_str(&paths, a), a));
+	/* layer ownership: a RUN overwrites what a COPY wrote, a later RUN reads it */
+	BOTH(lp_prov_write(ps, "", "/app/a.js", 0, 100), lp_prov_write_id(pi, "", lp_strtab_str(&paths, a), a, 0, 100));
+	BOTH(lp_prov_write(ps, "", "/app/a.js", 1, 7), lp_prov_write(pi, "", "/app/a.js", 1, 7));
+	BOTH(lp_prov_read(ps, "", "/app/a.js", 2), lp_prov_read_id(pi, "", lp_strtab_str(&paths, a), a, 2));
+	BOTH(lp_prov_rename(ps, "", "/app/c.js", "/app/b.js", 2),
+	     lp_prov_rename_id(pi, "", lp_strtab_str(&paths, c), c, lp_strtab_str(&paths, b), b, 2));
+	BOTH(lp_prov_delete(ps, "", "/app/b.js", 3), lp_prov_delete_id(pi, "", lp_strtab_str(&paths, b), b, 3));
+#undef BOTH
+	size_t ns, ni;
+	const struct lp_layer_change *cs = lp_prov_changes(ps, &ns), *ci = lp_prov_changes(pi, &ni);
+	cr_assert_eq(ns, ni);
+	cr_assert_eq(ns, 2, "#1 over #0's a.js, #3 deleting #2's b.js");
+	for (size_t i = 0; i < ns; i++) {
+		cr_assert_eq(ci[i].from, cs[i].from);
+		cr_assert_eq(ci[i].to, cs[i].to);
+		cr_assert_eq(ci[i].deleted, cs[i].deleted);
+		cr_assert_eq(ci[i].bytes, cs[i].bytes);
+		cr_assert_str_eq(ci[i].path, cs[i].path);
+	}
+	cr_assert_eq(ci[0].bytes, 100);
+	cr_assert_str_eq(ci[1].path, "/app/b.js");
+	const struct lp_layer_read *rs = lp_prov_reads(ps, &ns), *ri = lp_prov_reads(pi, &ni);
+	cr_assert_eq(ns, 1);
+	cr_assert_eq(ni, 1);
+	cr_assert_eq(ri[0].copy_of, rs[0].copy_of);
+	cr_assert_str_eq(ri[0].path, rs[0].path);
+	for (int s = 0; s < 4; s++) {
+		struct lp_layer_counts x = lp_prov_step_counts(ps, s), y = lp_prov_step_counts(pi, s);
+		cr_assert_eq(memcmp(&x, &y, sizeof(x)), 0, "step %d", s);
+	}
+	cr_assert_eq(lp_prov_gone_count(ps), lp_prov_gone_count(pi));
+	lp_prov_free(ps);
+	lp_prov_free(pi);
+	lp_strtab_free(&paths);
 }

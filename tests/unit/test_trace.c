@@ -780,3 +780,130 @@ Test(trace, back_pressure_is_counted_not_lost)
 	free(rec);
 	cr_log_info("stalls: %llu", (unsigned long long)stalls);
 }
+
+/* What a reader gives: every record's bytes, in order, its status and
+ * trailer after the end; stop_after: rewind after that many records first
+ * (0: no rewind). */
+struct readout {
+	uint8_t *bytes;
+	size_t len, nrec;
+	struct lp_reader_status st;
+	char trailer[64];
+	bool opened;
+};
+
+static struct readout read_out(const char *p, size_t stop_after)
+{
+	struct readout o = { 0 };
+	char err[512];
+	struct lp_reader *r = lp_reader_open(p, err, sizeof(err));
+	if (!r)
+		return o;
+	o.opened = true;
+	const struct lp_hdr *h;
+	for (size_t i = 0; stop_after && i < stop_after && lp_reader_next(r, &h) == 1; i++)
+		;
+	if (stop_after)
+		cr_assert_eq(lp_reader_rewind(r), 0);
+	size_t cap = 0;
+	while (lp_reader_next(r, &h) == 1) {
+		if (o.len + h->size > cap) {
+			cap = (o.len + h->size) * 2;
+			o.bytes = lp_xrealloc(o.bytes, cap);
+		}
+		memcpy(o.bytes + o.len, h, h->size);
+		o.len += h->size;
+		o.nrec++;
+	}
+	o.st = *lp_reader_status(r);
+	const char *t = lp_reader_trailer(r);
+	snprintf(o.trailer, sizeof(o.trailer), "%s", t ? t : "(none)");
+	lp_reader_close(r);
+	return o;
+}
+
+/* Reading p decoded ahead (a thread) and in place: the same records,
+ * status, message and trailer. */
+static void same_both_ways(const char *p, size_t stop_after, const char *what)
+{
+	uint64_t saved = lp_reader_ahead_min;
+	lp_reader_ahead_min = UINT64_MAX;
+	struct readout a = read_out(p, stop_after);
+	lp_reader_ahead_min = 0;
+	struct readout b = read_out(p, stop_after);
+	lp_reader_ahead_min = saved;
+	cr_assert_eq(a.opened, b.opened, "%s", what);
+	cr_assert_eq(a.nrec, b.nrec, "%s: %zu records in place, %zu ahead", what, a.nrec, b.nrec);
+	cr_assert_eq(a.len, b.len, "%s", what);
+	cr_assert(!a.len || !memcmp(a.bytes, b.bytes, a.len), "%s: records differ", what);
+	cr_assert_eq(a.st.blocks, b.st.blocks, "%s", what);
+	cr_assert_eq(a.st.records, b.st.records, "%s", what);
+	cr_assert_eq(a.st.bytes, b.st.bytes, "%s", what);
+	cr_assert_eq(a.st.has_trailer, b.st.has_trailer, "%s", what);
+	cr_assert_eq(a.st.damaged, b.st.damaged, "%s", what);
+	cr_assert_str_eq(a.st.message, b.st.message, "%s", what);
+	cr_assert_str_eq(a.trailer, b.trailer, "%s", what);
+	free(a.bytes);
+	free(b.bytes);
+}
+
+Test(trace, decoding_ahead_reads_what_in_place_reads)
+{
+	const char *p = tpath("ahead.lprof");
+	struct recs rs = write_trace(p, 3000, 300, 40); /* ~75 blocks: more than the thread holds */
+	size_t n;
+	uint8_t *file = slurp(p, &n);
+	same_both_ways(p, 0, "whole");
+	same_both_ways(p, 1, "rewound after 1 record");
+	same_both_ways(p, 1500, "rewound half-way");
+	const char *q = tpath("ahead-cut.lprof");
+	char what[64];
+	for (size_t cut = n; cut > n / 2; cut -= 997) {
+		spit(q, file, cut);
+		snprintf(what, sizeof(what), "cut at %zu", cut);
+		same_both_ways(q, 0, what);
+	}
+	for (size_t i = n / 3; i < n; i += n / 7) {
+		file[i] ^= 0x10;
+		spit(q, file, n);
+		file[i] ^= 0x10;
+		snprintf(what, sizeof(what), "flip at %zu", i);
+		same_both_ways(q, 0, what);
+	}
+	/* bytes after the trailer */
+	uint8_t *more = lp_xmalloc(n + 5);
+	memcpy(more, file, n);
+	memcpy(more + n, "extra", 5);
+	spit(q, more, n + 5);
+	same_both_ways(q, 0, "bytes after the trailer");
+	struct readout o = read_out(q, 0);
+	cr_assert(o.st.damaged && strstr(o.st.message, "unexpected bytes after the trailer"), "%s", o.st.message);
+	cr_assert_eq(o.nrec, rs.n);
+	free(o.bytes);
+	free(more);
+	free(file);
+	free_recs(&rs);
+}
+
+/* next()'s promise: the 256 bytes after a record are zero, whatever
+ * longer record came before it. */
+Test(trace, the_bytes_after_a_record_are_zero)
+{
+	const char *p = tpath("pad.lprof");
+	struct recs rs = write_trace(p, 400, 2000, 50);
+	char err[512];
+	struct lp_reader *r = lp_reader_open(p, err, sizeof(err));
+	cr_assert_not_null(r, "%s", err);
+	const struct lp_hdr *h;
+	size_t n = 0;
+	while (lp_reader_next(r, &h) == 1) {
+		const uint8_t *b = (const uint8_t *)h;
+		for (size_t i = h->size; i < h->size + 256u; i++)
+			cr_assert_eq(b[i], 0, "record %zu (%u bytes): byte %zu after it is %u", n, h->size,
+				     i - h->size, b[i]);
+		n++;
+	}
+	cr_assert_eq(n, rs.n);
+	lp_reader_close(r);
+	free_recs(&rs);
+}
