@@ -92,15 +92,15 @@ void lp_prov_free(struct lp_provenance *pv)
 	lp_smap_free(&pv->idx);
 	free(pv->ents);
 	free(pv->owns);
+	for (size_t k = 0; k < pv->stages.n; k++) /* before stages is freed (n = 0) */
+		free(pv->ids[k].v);
+	free(pv->ids);
 	lp_strv_free(&pv->stages);
 	free(pv->counts);
 	free(pv->changes);
 	free(pv->reads);
 	lp_smap_free(&pv->read_seen);
 	lp_smap_free(&pv->dirs);
-	for (size_t k = 0; k < pv->stages.n; k++)
-		free(pv->ids[k].v);
-	free(pv->ids);
 	free(pv);
 }
 
