@@ -24,8 +24,8 @@
 // Prints "ok NAME", "not ok NAME: WHY" or "skip NAME: WHY", one per line.
 'use strict';
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
+const { launch } = require('./chromium');
 const { spawn } = require('child_process');
 
 const args = { expect: [] };
@@ -218,16 +218,11 @@ async function svg(ctx, file, steps) {
     else notok(`expected step "${e}" exported`, `chrome ${JSON.stringify(js.all)}, folded ${JSON.stringify(fsteps)}`);
   }
   const { srv, port } = await startServer(args.dir);
-  const udir = fs.mkdtempSync(path.join(os.tmpdir(), 'lp-chromium-'));
+  let browser;
   let ctx;
   try {
-    ctx = await pw.chromium.launchPersistentContext(udir, {
-      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-      headless: true,
-      viewport: { width: 1400, height: 800 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launch(pw, { width: 1400, height: 800 });
+    ctx = browser.ctx;
     await speedscope(ctx, port, args.folded, fsteps.slice(0, 12), 'folded');
     await speedscope(ctx, port, args.json, js.lane1.slice(0, 12), 'chrome-json');
     if (args.speedscope) {
@@ -242,9 +237,8 @@ async function svg(ctx, file, steps) {
   } catch (e) {
     notok('consumers', e.stack || e);
   } finally {
-    if (ctx) await ctx.close();
+    if (browser) await browser.close();
     srv.kill('SIGTERM');
-    fs.rmSync(udir, { recursive: true, force: true });
   }
   process.exitCode = failed ? 1 : 0;
 })();

@@ -19,8 +19,8 @@
 // Prints "ok NAME", "not ok NAME: WHY" or "skip NAME: WHY", one per line.
 'use strict';
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
+const { launch } = require('./chromium');
 
 const args = {};
 for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
@@ -67,16 +67,11 @@ const shots = args.shots;
 }
 
 (async () => {
-  const udir = fs.mkdtempSync(path.join(os.tmpdir(), 'lp-chromium-'));
+  let browser;
   let ctx;
   try {
-    ctx = await pw.chromium.launchPersistentContext(udir, {
-      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-      headless: true,
-      viewport: { width: 1280, height: 900 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launch(pw, { width: 1280, height: 900 });
+    ctx = browser.ctx;
     const page = await ctx.newPage();
     const url = 'file://' + path.resolve(args.html);
     const requests = [], errors = [];
@@ -238,8 +233,7 @@ const shots = args.shots;
   } catch (e) {
     notok('html report in chromium', e.stack || e);
   } finally {
-    if (ctx) await ctx.close();
-    fs.rmSync(udir, { recursive: true, force: true });
+    if (browser) await browser.close();
   }
   process.exitCode = failed ? 1 : 0;
 })();

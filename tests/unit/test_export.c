@@ -31,6 +31,7 @@
 #include "commands.h"
 #include "exitcode.h"
 #include "model.h"
+#include "clean_utf8.h"
 
 static char dir[256];
 
@@ -79,24 +80,6 @@ static const char *make_trace(const char *name, char variant, unsigned tiny, int
 	return make_trace_ex(name, variant, tiny, overlap, 0);
 }
 
-/* Valid UTF-8 without control characters (tab and newline allowed)? */
-static bool clean_utf8(const char *s, size_t len)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	for (size_t i = 0; i < len;) {
-		unsigned c = u[i];
-		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-		if (!n || i + n > len)
-			return false;
-		for (size_t k = 1; k < n; k++)
-			if ((u[i + k] & 0xc0) != 0x80)
-				return false;
-		if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
-			return false;
-		i += n;
-	}
-	return true;
-}
 
 static char *slurp(const char *p, size_t *len)
 {

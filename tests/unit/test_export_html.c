@@ -28,25 +28,8 @@
 #include "exitcode.h"
 #include "export.h"
 #include "util.h"
+#include "clean_utf8.h"
 
-/* Valid UTF-8 with no control character but tab and newline? */
-static bool clean_utf8(const char *s, size_t len)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	for (size_t i = 0; i < len;) {
-		unsigned c = u[i];
-		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-		if (!n || i + n > len)
-			return false;
-		for (size_t k = 1; k < n; k++)
-			if ((u[i + k] & 0xc0) != 0x80)
-				return false;
-		if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
-			return false;
-		i += n;
-	}
-	return true;
-}
 
 /* The island of a one-string document {"p": s}, parsed back: the string. */
 static char *round_trip(const char *s, char **island)
