@@ -93,6 +93,7 @@ struct list_head {
 struct signal_struct {
 	atomic_t live;              /* threads not yet in do_exit() */
 	struct list_head thread_head; /* task_struct.thread_node of each thread */
+	unsigned long long sum_sched_runtime; /* ns on CPU of the threads already released */
 };
 
 struct mm_struct {
@@ -128,8 +129,15 @@ struct files_struct {
 	struct fdtable *fdt;
 };
 
+/* A thread's CPU time: se.sum_exec_runtime, ns (CFS accounting, updated at
+ * each tick and context switch). */
+struct sched_entity {
+	u64 sum_exec_runtime;
+};
+
 struct task_struct {
 	struct thread_info thread_info; /* x86: embedded (THREAD_INFO_IN_TASK) */
+	struct sched_entity se;
 	struct files_struct *files;
 	int exit_code;              /* wait(2) encoding */
 	pid_t pid;                  /* thread id */

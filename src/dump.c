@@ -499,6 +499,9 @@ static void text_record(struct dump *d, const struct lp_hdr *h)
 		putf(b, "exit: %s", lp_fmt_wait_status(h->aux, tmp, sizeof(tmp)));
 		putf(b, " (chown %u, chmod %u, utimens %u, stat ok %u)", ev->counts.chown,
 			      ev->counts.chmod, ev->counts.utimens, ev->counts.stat_ok);
+		uint64_t cpu = lp_ev_exit_cpu_ns(ev);
+		if (cpu) /* 0: a trace made before the field */
+			putf(b, ", on CPU %s (%" PRIu64 " ns)", lp_fmt_duration_ns(cpu, tmp, sizeof(tmp)), cpu);
 		break;
 	}
 	case LP_EV_FD_IO: {
@@ -653,6 +656,11 @@ static void json_record(struct dump *d, const struct lp_hdr *h)
 		putf(b, ",\"counts\":{\"chown\":%u,\"chmod\":%u,\"utimens\":%u,\"stat_ok\":%u}",
 			      ev->counts.chown, ev->counts.chmod, ev->counts.utimens,
 			      ev->counts.stat_ok);
+		uint64_t cpu = lp_ev_exit_cpu_ns(ev);
+		if (cpu)
+			putf(b, ",\"cpu_ns\":%" PRIu64, cpu);
+		else
+			lp_buf_puts(b, ",\"cpu_ns\":null"); /* unknown: a trace made before the field */
 		break;
 	}
 	case LP_EV_FD_IO: {

@@ -13,7 +13,8 @@ static const struct {
 	[LP_EV_FORK] = { "fork", sizeof(struct lp_ev_fork) },
 	[LP_EV_EXEC] = { "exec", sizeof(struct lp_ev_exec) },
 	[LP_EV_EXEC_ARGV] = { "exec_argv", sizeof(struct lp_ev_exec_argv) },
-	[LP_EV_EXIT] = { "exit", sizeof(struct lp_ev_exit) },
+	/* cpu_ns came later: older traces end the record before it */
+	[LP_EV_EXIT] = { "exit", offsetof(struct lp_ev_exit, cpu_ns) },
 	[LP_EV_FD_IO] = { "fd_io", sizeof(struct lp_ev_fd_io) },
 	[LP_REC_PROC_SEED] = { "proc_seed", sizeof(struct lp_rec_proc_seed) },
 	[LP_REC_FD_SEED] = { "fd_seed", sizeof(struct lp_rec_fd_seed) },
@@ -125,6 +126,15 @@ const char *lp_ev_exec_filename(const struct lp_ev_exec *ev, size_t *len)
 	if (!ev || ev->h.size < sizeof(*ev))
 		return NULL;
 	return field(&ev->h, sizeof(*ev), ev->filename_len, len);
+}
+
+uint64_t lp_ev_exit_cpu_ns(const struct lp_ev_exit *ev)
+{
+	if (!ev || ev->h.size < offsetof(struct lp_ev_exit, cpu_ns) + sizeof(ev->cpu_ns))
+		return 0;
+	uint64_t ns;
+	memcpy(&ns, (const char *)ev + offsetof(struct lp_ev_exit, cpu_ns), sizeof(ns));
+	return ns;
 }
 
 static void iter_init(struct lp_str_iter *it, const struct lp_hdr *h, size_t off, size_t n,

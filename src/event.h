@@ -48,6 +48,10 @@ bool lp_ev_syscall_str_truncated(const struct lp_ev_syscall *ev, unsigned i);
 /* The filename of an LP_EV_EXEC, or NULL. */
 const char *lp_ev_exec_filename(const struct lp_ev_exec *ev, size_t *len);
 
+/* The CPU time of an LP_EV_EXIT's process (ns), 0 when unknown: a record
+ * of a trace made before the field (shorter, see lp_ev_exit.cpu_ns). */
+uint64_t lp_ev_exit_cpu_ns(const struct lp_ev_exit *ev);
+
 /* Iterate the strings of an LP_EV_EXEC_ARGV (filename first, then argv) or
  * of an LP_REC_PROC_SEED's command line. */
 struct lp_str_iter {

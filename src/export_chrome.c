@@ -577,8 +577,11 @@ static void life_emit(struct cx *c, const struct lp_proc *p, uint64_t end, bool 
 	arg_str(c, "argv", L->argv);
 	arg_str(c, "role", lp_role_name(p->role));
 	arg_str(c, "step", step_label(c->m, p->step, sb, sizeof(sb)));
-	if (at_exit && p->exited && end == p->end_ns)
+	if (at_exit && p->exited && end == p->end_ns) {
 		arg_i64(c, "exit_code", p->exit_code);
+		if (p->cpu_ns) /* 0: unknown (a trace made before the field) */
+			arg_us(c, "on_cpu_us", p->cpu_ns);
+	}
 	if (!at_exit)
 		arg_str(c, "ended_by", "exec");
 	if (end == c->t_end && !p->exited)

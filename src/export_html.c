@@ -336,9 +336,11 @@ static const char *const page_js[] = {
 	"    graph.style.height = ((maxDepth + 1) * H + 2) + 'px';",
 	"",
 	"    /* kinds of flame.c's nodes; a process's self time by state */",
-	"    var palette = { build: '#9aa5b8', step: '#7fa6e8', process: '#f0b26b', running: '#8fd19e', 'file-io': '#f2d46b',",
-	"      waiting: '#c4b5e3', state: '#d6c8b0', gap: '#e3e6ec', other: '#d9dde5' };",
-	"    var names = { build: 'build', step: 'step', process: 'process', running: 'running or untraced wait', 'file-io': 'file I/O',",
+	"    var palette = { build: '#9aa5b8', step: '#7fa6e8', process: '#f0b26b', 'on-cpu': '#5cc36f', 'off-cpu': '#b9c7d6',",
+	"      running: '#8fd19e', 'file-io': '#f2d46b', waiting: '#c4b5e3', state: '#d6c8b0', gap: '#e3e6ec', other: '#d9dde5' };",
+	"    var names = { build: 'build', step: 'step', process: 'process', 'on-cpu': 'on CPU',",
+	"      'off-cpu': 'off CPU, untraced wait (sleep, epoll, futex, network)',",
+	"      running: 'running or untraced wait (CPU time unknown)', 'file-io': 'file I/O',",
 	"      waiting: 'waiting (pipe, socket, other fd)', state: 'mounts, other syscalls', gap: 'no traced process', other: '(other): small frames' };",
 	"    var kinds = {};",
 	"    nodes.forEach(function (n) { kinds[n.kind] = 1; });",
@@ -460,13 +462,15 @@ static const char *const page_js[] = {
 #define LP_HTML_MIN_SHARE 0.001
 
 /* What the page colours a frame by: its kind, and for a process's self
- * time the state ("running", "file-io", "waiting"...). */
+ * time the state ("on-cpu", "off-cpu", "running", "file-io", "waiting"...). */
 static const char *frame_kind(const struct lp_flame_node *n)
 {
 	if (n->kind != LP_FLAME_STATE)
 		return lp_flame_kind_name(n->kind);
 	switch (n->state) {
 	case LP_FST_RUNNING: return "running";
+	case LP_FST_ON_CPU: return "on-cpu";
+	case LP_FST_OFF_CPU: return "off-cpu";
 	case LP_FST_FILE_IO: return "file-io";
 	case LP_FST_PIPE:
 	case LP_FST_SOCKET:

@@ -69,6 +69,8 @@ static void state_rgb(enum lp_flame_state st, double v, int *r, int *g, int *b)
 {
 	switch (st) {
 	case LP_FST_RUNNING: *r = 228, *g = (int)(95 + 30 * v), *b = 60; break;
+	case LP_FST_ON_CPU: *r = 235, *g = (int)(70 + 30 * v), *b = 45; break;
+	case LP_FST_OFF_CPU: *r = 175, *g = (int)(190 + 15 * v), *b = 215; break;
 	case LP_FST_FILE_IO: *r = 232, *g = (int)(190 + 30 * v), *b = 80; break;
 	case LP_FST_PIPE: *r = 110, *g = (int)(170 + 20 * v), *b = 230; break;
 	case LP_FST_SOCKET: *r = 70, *g = (int)(190 + 20 * v), *b = 190; break;
@@ -223,9 +225,20 @@ static void legend(struct draw *d, double y)
 	if (d->metric == LP_METRIC_TIME) {
 		legend_item(d, &x, y - 18, "no traced process / outside steps", "rgb(195,185,225)");
 		x = PAD_X;
-		static const enum lp_flame_state states[] = { LP_FST_RUNNING, LP_FST_FILE_IO, LP_FST_PIPE, LP_FST_SOCKET,
+		static const enum lp_flame_state states[] = { LP_FST_ON_CPU, LP_FST_OFF_CPU, LP_FST_RUNNING,
+							      LP_FST_FILE_IO, LP_FST_PIPE, LP_FST_SOCKET,
 							      LP_FST_FD_UNKNOWN, LP_FST_MOUNT, LP_FST_OTHER };
+		/* a trace with CPU times lists the states it has (the row has
+		 * room for about seven); one without, the fixed seven as before */
+		bool present[LP_FST_NR] = { false };
+		for (size_t i = 0; i < d->f->n; i++)
+			if (d->f->nodes[i].kind == LP_FLAME_STATE)
+				present[d->f->nodes[i].state] = true;
+		bool cpu_known = present[LP_FST_ON_CPU] || present[LP_FST_OFF_CPU];
 		for (size_t i = 0; i < LP_ARRAY_SIZE(states); i++) {
+			bool is_cpu = states[i] == LP_FST_ON_CPU || states[i] == LP_FST_OFF_CPU;
+			if (cpu_known ? !present[states[i]] : is_cpu)
+				continue;
 			int r, g, b;
 			char col[32];
 			state_rgb(states[i], 0.5, &r, &g, &b);

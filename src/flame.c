@@ -38,6 +38,8 @@ const char *lp_flame_state_name(enum lp_flame_state s)
 	static const char *const n[LP_FST_NR] = {
 		[LP_FST_NONE] = "?",
 		[LP_FST_RUNNING] = "running or untraced wait",
+		[LP_FST_ON_CPU] = "on CPU",
+		[LP_FST_OFF_CPU] = "off CPU, untraced wait (sleep, epoll, futex, network)",
 		[LP_FST_FILE_IO] = "file I/O",
 		[LP_FST_PIPE] = "waiting on pipe",
 		[LP_FST_SOCKET] = "waiting on socket",
@@ -675,6 +677,33 @@ static uint64_t add_state_leaf(struct fb *b, int under, enum lp_flame_state st, 
 	return x;
 }
 
+/* A placed process's self time outside its traced calls, `u`: "on CPU"
+ * up to its CPU time (scaled like its calls: what it got of its lifetime),
+ * the rest "off CPU, untraced wait"; "running or untraced wait" when its
+ * CPU time is unknown (a trace made before the exit record had it, or a
+ * process still running at the end). */
+static void untraced_states(struct fb *b, size_t p, uint64_t u)
+{
+	struct lp_flame *f = b->f;
+	const struct pinfo *pi = &b->pi[p];
+	uint64_t cpu_ns = b->m->procs[p].cpu_ns;
+	if (!cpu_ns) {
+		int rn = state_node(b, pi->node, LP_FST_RUNNING, -1);
+		f->nodes[rn].value = u;
+		return;
+	}
+	double scaled = (double)cpu_ns * pi->scale;
+	uint64_t on = scaled >= (double)u ? u : (uint64_t)scaled;
+	if (on) {
+		int n = state_node(b, pi->node, LP_FST_ON_CPU, -1);
+		f->nodes[n].value = on;
+	}
+	if (u > on) {
+		int n = state_node(b, pi->node, LP_FST_OFF_CPU, -1);
+		f->nodes[n].value = u - on;
+	}
+}
+
 static void time_states(struct fb *b)
 {
 	const struct lp_model *m = b->m;
@@ -728,10 +757,8 @@ static void time_states(struct fb *b)
 			}
 			continue;
 		}
-		if (self > stated[p]) {
-			int rn = state_node(b, pi->node, LP_FST_RUNNING, -1);
-			f->nodes[rn].value = self - stated[p];
-		}
+		if (self > stated[p])
+			untraced_states(b, p, self - stated[p]);
 	}
 	free(raw);
 	free(stated);

@@ -36,8 +36,15 @@
  *    into states (enum lp_flame_state): its traced syscalls' time that
  *    falls in its self time (a call's time is where the call ran: an fd's
  *    read/write aggregate spreads its time evenly over its first to last
- *    call), by the kind of what it waited on, and the rest, "running or untraced
- *    wait" (the name says both: see below);
+ *    call), by the kind of what it waited on, and the rest, U, outside
+ *    traced calls: "on CPU" = min(U, its CPU time scaled by what it got
+ *    of its lifetime, as its calls are) and "off CPU, untraced wait
+ *    (sleep, epoll, futex, network)" = U - that, when the exit record gave
+ *    its CPU time (lp_proc.cpu_ns); when unknown (a trace made before, a
+ *    process still running at the end), all of U is "running or untraced
+ *    wait" (the name says both: see below). CPU time spent inside traced
+ *    calls (a read's copy) is not told apart, so "on CPU" may take some of
+ *    it: it is an upper bound, "off CPU" a lower one;
  *  - a daemon's traced work the model attributes to a step (a COPY's
  *    writes, snapshot syncs) is a process frame under the step whose
  *    value is its syscall time (no lifetime: daemons outlive steps),
@@ -46,10 +53,11 @@
  *  - what is left of a step is "(engine work, no traced process)":
  *    BuildKit's own work the kernel did not show us (a COPY's, an
  *    export's, a step whose work was not traced at all).
- * Not traced by the kernel side, so not told apart from running on a CPU:
- * time in wait4, poll/epoll_wait, futex, nanosleep, recv/send on a socket
- * (npm's downloads wait in epoll_wait), so the frame is named for both (a parent waiting on its
- * child is covered by the child's frame anyway).
+ * Not traced by the kernel side: time in wait4, poll/epoll_wait, futex,
+ * nanosleep, recv/send on a socket (npm's downloads wait in epoll_wait).
+ * The process's CPU time tells it from running ("off CPU"); without it
+ * the frame is named for both (a parent waiting on its child is covered
+ * by the child's frame anyway).
  *
  * Metrics bytes and ops: the same build -> step -> process tree, values
  * bytes read, written and copied / calls, each process's own under
@@ -89,8 +97,13 @@ enum lp_flame_kind {
 /* Where a process's self time went (metric time). */
 enum lp_flame_state {
 	LP_FST_NONE = 0,
-	LP_FST_RUNNING,         /* "running": in no traced syscall (on CPU, or in a call
-				 * layerprof does not trace: wait4, poll, futex...) */
+	LP_FST_RUNNING,         /* "running or untraced wait": in no traced syscall (on
+				 * CPU, or in a call layerprof does not trace: wait4,
+				 * poll, futex...), CPU time unknown (old traces,
+				 * processes still running at the end) */
+	LP_FST_ON_CPU,          /* "on CPU": in no traced syscall, on a CPU */
+	LP_FST_OFF_CPU,         /* "off CPU, untraced wait (...)": in no traced syscall,
+				 * off CPU: sleeping, in epoll_wait, futex, wait4... */
 	LP_FST_FILE_IO,         /* "file I/O": read/write on files, opens, stats,
 				 * renames, unlinks, syncs, in-kernel copies */
 	LP_FST_PIPE,            /* "waiting on pipe": read/write on a pipe */

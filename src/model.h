@@ -233,6 +233,8 @@ struct lp_proc {
 	bool exited;
 	int exit_code;          /* exit status (WEXITSTATUS), 128+sig when signalled */
 	uint32_t exit_raw;      /* as the kernel encodes it */
+	uint64_t cpu_ns;        /* time on a CPU, all threads (exit record), 0 = unknown:
+				 * still running at the end, or a trace made before */
 	int step;               /* step index or -1 */
 	enum lp_role role;
 	bool seeded;            /* running before the recording began */

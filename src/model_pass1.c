@@ -246,6 +246,7 @@ void lp_pass1_record(struct lp_model *m, struct lp_resolver *res, const struct l
 		p->exited = true;
 		p->end_ns = h->ts;
 		p->exit_raw = h->aux;
+		p->cpu_ns = lp_ev_exit_cpu_ns(e);
 		if (h->aux & 0x7f)
 			p->exit_code = 128 + (int)(h->aux & 0x7f);
 		else

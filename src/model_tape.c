@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event.h"
 #include "util.h"
 #include "varint.h"
 
@@ -102,6 +103,7 @@ void lp_tape_put(struct lp_tape *t, const struct lp_hdr *h, const struct lp_p2re
 		lp_varint_put(&w, e->counts.chmod);
 		lp_varint_put(&w, e->counts.utimens);
 		lp_varint_put(&w, e->counts.stat_ok);
+		lp_varint_put(&w, lp_ev_exit_cpu_ns(e));
 		break;
 	}
 	default:
@@ -199,6 +201,7 @@ bool lp_tape_get(struct lp_tape *t, struct lp_p2rec *q)
 		q->r.ex.counts.chmod = (uint32_t)lp_varint_get(&r);
 		q->r.ex.counts.utimens = (uint32_t)lp_varint_get(&r);
 		q->r.ex.counts.stat_ok = (uint32_t)lp_varint_get(&r);
+		q->r.ex.cpu_ns = lp_varint_get(&r);
 		break;
 	case T_EXEC:
 		h->kind = LP_EV_EXEC;

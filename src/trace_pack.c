@@ -89,7 +89,9 @@
  *               comm (COMM); the filename (PATH) -> filename_len
  *   exec_argv   [aux] aux; [misc] d32(dirfd, 0), argc, data_len;
  *               data_len bytes [argv]
- *   exit        [aux] aux; [misc] chown, chmod, utimens, stat_ok; comm (COMM)
+ *   exit        [aux] aux; [misc] chown, chmod, utimens, stat_ok; comm (COMM);
+ *               cpu_ns, added after the format, is in the [tail] bytes (a
+ *               trace made before it has none)
  *   fd_io       [fd] d32(aux, the low 32 bits of the thread's ret); [last]
  *               d(last_ts, ts); [first] d(first_ts, the previous record's
  *               ts); [rb] [wb] rbytes, wbytes;
@@ -163,7 +165,8 @@ _Static_assert(sizeof(struct lp_ev_syscall) == 112, "lp_ev_syscall layout");
 _Static_assert(sizeof(struct lp_ev_fork) == 40, "lp_ev_fork layout");
 _Static_assert(sizeof(struct lp_ev_exec) == 48, "lp_ev_exec layout");
 _Static_assert(sizeof(struct lp_ev_exec_argv) == 32, "lp_ev_exec_argv layout");
-_Static_assert(sizeof(struct lp_ev_exit) == 56, "lp_ev_exit layout");
+_Static_assert(sizeof(struct lp_ev_exit) == 64, "lp_ev_exit layout");
+_Static_assert(offsetof(struct lp_ev_exit, cpu_ns) == 56, "lp_ev_exit's coded part");
 _Static_assert(sizeof(struct lp_ev_fd_io) == 88, "lp_ev_fd_io layout");
 _Static_assert(sizeof(struct lp_rec_proc_seed) == 48, "lp_rec_proc_seed layout");
 _Static_assert(sizeof(struct lp_rec_fd_seed) == 32, "lp_rec_fd_seed layout");
@@ -797,7 +800,8 @@ static size_t fixed_size(uint8_t kind)
 	case LP_EV_FORK: return sizeof(struct lp_ev_fork);
 	case LP_EV_EXEC: return sizeof(struct lp_ev_exec);
 	case LP_EV_EXEC_ARGV: return sizeof(struct lp_ev_exec_argv);
-	case LP_EV_EXIT: return sizeof(struct lp_ev_exit);
+	/* cpu_ns came later: it rides in the [tail] bytes (both sizes code) */
+	case LP_EV_EXIT: return offsetof(struct lp_ev_exit, cpu_ns);
 	case LP_EV_FD_IO: return sizeof(struct lp_ev_fd_io);
 	case LP_REC_PROC_SEED: return sizeof(struct lp_rec_proc_seed);
 	case LP_REC_FD_SEED: return sizeof(struct lp_rec_fd_seed);

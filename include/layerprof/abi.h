@@ -189,11 +189,15 @@ struct lp_counts {
 	__u32 stat_ok; /* successful stat/statx/access/readlink lookups */
 };
 
-/* LP_EV_EXIT. hdr.aux = exit code as wait(2) encodes it (task->exit_code). */
+/* LP_EV_EXIT. hdr.aux = exit code as wait(2) encodes it (task->exit_code).
+ * Traces made before cpu_ns end at comm (hdr.size 56): read cpu_ns with
+ * lp_ev_exit_cpu_ns() (src/event.h), which gives 0 for them. */
 struct lp_ev_exit {
 	struct lp_hdr h;
 	struct lp_counts counts;
 	char comm[LP_COMM_LEN];
+	__u64 cpu_ns;          /* the process's time on a CPU, all its threads (ns);
+				* 0 = unknown. Added in this version, at the end. */
 };
 
 /* LP_EV_FD_IO. hdr.aux = fd; hdr.ts = close (or drain) time.

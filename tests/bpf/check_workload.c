@@ -137,6 +137,7 @@ static struct rec *find_sc(uint32_t tgid, unsigned sc, int i, const char *path)
 	return NULL;
 }
 
+
 static struct rec *find_kind(unsigned kind, uint32_t tgid, long aux)
 {
 	for (size_t k = 0; k < nrecs; k++) {
@@ -149,6 +150,38 @@ static struct rec *find_kind(unsigned kind, uint32_t tgid, long aux)
 		return r;
 	}
 	return NULL;
+}
+
+/* The exit record of the workload's child KEY (cpu_child): exit 0, its
+ * cpu_ns within [lo_ms, hi_ms] and within 5 ms of KEY_cpu_us (wait4). */
+static void check_cpu(const char *key, long long lo_ms, long long hi_ms)
+{
+	char name[128], k[96];
+	uint32_t c = (uint32_t)kvi(key);
+	struct rec *r = find_kind(LP_EV_EXIT, c, -1);
+	snprintf(name, sizeof(name), "%s: exit record", key);
+	if (!r) {
+		failf(name, "no exit record for pid %u", c);
+		return;
+	}
+	snprintf(k, sizeof(k), "%s_status", key);
+	snprintf(name, sizeof(name), "%s: exit status", key);
+	eq_i(name, kvi(k), r->h->aux);
+	snprintf(name, sizeof(name), "%s: exit record has cpu_ns (%zu bytes)", key, sizeof(struct lp_ev_exit));
+	eq_i(name, sizeof(struct lp_ev_exit), r->h->size);
+	long long ns = (long long)lp_ev_exit_cpu_ns((const struct lp_ev_exit *)r->h);
+	snprintf(name, sizeof(name), "%s: cpu_ns in [%lld ms, %lld ms]", key, lo_ms, hi_ms);
+	if (ns > 0 && ns >= lo_ms * 1000000 && ns <= hi_ms * 1000000)
+		pass(name);
+	else
+		failf(name, "got %lld ns", ns);
+	snprintf(k, sizeof(k), "%s_cpu_us", key);
+	long long ru = kvi(k) * 1000;
+	snprintf(name, sizeof(name), "%s: cpu_ns within 5 ms of wait4's rusage", key);
+	if (llabs(ns - ru) <= 5000000)
+		pass(name);
+	else
+		failf(name, "cpu_ns %lld, rusage %lld ns", ns, ru);
 }
 
 /* The last record of a kind: an exec's argv is re-sent at exec time when the
@@ -702,6 +735,16 @@ int main(int argc, char **argv)
 		}
 	}
 
+	/* CPU time at exit. Not deterministic, so bounded: the busy child spun
+	 * 50 ms of its own CPU clock (plus fork/exit, minus nothing), the
+	 * sleeping one slept; each is also held to what wait4's rusage says
+	 * for it (the same scheduler clock, rounded to microseconds), within
+	 * 5 ms. The threaded child's 40 ms ran in a thread that was gone before
+	 * the last thread exited: only signal->sum_sched_runtime has it. */
+	check_cpu("child_busy", 40, 100);
+	check_cpu("child_sleep", 0, 10);
+	check_cpu("child_threads", 55, 120);
+
 	/* an ia32 syscall (int 0x80 close(-1), number 6 = x86-64 lstat) is
 	 * ignored, as the per-syscall tracepoints ignore it */
 	if (c3 && kvi("ia32_close_ebadf") == 1) {
@@ -765,7 +808,8 @@ int main(int argc, char **argv)
 				continue;
 			kernel++;
 			if (h->tgid != pid && h->tgid != c1 && h->tgid != c2 && (!c3 || h->tgid != c3) &&
-			    h->tgid != (uint32_t)kvi("child_cloexec")) {
+			    h->tgid != (uint32_t)kvi("child_cloexec") && h->tgid != (uint32_t)kvi("child_busy") &&
+			    h->tgid != (uint32_t)kvi("child_sleep") && h->tgid != (uint32_t)kvi("child_threads")) {
 				others++;
 				example = h->tgid;
 			}

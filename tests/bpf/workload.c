@@ -18,11 +18,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <pthread.h>
 #include <sched.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -50,6 +53,68 @@ static const char *P(const char *name)
 	char *p = paths[next++ % 8];
 	snprintf(p, 4096, "%s/%s", dir, name);
 	return p;
+}
+
+/* Spin until `clock` (a CPU-time clock) has advanced by ms milliseconds:
+ * that much CPU time, however busy the machine. */
+static void spin_cpu_ms(clockid_t clock, long ms)
+{
+	struct timespec a, b;
+	clock_gettime(clock, &a);
+	do
+		clock_gettime(clock, &b);
+	while ((b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec) < ms * 1000000L);
+}
+
+static void *spin_thread(void *arg)
+{
+	spin_cpu_ms(CLOCK_THREAD_CPUTIME_ID, (long)(intptr_t)arg);
+	return NULL;
+}
+
+/* Sleep ms milliseconds of wall time (off CPU). */
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* Fork a child that runs `what` (0: busy 50 ms of CPU then sleep 100 ms;
+ * 1: sleep 100 ms; 2: a thread busy 40 ms, joined, then the main thread
+ * 20 ms) and exits 0; print its pid as KEY and, as KEY_cpu_us, the CPU time
+ * wait4 reports for it (user + system): what its exit record's cpu_ns
+ * should say. */
+static void cpu_child(const char *key, int what)
+{
+	fflush(stdout);
+	pid_t c = fork();
+	if (c == 0) {
+		if (what == 0) {
+			spin_cpu_ms(CLOCK_PROCESS_CPUTIME_ID, 50);
+			sleep_ms(100);
+		} else if (what == 1) {
+			sleep_ms(100);
+		} else {
+			pthread_t t;
+			if (pthread_create(&t, NULL, spin_thread, (void *)(intptr_t)40) != 0)
+				_exit(1);
+			pthread_join(t, NULL);
+			spin_cpu_ms(CLOCK_THREAD_CPUTIME_ID, 20);
+		}
+		_exit(0);
+	}
+	int status;
+	struct rusage ru;
+	memset(&ru, 0, sizeof(ru));
+	wait4(c, &status, 0, &ru);
+	char k[64];
+	out(key, c);
+	snprintf(k, sizeof(k), "%s_status", key);
+	out(k, status);
+	snprintf(k, sizeof(k), "%s_cpu_us", key);
+	out(k, (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000L + ru.ru_utime.tv_usec +
+		       ru.ru_stime.tv_usec);
 }
 
 /* A syscall's raw result: -errno on failure, like the kernel returns it. */
@@ -298,6 +363,12 @@ int main(int argc, char **argv)
 	waitpid(c2, &status, 0);
 	out("child_exit3", c2);
 	out("child_exit3_status", status);
+
+	/* CPU time at exit (lp_ev_exit.cpu_ns): a busy child, a sleeping one,
+	 * one whose CPU time is mostly a thread's that ended before it */
+	cpu_child("child_busy", 0);
+	cpu_child("child_sleep", 1);
+	cpu_child("child_threads", 2);
 
 	/* A 32-bit syscall (int 0x80) from this 64-bit process: ia32 close(-1).
 	 * Its number, 6, is lstat on x86-64: a tracer that read it with the

@@ -211,12 +211,22 @@ static inline void syn_exec(struct synth *s, uint64_t ts, uint32_t pid, uint32_t
 	syn_put(s, &e, (sizeof(e.r) + n + 7) & ~7ul);
 }
 
-static inline void syn_exit(struct synth *s, uint64_t ts, uint32_t pid, int code)
+/* An exit record with the process's CPU time (0: unknown); size: the
+ * record's, sizeof(struct lp_ev_exit), or offsetof(..., cpu_ns) for one as
+ * traces made before the field have it. */
+static inline void syn_exit_cpu(struct synth *s, uint64_t ts, uint32_t pid, int code, uint64_t cpu_ns,
+				size_t size)
 {
 	struct lp_ev_exit r;
 	memset(&r, 0, sizeof(r));
 	syn_hdr(&r.h, LP_EV_EXIT, pid, (uint32_t)(code & 0xff) << 8, ts);
-	syn_put(s, &r, sizeof(r));
+	r.cpu_ns = cpu_ns;
+	syn_put(s, &r, size);
+}
+
+static inline void syn_exit(struct synth *s, uint64_t ts, uint32_t pid, int code)
+{
+	syn_exit_cpu(s, ts, pid, code, 0, sizeof(struct lp_ev_exit));
 }
 
 /* A syscall with up to two path strings (args index 1 and 3 as *at calls). */

@@ -273,6 +273,91 @@ Test(flame, nesting_sharing_and_self_states)
 	free(path);
 }
 
+/* Children that ran one after the other (each alone, so its width is its
+ * lifetime, 10 ms), none in a traced call: their time outside traced calls
+ * split by the CPU time of their exit records. */
+#define PID_C 530 /* on CPU 3 ms of 10 */
+#define PID_D 531 /* an exit record as traces made before cpu_ns have it */
+#define PID_E 532 /* 50 ms of CPU (threads on several CPUs) in 10 ms */
+#define PID_F 533 /* a full exit record whose cpu_ns is 0: unknown */
+static uint64_t cpu_worker(struct synth *s, uint32_t pid, uint64_t t, void *arg)
+{
+	(void)arg;
+	const uint32_t kids[] = { PID_C, PID_D, PID_E, PID_F };
+	const uint64_t cpu[] = { 3 * SYN_MS, 0, 50 * SYN_MS, 0 };
+	const size_t size[] = { sizeof(struct lp_ev_exit), offsetof(struct lp_ev_exit, cpu_ns),
+				sizeof(struct lp_ev_exit), sizeof(struct lp_ev_exit) };
+	const char *argv[] = { "sleep", "1", NULL };
+	for (int i = 0; i < 4; i++) {
+		uint64_t a = t + (uint64_t)(1 + 11 * i) * SYN_MS;
+		syn_fork(s, a, pid, kids[i], "sh");
+		syn_exec(s, a + 10, kids[i], pid, "/bin/sleep", "sleep", argv);
+		syn_exit_cpu(s, a + 10 * SYN_MS, kids[i], 0, cpu[i], size[i]);
+	}
+	return t + 50 * SYN_MS;
+}
+
+static char *scenario_cpu(void)
+{
+	static struct synth s;
+	common_start(&s, "FROM layerprof/busybox\nRUN ./wait\n");
+	internal_steps(&s, "docker.io/layerprof/busybox:latest");
+	syn_progress(&s, MS(30), "#4 [1/2] FROM docker.io/layerprof/busybox");
+	syn_progress(&s, MS(31), "#4 DONE 0.0s");
+	syn_progress(&s, MS(50), "#5 [2/2] RUN ./wait");
+	syn_run_work(&s, MS(60), 100 * SYN_MS, 500, "waitcontainerid00000000001", "./wait", NULL, 0,
+		     cpu_worker, NULL);
+	syn_progress(&s, MS(170), "#5 DONE 0.1s");
+	syn_close(&s, NULL);
+	return strdup(s.path);
+}
+
+static uint64_t state_value(const struct lp_flame *f, int proc_node, const char *name)
+{
+	int n = child_named(f, proc_node, name);
+	return n >= 0 ? f->nodes[n].value : 0;
+}
+
+Test(flame, untraced_time_splits_on_and_off_cpu_by_the_exit_cpu_time)
+{
+	char *path = scenario_cpu();
+	struct lp_model *m = load(path);
+	struct lp_flame f;
+	build(m, path, LP_METRIC_TIME, &f);
+	check_shape(&f);
+	const char *on = lp_flame_state_name(LP_FST_ON_CPU), *off = lp_flame_state_name(LP_FST_OFF_CPU),
+		   *run = lp_flame_state_name(LP_FST_RUNNING);
+	const uint32_t kids[] = { PID_C, PID_D, PID_E, PID_F };
+	const uint64_t want_cpu[] = { 3 * SYN_MS, 0, 50 * SYN_MS, 0 };
+	/* expected (on, off, running) of each child's 10 ms */
+	const uint64_t want[4][3] = {
+		{ 3 * SYN_MS, 7 * SYN_MS, 0 },
+		{ 0, 0, 10 * SYN_MS },
+		{ 10 * SYN_MS, 0, 0 },
+		{ 0, 0, 10 * SYN_MS },
+	};
+	for (int i = 0; i < 4; i++) {
+		int pi = proc_index(m, kids[i]);
+		cr_assert_geq(pi, 0);
+		cr_assert_eq(m->procs[pi].cpu_ns, want_cpu[i], "pid %u: the model's cpu_ns", kids[i]);
+		int pn = node_of_proc(&f, pi);
+		cr_assert_geq(pn, 0);
+		cr_assert_eq(f.nodes[pn].value, 10 * SYN_MS, "pid %u lived 10 ms alone", kids[i]);
+		cr_assert_eq(state_value(&f, pn, on), want[i][0], "pid %u on CPU", kids[i]);
+		cr_assert_eq(state_value(&f, pn, off), want[i][1], "pid %u off CPU", kids[i]);
+		cr_assert_eq(state_value(&f, pn, run), want[i][2], "pid %u running or untraced wait", kids[i]);
+		/* a state with no time has no frame */
+		cr_assert_eq(child_named(&f, pn, on) >= 0, want[i][0] > 0);
+		cr_assert_eq(child_named(&f, pn, off) >= 0, want[i][1] > 0);
+		cr_assert_eq(child_named(&f, pn, run) >= 0, want[i][2] > 0);
+		cr_assert_eq(kids_sum(&f, pn), f.nodes[pn].value);
+	}
+	lp_flame_free(&f);
+	lp_model_free(m);
+	unlink(path);
+	free(path);
+}
+
 struct per_step {
 	const struct lp_flame *f;
 	uint64_t *sum;          /* by node index of the step */
@@ -377,6 +462,8 @@ Test(flame, names)
 	cr_assert_str_eq(lp_flame_state_name(LP_FST_PIPE), "waiting on pipe");
 	cr_assert_str_eq(lp_flame_state_name(LP_FST_SOCKET), "waiting on socket");
 	cr_assert_str_eq(lp_flame_state_name(LP_FST_RUNNING), "running or untraced wait");
+	cr_assert_str_eq(lp_flame_state_name(LP_FST_ON_CPU), "on CPU");
+	cr_assert_str_eq(lp_flame_state_name(LP_FST_OFF_CPU), "off CPU, untraced wait (sleep, epoll, futex, network)");
 	cr_assert_str_eq(lp_flame_state_name((enum lp_flame_state)99), "?");
 	cr_assert_str_eq(lp_flame_kind_name(LP_FLAME_GAP), "gap");
 }

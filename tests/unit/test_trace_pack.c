@@ -297,7 +297,10 @@ static void gen_rec(struct blk *k, uint8_t kind)
 		e->counts.stat_ok = rndn(10000);
 		e->counts.utimens = (uint32_t)rnd();
 		put_comm(e->comm);
-		size = sizeof(*e);
+		/* with cpu_ns (0, small, any), or as traces made before it */
+		uint32_t v = rndn(4);
+		e->cpu_ns = v == 0 ? 0 : v == 1 ? rndn(100000000) : rnd();
+		size = rndn(3) ? sizeof(*e) : offsetof(struct lp_ev_exit, cpu_ns);
 		break;
 	}
 	case LP_EV_FD_IO: {
@@ -413,6 +416,31 @@ Test(pack, every_kind_round_trips)
 			blk_free(&k);
 		}
 	}
+}
+
+/* An exit record of both sizes (before and after cpu_ns) comes back byte
+ * for byte, size and cpu_ns included, and a short one stays short. */
+Test(pack, exit_records_of_both_sizes_round_trip)
+{
+	struct blk k = { 0 };
+	struct lp_ev_exit e;
+	const uint64_t cpus[] = { 0, 1, 3000000, UINT64_MAX };
+	for (size_t i = 0; i < 4; i++) {
+		memset(&e, 0, sizeof(e));
+		e.h.kind = LP_EV_EXIT;
+		e.h.tgid = e.h.tid = 100 + (uint32_t)i;
+		e.h.ts = 1000 * (i + 1);
+		e.h.aux = (uint32_t)i << 8;
+		e.counts.stat_ok = (uint32_t)i;
+		memcpy(e.comm, "sleep", 5);
+		e.cpu_ns = cpus[i];
+		e.h.size = sizeof(e);
+		blk_add(&k, &e, sizeof(e));
+		e.h.size = offsetof(struct lp_ev_exit, cpu_ns);
+		blk_add(&k, &e, offsetof(struct lp_ev_exit, cpu_ns));
+	}
+	round_trip(&k);
+	blk_free(&k);
 }
 
 /* hand-made edge cases, one block */
