@@ -21,7 +21,6 @@
 #include "event.h"
 #include "export.h"
 #include "model.h"
-#include "readahead.h"
 #include "resolve.h"
 #include "syscalls.h"
 #include "trace.h"
@@ -1035,11 +1034,8 @@ int lp_flame_build(const struct lp_model *m, struct lp_reader *r, enum lp_export
 	b.res = lp_resolver_new();
 	const struct lp_hdr *h;
 	bool fd_kinds = false;
-	/* records decoded by a second thread while this one sorts them out */
-	struct lp_readahead ra;
-	if (r)
-		lp_readahead_start(&ra, r);
-	while (r && lp_readahead_next(&ra, &h) == 1) {
+	/* (the reader decodes ahead on its own thread: trace_reader.c) */
+	while (r && lp_reader_next(r, &h) == 1) {
 		if (!lp_ev_valid(h))
 			continue;
 		if (metric == LP_METRIC_TIME) {
@@ -1060,8 +1056,6 @@ int lp_flame_build(const struct lp_model *m, struct lp_reader *r, enum lp_export
 		}
 		lp_resolver_feed(b.res, h);
 	}
-	if (r)
-		lp_readahead_stop(&ra);
 	if (metric == LP_METRIC_TIME)
 		time_states(&b);
 	else

@@ -14,8 +14,8 @@
  * Data flows one way: each stage fills the model for the next and calls
  * nothing above it.
  *
- * The trace is decoded once. A second thread inflates it while pass 1
- * works (readahead.c); pass 1 also writes what pass 2 needs of each record
+ * The trace is decoded once, by the reader's own thread ahead of pass 1
+ * (trace_reader.c, for a trace over 4 MiB); pass 1 also writes what pass 2 needs of each record
  * onto a compact tape in memory, with its paths already resolved and
  * interned, and pass 2 replays the tape. A tape that would outgrow its
  * budget (a huge trace) is dropped: pass 2 then reads the trace a second
@@ -34,7 +34,6 @@
 #include "event.h"
 #include "infer.h"
 #include "meter.h"
-#include "readahead.h"
 #include "resolve.h"
 #include "session.h"
 #include "trace.h"
@@ -58,11 +57,9 @@ static struct lp_model *model_new(void)
 static void read_pass1(struct lp_model *m, struct lp_reader *r, struct lp_tape *tape, uint64_t *last_ts)
 {
 	struct lp_resolver *res = lp_resolver_new();
-	struct lp_readahead ra;
 	const struct lp_hdr *h;
 	uint64_t events = 0, records = 0;
-	lp_readahead_start(&ra, r);
-	while (lp_readahead_next(&ra, &h) == 1) {
+	while (lp_reader_next(r, &h) == 1) {
 		records++;
 		if (h->kind < 0x80)
 			events++;
@@ -83,7 +80,6 @@ static void read_pass1(struct lp_model *m, struct lp_reader *r, struct lp_tape *
 		lp_pass1_record(m, res, h);
 		lp_p2_feed(res, h, &q, have_first, first);
 	}
-	lp_readahead_stop(&ra);
 	lp_resolver_free(res);
 	m->build.events = events;
 	m->build.records = records;
@@ -93,11 +89,9 @@ static void read_pass1(struct lp_model *m, struct lp_reader *r, struct lp_tape *
 static void reread_pass2(struct lp_model *m, struct lp_reader *r)
 {
 	struct lp_resolver *res = lp_resolver_new();
-	struct lp_readahead ra;
 	const struct lp_hdr *h;
 	struct lp_p2rec q;
-	lp_readahead_start(&ra, r);
-	while (lp_readahead_next(&ra, &h) == 1) {
+	while (lp_reader_next(r, &h) == 1) {
 		if (!lp_ev_valid(h))
 			continue;
 		char fbuf[4096];
@@ -112,7 +106,6 @@ static void reread_pass2(struct lp_model *m, struct lp_reader *r)
 			lp_resolver_feed(res, h);
 		}
 	}
-	lp_readahead_stop(&ra);
 	lp_resolver_free(res);
 }
 
