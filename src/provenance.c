@@ -9,7 +9,10 @@
  * Pass 2 asks about a file at almost every event, mostly by a path it has
  * interned (lp_prov_use_paths): the entry of a file is then found by its
  * stage and path id in an array (prov_ids), and the map, with its hash and
- * compare of the whole key, is asked only the first time.
+ * compare of the whole key, is asked only the first time. The same goes
+ * for the directories above it, which lp_prov_from_copy_id() asks about
+ * at each container read: each directory prefix ("/a/b/") gets an id of
+ * its own (dirnames) with its parent's, so the walk up is array steps.
  */
 #include "provenance.h"
 
@@ -73,7 +76,16 @@ struct lp_provenance {
 	size_t nreads, reads_cap;
 	struct lp_smap read_seen;    /* "step\x1fkey": a read noted once per step and file */
 	struct lp_smap dirs;         /* "stage\x1f/dir": directories above a tracked file */
+	/* the walk up by ids (lp_prov_from_copy_id): a directory prefix is a
+	 * path's beginning up to a '/' ("/", "/a/", "/a/b/") */
+	struct lp_strtab dirnames;   /* the prefixes met, each once */
+	uint32_t *dir_parent;        /* [prefix id]: the prefix above it, DIR_NONE for "/" */
+	size_t ndir_parent;
+	uint32_t *file_dir;          /* [path id]: the prefix right above the file, 0 unknown */
+	size_t nfile_dir;
+	struct prov_ids *trees;      /* [stage]: by prefix id, the entry keyed stage + prefix */
 };
+#define DIR_NONE UINT32_MAX
 
 struct lp_provenance *lp_prov_new(void)
 {
@@ -94,6 +106,9 @@ void lp_prov_free(struct lp_provenance *pv)
 	free(pv->owns);
 	for (size_t k = 0; k < pv->stages.n; k++) /* before stages is freed (n = 0) */
 		free(pv->ids[k].v);
+	for (size_t k = 0; k < pv->stages.n; k++)
+		free(pv->trees[k].v);
+	free(pv->trees);
 	free(pv->ids);
 	lp_strv_free(&pv->stages);
 	free(pv->counts);
@@ -101,6 +116,9 @@ void lp_prov_free(struct lp_provenance *pv)
 	free(pv->reads);
 	lp_smap_free(&pv->read_seen);
 	lp_smap_free(&pv->dirs);
+	lp_strtab_free(&pv->dirnames);
+	free(pv->dir_parent);
+	free(pv->file_dir);
 	free(pv);
 }
 
@@ -138,20 +156,21 @@ static uint16_t stage_no(struct lp_provenance *pv, const char *stage)
 		lp_strv_push(&pv->stages, st);
 		pv->ids = lp_xrealloc(pv->ids, pv->stages.n * sizeof(*pv->ids));
 		pv->ids[k] = (struct prov_ids){ 0 };
+		pv->trees = lp_xrealloc(pv->trees, pv->stages.n * sizeof(*pv->trees));
+		pv->trees[k] = (struct prov_ids){ 0 };
 	}
 	pv->last_stage = stage;
 	pv->last_k = (uint16_t)k;
 	return (uint16_t)k;
 }
 
-/* The slot of path id in stage k's array, made room for. */
-static uint32_t *id_slot(struct lp_provenance *pv, uint16_t k, uint32_t id)
+/* The slot of id in a, made room for (at least `want` slots). */
+static uint32_t *ids_slot(struct prov_ids *a, uint32_t id, size_t want)
 {
-	struct prov_ids *a = &pv->ids[k];
 	if (id >= a->n) {
 		size_t n = a->n ? a->n * 2 : 1024;
-		if (pv->paths && n < pv->paths->n)
-			n = pv->paths->n;
+		if (n < want)
+			n = want;
 		if (n <= id)
 			n = (size_t)id + 1;
 		a->v = lp_xrealloc(a->v, n * sizeof(*a->v));
@@ -159,6 +178,48 @@ static uint32_t *id_slot(struct lp_provenance *pv, uint16_t k, uint32_t id)
 		a->n = n;
 	}
 	return &a->v[id];
+}
+
+/* The slot of path id in stage k's array, made room for. */
+static uint32_t *id_slot(struct lp_provenance *pv, uint16_t k, uint32_t id)
+{
+	return ids_slot(&pv->ids[k], id, pv->paths ? pv->paths->n : 0);
+}
+
+/* The id of directory prefix s[0..len) (it ends in '/'), made on first
+ * use with its parent's. */
+static uint32_t dir_id(struct lp_provenance *pv, const char *s, size_t len)
+{
+	char buf[4200];
+	if (len >= sizeof(buf))
+		return 0;
+	memcpy(buf, s, len);
+	buf[len] = 0;
+	size_t before = pv->dirnames.n;
+	uint32_t d = lp_strtab_intern(&pv->dirnames, buf);
+	if (pv->dirnames.n == before)
+		return d;
+	/* new: its parent, the prefix up to the '/' before its last char */
+	size_t p = len - 1;
+	while (p > 0 && s[p - 1] != '/')
+		p--;
+	uint32_t up = p > 0 ? dir_id(pv, s, p) : DIR_NONE;
+	if (!up)
+		return 0;
+	if (d >= pv->ndir_parent)
+		lp_grow((void **)&pv->dir_parent, &pv->ndir_parent, (size_t)d + 1, sizeof(*pv->dir_parent));
+	pv->dir_parent[d] = up;
+	return d;
+}
+
+/* The prefix right above the file key path x (x as make_key() has it),
+ * DIR_NONE when x has none ("/"), 0 when too long. */
+static uint32_t first_dir(struct lp_provenance *pv, const char *x, size_t n)
+{
+	size_t p = n - 1;
+	while (p > 0 && x[p - 1] != '/')
+		p--;
+	return p > 0 ? dir_id(pv, x, p) : DIR_NONE;
 }
 
 /* id when it names cpath in pv->paths (the *_id calls' promise), else 0. */
@@ -177,6 +238,10 @@ static int ent_add(struct lp_provenance *pv, const char *key, uint16_t k, uint32
 	lp_smap_put(&pv->idx, key, i);
 	if (key[strlen(key) - 1] == '/') {
 		pv->ntrees++;
+		/* a prefix met before, asked as having none, must find it now */
+		uint32_t d = lp_strtab_find(&pv->dirnames, strchr(key, '\x1f') + 1);
+		if (d)
+			*ids_slot(&pv->trees[k], d, pv->dirnames.n) = (uint32_t)i + ID_ENT;
 	} else if (pv->paths) {
 		if (!fid)
 			fid = lp_strtab_find(pv->paths, strchr(key, '\x1f') + 1);
@@ -264,6 +329,48 @@ void lp_prov_placed(struct lp_provenance *pv, const char *stage, const char *cpa
 	lp_prov_placed_id(pv, stage, cpath, 0, ts);
 }
 
+/* The walk up of lp_prov_from_copy_id() for a file with a usable path id:
+ * *gone raised to the latest gone_ts of the tree entries above it (the
+ * same keys the walk by strings asks for). False: the path is too long
+ * for keys (no entry can match it). */
+static bool walk_gone(struct lp_provenance *pv, const char *stage, const char *cpath, uint32_t id,
+		      uint64_t *gone)
+{
+	uint16_t k = stage_no(pv, stage);
+	uint32_t d = id < pv->nfile_dir ? pv->file_dir[id] : 0;
+	if (!d) {
+		size_t n = strlen(cpath);
+		while (n > 1 && cpath[n - 1] == '/')
+			n--;
+		if (!(d = first_dir(pv, cpath, n)))
+			return false;
+		if (id >= pv->nfile_dir)
+			lp_grow((void **)&pv->file_dir, &pv->nfile_dir,
+				pv->paths->n > id ? pv->paths->n : (size_t)id + 1, sizeof(*pv->file_dir));
+		pv->file_dir[id] = d;
+	}
+	size_t sl = stage ? strlen(stage) : 0;
+	for (; d != DIR_NONE; d = pv->dir_parent[d]) {
+		uint32_t *slot = ids_slot(&pv->trees[k], d, pv->dirnames.n);
+		if (!*slot) {
+			char key[4200];
+			const char *pre = lp_strtab_str(&pv->dirnames, d);
+			size_t pl = strlen(pre);
+			if (sl + 1 + pl + 1 > sizeof(key))
+				return false;
+			memcpy(key, stage ? stage : "", sl);
+			key[sl] = '\x1f';
+			memcpy(key + sl + 1, pre, pl + 1);
+			int i = lp_smap_get(&pv->idx, key);
+			slot = ids_slot(&pv->trees[k], d, pv->dirnames.n);
+			*slot = i >= 0 ? (uint32_t)i + ID_ENT : ID_NONE;
+		}
+		if (*slot >= ID_ENT && pv->ents[*slot - ID_ENT].gone_ts > *gone)
+			*gone = pv->ents[*slot - ID_ENT].gone_ts;
+	}
+	return true;
+}
+
 bool lp_prov_from_copy_id(struct lp_provenance *pv, const char *stage, const char *cpath, uint32_t id)
 {
 	if (!pv->n || !cpath || cpath[0] != '/')
@@ -275,6 +382,11 @@ bool lp_prov_from_copy_id(struct lp_provenance *pv, const char *stage, const cha
 	uint64_t placed = i >= 0 ? pv->ents[i].placed_ts : 0;
 	uint64_t gone = i >= 0 ? pv->ents[i].gone_ts : 0;
 	if (!pv->ntrees) /* no directory above it has an entry */
+		return !gone || placed > gone;
+	id = usable_id(pv, cpath, id);
+	if (id && !walk_gone(pv, stage, cpath, id, &gone))
+		return true;
+	if (id)
 		return !gone || placed > gone;
 	if (!key[0] && !make_key(key, sizeof(key), stage, cpath, false))
 		return true;

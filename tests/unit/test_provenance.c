@@ -6,6 +6,7 @@
 
 #include "containers.h"
 #include "provenance.h"
+#include "util.h"
 
 Test(provenance, untouched_paths_are_the_copys)
 {
@@ -303,6 +304,50 @@ Test(provenance, by_id_answers_as_by_string)
 		cr_assert_eq(memcmp(&x, &y, sizeof(x)), 0, "step %d", s);
 	}
 	cr_assert_eq(lp_prov_gone_count(ps), lp_prov_gone_count(pi));
+	lp_prov_free(ps);
+	lp_prov_free(pi);
+	lp_strtab_free(&paths);
+}
+
+/* The walk up by directory ids answers as the walk by strings: a tree
+ * removed after its files were asked about (a prefix remembered as having
+ * none must find the new entry), trees of another stage, a tree placed
+ * again, the root, and a path that is its own directory's sibling. */
+Test(provenance, trees_by_id_answer_as_by_string)
+{
+	struct lp_strtab paths = { 0 };
+	struct lp_provenance *ps = lp_prov_new(), *pi = lp_prov_new();
+	lp_prov_use_paths(pi, &paths);
+	const char *names[] = { "/app/node_modules/mime/cli.js", "/app/node_modules/.bin/x", "/app/src/a.js",
+				"/app/node_modules_extra/y.js", "/a", "/app/src", "/root/.npm/_cacache/tmp/1/f" };
+	uint32_t id[LP_ARRAY_SIZE(names)];
+	for (size_t i = 0; i < LP_ARRAY_SIZE(names); i++)
+		id[i] = lp_strtab_intern(&paths, names[i]);
+#define SAME(stage)                                                                                           \
+	for (size_t i = 0; i < LP_ARRAY_SIZE(names); i++)                                                      \
+		cr_assert_eq(lp_prov_from_copy_id(pi, stage, lp_strtab_str(&paths, id[i]), id[i]),              \
+			     lp_prov_from_copy(ps, stage, names[i]), "%s in stage '%s'", names[i], stage)
+#define BOTH(call) do { struct lp_provenance *pv = ps; call; pv = pi; call; } while (0)
+	BOTH(lp_prov_gone(pv, "", "/other", false, 1)); /* an entry, so the walk runs */
+	BOTH(lp_prov_gone(pv, "b", "/tmp", true, 1));
+	SAME("");
+	BOTH(lp_prov_gone(pv, "", "/app/node_modules", true, 10));
+	SAME("");
+	cr_assert_not(lp_prov_from_copy_id(pi, "", lp_strtab_str(&paths, id[0]), id[0]));
+	cr_assert(lp_prov_from_copy_id(pi, "", lp_strtab_str(&paths, id[3]), id[3]), "a sibling with the same prefix");
+	SAME("b");
+	BOTH(lp_prov_placed(pv, "", "/app/node_modules/mime/cli.js", 20));
+	SAME("");
+	cr_assert(lp_prov_from_copy_id(pi, "", lp_strtab_str(&paths, id[0]), id[0]), "placed again");
+	BOTH(lp_prov_gone(pv, "", "/root/.npm/_cacache/tmp/1", true, 30));
+	BOTH(lp_prov_gone(pv, "", "/", false, 5)); /* the root's own key is every walk's last */
+	SAME("");
+	BOTH(lp_prov_gone(pv, "b", "/", false, 40));
+	SAME("b");
+	for (size_t i = 0; i < LP_ARRAY_SIZE(names); i++)
+		cr_assert_not(lp_prov_from_copy_id(pi, "b", lp_strtab_str(&paths, id[i]), id[i]));
+#undef BOTH
+#undef SAME
 	lp_prov_free(ps);
 	lp_prov_free(pi);
 	lp_strtab_free(&paths);
