@@ -148,13 +148,13 @@ CFLAGS_B="-O2 -g -std=c11 -Wall -Wextra -Wno-format-truncation"
 cc $CFLAGS_B -o "$BIN/workload" "$here/workload.c" || exit 1
 cc $CFLAGS_B -pthread -o "$BIN/storm_gen" "$here/storm_gen.c" || exit 1
 cc $CFLAGS_B -I"$root/include" -I"$root/src" -o "$BIN/gen_trace" "$here/gen_trace.c" \
-	"$root/build/liblayerprof.a" -lbpf -lelf -lz -lcjson -lcurl -lpthread -lm || exit 1
+	"$root/build/liblayerprof.a" -lbpf -lelf -lz -ldeflate -lcjson -lcurl -lpthread -lm || exit 1
 cc $CFLAGS_B -D_GNU_SOURCE -I"$root/include" -I"$root/src" -o "$BIN/replay" "$here/replay.c" \
-	"$root/build/liblayerprof.a" -lbpf -lelf -lz -lcjson -lcurl -lpthread -lm || exit 1
+	"$root/build/liblayerprof.a" -lbpf -lelf -lz -ldeflate -lcjson -lcurl -lpthread -lm || exit 1
 # zstd rows only when libzstd-dev is there (apt-get install libzstd-dev)
 zstd=(); [ -f /usr/include/zstd.h ] && zstd=(-DHAVE_ZSTD -lzstd)
 cc $CFLAGS_B -I"$root/include" -I"$root/src" -o "$BIN/codec_probe" "$here/codec_probe.c" \
-	"$root/build/liblayerprof.a" -lbpf -lelf -lz -lcjson -lcurl -lpthread -lm "${zstd[@]}" || exit 1
+	"$root/build/liblayerprof.a" -lbpf -lelf -lz -ldeflate -lcjson -lcurl -lpthread -lm "${zstd[@]}" || exit 1
 # the hook-design experiment (section 6): its own small BPF object
 have_probe_cost=0
 if clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -I"$root/bpf" -I"$root/include" \

@@ -107,7 +107,7 @@ int main(int argc, char **argv)
 }
 REPACK_C
 cc -O2 -std=c11 -D_GNU_SOURCE -I"$ROOT/src" -I"$ROOT/include" -o "$tmp/repack" "$tmp/repack.c" \
-	"$ROOT/build/liblayerprof.a" -lbpf -lelf -lz -lcjson -lcurl -lpthread -lm
+	"$ROOT/build/liblayerprof.a" -lbpf -lelf -lz -ldeflate -lcjson -lcurl -lpthread -lm
 repack_all() {
 	local R=$tmp/repack
 	if [ -f "$OUT/cmd-ls-stored.lprof" ]; then "$R" "$OUT/cmd-ls-stored.lprof" "$OUT/pack-cmd-ls.lprof" pack-stored; fi

@@ -60,7 +60,7 @@ done
 CFLAGS=(-g -O1 -std=c11 -D_GNU_SOURCE -fno-omit-frame-pointer
 	-fsanitize=address,undefined -fno-sanitize-recover=undefined
 	-Iinclude -Isrc $(pkg-config --cflags libcjson zlib 2>/dev/null))
-LIBS=(-lcjson -lz -lcurl -lpthread -lm)
+LIBS=(-lcjson -lz -ldeflate -lcurl -lpthread -lm)
 
 build() {
 	command -v "$CLANG" >/dev/null || { say "no $CLANG (apt-get install clang libfuzzer-14-dev)"; return 1; }

@@ -154,6 +154,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include "layerprof/abi.h"
@@ -290,8 +291,7 @@ struct lp_unpacker {
 	struct model m;
 	uint8_t *buf; /* inflated pack (codec 3) */
 	size_t buf_cap;
-	z_stream zs;
-	bool zs_ready;
+	struct libdeflate_decompressor *dd; /* made on first use */
 };
 
 /* One coding pass. The same functions encode (enc) and decode, so that the
@@ -1395,8 +1395,8 @@ void lp_unpacker_free(struct lp_unpacker *u)
 	if (!u)
 		return;
 	model_free(&u->m);
-	if (u->zs_ready)
-		inflateEnd(&u->zs);
+	if (u->dd)
+		libdeflate_free_decompressor(u->dd);
 	free(u->buf);
 	free(u);
 }
@@ -1512,28 +1512,20 @@ long lp_unpack_block(struct lp_unpacker *U, uint8_t codec, const uint8_t *in, si
 		U->buf = b;
 		U->buf_cap = out_len;
 	}
-	if (!U->zs_ready) {
-		if (inflateInit2(&U->zs, -15) != Z_OK) {
-			snprintf(err, errlen, "cannot initialize zlib");
-			return -1;
-		}
-		U->zs_ready = true;
-	} else if (inflateReset(&U->zs) != Z_OK) {
-		snprintf(err, errlen, "zlib error");
+	/* libdeflate: the whole block is in memory, and it inflates twice as
+	 * fast as zlib's streaming inflate (bench section 5) */
+	if (!U->dd && !(U->dd = libdeflate_alloc_decompressor())) {
+		snprintf(err, errlen, "out of memory (deflate decompressor)");
 		return -1;
 	}
-	U->zs.next_in = (Bytef *)(uintptr_t)in;
-	U->zs.avail_in = (uInt)n;
-	U->zs.next_out = U->buf;
-	U->zs.avail_out = (uInt)out_len;
-	int rc = inflate(&U->zs, Z_FINISH);
-	if (rc != Z_STREAM_END || U->zs.avail_in != 0) {
+	size_t used = 0, got = 0;
+	enum libdeflate_result rc = libdeflate_deflate_decompress_ex(U->dd, in, n, U->buf, out_len, &used, &got);
+	if (rc != LIBDEFLATE_SUCCESS || used != n) {
 		snprintf(err, errlen, "the pack does not inflate to at most %zu bytes (%s)", out_len,
-			 rc == Z_STREAM_END ? "bytes after its end"
-			 : rc == Z_DATA_ERROR ? "bad deflate data"
-			 : rc == Z_BUF_ERROR && U->zs.avail_out == 0 ? "too long"
-			 : "cut short");
+			 rc == LIBDEFLATE_SUCCESS ? "bytes after its end"
+			 : rc == LIBDEFLATE_INSUFFICIENT_SPACE ? "too long"
+			 : "bad or cut deflate data");
 		return -1;
 	}
-	return lp_unpack(U, U->buf, out_len - U->zs.avail_out, out, out_len, err, errlen);
+	return lp_unpack(U, U->buf, got, out, out_len, err, errlen);
 }

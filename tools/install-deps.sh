@@ -3,7 +3,7 @@
 #   tools/install-deps.sh build|test|demo|bench|engines
 set -euo pipefail
 what=${1:-build}
-build=(make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcjson-dev libcurl4-openssl-dev pkg-config)
+build=(make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libdeflate-dev libcjson-dev libcurl4-openssl-dev pkg-config)
 docker=(docker.io busybox-static)
 # tests/realworld: debootstrap for the base images; the host-side clients that
 # make the developer contexts (lockfiles, node_modules, .venv, bin/, target/)

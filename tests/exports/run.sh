@@ -60,7 +60,7 @@ if [ -z "$trace" ]; then
 	fi
 	# shellcheck disable=SC2046
 	if ! cc -std=c11 -D_GNU_SOURCE -O1 -I"$LP_ROOT/include" -I"$LP_ROOT/src" $(pkg-config --cflags libcjson 2>/dev/null) \
-		-o "$tmp/gen_trace" "$here/gen_trace.c" "$lib" -lz -lcjson -lpthread -lm 2>"$tmp/cc.err"; then
+		-o "$tmp/gen_trace" "$here/gen_trace.c" "$lib" -lz -ldeflate -lcjson -lpthread -lm 2>"$tmp/cc.err"; then
 		fail "synthetic trace" "gen_trace.c does not build: $(head -3 "$tmp/cc.err" | tr '\n' ' ')"
 		finish
 		exit
@@ -126,7 +126,7 @@ if [ ! -f "$lib" ]; then
 	skip "runc's pipe wait is 'waiting on pipe'" "$lib is not built (make)"
 # shellcheck disable=SC2046
 elif ! cc -std=c11 -D_GNU_SOURCE -O1 -I"$LP_ROOT/include" -I"$LP_ROOT/src" $(pkg-config --cflags libcjson 2>/dev/null) \
-	-o "$tmp/gen_pipe" "$here/gen_trace.c" "$lib" -lz -lcjson -lpthread -lm 2>"$tmp/cc.err"; then
+	-o "$tmp/gen_pipe" "$here/gen_trace.c" "$lib" -lz -ldeflate -lcjson -lpthread -lm 2>"$tmp/cc.err"; then
 	fail "runc's pipe wait is 'waiting on pipe'" "gen_trace.c does not build: $(head -3 "$tmp/cc.err" | tr '\n' ' ')"
 else
 	"$tmp/gen_pipe" "$tmp/pipe.lprof" B --tiny 20

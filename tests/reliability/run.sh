@@ -138,7 +138,7 @@ BLOCKS=$tmp/lprof_blocks
 inflated() { "$BLOCKS" inflate "$1" || true; }
 build_tools() {
 	cc -O2 -Wall -Iinclude -Isrc -o "$BLOCKS" tests/reliability/lprof_blocks.c \
-		"$LP_ROOT/build/liblayerprof.a" -lz -lbpf -lelf -lcjson -lcurl -lpthread -lm
+		"$LP_ROOT/build/liblayerprof.a" -lz -ldeflate -lbpf -lelf -lcjson -lcurl -lpthread -lm
 }
 
 # =================================================================== fuzz
