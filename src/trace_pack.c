@@ -157,6 +157,7 @@
 #include <zlib.h>
 
 #include "layerprof/abi.h"
+#include "deflate_rle.h"
 #include "trace.h"
 #include "varint.h"
 
@@ -273,9 +274,9 @@ struct lp_packer {
 		bool bytes;
 	} seg[MAX_SEG];
 	unsigned nseg;
+	struct lp_rle_deflate rle;
 	z_stream zs;
 	bool zs_ready;
-	int zstrat;
 };
 
 /* decoder */
@@ -1240,6 +1241,7 @@ void lp_packer_free(struct lp_packer *p)
 	model_free(&p->m);
 	if (p->zs_ready)
 		deflateEnd(&p->zs);
+	lp_rle_deflate_free(&p->rle);
 	free(p->buf);
 	free(p);
 }
@@ -1347,26 +1349,33 @@ size_t lp_pack_block(struct lp_packer *P, const uint8_t *raw, size_t len, uint8_
 		return 0;
 
 	/* deflate it, each segment its own deflate block; keep the pack as it
-	 * is unless that makes it smaller */
+	 * is unless that makes it smaller. The number planes (all but the
+	 * byte columns, which come last) as runs and literals
+	 * (deflate_rle.c); the byte columns (strings) through zlib, which
+	 * goes on from the bits pending and ends the stream. */
+	struct lp_rle_deflate *d = &P->rle;
+	lp_rle_deflate_start(d, out, n - 1);
+	size_t start = 0;
+	unsigned i = 0;
+	for (; i < P->nseg && !P->seg[i].bytes; i++) {
+		if (lp_rle_deflate_block(d, P->buf + start, P->seg[i].end - start) < 0)
+			goto stored;
+		start = P->seg[i].end;
+	}
+	unsigned bits;
+	int nbits;
+	size_t head = lp_rle_deflate_pending(d, &bits, &nbits);
 	z_stream *zs = &P->zs;
 	if (!P->zs_ready) {
-		if (deflateInit2(zs, ZLEVEL, Z_DEFLATED, -15, 8, Z_FILTERED) != Z_OK)
+		if (deflateInit2(zs, ZLEVEL, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
 			goto stored;
 		P->zs_ready = true;
-		P->zstrat = Z_FILTERED;
 	}
-	if (deflateReset(zs) != Z_OK || deflateTune(zs, 4, 8, 16, 4) != Z_OK)
+	if (deflateReset(zs) != Z_OK || deflatePrime(zs, nbits, (int)bits) != Z_OK)
 		goto stored;
-	zs->next_out = out;
-	zs->avail_out = (uInt)(n - 1);
-	size_t start = 0;
-	for (unsigned i = 0; i < P->nseg; i++) {
-		int strat = P->seg[i].bytes ? Z_DEFAULT_STRATEGY : Z_FILTERED;
-		if (strat != P->zstrat) {
-			if (deflateParams(zs, ZLEVEL, strat) != Z_OK)
-				goto stored;
-			P->zstrat = strat;
-		}
+	zs->next_out = out + head;
+	zs->avail_out = (uInt)(n - 1 - head);
+	for (; i < P->nseg; i++) {
 		zs->next_in = P->buf + start;
 		zs->avail_in = (uInt)(P->seg[i].end - start);
 		if (deflate(zs, Z_BLOCK) != Z_OK || zs->avail_in)
@@ -1376,7 +1385,7 @@ size_t lp_pack_block(struct lp_packer *P, const uint8_t *raw, size_t len, uint8_
 	if (deflate(zs, Z_FINISH) != Z_STREAM_END)
 		goto stored;
 	*codec = LP_CODEC_PACK_ZLIB;
-	return zs->total_out;
+	return head + zs->total_out;
 stored:
 	memcpy(out, P->buf, n);
 	*codec = LP_CODEC_PACK;
