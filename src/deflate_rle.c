@@ -65,77 +65,69 @@ static void make_codes(const uint8_t *len, unsigned n, uint16_t *code)
 		code[s] = len[s] ? reverse(next[len[s]]++, len[s]) : 0;
 }
 
-/* Binary heap of node numbers, smallest weight on top. */
-static void heap_down(uint16_t *h, unsigned n, unsigned i, const uint32_t *w)
-{
-	uint16_t x = h[i];
-	for (;;) {
-		unsigned c = 2 * i + 1;
-		if (c >= n)
-			break;
-		if (c + 1 < n && w[h[c + 1]] < w[h[c]])
-			c++;
-		if (w[h[c]] >= w[x])
-			break;
-		h[i] = h[c];
-		i = c;
-	}
-	h[i] = x;
-}
-
-/* Huffman code lengths for freq[0..n) (n <= LP_RLE_LITLEN + 2), at most
- * limit bits, into len; a complete code over at least two symbols (a used
- * symbol alone is paired with an unused one). */
+/* Huffman code lengths for freq[0..n) (n <= 288), at most limit bits, into
+ * len; a complete code over at least two symbols (a used symbol alone is
+ * paired with an unused one). The used symbols are sorted by frequency
+ * (radix sort), then merged with the two-queue method: the internal nodes
+ * come out in order of weight, so no heap is needed. */
 static void huff_lengths(const uint32_t *freq, unsigned n, unsigned limit, uint8_t *len)
 {
 	enum { MAXN = 288 };
-	uint32_t w[2 * MAXN];
-	uint16_t parent[2 * MAXN], heap[MAXN];
+	uint32_t key[MAXN], tmp[MAXN], w[2 * MAXN];
+	uint16_t parent[2 * MAXN];
 	uint8_t depth[2 * MAXN];
-	unsigned hn = 0, used = 0;
+	unsigned k = 0;
+	uint32_t maxf = 0;
 	for (unsigned s = 0; s < n; s++) {
 		len[s] = 0;
 		if (freq[s]) {
-			w[s] = freq[s];
-			heap[hn++] = (uint16_t)s;
-			used++;
+			key[k++] = s;
+			if (freq[s] > maxf)
+				maxf = freq[s];
 		}
 	}
-	if (used < 2) {
+	if (k < 2) {
 		/* one symbol (or none): two codes of one bit */
-		unsigned a = hn ? heap[0] : 0, b = a == 0 ? 1 : 0;
+		unsigned a = k ? key[0] : 0, b = a == 0 ? 1 : 0;
 		len[a] = len[b] = 1;
 		return;
 	}
-	for (unsigned i = hn / 2; i-- > 0;)
-		heap_down(heap, hn, i, w);
-	unsigned next = n;
-	while (hn > 1) {
-		uint16_t a = heap[0];
-		heap[0] = heap[--hn];
-		heap_down(heap, hn, 0, w);
-		uint16_t b = heap[0];
-		w[next] = w[a] + w[b];
-		parent[a] = parent[b] = (uint16_t)next;
-		heap[0] = (uint16_t)next++;
-		heap_down(heap, hn, 0, w);
+	/* LSD radix sort of the symbols by frequency, 8 bits a pass */
+	for (unsigned sh = 0; sh < 32 && (maxf >> sh); sh += 8) {
+		unsigned cnt[257] = { 0 };
+		for (unsigned i = 0; i < k; i++)
+			cnt[((freq[key[i]] >> sh) & 255) + 1]++;
+		for (unsigned i = 1; i < 257; i++)
+			cnt[i] += cnt[i - 1];
+		for (unsigned i = 0; i < k; i++)
+			tmp[cnt[(freq[key[i]] >> sh) & 255]++] = key[i];
+		memcpy(key, tmp, k * sizeof(key[0]));
 	}
-	/* internal nodes were made in order: the root last, parents after
-	 * their children */
+	/* nodes: leaves 0..k-1 (sorted), internal nodes k..2k-2 */
+	for (unsigned i = 0; i < k; i++)
+		w[i] = freq[key[i]];
+	unsigned lf = 0, in = k, next = k;
+	while (next < 2 * k - 1) {
+		unsigned pick[2];
+		for (int j = 0; j < 2; j++)
+			pick[j] = lf < k && (in == next || w[lf] <= w[in]) ? lf++ : in++;
+		w[next] = w[pick[0]] + w[pick[1]];
+		parent[pick[0]] = parent[pick[1]] = (uint16_t)next++;
+	}
+	/* the root last, parents after their children */
 	unsigned root = next - 1;
 	depth[root] = 0;
-	for (unsigned k = root; k-- > n;)
-		depth[k] = (uint8_t)(depth[parent[k]] + 1 > 255 ? 255 : depth[parent[k]] + 1);
+	for (unsigned i = root; i-- > 0;)
+		depth[i] = (uint8_t)(depth[parent[i]] + 1 > 255 ? 255 : depth[parent[i]] + 1);
 	bool over = false;
-	for (unsigned s = 0; s < n; s++)
-		if (freq[s]) {
-			unsigned d = depth[parent[s]] + 1u;
-			if (d > limit) {
-				d = limit;
-				over = true;
-			}
-			len[s] = (uint8_t)d;
+	for (unsigned i = 0; i < k; i++) {
+		unsigned d = depth[i];
+		if (d > limit) {
+			d = limit;
+			over = true;
 		}
+		len[key[i]] = (uint8_t)d;
+	}
 	if (!over)
 		return;
 	/* Kraft sum in units of 2^-limit: too big after clamping; lengthen
@@ -167,29 +159,36 @@ static void huff_lengths(const uint32_t *freq, unsigned n, unsigned limit, uint8
 
 /* ------------------------------------------------------------ bits */
 
-static inline void put(struct lp_rle_deflate *d, uint32_t bits, unsigned n)
+/* The bit writer, as locals while a block is written (kept in registers:
+ * its address never escapes), back in the lp_rle_deflate after. */
+struct bits {
+	uint64_t acc; /* first bit lowest */
+	unsigned n;
+	uint8_t *o;
+};
+
+static inline void put(struct bits *b, uint32_t v, unsigned n)
 {
-	d->acc |= (uint64_t)bits << d->nacc;
-	d->nacc += n;
-	if (d->nacc >= 32) {
-		uint8_t *o = d->out + d->pos;
-		o[0] = (uint8_t)d->acc;
-		o[1] = (uint8_t)(d->acc >> 8);
-		o[2] = (uint8_t)(d->acc >> 16);
-		o[3] = (uint8_t)(d->acc >> 24);
-		d->pos += 4;
-		d->acc >>= 32;
-		d->nacc -= 32;
+	b->acc |= (uint64_t)v << b->n;
+	b->n += n;
+	if (b->n >= 32) {
+		b->o[0] = (uint8_t)b->acc;
+		b->o[1] = (uint8_t)(b->acc >> 8);
+		b->o[2] = (uint8_t)(b->acc >> 16);
+		b->o[3] = (uint8_t)(b->acc >> 24);
+		b->o += 4;
+		b->acc >>= 32;
+		b->n -= 32;
 	}
 }
 
-/* Out with the whole bytes held (nacc < 8 after). */
-static void put_bytes(struct lp_rle_deflate *d)
+/* Out with the whole bytes held (fewer than 8 bits held after). */
+static void put_bytes(struct bits *b)
 {
-	while (d->nacc >= 8) {
-		d->out[d->pos++] = (uint8_t)d->acc;
-		d->acc >>= 8;
-		d->nacc -= 8;
+	while (b->n >= 8) {
+		*b->o++ = (uint8_t)b->acc;
+		b->acc >>= 8;
+		b->n -= 8;
 	}
 }
 
@@ -361,25 +360,26 @@ int lp_rle_deflate_block(struct lp_rle_deflate *d, const uint8_t *in, size_t n)
 	if ((d->nacc + best + 7) / 8 + 8 > d->cap - d->pos)
 		return -1;
 
+	struct bits bw = { d->acc, d->nacc, d->out + d->pos }, *b = &bw;
 	if (best == sto) {
 		for (size_t o = 0; o < n;) {
 			size_t m = n - o < STORED_MAX ? n - o : STORED_MAX;
-			put(d, 0, 3); /* not final, stored */
-			put_bytes(d);
-			if (d->nacc) { /* to the byte boundary */
-				d->out[d->pos++] = (uint8_t)d->acc;
-				d->acc = 0;
-				d->nacc = 0;
+			put(b, 0, 3); /* not final, stored */
+			put_bytes(b);
+			if (b->n) { /* to the byte boundary */
+				*b->o++ = (uint8_t)b->acc;
+				b->acc = 0;
+				b->n = 0;
 			}
-			d->out[d->pos++] = (uint8_t)m;
-			d->out[d->pos++] = (uint8_t)(m >> 8);
-			d->out[d->pos++] = (uint8_t)~m;
-			d->out[d->pos++] = (uint8_t)(~m >> 8);
-			memcpy(d->out + d->pos, in + o, m);
-			d->pos += m;
+			*b->o++ = (uint8_t)m;
+			*b->o++ = (uint8_t)(m >> 8);
+			*b->o++ = (uint8_t)~m;
+			*b->o++ = (uint8_t)(~m >> 8);
+			memcpy(b->o, in + o, m);
+			b->o += m;
 			o += m;
 		}
-		return 0;
+		goto done;
 	}
 
 	const uint16_t *lc;
@@ -388,23 +388,23 @@ int lp_rle_deflate_block(struct lp_rle_deflate *d, const uint8_t *in, size_t n)
 	uint16_t dcode0;
 	unsigned dlen0;
 	if (best == dyn) {
-		put(d, 2u << 1, 3); /* not final, dynamic */
-		put(d, hlit - 257, 5);
-		put(d, hdist - 1, 5);
-		put(d, hclen - 4, 4);
+		put(b, 2u << 1, 3); /* not final, dynamic */
+		put(b, hlit - 257, 5);
+		put(b, hdist - 1, 5);
+		put(b, hclen - 4, 4);
 		for (unsigned k = 0; k < hclen; k++)
-			put(d, cl[cl_order[k]], 3);
+			put(b, cl[cl_order[k]], 3);
 		uint16_t clc[NCL];
 		make_codes(cl, NCL, clc);
 		for (unsigned k = 0; k < ncl; k++) {
 			unsigned s = cl_tok[k] & 31, x = cl_tok[k] >> 5;
-			put(d, clc[s], cl[s]);
+			put(b, clc[s], cl[s]);
 			if (s == 16)
-				put(d, x, 2);
+				put(b, x, 2);
 			else if (s == 17)
-				put(d, x, 3);
+				put(b, x, 3);
 			else if (s == 18)
-				put(d, x, 7);
+				put(b, x, 7);
 		}
 		make_codes(ll, LP_RLE_LITLEN, dyn_code);
 		make_codes(dl, NDIST, dist_code);
@@ -413,7 +413,7 @@ int lp_rle_deflate_block(struct lp_rle_deflate *d, const uint8_t *in, size_t n)
 		dcode0 = dist_code[0];
 		dlen0 = dl[0];
 	} else {
-		put(d, 1u << 1, 3); /* not final, fixed */
+		put(b, 1u << 1, 3); /* not final, fixed */
 		lc = d->fixed_code;
 		lcl = d->fixed_len;
 		dcode0 = 0;
@@ -422,16 +422,20 @@ int lp_rle_deflate_block(struct lp_rle_deflate *d, const uint8_t *in, size_t n)
 	for (size_t k = 0; k < nt; k++) {
 		uint32_t t = tok[k];
 		if (t < RUN) {
-			put(d, lc[t], lcl[t]);
+			put(b, lc[t], lcl[t]);
 			continue;
 		}
 		unsigned r = t & 0xffff, s = d->len_sym[r];
-		put(d, lc[257 + s], lcl[257 + s]);
+		put(b, lc[257 + s], lcl[257 + s]);
 		if (len_extra[s])
-			put(d, r - len_base[s], len_extra[s]);
-		put(d, dcode0, dlen0);
+			put(b, r - len_base[s], len_extra[s]);
+		put(b, dcode0, dlen0);
 	}
-	put(d, lc[256], lcl[256]);
-	put_bytes(d);
+	put(b, lc[256], lcl[256]);
+	put_bytes(b);
+done:
+	d->acc = b->acc;
+	d->nacc = b->n;
+	d->pos = (size_t)(b->o - d->out);
 	return 0;
 }
