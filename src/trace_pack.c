@@ -258,6 +258,7 @@ struct ecol {
 	uint64_t *v; /* number columns */
 	uint8_t *b;  /* byte columns */
 	size_t n, cap;
+	uint64_t all; /* the values or'ed: the column's width */
 };
 
 #define MAX_SEG 512 /* deflate blocks of one pack (46 columns x <= 8 planes + 1) */
@@ -391,6 +392,7 @@ static inline void push(struct pk *c, int col, uint64_t v)
 		return;
 	}
 	e->v[e->n++] = v;
+	e->all |= v;
 }
 
 static inline uint64_t pull(struct pk *c, int col)
@@ -486,6 +488,7 @@ static void cbytes(struct pk *c, int col, uint8_t *p, size_t n)
 
 static uint32_t hash_bytes(const uint8_t *p, size_t n)
 {
+	const size_t len = n;
 	uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
 	while (n >= 8) {
 		uint64_t x;
@@ -495,8 +498,19 @@ static uint32_t hash_bytes(const uint8_t *p, size_t n)
 		p += 8;
 		n -= 8;
 	}
+	/* the last 0..7 bytes in whole loads (a memcpy of n bytes into x
+	 * compiles to byte stores and a stalled load) */
 	uint64_t x = 0;
-	memcpy(&x, p, n);
+	if (n && len >= 8) {
+		memcpy(&x, p + n - 8, 8); /* overlaps the bytes hashed above */
+	} else if (n >= 4) {
+		uint32_t a, b;
+		memcpy(&a, p, 4);
+		memcpy(&b, p + n - 4, 4);
+		x = a | (uint64_t)b << 32;
+	} else if (n) {
+		x = p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16;
+	}
 	h = (h ^ x) * 0xc4ceb9fe1a85ec53ull;
 	h ^= h >> 29;
 	return (uint32_t)(h >> 17) & ((1u << HASH_BITS) - 1);
@@ -1308,8 +1322,10 @@ size_t lp_pack(struct lp_packer *P, const uint8_t *raw, size_t len, uint8_t *out
 	struct pk c = { .enc = true, .P = P, .m = &P->m };
 	model_reset(&P->m);
 	P->nseg = 0;
-	for (int i = 0; i < NCOL; i++)
+	for (int i = 0; i < NCOL; i++) {
 		P->col[i].n = 0;
+		P->col[i].all = 0;
+	}
 	for (int i = 0; i < NDICT; i++)
 		memset(P->hslot[i], 0, sizeof(uint32_t) << HASH_BITS);
 
@@ -1339,14 +1355,10 @@ size_t lp_pack(struct lp_packer *P, const uint8_t *raw, size_t len, uint8_t *out
 	dir[o++] = NCOL;
 	for (int i = 0; i < NCOL; i++) {
 		struct ecol *e = &P->col[i];
-		uint64_t all = 0;
-		if (i >= C_FIRST_BYTES) {
+		uint64_t all = e->all;
+		if (i >= C_FIRST_BYTES)
 			for (size_t k = 0; k < e->n; k++)
 				all |= e->b[k];
-		} else {
-			for (size_t k = 0; k < e->n; k++)
-				all |= e->v[k];
-		}
 		unsigned w = 0;
 		for (; all; all >>= 8)
 			w++;
