@@ -1,19 +1,21 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Raw deflate blocks of literals and distance-1 runs (deflate_rle.h).
+ * Raw deflate blocks for the pack's number planes (deflate_rle.h).
  *
  * Why not zlib: the number planes of a pack are ~95 % of its bytes, and
- * zlib spends most of the writer's time on them (hash chains, a flush and a
- * strategy switch per plane) although runs are all it finds there: Z_RLE
- * stores the same bytes as Z_FILTERED on them. Coding runs directly, each
- * plane its own block, is the same output size for a fraction of the time.
+ * zlib spent most of the writer's time on them (lazy matching through hash
+ * chains, a flush and a strategy switch per plane). What pays in them is
+ * runs of the previous byte (most of every plane) and, in real traces, long
+ * repeats (a sequence of calls done again); short matches cost more than
+ * the literals they replace (zlib's Z_FILTERED drops them too). So: runs
+ * first, then a match of >= 10 bytes from one of the last two places the
+ * next 4 bytes were seen, else a literal; lookups get sparse in noise.
  *
- * Each block: tokens (literal bytes, runs of the previous byte of 3..258),
- * their histogram, then the cost of the three block types computed exactly
- * from it; the smallest is written. Huffman code lengths are limited to 15
- * (7 for the code length code) by lengthening the deepest codes that can
- * still grow and then filling the code back up (inflaters reject
- * incomplete codes).
+ * Each block: the tokens, their histogram, then the exact cost of the
+ * three block types from it; the smallest is written. Huffman code lengths
+ * are limited to 15 (7 for the code length code) by lengthening the deepest
+ * codes that can still grow, then filling the code back up (inflaters
+ * reject incomplete codes).
  */
 #include "deflate_rle.h"
 
@@ -25,7 +27,11 @@
 #define NCL 19
 #define MAX_BITS 15
 #define MAX_CL_BITS 7
-#define RUN 0x10000u
+#define MATCH 0x80000000u /* token: MATCH | (distance - 1) << 9 | length */
+#define MIN_MATCH 10       /* shorter ones cost more than the literals in planes */
+#define WINDOW 32768u
+#define HASH_BITS LP_RLE_HASH_BITS
+#define DRY 32             /* lookups that find nothing before they get sparser */
 #define STORED_MAX 65535u
 
 /* RFC 1951 3.2.5: length symbols 257..285 */
@@ -196,6 +202,7 @@ static void put_bytes(struct bits *b)
 
 void lp_rle_deflate_start(struct lp_rle_deflate *d, uint8_t *out, size_t cap)
 {
+	d->next_in = NULL;
 	d->out = out;
 	d->cap = cap;
 	d->pos = 0;
@@ -209,7 +216,12 @@ void lp_rle_deflate_start(struct lp_rle_deflate *d, uint8_t *out, size_t cap)
 		for (unsigned s = 0; s < 288; s++)
 			d->fixed_len[s] = s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8;
 		make_codes(d->fixed_len, 288, d->fixed_code);
+		uint8_t five[NDIST];
+		memset(five, 5, sizeof(five));
+		make_codes(five, NDIST, d->fixed_dcode);
 	}
+	/* matches stay inside the stream being written: no hint from before */
+	memset(d->head, 0, sizeof(d->head));
 }
 
 void lp_rle_deflate_free(struct lp_rle_deflate *d)
@@ -225,6 +237,86 @@ size_t lp_rle_deflate_pending(const struct lp_rle_deflate *d, unsigned *bits, in
 	*bits = (unsigned)(d->acc & ((1u << d->nacc) - 1));
 	*nbits = (int)d->nacc;
 	return d->pos;
+}
+
+/* Distance code (RFC 1951 3.2.5) of dist 1..32768, and its extra bits */
+static inline unsigned dist_code(uint32_t dist)
+{
+	uint32_t x = dist - 1;
+	if (x < 4)
+		return x;
+	unsigned nb = 31u - (unsigned)__builtin_clz(x);
+	return 2 * nb + ((x >> (nb - 1)) & 1);
+}
+
+static inline unsigned dist_extra(unsigned code)
+{
+	return code < 4 ? 0 : code / 2 - 1;
+}
+
+static inline uint32_t dist_base(unsigned code) /* the first distance - 1 */
+{
+	if (code < 4)
+		return code;
+	unsigned nb = code / 2;
+	return (2u | (code & 1)) << (nb - 1);
+}
+
+/* How many bytes a[] and b[] share at the start, at most max. */
+static inline size_t common(const uint8_t *a, const uint8_t *b, size_t max)
+{
+	size_t r = 0;
+	while (r + 8 <= max) {
+		uint64_t u, v;
+		memcpy(&u, a + r, 8);
+		memcpy(&v, b + r, 8);
+		if (u != v)
+			return r + ((size_t)__builtin_ctzll(u ^ v) >> 3);
+		r += 8;
+	}
+	while (r < max && a[r] == b[r])
+		r++;
+	return r;
+}
+
+static inline uint32_t hash4(const uint8_t *p)
+{
+	uint32_t x;
+	memcpy(&x, p, 4);
+	return (x * 2654435761u) >> (32 - HASH_BITS);
+}
+
+/* p (4 bytes readable) is the latest place its 4 bytes were seen. */
+static inline void remember(struct lp_rle_deflate *d, const uint8_t *p)
+{
+	uint32_t *h = d->head[hash4(p)];
+	h[1] = h[0];
+	h[0] = (uint32_t)(p - d->base) + 1;
+}
+
+/* The longer match for p (at most max bytes, max >= 4) of the last two
+ * places its first 4 bytes were seen, in the window; 0 if none. p becomes
+ * the latest place. */
+static inline size_t longest_match(struct lp_rle_deflate *d, const uint8_t *p, size_t max,
+				   const uint8_t **from)
+{
+	uint32_t *h = d->head[hash4(p)];
+	uint32_t pos = (uint32_t)(p - d->base) + 1, p1 = h[0], p2 = h[1];
+	h[1] = p1;
+	h[0] = pos;
+	size_t m = 0;
+	if (p1 && pos - p1 <= WINDOW) {
+		*from = d->base + p1 - 1;
+		m = common(*from, p, max);
+		if (p2 && pos - p2 <= WINDOW && m < max) {
+			size_t m2 = common(d->base + p2 - 1, p, max);
+			if (m2 > m) {
+				m = m2;
+				*from = d->base + p2 - 1;
+			}
+		}
+	}
+	return m;
 }
 
 /* Length of the run of b starting at in[i], at most max. */
@@ -249,6 +341,13 @@ int lp_rle_deflate_block(struct lp_rle_deflate *d, const uint8_t *in, size_t n)
 {
 	if (n == 0)
 		return 0;
+	if (d->next_in && in != d->next_in)
+		return -1; /* not the stream's next bytes: matches would be wrong */
+	if (!d->next_in)
+		d->base = in;
+	if ((size_t)(in - d->base) + n >= UINT32_MAX)
+		return -1; /* positions are 32-bit */
+	d->next_in = in + n;
 	if (d->tok_cap < n) {
 		uint32_t *t = realloc(d->tok, n * sizeof(*t));
 		if (!t)
@@ -257,30 +356,60 @@ int lp_rle_deflate_block(struct lp_rle_deflate *d, const uint8_t *in, size_t n)
 		d->tok_cap = n;
 	}
 
-	/* tokens and their histogram */
+	/* tokens and their histogram: a run of the previous byte, else the
+	 * longer match of the last two places the next 4 bytes were seen
+	 * (through a hash), else a literal */
 	uint32_t lf[LP_RLE_LITLEN] = { 0 }, df[NDIST] = { 0 };
 	uint32_t *tok = d->tok;
-	size_t nt = 0, runs = 0, i = 0;
+	size_t nt = 0, i = 1;
+	unsigned dry = 0, skip = 1, wait = 0; /* dry: lookups in a row that found nothing */
 	tok[nt++] = in[0];
 	lf[in[0]]++;
-	i = 1;
 	while (i < n) {
 		uint8_t prev = in[i - 1];
 		size_t max = n - i < 258 ? n - i : 258;
 		size_t r = in[i] == prev ? run_len(in, i, max, prev) : 0;
 		if (r >= 3) {
-			tok[nt++] = RUN | (uint32_t)r;
+			tok[nt++] = MATCH | (uint32_t)r;
 			lf[257 + d->len_sym[r]]++;
-			runs++;
+			df[0]++;
 			i += r;
-		} else {
-			tok[nt++] = in[i];
-			lf[in[i]]++;
-			i++;
+			continue;
 		}
+		/* after DRY lookups that found nothing (noise: the low bytes
+		 * of a time stamp), look up only every skip-th position (the
+		 * others are only remembered), more seldom the longer it
+		 * lasts, until one finds a match */
+		if (max >= MIN_MATCH && ++wait >= skip) {
+			wait = 0;
+			const uint8_t *cand;
+			size_t m = longest_match(d, in + i, max, &cand);
+			if (m >= MIN_MATCH) {
+				uint32_t dist = (uint32_t)(in + i - cand);
+				tok[nt++] = MATCH | (dist - 1) << 9 | (uint32_t)m;
+				lf[257 + d->len_sym[m]]++;
+				df[dist_code(dist)]++;
+				/* the places inside the match are candidates too
+				 * (repeats of repeats): all of a short one, the
+				 * end of a long one */
+				size_t end = i + m;
+				for (i = m > 32 ? end - 8 : i + 1; i + 4 <= end; i++)
+					remember(d, in + i);
+				i = end;
+				dry = 0;
+				skip = 1;
+				continue;
+			}
+			if (++dry > DRY)
+				skip = (dry - DRY) / 16 + 1 < 8 ? (dry - DRY) / 16 + 1 : 8;
+		} else if (max >= 4) {
+			remember(d, in + i); /* a later repeat of this finds it */
+		}
+		tok[nt++] = in[i];
+		lf[in[i]]++;
+		i++;
 	}
 	lf[256] = 1;
-	df[0] = (uint32_t)runs;
 
 	/* the dynamic block's codes */
 	uint8_t ll[LP_RLE_LITLEN], dl[NDIST];
@@ -340,14 +469,20 @@ int lp_rle_deflate_block(struct lp_rle_deflate *d, const uint8_t *in, size_t n)
 
 	/* exact sizes in bits */
 	uint64_t extra = 0, dyn = 3 + 5 + 5 + 4 + 3 * (uint64_t)hclen, fix = 3;
+	uint64_t nmatch = 0;
 	for (unsigned s = 0; s < 29; s++)
 		extra += (uint64_t)lf[257 + s] * len_extra[s];
+	for (unsigned c = 0; c < NDIST; c++) {
+		extra += (uint64_t)df[c] * dist_extra(c);
+		dyn += (uint64_t)df[c] * dl[c];
+		nmatch += df[c];
+	}
 	for (unsigned s = 0; s < LP_RLE_LITLEN; s++) {
 		dyn += (uint64_t)lf[s] * ll[s];
 		fix += (uint64_t)lf[s] * d->fixed_len[s];
 	}
-	dyn += extra + (uint64_t)runs * dl[0];
-	fix += extra + (uint64_t)runs * 5;
+	dyn += extra;
+	fix += extra + nmatch * 5;
 	for (unsigned k = 0; k < ncl; k++) {
 		unsigned s = cl_tok[k] & 31;
 		dyn += cl[s] + (s == 16 ? 2 : s == 17 ? 3 : s == 18 ? 7 : 0);
@@ -384,9 +519,11 @@ int lp_rle_deflate_block(struct lp_rle_deflate *d, const uint8_t *in, size_t n)
 
 	const uint16_t *lc;
 	const uint8_t *lcl;
-	uint16_t dyn_code[LP_RLE_LITLEN], dist_code[NDIST];
-	uint16_t dcode0;
-	unsigned dlen0;
+	uint16_t dyn_code[LP_RLE_LITLEN], dist_codes[NDIST];
+	const uint16_t *dc;
+	const uint8_t *dcl;
+	static const uint8_t fixed_dl[NDIST] = { 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+						 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5 };
 	if (best == dyn) {
 		put(b, 2u << 1, 3); /* not final, dynamic */
 		put(b, hlit - 257, 5);
@@ -407,29 +544,33 @@ int lp_rle_deflate_block(struct lp_rle_deflate *d, const uint8_t *in, size_t n)
 				put(b, x, 7);
 		}
 		make_codes(ll, LP_RLE_LITLEN, dyn_code);
-		make_codes(dl, NDIST, dist_code);
+		make_codes(dl, NDIST, dist_codes);
 		lc = dyn_code;
 		lcl = ll;
-		dcode0 = dist_code[0];
-		dlen0 = dl[0];
+		dc = dist_codes;
+		dcl = dl;
 	} else {
 		put(b, 1u << 1, 3); /* not final, fixed */
 		lc = d->fixed_code;
 		lcl = d->fixed_len;
-		dcode0 = 0;
-		dlen0 = 5;
+		dc = d->fixed_dcode;
+		dcl = fixed_dl;
 	}
 	for (size_t k = 0; k < nt; k++) {
 		uint32_t t = tok[k];
-		if (t < RUN) {
+		if (t < MATCH) {
 			put(b, lc[t], lcl[t]);
 			continue;
 		}
-		unsigned r = t & 0xffff, s = d->len_sym[r];
+		unsigned r = t & 0x1ff, s = d->len_sym[r];
 		put(b, lc[257 + s], lcl[257 + s]);
 		if (len_extra[s])
 			put(b, r - len_base[s], len_extra[s]);
-		put(b, dcode0, dlen0);
+		uint32_t x = (t >> 9) & 0x7fff; /* distance - 1 */
+		unsigned c = dist_code(x + 1);
+		put(b, dc[c], dcl[c]);
+		if (dist_extra(c))
+			put(b, x - dist_base(c), dist_extra(c));
 	}
 	put(b, lc[256], lcl[256]);
 	put_bytes(b);

@@ -2,9 +2,9 @@
 /*
  * The deflate writer of the pack's number planes (src/deflate_rle.c): what
  * it writes is plain raw deflate that zlib inflates back to the very same
- * bytes, whatever the bytes (runs, noise, skewed histograms that need the
- * code length limit, buffers over a stored block's 65,535 bytes), and it
- * says when the output does not fit instead of writing past it.
+ * bytes, whatever the bytes (runs, repeats, noise, skewed histograms that
+ * need the code length limit, buffers over a stored block's 65,535 bytes),
+ * and it says when the output does not fit instead of writing past it.
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -34,14 +34,23 @@ static size_t round_trip(const uint8_t *const *bufs, const size_t *lens, int nbu
 	for (int i = 0; i < nbuf; i++)
 		total += lens[i];
 	size_t cap = total + total / 8 + 1024;
-	uint8_t *out = lp_xmalloc(cap);
-	struct lp_rle_deflate d = { 0 };
-	lp_rle_deflate_start(&d, out, cap);
-	for (int i = 0; i < nbuf; i++)
-		cr_assert_eq(lp_rle_deflate_block(&d, bufs[i], lens[i]), 0, "block %d", i);
+	uint8_t *out = lp_xmalloc(cap), *all = lp_xmalloc(total + 1);
+	size_t at = 0;
+	for (int i = 0; i < nbuf; i++) {
+		memcpy(all + at, bufs[i], lens[i]);
+		at += lens[i];
+	}
+	/* the blocks of one stream code one buffer, in order */
+	struct lp_rle_deflate *d = lp_xcalloc(1, sizeof(*d));
+	lp_rle_deflate_start(d, out, cap);
+	at = 0;
+	for (int i = 0; i < nbuf; i++) {
+		cr_assert_eq(lp_rle_deflate_block(d, all + at, lens[i]), 0, "block %d", i);
+		at += lens[i];
+	}
 	unsigned bits;
 	int nbits;
-	size_t head = lp_rle_deflate_pending(&d, &bits, &nbits);
+	size_t head = lp_rle_deflate_pending(d, &bits, &nbits);
 	cr_assert_leq(nbits, 7);
 
 	z_stream zs = { 0 };
@@ -72,7 +81,9 @@ static size_t round_trip(const uint8_t *const *bufs, const size_t *lens, int nbu
 	}
 	free(back);
 	free(out);
-	lp_rle_deflate_free(&d);
+	free(all);
+	lp_rle_deflate_free(d);
+	free(d);
 	return n;
 }
 
@@ -161,11 +172,44 @@ Test(deflate_rle, no_room_is_an_error_not_an_overrun)
 		in[i] = (uint8_t)rnd();
 	uint8_t *out = lp_xmalloc(N + 64);
 	memset(out, 0xee, N + 64);
-	struct lp_rle_deflate d = { 0 };
-	lp_rle_deflate_start(&d, out, 1000);
-	cr_assert_eq(lp_rle_deflate_block(&d, in, N), -1);
+	struct lp_rle_deflate *d = lp_xcalloc(1, sizeof(*d));
+	lp_rle_deflate_start(d, out, 1000);
+	cr_assert_eq(lp_rle_deflate_block(d, in, N), -1);
 	for (size_t i = 0; i < N + 64; i++)
 		cr_assert_eq(out[i], 0xee, "byte %zu written", i);
-	lp_rle_deflate_free(&d);
+	lp_rle_deflate_free(d);
+	free(d);
 	free(out);
+}
+
+/* Matches reach back into the blocks before: a block that is not the next
+ * part of the same buffer is refused, not coded with wrong distances. */
+Test(deflate_rle, blocks_must_follow_each_other)
+{
+	static uint8_t buf[3000], out[8000];
+	struct lp_rle_deflate *d = lp_xcalloc(1, sizeof(*d));
+	lp_rle_deflate_start(d, out, sizeof(out));
+	cr_assert_eq(lp_rle_deflate_block(d, buf, 1000), 0);
+	cr_assert_eq(lp_rle_deflate_block(d, buf + 1500, 500), -1);
+	lp_rle_deflate_start(d, out, sizeof(out));
+	cr_assert_eq(lp_rle_deflate_block(d, buf + 1500, 500), 0, "a new stream starts anywhere");
+	cr_assert_eq(lp_rle_deflate_block(d, buf + 2000, 1000), 0);
+	lp_rle_deflate_free(d);
+	free(d);
+}
+
+/* Repeats further back than a run: a sequence done again (a plane of a
+ * real trace) comes back through matches, and costs little. */
+Test(deflate_rle, repeats_are_matched)
+{
+	enum { P = 3000, N = 4 * P };
+	static uint8_t p[N];
+	rng = 13;
+	for (size_t i = 0; i < P; i++)
+		p[i] = (uint8_t)(rnd() >> 56);
+	for (size_t i = P; i < N; i++)
+		p[i] = p[i - P];
+	size_t z = one(p, N);
+	/* the first copy stored (~P bytes), the 3 repeats a few bytes each */
+	cr_assert_lt(z, P + 200, "%zu bytes for 4 copies of %d", z, P);
 }
