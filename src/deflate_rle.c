@@ -46,12 +46,15 @@ static const uint8_t cl_order[NCL] = { 16, 17, 18, 0, 8, 7, 9, 6, 10, 5,
 
 /* ------------------------------------------------------------ Huffman */
 
-static uint16_t reverse(uint16_t code, unsigned len)
+/* The low len bits of code, last bit first. */
+static inline uint16_t reverse(uint16_t code, unsigned len)
 {
-	uint16_t r = 0;
-	for (unsigned i = 0; i < len; i++, code >>= 1)
-		r = (uint16_t)((r << 1) | (code & 1));
-	return r;
+	uint32_t x = code;
+	x = (x & 0x5555) << 1 | (x >> 1 & 0x5555);
+	x = (x & 0x3333) << 2 | (x >> 2 & 0x3333);
+	x = (x & 0x0f0f) << 4 | (x >> 4 & 0x0f0f);
+	x = (x & 0x00ff) << 8 | (x >> 8 & 0x00ff);
+	return (uint16_t)(x >> (16 - len));
 }
 
 /* Canonical codes for the lengths (3.2.2), bit-reversed: deflate sends a

@@ -1090,7 +1090,8 @@ static size_t code_record(struct pk *c, uint8_t *rec, size_t size, size_t room)
 		CD32(C_TID, f.h.tid, f.h.tgid);
 		j = m->npair < NPAIR ? m->npair++ : NPAIR - 1;
 	}
-	memmove(&m->pair[1], &m->pair[0], (size_t)j * sizeof(m->pair[0]));
+	if (j) /* (mostly the same thread again) */
+		memmove(&m->pair[1], &m->pair[0], (size_t)j * sizeof(m->pair[0]));
 	m->pair[0].tgid = f.h.tgid;
 	m->pair[0].tid = f.h.tid;
 	CD64(first ? C_BASE : C_TS, f.h.ts, m->ts);
