@@ -142,9 +142,11 @@
  *
  * Codec 3 compresses the pack with raw deflate, each plane (and the
  * directory, and each byte column) its own deflate block so that each gets
- * its own Huffman codes; number planes with Z_FILTERED (short matches in
- * them cost more than they save), level 4 tuned to (4, 8, 16, 4). A reader
- * just inflates: none of this is part of the format.
+ * its own Huffman codes: the directory and number planes by deflate_rle.c
+ * (literals, runs, long repeats: what pays in them, at ~3x zlib's speed),
+ * then the byte columns with zlib level 4, which goes on from the bits left
+ * and ends the stream. A reader just inflates: none of this is part of the
+ * format.
  */
 #include "trace_pack.h"
 
@@ -158,6 +160,7 @@
 #include <zlib.h>
 
 #include "layerprof/abi.h"
+#include "deflate_rle.h"
 #include "trace.h"
 #include "varint.h"
 
@@ -258,6 +261,7 @@ struct ecol {
 	uint64_t *v; /* number columns */
 	uint8_t *b;  /* byte columns */
 	size_t n, cap;
+	uint64_t all; /* the values or'ed: the column's width */
 };
 
 #define MAX_SEG 512 /* deflate blocks of one pack (46 columns x <= 8 planes + 1) */
@@ -274,9 +278,9 @@ struct lp_packer {
 		bool bytes;
 	} seg[MAX_SEG];
 	unsigned nseg;
+	struct lp_rle_deflate rle;
 	z_stream zs;
 	bool zs_ready;
-	int zstrat;
 };
 
 /* decoder */
@@ -390,6 +394,7 @@ static inline void push(struct pk *c, int col, uint64_t v)
 		return;
 	}
 	e->v[e->n++] = v;
+	e->all |= v;
 }
 
 static inline uint64_t pull(struct pk *c, int col)
@@ -485,6 +490,7 @@ static void cbytes(struct pk *c, int col, uint8_t *p, size_t n)
 
 static uint32_t hash_bytes(const uint8_t *p, size_t n)
 {
+	const size_t len = n;
 	uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
 	while (n >= 8) {
 		uint64_t x;
@@ -494,8 +500,19 @@ static uint32_t hash_bytes(const uint8_t *p, size_t n)
 		p += 8;
 		n -= 8;
 	}
+	/* the last 0..7 bytes in whole loads (a memcpy of n bytes into x
+	 * compiles to byte stores and a stalled load) */
 	uint64_t x = 0;
-	memcpy(&x, p, n);
+	if (n && len >= 8) {
+		memcpy(&x, p + n - 8, 8); /* overlaps the bytes hashed above */
+	} else if (n >= 4) {
+		uint32_t a, b;
+		memcpy(&a, p, 4);
+		memcpy(&b, p + n - 4, 4);
+		x = a | (uint64_t)b << 32;
+	} else if (n) {
+		x = p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16;
+	}
 	h = (h ^ x) * 0xc4ceb9fe1a85ec53ull;
 	h ^= h >> 29;
 	return (uint32_t)(h >> 17) & ((1u << HASH_BITS) - 1);
@@ -564,6 +581,29 @@ static void recent_add(struct model *m, const uint8_t *p, size_t n)
 
 /* ------------------------------------------------------------ strings */
 
+/* How many bytes a[0..lim) and b[0..lim) have in common at the start;
+ * 8 bytes a step (this is most of the encoder's time on paths). */
+static size_t common_prefix(const uint8_t *a, const uint8_t *b, size_t lim)
+{
+	size_t x = 0;
+	while (x + 8 <= lim) {
+		uint64_t u, v;
+		memcpy(&u, a + x, 8);
+		memcpy(&v, b + x, 8);
+		if (u != v) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			return x + ((size_t)__builtin_ctzll(u ^ v) >> 3);
+#else
+			break;
+#endif
+		}
+		x += 8;
+	}
+	while (x < lim && a[x] == b[x])
+		x++;
+	return x;
+}
+
 static void enc_path(struct pk *c, const uint8_t *p, size_t n)
 {
 	struct model *m = c->m;
@@ -576,9 +616,8 @@ static void enc_path(struct pk *c, const uint8_t *p, size_t n)
 		size_t k = 0, from = 0;
 		for (unsigned j = 0; j < m->nrecent; j++) {
 			const uint8_t *q = m->recent[j].p;
-			size_t lim = m->recent[j].len < n ? m->recent[j].len : n, x = 0;
-			while (x < lim && q[x] == p[x])
-				x++;
+			size_t lim = m->recent[j].len < n ? m->recent[j].len : n;
+			size_t x = common_prefix(q, p, lim);
 			while (x && p[x - 1] != '/')
 				x--;
 			if (x > k) {
@@ -1051,7 +1090,8 @@ static size_t code_record(struct pk *c, uint8_t *rec, size_t size, size_t room)
 		CD32(C_TID, f.h.tid, f.h.tgid);
 		j = m->npair < NPAIR ? m->npair++ : NPAIR - 1;
 	}
-	memmove(&m->pair[1], &m->pair[0], (size_t)j * sizeof(m->pair[0]));
+	if (j) /* (mostly the same thread again) */
+		memmove(&m->pair[1], &m->pair[0], (size_t)j * sizeof(m->pair[0]));
 	m->pair[0].tgid = f.h.tgid;
 	m->pair[0].tid = f.h.tid;
 	CD64(first ? C_BASE : C_TS, f.h.ts, m->ts);
@@ -1240,6 +1280,7 @@ void lp_packer_free(struct lp_packer *p)
 	model_free(&p->m);
 	if (p->zs_ready)
 		deflateEnd(&p->zs);
+	lp_rle_deflate_free(&p->rle);
 	free(p->buf);
 	free(p);
 }
@@ -1255,13 +1296,39 @@ static void add_seg(struct lp_packer *P, size_t end, bool bytes)
 	P->nseg++;
 }
 
+/* Byte k of v[0..n) to out[k * n + j], k < w: one pass over v, whatever
+ * w is (a pass per plane reads each value w times). */
+static void split_planes(const uint64_t *v, size_t n, unsigned w, uint8_t *out)
+{
+#define SPLIT(W)                                                       \
+	for (size_t j = 0; j < n; j++) {                               \
+		uint64_t x = v[j];                                     \
+		for (unsigned k = 0; k < (W); k++)                     \
+			out[k * n + j] = (uint8_t)(x >> (8 * k));      \
+	}                                                              \
+	break
+	switch (w) {
+	case 1: SPLIT(1);
+	case 2: SPLIT(2);
+	case 3: SPLIT(3);
+	case 4: SPLIT(4);
+	case 5: SPLIT(5);
+	case 6: SPLIT(6);
+	case 7: SPLIT(7);
+	default: SPLIT(8);
+	}
+#undef SPLIT
+}
+
 size_t lp_pack(struct lp_packer *P, const uint8_t *raw, size_t len, uint8_t *out, size_t cap)
 {
 	struct pk c = { .enc = true, .P = P, .m = &P->m };
 	model_reset(&P->m);
 	P->nseg = 0;
-	for (int i = 0; i < NCOL; i++)
+	for (int i = 0; i < NCOL; i++) {
 		P->col[i].n = 0;
+		P->col[i].all = 0;
+	}
 	for (int i = 0; i < NDICT; i++)
 		memset(P->hslot[i], 0, sizeof(uint32_t) << HASH_BITS);
 
@@ -1291,14 +1358,10 @@ size_t lp_pack(struct lp_packer *P, const uint8_t *raw, size_t len, uint8_t *out
 	dir[o++] = NCOL;
 	for (int i = 0; i < NCOL; i++) {
 		struct ecol *e = &P->col[i];
-		uint64_t all = 0;
-		if (i >= C_FIRST_BYTES) {
+		uint64_t all = e->all;
+		if (i >= C_FIRST_BYTES)
 			for (size_t k = 0; k < e->n; k++)
 				all |= e->b[k];
-		} else {
-			for (size_t k = 0; k < e->n; k++)
-				all |= e->v[k];
-		}
 		unsigned w = 0;
 		for (; all; all >>= 8)
 			w++;
@@ -1321,10 +1384,9 @@ size_t lp_pack(struct lp_packer *P, const uint8_t *raw, size_t len, uint8_t *out
 			add_seg(P, o, true);
 			continue;
 		}
+		/* one pass over the values, each byte to its plane */
+		split_planes(e->v, e->n, width[i], out + o);
 		for (unsigned k = 0; k < width[i]; k++) {
-			unsigned sh = 8 * k;
-			for (size_t j = 0; j < e->n; j++)
-				out[o + j] = (uint8_t)(e->v[j] >> sh);
 			o += e->n;
 			add_seg(P, o, false);
 		}
@@ -1347,26 +1409,33 @@ size_t lp_pack_block(struct lp_packer *P, const uint8_t *raw, size_t len, uint8_
 		return 0;
 
 	/* deflate it, each segment its own deflate block; keep the pack as it
-	 * is unless that makes it smaller */
+	 * is unless that makes it smaller. The number planes (all but the
+	 * byte columns, which come last) as runs and literals
+	 * (deflate_rle.c); the byte columns (strings) through zlib, which
+	 * goes on from the bits pending and ends the stream. */
+	struct lp_rle_deflate *d = &P->rle;
+	lp_rle_deflate_start(d, out, n - 1);
+	size_t start = 0;
+	unsigned i = 0;
+	for (; i < P->nseg && !P->seg[i].bytes; i++) {
+		if (lp_rle_deflate_block(d, P->buf + start, P->seg[i].end - start) < 0)
+			goto stored;
+		start = P->seg[i].end;
+	}
+	unsigned bits;
+	int nbits;
+	size_t head = lp_rle_deflate_pending(d, &bits, &nbits);
 	z_stream *zs = &P->zs;
 	if (!P->zs_ready) {
-		if (deflateInit2(zs, ZLEVEL, Z_DEFLATED, -15, 8, Z_FILTERED) != Z_OK)
+		if (deflateInit2(zs, ZLEVEL, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
 			goto stored;
 		P->zs_ready = true;
-		P->zstrat = Z_FILTERED;
 	}
-	if (deflateReset(zs) != Z_OK || deflateTune(zs, 4, 8, 16, 4) != Z_OK)
+	if (deflateReset(zs) != Z_OK || deflatePrime(zs, nbits, (int)bits) != Z_OK)
 		goto stored;
-	zs->next_out = out;
-	zs->avail_out = (uInt)(n - 1);
-	size_t start = 0;
-	for (unsigned i = 0; i < P->nseg; i++) {
-		int strat = P->seg[i].bytes ? Z_DEFAULT_STRATEGY : Z_FILTERED;
-		if (strat != P->zstrat) {
-			if (deflateParams(zs, ZLEVEL, strat) != Z_OK)
-				goto stored;
-			P->zstrat = strat;
-		}
+	zs->next_out = out + head;
+	zs->avail_out = (uInt)(n - 1 - head);
+	for (; i < P->nseg; i++) {
 		zs->next_in = P->buf + start;
 		zs->avail_in = (uInt)(P->seg[i].end - start);
 		if (deflate(zs, Z_BLOCK) != Z_OK || zs->avail_in)
@@ -1376,7 +1445,7 @@ size_t lp_pack_block(struct lp_packer *P, const uint8_t *raw, size_t len, uint8_
 	if (deflate(zs, Z_FINISH) != Z_STREAM_END)
 		goto stored;
 	*codec = LP_CODEC_PACK_ZLIB;
-	return zs->total_out;
+	return head + zs->total_out;
 stored:
 	memcpy(out, P->buf, n);
 	*codec = LP_CODEC_PACK;

@@ -537,6 +537,41 @@ Test(pack, random_blocks_round_trip)
 	}
 }
 
+/* Codec 3 is plain raw deflate of the pack: zlib alone inflates a writer's
+ * payload (number planes by deflate_rle.c, strings by zlib, one stream) to
+ * lp_pack()'s output byte for byte, on a writer-sized block. */
+Test(pack, codec3_is_the_pack_deflated)
+{
+	rng = 99;
+	struct blk k = { 0 };
+	while (k.len < (1u << 20) - 70000)
+		gen_block(&k, 100);
+	struct lp_packer *p = lp_packer_new();
+	uint8_t *pk = lp_xmalloc(k.len), *z = lp_xmalloc(k.len), *back = lp_xmalloc(k.len + 1);
+	size_t n = lp_pack(p, k.b, k.len, pk, k.len);
+	cr_assert_gt(n, 0);
+	uint8_t codec = 0;
+	size_t zn = lp_pack_block(p, k.b, k.len, z, k.len, &codec);
+	cr_assert_eq(codec, LP_CODEC_PACK_ZLIB, "%zu records did not deflate", k.n);
+	cr_assert_lt(zn, n);
+	z_stream is = { 0 };
+	cr_assert_eq(inflateInit2(&is, -15), Z_OK);
+	is.next_in = z;
+	is.avail_in = (uInt)zn;
+	is.next_out = back;
+	is.avail_out = (uInt)(k.len + 1);
+	cr_assert_eq(inflate(&is, Z_FINISH), Z_STREAM_END, "%s", is.msg ? is.msg : "");
+	cr_assert_eq(is.total_out, n);
+	cr_assert_eq(is.avail_in, 0);
+	cr_assert_eq(memcmp(back, pk, n), 0);
+	inflateEnd(&is);
+	free(pk);
+	free(z);
+	free(back);
+	lp_packer_free(p);
+	blk_free(&k);
+}
+
 /* more threads than the recent-thread list, tids that share a slot, more
  * strings than a dictionary holds (65536) */
 Test(pack, big_block_caps)

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The deflate writer of the pack's number planes (src/deflate_rle.c): what
+ * it writes is plain raw deflate that zlib inflates back to the very same
+ * bytes, whatever the bytes (runs, repeats, noise, skewed histograms that
+ * need the code length limit, buffers over a stored block's 65,535 bytes),
+ * and it says when the output does not fit instead of writing past it.
+ */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "deflate_rle.h"
+#include "util.h"
+
+static uint64_t rng = 1;
+static uint64_t rnd(void)
+{
+	/* xorshift64* */
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	return rng * 2685821657736338717ull;
+}
+
+/* Code the buffers as one block each, end the stream the way the pack
+ * writer does (zlib primed with the pending bits, Z_FINISH), inflate it
+ * with zlib and compare with the buffers back to back. Returns the size
+ * of the stream. */
+static size_t round_trip(const uint8_t *const *bufs, const size_t *lens, int nbuf)
+{
+	size_t total = 0;
+	for (int i = 0; i < nbuf; i++)
+		total += lens[i];
+	size_t cap = total + total / 8 + 1024;
+	uint8_t *out = lp_xmalloc(cap), *all = lp_xmalloc(total + 1);
+	size_t at = 0;
+	for (int i = 0; i < nbuf; i++) {
+		memcpy(all + at, bufs[i], lens[i]);
+		at += lens[i];
+	}
+	/* the blocks of one stream code one buffer, in order */
+	struct lp_rle_deflate *d = lp_xcalloc(1, sizeof(*d));
+	lp_rle_deflate_start(d, out, cap);
+	at = 0;
+	for (int i = 0; i < nbuf; i++) {
+		cr_assert_eq(lp_rle_deflate_block(d, all + at, lens[i]), 0, "block %d", i);
+		at += lens[i];
+	}
+	unsigned bits;
+	int nbits;
+	size_t head = lp_rle_deflate_pending(d, &bits, &nbits);
+	cr_assert_leq(nbits, 7);
+
+	z_stream zs = { 0 };
+	cr_assert_eq(deflateInit2(&zs, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+	cr_assert_eq(deflatePrime(&zs, nbits, (int)bits), Z_OK);
+	zs.next_out = out + head;
+	zs.avail_out = (uInt)(cap - head);
+	cr_assert_eq(deflate(&zs, Z_FINISH), Z_STREAM_END);
+	size_t n = head + zs.total_out;
+	deflateEnd(&zs);
+
+	uint8_t *back = lp_xmalloc(total + 1);
+	z_stream is = { 0 };
+	cr_assert_eq(inflateInit2(&is, -15), Z_OK);
+	is.next_in = out;
+	is.avail_in = (uInt)n;
+	is.next_out = back;
+	is.avail_out = (uInt)(total + 1);
+	int rc = inflate(&is, Z_FINISH);
+	cr_assert_eq(rc, Z_STREAM_END, "inflate: %d (%s)", rc, is.msg ? is.msg : "");
+	cr_assert_eq(is.total_out, total, "inflated %lu bytes of %zu", is.total_out, total);
+	cr_assert_eq(is.avail_in, 0, "bytes after the end of the stream");
+	inflateEnd(&is);
+	size_t o = 0;
+	for (int i = 0; i < nbuf; i++) {
+		cr_assert_eq(memcmp(back + o, bufs[i], lens[i]), 0, "buffer %d differs", i);
+		o += lens[i];
+	}
+	free(back);
+	free(out);
+	free(all);
+	lp_rle_deflate_free(d);
+	free(d);
+	return n;
+}
+
+static size_t one(const uint8_t *p, size_t n)
+{
+	return round_trip(&p, &n, 1);
+}
+
+Test(deflate_rle, runs_shrink_to_almost_nothing)
+{
+	static uint8_t zeros[100000];
+	size_t n = one(zeros, sizeof(zeros));
+	/* 100,000 bytes = 388 runs of 258 (+ a literal): a few bits each */
+	cr_assert_lt(n, 200, "100,000 zeros took %zu bytes", n);
+	uint8_t b = 7;
+	cr_assert_lt(one(&b, 1), 8);
+}
+
+Test(deflate_rle, noise_is_stored_not_inflated)
+{
+	size_t n = 200000; /* more than one stored block's 65,535 */
+	uint8_t *p = lp_xmalloc(n);
+	rng = 7;
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(rnd() >> 56);
+	size_t z = one(p, n);
+	/* stored: 5 bytes a 65,535-byte block, + the end */
+	cr_assert_leq(z, n + 5 * (n / 65535 + 1) + 8, "noise grew to %zu bytes", z);
+	free(p);
+}
+
+Test(deflate_rle, planes_like_a_packs)
+{
+	/* small numbers mostly 0, a few runs, a byte of noise: the kinds of
+	 * plane a pack has, one block each, one stream */
+	enum { N = 9000 };
+	static uint8_t a[N], b[N], c[N], e[3];
+	rng = 11;
+	for (size_t i = 0; i < N; i++) {
+		uint64_t r = rnd();
+		a[i] = (r & 7) == 0 ? (uint8_t)(r >> 8) % 5 : 0;
+		b[i] = (uint8_t)((i / 37) & 3);
+		c[i] = (uint8_t)(r >> 40);
+	}
+	e[0] = 1;
+	e[1] = e[2] = 1;
+	const uint8_t *bufs[] = { a, b, c, e, a };
+	size_t lens[] = { N, N, N, 3, N / 2 };
+	size_t z = round_trip(bufs, lens, 5);
+	cr_assert_lt(z, N / 2 + N / 8 + N + 200, "%zu bytes", z);
+}
+
+Test(deflate_rle, skewed_histograms_need_the_length_limit)
+{
+	/* Fibonacci counts: an unlimited Huffman code for them is 24 bits
+	 * deep, deflate allows 15; shuffled so that runs do not hide them */
+	size_t f[25], n = 0;
+	f[0] = f[1] = 1;
+	for (int s = 2; s < 25; s++)
+		f[s] = f[s - 1] + f[s - 2];
+	for (int s = 0; s < 25; s++)
+		n += f[s];
+	uint8_t *p = lp_xmalloc(n);
+	size_t o = 0;
+	for (int s = 0; s < 25; s++)
+		for (size_t k = 0; k < f[s]; k++)
+			p[o++] = (uint8_t)(s * 10);
+	rng = 3;
+	for (size_t i = n - 1; i > 0; i--) {
+		size_t j = rnd() % (i + 1);
+		uint8_t t = p[i];
+		p[i] = p[j];
+		p[j] = t;
+	}
+	size_t z = one(p, n);
+	cr_assert_lt(z, n / 2, "%zu bytes for %zu", z, n);
+	free(p);
+}
+
+Test(deflate_rle, no_room_is_an_error_not_an_overrun)
+{
+	enum { N = 4096 };
+	static uint8_t in[N];
+	rng = 5;
+	for (size_t i = 0; i < N; i++)
+		in[i] = (uint8_t)rnd();
+	uint8_t *out = lp_xmalloc(N + 64);
+	memset(out, 0xee, N + 64);
+	struct lp_rle_deflate *d = lp_xcalloc(1, sizeof(*d));
+	lp_rle_deflate_start(d, out, 1000);
+	cr_assert_eq(lp_rle_deflate_block(d, in, N), -1);
+	for (size_t i = 0; i < N + 64; i++)
+		cr_assert_eq(out[i], 0xee, "byte %zu written", i);
+	lp_rle_deflate_free(d);
+	free(d);
+	free(out);
+}
+
+/* Matches reach back into the blocks before: a block that is not the next
+ * part of the same buffer is refused, not coded with wrong distances. */
+Test(deflate_rle, blocks_must_follow_each_other)
+{
+	static uint8_t buf[3000], out[8000];
+	struct lp_rle_deflate *d = lp_xcalloc(1, sizeof(*d));
+	lp_rle_deflate_start(d, out, sizeof(out));
+	cr_assert_eq(lp_rle_deflate_block(d, buf, 1000), 0);
+	cr_assert_eq(lp_rle_deflate_block(d, buf + 1500, 500), -1);
+	lp_rle_deflate_start(d, out, sizeof(out));
+	cr_assert_eq(lp_rle_deflate_block(d, buf + 1500, 500), 0, "a new stream starts anywhere");
+	cr_assert_eq(lp_rle_deflate_block(d, buf + 2000, 1000), 0);
+	lp_rle_deflate_free(d);
+	free(d);
+}
+
+/* Repeats further back than a run: a sequence done again (a plane of a
+ * real trace) comes back through matches, and costs little. */
+Test(deflate_rle, repeats_are_matched)
+{
+	enum { P = 3000, N = 4 * P };
+	static uint8_t p[N];
+	rng = 13;
+	for (size_t i = 0; i < P; i++)
+		p[i] = (uint8_t)(rnd() >> 56);
+	for (size_t i = P; i < N; i++)
+		p[i] = p[i - P];
+	size_t z = one(p, N);
+	/* the first copy stored (~P bytes), the 3 repeats a few bytes each */
+	cr_assert_lt(z, P + 200, "%zu bytes for 4 copies of %d", z, P);
+}
