@@ -507,8 +507,6 @@ static void on_fdio(struct cx *c, const struct lp_ev_fd_io *e)
 {
 	const struct lp_hdr *h = &e->h;
 	c->fdio_events++;
-	const char *path = lp_resolver_fdio_path(c->res, e);
-	int step = lp_model_event_step(c->m, h, path);
 	const struct lp_proc *p = proc_of(c, h->tgid, h->ts);
 	uint64_t a, b;
 	bool still_open = lp_iocount_fdio(&c->io, c->m, e, &a, &b);
@@ -542,6 +540,10 @@ static void on_fdio(struct cx *c, const struct lp_ev_fd_io *e)
 	}
 	if (!cap_left(c))
 		return;
+	/* path and step only for a slice that is written: the lookups cost
+	 * more than the rest, and most transfers of a big trace are not */
+	const char *path = lp_resolver_fdio_path(c->res, e);
+	int step = lp_model_event_step(c->m, h, path);
 	L->lane_end[lane] = b;
 	const char *name = e->rbytes && e->wbytes ? "read+write" : e->wbytes || e->wcalls ? "write" : "read";
 	char dbuf[4096], sb[512];
