@@ -170,8 +170,14 @@ static void json_str(struct lp_buf *b, const char *s)
 
 static void json_key(struct lp_buf *b, const char *k)
 {
-	putf(b, ",\"%s\":", k);
+	lp_buf_lit(b, ",\"");
+	lp_buf_puts(b, k);
+	lp_buf_lit(b, "\":");
 }
+
+/* ,"key":N — `key` a literal with its comma, quotes and colon */
+#define json_u64(b, key, v) (lp_buf_lit((b), key), lp_buf_u64((b), (v)))
+#define json_i64(b, key, v) (lp_buf_lit((b), key), lp_buf_i64((b), (v)))
 
 /* ---------------------------------------------------------------- common */
 
@@ -231,10 +237,14 @@ static void json_prefix(struct dump *d, const struct lp_hdr *h)
 	const char *kind = lp_kind_name(h->kind);
 	lp_buf_puts(&d->line, "{\"kind\":");
 	json_str(&d->line, kind ? kind : "unknown");
-	putf(&d->line, ",\"kind_id\":%u,\"size\":%u,\"ts_ns\":%" PRIu64 ",\"t_rel_s\":",
-	     h->kind, h->size, (uint64_t)h->ts);
+	json_u64(&d->line, ",\"kind_id\":", h->kind);
+	json_u64(&d->line, ",\"size\":", h->size);
+	json_u64(&d->line, ",\"ts_ns\":", h->ts);
+	lp_buf_lit(&d->line, ",\"t_rel_s\":");
 	put_secs(&d->line, (int64_t)(h->ts - d->start_ns), 9, 0);
-	putf(&d->line, ",\"pid\":%u,\"tid\":%u,\"flags\":%u", h->tgid, h->tid, h->flags);
+	json_u64(&d->line, ",\"pid\":", h->tgid);
+	json_u64(&d->line, ",\"tid\":", h->tid);
+	json_u64(&d->line, ",\"flags\":", h->flags);
 	json_key(&d->line, "comm");
 	json_str(&d->line, comm_of(d, h, tmp));
 }
@@ -312,13 +322,14 @@ static void json_syscall(struct dump *d, const struct lp_ev_syscall *ev)
 		json_str(b, desc->name);
 	else
 		putf(b, "\"syscall_%u\"", sc);
-	putf(b, ",\"sc\":%u,\"ret\":%" PRId64, sc, (int64_t)ev->ret);
+	json_u64(b, ",\"sc\":", sc);
+	json_i64(b, ",\"ret\":", (int64_t)ev->ret);
 	json_key(b, "errno");
 	if (ev->ret < 0 && ev->ret >= -4095)
 		json_str(b, lp_errno_name((int)-ev->ret));
 	else
 		lp_buf_puts(b, "null");
-	putf(b, ",\"latency_ns\":%" PRIu64, (uint64_t)ev->lat_ns);
+	json_u64(b, ",\"latency_ns\":", ev->lat_ns);
 
 	unsigned nargs = desc ? desc->nargs : 6;
 	lp_buf_puts(b, ",\"args\":[");
@@ -327,11 +338,10 @@ static void json_syscall(struct dump *d, const struct lp_ev_syscall *ev)
 		if (a)
 			lp_buf_puts(b, ",");
 		if (lp_argt_is_signed(t))
-			putf(b, "%" PRId64,
-				      t == LP_ARG_OFFSET ? (int64_t)ev->args[a]
+			lp_buf_i64(b, t == LP_ARG_OFFSET ? (int64_t)ev->args[a]
 							 : (int64_t)(int32_t)ev->args[a]);
 		else
-			putf(b, "%" PRIu64, (uint64_t)ev->args[a]);
+			lp_buf_u64(b, ev->args[a]);
 	}
 	lp_buf_puts(b, "],\"args_text\":[");
 	for (unsigned a = 0; a < nargs && a < 6; a++) {
@@ -355,7 +365,8 @@ static void json_syscall(struct dump *d, const struct lp_ev_syscall *ev)
 		bool path = lp_sc_arg_is_path(sc, a, ev->args);
 		if (i)
 			lp_buf_puts(b, ",");
-		putf(b, "{\"arg\":%u,\"type\":", a);
+		json_u64(b, "{\"arg\":", a);
+		lp_buf_lit(b, ",\"type\":");
 		json_str(b, path ? "path" : lp_argt_name(t));
 		json_key(b, "raw");
 		if (s)
@@ -369,8 +380,8 @@ static void json_syscall(struct dump *d, const struct lp_ev_syscall *ev)
 					: NULL;
 			json_str(b, r);
 		}
-		putf(b, ",\"truncated\":%s}",
-			      lp_ev_syscall_str_truncated(ev, i) ? "true" : "false");
+		lp_buf_puts(b, lp_ev_syscall_str_truncated(ev, i) ? ",\"truncated\":true}"
+								    : ",\"truncated\":false}");
 	}
 	lp_buf_puts(b, "]");
 	if (ev->h.flags & LP_F_STR_FAULT)
@@ -685,20 +696,22 @@ static void json_record(struct dump *d, const struct lp_hdr *h)
 	}
 	case LP_EV_FD_IO: {
 		const struct lp_ev_fd_io *ev = (const void *)h;
-		putf(b, ",\"fd\":%d", (int32_t)h->aux);
+		json_i64(b, ",\"fd\":", (int32_t)h->aux);
 		json_key(b, "path");
 		json_str(b, d->raw ? NULL : lp_resolver_fdio_path(d->res, ev));
 		json_key(b, "fd_kind");
 		json_str(b, lp_fd_kind_name(lp_fdio_kind(ev)));
-		putf(b, ",\"first_ts_ns\":%" PRIu64 ",\"last_ts_ns\":%" PRIu64
-			      ",\"read_bytes\":%" PRIu64 ",\"read_calls\":%u,\"read_ns\":%" PRIu64
-			      ",\"write_bytes\":%" PRIu64 ",\"write_calls\":%u,\"write_ns\":%" PRIu64
-			      ",\"drained\":%s,\"closed\":%s",
-			      (uint64_t)ev->first_ts, (uint64_t)ev->last_ts, (uint64_t)ev->rbytes,
-			      ev->rcalls, (uint64_t)ev->rns, (uint64_t)ev->wbytes, ev->wcalls,
-			      (uint64_t)ev->wns,
-			      ((ev->io_flags | h->flags) & LP_FDIO_DRAINED) ? "true" : "false",
-			      lp_resolver_fdio_closes(d->res, h) ? "true" : "false");
+		json_u64(b, ",\"first_ts_ns\":", ev->first_ts);
+		json_u64(b, ",\"last_ts_ns\":", ev->last_ts);
+		json_u64(b, ",\"read_bytes\":", ev->rbytes);
+		json_u64(b, ",\"read_calls\":", ev->rcalls);
+		json_u64(b, ",\"read_ns\":", ev->rns);
+		json_u64(b, ",\"write_bytes\":", ev->wbytes);
+		json_u64(b, ",\"write_calls\":", ev->wcalls);
+		json_u64(b, ",\"write_ns\":", ev->wns);
+		lp_buf_puts(b, ((ev->io_flags | h->flags) & LP_FDIO_DRAINED) ? ",\"drained\":true"
+									   : ",\"drained\":false");
+		lp_buf_puts(b, lp_resolver_fdio_closes(d->res, h) ? ",\"closed\":true" : ",\"closed\":false");
 		break;
 	}
 	case LP_REC_PROC_SEED: {
