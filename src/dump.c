@@ -119,31 +119,55 @@ static bool plain_byte(unsigned char c)
 	return c >= 0x20 && c != 0x7f && c != '"' && c != '\\';
 }
 
+/* Whether one of the 8 bytes of w is not a plain_byte (bit tricks: a byte
+ * below 0x20, or equal to '"', '\\' or DEL; never a false "no"). */
+#define BYTES(c) (0x0101010101010101ull * (uint8_t)(c))
+static inline uint64_t zero_byte(uint64_t v)
+{
+	return (v - BYTES(1)) & ~v & BYTES(0x80);
+}
+
+static inline bool word_needs_escape(uint64_t w)
+{
+	return (((w - BYTES(0x20)) & ~w & BYTES(0x80)) | zero_byte(w ^ BYTES('"')) |
+		zero_byte(w ^ BYTES('\\')) | zero_byte(w ^ BYTES(0x7f))) != 0;
+}
+
 static void put_escaped(struct lp_buf *b, const char *s, size_t n)
 {
+	/* written in place: \xNN, the longest escape, is 4 bytes a byte */
+	lp_buf_reserve(b, 4 * n);
+	char *o = b->data + b->len;
 	for (size_t i = 0; i < n; i++) {
+		uint64_t w;
+		/* eight plain bytes at a time: paths are most of the output */
+		while (i + 8 <= n && (memcpy(&w, s + i, 8), !word_needs_escape(w))) {
+			memcpy(o, &w, 8);
+			o += 8;
+			i += 8;
+		}
+		if (i == n)
+			break;
 		unsigned char c = (unsigned char)s[i];
 		if (plain_byte(c)) {
-			size_t j = i + 1;
-			while (j < n && plain_byte((unsigned char)s[j]))
-				j++;
-			lp_buf_append(b, s + i, j - i);
-			i = j - 1;
+			*o++ = (char)c;
 			continue;
 		}
+		*o++ = '\\';
 		switch (c) {
-		case '"': lp_buf_puts(b, "\\\""); break;
-		case '\\': lp_buf_puts(b, "\\\\"); break;
-		case '\n': lp_buf_puts(b, "\\n"); break;
-		case '\t': lp_buf_puts(b, "\\t"); break;
-		case '\r': lp_buf_puts(b, "\\r"); break;
-		default:
-			if (c < 0x20 || c == 0x7f)
-				putf(b, "\\x%02x", c);
-			else
-				lp_buf_append(b, &c, 1);
+		case '"': *o++ = '"'; break;
+		case '\\': *o++ = '\\'; break;
+		case '\n': *o++ = 'n'; break;
+		case '\t': *o++ = 't'; break;
+		case '\r': *o++ = 'r'; break;
+		default: /* the other C0 controls and DEL */
+			*o++ = 'x';
+			*o++ = "0123456789abcdef"[c >> 4];
+			*o++ = "0123456789abcdef"[c & 15];
 		}
 	}
+	*o = '\0';
+	b->len = (size_t)(o - b->data);
 }
 
 static void put_quoted(struct lp_buf *b, const char *s, size_t n)

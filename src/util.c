@@ -148,10 +148,15 @@ size_t lp_fmt_x64(char *out, uint64_t v)
 
 void lp_fmt_u64_fixed(char *out, uint64_t v, int width)
 {
-	for (int i = width - 1; i >= 0; i--) {
-		out[i] = (char)('0' + v % 10);
-		v /= 10;
+	int i = width;
+	for (; i >= 2; i -= 2) {
+		unsigned r = (unsigned)(v % 100);
+		v /= 100;
+		out[i - 1] = digit_pairs[2 * r + 1];
+		out[i - 2] = digit_pairs[2 * r];
 	}
+	if (i == 1)
+		out[0] = (char)('0' + v % 10);
 }
 
 void lp_buf_printf(struct lp_buf *b, const char *fmt, ...)
