@@ -97,10 +97,17 @@ static void put_secs(struct lp_buf *b, int64_t ns, int digits, int width)
 				       10000, 1000, 100, 10, 1 };
 	uint64_t a = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
 	char num[48];
-	snprintf(num, sizeof(num), "%s%llu.%0*llu", ns < 0 ? "-" : "",
-		 (unsigned long long)(a / 1000000000u), digits,
-		 (unsigned long long)(a % 1000000000u / (uint64_t)div[digits]));
-	putf(b, "%*s", width, num);
+	size_t n = 0;
+	if (ns < 0)
+		num[n++] = '-';
+	n += lp_fmt_u64(num + n, a / 1000000000u);
+	num[n++] = '.';
+	lp_fmt_u64_fixed(num + n, a % 1000000000u / (uint64_t)div[digits], digits);
+	n += (size_t)digits;
+	lp_buf_reserve(b, n + (size_t)width);
+	for (size_t pad = n; pad < (size_t)width; pad++)
+		b->data[b->len++] = ' ';
+	lp_buf_append(b, num, n);
 }
 
 /* ---------------------------------------------------------- string output */
@@ -112,31 +119,55 @@ static bool plain_byte(unsigned char c)
 	return c >= 0x20 && c != 0x7f && c != '"' && c != '\\';
 }
 
+/* Whether one of the 8 bytes of w is not a plain_byte (bit tricks: a byte
+ * below 0x20, or equal to '"', '\\' or DEL; never a false "no"). */
+#define BYTES(c) (0x0101010101010101ull * (uint8_t)(c))
+static inline uint64_t zero_byte(uint64_t v)
+{
+	return (v - BYTES(1)) & ~v & BYTES(0x80);
+}
+
+static inline bool word_needs_escape(uint64_t w)
+{
+	return (((w - BYTES(0x20)) & ~w & BYTES(0x80)) | zero_byte(w ^ BYTES('"')) |
+		zero_byte(w ^ BYTES('\\')) | zero_byte(w ^ BYTES(0x7f))) != 0;
+}
+
 static void put_escaped(struct lp_buf *b, const char *s, size_t n)
 {
+	/* written in place: \xNN, the longest escape, is 4 bytes a byte */
+	lp_buf_reserve(b, 4 * n);
+	char *o = b->data + b->len;
 	for (size_t i = 0; i < n; i++) {
+		uint64_t w;
+		/* eight plain bytes at a time: paths are most of the output */
+		while (i + 8 <= n && (memcpy(&w, s + i, 8), !word_needs_escape(w))) {
+			memcpy(o, &w, 8);
+			o += 8;
+			i += 8;
+		}
+		if (i == n)
+			break;
 		unsigned char c = (unsigned char)s[i];
 		if (plain_byte(c)) {
-			size_t j = i + 1;
-			while (j < n && plain_byte((unsigned char)s[j]))
-				j++;
-			lp_buf_append(b, s + i, j - i);
-			i = j - 1;
+			*o++ = (char)c;
 			continue;
 		}
+		*o++ = '\\';
 		switch (c) {
-		case '"': lp_buf_puts(b, "\\\""); break;
-		case '\\': lp_buf_puts(b, "\\\\"); break;
-		case '\n': lp_buf_puts(b, "\\n"); break;
-		case '\t': lp_buf_puts(b, "\\t"); break;
-		case '\r': lp_buf_puts(b, "\\r"); break;
-		default:
-			if (c < 0x20 || c == 0x7f)
-				putf(b, "\\x%02x", c);
-			else
-				lp_buf_append(b, &c, 1);
+		case '"': *o++ = '"'; break;
+		case '\\': *o++ = '\\'; break;
+		case '\n': *o++ = 'n'; break;
+		case '\t': *o++ = 't'; break;
+		case '\r': *o++ = 'r'; break;
+		default: /* the other C0 controls and DEL */
+			*o++ = 'x';
+			*o++ = "0123456789abcdef"[c >> 4];
+			*o++ = "0123456789abcdef"[c & 15];
 		}
 	}
+	*o = '\0';
+	b->len = (size_t)(o - b->data);
 }
 
 static void put_quoted(struct lp_buf *b, const char *s, size_t n)
@@ -163,8 +194,14 @@ static void json_str(struct lp_buf *b, const char *s)
 
 static void json_key(struct lp_buf *b, const char *k)
 {
-	putf(b, ",\"%s\":", k);
+	lp_buf_lit(b, ",\"");
+	lp_buf_puts(b, k);
+	lp_buf_lit(b, "\":");
 }
+
+/* ,"key":N — `key` a literal with its comma, quotes and colon */
+#define json_u64(b, key, v) (lp_buf_lit((b), key), lp_buf_u64((b), (v)))
+#define json_i64(b, key, v) (lp_buf_lit((b), key), lp_buf_i64((b), (v)))
 
 /* ---------------------------------------------------------------- common */
 
@@ -209,10 +246,13 @@ static void text_prefix(struct dump *d, const struct lp_hdr *h)
 		put_escaped(&d->line, comm, strlen(comm));
 	else
 		lp_buf_puts(&d->line, "?");
-	if (h->tgid == h->tid || h->tid == 0)
-		putf(&d->line, "[%u] ", h->tgid);
-	else
-		putf(&d->line, "[%u/%u] ", h->tgid, h->tid);
+	lp_buf_lit(&d->line, "[");
+	lp_buf_u64(&d->line, h->tgid);
+	if (h->tgid != h->tid && h->tid != 0) {
+		lp_buf_lit(&d->line, "/");
+		lp_buf_u64(&d->line, h->tid);
+	}
+	lp_buf_lit(&d->line, "] ");
 }
 
 static void json_prefix(struct dump *d, const struct lp_hdr *h)
@@ -221,10 +261,14 @@ static void json_prefix(struct dump *d, const struct lp_hdr *h)
 	const char *kind = lp_kind_name(h->kind);
 	lp_buf_puts(&d->line, "{\"kind\":");
 	json_str(&d->line, kind ? kind : "unknown");
-	putf(&d->line, ",\"kind_id\":%u,\"size\":%u,\"ts_ns\":%" PRIu64 ",\"t_rel_s\":",
-	     h->kind, h->size, (uint64_t)h->ts);
+	json_u64(&d->line, ",\"kind_id\":", h->kind);
+	json_u64(&d->line, ",\"size\":", h->size);
+	json_u64(&d->line, ",\"ts_ns\":", h->ts);
+	lp_buf_lit(&d->line, ",\"t_rel_s\":");
 	put_secs(&d->line, (int64_t)(h->ts - d->start_ns), 9, 0);
-	putf(&d->line, ",\"pid\":%u,\"tid\":%u,\"flags\":%u", h->tgid, h->tid, h->flags);
+	json_u64(&d->line, ",\"pid\":", h->tgid);
+	json_u64(&d->line, ",\"tid\":", h->tid);
+	json_u64(&d->line, ",\"flags\":", h->flags);
 	json_key(&d->line, "comm");
 	json_str(&d->line, comm_of(d, h, tmp));
 }
@@ -244,15 +288,18 @@ static void text_syscall(struct dump *d, const struct lp_ev_syscall *ev)
 	struct lp_buf *b = &d->line;
 	char tmp[4096];
 
-	if (desc)
-		putf(b, "%s(", desc->name);
-	else
-		putf(b, "syscall_%u(", sc);
+	if (desc) {
+		lp_buf_puts(b, desc->name);
+	} else {
+		lp_buf_lit(b, "syscall_");
+		lp_buf_u64(b, sc);
+	}
+	lp_buf_lit(b, "(");
 	unsigned nargs = desc ? desc->nargs : 6;
 	for (unsigned a = 0; a < nargs && a < 6; a++) {
 		int t = desc ? desc->arg[a].type : LP_ARG_PTR;
 		if (a)
-			lp_buf_puts(b, ", ");
+			lp_buf_lit(b, ", ");
 		unsigned idx;
 		size_t n;
 		const char *s = lp_ev_syscall_arg_str(ev, a, &idx, &n);
@@ -273,16 +320,16 @@ static void text_syscall(struct dump *d, const struct lp_ev_syscall *ev)
 			lp_buf_puts(b, lp_fmt_arg(t, ev->args[a], tmp, sizeof(tmp)));
 		}
 	}
-	lp_buf_puts(b, ")");
+	lp_buf_lit(b, ") = ");
+	lp_buf_i64(b, (int64_t)ev->ret);
 	if (ev->ret < 0 && ev->ret >= -4095) {
 		const char *e = lp_errno_name((int)-ev->ret);
-		putf(b, " = %" PRId64 " %s", (int64_t)ev->ret, e ? e : "");
-	} else {
-		putf(b, " = %" PRId64, (int64_t)ev->ret);
+		lp_buf_lit(b, " ");
+		lp_buf_puts(b, e ? e : "");
 	}
-	lp_buf_puts(b, " <");
+	lp_buf_lit(b, " <");
 	put_secs(b, (int64_t)ev->lat_ns, 6, 0);
-	lp_buf_puts(b, ">");
+	lp_buf_lit(b, ">");
 	if (ev->h.flags & LP_F_STR_FAULT)
 		lp_buf_puts(b, " (a string argument could not be read)");
 }
@@ -299,13 +346,14 @@ static void json_syscall(struct dump *d, const struct lp_ev_syscall *ev)
 		json_str(b, desc->name);
 	else
 		putf(b, "\"syscall_%u\"", sc);
-	putf(b, ",\"sc\":%u,\"ret\":%" PRId64, sc, (int64_t)ev->ret);
+	json_u64(b, ",\"sc\":", sc);
+	json_i64(b, ",\"ret\":", (int64_t)ev->ret);
 	json_key(b, "errno");
 	if (ev->ret < 0 && ev->ret >= -4095)
 		json_str(b, lp_errno_name((int)-ev->ret));
 	else
 		lp_buf_puts(b, "null");
-	putf(b, ",\"latency_ns\":%" PRIu64, (uint64_t)ev->lat_ns);
+	json_u64(b, ",\"latency_ns\":", ev->lat_ns);
 
 	unsigned nargs = desc ? desc->nargs : 6;
 	lp_buf_puts(b, ",\"args\":[");
@@ -314,11 +362,10 @@ static void json_syscall(struct dump *d, const struct lp_ev_syscall *ev)
 		if (a)
 			lp_buf_puts(b, ",");
 		if (lp_argt_is_signed(t))
-			putf(b, "%" PRId64,
-				      t == LP_ARG_OFFSET ? (int64_t)ev->args[a]
+			lp_buf_i64(b, t == LP_ARG_OFFSET ? (int64_t)ev->args[a]
 							 : (int64_t)(int32_t)ev->args[a]);
 		else
-			putf(b, "%" PRIu64, (uint64_t)ev->args[a]);
+			lp_buf_u64(b, ev->args[a]);
 	}
 	lp_buf_puts(b, "],\"args_text\":[");
 	for (unsigned a = 0; a < nargs && a < 6; a++) {
@@ -342,7 +389,8 @@ static void json_syscall(struct dump *d, const struct lp_ev_syscall *ev)
 		bool path = lp_sc_arg_is_path(sc, a, ev->args);
 		if (i)
 			lp_buf_puts(b, ",");
-		putf(b, "{\"arg\":%u,\"type\":", a);
+		json_u64(b, "{\"arg\":", a);
+		lp_buf_lit(b, ",\"type\":");
 		json_str(b, path ? "path" : lp_argt_name(t));
 		json_key(b, "raw");
 		if (s)
@@ -356,8 +404,8 @@ static void json_syscall(struct dump *d, const struct lp_ev_syscall *ev)
 					: NULL;
 			json_str(b, r);
 		}
-		putf(b, ",\"truncated\":%s}",
-			      lp_ev_syscall_str_truncated(ev, i) ? "true" : "false");
+		lp_buf_puts(b, lp_ev_syscall_str_truncated(ev, i) ? ",\"truncated\":true}"
+								    : ",\"truncated\":false}");
 	}
 	lp_buf_puts(b, "]");
 	if (ev->h.flags & LP_F_STR_FAULT)
@@ -412,10 +460,16 @@ static void text_fd_io_half(struct lp_buf *b, const char *verb, uint64_t bytes, 
 			    uint64_t ns)
 {
 	char t[32];
-	putf(b, "%s %" PRIu64 " B", verb, bytes);
-	if (calls)
-		putf(b, " in %u call%s %s", calls, calls == 1 ? "" : "s",
-			      lp_fmt_duration_ns(ns, t, sizeof(t)));
+	lp_buf_puts(b, verb);
+	lp_buf_lit(b, " ");
+	lp_buf_u64(b, bytes);
+	lp_buf_lit(b, " B");
+	if (calls) {
+		lp_buf_lit(b, " in ");
+		lp_buf_u64(b, calls);
+		lp_buf_puts(b, calls == 1 ? " call " : " calls ");
+		lp_buf_puts(b, lp_fmt_duration_ns(ns, t, sizeof(t)));
+	}
 }
 
 static void text_record(struct dump *d, const struct lp_hdr *h)
@@ -508,17 +562,18 @@ static void text_record(struct dump *d, const struct lp_hdr *h)
 		const struct lp_ev_fd_io *ev = (const void *)h;
 		const char *p = d->raw ? NULL : lp_resolver_fdio_path(d->res, ev);
 		enum lp_fd_kind k = lp_fdio_kind(ev);
-		putf(b, "fd %d", (int32_t)h->aux);
+		lp_buf_lit(b, "fd ");
+		lp_buf_i64(b, (int32_t)h->aux);
 		if (p) {
-			lp_buf_puts(b, " (");
+			lp_buf_lit(b, " (");
 			put_escaped(b, p, strlen(p));
-			lp_buf_puts(b, ")");
+			lp_buf_lit(b, ")");
 		} else if (k != LP_FDK_UNKNOWN && k != LP_FDK_FILE) {
 			putf(b, " (%s)", lp_fd_kind_name(k));
 		}
-		lp_buf_puts(b, ": ");
+		lp_buf_lit(b, ": ");
 		text_fd_io_half(b, "read", ev->rbytes, ev->rcalls, ev->rns);
-		lp_buf_puts(b, ", ");
+		lp_buf_lit(b, ", ");
 		text_fd_io_half(b, "wrote", ev->wbytes, ev->wcalls, ev->wns);
 		if ((ev->io_flags & LP_FDIO_DRAINED) || (h->flags & LP_FDIO_DRAINED))
 			lp_buf_puts(b, lp_resolver_fdio_closes(d->res, h)
@@ -665,20 +720,22 @@ static void json_record(struct dump *d, const struct lp_hdr *h)
 	}
 	case LP_EV_FD_IO: {
 		const struct lp_ev_fd_io *ev = (const void *)h;
-		putf(b, ",\"fd\":%d", (int32_t)h->aux);
+		json_i64(b, ",\"fd\":", (int32_t)h->aux);
 		json_key(b, "path");
 		json_str(b, d->raw ? NULL : lp_resolver_fdio_path(d->res, ev));
 		json_key(b, "fd_kind");
 		json_str(b, lp_fd_kind_name(lp_fdio_kind(ev)));
-		putf(b, ",\"first_ts_ns\":%" PRIu64 ",\"last_ts_ns\":%" PRIu64
-			      ",\"read_bytes\":%" PRIu64 ",\"read_calls\":%u,\"read_ns\":%" PRIu64
-			      ",\"write_bytes\":%" PRIu64 ",\"write_calls\":%u,\"write_ns\":%" PRIu64
-			      ",\"drained\":%s,\"closed\":%s",
-			      (uint64_t)ev->first_ts, (uint64_t)ev->last_ts, (uint64_t)ev->rbytes,
-			      ev->rcalls, (uint64_t)ev->rns, (uint64_t)ev->wbytes, ev->wcalls,
-			      (uint64_t)ev->wns,
-			      ((ev->io_flags | h->flags) & LP_FDIO_DRAINED) ? "true" : "false",
-			      lp_resolver_fdio_closes(d->res, h) ? "true" : "false");
+		json_u64(b, ",\"first_ts_ns\":", ev->first_ts);
+		json_u64(b, ",\"last_ts_ns\":", ev->last_ts);
+		json_u64(b, ",\"read_bytes\":", ev->rbytes);
+		json_u64(b, ",\"read_calls\":", ev->rcalls);
+		json_u64(b, ",\"read_ns\":", ev->rns);
+		json_u64(b, ",\"write_bytes\":", ev->wbytes);
+		json_u64(b, ",\"write_calls\":", ev->wcalls);
+		json_u64(b, ",\"write_ns\":", ev->wns);
+		lp_buf_puts(b, ((ev->io_flags | h->flags) & LP_FDIO_DRAINED) ? ",\"drained\":true"
+									   : ",\"drained\":false");
+		lp_buf_puts(b, lp_resolver_fdio_closes(d->res, h) ? ",\"closed\":true" : ",\"closed\":false");
 		break;
 	}
 	case LP_REC_PROC_SEED: {
@@ -730,12 +787,23 @@ static void json_record(struct dump *d, const struct lp_hdr *h)
 
 /* ------------------------------------------------------------- the driver */
 
-static void emit(struct dump *d)
+/* Lines gather in d->line and go out in big writes: one fwrite per line
+ * was a tenth of the time. */
+#define DUMP_FLUSH_AT (256u << 10)
+
+static void flush_lines(struct dump *d)
 {
-	lp_buf_puts(&d->line, "\n");
-	fwrite(d->line.data, 1, d->line.len, d->out);
+	if (d->line.len)
+		fwrite(d->line.data, 1, d->line.len, d->out);
 	d->line.len = 0;
 	d->line.data[0] = '\0';
+}
+
+static void emit(struct dump *d)
+{
+	lp_buf_lit(&d->line, "\n");
+	if (d->line.len >= DUMP_FLUSH_AT)
+		flush_lines(d);
 }
 
 /* start_monotonic_ns from META (number or decimal string). */
@@ -805,7 +873,7 @@ int cmd_dump(int argc, char **argv)
 		return LP_EXIT_BADTRACE;
 	}
 	d.res = lp_resolver_new();
-	lp_buf_reserve(&d.line, 8192);
+	lp_buf_reserve(&d.line, DUMP_FLUSH_AT + 8192);
 	/* progress only when the records go elsewhere than the terminal: the
 	 * line would land between them */
 	if (!isatty(fileno(d.out))) {
@@ -853,6 +921,7 @@ int cmd_dump(int argc, char **argv)
 		putf(&d.line, "# status %s", st->message);
 	}
 	emit(&d);
+	flush_lines(&d);
 
 	int rc = LP_EXIT_OK;
 	if (fflush(d.out) != 0 || ferror(d.out)) {

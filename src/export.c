@@ -50,6 +50,10 @@
 /* ------------------------------------------------------------ output sink */
 
 #define XOUT_FLUSH_AT (256u << 10)
+/* zlib level of -o *.gz: 1, the fastest. A view format is written once and
+ * opened a few times: level 6 made the Chrome JSON of a 10M-event trace
+ * about 25% smaller (13.4 vs 18.0 MB) for three times the deflate time. */
+#define XOUT_GZ_LEVEL 1
 
 void lp_xout_init(struct lp_xout *o, FILE *f, bool gz)
 {
@@ -87,7 +91,7 @@ static void xout_drain(struct lp_xout *o, int flush)
 	if (!o->zinit) {
 		memset(&o->z, 0, sizeof(o->z));
 		/* windowBits 31 = 15 + 16: a gzip wrapper, one member */
-		if (deflateInit2(&o->z, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+		if (deflateInit2(&o->z, XOUT_GZ_LEVEL, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
 			xout_fail(o, ENOMEM);
 			return;
 		}
@@ -218,8 +222,17 @@ char *lp_folded_frame(const char *s, char *buf, size_t len)
 
 void lp_buf_us(struct lp_buf *b, uint64_t ts, uint64_t t0)
 {
-	uint64_t d = ts > t0 ? ts - t0 : 0;
-	lp_buf_printf(b, "%llu.%03llu", (unsigned long long)(d / 1000), (unsigned long long)(d % 1000));
+	lp_buf_ns_as_us(b, ts > t0 ? ts - t0 : 0);
+}
+
+void lp_buf_ns_as_us(struct lp_buf *b, uint64_t ns)
+{
+	lp_buf_reserve(b, LP_U64_DIGITS + 4);
+	b->len += lp_fmt_u64(b->data + b->len, ns / 1000);
+	b->data[b->len++] = '.';
+	lp_fmt_u64_fixed(b->data + b->len, ns % 1000, 3);
+	b->len += 3;
+	b->data[b->len] = '\0';
 }
 
 const char *lp_export_event_path(struct lp_resolver *res, const struct lp_ev_syscall *ev,

@@ -101,6 +101,8 @@ const char *lp_export_event_path(struct lp_resolver *res, const struct lp_ev_sys
 const char *lp_export_norm_target(const char *s);
 /* Time in µs relative to t0, as "123.456" (ns precision; ts < t0 gives 0). */
 void lp_buf_us(struct lp_buf *b, uint64_t ts, uint64_t t0);
+/* A duration in ns as µs with 3 decimals ("12.345"), printf-free. */
+void lp_buf_ns_as_us(struct lp_buf *b, uint64_t ns);
 
 /* ------------------------------------------------------- I/O counters */
 

@@ -81,7 +81,11 @@ struct thr {
 	int step;
 	uint64_t s, e, n, busy_ns, fails;
 	int64_t ret;
-	char *path0, *path1;
+	/* the run's first and last paths, resolved but not yet made readable
+	 * (lp_model_display_path): only the flush needs that, and most runs
+	 * never get a slice (merged calls, or past the cap) */
+	bool has_path0, has_path1;
+	struct lp_buf path0, path1;
 };
 
 /* Lifetime of a model process on its LIFE_TID lane. */
@@ -151,15 +155,16 @@ static void ev_end(struct cx *c)
 
 static void put_ts(struct cx *c, const char *key, uint64_t ts)
 {
-	lp_buf_printf(&c->e, ",\"%s\":", key);
+	lp_buf_lit(&c->e, ",\"");
+	lp_buf_puts(&c->e, key);
+	lp_buf_lit(&c->e, "\":");
 	lp_buf_us(&c->e, ts, c->t0);
 }
 
 static void put_dur(struct cx *c, uint64_t s, uint64_t e)
 {
-	uint64_t d = e > s ? e - s : 0;
-	lp_buf_printf(&c->e, ",\"dur\":%llu.%03llu", (unsigned long long)(d / 1000),
-		      (unsigned long long)(d % 1000));
+	lp_buf_lit(&c->e, ",\"dur\":");
+	lp_buf_ns_as_us(&c->e, e > s ? e - s : 0);
 }
 
 /* Name cut to NAME_MAX_CHARS characters (on a UTF-8 boundary). */
@@ -196,7 +201,10 @@ static void x_open(struct cx *c, const char *name, const char *cat, uint32_t pid
 	put_name(c, name);
 	lp_buf_puts(&c->e, ",\"cat\":");
 	lp_buf_json_str(&c->e, cat);
-	lp_buf_printf(&c->e, ",\"pid\":%u,\"tid\":%u", pid, tid);
+	lp_buf_lit(&c->e, ",\"pid\":");
+	lp_buf_u64(&c->e, pid);
+	lp_buf_lit(&c->e, ",\"tid\":");
+	lp_buf_u64(&c->e, tid);
 	put_ts(c, "ts", s);
 	put_dur(c, s, e);
 }
@@ -227,13 +235,13 @@ static void arg_str(struct cx *c, const char *k, const char *v)
 static void arg_u64(struct cx *c, const char *k, uint64_t v)
 {
 	arg_key(c, k);
-	lp_buf_printf(&c->e, "%llu", (unsigned long long)v);
+	lp_buf_u64(&c->e, v);
 }
 
 static void arg_i64(struct cx *c, const char *k, int64_t v)
 {
 	arg_key(c, k);
-	lp_buf_printf(&c->e, "%lld", (long long)v);
+	lp_buf_i64(&c->e, v);
 }
 
 static void arg_bool(struct cx *c, const char *k, bool v)
@@ -245,8 +253,7 @@ static void arg_bool(struct cx *c, const char *k, bool v)
 static void arg_us(struct cx *c, const char *k, uint64_t ns)
 {
 	arg_key(c, k);
-	lp_buf_printf(&c->e, "%llu.%03llu", (unsigned long long)(ns / 1000),
-		      (unsigned long long)(ns % 1000));
+	lp_buf_ns_as_us(&c->e, ns);
 }
 
 static void args_close(struct cx *c)
@@ -405,7 +412,10 @@ static void thr_flush(struct cx *c, struct thr *t)
 		return;
 	t->pend = false;
 	if (cap_left(c)) {
-		char nb[32], sb[512];
+		char nb[32], sb[512], d0[4096], d1[4096];
+		enum lp_path_space space;
+		const char *shown0 = t->has_path0
+			? lp_model_display_path(c->m, t->step, t->path0.data, d0, sizeof(d0), &space) : NULL;
 		x_open(c, sc_name(t->sc, nb, sizeof(nb)), t->fails ? "syscall,failed" : "syscall", t->cpid,
 		       t->tid, t->s, t->e);
 		args_open(c);
@@ -413,12 +423,13 @@ static void thr_flush(struct cx *c, struct thr *t)
 			arg_u64(c, "calls", t->n);
 			arg_u64(c, "failed", t->fails);
 			arg_us(c, "time_in_calls_us", t->busy_ns);
-			arg_str(c, "first_path", t->path0);
-			arg_str(c, "last_path", t->path1);
+			arg_str(c, "first_path", shown0);
+			arg_str(c, "last_path", t->has_path1
+				? lp_model_display_path(c->m, t->step, t->path1.data, d1, sizeof(d1), &space) : NULL);
 			c->merged_slices++;
 			c->merged_calls += t->n;
 		} else {
-			arg_str(c, "path", t->path0);
+			arg_str(c, "path", shown0);
 			if (t->ret < 0) {
 				const char *en = lp_errno_name((int)-t->ret);
 				arg_str(c, "error", en ? en : "error");
@@ -429,9 +440,15 @@ static void thr_flush(struct cx *c, struct thr *t)
 		args_close(c);
 		ev_close(c);
 	}
-	free(t->path0);
-	free(t->path1);
-	t->path0 = t->path1 = NULL;
+	t->has_path0 = t->has_path1 = false;
+}
+
+static void set_path(struct lp_buf *b, bool *has, const char *path)
+{
+	*has = path != NULL;
+	b->len = 0;
+	if (path)
+		lp_buf_puts(b, path);
 }
 
 static void on_syscall(struct cx *c, const struct lp_ev_syscall *ev)
@@ -439,15 +456,11 @@ static void on_syscall(struct cx *c, const struct lp_ev_syscall *ev)
 	const struct lp_hdr *h = &ev->h;
 	unsigned sc = h->aux;
 	c->syscall_events++;
-	char pbuf[4096], dbuf[4096];
+	char pbuf[4096];
 	const char *path = lp_export_event_path(c->res, ev, pbuf, sizeof(pbuf));
 	int step = lp_model_event_step(c->m, h, path);
 	const struct lp_proc *p = proc_of(c, h->tgid, h->ts);
-	const char *shown = NULL;
-	if (path) {
-		enum lp_path_space space;
-		shown = lp_model_display_path(c->m, step, lp_export_norm_target(path), dbuf, sizeof(dbuf), &space);
-	}
+	const char *target = path ? lp_export_norm_target(path) : NULL;
 	lp_iocount_syscall(&c->io, ev);     /* open files counter */
 
 	struct thr *t = thr_get(c, cpid_of(c, p, h->tgid), h->tid, p ? p->index : -1);
@@ -469,8 +482,7 @@ static void on_syscall(struct cx *c, const struct lp_ev_syscall *ev)
 		if (ev->ret < 0)
 			t->fails++;
 		t->ret = ev->ret;
-		free(t->path1);
-		t->path1 = shown ? lp_xstrdup(shown) : NULL;
+		set_path(&t->path1, &t->has_path1, target);
 	} else {
 		t->pend = true;
 		t->sc = sc;
@@ -481,8 +493,8 @@ static void on_syscall(struct cx *c, const struct lp_ev_syscall *ev)
 		t->busy_ns = ev->lat_ns;
 		t->fails = ev->ret < 0;
 		t->ret = ev->ret;
-		t->path0 = shown ? lp_xstrdup(shown) : NULL;
-		t->path1 = NULL;
+		set_path(&t->path0, &t->has_path0, target);
+		t->has_path1 = false;
 		if (!tiny)
 			thr_flush(c, t);
 	}
@@ -495,8 +507,6 @@ static void on_fdio(struct cx *c, const struct lp_ev_fd_io *e)
 {
 	const struct lp_hdr *h = &e->h;
 	c->fdio_events++;
-	const char *path = lp_resolver_fdio_path(c->res, e);
-	int step = lp_model_event_step(c->m, h, path);
 	const struct lp_proc *p = proc_of(c, h->tgid, h->ts);
 	uint64_t a, b;
 	bool still_open = lp_iocount_fdio(&c->io, c->m, e, &a, &b);
@@ -530,6 +540,10 @@ static void on_fdio(struct cx *c, const struct lp_ev_fd_io *e)
 	}
 	if (!cap_left(c))
 		return;
+	/* path and step only for a slice that is written: the lookups cost
+	 * more than the rest, and most transfers of a big trace are not */
+	const char *path = lp_resolver_fdio_path(c->res, e);
+	int step = lp_model_event_step(c->m, h, path);
 	L->lane_end[lane] = b;
 	const char *name = e->rbytes && e->wbytes ? "read+write" : e->wbytes || e->wcalls ? "write" : "read";
 	char dbuf[4096], sb[512];
@@ -1133,25 +1147,32 @@ static unsigned log2u(uint64_t v)
  * shorter is merged into runs of at most 10 ms, so the cap is not spent
  * before the end of the build.
  */
-static void choose_threshold(struct cx *c, struct lp_reader *r)
+static void add_duration(uint64_t hist[64], const struct lp_hdr *h)
+{
+	if (!lp_ev_valid(h))
+		return;
+	if (h->kind == LP_EV_SYSCALL) {
+		hist[log2u(((const struct lp_ev_syscall *)(const void *)h)->lat_ns)]++;
+	} else if (h->kind == LP_EV_FD_IO) {
+		const struct lp_ev_fd_io *e = (const void *)h;
+		uint64_t d = e->last_ts > e->first_ts ? e->last_ts - e->first_ts : 0;
+		if (e->rns + e->wns > d)
+			d = e->rns + e->wns;
+		hist[log2u(d)]++;
+	}
+}
+
+/* first: the trace's first record (or NULL); its pass goes on from there */
+static void choose_threshold(struct cx *c, struct lp_reader *r, const struct lp_hdr *first)
 {
 	c->tiny_ns = MERGE_MAX_NS;
-	if (c->cap && c->m->build.events > c->cap / 2 && lp_reader_rewind(r) == 0) {
+	if (c->cap && c->m->build.events > c->cap / 2 && (first || lp_reader_rewind(r) == 0)) {
 		uint64_t hist[64] = { 0 };
 		const struct lp_hdr *h;
-		while (lp_reader_next(r, &h) == 1) {
-			if (!lp_ev_valid(h))
-				continue;
-			if (h->kind == LP_EV_SYSCALL) {
-				hist[log2u(((const struct lp_ev_syscall *)(const void *)h)->lat_ns)]++;
-			} else if (h->kind == LP_EV_FD_IO) {
-				const struct lp_ev_fd_io *e = (const void *)h;
-				uint64_t d = e->last_ts > e->first_ts ? e->last_ts - e->first_ts : 0;
-				if (e->rns + e->wns > d)
-					d = e->rns + e->wns;
-				hist[log2u(d)]++;
-			}
-		}
+		if (first)
+			add_duration(hist, first);
+		while (lp_reader_next(r, &h) == 1)
+			add_duration(hist, h);
 		uint64_t above = 0;
 		int k = 63;
 		while (k > 0 && above + hist[k] <= c->cap / 4 * 3)
@@ -1163,13 +1184,19 @@ static void choose_threshold(struct cx *c, struct lp_reader *r)
 	c->run_max_ns = RUN_MAX_NS;
 }
 
-static void compute_span(struct cx *c, struct lp_reader *r)
+/* The time span; *first: the trace's first record, read to find it (NULL
+ * when none), valid until the next read of r. */
+static void compute_span(struct cx *c, struct lp_reader *r, const struct lp_hdr **first)
 {
 	const struct lp_model *m = c->m;
 	uint64_t t0 = UINT64_MAX, te = 0;
 	const struct lp_hdr *h;
-	if (lp_reader_rewind(r) == 0 && lp_reader_next(r, &h) == 1 && h->ts)
-		t0 = h->ts;
+	*first = NULL;
+	if (lp_reader_rewind(r) == 0 && lp_reader_next(r, &h) == 1) {
+		*first = h;
+		if (h->ts)
+			t0 = h->ts;
+	}
 #define MIN0(v) do { if ((v) && (v) < t0) t0 = (v); if ((v) > te) te = (v); } while (0)
 	MIN0(m->build.start_ns);
 	if (m->build.end_ns > te)
@@ -1204,8 +1231,9 @@ int lp_export_chrome(const struct lp_model *m, struct lp_reader *r, struct lp_xo
 	c.opt = opt;
 	c.first = true;
 	c.cap = opt->max_events;
-	compute_span(&c, r);
-	choose_threshold(&c, r);
+	const struct lp_hdr *first;
+	compute_span(&c, r, &first);
+	choose_threshold(&c, r, first); /* goes on from the first record: one pass for both */
 	if (lp_reader_rewind(r) < 0) {
 		snprintf(err, errlen, "cannot rewind the trace");
 		return -1;
@@ -1267,8 +1295,8 @@ int lp_export_chrome(const struct lp_model *m, struct lp_reader *r, struct lp_xo
 	lp_resolver_free(c.res);
 	lp_rawjson_free(c.rawjson);
 	for (size_t i = 0; i < c.nthr; i++) {
-		free(c.thr[i].path0);
-		free(c.thr[i].path1);
+		lp_buf_free(&c.thr[i].path0);
+		lp_buf_free(&c.thr[i].path1);
 	}
 	free(c.thr);
 	lp_u64map_free(&c.thr_idx);

@@ -558,9 +558,11 @@ static void acc(struct lp_u64map *map, uint64_t key, uint64_t v)
 		lp_u64map_put(map, key, v);
 }
 
-/* One call (or an fd's calls) of ns within [lo, hi) by the process of h. */
+/* One call (or an fd's calls) of ns within [lo, hi) by the process of h.
+ * *step: the event's step once looked up (-2 before: the lookup is the
+ * costly part, and an fd's reads and writes share it). */
 static void time_add(struct fb *b, const struct lp_hdr *h, const struct lp_proc *p, enum lp_flame_state st,
-		     unsigned sc, int fd, uint64_t lo, uint64_t hi, uint64_t ns, const char *path)
+		     unsigned sc, int fd, uint64_t lo, uint64_t hi, uint64_t ns, const char *path, int *step_of_h)
 {
 	if (!ns)
 		return;
@@ -578,7 +580,9 @@ static void time_add(struct fb *b, const struct lp_hdr *h, const struct lp_proc 
 	}
 	if (!p)
 		return;
-	int step = lp_model_event_step(m, h, path);
+	if (*step_of_h == -2)
+		*step_of_h = lp_model_event_step(m, h, path);
+	int step = *step_of_h;
 	if (step < 0 || (size_t)step >= m->nsteps)
 		return;
 	acc(&b->engine, engine_key(step, p->index, st, sc), ns);
@@ -587,6 +591,7 @@ static void time_add(struct fb *b, const struct lp_hdr *h, const struct lp_proc 
 static void time_record(struct fb *b, const struct lp_hdr *h)
 {
 	char pbuf[4096];
+	int step = -2;
 	if (h->kind == LP_EV_SYSCALL) {
 		const struct lp_ev_syscall *ev = (const void *)h;
 		if (!ev->lat_ns)
@@ -597,7 +602,7 @@ static void time_record(struct fb *b, const struct lp_hdr *h)
 			path = lp_export_event_path(b->res, ev, pbuf, sizeof(pbuf));
 		unsigned sc = h->aux;
 		time_add(b, h, p, sc_state(sc), sc, -1, h->ts - (ev->lat_ns < h->ts ? ev->lat_ns : h->ts), h->ts,
-			 ev->lat_ns, path);
+			 ev->lat_ns, path, &step);
 	} else if (h->kind == LP_EV_FD_IO) {
 		const struct lp_ev_fd_io *e = (const void *)h;
 		if (!e->rns && !e->wns)
@@ -612,8 +617,8 @@ static void time_record(struct fb *b, const struct lp_hdr *h)
 		uint64_t ns = e->rns + e->wns;
 		if (hi - lo < ns)
 			lo = hi > ns ? hi - ns : 0;
-		time_add(b, h, p, st, LP_SC_READ, (int)h->aux, lo, hi, e->rns, path);
-		time_add(b, h, p, st, LP_SC_WRITE, (int)h->aux, lo, hi, e->wns, path);
+		time_add(b, h, p, st, LP_SC_READ, (int)h->aux, lo, hi, e->rns, path, &step);
+		time_add(b, h, p, st, LP_SC_WRITE, (int)h->aux, lo, hi, e->wns, path, &step);
 	}
 }
 

@@ -91,31 +91,108 @@ static const struct flag dup3_flags[] = { F(02000000, "O_CLOEXEC"), { 0, NULL } 
 
 #undef F
 
+/*
+ * Text being built into a caller's buffer the way snprintf fills it: cut
+ * to len - 1 bytes, always NUL-terminated (len > 0). Dump formats every
+ * argument of ten million syscalls: no printf, no allocation.
+ */
+struct out {
+	char *buf;
+	size_t len, n;
+};
+
+static void out_put(struct out *o, const char *s, size_t sn)
+{
+	size_t room = o->len - 1 - o->n;
+	if (sn > room)
+		sn = room;
+	memcpy(o->buf + o->n, s, sn);
+	o->n += sn;
+	o->buf[o->n] = '\0';
+}
+
+static void out_str(struct out *o, const char *s)
+{
+	out_put(o, s, strlen(s));
+}
+
+static void out_hex(struct out *o, uint64_t v)
+{
+	char num[LP_U64_DIGITS];
+	out_put(o, num, lp_fmt_x64(num, v));
+}
+
+/* a lone number (snprintf "%lld" / "%llu" / "%#llx") into buf */
+static const char *num_text(char *buf, size_t len, char *num, size_t n)
+{
+	struct out o = { buf, len, 0 };
+	buf[0] = '\0';
+	out_put(&o, num, n);
+	return buf;
+}
+
+static const char *int_text(int64_t v, char *buf, size_t len)
+{
+	char num[LP_U64_DIGITS + 1];
+	return num_text(buf, len, num, lp_fmt_i64(num, v));
+}
+
+static const char *uint_text(uint64_t v, char *buf, size_t len)
+{
+	char num[LP_U64_DIGITS];
+	return num_text(buf, len, num, lp_fmt_u64(num, v));
+}
+
+static const char *hex_text(uint64_t v, char *buf, size_t len)
+{
+	char num[LP_U64_DIGITS];
+	return num_text(buf, len, num, lp_fmt_x64(num, v));
+}
+
 /* "A|B|0x40" into buf; zero -> zero_name (or "0"). */
 static const char *flags_text(const struct flag *t, uint64_t v, const char *prefix,
 			      const char *zero_name, char *buf, size_t len)
 {
-	struct lp_buf b = { 0 };
-	if (prefix)
-		lp_buf_puts(&b, prefix);
+	struct out o = { buf, len, 0 };
+	bool any = false;
+	buf[0] = '\0';
+	if (prefix && *prefix) {
+		out_str(&o, prefix);
+		any = true;
+	}
 	for (; t->name; t++) {
 		if (t->mask && (v & t->mask) == t->mask) {
-			if (b.len)
-				lp_buf_puts(&b, "|");
-			lp_buf_puts(&b, t->name);
+			if (any)
+				out_put(&o, "|", 1);
+			out_str(&o, t->name);
+			any = true;
 			v &= ~t->mask;
 		}
 	}
 	if (v) {
-		if (b.len)
-			lp_buf_puts(&b, "|");
-		lp_buf_printf(&b, "%#" PRIx64, v);
+		if (any)
+			out_put(&o, "|", 1);
+		out_hex(&o, v);
+		any = true;
 	}
-	if (!b.len)
-		lp_buf_puts(&b, zero_name ? zero_name : "0");
-	snprintf(buf, len, "%s", b.data);
-	lp_buf_free(&b);
+	if (!any)
+		out_str(&o, zero_name ? zero_name : "0");
 	return buf;
+}
+
+/* printf's "0%03llo" */
+static void out_octal(struct out *o, uint64_t v)
+{
+	char tmp[24];
+	size_t i = sizeof(tmp);
+	do {
+		tmp[--i] = (char)('0' + (v & 7));
+		v >>= 3;
+	} while (v);
+	while (sizeof(tmp) - i < 3)
+		tmp[--i] = '0';
+	tmp[--i] = '0';
+	out_put(o, tmp + i, sizeof(tmp) - i);
 }
 
 static const char *mode_text(uint64_t v, char *buf, size_t len)
@@ -125,17 +202,21 @@ static const char *mode_text(uint64_t v, char *buf, size_t len)
 		{ 0060000, "S_IFBLK" }, { 0040000, "S_IFDIR" }, { 0020000, "S_IFCHR" },
 		{ 0010000, "S_IFIFO" },
 	};
+	struct out o = { buf, len, 0 };
+	buf[0] = '\0';
 	uint32_t t = (uint32_t)v & 0170000;
 	for (size_t i = 0; i < LP_ARRAY_SIZE(types); i++) {
 		if (t == types[i].type) {
-			snprintf(buf, len, "%s|0%03" PRIo64, types[i].name, v & 07777);
+			out_str(&o, types[i].name);
+			out_put(&o, "|", 1);
+			out_octal(&o, v & 07777);
 			return buf;
 		}
 	}
 	if (v == 0)
-		snprintf(buf, len, "0");
+		out_put(&o, "0", 1);
 	else
-		snprintf(buf, len, "0%03" PRIo64, v);
+		out_octal(&o, v);
 	return buf;
 }
 
@@ -144,32 +225,22 @@ const char *lp_fmt_arg(int type, uint64_t v, char *buf, size_t len)
 	switch (type) {
 	case LP_ARG_INT:
 	case LP_ARG_FD:
-		snprintf(buf, len, "%" PRId32, (int32_t)v);
-		return buf;
+		return int_text((int32_t)v, buf, len);
 	case LP_ARG_DIRFD:
 		if ((int32_t)v == -100)
-			snprintf(buf, len, "AT_FDCWD");
-		else
-			snprintf(buf, len, "%" PRId32, (int32_t)v);
-		return buf;
+			return num_text(buf, len, (char[]){ "AT_FDCWD" }, 8);
+		return int_text((int32_t)v, buf, len);
 	case LP_ARG_ID:
-		snprintf(buf, len, "%" PRId32, (int32_t)v);
-		return buf;
+		return int_text((int32_t)v, buf, len);
 	case LP_ARG_OFFSET:
-		snprintf(buf, len, "%" PRId64, (int64_t)v);
-		return buf;
+		return int_text((int64_t)v, buf, len);
 	case LP_ARG_PTR:
 		if (v == 0)
-			snprintf(buf, len, "NULL");
-		else
-			snprintf(buf, len, "%#" PRIx64, v);
-		return buf;
+			return num_text(buf, len, (char[]){ "NULL" }, 4);
+		return hex_text(v, buf, len);
 	case LP_ARG_OPEN_FLAGS: {
 		static const char *const acc[] = { "O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE" };
-		char rest[256];
-		flags_text(open_flags, v & ~(uint64_t)3, NULL, "", rest, sizeof(rest));
-		snprintf(buf, len, "%s%s%s", acc[v & 3], rest[0] ? "|" : "", rest);
-		return buf;
+		return flags_text(open_flags, v & ~(uint64_t)3, acc[v & 3], "", buf, len);
 	}
 	case LP_ARG_MODE:
 		return mode_text(v, buf, len);
@@ -225,8 +296,7 @@ const char *lp_fmt_arg(int type, uint64_t v, char *buf, size_t len)
 		return buf;
 	}
 	case LP_ARG_STATX_MASK:
-		snprintf(buf, len, "%#" PRIx64, v);
-		return buf;
+		return hex_text(v, buf, len);
 	case LP_ARG_DEV: {
 		uint64_t major = ((v >> 8) & 0xfff) | ((v >> 32) & ~(uint64_t)0xfff);
 		uint64_t minor = (v & 0xff) | ((v >> 12) & ~(uint64_t)0xff);
@@ -235,8 +305,7 @@ const char *lp_fmt_arg(int type, uint64_t v, char *buf, size_t len)
 	}
 	case LP_ARG_UINT:
 	default:
-		snprintf(buf, len, "%" PRIu64, v);
-		return buf;
+		return uint_text(v, buf, len);
 	}
 }
 

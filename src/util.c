@@ -76,7 +76,7 @@ char *lp_xstrdup(const char *s)
 	return p;
 }
 
-void lp_buf_reserve(struct lp_buf *b, size_t extra)
+void lp_buf_grow(struct lp_buf *b, size_t extra)
 {
 	if (b->len + extra + 1 <= b->cap)
 		return;
@@ -87,17 +87,76 @@ void lp_buf_reserve(struct lp_buf *b, size_t extra)
 	b->cap = cap;
 }
 
-void lp_buf_append(struct lp_buf *b, const void *p, size_t n)
-{
-	lp_buf_reserve(b, n);
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
 void lp_buf_puts(struct lp_buf *b, const char *s)
 {
-	lp_buf_append(b, s, strlen(s));
+	size_t n = strlen(s);
+	lp_buf_reserve(b, n);
+	memcpy(b->data + b->len, s, n + 1);
+	b->len += n;
+}
+
+/* Two digits at a time: half the divisions of the plain loop. */
+static const char digit_pairs[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
+size_t lp_fmt_u64(char *out, uint64_t v)
+{
+	char tmp[LP_U64_DIGITS];
+	size_t i = sizeof(tmp);
+	while (v >= 100) {
+		unsigned r = (unsigned)(v % 100);
+		v /= 100;
+		tmp[--i] = digit_pairs[2 * r + 1];
+		tmp[--i] = digit_pairs[2 * r];
+	}
+	if (v >= 10) {
+		tmp[--i] = digit_pairs[2 * v + 1];
+		tmp[--i] = digit_pairs[2 * v];
+	} else {
+		tmp[--i] = (char)('0' + v);
+	}
+	size_t n = sizeof(tmp) - i;
+	memcpy(out, tmp + i, n);
+	return n;
+}
+
+size_t lp_fmt_i64(char *out, int64_t v)
+{
+	if (v >= 0)
+		return lp_fmt_u64(out, (uint64_t)v);
+	out[0] = '-';
+	return 1 + lp_fmt_u64(out + 1, (uint64_t)0 - (uint64_t)v);
+}
+
+size_t lp_fmt_x64(char *out, uint64_t v)
+{
+	if (v == 0) {
+		out[0] = '0';
+		return 1;
+	}
+	char tmp[16];
+	size_t i = sizeof(tmp);
+	for (; v; v >>= 4)
+		tmp[--i] = "0123456789abcdef"[v & 15];
+	out[0] = '0';
+	out[1] = 'x';
+	memcpy(out + 2, tmp + i, sizeof(tmp) - i);
+	return 2 + sizeof(tmp) - i;
+}
+
+void lp_fmt_u64_fixed(char *out, uint64_t v, int width)
+{
+	int i = width;
+	for (; i >= 2; i -= 2) {
+		unsigned r = (unsigned)(v % 100);
+		v /= 100;
+		out[i - 1] = digit_pairs[2 * r + 1];
+		out[i - 2] = digit_pairs[2 * r];
+	}
+	if (i == 1)
+		out[0] = (char)('0' + v % 10);
 }
 
 void lp_buf_printf(struct lp_buf *b, const char *fmt, ...)
@@ -343,7 +402,16 @@ const char *lp_fmt_duration_ns(uint64_t ns, char *buf, size_t len)
 		snprintf(buf, len, "%.2f s", (double)ns / 1e9);
 	else if (ns >= 1000000ull)
 		snprintf(buf, len, "%.1f ms", (double)ns / 1e6);
-	else
+	else if (len >= 12) {
+		/* the common case, without floating point: %.0f of ns / 1e3
+		 * rounds to nearest, an exact half (x.5 is exact in binary) to
+		 * even */
+		uint64_t us = ns / 1000, r = ns % 1000;
+		if (r > 500 || (r == 500 && (us & 1)))
+			us++;
+		size_t n = lp_fmt_u64(buf, us);
+		memcpy(buf + n, " us", 4);
+	} else
 		snprintf(buf, len, "%.0f us", (double)ns / 1e3);
 	return buf;
 }

@@ -338,6 +338,64 @@ Test(dump, json_stays_valid_with_odd_bytes)
 	free(e);
 }
 
+/* The escaper copies plain bytes eight at a time: every byte that needs
+ * an escape, at every position within and across those eight, is still
+ * escaped. The expected text comes from a byte-by-byte escaper here. */
+static void escape_ref(char *o, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			o += sprintf(o, "\\%c", c);
+		else if (c == '\n')
+			o += sprintf(o, "\\n");
+		else if (c == '\t')
+			o += sprintf(o, "\\t");
+		else if (c == '\r')
+			o += sprintf(o, "\\r");
+		else if (c < 0x20 || c == 0x7f)
+			o += sprintf(o, "\\x%02x", c);
+		else
+			*o++ = (char)c;
+	}
+	*o = '\0';
+}
+
+Test(dump, escapes_at_every_position)
+{
+	static const char special[] = { '"', '\\', '\n', '\t', '\r', 0x01, 0x1f, 0x7f, 0x20, 0x7e,
+					(char)0x80, (char)0xff };
+	const char *t = path_in("esc.lprof");
+	char err[512], paths[LP_ARRAY_SIZE(special)][20][32];
+	struct lp_writer *w = lp_writer_open(t, "{}", err, sizeof(err));
+	cr_assert_not_null(w, "%s", err);
+	for (size_t i = 0; i < LP_ARRAY_SIZE(special); i++)
+		for (int k = 0; k < 20; k++) {
+			/* "/" + k letters + the byte + letters to 24 bytes */
+			char *p = paths[i][k];
+			p[0] = '/';
+			for (int j = 1; j < 24; j++)
+				p[j] = (char)('a' + j % 26);
+			p[1 + k] = special[i];
+			p[24] = '\0';
+			size_t n = build_sc(buf, &(struct sc_spec){ .tgid = 5, .sc = LP_SC_OPEN, .ret = -2,
+								 .ts = 1 + i * 20 + (size_t)k, .str = { [0] = p } });
+			cr_assert_eq(lp_writer_append(w, buf, n), 0);
+		}
+	cr_assert_eq(lp_writer_close(w, "{}", err, sizeof(err)), 0);
+	char *out, *e;
+	cr_assert_eq(run_dump((const char *[]){ "dump", "--raw", t, NULL }, &out, &e), 0);
+	for (size_t i = 0; i < LP_ARRAY_SIZE(special); i++)
+		for (int k = 0; k < 20; k++) {
+			char want[256], esc[128];
+			escape_ref(esc, paths[i][k]);
+			snprintf(want, sizeof(want), "open(\"%s\", O_RDONLY, 0) = -2 ENOENT", esc);
+			HAS(out, want);
+		}
+	free(out);
+	free(e);
+}
+
 /* An fd drained when the recording ended: "closed at exit" for a process
  * that had exited by then (the kernel closed it), "still open" for one
  * still running. */
