@@ -585,6 +585,13 @@ static int export_run(int argc, char **argv, struct lp_otlp_opts *otlp)
 	char err[512] = "";
 	lp_meter_start();
 	struct lp_model_options mo = { .no_findings = false };
+	struct lp_chrome_pre chrome_pre = { 0 };
+	if (fmt == LP_FMT_CHROME) {
+		/* its pre-pass rides on the model's read of the trace */
+		mo.observe = lp_chrome_observe;
+		mo.observe_arg = &chrome_pre;
+		opt.chrome_pre = &chrome_pre;
+	}
 	struct lp_model *m = lp_model_load(in, &mo, err, sizeof(err));
 	if (!m) {
 		lp_error("export: %s: %s", in, err[0] ? err : "not a readable layerprof trace");

@@ -31,8 +31,9 @@
 #include <stdio.h>
 #include <zlib.h>
 
-#include "flame.h"
 #include "containers.h"
+#include "flame.h"
+#include "layerprof/abi.h"
 #include "util.h"
 
 struct lp_model;
@@ -47,7 +48,22 @@ struct lp_export_opts {
 	const char *trace_name;     /* the trace file as given (legends, otherData) */
 	uint64_t max_events;        /* chrome: cap on per-event slices; 0 = default */
 	const char *service;        /* otlp: the resource's service.name */
+	/* chrome: what its pre-pass needs, gathered while the model read the
+	 * trace (lp_chrome_observe as lp_model_options.observe), or NULL: it
+	 * reads the trace once more for it */
+	const struct lp_chrome_pre *chrome_pre;
 };
+
+/* The Chrome export's pre-pass: the trace's first time stamp and the
+ * histogram of event durations (log2 buckets) its merge threshold comes
+ * from. */
+struct lp_chrome_pre {
+	bool have_first;
+	uint64_t first_ts;
+	uint64_t hist[64];
+};
+/* lp_model_options.observe for a struct lp_chrome_pre (zeroed first). */
+void lp_chrome_observe(void *pre, const struct lp_hdr *h);
 
 /* Default cap of per-event slices in a Chrome trace (about 100 MB of JSON). */
 #define LP_CHROME_DEFAULT_MAX_EVENTS 500000u

@@ -1162,17 +1162,33 @@ static void add_duration(uint64_t hist[64], const struct lp_hdr *h)
 	}
 }
 
-/* first: the trace's first record (or NULL); its pass goes on from there */
-static void choose_threshold(struct cx *c, struct lp_reader *r, const struct lp_hdr *first)
+void lp_chrome_observe(void *arg, const struct lp_hdr *h)
+{
+	struct lp_chrome_pre *pre = arg;
+	if (!pre->have_first) {
+		pre->have_first = true;
+		pre->first_ts = h->ts;
+	}
+	add_duration(pre->hist, h);
+}
+
+/* first: the trace's first record (or NULL); its pass goes on from there.
+ * pre: the histogram made while the model read the trace, or NULL. */
+static void choose_threshold(struct cx *c, struct lp_reader *r, const struct lp_hdr *first,
+			     const struct lp_chrome_pre *pre)
 {
 	c->tiny_ns = MERGE_MAX_NS;
-	if (c->cap && c->m->build.events > c->cap / 2 && (first || lp_reader_rewind(r) == 0)) {
+	if (c->cap && c->m->build.events > c->cap / 2 && (pre || first || lp_reader_rewind(r) == 0)) {
 		uint64_t hist[64] = { 0 };
 		const struct lp_hdr *h;
-		if (first)
-			add_duration(hist, first);
-		while (lp_reader_next(r, &h) == 1)
-			add_duration(hist, h);
+		if (pre) {
+			memcpy(hist, pre->hist, sizeof(hist));
+		} else {
+			if (first)
+				add_duration(hist, first);
+			while (lp_reader_next(r, &h) == 1)
+				add_duration(hist, h);
+		}
 		uint64_t above = 0;
 		int k = 63;
 		while (k > 0 && above + hist[k] <= c->cap / 4 * 3)
@@ -1185,14 +1201,18 @@ static void choose_threshold(struct cx *c, struct lp_reader *r, const struct lp_
 }
 
 /* The time span; *first: the trace's first record, read to find it (NULL
- * when none), valid until the next read of r. */
-static void compute_span(struct cx *c, struct lp_reader *r, const struct lp_hdr **first)
+ * when none, or pre says it), valid until the next read of r. */
+static void compute_span(struct cx *c, struct lp_reader *r, const struct lp_hdr **first,
+			 const struct lp_chrome_pre *pre)
 {
 	const struct lp_model *m = c->m;
 	uint64_t t0 = UINT64_MAX, te = 0;
 	const struct lp_hdr *h;
 	*first = NULL;
-	if (lp_reader_rewind(r) == 0 && lp_reader_next(r, &h) == 1) {
+	if (pre) {
+		if (pre->have_first && pre->first_ts)
+			t0 = pre->first_ts;
+	} else if (lp_reader_rewind(r) == 0 && lp_reader_next(r, &h) == 1) {
 		*first = h;
 		if (h->ts)
 			t0 = h->ts;
@@ -1232,8 +1252,8 @@ int lp_export_chrome(const struct lp_model *m, struct lp_reader *r, struct lp_xo
 	c.first = true;
 	c.cap = opt->max_events;
 	const struct lp_hdr *first;
-	compute_span(&c, r, &first);
-	choose_threshold(&c, r, first); /* goes on from the first record: one pass for both */
+	compute_span(&c, r, &first, opt->chrome_pre);
+	choose_threshold(&c, r, first, opt->chrome_pre); /* goes on from the first record: one pass for both */
 	if (lp_reader_rewind(r) < 0) {
 		snprintf(err, errlen, "cannot rewind the trace");
 		return -1;

@@ -448,6 +448,11 @@ struct lp_model_options {
 	 * NULL: the recording as one build */
 	const struct lp_session_build *build;
 	size_t nbuilds;            /* builds of that session, for the progress line */
+	/* called with every record pass 1 reads, in trace order, valid or not:
+	 * a view's pre-pass that needs no model rides on the model's own read
+	 * of the trace instead of decoding it once more (export_chrome.c) */
+	void (*observe)(void *arg, const struct lp_hdr *h);
+	void *observe_arg;
 };
 
 /*

@@ -125,6 +125,8 @@ struct lp_priv {
 	size_t nmnt, mnt_cap;
 	/* Progress lines go to the shared parser (progress.h) in pass 1 */
 	const struct lp_session_build *only; /* the session build modelled, or NULL */
+	void (*observe)(void *arg, const struct lp_hdr *h); /* lp_model_options' */
+	void *observe_arg;
 	struct lp_progress *prog;
 	/* a progress line cut into records (LP_PROGRESS_CONTINUES), per
 	 * stream (1 stdout, 2 stderr), until its last piece */

@@ -59,8 +59,11 @@ static void read_pass1(struct lp_model *m, struct lp_reader *r, struct lp_tape *
 	struct lp_resolver *res = lp_resolver_new();
 	const struct lp_hdr *h;
 	uint64_t events = 0, records = 0;
+	const struct lp_priv *pv = lp_priv(m);
 	while (lp_reader_next(r, &h) == 1) {
 		records++;
+		if (pv->observe)
+			pv->observe(pv->observe_arg, h);
 		if (h->kind < 0x80)
 			events++;
 		if (h->ts > *last_ts)
@@ -141,6 +144,10 @@ struct lp_model *lp_model_from_reader(struct lp_reader *r, const struct lp_model
 	struct lp_priv *pv = lp_priv(m);
 
 	lp_model_parse_meta(m, lp_reader_meta(r));
+	if (opt) {
+		pv->observe = opt->observe;
+		pv->observe_arg = opt->observe_arg;
+	}
 	if (opt && opt->build) {
 		pv->only = opt->build;
 		lp_model_parse_session_build(m, opt->build->json);
