@@ -187,28 +187,37 @@ static uint32_t *id_slot(struct lp_provenance *pv, uint16_t k, uint32_t id)
 }
 
 /* The id of directory prefix s[0..len) (it ends in '/'), made on first
- * use with its parent's. */
+ * use with those above it (top down, without recursion: a path may have
+ * 2,000 components), each noting its parent. 0 when too long. */
 static uint32_t dir_id(struct lp_provenance *pv, const char *s, size_t len)
 {
 	char buf[4200];
-	if (len >= sizeof(buf))
+	if (!len || len >= sizeof(buf))
 		return 0;
 	memcpy(buf, s, len);
 	buf[len] = 0;
-	size_t before = pv->dirnames.n;
-	uint32_t d = lp_strtab_intern(&pv->dirnames, buf);
-	if (pv->dirnames.n == before)
+	uint32_t d = lp_strtab_find(&pv->dirnames, buf);
+	if (d)
 		return d;
-	/* new: its parent, the prefix up to the '/' before its last char */
-	size_t p = len - 1;
-	while (p > 0 && s[p - 1] != '/')
-		p--;
-	uint32_t up = p > 0 ? dir_id(pv, s, p) : DIR_NONE;
-	if (!up)
-		return 0;
-	if (d >= pv->ndir_parent)
-		lp_grow((void **)&pv->dir_parent, &pv->ndir_parent, (size_t)d + 1, sizeof(*pv->dir_parent));
-	pv->dir_parent[d] = up;
+	/* every prefix ending in '/' ("/", "/a/", "/a/b/"): the one before
+	 * each is its parent */
+	uint32_t up = DIR_NONE;
+	for (size_t p = 1; p <= len; p++) {
+		if (buf[p - 1] != '/')
+			continue;
+		char saved = buf[p];
+		buf[p] = 0;
+		size_t before = pv->dirnames.n;
+		d = lp_strtab_intern(&pv->dirnames, buf);
+		buf[p] = saved;
+		if (pv->dirnames.n != before) {
+			if (d >= pv->ndir_parent)
+				lp_grow((void **)&pv->dir_parent, &pv->ndir_parent, (size_t)d + 1,
+					sizeof(*pv->dir_parent));
+			pv->dir_parent[d] = up;
+		}
+		up = d;
+	}
 	return d;
 }
 

@@ -352,3 +352,27 @@ Test(provenance, trees_by_id_answer_as_by_string)
 	lp_prov_free(pi);
 	lp_strtab_free(&paths);
 }
+
+/* A path of 2,000 components (4,000 bytes: a path the kernel allows) is
+ * walked up by ids without recursion, and answers as by strings. */
+Test(provenance, a_very_deep_path_by_id)
+{
+	static char deep[4100], half[2100];
+	for (int i = 0; i < 2000; i++)
+		memcpy(deep + 2 * i, "/a", 2);
+	deep[4000] = 0;
+	memcpy(half, deep, 2000); /* 1,000 components: a tree above the file */
+	half[2000] = 0;
+	struct lp_strtab paths = { 0 };
+	struct lp_provenance *ps = lp_prov_new(), *pi = lp_prov_new();
+	lp_prov_use_paths(pi, &paths);
+	uint32_t id = lp_strtab_intern(&paths, deep);
+	cr_assert(lp_prov_from_copy_id(pi, "", deep, id));
+	lp_prov_gone(ps, "", half, true, 10);
+	lp_prov_gone(pi, "", half, true, 10);
+	cr_assert_not(lp_prov_from_copy(ps, "", deep));
+	cr_assert_not(lp_prov_from_copy_id(pi, "", lp_strtab_str(&paths, id), id), "the tree 1,000 levels up went");
+	lp_prov_free(ps);
+	lp_prov_free(pi);
+	lp_strtab_free(&paths);
+}
