@@ -1141,7 +1141,8 @@ static unsigned log2u(uint64_t v)
 
 /*
  * The merge threshold. Normally 10 us. When the trace holds more events
- * than half the cap, one quick pass makes a histogram of durations and the
+ * than half the cap, the pre-pass's histogram of durations (gathered while
+ * the model reads the trace: lp_chrome_observe) sets it: the
  * threshold becomes the smallest power of two that leaves at most 3/4 of
  * the cap of longer events (which keep their own slices); everything
  * shorter is merged into runs of at most 10 ms, so the cap is not spent
@@ -1172,27 +1173,15 @@ void lp_chrome_observe(void *arg, const struct lp_hdr *h)
 	add_duration(pre->hist, h);
 }
 
-/* first: the trace's first record (or NULL); its pass goes on from there.
- * pre: the histogram made while the model read the trace, or NULL. */
-static void choose_threshold(struct cx *c, struct lp_reader *r, const struct lp_hdr *first,
-			     const struct lp_chrome_pre *pre)
+/* The merge threshold, from the pre-pass's histogram. */
+static void choose_threshold(struct cx *c, const struct lp_chrome_pre *pre)
 {
 	c->tiny_ns = MERGE_MAX_NS;
-	if (c->cap && c->m->build.events > c->cap / 2 && (pre || first || lp_reader_rewind(r) == 0)) {
-		uint64_t hist[64] = { 0 };
-		const struct lp_hdr *h;
-		if (pre) {
-			memcpy(hist, pre->hist, sizeof(hist));
-		} else {
-			if (first)
-				add_duration(hist, first);
-			while (lp_reader_next(r, &h) == 1)
-				add_duration(hist, h);
-		}
+	if (c->cap && c->m->build.events > c->cap / 2) {
 		uint64_t above = 0;
 		int k = 63;
-		while (k > 0 && above + hist[k] <= c->cap / 4 * 3)
-			above += hist[k--];
+		while (k > 0 && above + pre->hist[k] <= c->cap / 4 * 3)
+			above += pre->hist[k--];
 		uint64_t t = 1ull << (k + 1);
 		if (t > c->tiny_ns)
 			c->tiny_ns = t;
@@ -1200,23 +1189,14 @@ static void choose_threshold(struct cx *c, struct lp_reader *r, const struct lp_
 	c->run_max_ns = RUN_MAX_NS;
 }
 
-/* The time span; *first: the trace's first record, read to find it (NULL
- * when none, or pre says it), valid until the next read of r. */
-static void compute_span(struct cx *c, struct lp_reader *r, const struct lp_hdr **first,
-			 const struct lp_chrome_pre *pre)
+/* The time span: from the trace's first record (the pre-pass's) to the
+ * model's last time. */
+static void compute_span(struct cx *c, const struct lp_chrome_pre *pre)
 {
 	const struct lp_model *m = c->m;
 	uint64_t t0 = UINT64_MAX, te = 0;
-	const struct lp_hdr *h;
-	*first = NULL;
-	if (pre) {
-		if (pre->have_first && pre->first_ts)
-			t0 = pre->first_ts;
-	} else if (lp_reader_rewind(r) == 0 && lp_reader_next(r, &h) == 1) {
-		*first = h;
-		if (h->ts)
-			t0 = h->ts;
-	}
+	if (pre->have_first && pre->first_ts)
+		t0 = pre->first_ts;
 #define MIN0(v) do { if ((v) && (v) < t0) t0 = (v); if ((v) > te) te = (v); } while (0)
 	MIN0(m->build.start_ns);
 	if (m->build.end_ns > te)
@@ -1251,9 +1231,18 @@ int lp_export_chrome(const struct lp_model *m, struct lp_reader *r, struct lp_xo
 	c.opt = opt;
 	c.first = true;
 	c.cap = opt->max_events;
-	const struct lp_hdr *first;
-	compute_span(&c, r, &first, opt->chrome_pre);
-	choose_threshold(&c, r, first, opt->chrome_pre); /* goes on from the first record: one pass for both */
+	/* the pre-pass: made while the model read the trace, else here */
+	struct lp_chrome_pre own = { 0 };
+	const struct lp_chrome_pre *pre = opt->chrome_pre;
+	if (!pre) {
+		const struct lp_hdr *h;
+		if (lp_reader_rewind(r) == 0)
+			while (lp_reader_next(r, &h) == 1)
+				lp_chrome_observe(&own, h);
+		pre = &own;
+	}
+	compute_span(&c, pre);
+	choose_threshold(&c, pre);
 	if (lp_reader_rewind(r) < 0) {
 		snprintf(err, errlen, "cannot rewind the trace");
 		return -1;
