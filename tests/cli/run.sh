@@ -170,6 +170,27 @@ else
 	fail "man page: OPTIONS has every command's options, and an OVERHEAD section" "missing:${missing:- the sections}"
 fi
 
+# check's measured hook cost: every figure is "+N ns per X (call A -> B ns)"
+# with N = B - A, or "no cost measured" when B <= A -- never a negative cost
+# (a cold or busier baseline once printed "+-159 ns").
+if is_root; then
+	hc=$("$LP_BIN" check --json 2>/dev/null | python3 -c '
+import json, re, sys
+d = [c["detail"] for c in json.load(sys.stdin)["checks"] if c["name"] == "hook cost"]
+if not d:
+    print("no hook cost line"); sys.exit(1)
+d = d[0]
+costs = re.findall(r"\+(-?\d+) ns per \w+ \(\w+ (\d+) -> (\d+) ns\)", d)
+nones = re.findall(r"no cost measured per \w+ \(\w+ (\d+) -> (\d+) ns", d)
+bad = [c for c in costs if int(c[0]) <= 0 or abs(int(c[2]) - int(c[1]) - int(c[0])) > 1]
+bad += [n for n in nones if int(n[1]) > int(n[0])]
+if len(costs) + len(nones) != 3 or bad:
+    print("figures: %s" % d); sys.exit(1)
+' 2>&1) && pass "check: hook cost figures add up, none negative" || fail "check: hook cost figures add up, none negative" "$hc"
+else
+	skip "check: hook cost figures add up, none negative" "needs root to load record's programs"
+fi
+
 # Privileges: record refuses without them (one line, status 4); readers need none.
 if is_root && command -v setpriv >/dev/null; then
 	expect "record as nobody" 4 setpriv --reuid=65534 --regid=65534 --clear-groups "$LP_BIN" record -o "$tmp/x.lprof" -- true
