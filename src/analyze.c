@@ -972,10 +972,13 @@ static void costs(struct lp_model *m)
 					(unsigned long long)c->umounts, fmt_ms(c->umount_ns, b2, sizeof(b2)));
 		lp_finding_add_evidence(f, "fsync family: %llu calls, %s", (unsigned long long)c->fsyncs,
 					fmt_ms(c->fsync_ns, b3, sizeof(b3)));
-		lp_finding_add_evidence(f, "exporting to image: %s (read %s, wrote %s)",
-					fmt_ms(c->export_ns, b4, sizeof(b4)),
-					fmt_b(c->export_bytes_read, b1, sizeof(b1)),
-					fmt_b(c->export_bytes_written, b2, sizeof(b2)));
+		if (c->export_steps)
+			lp_finding_add_evidence(f, "exporting to image: %s (read %s, wrote %s)",
+						fmt_ms(c->export_ns, b4, sizeof(b4)),
+						fmt_b(c->export_bytes_read, b1, sizeof(b1)),
+						fmt_b(c->export_bytes_written, b2, sizeof(b2)));
+		else
+			lp_finding_add_evidence(f, "exporting to image: no export step (the result was not exported)");
 		lp_finding_add_evidence(f, "bytes written into layers: %s",
 					fmt_b(c->layer_bytes_written, b3, sizeof(b3)));
 		f->suggestion = lp_xstrdup("Make fewer and smaller layers: merge consecutive RUN steps, "

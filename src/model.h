@@ -312,6 +312,9 @@ struct lp_snapshot_costs {
 	uint64_t copies, copy_ns, copy_bytes;   /* copy_file_range/sendfile/splice */
 	uint64_t xattrs, mknods, links, unlinks;
 	uint64_t export_ns;                 /* "exporting to image" wall time */
+	uint64_t export_steps;              /* how many export steps there were: 0 when
+					     * the result was not exported (a
+					     * container builder without --load) */
 	uint64_t export_bytes_read;         /* bytes the daemon read while exporting */
 	uint64_t export_bytes_written;      /* layer/image db bytes written while exporting */
 	uint64_t layer_bytes_written;       /* bytes written under snapshot dirs by all steps */

@@ -156,8 +156,10 @@ void lp_model_summarize(struct lp_model *m)
 			m->context.end_ns = cs->end_ns;
 	}
 	for (size_t s = 0; s < m->nsteps; s++)
-		if (m->steps[s].kind == LP_STEPK_EXPORT)
+		if (m->steps[s].kind == LP_STEPK_EXPORT) {
 			m->snap.export_ns += lp_step_wall_ns(&m->steps[s]);
+			m->snap.export_steps++;
+		}
 	for (size_t s = 0; s < m->nsteps; s++)
 		if (m->steps[s].kind == LP_STEPK_EXPORT) {
 			m->snap.export_bytes_read += m->steps[s].agg.bytes_read;

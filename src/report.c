@@ -416,6 +416,7 @@ cJSON *lp_report_doc(const struct lp_model *m, const char *file, const struct ta
 	cJSON_AddNumberToObject(sn, "fsync_ms", ms(c->fsync_ns));
 	cJSON_AddNumberToObject(sn, "copy_bytes", (double)c->copy_bytes);
 	cJSON_AddNumberToObject(sn, "export_ms", ms(c->export_ns));
+	cJSON_AddNumberToObject(sn, "export_steps", (double)c->export_steps);
 	cJSON_AddNumberToObject(sn, "layer_bytes_written", (double)c->layer_bytes_written);
 
 	if (nt) {
@@ -632,9 +633,11 @@ void lp_report_print_text(FILE *out, const struct lp_model *m, const char *file,
 	       (unsigned long long)c->mounts, lp_fmt_duration_ns(c->mount_ns, b1, sizeof(b1)),
 	       (unsigned long long)c->umounts, lp_fmt_duration_ns(c->umount_ns, b2, sizeof(b2)),
 	       (unsigned long long)c->fsyncs, lp_fmt_duration_ns(c->fsync_ns, b3, sizeof(b3)));
+	/* no export step is not an export of no time: the result stayed in
+	 * the builder's cache (a container builder without --load) */
 	fprintf(out, "  in-kernel copies %s, bytes written into new layers %s, exporting to image %s\n",
 	       lp_fmt_bytes(c->copy_bytes, b4, sizeof(b4)), lp_fmt_bytes(c->layer_bytes_written, b5, sizeof(b5)),
-	       lp_fmt_duration_ns(c->export_ns, b6, sizeof(b6)));
+	       c->export_steps ? lp_fmt_duration_ns(c->export_ns, b6, sizeof(b6)) : "- (no export step: the result was not exported)");
 
 	if (nt) {
 		fprintf(out, "\n== Targets\n");

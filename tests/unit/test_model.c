@@ -61,6 +61,8 @@ Test(model, steps_from_progress_and_dockerfile)
 	cr_assert_eq(step(m, "#9")->dockerfile_line, 6);
 	cr_assert_eq(step(m, "#5")->kind, LP_STEPK_LOAD_CONTEXT);
 	cr_assert_eq(step(m, "#10")->kind, LP_STEPK_EXPORT);
+	cr_assert_eq(m->snap.export_steps, 1);
+	cr_assert_eq(m->snap.export_ns, lp_step_wall_ns(step(m, "#10")));
 	/* summary: FROM, WORKDIR, COPY, RUN, RUN; FROM is not cacheable */
 	cr_assert_eq(m->build.steps, 5);
 	cr_assert_eq(m->build.cacheable_steps, 4);
@@ -382,6 +384,30 @@ Test(model, multi_stage_dockerfile_lines)
 	cr_assert_null(lp_copy_ctx_path(m, lp_model_find_step(m, "#7"), "/src/other.c", buf, sizeof(buf)));
 	cr_assert_eq(m->build.steps, 7);
 	cr_assert_eq(m->build.cacheable_steps, 6);
+	cr_assert_eq(m->snap.export_steps, 1);
+	lp_model_free(m);
+	unlink(s.path);
+}
+
+/* A build whose result is not exported (a container builder without
+ * --load) has no export step: the report must not show an export of 0 s. */
+Test(model, no_export_step_is_counted_as_none)
+{
+	static const char *lines[] = {
+		"#1 [1/2] FROM docker.io/layerprof/busybox", "#1 CACHED",
+		"#2 [2/2] RUN true", "#2 DONE 0.1s", NULL,
+	};
+	struct synth s;
+	char *meta = json_meta("FROM layerprof/busybox\nRUN true\n");
+	syn_open(&s, meta);
+	free(meta);
+	for (int i = 0; lines[i]; i++)
+		syn_progress(&s, MS(i * 10), "%s", lines[i]);
+	syn_close(&s, NULL);
+	struct lp_model *m = load(s.path);
+	cr_assert_eq(m->nsteps, 2);
+	cr_assert_eq(m->snap.export_steps, 0);
+	cr_assert_eq(m->snap.export_ns, 0);
 	lp_model_free(m);
 	unlink(s.path);
 }
