@@ -552,14 +552,11 @@ static void check_hook_cost(struct report *r, bool privileged)
 		add(r, "file I/O path", ST_OK, "fentry/fexit on __x64_sys_* for %u syscalls (open, "
 		    "read/write, close); the other %u through %s (record's programs loaded in %u ms)",
 		    f->fentry_syscalls, f->syscalls_attached - f->fentry_syscalls,
-		    f->syscalls == LP_ATTACH_RAW_TP ? "raw_tp sys_enter/sys_exit" : "tracepoints",
-		    f->load_ms);
+		    lp_syscall_hooks_name(f->syscalls), f->load_ms);
 	else
 		add(r, "file I/O path", ST_OK, "through %s with the other syscalls (fentry %s; "
 		    "record's programs loaded in %u ms)",
-		    f->syscalls == LP_ATTACH_RAW_TP ? "raw_tp sys_enter/sys_exit"
-						    : "one tracepoint per syscall",
-		    lp_probe_load(LP_PROBE_FENTRY, NULL, err, sizeof(err)) ? err : "loads but did not attach",
+		    lp_syscall_hooks_name(f->syscalls), lp_probe_load(LP_PROBE_FENTRY, NULL, err, sizeof(err)) ? err : "loads but did not attach",
 		    f->load_ms);
 	double hook_sys = ns_per_call(false, fd), hook_rd = ns_per_call(true, fd);
 	double traced_rd = child_ns_per_read(l, fd);

@@ -182,6 +182,16 @@ const char *lp_attach_kind_name(enum lp_attach_kind k)
 	}
 }
 
+const char *lp_syscall_hooks_name(enum lp_attach_kind k)
+{
+	switch (k) {
+	case LP_ATTACH_TP_BTF: return "tp_btf sys_enter + sys_exit";
+	case LP_ATTACH_RAW_TP: return "raw_tp sys_enter + sys_exit";
+	case LP_ATTACH_TP: return "tp, one tracepoint per syscall and direction";
+	default: return "none";
+	}
+}
+
 static uint64_t mono_us(void)
 {
 	struct timespec ts;
@@ -813,9 +823,7 @@ struct lp_loader *lp_loader_open(const struct lp_loader_opts *opts, lp_event_cb 
 	}
 	if (o.verbose)
 		fprintf(stderr, "layerprof: syscalls: %s%s (%u traced, %zu programs attached)\n",
-			l->feat.syscalls == LP_ATTACH_TP_BTF   ? "tp_btf sys_enter + sys_exit"
-			: l->feat.syscalls == LP_ATTACH_RAW_TP ? "raw_tp sys_enter + sys_exit"
-							       : "tp, one tracepoint per syscall and direction",
+			lp_syscall_hooks_name(l->feat.syscalls),
 			l->feat.fentry_syscalls ? "; file I/O (open, read/write, close) on fentry/fexit" : "",
 			l->feat.syscalls_attached, l->nlinks - EV_NR);
 

@@ -41,11 +41,16 @@ struct lp_loader_opts {
 /* Which attach kind a program ended up using. */
 enum lp_attach_kind { LP_ATTACH_NONE = 0, LP_ATTACH_TP_BTF, LP_ATTACH_RAW_TP, LP_ATTACH_TP };
 const char *lp_attach_kind_name(enum lp_attach_kind k);
+/* How syscalls are hooked with kind k, for people: "tp_btf sys_enter +
+ * sys_exit", "raw_tp sys_enter + sys_exit", or "tp, one tracepoint per
+ * syscall and direction". */
+const char *lp_syscall_hooks_name(enum lp_attach_kind k);
 
 struct lp_features {
 	enum lp_attach_kind proc_fork, proc_exec, proc_exit;
-	enum lp_attach_kind syscalls; /* LP_ATTACH_RAW_TP (sys_enter/sys_exit)
-				       * or LP_ATTACH_TP (per syscall) */
+	enum lp_attach_kind syscalls; /* LP_ATTACH_TP_BTF or LP_ATTACH_RAW_TP
+				       * (sys_enter/sys_exit, two programs for
+				       * all), or LP_ATTACH_TP (per syscall) */
 	unsigned syscalls_attached;  /* syscalls (rows of syscalls.def) traced */
 	unsigned syscalls_missing;   /* not traced: tracepoint absent on this
 				      * kernel, or program rejected/unattachable */

@@ -191,6 +191,23 @@ else
 	skip "check: hook cost figures add up, none negative" "needs root to load record's programs"
 fi
 
+# check's "file I/O path" names the hooks record will use, the same as
+# "syscall_attach" (it once said "one tracepoint per syscall" on a host where
+# record uses tp_btf sys_enter + sys_exit).
+if is_root; then
+	fp=$("$LP_BIN" check --json 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+io = [c["detail"] for c in d["checks"] if c["name"] == "file I/O path"]
+want = {"tp_btf": "tp_btf sys_enter + sys_exit", "raw_tp": "raw_tp sys_enter + sys_exit",
+        "tp": "one tracepoint per syscall"}.get(d.get("syscall_attach"), "?")
+if not io or want not in io[0]:
+    print("syscall_attach %s, file I/O path: %s" % (d.get("syscall_attach"), io)); sys.exit(1)
+' 2>&1) && pass "check: file I/O path names record's syscall hooks" || fail "check: file I/O path names record's syscall hooks" "$fp"
+else
+	skip "check: file I/O path names record's syscall hooks" "needs root to load record's programs"
+fi
+
 # Privileges: record refuses without them (one line, status 4); readers need none.
 if is_root && command -v setpriv >/dev/null; then
 	expect "record as nobody" 4 setpriv --reuid=65534 --regid=65534 --clear-groups "$LP_BIN" record -o "$tmp/x.lprof" -- true
