@@ -19,6 +19,7 @@
  *            layerprof.process.comm,
  *            process.executable.path, process.command_args (argv as the
  *            trace holds it: redacted by record), process.exit_code,
+ *            layerprof.process.on_cpu_ns (CPU time, when it exited),
  *            layerprof.process.role, .bytes_read, .bytes_written,
  *            .files_read, .files_written
  *   events   a finding on its step's span (else the root's), named by its
@@ -469,6 +470,8 @@ void lp_otlp_from_model(const struct lp_model *m, const char *meta_json, const c
 			lp_otlp_add_strs(a, "process.command_args", (const char *const *)p->argv, (size_t)p->argc);
 		if (p->exited)
 			lp_otlp_add_int(a, "process.exit_code", p->exit_code);
+		if (p->cpu_ns) /* 0: unknown (running at the end, or a trace made before the field) */
+			lp_otlp_add_int(a, "layerprof.process.on_cpu_ns", (int64_t)p->cpu_ns);
 		lp_otlp_add_str(a, "layerprof.process.role", lp_role_name(p->role));
 		add_agg(a, "layerprof.process", &p->agg);
 		if (p->exited && p->exit_code != 0)

@@ -11,7 +11,8 @@
  *     <step name>                one track per step (in the report's order), its
  *                                slice the step's time as the report has it
  *       <comm> [pid]             one track per process of the step, its
- *                                slice the process's lifetime
+ *                                slice the process's lifetime (args: pid,
+ *                                ppid, exe, role, exit_code, on_cpu_ns)
  *         syscalls tid N         every traced syscall of that thread, a
  *                                slice of its measured latency (args: path,
  *                                error)
@@ -412,6 +413,8 @@ static void emit_procs(struct px *c)
 		annot_str(c, "role", lp_role_name(p->role));
 		if (p->exited)
 			annot_int(c, "exit_code", p->exit_code);
+		if (p->cpu_ns) /* 0: unknown (running at the end, or a trace made before the field) */
+			annot_uint(c, "on_cpu_ns", p->cpu_ns);
 		if (flows_from_parent(m, p) || (p->step >= 0 && (size_t)p->step < m->nsteps &&
 						lp_step_start_ns(&m->steps[p->step])))
 			lp_pb_fixed64(&c->p, TE_END_FLOWS, flow_id((int)i));

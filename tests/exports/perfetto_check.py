@@ -5,6 +5,9 @@ the same trace. Prints one "PASS what" or "FAIL what: why" line per check
 (tests/exports/perfetto.sh counts them).
 
 usage: perfetto_check.py DECODED.txt REPORT.json DUMP.ndjson
+       perfetto_check.py --cpu DECODED.txt DUMP.ndjson
+         (only: every process slice carries its exit record's CPU time; for
+         a recording without build steps)
 """
 import codecs
 import collections
@@ -216,8 +219,36 @@ def main():
           from_steps and all(is_proc(in_flows.get(f)) for f in from_steps if f in in_flows))
 
 
+def cpu_main():
+    """Process slices carry on_cpu_ns = the exit record's cpu_ns, by pid."""
+    trace = parse_text(sys.argv[2])
+    dump = [json.loads(l) for l in open(sys.argv[3]) if l.startswith("{")]
+    # a process's exit record is its last thread's (tid need not be the
+    # pid); cpu_ns null: not measured, and the slice has no on_cpu_ns
+    want = collections.defaultdict(list)   # pid -> cpu_ns of its process exits
+    for d in dump:
+        if d.get("kind") == "exit" and d.get("cpu_ns"):
+            want[d["pid"]].append(d["cpu_ns"])
+    if not want:
+        results.append("FAIL process CPU time: the recording's exit records have no cpu_ns")
+        return
+    got = collections.defaultdict(list)
+    for p in trace["packet"]:
+        te = one(p, "track_event")
+        if not te or one(te, "type") != "TYPE_SLICE_BEGIN" or "process" not in one(te, "categories", ""):
+            continue
+        ann = {one(a, "name"): one(a, "uint_value", one(a, "int_value")) for a in te.get("debug_annotations", [])}
+        if ann.get("on_cpu_ns") is not None:
+            got[ann.get("pid")].append(ann["on_cpu_ns"])
+    n = sum(len(v) for v in want.values())
+    wrong = ["pid %s: slices %s, exits %s" % (pid, sorted(got.get(pid, [])), sorted(v))
+             for pid, v in want.items() if sorted(got.get(pid, [])) != sorted(v)]
+    check("process slices carry their exit records' CPU time, on_cpu_ns (%d processes)" % n,
+          not wrong, "; ".join(wrong[:3]))
+
+
 if __name__ == "__main__":
     try:
-        main()
+        cpu_main() if sys.argv[1] == "--cpu" else main()
     finally:
         print("\n".join(results))

@@ -408,6 +408,37 @@ else
 		count_py "$work/jc3.out"
 		curl -s "$JAEGER_QUERY/api/traces?service=fleet-record&start=0&end=$(($(date +%s) + 1000))000000" >"$ART/jaeger-record.json"
 		cp "$work/rec.lprof" "$ART/record.lprof" 2>/dev/null
+		# processes' CPU time: each process span's layerprof.process.on_cpu_ns is
+		# its exit record's cpu_ns (layerprof dump), as Jaeger stored it
+		"$LP_BIN" dump --json "$work/rec.lprof" >"$work/rec.ndjson" 2>/dev/null
+		cpu=$(python3 - "$ART/jaeger-record.json" "$work/rec.ndjson" <<'PY'
+import collections, json, sys
+spans = [s for t in json.load(open(sys.argv[1])).get("data", []) for s in t["spans"]]
+# a process's exit record is its last thread's (tid need not be the pid);
+# cpu_ns null: not measured (no attribute then)
+want = collections.defaultdict(set)
+for l in open(sys.argv[2]):
+    d = json.loads(l) if l.startswith("{") else {}
+    if d.get("kind") == "exit":
+        want[d["pid"]].add(d.get("cpu_ns"))
+n, bad = 0, []
+for s in spans:
+    tags = {t["key"]: t["value"] for t in s.get("tags", [])}
+    if "process.pid" not in tags or "process.exit_code" not in tags:
+        continue
+    got = tags.get("layerprof.process.on_cpu_ns")
+    n += got is not None
+    if (int(got) if got is not None else None) not in want.get(int(tags["process.pid"]), ()):
+        bad.append("pid %s: %s, exits %s" % (tags["process.pid"], got, sorted(want.get(int(tags["process.pid"]), ()))))
+print("%d exited process spans" % n if n and not bad else "%d spans; %s" % (n, "; ".join(bad[:3])))
+sys.exit(0 if n and not bad else 1)
+PY
+)
+		if [ $? = 0 ]; then
+			pass "record: process spans carry their CPU time, layerprof.process.on_cpu_ns ($cpu)"
+		else
+			fail "record: process spans carry their CPU time" "$cpu"
+		fi
 		# the engine's version in the resource: dockerd's own --version line
 		want_ver=$(/usr/sbin/dockerd --version 2>/dev/null)
 		got_ver=$(jq -r '[.data[0].processes[].tags[]? | select(.key == "layerprof.engine.version") | .value] | first // empty' \
