@@ -3,6 +3,7 @@
 #include "redact.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +143,22 @@ static const struct token_shape {
 	{ "Basic ", 8, false },	      /* Authorization: Basic ... */
 };
 
+/* Whether c can start one of token_shapes' prefixes: most characters of an
+ * argument cannot, and then no prefix is compared (redaction runs on the
+ * recorder's consuming thread, for every exec: comparing all the prefixes
+ * at every character was most of its time). */
+static bool shape_first[256];
+static size_t shape_len[LP_ARRAY_SIZE(token_shapes)];
+static pthread_once_t shapes_once = PTHREAD_ONCE_INIT;
+
+static void shapes_init(void)
+{
+	for (size_t i = 0; i < LP_ARRAY_SIZE(token_shapes); i++) {
+		shape_first[(unsigned char)token_shapes[i].prefix[0]] = true;
+		shape_len[i] = strlen(token_shapes[i].prefix);
+	}
+}
+
 static bool token_char(unsigned char c, bool upper_alnum)
 {
 	if (upper_alnum)
@@ -156,6 +173,13 @@ static size_t shell_word_len(const char *p)
 	return strcspn(p, " \t\n\"'`;&|()<>");
 }
 
+/* What ends a shell word before a NAME=VALUE: " \t\n\"'`;&|(" (a table: it
+ * is asked at every character). */
+static const bool word_sep[256] = {
+	[' '] = true, ['\t'] = true, ['\n'] = true, ['"'] = true, ['\''] = true,
+	['`'] = true, [';'] = true, ['&'] = true, ['|'] = true, ['('] = true,
+};
+
 /* Replace every known-shape token in s by its prefix and "***", and the
  * VALUE of every secret-looking NAME=VALUE that starts a shell word inside
  * the argument (sh -c "TOKEN=x npm ci", echo "PASSWORD=y" > .env). */
@@ -163,10 +187,11 @@ static bool redact_tokens(struct lp_buf *out, const char *s)
 {
 	bool changed = false;
 	const char *p = s, *copied = s;
+	pthread_once(&shapes_once, shapes_init);
 	while (*p) {
 		/* a token starts a word: not in the middle of one */
 		bool boundary = p == s || !isalnum((unsigned char)p[-1]);
-		bool word_start = p == s || strchr(" \t\n\"'`;&|(", p[-1]);
+		bool word_start = p == s || word_sep[(unsigned char)p[-1]];
 		size_t nl = word_start ? name_eq_len(p) : 0;
 		if (nl && lp_redact_name_is_secret(p, nl)) {
 			const char *v = p + nl + 1;
@@ -189,9 +214,10 @@ static bool redact_tokens(struct lp_buf *out, const char *s)
 		}
 		const struct token_shape *hit = NULL;
 		size_t tlen = 0;
-		for (size_t i = 0; boundary && i < LP_ARRAY_SIZE(token_shapes) && !hit; i++) {
+		bool can = boundary && shape_first[(unsigned char)*p];
+		for (size_t i = 0; can && i < LP_ARRAY_SIZE(token_shapes) && !hit; i++) {
 			const struct token_shape *t = &token_shapes[i];
-			size_t pl = strlen(t->prefix);
+			size_t pl = shape_len[i];
 			if (strncmp(p, t->prefix, pl) != 0)
 				continue;
 			size_t n = 0;

@@ -162,6 +162,25 @@ Test(redact, token_shapes_anywhere)
 	expect(V("gh", "github_pat_11ABCDEFG0123456789_abcdefghijklmnop"), V("gh", "github_pat_***"), 1);
 }
 
+/* Every shape, each after a character that can start no other one: the
+ * scan compares prefixes only where a shape can start (a table of their
+ * first bytes), so a shape missing from it would go through. */
+Test(redact, every_token_shape_is_found)
+{
+	expect(V("x", "ghp_0123456789abcdefghij", "gho_0123456789abcdefghij", "ghu_0123456789abcdefghij",
+		 "ghs_0123456789abcdefghij", "ghr_0123456789abcdefghij"),
+	       V("x", "ghp_***", "gho_***", "ghu_***", "ghs_***", "ghr_***"), 5);
+	expect(V("x", "github_pat_0123456789abcdefghij", "glpat-0123456789abcdef", "xoxb-0123456789",
+		 "xoxp-0123456789", "xoxa-0123456789", "xoxs-0123456789"),
+	       V("x", "github_pat_***", "glpat-***", "xoxb-***", "xoxp-***", "xoxa-***", "xoxs-***"), 6);
+	expect(V("x", "npm_0123456789abcdefghijklmnopqrstuv", "AKIA0123456789ABCDEF", "ASIA0123456789ABCDEF",
+		 "eyJ0123456789abcdefghij", "h: Bearer 0123456789", "h: Basic 0123456789=="),
+	       V("x", "npm_***", "AKIA***", "ASIA***", "eyJ***", "h: Bearer ***", "h: Basic ***"), 6);
+	/* after other characters of an argument, at a word start */
+	expect(V("x", "a=1;ghp_0123456789abcdefghij,(xoxs-0123456789)"),
+	       V("x", "a=1;ghp_***,(xoxs-***)"), 1);
+}
+
 Test(redact, token_shapes_need_length_and_a_word_start)
 {
 	/* short or embedded look-alikes are words, not tokens */
