@@ -584,7 +584,11 @@ static int export_run(int argc, char **argv, struct lp_otlp_opts *otlp)
 
 	char err[512] = "";
 	lp_meter_start();
-	struct lp_model_options mo = { .no_findings = false };
+	/* the flame graphs show neither findings nor layer provenance: the
+	 * model skips them (a sixth of the load of a big trace); not when the
+	 * same model is also sent as OTLP, which carries the findings */
+	bool flame_only = (fmt == LP_FMT_FOLDED || fmt == LP_FMT_SVG || fmt == LP_FMT_SPEEDSCOPE) && !otlp->endpoint;
+	struct lp_model_options mo = { .no_findings = flame_only, .no_provenance = flame_only };
 	struct lp_chrome_pre chrome_pre = { 0 };
 	if (fmt == LP_FMT_CHROME) {
 		/* its pre-pass rides on the model's read of the trace */

@@ -447,6 +447,13 @@ struct lp_model {
 struct lp_session_build;
 struct lp_model_options {
 	bool no_findings;          /* skip analysis (exporters that only attribute) */
+	/* skip layer provenance (which version of a file each step placed,
+	 * read or replaced) and the reads from the context it decides: ~15 %
+	 * of the load of a big trace, for views that show neither (the flame
+	 * graphs). Implies no_findings: findings are made from them. Steps'
+	 * layer counts, layer_changes/reads and RUN steps' reads_from_context
+	 * stay empty (a COPY's come from the daemon's reads, and stay). */
+	bool no_provenance;
 	/* model this build of the recording's session only (session.h);
 	 * NULL: the recording as one build */
 	const struct lp_session_build *build;

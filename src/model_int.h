@@ -127,6 +127,7 @@ struct lp_priv {
 	const struct lp_session_build *only; /* the session build modelled, or NULL */
 	void (*observe)(void *arg, const struct lp_hdr *h); /* lp_model_options' */
 	void *observe_arg;
+	bool no_provenance;          /* lp_model_options': prov stays NULL */
 	struct lp_progress *prog;
 	/* a progress line cut into records (LP_PROGRESS_CONTINUES), per
 	 * stream (1 stdout, 2 stderr), until its last piece */

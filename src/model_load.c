@@ -147,6 +147,7 @@ struct lp_model *lp_model_from_reader(struct lp_reader *r, const struct lp_model
 	if (opt) {
 		pv->observe = opt->observe;
 		pv->observe_arg = opt->observe_arg;
+		pv->no_provenance = opt->no_provenance;
 	}
 	if (opt && opt->build) {
 		pv->only = opt->build;
@@ -215,7 +216,7 @@ struct lp_model *lp_model_from_reader(struct lp_reader *r, const struct lp_model
 	lp_pass2_end(m);
 
 	lp_model_summarize(m);
-	if (!opt || !opt->no_findings)
+	if (!opt || (!opt->no_findings && !opt->no_provenance))
 		lp_analyze(m);
 	lp_meter_clear();
 	return m;

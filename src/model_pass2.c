@@ -354,6 +354,8 @@ struct lp_file *lp_model_file_get(struct lp_model *m, int step, const char *path
  * and note_rfc() would note nothing new: skip it. */
 static void container_read_id(struct lp_model *m, int step, const char *cpath, uint32_t id)
 {
+	if (!lp_priv(m)->prov)
+		return; /* a view that shows no provenance (lp_model_options.no_provenance) */
 	struct lp_pinfo *pi = lp_model_pinfo(m, id);
 	uint32_t gen = (uint32_t)m->nctx_files;
 	if (cpath == lp_model_path(m, id) && pi->read_step == step + 1 && pi->read_gen == gen)
@@ -514,7 +516,8 @@ static const char *display_maybe_id(struct lp_model *m, int step, const struct l
 static void prov_gone(struct lp_model *m, int step, const struct lp_proc *p, const char *path, uint32_t id,
 		      bool dir, uint64_t ts)
 {
-	if (step < 0 || !path || !p || p->role != LP_ROLE_CONTAINER || m->steps[step].kind != LP_STEPK_RUN)
+	if (!lp_priv(m)->prov || step < 0 || !path || !p || p->role != LP_ROLE_CONTAINER ||
+	    m->steps[step].kind != LP_STEPK_RUN)
 		return;
 	char buf[4200];
 	enum lp_path_space space;
@@ -526,7 +529,7 @@ static void prov_gone(struct lp_model *m, int step, const struct lp_proc *p, con
 /* A COPY/ADD step's daemon wrote `shown` (a container path) into its layer. */
 static void prov_placed(struct lp_model *m, int step, uint32_t sid, enum lp_path_space space, uint64_t ts)
 {
-	if (step < 0 || space != LP_PATH_CONTAINER || m->steps[step].kind != LP_STEPK_COPY)
+	if (!lp_priv(m)->prov || step < 0 || space != LP_PATH_CONTAINER || m->steps[step].kind != LP_STEPK_COPY)
 		return;
 	lp_prov_placed_id(lp_priv(m)->prov, m->steps[step].stage, lp_model_path(m, sid), sid, ts);
 }
@@ -603,7 +606,7 @@ static void layer_write(struct lp_model *m, int step, const struct lp_proc *p, u
 			enum lp_path_space space, uint64_t bytes)
 {
 	const char *shown = lp_model_path(m, sid);
-	if (layer_work(m, step, p, shown, space))
+	if (lp_priv(m)->prov && layer_work(m, step, p, shown, space))
 		lp_prov_write_id(lp_priv(m)->prov, m->steps[step].stage, shown, sid, step, bytes);
 }
 
@@ -611,7 +614,7 @@ static void layer_read(struct lp_model *m, int step, const struct lp_proc *p, ui
 		       enum lp_path_space space)
 {
 	const char *shown = lp_model_path(m, sid);
-	if (layer_work(m, step, p, shown, space))
+	if (lp_priv(m)->prov && layer_work(m, step, p, shown, space))
 		lp_prov_read_id(lp_priv(m)->prov, m->steps[step].stage, shown, sid, step);
 }
 
@@ -621,7 +624,7 @@ static const char *layer_path(struct lp_model *m, int step, const struct lp_proc
 			      char *buf, size_t len, uint32_t *sid)
 {
 	*sid = 0;
-	if (step < 0 || !path)
+	if (!lp_priv(m)->prov || step < 0 || !path)
 		return NULL;
 	enum lp_path_space space;
 	const char *c = display_maybe_id(m, step, p, path, id, buf, len, &space, sid);
@@ -989,7 +992,7 @@ void lp_pass2_begin(struct lp_model *m)
 	free(lp_priv(m)->step_mounts); /* (the steps' commands are known now) */
 	lp_priv(m)->step_mounts = NULL;
 	lp_priv(m)->nstep_mounts = 0;
-	if (!lp_priv(m)->prov) {
+	if (!lp_priv(m)->prov && !lp_priv(m)->no_provenance) {
 		lp_priv(m)->prov = lp_prov_new();
 		lp_prov_use_paths(lp_priv(m)->prov, &lp_priv(m)->paths);
 	}
@@ -1012,11 +1015,14 @@ void lp_pass2_end(struct lp_model *m)
 		give_strv(&pv->step_rfc[s], &st->reads_from_context, &st->nreads_from_context);
 		give_strv(&pv->step_enoent[s], &st->enoent_evidence, &st->nenoent_evidence);
 		give_strv(&pv->step_missing[s], &st->missing_paths, &st->nmissing_paths);
-		st->layer = lp_prov_step_counts(pv->prov, (int)s);
+		if (pv->prov)
+			st->layer = lp_prov_step_counts(pv->prov, (int)s);
 	}
 	/* (provenance.c keeps them, unchanged from here on, until the model is freed) */
-	m->layer_changes = lp_prov_changes(pv->prov, &m->nlayer_changes);
-	m->layer_reads = lp_prov_reads(pv->prov, &m->nlayer_reads);
+	if (pv->prov) {
+		m->layer_changes = lp_prov_changes(pv->prov, &m->nlayer_changes);
+		m->layer_reads = lp_prov_reads(pv->prov, &m->nlayer_reads);
+	}
 	/* the files are sorted next: indexes into them go stale (made again
 	 * when asked: never, for a report) */
 	lp_u64map_free(&pv->file_by_key);

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "export.h"
+#include "flame.h"
 #include "model.h"
 #include "model_int.h"
 #include "scenarios.h"
@@ -137,4 +139,97 @@ Test(passes, many_records)
 	syn_close(&s, NULL);
 	same_both_ways(s.path);
 	unlink(s.path);
+}
+
+/* ------------------------------------------------ lp_model_options.no_provenance */
+
+static void stack_line(const struct lp_flame *f, const int *frames, int depth, uint64_t count, void *arg)
+{
+	struct lp_buf *b = arg;
+	for (int d = 0; d <= depth; d++) {
+		lp_buf_puts(b, d ? ";" : "");
+		lp_buf_puts(b, f->nodes[frames[d]].name);
+	}
+	char n[32];
+	snprintf(n, sizeof(n), " %llu\n", (unsigned long long)count);
+	lp_buf_puts(b, n);
+}
+
+/* The flame graph of metric over path's model, as folded lines. */
+static char *stacks(const struct lp_model *m, const char *path, enum lp_export_metric metric)
+{
+	char err[256] = "";
+	struct lp_reader *r = lp_reader_open(path, err, sizeof(err));
+	cr_assert_not_null(r, "%s", err);
+	struct lp_flame f;
+	cr_assert_eq(lp_flame_build(m, r, metric, &f, err, sizeof(err)), 0, "%s", err);
+	lp_reader_close(r);
+	struct lp_buf b = { 0 };
+	lp_flame_stacks(&f, lp_metric_div(metric), stack_line, &b);
+	lp_flame_free(&f);
+	return b.data ? b.data : strdup("");
+}
+
+static size_t layer_facts(const struct lp_model *m)
+{
+	size_t n = m->nlayer_changes + m->nlayer_reads;
+	for (size_t s = 0; s < m->nsteps; s++)
+		n += m->steps[s].layer.created + m->steps[s].layer.overwritten + m->steps[s].layer.deleted +
+		     (m->steps[s].kind == LP_STEPK_RUN ? m->steps[s].nreads_from_context : 0);
+	return n;
+}
+
+/* Without provenance the flame graphs (every metric) and the steps'
+ * times and activity are those of the whole model; only the layer facts
+ * and findings are left out. Returns whether the whole model had any. */
+static bool flame_without_provenance(const char *path)
+{
+	char err[256] = "";
+	struct lp_model_options all = { .no_findings = false }, lean = { .no_provenance = true };
+	struct lp_model *a = lp_model_load(path, &all, err, sizeof(err));
+	cr_assert_not_null(a, "%s: %s", path, err);
+	struct lp_model *b = lp_model_load(path, &lean, err, sizeof(err));
+	cr_assert_not_null(b, "%s: %s", path, err);
+	cr_assert_eq(a->nsteps, b->nsteps, "%s", path);
+	cr_assert_eq(a->nprocs, b->nprocs, "%s", path);
+	for (size_t s = 0; s < a->nsteps; s++) {
+		cr_assert_eq(lp_step_start_ns(&a->steps[s]), lp_step_start_ns(&b->steps[s]), "%s step %zu", path, s);
+		cr_assert_eq(lp_step_wall_ns(&a->steps[s]), lp_step_wall_ns(&b->steps[s]), "%s step %zu", path, s);
+		cr_assert_eq(a->steps[s].agg.bytes_read, b->steps[s].agg.bytes_read, "%s step %zu", path, s);
+		cr_assert_eq(a->steps[s].agg.bytes_written, b->steps[s].agg.bytes_written, "%s step %zu", path, s);
+	}
+	enum lp_export_metric metrics[] = { LP_METRIC_TIME, LP_METRIC_BYTES, LP_METRIC_OPS };
+	for (size_t i = 0; i < 3; i++) {
+		char *x = stacks(a, path, metrics[i]), *y = stacks(b, path, metrics[i]);
+		cr_assert_str_eq(x, y, "%s: metric %zu", path, i);
+		free(x);
+		free(y);
+	}
+	cr_assert_eq(layer_facts(b), 0, "%s: layer facts without provenance", path);
+	cr_assert_eq(b->nfindings, 0, "%s: findings without provenance", path);
+	bool had = layer_facts(a) > 0;
+	lp_model_free(a);
+	lp_model_free(b);
+	return had;
+}
+
+Test(passes, flame_graphs_need_no_provenance)
+{
+	char *paths[] = { scenario_bad_order(false), scenario_bad_order(true), scenario_bloated(),
+			  scenario_missing(), scenario_last_copy(true), scenario_bloated_many(false) };
+	int had = 0;
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		had += flame_without_provenance(paths[i]);
+		unlink(paths[i]);
+		free(paths[i]);
+	}
+	static const char *traces[] = { "bad-order-edit", "run-fails", "good-order-edit" };
+	for (size_t i = 0; i < sizeof(traces) / sizeof(traces[0]); i++) {
+		char p[256];
+		snprintf(p, sizeof(p), "tests/data/traces/%s.lptrace", traces[i]);
+		if (!access(p, R_OK))
+			had += flame_without_provenance(p);
+	}
+	/* what is left out was there to leave out */
+	cr_assert_gt(had, 3, "only %d models had layer facts", had);
 }
