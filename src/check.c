@@ -556,7 +556,8 @@ static void check_hook_cost(struct report *r, bool privileged)
 	else
 		add(r, "file I/O path", ST_OK, "through %s with the other syscalls (fentry %s; "
 		    "record's programs loaded in %u ms)",
-		    lp_syscall_hooks_name(f->syscalls), lp_probe_load(LP_PROBE_FENTRY, NULL, err, sizeof(err)) ? err : "loads but did not attach",
+		    lp_syscall_hooks_name(f->syscalls),
+		    lp_probe_load(LP_PROBE_FENTRY, NULL, err, sizeof(err)) ? err : "loads but did not attach",
 		    f->load_ms);
 	double hook_sys = ns_per_call(false, fd), hook_rd = ns_per_call(true, fd);
 	double traced_rd = child_ns_per_read(l, fd);
