@@ -123,7 +123,8 @@ struct {
 } inflight SEC(".maps");
 
 /* Read/write totals per (tgid, fd). The value IS the LP_EV_FD_IO record:
- * its header is filled in when it is sent (close) or drained (user space). */
+ * its header is filled in when it is sent (close) or drained (user space).
+ * An entry with no calls is empty: absent to every reader (LP_FDIO_KEEP). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, LP_FDIO_MAX);
