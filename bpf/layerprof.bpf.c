@@ -867,6 +867,7 @@ static __always_inline void proc_exit(__u64 id, struct task_struct *task, int gr
 	} else {
 		__builtin_memset(&ev.counts, 0, sizeof(ev.counts));
 	}
+	count_slot_take(tgid, &ev.counts);
 	bpf_get_current_comm(ev.comm, sizeof(ev.comm));
 	ev.cpu_ns = proc_cpu_ns(task);
 	lp_submit(&ev, sizeof(ev), true);

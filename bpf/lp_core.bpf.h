@@ -140,6 +140,36 @@ struct {
 	__type(value, struct lp_counts);
 } counts SEC(".maps");
 
+/*
+ * The counts' fast path, in front of `counts`: a process owns slot
+ * count_slots[tgid & (LP_COUNT_SLOTS - 1)] when it is free, and counts
+ * there; otherwise (another live process owns it, or another of its own
+ * threads is claiming it) in `counts`. A HASH lookup costs ~95 ns here (a
+ * successful stat, the storm's most frequent syscall, was 160 ns at exit,
+ * 85 ns with an ARRAY; bpf_stats), the slot a load and a compare. Its exit
+ * adds both. Without an atomic compare-and-swap (5.12), the claim is
+ * decided by count_slot_owner: of concurrent BPF_NOEXIST updates of one
+ * key, exactly one succeeds.
+ */
+#define LP_COUNT_SLOTS 16384 /* power of two */
+struct lp_count_slot {
+	__u32 tgid; /* owner; 0: free */
+	__u32 pad;
+	struct lp_counts c;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LP_COUNT_SLOTS);
+	__type(key, __u32);
+	__type(value, struct lp_count_slot);
+} count_slots SEC(".maps");
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LP_COUNT_SLOTS);
+	__type(key, __u32);   /* slot */
+	__type(value, __u32); /* tgid */
+} count_slot_owner SEC(".maps");
+
 /* Lost events, per CPU, by reason (enum lp_lost_reason). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -497,9 +527,46 @@ static __always_inline void fdio_add(__u32 tgid, __s32 fd, bool wr, long ret, __
 
 enum lp_count_field { LP_CNT_CHOWN, LP_CNT_CHMOD, LP_CNT_UTIMENS, LP_CNT_STAT_OK };
 
+/* tgid's count slot if it owns it (taking it when free), else NULL. */
+static __always_inline struct lp_counts *count_slot_of(__u32 tgid)
+{
+	__u32 k = tgid & (LP_COUNT_SLOTS - 1);
+	struct lp_count_slot *s = bpf_map_lookup_elem(&count_slots, &k);
+	if (!s)
+		return NULL;
+	if (s->tgid == tgid)
+		return &s->c;
+	if (s->tgid)
+		return NULL;
+	if (bpf_map_update_elem(&count_slot_owner, &k, &tgid, BPF_NOEXIST))
+		return NULL; /* taken meanwhile (or the arbiter is full) */
+	s->tgid = tgid; /* its counts are 0: emptied before it was freed */
+	return &s->c;
+}
+
+/* At the process's exit: add its slot's counts to *sum and free the slot
+ * (counts emptied before the owner, the owner before the arbiter: a new
+ * owner starts from 0). */
+static __always_inline void count_slot_take(__u32 tgid, struct lp_counts *sum)
+{
+	__u32 k = tgid & (LP_COUNT_SLOTS - 1);
+	struct lp_count_slot *s = bpf_map_lookup_elem(&count_slots, &k);
+	if (!s || s->tgid != tgid)
+		return;
+	sum->chown += s->c.chown;
+	sum->chmod += s->c.chmod;
+	sum->utimens += s->c.utimens;
+	sum->stat_ok += s->c.stat_ok;
+	__builtin_memset(&s->c, 0, sizeof(s->c));
+	s->tgid = 0;
+	bpf_map_delete_elem(&count_slot_owner, &k);
+}
+
 static __always_inline void counts_inc(__u32 tgid, const int which)
 {
-	struct lp_counts *c = bpf_map_lookup_elem(&counts, &tgid);
+	struct lp_counts *c = count_slot_of(tgid);
+	if (!c)
+		c = bpf_map_lookup_elem(&counts, &tgid);
 	if (!c) {
 		struct lp_counts z = {};
 		if (which == LP_CNT_CHOWN)
