@@ -240,6 +240,13 @@ static __always_inline bool exec_argv(__u32 tgid, __u32 tid, __u32 sc, __u64 ts,
 static __always_inline void sc_enter(__u64 id, const struct lp_sc_desc d, const __u64 a[6])
 {
 	__u32 tgid = id >> 32, tid = (__u32)id;
+	if (d.cls == LP_CLS_FCNTL && (__s32)a[1] != F_DUPFD && (__s32)a[1] != F_DUPFD_CLOEXEC) {
+		/* only the fd-duplicating commands are recorded: no slot, so
+		 * the exit does nothing (one this thread still owned, from an
+		 * exit we did not see, is given back as a claim would) */
+		inflight_drop(tid);
+		return;
+	}
 	struct lp_inflight *in = inflight_claim(tid);
 	if (!in)
 		return;
@@ -247,7 +254,8 @@ static __always_inline void sc_enter(__u64 id, const struct lp_sc_desc d, const 
 	in->flags = 0;
 	if (cls_counted(d.cls))
 		return; /* the slot only tells the exit which syscall it is */
-	in->ts = bpf_ktime_get_ns();
+	/* A close never uses its entry time: no clock read (~50 ns here) */
+	in->ts = d.cls == LP_CLS_CLOSE ? 0 : bpf_ktime_get_ns();
 	for (int i = 0; i < 6; i++)
 		in->args[i] = a[i];
 	/* Pages of a freshly forked child (string literals...) may not be
@@ -324,16 +332,18 @@ static __always_inline void sc_exit(__u64 id, const struct lp_sc_desc d, long re
 	__u64 ts = in->ts;
 	__u64 a0 = in->args[0];
 	__u64 a1 = in->args[1];
-	__u64 now = bpf_ktime_get_ns();
 
+	/* The clock is read only where its value is used: not for a
+	 * successful stat or exec, a plain fcntl, or a close of an fd never
+	 * read or written (~20 ns each). */
 	if (cls == LP_CLS_READ || cls == LP_CLS_WRITE) {
 		inflight_release(in);
-		fdio_add(tgid, (__s32)a0, cls == LP_CLS_WRITE, ret, ts, now);
+		fdio_add(tgid, (__s32)a0, cls == LP_CLS_WRITE, ret, ts, bpf_ktime_get_ns());
 		return;
 	}
 	if (cls == LP_CLS_CLOSE) {
 		inflight_release(in);
-		fdio_flush(tgid, tid, (__s32)a0, now, 0);
+		fdio_flush(tgid, tid, (__s32)a0, 0, 0);
 		return;
 	}
 	if ((cls == LP_CLS_FAILONLY || cls == LP_CLS_EXEC) && ret >= 0) {
@@ -351,6 +361,7 @@ static __always_inline void sc_exit(__u64 id, const struct lp_sc_desc d, long re
 		 * kernel has touched those pages since, so try once more. */
 		exec_argv(tgid, tid, sc, ts, in->args);
 	}
+	__u64 now = bpf_ktime_get_ns();
 
 	/* an LP_EV_SYSCALL */
 	char *buf = lp_scratch_buf();
@@ -856,9 +867,12 @@ static __always_inline void proc_exit(__u64 id, struct task_struct *task, int gr
 	} else {
 		__builtin_memset(&ev.counts, 0, sizeof(ev.counts));
 	}
+	count_slot_take(tgid, &ev.counts);
 	bpf_get_current_comm(ev.comm, sizeof(ev.comm));
 	ev.cpu_ns = proc_cpu_ns(task);
 	lp_submit(&ev, sizeof(ev), true);
+	/* after the record: its CPU time is read as early as it can be */
+	lp_fdio_forget(tgid);
 }
 
 /* Any exiting thread that still owns an in-flight slot gives it back (one

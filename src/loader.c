@@ -964,6 +964,8 @@ int lp_loader_drain_fd_io(struct lp_loader *l)
 		if (bpf_map_lookup_elem(fd, &keys[i], &v))
 			continue; /* closed meanwhile: sent through the ring buffer */
 		bpf_map_delete_elem(fd, &keys[i]);
+		if (!v.rcalls && !v.wcalls)
+			continue; /* emptied in place, kept for reuse (LP_FDIO_KEEP) */
 		v.h.size = sizeof(v);
 		v.h.kind = LP_EV_FD_IO;
 		v.h.flags = 0;
