@@ -434,6 +434,8 @@ struct lp_writer *lp_writer_open(const char *path, const char *meta_json, char *
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	int rc = pthread_create(&w->thread, NULL, writer_thread, w);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc == 0)
+		pthread_setname_np(w->thread, "lp-writer"); /* for top -H and perf */
 	if (rc != 0) {
 		snprintf(err, errlen, "cannot start the trace writer thread: %s", strerror(rc));
 		unlink(path);
