@@ -269,7 +269,12 @@ struct ecol {
 struct lp_packer {
 	struct ecol col[NCOL];
 	struct model m;
-	uint32_t *hslot[NDICT]; /* entry index + 1; 0: empty */
+	/* the encoder's cache of each dictionary: the latest entry of each
+	 * hash slot, index + 1 (0: empty). Not cleared between packs: an
+	 * entry is only used after its bytes compared equal, and a slot this
+	 * pack did not write never leads to an equal entry of this pack
+	 * (that entry would have written it) */
+	uint32_t *hslot[NDICT];
 	/* lp_pack_block() */
 	uint8_t *buf;
 	size_t buf_cap;
@@ -1296,28 +1301,54 @@ static void add_seg(struct lp_packer *P, size_t end, bool bytes)
 	P->nseg++;
 }
 
-/* Byte k of v[0..n) to out[k * n + j], k < w: one pass over v, whatever
- * w is (a pass per plane reads each value w times). */
+/* x[q] byte k <-> x[k] byte q (little-endian bytes): 8 values become
+ * their 8 byte planes, in three rounds of swaps of 1-, 2- and 4-byte
+ * halves between rows */
+#define SWAP_HALVES(a, b, sh, mask)                              \
+	do {                                                      \
+		uint64_t t_ = (((a) >> (sh)) ^ (b)) & (mask);     \
+		(b) ^= t_;                                        \
+		(a) ^= t_ << (sh);                                \
+	} while (0)
+
+static inline void transpose8(uint64_t x[8])
+{
+	const uint64_t m1 = 0x00ff00ff00ff00ffull, m2 = 0x0000ffff0000ffffull,
+		       m4 = 0x00000000ffffffffull;
+	SWAP_HALVES(x[0], x[1], 8, m1);
+	SWAP_HALVES(x[2], x[3], 8, m1);
+	SWAP_HALVES(x[4], x[5], 8, m1);
+	SWAP_HALVES(x[6], x[7], 8, m1);
+	SWAP_HALVES(x[0], x[2], 16, m2);
+	SWAP_HALVES(x[1], x[3], 16, m2);
+	SWAP_HALVES(x[4], x[6], 16, m2);
+	SWAP_HALVES(x[5], x[7], 16, m2);
+	SWAP_HALVES(x[0], x[4], 32, m4);
+	SWAP_HALVES(x[1], x[5], 32, m4);
+	SWAP_HALVES(x[2], x[6], 32, m4);
+	SWAP_HALVES(x[3], x[7], 32, m4);
+}
+#undef SWAP_HALVES
+
+/* Byte k of v[0..n) to out[k * n + j], k < w. Eight values at a time
+ * transposed into eight 8-byte plane pieces (a store each, where a byte
+ * at a time took 8 x w), the rest one value at a time. */
 static void split_planes(const uint64_t *v, size_t n, unsigned w, uint8_t *out)
 {
-#define SPLIT(W)                                                       \
-	for (size_t j = 0; j < n; j++) {                               \
-		uint64_t x = v[j];                                     \
-		for (unsigned k = 0; k < (W); k++)                     \
-			out[k * n + j] = (uint8_t)(x >> (8 * k));      \
-	}                                                              \
-	break
-	switch (w) {
-	case 1: SPLIT(1);
-	case 2: SPLIT(2);
-	case 3: SPLIT(3);
-	case 4: SPLIT(4);
-	case 5: SPLIT(5);
-	case 6: SPLIT(6);
-	case 7: SPLIT(7);
-	default: SPLIT(8);
-	}
-#undef SPLIT
+	size_t j0 = 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (w > 1)
+		for (; j0 + 8 <= n; j0 += 8) {
+			uint64_t x[8];
+			memcpy(x, v + j0, sizeof(x));
+			transpose8(x);
+			for (unsigned k = 0; k < w; k++)
+				memcpy(out + k * n + j0, &x[k], 8);
+		}
+#endif
+	for (size_t j = j0; j < n; j++)
+		for (unsigned k = 0; k < w; k++)
+			out[k * n + j] = (uint8_t)(v[j] >> (8 * k));
 }
 
 size_t lp_pack(struct lp_packer *P, const uint8_t *raw, size_t len, uint8_t *out, size_t cap)
@@ -1329,8 +1360,6 @@ size_t lp_pack(struct lp_packer *P, const uint8_t *raw, size_t len, uint8_t *out
 		P->col[i].n = 0;
 		P->col[i].all = 0;
 	}
-	for (int i = 0; i < NDICT; i++)
-		memset(P->hslot[i], 0, sizeof(uint32_t) << HASH_BITS);
 
 	size_t pos = 0, nrec = 0;
 	while (pos < len) {
