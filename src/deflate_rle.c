@@ -312,41 +312,50 @@ static inline uint32_t hash4(const uint8_t *p)
 /* p (4 bytes readable) is the latest place its 4 bytes were seen. */
 static inline void remember(struct lp_rle_deflate *d, const uint8_t *p)
 {
-	uint32_t *h = d->head[hash4(p)];
+	uint16_t *h = d->head[hash4(p)];
 	h[1] = h[0];
-	h[0] = (uint32_t)(p - d->base) + 1;
+	h[0] = (uint16_t)(p - d->base);
+}
+
+/* The place at p - dist, where dist is what the low 16 bits of a
+ * position say (the most recent place they fit), if it is in the window
+ * and the stream; else NULL. */
+static inline const uint8_t *place(const struct lp_rle_deflate *d, const uint8_t *p, uint16_t at)
+{
+	uint32_t dist = (uint16_t)((uint16_t)(p - d->base) - at);
+	return dist && dist <= WINDOW && dist <= (size_t)(p - d->base) ? p - dist : NULL;
 }
 
 /* The longer match for p (at most max bytes, max >= 8) of the last two
  * places its first 4 bytes were seen, in the window, if one shares p's
  * first 8 bytes, else 0 (most lookups: a compare each, no loop); *from:
- * where. p becomes the latest place. */
+ * where. p becomes the latest place. (A place is kept as its low 16 bits:
+ * half the cache of 32-bit ones; one older than 64 KiB reads as a
+ * nearer one, whose bytes are compared like any other's.) */
 static inline size_t longest_match(struct lp_rle_deflate *d, const uint8_t *p, size_t max,
 				   const uint8_t **from)
 {
-	uint32_t *h = d->head[hash4(p)];
-	uint32_t pos = (uint32_t)(p - d->base) + 1, p1 = h[0], p2 = h[1];
-	h[1] = p1;
-	h[0] = pos;
+	uint16_t *h = d->head[hash4(p)];
+	const uint8_t *c1 = place(d, p, h[0]), *c2 = place(d, p, h[1]);
+	h[1] = h[0];
+	h[0] = (uint16_t)(p - d->base);
 	uint64_t want, got;
 	memcpy(&want, p, 8);
 	size_t m = 0;
-	if (p1 && pos - p1 <= WINDOW) {
-		const uint8_t *c = d->base + p1 - 1;
-		memcpy(&got, c, 8);
+	if (c1) {
+		memcpy(&got, c1, 8);
 		if (got == want) {
-			*from = c;
-			m = 8 + common(c + 8, p + 8, max - 8);
+			*from = c1;
+			m = 8 + common(c1 + 8, p + 8, max - 8);
 		}
 	}
-	if (p2 && pos - p2 <= WINDOW && m < max) {
-		const uint8_t *c = d->base + p2 - 1;
-		memcpy(&got, c, 8);
+	if (c2 && m < max) {
+		memcpy(&got, c2, 8);
 		if (got == want) {
-			size_t m2 = 8 + common(c + 8, p + 8, max - 8);
+			size_t m2 = 8 + common(c2 + 8, p + 8, max - 8);
 			if (m2 > m) {
 				m = m2;
-				*from = c;
+				*from = c2;
 			}
 		}
 	}

@@ -269,12 +269,7 @@ struct ecol {
 struct lp_packer {
 	struct ecol col[NCOL];
 	struct model m;
-	/* the encoder's cache of each dictionary: the latest entry of each
-	 * hash slot, index + 1 (0: empty). Not cleared between packs: an
-	 * entry is only used after its bytes compared equal, and a slot this
-	 * pack did not write never leads to an equal entry of this pack
-	 * (that entry would have written it) */
-	uint32_t *hslot[NDICT];
+	uint32_t *hslot[NDICT]; /* entry index + 1; 0: empty */
 	/* lp_pack_block() */
 	uint8_t *buf;
 	size_t buf_cap;
@@ -1360,6 +1355,10 @@ size_t lp_pack(struct lp_packer *P, const uint8_t *raw, size_t len, uint8_t *out
 		P->col[i].n = 0;
 		P->col[i].all = 0;
 	}
+	/* (also what brings the caches back into the CPU's: without it, the
+	 * lookups of a pack missed more than the clearing cost) */
+	for (int i = 0; i < NDICT; i++)
+		memset(P->hslot[i], 0, sizeof(uint32_t) << HASH_BITS);
 
 	size_t pos = 0, nrec = 0;
 	while (pos < len) {
