@@ -107,8 +107,18 @@ static void huff_lengths(const uint32_t *freq, unsigned n, unsigned limit, uint8
 		len[a] = len[b] = 1;
 		return;
 	}
-	/* LSD radix sort of the symbols by frequency, 8 bits a pass */
-	for (unsigned sh = 0; sh < 32 && (maxf >> sh); sh += 8) {
+	/* the symbols by frequency, ties in symbol order: a few (most
+	 * planes' codes) by insertion, more by an LSD radix sort, 8 bits a
+	 * pass (its 257 counters cost more than a short insertion sort) */
+	if (k <= 32)
+		for (unsigned i = 1; i < k; i++) {
+			uint32_t s = key[i], f = freq[s];
+			unsigned j = i;
+			for (; j > 0 && freq[key[j - 1]] > f; j--)
+				key[j] = key[j - 1];
+			key[j] = s;
+		}
+	for (unsigned sh = 0; k > 32 && sh < 32 && (maxf >> sh); sh += 8) {
 		unsigned cnt[257] = { 0 };
 		for (unsigned i = 0; i < k; i++)
 			cnt[((freq[key[i]] >> sh) & 255) + 1]++;

@@ -832,7 +832,7 @@ static struct tid_slot *tid_slot(struct model *m, uint32_t tid)
 	return s;
 }
 
-static size_t fixed_size(uint8_t kind)
+static inline size_t fixed_size(uint8_t kind)
 {
 	switch (kind) {
 	case LP_EV_SYSCALL: return sizeof(struct lp_ev_syscall);
