@@ -3,8 +3,10 @@
  * The deflate writer of the pack's number planes (src/deflate_rle.c): what
  * it writes is plain raw deflate that zlib inflates back to the very same
  * bytes, whatever the bytes (runs, repeats, noise, skewed histograms that
- * need the code length limit, buffers over a stored block's 65,535 bytes),
- * and it says when the output does not fit instead of writing past it.
+ * need the code length limit, buffers over a stored block's 65,535 bytes,
+ * repeats past 64 KiB of stream and copies from beyond the 32 KiB window,
+ * repeats met by sparse lookups), and it says when the output does not
+ * fit instead of writing past it.
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
