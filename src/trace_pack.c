@@ -1009,13 +1009,23 @@ static void code_syscall(struct pk *c, struct lp_ev_syscall *e, uint64_t form, u
 	struct tid_slot *ts = tid_slot(m, e->h.tid);
 	uint64_t *last = m->last_arg[sc];
 	for (int i = 0; i < 6; i++) {
-		if (isstr[i]) {
-			CX64(C_PTR, e->args[i], ts->ptr);
-			ts->ptr = m->ptr = e->args[i];
+		/* a string's pointer to [ptr] (^ the thread's last), another
+		 * argument to [arg i] (d of this syscall's last): the column,
+		 * the value and the state chosen without a branch (which
+		 * arguments are strings changes with every other syscall) */
+		bool str = isstr[i];
+		int col = str ? C_PTR : C_ARG0 + i;
+		if (c->enc) {
+			uint64_t a = e->args[i];
+			push(c, col, str ? a ^ ts->ptr : lp_zigzag64(a - last[i]));
 		} else {
-			CD64(C_ARG0 + i, e->args[i], last[i]);
-			last[i] = e->args[i];
+			uint64_t x = pull(c, col);
+			e->args[i] = str ? x ^ ts->ptr : last[i] + lp_unzigzag64(x);
 		}
+		uint64_t a = e->args[i];
+		ts->ptr = str ? a : ts->ptr;
+		m->ptr = str ? a : m->ptr;
+		last[i] = str ? last[i] : a;
 	}
 	ts->ret = (uint64_t)e->ret;
 	for (int i = 0; i < e->nstr; i++)
