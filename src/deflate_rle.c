@@ -8,8 +8,10 @@
  * runs of the previous byte (most of every plane) and, in real traces, long
  * repeats (a sequence of calls done again); short matches cost more than
  * the literals they replace (zlib's Z_FILTERED drops them too). So: runs
- * first, then a match of >= 10 bytes from one of the last two places the
- * next 4 bytes were seen, else a literal; lookups get sparse in noise.
+ * first, then a match of >= 12 bytes from one of the last two places the
+ * next 4 bytes were seen, else a literal; a lookup compares 8 bytes first
+ * (most find nothing: one compare, no loop), and lookups get sparse in
+ * noise.
  *
  * Each block: the tokens, their histogram, then the exact cost of the
  * three block types from it; the smallest is written. Huffman code lengths
@@ -23,15 +25,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "le.h"
+
 #define NDIST 30
 #define NCL 19
 #define MAX_BITS 15
 #define MAX_CL_BITS 7
 #define MATCH 0x80000000u /* token: MATCH | (distance - 1) << 9 | length */
-#define MIN_MATCH 10       /* shorter ones cost more than the literals in planes */
+#define MIN_MATCH 12       /* shorter ones cost about what the literals they replace do */
 #define WINDOW 32768u
 #define HASH_BITS LP_RLE_HASH_BITS
 #define DRY 32             /* lookups that find nothing before they get sparser */
+#define DRY_STEP 16        /* then a lookup every DRY_STEP places */
+_Static_assert(MIN_MATCH >= 8, "a lookup compares 8 bytes first");
 #define STORED_MAX 65535u
 
 /* RFC 1951 3.2.5: length symbols 257..285 */
@@ -101,8 +107,18 @@ static void huff_lengths(const uint32_t *freq, unsigned n, unsigned limit, uint8
 		len[a] = len[b] = 1;
 		return;
 	}
-	/* LSD radix sort of the symbols by frequency, 8 bits a pass */
-	for (unsigned sh = 0; sh < 32 && (maxf >> sh); sh += 8) {
+	/* the symbols by frequency, ties in symbol order: a few (most
+	 * planes' codes) by insertion, more by an LSD radix sort, 8 bits a
+	 * pass (its 257 counters cost more than a short insertion sort) */
+	if (k <= 32)
+		for (unsigned i = 1; i < k; i++) {
+			uint32_t s = key[i], f = freq[s];
+			unsigned j = i;
+			for (; j > 0 && freq[key[j - 1]] > f; j--)
+				key[j] = key[j - 1];
+			key[j] = s;
+		}
+	for (unsigned sh = 0; k > 32 && sh < 32 && (maxf >> sh); sh += 8) {
 		unsigned cnt[257] = { 0 };
 		for (unsigned i = 0; i < k; i++)
 			cnt[((freq[key[i]] >> sh) & 255) + 1]++;
@@ -176,19 +192,33 @@ struct bits {
 	uint8_t *o;
 };
 
+/* Add n bits (n + the bits held < 64 after the last flush's at most 7:
+ * a whole match token fits, 48 bits), then out with the whole bytes: all 8
+ * bytes of acc are stored and the pointer moves on by the whole ones (no
+ * branch; the block's room check keeps 8 bytes to spare). */
 static inline void put(struct bits *b, uint32_t v, unsigned n)
 {
 	b->acc |= (uint64_t)v << b->n;
 	b->n += n;
-	if (b->n >= 32) {
-		b->o[0] = (uint8_t)b->acc;
-		b->o[1] = (uint8_t)(b->acc >> 8);
-		b->o[2] = (uint8_t)(b->acc >> 16);
-		b->o[3] = (uint8_t)(b->acc >> 24);
-		b->o += 4;
-		b->acc >>= 32;
-		b->n -= 32;
-	}
+	lp_put_u64(b->o, b->acc);
+	b->o += b->n >> 3;
+	b->acc >>= b->n & 56;
+	b->n &= 7;
+}
+
+/* Add n bits without storing: at most 56 bits held between flushes. */
+static inline void add(struct bits *b, uint32_t v, unsigned n)
+{
+	b->acc |= (uint64_t)v << b->n;
+	b->n += n;
+}
+
+static inline void flush(struct bits *b)
+{
+	lp_put_u64(b->o, b->acc);
+	b->o += b->n >> 3;
+	b->acc >>= b->n & 56;
+	b->n &= 7;
 }
 
 /* Out with the whole bytes held (fewer than 8 bits held after). */
@@ -292,30 +322,50 @@ static inline uint32_t hash4(const uint8_t *p)
 /* p (4 bytes readable) is the latest place its 4 bytes were seen. */
 static inline void remember(struct lp_rle_deflate *d, const uint8_t *p)
 {
-	uint32_t *h = d->head[hash4(p)];
+	uint16_t *h = d->head[hash4(p)];
 	h[1] = h[0];
-	h[0] = (uint32_t)(p - d->base) + 1;
+	h[0] = (uint16_t)(p - d->base);
 }
 
-/* The longer match for p (at most max bytes, max >= 4) of the last two
- * places its first 4 bytes were seen, in the window; 0 if none. p becomes
- * the latest place. */
+/* The place at p - dist, where dist is what the low 16 bits of a
+ * position say (the most recent place they fit), if it is in the window
+ * and the stream; else NULL. */
+static inline const uint8_t *place(const struct lp_rle_deflate *d, const uint8_t *p, uint16_t at)
+{
+	uint32_t dist = (uint16_t)((uint16_t)(p - d->base) - at);
+	return dist && dist <= WINDOW && dist <= (size_t)(p - d->base) ? p - dist : NULL;
+}
+
+/* The longer match for p (at most max bytes, max >= 8) of the last two
+ * places its first 4 bytes were seen, in the window, if one shares p's
+ * first 8 bytes, else 0 (most lookups: a compare each, no loop); *from:
+ * where. p becomes the latest place. (A place is kept as its low 16 bits:
+ * half the cache of 32-bit ones; one older than 64 KiB reads as a
+ * nearer one, whose bytes are compared like any other's.) */
 static inline size_t longest_match(struct lp_rle_deflate *d, const uint8_t *p, size_t max,
 				   const uint8_t **from)
 {
-	uint32_t *h = d->head[hash4(p)];
-	uint32_t pos = (uint32_t)(p - d->base) + 1, p1 = h[0], p2 = h[1];
-	h[1] = p1;
-	h[0] = pos;
+	uint16_t *h = d->head[hash4(p)];
+	const uint8_t *c1 = place(d, p, h[0]), *c2 = place(d, p, h[1]);
+	h[1] = h[0];
+	h[0] = (uint16_t)(p - d->base);
+	uint64_t want, got;
+	memcpy(&want, p, 8);
 	size_t m = 0;
-	if (p1 && pos - p1 <= WINDOW) {
-		*from = d->base + p1 - 1;
-		m = common(*from, p, max);
-		if (p2 && pos - p2 <= WINDOW && m < max) {
-			size_t m2 = common(d->base + p2 - 1, p, max);
+	if (c1) {
+		memcpy(&got, c1, 8);
+		if (got == want) {
+			*from = c1;
+			m = 8 + common(c1 + 8, p + 8, max - 8);
+		}
+	}
+	if (c2 && m < max) {
+		memcpy(&got, c2, 8);
+		if (got == want) {
+			size_t m2 = 8 + common(c2 + 8, p + 8, max - 8);
 			if (m2 > m) {
 				m = m2;
-				*from = d->base + p2 - 1;
+				*from = c2;
 			}
 		}
 	}
@@ -365,7 +415,9 @@ int lp_rle_deflate_block(struct lp_rle_deflate *d, const uint8_t *in, size_t n)
 	uint32_t lf[LP_RLE_LITLEN] = { 0 }, df[NDIST] = { 0 };
 	uint32_t *tok = d->tok;
 	size_t nt = 0, i = 1;
-	unsigned dry = 0, skip = 1, wait = 0; /* dry: lookups in a row that found nothing */
+	unsigned dry = 0;     /* lookups in a row that found nothing */
+	size_t lmask = 0;     /* a lookup where (i & lmask) == 0 */
+	size_t lits = 1;      /* literal tokens at the end of tok[] */
 	tok[nt++] = in[0];
 	lf[in[0]]++;
 	while (i < n) {
@@ -377,40 +429,51 @@ int lp_rle_deflate_block(struct lp_rle_deflate *d, const uint8_t *in, size_t n)
 			lf[257 + d->len_sym[r]]++;
 			df[0]++;
 			i += r;
+			lits = 0;
 			continue;
 		}
-		/* after DRY lookups that found nothing (noise: the low bytes
-		 * of a time stamp), look up only every skip-th position (the
-		 * others are only remembered), more seldom the longer it
-		 * lasts, until one finds a match */
-		if (max >= MIN_MATCH && ++wait >= skip) {
-			wait = 0;
-			const uint8_t *cand;
-			size_t m = longest_match(d, in + i, max, &cand);
-			if (m >= MIN_MATCH) {
+		/* A lookup at every place; after DRY lookups in a row that
+		 * found nothing (noise: the low bytes of a time stamp), only
+		 * every DRY_STEP-th place is looked up (the others only
+		 * remembered) until one finds a match, which then extends
+		 * back over the literals before it. */
+		if (max >= 8 && (i & lmask) == 0) {
+			const uint8_t *cand = NULL;
+			size_t m = longest_match(d, in + i, max, &cand), back = 0;
+			if (m)
+				while (back < lits && m + back < 258 && cand - back > d->base &&
+				       in[i - back - 1] == cand[-(ptrdiff_t)back - 1])
+					back++;
+			if (m + back >= MIN_MATCH) {
 				uint32_t dist = (uint32_t)(in + i - cand);
+				for (size_t k = 1; k <= back; k++) /* literals no more */
+					lf[in[i - k]]--;
+				nt -= back;
+				size_t end = i + m;
+				m += back;
 				tok[nt++] = MATCH | (dist - 1) << 9 | (uint32_t)m;
 				lf[257 + d->len_sym[m]]++;
 				df[dist_code(dist)]++;
 				/* the places inside the match are candidates too
 				 * (repeats of repeats): all of a short one, the
 				 * end of a long one */
-				size_t end = i + m;
 				for (i = m > 32 ? end - 8 : i + 1; i + 4 <= end; i++)
 					remember(d, in + i);
 				i = end;
+				lits = 0;
 				dry = 0;
-				skip = 1;
+				lmask = 0;
 				continue;
 			}
-			if (++dry > DRY)
-				skip = (dry - DRY) / 16 + 1 < 8 ? (dry - DRY) / 16 + 1 : 8;
+			if (++dry == DRY)
+				lmask = DRY_STEP - 1;
 		} else if (max >= 4) {
 			remember(d, in + i); /* a later repeat of this finds it */
 		}
 		tok[nt++] = in[i];
 		lf[in[i]]++;
 		i++;
+		lits++;
 	}
 	lf[256] = 1;
 
@@ -565,15 +628,15 @@ int lp_rle_deflate_block(struct lp_rle_deflate *d, const uint8_t *in, size_t n)
 			put(b, lc[t], lcl[t]);
 			continue;
 		}
+		/* 7 held + 15 + 5 + 15 + 13 bits: one flush */
 		unsigned r = t & 0x1ff, s = d->len_sym[r];
-		put(b, lc[257 + s], lcl[257 + s]);
-		if (len_extra[s])
-			put(b, r - len_base[s], len_extra[s]);
+		add(b, lc[257 + s], lcl[257 + s]);
+		add(b, r - len_base[s], len_extra[s]);
 		uint32_t x = (t >> 9) & 0x7fff; /* distance - 1 */
 		unsigned c = dist_code(x + 1);
-		put(b, dc[c], dcl[c]);
-		if (dist_extra(c))
-			put(b, x - dist_base(c), dist_extra(c));
+		add(b, dc[c], dcl[c]);
+		add(b, x - dist_base(c), dist_extra(c));
+		flush(b);
 	}
 	put(b, lc[256], lcl[256]);
 	put_bytes(b);

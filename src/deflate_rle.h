@@ -32,9 +32,9 @@ struct lp_rle_deflate {
 	uint16_t fixed_code[288];          /* fixed Huffman codes, bit-reversed */
 	uint8_t fixed_len[288];
 	uint16_t fixed_dcode[30];
-	/* where 4 bytes were seen last and the time before: position in the
-	 * stream + 1 (0: never) */
-	uint32_t head[1u << LP_RLE_HASH_BITS][2];
+	/* where 4 bytes were seen last and the time before: the low 16 bits
+	 * of the position in the stream */
+	uint16_t head[1u << LP_RLE_HASH_BITS][2];
 	const uint8_t *base;    /* the stream's first input byte */
 	const uint8_t *next_in; /* the blocks' input is one buffer, in order */
 };

