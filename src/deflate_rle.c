@@ -192,20 +192,6 @@ struct bits {
 	uint8_t *o;
 };
 
-/* Add n bits (n + the bits held < 64 after the last flush's at most 7:
- * a whole match token fits, 48 bits), then out with the whole bytes: all 8
- * bytes of acc are stored and the pointer moves on by the whole ones (no
- * branch; the block's room check keeps 8 bytes to spare). */
-static inline void put(struct bits *b, uint32_t v, unsigned n)
-{
-	b->acc |= (uint64_t)v << b->n;
-	b->n += n;
-	lp_put_u64(b->o, b->acc);
-	b->o += b->n >> 3;
-	b->acc >>= b->n & 56;
-	b->n &= 7;
-}
-
 /* Add n bits without storing: at most 56 bits held between flushes. */
 static inline void add(struct bits *b, uint32_t v, unsigned n)
 {
@@ -213,12 +199,23 @@ static inline void add(struct bits *b, uint32_t v, unsigned n)
 	b->n += n;
 }
 
+/* Out with the whole bytes: all 8 bytes of acc are stored and the pointer
+ * moves on by the whole ones (no branch; the block's room check keeps 8
+ * bytes to spare). At most 7 bits are held after. */
 static inline void flush(struct bits *b)
 {
 	lp_put_u64(b->o, b->acc);
 	b->o += b->n >> 3;
 	b->acc >>= b->n & 56;
 	b->n &= 7;
+}
+
+/* Add n bits (n + the bits held < 64 after the last flush's at most 7: a
+ * whole match token fits, 48 bits), then out with the whole bytes. */
+static inline void put(struct bits *b, uint32_t v, unsigned n)
+{
+	add(b, v, n);
+	flush(b);
 }
 
 /* Out with the whole bytes held (fewer than 8 bits held after). */

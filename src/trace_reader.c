@@ -20,6 +20,7 @@
 #include <cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libdeflate.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -160,7 +161,7 @@ static enum blk read_block(struct lp_reader *r, struct blkhdr *bh)
 		       errno ? strerror(errno) : "the file got shorter");
 		return BLK_BAD;
 	}
-	if (lp_get_u32(h) != LP_BLOCK_MAGIC || lp_get_u32(h + 20) != (uint32_t)crc32(0L, h, 20)) {
+	if (lp_get_u32(h) != LP_BLOCK_MAGIC || lp_get_u32(h + 20) != libdeflate_crc32(0, h, 20)) {
 		damage(r, "bad block header at byte %llu (block %llu)", (unsigned long long)off, blk);
 		return BLK_BAD;
 	}
@@ -203,7 +204,7 @@ static enum blk read_block(struct lp_reader *r, struct blkhdr *bh)
 		       errno ? strerror(errno) : "the file got shorter");
 		return BLK_BAD;
 	}
-	if ((uint32_t)crc32(0L, r->stored, bh->stored_len) != crc) {
+	if (libdeflate_crc32(0, r->stored, bh->stored_len) != crc) {
 		damage(r, "checksum mismatch in block %llu at byte %llu", blk,
 		       (unsigned long long)off);
 		return BLK_BAD;
