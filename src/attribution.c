@@ -32,8 +32,7 @@
 /* ------------------------------------------------------------ snapshots */
 
 /* strstr(path, dir) for a dir that starts with '/': tried at each '/' of
- * path only. Every event's path goes through several of these tests; most
- * match none, and a generic strstr per test was a tenth of an export. */
+ * path only (a generic strstr per test was a tenth of an export). */
 static const char *find_dir(const char *path, const char *dir)
 {
 	size_t n = strlen(dir); /* (a constant: folded) */
@@ -43,19 +42,90 @@ static const char *find_dir(const char *path, const char *dir)
 	return NULL;
 }
 
-/* Where the name of a temporary mount dir starts in path, or NULL. BuildKit
- * looks at snapshots through two kinds: bind mounts at
- * <root>/tmp/buildkit-mountNNN (a snapshot's files, read-only), and, with
- * the containerd snapshotter or the OCI worker, overlays at
+/* At a '/' of a path: does dir (which starts with '/') start there? */
+#define DIR_AT(p, dir) (!strncmp((p) + 1, (dir) + 1, sizeof(dir) - 2))
+
+/*
+ * The directories that place a host path in a snapshot, found in one walk
+ * over its slashes: every event's path is asked where it falls, in pass 2
+ * and again in an export, and a walk per kind of directory (six of them)
+ * was a twentieth of an export. Each field is the '/' that starts the
+ * first such directory that passes its test, or NULL:
+ *   executor   "/executor/" after "/buildkit" (dockerd's <data-root>/buildkit,
+ *              buildkitd's <root>) or "-overlayfs" (buildkitd's
+ *              runc-overlayfs/, containerd-overlayfs/)
+ *   overlay2   "/overlay2/" (the first, whatever follows it)
+ *   snapshots  "/snapshots/<digits>/fs", ending at or before a '/'
+ *              (containerd's .../snapshots/<n>/fs, buildkitd's
+ *              .../snapshots/snapshots/<n>/fs); snap_end: after the digits
+ *   bkmount    "/buildkit-mount" (BuildKit's bind mounts of a snapshot)
+ *   cachemount "/cachemounts/buildkit" (its overlays of one)
+ * BuildKit looks at snapshots through two kinds of temporary mounts: bind
+ * mounts at <root>/tmp/buildkit-mountNNN (a snapshot's files, read-only),
+ * and, with the containerd snapshotter or the OCI worker, overlays at
  * <root>/buildkit/<worker>-overlayfs/cachemounts/buildkitNNN (a snapshot
- * with parents, written through by COPY). */
+ * with parents, written through by COPY).
+ */
+struct snap_dirs {
+	const char *executor, *overlay2, *snapshots, *snap_end, *bkmount, *cachemount;
+};
+
+static void snap_dirs_of(const char *path, struct snap_dirs *d)
+{
+	memset(d, 0, sizeof(*d));
+	for (const char *p = strchr(path, '/'); p; p = strchr(p + 1, '/')) {
+		switch (p[1]) {
+		case 'e':
+			if (!d->executor && DIR_AT(p, "/executor/")) {
+				size_t before = (size_t)(p - path);
+				if ((before >= 9 && !strncmp(p - 9, "/buildkit", 9)) ||
+				    (before >= 10 && !strncmp(p - 10, "-overlayfs", 10)))
+					d->executor = p;
+			}
+			break;
+		case 'o':
+			if (!d->overlay2 && DIR_AT(p, "/overlay2/"))
+				d->overlay2 = p;
+			break;
+		case 's':
+			if (!d->snapshots && DIR_AT(p, "/snapshots/")) {
+				const char *id = p + strlen("/snapshots/"), *q = id;
+				while (isdigit((unsigned char)*q))
+					q++;
+				if (q > id && lp_starts_with(q, "/fs") && (q[3] == '/' || q[3] == 0)) {
+					d->snapshots = p;
+					d->snap_end = q;
+				}
+			}
+			break;
+		case 'b':
+			if (!d->bkmount && DIR_AT(p, "/buildkit-mount"))
+				d->bkmount = p;
+			break;
+		case 'c':
+			if (!d->cachemount && DIR_AT(p, "/cachemounts/buildkit"))
+				d->cachemount = p;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* Where a temporary mount's dir name starts, of a walk's findings. */
+static const char *tmpmount_of(const struct snap_dirs *d)
+{
+	if (d->bkmount)
+		return d->bkmount + 1;
+	return d->cachemount ? d->cachemount + strlen("/cachemounts/") : NULL;
+}
+
+/* Where a temporary mount dir's name starts in path, or NULL. */
 const char *lp_tmpmount_at(const char *path)
 {
-	const char *p = find_dir(path, "/buildkit-mount");
-	if (p)
-		return p + 1;
-	p = find_dir(path, "/cachemounts/buildkit");
-	return p ? p + strlen("/cachemounts/") : NULL;
+	struct snap_dirs d;
+	snap_dirs_of(path, &d);
+	return tmpmount_of(&d);
 }
 
 bool lp_is_image_store_path(const char *path)
@@ -67,23 +137,18 @@ bool lp_is_image_store_path(const char *path)
 
 const char *lp_executor_at(const char *path)
 {
-	/* dockerd's <data-root>/buildkit/executor/, buildkitd's OCI worker's
-	 * <root>/runc-overlayfs/executor/, its containerd worker's
-	 * <root>/containerd-overlayfs/executor/ */
-	for (const char *p = find_dir(path, "/executor/"); p; p = find_dir(p + 1, "/executor/")) {
-		size_t before = (size_t)(p - path);
-		if ((before >= 9 && !strncmp(p - 9, "/buildkit", 9)) ||
-		    (before >= 10 && !strncmp(p - 10, "-overlayfs", 10)))
-			return p + strlen("/executor/");
-	}
-	return NULL;
+	struct snap_dirs d;
+	snap_dirs_of(path, &d);
+	return d.executor ? d.executor + strlen("/executor/") : NULL;
 }
 
 enum lp_snap_part lp_snap_split(const char *path, size_t *dir_len, const char **rel)
 {
+	struct snap_dirs d;
+	snap_dirs_of(path, &d);
 	const char *p;
-	if ((p = lp_executor_at(path))) {
-		const char *id = p;
+	if (d.executor) {
+		const char *id = d.executor + strlen("/executor/");
 		const char *sl = strchr(id, '/');
 		if (sl && lp_starts_with(sl, "/rootfs") && (sl[7] == '/' || sl[7] == 0)) {
 			*dir_len = (size_t)(sl - path);
@@ -91,8 +156,8 @@ enum lp_snap_part lp_snap_split(const char *path, size_t *dir_len, const char **
 			return LP_SNAP_ROOTFS;
 		}
 	}
-	if ((p = find_dir(path, "/overlay2/"))) {
-		const char *id = p + strlen("/overlay2/");
+	if (d.overlay2) {
+		const char *id = d.overlay2 + strlen("/overlay2/");
 		const char *sl = strchr(id, '/');
 		if (sl && sl > id) {
 			if (lp_starts_with(sl, "/diff") && (sl[5] == '/' || sl[5] == 0)) {
@@ -107,19 +172,13 @@ enum lp_snap_part lp_snap_split(const char *path, size_t *dir_len, const char **
 			}
 		}
 	}
-	/* containerd's .../snapshots/<n>/fs, buildkitd's .../snapshots/snapshots/<n>/fs */
-	for (p = find_dir(path, "/snapshots/"); p; p = find_dir(p + 1, "/snapshots/")) {
-		const char *id = p + strlen("/snapshots/");
-		const char *q = id;
-		while (isdigit((unsigned char)*q))
-			q++;
-		if (q > id && lp_starts_with(q, "/fs") && (q[3] == '/' || q[3] == 0)) {
-			*dir_len = (size_t)(q - path);
-			*rel = q[3] ? q + 4 : q + 3;
-			return LP_SNAP_FS;
-		}
+	if (d.snapshots) {
+		const char *q = d.snap_end;
+		*dir_len = (size_t)(q - path);
+		*rel = q[3] ? q + 4 : q + 3;
+		return LP_SNAP_FS;
 	}
-	if ((p = lp_tmpmount_at(path))) {
+	if ((p = tmpmount_of(&d))) {
 		const char *q = p;
 		while (*q && *q != '/')
 			q++;
@@ -212,11 +271,10 @@ void lp_model_reset_mounts(struct lp_model *m)
 const char *lp_model_translate(const struct lp_model *m, const char *path, char *buf, size_t len)
 {
 	struct lp_priv *pv = lp_priv(m);
-	if (!path || !pv->nmnt || !lp_tmpmount_at(path))
-		return path;
 	size_t dl;
 	const char *rel;
-	if (lp_snap_split(path, &dl, &rel) != LP_SNAP_TMPMOUNT)
+	/* (one walk over the path: not lp_tmpmount_at() first) */
+	if (!path || !pv->nmnt || lp_snap_split(path, &dl, &rel) != LP_SNAP_TMPMOUNT)
 		return path;
 	char *dir = strndup(path, dl);
 	int i = dir ? lp_smap_get(&pv->mnt_idx, dir) : -1;

@@ -167,3 +167,113 @@ Test(attribution, snapshot_paths_split_into_dir_and_layer_path)
 	cr_assert_str_eq(rel, "bin/sh");
 	cr_assert_eq(lp_snap_split("/etc/passwd", &dl, &rel), LP_SNAP_NONE);
 }
+
+/* The snapshot tests in one walk over a path (attribution.c) against each
+ * test written out on its own, strstr by strstr, as the rules read: on every
+ * path of up to four components of the names that matter (and their near
+ * misses), the same kind, dir and layer path, temporary mount and bundle. */
+static const char *ref_find(const char *path, const char *dir)
+{
+	for (const char *p = strstr(path, dir); p; p = strstr(p + 1, dir))
+		return p;
+	return NULL;
+}
+
+static const char *ref_executor(const char *path)
+{
+	for (const char *p = strstr(path, "/executor/"); p; p = strstr(p + 1, "/executor/")) {
+		size_t before = (size_t)(p - path);
+		if ((before >= 9 && !strncmp(p - 9, "/buildkit", 9)) || (before >= 10 && !strncmp(p - 10, "-overlayfs", 10)))
+			return p + strlen("/executor/");
+	}
+	return NULL;
+}
+
+static const char *ref_tmpmount(const char *path)
+{
+	const char *p = ref_find(path, "/buildkit-mount");
+	if (p)
+		return p + 1;
+	p = ref_find(path, "/cachemounts/buildkit");
+	return p ? p + strlen("/cachemounts/") : NULL;
+}
+
+static enum lp_snap_part ref_split(const char *path, size_t *dl, const char **rel)
+{
+	const char *p = ref_executor(path), *sl;
+	if (p && (sl = strchr(p, '/')) && !strncmp(sl, "/rootfs", 7) && (sl[7] == '/' || !sl[7])) {
+		*dl = (size_t)(sl - path);
+		*rel = sl[7] ? sl + 8 : sl + 7;
+		return LP_SNAP_ROOTFS;
+	}
+	if ((p = ref_find(path, "/overlay2/"))) {
+		const char *id = p + 10;
+		sl = strchr(id, '/');
+		if (sl && sl > id && !strncmp(sl, "/diff", 5) && (sl[5] == '/' || !sl[5])) {
+			*dl = (size_t)(sl - path);
+			*rel = sl[5] ? sl + 6 : sl + 5;
+			return LP_SNAP_DIFF;
+		}
+		if (sl && sl > id && !strncmp(sl, "/merged", 7) && (sl[7] == '/' || !sl[7])) {
+			*dl = (size_t)(sl - path);
+			*rel = sl[7] ? sl + 8 : sl + 7;
+			return LP_SNAP_MERGED;
+		}
+	}
+	for (p = strstr(path, "/snapshots/"); p; p = strstr(p + 1, "/snapshots/")) {
+		const char *q = p + 11;
+		while (*q >= '0' && *q <= '9')
+			q++;
+		if (q > p + 11 && !strncmp(q, "/fs", 3) && (q[3] == '/' || !q[3])) {
+			*dl = (size_t)(q - path);
+			*rel = q[3] ? q + 4 : q + 3;
+			return LP_SNAP_FS;
+		}
+	}
+	if ((p = ref_tmpmount(path))) {
+		const char *q = p + strcspn(p, "/");
+		*dl = (size_t)(q - path);
+		*rel = *q ? q + 1 : q;
+		return LP_SNAP_TMPMOUNT;
+	}
+	return LP_SNAP_NONE;
+}
+
+Test(attribution, snapshot_tests_in_one_walk_agree_with_each_rule)
+{
+	static const char *const w[] = {
+		"buildkit", "executor", "rootfs", "overlay2", "diff", "merged", "snapshots", "12", "fs",
+		"buildkit-mount7", "cachemounts", "buildkit3", "runc-overlayfs", "x", "", "executorx",
+		"fsx", "overlay2x", "mergedx",
+	};
+	const size_t nw = sizeof(w) / sizeof(w[0]);
+	size_t paths = 0, kinds[LP_SNAP_ROOTFS + 1] = { 0 };
+	for (size_t n = 1; n <= 4; n++) {
+		size_t total = 1;
+		for (size_t k = 0; k < n; k++)
+			total *= nw;
+		for (size_t code = 0; code < total; code++) {
+			char path[256] = "";
+			size_t c = code;
+			for (size_t k = 0; k < n; k++, c /= nw) {
+				strcat(path, "/");
+				strcat(path, w[c % nw]);
+			}
+			size_t dl = 0, rdl = 0;
+			const char *rel = NULL, *rrel = NULL;
+			enum lp_snap_part got = lp_snap_split(path, &dl, &rel), want = ref_split(path, &rdl, &rrel);
+			cr_assert_eq(got, want, "%s: kind %d, want %d", path, got, want);
+			if (want != LP_SNAP_NONE) {
+				cr_assert_eq(dl, rdl, "%s: dir length", path);
+				cr_assert_eq(rel, rrel, "%s: layer path", path);
+			}
+			cr_assert_eq(lp_tmpmount_at(path), ref_tmpmount(path), "%s: temporary mount", path);
+			cr_assert_eq(lp_executor_at(path), ref_executor(path), "%s: bundle", path);
+			kinds[want]++;
+			paths++;
+		}
+	}
+	/* every kind was met, so each rule was compared where it matches */
+	for (int k = LP_SNAP_NONE; k <= LP_SNAP_ROOTFS; k++)
+		cr_assert_gt(kinds[k], 0, "no path of kind %d among %zu", k, paths);
+}
