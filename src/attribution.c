@@ -142,10 +142,10 @@ const char *lp_executor_at(const char *path)
 	return d.executor ? d.executor + strlen("/executor/") : NULL;
 }
 
-enum lp_snap_part lp_snap_split(const char *path, size_t *dir_len, const char **rel)
+/* lp_snap_split() of a walk's findings. */
+static enum lp_snap_part split_of(const char *path, const struct snap_dirs *dd, size_t *dir_len, const char **rel)
 {
-	struct snap_dirs d;
-	snap_dirs_of(path, &d);
+	const struct snap_dirs d = *dd;
 	const char *p;
 	if (d.executor) {
 		const char *id = d.executor + strlen("/executor/");
@@ -187,6 +187,13 @@ enum lp_snap_part lp_snap_split(const char *path, size_t *dir_len, const char **
 		return LP_SNAP_TMPMOUNT;
 	}
 	return LP_SNAP_NONE;
+}
+
+enum lp_snap_part lp_snap_split(const char *path, size_t *dir_len, const char **rel)
+{
+	struct snap_dirs d;
+	snap_dirs_of(path, &d);
+	return split_of(path, &d, dir_len, rel);
 }
 
 bool lp_model_is_ctx_snapshot_path(const struct lp_model *m, const char *path, const char **rel)
@@ -672,13 +679,30 @@ const char *lp_model_display_path(const struct lp_model *m, int step, const char
 	char tbuf[4096];
 	path = lp_model_translate(m, path, tbuf, sizeof(tbuf));
 	const char *rel;
-	if (lp_model_is_ctx_snapshot_path(m, path, &rel)) {
+	size_t dl;
+	struct snap_dirs d;
+	snap_dirs_of(path, &d);
+	enum lp_snap_part part = split_of(path, &d, &dl, &rel);
+	/* the context snapshot's files: lp_model_is_ctx_snapshot_path(), from
+	 * the walk just made unless a temporary mount is left in the path
+	 * (which that translates again) */
+	bool in_ctx;
+	if (tmpmount_of(&d)) {
+		const char *r;
+		in_ctx = lp_model_is_ctx_snapshot_path(m, path, &r);
+		if (in_ctx)
+			rel = r;
+	} else {
+		const struct lp_priv *pv = lp_priv(m);
+		const char *dir = pv->ctx_snap >= 0 ? pv->snaps[pv->ctx_snap].dir : NULL;
+		in_ctx = dir && part != LP_SNAP_NONE && part != LP_SNAP_ROOTFS && strlen(dir) == dl &&
+			 !strncmp(dir, path, dl);
+	}
+	if (in_ctx) {
 		*space = LP_PATH_CONTEXT;
 		snprintf(buf, len, "%s", rel);
 		return buf;
 	}
-	size_t dl;
-	enum lp_snap_part part = lp_snap_split(path, &dl, &rel);
 	if (part != LP_SNAP_NONE) {
 		*space = LP_PATH_CONTAINER;
 		snprintf(buf, len, "/%s", rel);
