@@ -679,7 +679,38 @@ section9() {
 		out "   layerprof - floor ($m): $d points   target <= 5.0  $(verdict "$d" 5)"
 	done
 	out "   layerprof: $(awk '{ e += $1; l += $2 } END { if (NR) printf "%d events/pass, %d lost in all", e / NR, l }' "$WORK/s9.events")"
+	storm_bpf_costs
 	out ""
+}
+
+# Where the storm's in-kernel time goes, program by program (the kernel's
+# run-time statistics, kernel.bpf_stats_enabled): one pass with record's
+# default programs, one with the per-syscall tracepoints
+# (LAYERPROF_FORCE_SYSCALLS=tp: a program per syscall, so a cost per
+# syscall). The programs are listed from inside the recorded command, while
+# they are still loaded. Each statistic includes the kernel's own two clock
+# reads per run (~60 ns here): compare runs, not absolutes.
+storm_bpf_costs() {
+	command -v bpftool >/dev/null && command -v jq >/dev/null || { out "   per-program cost: SKIPPED (no bpftool or jq)"; return; }
+	local was mode
+	was=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null) || { out "   per-program cost: SKIPPED (no kernel.bpf_stats_enabled)"; return; }
+	sysctl -qw kernel.bpf_stats_enabled=1
+	for mode in default tp; do
+		rm -f "$WORK/s9.progs.json"
+		local force=()
+		[ "$mode" = tp ] && force=(LAYERPROF_FORCE_SYSCALLS=tp)
+		# shellcheck disable=SC2016 # expanded by the inner shell
+		env "${force[@]}" "$LP" record --no-daemons -o "$WORK/s9s.lprof" -- \
+			bash -c '"$1" "$2" "$3"; bpftool prog show -j >"$4"' _ "$here/storm_pass.sh" "$FS/storm9" "$WORK/s9.t" \
+			"$WORK/s9.progs.json" >/dev/null 2>&1
+		[ -s "$WORK/s9.progs.json" ] || { out "   per-program cost ($mode): the pass failed"; continue; }
+		out "   in-kernel cost per program, one pass, ${mode/tp/per-syscall tracepoints (LAYERPROF_FORCE_SYSCALLS=tp)}:"
+		jq -r '.[] | select(.run_cnt > 0 and (.name | test("^(sys_|en_|ex_|fe_|fx_|fork|exec|exit)"))) |
+			"\(.run_time_ns) \(.run_cnt) \(.name)"' "$WORK/s9.progs.json" | sort -rn | head -12 |
+			awk '{ t += $1; printf "     %-22s %9d runs %8.1f ns/run %7.1f ms\n", $3, $2, $1 / $2, $1 / 1e6 }
+				END { if (NR) printf "     (these %d: %.1f ms)\n", NR, t / 1e6 }' | while IFS= read -r l; do out "$l"; done
+	done
+	sysctl -qw kernel.bpf_stats_enabled="$was"
 }
 
 want 1 && section1
