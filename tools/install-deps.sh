@@ -21,7 +21,7 @@ test) pkgs=("${build[@]}" "${docker[@]}" docker-compose libcriterion-dev libfuzz
 	prometheus protobuf-compiler curl
 	"${realworld[@]}") ;;
 demo) pkgs=("${build[@]}" "${docker[@]}") ;;
-bench) pkgs=("${build[@]}" "${docker[@]}" strace bpftrace hyperfine) ;;
+bench) pkgs=("${build[@]}" "${docker[@]}" strace bpftrace hyperfine jq) ;;
 # tools/engine.sh and make test-engines (Go >= 1.25 and the 28.x docker CLI are not Debian's: see README)
 engines) pkgs=("${build[@]}" "${docker[@]}" runc docker-registry curl iproute2 jq) ;;
 -h|--help) sed -n '2,3p' "$0"; exit 0 ;;
