@@ -18,8 +18,9 @@
 #      per offered rate, and what the consumer could take per CPU-second
 #                                           target >= 1,000,000 events/s, 0 lost
 #   5. offline: a 10-million-event synthetic trace (bench/gen_trace.c):
-#      report, report --json, export chrome/folded/svg: wall s and peak RSS;
-#      bytes per event on disk   targets: report <= 5 s, <= 512 MiB; <= 12 B/event
+#      report, report --json, dump, export to every format: wall s, CPU s
+#      (and CPU / cores) and peak RSS; bytes per event on disk
+#                      targets: every command <= 5 s, <= 512 MiB; <= 12 B/event
 #      + what other codecs / a compact record encoding would store
 #      (bench/codec_probe.c)
 #   6. why (no target): the cost of the syscall hook design alone, today's
@@ -34,6 +35,8 @@
 #   9. the syscall storm (bench/storm_pass.sh: cp -r /usr/include, cat,
 #      rm -rf) untraced / empty programs on record's attach points
 #      (probe_cost floor) / record       target: record - floor <= 5 points
+#      + each BPF program's run time on one pass (bpf_stats), also with a
+#      program per syscall (LAYERPROF_FORCE_SYSCALLS=tp)
 #
 # Variants are interleaved (A B C D A B C D ...) so drift hits all of them alike;
 # tables show medians. --quick: small counts, to try the script (numbers are not
