@@ -11,7 +11,8 @@
 # Fuzzers (fuzz/fuzz_NAME.c): trace_pack (the EVENTS block codec alone: lossless
 # on any records, hostile packs), trace_reader (a hostile trace file through the
 # reader, dump, report and the model), progress (BuildKit progress parser),
-# dockerfile (Dockerfile parser).
+# rawjson (the --progress=rawjson translator feeding that parser), dockerfile
+# (Dockerfile parser).
 #
 # Seeds: fuzz/corpus/NAME/ (committed, real material). New inputs the fuzzer
 # finds go to fuzz/work/NAME/ (git-ignored; reused by the next run). A crash,
@@ -34,7 +35,7 @@ WORK=${FUZZ_WORK:-$ROOT/fuzz/work}
 CRASHES=$ROOT/fuzz/crashes
 REGRESS=$ROOT/tests/data/regress
 JOBS=${FUZZ_JOBS:-2}
-ALL=(trace_reader trace_pack progress dockerfile)
+ALL=(trace_reader trace_pack progress rawjson dockerfile)
 
 say() { printf 'fuzz: %s\n' "$*" >&2; }
 usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }

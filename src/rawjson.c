@@ -240,6 +240,17 @@ struct out {
 	void *ctx;
 };
 
+/* A formatted line, as the plain printer would print it: a name, error or
+ * warning with a newline inside comes out as that many lines (the ones
+ * after the first without their "#N"), so the parser meets the same lines
+ * in both formats and every emitted line is one line. */
+static void emit_lines(struct out *o, const char *s, size_t n)
+{
+	for (const char *nl; (nl = memchr(s, '\n', n)); n -= (size_t)(nl - s) + 1, s = nl + 1)
+		o->emit(o->ctx, s, (size_t)(nl - s));
+	o->emit(o->ctx, s, n);
+}
+
 static void say(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(struct out *o, const char *fmt, ...)
 {
@@ -253,14 +264,14 @@ static void say(struct out *o, const char *fmt, ...)
 	if (n < 0)
 		return;
 	if ((size_t)n < sizeof(small)) {
-		o->emit(o->ctx, small, (size_t)n);
+		emit_lines(o, small, (size_t)n);
 		return;
 	}
 	lp_buf_reserve(b, (size_t)n + 1);
 	va_start(ap, fmt);
 	vsnprintf(b->data, (size_t)n + 1, fmt, ap);
 	va_end(ap);
-	o->emit(o->ctx, b->data, (size_t)n);
+	emit_lines(o, b->data, (size_t)n);
 }
 
 /* The vertex's "#N name" header, the first time it shows activity. */

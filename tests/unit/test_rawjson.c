@@ -282,3 +282,35 @@ Test(rawjson, not_status_lines)
 	cr_expect_eq(s->engine_end_ns - s->engine_start_ns, 1000 * MS);
 	lp_progress_free(p);
 }
+
+/* A name or error with a newline in it (a heredoc's text, a multi-line
+ * error) comes out as that many lines, as the plain printer
+ * prints it: every emitted line is one line, and the parser reads the
+ * step's name from the first. */
+Test(rawjson, multi_line_texts_are_lines)
+{
+	struct lp_rawjson *tr = lp_rawjson_new();
+	struct lines l = { .n = 0 };
+	const char *in = "{\"vertexes\":[{\"digest\":\"sha256:a\",\"name\":\"[1/1] RUN <<EOF\\necho hi\\nEOF\","
+			 "\"started\":\"2026-01-01T00:00:01Z\",\"completed\":\"2026-01-01T00:00:02Z\","
+			 "\"error\":\"one\\ntwo\"}],"
+			 "\"warnings\":[{\"vertex\":\"sha256:a\",\"short\":\"d2FybiAxCndhcm4gMg==\"}]}";
+	cr_assert(lp_rawjson_feed(tr, in, strlen(in), collect, &l));
+	lp_rawjson_flush(tr, collect, &l);
+	cr_expect_str_eq(l.buf, "#1 [1/1] RUN <<EOF\n"
+				"echo hi\n"
+				"EOF\n"
+				"#1 ERROR: one\n"
+				"two\n"
+				"#1 WARN: warn 1 warn 2\n"); /* (a warning is one line already) */
+	lp_rawjson_free(tr);
+
+	struct lp_progress *p = lp_progress_new();
+	lp_progress_feed_line(p, MS, in, strlen(in));
+	lp_progress_finish(p);
+	const struct lp_progress_step *s = lp_progress_step_by_id(p, 1);
+	cr_assert_not_null(s);
+	cr_expect_str_eq(s->name, "[1/1] RUN <<EOF");
+	cr_expect(s->failed);
+	lp_progress_free(p);
+}
