@@ -12,7 +12,8 @@
 # on any records, hostile packs), trace_reader (a hostile trace file through the
 # reader, dump, report and the model), progress (BuildKit progress parser),
 # rawjson (the --progress=rawjson translator feeding that parser), dockerfile
-# (Dockerfile parser).
+# (Dockerfile parser), dockerctx (.dockerignore patterns, the docker command
+# line, what the docker CLI says of itself).
 #
 # Seeds: fuzz/corpus/NAME/ (committed, real material). New inputs the fuzzer
 # finds go to fuzz/work/NAME/ (git-ignored; reused by the next run). A crash,
@@ -35,7 +36,7 @@ WORK=${FUZZ_WORK:-$ROOT/fuzz/work}
 CRASHES=$ROOT/fuzz/crashes
 REGRESS=$ROOT/tests/data/regress
 JOBS=${FUZZ_JOBS:-2}
-ALL=(trace_reader trace_pack progress rawjson dockerfile)
+ALL=(trace_reader trace_pack progress rawjson dockerfile dockerctx)
 
 say() { printf 'fuzz: %s\n' "$*" >&2; }
 usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }

@@ -3,6 +3,7 @@
  * (src/dockerctx.c). */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,86 @@ Test(dockerignore, match)
 	cr_expect_not(lp_ignore_match("file?.txt", "file12.txt"));
 	cr_expect(lp_ignore_match("[a-c]*", "beta"));
 	cr_expect(lp_ignore_match("*", ".git"));
+}
+
+/* The matcher (one pass, backing up to the last "**") against the rule
+ * written out as a search of every split at every "**": the same answer
+ * for every pattern of up to five segments and path of up to five
+ * segments over a small alphabet of segments, "**" included. */
+static bool ref_match(const char *const *p, size_t np, const char *const *s, size_t ns)
+{
+	if (!np)
+		return !ns;
+	if (!strcmp(p[0], "**")) {
+		for (size_t k = 0; k <= ns; k++)
+			if (ref_match(p + 1, np - 1, s + k, ns - k))
+				return true;
+		return false;
+	}
+	return ns && !fnmatch(p[0], s[0], 0) && ref_match(p + 1, np - 1, s + 1, ns - 1);
+}
+
+static void join(char *out, const char *const *v, size_t n)
+{
+	out[0] = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			strcat(out, "/");
+		strcat(out, v[i]);
+	}
+}
+
+Test(dockerignore, match_agrees_with_every_split)
+{
+	static const char *const pw[] = { "**", "*", "a", "b", "?", "a*" };
+	static const char *const sw[] = { "a", "b", "ab" };
+	size_t checked = 0, matched = 0;
+	for (size_t np = 1; np <= 5; np++)
+		for (size_t ns = 1; ns <= 5; ns++) {
+			size_t tp = 1, ts = 1;
+			for (size_t k = 0; k < np; k++)
+				tp *= 6;
+			for (size_t k = 0; k < ns; k++)
+				ts *= 3;
+			for (size_t cp = 0; cp < tp; cp++)
+				for (size_t cs = 0; cs < ts; cs++) {
+					const char *p[5], *s[5];
+					size_t x = cp, y = cs;
+					for (size_t k = 0; k < np; k++, x /= 6)
+						p[k] = pw[x % 6];
+					for (size_t k = 0; k < ns; k++, y /= 3)
+						s[k] = sw[y % 3];
+					char ptxt[64], stxt[64];
+					join(ptxt, p, np);
+					join(stxt, s, ns);
+					bool want = ref_match(p, np, s, ns);
+					cr_assert_eq(lp_ignore_match(ptxt, stxt), want, "%s against %s", ptxt, stxt);
+					checked++;
+					matched += want;
+				}
+		}
+	cr_expect_gt(matched, 1000);
+	cr_expect_gt(checked - matched, 1000);
+}
+
+/* "**" and "*" in turn, against a path deeper than the pattern: a search
+ * of every split at every "**" takes longer than the timeout. */
+Test(dockerignore, many_double_stars_do_not_backtrack, .timeout = 20)
+{
+	char pat[512] = "", path[512] = "";
+	for (int i = 0; i < 24; i++)
+		strcat(pat, i % 2 ? "*/" : "**/");
+	strcat(pat, "end");
+	for (int i = 0; i < 60; i++)
+		strcat(path, "d/");
+	strcat(path, "nope");
+	cr_expect_not(lp_ignore_match(pat, path));
+	struct lp_ignore *ig = lp_ignore_parse(pat);
+	cr_expect_not(lp_ignore_excluded(ig, path));
+	lp_ignore_free(ig);
+	path[strlen(path) - 4] = 0;
+	strcat(path, "end");
+	cr_expect(lp_ignore_match(pat, path));
 }
 
 Test(dockerignore, rules)
