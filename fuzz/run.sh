@@ -13,7 +13,8 @@
 # reader, dump, report and the model), progress (BuildKit progress parser),
 # rawjson (the --progress=rawjson translator feeding that parser), dockerfile
 # (Dockerfile parser), dockerctx (.dockerignore patterns, the docker command
-# line, what the docker CLI says of itself).
+# line, what the docker CLI says of itself), redact (argv redaction: no planted
+# secret reaches the trace).
 #
 # Seeds: fuzz/corpus/NAME/ (committed, real material). New inputs the fuzzer
 # finds go to fuzz/work/NAME/ (git-ignored; reused by the next run). A crash,
@@ -36,7 +37,7 @@ WORK=${FUZZ_WORK:-$ROOT/fuzz/work}
 CRASHES=$ROOT/fuzz/crashes
 REGRESS=$ROOT/tests/data/regress
 JOBS=${FUZZ_JOBS:-2}
-ALL=(trace_reader trace_pack progress rawjson dockerfile dockerctx)
+ALL=(trace_reader trace_pack progress rawjson dockerfile dockerctx redact)
 
 say() { printf 'fuzz: %s\n' "$*" >&2; }
 usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
