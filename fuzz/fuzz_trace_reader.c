@@ -18,11 +18,15 @@
  *   2b. the records read, whatever they are, packed again (src/trace_pack.c,
  *      as the writer would) and unpacked: the same bytes must come back;
  *   4. loaded into the model (correlate + analyze) directly, then exported
- *      (Chrome JSON, folded stacks or SVG: bits 2-3 of byte 30 choose) into
- *      memory, and the output checked: the JSON parses, every folded line is
- *      "frame;frame... COUNT", the SVG has no markup from the trace (one
- *      <script>, one CDATA end, no stray '<' outside the script) -- a trace
- *      someone sent must not inject script into the picture you open.
+ *      to one format (Chrome JSON, folded stacks, SVG, speedscope, OTLP JSON,
+ *      OpenMetrics, HTML or Perfetto: bits 2-7 of byte 30 choose, with the
+ *      metric) into memory, and the output checked: the JSON parses, every
+ *      folded line is "frame;frame... COUNT", the SVG has no markup from the
+ *      trace (one <script>, one CDATA end, no stray '<' outside the script),
+ *      the HTML's data islands close no <script> and open no comment (a
+ *      trace someone sent must not inject script into the page or picture
+ *      you open), OpenMetrics ends in "# EOF", the Perfetto file is packets
+ *      end to end.
  *
  * Checksums: every block has two CRC32s, so almost every mutation would be
  * refused at the first checksum and nothing past it would be fuzzed. When
@@ -212,13 +216,6 @@ static size_t count(const char *hay, size_t n, const char *needle)
 	return c;
 }
 
-static void check_chrome(const char *out, size_t n)
-{
-	cJSON *j = cJSON_ParseWithLength(out, n);
-	REQUIRE(j && cJSON_IsObject(j), "chrome export is one JSON object");
-	cJSON_Delete(j);
-}
-
 static void check_folded(const char *out, size_t n)
 {
 	const char *p = out, *end = out + n;
@@ -254,6 +251,50 @@ static void check_svg(const char *out, size_t n)
 	}
 }
 
+static void check_json(const char *out, size_t n, const char *what)
+{
+	cJSON *j = cJSON_ParseWithLength(out, n);
+	REQUIRE(j && cJSON_IsObject(j), what);
+	cJSON_Delete(j);
+}
+
+/* A Perfetto trace: TracePacket fields (1, length-delimited) end to end. */
+static void check_perfetto(const char *out, size_t n)
+{
+	const uint8_t *p = (const uint8_t *)out, *end = p + n;
+	while (p < end) {
+		REQUIRE(*p == 0x0a, "perfetto export: a TracePacket field (1, length-delimited)");
+		p++;
+		uint64_t len = 0;
+		int shift = 0;
+		for (;;) {
+			REQUIRE(p < end && shift < 64, "perfetto export: a packet's length inside the file");
+			len |= (uint64_t)(*p & 0x7f) << shift;
+			shift += 7;
+			if (!(*p++ & 0x80))
+				break;
+		}
+		REQUIRE(len <= (uint64_t)(end - p), "perfetto export: a packet inside the file");
+		p += len;
+	}
+}
+
+static void check_prom(const char *out, size_t n)
+{
+	REQUIRE(n >= 6 && !memcmp(out + n - 6, "# EOF\n", 6), "OpenMetrics export ends with # EOF");
+	REQUIRE(!memchr(out, '\0', n), "OpenMetrics export: no NUL");
+}
+
+static void check_html(const char *out, size_t n)
+{
+	/* the trace's strings sit in JSON data islands: none may close one */
+	REQUIRE(count(out, n, "<script") == count(out, n, "</script"), "html export: every <script> closed once");
+	REQUIRE(!memmem(out, n, "<!--", 4), "html export: no comment opened from the trace");
+}
+
+/* Export kinds, chosen by the fuzzer (which % NEXPORT), each checked. */
+enum { EX_CHROME, EX_FOLDED, EX_SVG, EX_SPEEDSCOPE, EX_OTLP, EX_PROM, EX_HTML, EX_PERFETTO, NEXPORT };
+
 static void export_one(const struct lp_model *m, struct lp_reader *r, unsigned which)
 {
 	char *out = NULL;
@@ -263,22 +304,32 @@ static void export_one(const struct lp_model *m, struct lp_reader *r, unsigned w
 		abort();
 	struct lp_xout o;
 	lp_xout_init(&o, f, false);
-	struct lp_export_opts opt = { .metric = (enum lp_export_metric)(which / 3 % 3),
+	struct lp_export_opts opt = { .metric = (enum lp_export_metric)(which / NEXPORT % 3),
 				      .trace_name = "fuzz<&\">.lprof", .max_events = 2000 };
 	char err[512];
 	int rc;
-	switch (which % 3) {
-	case 0: rc = lp_export_chrome(m, r, &o, &opt, err, sizeof(err)); break;
-	case 1: rc = lp_export_folded(m, r, &o, &opt, err, sizeof(err)); break;
-	default: rc = lp_export_svg(m, r, &o, &opt, err, sizeof(err)); break;
+	switch (which % NEXPORT) {
+	case EX_CHROME: rc = lp_export_chrome(m, r, &o, &opt, err, sizeof(err)); break;
+	case EX_FOLDED: rc = lp_export_folded(m, r, &o, &opt, err, sizeof(err)); break;
+	case EX_SVG: rc = lp_export_svg(m, r, &o, &opt, err, sizeof(err)); break;
+	case EX_SPEEDSCOPE: rc = lp_export_speedscope(m, r, &o, &opt, err, sizeof(err)); break;
+	case EX_OTLP: rc = lp_export_otlp_json(m, r, &o, &opt, err, sizeof(err)); break;
+	case EX_PROM: rc = lp_export_prom(m, r, &o, &opt, err, sizeof(err)); break;
+	case EX_HTML: rc = lp_export_html(m, r, &o, &opt, err, sizeof(err)); break;
+	default: rc = lp_export_perfetto(m, r, &o, &opt, err, sizeof(err)); break;
 	}
 	lp_xout_finish(&o);
 	fclose(f);
 	if (rc == 0) {
-		switch (which % 3) {
-		case 0: check_chrome(out, n); break;
-		case 1: check_folded(out, n); break;
-		default: check_svg(out, n); break;
+		switch (which % NEXPORT) {
+		case EX_CHROME: check_json(out, n, "chrome export is one JSON object"); break;
+		case EX_FOLDED: check_folded(out, n); break;
+		case EX_SVG: check_svg(out, n); break;
+		case EX_SPEEDSCOPE: check_json(out, n, "speedscope export is one JSON object"); break;
+		case EX_OTLP: check_json(out, n, "OTLP JSON export is one JSON object"); break;
+		case EX_PROM: check_prom(out, n); break;
+		case EX_HTML: check_html(out, n); break;
+		default: check_perfetto(out, n); break;
 		}
 	}
 	free(out);
