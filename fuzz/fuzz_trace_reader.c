@@ -10,8 +10,9 @@
  *      resolver), the trailer and the status;
  *   2. read again after lp_reader_rewind(): the same records must come back
  *      (same count, same bytes in the same order), the same status;
- *   3. given to `layerprof dump` and `layerprof report` (text or --json:
- *      bits 0 and 1 of the file header's reserved byte 30 choose), their
+ *   3. given to `layerprof dump`, `layerprof report` and `layerprof diff`
+ *      (the trace against itself; text or --json: bits 0 and 1 of the file
+ *      header's reserved byte 30 choose), their
  *      output captured and checked for control characters: a trace someone
  *      sent must not put terminal escape sequences (ESC ] ... BEL sets the
  *      title or the clipboard) on your terminal, and JSON has none raw;
@@ -444,8 +445,12 @@ static void check_output(const char *name, const char *opt)
 
 static void run_cmd(int (*cmd)(int, char **), const char *name, const char *opt)
 {
-	char *argv[4] = { (char *)name, opt ? (char *)opt : g_path, opt ? g_path : NULL, NULL };
-	int argc = opt ? 3 : 2;
+	/* diff compares the trace with itself: two models of it, every step paired */
+	bool two = !strcmp(name, "diff");
+	char *argv[5] = { (char *)name, opt ? (char *)opt : g_path, g_path, two && opt ? g_path : NULL, NULL };
+	int argc = 2 + (opt != NULL) + two;
+	if (!two && !opt)
+		argv[2] = NULL;
 	/* their one-line warnings go to /dev/null too (sanitizer reports do
 	 * not use stdio) */
 	FILE *saved = stderr;
@@ -475,5 +480,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	read_twice(pick >> 2);
 	run_cmd(cmd_dump, "dump", pick & 1 ? "--json" : NULL);
 	run_cmd(cmd_report, "report", pick & 2 ? NULL : "--json");
+	run_cmd(cmd_diff, "diff", pick & 1 ? "--json" : NULL);
 	return 0;
 }
