@@ -15,6 +15,7 @@
 #ifndef LAYERPROF_DEFLATE_RLE_H
 #define LAYERPROF_DEFLATE_RLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,8 +27,16 @@ struct lp_rle_deflate {
 	size_t cap, pos;   /* out[0..pos) written; room up to cap */
 	uint64_t acc;      /* bits not yet in out, first bit lowest */
 	unsigned nacc;
-	uint32_t *tok;     /* the block being coded: byte, or 0x10000 | run length */
+	/* the block's runs and matches, in order: start << 32 | token; the
+	 * bytes between them are literals, read from the input again */
+	uint64_t *tok;
 	size_t tok_cap;
+	/* set by the caller before a block: false codes runs and literals
+	 * only (no lookups, no places remembered), for input that found no
+	 * match the last time: the search is most of the cost of noise.
+	 * lp_rle_deflate_start() sets it. */
+	bool search;
+	size_t matched; /* after a block: how many of its bytes matches cover */
 	uint8_t len_sym[259];              /* match length -> length symbol - 257 */
 	uint16_t fixed_code[288];          /* fixed Huffman codes, bit-reversed */
 	uint8_t fixed_len[288];

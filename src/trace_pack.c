@@ -265,6 +265,14 @@ struct ecol {
 };
 
 #define MAX_SEG 512 /* deflate blocks of one pack (46 columns x <= 8 planes + 1) */
+#define SEG_DIR (NCOL * 8) /* the id of the directory's segment */
+/* A number plane whose matches covered less than 1/QUIET_SHARE of it in
+ * the last pack is coded without the search for matches (runs and
+ * literals: noise like the low bytes of time stamps never repeats, and the
+ * search was most of its cost), except every REPROBE-th pack, which
+ * looks again. */
+#define QUIET_SHARE 64
+#define REPROBE 8
 
 struct lp_packer {
 	struct ecol col[NCOL];
@@ -276,8 +284,11 @@ struct lp_packer {
 	struct {
 		size_t end;
 		bool bytes;
+		uint16_t id; /* column * 8 + plane; SEG_DIR */
 	} seg[MAX_SEG];
 	unsigned nseg;
+	bool quiet[SEG_DIR + 1]; /* the plane found (almost) no match last time */
+	unsigned long npack;
 	struct lp_rle_deflate rle;
 	z_stream zs;
 	bool zs_ready;
@@ -1317,7 +1328,7 @@ void lp_packer_free(struct lp_packer *p)
 	free(p);
 }
 
-static void add_seg(struct lp_packer *P, size_t end, bool bytes)
+static void add_seg(struct lp_packer *P, size_t end, bool bytes, unsigned id)
 {
 	if (P->nseg == MAX_SEG) {
 		P->seg[P->nseg - 1].end = end; /* not reached: 46 x 8 + 1 */
@@ -1325,6 +1336,7 @@ static void add_seg(struct lp_packer *P, size_t end, bool bytes)
 	}
 	P->seg[P->nseg].end = end;
 	P->seg[P->nseg].bytes = bytes;
+	P->seg[P->nseg].id = (uint16_t)id;
 	P->nseg++;
 }
 
@@ -1433,7 +1445,7 @@ size_t lp_pack(struct lp_packer *P, const uint8_t *raw, size_t len, uint8_t *out
 	if (o > cap || data > cap - o)
 		return 0;
 	memcpy(out, dir, o);
-	add_seg(P, o, false);
+	add_seg(P, o, false, SEG_DIR);
 	for (int i = 0; i < NCOL; i++) {
 		struct ecol *e = &P->col[i];
 		if (!width[i])
@@ -1441,14 +1453,14 @@ size_t lp_pack(struct lp_packer *P, const uint8_t *raw, size_t len, uint8_t *out
 		if (i >= C_FIRST_BYTES) {
 			memcpy(out + o, e->b, e->n);
 			o += e->n;
-			add_seg(P, o, true);
+			add_seg(P, o, true, (unsigned)i * 8);
 			continue;
 		}
 		/* one pass over the values, each byte to its plane */
 		split_planes(e->v, e->n, width[i], out + o);
 		for (unsigned k = 0; k < width[i]; k++) {
 			o += e->n;
-			add_seg(P, o, false);
+			add_seg(P, o, false, (unsigned)i * 8 + k);
 		}
 	}
 	return o;
@@ -1477,9 +1489,14 @@ size_t lp_pack_block(struct lp_packer *P, const uint8_t *raw, size_t len, uint8_
 	lp_rle_deflate_start(d, out, n - 1);
 	size_t start = 0;
 	unsigned i = 0;
+	bool probe = P->npack++ % REPROBE == 0;
 	for (; i < P->nseg && !P->seg[i].bytes; i++) {
-		if (lp_rle_deflate_block(d, P->buf + start, P->seg[i].end - start) < 0)
+		unsigned id = P->seg[i].id;
+		size_t plane = P->seg[i].end - start;
+		d->search = probe || !P->quiet[id];
+		if (lp_rle_deflate_block(d, P->buf + start, plane) < 0)
 			goto stored;
+		P->quiet[id] = d->matched < plane / QUIET_SHARE;
 		start = P->seg[i].end;
 	}
 	unsigned bits;

@@ -29,8 +29,10 @@ static uint64_t rnd(void)
 /* Code the buffers as one block each, end the stream the way the pack
  * writer does (zlib primed with the pending bits, Z_FINISH), inflate it
  * with zlib and compare with the buffers back to back. Returns the size
- * of the stream. */
-static size_t round_trip(const uint8_t *const *bufs, const size_t *lens, int nbuf)
+ * of the stream. search[i] (all true when NULL): whether block i looks
+ * for matches; matched[i] (when not NULL): the bytes its matches cover. */
+static size_t round_trip_as(const uint8_t *const *bufs, const size_t *lens, int nbuf,
+			    const bool *search, size_t *matched)
 {
 	size_t total = 0;
 	for (int i = 0; i < nbuf; i++)
@@ -47,7 +49,13 @@ static size_t round_trip(const uint8_t *const *bufs, const size_t *lens, int nbu
 	lp_rle_deflate_start(d, out, cap);
 	at = 0;
 	for (int i = 0; i < nbuf; i++) {
+		cr_assert(d->search, "every block searches unless told otherwise");
+		if (search)
+			d->search = search[i];
 		cr_assert_eq(lp_rle_deflate_block(d, all + at, lens[i]), 0, "block %d", i);
+		if (matched)
+			matched[i] = d->matched;
+		d->search = true;
 		at += lens[i];
 	}
 	unsigned bits;
@@ -87,6 +95,11 @@ static size_t round_trip(const uint8_t *const *bufs, const size_t *lens, int nbu
 	lp_rle_deflate_free(d);
 	free(d);
 	return n;
+}
+
+static size_t round_trip(const uint8_t *const *bufs, const size_t *lens, int nbuf)
+{
+	return round_trip_as(bufs, lens, nbuf, NULL, NULL);
 }
 
 static size_t one(const uint8_t *p, size_t n)
@@ -272,4 +285,35 @@ Test(deflate_rle, sparse_lookups_extend_matches_back)
 		size_t z = one(a, P + GAP + R);
 		cr_assert_lt(z, noise + R / 8, "offset %zu: %zu bytes (noise alone %zu)", s, z, noise);
 	}
+}
+
+/* A block coded without the search (the pack's noise planes): runs and
+ * literals only, none of its places remembered, and still the same bytes
+ * back; the block after it searches again, but cannot find the bytes of
+ * the one without. With the search, the same input is mostly matches. */
+Test(deflate_rle, blocks_without_search_code_runs_and_literals)
+{
+	enum { P = 3000, N = 4 * P, Z = 20000 };
+	static uint8_t a[N + Z + P];
+	rng = 29;
+	for (size_t i = 0; i < P; i++)
+		a[i] = (uint8_t)(rnd() >> 56);
+	for (size_t i = P; i < N; i++)
+		a[i] = a[i - P]; /* 3 repeats */
+	/* then zeros (runs either way), then the noise once more */
+	memcpy(a + N + Z, a, P);
+	const uint8_t *bufs[] = { a, a + N + Z };
+	size_t lens[] = { N + Z, P }, matched[2];
+
+	size_t with = round_trip_as(bufs, lens, 2, (const bool[]){ true, true }, matched);
+	cr_assert_geq(matched[0], 3 * P - 16, "%zu bytes matched of the 3 repeats", matched[0]);
+	cr_assert_geq(matched[1], P - 16, "%zu bytes matched of the copy", matched[1]);
+	cr_assert_lt(with, P + 300, "%zu bytes with the search", with);
+
+	size_t without = round_trip_as(bufs, lens, 2, (const bool[]){ false, true }, matched);
+	cr_assert_eq(matched[0], 0);
+	cr_assert_eq(matched[1], 0, "the places of a block without the search are not kept");
+	/* 5 copies of the noise as literals (~P each), the zeros as runs */
+	cr_assert_geq(without, 5 * P, "%zu bytes without the search", without);
+	cr_assert_lt(without, 5 * P + 5 * P / 8 + 300, "%zu bytes without the search", without);
 }
