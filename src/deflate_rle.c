@@ -279,6 +279,24 @@ void lp_rle_deflate_free(struct lp_rle_deflate *d)
 	d->tok_cap = 0;
 }
 
+int lp_rle_deflate_align(struct lp_rle_deflate *d)
+{
+	/* 3 bits of header, the padding, LEN 0 and NLEN 0xffff: at most 6
+	 * bytes, and the bit writer stores 8 at a time */
+	if (d->cap - d->pos < 16)
+		return -1;
+	struct bits bw = { d->acc, d->nacc, d->out + d->pos }, *b = &bw;
+	put(b, 0, 3); /* not final, stored */
+	put_bytes(b);
+	if (b->n)
+		*b->o++ = (uint8_t)b->acc;
+	memcpy(b->o, "\x00\x00\xff\xff", 4);
+	d->pos = (size_t)(b->o + 4 - d->out);
+	d->acc = 0;
+	d->nacc = 0;
+	return 0;
+}
+
 size_t lp_rle_deflate_pending(const struct lp_rle_deflate *d, unsigned *bits, int *nbits)
 {
 	/* every block ends with put_bytes(): at most 7 bits are held */

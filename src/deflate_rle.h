@@ -59,6 +59,11 @@ void lp_rle_deflate_start(struct lp_rle_deflate *d, uint8_t *out, size_t cap);
  * or on OOM: the stream is unusable then. */
 int lp_rle_deflate_block(struct lp_rle_deflate *d, const uint8_t *in, size_t n);
 
+/* An empty stored block (not final): the stream goes on at a byte
+ * boundary, where another compressor's complete raw deflate stream can
+ * follow and end it. 0, or -1 when it does not fit in the room left. */
+int lp_rle_deflate_align(struct lp_rle_deflate *d);
+
 /* The whole bytes written so far; the 0..7 bits after them in *bits (low
  * first) and their count in *nbits. */
 size_t lp_rle_deflate_pending(const struct lp_rle_deflate *d, unsigned *bits, int *nbits);

@@ -11,6 +11,7 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include "deflate_rle.h"
@@ -316,4 +317,58 @@ Test(deflate_rle, blocks_without_search_code_runs_and_literals)
 	/* 5 copies of the noise as literals (~P each), the zeros as runs */
 	cr_assert_geq(without, 5 * P, "%zu bytes without the search", without);
 	cr_assert_lt(without, 5 * P + 5 * P / 8 + 300, "%zu bytes without the search", without);
+}
+
+/* After lp_rle_deflate_align() the stream is at a byte boundary, where a
+ * whole raw deflate stream of libdeflate's ends it (the pack's byte
+ * columns): zlib inflates the lot to the buffers back to back, also when
+ * the last part is empty. */
+Test(deflate_rle, aligned_then_ended_by_libdeflate)
+{
+	enum { N = 5000, S = 3000 };
+	static uint8_t a[N], t[S];
+	rng = 31;
+	for (size_t i = 0; i < N; i++)
+		a[i] = (uint8_t)(rnd() % 3 == 0 ? rnd() >> 56 : 0);
+	for (size_t i = 0; i < S; i++)
+		t[i] = (uint8_t)("/usr/lib/"[i % 9] + (i / 900));
+	for (size_t tail = 0; tail <= S; tail += S) {
+		size_t cap = 2 * (N + S) + 1024;
+		uint8_t *out = lp_xmalloc(cap), *back = lp_xmalloc(N + S + 1);
+		struct lp_rle_deflate *d = lp_xcalloc(1, sizeof(*d));
+		lp_rle_deflate_start(d, out, cap);
+		cr_assert_eq(lp_rle_deflate_block(d, a, N / 2), 0);
+		cr_assert_eq(lp_rle_deflate_block(d, a + N / 2, N - N / 2), 0);
+		cr_assert_eq(lp_rle_deflate_align(d), 0);
+		unsigned bits;
+		int nbits;
+		size_t head = lp_rle_deflate_pending(d, &bits, &nbits);
+		cr_assert_eq(nbits, 0, "%d bits pending after the alignment", nbits);
+		struct libdeflate_compressor *c = libdeflate_alloc_compressor(4);
+		cr_assert_not_null(c);
+		size_t z = libdeflate_deflate_compress(c, t, tail, out + head, cap - head);
+		cr_assert_gt(z, 0);
+		libdeflate_free_compressor(c);
+
+		z_stream is = { 0 };
+		cr_assert_eq(inflateInit2(&is, -15), Z_OK);
+		is.next_in = out;
+		is.avail_in = (uInt)(head + z);
+		is.next_out = back;
+		is.avail_out = N + S + 1;
+		cr_assert_eq(inflate(&is, Z_FINISH), Z_STREAM_END, "%s", is.msg ? is.msg : "");
+		cr_assert_eq(is.total_out, N + tail);
+		cr_assert_eq(is.avail_in, 0, "bytes after the end of the stream");
+		inflateEnd(&is);
+		cr_assert_eq(memcmp(back, a, N), 0);
+		cr_assert_eq(memcmp(back + N, t, tail), 0);
+
+		/* no room for the empty stored block: an error, nothing written */
+		lp_rle_deflate_start(d, out, 10);
+		cr_assert_eq(lp_rle_deflate_align(d), -1);
+		lp_rle_deflate_free(d);
+		free(d);
+		free(out);
+		free(back);
+	}
 }

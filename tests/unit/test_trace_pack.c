@@ -579,6 +579,20 @@ Test(pack, codec3_is_the_pack_deflated)
 	blk_free(&k);
 }
 
+/* A pack without strings (no byte column): the deflate stream still ends
+ * (an empty last part) and inflates to the pack. */
+Test(pack, codec3_without_byte_columns)
+{
+	rng = 103;
+	struct blk k = { 0 };
+	for (int i = 0; i < 3000; i++)
+		gen_rec(&k, LP_EV_FD_IO);
+	struct lp_packer *p = lp_packer_new();
+	check_deflated_is_the_pack(p, &k);
+	lp_packer_free(p);
+	blk_free(&k);
+}
+
 /* One packer for many blocks, as the writer's: planes that found no match
  * in a pack are coded without the search in the next ones (and searched
  * again every few packs); every pack still inflates to itself, whichever
