@@ -93,13 +93,13 @@ static void huff_lengths(const uint32_t *freq, unsigned n, unsigned limit, uint8
 	uint8_t depth[2 * MAXN];
 	unsigned k = 0;
 	uint32_t maxf = 0;
+	/* without a branch on which symbols are used (it mispredicted on
+	 * every plane's mix of used and unused ones) */
+	memset(len, 0, n);
 	for (unsigned s = 0; s < n; s++) {
-		len[s] = 0;
-		if (freq[s]) {
-			key[k++] = s;
-			if (freq[s] > maxf)
-				maxf = freq[s];
-		}
+		key[k] = s;
+		k += freq[s] != 0;
+		maxf = freq[s] > maxf ? freq[s] : maxf;
 	}
 	if (k < 2) {
 		/* one symbol (or none): two codes of one bit */
@@ -459,21 +459,23 @@ int lp_rle_deflate_block(struct lp_rle_deflate *d, const uint8_t *in, size_t n)
 	const bool search = d->search;
 	lf[in[0]]++;
 	while (i < n) {
-		uint8_t prev = in[i - 1];
 		size_t max = n - i < 258 ? n - i : 258;
-		size_t r = in[i] == prev ? run_len(in, i, max, prev) : 0;
-		if (r >= 3) {
-			tok[nt++] = (uint64_t)i << 32 | MATCH | (uint32_t)r;
-			lf[257 + d->len_sym[r]]++;
-			df[0]++;
-			i += r;
-			lits = 0;
-			continue;
+		if (in[i] == in[i - 1]) {
+			size_t r = run_len(in, i, max, in[i - 1]);
+			if (r >= 3) {
+				tok[nt++] = (uint64_t)i << 32 | MATCH | (uint32_t)r;
+				lf[257 + d->len_sym[r]]++;
+				df[0]++;
+				i += r;
+				lits = 0;
+				continue;
+			}
 		}
 		if (!search) {
-			lf[in[i]]++;
-			i++;
-			lits++;
+			/* literals up to the next place a run may start */
+			do
+				lf[in[i++]]++;
+			while (i < n && in[i] != in[i - 1]);
 			continue;
 		}
 		/* A lookup at every place; after DRY lookups in a row that

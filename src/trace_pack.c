@@ -263,7 +263,6 @@ struct ecol {
 	uint64_t *v; /* number columns */
 	uint8_t *b;  /* byte columns */
 	size_t n, cap;
-	uint64_t all; /* the values or'ed: the column's width */
 };
 
 #define MAX_SEG 512 /* deflate blocks of one pack (46 columns x <= 8 planes + 1) */
@@ -279,7 +278,12 @@ struct ecol {
 struct lp_packer {
 	struct ecol col[NCOL];
 	struct model m;
-	uint32_t *hslot[NDICT]; /* entry index + 1; 0: empty */
+	uint32_t *hslot[NDICT]; /* entry index + 1, where hused says so */
+	/* the slots of hslot[] written in this pack, a bit each: a lookup of
+	 * an empty slot (most lookups that find nothing) is answered from
+	 * these 4 KiB instead of a cache miss in the 128 KiB of slots, and
+	 * the slots need no clearing per pack */
+	uint64_t hused[NDICT][(1u << HASH_BITS) / 64];
 	/* lp_pack_block() */
 	uint8_t *buf;
 	size_t buf_cap;
@@ -406,7 +410,6 @@ static inline void push(struct pk *c, int col, uint64_t v)
 		return;
 	}
 	e->v[e->n++] = v;
-	e->all |= v;
 }
 
 static inline uint64_t pull(struct pk *c, int col)
@@ -554,8 +557,10 @@ static void dict_add(struct pk *c, int di, const uint8_t *p, size_t len, uint32_
 	d->p[d->n] = p;
 	d->len[d->n] = (uint32_t)len;
 	d->n++;
-	if (c->enc)
+	if (c->enc) {
 		c->P->hslot[di][hash] = (uint32_t)d->n;
+		c->P->hused[di][hash / 64] |= 1ull << (hash % 64);
+	}
 }
 
 /* a[0..n) == b[0..n): 8 bytes a step, the last 8 overlapping (the strings
@@ -585,8 +590,11 @@ static inline bool same_bytes(const uint8_t *a, const uint8_t *b, size_t n)
 static uint64_t dict_find(struct pk *c, int di, const uint8_t *p, size_t len, uint32_t *hash)
 {
 	struct dict *d = &c->m->d[di];
-	*hash = hash_bytes(p, len);
-	uint32_t e = c->P->hslot[di][*hash];
+	uint32_t h = hash_bytes(p, len);
+	*hash = h;
+	if (!(c->P->hused[di][h / 64] >> (h % 64) & 1))
+		return 0;
+	uint32_t e = c->P->hslot[di][h];
 	if (e && e <= d->n && d->len[e - 1] == len && same_bytes(d->p[e - 1], p, len))
 		return d->n - (e - 1);
 	return 0;
@@ -652,6 +660,8 @@ static void enc_path(struct pk *c, const uint8_t *p, size_t n)
 			const uint8_t *q = m->recent[j].p;
 			size_t lim = m->recent[j].len < n ? m->recent[j].len : n;
 			size_t x = common_prefix(q, p, lim);
+			if (x <= k)
+				continue; /* back to its last '/', not longer either */
 			while (x && p[x - 1] != '/')
 				x--;
 			if (x > k) {
@@ -901,6 +911,24 @@ union fixed {
 	uint8_t b[128];
 };
 
+/* n bytes from src to dst, n one of the kinds' fixed sizes (or anything
+ * else, slower): a copy of a size known here compiles to a few vector
+ * moves, where the copy of a size known at run time was a `rep movs`,
+ * slow to start (a fifth of the encoder's time in code_record) */
+static inline void copy_fixed(void *dst, const void *src, size_t n)
+{
+	switch (n) {
+	case 24: memcpy(dst, src, 24); break;
+	case 32: memcpy(dst, src, 32); break;
+	case 40: memcpy(dst, src, 40); break;
+	case 48: memcpy(dst, src, 48); break;
+	case 56: memcpy(dst, src, 56); break;
+	case 88: memcpy(dst, src, 88); break;
+	case 112: memcpy(dst, src, 112); break;
+	default: memcpy(dst, src, n); break;
+	}
+}
+
 /* Encoder: does the record keep to its kind's layout (fixed part, then the
  * strings and data its length fields declare, inside hdr.size)? */
 static bool fits_layout(const union fixed *f, size_t size)
@@ -1060,7 +1088,7 @@ static size_t code_record(struct pk *c, uint8_t *rec, size_t size, size_t room)
 		memcpy(&f, rec, sizeof(struct lp_hdr));
 		fx = fixed_size(f.h.kind);
 		if (fx && size >= fx)
-			memcpy(&f, rec, fx);
+			copy_fixed(&f, rec, fx);
 		if (fx && fits_layout(&f, size)) {
 			uint8_t k = f.h.kind;
 			if (k == LP_EV_SYSCALL)
@@ -1265,7 +1293,7 @@ static size_t code_record(struct pk *c, uint8_t *rec, size_t size, size_t room)
 		return 0;
 	if (!c->enc) {
 		f.h.size = (uint16_t)off; /* off <= limit <= REC_MAX */
-		memcpy(rec, &f, fx);
+		copy_fixed(rec, &f, fx);
 	}
 	return off;
 }
@@ -1375,6 +1403,11 @@ static inline void transpose8(uint64_t x[8])
 static void split_planes(const uint64_t *v, size_t n, unsigned w, uint8_t *out)
 {
 	size_t j0 = 0;
+	if (w == 1) { /* most columns: a loop the compiler vectorizes */
+		for (size_t j = 0; j < n; j++)
+			out[j] = (uint8_t)v[j];
+		return;
+	}
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	if (w > 1)
 		for (; j0 + 8 <= n; j0 += 8) {
@@ -1397,12 +1430,8 @@ size_t lp_pack(struct lp_packer *P, const uint8_t *raw, size_t len, uint8_t *out
 	P->nseg = 0;
 	for (int i = 0; i < NCOL; i++) {
 		P->col[i].n = 0;
-		P->col[i].all = 0;
 	}
-	/* (also what brings the caches back into the CPU's: without it, the
-	 * lookups of a pack missed more than the clearing cost) */
-	for (int i = 0; i < NDICT; i++)
-		memset(P->hslot[i], 0, sizeof(uint32_t) << HASH_BITS);
+	memset(P->hused, 0, sizeof(P->hused));
 
 	size_t pos = 0, nrec = 0;
 	while (pos < len) {
@@ -1412,7 +1441,10 @@ size_t lp_pack(struct lp_packer *P, const uint8_t *raw, size_t len, uint8_t *out
 		memcpy(&size, raw + pos, sizeof(size));
 		if (size < sizeof(struct lp_hdr) || size > len - pos)
 			return 0;
-		/* only read: the dictionaries keep pointers into raw */
+		/* only read: the dictionaries keep pointers into raw. The
+		 * records were just written by another thread, likely on
+		 * another core: asked for ahead of their turn. */
+		__builtin_prefetch(raw + pos + 512);
 		c.rec_no = (unsigned long)nrec;
 		code_record(&c, (uint8_t *)(uintptr_t)(raw + pos), size, 0);
 		if (c.bad)
@@ -1430,10 +1462,16 @@ size_t lp_pack(struct lp_packer *P, const uint8_t *raw, size_t len, uint8_t *out
 	dir[o++] = NCOL;
 	for (int i = 0; i < NCOL; i++) {
 		struct ecol *e = &P->col[i];
-		uint64_t all = e->all;
+		/* the values or'ed, for the width: here in one pass (a loop
+		 * the compiler vectorizes), not as each value is pushed (a
+		 * load and a store more per value, in a chain) */
+		uint64_t all = 0;
 		if (i >= C_FIRST_BYTES)
 			for (size_t k = 0; k < e->n; k++)
 				all |= e->b[k];
+		else
+			for (size_t k = 0; k < e->n; k++)
+				all |= e->v[k];
 		unsigned w = 0;
 		for (; all; all >>= 8)
 			w++;
