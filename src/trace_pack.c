@@ -272,7 +272,7 @@ struct ecol {
  * literals: noise like the low bytes of time stamps never repeats, and the
  * search was most of its cost), except every REPROBE-th pack, which
  * looks again. */
-#define QUIET_SHARE 64
+#define QUIET_SHARE 8
 #define REPROBE 8
 
 struct lp_packer {
