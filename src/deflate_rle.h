@@ -32,8 +32,8 @@ struct lp_rle_deflate {
 	uint64_t *tok;
 	size_t tok_cap;
 	/* set by the caller before a block: false codes runs and literals
-	 * only (no lookups, no places remembered), for input that found no
-	 * match the last time: the search is most of the cost of noise.
+	 * only (no lookups, no places remembered), for input that found few
+	 * matches lately: the search is most of the cost of noise.
 	 * lp_rle_deflate_start() sets it. */
 	bool search;
 	size_t matched; /* after a block: how many of its bytes matches cover */

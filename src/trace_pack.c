@@ -144,7 +144,7 @@
  * directory, and each byte column) its own deflate block so that each gets
  * its own Huffman codes: the directory and number planes by deflate_rle.c
  * (literals, runs, long repeats: what pays in them, at ~3x zlib's speed;
- * a plane that found no repeat in the last pack is not searched for them),
+ * a plane that found few repeats in the last packs is not searched for them),
  * then an empty stored block to reach a byte boundary, and there the byte
  * columns, all together, as libdeflate's level 4 raw deflate stream, which
  * ends the stream (smaller than zlib's level 4 with a block per column,
@@ -268,11 +268,13 @@ struct ecol {
 #define MAX_SEG 512 /* deflate blocks of one pack (46 columns x <= 8 planes + 1) */
 #define SEG_DIR (NCOL * 8) /* the id of the directory's segment */
 /* A number plane whose matches covered less than 1/QUIET_SHARE of it in
- * the last pack is coded without the search for matches (runs and
- * literals: noise like the low bytes of time stamps never repeats, and the
- * search was most of its cost), except every REPROBE-th pack, which
- * looks again. */
+ * QUIET_PACKS packs in a row is coded without the search for matches
+ * (runs and literals: noise like the low bytes of time stamps never
+ * repeats, and the search was most of its cost), except every REPROBE-th
+ * pack, which looks again. (One pack was too few to tell: real traces'
+ * repeats come and go, and their files grew up to 3 %.) */
 #define QUIET_SHARE 8
+#define QUIET_PACKS 3
 #define REPROBE 8
 
 struct lp_packer {
@@ -293,7 +295,7 @@ struct lp_packer {
 		uint16_t id; /* column * 8 + plane; SEG_DIR */
 	} seg[MAX_SEG];
 	unsigned nseg;
-	bool quiet[SEG_DIR + 1]; /* the plane found (almost) no match last time */
+	uint8_t quiet[SEG_DIR + 1]; /* packs in a row the plane found few matches in */
 	unsigned long npack;
 	struct lp_rle_deflate rle;
 	struct libdeflate_compressor *ldc; /* the byte columns; made on first use */
@@ -1530,10 +1532,13 @@ size_t lp_pack_block(struct lp_packer *P, const uint8_t *raw, size_t len, uint8_
 	for (; i < P->nseg && !P->seg[i].bytes; i++) {
 		unsigned id = P->seg[i].id;
 		size_t plane = P->seg[i].end - start;
-		d->search = probe || !P->quiet[id];
+		d->search = probe || P->quiet[id] < QUIET_PACKS;
 		if (lp_rle_deflate_block(d, P->buf + start, plane) < 0)
 			goto stored;
-		P->quiet[id] = d->matched < plane / QUIET_SHARE;
+		if (d->matched >= plane / QUIET_SHARE)
+			P->quiet[id] = 0;
+		else if (P->quiet[id] < QUIET_PACKS)
+			P->quiet[id]++;
 		start = P->seg[i].end;
 	}
 	/* the byte columns, all of them in one buffer: libdeflate ends the
