@@ -542,9 +542,7 @@ int lp_rle_deflate_block(struct lp_rle_deflate *d, const uint8_t *in, size_t n)
 	unsigned ncl = 0, total = hlit + hdist;
 	for (unsigned k = 0; k < total;) {
 		uint8_t v = lens[k];
-		unsigned r = 1;
-		while (k + r < total && lens[k + r] == v)
-			r++;
+		unsigned r = 1 + (unsigned)run_len(lens, k + 1, total - k - 1, v);
 		k += r;
 		if (v == 0) {
 			while (r >= 11) {
@@ -590,7 +588,7 @@ int lp_rle_deflate_block(struct lp_rle_deflate *d, const uint8_t *in, size_t n)
 		dyn += (uint64_t)df[c] * dl[c];
 		nmatch += df[c];
 	}
-	for (unsigned s = 0; s < LP_RLE_LITLEN; s++) {
+	for (unsigned s = 0; s < hlit; s++) { /* none used after hlit */
 		dyn += (uint64_t)lf[s] * ll[s];
 		fix += (uint64_t)lf[s] * d->fixed_len[s];
 	}
