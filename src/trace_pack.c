@@ -1370,6 +1370,22 @@ static void add_seg(struct lp_packer *P, size_t end, bool bytes, unsigned id)
 	P->nseg++;
 }
 
+/* v[0..n) or'ed, four at a time (-O2 does not vectorize the plain loop) */
+static uint64_t or_all(const uint64_t *v, size_t n)
+{
+	uint64_t a = 0, b = 0, c = 0, d = 0;
+	size_t k = 0;
+	for (; k + 4 <= n; k += 4) {
+		a |= v[k];
+		b |= v[k + 1];
+		c |= v[k + 2];
+		d |= v[k + 3];
+	}
+	for (; k < n; k++)
+		a |= v[k];
+	return a | b | c | d;
+}
+
 /* x[q] byte k <-> x[k] byte q (little-endian bytes): 8 values become
  * their 8 byte planes, in three rounds of swaps of 1-, 2- and 4-byte
  * halves between rows */
@@ -1468,12 +1484,11 @@ size_t lp_pack(struct lp_packer *P, const uint8_t *raw, size_t len, uint8_t *out
 		 * the compiler vectorizes), not as each value is pushed (a
 		 * load and a store more per value, in a chain) */
 		uint64_t all = 0;
-		if (i >= C_FIRST_BYTES)
-			for (size_t k = 0; k < e->n; k++)
-				all |= e->b[k];
+		if (i >= C_FIRST_BYTES) /* width 1 at the first byte not 0 */
+			for (size_t k = 0; k < e->n && !all; k++)
+				all = e->b[k];
 		else
-			for (size_t k = 0; k < e->n; k++)
-				all |= e->v[k];
+			all = or_all(e->v, e->n);
 		unsigned w = 0;
 		for (; all; all >>= 8)
 			w++;
