@@ -13,7 +13,8 @@
  * (most find nothing: one compare, no loop), and lookups get sparse in
  * noise.
  *
- * Each block: the tokens, their histogram, then the exact cost of the
+ * Each block: the tokens (runs and matches only: the literals are read
+ * from the input again), their histogram, then the exact cost of the
  * three block types from it; the smallest is written. Huffman code lengths
  * are limited to 15 (7 for the code length code) by lengthening the deepest
  * codes that can still grow, then filling the code back up (inflaters

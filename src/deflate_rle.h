@@ -9,8 +9,9 @@
  * planes, at ~3x zlib's speed.
  *
  * The blocks are never final: the caller continues the stream after them
- * (the pack's byte columns go through zlib, primed with the pending bits,
- * and zlib ends the stream).
+ * (the pack writer aligns it with lp_rle_deflate_align() and libdeflate's
+ * stream of the byte columns ends it; zlib primed with the pending bits
+ * could go on without the alignment).
  */
 #ifndef LAYERPROF_DEFLATE_RLE_H
 #define LAYERPROF_DEFLATE_RLE_H

@@ -27,8 +27,9 @@ static uint64_t rnd(void)
 	return rng * 2685821657736338717ull;
 }
 
-/* Code the buffers as one block each, end the stream the way the pack
- * writer does (zlib primed with the pending bits, Z_FINISH), inflate it
+/* Code the buffers as one block each, end the stream from the pending
+ * bits (zlib primed with them, Z_FINISH; the pack writer aligns and ends
+ * with libdeflate instead: aligned_then_ended_by_libdeflate), inflate it
  * with zlib and compare with the buffers back to back. Returns the size
  * of the stream. search[i] (all true when NULL): whether block i looks
  * for matches; matched[i] (when not NULL): the bytes its matches cover. */
