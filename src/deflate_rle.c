@@ -13,7 +13,8 @@
  * (most find nothing: one compare, no loop), and lookups get sparse in
  * noise.
  *
- * Each block: the tokens, their histogram, then the exact cost of the
+ * Each block: the tokens (runs and matches only: the literals are read
+ * from the input again), their histogram, then the exact cost of the
  * three block types from it; the smallest is written. Huffman code lengths
  * are limited to 15 (7 for the code length code) by lengthening the deepest
  * codes that can still grow, then filling the code back up (inflaters
@@ -93,13 +94,13 @@ static void huff_lengths(const uint32_t *freq, unsigned n, unsigned limit, uint8
 	uint8_t depth[2 * MAXN];
 	unsigned k = 0;
 	uint32_t maxf = 0;
+	/* without a branch on which symbols are used (it mispredicted on
+	 * every plane's mix of used and unused ones) */
+	memset(len, 0, n);
 	for (unsigned s = 0; s < n; s++) {
-		len[s] = 0;
-		if (freq[s]) {
-			key[k++] = s;
-			if (freq[s] > maxf)
-				maxf = freq[s];
-		}
+		key[k] = s;
+		k += freq[s] != 0;
+		maxf = freq[s] > maxf ? freq[s] : maxf;
 	}
 	if (k < 2) {
 		/* one symbol (or none): two codes of one bit */
@@ -218,6 +219,22 @@ static inline void put(struct bits *b, uint32_t v, unsigned n)
 	flush(b);
 }
 
+/* The literals in[0..n), lit[]: code | length << 16 of each byte. Three
+ * a flush: 7 held + 3 x 15 bits fit. */
+static inline void put_literals(struct bits *b, const uint32_t *lit, const uint8_t *in, size_t n)
+{
+	size_t j = 0;
+	for (; j + 3 <= n; j += 3) {
+		uint32_t x = lit[in[j]], y = lit[in[j + 1]], z = lit[in[j + 2]];
+		add(b, x & 0xffff, x >> 16);
+		add(b, y & 0xffff, y >> 16);
+		add(b, z & 0xffff, z >> 16);
+		flush(b);
+	}
+	for (; j < n; j++)
+		put(b, lit[in[j]] & 0xffff, lit[in[j]] >> 16);
+}
+
 /* Out with the whole bytes held (fewer than 8 bits held after). */
 static void put_bytes(struct bits *b)
 {
@@ -238,6 +255,8 @@ void lp_rle_deflate_start(struct lp_rle_deflate *d, uint8_t *out, size_t cap)
 	d->pos = 0;
 	d->acc = 0;
 	d->nacc = 0;
+	d->search = true;
+	d->matched = 0;
 	if (d->len_sym[3] == 0 && d->fixed_len[0] == 0) {
 		for (unsigned s = 0; s < 28; s++)
 			for (unsigned l = len_base[s]; l < len_base[s] + (1u << len_extra[s]); l++)
@@ -259,6 +278,24 @@ void lp_rle_deflate_free(struct lp_rle_deflate *d)
 	free(d->tok);
 	d->tok = NULL;
 	d->tok_cap = 0;
+}
+
+int lp_rle_deflate_align(struct lp_rle_deflate *d)
+{
+	/* 3 bits of header, the padding, LEN 0 and NLEN 0xffff: at most 6
+	 * bytes, and the bit writer stores 8 at a time */
+	if (d->cap - d->pos < 16)
+		return -1;
+	struct bits bw = { d->acc, d->nacc, d->out + d->pos }, *b = &bw;
+	put(b, 0, 3); /* not final, stored */
+	put_bytes(b);
+	if (b->n)
+		*b->o++ = (uint8_t)b->acc;
+	memcpy(b->o, "\x00\x00\xff\xff", 4);
+	d->pos = (size_t)(b->o + 4 - d->out);
+	d->acc = 0;
+	d->nacc = 0;
+	return 0;
 }
 
 size_t lp_rle_deflate_pending(const struct lp_rle_deflate *d, unsigned *bits, int *nbits)
@@ -398,35 +435,48 @@ int lp_rle_deflate_block(struct lp_rle_deflate *d, const uint8_t *in, size_t n)
 	if ((size_t)(in - d->base) + n >= UINT32_MAX)
 		return -1; /* positions are 32-bit */
 	d->next_in = in + n;
-	if (d->tok_cap < n) {
-		uint32_t *t = realloc(d->tok, n * sizeof(*t));
+	/* runs and matches cover 3 bytes or more each */
+	size_t tok_need = n / 3 + 1;
+	if (d->tok_cap < tok_need) {
+		uint64_t *t = realloc(d->tok, tok_need * sizeof(*t));
 		if (!t)
 			return -1;
 		d->tok = t;
-		d->tok_cap = n;
+		d->tok_cap = tok_need;
 	}
 
-	/* tokens and their histogram: a run of the previous byte, else the
-	 * longer match of the last two places the next 4 bytes were seen
-	 * (through a hash), else a literal */
+	/* the runs and matches, and the histogram of all the tokens: a run
+	 * of the previous byte, else the longer match of the last two places
+	 * the next 4 bytes were seen (through a hash), else a literal. Only
+	 * runs and matches are stored (with where they start): the literals
+	 * are the input's bytes between them, read again when written, which
+	 * is less to store and to load back than a token per byte. */
 	uint32_t lf[LP_RLE_LITLEN] = { 0 }, df[NDIST] = { 0 };
-	uint32_t *tok = d->tok;
-	size_t nt = 0, i = 1;
+	uint64_t *tok = d->tok;
+	size_t nt = 0, i = 1, matched = 0;
 	unsigned dry = 0;     /* lookups in a row that found nothing */
 	size_t lmask = 0;     /* a lookup where (i & lmask) == 0 */
-	size_t lits = 1;      /* literal tokens at the end of tok[] */
-	tok[nt++] = in[0];
+	size_t lits = 1;      /* literals since the last run or match */
+	const bool search = d->search;
 	lf[in[0]]++;
 	while (i < n) {
-		uint8_t prev = in[i - 1];
 		size_t max = n - i < 258 ? n - i : 258;
-		size_t r = in[i] == prev ? run_len(in, i, max, prev) : 0;
-		if (r >= 3) {
-			tok[nt++] = MATCH | (uint32_t)r;
-			lf[257 + d->len_sym[r]]++;
-			df[0]++;
-			i += r;
-			lits = 0;
+		if (in[i] == in[i - 1]) {
+			size_t r = run_len(in, i, max, in[i - 1]);
+			if (r >= 3) {
+				tok[nt++] = (uint64_t)i << 32 | MATCH | (uint32_t)r;
+				lf[257 + d->len_sym[r]]++;
+				df[0]++;
+				i += r;
+				lits = 0;
+				continue;
+			}
+		}
+		if (!search) {
+			/* literals up to the next place a run may start */
+			do
+				lf[in[i++]]++;
+			while (i < n && in[i] != in[i - 1]);
 			continue;
 		}
 		/* A lookup at every place; after DRY lookups in a row that
@@ -445,10 +495,11 @@ int lp_rle_deflate_block(struct lp_rle_deflate *d, const uint8_t *in, size_t n)
 				uint32_t dist = (uint32_t)(in + i - cand);
 				for (size_t k = 1; k <= back; k++) /* literals no more */
 					lf[in[i - k]]--;
-				nt -= back;
 				size_t end = i + m;
 				m += back;
-				tok[nt++] = MATCH | (dist - 1) << 9 | (uint32_t)m;
+				matched += m;
+				tok[nt++] = (uint64_t)(i - back) << 32 | MATCH | (dist - 1) << 9 |
+					    (uint32_t)m;
 				lf[257 + d->len_sym[m]]++;
 				df[dist_code(dist)]++;
 				/* the places inside the match are candidates too
@@ -467,12 +518,12 @@ int lp_rle_deflate_block(struct lp_rle_deflate *d, const uint8_t *in, size_t n)
 		} else if (max >= 4) {
 			remember(d, in + i); /* a later repeat of this finds it */
 		}
-		tok[nt++] = in[i];
 		lf[in[i]]++;
 		i++;
 		lits++;
 	}
 	lf[256] = 1;
+	d->matched = matched;
 
 	/* the dynamic block's codes */
 	uint8_t ll[LP_RLE_LITLEN], dl[NDIST];
@@ -492,9 +543,7 @@ int lp_rle_deflate_block(struct lp_rle_deflate *d, const uint8_t *in, size_t n)
 	unsigned ncl = 0, total = hlit + hdist;
 	for (unsigned k = 0; k < total;) {
 		uint8_t v = lens[k];
-		unsigned r = 1;
-		while (k + r < total && lens[k + r] == v)
-			r++;
+		unsigned r = 1 + (unsigned)run_len(lens, k + 1, total - k - 1, v);
 		k += r;
 		if (v == 0) {
 			while (r >= 11) {
@@ -540,7 +589,7 @@ int lp_rle_deflate_block(struct lp_rle_deflate *d, const uint8_t *in, size_t n)
 		dyn += (uint64_t)df[c] * dl[c];
 		nmatch += df[c];
 	}
-	for (unsigned s = 0; s < LP_RLE_LITLEN; s++) {
+	for (unsigned s = 0; s < hlit; s++) { /* none used after hlit */
 		dyn += (uint64_t)lf[s] * ll[s];
 		fix += (uint64_t)lf[s] * d->fixed_len[s];
 	}
@@ -619,12 +668,16 @@ int lp_rle_deflate_block(struct lp_rle_deflate *d, const uint8_t *in, size_t n)
 		dc = d->fixed_dcode;
 		dcl = fixed_dl;
 	}
+	/* the literals' codes and lengths in one word each: one load a byte */
+	uint32_t lit[256];
+	for (unsigned s = 0; s < 256; s++)
+		lit[s] = lc[s] | (uint32_t)lcl[s] << 16;
+	size_t at = 0; /* the next literal */
 	for (size_t k = 0; k < nt; k++) {
-		uint32_t t = tok[k];
-		if (t < MATCH) {
-			put(b, lc[t], lcl[t]);
-			continue;
-		}
+		size_t start = (size_t)(tok[k] >> 32);
+		uint32_t t = (uint32_t)tok[k];
+		put_literals(b, lit, in + at, start - at);
+		at = start + (t & 0x1ff);
 		/* 7 held + 15 + 5 + 15 + 13 bits: one flush */
 		unsigned r = t & 0x1ff, s = d->len_sym[r];
 		add(b, lc[257 + s], lcl[257 + s]);
@@ -635,6 +688,7 @@ int lp_rle_deflate_block(struct lp_rle_deflate *d, const uint8_t *in, size_t n)
 		add(b, x - dist_base(c), dist_extra(c));
 		flush(b);
 	}
+	put_literals(b, lit, in + at, n - at);
 	put(b, lc[256], lcl[256]);
 	put_bytes(b);
 done:

@@ -9,12 +9,14 @@
  * planes, at ~3x zlib's speed.
  *
  * The blocks are never final: the caller continues the stream after them
- * (the pack's byte columns go through zlib, primed with the pending bits,
- * and zlib ends the stream).
+ * (the pack writer aligns it with lp_rle_deflate_align() and libdeflate's
+ * stream of the byte columns ends it; zlib primed with the pending bits
+ * could go on without the alignment).
  */
 #ifndef LAYERPROF_DEFLATE_RLE_H
 #define LAYERPROF_DEFLATE_RLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,8 +28,16 @@ struct lp_rle_deflate {
 	size_t cap, pos;   /* out[0..pos) written; room up to cap */
 	uint64_t acc;      /* bits not yet in out, first bit lowest */
 	unsigned nacc;
-	uint32_t *tok;     /* the block being coded: byte, or 0x10000 | run length */
+	/* the block's runs and matches, in order: start << 32 | token; the
+	 * bytes between them are literals, read from the input again */
+	uint64_t *tok;
 	size_t tok_cap;
+	/* set by the caller before a block: false codes runs and literals
+	 * only (no lookups, no places remembered), for input that found few
+	 * matches lately: the search is most of the cost of noise.
+	 * lp_rle_deflate_start() sets it. */
+	bool search;
+	size_t matched; /* after a block: how many of its bytes matches cover */
 	uint8_t len_sym[259];              /* match length -> length symbol - 257 */
 	uint16_t fixed_code[288];          /* fixed Huffman codes, bit-reversed */
 	uint8_t fixed_len[288];
@@ -49,6 +59,11 @@ void lp_rle_deflate_start(struct lp_rle_deflate *d, uint8_t *out, size_t cap);
  * does not fit in the room left, in is not where the previous block ended,
  * or on OOM: the stream is unusable then. */
 int lp_rle_deflate_block(struct lp_rle_deflate *d, const uint8_t *in, size_t n);
+
+/* An empty stored block (not final): the stream goes on at a byte
+ * boundary, where another compressor's complete raw deflate stream can
+ * follow and end it. 0, or -1 when it does not fit in the room left. */
+int lp_rle_deflate_align(struct lp_rle_deflate *d);
 
 /* The whole bytes written so far; the 0..7 bits after them in *bits (low
  * first) and their count in *nbits. */

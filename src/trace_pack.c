@@ -143,9 +143,12 @@
  * Codec 3 compresses the pack with raw deflate, each plane (and the
  * directory, and each byte column) its own deflate block so that each gets
  * its own Huffman codes: the directory and number planes by deflate_rle.c
- * (literals, runs, long repeats: what pays in them, at ~3x zlib's speed),
- * then the byte columns with zlib level 4, which goes on from the bits left
- * and ends the stream. A reader just inflates: none of this is part of the
+ * (literals, runs, long repeats: what pays in them, at ~3x zlib's speed;
+ * a plane that found few repeats in the last packs is not searched for them),
+ * then an empty stored block to reach a byte boundary, and there the byte
+ * columns, all together, as libdeflate's level 4 raw deflate stream, which
+ * ends the stream (smaller than zlib's level 4 with a block per column,
+ * and faster). A reader just inflates: none of this is part of the
  * format.
  */
 #include "trace_pack.h"
@@ -157,7 +160,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <libdeflate.h>
-#include <zlib.h>
 
 #include "layerprof/abi.h"
 #include "deflate_rle.h"
@@ -261,26 +263,42 @@ struct ecol {
 	uint64_t *v; /* number columns */
 	uint8_t *b;  /* byte columns */
 	size_t n, cap;
-	uint64_t all; /* the values or'ed: the column's width */
 };
 
 #define MAX_SEG 512 /* deflate blocks of one pack (46 columns x <= 8 planes + 1) */
+#define SEG_DIR (NCOL * 8) /* the id of the directory's segment */
+/* A number plane whose matches covered less than 1/QUIET_SHARE of it in
+ * QUIET_PACKS packs in a row is coded without the search for matches
+ * (runs and literals: noise like the low bytes of time stamps never
+ * repeats, and the search was most of its cost), except every REPROBE-th
+ * pack, which looks again. (One pack was too few to tell: real traces'
+ * repeats come and go, and their files grew up to 3 %.) */
+#define QUIET_SHARE 8
+#define QUIET_PACKS 3
+#define REPROBE 8
 
 struct lp_packer {
 	struct ecol col[NCOL];
 	struct model m;
-	uint32_t *hslot[NDICT]; /* entry index + 1; 0: empty */
+	uint32_t *hslot[NDICT]; /* entry index + 1, where hused says so */
+	/* the slots of hslot[] written in this pack, a bit each: a lookup of
+	 * an empty slot (most lookups that find nothing) is answered from
+	 * these 4 KiB instead of a cache miss in the 128 KiB of slots, and
+	 * the slots need no clearing per pack */
+	uint64_t hused[NDICT][(1u << HASH_BITS) / 64];
 	/* lp_pack_block() */
 	uint8_t *buf;
 	size_t buf_cap;
 	struct {
 		size_t end;
 		bool bytes;
+		uint16_t id; /* column * 8 + plane; SEG_DIR */
 	} seg[MAX_SEG];
 	unsigned nseg;
+	uint8_t quiet[SEG_DIR + 1]; /* packs in a row the plane found few matches in */
+	unsigned long npack;
 	struct lp_rle_deflate rle;
-	z_stream zs;
-	bool zs_ready;
+	struct libdeflate_compressor *ldc; /* the byte columns; made on first use */
 };
 
 /* decoder */
@@ -394,7 +412,6 @@ static inline void push(struct pk *c, int col, uint64_t v)
 		return;
 	}
 	e->v[e->n++] = v;
-	e->all |= v;
 }
 
 static inline uint64_t pull(struct pk *c, int col)
@@ -542,8 +559,10 @@ static void dict_add(struct pk *c, int di, const uint8_t *p, size_t len, uint32_
 	d->p[d->n] = p;
 	d->len[d->n] = (uint32_t)len;
 	d->n++;
-	if (c->enc)
+	if (c->enc) {
 		c->P->hslot[di][hash] = (uint32_t)d->n;
+		c->P->hused[di][hash / 64] |= 1ull << (hash % 64);
+	}
 }
 
 /* a[0..n) == b[0..n): 8 bytes a step, the last 8 overlapping (the strings
@@ -573,8 +592,11 @@ static inline bool same_bytes(const uint8_t *a, const uint8_t *b, size_t n)
 static uint64_t dict_find(struct pk *c, int di, const uint8_t *p, size_t len, uint32_t *hash)
 {
 	struct dict *d = &c->m->d[di];
-	*hash = hash_bytes(p, len);
-	uint32_t e = c->P->hslot[di][*hash];
+	uint32_t h = hash_bytes(p, len);
+	*hash = h;
+	if (!(c->P->hused[di][h / 64] >> (h % 64) & 1))
+		return 0;
+	uint32_t e = c->P->hslot[di][h];
 	if (e && e <= d->n && d->len[e - 1] == len && same_bytes(d->p[e - 1], p, len))
 		return d->n - (e - 1);
 	return 0;
@@ -640,6 +662,8 @@ static void enc_path(struct pk *c, const uint8_t *p, size_t n)
 			const uint8_t *q = m->recent[j].p;
 			size_t lim = m->recent[j].len < n ? m->recent[j].len : n;
 			size_t x = common_prefix(q, p, lim);
+			if (x <= k)
+				continue; /* back to its last '/', not longer either */
 			while (x && p[x - 1] != '/')
 				x--;
 			if (x > k) {
@@ -889,6 +913,24 @@ union fixed {
 	uint8_t b[128];
 };
 
+/* n bytes from src to dst, n one of the kinds' fixed sizes (or anything
+ * else, slower): a copy of a size known here compiles to a few vector
+ * moves, where the copy of a size known at run time was a `rep movs`,
+ * slow to start (a fifth of the encoder's time in code_record) */
+static inline void copy_fixed(void *dst, const void *src, size_t n)
+{
+	switch (n) {
+	case 24: memcpy(dst, src, 24); break;
+	case 32: memcpy(dst, src, 32); break;
+	case 40: memcpy(dst, src, 40); break;
+	case 48: memcpy(dst, src, 48); break;
+	case 56: memcpy(dst, src, 56); break;
+	case 88: memcpy(dst, src, 88); break;
+	case 112: memcpy(dst, src, 112); break;
+	default: memcpy(dst, src, n); break;
+	}
+}
+
 /* Encoder: does the record keep to its kind's layout (fixed part, then the
  * strings and data its length fields declare, inside hdr.size)? */
 static bool fits_layout(const union fixed *f, size_t size)
@@ -1048,7 +1090,7 @@ static size_t code_record(struct pk *c, uint8_t *rec, size_t size, size_t room)
 		memcpy(&f, rec, sizeof(struct lp_hdr));
 		fx = fixed_size(f.h.kind);
 		if (fx && size >= fx)
-			memcpy(&f, rec, fx);
+			copy_fixed(&f, rec, fx);
 		if (fx && fits_layout(&f, size)) {
 			uint8_t k = f.h.kind;
 			if (k == LP_EV_SYSCALL)
@@ -1253,7 +1295,7 @@ static size_t code_record(struct pk *c, uint8_t *rec, size_t size, size_t room)
 		return 0;
 	if (!c->enc) {
 		f.h.size = (uint16_t)off; /* off <= limit <= REC_MAX */
-		memcpy(rec, &f, fx);
+		copy_fixed(rec, &f, fx);
 	}
 	return off;
 }
@@ -1310,14 +1352,13 @@ void lp_packer_free(struct lp_packer *p)
 	for (int i = 0; i < NDICT; i++)
 		free(p->hslot[i]);
 	model_free(&p->m);
-	if (p->zs_ready)
-		deflateEnd(&p->zs);
+	libdeflate_free_compressor(p->ldc);
 	lp_rle_deflate_free(&p->rle);
 	free(p->buf);
 	free(p);
 }
 
-static void add_seg(struct lp_packer *P, size_t end, bool bytes)
+static void add_seg(struct lp_packer *P, size_t end, bool bytes, unsigned id)
 {
 	if (P->nseg == MAX_SEG) {
 		P->seg[P->nseg - 1].end = end; /* not reached: 46 x 8 + 1 */
@@ -1325,7 +1366,24 @@ static void add_seg(struct lp_packer *P, size_t end, bool bytes)
 	}
 	P->seg[P->nseg].end = end;
 	P->seg[P->nseg].bytes = bytes;
+	P->seg[P->nseg].id = (uint16_t)id;
 	P->nseg++;
+}
+
+/* v[0..n) or'ed, four at a time (-O2 does not vectorize the plain loop) */
+static uint64_t or_all(const uint64_t *v, size_t n)
+{
+	uint64_t a = 0, b = 0, c = 0, d = 0;
+	size_t k = 0;
+	for (; k + 4 <= n; k += 4) {
+		a |= v[k];
+		b |= v[k + 1];
+		c |= v[k + 2];
+		d |= v[k + 3];
+	}
+	for (; k < n; k++)
+		a |= v[k];
+	return a | b | c | d;
 }
 
 /* x[q] byte k <-> x[k] byte q (little-endian bytes): 8 values become
@@ -1363,6 +1421,11 @@ static inline void transpose8(uint64_t x[8])
 static void split_planes(const uint64_t *v, size_t n, unsigned w, uint8_t *out)
 {
 	size_t j0 = 0;
+	if (w == 1) { /* most columns: a loop the compiler vectorizes */
+		for (size_t j = 0; j < n; j++)
+			out[j] = (uint8_t)v[j];
+		return;
+	}
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	if (w > 1)
 		for (; j0 + 8 <= n; j0 += 8) {
@@ -1385,12 +1448,8 @@ size_t lp_pack(struct lp_packer *P, const uint8_t *raw, size_t len, uint8_t *out
 	P->nseg = 0;
 	for (int i = 0; i < NCOL; i++) {
 		P->col[i].n = 0;
-		P->col[i].all = 0;
 	}
-	/* (also what brings the caches back into the CPU's: without it, the
-	 * lookups of a pack missed more than the clearing cost) */
-	for (int i = 0; i < NDICT; i++)
-		memset(P->hslot[i], 0, sizeof(uint32_t) << HASH_BITS);
+	memset(P->hused, 0, sizeof(P->hused));
 
 	size_t pos = 0, nrec = 0;
 	while (pos < len) {
@@ -1400,7 +1459,10 @@ size_t lp_pack(struct lp_packer *P, const uint8_t *raw, size_t len, uint8_t *out
 		memcpy(&size, raw + pos, sizeof(size));
 		if (size < sizeof(struct lp_hdr) || size > len - pos)
 			return 0;
-		/* only read: the dictionaries keep pointers into raw */
+		/* only read: the dictionaries keep pointers into raw. The
+		 * records were just written by another thread, likely on
+		 * another core: asked for ahead of their turn. */
+		__builtin_prefetch(raw + pos + 512);
 		c.rec_no = (unsigned long)nrec;
 		code_record(&c, (uint8_t *)(uintptr_t)(raw + pos), size, 0);
 		if (c.bad)
@@ -1418,10 +1480,15 @@ size_t lp_pack(struct lp_packer *P, const uint8_t *raw, size_t len, uint8_t *out
 	dir[o++] = NCOL;
 	for (int i = 0; i < NCOL; i++) {
 		struct ecol *e = &P->col[i];
-		uint64_t all = e->all;
-		if (i >= C_FIRST_BYTES)
-			for (size_t k = 0; k < e->n; k++)
-				all |= e->b[k];
+		/* the values or'ed, for the width: here in one pass (a loop
+		 * the compiler vectorizes), not as each value is pushed (a
+		 * load and a store more per value, in a chain) */
+		uint64_t all = 0;
+		if (i >= C_FIRST_BYTES) /* width 1 at the first byte not 0 */
+			for (size_t k = 0; k < e->n && !all; k++)
+				all = e->b[k];
+		else
+			all = or_all(e->v, e->n);
 		unsigned w = 0;
 		for (; all; all >>= 8)
 			w++;
@@ -1433,7 +1500,7 @@ size_t lp_pack(struct lp_packer *P, const uint8_t *raw, size_t len, uint8_t *out
 	if (o > cap || data > cap - o)
 		return 0;
 	memcpy(out, dir, o);
-	add_seg(P, o, false);
+	add_seg(P, o, false, SEG_DIR);
 	for (int i = 0; i < NCOL; i++) {
 		struct ecol *e = &P->col[i];
 		if (!width[i])
@@ -1441,14 +1508,14 @@ size_t lp_pack(struct lp_packer *P, const uint8_t *raw, size_t len, uint8_t *out
 		if (i >= C_FIRST_BYTES) {
 			memcpy(out + o, e->b, e->n);
 			o += e->n;
-			add_seg(P, o, true);
+			add_seg(P, o, true, (unsigned)i * 8);
 			continue;
 		}
 		/* one pass over the values, each byte to its plane */
 		split_planes(e->v, e->n, width[i], out + o);
 		for (unsigned k = 0; k < width[i]; k++) {
 			o += e->n;
-			add_seg(P, o, false);
+			add_seg(P, o, false, (unsigned)i * 8 + k);
 		}
 	}
 	return o;
@@ -1468,44 +1535,42 @@ size_t lp_pack_block(struct lp_packer *P, const uint8_t *raw, size_t len, uint8_
 	if (!n || n > cap)
 		return 0;
 
-	/* deflate it, each segment its own deflate block; keep the pack as it
-	 * is unless that makes it smaller. The number planes (all but the
-	 * byte columns, which come last) as runs and literals
-	 * (deflate_rle.c); the byte columns (strings) through zlib, which
-	 * goes on from the bits pending and ends the stream. */
+	/* deflate it; keep the pack as it is unless that makes it smaller.
+	 * The directory and number planes (all but the byte columns, which
+	 * come last) each as a block of runs, literals and matches
+	 * (deflate_rle.c); the byte columns (strings) by libdeflate. */
 	struct lp_rle_deflate *d = &P->rle;
 	lp_rle_deflate_start(d, out, n - 1);
 	size_t start = 0;
 	unsigned i = 0;
+	bool probe = P->npack++ % REPROBE == 0;
 	for (; i < P->nseg && !P->seg[i].bytes; i++) {
-		if (lp_rle_deflate_block(d, P->buf + start, P->seg[i].end - start) < 0)
+		unsigned id = P->seg[i].id;
+		size_t plane = P->seg[i].end - start;
+		d->search = probe || P->quiet[id] < QUIET_PACKS;
+		if (lp_rle_deflate_block(d, P->buf + start, plane) < 0)
 			goto stored;
+		if (d->matched >= plane / QUIET_SHARE)
+			P->quiet[id] = 0;
+		else if (P->quiet[id] < QUIET_PACKS)
+			P->quiet[id]++;
 		start = P->seg[i].end;
 	}
+	/* the byte columns, all of them in one buffer: libdeflate ends the
+	 * stream from a byte boundary */
+	if (lp_rle_deflate_align(d) < 0)
+		goto stored;
 	unsigned bits;
 	int nbits;
 	size_t head = lp_rle_deflate_pending(d, &bits, &nbits);
-	z_stream *zs = &P->zs;
-	if (!P->zs_ready) {
-		if (deflateInit2(zs, ZLEVEL, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-			goto stored;
-		P->zs_ready = true;
-	}
-	if (deflateReset(zs) != Z_OK || deflatePrime(zs, nbits, (int)bits) != Z_OK)
+	if (!P->ldc && !(P->ldc = libdeflate_alloc_compressor(ZLEVEL)))
 		goto stored;
-	zs->next_out = out + head;
-	zs->avail_out = (uInt)(n - 1 - head);
-	for (; i < P->nseg; i++) {
-		zs->next_in = P->buf + start;
-		zs->avail_in = (uInt)(P->seg[i].end - start);
-		if (deflate(zs, Z_BLOCK) != Z_OK || zs->avail_in)
-			goto stored;
-		start = P->seg[i].end;
-	}
-	if (deflate(zs, Z_FINISH) != Z_STREAM_END)
+	size_t tail = libdeflate_deflate_compress(P->ldc, P->buf + start, n - start, out + head,
+						  n - 1 - head);
+	if (!tail)
 		goto stored;
 	*codec = LP_CODEC_PACK_ZLIB;
-	return head + zs->total_out;
+	return head + tail;
 stored:
 	memcpy(out, P->buf, n);
 	*codec = LP_CODEC_PACK;

@@ -465,7 +465,11 @@ int lp_writer_append(struct lp_writer *w, const void *rec, size_t len)
 		submit(w);
 	memcpy(w->cur + w->cur_len, rec, len);
 	w->cur_len += len;
-	atomic_fetch_add_explicit(&w->records, 1, memory_order_relaxed);
+	/* only this thread writes the count: a load and a store, not a
+	 * locked read-modify-write per record */
+	atomic_store_explicit(&w->records,
+			      atomic_load_explicit(&w->records, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include "deflate_rle.h"
@@ -26,11 +27,14 @@ static uint64_t rnd(void)
 	return rng * 2685821657736338717ull;
 }
 
-/* Code the buffers as one block each, end the stream the way the pack
- * writer does (zlib primed with the pending bits, Z_FINISH), inflate it
+/* Code the buffers as one block each, end the stream from the pending
+ * bits (zlib primed with them, Z_FINISH; the pack writer aligns and ends
+ * with libdeflate instead: aligned_then_ended_by_libdeflate), inflate it
  * with zlib and compare with the buffers back to back. Returns the size
- * of the stream. */
-static size_t round_trip(const uint8_t *const *bufs, const size_t *lens, int nbuf)
+ * of the stream. search[i] (all true when NULL): whether block i looks
+ * for matches; matched[i] (when not NULL): the bytes its matches cover. */
+static size_t round_trip_as(const uint8_t *const *bufs, const size_t *lens, int nbuf,
+			    const bool *search, size_t *matched)
 {
 	size_t total = 0;
 	for (int i = 0; i < nbuf; i++)
@@ -47,7 +51,13 @@ static size_t round_trip(const uint8_t *const *bufs, const size_t *lens, int nbu
 	lp_rle_deflate_start(d, out, cap);
 	at = 0;
 	for (int i = 0; i < nbuf; i++) {
+		cr_assert(d->search, "every block searches unless told otherwise");
+		if (search)
+			d->search = search[i];
 		cr_assert_eq(lp_rle_deflate_block(d, all + at, lens[i]), 0, "block %d", i);
+		if (matched)
+			matched[i] = d->matched;
+		d->search = true;
 		at += lens[i];
 	}
 	unsigned bits;
@@ -87,6 +97,11 @@ static size_t round_trip(const uint8_t *const *bufs, const size_t *lens, int nbu
 	lp_rle_deflate_free(d);
 	free(d);
 	return n;
+}
+
+static size_t round_trip(const uint8_t *const *bufs, const size_t *lens, int nbuf)
+{
+	return round_trip_as(bufs, lens, nbuf, NULL, NULL);
 }
 
 static size_t one(const uint8_t *p, size_t n)
@@ -271,5 +286,90 @@ Test(deflate_rle, sparse_lookups_extend_matches_back)
 		memcpy(a + P + GAP, a + s, R);
 		size_t z = one(a, P + GAP + R);
 		cr_assert_lt(z, noise + R / 8, "offset %zu: %zu bytes (noise alone %zu)", s, z, noise);
+	}
+}
+
+/* A block coded without the search (the pack's noise planes): runs and
+ * literals only, none of its places remembered, and still the same bytes
+ * back; the block after it searches again, but cannot find the bytes of
+ * the one without. With the search, the same input is mostly matches. */
+Test(deflate_rle, blocks_without_search_code_runs_and_literals)
+{
+	enum { P = 3000, N = 4 * P, Z = 20000 };
+	static uint8_t a[N + Z + P];
+	rng = 29;
+	for (size_t i = 0; i < P; i++)
+		a[i] = (uint8_t)(rnd() >> 56);
+	for (size_t i = P; i < N; i++)
+		a[i] = a[i - P]; /* 3 repeats */
+	/* then zeros (runs either way), then the noise once more */
+	memcpy(a + N + Z, a, P);
+	const uint8_t *bufs[] = { a, a + N + Z };
+	size_t lens[] = { N + Z, P }, matched[2];
+
+	size_t with = round_trip_as(bufs, lens, 2, (const bool[]){ true, true }, matched);
+	cr_assert_geq(matched[0], 3 * P - 16, "%zu bytes matched of the 3 repeats", matched[0]);
+	cr_assert_geq(matched[1], P - 16, "%zu bytes matched of the copy", matched[1]);
+	cr_assert_lt(with, P + 300, "%zu bytes with the search", with);
+
+	size_t without = round_trip_as(bufs, lens, 2, (const bool[]){ false, true }, matched);
+	cr_assert_eq(matched[0], 0);
+	cr_assert_eq(matched[1], 0, "the places of a block without the search are not kept");
+	/* 5 copies of the noise as literals (~P each), the zeros as runs */
+	cr_assert_geq(without, 5 * P, "%zu bytes without the search", without);
+	cr_assert_lt(without, 5 * P + 5 * P / 8 + 300, "%zu bytes without the search", without);
+}
+
+/* After lp_rle_deflate_align() the stream is at a byte boundary, where a
+ * whole raw deflate stream of libdeflate's ends it (the pack's byte
+ * columns): zlib inflates the lot to the buffers back to back, also when
+ * the last part is empty. */
+Test(deflate_rle, aligned_then_ended_by_libdeflate)
+{
+	enum { N = 5000, S = 3000 };
+	static uint8_t a[N], t[S];
+	rng = 31;
+	for (size_t i = 0; i < N; i++)
+		a[i] = (uint8_t)(rnd() % 3 == 0 ? rnd() >> 56 : 0);
+	for (size_t i = 0; i < S; i++)
+		t[i] = (uint8_t)("/usr/lib/"[i % 9] + (i / 900));
+	for (size_t tail = 0; tail <= S; tail += S) {
+		size_t cap = 2 * (N + S) + 1024;
+		uint8_t *out = lp_xmalloc(cap), *back = lp_xmalloc(N + S + 1);
+		struct lp_rle_deflate *d = lp_xcalloc(1, sizeof(*d));
+		lp_rle_deflate_start(d, out, cap);
+		cr_assert_eq(lp_rle_deflate_block(d, a, N / 2), 0);
+		cr_assert_eq(lp_rle_deflate_block(d, a + N / 2, N - N / 2), 0);
+		cr_assert_eq(lp_rle_deflate_align(d), 0);
+		unsigned bits;
+		int nbits;
+		size_t head = lp_rle_deflate_pending(d, &bits, &nbits);
+		cr_assert_eq(nbits, 0, "%d bits pending after the alignment", nbits);
+		struct libdeflate_compressor *c = libdeflate_alloc_compressor(4);
+		cr_assert_not_null(c);
+		size_t z = libdeflate_deflate_compress(c, t, tail, out + head, cap - head);
+		cr_assert_gt(z, 0);
+		libdeflate_free_compressor(c);
+
+		z_stream is = { 0 };
+		cr_assert_eq(inflateInit2(&is, -15), Z_OK);
+		is.next_in = out;
+		is.avail_in = (uInt)(head + z);
+		is.next_out = back;
+		is.avail_out = N + S + 1;
+		cr_assert_eq(inflate(&is, Z_FINISH), Z_STREAM_END, "%s", is.msg ? is.msg : "");
+		cr_assert_eq(is.total_out, N + tail);
+		cr_assert_eq(is.avail_in, 0, "bytes after the end of the stream");
+		inflateEnd(&is);
+		cr_assert_eq(memcmp(back, a, N), 0);
+		cr_assert_eq(memcmp(back + N, t, tail), 0);
+
+		/* no room for the empty stored block: an error, nothing written */
+		lp_rle_deflate_start(d, out, 10);
+		cr_assert_eq(lp_rle_deflate_align(d), -1);
+		lp_rle_deflate_free(d);
+		free(d);
+		free(out);
+		free(back);
 	}
 }
