@@ -69,7 +69,13 @@ static inline uint16_t reverse(uint16_t code, unsigned len)
 static void make_codes(const uint8_t *len, unsigned n, uint16_t *code)
 {
 	uint16_t count[MAX_BITS + 1] = { 0 }, next[MAX_BITS + 1];
-	for (unsigned s = 0; s < n; s++)
+	/* four unused symbols (lengths 0) at once: most of a plane's are */
+	unsigned q = 0;
+	for (; q + 4 <= n; q += 4)
+		if (lp_get_u32(len + q))
+			for (unsigned s = q; s < q + 4; s++)
+				count[len[s]]++;
+	for (unsigned s = q; s < n; s++)
 		count[len[s]]++;
 	count[0] = 0;
 	uint16_t c = 0;
@@ -77,7 +83,15 @@ static void make_codes(const uint8_t *len, unsigned n, uint16_t *code)
 		c = (uint16_t)((c + count[b - 1]) << 1);
 		next[b] = c;
 	}
-	for (unsigned s = 0; s < n; s++)
+	for (q = 0; q + 4 <= n; q += 4) {
+		if (!lp_get_u32(len + q)) {
+			memset(code + q, 0, 4 * sizeof(*code));
+			continue;
+		}
+		for (unsigned s = q; s < q + 4; s++)
+			code[s] = len[s] ? reverse(next[len[s]]++, len[s]) : 0;
+	}
+	for (unsigned s = q; s < n; s++)
 		code[s] = len[s] ? reverse(next[len[s]]++, len[s]) : 0;
 }
 
@@ -95,9 +109,20 @@ static void huff_lengths(const uint32_t *freq, unsigned n, unsigned limit, uint8
 	unsigned k = 0;
 	uint32_t maxf = 0;
 	/* without a branch on which symbols are used (it mispredicted on
-	 * every plane's mix of used and unused ones) */
+	 * every plane's mix of used and unused ones), but four unused ones
+	 * are passed over at once: most of a plane's 286 are */
 	memset(len, 0, n);
-	for (unsigned s = 0; s < n; s++) {
+	unsigned q = 0;
+	for (; q + 4 <= n; q += 4) {
+		if ((freq[q] | freq[q + 1] | freq[q + 2] | freq[q + 3]) == 0)
+			continue;
+		for (unsigned s = q; s < q + 4; s++) {
+			key[k] = s;
+			k += freq[s] != 0;
+			maxf = freq[s] > maxf ? freq[s] : maxf;
+		}
+	}
+	for (unsigned s = q; s < n; s++) {
 		key[k] = s;
 		k += freq[s] != 0;
 		maxf = freq[s] > maxf ? freq[s] : maxf;
@@ -655,8 +680,8 @@ int lp_rle_deflate_block(struct lp_rle_deflate *d, const uint8_t *in, size_t n)
 			else if (s == 18)
 				put(b, x, 7);
 		}
-		make_codes(ll, LP_RLE_LITLEN, dyn_code);
-		make_codes(dl, NDIST, dist_codes);
+		make_codes(ll, hlit, dyn_code); /* none used after hlit, hdist */
+		make_codes(dl, hdist, dist_codes);
 		lc = dyn_code;
 		lcl = ll;
 		dc = dist_codes;
