@@ -31,19 +31,22 @@
 
 /* ------------------------------------------------------------ snapshots */
 
+/* At a '/' of a path: does dir (which starts with '/') start there? */
+static inline bool dir_at(const char *p, const char *dir)
+{
+	size_t n = strlen(dir); /* (a constant: folded) */
+	return p[1] == dir[1] && !strncmp(p + 2, dir + 2, n - 2);
+}
+
 /* strstr(path, dir) for a dir that starts with '/': tried at each '/' of
  * path only (a generic strstr per test was a tenth of an export). */
 static const char *find_dir(const char *path, const char *dir)
 {
-	size_t n = strlen(dir); /* (a constant: folded) */
 	for (const char *p = strchr(path, '/'); p; p = strchr(p + 1, '/'))
-		if (p[1] == dir[1] && !strncmp(p + 2, dir + 2, n - 2))
+		if (dir_at(p, dir))
 			return p;
 	return NULL;
 }
-
-/* At a '/' of a path: does dir (which starts with '/') start there? */
-#define DIR_AT(p, dir) (!strncmp((p) + 1, (dir) + 1, sizeof(dir) - 2))
 
 /*
  * The directories that place a host path in a snapshot, found in one walk
@@ -76,7 +79,7 @@ static void snap_dirs_of(const char *path, struct snap_dirs *d)
 	for (const char *p = strchr(path, '/'); p; p = strchr(p + 1, '/')) {
 		switch (p[1]) {
 		case 'e':
-			if (!d->executor && DIR_AT(p, "/executor/")) {
+			if (!d->executor && dir_at(p, "/executor/")) {
 				size_t before = (size_t)(p - path);
 				if ((before >= 9 && !strncmp(p - 9, "/buildkit", 9)) ||
 				    (before >= 10 && !strncmp(p - 10, "-overlayfs", 10)))
@@ -84,11 +87,11 @@ static void snap_dirs_of(const char *path, struct snap_dirs *d)
 			}
 			break;
 		case 'o':
-			if (!d->overlay2 && DIR_AT(p, "/overlay2/"))
+			if (!d->overlay2 && dir_at(p, "/overlay2/"))
 				d->overlay2 = p;
 			break;
 		case 's':
-			if (!d->snapshots && DIR_AT(p, "/snapshots/")) {
+			if (!d->snapshots && dir_at(p, "/snapshots/")) {
 				const char *id = p + strlen("/snapshots/"), *q = id;
 				while (isdigit((unsigned char)*q))
 					q++;
@@ -99,11 +102,11 @@ static void snap_dirs_of(const char *path, struct snap_dirs *d)
 			}
 			break;
 		case 'b':
-			if (!d->bkmount && DIR_AT(p, "/buildkit-mount"))
+			if (!d->bkmount && dir_at(p, "/buildkit-mount"))
 				d->bkmount = p;
 			break;
 		case 'c':
-			if (!d->cachemount && DIR_AT(p, "/cachemounts/buildkit"))
+			if (!d->cachemount && dir_at(p, "/cachemounts/buildkit"))
 				d->cachemount = p;
 			break;
 		default:
