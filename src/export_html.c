@@ -203,6 +203,7 @@ static const char *const page_js[] = {
 	"      ? plural(build.context_sent_files, 'file', 'files') + ', ' + fmtBytes(build.context_sent_bytes)",
 	"      : 'nothing', build.context_sent_files || build.context_sent_bytes",
 	"      ? build.context_added_files + ' added, ' + build.context_changed_files + ' changed, in ' + fmtDur(build.context_transfer_ms || 0)",
+	"        + (build.context_commit_ms ? ', its snapshot committed in ' + fmtDur(build.context_commit_ms) : '')",
 	"      : 'the daemon had every file already');",
 	"    if (build.image_bytes !== null && build.image_bytes !== undefined)",
 	"      card('Image size', fmtBytes(build.image_bytes), build.image_bytes_source === 'image inspect' ? 'docker image inspect' : 'bytes written into new layers (base image not included)');",

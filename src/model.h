@@ -301,6 +301,8 @@ struct lp_context {
 	uint64_t write_ns;      /* time inside the daemon's writes */
 	uint64_t transfer_ns;   /* first to last kernel-observed transfer I/O (CLI reads,
 				 * daemon writes into the snapshot); else the step's time */
+	uint64_t commit_ns;     /* after the transfer, the snapshot's commit (the writing
+				 * thread's syncs, step_times.c) until the step ended */
 };
 
 /* Layer/snapshot machinery costs (whole build; per step in lp_step.agg). */

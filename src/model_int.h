@@ -107,6 +107,14 @@ struct lp_priv {
 	struct lp_smap tmp_idx;
 	uint64_t *tmp_bytes;
 	size_t ntmp, tmp_cap;
+	/* The context snapshot's commit (step_times.c): BuildKit commits the
+	 * snapshot on the thread that wrote its last file and syncs its
+	 * metadata db (fdatasync) before the vertex is done, 0.05-0.4 s on a
+	 * busy disk. The ends of that thread's syncs after its last write
+	 * into the snapshot, in order, until it does something else. */
+	uint32_t commit_tid;         /* the run's thread; 0: no run open */
+	uint64_t *commit_ts;
+	size_t ncommit, commit_cap;
 	/* The daemon serving this build (several may be traced): the one the
 	 * CLI's -H names, else the writer of the context snapshot. */
 	uint32_t daemon_pid;

@@ -110,7 +110,7 @@ struct lp_tape {
 	uint64_t bytes;
 	bool dropped;
 	uint64_t ts;                /* previous record's, writing or reading */
-	uint32_t tgid;
+	uint32_t tgid, tid;         /* and its process and thread */
 	size_t rchunk;              /* reading: chunk and position */
 	const uint8_t *r;
 };

@@ -181,6 +181,40 @@ static void ctx_window(struct lp_model *m, uint64_t ts)
 		m->context.end_ns = ts;
 }
 
+/* The snapshot's commit begins after the last write into it: a write
+ * starts the run of its thread afresh. */
+static void commit_restart(struct lp_model *m, uint32_t tid)
+{
+	struct lp_priv *pv = lp_priv(m);
+	pv->commit_tid = tid;
+	pv->ncommit = 0;
+}
+
+/* Another record of the thread of the open run: a sync extends it; a
+ * call on no path (a close) or in the snapshot's own directory (overlay's
+ * "lower" looked up) leaves it open; a file elsewhere is other work, the
+ * commit is over. */
+#define COMMIT_MAX 4096
+static void commit_see(struct lp_model *m, const struct lp_hdr *h, const char *path)
+{
+	struct lp_priv *pv = lp_priv(m);
+	if (!pv->commit_tid || h->tid != pv->commit_tid)
+		return;
+	unsigned sc = h->aux;
+	bool sync = h->kind == LP_EV_SYSCALL && (sc == LP_SC_FSYNC || sc == LP_SC_FDATASYNC ||
+						 sc == LP_SC_SYNCFS || sc == LP_SC_SYNC_FILE_RANGE);
+	if (sync && pv->ncommit < COMMIT_MAX) {
+		lp_grow((void **)&pv->commit_ts, &pv->commit_cap, pv->ncommit + 1, sizeof(uint64_t));
+		pv->commit_ts[pv->ncommit++] = h->ts;
+		return;
+	}
+	const char *snap = m->context.snapshot_dir; /* ".../overlay2/ID", its diff/ inside */
+	size_t n = snap ? strlen(snap) : 0;
+	if (h->kind == LP_EV_SYSCALL && (!path || (n && !strncmp(path, snap, n) && path[n] == '/')))
+		return;
+	pv->commit_tid = 0;
+}
+
 /* Daemon wrote into the context snapshot. */
 static void ctx_sent(struct lp_model *m, const char *rel, bool changed, uint64_t bytes, uint64_t ts)
 {
@@ -650,6 +684,7 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 	}
 	if (sc == LP_SC_MOUNT && lp_model_is_build_daemon(m, p))
 		note_mount_q(m, q);
+	commit_see(m, h, path);
 	int step = lp_model_event_step_p(m, h, p, path, pid);
 	struct lp_agg *sa = lp_model_step_agg(m, step);
 	step_saw(m, step, p, h, path, pid, h->ts > ev->lat_ns ? h->ts - ev->lat_ns : h->ts, h->ts);
@@ -704,6 +739,7 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 		const char *rel;
 		if (lp_model_is_build_daemon(m, p) && ctx_rel_id(m, path, pid, &rel) && *rel) {
 			if (wr && (flags & O_CREAT)) {
+				commit_restart(m, h->tid);
 				if (lp_is_transfer_tmp_name(rel))
 					tmp_add(m, rel, 0);
 				else
@@ -765,6 +801,7 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 		const char *rfrom, *rto;
 		if (path && to && ctx_rel_id(m, path, pid, &rfrom) && ctx_rel_id(m, to, tid, &rto) && *rto) {
 			uint64_t b = lp_is_transfer_tmp_name(rfrom) ? tmp_take(m, rfrom) : 0;
+			commit_restart(m, h->tid);
 			ctx_sent(m, rto, lp_is_transfer_tmp_name(rfrom), b, h->ts);
 			enum lp_path_space space;
 			uint32_t sid;
@@ -877,6 +914,7 @@ static void pass2_fdio(struct lp_model *m, const struct lp_p2rec *q, const struc
 		path = NULL; /* most likely a close-on-exec fd of the parent: unknown */
 	if (!open_at_end)
 		lp_u64map_del(&lp_priv(m)->fd_opened, fd_key(h->tgid, (int32_t)h->aux)); /* closed (by close or at exit) */
+	commit_see(m, h, NULL);
 	int step = lp_model_event_step_p(m, h, p, path, path ? pid : 0);
 	struct lp_agg *sa = lp_model_step_agg(m, step);
 	if (e->first_ts && e->first_ts <= e->last_ts && e->last_ts <= h->ts)
@@ -920,6 +958,7 @@ static void pass2_fdio(struct lp_model *m, const struct lp_p2rec *q, const struc
 	if (p->role == LP_ROLE_CONTAINER && e->wbytes)
 		m->snap.layer_bytes_written += e->wbytes;
 	if (e->wbytes && lp_model_is_build_daemon(m, p) && ctx_rel_id(m, path, pid, &rel) && *rel) {
+		commit_restart(m, h->tid);
 		m->context.write_ns += e->wns;
 		if (lp_is_transfer_tmp_name(rel))
 			tmp_add(m, rel, e->wbytes);

@@ -90,6 +90,11 @@ void lp_model_summarize(struct lp_model *m)
 		m->context.transfer_ns = m->context.end_ns - m->context.start_ns;
 	/* every step's time, from the kernel where its work was seen */
 	lp_steps_time(m);
+	if (m->context.step >= 0) {
+		const struct lp_step *cs = &m->steps[m->context.step];
+		if (cs->time_src == LP_TIME_KERNEL && m->context.transfer_ns && cs->t_end_ns > m->context.end_ns)
+			m->context.commit_ns = cs->t_end_ns - m->context.end_ns;
+	}
 	/* summary */
 	struct lp_build *b = &m->build;
 	uint64_t first = 0, last = 0;

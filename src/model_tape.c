@@ -20,6 +20,7 @@ uint64_t lp_model_tape_max = 256ull << 20;
 
 enum { T_END = 0, T_SYSCALL, T_FDIO, T_EXEC, T_FORK, T_EXIT };
 #define T_SAME_TGID 0x80u       /* the record's tgid is the previous one's */
+#define T_SAME_TID 0x40u        /* its thread is the previous record's */
 
 void lp_tape_free(struct lp_tape *t)
 {
@@ -51,13 +52,16 @@ void lp_tape_put(struct lp_tape *t, const struct lp_hdr *h, const struct lp_p2re
 	uint8_t *w = t->w;
 	uint8_t code = h->kind == LP_EV_SYSCALL ? T_SYSCALL : h->kind == LP_EV_FD_IO ? T_FDIO
 		       : h->kind == LP_EV_EXEC ? T_EXEC : h->kind == LP_EV_FORK ? T_FORK : T_EXIT;
-	bool same = h->tgid == t->tgid;
-	*w++ = (uint8_t)(code | (same ? T_SAME_TGID : 0));
+	bool same = h->tgid == t->tgid, same_tid = h->tid == t->tid;
+	*w++ = (uint8_t)(code | (same ? T_SAME_TGID : 0) | (same_tid ? T_SAME_TID : 0));
 	lp_varint_put_signed(&w, (int64_t)(h->ts - t->ts));
 	if (!same)
 		lp_varint_put(&w, h->tgid);
+	if (!same_tid)
+		lp_varint_put(&w, h->tid);
 	t->ts = h->ts;
 	t->tgid = h->tgid;
+	t->tid = h->tid;
 	switch (code) {
 	case T_SYSCALL: {
 		const struct lp_ev_syscall *ev = (const void *)h;
@@ -120,6 +124,7 @@ void lp_tape_rewind(struct lp_tape *t)
 	t->r = t->nchunk ? t->chunk[0] : NULL;
 	t->ts = 0;
 	t->tgid = 0;
+	t->tid = 0;
 }
 
 /* The next record of the tape into q; false at its end. A chunk read to
@@ -144,10 +149,12 @@ bool lp_tape_get(struct lp_tape *t, struct lp_p2rec *q)
 	t->ts += (uint64_t)lp_varint_get_signed(&r);
 	if (!(code & T_SAME_TGID))
 		t->tgid = (uint32_t)lp_varint_get(&r);
+	if (!(code & T_SAME_TID))
+		t->tid = (uint32_t)lp_varint_get(&r);
 	h->ts = t->ts;
 	h->tgid = t->tgid;
-	h->tid = t->tgid;
-	switch (code & ~T_SAME_TGID) {
+	h->tid = t->tid;
+	switch (code & ~(T_SAME_TGID | T_SAME_TID)) {
 	case T_SYSCALL: {
 		struct lp_ev_syscall *ev = &q->r.sc;
 		memset(ev->args, 0, sizeof(ev->args)); /* those pass 2 reads are set below */

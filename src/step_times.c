@@ -8,8 +8,9 @@
  *   RUN                 its processes' lifetime (runc and everything under it)
  *   COPY/ADD, export    first to last write of its work (into its layer;
  *                       the image's stores)
- *   load build context  the transfer: first to last read of the CLI or write
- *                       into the context snapshot (model.h, lp_context)
+ *   load build context  the transfer (first read of the CLI or write into
+ *                       the context snapshot, model.h lp_context) to the
+ *                       snapshot's commit (its metadata synced)
  * else (FROM, WORKDIR and other metadata steps, steps whose work left no
  * trace) BuildKit's own "DONE 1.2s", else the time between its progress
  * lines; cached: none.
@@ -47,6 +48,33 @@ static void from_progress(struct lp_step *s)
 	set(s, b > d ? b - d : b, b, LP_TIME_PROGRESS);
 }
 
+/* The context step ends when its snapshot is committed, not at the
+ * transfer's last write: the syncs that follow it on the writing thread
+ * (lp_priv.commit_ts) are the step's, as far as the engine's account
+ * reaches. The kernel cannot tell where that thread's next vertex begins,
+ * so without the engine's word (its DONE line, or its own times) the
+ * step is the transfer alone. */
+static uint64_t context_end(const struct lp_model *m, const struct lp_step *s)
+{
+	const struct lp_priv *pv = lp_priv(m);
+	uint64_t end = m->context.end_ns, bound = 0;
+	if (s->e_end_ns)
+		bound = s->e_end_ns;
+	else if (s->reported_s >= 0 && s->end_ns) {
+		/* the DONE line is printed after the step, maybe much later (the
+		 * CLI prints in bursts): no later than its duration (tenths,
+		 * rounded) after the transfer began either */
+		uint64_t d = (uint64_t)(s->reported_s * 1e9) + 50000000ull;
+		bound = s->end_ns;
+		if (m->context.start_ns + d < bound)
+			bound = m->context.start_ns + d;
+	}
+	for (size_t k = 0; k < pv->ncommit && pv->commit_ts[k] <= bound; k++)
+		if (pv->commit_ts[k] > end)
+			end = pv->commit_ts[k];
+	return end;
+}
+
 void lp_steps_time(struct lp_model *m)
 {
 	/* RUN: the lifetime of its processes */
@@ -75,7 +103,7 @@ void lp_steps_time(struct lp_model *m)
 		}
 		if ((int)i == m->context.step && m->context.end_ns > m->context.start_ns &&
 		    m->context.start_ns) {
-			set(s, m->context.start_ns, m->context.end_ns, LP_TIME_KERNEL);
+			set(s, m->context.start_ns, context_end(m, s), LP_TIME_KERNEL);
 			continue;
 		}
 		if (s->kind == LP_STEPK_EXPORT)

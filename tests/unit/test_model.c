@@ -175,6 +175,7 @@ Test(model, context_transfer_changed_vs_added)
 	cr_assert(cf->sent && cf->changed && !cf->added);
 	cr_assert(cf->read_in_run);
 	cr_assert(!lp_model_ctx_file(m, "README.md")->sent);
+	cr_assert_eq(m->context.commit_ns, 0); /* no sync after the transfer */
 	lp_model_free(m);
 	unlink(path);
 	free(path);
@@ -188,6 +189,75 @@ Test(model, context_transfer_changed_vs_added)
 	lp_model_free(m);
 	unlink(path);
 	free(path);
+}
+
+/* dockerd's thread `tid` syncs an fd (its metadata db), ending at ts */
+static void thread_sync(struct synth *s, uint64_t ts, uint32_t tid, uint64_t lat)
+{
+	struct lp_ev_syscall r;
+	memset(&r, 0, sizeof(r));
+	syn_hdr(&r.h, LP_EV_SYSCALL, 100, LP_SC_FDATASYNC, ts);
+	r.h.tid = tid;
+	r.ret = 0;
+	r.lat_ns = lat;
+	r.args[0] = 17;
+	syn_put(s, &r, sizeof(r));
+}
+
+/* A cold build whose context snapshot is committed after the transfer:
+ * the writing thread looks up the snapshot's "lower", syncs at 50 and 80
+ * ms; another thread syncs at 85; the DONE line comes at 90 ms; the writer
+ * syncs again at 95 (the next vertex's). With other_work, the writer opens
+ * something else at 60 ms: the commit ended at 50. */
+static char *scenario_commit(bool other_work)
+{
+	static struct synth s;
+	common_start(&s, BAD_ORDER_DOCKERFILE);
+	project_manifest(&s);
+	internal_steps(&s, "docker.io/layerprof/busybox:latest");
+	syn_progress(&s, MS(30), "#4 [1/5] FROM docker.io/layerprof/busybox");
+	syn_progress(&s, MS(31), "#4 DONE 0.0s");
+	uint64_t last = transfer_files(&s, 40, 5, PROJECT, NULL);
+	cr_assert_lt(last, MS(43));
+	syn_sc(&s, MS(43), 100, LP_SC_OPENAT, -ENOENT, 6000, SYN_ROOT "/overlay2/ctxsnapshotid0000000000a/lower",
+	       1, NULL, 0, O_RDONLY | O_CLOEXEC);
+	thread_sync(&s, MS(50), 100, 5 * SYN_MS);
+	if (other_work)
+		syn_sc(&s, MS(60), 100, LP_SC_OPENAT, 26, 6000, SYN_ROOT "/buildkit/cache.db", 1, NULL, 0,
+		       O_RDONLY | O_CLOEXEC);
+	thread_sync(&s, MS(80), 100, 20 * SYN_MS);
+	thread_sync(&s, MS(85), 101, 1 * SYN_MS);
+	syn_progress(&s, MS(89), "#5 transferring context: 1.5kB 0.0s done");
+	syn_progress(&s, MS(90), "#5 DONE 0.1s");
+	thread_sync(&s, MS(95), 100, 1 * SYN_MS);
+	syn_progress(&s, MS(100), "#6 [2/5] WORKDIR /app");
+	syn_progress(&s, MS(101), "#6 DONE 0.0s");
+	syn_close(&s, NULL);
+	return strdup(s.path);
+}
+
+Test(model, context_step_ends_with_its_snapshot_commit)
+{
+	for (int other = 0; other < 2; other++) {
+		char *path = scenario_commit(other);
+		struct lp_model *m = load(path);
+		cr_assert_eq(m->context.sent_files, 5);
+		const struct lp_step *cs = step(m, "#5");
+		cr_assert_eq(m->context.step, (int)(cs - m->steps));
+		cr_assert_eq(cs->time_src, LP_TIME_KERNEL);
+		/* the transfer: the CLI's first read (40.1 ms) to the last write */
+		uint64_t transfer_end = cs->t_start_ns + m->context.transfer_ns;
+		cr_assert_eq(cs->t_start_ns, MS(40) + 100000);
+		cr_assert(transfer_end > MS(41) && transfer_end < MS(43));
+		uint64_t commit_end = other ? MS(50) : MS(80);
+		cr_assert_eq(cs->t_end_ns, commit_end, "other=%d: ends %llu, want %llu", other,
+			     (unsigned long long)cs->t_end_ns, (unsigned long long)commit_end);
+		cr_assert_eq(m->context.commit_ns, commit_end - transfer_end);
+		cr_assert_eq(lp_step_wall_ns(cs), m->context.transfer_ns + m->context.commit_ns);
+		lp_model_free(m);
+		unlink(path);
+		free(path);
+	}
 }
 
 Test(model, attribution_helpers)
