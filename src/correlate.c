@@ -570,12 +570,36 @@ static void correlate_procs(struct lp_model *m)
 
 /* ------------------------------------------------------ snapshot steps */
 
+/* The build definition's own snapshots: the Dockerfile and the
+ * .dockerignore are sent as local sources of their own, each into a
+ * parentless snapshot holding that one file (a transfer's .tmp names
+ * aside). Which load step such a snapshot is, else LP_STEPK_OTHER. */
+static enum lp_step_kind definition_kind(const struct lp_model *m, const struct lp_snap *sn)
+{
+	if ((sn->part != LP_SNAP_DIFF && sn->part != LP_SNAP_FS) || !sn->paths.n || sn->paths.n > 4)
+		return LP_STEPK_OTHER;
+	enum lp_step_kind want = LP_STEPK_OTHER;
+	for (size_t e = 0; e < sn->paths.n; e++) {
+		const char *rel = sn->paths.ents[e].key;
+		if (lp_is_transfer_tmp_name(rel))
+			continue;
+		enum lp_step_kind k = lp_definition_file_kind(m, rel);
+		if (k == LP_STEPK_OTHER)
+			return LP_STEPK_OTHER;
+		if (k == LP_STEPK_LOAD_DOCKERIGNORE || want == LP_STEPK_OTHER)
+			want = k;
+	}
+	return want;
+}
+
 static void correlate_snapshots(struct lp_model *m)
 {
 	struct lp_priv *pv = lp_priv(m);
 	/* context snapshot: a parentless (diff / fs) snapshot holding the most
-	 * manifest paths; without a manifest, the one most written during the
-	 * "load build context" step. */
+	 * manifest paths (the build definition's files not counted: they go
+	 * to snapshots of their own first, model_pass1.c); without a
+	 * manifest, the one most written during the "load build context"
+	 * step. */
 	int best = -1;
 	size_t best_n = 0;
 	for (size_t i = 0; i < pv->nsnaps; i++) {
@@ -611,26 +635,9 @@ static void correlate_snapshots(struct lp_model *m)
 	 * of their own: their writes belong to the [internal] load steps. */
 	for (size_t k = 0; k < pv->nsnaps; k++) {
 		struct lp_snap *sn = &pv->snaps[k];
-		if ((int)k == pv->ctx_snap || (sn->part != LP_SNAP_DIFF && sn->part != LP_SNAP_FS) || !sn->paths.n ||
-		    sn->paths.n > 4 ||
-		    (pv->daemon_known && sn->writer && sn->writer != pv->daemon_pid))
+		if ((int)k == pv->ctx_snap || (pv->daemon_known && sn->writer && sn->writer != pv->daemon_pid))
 			continue;
-		enum lp_step_kind want = LP_STEPK_OTHER;
-		for (size_t e = 0; e < sn->paths.n; e++) {
-			const char *rel = sn->paths.ents[e].key;
-			if (lp_is_transfer_tmp_name(rel))
-				continue;
-			const char *b = lp_base_name(rel);
-			if (!strcmp(b, ".dockerignore") || strstr(b, ".dockerignore"))
-				want = LP_STEPK_LOAD_DOCKERIGNORE;
-			else if (!strcmp(b, "Dockerfile") || strstr(b, "Dockerfile") ||
-				 (m->build.dockerfile_path && !strcmp(b, lp_base_name(m->build.dockerfile_path))))
-				want = want == LP_STEPK_OTHER ? LP_STEPK_LOAD_DOCKERFILE : want;
-			else {
-				want = LP_STEPK_OTHER;
-				break;
-			}
-		}
+		enum lp_step_kind want = definition_kind(m, sn);
 		if (want == LP_STEPK_OTHER)
 			continue;
 		for (size_t si = 0; si < m->nsteps; si++)

@@ -177,6 +177,10 @@ char *lp_argv_cmd_text(char **argv, int argc);
 /* A context-transfer temporary file (".tmp.N", renamed over the real
  * name once written): rel's last component. */
 bool lp_is_transfer_tmp_name(const char *rel);
+/* A file of the build definition, sent on its own before the context: a
+ * Dockerfile (this build's, whatever its name) -> LP_STEPK_LOAD_DOCKERFILE,
+ * a .dockerignore -> LP_STEPK_LOAD_DOCKERIGNORE, else LP_STEPK_OTHER. */
+enum lp_step_kind lp_definition_file_kind(const struct lp_model *m, const char *rel);
 /* An open(2) flags word that writes (or creates, or truncates). */
 static inline bool lp_open_writes(uint64_t flags)
 {

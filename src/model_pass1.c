@@ -93,11 +93,12 @@ static void note_snap_write(struct lp_model *m, const struct lp_proc *p, const c
 		s->writer = lp_model_daemon_root(m, p);
 	if (*rel && s->paths.n < SNAP_PATHS_MAX && lp_smap_get(&s->paths, rel) < 0) {
 		lp_smap_put(&s->paths, rel, 1);
-		/* the Dockerfile and .dockerignore go to snapshots of their own */
-		const char *b = strrchr(rel, '/');
-		b = b ? b + 1 : rel;
-		if (lp_smap_get(&lp_priv(m)->ctx_idx, rel) >= 0 && strcmp(b, "Dockerfile") &&
-		    strcmp(b, ".dockerignore"))
+		/* the Dockerfile (whatever its name: -f Dockerfile.prod) and
+		 * .dockerignore go to snapshots of their own first: a rebuild
+		 * whose context BuildKit kept sends one changed file, and the
+		 * Dockerfile's snapshot would tie with the context's */
+		if (lp_smap_get(&lp_priv(m)->ctx_idx, rel) >= 0 &&
+		    lp_definition_file_kind(m, rel) == LP_STEPK_OTHER)
 			s->ctx_matches++;
 	}
 }

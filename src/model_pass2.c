@@ -750,9 +750,13 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 		}
 		/* the transfer's window: the CLI opening context files; not its
 		 * directories (Go opens them without O_DIRECTORY), which it
-		 * also walks for .dockerignore well before the transfer */
+		 * also walks for .dockerignore well before the transfer, nor the
+		 * Dockerfile and .dockerignore, which it sends first, on their
+		 * own (when the context holds them too, the daemon's write of
+		 * them is in the window) */
 		if (p->role == LP_ROLE_CLI && step >= 0 && step == m->context.step && space == LP_PATH_CONTEXT &&
-		    !(flags & O_DIRECTORY) && !ctx_is_dir(m, shown))
+		    !(flags & O_DIRECTORY) && !ctx_is_dir(m, shown) &&
+		    lp_definition_file_kind(m, shown) == LP_STEPK_OTHER)
 			ctx_window(m, h->ts);
 		if (!wr && !(flags & O_DIRECTORY) && step >= 0 && p->role == LP_ROLE_CONTAINER &&
 		    m->steps[step].kind == LP_STEPK_RUN)

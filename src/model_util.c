@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Small helpers the model's stages share (model_int.h): array growth,
- * argv handling, the context-transfer temporary-name test.
+ * argv handling, the context-transfer temporary-name and build-definition
+ * tests.
  */
 #include "model_int.h"
 
@@ -47,4 +48,15 @@ char *lp_argv_cmd_text(char **argv, int argc)
 bool lp_is_transfer_tmp_name(const char *rel)
 {
 	return lp_starts_with(lp_base_name(rel), ".tmp.");
+}
+
+enum lp_step_kind lp_definition_file_kind(const struct lp_model *m, const char *rel)
+{
+	const char *b = lp_base_name(rel);
+	if (strstr(b, ".dockerignore"))
+		return LP_STEPK_LOAD_DOCKERIGNORE;
+	if (strstr(b, "Dockerfile") ||
+	    (m->build.dockerfile_path && !strcmp(b, lp_base_name(m->build.dockerfile_path))))
+		return LP_STEPK_LOAD_DOCKERFILE;
+	return LP_STEPK_OTHER;
 }

@@ -245,9 +245,11 @@ Test(model, context_step_ends_with_its_snapshot_commit)
 		const struct lp_step *cs = step(m, "#5");
 		cr_assert_eq(m->context.step, (int)(cs - m->steps));
 		cr_assert_eq(cs->time_src, LP_TIME_KERNEL);
-		/* the transfer: the CLI's first read (40.1 ms) to the last write */
+		/* the transfer: from the daemon's write of the Dockerfile into
+		 * the context snapshot (40.12 ms), not the CLI's read of it
+		 * (40.1: it sends the Dockerfile first, on its own) */
 		uint64_t transfer_end = cs->t_start_ns + m->context.transfer_ns;
-		cr_assert_eq(cs->t_start_ns, MS(40) + 100000);
+		cr_assert_eq(cs->t_start_ns, MS(40) + 120000, "starts %llu", (unsigned long long)cs->t_start_ns);
 		cr_assert(transfer_end > MS(41) && transfer_end < MS(43));
 		uint64_t commit_end = other ? MS(50) : MS(80);
 		cr_assert_eq(cs->t_end_ns, commit_end, "other=%d: ends %llu, want %llu", other,
@@ -258,6 +260,53 @@ Test(model, context_step_ends_with_its_snapshot_commit)
 		unlink(path);
 		free(path);
 	}
+}
+
+/* A rebuild (-f Dockerfile.good) whose context BuildKit kept: only
+ * src/index.js is sent into the context snapshot, while the Dockerfile
+ * went first into a snapshot of its own. Both hold one context file: the
+ * Dockerfile's is #1's. */
+static char *scenario_kept_context(void)
+{
+	static struct synth s;
+	common_start(&s, BAD_ORDER_DOCKERFILE);
+	project_manifest(&s);
+	syn_ctx_file(&s, "Dockerfile.good", 300);
+	internal_steps(&s, "docker.io/layerprof/busybox:latest");
+	const char *df = SYN_ROOT "/overlay2/dockerfilesnapshotid0000b/diff/Dockerfile.good";
+	syn_file(&s, MS(1), 200, "Dockerfile.good", false, 300); /* the CLI sends it */
+	syn_sc(&s, MS(1) + 100000, 100, LP_SC_OPENAT, 25, 9000, df, 1, NULL, 0, O_WRONLY | O_CREAT | O_CLOEXEC);
+	syn_fdio(&s, MS(1) + 120000, 100, 25, 0, 300, 10000);
+	syn_sc(&s, MS(1) + 130000, 100, LP_SC_CLOSE, 0, 1000, NULL, 0, NULL, 0, 0);
+	syn_progress(&s, MS(30), "#4 [1/5] FROM docker.io/layerprof/busybox");
+	syn_progress(&s, MS(31), "#4 DONE 0.0s");
+	const char *changed[] = { "src/index.js", NULL };
+	transfer(&s, 40, 5, NULL, changed);
+	syn_progress(&s, MS(70), "#6 [2/5] WORKDIR /app");
+	syn_progress(&s, MS(71), "#6 CACHED");
+	syn_close(&s, NULL);
+	return strdup(s.path);
+}
+
+Test(model, context_snapshot_is_not_the_dockerfiles)
+{
+	char *path = scenario_kept_context();
+	struct lp_model *m = load(path);
+	cr_assert_str_eq(m->context.snapshot_dir, SYN_ROOT "/overlay2/ctxsnapshotid0000000000a");
+	cr_assert_eq(m->context.sent_files, 1);
+	cr_assert_eq(m->context.changed_files, 1);
+	cr_assert_eq(m->context.sent_bytes, 333);
+	const struct lp_step *def = step(m, "#1");
+	cr_assert_eq(def->agg.files_written, 1);
+	cr_assert_eq(def->agg.bytes_written, 300);
+	/* the window: the CLI's read of src/index.js (40.1 ms) on, not its
+	 * read of Dockerfile.good at 1 ms */
+	const struct lp_step *cs = step(m, "#5");
+	cr_assert_eq(cs->t_start_ns, MS(40) + 100000);
+	cr_assert_lt(lp_step_wall_ns(cs), 1 * SYN_MS);
+	lp_model_free(m);
+	unlink(path);
+	free(path);
 }
 
 Test(model, attribution_helpers)
