@@ -363,7 +363,17 @@ static __always_inline struct lp_ev_fd_io *fdio_get(const struct lp_fd_key *k)
 
 /* Send the (tgid, fd) aggregate, if there is one, and forget it. now: the
  * record's time stamp, 0 to read the clock only when there is one to send
- * (a close of an fd never read or written: no clock read). */
+ * (a close of an fd never read or written: no clock read).
+ *
+ * Two threads may flush the same aggregate at once: the kernel frees an fd
+ * number inside close(2), so another thread's open can return it (and
+ * flush it as LP_FDIO_REUSED) before the closer's exit flushes it too.
+ * Both sent it (a real build's COPY: 441 bytes written twice, the second
+ * charged to the file opened read-only on that number). A HASH entry is
+ * claimed by deleting it: only the thread whose delete succeeds sends its
+ * copy. An emptied-in-place entry (below LP_FDIO_KEEP) has no such claim
+ * before 5.12's atomic exchange; those low numbers are a process's first
+ * files, rarely closed and reopened by two threads at once. */
 static __always_inline void fdio_flush(__u32 tgid, __u32 tid, __s32 fd, __u64 now, __u32 io_flags)
 {
 	struct lp_fd_key k = { .tgid = tgid, .fd = fd };
@@ -372,13 +382,19 @@ static __always_inline void fdio_flush(__u32 tgid, __u32 tid, __s32 fd, __u64 no
 		return;
 	if (!now)
 		now = bpf_ktime_get_ns();
-	lp_hdr_fill(&a->h, sizeof(*a), LP_EV_FD_IO, 0, tgid, tid, (__u32)fd, now);
-	a->io_flags = io_flags;
-	lp_submit(a, sizeof(*a), false);
-	if ((__u32)fd < LP_FDIO_KEEP)
+	if ((__u32)fd < LP_FDIO_KEEP) {
+		lp_hdr_fill(&a->h, sizeof(*a), LP_EV_FD_IO, 0, tgid, tid, (__u32)fd, now);
+		a->io_flags = io_flags;
+		lp_submit(a, sizeof(*a), false);
 		__builtin_memset(a, 0, sizeof(*a));
-	else
-		bpf_map_delete_elem(&fdio, &k);
+		return;
+	}
+	struct lp_ev_fd_io rec = *a;
+	if (bpf_map_delete_elem(&fdio, &k))
+		return; /* another thread's flush took it */
+	lp_hdr_fill(&rec.h, sizeof(rec), LP_EV_FD_IO, 0, tgid, tid, (__u32)fd, now);
+	rec.io_flags = io_flags;
+	lp_submit(&rec, sizeof(rec), false);
 }
 
 /* The open file behind fd in the current process, or NULL (no such fd, or

@@ -118,6 +118,17 @@ struct proc {
 	char comm[LP_COMM_LEN + 1];
 	struct path *cwd, *exe;
 	struct lp_u64map fds; /* (uint32_t)fd -> struct path * */
+	/* The file an open took an fd number over from, before the close
+	 * that freed the number was seen: the kernel frees it inside
+	 * close(2), so another thread's open can return first, and the
+	 * close's per-fd I/O comes after the open in the trace. Its I/O
+	 * began before that open returned: it is the earlier file's
+	 * (lp_resolver_fdio_path). One per process: the window is a few
+	 * microseconds. */
+	bool took_over;
+	int32_t took_fd;
+	struct path *took_from;
+	uint64_t took_at_ns;  /* when the open returned */
 };
 
 struct lp_resolver {
@@ -140,6 +151,7 @@ static void proc_free(struct proc *p)
 		return;
 	path_unref(p->cwd);
 	path_unref(p->exe);
+	path_unref(p->took_from);
 	fds_clear(&p->fds);
 	free(p);
 }
@@ -427,6 +439,13 @@ static struct path *first_path(struct lp_resolver *r, const struct lp_ev_syscall
 	return s ? path_new(s) : NULL;
 }
 
+/* Per-fd I/O of the file an open took the number over from: it began
+ * before that open returned (a file's I/O comes after its own open). */
+static bool took_over_io(const struct proc *p, const struct lp_ev_fd_io *ev)
+{
+	return p->took_over && p->took_fd == (int32_t)ev->h.aux && ev->first_ts && ev->first_ts < p->took_at_ns;
+}
+
 static void feed_syscall(struct lp_resolver *r, const struct lp_ev_syscall *ev, bool known,
 			 const char *given)
 {
@@ -439,6 +458,14 @@ static void feed_syscall(struct lp_resolver *r, const struct lp_ev_syscall *ev, 
 	if (lp_sc_opens_path(sc)) {
 		struct path *path = first_path(r, ev, known, given);
 		p = proc_live(r, ev->h.tgid);
+		struct path *old = fd_get(p, ret);
+		if (old) {
+			path_unref(p->took_from);
+			p->took_from = path_ref(old);
+			p->took_over = true;
+			p->took_fd = ret;
+			p->took_at_ns = ev->h.ts;
+		}
 		fd_put(p, ret, path);
 		return;
 	}
@@ -578,8 +605,14 @@ static void feed(struct lp_resolver *r, const struct lp_hdr *rec, bool known, co
 		if (!lp_resolver_fdio_closes(r, rec))
 			break; /* drained at the end of the recording: still open */
 		p = proc_get(r, rec->tgid);
-		if (p)
+		if (p && took_over_io(p, (const void *)rec)) {
+			/* the earlier file's close: the new one stays open */
+			path_unref(p->took_from);
+			p->took_from = NULL;
+			p->took_over = false;
+		} else if (p) {
 			fd_put(p, (int32_t)rec->aux, NULL);
+		}
 		break;
 	case LP_EV_SYSCALL:
 		feed_syscall(r, (const void *)rec, known, given);
@@ -606,6 +639,9 @@ const char *lp_resolver_fdio_path(const struct lp_resolver *r, const struct lp_e
 {
 	if (!lp_fdio_is_path_io(ev))
 		return NULL;
+	const struct proc *p = r ? proc_get(r, ev->h.tgid) : NULL;
+	if (p && took_over_io(p, ev))
+		return p->took_from ? p->took_from->s : NULL;
 	return lp_resolver_fd_path(r, ev->h.tgid, (int)ev->h.aux);
 }
 

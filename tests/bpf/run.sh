@@ -210,6 +210,31 @@ else
 	fail "tiny ring buffer: per-CPU losses add up to the total" "by_cpu=$by_cpu total=$lost"
 fi
 
+# --- (g) an fd number freed inside close(2) and taken by another thread's
+# open before the close returns (both threads' exits flush the aggregate):
+# each of the N writes is sent once, charged to its own file; the file the
+# other thread opens read-only is never written. The race is the
+# scheduler's: a broken claim shows in some runs (11 duplicates in 20,000
+# closes here before it was fixed), never a false one.
+mkdir -p "$tmp/g"
+race_n=4000
+"$LP_BIN" record --no-daemons -o "$tmp/g.lprof" -- "$W" --fd-race "$tmp/g" "$race_n" >"$tmp/g.out" 2>"$tmp/g.err"
+rc=$?
+written=$(sed -n 's/^race_writes=//p' "$tmp/g.out")
+if [ "$rc" != 0 ] || [ -z "$written" ]; then
+	fail "fd race: record the workload" "exit $rc: $(tail -2 "$tmp/g.err" | tr '\n' ' ')"
+else
+	got=$("$LP_BIN" dump --json "$tmp/g.lprof" | jq -s -c --arg w "$tmp/g/race-w" --arg r "$tmp/g/race-r" '
+		[.[] | select(.kind == "fd_io" and .comm == "workload" and .write_bytes > 0)] |
+		[([.[] | select(.path == $w)] | length), ([.[] | select(.path == $w) | .write_bytes] | add),
+		 ([.[] | select(.path != $w and .fd > 2)] | length), ([.[] | select(.path == $r)] | length)]')
+	expect_race="[$written,$((written * 100)),0,0]"
+	[ "$got" = "$expect_race" ] &&
+		pass "fd race: $written writes of 100 B sent once each, none charged elsewhere" ||
+		fail "fd race: each write sent once, to its file [records, bytes, others, to race-r]" \
+			"$expect_race, got $got"
+fi
+
 # command not found: 127, before anything is loaded
 "$LP_BIN" record --no-daemons -o "$tmp/d3.lprof" -- /nonexistent/lp-command >/dev/null 2>"$tmp/d3.err"
 rc=$?

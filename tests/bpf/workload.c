@@ -149,6 +149,53 @@ static int burst(long n)
 	return 0;
 }
 
+/* --fd-race DIR N: the main thread writes 100 bytes to DIR/race-w and
+ * closes it, N times, on an fd number another thread keeps opening (and
+ * closing, no I/O) DIR/race-r on: the kernel frees the number inside
+ * close(2), so the other thread's open often returns it before the close
+ * has returned. Each write must be sent once, charged to race-w. */
+static volatile int race_stop;
+static const char *race_r;
+
+static void *race_opener(void *arg)
+{
+	(void)arg;
+	while (!race_stop) {
+		long fd = syscall(SYS_openat, AT_FDCWD, race_r, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			syscall(SYS_close, fd);
+	}
+	return NULL;
+}
+
+static int fd_race(long n)
+{
+	static char w[3200], r[3200];
+	snprintf(w, sizeof(w), "%s/race-w", dir);
+	snprintf(r, sizeof(r), "%s/race-r", dir);
+	race_r = r;
+	/* numbers above LP_FDIO_KEEP (16): aggregates in the HASH map */
+	for (int i = 0; i < 20; i++)
+		if (open("/dev/null", O_RDONLY | O_CLOEXEC) < 0)
+			return 2;
+	pthread_t t;
+	if (pthread_create(&t, NULL, race_opener, NULL) != 0)
+		return 2;
+	long written = 0;
+	for (long i = 0; i < n; i++) {
+		long fd = syscall(SYS_openat, AT_FDCWD, w, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0)
+			continue;
+		if (syscall(SYS_write, fd, buf, 100) == 100)
+			written++;
+		syscall(SYS_close, fd);
+	}
+	race_stop = 1;
+	pthread_join(t, NULL);
+	out("race_writes", written);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "--busy"))
@@ -167,6 +214,10 @@ int main(int argc, char **argv)
 		close(p[0]);
 		close(p[1]);
 		_exit(0);
+	}
+	if (argc == 4 && !strcmp(argv[1], "--fd-race")) {
+		snprintf(dir, sizeof(dir), "%s", argv[2]);
+		return fd_race(atol(argv[3]));
 	}
 	if (argc == 4 && !strcmp(argv[1], "--burst")) {
 		snprintf(dir, sizeof(dir), "%s", argv[3]);

@@ -249,9 +249,9 @@ context_truth() {
 	BLOAT_LINES=$(printf '%s\n' ".git/" "$art/" | sort | jq -R . | jq -sc .)
 }
 
-# The assertions every build gets.
+# The assertions every build gets: common_checks ECO VARIANT BUILD CONTEXT_DIR
 common_checks() {
-	local eco=$1 v=$2 b=$3 N="$eco/$v/$b" exp got pat cached_n cacheable_n rate_exp socks line id name c d f wall w
+	local eco=$1 v=$2 b=$3 dir=$4 N="$eco/$v/$b" exp got pat cached_n cacheable_n rate_exp socks line id name c d f wall w
 	pat=${INSTALL[$eco]}
 	expect "$N: build.status" '"ok"' "$(q '.build.status')"
 	expect "$N: no failed-step finding" 0 "$(q '[.findings[] | select(.kind == "failed-step")] | length')"
@@ -302,6 +302,21 @@ common_checks() {
 	fi
 	expect "$N: secret-in-context names exactly .env" '[".env"]' \
 		"$(q '[.findings[] | select(.kind == "secret-in-context") | .paths[]] | sort')"
+
+	# good: the COPY of the manifests, when it ran, wrote exactly them
+	# (sizes by stat in the context): not the files the context transfer
+	# sent, nor the Dockerfile's own snapshot
+	if [ "$v" = good ]; then
+		local first files bytes row
+		first=$(printf '%s\n' ${MANIFESTS[$eco]} | head -1)
+		files=$(printf '%s\n' ${MANIFESTS[$eco]} | wc -l)
+		bytes=$(cd "$dir" && stat -c %s ${MANIFESTS[$eco]} | awk '{ s += $1 } END { print s + 0 }')
+		row=$(q --arg m "$first" '[.steps[] | select(.instruction == "COPY" and (.name | test("COPY [^ ]*" + $m)))][0] | [.cached, .files_written, .bytes_written]')
+		case "$row" in
+		'[true,'*) ok "$N: the manifests' COPY is cached (nothing written)" ;;
+		*) expect "$N: the manifests' COPY wrote them: files, bytes (stat)" "[false,$files,$bytes]" "$row" ;;
+		esac
+	fi
 
 	# no socket bytes charged to a file
 	socks=$(sockets_in_file_io "$RECS/$eco/$v-$b.lprof" "$(tr -dc 0-9 <"$D/dockerd.pid")")
@@ -368,7 +383,7 @@ run_eco() {
 				bad "$N: the install step (RUN ...${INSTALL[$eco]}...) in the progress stream" "one" "none"
 				continue
 			fi
-			common_checks "$eco" "$v" "$b"
+			common_checks "$eco" "$v" "$b" "$src"
 			layer_checks "$eco" "$v" "$b" "$src"
 			wall=$(jq -r --arg n "$INST_NAME" '[.steps[] | select(.name == $n)][0] | .wall_ms // "none"' "$J")
 			local lo_n lo_json

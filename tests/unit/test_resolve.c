@@ -239,6 +239,35 @@ Test(resolve, close_via_fd_io_and_drain)
 	cr_assert_null(lp_resolver_fd_path(r, 80, -13));
 }
 
+/* Another thread's open returned fd 23, which close(2) had freed, before
+ * that close returned: the close's I/O (begun before the open) is the
+ * earlier file's, and the new file stays open. */
+Test(resolve, close_after_the_open_that_took_its_number)
+{
+	seed(90, "dockerd", "/");
+	res_then_feed(&(struct sc_spec){ .tgid = 90, .ts = 1000, .sc = LP_SC_OPEN, .ret = 23,
+		.str = { [0] = "/layer/tar-split.json.gz" } }, 0);
+	res_then_feed(&(struct sc_spec){ .tgid = 90, .tid = 91, .ts = 2000, .sc = LP_SC_OPEN, .ret = 23,
+		.str = { [0] = "/diff/README.md" } }, 0);
+	build_fd_io(buf, 90, 23, 0, 0, false);
+	struct lp_ev_fd_io *io = (struct lp_ev_fd_io *)buf;
+	io->h.ts = 2002;
+	io->wbytes = 441;
+	io->wcalls = 1;
+	io->first_ts = io->last_ts = 1500;
+	cr_assert_str_eq(lp_resolver_fdio_path(r, io), "/layer/tar-split.json.gz");
+	feed(0);
+	cr_assert_str_eq(lp_resolver_fd_path(r, 90, 23), "/diff/README.md");
+	/* the new file's own I/O and close */
+	build_fd_io(buf, 90, 23, 1897, 2, false);
+	io->h.ts = 3000;
+	io->first_ts = 2500;
+	io->last_ts = 2600;
+	cr_assert_str_eq(lp_resolver_fdio_path(r, io), "/diff/README.md");
+	feed(0);
+	cr_assert_null(lp_resolver_fd_path(r, 90, 23));
+}
+
 Test(resolve, second_paths_and_non_paths)
 {
 	seed(90, "dockerd", "/root");
