@@ -26,7 +26,10 @@
  *   LP_EV_FD_IO        a close forgets the fd; so does the drain at the
  *                      end of the recording (LP_FDIO_DRAINED) of a process
  *                      that had exited: the kernel closed its fds at exit.
- *                      The drain of a running process's fd leaves it open
+ *                      The drain of a running process's fd leaves it open.
+ *                      A close that comes after another thread's open of
+ *                      its number (freed inside close(2)) with I/O begun
+ *                      before that open is the earlier file's
  *
  * Limits, by design: resolution is lexical (symlinks are not followed, the
  * process's root - chroot, container - is not known: paths inside a
