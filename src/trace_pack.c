@@ -277,8 +277,11 @@ struct ecol {
 #define QUIET_PACKS 3
 #define REPROBE 8
 
+#define RESERVE_MIN 4096 /* values of room a column is given at least (reserve()) */
+
 struct lp_packer {
 	struct ecol col[NCOL];
+	size_t room; /* every column has room for this many more values */
 	struct model m;
 	uint32_t *hslot[NDICT]; /* entry index + 1, where hused says so */
 	/* the slots of hslot[] written in this pack, a bit each: a lookup of
@@ -404,13 +407,11 @@ static bool ecol_grow(struct ecol *e, bool bytes, size_t need)
 	return true;
 }
 
+/* Every column has room for the record being coded (reserve(), before
+ * each record): a push is a store, no check. */
 static inline void push(struct pk *c, int col, uint64_t v)
 {
 	struct ecol *e = &c->P->col[col];
-	if (e->n == e->cap && !ecol_grow(e, false, 1)) {
-		c->bad = true;
-		return;
-	}
 	e->v[e->n++] = v;
 }
 
@@ -430,10 +431,19 @@ static inline uint64_t pull(struct pk *c, int col)
 
 /* ------------------------------------------------------------ field coders */
 
+/*
+ * The coders below take the direction (enc) as a parameter, not from c:
+ * code_record() is made twice from one source, for encoding and for
+ * decoding (code_record_enc/_dec), each with enc a constant, so that the
+ * encoder's copy has no test of the direction and no decoding branch
+ * left in it. The macros use the `enc` of the function they are in.
+ */
+
 /* A value <= max, as is. */
-static inline void cu(struct pk *c, int col, uint64_t *v, uint64_t max)
+static inline __attribute__((always_inline)) void cu(struct pk *c, bool enc, int col,
+						     uint64_t *v, uint64_t max)
 {
-	if (c->enc) {
+	if (enc) {
 		push(c, col, *v);
 		return;
 	}
@@ -447,46 +457,45 @@ static inline void cu(struct pk *c, int col, uint64_t *v, uint64_t max)
 }
 
 /* d(v, pred) */
-static inline void cd64(struct pk *c, int col, uint64_t *v, uint64_t pred)
+static inline __attribute__((always_inline)) void cd64(struct pk *c, bool enc, int col,
+						       uint64_t *v, uint64_t pred)
 {
-	if (c->enc)
+	if (enc)
 		push(c, col, lp_zigzag64(*v - pred));
 	else
 		*v = pred + lp_unzigzag64(pull(c, col));
 }
 
 /* d32(v, pred) */
-static inline void cd32(struct pk *c, int col, uint32_t *v, uint32_t pred)
+static inline __attribute__((always_inline)) void cd32(struct pk *c, bool enc, int col,
+						       uint32_t *v, uint32_t pred)
 {
 	uint64_t x = zz32(*v - pred);
-	cu(c, col, &x, UINT32_MAX);
-	if (!c->enc)
+	cu(c, enc, col, &x, UINT32_MAX);
+	if (!enc)
 		*v = pred + unzz32((uint32_t)x);
 }
 
 /* Code a struct field: its value goes through a u64 and back (a no-op when
  * encoding). */
-#define CU8(col, field) do { uint64_t t_ = (field); cu(c, col, &t_, UINT8_MAX); (field) = (uint8_t)t_; } while (0)
-#define CU16(col, field) do { uint64_t t_ = (field); cu(c, col, &t_, UINT16_MAX); (field) = (uint16_t)t_; } while (0)
-#define CU32(col, field) do { uint64_t t_ = (field); cu(c, col, &t_, UINT32_MAX); (field) = (uint32_t)t_; } while (0)
-#define CU64(col, field) do { uint64_t t_ = (field); cu(c, col, &t_, UINT64_MAX); (field) = t_; } while (0)
-#define CZ64(col, field) do { uint64_t t_ = (uint64_t)(field); cd64(c, col, &t_, 0); (field) = (__typeof__(field))t_; } while (0)
-#define CD64(col, field, pred) do { uint64_t t_ = (field); cd64(c, col, &t_, (pred)); (field) = t_; } while (0)
-#define CD32(col, field, pred) do { uint32_t t_ = (uint32_t)(field); cd32(c, col, &t_, (uint32_t)(pred)); (field) = (__typeof__(field))t_; } while (0)
-#define CX64(col, field, pred) do { uint64_t t_ = (field) ^ (pred); cu(c, col, &t_, UINT64_MAX); (field) = t_ ^ (pred); } while (0)
+#define CU8(col, field) do { uint64_t t_ = (field); cu(c, enc, col, &t_, UINT8_MAX); (field) = (uint8_t)t_; } while (0)
+#define CU16(col, field) do { uint64_t t_ = (field); cu(c, enc, col, &t_, UINT16_MAX); (field) = (uint16_t)t_; } while (0)
+#define CU32(col, field) do { uint64_t t_ = (field); cu(c, enc, col, &t_, UINT32_MAX); (field) = (uint32_t)t_; } while (0)
+#define CU64(col, field) do { uint64_t t_ = (field); cu(c, enc, col, &t_, UINT64_MAX); (field) = t_; } while (0)
+#define CZ64(col, field) do { uint64_t t_ = (uint64_t)(field); cd64(c, enc, col, &t_, 0); (field) = (__typeof__(field))t_; } while (0)
+#define CD64(col, field, pred) do { uint64_t t_ = (field); cd64(c, enc, col, &t_, (pred)); (field) = t_; } while (0)
+#define CD32(col, field, pred) do { uint32_t t_ = (uint32_t)(field); cd32(c, enc, col, &t_, (uint32_t)(pred)); (field) = (__typeof__(field))t_; } while (0)
+#define CX64(col, field, pred) do { uint64_t t_ = (field) ^ (pred); cu(c, enc, col, &t_, UINT64_MAX); (field) = t_ ^ (pred); } while (0)
 
 /* n bytes at p in a byte column. Decoding writes p[0..n): the caller has
  * checked the room. */
-static void cbytes(struct pk *c, int col, uint8_t *p, size_t n)
+static inline __attribute__((always_inline)) void cbytes(struct pk *c, bool enc, int col,
+							 uint8_t *p, size_t n)
 {
 	if (!n || c->bad)
 		return;
-	if (c->enc) {
+	if (enc) { /* room reserved, as for push() */
 		struct ecol *e = &c->P->col[col];
-		if (!ecol_grow(e, true, n)) {
-			c->bad = true;
-			return;
-		}
 		memcpy(e->b + e->n, p, n);
 		e->n += n;
 		return;
@@ -695,7 +704,7 @@ static void enc_path(struct pk *c, const uint8_t *p, size_t n)
 			push(c, C_PTOK, tr);
 			if (!tr) {
 				push(c, C_PLEN, e - s0);
-				cbytes(c, C_PSTR, (uint8_t *)(uintptr_t)(p + s0), e - s0);
+				cbytes(c, true, C_PSTR, (uint8_t *)(uintptr_t)(p + s0), e - s0);
 			}
 			dict_add(c, D_TOK, p + s0, e - s0, th);
 			s0 = e;
@@ -784,7 +793,7 @@ static size_t dec_path(struct pk *c, uint8_t *p, size_t room)
 				return 0;
 			}
 			tl = (size_t)x;
-			cbytes(c, C_PSTR, p + n, tl);
+			cbytes(c, false, C_PSTR, p + n, tl);
 			if (c->bad)
 				return 0;
 		}
@@ -819,13 +828,13 @@ done:
 }
 
 /* A 16-byte comm at p. */
-static void ccomm(struct pk *c, uint8_t *p)
+static inline __attribute__((always_inline)) void ccomm(struct pk *c, bool enc, uint8_t *p)
 {
 	struct dict *d = &c->m->d[D_COMM];
 	uint32_t h = 0;
 	if (c->bad)
 		return;
-	if (c->enc) {
+	if (enc) {
 		uint64_t r = dict_find(c, D_COMM, p, COMM_LEN, &h);
 		push(c, C_CREF, r);
 		if (!r) {
@@ -834,7 +843,7 @@ static void ccomm(struct pk *c, uint8_t *p)
 				while (k < COMM_LEN && d->p[d->n - 1][k] == p[k])
 					k++;
 			push(c, C_CPFX, k);
-			cbytes(c, C_CSTR, p + k, COMM_LEN - k);
+			cbytes(c, true, C_CSTR, p + k, COMM_LEN - k);
 		}
 		dict_add(c, D_COMM, p, COMM_LEN, h);
 		return;
@@ -857,7 +866,7 @@ static void ccomm(struct pk *c, uint8_t *p)
 		}
 		if (k)
 			memcpy(p, d->p[d->n - 1], (size_t)k);
-		cbytes(c, C_CSTR, p + k, COMM_LEN - (size_t)k);
+		cbytes(c, false, C_CSTR, p + k, COMM_LEN - (size_t)k);
 		if (c->bad)
 			return;
 	}
@@ -960,12 +969,13 @@ static bool fits_layout(const union fixed *f, size_t size)
 
 /* A PATH field at rec + *off whose length is the u16 *len. Decoding
  * checks the room left (limit - *off) and sets *len. */
-static void rpath(struct pk *c, uint8_t *rec, size_t *off, size_t limit, uint16_t *len)
+static inline __attribute__((always_inline)) void rpath(struct pk *c, bool enc, uint8_t *rec,
+							size_t *off, size_t limit, uint16_t *len)
 {
 	size_t n;
 	if (c->bad)
 		return;
-	if (c->enc) {
+	if (enc) {
 		n = *len;
 		enc_path(c, rec + *off, n);
 	} else {
@@ -984,29 +994,33 @@ static void rpath(struct pk *c, uint8_t *rec, size_t *off, size_t limit, uint16_
 /* A comm field: 16 bytes at rec + at, inside the fixed part; field: its
  * copy in the fixed part being coded. (The dictionary keeps pointers to
  * where the bytes stay: the input record, or the output record.) */
-static void rcomm(struct pk *c, uint8_t *rec, size_t at, char *field)
+static inline __attribute__((always_inline)) void rcomm(struct pk *c, bool enc, uint8_t *rec,
+							size_t at, char *field)
 {
-	ccomm(c, rec + at);
-	if (!c->enc && !c->bad)
+	ccomm(c, enc, rec + at);
+	if (!enc && !c->bad)
 		memcpy(field, rec + at, COMM_LEN);
 }
 
 /* n bytes of a byte column at rec + *off (decoding checks the room). */
-static void rbytes(struct pk *c, int col, uint8_t *rec, size_t *off, size_t limit, size_t n)
+static inline __attribute__((always_inline)) void rbytes(struct pk *c, bool enc, int col,
+							 uint8_t *rec, size_t *off, size_t limit,
+							 size_t n)
 {
 	if (c->bad)
 		return;
-	if (!c->enc && (limit < *off || n > limit - *off)) {
+	if (!enc && (limit < *off || n > limit - *off)) {
 		fail(c, "%zu bytes of '%s' do not fit (%zu bytes left)", n, col_name[col],
 		     limit > *off ? limit - *off : 0);
 		return;
 	}
-	cbytes(c, col, rec + *off, n);
+	cbytes(c, enc, col, rec + *off, n);
 	*off += n;
 }
 
-static void code_syscall(struct pk *c, struct lp_ev_syscall *e, uint64_t form, uint8_t *rec,
-			 size_t *off, size_t limit)
+static inline __attribute__((always_inline)) void
+code_syscall(struct pk *c, bool enc, struct lp_ev_syscall *e, uint64_t form, uint8_t *rec,
+	     size_t *off, size_t limit)
 {
 	struct model *m = c->m;
 	if (form == F_SC_BIG)
@@ -1020,7 +1034,7 @@ static void code_syscall(struct pk *c, struct lp_ev_syscall *e, uint64_t form, u
 	for (int i = 0; i < LP_SYSCALL_MAX_STRS; i++)
 		t |= (uint64_t)e->str_arg[i] << (8 * (i + 1));
 	t ^= m->last_sarg[sc];
-	cu(c, C_SARG, &t, (1ull << 40) - 1);
+	cu(c, enc, C_SARG, &t, (1ull << 40) - 1);
 	t ^= m->last_sarg[sc];
 	m->last_sarg[sc] = t;
 	if (c->bad)
@@ -1057,7 +1071,7 @@ static void code_syscall(struct pk *c, struct lp_ev_syscall *e, uint64_t form, u
 		 * arguments are strings changes with every other syscall) */
 		bool str = isstr[i];
 		int col = str ? C_PTR : C_ARG0 + i;
-		if (c->enc) {
+		if (enc) {
 			uint64_t a = e->args[i];
 			push(c, col, str ? a ^ ts->ptr : lp_zigzag64(a - last[i]));
 		} else {
@@ -1071,7 +1085,7 @@ static void code_syscall(struct pk *c, struct lp_ev_syscall *e, uint64_t form, u
 	}
 	ts->ret = (uint64_t)e->ret;
 	for (int i = 0; i < e->nstr; i++)
-		rpath(c, rec, off, limit, &e->str_len[i]);
+		rpath(c, enc, rec, off, limit, &e->str_len[i]);
 }
 
 /*
@@ -1079,14 +1093,16 @@ static void code_syscall(struct pk *c, struct lp_ev_syscall *e, uint64_t form, u
  * lp_hdr). Decoding: rec is where it goes, with `room` bytes there. Returns
  * the record's size, 0 on failure (c->bad set).
  */
-static size_t code_record(struct pk *c, uint8_t *rec, size_t size, size_t room)
+static inline __attribute__((always_inline)) size_t code_record(struct pk *c, const bool enc,
+								 uint8_t *rec, size_t size,
+								 size_t room)
 {
 	struct model *m = c->m;
 	union fixed f;
 	size_t fx = 0;
 	uint64_t form = F_ESC;
 
-	if (c->enc) {
+	if (enc) {
 		memcpy(&f, rec, sizeof(struct lp_hdr));
 		fx = fixed_size(f.h.kind);
 		if (fx && size >= fx)
@@ -1107,10 +1123,10 @@ static size_t code_record(struct pk *c, uint8_t *rec, size_t size, size_t room)
 		memset(&f, 0, sizeof(f));
 	}
 
-	cu(c, C_FORM, &form, 255);
+	cu(c, enc, C_FORM, &form, 255);
 	if (form == F_ESC) {
 		uint64_t k = f.h.kind;
-		cu(c, C_ESC, &k, 255);
+		cu(c, enc, C_ESC, &k, 255);
 		f.h.kind = (uint8_t)k;
 	} else if (form >= F_SC) {
 		f.h.kind = LP_EV_SYSCALL;
@@ -1123,7 +1139,7 @@ static size_t code_record(struct pk *c, uint8_t *rec, size_t size, size_t room)
 	}
 	if (c->bad)
 		return 0;
-	if (!c->enc) {
+	if (!enc) {
 		c->kind = form == F_ESC ? 0 : f.h.kind;
 		c->kind_known = true;
 		fx = form == F_ESC ? sizeof(struct lp_hdr) : fixed_size(f.h.kind);
@@ -1143,13 +1159,13 @@ static size_t code_record(struct pk *c, uint8_t *rec, size_t size, size_t room)
 	CU8(C_FLAGS, f.h.flags);
 	bool first = c->rec_no == 0;
 	uint64_t j = NPAIR;
-	if (c->enc)
+	if (enc)
 		for (unsigned i = 0; i < m->npair; i++)
 			if (m->pair[i].tgid == f.h.tgid && m->pair[i].tid == f.h.tid) {
 				j = i;
 				break;
 			}
-	cu(c, C_THREAD, &j, NPAIR);
+	cu(c, enc, C_THREAD, &j, NPAIR);
 	if (c->bad)
 		return 0;
 	if (j < NPAIR) {
@@ -1176,23 +1192,23 @@ static size_t code_record(struct pk *c, uint8_t *rec, size_t size, size_t room)
 		return 0;
 
 	/* decoding: the strings and data go straight to rec + fx on */
-	size_t limit = c->enc ? size : room;
+	size_t limit = enc ? size : room;
 	size_t off = fx;
 
 	if (form == F_ESC) {
 		uint64_t sz = size;
 		CU32(C_AUX, f.h.aux);
-		cu(c, C_ESC, &sz, REC_MAX);
+		cu(c, enc, C_ESC, &sz, REC_MAX);
 		if (c->bad)
 			return 0;
 		if (sz < sizeof(struct lp_hdr)) {
 			fail(c, "escaped record of %llu bytes", (unsigned long long)sz);
 			return 0;
 		}
-		rbytes(c, C_RAW, rec, &off, limit, (size_t)sz - sizeof(struct lp_hdr));
+		rbytes(c, enc, C_RAW, rec, &off, limit, (size_t)sz - sizeof(struct lp_hdr));
 		if (c->bad)
 			return 0;
-		if (!c->enc) {
+		if (!enc) {
 			f.h.size = (uint16_t)sz;
 			memcpy(rec, &f.h, sizeof(f.h));
 		}
@@ -1201,25 +1217,25 @@ static size_t code_record(struct pk *c, uint8_t *rec, size_t size, size_t room)
 
 	switch (f.h.kind) {
 	case LP_EV_SYSCALL:
-		code_syscall(c, &f.sc, form, rec, &off, limit);
+		code_syscall(c, enc, &f.sc, form, rec, &off, limit);
 		break;
 	case LP_EV_FORK:
 		CD32(C_AUX, f.fork.h.aux, f.h.tgid);
-		rcomm(c, rec, offsetof(struct lp_ev_fork, child_comm), f.fork.child_comm);
+		rcomm(c, enc, rec, offsetof(struct lp_ev_fork, child_comm), f.fork.child_comm);
 		break;
 	case LP_EV_EXEC:
 		CD32(C_AUX, f.exec.h.aux, f.h.tgid);
 		CD32(C_MISC, f.exec.ppid, f.h.tgid);
 		CU16(C_PAD, f.exec.pad);
-		rcomm(c, rec, offsetof(struct lp_ev_exec, comm), f.exec.comm);
-		rpath(c, rec, &off, limit, &f.exec.filename_len);
+		rcomm(c, enc, rec, offsetof(struct lp_ev_exec, comm), f.exec.comm);
+		rpath(c, enc, rec, &off, limit, &f.exec.filename_len);
 		break;
 	case LP_EV_EXEC_ARGV:
 		CU32(C_AUX, f.argv.h.aux);
 		CD32(C_MISC, f.argv.dirfd, 0);
 		CU16(C_MISC, f.argv.argc);
 		CU16(C_MISC, f.argv.data_len);
-		rbytes(c, C_ARGV, rec, &off, limit, f.argv.data_len);
+		rbytes(c, enc, C_ARGV, rec, &off, limit, f.argv.data_len);
 		break;
 	case LP_EV_EXIT:
 		CU32(C_AUX, f.exit.h.aux);
@@ -1227,7 +1243,7 @@ static size_t code_record(struct pk *c, uint8_t *rec, size_t size, size_t room)
 		CU32(C_MISC, f.exit.counts.chmod);
 		CU32(C_MISC, f.exit.counts.utimens);
 		CU32(C_MISC, f.exit.counts.stat_ok);
-		rcomm(c, rec, offsetof(struct lp_ev_exit, comm), f.exit.comm);
+		rcomm(c, enc, rec, offsetof(struct lp_ev_exit, comm), f.exit.comm);
 		break;
 	case LP_EV_FD_IO: {
 		struct lp_ev_fd_io *e = &f.io;
@@ -1249,16 +1265,16 @@ static size_t code_record(struct pk *c, uint8_t *rec, size_t size, size_t room)
 		CD32(C_AUX, f.seed.h.aux, f.h.tgid);
 		CU16(C_MISC, f.seed.cmdline_len);
 		CU16(C_MISC, f.seed.argc);
-		rcomm(c, rec, offsetof(struct lp_rec_proc_seed, comm), f.seed.comm);
-		rpath(c, rec, &off, limit, &f.seed.exe_len);
-		rpath(c, rec, &off, limit, &f.seed.cwd_len);
-		rbytes(c, C_ARGV, rec, &off, limit, f.seed.cmdline_len);
+		rcomm(c, enc, rec, offsetof(struct lp_rec_proc_seed, comm), f.seed.comm);
+		rpath(c, enc, rec, &off, limit, &f.seed.exe_len);
+		rpath(c, enc, rec, &off, limit, &f.seed.cwd_len);
+		rbytes(c, enc, C_ARGV, rec, &off, limit, f.seed.cmdline_len);
 		break;
 	case LP_REC_FD_SEED:
 		CU32(C_AUX, f.fds.h.aux);
 		for (int i = 0; i < 3; i++)
 			CU16(C_PAD, f.fds.pad[i]);
-		rpath(c, rec, &off, limit, &f.fds.path_len);
+		rpath(c, enc, rec, &off, limit, &f.fds.path_len);
 		break;
 	case LP_REC_PROGRESS:
 		CU32(C_AUX, f.prog.h.aux);
@@ -1266,11 +1282,11 @@ static size_t code_record(struct pk *c, uint8_t *rec, size_t size, size_t room)
 		CU16(C_PAD, f.prog.flags);
 		for (int i = 0; i < 2; i++)
 			CU16(C_PAD, f.prog.pad[i]);
-		rbytes(c, C_TEXT, rec, &off, limit, f.prog.len);
+		rbytes(c, enc, C_TEXT, rec, &off, limit, f.prog.len);
 		break;
 	case LP_REC_TRACE_PID:
 		CU32(C_AUX, f.tp.h.aux);
-		rcomm(c, rec, offsetof(struct lp_rec_trace_pid, comm), f.tp.comm);
+		rcomm(c, enc, rec, offsetof(struct lp_rec_trace_pid, comm), f.tp.comm);
 		break;
 	case LP_REC_CONTEXT_FILE:
 		CU32(C_AUX, f.ctx.h.aux);
@@ -1278,7 +1294,7 @@ static size_t code_record(struct pk *c, uint8_t *rec, size_t size, size_t room)
 		CZ64(C_MISC, f.ctx.mtime_ns);
 		CU32(C_MISC, f.ctx.mode);
 		CU16(C_PAD, f.ctx.pad);
-		rpath(c, rec, &off, limit, &f.ctx.path_len);
+		rpath(c, enc, rec, &off, limit, &f.ctx.path_len);
 		break;
 	default:
 		fail(c, "no layout"); /* not reached: forms map to known kinds */
@@ -1288,16 +1304,27 @@ static size_t code_record(struct pk *c, uint8_t *rec, size_t size, size_t room)
 		return 0;
 
 	/* bytes after the strings, inside hdr.size */
-	uint64_t tail = c->enc ? size - off : 0;
-	cu(c, C_TAIL, &tail, REC_MAX);
-	rbytes(c, C_RAW, rec, &off, limit, (size_t)tail);
+	uint64_t tail = enc ? size - off : 0;
+	cu(c, enc, C_TAIL, &tail, REC_MAX);
+	rbytes(c, enc, C_RAW, rec, &off, limit, (size_t)tail);
 	if (c->bad)
 		return 0;
-	if (!c->enc) {
+	if (!enc) {
 		f.h.size = (uint16_t)off; /* off <= limit <= REC_MAX */
 		copy_fixed(rec, &f, fx);
 	}
 	return off;
+}
+
+/* The two copies of code_record() (see cu()). */
+static size_t code_record_enc(struct pk *c, const uint8_t *rec, size_t size)
+{
+	return code_record(c, true, (uint8_t *)(uintptr_t)rec, size, 0);
+}
+
+static size_t code_record_dec(struct pk *c, uint8_t *rec, size_t room)
+{
+	return code_record(c, false, rec, 0, room);
 }
 
 /* ------------------------------------------------------------ model */
@@ -1441,6 +1468,29 @@ static void split_planes(const uint64_t *v, size_t n, unsigned w, uint8_t *out)
 			out[k * n + j] = (uint8_t)(v[j] >> (8 * k));
 }
 
+/* Room for at least `need` more values in every column (bytes in a byte
+ * column); P->room: the least room of any. A record of n bytes adds at
+ * most n values to any one column (its fixed fields are fewer than its
+ * bytes, and a string adds a few values plus at most one per byte), so
+ * with room >= n before each record, less n after it, push() and
+ * cbytes() need no check of their own: one test a record instead of one
+ * a value. */
+static bool reserve(struct lp_packer *P, size_t need)
+{
+	size_t room = SIZE_MAX;
+	if (need < RESERVE_MIN)
+		need = RESERVE_MIN;
+	for (int i = 0; i < NCOL; i++) {
+		struct ecol *e = &P->col[i];
+		if (!ecol_grow(e, i >= C_FIRST_BYTES, need))
+			return false;
+		if (e->cap - e->n < room)
+			room = e->cap - e->n;
+	}
+	P->room = room;
+	return true;
+}
+
 size_t lp_pack(struct lp_packer *P, const uint8_t *raw, size_t len, uint8_t *out, size_t cap)
 {
 	struct pk c = { .enc = true, .P = P, .m = &P->m };
@@ -1450,6 +1500,7 @@ size_t lp_pack(struct lp_packer *P, const uint8_t *raw, size_t len, uint8_t *out
 		P->col[i].n = 0;
 	}
 	memset(P->hused, 0, sizeof(P->hused));
+	P->room = 0;
 
 	size_t pos = 0, nrec = 0;
 	while (pos < len) {
@@ -1464,7 +1515,10 @@ size_t lp_pack(struct lp_packer *P, const uint8_t *raw, size_t len, uint8_t *out
 		 * another core: asked for ahead of their turn. */
 		__builtin_prefetch(raw + pos + 512);
 		c.rec_no = (unsigned long)nrec;
-		code_record(&c, (uint8_t *)(uintptr_t)(raw + pos), size, 0);
+		if (size > P->room && !reserve(P, size))
+			return 0;
+		P->room -= size;
+		code_record_enc(&c, raw + pos, size);
 		if (c.bad)
 			return 0;
 		pos += size;
@@ -1664,7 +1718,7 @@ long lp_unpack(struct lp_unpacker *U, const uint8_t *in, size_t n, uint8_t *out,
 				 (unsigned long long)r + 1, out_len);
 			return -1;
 		}
-		size_t k = code_record(&c, out + o, 0, out_len - o);
+		size_t k = code_record_dec(&c, out + o, out_len - o);
 		if (c.bad || !k) {
 			if (!err[0])
 				snprintf(err, errlen, "record %llu is malformed",
