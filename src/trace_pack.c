@@ -544,31 +544,40 @@ static uint32_t hash_bytes(const uint8_t *p, size_t n)
 	return (uint32_t)(h >> 17) & ((1u << HASH_BITS) - 1);
 }
 
-/* Append a string to dictionary di (both sides; hash: its slot in the
- * encoder's cache). */
-static void dict_add(struct pk *c, int di, const uint8_t *p, size_t len, uint32_t hash)
+/* Room for one more entry in d; false (c->bad) on OOM. Out of line:
+ * rare, and dict_add() is inlined where strings are coded. */
+static __attribute__((noinline)) bool dict_grow(struct pk *c, struct dict *d)
+{
+	size_t cap = d->cap ? d->cap * 2 : 1024;
+	const uint8_t **np = realloc(d->p, cap * sizeof(*np));
+	if (np)
+		d->p = np;
+	uint32_t *nl = np ? realloc(d->len, cap * sizeof(*nl)) : NULL;
+	if (nl)
+		d->len = nl;
+	if (!np || !nl) {
+		fail(c, "out of memory");
+		return false;
+	}
+	d->cap = cap;
+	return true;
+}
+
+/* Append a string to dictionary di (both sides, enc as in cu(); hash: its
+ * slot in the encoder's cache). */
+static inline __attribute__((always_inline)) void dict_add(struct pk *c, bool enc, int di,
+							   const uint8_t *p, size_t len,
+							   uint32_t hash)
 {
 	struct dict *d = &c->m->d[di];
 	if (d->n >= DICT_MAX)
 		return;
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 1024;
-		const uint8_t **np = realloc(d->p, cap * sizeof(*np));
-		if (np)
-			d->p = np;
-		uint32_t *nl = np ? realloc(d->len, cap * sizeof(*nl)) : NULL;
-		if (nl)
-			d->len = nl;
-		if (!np || !nl) {
-			fail(c, "out of memory");
-			return;
-		}
-		d->cap = cap;
-	}
+	if (d->n == d->cap && !dict_grow(c, d))
+		return;
 	d->p[d->n] = p;
 	d->len[d->n] = (uint32_t)len;
 	d->n++;
-	if (c->enc) {
+	if (enc) {
 		c->P->hslot[di][hash] = (uint32_t)d->n;
 		c->P->hused[di][hash / 64] |= 1ull << (hash % 64);
 	}
@@ -598,7 +607,9 @@ static inline bool same_bytes(const uint8_t *a, const uint8_t *b, size_t n)
 
 /* Encoder: the reference r (>= 1) of an equal string in dictionary di, or
  * 0; *hash: its cache slot, for dict_add(). */
-static uint64_t dict_find(struct pk *c, int di, const uint8_t *p, size_t len, uint32_t *hash)
+static inline __attribute__((always_inline)) uint64_t dict_find(struct pk *c, int di,
+								 const uint8_t *p, size_t len,
+								 uint32_t *hash)
 {
 	struct dict *d = &c->m->d[di];
 	uint32_t h = hash_bytes(p, len);
@@ -706,19 +717,19 @@ static void enc_path(struct pk *c, const uint8_t *p, size_t n)
 				push(c, C_PLEN, e - s0);
 				cbytes(c, true, C_PSTR, (uint8_t *)(uintptr_t)(p + s0), e - s0);
 			}
-			dict_add(c, D_TOK, p + s0, e - s0, th);
+			dict_add(c, true, D_TOK, p + s0, e - s0, th);
 			s0 = e;
 		}
 		push(c, C_PSUF, sr);
 		s0 = k;
 		for (size_t j = 0; j < ne; j++) {
-			dict_add(c, D_SUF, p + s0, n - s0, sh[j]);
+			dict_add(c, true, D_SUF, p + s0, n - s0, sh[j]);
 			s0 = ends[j];
 		}
 		if (sr)
-			dict_add(c, D_SUF, p + i, n - i, sh[ne]);
+			dict_add(c, true, D_SUF, p + i, n - i, sh[ne]);
 	}
-	dict_add(c, D_PATH, p, n, h);
+	dict_add(c, true, D_PATH, p, n, h);
 	recent_add(m, p, n);
 }
 
@@ -797,7 +808,7 @@ static size_t dec_path(struct pk *c, uint8_t *p, size_t room)
 			if (c->bad)
 				return 0;
 		}
-		dict_add(c, D_TOK, p + n, tl, 0);
+		dict_add(c, false, D_TOK, p + n, tl, 0);
 		starts[j] = n;
 		n += tl;
 	}
@@ -818,11 +829,11 @@ static size_t dec_path(struct pk *c, uint8_t *p, size_t room)
 		n += sl;
 	}
 	for (unsigned j = 0; j < ntok; j++)
-		dict_add(c, D_SUF, p + starts[j], n - starts[j], 0);
+		dict_add(c, false, D_SUF, p + starts[j], n - starts[j], 0);
 	if (sr)
-		dict_add(c, D_SUF, p + rest, n - rest, 0);
+		dict_add(c, false, D_SUF, p + rest, n - rest, 0);
 done:
-	dict_add(c, D_PATH, p, n, 0);
+	dict_add(c, false, D_PATH, p, n, 0);
 	recent_add(m, p, n);
 	return c->bad ? 0 : n;
 }
@@ -845,7 +856,7 @@ static inline __attribute__((always_inline)) void ccomm(struct pk *c, bool enc, 
 			push(c, C_CPFX, k);
 			cbytes(c, true, C_CSTR, p + k, COMM_LEN - k);
 		}
-		dict_add(c, D_COMM, p, COMM_LEN, h);
+		dict_add(c, true, D_COMM, p, COMM_LEN, h);
 		return;
 	}
 	uint64_t r = pull(c, C_CREF);
@@ -870,7 +881,7 @@ static inline __attribute__((always_inline)) void ccomm(struct pk *c, bool enc, 
 		if (c->bad)
 			return;
 	}
-	dict_add(c, D_COMM, p, COMM_LEN, 0);
+	dict_add(c, false, D_COMM, p, COMM_LEN, 0);
 }
 
 /* ------------------------------------------------------------ records */
