@@ -486,7 +486,9 @@ int lp_rle_deflate_block(struct lp_rle_deflate *d, const uint8_t *in, size_t n)
 	lf[in[0]]++;
 	while (i < n) {
 		size_t max = n - i < 258 ? n - i : 258;
-		if (in[i] == in[i - 1]) {
+		/* a run is 3 bytes or more: most pairs of equal bytes are not
+		 * one, told by two compares before the run is measured */
+		if (in[i] == in[i - 1] && max >= 3 && in[i + 1] == in[i] && in[i + 2] == in[i]) {
 			size_t r = run_len(in, i, max, in[i - 1]);
 			if (r >= 3) {
 				tok[nt++] = (uint64_t)i << 32 | MATCH | (uint32_t)r;
