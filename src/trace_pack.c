@@ -1437,11 +1437,25 @@ static void add_seg(struct lp_packer *P, size_t end, bool bytes, unsigned id)
 	P->nseg++;
 }
 
-/* v[0..n) or'ed, four at a time (-O2 does not vectorize the plain loop) */
+/* v[0..n) or'ed, eight at a time with SSE2, else four (-O2 does not
+ * vectorize the plain loop) */
 static uint64_t or_all(const uint64_t *v, size_t n)
 {
 	uint64_t a = 0, b = 0, c = 0, d = 0;
 	size_t k = 0;
+#ifdef __SSE2__
+	__m128i x0 = _mm_setzero_si128(), x1 = x0, x2 = x0, x3 = x0;
+	for (; k + 8 <= n; k += 8) {
+		x0 = _mm_or_si128(x0, _mm_loadu_si128((const __m128i *)(const void *)(v + k)));
+		x1 = _mm_or_si128(x1, _mm_loadu_si128((const __m128i *)(const void *)(v + k + 2)));
+		x2 = _mm_or_si128(x2, _mm_loadu_si128((const __m128i *)(const void *)(v + k + 4)));
+		x3 = _mm_or_si128(x3, _mm_loadu_si128((const __m128i *)(const void *)(v + k + 6)));
+	}
+	x0 = _mm_or_si128(_mm_or_si128(x0, x1), _mm_or_si128(x2, x3));
+	uint64_t lanes[2];
+	memcpy(lanes, &x0, sizeof(lanes));
+	a = lanes[0] | lanes[1];
+#endif
 	for (; k + 4 <= n; k += 4) {
 		a |= v[k];
 		b |= v[k + 1];
@@ -1480,6 +1494,19 @@ static inline void transpose8(uint64_t x[8])
 	SWAP_HALVES(x[2], x[6], 32, m4);
 	SWAP_HALVES(x[3], x[7], 32, m4);
 }
+
+/* The same for values of 4 bytes or fewer, two to a row: x[q] = v[q] |
+ * v[q + 4] << 32 (q < 4) become their 4 byte planes, each 32-bit half a
+ * 4 x 4 transposition (two rounds of swaps where 8 values take three) */
+static inline void transpose4x2(uint64_t x[4])
+{
+	const uint64_t m1 = 0x00ff00ff00ff00ffull, m2 = 0x0000ffff0000ffffull;
+	SWAP_HALVES(x[0], x[1], 8, m1);
+	SWAP_HALVES(x[2], x[3], 8, m1);
+	SWAP_HALVES(x[0], x[2], 16, m2);
+	SWAP_HALVES(x[1], x[3], 16, m2);
+}
+
 #undef SWAP_HALVES
 
 /* Byte k of v[0..n) to out[k * n + j], k < w. Eight values at a time
@@ -1494,7 +1521,16 @@ static void split_planes(const uint64_t *v, size_t n, unsigned w, uint8_t *out)
 		return;
 	}
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	if (w > 1)
+	if (w <= 4) /* (most wider columns) */
+		for (; j0 + 8 <= n; j0 += 8) {
+			uint64_t y[4];
+			for (unsigned k = 0; k < 4; k++)
+				y[k] = v[j0 + k] | v[j0 + k + 4] << 32;
+			transpose4x2(y);
+			for (unsigned k = 0; k < w; k++)
+				memcpy(out + k * n + j0, &y[k], 8);
+		}
+	else
 		for (; j0 + 8 <= n; j0 += 8) {
 			uint64_t x[8];
 			memcpy(x, v + j0, sizeof(x));
