@@ -484,7 +484,23 @@ int lp_rle_deflate_block(struct lp_rle_deflate *d, const uint8_t *in, size_t n)
 	size_t lits = 1;      /* literals since the last run or match */
 	const bool search = d->search;
 	lf[in[0]]++;
-	while (i < n) {
+	/* without the search: a byte at a time, a run where the byte and
+	 * the next two are the previous one, else a literal (a loop of its
+	 * own: no match length to bound, no lookup to decide) */
+	while (!search && i < n) {
+		uint8_t b = in[i - 1];
+		if (in[i] == b && n - i >= 3 && in[i + 1] == b && in[i + 2] == b) {
+			size_t r = run_len(in, i, n - i < 258 ? n - i : 258, b);
+			tok[nt++] = (uint64_t)i << 32 | MATCH | (uint32_t)r;
+			lf[257 + d->len_sym[r]]++;
+			df[0]++;
+			i += r;
+			continue;
+		}
+		lf[in[i]]++;
+		i++;
+	}
+	while (search && i < n) {
 		size_t max = n - i < 258 ? n - i : 258;
 		/* a run is 3 bytes or more: most pairs of equal bytes are not
 		 * one, told by two compares before the run is measured */
@@ -498,13 +514,6 @@ int lp_rle_deflate_block(struct lp_rle_deflate *d, const uint8_t *in, size_t n)
 				lits = 0;
 				continue;
 			}
-		}
-		if (!search) {
-			/* literals up to the next place a run may start */
-			do
-				lf[in[i++]]++;
-			while (i < n && in[i] != in[i - 1]);
-			continue;
 		}
 		/* A lookup at every place; after DRY lookups in a row that
 		 * found nothing (noise: the low bytes of a time stamp), only
