@@ -927,23 +927,26 @@ static struct tid_slot *tid_slot(struct model *m, uint32_t tid)
 	return s;
 }
 
+/* A kind's fixed size (0: no kind of the format), from a table: one load
+ * where the switch was a jump (twice a record on the encoder's side) */
+static const uint8_t fixed_sizes[256] = {
+	[LP_EV_SYSCALL] = sizeof(struct lp_ev_syscall),
+	[LP_EV_FORK] = sizeof(struct lp_ev_fork),
+	[LP_EV_EXEC] = sizeof(struct lp_ev_exec),
+	[LP_EV_EXEC_ARGV] = sizeof(struct lp_ev_exec_argv),
+	/* cpu_ns came later: it rides in the [tail] bytes (both sizes code) */
+	[LP_EV_EXIT] = offsetof(struct lp_ev_exit, cpu_ns),
+	[LP_EV_FD_IO] = sizeof(struct lp_ev_fd_io),
+	[LP_REC_PROC_SEED] = sizeof(struct lp_rec_proc_seed),
+	[LP_REC_FD_SEED] = sizeof(struct lp_rec_fd_seed),
+	[LP_REC_PROGRESS] = sizeof(struct lp_rec_progress),
+	[LP_REC_TRACE_PID] = sizeof(struct lp_rec_trace_pid),
+	[LP_REC_CONTEXT_FILE] = sizeof(struct lp_rec_context_file),
+};
+
 static inline size_t fixed_size(uint8_t kind)
 {
-	switch (kind) {
-	case LP_EV_SYSCALL: return sizeof(struct lp_ev_syscall);
-	case LP_EV_FORK: return sizeof(struct lp_ev_fork);
-	case LP_EV_EXEC: return sizeof(struct lp_ev_exec);
-	case LP_EV_EXEC_ARGV: return sizeof(struct lp_ev_exec_argv);
-	/* cpu_ns came later: it rides in the [tail] bytes (both sizes code) */
-	case LP_EV_EXIT: return offsetof(struct lp_ev_exit, cpu_ns);
-	case LP_EV_FD_IO: return sizeof(struct lp_ev_fd_io);
-	case LP_REC_PROC_SEED: return sizeof(struct lp_rec_proc_seed);
-	case LP_REC_FD_SEED: return sizeof(struct lp_rec_fd_seed);
-	case LP_REC_PROGRESS: return sizeof(struct lp_rec_progress);
-	case LP_REC_TRACE_PID: return sizeof(struct lp_rec_trace_pid);
-	case LP_REC_CONTEXT_FILE: return sizeof(struct lp_rec_context_file);
-	default: return 0;
-	}
+	return fixed_sizes[kind];
 }
 
 union fixed {
