@@ -246,13 +246,26 @@ struct dict {
 	size_t n, cap;
 };
 
+struct pair {
+	uint32_t tgid, tid;
+};
+_Static_assert(sizeof(struct pair) == 8, "same_pair() compares a pair as 8 bytes");
+
+/* p is (tgid, tid): one compare of both (8 bytes) */
+static inline bool same_pair(const struct pair *p, uint32_t tgid, uint32_t tid)
+{
+	struct pair want = { tgid, tid };
+	uint64_t a, b;
+	memcpy(&a, p, 8);
+	memcpy(&b, &want, 8);
+	return a == b;
+}
+
 struct model {
 	uint32_t tgid;
 	uint64_t ts, prev_ts; /* this record's (once coded), the previous one's */
 	uint64_t ptr;
-	struct {
-		uint32_t tgid, tid;
-	} pair[NPAIR];
+	struct pair pair[NPAIR];
 	unsigned npair;
 	struct {
 		const uint8_t *p;
@@ -1204,7 +1217,7 @@ static inline __attribute__((always_inline)) size_t code_record(struct pk *c, co
 	uint64_t j = NPAIR;
 	if (enc)
 		for (unsigned i = 0; i < m->npair; i++)
-			if (m->pair[i].tgid == f.h.tgid && m->pair[i].tid == f.h.tid) {
+			if (same_pair(&m->pair[i], f.h.tgid, f.h.tid)) {
 				j = i;
 				break;
 			}
