@@ -53,14 +53,20 @@ static const uint8_t cl_order[NCL] = { 16, 17, 18, 0, 8, 7, 9, 6, 10, 5,
 
 /* ------------------------------------------------------------ Huffman */
 
-/* The low len bits of code, last bit first. */
+/* The bytes 0..255 with their bits in reverse order */
+#define R2(n) n, n + 2 * 64, n + 1 * 64, n + 3 * 64
+#define R4(n) R2(n), R2(n + 2 * 16), R2(n + 1 * 16), R2(n + 3 * 16)
+#define R6(n) R4(n), R4(n + 2 * 4), R4(n + 1 * 4), R4(n + 3 * 4)
+static const uint8_t rev8[256] = { R6(0), R6(2), R6(1), R6(3) };
+#undef R2
+#undef R4
+#undef R6
+
+/* The low len bits of code, last bit first: a byte each from the table
+ * (half the instructions of swapping halves four times). */
 static inline uint16_t reverse(uint16_t code, unsigned len)
 {
-	uint32_t x = code;
-	x = (x & 0x5555) << 1 | (x >> 1 & 0x5555);
-	x = (x & 0x3333) << 2 | (x >> 2 & 0x3333);
-	x = (x & 0x0f0f) << 4 | (x >> 4 & 0x0f0f);
-	x = (x & 0x00ff) << 8 | (x >> 8 & 0x00ff);
+	uint32_t x = (uint32_t)rev8[code & 0xff] << 8 | rev8[code >> 8];
 	return (uint16_t)(x >> (16 - len));
 }
 
@@ -484,9 +490,27 @@ int lp_rle_deflate_block(struct lp_rle_deflate *d, const uint8_t *in, size_t n)
 	size_t lits = 1;      /* literals since the last run or match */
 	const bool search = d->search;
 	lf[in[0]]++;
-	while (i < n) {
+	/* without the search: a byte at a time, a run where the byte and
+	 * the next two are the previous one, else a literal (a loop of its
+	 * own: no match length to bound, no lookup to decide) */
+	while (!search && i < n) {
+		uint8_t b = in[i - 1];
+		if (in[i] == b && n - i >= 3 && in[i + 1] == b && in[i + 2] == b) {
+			size_t r = run_len(in, i, n - i < 258 ? n - i : 258, b);
+			tok[nt++] = (uint64_t)i << 32 | MATCH | (uint32_t)r;
+			lf[257 + d->len_sym[r]]++;
+			df[0]++;
+			i += r;
+			continue;
+		}
+		lf[in[i]]++;
+		i++;
+	}
+	while (search && i < n) {
 		size_t max = n - i < 258 ? n - i : 258;
-		if (in[i] == in[i - 1]) {
+		/* a run is 3 bytes or more: most pairs of equal bytes are not
+		 * one, told by two compares before the run is measured */
+		if (in[i] == in[i - 1] && max >= 3 && in[i + 1] == in[i] && in[i + 2] == in[i]) {
 			size_t r = run_len(in, i, max, in[i - 1]);
 			if (r >= 3) {
 				tok[nt++] = (uint64_t)i << 32 | MATCH | (uint32_t)r;
@@ -496,13 +520,6 @@ int lp_rle_deflate_block(struct lp_rle_deflate *d, const uint8_t *in, size_t n)
 				lits = 0;
 				continue;
 			}
-		}
-		if (!search) {
-			/* literals up to the next place a run may start */
-			do
-				lf[in[i++]]++;
-			while (i < n && in[i] != in[i - 1]);
-			continue;
 		}
 		/* A lookup at every place; after DRY lookups in a row that
 		 * found nothing (noise: the low bytes of a time stamp), only
@@ -620,10 +637,11 @@ int lp_rle_deflate_block(struct lp_rle_deflate *d, const uint8_t *in, size_t n)
 	}
 	dyn += extra;
 	fix += extra + nmatch * 5;
-	for (unsigned k = 0; k < ncl; k++) {
-		unsigned s = cl_tok[k] & 31;
-		dyn += cl[s] + (s == 16 ? 2 : s == 17 ? 3 : s == 18 ? 7 : 0);
-	}
+	/* the code lengths' tokens, from their histogram (19 symbols, where
+	 * a loop over the tokens took 50 to 100 steps) */
+	for (unsigned s = 0; s < NCL; s++)
+		dyn += (uint64_t)cf[s] * cl[s];
+	dyn += 2 * (uint64_t)cf[16] + 3 * (uint64_t)cf[17] + 7 * (uint64_t)cf[18];
 	uint64_t nstored = (n + STORED_MAX - 1) / STORED_MAX;
 	uint64_t sto = nstored * (3 + 7 + 32) + 8 * (uint64_t)n; /* padding: at most 7 bits */
 	uint64_t best = dyn < fix ? dyn : fix;
