@@ -85,13 +85,29 @@ void lp_strv_sort_uniq(struct lp_strv *s);
 
 /* Open addressing with linear probing; deletion shifts entries back, so a
  * table with many deletions stays as small as its live entries. Any key,
- * 0 included. Zero-initialize to start. */
+ * 0 included. Zero-initialize to start. A slot holds its key, value and
+ * use side by side: a lookup in a table far bigger than the cache waits
+ * for one line, not three. Walk the slots with lp_u64map_used() & co. */
+struct lp_u64slot {
+	uint64_t key, val;
+	uint8_t used;
+};
 struct lp_u64map {
-	uint64_t *keys;
-	uint64_t *vals;
-	uint8_t *used;
+	struct lp_u64slot *slots;
 	size_t cap, n;
 };
+static inline bool lp_u64map_used(const struct lp_u64map *m, size_t i)
+{
+	return m->slots[i].used;
+}
+static inline uint64_t lp_u64map_key(const struct lp_u64map *m, size_t i)
+{
+	return m->slots[i].key;
+}
+static inline uint64_t lp_u64map_val(const struct lp_u64map *m, size_t i)
+{
+	return m->slots[i].val;
+}
 /* The value of key (to read or change in place), or NULL. */
 uint64_t *lp_u64map_find(const struct lp_u64map *m, uint64_t key);
 /* Insert or overwrite. */

@@ -86,7 +86,7 @@ static void path_unref(struct path *p)
 
 static void *map_at(const struct lp_u64map *m, size_t slot)
 {
-	return m->used[slot] ? (void *)(uintptr_t)m->vals[slot] : NULL;
+	return lp_u64map_used(m, slot) ? (void *)(uintptr_t)lp_u64map_val(m, slot) : NULL;
 }
 
 static void *map_get(const struct lp_u64map *m, uint32_t k)
@@ -129,7 +129,7 @@ struct lp_resolver {
 static void fds_clear(struct lp_u64map *fds)
 {
 	for (size_t i = 0; i < fds->cap; i++)
-		if (fds->used[i])
+		if (lp_u64map_used(fds, i))
 			path_unref(map_at(fds, i));
 	lp_u64map_free(fds);
 }
@@ -191,10 +191,10 @@ static void fds_keep_std(struct proc *p)
 {
 	struct lp_u64map kept = { 0 };
 	for (size_t i = 0; i < p->fds.cap; i++) {
-		if (!p->fds.used[i])
+		if (!lp_u64map_used(&p->fds, i))
 			continue;
-		if (p->fds.keys[i] <= 2)
-			map_put(&kept, (uint32_t)p->fds.keys[i], path_ref(map_at(&p->fds, i)));
+		if (lp_u64map_key(&p->fds, i) <= 2)
+			map_put(&kept, (uint32_t)lp_u64map_key(&p->fds, i), path_ref(map_at(&p->fds, i)));
 	}
 	fds_clear(&p->fds);
 	p->fds = kept;
@@ -207,8 +207,8 @@ static void fds_close_range(struct proc *p, uint32_t first, uint32_t last)
 	size_t n = 0;
 	uint32_t *doomed = lp_xcalloc(p->fds.n + 1, sizeof(*doomed));
 	for (size_t i = 0; i < p->fds.cap; i++)
-		if (p->fds.vals[i] && p->fds.keys[i] >= first && p->fds.keys[i] <= last)
-			doomed[n++] = p->fds.keys[i];
+		if (lp_u64map_val(&p->fds, i) && lp_u64map_key(&p->fds, i) >= first && lp_u64map_key(&p->fds, i) <= last)
+			doomed[n++] = (uint32_t)lp_u64map_key(&p->fds, i);
 	for (size_t i = 0; i < n; i++)
 		fd_put(p, (int32_t)doomed[i], NULL);
 	free(doomed);
@@ -384,7 +384,7 @@ void lp_resolver_free(struct lp_resolver *r)
 	if (!r)
 		return;
 	for (size_t i = 0; i < r->procs.cap; i++)
-		if (r->procs.used[i])
+		if (lp_u64map_used(&r->procs, i))
 			proc_free(map_at(&r->procs, i));
 	lp_u64map_free(&r->procs);
 	free(r);
@@ -540,8 +540,8 @@ static void feed(struct lp_resolver *r, const struct lp_hdr *rec, bool known, co
 			child->cwd = path_ref(parent->cwd);
 			child->exe = path_ref(parent->exe);
 			for (size_t i = 0; i < parent->fds.cap; i++)
-				if (parent->fds.used[i])
-					map_put(&child->fds, (uint32_t)parent->fds.keys[i],
+				if (lp_u64map_used(&parent->fds, i))
+					map_put(&child->fds, (uint32_t)lp_u64map_key(&parent->fds, i),
 						path_ref(map_at(&parent->fds, i)));
 		}
 		if (ev->child_comm[0])
