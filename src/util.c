@@ -482,17 +482,22 @@ const char *lp_base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
+/* One walk over the components, no copy and no printf: pass 2 asks it
+ * for a COPY's destination and a container path at container reads. */
 void lp_norm_abs_path(const char *in, char *out, size_t len)
 {
-	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s", in);
-	size_t k = 0;
+	size_t k = 0, inlen = strnlen(in, 4095); /* (the 4 KiB a path can have) */
 	out[0] = 0;
-	char *save = NULL;
-	for (char *t = strtok_r(tmp, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
-		if (!strcmp(t, "."))
+	for (size_t i = 0; i < inlen;) {
+		while (i < inlen && in[i] == '/')
+			i++;
+		size_t s = i;
+		while (i < inlen && in[i] != '/')
+			i++;
+		size_t tl = i - s;
+		if (!tl || (tl == 1 && in[s] == '.'))
 			continue;
-		if (!strcmp(t, "..")) {
+		if (tl == 2 && in[s] == '.' && in[s + 1] == '.') {
 			while (k > 0 && out[k - 1] != '/')
 				k--;
 			if (k > 0)
@@ -500,10 +505,16 @@ void lp_norm_abs_path(const char *in, char *out, size_t len)
 			out[k] = 0;
 			continue;
 		}
-		int n = snprintf(out + k, len - k, "/%s", t);
-		if (n < 0 || (size_t)n >= len - k)
+		/* "/" + the component; one that does not fit is cut, and ends it */
+		size_t room = len - k - 1, n = 1 + tl, put = n < room ? n : room;
+		if (put) {
+			out[k] = '/';
+			memcpy(out + k + 1, in + s, put - 1);
+		}
+		out[k + put] = 0;
+		if (n > room)
 			break;
-		k += (size_t)n;
+		k += n;
 	}
 }
 
