@@ -461,13 +461,17 @@ static void set_path(struct lp_buf *b, bool *has, const char *path)
 		lp_buf_puts(b, path);
 }
 
-static void on_syscall(struct cx *c, const struct lp_ev_syscall *ev)
+/* first: set to lp_resolver_first_path() of ev (in fbuf, 4096 bytes), for
+ * the resolver's feed of it, which then need not resolve it again */
+static void on_syscall(struct cx *c, const struct lp_ev_syscall *ev, char *fbuf, const char **first)
 {
 	const struct lp_hdr *h = &ev->h;
 	unsigned sc = h->aux;
 	c->syscall_events++;
 	char pbuf[4096];
-	const char *path = lp_export_event_path(c->res, ev, pbuf, sizeof(pbuf));
+	/* the first path argument, when it resolves, is the event's path */
+	*first = lp_resolver_first_path(c->res, ev, NULL, fbuf, 4096);
+	const char *path = *first ? *first : lp_export_event_path(c->res, ev, pbuf, sizeof(pbuf));
 	int step = lp_model_event_step(c->m, h, path);
 	const struct lp_proc *p = proc_of(c, h->tgid, h->ts);
 	const char *target = path ? lp_export_norm_target(path) : NULL;
@@ -1274,8 +1278,10 @@ int lp_export_chrome(const struct lp_model *m, struct lp_reader *r, struct lp_xo
 			if (p && h->kind != LP_EV_FORK && h->kind != LP_EV_EXEC)
 				life_touch(&c, p, h->ts);
 		}
+		char fbuf[4096];
+		const char *first = NULL;
 		switch (h->kind) {
-		case LP_EV_SYSCALL: on_syscall(&c, (const void *)h); break;
+		case LP_EV_SYSCALL: on_syscall(&c, (const void *)h, fbuf, &first); break;
 		case LP_EV_FD_IO: on_fdio(&c, (const void *)h); break;
 		case LP_EV_FORK: on_fork(&c, (const void *)h); break;
 		case LP_EV_EXEC_ARGV: on_exec_argv(&c, (const void *)h); break;
@@ -1284,7 +1290,10 @@ int lp_export_chrome(const struct lp_model *m, struct lp_reader *r, struct lp_xo
 		case LP_REC_PROGRESS: on_progress(&c, (const void *)h); break;
 		default: break;
 		}
-		lp_resolver_feed(c.res, h);
+		if (h->kind == LP_EV_SYSCALL)
+			lp_resolver_feed_first(c.res, h, first);
+		else
+			lp_resolver_feed(c.res, h);
 	}
 	c.t_end = last_ts;
 	for (size_t i = 0; i < c.nthr; i++)
