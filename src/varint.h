@@ -59,6 +59,10 @@ static inline int lp_varint_decode(const uint8_t *in, size_t n, size_t *pos, uin
  * sized and wrote itself (the tape): no bounds to check. */
 static inline void lp_varint_put(uint8_t **p, uint64_t v)
 {
+	if (v < 0x80) { /* one byte, most of the tape's: no loop */
+		*(*p)++ = (uint8_t)v;
+		return;
+	}
 	*p += lp_varint_encode(*p, v);
 }
 
