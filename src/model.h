@@ -64,7 +64,6 @@ struct lp_agg {
 	 * READ/WRITE hold the per-fd aggregates of their whole families. */
 	struct lp_sc_stat *sc;
 	uint16_t nsc, capsc;
-	uint16_t sc_last;          /* the slot of sc[] used last (pass 2 looks there first) */
 };
 
 struct lp_sc_stat {

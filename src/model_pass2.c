@@ -38,24 +38,17 @@ static const char *translate_id(struct lp_model *m, const char *path, uint32_t *
 	return lp_model_path(m, *id);
 }
 
-/* The per-syscall slot of sc in a, made on first use. A process or step
- * often makes the same call again (reads, stats): the slot used last is
- * looked at first. */
+/* The per-syscall slot of sc in a, made on first use. */
 static struct lp_sc_stat *agg_slot(struct lp_agg *a, unsigned sc)
 {
-	if (a->sc_last < a->nsc && a->sc[a->sc_last].sc == sc)
-		return &a->sc[a->sc_last];
 	for (uint16_t i = 0; i < a->nsc; i++)
-		if (a->sc[i].sc == sc) {
-			a->sc_last = i;
+		if (a->sc[i].sc == sc)
 			return &a->sc[i];
-		}
 	if (a->nsc == a->capsc) {
 		uint16_t nc = a->capsc ? (uint16_t)(a->capsc * 2) : 4;
 		a->sc = lp_xrealloc(a->sc, nc * sizeof(*a->sc));
 		a->capsc = nc;
 	}
-	a->sc_last = a->nsc;
 	struct lp_sc_stat *st = &a->sc[a->nsc++];
 	memset(st, 0, sizeof(*st));
 	st->sc = (uint16_t)sc;
