@@ -253,11 +253,19 @@ static size_t u64_home(uint64_t k, size_t cap)
 	return (size_t)k & (cap - 1);
 }
 
+static void u64_use(struct lp_u64map *m, size_t i, bool on)
+{
+	if (on)
+		m->used[i >> 6] |= 1ull << (i & 63);
+	else
+		m->used[i >> 6] &= ~(1ull << (i & 63));
+}
+
 /* The slot of key, or of the empty slot where it would go. */
 static size_t u64_slot(const struct lp_u64map *m, uint64_t key)
 {
 	size_t mask = m->cap - 1, i = u64_home(key, m->cap);
-	while (m->used[i] && m->keys[i] != key)
+	while (lp_u64map_used(m, i) && m->slots[i].key != key)
 		i = (i + 1) & mask;
 	return i;
 }
@@ -267,7 +275,7 @@ uint64_t *lp_u64map_find(const struct lp_u64map *m, uint64_t key)
 	if (!m->cap)
 		return NULL;
 	size_t i = u64_slot(m, key);
-	return m->used[i] ? &m->vals[i] : NULL;
+	return lp_u64map_used(m, i) ? &m->slots[i].val : NULL;
 }
 
 void lp_u64map_put(struct lp_u64map *m, uint64_t key, uint64_t val)
@@ -276,21 +284,20 @@ void lp_u64map_put(struct lp_u64map *m, uint64_t key, uint64_t val)
 		struct lp_u64map old = *m;
 		m->cap = old.cap ? old.cap * 2 : 64;
 		m->n = 0;
-		m->keys = lp_xcalloc(m->cap, sizeof(*m->keys));
-		m->vals = lp_xcalloc(m->cap, sizeof(*m->vals));
-		m->used = lp_xcalloc(m->cap, 1);
+		m->slots = lp_xcalloc(m->cap, sizeof(*m->slots));
+		m->used = lp_xcalloc(m->cap / 64, sizeof(*m->used));
 		for (size_t i = 0; i < old.cap; i++)
-			if (old.used[i])
-				lp_u64map_put(m, old.keys[i], old.vals[i]);
+			if (lp_u64map_used(&old, i))
+				lp_u64map_put(m, old.slots[i].key, old.slots[i].val);
 		lp_u64map_free(&old);
 	}
 	size_t i = u64_slot(m, key);
-	if (!m->used[i]) {
-		m->used[i] = 1;
-		m->keys[i] = key;
+	if (!lp_u64map_used(m, i)) {
+		u64_use(m, i, true);
+		m->slots[i].key = key;
 		m->n++;
 	}
-	m->vals[i] = val;
+	m->slots[i].val = val;
 }
 
 bool lp_u64map_del(struct lp_u64map *m, uint64_t key)
@@ -298,19 +305,19 @@ bool lp_u64map_del(struct lp_u64map *m, uint64_t key)
 	if (!m->cap)
 		return false;
 	size_t mask = m->cap - 1, i = u64_slot(m, key);
-	if (!m->used[i])
+	struct lp_u64slot *s = m->slots;
+	if (!lp_u64map_used(m, i))
 		return false;
-	m->used[i] = 0;
+	u64_use(m, i, false);
 	m->n--;
-	for (size_t j = (i + 1) & mask; m->used[j]; j = (j + 1) & mask) {
-		size_t home = u64_home(m->keys[j], m->cap);
+	for (size_t j = (i + 1) & mask; lp_u64map_used(m, j); j = (j + 1) & mask) {
+		size_t home = u64_home(s[j].key, m->cap);
 		/* move j into the hole at i when its home is not in (i, j] */
 		bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
 		if (!between) {
-			m->keys[i] = m->keys[j];
-			m->vals[i] = m->vals[j];
-			m->used[i] = 1;
-			m->used[j] = 0;
+			s[i] = s[j];
+			u64_use(m, i, true);
+			u64_use(m, j, false);
 			i = j;
 		}
 	}
@@ -319,8 +326,7 @@ bool lp_u64map_del(struct lp_u64map *m, uint64_t key)
 
 void lp_u64map_free(struct lp_u64map *m)
 {
-	free(m->keys);
-	free(m->vals);
+	free(m->slots);
 	free(m->used);
 	memset(m, 0, sizeof(*m));
 }

@@ -85,13 +85,31 @@ void lp_strv_sort_uniq(struct lp_strv *s);
 
 /* Open addressing with linear probing; deletion shifts entries back, so a
  * table with many deletions stays as small as its live entries. Any key,
- * 0 included. Zero-initialize to start. */
+ * 0 included. Zero-initialize to start. A slot holds its key and value
+ * side by side, and which slots are used is a bitmap (dense: its lines
+ * stay in the cache): a lookup in a table far bigger than the cache waits
+ * for one line of slots, not for a key's, a value's and a use's. Walk the
+ * slots with lp_u64map_used() & co. */
+struct lp_u64slot {
+	uint64_t key, val;
+};
 struct lp_u64map {
-	uint64_t *keys;
-	uint64_t *vals;
-	uint8_t *used;
+	struct lp_u64slot *slots;
+	uint64_t *used;         /* bit i: slot i holds an entry */
 	size_t cap, n;
 };
+static inline bool lp_u64map_used(const struct lp_u64map *m, size_t i)
+{
+	return m->used[i >> 6] >> (i & 63) & 1;
+}
+static inline uint64_t lp_u64map_key(const struct lp_u64map *m, size_t i)
+{
+	return m->slots[i].key;
+}
+static inline uint64_t lp_u64map_val(const struct lp_u64map *m, size_t i)
+{
+	return m->slots[i].val;
+}
 /* The value of key (to read or change in place), or NULL. */
 uint64_t *lp_u64map_find(const struct lp_u64map *m, uint64_t key);
 /* Insert or overwrite. */

@@ -29,7 +29,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <zlib.h>
 
 #include "containers.h"
 #include "flame.h"
@@ -73,13 +72,17 @@ void lp_chrome_observe(void *pre, const struct lp_hdr *h);
 /*
  * Buffered output to a FILE, optionally through zlib as ONE gzip member
  * (deflateInit2 windowBits 31). Errors stick: after the first one every
- * write is a no-op and lp_xout_close() reports it.
+ * write is a no-op and lp_xout_finish() reports it. With gzip, deflate and
+ * the file writes run on a thread of their own ("lp-gzip"), a full buffer
+ * handed over while the next one fills: the export's formatting and the
+ * compression then use both cores. deflate sees the same bytes in the
+ * same order, so the file is the one the caller's thread would write.
  */
+struct lp_xout_gz;
 struct lp_xout {
 	FILE *f;
 	bool gz;
-	bool zinit;
-	z_stream z;
+	struct lp_xout_gz *zt;      /* the gzip thread (gz), made at the first hand-over */
 	struct lp_buf b;            /* pending bytes */
 	int err;                    /* errno of the first failure, 0 none */
 	uint64_t bytes_in;          /* bytes produced (before compression) */

@@ -110,6 +110,7 @@ struct cx {
 	struct lp_xout *o;
 	const struct lp_export_opts *opt;
 	struct lp_resolver *res;
+	char **step_labels;     /* per step: step_label(), made on first use */
 	struct lp_buf e;        /* the event being written */
 	bool first;
 	bool first_arg;
@@ -313,13 +314,22 @@ static uint32_t cpid_of(struct cx *c, const struct lp_proc *p, uint32_t tgid)
 	return *cp;
 }
 
-static const char *step_label(const struct lp_model *m, int step, char *buf, size_t len)
+/* "<id> <name>" of a step (at most 511 bytes), NULL for none; made once
+ * per step: every syscall slice carries it. */
+static const char *step_label(struct cx *c, int step)
 {
+	const struct lp_model *m = c->m;
 	if (step < 0 || (size_t)step >= m->nsteps)
 		return NULL;
-	const struct lp_step *s = &m->steps[step];
-	snprintf(buf, len, "%s %s", s->id, s->name ? s->name : "");
-	return buf;
+	if (!c->step_labels)
+		c->step_labels = lp_xcalloc(m->nsteps, sizeof(char *));
+	if (!c->step_labels[step]) {
+		const struct lp_step *s = &m->steps[step];
+		char buf[512];
+		snprintf(buf, sizeof(buf), "%s %s", s->id, s->name ? s->name : "");
+		c->step_labels[step] = lp_xstrdup(buf);
+	}
+	return c->step_labels[step];
 }
 
 static char *join_argv(char **argv, int argc)
@@ -412,7 +422,7 @@ static void thr_flush(struct cx *c, struct thr *t)
 		return;
 	t->pend = false;
 	if (cap_left(c)) {
-		char nb[32], sb[512], d0[4096], d1[4096];
+		char nb[32], d0[4096], d1[4096];
 		enum lp_path_space space;
 		const char *shown0 = t->has_path0
 			? lp_model_display_path(c->m, t->step, t->path0.data, d0, sizeof(d0), &space) : NULL;
@@ -436,7 +446,7 @@ static void thr_flush(struct cx *c, struct thr *t)
 			}
 			arg_i64(c, "ret", t->ret);
 		}
-		arg_str(c, "step", step_label(c->m, t->step, sb, sizeof(sb)));
+		arg_str(c, "step", step_label(c, t->step));
 		args_close(c);
 		ev_close(c);
 	}
@@ -451,13 +461,17 @@ static void set_path(struct lp_buf *b, bool *has, const char *path)
 		lp_buf_puts(b, path);
 }
 
-static void on_syscall(struct cx *c, const struct lp_ev_syscall *ev)
+/* first: set to lp_resolver_first_path() of ev (in fbuf, 4096 bytes), for
+ * the resolver's feed of it, which then need not resolve it again */
+static void on_syscall(struct cx *c, const struct lp_ev_syscall *ev, char *fbuf, const char **first)
 {
 	const struct lp_hdr *h = &ev->h;
 	unsigned sc = h->aux;
 	c->syscall_events++;
 	char pbuf[4096];
-	const char *path = lp_export_event_path(c->res, ev, pbuf, sizeof(pbuf));
+	/* the first path argument, when it resolves, is the event's path */
+	*first = lp_resolver_first_path(c->res, ev, NULL, fbuf, 4096);
+	const char *path = *first ? *first : lp_export_event_path(c->res, ev, pbuf, sizeof(pbuf));
 	int step = lp_model_event_step(c->m, h, path);
 	const struct lp_proc *p = proc_of(c, h->tgid, h->ts);
 	const char *target = path ? lp_export_norm_target(path) : NULL;
@@ -546,7 +560,7 @@ static void on_fdio(struct cx *c, const struct lp_ev_fd_io *e)
 	int step = lp_model_event_step(c->m, h, path);
 	L->lane_end[lane] = b;
 	const char *name = e->rbytes && e->wbytes ? "read+write" : e->wbytes || e->wcalls ? "write" : "read";
-	char dbuf[4096], sb[512];
+	char dbuf[4096];
 	const char *shown = NULL;
 	if (path) {
 		enum lp_path_space space;
@@ -564,7 +578,7 @@ static void on_fdio(struct cx *c, const struct lp_ev_fd_io *e)
 	arg_us(c, "time_in_write_us", e->wns);
 	if (still_open)
 		arg_bool(c, "still_open", true);
-	arg_str(c, "step", step_label(c->m, step, sb, sizeof(sb)));
+	arg_str(c, "step", step_label(c, step));
 	args_close(c);
 	ev_close(c);
 }
@@ -582,7 +596,6 @@ static void life_emit(struct cx *c, const struct lp_proc *p, uint64_t end, bool 
 		end = s;
 	L->last_end = end;
 	uint32_t cpid = cpid_of(c, p, p->pid);
-	char sb[512];
 	x_open(c, L->name ? L->name : p->comm, at_exit ? "process" : "process,exec", cpid, LIFE_TID, s, end);
 	args_open(c);
 	arg_u64(c, "pid", p->pid);
@@ -590,7 +603,7 @@ static void life_emit(struct cx *c, const struct lp_proc *p, uint64_t end, bool 
 	arg_str(c, "exe", L->exe);
 	arg_str(c, "argv", L->argv);
 	arg_str(c, "role", lp_role_name(p->role));
-	arg_str(c, "step", step_label(c->m, p->step, sb, sizeof(sb)));
+	arg_str(c, "step", step_label(c, p->step));
 	if (at_exit && p->exited && end == p->end_ns) {
 		arg_i64(c, "exit_code", p->exit_code);
 		if (p->cpu_ns) /* 0: unknown (a trace made before the field) */
@@ -1265,8 +1278,10 @@ int lp_export_chrome(const struct lp_model *m, struct lp_reader *r, struct lp_xo
 			if (p && h->kind != LP_EV_FORK && h->kind != LP_EV_EXEC)
 				life_touch(&c, p, h->ts);
 		}
+		char fbuf[4096];
+		const char *first = NULL;
 		switch (h->kind) {
-		case LP_EV_SYSCALL: on_syscall(&c, (const void *)h); break;
+		case LP_EV_SYSCALL: on_syscall(&c, (const void *)h, fbuf, &first); break;
 		case LP_EV_FD_IO: on_fdio(&c, (const void *)h); break;
 		case LP_EV_FORK: on_fork(&c, (const void *)h); break;
 		case LP_EV_EXEC_ARGV: on_exec_argv(&c, (const void *)h); break;
@@ -1275,7 +1290,10 @@ int lp_export_chrome(const struct lp_model *m, struct lp_reader *r, struct lp_xo
 		case LP_REC_PROGRESS: on_progress(&c, (const void *)h); break;
 		default: break;
 		}
-		lp_resolver_feed(c.res, h);
+		if (h->kind == LP_EV_SYSCALL)
+			lp_resolver_feed_first(c.res, h, first);
+		else
+			lp_resolver_feed(c.res, h);
 	}
 	c.t_end = last_ts;
 	for (size_t i = 0; i < c.nthr; i++)
@@ -1302,6 +1320,10 @@ int lp_export_chrome(const struct lp_model *m, struct lp_reader *r, struct lp_xo
 			(unsigned long long)c.merged_slices, (unsigned long long)c.hidden_fdio);
 
 	lp_resolver_free(c.res);
+	if (c.step_labels)
+		for (size_t i = 0; i < m->nsteps; i++)
+			free(c.step_labels[i]);
+	free(c.step_labels);
 	lp_rawjson_free(c.rawjson);
 	for (size_t i = 0; i < c.nthr; i++) {
 		lp_buf_free(&c.thr[i].path0);

@@ -162,8 +162,8 @@ void lp_iocount_exit(struct lp_iocount *c, uint32_t tgid, uint64_t ts)
 	int64_t closed = 0;
 	/* a deletion may move a later entry into slot i: look at it again */
 	for (size_t i = 0; i < c->open_fds.cap;) {
-		if (c->open_fds.used[i] && (c->open_fds.keys[i] >> 32) == tgid) {
-			lp_u64map_del(&c->open_fds, c->open_fds.keys[i]);
+		if (lp_u64map_used(&c->open_fds, i) && (lp_u64map_key(&c->open_fds, i) >> 32) == tgid) {
+			lp_u64map_del(&c->open_fds, lp_u64map_key(&c->open_fds, i));
 			closed++;
 		} else {
 			i++;

@@ -636,8 +636,8 @@ static uint64_t *sorted_keys(const struct lp_u64map *map, size_t *n)
 	uint64_t *k = lp_xcalloc(map->n + 1, sizeof(uint64_t));
 	size_t j = 0;
 	for (size_t i = 0; i < map->cap; i++)
-		if (map->used[i])
-			k[j++] = map->keys[i];
+		if (lp_u64map_used(map, i))
+			k[j++] = lp_u64map_key(map, i);
 	qsort(k, j, sizeof(uint64_t), cmp_u64);
 	*n = j;
 	return k;

@@ -59,6 +59,10 @@ static inline int lp_varint_decode(const uint8_t *in, size_t n, size_t *pos, uin
  * sized and wrote itself (the tape): no bounds to check. */
 static inline void lp_varint_put(uint8_t **p, uint64_t v)
 {
+	if (v < 0x80) { /* one byte, most of the tape's: no loop */
+		*(*p)++ = (uint8_t)v;
+		return;
+	}
 	*p += lp_varint_encode(*p, v);
 }
 
@@ -67,13 +71,24 @@ static inline void lp_varint_put_signed(uint8_t **p, int64_t v)
 	lp_varint_put(p, lp_zigzag64((uint64_t)v));
 }
 
+/* (a value under 128, most of the tape's, is one byte: no loop for it) */
 static inline uint64_t lp_varint_get(const uint8_t **p)
 {
-	size_t pos = 0;
-	uint64_t v = 0;
-	lp_varint_decode(*p, LP_VARINT_MAX, &pos, &v);
-	*p += pos;
-	return v;
+	const uint8_t *s = *p;
+	if (s[0] < 0x80) {
+		*p = s + 1;
+		return s[0];
+	}
+	uint64_t x = 0;
+	unsigned k = 0;
+	uint8_t b;
+	do {
+		b = s[k];
+		x |= (uint64_t)(b & 0x7f) << (7 * k);
+		k++;
+	} while ((b & 0x80) && k < LP_VARINT_MAX);
+	*p = s + k;
+	return x;
 }
 
 static inline int64_t lp_varint_get_signed(const uint8_t **p)

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* containers.h: the interned strings' table. */
+/* containers.h: the interned strings' table, the u64 map. */
 #include <criterion/criterion.h>
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,4 +29,51 @@ Test(strtab, find_gives_the_id_intern_gave_and_adds_nothing)
 	cr_assert_eq(lp_strtab_find(&t, "/dir/1/"), 0);
 	cr_assert_eq(t.n, n, "find adds no string");
 	lp_strtab_free(&t);
+}
+
+/* The u64 map against a plain array of the same keys: puts, overwrites,
+ * deletions (which shift entries back) and finds, key 0 included, through
+ * several growths; a walk over the slots sees exactly the live keys. */
+Test(u64map, same_as_an_array_through_puts_and_deletions)
+{
+	enum { KEYS = 5000 };
+	static uint64_t val[KEYS];
+	static bool live[KEYS];
+	struct lp_u64map m = { 0 };
+	cr_assert_null(lp_u64map_find(&m, 0));
+	cr_assert(!lp_u64map_del(&m, 0));
+	uint32_t x = 99;
+	for (int round = 0; round < 200000; round++) {
+		x = x * 1664525u + 1013904223u;
+		unsigned k = (x >> 8) % KEYS;
+		uint64_t key = (uint64_t)k * 0x100000001ull; /* 0 for k = 0; high bits set */
+		if ((x >> 28) < 10) {
+			lp_u64map_put(&m, key, round);
+			val[k] = (uint64_t)round;
+			live[k] = true;
+		} else if ((x >> 28) < 14) {
+			cr_assert_eq(lp_u64map_del(&m, key), live[k], "del of %u", k);
+			live[k] = false;
+		} else {
+			uint64_t *v = lp_u64map_find(&m, key);
+			cr_assert_eq(v != NULL, live[k], "find of %u", k);
+			if (v)
+				cr_assert_eq(*v, val[k]);
+		}
+	}
+	size_t n = 0, seen = 0;
+	for (unsigned k = 0; k < KEYS; k++)
+		n += live[k];
+	cr_assert_eq(m.n, n);
+	for (size_t i = 0; i < m.cap; i++) {
+		if (!lp_u64map_used(&m, i))
+			continue;
+		uint64_t key = lp_u64map_key(&m, i);
+		unsigned k = (unsigned)(key >> 32);
+		cr_assert(k < KEYS && key == (uint64_t)k * 0x100000001ull && live[k], "slot %zu: a dead key", i);
+		cr_assert_eq(lp_u64map_val(&m, i), val[k]);
+		seen++;
+	}
+	cr_assert_eq(seen, n, "the walk saw %zu of %zu live keys", seen, n);
+	lp_u64map_free(&m);
 }

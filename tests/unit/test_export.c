@@ -28,6 +28,7 @@
 #include <zlib.h>
 
 #include "../exports/synth.h"
+#include "export.h"
 #include "commands.h"
 #include "exitcode.h"
 #include "model.h"
@@ -449,6 +450,70 @@ Test(export, gzip_single_member_same_json)
 	free(out);
 	free(g);
 	free(plain);
+}
+
+/* The sink itself, past many hand-overs to its gzip thread: 3 MiB in
+ * pieces of every size inflate to the same bytes, as one member. */
+Test(export, gzip_sink_many_buffers_one_member)
+{
+	const size_t total = 3u << 20;
+	unsigned char *in = malloc(total);
+	uint32_t x = 12345;
+	for (size_t i = 0; i < total; i++) {
+		x = x * 1103515245u + 12345u;
+		/* text-like, with runs, so deflate has work of both kinds */
+		in[i] = (i / 4096) % 3 ? (unsigned char)('a' + (x >> 16) % 26) : (unsigned char)"/usr/lib/x86_64/"[i % 16];
+	}
+	const char *gz = path_in("sink.gz");
+	FILE *f = fopen(gz, "w");
+	cr_assert_not_null(f);
+	struct lp_xout o;
+	lp_xout_init(&o, f, true);
+	for (size_t at = 0, piece = 1; at < total; piece = piece * 7 % 100003 + 1) {
+		size_t n = piece < total - at ? piece : total - at;
+		lp_xout_write(&o, in + at, n);
+		at += n;
+	}
+	cr_assert_eq(lp_xout_finish(&o), 0);
+	cr_assert_eq(o.bytes_in, total);
+	fclose(f);
+	size_t glen;
+	unsigned char *g = (unsigned char *)slurp(gz, &glen);
+	unsigned char *out = malloc(total + 1);
+	z_stream z;
+	memset(&z, 0, sizeof(z));
+	cr_assert_eq(inflateInit2(&z, 31), Z_OK);
+	z.next_in = g;
+	z.avail_in = (uInt)glen;
+	z.next_out = out;
+	z.avail_out = (uInt)total + 1;
+	cr_assert_eq(inflate(&z, Z_FINISH), Z_STREAM_END, "the member does not end cleanly");
+	cr_assert_eq(z.avail_in, 0, "%u bytes after the first gzip member", z.avail_in);
+	cr_assert_eq(z.total_out, total);
+	cr_assert(!memcmp(out, in, total), "inflated bytes differ from those written");
+	inflateEnd(&z);
+	free(out);
+	free(g);
+	free(in);
+}
+
+/* A write failure on the gzip thread is the caller's: finish says so. */
+Test(export, gzip_sink_reports_a_failed_write)
+{
+	FILE *f = fopen("/dev/full", "w");
+	if (!f)
+		cr_skip_test("no /dev/full here");
+	setvbuf(f, NULL, _IONBF, 0);
+	struct lp_xout o;
+	lp_xout_init(&o, f, true);
+	char line[100];
+	memset(line, 'x', sizeof(line));
+	for (int i = 0; i < 40000; i++) /* 4 MB: many hand-overs */
+		lp_xout_write(&o, line, sizeof(line));
+	errno = 0;
+	cr_assert_eq(lp_xout_finish(&o), -1);
+	cr_assert_eq(errno, ENOSPC, "errno %d", errno);
+	fclose(f);
 }
 
 /* ------------------------------------------------------------ folded */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Path resolver: cwd, dirfds, fd tables through fork/exec/dup/close. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "records.h"
@@ -503,4 +504,28 @@ Test(resolve, normalize_normal_and_not)
 	/* too long for the buffer: cut to fit, as before */
 	char small[6];
 	cr_assert_str_eq(lp_path_normalize(NULL, "/abc/def", small, sizeof(small)), "/abc");
+}
+
+/* The test of an already normal path goes eight bytes at a time: an
+ * empty, "." or ".." component is found wherever it falls in a word, and
+ * ".x" / "..x" names are left alone there too. */
+Test(resolve, normalize_odd_components_at_every_offset)
+{
+	char b[128], in[128], want[128], pre[64];
+	for (size_t o = 2; o < 40; o++) {
+		memset(pre, 'a', o);
+		pre[0] = '/';
+		pre[o] = 0; /* "/aaa...": one component, o bytes */
+		static const struct { const char *tail, *want; } cases[] = {
+			{ "//b", "P/b" }, { "/./b", "P/b" }, { "/../b", "/b" }, { "/.", "P" },
+			{ "/..", "/" }, { "/", "P" }, { "/.b", "P/.b" }, { "/..b", "P/..b" },
+			{ "/b/.", "P/b" }, { "/b.c/d", "P/b.c/d" },
+		};
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			snprintf(in, sizeof(in), "%s%s", pre, cases[i].tail);
+			const char *w = cases[i].want;
+			snprintf(want, sizeof(want), "%s%s", w[0] == 'P' ? pre : "", w[0] == 'P' ? w + 1 : w);
+			cr_assert_str_eq(lp_path_normalize(NULL, in, b, sizeof(b)), want, "'%s'", in);
+		}
+	}
 }
