@@ -191,14 +191,15 @@ static void commit_restart(struct lp_model *m, uint32_t tid)
 }
 
 /* Another record of the thread of the open run: a sync extends it; a
- * call on no path (a close) or in the snapshot's own directory (overlay's
- * "lower" looked up) leaves it open; a file elsewhere is other work, the
- * commit is over. */
+ * write elsewhere than the snapshot's own directory (overlay's files
+ * beside its diff/) is other work, the commit is over. Only the records
+ * whose thread the tape keeps are looked at (lp_tape_keeps_tid), the same
+ * whether pass 2 reads the tape or the trace. */
 #define COMMIT_MAX 4096
 static void commit_see(struct lp_model *m, const struct lp_hdr *h, const char *path)
 {
 	struct lp_priv *pv = lp_priv(m);
-	if (!pv->commit_tid || h->tid != pv->commit_tid)
+	if (!pv->commit_tid || h->tid != pv->commit_tid || !lp_tape_keeps_tid(h))
 		return;
 	unsigned sc = h->aux;
 	bool sync = h->kind == LP_EV_SYSCALL && (sc == LP_SC_FSYNC || sc == LP_SC_FDATASYNC ||

@@ -20,7 +20,32 @@ uint64_t lp_model_tape_max = 256ull << 20;
 
 enum { T_END = 0, T_SYSCALL, T_FDIO, T_EXEC, T_FORK, T_EXIT };
 #define T_SAME_TGID 0x80u       /* the record's tgid is the previous one's */
-#define T_SAME_TID 0x40u        /* its thread is the previous record's */
+#define T_SAME_TID 0x40u        /* its thread is the previous kept thread */
+#define T_NO_TID 0x20u          /* its thread is not kept (lp_tape_keeps_tid) */
+#define T_MAIN_TID 0x10u        /* its thread is the process's first (tid == tgid) */
+#define T_FLAGS (T_SAME_TGID | T_SAME_TID | T_NO_TID | T_MAIN_TID)
+
+bool lp_tape_keeps_tid(const struct lp_hdr *h)
+{
+	if (h->kind == LP_EV_FD_IO)
+		return ((const struct lp_ev_fd_io *)h)->wbytes > 0;
+	if (h->kind != LP_EV_SYSCALL)
+		return false;
+	const struct lp_ev_syscall *ev = (const void *)h;
+	switch (h->aux) {
+	case LP_SC_FSYNC: case LP_SC_FDATASYNC: case LP_SC_SYNCFS: case LP_SC_SYNC_FILE_RANGE:
+	case LP_SC_RENAME: case LP_SC_RENAMEAT: case LP_SC_RENAMEAT2:
+		return true;
+	case LP_SC_OPEN:
+		return lp_open_writes(ev->args[1]);
+	case LP_SC_OPENAT:
+		return lp_open_writes(ev->args[2]);
+	case LP_SC_CREAT:
+		return true;
+	default:
+		return false;
+	}
+}
 
 void lp_tape_free(struct lp_tape *t)
 {
@@ -52,16 +77,18 @@ void lp_tape_put(struct lp_tape *t, const struct lp_hdr *h, const struct lp_p2re
 	uint8_t *w = t->w;
 	uint8_t code = h->kind == LP_EV_SYSCALL ? T_SYSCALL : h->kind == LP_EV_FD_IO ? T_FDIO
 		       : h->kind == LP_EV_EXEC ? T_EXEC : h->kind == LP_EV_FORK ? T_FORK : T_EXIT;
-	bool same = h->tgid == t->tgid, same_tid = h->tid == t->tid;
-	*w++ = (uint8_t)(code | (same ? T_SAME_TGID : 0) | (same_tid ? T_SAME_TID : 0));
+	bool same = h->tgid == t->tgid, keep = lp_tape_keeps_tid(h);
+	uint8_t tid_code = !keep ? T_NO_TID : h->tid == h->tgid ? T_MAIN_TID : h->tid == t->tid ? T_SAME_TID : 0;
+	*w++ = (uint8_t)(code | (same ? T_SAME_TGID : 0) | tid_code);
 	lp_varint_put_signed(&w, (int64_t)(h->ts - t->ts));
 	if (!same)
 		lp_varint_put(&w, h->tgid);
-	if (!same_tid)
+	if (keep && !tid_code)
 		lp_varint_put(&w, h->tid);
 	t->ts = h->ts;
 	t->tgid = h->tgid;
-	t->tid = h->tid;
+	if (keep)
+		t->tid = h->tid;
 	switch (code) {
 	case T_SYSCALL: {
 		const struct lp_ev_syscall *ev = (const void *)h;
@@ -149,12 +176,14 @@ bool lp_tape_get(struct lp_tape *t, struct lp_p2rec *q)
 	t->ts += (uint64_t)lp_varint_get_signed(&r);
 	if (!(code & T_SAME_TGID))
 		t->tgid = (uint32_t)lp_varint_get(&r);
-	if (!(code & T_SAME_TID))
+	if (code & T_MAIN_TID)
+		t->tid = t->tgid;
+	else if (!(code & (T_NO_TID | T_SAME_TID)))
 		t->tid = (uint32_t)lp_varint_get(&r);
 	h->ts = t->ts;
 	h->tgid = t->tgid;
-	h->tid = t->tid;
-	switch (code & ~(T_SAME_TGID | T_SAME_TID)) {
+	h->tid = code & T_NO_TID ? 0 : t->tid;
+	switch (code & ~T_FLAGS) {
 	case T_SYSCALL: {
 		struct lp_ev_syscall *ev = &q->r.sc;
 		memset(ev->args, 0, sizeof(ev->args)); /* those pass 2 reads are set below */

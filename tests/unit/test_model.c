@@ -208,7 +208,7 @@ static void thread_sync(struct synth *s, uint64_t ts, uint32_t tid, uint64_t lat
  * the writing thread looks up the snapshot's "lower", syncs at 50 and 80
  * ms; another thread syncs at 85; the DONE line comes at 90 ms; the writer
  * syncs again at 95 (the next vertex's). With other_work, the writer opens
- * something else at 60 ms: the commit ended at 50. */
+ * something else for writing at 60 ms: the commit ended at 50. */
 static char *scenario_commit(bool other_work)
 {
 	static struct synth s;
@@ -224,7 +224,7 @@ static char *scenario_commit(bool other_work)
 	thread_sync(&s, MS(50), 100, 5 * SYN_MS);
 	if (other_work)
 		syn_sc(&s, MS(60), 100, LP_SC_OPENAT, 26, 6000, SYN_ROOT "/buildkit/cache.db", 1, NULL, 0,
-		       O_RDONLY | O_CLOEXEC);
+		       O_WRONLY | O_CREAT | O_CLOEXEC);
 	thread_sync(&s, MS(80), 100, 20 * SYN_MS);
 	thread_sync(&s, MS(85), 101, 1 * SYN_MS);
 	syn_progress(&s, MS(89), "#5 transferring context: 1.5kB 0.0s done");
