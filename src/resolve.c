@@ -128,9 +128,8 @@ struct proc {
 	 * began before that open returned: it is the earlier file's
 	 * (lp_resolver_fdio_path). One per process: the window is a few
 	 * microseconds. */
-	bool took_over;
 	int32_t took_fd;
-	struct path *took_from;
+	struct path *took_from; /* NULL: no number taken over */
 	uint64_t took_at_ns;  /* when the open returned */
 };
 
@@ -466,7 +465,7 @@ static struct path *first_path(struct lp_resolver *r, const struct lp_ev_syscall
  * before that open returned (a file's I/O comes after its own open). */
 static bool took_over_io(const struct proc *p, const struct lp_ev_fd_io *ev)
 {
-	return p->took_over && p->took_fd == (int32_t)ev->h.aux && ev->first_ts && ev->first_ts < p->took_at_ns;
+	return p->took_from && p->took_fd == (int32_t)ev->h.aux && ev->first_ts && ev->first_ts < p->took_at_ns;
 }
 
 static void feed_syscall(struct lp_resolver *r, const struct lp_ev_syscall *ev, bool known,
@@ -485,7 +484,6 @@ static void feed_syscall(struct lp_resolver *r, const struct lp_ev_syscall *ev, 
 		if (old) {
 			path_unref(p->took_from);
 			p->took_from = path_ref(old);
-			p->took_over = true;
 			p->took_fd = ret;
 			p->took_at_ns = ev->h.ts;
 		}
@@ -632,7 +630,6 @@ static void feed(struct lp_resolver *r, const struct lp_hdr *rec, bool known, co
 			/* the earlier file's close: the new one stays open */
 			path_unref(p->took_from);
 			p->took_from = NULL;
-			p->took_over = false;
 		} else if (p) {
 			fd_put(p, (int32_t)rec->aux, NULL);
 		}
