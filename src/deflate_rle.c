@@ -28,6 +28,10 @@
 
 #include "le.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #define NDIST 30
 #define NCL 19
 #define MAX_BITS 15
@@ -494,6 +498,27 @@ int lp_rle_deflate_block(struct lp_rle_deflate *d, const uint8_t *in, size_t n)
 	 * the next two are the previous one, else a literal (a loop of its
 	 * own: no match length to bound, no lookup to decide) */
 	while (!search && i < n) {
+#ifdef __SSE2__
+		/* 16 places a step while none starts a run: a place j starts
+		 * one when in[j-1..j+2] are one byte (the scalar test below),
+		 * and most places of a plane that needs no search do not */
+		if (i + 18 <= n) {
+			__m128i a = _mm_loadu_si128((const __m128i *)(const void *)(in + i - 1));
+			__m128i b0 = _mm_loadu_si128((const __m128i *)(const void *)(in + i));
+			__m128i c = _mm_loadu_si128((const __m128i *)(const void *)(in + i + 1));
+			__m128i e = _mm_loadu_si128((const __m128i *)(const void *)(in + i + 2));
+			__m128i same = _mm_and_si128(_mm_and_si128(_mm_cmpeq_epi8(a, b0), _mm_cmpeq_epi8(b0, c)),
+						     _mm_cmpeq_epi8(c, e));
+			unsigned starts = (unsigned)_mm_movemask_epi8(same);
+			size_t lit = starts ? (size_t)__builtin_ctz(starts) : 16;
+			for (size_t k = 0; k < lit; k++)
+				lf[in[i + k]]++;
+			i += lit;
+			if (!starts)
+				continue;
+			/* i starts a run, with 3 bytes or more left (i + 2 < n) */
+		}
+#endif
 		uint8_t b = in[i - 1];
 		if (in[i] == b && n - i >= 3 && in[i + 1] == b && in[i + 2] == b) {
 			size_t r = run_len(in, i, n - i < 258 ? n - i : 258, b);

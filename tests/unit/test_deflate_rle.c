@@ -373,3 +373,33 @@ Test(deflate_rle, aligned_then_ended_by_libdeflate)
 		free(back);
 	}
 }
+
+/* Without the search, the places are tested 16 at a time while none
+ * starts a run (SSE2): a run found at every place relative to those 16
+ * and to the end of the block (the last 17 places are tested one by one),
+ * still the same bytes back, and a long run is still coded as runs. */
+Test(deflate_rle, runs_found_at_every_place_without_the_search)
+{
+	uint8_t a[96 + 220];
+	for (size_t n = 1; n <= 64; n++) {
+		for (size_t s = 0; s + 3 <= n; s++) {
+			for (size_t len = 3; len <= 5 && s + len <= n; len++) {
+				for (size_t i = 0; i < n; i++)
+					a[i] = (uint8_t)(i * 7 + 1); /* no two neighbours equal */
+				memset(a + s, 0xaa, len);
+				const uint8_t *p = a;
+				round_trip_as(&p, &n, 1, (const bool[]){ false }, NULL);
+			}
+		}
+	}
+	for (size_t s = 1; s < 40; s++) {
+		size_t n = s + 200 + 30;
+		for (size_t i = 0; i < n; i++)
+			a[i] = (uint8_t)(i * 7 + 1);
+		memset(a + s, 0x55, 200);
+		const uint8_t *p = a;
+		size_t coded = round_trip_as(&p, &n, 1, (const bool[]){ false }, NULL);
+		/* ~70 literals and one run of 200: far under the bytes */
+		cr_assert_lt(coded, 120, "%zu bytes for %zu with a run of 200 at %zu", coded, n, s);
+	}
+}
