@@ -595,7 +595,10 @@ int lp_model_event_step_p(const struct lp_model *m, const struct lp_hdr *rec, co
 	if (p && p->step >= 0)
 		return p->step;
 	if (p && p->role == LP_ROLE_CLI) {
-		if (path && m->context.dir && m->context.step >= 0) {
+		/* the client's reads of the context are the transfer; what else
+		 * the traced command runs (a script around the CLI, buildx's
+		 * git) is no step's work */
+		if (path && m->context.dir && m->context.step >= 0 && lp_proc_is_build_client(p)) {
 			size_t n = strlen(m->context.dir);
 			if (!strncmp(path, m->context.dir, n) && (path[n] == '/' || !path[n]))
 				return m->context.step;
@@ -640,8 +643,14 @@ int lp_model_event_step_p(const struct lp_model *m, const struct lp_hdr *rec, co
 			int own = si >= 0 ? pv->snaps[si].step : -1;
 			/* Writes into a layer are its step's. A read of it after that
 			 * step ended (its DONE line comes after the real end) is not
-			 * the step's own work: the next step's (COPY --from...). */
-			if (own >= 0 && (wr || ts <= m->steps[own].end_ns))
+			 * the step's own work: the next step's (COPY --from...). But
+			 * the Dockerfile's and .dockerignore's own snapshots are read
+			 * by the frontend alone, which parses them just after their
+			 * vertex is done (dockerd 29: 15 ms after, while the next
+			 * steps show): still their load's work. */
+			if (own >= 0 && (wr || ts <= m->steps[own].end_ns ||
+					 m->steps[own].kind == LP_STEPK_LOAD_DOCKERFILE ||
+					 m->steps[own].kind == LP_STEPK_LOAD_DOCKERIGNORE))
 				return own;
 			/* builds of a session running at the same time write into
 			 * their own snapshots in the same windows: a layer none of

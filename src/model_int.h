@@ -108,11 +108,15 @@ struct lp_priv {
 	uint64_t *tmp_bytes;
 	size_t ntmp, tmp_cap;
 	/* The context snapshot's commit (step_times.c): BuildKit commits the
-	 * snapshot on the thread that wrote its last file and syncs its
-	 * metadata db (fdatasync) before the vertex is done, 0.05-0.4 s on a
-	 * busy disk. The ends of that thread's syncs after its last write
-	 * into the snapshot, in order, until it does something else. */
-	uint32_t commit_tid;         /* the run's thread; 0: no run open */
+	 * snapshot after its last file and syncs its metadata db (fdatasync)
+	 * before the vertex is done, 0.05-0.4 s on a busy disk. The ends of
+	 * the writing process's syncs after its last write into the
+	 * snapshot, in order, until the writing thread does something else.
+	 * Any thread's: the Go runtime moves the goroutine that commits
+	 * between threads (dockerd 29 syncs on another thread than the one
+	 * that wrote the last file, 130-230 ms later). */
+	uint32_t commit_tid;         /* the last write's thread; 0: no run open */
+	uint32_t commit_tgid;        /* its process */
 	uint64_t *commit_ts;
 	size_t ncommit, commit_cap;
 	/* The daemon serving this build (several may be traced): the one the
@@ -246,6 +250,11 @@ enum lp_role lp_model_role_cached(const struct lp_model *m, const struct lp_proc
 void lp_model_role_changed(struct lp_model *m, const struct lp_proc *p);
 /* The --bundle (-b) of a runc command line, or NULL; *is_run: it says "run". */
 const char *lp_proc_runc_bundle(const struct lp_proc *p, bool *is_run);
+/* Is p a build client itself (the docker CLI, its buildx plugin, buildx or
+ * buildctl run alone), not a program the traced command runs beside it: a
+ * script around the CLI, or the git that buildx runs for its provenance
+ * labels, which reads .git/ in the context before any transfer? */
+bool lp_proc_is_build_client(const struct lp_proc *p);
 /* A daemon by its assigned or its own role. */
 bool lp_model_is_daemonish(const struct lp_model *m, const struct lp_proc *p);
 /* Is p the build's daemon or one of its descendants? (true when unknown) */

@@ -183,27 +183,31 @@ static void ctx_window(struct lp_model *m, uint64_t ts)
 
 /* The snapshot's commit begins after the last write into it: a write
  * starts the run of its thread afresh. */
-static void commit_restart(struct lp_model *m, uint32_t tid)
+static void commit_restart(struct lp_model *m, const struct lp_hdr *h)
 {
 	struct lp_priv *pv = lp_priv(m);
-	pv->commit_tid = tid;
+	pv->commit_tid = h->tid;
+	pv->commit_tgid = h->tgid;
 	pv->ncommit = 0;
 }
 
-/* Another record of the thread of the open run: a sync extends it; a
- * write elsewhere than the snapshot's own directory (overlay's files
- * beside its diff/) is other work, the commit is over. Only the records
- * whose thread the tape keeps are looked at (lp_tape_keeps_tid), the same
- * whether pass 2 reads the tape or the trace. */
+/* Another record of the process of the open run: a sync (any thread's)
+ * extends it; a write of the last write's thread elsewhere than the
+ * snapshot's own directory (overlay's files beside its diff/) is other
+ * work, the commit is over. Only the records whose thread the tape keeps
+ * are looked at (lp_tape_keeps_tid), the same whether pass 2 reads the
+ * tape or the trace. */
 #define COMMIT_MAX 4096
 static void commit_see(struct lp_model *m, const struct lp_hdr *h, const char *path)
 {
 	struct lp_priv *pv = lp_priv(m);
-	if (!pv->commit_tid || h->tid != pv->commit_tid || !lp_tape_keeps_tid(h))
+	if (!pv->commit_tid || h->tgid != pv->commit_tgid || !lp_tape_keeps_tid(h))
 		return;
 	unsigned sc = h->aux;
 	bool sync = h->kind == LP_EV_SYSCALL && (sc == LP_SC_FSYNC || sc == LP_SC_FDATASYNC ||
 						 sc == LP_SC_SYNCFS || sc == LP_SC_SYNC_FILE_RANGE);
+	if (!sync && h->tid != pv->commit_tid)
+		return;
 	if (sync && pv->ncommit < COMMIT_MAX) {
 		lp_grow((void **)&pv->commit_ts, &pv->commit_cap, pv->ncommit + 1, sizeof(uint64_t));
 		pv->commit_ts[pv->ncommit++] = h->ts;
@@ -740,7 +744,7 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 		const char *rel;
 		if (lp_model_is_build_daemon(m, p) && ctx_rel_id(m, path, pid, &rel) && *rel) {
 			if (wr && (flags & O_CREAT)) {
-				commit_restart(m, h->tid);
+				commit_restart(m, h);
 				if (lp_is_transfer_tmp_name(rel))
 					tmp_add(m, rel, 0);
 				else
@@ -754,8 +758,9 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 		 * also walks for .dockerignore well before the transfer, nor the
 		 * Dockerfile and .dockerignore, which it sends first, on their
 		 * own (when the context holds them too, the daemon's write of
-		 * them is in the window) */
-		if (p->role == LP_ROLE_CLI && step >= 0 && step == m->context.step && space == LP_PATH_CONTEXT &&
+		 * them is in the window), nor the reads of what the CLI runs
+		 * (buildx's git reads .git/ 100-200 ms before the transfer) */
+		if (p->role == LP_ROLE_CLI && lp_proc_is_build_client(p) && step >= 0 && step == m->context.step && space == LP_PATH_CONTEXT &&
 		    !(flags & O_DIRECTORY) && !ctx_is_dir(m, shown) &&
 		    lp_definition_file_kind(m, shown) == LP_STEPK_OTHER)
 			ctx_window(m, h->ts);
@@ -806,7 +811,7 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 		const char *rfrom, *rto;
 		if (path && to && ctx_rel_id(m, path, pid, &rfrom) && ctx_rel_id(m, to, tid, &rto) && *rto) {
 			uint64_t b = lp_is_transfer_tmp_name(rfrom) ? tmp_take(m, rfrom) : 0;
-			commit_restart(m, h->tid);
+			commit_restart(m, h);
 			ctx_sent(m, rto, lp_is_transfer_tmp_name(rfrom), b, h->ts);
 			enum lp_path_space space;
 			uint32_t sid;
@@ -963,7 +968,7 @@ static void pass2_fdio(struct lp_model *m, const struct lp_p2rec *q, const struc
 	if (p->role == LP_ROLE_CONTAINER && e->wbytes)
 		m->snap.layer_bytes_written += e->wbytes;
 	if (e->wbytes && lp_model_is_build_daemon(m, p) && ctx_rel_id(m, path, pid, &rel) && *rel) {
-		commit_restart(m, h->tid);
+		commit_restart(m, h);
 		m->context.write_ns += e->wns;
 		if (lp_is_transfer_tmp_name(rel))
 			tmp_add(m, rel, e->wbytes);

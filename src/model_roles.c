@@ -40,6 +40,16 @@ enum lp_role lp_role_of_proc(const struct lp_proc *p)
 	return LP_ROLE_OTHER;
 }
 
+bool lp_proc_is_build_client(const struct lp_proc *p)
+{
+	static const char *clients[] = { "docker", "docker-buildx", "buildx", "buildctl" };
+	const char *b = p->exe ? lp_base_name(p->exe) : NULL;
+	for (size_t i = 0; i < LP_ARRAY_SIZE(clients); i++)
+		if (!strcmp(p->comm, clients[i]) || (b && !strcmp(b, clients[i])))
+			return true;
+	return false;
+}
+
 /* pcache bits (per proc); PC_DAEMONISH and PC_INBUILD: model_int.h */
 #define PC_ROLE_OK   0x80u  /* bits 0-2 hold lp_role_of_proc() */
 #define PC_ROLE_MASK 0x07u

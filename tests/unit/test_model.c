@@ -206,9 +206,13 @@ static void thread_sync(struct synth *s, uint64_t ts, uint32_t tid, uint64_t lat
 
 /* A cold build whose context snapshot is committed after the transfer:
  * the writing thread looks up the snapshot's "lower", syncs at 50 and 80
- * ms; another thread syncs at 85; the DONE line comes at 90 ms; the writer
- * syncs again at 95 (the next vertex's). With other_work, the writer opens
- * something else for writing at 60 ms: the commit ended at 50. */
+ * ms; another thread of dockerd syncs at 85 (Go moves the committing
+ * goroutine between threads: it counts); containerd, another process,
+ * syncs at 87 (it does not); the DONE line comes at 90 ms; the writer
+ * syncs again at 95 (the next vertex's). Before the transfer, a git the
+ * CLI runs (buildx does, for its provenance labels) reads .git/HEAD in
+ * the context at 35 ms: not the transfer. With other_work, the writer
+ * opens something else for writing at 60 ms: the commit ended at 50. */
 static char *scenario_commit(bool other_work)
 {
 	static struct synth s;
@@ -217,6 +221,10 @@ static char *scenario_commit(bool other_work)
 	internal_steps(&s, "docker.io/layerprof/busybox:latest");
 	syn_progress(&s, MS(30), "#4 [1/5] FROM docker.io/layerprof/busybox");
 	syn_progress(&s, MS(31), "#4 DONE 0.0s");
+	const char *gargv[] = { "/usr/bin/git", "rev-parse", "HEAD", NULL };
+	syn_fork(&s, MS(34), 200, 210, "docker");
+	syn_exec(&s, MS(34) + 500000, 210, 200, "/usr/bin/git", "git", gargv);
+	syn_file(&s, MS(35), 210, "/work/app/.git/HEAD", false, 21);
 	uint64_t last = transfer_files(&s, 40, 5, PROJECT, NULL);
 	cr_assert_lt(last, MS(43));
 	syn_sc(&s, MS(43), 100, LP_SC_OPENAT, -ENOENT, 6000, SYN_ROOT "/overlay2/ctxsnapshotid0000000000a/lower",
@@ -227,6 +235,12 @@ static char *scenario_commit(bool other_work)
 		       O_WRONLY | O_CREAT | O_CLOEXEC);
 	thread_sync(&s, MS(80), 100, 20 * SYN_MS);
 	thread_sync(&s, MS(85), 101, 1 * SYN_MS);
+	struct lp_ev_syscall cs;
+	memset(&cs, 0, sizeof(cs));
+	syn_hdr(&cs.h, LP_EV_SYSCALL, 300, LP_SC_FDATASYNC, MS(87));
+	cs.lat_ns = SYN_MS;
+	cs.args[0] = 9;
+	syn_put(&s, &cs, sizeof(cs)); /* containerd's */
 	syn_progress(&s, MS(89), "#5 transferring context: 1.5kB 0.0s done");
 	syn_progress(&s, MS(90), "#5 DONE 0.1s");
 	thread_sync(&s, MS(95), 100, 1 * SYN_MS);
@@ -251,7 +265,7 @@ Test(model, context_step_ends_with_its_snapshot_commit)
 		uint64_t transfer_end = cs->t_start_ns + m->context.transfer_ns;
 		cr_assert_eq(cs->t_start_ns, MS(40) + 120000, "starts %llu", (unsigned long long)cs->t_start_ns);
 		cr_assert(transfer_end > MS(41) && transfer_end < MS(43));
-		uint64_t commit_end = other ? MS(50) : MS(80);
+		uint64_t commit_end = other ? MS(50) : MS(85);
 		cr_assert_eq(cs->t_end_ns, commit_end, "other=%d: ends %llu, want %llu", other,
 			     (unsigned long long)cs->t_end_ns, (unsigned long long)commit_end);
 		cr_assert_eq(m->context.commit_ns, commit_end - transfer_end);
@@ -265,7 +279,9 @@ Test(model, context_step_ends_with_its_snapshot_commit)
 /* A rebuild (-f Dockerfile.good) whose context BuildKit kept: only
  * src/index.js is sent into the context snapshot, while the Dockerfile
  * went first into a snapshot of its own. Both hold one context file: the
- * Dockerfile's is #1's. */
+ * Dockerfile's is #1's. The frontend reads the Dockerfile back from its
+ * snapshot at 32 ms, after #1 is done (as dockerd 29 does); a git that
+ * the CLI runs reads 21 B of .git/HEAD in the context at 35 ms. */
 static char *scenario_kept_context(void)
 {
 	static struct synth s;
@@ -280,6 +296,13 @@ static char *scenario_kept_context(void)
 	syn_sc(&s, MS(1) + 130000, 100, LP_SC_CLOSE, 0, 1000, NULL, 0, NULL, 0, 0);
 	syn_progress(&s, MS(30), "#4 [1/5] FROM docker.io/layerprof/busybox");
 	syn_progress(&s, MS(31), "#4 DONE 0.0s");
+	syn_sc(&s, MS(32), 100, LP_SC_OPENAT, 26, 9000, df, 1, NULL, 0, O_RDONLY | O_CLOEXEC);
+	syn_fdio(&s, MS(32) + 20000, 100, 26, 300, 0, 10000);
+	syn_sc(&s, MS(32) + 30000, 100, LP_SC_CLOSE, 0, 1000, NULL, 0, NULL, 0, 0);
+	const char *gargv[] = { "/usr/bin/git", "rev-parse", "HEAD", NULL };
+	syn_fork(&s, MS(34), 200, 210, "docker");
+	syn_exec(&s, MS(34) + 500000, 210, 200, "/usr/bin/git", "git", gargv);
+	syn_file(&s, MS(35), 210, "/work/app/.git/HEAD", false, 21);
 	const char *changed[] = { "src/index.js", NULL };
 	transfer(&s, 40, 5, NULL, changed);
 	syn_progress(&s, MS(70), "#6 [2/5] WORKDIR /app");
@@ -299,11 +322,21 @@ Test(model, context_snapshot_is_not_the_dockerfiles)
 	const struct lp_step *def = step(m, "#1");
 	cr_assert_eq(def->agg.files_written, 1);
 	cr_assert_eq(def->agg.bytes_written, 300);
+	cr_assert_eq(def->agg.files_read, 1, "the frontend's read of its Dockerfile");
+	cr_assert_eq(def->agg.bytes_read, 300);
+	for (size_t i = 0; i < m->nsteps; i++)
+		if (&m->steps[i] != def && strcmp(m->steps[i].id, "#5"))
+			cr_assert_eq(m->steps[i].agg.bytes_read, 0, "%s read %llu B", m->steps[i].id,
+				     (unsigned long long)m->steps[i].agg.bytes_read);
 	/* the window: the CLI's read of src/index.js (40.1 ms) on, not its
 	 * read of Dockerfile.good at 1 ms */
 	const struct lp_step *cs = step(m, "#5");
 	cr_assert_eq(cs->t_start_ns, MS(40) + 100000);
 	cr_assert_lt(lp_step_wall_ns(cs), 1 * SYN_MS);
+	/* the CLI's reads only (Dockerfile.good sent first, src/index.js),
+	 * not its git's */
+	cr_assert_eq(cs->agg.bytes_read, 300 + 333, "%llu", (unsigned long long)cs->agg.bytes_read);
+	cr_assert_eq(cs->agg.files_read, 2);
 	lp_model_free(m);
 	unlink(path);
 	free(path);
