@@ -737,12 +737,26 @@ static void context_checks(struct lp_model *m)
 		 * context snapshot, times the measured transfer time). A build
 		 * that did not re-send them (cached rebuild) saves no time now;
 		 * the bytes are still what every full send of the context carries. */
+		/* and the client's walk of the context before the transfer (known
+		 * with the engine's times), every build, sent or not: their share
+		 * of the context's files, times the walk's measured time */
+		uint64_t walk_save = 0;
+		if (m->context.walk_ns && m->context.files) {
+			double share = (double)nv / (double)m->context.files;
+			walk_save = (uint64_t)((double)m->context.walk_ns * (share > 1 ? 1 : share));
+			lp_finding_add_evidence(f, "walking the context before the transfer (%s) took %s; %zu of "
+						   "its %llu files are these",
+						m->context.step >= 0 ? m->steps[m->context.step].id : "-",
+						fmt_ms(m->context.walk_ns, b3, sizeof(b3)), nv,
+						(unsigned long long)m->context.files);
+			f->savings_ms = (int64_t)(walk_save / 1000000);
+		}
 		uint64_t tns = ctx_transfer_ns(m);
 		if (sent_bytes && m->context.sent_bytes && tns) {
 			double share = (double)sent_bytes / (double)m->context.sent_bytes;
 			if (share > 1)
 				share = 1;
-			f->savings_ms = (int64_t)((double)tns * share / 1e6);
+			f->savings_ms = (int64_t)(((double)tns * share + (double)walk_save) / 1e6);
 			lp_finding_add_evidence(f, "context transfer (%s) took %s; %llu files (%s) were written "
 						   "into the daemon's context snapshot in this build, %llu of them "
 						   "(%s) are these unread files",
@@ -753,9 +767,9 @@ static void context_checks(struct lp_model *m)
 						(unsigned long long)sent_files, fmt_b(sent_bytes, b2, sizeof(b2)));
 		} else {
 			lp_finding_add_evidence(f, "none of these files was sent to the daemon in this build (it "
-						   "had them from an earlier build): no time to save now; every "
-						   "full send of the context carries these %s",
-						fmt_b(bytes, b1, sizeof(b1)));
+						   "had them from an earlier build): %severy full send of the "
+						   "context carries these %s",
+						walk_save ? "" : "no transfer time to save now; ", fmt_b(bytes, b1, sizeof(b1)));
 		}
 		lp_finding_add_evidence(f, "runtime use is not observed: only reads during the build count");
 		f->suggestion = lp_xasprintf(

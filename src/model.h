@@ -303,6 +303,13 @@ struct lp_context {
 				 * daemon writes into the snapshot); else the step's time */
 	uint64_t commit_ns;     /* after the transfer, the snapshot's commit (the writing
 				 * thread's syncs, step_times.c) until the step ended */
+	/* The build client's walk of the context, compared with the daemon's
+	 * snapshot before (or instead of) any file is sent: its first and last
+	 * directory opened, from the engine's start of the step on (buildx
+	 * opens them O_DIRECTORY; known only with the engine's times). Most
+	 * of a rebuild's context step, growing with the context's size. */
+	uint64_t walk_start_ns, walk_end_ns;
+	uint64_t walk_ns;       /* walk_start_ns to the transfer's start (or the walk's end) */
 };
 
 /* Layer/snapshot machinery costs (whole build; per step in lp_step.agg). */

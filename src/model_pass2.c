@@ -173,6 +173,21 @@ static bool ctx_is_dir(struct lp_model *m, const char *rel)
 	return lp_smap_get(&lp_priv(m)->ctx_dirs, rel) >= 0;
 }
 
+/* The client opened a directory of the context at ts: its walk, if the
+ * engine had begun the step by then (20 ms for the clock pair's error);
+ * earlier walks are of the Dockerfile's and .dockerignore's own sources. */
+#define CTX_WALK_SLACK_NS 20000000ull
+static void ctx_walk(struct lp_model *m, uint64_t ts)
+{
+	const struct lp_step *cs = &m->steps[m->context.step];
+	if (!cs->e_start_ns || ts + CTX_WALK_SLACK_NS < cs->e_start_ns)
+		return;
+	if (!m->context.walk_start_ns || ts < m->context.walk_start_ns)
+		m->context.walk_start_ns = ts;
+	if (ts > m->context.walk_end_ns)
+		m->context.walk_end_ns = ts;
+}
+
 static void ctx_window(struct lp_model *m, uint64_t ts)
 {
 	if (!m->context.start_ns || ts < m->context.start_ns)
@@ -760,10 +775,13 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 		 * own (when the context holds them too, the daemon's write of
 		 * them is in the window), nor the reads of what the CLI runs
 		 * (buildx's git reads .git/ 100-200 ms before the transfer) */
-		if (p->role == LP_ROLE_CLI && lp_proc_is_build_client(p) && step >= 0 && step == m->context.step && space == LP_PATH_CONTEXT &&
-		    !(flags & O_DIRECTORY) && !ctx_is_dir(m, shown) &&
-		    lp_definition_file_kind(m, shown) == LP_STEPK_OTHER)
-			ctx_window(m, h->ts);
+		if (p->role == LP_ROLE_CLI && lp_proc_is_build_client(p) && step >= 0 && step == m->context.step &&
+		    space == LP_PATH_CONTEXT) {
+			if ((flags & O_DIRECTORY) || ctx_is_dir(m, shown))
+				ctx_walk(m, h->ts);
+			else if (lp_definition_file_kind(m, shown) == LP_STEPK_OTHER)
+				ctx_window(m, h->ts);
+		}
 		if (!wr && !(flags & O_DIRECTORY) && step >= 0 && p->role == LP_ROLE_CONTAINER &&
 		    m->steps[step].kind == LP_STEPK_RUN)
 			container_read_id(m, step, path, pid);

@@ -88,6 +88,12 @@ void lp_model_summarize(struct lp_model *m)
 	/* the context transfer's kernel window, before anything widens it */
 	if (m->context.end_ns > m->context.start_ns)
 		m->context.transfer_ns = m->context.end_ns - m->context.start_ns;
+	/* the walk before it (or alone: nothing sent) */
+	struct lp_context *cx = &m->context;
+	if (cx->walk_start_ns && cx->start_ns && cx->walk_start_ns < cx->start_ns)
+		cx->walk_ns = cx->start_ns - cx->walk_start_ns;
+	else if (cx->walk_start_ns && !cx->start_ns && cx->walk_end_ns > cx->walk_start_ns)
+		cx->walk_ns = cx->walk_end_ns - cx->walk_start_ns;
 	/* every step's time, from the kernel where its work was seen */
 	lp_steps_time(m);
 	if (m->context.step >= 0) {

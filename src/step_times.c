@@ -8,9 +8,11 @@
  *   RUN                 its processes' lifetime (runc and everything under it)
  *   COPY/ADD, export    first to last write of its work (into its layer;
  *                       the image's stores)
- *   load build context  the transfer (first read of the CLI or write into
- *                       the context snapshot, model.h lp_context) to the
- *                       snapshot's commit (its metadata synced)
+ *   load build context  the client's walk of the context (with the
+ *                       engine's times), then the transfer (first read of
+ *                       the CLI or write into the context snapshot,
+ *                       model.h lp_context) to the snapshot's commit (its
+ *                       metadata synced)
  * else (FROM, WORKDIR and other metadata steps, steps whose work left no
  * trace) BuildKit's own "DONE 1.2s", else the time between its progress
  * lines; cached: none.
@@ -103,7 +105,12 @@ void lp_steps_time(struct lp_model *m)
 		}
 		if ((int)i == m->context.step && m->context.end_ns > m->context.start_ns &&
 		    m->context.start_ns) {
-			set(s, m->context.start_ns, context_end(m, s), LP_TIME_KERNEL);
+			set(s, m->context.start_ns - m->context.walk_ns, context_end(m, s), LP_TIME_KERNEL);
+			continue;
+		}
+		if ((int)i == m->context.step && !m->context.start_ns && m->context.walk_ns) {
+			/* nothing sent: the walk was the step */
+			set(s, m->context.walk_start_ns, m->context.walk_end_ns, LP_TIME_KERNEL);
 			continue;
 		}
 		if (s->kind == LP_STEPK_EXPORT)

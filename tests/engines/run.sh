@@ -279,6 +279,15 @@ run_engine() {
 			is "bad-order rebuild: every step that ran is timed by the kernel (its work was seen)" \
 				'[.steps[] | select(.instruction == "COPY" or .instruction == "RUN") | select(.cached | not) | .time_source] | all(. == "kernel")' \
 				'[.steps[] | {id, name, cached, wall_ms, time_source}]'
+			if [ "$ENG" != docker-20.10 ]; then
+				# the client walks the whole context before it sends the one
+				# edited file: the step is the walk, the transfer and the
+				# commit, inside the engine's own account of it
+				CTX='(.steps[] | select(.name == "[internal] load build context"))'
+				is "bad-order rebuild: the context step is its walk + transfer + commit, in the engine's window (+-20 ms)" \
+					"$CTX as \$c | .build as \$b | \$c.time_source == \"kernel\" and ((\$c.wall_ms - \$b.context_walk_ms - \$b.context_transfer_ms - \$b.context_commit_ms) | fabs) <= 2 and \$c.start_ms + 20 >= \$c.engine_time.start_ms and \$c.start_ms + \$c.wall_ms <= \$c.engine_time.end_ms + 20" \
+					"{build: (.build | {context_walk_ms, context_transfer_ms, context_commit_ms}), step: [$CTX | {start_ms, wall_ms, time_source, engine_time}]}"
+			fi
 			if [ "$ENG" != buildkitd-0.24 ]; then
 				# dockerd's export: in dockerd (graphdriver), or in the containerd
 				# it uses (containerd image store): either way the build's

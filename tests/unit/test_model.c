@@ -815,3 +815,65 @@ Test(model, daemon_version_from_trailer)
 	cr_expect_null(lp_model_daemon_version("not json", 100));
 	cr_expect_null(lp_model_daemon_version(NULL, 100));
 }
+
+/* A rebuild through buildx (rawjson): the client walks the context's
+ * directories (opened O_DIRECTORY) from 110 to 150 ms, then sends the one
+ * edited file at 180 ms, which the daemon writes into the context
+ * snapshot. The engine says the vertex ran 100-200 ms. An earlier walk at
+ * 50 ms (the Dockerfile's own source) is before the engine began the step.
+ * The step is the walk, then the transfer. */
+Test(model, context_step_starts_with_the_clients_walk)
+{
+	struct synth s;
+	struct lp_buf mb = { 0 };
+	lp_buf_printf(&mb,
+		      "{\"version\":1,\"start_monotonic_ns\":%llu,\"start_realtime_ns\":1796551200000000000,"
+		      "\"build\":{\"context\":\"/work/app\",\"dockerfile\":\"/work/app/Dockerfile\","
+		      "\"dockerfile_text\":\"FROM x\\nCOPY . .\\n\",\"progress\":\"rawjson\"},"
+		      "\"daemons\":[{\"pid\":100,\"comm\":\"dockerd\",\"data_root\":\"" SYN_ROOT "\"}],"
+		      "\"command\":[\"docker\",\"build\",\".\"]}",
+		      (unsigned long long)T0);
+	syn_open(&s, mb.data);
+	lp_buf_free(&mb);
+	const char *dargv[] = { "/usr/sbin/dockerd", "--data-root", SYN_ROOT, NULL };
+	syn_seed(&s, 100, 1, "dockerd", "/usr/sbin/dockerd", dargv);
+	const char *cargv[] = { "docker-buildx", "buildx", "build", ".", NULL };
+	syn_seed_cwd(&s, 200, 99, "docker-buildx", "/usr/libexec/docker/cli-plugins/docker-buildx", "/work/app",
+		     cargv);
+	syn_trace_pid(&s, T0 - 50 * SYN_MS, 200, "docker-buildx");
+	syn_ctx_file(&s, "Dockerfile", 20);
+	syn_ctx_file(&s, "src/index.js", 300);
+	syn_ctx_file(&s, "node_modules/a/index.js", 300);
+	syn_sc(&s, MS(50), 200, LP_SC_OPENAT, 9, 3000, "src", 1, NULL, 0, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	syn_progress(&s, MS(95), "{\"vertexes\":[{\"digest\":\"sha256:c\",\"name\":\"[internal] load build context\","
+				 "\"started\":\"2026-12-06T10:00:00.100Z\"}]}");
+	syn_sc(&s, MS(110), 200, LP_SC_OPENAT, 9, 3000, "src", 1, NULL, 0, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	syn_sc(&s, MS(130), 200, LP_SC_OPENAT, 9, 3000, "node_modules", 1, NULL, 0, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	syn_sc(&s, MS(150), 200, LP_SC_OPENAT, 9, 3000, "node_modules/a", 1, NULL, 0,
+	       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	syn_file(&s, MS(180), 200, "src/index.js", false, 333); /* the CLI sends it */
+	const char *p = SYN_CTX "/src/index.js", *tmp = SYN_CTX "/src/.tmp.1000";
+	syn_sc(&s, MS(181), 100, LP_SC_OPENAT, 25, 9000, tmp, 1, NULL, 0, O_WRONLY | O_CREAT | O_CLOEXEC);
+	syn_fdio(&s, MS(181) + 50000, 100, 25, 0, 333, 10000);
+	syn_sc(&s, MS(181) + 60000, 100, LP_SC_CLOSE, 0, 1000, NULL, 0, NULL, 0, 0);
+	syn_rename(&s, MS(182), 100, tmp, p);
+	syn_progress(&s, MS(201), "{\"vertexes\":[{\"digest\":\"sha256:c\",\"name\":\"[internal] load build context\","
+				  "\"started\":\"2026-12-06T10:00:00.100Z\",\"completed\":\"2026-12-06T10:00:00.200Z\"}]}");
+	syn_close(&s, NULL);
+
+	struct lp_model *m = load(s.path);
+	const struct lp_step *cs = step(m, "#1");
+	cr_assert_eq(m->context.step, (int)(cs - m->steps));
+	cr_assert_eq(m->context.changed_files, 1, "sent %llu, added %llu, changed %llu, snapshot %s, %zu steps",
+		     (unsigned long long)m->context.sent_files, (unsigned long long)m->context.added_files,
+		     (unsigned long long)m->context.changed_files,
+		     m->context.snapshot_dir ? m->context.snapshot_dir : "-", m->nsteps);
+	cr_assert_eq(cs->time_src, LP_TIME_KERNEL);
+	cr_assert_eq(m->context.walk_start_ns, MS(110), "walk from %llu",
+		     (unsigned long long)m->context.walk_start_ns);
+	cr_assert_eq(lp_step_start_ns(cs), MS(110));
+	cr_assert_eq(m->context.walk_ns, 70 * SYN_MS, "walk %llu ns", (unsigned long long)m->context.walk_ns);
+	cr_assert_eq(lp_step_wall_ns(cs), m->context.walk_ns + m->context.transfer_ns + m->context.commit_ns);
+	lp_model_free(m);
+	unlink(s.path);
+}
