@@ -744,8 +744,8 @@ static void context_checks(struct lp_model *m)
 		if (m->context.walk_ns && m->context.files) {
 			double share = (double)nv / (double)m->context.files;
 			walk_save = (uint64_t)((double)m->context.walk_ns * (share > 1 ? 1 : share));
-			lp_finding_add_evidence(f, "walking the context before the transfer (%s) took %s; %zu of "
-						   "its %llu files are these",
+			lp_finding_add_evidence(f, "the client's walk of the context (%s), which every build "
+						   "makes, took %s; %zu of its %llu files are these",
 						m->context.step >= 0 ? m->steps[m->context.step].id : "-",
 						fmt_ms(m->context.walk_ns, b3, sizeof(b3)), nv,
 						(unsigned long long)m->context.files);
