@@ -734,9 +734,9 @@ static void j_step(struct lp_buf *b, const struct lp_step *s)
 	/* layer provenance, as `layerprof report --json` has it per step */
 	const struct lp_layer_counts *c = &s->layer;
 	lp_buf_printf(b, ",\"provenance\":{\"created\":%u,\"overwritten\":%u,\"deleted\":%u,\"layer_bytes\":%llu,"
-			 "\"overwritten_bytes\":%llu,\"deleted_bytes\":%llu}}",
+			 "\"overwritten_bytes\":%llu,\"deleted_bytes\":%llu,\"unsized\":%u}}",
 		      c->created, c->overwritten, c->deleted, (unsigned long long)c->bytes,
-		      (unsigned long long)c->overwritten_bytes, (unsigned long long)c->deleted_bytes);
+		      (unsigned long long)c->overwritten_bytes, (unsigned long long)c->deleted_bytes, c->unsized);
 }
 
 static void j_findings(struct lp_buf *b, const struct lp_model *m, const struct lp_finding **f, size_t n)

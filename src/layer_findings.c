@@ -565,6 +565,8 @@ void lp_layer_findings(struct lp_model *m)
 		const struct lp_layer_change *ch = &m->layer_changes[c];
 		if (ch->to < 0 || (size_t)ch->to >= m->nsteps || (ch->from >= 0 && (size_t)ch->from >= m->nsteps))
 			continue;
+		if (ch->link)
+			continue; /* no file data to waste or to clobber */
 		if (ch->from < 0) {
 			/* a version no step of the trace made: a COPY over an
 			 * installer's output that a cached RUN made (clobbered-files

@@ -88,6 +88,9 @@ struct lp_layer_counts {
 	uint32_t deleted;       /* files of an earlier layer it removed */
 	uint64_t bytes;         /* bytes its layer holds of the files it made (measured writes) */
 	uint64_t overwritten_bytes, deleted_bytes; /* the earlier layers' bytes of those files */
+	uint32_t unsized;       /* of the overwritten and deleted, those whose earlier version no
+				 * step of the trace made (the base image's, a cached step's):
+				 * their bytes are not in the two above */
 };
 
 /* One version of a file that a later step replaced or removed. */
@@ -96,6 +99,9 @@ struct lp_layer_change {
 				 * of the trace made it, the base image's or a cached step's:
 				 * only when `to` removed it and made it again); the later step */
 	bool deleted;           /* removed (else written again) */
+	bool link;              /* the old version was a symbolic link, or no step of the
+				 * trace made it and the new one is (no file data: the
+				 * layer findings leave it out) */
 	uint64_t bytes;         /* the old version's bytes, as `from` wrote them */
 	const char *stage, *path; /* container path */
 };

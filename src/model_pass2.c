@@ -902,6 +902,14 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 		 * link's is its second (a linker's output linked into place) */
 		if (!err && (sc == LP_SC_SYMLINK || sc == LP_SC_SYMLINKAT)) {
 			prov_gone(m, step, p, path, pid, false, h->ts);
+			/* the link is an entry the step made in its layer (npm's
+			 * node_modules/.bin/; a COPY that replaces one unlinks it
+			 * first: not a deletion) */
+			enum lp_path_space lsp;
+			uint32_t lsid = path ? display_id(m, step, p, path, pid, &lsp) : 0;
+			if (path && lp_priv(m)->prov && layer_work(m, step, p, lp_model_path(m, lsid), lsp))
+				lp_prov_link_id(lp_priv(m)->prov, m->steps[step].stage, lp_model_path(m, lsid), lsid,
+						step);
 		} else if (!err && q->str1) {
 			uint32_t lid = q->str1;
 			char lb[4096];

@@ -42,6 +42,7 @@ struct prov_own {
 	uint8_t over : 1;       /* that version counts as an overwrite (else created);
 				 * changes[change] then says what it replaced */
 	uint8_t deleted : 1;    /* absent, its deletion counted for `step` */
+	uint8_t link : 1;       /* the version there is a symbolic link */
 };
 
 /* The file entries of one stage by path id: 0 not known yet (ask the
@@ -496,6 +497,7 @@ static int add_change(struct lp_provenance *pv, const struct prov_own *o, int fr
 	c->from = from;
 	c->to = to;
 	c->deleted = deleted;
+	c->link = o->link;
 	c->bytes = bytes;
 	c->stage = pv->stages.v[o->stage];
 	c->path = own_path(pv, o);
@@ -539,6 +541,7 @@ static void write_ent(struct lp_provenance *pv, struct prov_own *o, int step, ui
 	}
 	o->present = 1;
 	o->deleted = 0;
+	o->link = 0;
 	o->step = step;
 	o->bytes = bytes;
 	c->bytes += bytes;
@@ -550,6 +553,19 @@ void lp_prov_write_id(struct lp_provenance *pv, const char *stage, const char *c
 	struct prov_own *o = step >= 0 ? own_ent(pv, stage, cpath, id) : NULL;
 	if (o)
 		write_ent(pv, o, step, bytes);
+}
+
+void lp_prov_link_id(struct lp_provenance *pv, const char *stage, const char *cpath, uint32_t id, int step)
+{
+	struct prov_own *o = step >= 0 ? own_ent(pv, stage, cpath, id) : NULL;
+	if (o) {
+		write_ent(pv, o, step, 0);
+		o->link = 1;
+		/* a version it replaced that no step of the trace made: the new
+		 * one is a link, the old most likely was too */
+		if (o->change >= 0 && pv->changes[o->change].to == step && pv->changes[o->change].from < 0)
+			pv->changes[o->change].link = true;
+	}
 }
 
 void lp_prov_write(struct lp_provenance *pv, const char *stage, const char *cpath, int step, uint64_t bytes)
@@ -586,6 +602,7 @@ static void delete_ent(struct lp_provenance *pv, struct prov_own *o, int step)
 		 * step's): counted, no bytes; a change only when this step
 		 * makes it again (write_ent) */
 		c->deleted++;
+		c->unsized++;
 		o->change = -1;
 		o->deleted = 1;
 	} else {

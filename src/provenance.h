@@ -86,6 +86,9 @@ bool lp_prov_from_copy_id(struct lp_provenance *pv, const char *stage, const cha
 void lp_prov_write_id(struct lp_provenance *pv, const char *stage, const char *cpath, uint32_t id, int step,
 		      uint64_t bytes);
 void lp_prov_delete_id(struct lp_provenance *pv, const char *stage, const char *cpath, uint32_t id, int step);
+/* step made a symbolic link at cpath: counted as a file of its layer (created
+ * or overwritten), left out of the layer findings (no file data) */
+void lp_prov_link_id(struct lp_provenance *pv, const char *stage, const char *cpath, uint32_t id, int step);
 void lp_prov_rename_id(struct lp_provenance *pv, const char *stage, const char *from, uint32_t from_id,
 		       const char *to, uint32_t to_id, int step);
 void lp_prov_read_id(struct lp_provenance *pv, const char *stage, const char *cpath, uint32_t id, int step);

@@ -237,6 +237,7 @@ static cJSON *provenance_json(const struct lp_step *s)
 	cJSON_AddNumberToObject(o, "layer_bytes", (double)c->bytes);
 	cJSON_AddNumberToObject(o, "overwritten_bytes", (double)c->overwritten_bytes);
 	cJSON_AddNumberToObject(o, "deleted_bytes", (double)c->deleted_bytes);
+	cJSON_AddNumberToObject(o, "unsized", c->unsized);
 	return o;
 }
 
@@ -552,12 +553,15 @@ void lp_report_print_text(FILE *out, const struct lp_model *m, const char *file,
 		       lp_fit(s->name, width ? (width > 86 + 12 ? width - 86 : 12) : 0, nb, sizeof(nb)));
 		if (layer_made(s)) {
 			const struct lp_layer_counts *c = &s->layer;
-			char lb[512], fb2[512];
+			char lb[512], fb2[512], un[96] = "";
+			if (c->unsized)
+				snprintf(un, sizeof(un), "; %u of those from a cached or base layer, sizes not seen",
+					 c->unsized);
 			snprintf(lb, sizeof(lb), "files: %u created, %u overwritten, %u deleted (its layer: %s; "
-						 "earlier layers' bytes replaced %s, deleted %s)",
+						 "earlier layers' bytes replaced %s, deleted %s%s)",
 				 c->created, c->overwritten, c->deleted, lp_fmt_bytes(c->bytes, b1, sizeof(b1)),
 				 lp_fmt_bytes(c->overwritten_bytes, b2, sizeof(b2)),
-				 lp_fmt_bytes(c->deleted_bytes, b3, sizeof(b3)));
+				 lp_fmt_bytes(c->deleted_bytes, b3, sizeof(b3)), un);
 			fprintf(out, "  %-5s %-10s %5s   %s\n", "", "", "",
 				lp_fit(lb, width ? (width > 27 + 12 ? width - 27 : 12) : 0, fb2, sizeof(fb2)));
 		}

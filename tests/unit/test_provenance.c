@@ -376,3 +376,48 @@ Test(provenance, a_very_deep_path_by_id)
 	lp_prov_free(pi);
 	lp_strtab_free(&paths);
 }
+
+/* npm's node_modules/.bin/ links: COPY #1 makes one, RUN #2 removes it and
+ * makes it again (a reinstall): an overwrite, no deletion, a change the
+ * layer findings leave out (a link holds no file data) */
+Test(provenance, a_symbolic_link_remade_is_overwritten_not_deleted)
+{
+	struct lp_provenance *pv = lp_prov_new();
+	lp_prov_link_id(pv, "", "/app/node_modules/.bin/mime", 0, 1);
+	lp_prov_delete(pv, "", "/app/node_modules/.bin/mime", 2);
+	lp_prov_link_id(pv, "", "/app/node_modules/.bin/mime", 0, 2);
+	struct lp_layer_counts a = lp_prov_step_counts(pv, 1), b = lp_prov_step_counts(pv, 2);
+	cr_assert_eq(a.created, 1);
+	cr_assert_eq(a.bytes, 0);
+	cr_assert_eq(b.overwritten, 1);
+	cr_assert_eq(b.deleted, 0);
+	cr_assert_eq(b.unsized, 0, "its earlier version is #1's");
+	size_t k;
+	const struct lp_layer_change *c = change_of(pv, "/app/node_modules/.bin/mime", &k);
+	cr_assert_eq(k, 1);
+	cr_assert(c->link);
+	cr_assert_eq(c->from, 1);
+	/* a regular file written over the link later is a change of a link */
+	lp_prov_write(pv, "", "/app/node_modules/.bin/mime", 3, 10);
+	c = change_of(pv, "/app/node_modules/.bin/mime", &k);
+	cr_assert_eq(k, 2);
+	cr_assert(c->link);
+	cr_assert_eq(c->from, 2);
+	lp_prov_free(pv);
+}
+
+/* A cached step's (or the base image's) files, removed and made again:
+ * overwritten, their earlier bytes not known (unsized) */
+Test(provenance, versions_no_step_made_are_unsized)
+{
+	struct lp_provenance *pv = lp_prov_new();
+	lp_prov_delete(pv, "", "/app/node_modules/a/index.js", 4);
+	lp_prov_write(pv, "", "/app/node_modules/a/index.js", 4, 100);
+	lp_prov_delete(pv, "", "/app/old.txt", 4);
+	struct lp_layer_counts c = lp_prov_step_counts(pv, 4);
+	cr_assert_eq(c.overwritten, 1);
+	cr_assert_eq(c.deleted, 1);
+	cr_assert_eq(c.unsized, 2);
+	cr_assert_eq(c.overwritten_bytes + c.deleted_bytes, 0);
+	lp_prov_free(pv);
+}
