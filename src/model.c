@@ -278,6 +278,7 @@ static void priv_free(struct lp_model *m)
 	lp_smap_free(&pv->tmp_idx);
 	free(pv->tmp_bytes);
 	free(pv->commit_ts);
+	free(pv->dsync_ts);
 	lp_model_reset_mounts(m);
 	lp_u64map_free(&pv->fd_opened);
 	lp_progress_free(pv->prog);

@@ -117,6 +117,11 @@ struct lp_priv {
 	 * that wrote the last file, 130-230 ms later). */
 	uint32_t commit_tid;         /* the last write's thread; 0: no run open */
 	uint32_t commit_tgid;        /* its process */
+	/* The ends of every sync of the build daemon (any thread), in trace
+	 * order: a COPY's layer is committed after its last write, the same
+	 * way (step_times.c copy_commit_end) */
+	uint64_t *dsync_ts;
+	size_t ndsync, dsync_cap;
 	uint64_t *commit_ts;
 	size_t ncommit, commit_cap;
 	/* The daemon serving this build (several may be traced): the one the

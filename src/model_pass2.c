@@ -705,6 +705,12 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 	if (sc == LP_SC_MOUNT && lp_model_is_build_daemon(m, p))
 		note_mount_q(m, q);
 	commit_see(m, h, path);
+	if ((sc == LP_SC_FSYNC || sc == LP_SC_FDATASYNC || sc == LP_SC_SYNCFS || sc == LP_SC_SYNC_FILE_RANGE) &&
+	    !ev->ret && lp_model_is_build_daemon(m, p)) {
+		struct lp_priv *pv = lp_priv(m);
+		lp_grow((void **)&pv->dsync_ts, &pv->dsync_cap, pv->ndsync + 1, sizeof(uint64_t));
+		pv->dsync_ts[pv->ndsync++] = h->ts;
+	}
 	int step = lp_model_event_step_p(m, h, p, path, pid);
 	struct lp_agg *sa = lp_model_step_agg(m, step);
 	step_saw(m, step, p, h, path, pid, h->ts > ev->lat_ns ? h->ts - ev->lat_ns : h->ts, h->ts);

@@ -7,7 +7,9 @@
  * So a step's time is, when its work was seen:
  *   RUN                 its processes' lifetime (runc and everything under it)
  *   COPY/ADD, export    first to last write of its work (into its layer;
- *                       the image's stores)
+ *                       the image's stores); a COPY with the engine's
+ *                       times then to its layer's commit (the daemon's
+ *                       syncs after it, copy_commit_ends)
  *   load build context  the client's walk of the context (with the
  *                       engine's times), then the transfer (first read of
  *                       the CLI or write into the context snapshot,
@@ -77,6 +79,45 @@ static uint64_t context_end(const struct lp_model *m, const struct lp_step *s)
 	return end;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* A COPY's layer is committed after its last write, before the vertex is
+ * done: the daemon unmounts it, BuildKit records it and syncs its metadata
+ * (on a Docker 29 COPY of 1,971 files, 190 ms after the last write of a
+ * 753 ms step). Its end: the daemon's last sync after the last write, as
+ * far as the engine's own end (rawjson, with 20 ms for the clock pair's
+ * error) and no later than a step the kernel saw begin after that write.
+ * Without the engine's times the writes alone: the daemon's syncs are
+ * then no one's in particular. */
+#define COPY_COMMIT_SLACK_NS 20000000ull
+static void copy_commit_ends(struct lp_model *m)
+{
+	struct lp_priv *pv = lp_priv(m);
+	if (!pv->ndsync)
+		return;
+	qsort(pv->dsync_ts, pv->ndsync, sizeof(uint64_t), cmp_u64);
+	for (size_t i = 0; i < m->nsteps; i++) {
+		struct lp_step *s = &m->steps[i];
+		if (s->kind != LP_STEPK_COPY || s->cached || s->time_src != LP_TIME_KERNEL || !s->e_end_ns)
+			continue;
+		uint64_t last = s->t_end_ns, bound = s->e_end_ns + COPY_COMMIT_SLACK_NS, end = last;
+		for (size_t j = 0; j < m->nsteps; j++) {
+			const struct lp_step *o = &m->steps[j];
+			if (j != i && o->time_src == LP_TIME_KERNEL && o->kind != LP_STEPK_EXPORT &&
+			    o->t_start_ns > last && o->t_start_ns < bound)
+				bound = o->t_start_ns;
+		}
+		for (size_t k = 0; k < pv->ndsync && pv->dsync_ts[k] <= bound; k++)
+			if (pv->dsync_ts[k] > end)
+				end = pv->dsync_ts[k];
+		s->t_end_ns = end;
+	}
+}
+
 void lp_steps_time(struct lp_model *m)
 {
 	/* RUN: the lifetime of its processes */
@@ -128,6 +169,7 @@ void lp_steps_time(struct lp_model *m)
 		}
 		from_progress(s);
 	}
+	copy_commit_ends(m);
 	/* The export starts when the last step it exports has ended: daemon
 	 * housekeeping caught in its window earlier (BuildKit's start-up
 	 * checks, a cache db write) is not part of it. */

@@ -877,3 +877,51 @@ Test(model, context_step_starts_with_the_clients_walk)
 	lp_model_free(m);
 	unlink(s.path);
 }
+
+/* A COPY through buildx (rawjson): its files written at 110-112 ms, then
+ * the daemon unmounts and commits its layer, syncing BuildKit's metadata
+ * at 200 and 290 ms; the engine says the vertex ran 100-300 ms. A sync at
+ * 330 ms (past the engine's end and its 20 ms of clock error) is the next
+ * work's. The COPY ends at its commit's last sync, 290 ms. */
+Test(model, copy_step_ends_with_its_layers_commit)
+{
+	struct synth s;
+	struct lp_buf mb = { 0 };
+	lp_buf_printf(&mb,
+		      "{\"version\":1,\"start_monotonic_ns\":%llu,\"start_realtime_ns\":1796551200000000000,"
+		      "\"build\":{\"context\":\"/work/app\",\"dockerfile\":\"/work/app/Dockerfile\","
+		      "\"dockerfile_text\":\"FROM x\\nCOPY . /app\\n\",\"progress\":\"rawjson\"},"
+		      "\"daemons\":[{\"pid\":100,\"comm\":\"dockerd\",\"data_root\":\"" SYN_ROOT "\"}],"
+		      "\"command\":[\"docker\",\"build\",\".\"]}",
+		      (unsigned long long)T0);
+	syn_open(&s, mb.data);
+	lp_buf_free(&mb);
+	const char *dargv[] = { "/usr/sbin/dockerd", "--data-root", SYN_ROOT, NULL };
+	syn_seed(&s, 100, 1, "dockerd", "/usr/sbin/dockerd", dargv);
+	const char *cargv[] = { "docker-buildx", "buildx", "build", ".", NULL };
+	syn_seed_cwd(&s, 200, 99, "docker-buildx", "/usr/libexec/docker/cli-plugins/docker-buildx", "/work/app",
+		     cargv);
+	syn_trace_pid(&s, T0 - 50 * SYN_MS, 200, "docker-buildx");
+	project_manifest(&s);
+	syn_progress(&s, MS(5), "{\"vertexes\":[{\"digest\":\"sha256:f\",\"name\":\"[1/2] FROM docker.io/library/x\","
+				"\"started\":\"2026-12-06T10:00:00.010Z\",\"completed\":\"2026-12-06T10:00:00.030Z\"}]}");
+	syn_progress(&s, MS(99), "{\"vertexes\":[{\"digest\":\"sha256:c\",\"name\":\"[2/2] COPY . /app\","
+				 "\"started\":\"2026-12-06T10:00:00.100Z\"}]}");
+	copy_files(&s, 110, COPYSNAP, PROJECT, "/app");
+	thread_sync(&s, MS(200), 107, 2 * SYN_MS);
+	thread_sync(&s, MS(290), 108, 2 * SYN_MS);
+	thread_sync(&s, MS(330), 107, 2 * SYN_MS);
+	syn_progress(&s, MS(301), "{\"vertexes\":[{\"digest\":\"sha256:c\",\"name\":\"[2/2] COPY . /app\","
+				  "\"started\":\"2026-12-06T10:00:00.100Z\",\"completed\":\"2026-12-06T10:00:00.300Z\"}]}");
+	syn_close(&s, NULL);
+
+	struct lp_model *m = load(s.path);
+	const struct lp_step *cp = step(m, "#2");
+	cr_assert_eq(cp->kind, LP_STEPK_COPY);
+	cr_assert_eq(cp->time_src, LP_TIME_KERNEL);
+	cr_assert_gt(cp->agg.files_written, 0, "its writes are seen");
+	cr_assert_lt(lp_step_start_ns(cp), MS(111));
+	cr_assert_eq(lp_step_end_ns(cp), MS(290), "ends %llu", (unsigned long long)lp_step_end_ns(cp));
+	lp_model_free(m);
+	unlink(s.path);
+}
