@@ -380,6 +380,8 @@ bool lp_u32v_has(const struct lp_u32v *l, uint32_t x);
 
 struct lp_build {
 	bool failed;            /* a step errored or the command failed */
+	bool not_exported;      /* steps ran, none exported the result (buildx with a remote or
+				 * container builder and no --output/--load): no image to size */
 	char *error;            /* the build's final error line ("failed to solve: ..."), or NULL */
 	char **errors;          /* the progress stream's error lines, nerrors */
 	size_t nerrors;

@@ -153,8 +153,16 @@ void lp_model_summarize(struct lp_model *m)
 		b->image_bytes = 0;
 		b->image_bytes_source = NULL;
 	} else if (!b->image_bytes_source && m->snap.layer_bytes_written) {
-		b->image_bytes = m->snap.layer_bytes_written;
-		b->image_bytes_source = "layer bytes written";
+		/* the layers written are an image's only if one was exported */
+		bool exported = false;
+		for (size_t s = 0; s < m->nsteps; s++)
+			exported |= m->steps[s].kind == LP_STEPK_EXPORT;
+		if (exported || b->steps_inferred) {
+			b->image_bytes = m->snap.layer_bytes_written;
+			b->image_bytes_source = "layer bytes written";
+		} else {
+			b->not_exported = true;
+		}
 	}
 	if (m->context.step >= 0) {
 		const struct lp_step *cs = &m->steps[m->context.step];

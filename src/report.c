@@ -131,6 +131,8 @@ bool lp_report_eval_targets(const struct lp_model *m, struct target *t, size_t n
 			t[i].pass = t[i].measured >= 0 && t[i].measured <= t[i].limit;
 			if (m->build.failed)
 				snprintf(t[i].note, sizeof(t[i].note), "not measured: the build failed, no image");
+			else if (m->build.not_exported)
+				snprintf(t[i].note, sizeof(t[i].note), "none: no step exported the result");
 			else if (!m->build.image_bytes_source)
 				snprintf(t[i].note, sizeof(t[i].note), "not measured: no image size in the trace");
 			else if (!strcmp(m->build.image_bytes_source, "image inspect"))
@@ -287,7 +289,8 @@ cJSON *lp_report_doc(const struct lp_model *m, const char *file, const struct ta
 		cJSON_AddNullToObject(jb, "image_bytes_source");
 		cJSON_AddStringToObject(jb, "image_bytes_note",
 					b->failed ? "not measured: the build failed, no image was produced"
-						  : "not measured: no image size in the trace");
+					: b->not_exported ? "none: no step exported the result (it stays in the build cache)"
+							  : "not measured: no image size in the trace");
 	}
 	cJSON_AddBoolToObject(jb, "truncated", b->truncated);
 	if (b->truncated)
@@ -525,6 +528,8 @@ void lp_report_print_text(FILE *out, const struct lp_model *m, const char *file,
 			       : "bytes written into new layers by this build; base image not included");
 	else if (b->failed)
 		fprintf(out, "  image size       not measured: the build failed, no image was produced\n");
+	else if (b->not_exported)
+		fprintf(out, "  image size       none: no step exported the result (it stays in the build cache)\n");
 	fprintf(out, "  events           %llu recorded, %llu lost (%llu records in the file with the recorder's own)\n",
 	       (unsigned long long)b->events, (unsigned long long)b->lost_events, (unsigned long long)b->records);
 	if (b->lost_events)

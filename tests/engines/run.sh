@@ -247,6 +247,11 @@ run_engine() {
 				is "bad-order cold: FROM/WORKDIR that ran are timed by the engine" \
 					'[.steps[] | select(.cached | not) | select(.instruction == "FROM" or .instruction == "WORKDIR") | .time_source] | (length > 0 and all(. == "engine"))' \
 					'[.steps[] | {id, name, cached, wall_ms, time_source, engine_time}]'
+				if [ "$ENG" = buildkitd-0.24 ]; then
+					is "bad-order cold: no --output (remote builder): no image size, the note says nothing was exported" \
+						'.build.image_bytes == null and (.build.image_bytes_note | test("no step exported"))' \
+						'.build | {image_bytes, image_bytes_source, image_bytes_note}'
+				fi
 				is "bad-order cold: the slow RUN's kernel time lies in the engine's window (+-20 ms)" \
 					"$SLOW | .engine_time.active_ms >= 3000 and .engine_time.start_ms <= .start_ms + 20 and .start_ms + .wall_ms <= .engine_time.end_ms + 20" \
 					"[$SLOW | {start_ms, wall_ms, engine_time}]"

@@ -922,6 +922,11 @@ Test(model, copy_step_ends_with_its_layers_commit)
 	cr_assert_gt(cp->agg.files_written, 0, "its writes are seen");
 	cr_assert_lt(lp_step_start_ns(cp), MS(111));
 	cr_assert_eq(lp_step_end_ns(cp), MS(290), "ends %llu", (unsigned long long)lp_step_end_ns(cp));
+	/* no step exported it (a remote builder, no --output): the layer
+	 * written is no image's */
+	cr_assert(m->snap.layer_bytes_written > 0);
+	cr_assert(m->build.not_exported);
+	cr_assert_null(m->build.image_bytes_source);
 	lp_model_free(m);
 	unlink(s.path);
 }
