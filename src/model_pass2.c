@@ -744,9 +744,13 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 			return;
 		}
 		f->opens++;
+		/* a directory of the context opened without O_DIRECTORY (buildkitd
+		 * walks its context snapshot so, long after the transfer) is not
+		 * a file read */
+		bool dir = (flags & O_DIRECTORY) || (space == LP_PATH_CONTEXT && ctx_is_dir(m, shown));
 		if (wr)
 			p->agg.files_written++;
-		else if (!(flags & O_DIRECTORY))
+		else if (!dir)
 			p->agg.files_read++;
 		if (wr) {
 			f->written = true;
@@ -757,7 +761,7 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 				prov_gone(m, step, p, path, pid, false, h->ts);
 			else if (lp_model_is_build_daemon(m, p))
 				prov_placed(m, step, sid, space, h->ts);
-		} else if (!(flags & O_DIRECTORY)) {
+		} else if (!dir) {
 			f->read = true;
 			layer_read(m, step, p, sid, space);
 		}

@@ -851,6 +851,8 @@ Test(model, context_step_starts_with_the_clients_walk)
 	syn_sc(&s, MS(130), 200, LP_SC_OPENAT, 9, 3000, "node_modules", 1, NULL, 0, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	syn_sc(&s, MS(150), 200, LP_SC_OPENAT, 9, 3000, "node_modules/a", 1, NULL, 0,
 	       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* a directory opened without O_DIRECTORY (the 20.10 CLI's Go walk) */
+	syn_sc(&s, MS(151), 200, LP_SC_OPENAT, 9, 3000, "node_modules", 1, NULL, 0, O_RDONLY | O_CLOEXEC);
 	syn_file(&s, MS(180), 200, "src/index.js", false, 333); /* the CLI sends it */
 	const char *p = SYN_CTX "/src/index.js", *tmp = SYN_CTX "/src/.tmp.1000";
 	syn_sc(&s, MS(181), 100, LP_SC_OPENAT, 25, 9000, tmp, 1, NULL, 0, O_WRONLY | O_CREAT | O_CLOEXEC);
@@ -874,6 +876,8 @@ Test(model, context_step_starts_with_the_clients_walk)
 	cr_assert_eq(lp_step_start_ns(cs), MS(110));
 	cr_assert_eq(m->context.walk_ns, 70 * SYN_MS, "walk %llu ns", (unsigned long long)m->context.walk_ns);
 	cr_assert_eq(lp_step_wall_ns(cs), m->context.walk_ns + m->context.transfer_ns + m->context.commit_ns);
+	cr_assert_eq(cs->agg.files_read, 1, "the directories opened are no file read: %llu",
+		     (unsigned long long)cs->agg.files_read);
 	lp_model_free(m);
 	unlink(s.path);
 }
