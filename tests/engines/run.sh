@@ -19,6 +19,7 @@
 #                 222 B it copied, the build RUN read main.c and lib.c
 #   attach        record with no command while the bad-order fixture is built
 #                 --no-cache: steps inferred, the slow RUN by its text and time
+#   real-node     (docker-29) the real-world npm project: cold, then one file edited
 #   warnings      (no assertions) transcripts of builds with Dockerfile lint
 #                 warnings, one succeeding and one failing
 # Also kept (outside the repository unless asked):
@@ -180,6 +181,71 @@ SLOW='(.steps[] | select(.instruction == "RUN" and (.name | contains("sleep 3"))
 NOIO_NAME="FROM and WORKDIR steps wrote no file data"
 NOIO='[.steps[] | select(.instruction == "FROM" or .instruction == "WORKDIR") | .bytes_written] | all(. == 0)'
 NOIO_SHOW='[.steps[] | select(.instruction == "FROM" or .instruction == "WORKDIR") | {id, name, files_written, bytes_written}]'
+
+# real_node: the npm project, cold then one source file edited (docker-29).
+real_node() {
+	local args rc nm empties
+	dir=$work/src/$ENG/real-node
+	mkdir -p "$(dirname "$dir")"
+	args=$("$LP_ROOT/tests/realworld/prepare.sh" node "$dir" 2>"$EW/real-node.prep")
+	rc=$?
+	if [ "$rc" = 3 ]; then
+		skip "$ENG: real-node" "the npm registry is unreachable: $(tail -1 "$EW/real-node.prep")"
+		return 0
+	elif [ "$rc" != 0 ]; then
+		tally_fail "real-node: prepare.sh" "$(tail -3 "$EW/real-node.prep" | clip)"
+		return 1
+	fi
+	LP_DOCKER=${DOCKER%% *} "$TOOLS/mk-debian-image.sh" "${DOCKER_HOST#unix://}" node >"$EW/real-node.image" 2>&1
+	rc=$?
+	if [ "$rc" = 3 ]; then
+		skip "$ENG: real-node" "the Debian mirror is unreachable: $(tail -1 "$EW/real-node.image")"
+		return 0
+	elif [ "$rc" != 0 ]; then
+		tally_fail "real-node: the base image (mk-debian-image.sh)" "$(tail -3 "$EW/real-node.image" | clip)"
+		return 1
+	fi
+	nm=$(cd "$dir" && find node_modules -type f | wc -l)
+	empties=$(cd "$dir" && find . -type d -empty | wc -l)
+	local CTX='(.steps[] | select(.name == "[internal] load build context"))'
+	local COPY='(.steps[] | select(.instruction == "COPY"))'
+	local WIN='.start_ms + 20 >= .engine_time.start_ms and .start_ms + .wall_ms <= .engine_time.end_ms + 20'
+	# shellcheck disable=SC2086 # one --build-arg a line
+	if record real-node-cold lp-eng/real-node -f Dockerfile.bad $args; then
+		rec_ok "real-node cold: record exits 0" real-node-cold
+		is "real-node cold: the context is find's ($(cd "$dir" && find . -type f | wc -l) files), all sent" \
+			".build.context_files == $(cd "$dir" && find . -type f | wc -l) and .build.context_sent_files == .build.context_files" \
+			'.build | {context_files, context_sent_files}'
+		is "real-node cold: the context step is its walk + transfer + commit, in the engine's window (+-20 ms)" \
+			"$CTX as \$c | .build as \$b | ((\$c.wall_ms - \$b.context_walk_ms - \$b.context_transfer_ms - \$b.context_commit_ms) | fabs) <= 2 and (\$c | $WIN)" \
+			"{build: (.build | {context_walk_ms, context_transfer_ms, context_commit_ms}), step: [$CTX | {start_ms, wall_ms, engine_time}]}"
+		is "real-node cold: COPY . . ends at its layer's commit, in the engine's window, >= 60 % of its active time" \
+			"$COPY | ($WIN) and .wall_ms >= 0.6 * .engine_time.active_ms" "[$COPY | {start_ms, wall_ms, engine_time}]"
+		is "real-node cold: wasted-layer-bytes names the host's node_modules files ($nm), no symbolic link" \
+			"[.findings[] | select(.kind == \"wasted-layer-bytes\")][0].paths_total == $nm" \
+			'[.findings[] | select(.kind == "wasted-layer-bytes") | {paths_total, message}]'
+		is "real-node cold: the image size is the engine's inspect" '.build.image_bytes > 0 and .build.image_bytes_source == "image inspect"' \
+			'.build | {image_bytes, image_bytes_source, image_bytes_note}'
+	fi
+	echo "// edited by the engines test" >>"$dir/src/server.js"
+	# shellcheck disable=SC2086
+	if record real-node-edit lp-eng/real-node -f Dockerfile.bad $args; then
+		rec_ok "real-node edit: record exits 0" real-node-edit
+		is "real-node edit: one file sent, src/server.js, the cache miss's" \
+			'.build.context_sent_files == 1 and .build.context_changed_files == 1 and ([.findings[] | select(.kind == "cache-miss") | .paths] | any(. == ["src/server.js"]))' \
+			'{build: (.build | {context_sent_files, context_changed_files}), findings: [.findings[] | {kind, paths}]}'
+		is "real-node edit: the context step starts with the client's walk (> 0), in the engine's window (+-20 ms)" \
+			"$CTX as \$c | .build as \$b | \$b.context_walk_ms > 0 and ((\$c.wall_ms - \$b.context_walk_ms - \$b.context_transfer_ms - \$b.context_commit_ms) | fabs) <= 2 and (\$c | $WIN)" \
+			"{build: (.build | {context_walk_ms, context_transfer_ms, context_commit_ms}), step: [$CTX | {start_ms, wall_ms, engine_time}]}"
+		is "real-node edit: the context step read the edited file, the Dockerfile and at most the $empties empty directories" \
+			"$CTX | .files_read >= 2 and .files_read <= 2 + $empties" "[$CTX | {files_read, bytes_read}]"
+		is "real-node edit: context-bloat counts the walk as time to save" \
+			'[.findings[] | select(.kind == "context-bloat")][0] | .estimated_savings_ms > 0 and (.evidence | any(test("walk of the context")))' \
+			'[.findings[] | select(.kind == "context-bloat") | {estimated_savings_ms, evidence}]'
+		is "real-node edit: no git the CLI ran is in the context step (its reads are no step's)" \
+			"$CTX | .bytes_read < 2048" "[$CTX | {files_read, bytes_read}]"
+	fi
+}
 
 run_engine() {
 	local out
@@ -479,6 +545,17 @@ run_engine() {
 		fi
 	fi
 
+	# ---------------- real-node (docker-29) ----------------
+	# The real-world suite's npm project (tests/realworld/node: a git
+	# repository, node_modules/ on the host, `npm ci` from the registry) on the
+	# engine most users run now: buildx, the containerd store. Its truths, as
+	# there, derived without layerprof: find(1) in the context, BuildKit's own
+	# times (rawjson) for the windows, the engine's image inspect.
+	FX=real-node
+	if want real-node && [ "$ENG" = docker-29 ]; then
+		real_node
+	fi
+
 	# ---------------- warnings (transcripts only) ----------------
 	# Dockerfile lint warnings (buildx prints "#N WARN:" lines and "N warnings
 	# found"), on a successful and on a failing build: parser test data.
@@ -532,7 +609,7 @@ done
 echo
 echo "# engine x fixture: passed/failed assertions (artifacts: $ART)"
 printf '# %-24s' engine
-FXS="up bad-order good-order bloated missing-file multi-stage bake attach down"
+FXS="up bad-order good-order bloated missing-file multi-stage bake attach real-node down"
 for f in $FXS; do printf ' %-12s' "$f"; done
 echo
 for ENG in $ENGINES; do
