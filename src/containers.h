@@ -58,8 +58,8 @@ struct lp_strtab {
 	char *free_at;          /* room left in the last chunk */
 	size_t free_len;
 	size_t bytes;           /* memory held */
-	uint64_t *recent;       /* [hash % STRTAB_RECENT]: hash << 32 | id of a string
-				 * interned lately, looked at before the slots */
+	struct lp_strslot *recent; /* [hash % STRTAB_RECENT]: a string interned
+				 * lately, looked at before the slots */
 };
 uint32_t lp_strtab_intern(struct lp_strtab *t, const char *s);
 /* The id of s, or 0 when it is not in the table (nothing is added). */
@@ -116,6 +116,9 @@ uint64_t *lp_u64map_find(const struct lp_u64map *m, uint64_t key);
 void lp_u64map_put(struct lp_u64map *m, uint64_t key, uint64_t val);
 /* Remove key; false when it was not there. */
 bool lp_u64map_del(struct lp_u64map *m, uint64_t key);
+/* Remove the entry whose value lp_u64map_find() just gave (no second
+ * lookup; nothing may have been put or removed in between). */
+void lp_u64map_del_found(struct lp_u64map *m, uint64_t *val);
 void lp_u64map_free(struct lp_u64map *m);
 
 #endif

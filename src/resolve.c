@@ -195,9 +195,20 @@ static void fd_put(struct proc *p, int32_t fd, struct path *path)
 		path_unref(path); /* caller handed us its reference */
 		return;
 	}
-	path_unref(map_del(&p->fds, (uint32_t)fd));
+	/* one probe when the number is taken (an open over an fd the trace
+	 * never saw closed, a dup2) or freed (a close): every fd comes here */
+	uint64_t *slot = lp_u64map_find(&p->fds, (uint32_t)fd);
+	if (!slot) {
+		if (path)
+			map_put(&p->fds, (uint32_t)fd, path);
+		return;
+	}
+	struct path *old = (struct path *)(uintptr_t)*slot;
 	if (path)
-		map_put(&p->fds, (uint32_t)fd, path);
+		*slot = (uintptr_t)path;
+	else
+		lp_u64map_del_found(&p->fds, slot);
+	path_unref(old);
 }
 
 /* exec: forget every fd but stdin, stdout and stderr (see the top). */
