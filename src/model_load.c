@@ -149,6 +149,7 @@ struct lp_model *lp_model_from_reader(struct lp_reader *r, const struct lp_model
 		pv->observe_arg = opt->observe_arg;
 		pv->no_provenance = opt->no_provenance;
 	}
+	bool keep_tape = opt && opt->keep_tape && !opt->build;
 	if (opt && opt->build) {
 		pv->only = opt->build;
 		lp_model_parse_session_build(m, opt->build->json);
@@ -201,8 +202,14 @@ struct lp_model *lp_model_from_reader(struct lp_reader *r, const struct lp_model
 		phase_name(phase, sizeof(phase), "analysing", opt);
 		lp_meter_phase(phase, tape.nchunk, false); /* lp_pass2_replay() says which chunk */
 		lp_tape_rewind(&tape);
+		tape.keep = keep_tape;
 		lp_pass2_replay(m, &tape);
-		lp_tape_free(&tape);
+		if (keep_tape) {
+			pv->kept_tape = lp_xmalloc(sizeof(tape));
+			*pv->kept_tape = tape;
+		} else {
+			lp_tape_free(&tape);
+		}
 	} else {
 		if (lp_reader_rewind(r) < 0) {
 			snprintf(err, errlen, "cannot rewind the trace");
@@ -220,6 +227,25 @@ struct lp_model *lp_model_from_reader(struct lp_reader *r, const struct lp_model
 		lp_analyze(m);
 	lp_meter_clear();
 	return m;
+}
+
+bool lp_model_replay(const struct lp_model *m, void (*fn)(void *arg, const struct lp_model_rec *rec),
+		     void *arg)
+{
+	struct lp_tape *t = lp_priv(m)->kept_tape;
+	if (!t)
+		return false;
+	lp_tape_rewind(t);
+	struct lp_p2rec q;
+	while (lp_tape_get(t, &q)) {
+		if (q.r.h.kind != LP_EV_SYSCALL && q.r.h.kind != LP_EV_FD_IO)
+			continue;
+		struct lp_model_rec rec = { .h = &q.r.h, .shown = lp_model_path(m, q.shown) };
+		if (q.r.h.kind == LP_EV_FD_IO)
+			rec.fd_path = lp_model_path(m, q.path);
+		fn(arg, &rec);
+	}
+	return true;
 }
 
 struct lp_model *lp_model_load(const char *path, const struct lp_model_options *opt, char *err,
