@@ -144,6 +144,25 @@ uint32_t lp_strtab_intern(struct lp_strtab *t, const char *s)
 	return id;
 }
 
+uint32_t lp_strtab_prefetch(const struct lp_strtab *t, const char *s, size_t len)
+{
+	uint32_t h = str_hash(s, len);
+	if (t->recent)
+		__builtin_prefetch(&t->recent[h % STRTAB_RECENT]);
+	return h;
+}
+
+void lp_strtab_prefetch_more(const struct lp_strtab *t, uint32_t h)
+{
+	if (!t->recent || !t->nslots)
+		return;
+	const struct lp_strslot *rc = &t->recent[h % STRTAB_RECENT];
+	if (rc->id && rc->hash == h)
+		__builtin_prefetch(rc->str);
+	else
+		__builtin_prefetch(&t->slots[h & (t->nslots - 1)]);
+}
+
 static uint32_t intern_slow(struct lp_strtab *t, const char *s, size_t len, uint32_t h)
 {
 	if ((t->n + 1) * 2 > t->nslots)

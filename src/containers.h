@@ -62,6 +62,13 @@ struct lp_strtab {
 				 * lately, looked at before the slots */
 };
 uint32_t lp_strtab_intern(struct lp_strtab *t, const char *s);
+/* Prefetching for a coming lp_strtab_intern of s (len bytes, no NUL) in
+ * two steps a few lookups apart, so that its misses overlap other work:
+ * the hash of s, the table line it lands on brought in
+ * (lp_strtab_prefetch), then the string or slots that line points at
+ * (lp_strtab_prefetch_more). Changes nothing. */
+uint32_t lp_strtab_prefetch(const struct lp_strtab *t, const char *s, size_t len);
+void lp_strtab_prefetch_more(const struct lp_strtab *t, uint32_t hash);
 /* The id of s, or 0 when it is not in the table (nothing is added). */
 uint32_t lp_strtab_find(const struct lp_strtab *t, const char *s);
 static inline const char *lp_strtab_str(const struct lp_strtab *t, uint32_t id)
