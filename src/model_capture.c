@@ -67,6 +67,11 @@ bool lp_p2_capture(struct lp_model *m, struct lp_resolver *res, const struct lp_
 			}
 			q->in = fd_path_id(m, res, h->tgid, in_fd);
 			q->out = fd_path_id(m, res, h->tgid, out_fd);
+		}
+		/* what the views name the call by (lp_model_replay): a copy's
+		 * destination, else most often the path pass 2 takes, found
+		 * without resolving anything again */
+		if (lp_sc_is_copy(sc)) {
 			q->shown = q->out;
 		} else if (*first && ev->str_arg[i0] < 6) {
 			q->shown = q->path; /* lp_resolver_event_path() takes it too */

@@ -20,7 +20,9 @@
  * interned, and pass 2 replays the tape. A tape that would outgrow its
  * budget (a huge trace) is dropped: pass 2 then reads the trace a second
  * time, and memory stays bounded. Otherwise memory grows with processes,
- * distinct paths and steps, not with the number of events.
+ * distinct paths and steps, not with the number of events. A view that
+ * asks (lp_model_options.keep_tape) gets the tape kept for its own pass
+ * (lp_model_replay), so the trace is not decoded again for it.
  */
 #include "model.h"
 #include "model_int.h"
