@@ -117,10 +117,14 @@ static void strtab_slots(struct lp_strtab *t, size_t nslots)
 	free(old);
 }
 
-/* A trace names the same few paths again and again (an open, its stats,
- * its reads): a small table of the strings interned lately, which stays in
- * the cache, answers most lookups without a miss in the big one. */
-#define STRTAB_RECENT 8192u
+/* A trace names the same paths again and again (an open, its stats, its
+ * reads, and later the export's walk over the layer): a table of the
+ * strings interned lately, direct-mapped by hash, answers most lookups
+ * without a miss in the big one. It holds the string's address, so a hit
+ * reads the string itself and nothing else. 64Ki entries (1 MiB): on the
+ * 10M-event benchmark trace (0.7M distinct paths, 5.9M lookups) 8Ki
+ * entries answered 46 % of the lookups, 256Ki 85 %. */
+#define STRTAB_RECENT 65536u
 
 static uint32_t intern_slow(struct lp_strtab *t, const char *s, size_t len, uint32_t h);
 
@@ -132,12 +136,31 @@ uint32_t lp_strtab_intern(struct lp_strtab *t, const char *s)
 		t->n = 1; /* id 0 is "no string" */
 	if (!t->recent)
 		t->recent = lp_xcalloc(STRTAB_RECENT, sizeof(*t->recent));
-	uint64_t *rc = &t->recent[h % STRTAB_RECENT];
-	if (*rc && (uint32_t)(*rc >> 32) == h && !strcmp(t->str[(uint32_t)*rc], s))
-		return (uint32_t)*rc;
+	struct lp_strslot *rc = &t->recent[h % STRTAB_RECENT];
+	if (rc->id && rc->hash == h && !strcmp(rc->str, s))
+		return rc->id;
 	uint32_t id = intern_slow(t, s, len, h);
-	*rc = (uint64_t)h << 32 | id;
+	*rc = (struct lp_strslot){ t->str[id], id, h };
 	return id;
+}
+
+uint32_t lp_strtab_prefetch(const struct lp_strtab *t, const char *s, size_t len)
+{
+	uint32_t h = str_hash(s, len);
+	if (t->recent)
+		__builtin_prefetch(&t->recent[h % STRTAB_RECENT]);
+	return h;
+}
+
+void lp_strtab_prefetch_more(const struct lp_strtab *t, uint32_t h)
+{
+	if (!t->recent || !t->nslots)
+		return;
+	const struct lp_strslot *rc = &t->recent[h % STRTAB_RECENT];
+	if (rc->id && rc->hash == h)
+		__builtin_prefetch(rc->str);
+	else
+		__builtin_prefetch(&t->slots[h & (t->nslots - 1)]);
 }
 
 static uint32_t intern_slow(struct lp_strtab *t, const char *s, size_t len, uint32_t h)
@@ -300,14 +323,11 @@ void lp_u64map_put(struct lp_u64map *m, uint64_t key, uint64_t val)
 	m->slots[i].val = val;
 }
 
-bool lp_u64map_del(struct lp_u64map *m, uint64_t key)
+/* Empty used slot i, moving back the entries that probed past it. */
+static void u64_del_at(struct lp_u64map *m, size_t i)
 {
-	if (!m->cap)
-		return false;
-	size_t mask = m->cap - 1, i = u64_slot(m, key);
+	size_t mask = m->cap - 1;
 	struct lp_u64slot *s = m->slots;
-	if (!lp_u64map_used(m, i))
-		return false;
 	u64_use(m, i, false);
 	m->n--;
 	for (size_t j = (i + 1) & mask; lp_u64map_used(m, j); j = (j + 1) & mask) {
@@ -321,7 +341,22 @@ bool lp_u64map_del(struct lp_u64map *m, uint64_t key)
 			i = j;
 		}
 	}
+}
+
+bool lp_u64map_del(struct lp_u64map *m, uint64_t key)
+{
+	if (!m->cap)
+		return false;
+	size_t i = u64_slot(m, key);
+	if (!lp_u64map_used(m, i))
+		return false;
+	u64_del_at(m, i);
 	return true;
+}
+
+void lp_u64map_del_found(struct lp_u64map *m, uint64_t *val)
+{
+	u64_del_at(m, (size_t)((const char *)val - (const char *)m->slots) / sizeof(*m->slots));
 }
 
 void lp_u64map_free(struct lp_u64map *m)

@@ -58,10 +58,17 @@ struct lp_strtab {
 	char *free_at;          /* room left in the last chunk */
 	size_t free_len;
 	size_t bytes;           /* memory held */
-	uint64_t *recent;       /* [hash % STRTAB_RECENT]: hash << 32 | id of a string
-				 * interned lately, looked at before the slots */
+	struct lp_strslot *recent; /* [hash % STRTAB_RECENT]: a string interned
+				 * lately, looked at before the slots */
 };
 uint32_t lp_strtab_intern(struct lp_strtab *t, const char *s);
+/* Prefetching for a coming lp_strtab_intern of s (len bytes, no NUL) in
+ * two steps a few lookups apart, so that its misses overlap other work:
+ * the hash of s, the table line it lands on brought in
+ * (lp_strtab_prefetch), then the string or slots that line points at
+ * (lp_strtab_prefetch_more). Changes nothing. */
+uint32_t lp_strtab_prefetch(const struct lp_strtab *t, const char *s, size_t len);
+void lp_strtab_prefetch_more(const struct lp_strtab *t, uint32_t hash);
 /* The id of s, or 0 when it is not in the table (nothing is added). */
 uint32_t lp_strtab_find(const struct lp_strtab *t, const char *s);
 static inline const char *lp_strtab_str(const struct lp_strtab *t, uint32_t id)
@@ -116,6 +123,9 @@ uint64_t *lp_u64map_find(const struct lp_u64map *m, uint64_t key);
 void lp_u64map_put(struct lp_u64map *m, uint64_t key, uint64_t val);
 /* Remove key; false when it was not there. */
 bool lp_u64map_del(struct lp_u64map *m, uint64_t key);
+/* Remove the entry whose value lp_u64map_find() just gave (no second
+ * lookup; nothing may have been put or removed in between). */
+void lp_u64map_del_found(struct lp_u64map *m, uint64_t *val);
 void lp_u64map_free(struct lp_u64map *m);
 
 #endif

@@ -354,47 +354,6 @@ void lp_buf_ns_as_us(struct lp_buf *b, uint64_t ns)
 	b->data[b->len] = '\0';
 }
 
-const char *lp_export_event_path(struct lp_resolver *res, const struct lp_ev_syscall *ev,
-				 char *buf, size_t len)
-{
-	unsigned sc = ev->h.aux;
-	int fdarg = -1;
-	switch (sc) {
-	case LP_SC_COPY_FILE_RANGE:
-	case LP_SC_SPLICE:
-		fdarg = 2;      /* fd_out */
-		break;
-	case LP_SC_SENDFILE:
-		fdarg = 0;      /* out_fd */
-		break;
-	default: {
-		unsigned nstr = ev->nstr < LP_SYSCALL_MAX_STRS ? ev->nstr : LP_SYSCALL_MAX_STRS;
-		for (unsigned i = 0; i < nstr; i++) {
-			unsigned arg = ev->str_arg[i];
-			if (arg >= 6 || !lp_sc_arg_is_path(sc, arg, ev->args))
-				continue;
-			const char *p = lp_resolve_path(res, ev, (int)i, buf, len);
-			if (p)
-				return p;
-		}
-		const struct lp_sc_desc *d = lp_sc_desc(sc);
-		for (unsigned a = 0; d && a < d->nargs && a < 6; a++)
-			if (d->arg[a].type == LP_ARG_FD || (d->arg[a].type == LP_ARG_DIRFD && d->nargs == 1)) {
-				fdarg = (int)a;
-				break;
-			}
-		break;
-	}
-	}
-	if (fdarg < 0)
-		return NULL;
-	const char *p = lp_resolver_fd_path(res, ev->h.tgid, (int)(int32_t)ev->args[fdarg]);
-	if (!p)
-		return NULL;
-	snprintf(buf, len, "%s", p);
-	return buf;
-}
-
 const char *lp_export_norm_target(const char *s)
 {
 	static const char *const kinds[] = { "pipe:", "socket:", "anon_inode:", "net:", "mnt:" };
@@ -708,6 +667,9 @@ static int export_run(int argc, char **argv, struct lp_otlp_opts *otlp)
 	 * same model is also sent as OTLP, which carries the findings */
 	bool flame_only = (fmt == LP_FMT_FOLDED || fmt == LP_FMT_SVG || fmt == LP_FMT_SPEEDSCOPE) && !otlp->endpoint;
 	struct lp_model_options mo = { .no_findings = flame_only, .no_provenance = flame_only };
+	/* the flame graph of time reads the records again from the model's
+	 * tape, not the trace (a model without provenance has the room) */
+	mo.keep_tape = flame_only && opt.metric == LP_METRIC_TIME;
 	struct lp_chrome_pre chrome_pre = { 0 };
 	if (fmt == LP_FMT_CHROME) {
 		/* its pre-pass rides on the model's read of the trace */

@@ -105,16 +105,6 @@ int lp_xout_finish(struct lp_xout *o);
  * character boundary), never empty ("?"). Writes into buf, returns it.
  */
 char *lp_folded_frame(const char *s, char *buf, size_t len);
-struct lp_resolver;
-struct lp_ev_syscall;
-/*
- * The path an event is about, resolved (before lp_resolver_feed of that
- * record): the first string argument that is a path, else the file of its
- * fd argument (copy_file_range/sendfile/splice: the destination). NULL when
- * unknown.
- */
-const char *lp_export_event_path(struct lp_resolver *res, const struct lp_ev_syscall *ev,
-				 char *buf, size_t len);
 /* "pipe:[123]" -> "pipe", "socket:[9]" -> "socket": fd targets without
  * their inode numbers, so stacks aggregate. Returns s or a static string. */
 const char *lp_export_norm_target(const char *s);

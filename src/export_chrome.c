@@ -471,7 +471,7 @@ static void on_syscall(struct cx *c, const struct lp_ev_syscall *ev, char *fbuf,
 	char pbuf[4096];
 	/* the first path argument, when it resolves, is the event's path */
 	*first = lp_resolver_first_path(c->res, ev, NULL, fbuf, 4096);
-	const char *path = *first ? *first : lp_export_event_path(c->res, ev, pbuf, sizeof(pbuf));
+	const char *path = *first ? *first : lp_resolver_event_path(c->res, ev, pbuf, sizeof(pbuf));
 	int step = lp_model_event_step(c->m, h, path);
 	const struct lp_proc *p = proc_of(c, h->tgid, h->ts);
 	const char *target = path ? lp_export_norm_target(path) : NULL;

@@ -549,7 +549,7 @@ static void on_syscall(struct px *c, const struct lp_ev_syscall *ev)
 	const char *path = first;
 	char fbuf[4096];
 	if (!path)
-		path = lp_export_event_path(c->res, ev, fbuf, sizeof(fbuf));
+		path = lp_resolver_event_path(c->res, ev, fbuf, sizeof(fbuf));
 	lp_iocount_syscall(&c->io, ev);
 	struct pthr *t = thread_of(c, h);
 	uint64_t end = h->ts;

@@ -503,8 +503,27 @@ static enum lp_flame_state sc_state(unsigned sc)
 	}
 }
 
+/* What time_record asks of a record's paths: the reader's resolver (src
+ * NULL, before the record is fed to it), or the model's tape, which keeps
+ * the answers (lp_model_replay). */
+static const char *fd_path_of(const struct fb *b, const struct lp_ev_fd_io *e, const struct lp_model_rec *src)
+{
+	return src ? src->fd_path : lp_resolver_fd_path(b->res, e->h.tgid, (int)e->h.aux);
+}
+
+static const char *shown_of(const struct fb *b, const struct lp_hdr *h, const struct lp_model_rec *src, char *buf,
+			    size_t len)
+{
+	if (src)
+		return src->shown;
+	if (h->kind == LP_EV_SYSCALL)
+		return lp_resolver_event_path(b->res, (const struct lp_ev_syscall *)h, buf, len);
+	return lp_resolver_fdio_path(b->res, (const struct lp_ev_fd_io *)h);
+}
+
 /* What the fd of a read/write aggregate was (before feeding the record). */
-static enum lp_flame_state fdio_state(const struct fb *b, const struct lp_ev_fd_io *e)
+static enum lp_flame_state fdio_state(const struct fb *b, const struct lp_ev_fd_io *e,
+				      const struct lp_model_rec *src)
 {
 	switch (lp_fdio_kind(e)) {
 	case LP_FDK_FILE:
@@ -521,7 +540,7 @@ static enum lp_flame_state fdio_state(const struct fb *b, const struct lp_ev_fd_
 	}
 	/* a recording without fd kinds: what the fd was opened as, if the
 	 * trace says (seeded fds are "pipe:[N]", "socket:[N]") */
-	const char *p = lp_resolver_fd_path(b->res, e->h.tgid, (int)e->h.aux);
+	const char *p = fd_path_of(b, e, src);
 	if (!p)
 		return LP_FST_FD_UNKNOWN;
 	if (!strncmp(p, "pipe:", 5))
@@ -588,7 +607,7 @@ static void time_add(struct fb *b, const struct lp_hdr *h, const struct lp_proc 
 	acc(&b->engine, engine_key(step, p->index, st, sc), ns);
 }
 
-static void time_record(struct fb *b, const struct lp_hdr *h)
+static void time_record(struct fb *b, const struct lp_hdr *h, const struct lp_model_rec *src)
 {
 	char pbuf[4096];
 	int step = -2;
@@ -599,7 +618,7 @@ static void time_record(struct fb *b, const struct lp_hdr *h)
 		const struct lp_proc *p = lp_model_proc_at(b->m, h->tgid, h->ts);
 		const char *path = NULL;
 		if (p && p->step < 0)
-			path = lp_export_event_path(b->res, ev, pbuf, sizeof(pbuf));
+			path = shown_of(b, h, src, pbuf, sizeof(pbuf));
 		unsigned sc = h->aux;
 		time_add(b, h, p, sc_state(sc), sc, -1, h->ts - (ev->lat_ns < h->ts ? ev->lat_ns : h->ts), h->ts,
 			 ev->lat_ns, path, &step);
@@ -608,8 +627,8 @@ static void time_record(struct fb *b, const struct lp_hdr *h)
 		if (!e->rns && !e->wns)
 			return;
 		const struct lp_proc *p = lp_model_proc_at(b->m, h->tgid, e->last_ts ? e->last_ts : h->ts);
-		enum lp_flame_state st = fdio_state(b, e);
-		const char *path = p && p->step < 0 ? lp_resolver_fdio_path(b->res, e) : NULL;
+		enum lp_flame_state st = fdio_state(b, e, src);
+		const char *path = p && p->step < 0 ? shown_of(b, h, src, pbuf, sizeof(pbuf)) : NULL;
 		uint64_t lo = e->first_ts, hi = e->last_ts;
 		if (!hi || hi < lo)
 			lo = hi = h->ts;
@@ -620,6 +639,11 @@ static void time_record(struct fb *b, const struct lp_hdr *h)
 		time_add(b, h, p, st, LP_SC_READ, (int)h->aux, lo, hi, e->rns, path, &step);
 		time_add(b, h, p, st, LP_SC_WRITE, (int)h->aux, lo, hi, e->wns, path, &step);
 	}
+}
+
+static void time_replayed(void *arg, const struct lp_model_rec *rec)
+{
+	time_record(arg, rec->h, rec);
 }
 
 /* --------------------------------------------------- time: the states */
@@ -925,7 +949,7 @@ static void count_record(struct fb *b, const struct lp_hdr *h)
 	case LP_EV_SYSCALL: {
 		const struct lp_ev_syscall *ev = (const void *)h;
 		unsigned sc = h->aux;
-		const char *path = lp_export_event_path(b->res, ev, pbuf, sizeof(pbuf));
+		const char *path = lp_resolver_event_path(b->res, ev, pbuf, sizeof(pbuf));
 		int step = event_step(b, h, p, path);
 		char nb[32];
 		uint64_t bytes = is_copy(sc) && ev->ret > 0 ? (uint64_t)ev->ret : 0;
@@ -1039,12 +1063,17 @@ int lp_flame_build(const struct lp_model *m, struct lp_reader *r, enum lp_export
 	b.res = lp_resolver_new();
 	const struct lp_hdr *h;
 	bool fd_kinds = false;
+	/* time needs only the syscall and fd I/O records, and their paths: the
+	 * model's tape has them (lp_model_options.keep_tape), so the trace is
+	 * not decoded again */
+	if (metric == LP_METRIC_TIME && lp_model_replay(m, time_replayed, &b))
+		r = NULL;
 	/* (the reader decodes ahead on its own thread: trace_reader.c) */
 	while (r && lp_reader_next(r, &h) == 1) {
 		if (!lp_ev_valid(h))
 			continue;
 		if (metric == LP_METRIC_TIME) {
-			time_record(&b, h);
+			time_record(&b, h, NULL);
 			/* time asks the resolver for the paths of daemons' calls and,
 			 * in a recording without fd kinds, what a step's fds are: with
 			 * kinds, a step process's calls need not be fed (most of a

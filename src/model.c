@@ -7,6 +7,7 @@
  */
 #include "model.h"
 #include "model_int.h"
+#include "model_pass.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -237,6 +238,10 @@ static void priv_free(struct lp_model *m)
 	struct lp_priv *pv = lp_priv(m);
 	if (!pv)
 		return;
+	if (pv->kept_tape) {
+		lp_tape_free(pv->kept_tape);
+		free(pv->kept_tape);
+	}
 	lp_u64map_free(&pv->pid_last);
 	free(pv->pid_prev);
 	lp_smap_free(&pv->step_by_num);

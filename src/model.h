@@ -480,6 +480,11 @@ struct lp_model_options {
 	 * of the trace instead of decoding it once more (export_chrome.c) */
 	void (*observe)(void *arg, const struct lp_hdr *h);
 	void *observe_arg;
+	/* keep what pass 2 read of the trace for lp_model_replay(): a view's
+	 * own pass over the records then decodes nothing (the flame graph of
+	 * time). Memory: the tape (a few bytes a record) stays until
+	 * lp_model_free(). Not with a session build. */
+	bool keep_tape;
 };
 
 /*
@@ -493,6 +498,27 @@ struct lp_model *lp_model_load(const char *path, const struct lp_model_options *
 struct lp_model *lp_model_from_reader(struct lp_reader *r, const struct lp_model_options *opt,
 				      char *err, size_t errlen);
 void lp_model_free(struct lp_model *m);
+
+/*
+ * The syscall and fd I/O records of the trace again, in trace order, from
+ * the model's tape (lp_model_options.keep_tape), without decoding the
+ * trace: what the views need of them, with the paths resolved when the
+ * trace was read. The record's fixed part holds its kind, tgid, ts, a
+ * syscall's number, return, latency and an open's flags, an fd_io's fd,
+ * counts, times, window and fd_mode (not its thread, nor other arguments).
+ */
+struct lp_model_rec {
+	const struct lp_hdr *h;
+	const char *shown;         /* lp_resolver_event_path() of a syscall,
+				    * lp_resolver_fdio_path() of an fd_io */
+	const char *fd_path;       /* fd_io: lp_resolver_fd_path() of its fd
+				    * (a file's I/O only: lp_fdio_is_path_io) */
+};
+/* Calls fn with each record; false (and no call) when the model kept no
+ * tape (not asked for, a session build, or dropped past its budget: read
+ * the trace then). */
+bool lp_model_replay(const struct lp_model *m, void (*fn)(void *arg, const struct lp_model_rec *rec),
+		     void *arg);
 
 /* ------------------------------------------------- attribution helpers */
 

@@ -28,7 +28,7 @@ static uint32_t fd_path_id(struct lp_model *m, struct lp_resolver *res, uint32_t
 bool lp_p2_capture(struct lp_model *m, struct lp_resolver *res, const struct lp_hdr *h, struct lp_p2rec *q,
 		       char *fbuf, size_t flen, const char **first, bool *have_first)
 {
-	q->path = q->str0 = q->str1 = q->in = q->out = 0;
+	q->path = q->str0 = q->str1 = q->in = q->out = q->shown = 0;
 	q->raw0 = false;
 	*have_first = false;
 	char buf[4096];
@@ -68,12 +68,28 @@ bool lp_p2_capture(struct lp_model *m, struct lp_resolver *res, const struct lp_
 			q->in = fd_path_id(m, res, h->tgid, in_fd);
 			q->out = fd_path_id(m, res, h->tgid, out_fd);
 		}
+		/* what the views name the call by (lp_model_replay): a copy's
+		 * destination, else most often the path pass 2 takes, found
+		 * without resolving anything again */
+		if (lp_sc_is_copy(sc)) {
+			q->shown = q->out;
+		} else if (*first && ev->str_arg[i0] < 6) {
+			q->shown = q->path; /* lp_resolver_event_path() takes it too */
+		} else if (i0 < 0) {
+			int fa = lp_resolver_event_fd_arg(ev);
+			q->shown = fa >= 0 ? fd_path_id(m, res, h->tgid, (int)(int32_t)ev->args[fa]) : 0;
+		} else {
+			q->shown = lp_model_intern(m, lp_resolver_event_path(res, ev, buf, sizeof(buf)));
+		}
 		return true;
 	}
-	case LP_EV_FD_IO:
+	case LP_EV_FD_IO: {
+		const struct lp_ev_fd_io *e = (const void *)h;
 		/* a socket or pipe on a number a file had: no path */
-		q->path = lp_fdio_is_path_io((const void *)h) ? fd_path_id(m, res, h->tgid, (int)h->aux) : 0;
+		q->path = lp_fdio_is_path_io(e) ? fd_path_id(m, res, h->tgid, (int)h->aux) : 0;
+		q->shown = lp_resolver_fdio_took_over(res, e) ? lp_model_intern(m, lp_resolver_fdio_path(res, e)) : q->path;
 		return true;
+	}
 	case LP_EV_EXIT:
 	case LP_EV_EXEC:
 	case LP_EV_FORK:

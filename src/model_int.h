@@ -145,6 +145,9 @@ struct lp_priv {
 	void (*observe)(void *arg, const struct lp_hdr *h); /* lp_model_options' */
 	void *observe_arg;
 	bool no_provenance;          /* lp_model_options': prov stays NULL */
+	/* pass 2's tape, kept for lp_model_replay (lp_model_options.keep_tape);
+	 * NULL when not asked for or dropped */
+	struct lp_tape *kept_tape;
 	struct lp_progress *prog;
 	/* a progress line cut into records (LP_PROGRESS_CONTINUES), per
 	 * stream (1 stdout, 2 stderr), until its last piece */

@@ -20,12 +20,15 @@
  * interned, and pass 2 replays the tape. A tape that would outgrow its
  * budget (a huge trace) is dropped: pass 2 then reads the trace a second
  * time, and memory stays bounded. Otherwise memory grows with processes,
- * distinct paths and steps, not with the number of events.
+ * distinct paths and steps, not with the number of events. A view that
+ * asks (lp_model_options.keep_tape) gets the tape kept for its own pass
+ * (lp_model_replay), so the trace is not decoded again for it.
  */
 #include "model.h"
 #include "model_int.h"
 #include "model_pass.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +55,77 @@ static struct lp_model *model_new(void)
 	return m;
 }
 
+/*
+ * Interning a record's path (model_capture.c) mostly waits for memory: the
+ * table of recent strings, then the string itself, both far bigger than the
+ * cache on a big trace. The records a few places ahead are already decoded
+ * (lp_reader_lookahead): an absolute first string is most often the path
+ * that will be interned, so its table line is fetched PF_FAR records ahead
+ * and what that line points at PF_NEAR records ahead, while the records in
+ * between are worked on. A guess that is wrong costs a wasted fetch.
+ */
+#define PF_FAR 8
+#define PF_NEAR 4
+
+struct prefetch {
+	uint64_t block;            /* the reader's block count at the last record */
+	const uint8_t *base;       /* lookahead at the last record */
+	const uint8_t *far;        /* the record PF_FAR after it, or NULL */
+	uint32_t hash[PF_FAR];     /* by record number % PF_FAR; 0: nothing */
+	uint64_t n;                /* records seen */
+};
+
+static uint16_t raw_u16(const uint8_t *p)
+{
+	uint16_t v;
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* The hash of the absolute first string of the raw syscall record at p
+ * (len bytes left), after lp_strtab_prefetch(); 0 when there is none. */
+static uint32_t prefetch_far(const struct lp_strtab *paths, const uint8_t *p, size_t len)
+{
+	const size_t fixed = sizeof(struct lp_ev_syscall);
+	uint16_t size = raw_u16(p + offsetof(struct lp_hdr, size));
+	if (size > len || size <= fixed || p[offsetof(struct lp_hdr, kind)] != LP_EV_SYSCALL ||
+	    p[offsetof(struct lp_ev_syscall, nstr)] == 0)
+		return 0;
+	uint16_t n = raw_u16(p + offsetof(struct lp_ev_syscall, str_len));
+	if (n < 2 || n > size - fixed || p[fixed] != '/')
+		return 0;
+	uint32_t h = lp_strtab_prefetch(paths, (const char *)p + fixed, n - 1u);
+	return h ? h : 1;
+}
+
+static void prefetch_step(struct prefetch *pf, const struct lp_strtab *paths, const struct lp_reader *r)
+{
+	size_t len;
+	const uint8_t *base = lp_reader_lookahead(r, &len), *end = base ? base + len : NULL;
+	/* the same block, one record on: the far record moves one on too */
+	const uint8_t *far = NULL;
+	uint64_t block = lp_reader_status(r)->blocks;
+	if (block == pf->block && pf->base && base && pf->far && base == pf->base + raw_u16(pf->base)) {
+		uint16_t sz = raw_u16(pf->far);
+		far = sz && (size_t)(end - pf->far) > sz ? pf->far + sz : NULL;
+	} else if (base) {
+		far = base;
+		for (int i = 1; far && i < PF_FAR; i++) {
+			uint16_t sz = raw_u16(far);
+			far = sz && (size_t)(end - far) > sz ? far + sz : NULL;
+		}
+	}
+	pf->block = block;
+	pf->base = base;
+	pf->far = far;
+	pf->n++;
+	/* far is record n + PF_FAR; the one PF_NEAR on was hashed before */
+	pf->hash[(pf->n + PF_FAR) % PF_FAR] = far ? prefetch_far(paths, far, (size_t)(end - far)) : 0;
+	uint32_t near = pf->hash[(pf->n + PF_NEAR) % PF_FAR];
+	if (near)
+		lp_strtab_prefetch_more(paths, near);
+}
+
 /* Pass 1 over the whole trace, the tape filled on the way; the last
  * timestamp seen in *last_ts. */
 static void read_pass1(struct lp_model *m, struct lp_reader *r, struct lp_tape *tape, uint64_t *last_ts)
@@ -60,8 +134,11 @@ static void read_pass1(struct lp_model *m, struct lp_reader *r, struct lp_tape *
 	const struct lp_hdr *h;
 	uint64_t events = 0, records = 0;
 	const struct lp_priv *pv = lp_priv(m);
+	struct prefetch pf = { 0 };
 	while (lp_reader_next(r, &h) == 1) {
 		records++;
+		if (!tape->dropped)
+			prefetch_step(&pf, &pv->paths, r);
 		if (pv->observe)
 			pv->observe(pv->observe_arg, h);
 		if (h->kind < 0x80)
@@ -149,6 +226,7 @@ struct lp_model *lp_model_from_reader(struct lp_reader *r, const struct lp_model
 		pv->observe_arg = opt->observe_arg;
 		pv->no_provenance = opt->no_provenance;
 	}
+	bool keep_tape = opt && opt->keep_tape && !opt->build;
 	if (opt && opt->build) {
 		pv->only = opt->build;
 		lp_model_parse_session_build(m, opt->build->json);
@@ -201,8 +279,14 @@ struct lp_model *lp_model_from_reader(struct lp_reader *r, const struct lp_model
 		phase_name(phase, sizeof(phase), "analysing", opt);
 		lp_meter_phase(phase, tape.nchunk, false); /* lp_pass2_replay() says which chunk */
 		lp_tape_rewind(&tape);
+		tape.keep = keep_tape;
 		lp_pass2_replay(m, &tape);
-		lp_tape_free(&tape);
+		if (keep_tape) {
+			pv->kept_tape = lp_xmalloc(sizeof(tape));
+			*pv->kept_tape = tape;
+		} else {
+			lp_tape_free(&tape);
+		}
 	} else {
 		if (lp_reader_rewind(r) < 0) {
 			snprintf(err, errlen, "cannot rewind the trace");
@@ -220,6 +304,25 @@ struct lp_model *lp_model_from_reader(struct lp_reader *r, const struct lp_model
 		lp_analyze(m);
 	lp_meter_clear();
 	return m;
+}
+
+bool lp_model_replay(const struct lp_model *m, void (*fn)(void *arg, const struct lp_model_rec *rec),
+		     void *arg)
+{
+	struct lp_tape *t = lp_priv(m)->kept_tape;
+	if (!t)
+		return false;
+	lp_tape_rewind(t);
+	struct lp_p2rec q;
+	while (lp_tape_get(t, &q)) {
+		if (q.r.h.kind != LP_EV_SYSCALL && q.r.h.kind != LP_EV_FD_IO)
+			continue;
+		struct lp_model_rec rec = { .h = &q.r.h, .shown = lp_model_path(m, q.shown) };
+		if (q.r.h.kind == LP_EV_FD_IO)
+			rec.fd_path = lp_model_path(m, q.path);
+		fn(arg, &rec);
+	}
+	return true;
 }
 
 struct lp_model *lp_model_load(const char *path, const struct lp_model_options *opt, char *err,

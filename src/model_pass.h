@@ -60,6 +60,11 @@ struct lp_p2rec {
 	uint32_t in, out;       /* copy_file_range/sendfile/splice: the fds' paths */
 	uint8_t raw0;           /* mount: string 0 is there and not empty (1), or
 				 * str0 is an overlay's upperdir (LP_P2_OVERLAY) */
+	uint32_t shown;         /* what the views name the record by (for
+				 * lp_model_replay): a syscall's
+				 * lp_resolver_event_path(), an fd_io's
+				 * lp_resolver_fdio_path(); mostly path (or a
+				 * copy's out) */
 };
 
 static inline bool lp_sc_is_copy(unsigned sc)
@@ -109,6 +114,7 @@ struct lp_tape {
 	uint8_t *wend;
 	uint64_t bytes;
 	bool dropped;
+	bool keep;                  /* reading frees no chunk (read again later) */
 	uint64_t ts;                /* previous record's, writing or reading */
 	uint32_t tgid, tid;         /* and its process and thread */
 	size_t rchunk;              /* reading: chunk and position */
@@ -123,7 +129,8 @@ void lp_tape_put(struct lp_tape *t, const struct lp_hdr *h, const struct lp_p2re
 bool lp_tape_keeps_tid(const struct lp_hdr *h);
 void lp_tape_rewind(struct lp_tape *t);
 /* The next record of the tape into q; false at its end. A chunk read to
- * its end is freed at once: the model grows as the tape shrinks. */
+ * its end is freed at once (unless keep): the model grows as the tape
+ * shrinks. */
 bool lp_tape_get(struct lp_tape *t, struct lp_p2rec *q);
 void lp_tape_free(struct lp_tape *t);
 

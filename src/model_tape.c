@@ -15,7 +15,7 @@
 #include "varint.h"
 
 #define TAPE_CHUNK (4u << 20)
-#define TAPE_REC_MAX 160        /* bytes of the largest encoded record */
+#define TAPE_REC_MAX 176        /* bytes of the largest encoded record */
 uint64_t lp_model_tape_max = 256ull << 20;
 
 enum { T_END = 0, T_SYSCALL, T_FDIO, T_EXEC, T_FORK, T_EXIT };
@@ -23,7 +23,18 @@ enum { T_END = 0, T_SYSCALL, T_FDIO, T_EXEC, T_FORK, T_EXIT };
 #define T_SAME_TID 0x40u        /* its thread is the previous kept thread */
 #define T_NO_TID 0x20u          /* its thread is not kept (lp_tape_keeps_tid) */
 #define T_MAIN_TID 0x10u        /* its thread is the process's first (tid == tgid) */
-#define T_FLAGS (T_SAME_TGID | T_SAME_TID | T_NO_TID | T_MAIN_TID)
+#define T_MORE 0x08u             /* a byte of X_* flags follows the code */
+#define T_FLAGS (T_SAME_TGID | T_SAME_TID | T_NO_TID | T_MAIN_TID | T_MORE)
+/* What pass 2 does not need but lp_model_replay() gives, rarely there: */
+#define X_SHOWN 0x01u           /* shown is not the default (shown_default()) */
+#define X_FD_MODE 0x02u         /* an fd_io's fd_mode is not 0 */
+
+/* The record's shown path when the tape does not say: its path, a copy's
+ * destination. */
+static uint32_t shown_default(const struct lp_hdr *h, const struct lp_p2rec *q)
+{
+	return h->kind == LP_EV_SYSCALL && lp_sc_is_copy(h->aux) ? q->out : q->path;
+}
 
 bool lp_tape_keeps_tid(const struct lp_hdr *h)
 {
@@ -79,7 +90,16 @@ void lp_tape_put(struct lp_tape *t, const struct lp_hdr *h, const struct lp_p2re
 		       : h->kind == LP_EV_EXEC ? T_EXEC : h->kind == LP_EV_FORK ? T_FORK : T_EXIT;
 	bool same = h->tgid == t->tgid, keep = lp_tape_keeps_tid(h);
 	uint8_t tid_code = !keep ? T_NO_TID : h->tid == h->tgid ? T_MAIN_TID : h->tid == t->tid ? T_SAME_TID : 0;
-	*w++ = (uint8_t)(code | (same ? T_SAME_TGID : 0) | tid_code);
+	uint8_t more = (q->shown != shown_default(h, q) ? X_SHOWN : 0) |
+		       (code == T_FDIO && ((const struct lp_ev_fd_io *)h)->fd_mode ? X_FD_MODE : 0);
+	*w++ = (uint8_t)(code | (same ? T_SAME_TGID : 0) | tid_code | (more ? T_MORE : 0));
+	if (more) {
+		*w++ = more;
+		if (more & X_SHOWN)
+			lp_varint_put(&w, q->shown);
+		if (more & X_FD_MODE)
+			lp_varint_put(&w, ((const struct lp_ev_fd_io *)h)->fd_mode);
+	}
 	lp_varint_put_signed(&w, (int64_t)(h->ts - t->ts));
 	if (!same)
 		lp_varint_put(&w, h->tgid);
@@ -163,8 +183,10 @@ bool lp_tape_get(struct lp_tape *t, struct lp_p2rec *q)
 			return false;
 		if (*t->r != T_END)
 			break;
-		free(t->chunk[t->rchunk]);
-		t->chunk[t->rchunk] = NULL;
+		if (!t->keep) {
+			free(t->chunk[t->rchunk]);
+			t->chunk[t->rchunk] = NULL;
+		}
 		t->r = ++t->rchunk < t->nchunk ? t->chunk[t->rchunk] : NULL;
 	}
 	const uint8_t *r = t->r;
@@ -173,6 +195,9 @@ bool lp_tape_get(struct lp_tape *t, struct lp_p2rec *q)
 	memset(h, 0, sizeof(*h));
 	q->path = q->str0 = q->str1 = q->in = q->out = 0;
 	q->raw0 = false;
+	uint8_t more = code & T_MORE ? *r++ : 0;
+	uint32_t shown = more & X_SHOWN ? (uint32_t)lp_varint_get(&r) : 0;
+	uint32_t fd_mode = more & X_FD_MODE ? (uint32_t)lp_varint_get(&r) : 0;
 	t->ts += (uint64_t)lp_varint_get_signed(&r);
 	if (!(code & T_SAME_TGID))
 		t->tgid = (uint32_t)lp_varint_get(&r);
@@ -227,6 +252,7 @@ bool lp_tape_get(struct lp_tape *t, struct lp_p2rec *q)
 		h->flags = *r++;
 		e->last_ts = h->ts + (uint64_t)lp_varint_get_signed(&r);
 		e->first_ts = e->last_ts + (uint64_t)lp_varint_get_signed(&r);
+		e->fd_mode = fd_mode;
 		q->path = (uint32_t)lp_varint_get(&r);
 		break;
 	}
@@ -248,6 +274,7 @@ bool lp_tape_get(struct lp_tape *t, struct lp_p2rec *q)
 		h->size = sizeof(*h);
 		break;
 	}
+	q->shown = more & X_SHOWN ? shown : shown_default(h, q);
 	t->r = r;
 	return true;
 }

@@ -40,6 +40,7 @@
 #include "resolve.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -195,9 +196,20 @@ static void fd_put(struct proc *p, int32_t fd, struct path *path)
 		path_unref(path); /* caller handed us its reference */
 		return;
 	}
-	path_unref(map_del(&p->fds, (uint32_t)fd));
+	/* one probe when the number is taken (an open over an fd the trace
+	 * never saw closed, a dup2) or freed (a close): every fd comes here */
+	uint64_t *slot = lp_u64map_find(&p->fds, (uint32_t)fd);
+	if (!slot) {
+		if (path)
+			map_put(&p->fds, (uint32_t)fd, path);
+		return;
+	}
+	struct path *old = (struct path *)(uintptr_t)*slot;
 	if (path)
-		map_put(&p->fds, (uint32_t)fd, path);
+		*slot = (uintptr_t)path;
+	else
+		lp_u64map_del_found(&p->fds, slot);
+	path_unref(old);
 }
 
 /* exec: forget every fd but stdin, stdout and stderr (see the top). */
@@ -663,6 +675,56 @@ const char *lp_resolver_fdio_path(const struct lp_resolver *r, const struct lp_e
 	if (p && took_over_io(p, ev))
 		return p->took_from ? p->took_from->s : NULL;
 	return lp_resolver_fd_path(r, ev->h.tgid, (int)ev->h.aux);
+}
+
+bool lp_resolver_fdio_took_over(const struct lp_resolver *r, const struct lp_ev_fd_io *ev)
+{
+	const struct proc *p = r && lp_fdio_is_path_io(ev) ? proc_get(r, ev->h.tgid) : NULL;
+	return p && took_over_io(p, ev);
+}
+
+int lp_resolver_event_fd_arg(const struct lp_ev_syscall *ev)
+{
+	unsigned sc = ev->h.aux;
+	switch (sc) {
+	case LP_SC_COPY_FILE_RANGE:
+	case LP_SC_SPLICE:
+		return 2;       /* fd_out */
+	case LP_SC_SENDFILE:
+		return 0;       /* out_fd */
+	default:
+		break;
+	}
+	const struct lp_sc_desc *d = lp_sc_desc(sc);
+	for (unsigned a = 0; d && a < d->nargs && a < 6; a++)
+		if (d->arg[a].type == LP_ARG_FD || (d->arg[a].type == LP_ARG_DIRFD && d->nargs == 1))
+			return (int)a;
+	return -1;
+}
+
+const char *lp_resolver_event_path(struct lp_resolver *r, const struct lp_ev_syscall *ev, char *buf,
+				   size_t len)
+{
+	unsigned sc = ev->h.aux;
+	if (sc != LP_SC_COPY_FILE_RANGE && sc != LP_SC_SPLICE && sc != LP_SC_SENDFILE) {
+		unsigned nstr = ev->nstr < LP_SYSCALL_MAX_STRS ? ev->nstr : LP_SYSCALL_MAX_STRS;
+		for (unsigned i = 0; i < nstr; i++) {
+			unsigned arg = ev->str_arg[i];
+			if (arg >= 6 || !lp_sc_arg_is_path(sc, arg, ev->args))
+				continue;
+			const char *p = lp_resolve_path(r, ev, (int)i, buf, len);
+			if (p)
+				return p;
+		}
+	}
+	int fdarg = lp_resolver_event_fd_arg(ev);
+	if (fdarg < 0)
+		return NULL;
+	const char *p = lp_resolver_fd_path(r, ev->h.tgid, (int)(int32_t)ev->args[fdarg]);
+	if (!p)
+		return NULL;
+	snprintf(buf, len, "%s", p);
+	return buf;
 }
 
 const char *lp_resolver_fd_path(const struct lp_resolver *r, uint32_t tgid, int fd)

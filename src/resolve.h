@@ -68,6 +68,23 @@ bool lp_resolver_fdio_closes(const struct lp_resolver *r, const struct lp_hdr *r
  * closed without I/O: lp_fdio_is_path_io). Call before feeding the record. */
 const char *lp_resolver_fdio_path(const struct lp_resolver *r, const struct lp_ev_fd_io *ev);
 
+/* Is an LP_EV_FD_IO record the I/O of the file an open took its fd number
+ * over from (lp_resolver_fdio_path() then names that file, not the fd's)? */
+bool lp_resolver_fdio_took_over(const struct lp_resolver *r, const struct lp_ev_fd_io *ev);
+
+/*
+ * The path a syscall event is about, as the views name it (before
+ * lp_resolver_feed of that record): the first string argument that is a
+ * path, else the file of its fd argument (lp_resolver_event_fd_arg()).
+ * NULL when unknown.
+ */
+const char *lp_resolver_event_path(struct lp_resolver *r, const struct lp_ev_syscall *ev, char *buf,
+				   size_t len);
+/* The argument whose fd names a syscall that has no path string:
+ * copy_file_range/sendfile/splice their destination, others their first fd
+ * argument (or a lone dirfd); -1 when none. */
+int lp_resolver_event_fd_arg(const struct lp_ev_syscall *ev);
+
 /* Path open on fd in process tgid, cwd of tgid, comm of tgid; NULL if unknown. */
 const char *lp_resolver_fd_path(const struct lp_resolver *r, uint32_t tgid, int fd);
 const char *lp_resolver_cwd(const struct lp_resolver *r, uint32_t tgid);

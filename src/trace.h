@@ -119,6 +119,13 @@ const char *lp_reader_meta(const struct lp_reader *r);
  * (skip them); lp_ev_valid() (event.h) checks a known kind's lengths.
  */
 int lp_reader_next(struct lp_reader *r, const struct lp_hdr **rec);
+/*
+ * The records after the one lp_reader_next() gave last, to the end of its
+ * decoded block: *len bytes (0 at the end of the block), in place, neither
+ * aligned nor checked (read them with memcpy, trust no length). A hint for
+ * prefetching what they will need, never a way to read them.
+ */
+const uint8_t *lp_reader_lookahead(const struct lp_reader *r, size_t *len);
 /* The TRAILER JSON text, or NULL when absent; valid after next() returned 0. */
 const char *lp_reader_trailer(const struct lp_reader *r);
 const struct lp_reader_status *lp_reader_status(const struct lp_reader *r);

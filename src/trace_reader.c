@@ -666,6 +666,12 @@ int lp_reader_next(struct lp_reader *r, const struct lp_hdr **rec)
 	return 1;
 }
 
+const uint8_t *lp_reader_lookahead(const struct lp_reader *r, size_t *len)
+{
+	*len = r->done || r->pos >= r->raw_len ? 0 : r->raw_len - r->pos;
+	return *len ? r->raw + r->pos : NULL;
+}
+
 const char *lp_reader_trailer(const struct lp_reader *r)
 {
 	return r->trailer;

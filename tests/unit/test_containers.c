@@ -31,8 +31,25 @@ Test(strtab, find_gives_the_id_intern_gave_and_adds_nothing)
 	lp_strtab_free(&t);
 }
 
+/* Interning again gives the first id, whether the table of recent strings
+ * still holds the string, holds another one in its place, or never did. */
+Test(strtab, intern_again_gives_the_same_id)
+{
+	struct lp_strtab t = { 0 };
+	char s[32];
+	enum { N = 200000 }; /* more strings than the recent table has entries */
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < N; i++) {
+			int k = round ? (int)((uint32_t)i * 2654435761u % N) : i;
+			snprintf(s, sizeof(s), "/p/%d", k);
+			cr_assert_eq(lp_strtab_intern(&t, s), (uint32_t)k + 1, "%s", s);
+		}
+	cr_assert_eq(t.n, (size_t)N + 1);
+	lp_strtab_free(&t);
+}
+
 /* The u64 map against a plain array of the same keys: puts, overwrites,
- * deletions (which shift entries back) and finds, key 0 included, through
+ * deletions (which shift entries back; by key or by a find's value) and finds, key 0 included, through
  * several growths; a walk over the slots sees exactly the live keys. */
 Test(u64map, same_as_an_array_through_puts_and_deletions)
 {
@@ -52,7 +69,15 @@ Test(u64map, same_as_an_array_through_puts_and_deletions)
 			val[k] = (uint64_t)round;
 			live[k] = true;
 		} else if ((x >> 28) < 14) {
-			cr_assert_eq(lp_u64map_del(&m, key), live[k], "del of %u", k);
+			if (x & 0x100) {
+				cr_assert_eq(lp_u64map_del(&m, key), live[k], "del of %u", k);
+			} else {
+				/* the same through the value a find gave */
+				uint64_t *v = lp_u64map_find(&m, key);
+				cr_assert_eq(v != NULL, live[k], "find of %u", k);
+				if (v)
+					lp_u64map_del_found(&m, v);
+			}
 			live[k] = false;
 		} else {
 			uint64_t *v = lp_u64map_find(&m, key);

@@ -233,3 +233,61 @@ Test(passes, flame_graphs_need_no_provenance)
 	/* what is left out was there to leave out */
 	cr_assert_gt(had, 3, "only %d models had layer facts", had);
 }
+
+static void count_rec(void *arg, const struct lp_model_rec *rec)
+{
+	cr_assert(rec->h->kind == LP_EV_SYSCALL || rec->h->kind == LP_EV_FD_IO);
+	(*(size_t *)arg)++;
+}
+
+/* The flame graph of time from the records the model kept
+ * (lp_model_options.keep_tape, lp_model_replay) is the one from a second
+ * reading of the trace; and with the tape dropped (no room), the trace is
+ * read again. */
+static void flame_from_kept_tape(const char *path)
+{
+	char err[256] = "";
+	struct lp_model_options plain = { .no_provenance = true }, kept = { .no_provenance = true, .keep_tape = true };
+	struct lp_model *a = lp_model_load(path, &plain, err, sizeof(err));
+	cr_assert_not_null(a, "%s: %s", path, err);
+	struct lp_model *b = lp_model_load(path, &kept, err, sizeof(err));
+	cr_assert_not_null(b, "%s: %s", path, err);
+	size_t n = 0;
+	cr_assert(!lp_model_replay(a, count_rec, &n), "%s: a tape not asked for", path);
+	cr_assert(lp_model_replay(b, count_rec, &n), "%s: no tape kept", path);
+	cr_assert_gt(n, 0, "%s", path);
+	char *x = stacks(a, path, LP_METRIC_TIME), *y = stacks(b, path, LP_METRIC_TIME);
+	cr_assert_str_eq(x, y, "%s: flame of time from the tape", path);
+	free(y);
+	uint64_t keep = lp_model_tape_max;
+	lp_model_tape_max = 0;
+	struct lp_model *c = lp_model_load(path, &kept, err, sizeof(err));
+	lp_model_tape_max = keep;
+	cr_assert_not_null(c, "%s: %s", path, err);
+	cr_assert(!lp_model_replay(c, count_rec, &n), "%s: a dropped tape", path);
+	y = stacks(c, path, LP_METRIC_TIME);
+	cr_assert_str_eq(x, y, "%s: flame of time with the tape dropped", path);
+	free(x);
+	free(y);
+	lp_model_free(a);
+	lp_model_free(b);
+	lp_model_free(c);
+}
+
+Test(passes, flame_of_time_from_the_kept_tape)
+{
+	char *paths[] = { scenario_bad_order(false), scenario_bad_order(true), scenario_bloated(),
+			  scenario_missing(), scenario_last_copy(true), scenario_bloated_many(false) };
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		flame_from_kept_tape(paths[i]);
+		unlink(paths[i]);
+		free(paths[i]);
+	}
+	static const char *traces[] = { "bad-order-edit", "run-fails", "good-order-edit", "bloated", "missing-file" };
+	for (size_t i = 0; i < sizeof(traces) / sizeof(traces[0]); i++) {
+		char p[256];
+		snprintf(p, sizeof(p), "tests/data/traces/%s.lptrace", traces[i]);
+		if (!access(p, R_OK))
+			flame_from_kept_tape(p);
+	}
+}
