@@ -203,6 +203,12 @@ static __always_inline void lost_inc(__u32 reason)
 		__sync_fetch_and_add(v, 1);
 }
 
+/* Linux >= 5.11 has bpf_get_current_task_btf: the current task as a
+ * BTF-typed pointer, its fields read with plain loads. A CO-RE constant:
+ * an older kernel's verifier never visits the branch that calls the helper
+ * it lacks. */
+#define LP_HAVE_TASK_BTF bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)
+
 static __always_inline __u32 *traced_hint_of(__u32 tgid)
 {
 	return &traced_hint[tgid & (LP_HINTS - 1)];
@@ -408,11 +414,10 @@ static __always_inline struct file *fd_file(__s32 fd)
 	__u32 max_fds;
 	if (fd < 0)
 		return NULL;
-	/* Linux >= 5.11: the BTF-typed current task, its files and fd table
-	 * read with plain loads (four probe reads fewer, ~70 ns of each new
-	 * aggregate; a fault reads as 0). A CO-RE constant, as in
-	 * lp_compat_syscall: older kernels never see this branch. */
-	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)) {
+	/* The BTF-typed current task's files and fd table read with plain
+	 * loads (four probe reads fewer, ~70 ns of each new aggregate; a
+	 * fault reads as 0). */
+	if (LP_HAVE_TASK_BTF) {
 		struct files_struct *files = bpf_get_current_task_btf()->files;
 		if (!files)
 			return NULL;
