@@ -376,6 +376,11 @@ static struct layerprof_bpf *open_configured(const struct lp_loader_opts *o, enu
 	if (!wake)
 		wake = rbsz / 4 < LP_DEFAULT_WAKEUP ? rbsz / 4 : LP_DEFAULT_WAKEUP;
 	s->rodata->wakeup_bytes = wake;
+	/* per-fd aggregates in array slots where the kernel has the atomic
+	 * compare-and-swap (the object checks, see fd_slots);
+	 * LAYERPROF_FDIO=hash keeps them all in the HASH map (its tests) */
+	const char *fdio = getenv("LAYERPROF_FDIO");
+	s->rodata->fd_slots_on = !(fdio && !strcmp(fdio, "hash"));
 	int err = bpf_map__set_max_entries(s->maps.rb, rbsz);
 	if (err) {
 		*e = err;
@@ -937,6 +942,21 @@ int lp_loader_epoll_fd(struct lp_loader *l)
 	return ring_buffer__epoll_fd(l->rb);
 }
 
+/* Hand the callback aggregate v of (tgid, fd), read out at time now. True
+ * when the callback asks to stop. */
+static bool send_drained(struct lp_loader *l, struct lp_ev_fd_io *v, uint32_t tgid, int32_t fd, uint64_t now)
+{
+	v->h.size = sizeof(*v);
+	v->h.kind = LP_EV_FD_IO;
+	v->h.flags = 0;
+	v->h.tgid = tgid;
+	v->h.tid = 0;
+	v->h.aux = (uint32_t)fd;
+	v->h.ts = now;
+	v->io_flags = LP_FDIO_DRAINED;
+	return l->cb && l->cb(l->cb_ctx, v, sizeof(*v));
+}
+
 int lp_loader_drain_fd_io(struct lp_loader *l)
 {
 	if (!l || !l->skel)
@@ -958,27 +978,39 @@ int lp_loader_drain_fd_io(struct lp_loader *l)
 		prev = &k;
 	}
 	int sent = 0;
+	bool stop = false;
 	uint64_t now = lp_now_ns();
-	for (size_t i = 0; i < n; i++) {
+	/* (deleted without lowering their slots' in_hash: a count too high
+	 * only sends later fds of those slots to the HASH map) */
+	for (size_t i = 0; i < n && !stop; i++) {
 		struct lp_ev_fd_io v;
 		if (bpf_map_lookup_elem(fd, &keys[i], &v))
 			continue; /* closed meanwhile: sent through the ring buffer */
 		bpf_map_delete_elem(fd, &keys[i]);
 		if (!v.rcalls && !v.wcalls)
 			continue; /* emptied in place, kept for reuse (LP_FDIO_KEEP) */
-		v.h.size = sizeof(v);
-		v.h.kind = LP_EV_FD_IO;
-		v.h.flags = 0;
-		v.h.tgid = keys[i].tgid;
-		v.h.tid = 0;
-		v.h.aux = (uint32_t)keys[i].fd;
-		v.h.ts = now;
-		v.io_flags = LP_FDIO_DRAINED;
 		sent++;
-		if (l->cb && l->cb(l->cb_ctx, &v, sizeof(v)))
-			break;
+		stop = send_drained(l, &v, keys[i].tgid, keys[i].fd, now);
 	}
 	free(keys);
+	/* then the slots (bpf/lp_core.bpf.h, fd_slots), each taken as a
+	 * flush takes it: a program still running may flush it meanwhile */
+	struct lp_fd_slot *slots = l->skel->bss->fd_slots;
+	size_t nslots = sizeof(l->skel->bss->fd_slots) / sizeof(slots[0]);
+	for (size_t i = 0; i < nslots && !stop; i++) {
+		uint64_t key = __atomic_load_n(&slots[i].key, __ATOMIC_ACQUIRE);
+		if (!key || key == LP_FD_SLOT_BUSY ||
+		    !__atomic_compare_exchange_n(&slots[i].key, &key, LP_FD_SLOT_BUSY, false, __ATOMIC_ACQ_REL,
+						 __ATOMIC_RELAXED))
+			continue;
+		struct lp_ev_fd_io v = slots[i].a;
+		memset(&slots[i].a, 0, sizeof(slots[i].a));
+		__atomic_store_n(&slots[i].key, 0, __ATOMIC_RELEASE);
+		if (!v.rcalls && !v.wcalls)
+			continue;
+		sent++;
+		stop = send_drained(l, &v, (uint32_t)(key >> 32), (int32_t)(uint32_t)key, now);
+	}
 	return sent;
 }
 
