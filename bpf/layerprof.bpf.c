@@ -489,6 +489,13 @@ int BPF_PROG(sys_enter_btf, struct pt_regs *regs, long nr)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit_btf, struct pt_regs *regs, long ret)
 {
+	/* Syscalls we do not trace leave first, as in sys_enter: the number
+	 * is regs->orig_ax, a plain load here, so no helper call for them
+	 * (every process of the host; the raw program would need a probe
+	 * read, as dear as the pid helper, and keeps the slot as filter). */
+	__u64 nr = regs->orig_ax;
+	if (nr >= LP_NR_MAX || !sc_of_nr[nr])
+		return 0;
 	return sys_exit_common(ret);
 }
 
