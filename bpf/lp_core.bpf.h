@@ -379,7 +379,8 @@ static __always_inline struct lp_ev_fd_io *fdio_get(const struct lp_fd_key *k)
  * slot was free at the fd's first read or write, else in `fdio` as before.
  * A slot is taken and given back with an atomic compare-and-swap of its
  * key, which BPF has from 5.12 on: older kernels (and LAYERPROF_FDIO=hash,
- * the tests of that path) use `fdio` only. What keeps it exact:
+ * the tests of that path) use `fdio` only (fd_slots_on). What keeps it
+ * exact:
  *  - a free slot (key 0) holds an empty aggregate: the flush empties it
  *    before giving the key back, so the taker only adds to it;
  *  - in_hash counts the `fdio` entries whose key maps to the slot: when it
@@ -392,10 +393,12 @@ static __always_inline struct lp_ev_fd_io *fdio_get(const struct lp_fd_key *k)
  */
 #define LP_FD_SLOTS 16384 /* power of two; 1.75 MiB */
 struct lp_fd_slot fd_slots[LP_FD_SLOTS] = {};
-const volatile bool fd_slots_on = false; /* set by the loader */
-/* BPF_FUNC_check_mtu came with 5.12, as the atomic compare-and-swap: a
- * CO-RE constant, so that older verifiers never see the instruction. */
-#define LP_FD_SLOTS_ON (fd_slots_on && bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_check_mtu))
+/* Set by the loader where a program with a compare-and-swap loads. A
+ * constant to the verifier (frozen .rodata): elsewhere it never walks the
+ * slot code, whose atomics the loader has turned into plain loads (older
+ * kernels refuse them anywhere in a program). */
+const volatile bool fd_slots_on = false;
+#define LP_FD_SLOTS_ON fd_slots_on
 
 static __always_inline __u64 fd_slot_key(__u32 tgid, __s32 fd)
 {

@@ -74,11 +74,10 @@ enum {
 };
 
 /* Helper ids, only to ask the running kernel (CO-RE enum value check)
- * whether it has a helper newer than 5.8, or what came with it; see
- * LP_HAVE_TASK_BTF and LP_FD_SLOTS_ON in lp_core.bpf.h. */
+ * whether it has a helper newer than 5.8; see LP_HAVE_TASK_BTF in
+ * lp_core.bpf.h. */
 enum bpf_func_id {
 	BPF_FUNC_get_current_task_btf = 158, /* Linux 5.11 */
-	BPF_FUNC_check_mtu = 163,            /* Linux 5.12, as BPF_CMPXCHG */
 };
 
 /* ---- kernel types, relocated with CO-RE ---- */
