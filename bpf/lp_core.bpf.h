@@ -8,7 +8,8 @@
  * Included once, by layerprof.bpf.c (one object, one skeleton).
  * Only 5.8 features: ring buffer, bounded loops, bpf_probe_read_{user,kernel},
  * mmapable global data (no bpf_loop, no task storage; the BTF-typed current
- * task only behind a CO-RE test of the running kernel, see lp_regs.bpf.h).
+ * task only behind a CO-RE test of the running kernel, LP_HAVE_TASK_BTF; the
+ * fd slots' compare-and-swap only where the loader found it, fd_slots_on).
  */
 #ifndef LAYERPROF_LP_CORE_BPF_H
 #define LAYERPROF_LP_CORE_BPF_H
