@@ -433,6 +433,41 @@ static __always_inline bool fdio_live(__u32 tgid, __s32 fd)
 	return fdio_get(&k) != NULL;
 }
 
+/* fdio_flush's HASH half. Global, so verified once (see lp_fd_gone), not
+ * at each of fdio_flush's call sites next to the slot code: with both
+ * inline, the sys_exit program took ~17 ms more to verify (record's
+ * start-up). The flushes that come here (kernels before 5.12, a slot held
+ * by another fd) pay a BPF-to-BPF call. */
+__noinline int lp_fdio_hash_flush(__u32 tgid, __u32 tid, int fd, __u64 now, __u32 io_flags)
+{
+	struct lp_fd_key k = { .tgid = tgid, .fd = fd };
+	struct lp_ev_fd_io *a = fdio_get(&k);
+	if (!a)
+		return 0;
+	if (!now)
+		now = bpf_ktime_get_ns();
+	if ((__u32)fd < LP_FDIO_KEEP) {
+		lp_hdr_fill(&a->h, sizeof(*a), LP_EV_FD_IO, 0, tgid, tid, (__u32)fd, now);
+		a->io_flags = io_flags;
+		lp_submit(a, sizeof(*a), false);
+		__builtin_memset(a, 0, sizeof(*a));
+		return 0;
+	}
+	__u32 zero = 0;
+	struct lp_scratch *sc = bpf_map_lookup_elem(&scratch, &zero);
+	if (!sc)
+		return 0;
+	struct lp_ev_fd_io *rec = &sc->fdio_out;
+	*rec = *a;
+	if (bpf_map_delete_elem(&fdio, &k))
+		return 0; /* another thread's flush took it */
+	fd_slot_hash_count(tgid, fd, -1);
+	lp_hdr_fill(&rec->h, sizeof(*rec), LP_EV_FD_IO, 0, tgid, tid, (__u32)fd, now);
+	rec->io_flags = io_flags;
+	lp_submit(rec, sizeof(*rec), false);
+	return 0;
+}
+
 /* Send the (tgid, fd) aggregate, if there is one, and forget it. now: the
  * record's time stamp, 0 to read the clock only when there is one to send
  * (a close of an fd never read or written: no clock read).
@@ -470,31 +505,7 @@ static __always_inline void fdio_flush(__u32 tgid, __u32 tid, __s32 fd, __u64 no
 		if (!s->in_hash)
 			return;
 	}
-	struct lp_fd_key k = { .tgid = tgid, .fd = fd };
-	struct lp_ev_fd_io *a = fdio_get(&k);
-	if (!a)
-		return;
-	if (!now)
-		now = bpf_ktime_get_ns();
-	if ((__u32)fd < LP_FDIO_KEEP) {
-		lp_hdr_fill(&a->h, sizeof(*a), LP_EV_FD_IO, 0, tgid, tid, (__u32)fd, now);
-		a->io_flags = io_flags;
-		lp_submit(a, sizeof(*a), false);
-		__builtin_memset(a, 0, sizeof(*a));
-		return;
-	}
-	__u32 zero = 0;
-	struct lp_scratch *sc = bpf_map_lookup_elem(&scratch, &zero);
-	if (!sc)
-		return;
-	struct lp_ev_fd_io *rec = &sc->fdio_out;
-	*rec = *a;
-	if (bpf_map_delete_elem(&fdio, &k))
-		return; /* another thread's flush took it */
-	fd_slot_hash_count(tgid, fd, -1);
-	lp_hdr_fill(&rec->h, sizeof(*rec), LP_EV_FD_IO, 0, tgid, tid, (__u32)fd, now);
-	rec->io_flags = io_flags;
-	lp_submit(rec, sizeof(*rec), false);
+	lp_fdio_hash_flush(tgid, tid, fd, now, io_flags);
 }
 
 /* The open file behind fd in the current process, or NULL (no such fd, or
@@ -604,25 +615,13 @@ static __always_inline void fdio_count(struct lp_ev_fd_io *a, bool wr, __u64 byt
 	}
 }
 
-/* Add one read or write call to the (tgid, fd) aggregate. */
-static __always_inline void fdio_add(__u32 tgid, __s32 fd, bool wr, long ret, __u64 ts, __u64 now)
+/* fdio_add's HASH half (key: fd_slot_key(tgid, fd)); global for the same
+ * reason as lp_fdio_hash_flush. */
+__noinline int lp_fdio_hash_add(__u64 key, int wr, __u64 bytes, __u64 ts, __u64 now)
 {
-	if (fd < 0)
-		return;
+	__u32 tgid = key >> 32;
+	__s32 fd = (__s32)key;
 	__u64 lat = now - ts;
-	__u64 bytes = ret > 0 ? (__u64)ret : 0;
-	if (LP_FD_SLOTS_ON) {
-		struct lp_fd_slot *s = fd_slot_of(tgid, fd);
-		__u64 key = fd_slot_key(tgid, fd);
-		if (!s->key && !s->in_hash && !__sync_val_compare_and_swap(&s->key, 0, key)) {
-			/* taken: a new file on this fd (why its mode: below) */
-			s->a.fd_mode = fd_mode_of(fd);
-		}
-		if (s->key == key) {
-			fdio_count(&s->a, wr, bytes, lat, ts, now);
-			return;
-		}
-	}
 	struct lp_fd_key k = { .tgid = tgid, .fd = fd };
 	struct lp_ev_fd_io *a = bpf_map_lookup_elem(&fdio, &k);
 	if (a && fdio_empty(a)) {
@@ -650,16 +649,39 @@ static __always_inline void fdio_add(__u32 tgid, __s32 fd, bool wr, long ret, __
 		 * miss it (see fd_slots) */
 		fd_slot_hash_count(tgid, fd, 1);
 		if (!bpf_map_update_elem(&fdio, &k, &init, BPF_NOEXIST))
-			return;
+			return 0;
 		fd_slot_hash_count(tgid, fd, -1);
 		/* full, or another thread created it meanwhile */
 		a = bpf_map_lookup_elem(&fdio, &k);
 		if (!a) {
 			lost_inc(LP_LOST_FDIO);
-			return;
+			return 0;
 		}
 	}
 	fdio_count(a, wr, bytes, lat, ts, now);
+	return 0;
+}
+
+/* Add one read or write call to the (tgid, fd) aggregate. */
+static __always_inline void fdio_add(__u32 tgid, __s32 fd, bool wr, long ret, __u64 ts, __u64 now)
+{
+	if (fd < 0)
+		return;
+	__u64 bytes = ret > 0 ? (__u64)ret : 0;
+	__u64 key = fd_slot_key(tgid, fd);
+	if (LP_FD_SLOTS_ON) {
+		struct lp_fd_slot *s = fd_slot_of(tgid, fd);
+		if (!s->key && !s->in_hash && !__sync_val_compare_and_swap(&s->key, 0, key)) {
+			/* taken: a new file on this fd (why its mode: see
+			 * lp_fdio_hash_add) */
+			s->a.fd_mode = fd_mode_of(fd);
+		}
+		if (s->key == key) {
+			fdio_count(&s->a, wr, bytes, now - ts, ts, now);
+			return;
+		}
+	}
+	lp_fdio_hash_add(key, wr, bytes, ts, now);
 }
 
 enum lp_count_field { LP_CNT_CHOWN, LP_CNT_CHMOD, LP_CNT_UTIMENS, LP_CNT_STAT_OK };
