@@ -427,11 +427,20 @@ static __always_inline int sys_enter_common(const struct pt_regs *regs, __u64 nr
 	__u32 sc = sc_of_nr[nr];
 	if (!sc || sc >= LP_SC_NR)
 		return 0;
-	__u64 id = bpf_get_current_pid_tgid();
-	if (!lp_traced(id >> 32))
-		return 0;
-	if (lp_compat_syscall())
-		return 0;
+	__u64 id;
+	if (LP_HAVE_TASK_BTF) {
+		/* One helper call for the ids and the ia32 test: the task's
+		 * pid and tgid are what bpf_get_current_pid_tgid returns, and
+		 * every helper call costs here (the SRSO return sequence). */
+		struct task_struct *t = bpf_get_current_task_btf();
+		id = (__u64)t->tgid << 32 | (__u32)t->pid;
+		if (!lp_traced(id >> 32) || lp_task_compat(t))
+			return 0;
+	} else {
+		id = bpf_get_current_pid_tgid();
+		if (!lp_traced(id >> 32) || lp_compat_syscall())
+			return 0;
+	}
 	const struct lp_sc_desc d = sc_descs[sc];
 	__u64 a[6];
 	if (btf) {
@@ -480,6 +489,13 @@ int BPF_PROG(sys_enter_btf, struct pt_regs *regs, long nr)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit_btf, struct pt_regs *regs, long ret)
 {
+	/* Syscalls we do not trace leave first, as in sys_enter: the number
+	 * is regs->orig_ax, a plain load here, so no helper call for them
+	 * (every process of the host; the raw program would need a probe
+	 * read, as dear as the pid helper, and keeps the slot as filter). */
+	__u64 nr = regs->orig_ax;
+	if (nr >= LP_NR_MAX || !sc_of_nr[nr])
+		return 0;
 	return sys_exit_common(ret);
 }
 

@@ -8,7 +8,8 @@
  * Included once, by layerprof.bpf.c (one object, one skeleton).
  * Only 5.8 features: ring buffer, bounded loops, bpf_probe_read_{user,kernel},
  * mmapable global data (no bpf_loop, no task storage; the BTF-typed current
- * task only behind a CO-RE test of the running kernel, see lp_regs.bpf.h).
+ * task only behind a CO-RE test of the running kernel, LP_HAVE_TASK_BTF; the
+ * fd slots' compare-and-swap only where the loader found it, fd_slots_on).
  */
 #ifndef LAYERPROF_LP_CORE_BPF_H
 #define LAYERPROF_LP_CORE_BPF_H
@@ -186,6 +187,10 @@ struct {
 struct lp_scratch {
 	char b[LP_SCRATCH];
 	__u64 spill;    /* see lp_widen() */
+	/* a HASH aggregate being sent (fdio_flush): off the stack, which
+	 * the per-syscall exit programs have little of left (512 bytes for
+	 * a program and the global functions it calls) */
+	struct lp_ev_fd_io fdio_out;
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -202,6 +207,12 @@ static __always_inline void lost_inc(__u32 reason)
 	if (v)
 		__sync_fetch_and_add(v, 1);
 }
+
+/* Linux >= 5.11 has bpf_get_current_task_btf: the current task as a
+ * BTF-typed pointer, its fields read with plain loads. A CO-RE constant:
+ * an older kernel's verifier never visits the branch that calls the helper
+ * it lacks. */
+#define LP_HAVE_TASK_BTF bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)
 
 static __always_inline __u32 *traced_hint_of(__u32 tgid)
 {
@@ -361,6 +372,102 @@ static __always_inline struct lp_ev_fd_io *fdio_get(const struct lp_fd_key *k)
 	return a && !fdio_empty(a) ? a : NULL;
 }
 
+/*
+ * Aggregates in slots of a global array (Linux >= 5.12): the `fdio` lookup
+ * at every read, write, close and open of a traced process is a helper
+ * call with a hash and a bucket walk (~90 ns here, bench section 9), a slot
+ * is a load. (tgid, fd) lives in fd_slots[fd_slot_of(tgid, fd)] when that
+ * slot was free at the fd's first read or write, else in `fdio` as before.
+ * A slot is taken and given back with an atomic compare-and-swap of its
+ * key, which BPF has from 5.12 on: older kernels (and LAYERPROF_FDIO=hash,
+ * the tests of that path) use `fdio` only (fd_slots_on). What keeps it
+ * exact:
+ *  - a free slot (key 0) holds an empty aggregate: the flush empties it
+ *    before giving the key back, so the taker only adds to it;
+ *  - in_hash counts the `fdio` entries whose key maps to the slot: when it
+ *    is 0, a key that does not own the slot has no aggregate anywhere, and
+ *    a free slot may be taken without looking in `fdio`;
+ *  - a flush takes the key from the fd to LP_FD_SLOT_BUSY before sending:
+ *    of two threads flushing one aggregate (close(2) frees the number, and
+ *    another thread's open takes it before the close returns), only the
+ *    one whose swap succeeds sends it.
+ */
+#define LP_FD_SLOTS 16384 /* power of two; 1.75 MiB */
+struct lp_fd_slot fd_slots[LP_FD_SLOTS] = {};
+/* Set by the loader where a program with a compare-and-swap loads. A
+ * constant to the verifier (frozen .rodata): elsewhere it never walks the
+ * slot code, whose atomics the loader has turned into plain loads (older
+ * kernels refuse them anywhere in a program). */
+const volatile bool fd_slots_on = false;
+#define LP_FD_SLOTS_ON fd_slots_on
+
+static __always_inline __u64 fd_slot_key(__u32 tgid, __s32 fd)
+{
+	return (__u64)tgid << 32 | (__u32)fd; /* never 0: tgid 0 makes no syscalls */
+}
+
+static __always_inline struct lp_fd_slot *fd_slot_of(__u32 tgid, __s32 fd)
+{
+	/* a process's fds on neighbouring slots, processes spread apart */
+	return &fd_slots[(tgid * 2654435761u + (__u32)fd) & (LP_FD_SLOTS - 1)];
+}
+
+/* An `fdio` entry mapping to the slot was created (+1) or deleted (-1). */
+static __always_inline void fd_slot_hash_count(__u32 tgid, __s32 fd, const int d)
+{
+	if (LP_FD_SLOTS_ON)
+		__sync_fetch_and_add(&fd_slot_of(tgid, fd)->in_hash, d);
+}
+
+/* Does (tgid, fd) have an aggregate (slot or `fdio`)? */
+static __always_inline bool fdio_live(__u32 tgid, __s32 fd)
+{
+	if (LP_FD_SLOTS_ON) {
+		struct lp_fd_slot *s = fd_slot_of(tgid, fd);
+		if (s->key == fd_slot_key(tgid, fd))
+			return true;
+		if (!s->in_hash)
+			return false;
+	}
+	struct lp_fd_key k = { .tgid = tgid, .fd = fd };
+	return fdio_get(&k) != NULL;
+}
+
+/* fdio_flush's HASH half. Global, so verified once (see lp_fd_gone), not
+ * at each of fdio_flush's call sites next to the slot code: with both
+ * inline, the sys_exit program took ~17 ms more to verify (record's
+ * start-up). The flushes that come here (kernels before 5.12, a slot held
+ * by another fd) pay a BPF-to-BPF call. */
+__noinline int lp_fdio_hash_flush(__u32 tgid, __u32 tid, int fd, __u64 now, __u32 io_flags)
+{
+	struct lp_fd_key k = { .tgid = tgid, .fd = fd };
+	struct lp_ev_fd_io *a = fdio_get(&k);
+	if (!a)
+		return 0;
+	if (!now)
+		now = bpf_ktime_get_ns();
+	if ((__u32)fd < LP_FDIO_KEEP) {
+		lp_hdr_fill(&a->h, sizeof(*a), LP_EV_FD_IO, 0, tgid, tid, (__u32)fd, now);
+		a->io_flags = io_flags;
+		lp_submit(a, sizeof(*a), false);
+		__builtin_memset(a, 0, sizeof(*a));
+		return 0;
+	}
+	__u32 zero = 0;
+	struct lp_scratch *sc = bpf_map_lookup_elem(&scratch, &zero);
+	if (!sc)
+		return 0;
+	struct lp_ev_fd_io *rec = &sc->fdio_out;
+	*rec = *a;
+	if (bpf_map_delete_elem(&fdio, &k))
+		return 0; /* another thread's flush took it */
+	fd_slot_hash_count(tgid, fd, -1);
+	lp_hdr_fill(&rec->h, sizeof(*rec), LP_EV_FD_IO, 0, tgid, tid, (__u32)fd, now);
+	rec->io_flags = io_flags;
+	lp_submit(rec, sizeof(*rec), false);
+	return 0;
+}
+
 /* Send the (tgid, fd) aggregate, if there is one, and forget it. now: the
  * record's time stamp, 0 to read the clock only when there is one to send
  * (a close of an fd never read or written: no clock read).
@@ -371,30 +478,34 @@ static __always_inline struct lp_ev_fd_io *fdio_get(const struct lp_fd_key *k)
  * Both sent it (a real build's COPY: 441 bytes written twice, the second
  * charged to the file opened read-only on that number). A HASH entry is
  * claimed by deleting it: only the thread whose delete succeeds sends its
- * copy. An emptied-in-place entry (below LP_FDIO_KEEP) has no such claim
- * before 5.12's atomic exchange; those low numbers are a process's first
- * files, rarely closed and reopened by two threads at once. */
+ * copy; a slot by the swap of its key (fd_slots). An emptied-in-place
+ * entry (below LP_FDIO_KEEP, in the HASH) has no such claim; those low
+ * numbers are a process's first files, rarely closed and reopened by two
+ * threads at once. */
 static __always_inline void fdio_flush(__u32 tgid, __u32 tid, __s32 fd, __u64 now, __u32 io_flags)
 {
-	struct lp_fd_key k = { .tgid = tgid, .fd = fd };
-	struct lp_ev_fd_io *a = fdio_get(&k);
-	if (!a)
-		return;
-	if (!now)
-		now = bpf_ktime_get_ns();
-	if ((__u32)fd < LP_FDIO_KEEP) {
-		lp_hdr_fill(&a->h, sizeof(*a), LP_EV_FD_IO, 0, tgid, tid, (__u32)fd, now);
-		a->io_flags = io_flags;
-		lp_submit(a, sizeof(*a), false);
-		__builtin_memset(a, 0, sizeof(*a));
-		return;
+	if (LP_FD_SLOTS_ON) {
+		struct lp_fd_slot *s = fd_slot_of(tgid, fd);
+		__u64 key = fd_slot_key(tgid, fd);
+		if (s->key == key && __sync_val_compare_and_swap(&s->key, key, LP_FD_SLOT_BUSY) == key) {
+			/* ours alone until the key is given back: sent from
+			 * the slot, then emptied (empty only when a flush came
+			 * between another thread's take and its first count) */
+			if (!fdio_empty(&s->a)) {
+				if (!now)
+					now = bpf_ktime_get_ns();
+				lp_hdr_fill(&s->a.h, sizeof(s->a), LP_EV_FD_IO, 0, tgid, tid, (__u32)fd, now);
+				s->a.io_flags = io_flags;
+				lp_submit(&s->a, sizeof(s->a), false);
+			}
+			__builtin_memset(&s->a, 0, sizeof(s->a));
+			asm volatile("" ::: "memory"); /* emptied before it is free */
+			s->key = 0;
+		}
+		if (!s->in_hash)
+			return;
 	}
-	struct lp_ev_fd_io rec = *a;
-	if (bpf_map_delete_elem(&fdio, &k))
-		return; /* another thread's flush took it */
-	lp_hdr_fill(&rec.h, sizeof(rec), LP_EV_FD_IO, 0, tgid, tid, (__u32)fd, now);
-	rec.io_flags = io_flags;
-	lp_submit(&rec, sizeof(rec), false);
+	lp_fdio_hash_flush(tgid, tid, fd, now, io_flags);
 }
 
 /* The open file behind fd in the current process, or NULL (no such fd, or
@@ -408,11 +519,10 @@ static __always_inline struct file *fd_file(__s32 fd)
 	__u32 max_fds;
 	if (fd < 0)
 		return NULL;
-	/* Linux >= 5.11: the BTF-typed current task, its files and fd table
-	 * read with plain loads (four probe reads fewer, ~70 ns of each new
-	 * aggregate; a fault reads as 0). A CO-RE constant, as in
-	 * lp_compat_syscall: older kernels never see this branch. */
-	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)) {
+	/* The BTF-typed current task's files and fd table read with plain
+	 * loads (four probe reads fewer, ~70 ns of each new aggregate; a
+	 * fault reads as 0). */
+	if (LP_HAVE_TASK_BTF) {
 		struct files_struct *files = bpf_get_current_task_btf()->files;
 		if (!files)
 			return NULL;
@@ -458,8 +568,7 @@ static __always_inline __u32 fd_mode_of(__s32 fd)
  * once per iteration (see lp_argv_arg in layerprof.bpf.c). */
 __noinline int lp_fd_gone(__u32 tgid, __u32 tid, int fd, __u64 now)
 {
-	struct lp_fd_key k = { .tgid = tgid, .fd = fd };
-	if (!fdio_get(&k))
+	if (!fdio_live(tgid, fd))
 		return 0;
 	if (fd_file(fd))
 		return 0;
@@ -475,8 +584,8 @@ __noinline int lp_fdio_forget(__u32 tgid)
 	for (__s32 fd = 0; fd < LP_FDIO_KEEP; fd++) {
 		struct lp_fd_key k = { .tgid = tgid, .fd = fd };
 		struct lp_ev_fd_io *a = bpf_map_lookup_elem(&fdio, &k);
-		if (a && fdio_empty(a))
-			bpf_map_delete_elem(&fdio, &k);
+		if (a && fdio_empty(a) && !bpf_map_delete_elem(&fdio, &k))
+			fd_slot_hash_count(tgid, fd, -1);
 	}
 	return 0;
 }
@@ -487,14 +596,33 @@ static __always_inline void fdio_flush_closed(__u32 tgid, __u32 tid, __s32 first
 		lp_fd_gone(tgid, tid, first + (__s32)i, now);
 }
 
-/* Add one read or write call to the (tgid, fd) aggregate. */
-static __always_inline void fdio_add(__u32 tgid, __s32 fd, bool wr, long ret, __u64 ts, __u64 now)
+/* Count one read or write call in aggregate a. */
+static __always_inline void fdio_count(struct lp_ev_fd_io *a, bool wr, __u64 bytes, __u64 lat,
+				       __u64 ts, __u64 now)
 {
-	if (fd < 0)
-		return;
-	struct lp_fd_key k = { .tgid = tgid, .fd = fd };
+	if (!a->first_ts)
+		a->first_ts = ts;
+	if (now > a->last_ts)
+		a->last_ts = now;
+	if (wr) {
+		__sync_fetch_and_add(&a->wbytes, bytes);
+		__sync_fetch_and_add(&a->wns, lat);
+		__sync_fetch_and_add(&a->wcalls, 1);
+	} else {
+		__sync_fetch_and_add(&a->rbytes, bytes);
+		__sync_fetch_and_add(&a->rns, lat);
+		__sync_fetch_and_add(&a->rcalls, 1);
+	}
+}
+
+/* fdio_add's HASH half (key: fd_slot_key(tgid, fd)); global for the same
+ * reason as lp_fdio_hash_flush. */
+__noinline int lp_fdio_hash_add(__u64 key, int wr, __u64 bytes, __u64 ts, __u64 now)
+{
+	__u32 tgid = key >> 32;
+	__s32 fd = (__s32)key;
 	__u64 lat = now - ts;
-	__u64 bytes = ret > 0 ? (__u64)ret : 0;
+	struct lp_fd_key k = { .tgid = tgid, .fd = fd };
 	struct lp_ev_fd_io *a = bpf_map_lookup_elem(&fdio, &k);
 	if (a && fdio_empty(a)) {
 		/* an emptied entry (LP_FDIO_KEEP): a new file on this fd. Two
@@ -517,28 +645,43 @@ static __always_inline void fdio_add(__u32 tgid, __s32 fd, bool wr, long ret, __
 			init.rns = lat;
 			init.rcalls = 1;
 		}
+		/* counted before it can be seen: a slot's taker must not
+		 * miss it (see fd_slots) */
+		fd_slot_hash_count(tgid, fd, 1);
 		if (!bpf_map_update_elem(&fdio, &k, &init, BPF_NOEXIST))
-			return;
+			return 0;
+		fd_slot_hash_count(tgid, fd, -1);
 		/* full, or another thread created it meanwhile */
 		a = bpf_map_lookup_elem(&fdio, &k);
 		if (!a) {
 			lost_inc(LP_LOST_FDIO);
+			return 0;
+		}
+	}
+	fdio_count(a, wr, bytes, lat, ts, now);
+	return 0;
+}
+
+/* Add one read or write call to the (tgid, fd) aggregate. */
+static __always_inline void fdio_add(__u32 tgid, __s32 fd, bool wr, long ret, __u64 ts, __u64 now)
+{
+	if (fd < 0)
+		return;
+	__u64 bytes = ret > 0 ? (__u64)ret : 0;
+	__u64 key = fd_slot_key(tgid, fd);
+	if (LP_FD_SLOTS_ON) {
+		struct lp_fd_slot *s = fd_slot_of(tgid, fd);
+		if (!s->key && !s->in_hash && !__sync_val_compare_and_swap(&s->key, 0, key)) {
+			/* taken: a new file on this fd (why its mode: see
+			 * lp_fdio_hash_add) */
+			s->a.fd_mode = fd_mode_of(fd);
+		}
+		if (s->key == key) {
+			fdio_count(&s->a, wr, bytes, now - ts, ts, now);
 			return;
 		}
 	}
-	if (!a->first_ts)
-		a->first_ts = ts;
-	if (now > a->last_ts)
-		a->last_ts = now;
-	if (wr) {
-		__sync_fetch_and_add(&a->wbytes, bytes);
-		__sync_fetch_and_add(&a->wns, lat);
-		__sync_fetch_and_add(&a->wcalls, 1);
-	} else {
-		__sync_fetch_and_add(&a->rbytes, bytes);
-		__sync_fetch_and_add(&a->rns, lat);
-		__sync_fetch_and_add(&a->rcalls, 1);
-	}
+	lp_fdio_hash_add(key, wr, bytes, ts, now);
 }
 
 enum lp_count_field { LP_CNT_CHOWN, LP_CNT_CHMOD, LP_CNT_UTIMENS, LP_CNT_STAT_OK };

@@ -75,14 +75,17 @@ static __always_inline bool lp_compat_syscall(void)
 {
 	if (!bpf_core_field_exists(struct task_struct, thread_info))
 		return false;
-	/* Linux >= 5.11: a BTF-typed current task, read with a plain load
-	 * (~20 ns less than bpf_probe_read_kernel, measured in sys_enter).
-	 * The test is a CO-RE constant: an older kernel's verifier never
-	 * visits the branch that calls the helper it lacks. */
-	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf))
-		return bpf_get_current_task_btf()->thread_info.status & LP_TS_COMPAT;
 	struct task_struct *t = (void *)bpf_get_current_task();
 	return BPF_CORE_READ(t, thread_info.status) & LP_TS_COMPAT;
+}
+
+/* The same test on a BTF-typed task (Linux >= 5.11, see LP_HAVE_TASK_BTF):
+ * a plain load, ~20 ns less than bpf_probe_read_kernel (sys_enter). */
+static __always_inline bool lp_task_compat(const struct task_struct *t)
+{
+	if (!bpf_core_field_exists(struct task_struct, thread_info))
+		return false;
+	return t->thread_info.status & LP_TS_COMPAT;
 }
 
 #endif /* LAYERPROF_LP_REGS_BPF_H */

@@ -74,7 +74,8 @@ enum {
 };
 
 /* Helper ids, only to ask the running kernel (CO-RE enum value check)
- * whether it has a helper newer than 5.8; see lp_regs.bpf.h. */
+ * whether it has a helper newer than 5.8; see LP_HAVE_TASK_BTF in
+ * lp_core.bpf.h. */
 enum bpf_func_id {
 	BPF_FUNC_get_current_task_btf = 158, /* Linux 5.11 */
 };

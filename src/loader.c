@@ -50,6 +50,8 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <gelf.h>
+#include <libelf.h>
 
 #include "exitcode.h"
 #include "layerprof.skel.h"
@@ -357,6 +359,121 @@ static void configure_syscalls(struct layerprof_bpf *s, enum lp_attach_kind sys,
 }
 
 /*
+ * The BPF atomics beyond a plain add (compare-and-swap, fetch), Linux 5.12:
+ * does this kernel load a program with one? Asked once (~0.1 ms).
+ */
+static bool kernel_has_bpf_atomics(void)
+{
+	static int known = -1;
+	if (known >= 0)
+		return known;
+	const struct bpf_insn prog[] = {
+		/* *(u64 *)(r10 - 8) = 0 */
+		{ .code = BPF_ST | BPF_MEM | BPF_DW, .dst_reg = BPF_REG_10, .off = -8, .imm = 0 },
+		/* r0 = 0; r1 = 1 */
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_1, .imm = 1 },
+		/* r0 = cmpxchg_64(r10 - 8, r0, r1) */
+		{ .code = BPF_STX | BPF_ATOMIC | BPF_DW, .dst_reg = BPF_REG_10, .src_reg = BPF_REG_1,
+		  .off = -8, .imm = BPF_CMPXCHG },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, NULL, "GPL", prog, sizeof(prog) / sizeof(prog[0]),
+			       NULL);
+	known = fd >= 0;
+	if (fd >= 0)
+		close(fd);
+	return known;
+}
+
+/*
+ * The object's ELF with every atomic instruction a kernel before 5.12
+ * rejects (compare-and-swap, fetch: a non-zero imm) turned into a plain
+ * load of the same word into the register it would have set. Those
+ * kernels refuse such an instruction anywhere in a program, reachable or
+ * not, before any dead-code pruning; all of ours sit behind fd_slots_on,
+ * false then. Made once, kept for the process (libbpf reads it until load).
+ */
+static const void *elf_without_atomics(size_t *sz)
+{
+	static void *copy;
+	static size_t copy_sz;
+	if (copy) {
+		*sz = copy_sz;
+		return copy;
+	}
+	size_t n;
+	const void *orig = layerprof_bpf__elf_bytes(&n);
+	char *buf = lp_xmalloc(n);
+	memcpy(buf, orig, n);
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		goto fail;
+	Elf *e = elf_memory(buf, n);
+	if (!e)
+		goto fail;
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS || !(sh.sh_flags & SHF_EXECINSTR) ||
+		    sh.sh_offset + sh.sh_size > n)
+			continue;
+		struct bpf_insn *insn = (struct bpf_insn *)(buf + sh.sh_offset);
+		for (size_t i = 0; i < sh.sh_size / sizeof(*insn); i++) {
+			if (BPF_CLASS(insn[i].code) != BPF_STX || BPF_MODE(insn[i].code) != BPF_ATOMIC ||
+			    insn[i].imm == 0)
+				continue;
+			struct bpf_insn ld = {
+				.code = (__u8)(BPF_LDX | BPF_MEM | BPF_SIZE(insn[i].code)),
+				.dst_reg = insn[i].imm == BPF_CMPXCHG ? BPF_REG_0 : insn[i].src_reg,
+				.src_reg = insn[i].dst_reg,
+				.off = insn[i].off,
+			};
+			insn[i] = ld;
+		}
+	}
+	elf_end(e);
+	copy = buf;
+	copy_sz = n;
+	*sz = n;
+	return copy;
+fail:
+	free(buf);
+	return NULL;
+}
+
+/* layerprof_bpf__open(), from the ELF above where the kernel lacks the
+ * atomics (or LAYERPROF_FDIO=hash asks for that path: its tests). */
+static struct layerprof_bpf *open_skeleton(bool atomics)
+{
+	if (atomics)
+		return layerprof_bpf__open();
+	size_t sz;
+	const void *elf = elf_without_atomics(&sz);
+	if (!elf) {
+		errno = EINVAL;
+		return NULL;
+	}
+	struct layerprof_bpf *s = calloc(1, sizeof(*s));
+	if (!s) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	int err = layerprof_bpf__create_skeleton(s);
+	if (!err) {
+		s->skeleton->data = (void *)elf;
+		s->skeleton->data_sz = sz;
+		err = bpf_object__open_skeleton(s->skeleton, NULL);
+	}
+	if (err) {
+		layerprof_bpf__destroy(s);
+		errno = -err;
+		return NULL;
+	}
+	return s;
+}
+
+/*
  * Open and configure a skeleton for process-program kind `kind` and syscall
  * mode `sys`, with the rows in skip[] left out. Returns the skeleton, or
  * NULL with -errno in *e.
@@ -365,11 +482,18 @@ static struct layerprof_bpf *open_configured(const struct lp_loader_opts *o, enu
 					     enum lp_attach_kind sys, bool sysbtf, bool fentry,
 					     const bool skip[NROWS], int *e)
 {
-	struct layerprof_bpf *s = layerprof_bpf__open();
+	/* per-fd aggregates in array slots where the kernel has the atomic
+	 * compare-and-swap (see fd_slots in bpf/lp_core.bpf.h);
+	 * LAYERPROF_FDIO=hash keeps them all in the HASH map, the path of
+	 * kernels before 5.12, object included (its tests) */
+	const char *fdio = getenv("LAYERPROF_FDIO");
+	bool slots = !(fdio && !strcmp(fdio, "hash")) && kernel_has_bpf_atomics();
+	struct layerprof_bpf *s = open_skeleton(slots);
 	if (!s) {
 		*e = -errno;
 		return NULL;
 	}
+	s->rodata->fd_slots_on = slots;
 	s->rodata->self_tgid = o->self_tgid;
 	uint32_t rbsz = ringbuf_size(o->ringbuf_bytes);
 	uint64_t wake = o->wakeup_bytes;
@@ -937,6 +1061,21 @@ int lp_loader_epoll_fd(struct lp_loader *l)
 	return ring_buffer__epoll_fd(l->rb);
 }
 
+/* Hand the callback aggregate v of (tgid, fd), read out at time now. True
+ * when the callback asks to stop. */
+static bool send_drained(struct lp_loader *l, struct lp_ev_fd_io *v, uint32_t tgid, int32_t fd, uint64_t now)
+{
+	v->h.size = sizeof(*v);
+	v->h.kind = LP_EV_FD_IO;
+	v->h.flags = 0;
+	v->h.tgid = tgid;
+	v->h.tid = 0;
+	v->h.aux = (uint32_t)fd;
+	v->h.ts = now;
+	v->io_flags = LP_FDIO_DRAINED;
+	return l->cb && l->cb(l->cb_ctx, v, sizeof(*v));
+}
+
 int lp_loader_drain_fd_io(struct lp_loader *l)
 {
 	if (!l || !l->skel)
@@ -958,27 +1097,39 @@ int lp_loader_drain_fd_io(struct lp_loader *l)
 		prev = &k;
 	}
 	int sent = 0;
+	bool stop = false;
 	uint64_t now = lp_now_ns();
-	for (size_t i = 0; i < n; i++) {
+	/* (deleted without lowering their slots' in_hash: a count too high
+	 * only sends later fds of those slots to the HASH map) */
+	for (size_t i = 0; i < n && !stop; i++) {
 		struct lp_ev_fd_io v;
 		if (bpf_map_lookup_elem(fd, &keys[i], &v))
 			continue; /* closed meanwhile: sent through the ring buffer */
 		bpf_map_delete_elem(fd, &keys[i]);
 		if (!v.rcalls && !v.wcalls)
 			continue; /* emptied in place, kept for reuse (LP_FDIO_KEEP) */
-		v.h.size = sizeof(v);
-		v.h.kind = LP_EV_FD_IO;
-		v.h.flags = 0;
-		v.h.tgid = keys[i].tgid;
-		v.h.tid = 0;
-		v.h.aux = (uint32_t)keys[i].fd;
-		v.h.ts = now;
-		v.io_flags = LP_FDIO_DRAINED;
 		sent++;
-		if (l->cb && l->cb(l->cb_ctx, &v, sizeof(v)))
-			break;
+		stop = send_drained(l, &v, keys[i].tgid, keys[i].fd, now);
 	}
 	free(keys);
+	/* then the slots (bpf/lp_core.bpf.h, fd_slots), each taken as a
+	 * flush takes it: a program still running may flush it meanwhile */
+	struct lp_fd_slot *slots = l->skel->bss->fd_slots;
+	size_t nslots = sizeof(l->skel->bss->fd_slots) / sizeof(slots[0]);
+	for (size_t i = 0; i < nslots && !stop; i++) {
+		uint64_t key = __atomic_load_n(&slots[i].key, __ATOMIC_ACQUIRE);
+		if (!key || key == LP_FD_SLOT_BUSY ||
+		    !__atomic_compare_exchange_n(&slots[i].key, &key, LP_FD_SLOT_BUSY, false, __ATOMIC_ACQ_REL,
+						 __ATOMIC_RELAXED))
+			continue;
+		struct lp_ev_fd_io v = slots[i].a;
+		memset(&slots[i].a, 0, sizeof(slots[i].a));
+		__atomic_store_n(&slots[i].key, 0, __ATOMIC_RELEASE);
+		if (!v.rcalls && !v.wcalls)
+			continue;
+		sent++;
+		stop = send_drained(l, &v, (uint32_t)(key >> 32), (int32_t)(uint32_t)key, now);
+	}
 	return sent;
 }
 

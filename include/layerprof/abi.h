@@ -232,6 +232,16 @@ struct lp_fd_key {
 	__s32 fd;
 };
 
+/* A slot of the kernel side's fd_slots (bpf/lp_core.bpf.h): an aggregate
+ * of key's fd, which user space's drain reads too. */
+struct lp_fd_slot {
+	__u64 key;        /* tgid << 32 | fd; 0: free; LP_FD_SLOT_BUSY: being sent */
+	__u32 in_hash;    /* `fdio` entries whose key maps to this slot */
+	__u32 pad;
+	struct lp_ev_fd_io a;
+};
+#define LP_FD_SLOT_BUSY (~0ull)
+
 /* Reasons an event was lost; counted per CPU in the `lost` map. */
 enum lp_lost_reason {
 	LP_LOST_RINGBUF = 0,   /* ring buffer full */
