@@ -182,29 +182,27 @@ NOIO_NAME="FROM and WORKDIR steps wrote no file data"
 NOIO='[.steps[] | select(.instruction == "FROM" or .instruction == "WORKDIR") | .bytes_written] | all(. == 0)'
 NOIO_SHOW='[.steps[] | select(.instruction == "FROM" or .instruction == "WORKDIR") | {id, name, files_written, bytes_written}]'
 
+# set_up_ok RC SOURCE WHAT LOG: a set-up command's exit (3: SOURCE is
+# unreachable, a skip with the reason, returns 2; another failure is a
+# failed check, returns 1).
+set_up_ok() {
+	case $1 in
+	0) return 0 ;;
+	3) skip "$ENG: $FX" "$2 is unreachable: $(tail -1 "$4")"; return 2 ;;
+	*) tally_fail "$FX: $3" "$(tail -3 "$4" | clip)"; return 1 ;;
+	esac
+}
+
 # real_node: the npm project, cold then one source file edited (docker-29).
 real_node() {
-	local args rc nm empties
+	local args nm empties
 	dir=$work/src/$ENG/real-node
 	mkdir -p "$(dirname "$dir")"
 	args=$("$LP_ROOT/tests/realworld/prepare.sh" node "$dir" 2>"$EW/real-node.prep")
-	rc=$?
-	if [ "$rc" = 3 ]; then
-		skip "$ENG: real-node" "the npm registry is unreachable: $(tail -1 "$EW/real-node.prep")"
-		return 0
-	elif [ "$rc" != 0 ]; then
-		tally_fail "real-node: prepare.sh" "$(tail -3 "$EW/real-node.prep" | clip)"
-		return 1
-	fi
+	set_up_ok $? "the npm registry" "prepare.sh" "$EW/real-node.prep" || return "$(( $? == 2 ? 0 : 1 ))"
 	LP_DOCKER=${DOCKER%% *} "$TOOLS/mk-debian-image.sh" "${DOCKER_HOST#unix://}" node >"$EW/real-node.image" 2>&1
-	rc=$?
-	if [ "$rc" = 3 ]; then
-		skip "$ENG: real-node" "the Debian mirror is unreachable: $(tail -1 "$EW/real-node.image")"
-		return 0
-	elif [ "$rc" != 0 ]; then
-		tally_fail "real-node: the base image (mk-debian-image.sh)" "$(tail -3 "$EW/real-node.image" | clip)"
-		return 1
-	fi
+	set_up_ok $? "the Debian mirror" "the base image (mk-debian-image.sh)" "$EW/real-node.image" ||
+		return "$(( $? == 2 ? 0 : 1 ))"
 	nm=$(cd "$dir" && find node_modules -type f | wc -l)
 	empties=$(cd "$dir" && find . -type d -empty | wc -l)
 	local CTX='(.steps[] | select(.name == "[internal] load build context"))'

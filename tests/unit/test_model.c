@@ -816,6 +816,29 @@ Test(model, daemon_version_from_trailer)
 	cr_expect_null(lp_model_daemon_version(NULL, 100));
 }
 
+/* A build through buildx with --progress=rawjson (its engine times on the
+ * kernel's clock through META's clock pair: T0 is 2026-12-06T10:00:00Z):
+ * dockerd (pid 100) and the buildx plugin (pid 200) in /work/app. */
+static void buildx_rawjson_start(struct synth *s, const char *dockerfile_json)
+{
+	struct lp_buf mb = { 0 };
+	lp_buf_printf(&mb,
+		      "{\"version\":1,\"start_monotonic_ns\":%llu,\"start_realtime_ns\":1796551200000000000,"
+		      "\"build\":{\"context\":\"/work/app\",\"dockerfile\":\"/work/app/Dockerfile\","
+		      "\"dockerfile_text\":\"%s\",\"progress\":\"rawjson\"},"
+		      "\"daemons\":[{\"pid\":100,\"comm\":\"dockerd\",\"data_root\":\"" SYN_ROOT "\"}],"
+		      "\"command\":[\"docker\",\"build\",\".\"]}",
+		      (unsigned long long)T0, dockerfile_json);
+	syn_open(s, mb.data);
+	lp_buf_free(&mb);
+	const char *dargv[] = { "/usr/sbin/dockerd", "--data-root", SYN_ROOT, NULL };
+	syn_seed(s, 100, 1, "dockerd", "/usr/sbin/dockerd", dargv);
+	const char *cargv[] = { "docker-buildx", "buildx", "build", ".", NULL };
+	syn_seed_cwd(s, 200, 99, "docker-buildx", "/usr/libexec/docker/cli-plugins/docker-buildx", "/work/app",
+		     cargv);
+	syn_trace_pid(s, T0 - 50 * SYN_MS, 200, "docker-buildx");
+}
+
 /* A rebuild through buildx (rawjson): the client walks the context's
  * directories (opened O_DIRECTORY) from 110 to 150 ms, then sends the one
  * edited file at 180 ms, which the daemon writes into the context
@@ -825,22 +848,7 @@ Test(model, daemon_version_from_trailer)
 Test(model, context_step_starts_with_the_clients_walk)
 {
 	struct synth s;
-	struct lp_buf mb = { 0 };
-	lp_buf_printf(&mb,
-		      "{\"version\":1,\"start_monotonic_ns\":%llu,\"start_realtime_ns\":1796551200000000000,"
-		      "\"build\":{\"context\":\"/work/app\",\"dockerfile\":\"/work/app/Dockerfile\","
-		      "\"dockerfile_text\":\"FROM x\\nCOPY . .\\n\",\"progress\":\"rawjson\"},"
-		      "\"daemons\":[{\"pid\":100,\"comm\":\"dockerd\",\"data_root\":\"" SYN_ROOT "\"}],"
-		      "\"command\":[\"docker\",\"build\",\".\"]}",
-		      (unsigned long long)T0);
-	syn_open(&s, mb.data);
-	lp_buf_free(&mb);
-	const char *dargv[] = { "/usr/sbin/dockerd", "--data-root", SYN_ROOT, NULL };
-	syn_seed(&s, 100, 1, "dockerd", "/usr/sbin/dockerd", dargv);
-	const char *cargv[] = { "docker-buildx", "buildx", "build", ".", NULL };
-	syn_seed_cwd(&s, 200, 99, "docker-buildx", "/usr/libexec/docker/cli-plugins/docker-buildx", "/work/app",
-		     cargv);
-	syn_trace_pid(&s, T0 - 50 * SYN_MS, 200, "docker-buildx");
+	buildx_rawjson_start(&s, "FROM x\\nCOPY . .\\n");
 	syn_ctx_file(&s, "Dockerfile", 20);
 	syn_ctx_file(&s, "src/index.js", 300);
 	syn_ctx_file(&s, "node_modules/a/index.js", 300);
@@ -890,22 +898,7 @@ Test(model, context_step_starts_with_the_clients_walk)
 Test(model, copy_step_ends_with_its_layers_commit)
 {
 	struct synth s;
-	struct lp_buf mb = { 0 };
-	lp_buf_printf(&mb,
-		      "{\"version\":1,\"start_monotonic_ns\":%llu,\"start_realtime_ns\":1796551200000000000,"
-		      "\"build\":{\"context\":\"/work/app\",\"dockerfile\":\"/work/app/Dockerfile\","
-		      "\"dockerfile_text\":\"FROM x\\nCOPY . /app\\n\",\"progress\":\"rawjson\"},"
-		      "\"daemons\":[{\"pid\":100,\"comm\":\"dockerd\",\"data_root\":\"" SYN_ROOT "\"}],"
-		      "\"command\":[\"docker\",\"build\",\".\"]}",
-		      (unsigned long long)T0);
-	syn_open(&s, mb.data);
-	lp_buf_free(&mb);
-	const char *dargv[] = { "/usr/sbin/dockerd", "--data-root", SYN_ROOT, NULL };
-	syn_seed(&s, 100, 1, "dockerd", "/usr/sbin/dockerd", dargv);
-	const char *cargv[] = { "docker-buildx", "buildx", "build", ".", NULL };
-	syn_seed_cwd(&s, 200, 99, "docker-buildx", "/usr/libexec/docker/cli-plugins/docker-buildx", "/work/app",
-		     cargv);
-	syn_trace_pid(&s, T0 - 50 * SYN_MS, 200, "docker-buildx");
+	buildx_rawjson_start(&s, "FROM x\\nCOPY . /app\\n");
 	project_manifest(&s);
 	syn_progress(&s, MS(5), "{\"vertexes\":[{\"digest\":\"sha256:f\",\"name\":\"[1/2] FROM docker.io/library/x\","
 				"\"started\":\"2026-12-06T10:00:00.010Z\",\"completed\":\"2026-12-06T10:00:00.030Z\"}]}");
