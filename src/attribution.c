@@ -600,8 +600,19 @@ int lp_model_event_step_p(const struct lp_model *m, const struct lp_hdr *rec, co
 		 * git) is no step's work */
 		if (path && m->context.dir && m->context.step >= 0 && lp_proc_is_build_client(p)) {
 			size_t n = strlen(m->context.dir);
-			if (!strncmp(path, m->context.dir, n) && (path[n] == '/' || !path[n]))
-				return m->context.step;
+			if (strncmp(path, m->context.dir, n) || (path[n] != '/' && path[n]))
+				return -1;
+			/* the Dockerfile (or .dockerignore) read before the engine
+			 * began the context's vertex is its own load step's: the
+			 * client sends it first, on its own (rawjson times; 20 ms
+			 * for the clock pair's error) */
+			const struct lp_step *cs = &m->steps[m->context.step];
+			enum lp_step_kind k = path[n] ? lp_definition_file_kind(m, path + n + 1) : LP_STEPK_OTHER;
+			if (k != LP_STEPK_OTHER && cs->e_start_ns && ts + 20000000ull < cs->e_start_ns)
+				for (size_t i = 0; i < m->nsteps; i++)
+					if (m->steps[i].kind == k && !m->steps[i].cached)
+						return (int)i;
+			return m->context.step;
 		}
 		return -1;
 	}

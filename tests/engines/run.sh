@@ -235,8 +235,8 @@ real_node() {
 		is "real-node edit: the context step starts with the client's walk (> 0), in the engine's window (+-20 ms)" \
 			"$CTX as \$c | .build as \$b | \$b.context_walk_ms > 0 and ((\$c.wall_ms - \$b.context_walk_ms - \$b.context_transfer_ms - \$b.context_commit_ms) | fabs) <= 2 and (\$c | $WIN)" \
 			"{build: (.build | {context_walk_ms, context_transfer_ms, context_commit_ms}), step: [$CTX | {start_ms, wall_ms, engine_time}]}"
-		is "real-node edit: the context step read the edited file, the Dockerfile and at most the $empties empty directories" \
-			"$CTX | .files_read >= 2 and .files_read <= 2 + $empties" "[$CTX | {files_read, bytes_read}]"
+		is "real-node edit: the context step read the edited file (its bytes) and at most the $empties empty directories" \
+			"$CTX | .files_read >= 1 and .files_read <= 1 + $empties and .bytes_read == $(wc -c <"$dir/src/server.js")" "[$CTX | {files_read, bytes_read}]"
 		is "real-node edit: context-bloat counts the walk as time to save" \
 			'[.findings[] | select(.kind == "context-bloat")][0] | .estimated_savings_ms > 0 and (.evidence | any(test("walk of the context")))' \
 			'[.findings[] | select(.kind == "context-bloat") | {estimated_savings_ms, evidence}]'

@@ -852,6 +852,10 @@ Test(model, context_step_starts_with_the_clients_walk)
 	syn_ctx_file(&s, "Dockerfile", 20);
 	syn_ctx_file(&s, "src/index.js", 300);
 	syn_ctx_file(&s, "node_modules/a/index.js", 300);
+	/* the client sends the Dockerfile first, on its own */
+	syn_progress(&s, MS(4), "{\"vertexes\":[{\"digest\":\"sha256:d\",\"name\":\"[internal] load build definition from Dockerfile\","
+				"\"started\":\"2026-12-06T10:00:00.005Z\",\"completed\":\"2026-12-06T10:00:00.008Z\"}]}");
+	syn_file(&s, MS(6), 200, "Dockerfile", false, 20);
 	syn_sc(&s, MS(50), 200, LP_SC_OPENAT, 9, 3000, "src", 1, NULL, 0, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	syn_progress(&s, MS(95), "{\"vertexes\":[{\"digest\":\"sha256:c\",\"name\":\"[internal] load build context\","
 				 "\"started\":\"2026-12-06T10:00:00.100Z\"}]}");
@@ -872,8 +876,11 @@ Test(model, context_step_starts_with_the_clients_walk)
 	syn_close(&s, NULL);
 
 	struct lp_model *m = load(s.path);
-	const struct lp_step *cs = step(m, "#1");
+	const struct lp_step *cs = step(m, "#2"), *def = step(m, "#1");
 	cr_assert_eq(m->context.step, (int)(cs - m->steps));
+	cr_assert_eq(def->kind, LP_STEPK_LOAD_DOCKERFILE);
+	cr_assert_eq(def->agg.bytes_read, 20, "the client's read of the Dockerfile, sent first, is #1's: %llu",
+		     (unsigned long long)def->agg.bytes_read);
 	cr_assert_eq(m->context.changed_files, 1, "sent %llu, added %llu, changed %llu, snapshot %s, %zu steps",
 		     (unsigned long long)m->context.sent_files, (unsigned long long)m->context.added_files,
 		     (unsigned long long)m->context.changed_files,
@@ -886,6 +893,8 @@ Test(model, context_step_starts_with_the_clients_walk)
 	cr_assert_eq(lp_step_wall_ns(cs), m->context.walk_ns + m->context.transfer_ns + m->context.commit_ns);
 	cr_assert_eq(cs->agg.files_read, 1, "the directories opened are no file read: %llu",
 		     (unsigned long long)cs->agg.files_read);
+	cr_assert_eq(cs->agg.bytes_read, 333, "the edited file's bytes only: %llu",
+		     (unsigned long long)cs->agg.bytes_read);
 	lp_model_free(m);
 	unlink(s.path);
 }
