@@ -72,6 +72,12 @@ static inline bool lp_sc_is_copy(unsigned sc)
 	return sc == LP_SC_COPY_FILE_RANGE || sc == LP_SC_SENDFILE || sc == LP_SC_SPLICE;
 }
 
+/* The fsync family: what commits a layer's or a db's writes */
+static inline bool lp_sc_is_sync(unsigned sc)
+{
+	return sc == LP_SC_FSYNC || sc == LP_SC_FDATASYNC || sc == LP_SC_SYNCFS || sc == LP_SC_SYNC_FILE_RANGE;
+}
+
 static inline bool lp_sc_is_rename(unsigned sc)
 {
 	return sc == LP_SC_RENAME || sc == LP_SC_RENAMEAT || sc == LP_SC_RENAMEAT2;

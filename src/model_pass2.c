@@ -219,8 +219,7 @@ static void commit_see(struct lp_model *m, const struct lp_hdr *h, const char *p
 	if (!pv->commit_tid || h->tgid != pv->commit_tgid || !lp_tape_keeps_tid(h))
 		return;
 	unsigned sc = h->aux;
-	bool sync = h->kind == LP_EV_SYSCALL && (sc == LP_SC_FSYNC || sc == LP_SC_FDATASYNC ||
-						 sc == LP_SC_SYNCFS || sc == LP_SC_SYNC_FILE_RANGE);
+	bool sync = h->kind == LP_EV_SYSCALL && lp_sc_is_sync(sc);
 	if (!sync && h->tid != pv->commit_tid)
 		return;
 	if (sync && pv->ncommit < COMMIT_MAX) {
@@ -705,8 +704,7 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 	if (sc == LP_SC_MOUNT && lp_model_is_build_daemon(m, p))
 		note_mount_q(m, q);
 	commit_see(m, h, path);
-	if ((sc == LP_SC_FSYNC || sc == LP_SC_FDATASYNC || sc == LP_SC_SYNCFS || sc == LP_SC_SYNC_FILE_RANGE) &&
-	    !ev->ret && lp_model_is_build_daemon(m, p)) {
+	if (lp_sc_is_sync(sc) && !ev->ret && lp_model_is_build_daemon(m, p)) {
 		struct lp_priv *pv = lp_priv(m);
 		lp_grow((void **)&pv->dsync_ts, &pv->dsync_cap, pv->ndsync + 1, sizeof(uint64_t));
 		pv->dsync_ts[pv->ndsync++] = h->ts;
