@@ -579,6 +579,55 @@ int lp_model_event_step_id(const struct lp_model *m, const struct lp_hdr *rec, c
 	return lp_model_event_step_p(m, rec, lp_model_proc_at(m, rec->tgid, rec->ts), path, id);
 }
 
+/* How far ts lies from a step's engine window (rawjson), 0 inside it;
+ * UINT64_MAX without the engine's times. */
+static uint64_t engine_window_gap(const struct lp_step *s, uint64_t ts)
+{
+	if (!s->e_start_ns)
+		return UINT64_MAX;
+	uint64_t end = s->e_end_ns > s->e_start_ns ? s->e_end_ns : s->e_start_ns;
+	return ts < s->e_start_ns ? s->e_start_ns - ts : ts > end ? ts - end : 0;
+}
+
+/* The client sends the build definition (the Dockerfile, .dockerignore)
+ * on sessions of their own before the engine asks for the context; the
+ * three share the context's directory. What the client read or opened
+ * there at ts is the load step's of kind k (LP_STEPK_OTHER: either load
+ * step) when that step's engine window is nearer ts than the context
+ * step's: the engine begins the context a few ms after the definition on
+ * a fast host, so no fixed margin tells them apart. Without the load
+ * steps' times, a read more than 20 ms (the clock pair's error) before
+ * the engine began the context is the first load step's. -1: the
+ * context's. */
+#define DEFINITION_SLACK_NS 20000000ull
+int lp_model_definition_step(const struct lp_model *m, enum lp_step_kind k, uint64_t ts)
+{
+	if (m->context.step < 0)
+		return -1;
+	const struct lp_step *cs = &m->steps[m->context.step];
+	if (!cs->e_start_ns)
+		return -1;
+	int best = -1, first = -1;
+	uint64_t best_gap = UINT64_MAX;
+	for (size_t i = 0; i < m->nsteps; i++) {
+		const struct lp_step *s = &m->steps[i];
+		bool want = k == LP_STEPK_OTHER ? (s->kind == LP_STEPK_LOAD_DOCKERFILE || s->kind == LP_STEPK_LOAD_DOCKERIGNORE)
+						: s->kind == k;
+		if (!want || s->cached)
+			continue;
+		if (first < 0)
+			first = (int)i;
+		uint64_t gap = engine_window_gap(s, ts);
+		if (gap < best_gap) {
+			best_gap = gap;
+			best = (int)i;
+		}
+	}
+	if (best >= 0)
+		return best_gap < engine_window_gap(cs, ts) ? best : -1;
+	return first >= 0 && ts + DEFINITION_SLACK_NS < cs->e_start_ns ? first : -1;
+}
+
 int lp_model_event_step_p(const struct lp_model *m, const struct lp_hdr *rec, const struct lp_proc *p,
 			  const char *path, uint32_t id)
 {
@@ -602,17 +651,11 @@ int lp_model_event_step_p(const struct lp_model *m, const struct lp_hdr *rec, co
 			size_t n = strlen(m->context.dir);
 			if (strncmp(path, m->context.dir, n) || (path[n] != '/' && path[n]))
 				return -1;
-			/* the Dockerfile (or .dockerignore) read before the engine
-			 * began the context's vertex is its own load step's: the
-			 * client sends it first, on its own (rawjson times; 20 ms
-			 * for the clock pair's error) */
-			const struct lp_step *cs = &m->steps[m->context.step];
+			/* the Dockerfile (or .dockerignore) the client sends
+			 * first, on its own, is its load step's */
 			enum lp_step_kind k = path[n] ? lp_definition_file_kind(m, path + n + 1) : LP_STEPK_OTHER;
-			if (k != LP_STEPK_OTHER && cs->e_start_ns && ts + 20000000ull < cs->e_start_ns)
-				for (size_t i = 0; i < m->nsteps; i++)
-					if (m->steps[i].kind == k && !m->steps[i].cached)
-						return (int)i;
-			return m->context.step;
+			int load = k == LP_STEPK_OTHER ? -1 : lp_model_definition_step(m, k, ts);
+			return load >= 0 ? load : m->context.step;
 		}
 		return -1;
 	}

@@ -333,6 +333,11 @@ bool lp_is_image_store_path(const char *path);
 /* Does the record change the file system (an open for writing, bytes
  * written, a rename, mkdir, unlink, an in-kernel copy...)? */
 bool lp_rec_writes(const struct lp_hdr *rec);
+/* Which load step (of kind k; LP_STEPK_OTHER: the Dockerfile's or
+ * .dockerignore's) the client's read or open in the context directory at
+ * ts is part of: the one whose engine window is nearest, if nearer than
+ * the context step's; -1 otherwise (attribution.c). */
+int lp_model_definition_step(const struct lp_model *m, enum lp_step_kind k, uint64_t ts);
 int lp_model_event_step_p(const struct lp_model *m, const struct lp_hdr *rec, const struct lp_proc *p,
 			  const char *path, uint32_t id);
 /* Where a host path falls among the layer snapshots (lp_snap_split()),

@@ -173,14 +173,12 @@ static bool ctx_is_dir(struct lp_model *m, const char *rel)
 	return lp_smap_get(&lp_priv(m)->ctx_dirs, rel) >= 0;
 }
 
-/* The client opened a directory of the context at ts: its walk, if the
- * engine had begun the step by then (20 ms for the clock pair's error);
- * earlier walks are of the Dockerfile's and .dockerignore's own sources. */
-#define CTX_WALK_SLACK_NS 20000000ull
+/* The client opened a directory of the context at ts: its walk, unless
+ * it walked the Dockerfile's or .dockerignore's own source then
+ * (lp_model_definition_step). */
 static void ctx_walk(struct lp_model *m, uint64_t ts)
 {
-	const struct lp_step *cs = &m->steps[m->context.step];
-	if (!cs->e_start_ns || ts + CTX_WALK_SLACK_NS < cs->e_start_ns)
+	if (!m->steps[m->context.step].e_start_ns || lp_model_definition_step(m, LP_STEPK_OTHER, ts) >= 0)
 		return;
 	if (!m->context.walk_start_ns || ts < m->context.walk_start_ns)
 		m->context.walk_start_ns = ts;

@@ -899,6 +899,47 @@ Test(model, context_step_starts_with_the_clients_walk)
 	unlink(s.path);
 }
 
+/* The same on a fast host: the engine loads the Dockerfile 88-92 ms and
+ * begins the context at 100 ms, 8 ms later (less than the clock pair's
+ * 20 ms of error). The client's walk of the Dockerfile's own source (89
+ * ms) and its read of it (90 ms) lie in the load step's window: they are
+ * its, not the context's; the context's walk starts at 101 ms. */
+Test(model, definition_sent_just_before_the_context_is_its_load_steps)
+{
+	struct synth s;
+	buildx_rawjson_start(&s, "FROM x\nCOPY . .\n");
+	syn_ctx_file(&s, "Dockerfile", 20);
+	syn_ctx_file(&s, "src/index.js", 300);
+	syn_progress(&s, MS(87), "{\"vertexes\":[{\"digest\":\"sha256:d\",\"name\":\"[internal] load build definition from Dockerfile\","
+				"\"started\":\"2026-12-06T10:00:00.088Z\",\"completed\":\"2026-12-06T10:00:00.092Z\"}]}");
+	syn_sc(&s, MS(89), 200, LP_SC_OPENAT, 9, 3000, "src", 1, NULL, 0, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	syn_file(&s, MS(90), 200, "Dockerfile", false, 20);
+	syn_progress(&s, MS(99), "{\"vertexes\":[{\"digest\":\"sha256:c\",\"name\":\"[internal] load build context\","
+				 "\"started\":\"2026-12-06T10:00:00.100Z\"}]}");
+	syn_sc(&s, MS(101), 200, LP_SC_OPENAT, 9, 3000, "src", 1, NULL, 0, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	syn_file(&s, MS(120), 200, "src/index.js", false, 333);
+	const char *p = SYN_CTX "/src/index.js", *tmp = SYN_CTX "/src/.tmp.1000";
+	syn_sc(&s, MS(121), 100, LP_SC_OPENAT, 25, 9000, tmp, 1, NULL, 0, O_WRONLY | O_CREAT | O_CLOEXEC);
+	syn_fdio(&s, MS(121) + 50000, 100, 25, 0, 333, 10000);
+	syn_sc(&s, MS(121) + 60000, 100, LP_SC_CLOSE, 0, 1000, NULL, 0, NULL, 0, 0);
+	syn_rename(&s, MS(122), 100, tmp, p);
+	syn_progress(&s, MS(131), "{\"vertexes\":[{\"digest\":\"sha256:c\",\"name\":\"[internal] load build context\","
+				  "\"started\":\"2026-12-06T10:00:00.100Z\",\"completed\":\"2026-12-06T10:00:00.130Z\"}]}");
+	syn_close(&s, NULL);
+
+	struct lp_model *m = load(s.path);
+	const struct lp_step *cs = step(m, "#2"), *def = step(m, "#1");
+	cr_assert_eq(m->context.step, (int)(cs - m->steps));
+	cr_assert_eq(def->agg.bytes_read, 20, "the Dockerfile read 10 ms before the context is #1's: %llu",
+		     (unsigned long long)def->agg.bytes_read);
+	cr_assert_eq(cs->agg.bytes_read, 333, "the edited file's bytes only: %llu",
+		     (unsigned long long)cs->agg.bytes_read);
+	cr_assert_eq(m->context.walk_start_ns, MS(101), "walk from %llu",
+		     (unsigned long long)m->context.walk_start_ns);
+	lp_model_free(m);
+	unlink(s.path);
+}
+
 /* A COPY through buildx (rawjson): its files written at 110-112 ms, then
  * the daemon unmounts and commits its layer, syncing BuildKit's metadata
  * at 200 and 290 ms; the engine says the vertex ran 100-300 ms. A sync at
