@@ -558,9 +558,21 @@ static void add_file(struct walk *w, const char *rel, const struct stat *st)
 		l->bytes += (uint64_t)st->st_size;
 }
 
-/* Walk directory fd whose context-relative path is w->path[0..plen). */
-static void walk_dir(struct walk *w, int dfd, size_t plen, int depth)
+static void add_empty_dir(struct walk *w, const char *rel)
 {
+	struct lp_ctx_list *l = w->out;
+	if (l->nempty_dirs == l->empty_dirs_cap) {
+		l->empty_dirs_cap = l->empty_dirs_cap ? l->empty_dirs_cap * 2 : 64;
+		l->empty_dirs = lp_xrealloc(l->empty_dirs, l->empty_dirs_cap * sizeof(*l->empty_dirs));
+	}
+	l->empty_dirs[l->nempty_dirs++] = lp_xstrdup(rel);
+}
+
+/* Walk directory fd whose context-relative path is w->path[0..plen);
+ * listed: the directory itself is sent (not excluded by .dockerignore). */
+static void walk_dir(struct walk *w, int dfd, size_t plen, int depth, bool listed)
+{
+	size_t n0 = w->out->n, e0 = w->out->nempty_dirs;
 	DIR *d = fdopendir(dfd);
 	if (!d) {
 		close(dfd);
@@ -604,7 +616,7 @@ static void walk_dir(struct walk *w, int dfd, size_t plen, int depth)
 				w->out->errors++;
 				continue;
 			}
-			walk_dir(w, sub, clen, depth + 1);
+			walk_dir(w, sub, clen, depth + 1, !excluded);
 			w->path[plen] = '\0';
 			continue;
 		}
@@ -619,11 +631,19 @@ static void walk_dir(struct walk *w, int dfd, size_t plen, int depth)
 		add_file(w, w->path, &st);
 	}
 	closedir(d);
+	w->path[plen] = '\0';
+	if (plen && listed && !w->out->capped && w->out->n == n0 && w->out->nempty_dirs == e0)
+		add_empty_dir(w, w->path);
 }
 
 static int cmp_files(const void *a, const void *b)
 {
 	return strcmp(((const struct lp_ctx_file *)a)->path, ((const struct lp_ctx_file *)b)->path);
+}
+
+static int cmp_strs(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 int lp_ctx_walk(const char *root, const struct lp_ignore *ig, size_t max_files,
@@ -637,10 +657,12 @@ int lp_ctx_walk(const char *root, const struct lp_ignore *ig, size_t max_files,
 	w->ig = ig;
 	w->max = max_files;
 	w->out = out;
-	walk_dir(w, fd, 0, 0);
+	walk_dir(w, fd, 0, 0, true);
 	free(w);
 	if (out->n > 1)
 		qsort(out->files, out->n, sizeof(*out->files), cmp_files);
+	if (out->nempty_dirs > 1)
+		qsort(out->empty_dirs, out->nempty_dirs, sizeof(*out->empty_dirs), cmp_strs);
 	return 0;
 }
 
@@ -649,6 +671,9 @@ void lp_ctx_list_free(struct lp_ctx_list *l)
 	for (size_t i = 0; i < l->n; i++)
 		free(l->files[i].path);
 	free(l->files);
+	for (size_t i = 0; i < l->nempty_dirs; i++)
+		free(l->empty_dirs[i]);
+	free(l->empty_dirs);
 	memset(l, 0, sizeof(*l));
 }
 

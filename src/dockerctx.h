@@ -121,6 +121,11 @@ struct lp_ctx_list {
 	uint64_t ignored;       /* entries excluded by .dockerignore (dirs count once) */
 	uint64_t errors;        /* entries that could not be read */
 	bool capped;            /* stopped at max_files */
+	/* directories with nothing listed below them (empty ones): the build
+	 * sends them as entries, and the client opens them on its walk, so a
+	 * trace tells them from files only through this list */
+	char **empty_dirs;
+	size_t nempty_dirs, empty_dirs_cap;
 };
 
 /*

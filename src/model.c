@@ -161,8 +161,16 @@ struct lp_ctx_file *lp_model_ctx_get(struct lp_model *m, const char *path, bool 
 	c->first_reader = -1;
 	c->secret = lp_path_is_secret(path);
 	lp_smap_put(&pv->ctx_idx, path, i);
-	/* every ancestor directory */
+	lp_model_ctx_dir_put(m, path, false);
+	return c;
+}
+
+void lp_model_ctx_dir_put(struct lp_model *m, const char *path, bool self)
+{
+	struct lp_priv *pv = lp_priv(m);
 	char *d = lp_xstrdup(path);
+	if (self && lp_smap_get(&pv->ctx_dirs, d) < 0)
+		lp_smap_put(&pv->ctx_dirs, d, 1);
 	for (char *s = strrchr(d, '/'); s; s = strrchr(d, '/')) {
 		*s = 0;
 		if (lp_smap_get(&pv->ctx_dirs, d) >= 0)
@@ -170,7 +178,6 @@ struct lp_ctx_file *lp_model_ctx_get(struct lp_model *m, const char *path, bool 
 		lp_smap_put(&pv->ctx_dirs, d, 1);
 	}
 	free(d);
-	return c;
 }
 
 /* -------------------------------------------------------------- findings */

@@ -85,7 +85,7 @@ struct lp_priv {
 	size_t pid_prev_cap;
 	struct lp_smap step_by_num;  /* "N" -> step index */
 	struct lp_smap ctx_idx;      /* ctx path -> ctx file index */
-	struct lp_smap ctx_dirs;     /* every directory holding a manifest entry */
+	struct lp_smap ctx_dirs;     /* every directory holding a manifest entry, and the empty ones it lists */
 	struct lp_smap rfc_seen;     /* "step\x1fctxpath": reads_from_context dedup */
 	struct lp_strv *step_rfc;    /* per step reads_from_context being built */
 	char **first_cmd;            /* per proc: text of its first exec ("-c" script or argv) */
@@ -213,6 +213,9 @@ struct lp_step *lp_model_step_new(struct lp_model *m, int num, const char *name,
 /* The aggregate of a step, or of no step (-1: model->unattributed). */
 struct lp_agg *lp_model_step_agg(struct lp_model *m, int step);
 struct lp_ctx_file *lp_model_ctx_get(struct lp_model *m, const char *path, bool create);
+/* Note a directory of the context: path's ancestors, and path itself
+ * when self (an empty directory the manifest lists). */
+void lp_model_ctx_dir_put(struct lp_model *m, const char *path, bool self);
 struct lp_finding *lp_model_finding_new(struct lp_model *m, enum lp_finding_kind k, int step);
 void lp_finding_add_path(struct lp_finding *f, const char *path);
 /* Free what a finding owns (not the finding itself). */

@@ -285,6 +285,10 @@ void lp_pass1_record(struct lp_model *m, struct lp_resolver *res, const struct l
 			break;
 		while (path[0] == '.' && path[1] == '/')
 			path += 2;
+		if (S_ISDIR(e->mode)) { /* an empty directory: no file */
+			lp_model_ctx_dir_put(m, path, true);
+			break;
+		}
 		struct lp_ctx_file *c = lp_model_ctx_get(m, path, true);
 		if (!c->in_manifest) {
 			c->in_manifest = true;

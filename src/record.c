@@ -522,31 +522,41 @@ static void analyze_build(struct rec *r)
 	rec_analyze_context(&r->docker, NULL, &r->bc, r->verbose);
 }
 
-/* The context file list of a build; tgid: its docker CLI when it is one of
- * the recorded command's builds (0: the recorded command is the build). */
-int rec_write_context_files(struct rec *r, const struct build_ctx *bc, uint32_t tgid, uint32_t aux)
+static int write_context_entry(struct rec *r, const struct lp_ctx_file *f, uint32_t tgid, uint32_t aux, uint64_t ts)
 {
 	uint8_t buf[sizeof(struct lp_rec_context_file) + PATH_MAX + 8] __attribute__((aligned(8)));
+	size_t plen = strlen(f->path) + 1;
+	if (plen > PATH_MAX)
+		return 0;
+	size_t size = (sizeof(struct lp_rec_context_file) + plen + 7) & ~(size_t)7;
+	memset(buf, 0, size);
+	struct lp_rec_context_file *rec = (struct lp_rec_context_file *)buf;
+	rec->h.size = (__u16)size;
+	rec->h.kind = LP_REC_CONTEXT_FILE;
+	rec->h.tgid = tgid;
+	rec->h.aux = aux;
+	rec->h.ts = ts;
+	rec->size = f->size;
+	rec->mtime_ns = f->mtime_ns;
+	rec->mode = f->mode;
+	rec->path_len = (__u16)plen;
+	memcpy(buf + sizeof(*rec), f->path, plen);
+	return lp_writer_append(r->w, buf, size) < 0 && lp_writer_error(r->w) ? -1 : 0;
+}
+
+/* The context file list of a build, then its empty directories (mode
+ * S_IFDIR: the reader keeps them apart from the files); tgid: its docker
+ * CLI when it is one of the recorded command's builds (0: the recorded
+ * command is the build). */
+int rec_write_context_files(struct rec *r, const struct build_ctx *bc, uint32_t tgid, uint32_t aux)
+{
 	uint64_t ts = lp_now_ns();
-	for (size_t i = 0; i < bc->ctx.n; i++) {
-		const struct lp_ctx_file *f = &bc->ctx.files[i];
-		size_t plen = strlen(f->path) + 1;
-		if (plen > PATH_MAX)
-			continue;
-		size_t size = (sizeof(struct lp_rec_context_file) + plen + 7) & ~(size_t)7;
-		memset(buf, 0, size);
-		struct lp_rec_context_file *rec = (struct lp_rec_context_file *)buf;
-		rec->h.size = (__u16)size;
-		rec->h.kind = LP_REC_CONTEXT_FILE;
-		rec->h.tgid = tgid;
-		rec->h.aux = aux;
-		rec->h.ts = ts;
-		rec->size = f->size;
-		rec->mtime_ns = f->mtime_ns;
-		rec->mode = f->mode;
-		rec->path_len = (__u16)plen;
-		memcpy(buf + sizeof(*rec), f->path, plen);
-		if (lp_writer_append(r->w, buf, size) < 0 && lp_writer_error(r->w))
+	for (size_t i = 0; i < bc->ctx.n; i++)
+		if (write_context_entry(r, &bc->ctx.files[i], tgid, aux, ts) < 0)
+			return -1;
+	for (size_t i = 0; i < bc->ctx.nempty_dirs; i++) {
+		struct lp_ctx_file d = { .path = bc->ctx.empty_dirs[i], .mode = S_IFDIR | 0755 };
+		if (write_context_entry(r, &d, tgid, aux, ts) < 0)
 			return -1;
 	}
 	return 0;

@@ -99,7 +99,9 @@ static inline void syn_progress(struct synth *s, uint64_t ts, const char *fmt, .
 	syn_put(s, &u, (sizeof(u.r) + n + 7) & ~7ul);
 }
 
-static inline void syn_ctx_file(struct synth *s, const char *path, uint64_t size)
+/* A context manifest entry: a file (0100644), or an empty directory
+ * (S_IFDIR). */
+static inline void syn_ctx_entry(struct synth *s, const char *path, uint64_t size, uint32_t mode)
 {
 	union {
 		struct lp_rec_context_file r;
@@ -109,10 +111,15 @@ static inline void syn_ctx_file(struct synth *s, const char *path, uint64_t size
 	size_t n = strlen(path) + 1;
 	syn_hdr(&u.r.h, LP_REC_CONTEXT_FILE, 0, 0, 1);
 	u.r.size = size;
-	u.r.mode = 0100644;
+	u.r.mode = mode;
 	u.r.path_len = (uint16_t)n;
 	memcpy(u.b + sizeof(u.r), path, n);
 	syn_put(s, &u, (sizeof(u.r) + n + 7) & ~7ul);
+}
+
+static inline void syn_ctx_file(struct synth *s, const char *path, uint64_t size)
+{
+	syn_ctx_entry(s, path, size, 0100644);
 }
 
 /* A process running before the recording: argv NULL-terminated. */

@@ -239,12 +239,17 @@ Test(context, walk)
 	put(dir, "node_modules/x/index.js", "x");
 	put(dir, "logs/keep.log", "k");
 	put(dir, "logs/drop.log", "d");
-	put(dir, ".dockerignore", "node_modules\nlogs/*.log\n!logs/keep.log\n");
+	put(dir, ".dockerignore", "node_modules\nlogs/*.log\n!logs/keep.log\n*/drop.log\n");
 	char link[4200];
 	snprintf(link, sizeof(link), "%s/link", dir);
 	cr_assert_eq(symlink("app.js", link), 0);
+	/* empty directories, and one holding only an ignored file */
+	char mk[200];
+	snprintf(mk, sizeof(mk), "mkdir -p '%s/.git/refs/tags' '%s/empty'", dir, dir);
+	cr_assert_eq(system(mk), 0);
+	put(dir, "only-ignored/drop.log", "d");
 
-	struct lp_ignore *ig = lp_ignore_parse("node_modules\nlogs/*.log\n!logs/keep.log\n");
+	struct lp_ignore *ig = lp_ignore_parse("node_modules\nlogs/*.log\n!logs/keep.log\n*/drop.log\n");
 	struct lp_ctx_list l;
 	cr_assert_eq(lp_ctx_walk(dir, ig, 1000, &l), 0);
 	const char *want[] = { ".dockerignore", "Dockerfile", "app.js", "link", "logs/keep.log",
@@ -255,9 +260,14 @@ Test(context, walk)
 	cr_expect(S_ISLNK(l.files[3].mode));
 	cr_expect_eq(l.files[2].size, 5);
 	cr_expect(l.files[2].mtime_ns > 0);
-	cr_expect_eq(l.bytes, 13 + 5 + 1 + 1 + 39); /* + .dockerignore */
-	cr_expect_eq(l.ignored, 2); /* node_modules (once) + logs/drop.log */
+	cr_expect_eq(l.bytes, 13 + 5 + 1 + 1 + 50); /* + .dockerignore */
+	cr_expect_eq(l.ignored, 3); /* node_modules (once) + logs/drop.log + only-ignored/drop.log */
 	cr_expect_not(l.capped);
+	/* the directories with nothing sent below them, innermost only */
+	const char *empty[] = { ".git/refs/tags", "empty", "only-ignored" };
+	cr_assert_eq(l.nempty_dirs, 3, "got %zu empty directories", l.nempty_dirs);
+	for (size_t i = 0; i < l.nempty_dirs; i++)
+		cr_expect_str_eq(l.empty_dirs[i], empty[i]);
 	lp_ctx_list_free(&l);
 
 	cr_assert_eq(lp_ctx_walk(dir, ig, 2, &l), 0);

@@ -852,6 +852,7 @@ Test(model, context_step_starts_with_the_clients_walk)
 	syn_ctx_file(&s, "Dockerfile", 20);
 	syn_ctx_file(&s, "src/index.js", 300);
 	syn_ctx_file(&s, "node_modules/a/index.js", 300);
+	syn_ctx_entry(&s, ".git/refs/tags", 0, 040755); /* an empty directory */
 	/* the client sends the Dockerfile first, on its own */
 	syn_progress(&s, MS(4), "{\"vertexes\":[{\"digest\":\"sha256:d\",\"name\":\"[internal] load build definition from Dockerfile\","
 				"\"started\":\"2026-12-06T10:00:00.005Z\",\"completed\":\"2026-12-06T10:00:00.008Z\"}]}");
@@ -865,6 +866,7 @@ Test(model, context_step_starts_with_the_clients_walk)
 	       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	/* a directory opened without O_DIRECTORY (the 20.10 CLI's Go walk) */
 	syn_sc(&s, MS(151), 200, LP_SC_OPENAT, 9, 3000, "node_modules", 1, NULL, 0, O_RDONLY | O_CLOEXEC);
+	syn_sc(&s, MS(152), 200, LP_SC_OPENAT, 9, 3000, ".git/refs/tags", 1, NULL, 0, O_RDONLY | O_CLOEXEC);
 	syn_file(&s, MS(180), 200, "src/index.js", false, 333); /* the CLI sends it */
 	const char *p = SYN_CTX "/src/index.js", *tmp = SYN_CTX "/src/.tmp.1000";
 	syn_sc(&s, MS(181), 100, LP_SC_OPENAT, 25, 9000, tmp, 1, NULL, 0, O_WRONLY | O_CREAT | O_CLOEXEC);
@@ -891,10 +893,13 @@ Test(model, context_step_starts_with_the_clients_walk)
 	cr_assert_eq(lp_step_start_ns(cs), MS(110));
 	cr_assert_eq(m->context.walk_ns, 70 * SYN_MS, "walk %llu ns", (unsigned long long)m->context.walk_ns);
 	cr_assert_eq(lp_step_wall_ns(cs), m->context.walk_ns + m->context.transfer_ns + m->context.commit_ns);
-	cr_assert_eq(cs->agg.files_read, 1, "the directories opened are no file read: %llu",
+	cr_assert_eq(cs->agg.files_read, 1, "the directories opened (an empty one too) are no file read: %llu",
 		     (unsigned long long)cs->agg.files_read);
 	cr_assert_eq(cs->agg.bytes_read, 333, "the edited file's bytes only: %llu",
 		     (unsigned long long)cs->agg.bytes_read);
+	cr_assert_eq(m->context.manifest_files, 3, "the empty directory is no file of the context: %llu",
+		     (unsigned long long)m->context.manifest_files);
+	cr_assert_null(lp_model_ctx_file(m, ".git/refs/tags"));
 	lp_model_free(m);
 	unlink(s.path);
 }
