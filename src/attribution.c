@@ -778,9 +778,10 @@ const char *lp_model_display_path(const struct lp_model *m, int step, const char
 		size_t n = strlen(m->context.dir);
 		while (n > 1 && m->context.dir[n - 1] == '/')
 			n--;
-		if (!strncmp(path, m->context.dir, n) && path[n] == '/') {
+		if (!strncmp(path, m->context.dir, n) && (path[n] == '/' || !path[n])) {
+			/* the context's root is "." (a directory, no file) */
 			*space = LP_PATH_CONTEXT;
-			snprintf(buf, len, "%s", path + n + 1);
+			snprintf(buf, len, "%s", path[n] ? path + n + 1 : ".");
 			return buf;
 		}
 	}

@@ -117,6 +117,10 @@ struct lp_priv {
 	 * that wrote the last file, 130-230 ms later). */
 	uint32_t commit_tid;         /* the last write's thread; 0: no run open */
 	uint32_t commit_tgid;        /* its process */
+	/* The client's last open of the context's root before its walk
+	 * began, where a walk found without the engine's times starts
+	 * (model_pass2.c ctx_walk) */
+	uint64_t ctx_root_open_ns;
 	/* The ends of every sync of the build daemon (any thread), in trace
 	 * order: a COPY's layer is committed after its last write, the same
 	 * way (step_times.c copy_commit_end) */

@@ -173,13 +173,29 @@ static bool ctx_is_dir(struct lp_model *m, const char *rel)
 	return lp_smap_get(&lp_priv(m)->ctx_dirs, rel) >= 0;
 }
 
-/* The client opened a directory of the context at ts: its walk, unless
- * it walked the Dockerfile's or .dockerignore's own source then
- * (lp_model_definition_step). */
-static void ctx_walk(struct lp_model *m, uint64_t ts)
+/* The client opened directory rel of the context at ts: its walk, unless
+ * it walked the Dockerfile's or .dockerignore's own source then. With the
+ * engine's times, the load step's window nearest ts tells
+ * (lp_model_definition_step). Without them, the depth does: those
+ * sources name files of the root, so their walks open the root and its
+ * directories, nothing deeper (the 20.10 CLI); the context's walk is
+ * the first open two levels down, from the root's open before it. */
+static void ctx_walk(struct lp_model *m, const char *rel, uint64_t ts)
 {
-	if (!m->steps[m->context.step].e_start_ns || lp_model_definition_step(m, LP_STEPK_OTHER, ts) >= 0)
-		return;
+	if (m->steps[m->context.step].e_start_ns) {
+		if (lp_model_definition_step(m, LP_STEPK_OTHER, ts) >= 0)
+			return;
+	} else if (!m->context.walk_start_ns) {
+		struct lp_priv *pv = lp_priv(m);
+		if (!rel || !*rel || !strcmp(rel, ".")) {
+			pv->ctx_root_open_ns = ts;
+			return;
+		}
+		if (!strchr(rel, '/'))
+			return;
+		if (pv->ctx_root_open_ns && pv->ctx_root_open_ns <= ts)
+			m->context.walk_start_ns = pv->ctx_root_open_ns;
+	}
 	if (!m->context.walk_start_ns || ts < m->context.walk_start_ns)
 		m->context.walk_start_ns = ts;
 	if (ts > m->context.walk_end_ns)
@@ -784,7 +800,7 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 		if (p->role == LP_ROLE_CLI && lp_proc_is_build_client(p) && step >= 0 && step == m->context.step &&
 		    space == LP_PATH_CONTEXT) {
 			if ((flags & O_DIRECTORY) || ctx_is_dir(m, shown))
-				ctx_walk(m, h->ts);
+				ctx_walk(m, shown, h->ts);
 			else if (lp_definition_file_kind(m, shown) == LP_STEPK_OTHER)
 				ctx_window(m, h->ts);
 		}

@@ -67,11 +67,13 @@ static uint64_t context_end(const struct lp_model *m, const struct lp_step *s)
 	else if (s->reported_s >= 0 && s->end_ns) {
 		/* the DONE line is printed after the step, maybe much later (the
 		 * CLI prints in bursts): no later than its duration (tenths,
-		 * rounded) after the transfer began either */
+		 * rounded) after the step began either (its walk, else the
+		 * transfer) */
 		uint64_t d = (uint64_t)(s->reported_s * 1e9) + 50000000ull;
+		uint64_t begin = m->context.start_ns - m->context.walk_ns;
 		bound = s->end_ns;
-		if (m->context.start_ns + d < bound)
-			bound = m->context.start_ns + d;
+		if (begin + d < bound)
+			bound = begin + d;
 	}
 	for (size_t k = 0; k < pv->ncommit && pv->commit_ts[k] <= bound; k++)
 		if (pv->commit_ts[k] > end)

@@ -816,6 +816,45 @@ Test(model, daemon_version_from_trailer)
 	cr_expect_null(lp_model_daemon_version(NULL, 100));
 }
 
+/* The 20.10 CLI (plain progress, no engine times) walks the sources of
+ * the Dockerfile and .dockerignore (2 and 6 ms: the root and its
+ * directories, opened without O_DIRECTORY), then the context's (36-37
+ * ms: the root, then down to src/lib), then sends the edited file at
+ * 40 ms. The context step starts with the root's open before the first
+ * open two levels down (36 ms), not with the definition's walks. */
+Test(model, context_walk_without_engine_times)
+{
+	struct synth s;
+	common_start(&s, BAD_ORDER_DOCKERFILE);
+	project_manifest(&s);
+	syn_ctx_file(&s, "src/lib/deep.js", 300);
+	internal_steps(&s, "docker.io/layerprof/busybox:latest");
+	const uint64_t opens[] = { MS(2), MS(6), MS(36) };
+	for (int i = 0; i < 3; i++) {
+		syn_sc(&s, opens[i], 200, LP_SC_OPENAT, 9, 3000, ".", 1, NULL, 0, O_RDONLY | O_CLOEXEC);
+		syn_sc(&s, opens[i] + 50000, 200, LP_SC_OPENAT, 9, 3000, "src", 1, NULL, 0, O_RDONLY | O_CLOEXEC);
+	}
+	syn_progress(&s, MS(30), "#4 [1/5] FROM docker.io/layerprof/busybox");
+	syn_progress(&s, MS(31), "#4 DONE 0.0s");
+	syn_sc(&s, MS(37), 200, LP_SC_OPENAT, 9, 3000, "src/lib", 1, NULL, 0, O_RDONLY | O_CLOEXEC);
+	const char *changed[] = { "src/index.js", NULL };
+	transfer(&s, 40, 5, NULL, changed);
+	syn_close(&s, NULL);
+
+	struct lp_model *m = load(s.path);
+	const struct lp_step *cs = step(m, "#5");
+	cr_assert_eq(m->context.step, (int)(cs - m->steps));
+	cr_assert_eq(m->context.walk_start_ns, MS(36), "walk from %llu",
+		     (unsigned long long)m->context.walk_start_ns);
+	cr_assert_eq(m->context.walk_end_ns, MS(37));
+	cr_assert_eq(cs->time_src, LP_TIME_KERNEL);
+	cr_assert_eq(lp_step_start_ns(cs), MS(36));
+	cr_assert_eq(cs->agg.files_read, 1, "the directories are no file read: %llu",
+		     (unsigned long long)cs->agg.files_read);
+	lp_model_free(m);
+	unlink(s.path);
+}
+
 /* A build through buildx with --progress=rawjson (its engine times on the
  * kernel's clock through META's clock pair: T0 is 2026-12-06T10:00:00Z):
  * dockerd (pid 100) and the buildx plugin (pid 200) in /work/app. */
