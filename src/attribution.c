@@ -496,10 +496,11 @@ bool lp_rec_writes(const struct lp_hdr *rec)
 
 static bool is_snapshot_sc(unsigned sc)
 {
+	if (lp_sc_is_sync(sc))
+		return true;
 	switch (sc) {
 	case LP_SC_MOUNT: case LP_SC_UMOUNT2: case LP_SC_MOVE_MOUNT: case LP_SC_FSMOUNT:
 	case LP_SC_FSCONFIG: case LP_SC_FSOPEN: case LP_SC_OPEN_TREE:
-	case LP_SC_FSYNC: case LP_SC_FDATASYNC: case LP_SC_SYNCFS: case LP_SC_SYNC_FILE_RANGE:
 		return true;
 	default:
 		return false;

@@ -929,11 +929,6 @@ static void count_add(struct fb *b, const struct lp_hdr *h, const struct lp_proc
 	b->f->nodes[leaf].value += v;
 }
 
-static bool is_copy(unsigned sc)
-{
-	return sc == LP_SC_COPY_FILE_RANGE || sc == LP_SC_SENDFILE || sc == LP_SC_SPLICE;
-}
-
 /* The step of an event by p: a step's process's own (what
  * lp_model_event_step answers first, after the path work it then skips). */
 static int event_step(const struct fb *b, const struct lp_hdr *h, const struct lp_proc *p, const char *path)
@@ -952,7 +947,7 @@ static void count_record(struct fb *b, const struct lp_hdr *h)
 		const char *path = lp_resolver_event_path(b->res, ev, pbuf, sizeof(pbuf));
 		int step = event_step(b, h, p, path);
 		char nb[32];
-		uint64_t bytes = is_copy(sc) && ev->ret > 0 ? (uint64_t)ev->ret : 0;
+		uint64_t bytes = lp_sc_is_copy(sc) && ev->ret > 0 ? (uint64_t)ev->ret : 0;
 		count_add(b, h, p, step, sc_label(sc, nb, sizeof(nb)), path, true, bytes, 1);
 		break;
 	}

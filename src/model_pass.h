@@ -22,6 +22,7 @@
 
 #include "layerprof/abi.h"
 #include "model_int.h"
+#include "syscalls.h"
 
 struct lp_resolver;
 
@@ -66,22 +67,6 @@ struct lp_p2rec {
 				 * lp_resolver_fdio_path(); mostly path (or a
 				 * copy's out) */
 };
-
-static inline bool lp_sc_is_copy(unsigned sc)
-{
-	return sc == LP_SC_COPY_FILE_RANGE || sc == LP_SC_SENDFILE || sc == LP_SC_SPLICE;
-}
-
-/* The fsync family: what commits a layer's or a db's writes */
-static inline bool lp_sc_is_sync(unsigned sc)
-{
-	return sc == LP_SC_FSYNC || sc == LP_SC_FDATASYNC || sc == LP_SC_SYNCFS || sc == LP_SC_SYNC_FILE_RANGE;
-}
-
-static inline bool lp_sc_is_rename(unsigned sc)
-{
-	return sc == LP_SC_RENAME || sc == LP_SC_RENAMEAT || sc == LP_SC_RENAMEAT2;
-}
 
 /* Syscalls whose second path pass 2 needs (str1): rename's and link's new
  * name, mount's target. */

@@ -322,8 +322,7 @@ void lp_pass1_record(struct lp_model *m, struct lp_resolver *res, const struct l
 		} else if (sc == LP_SC_MKDIR || sc == LP_SC_MKDIRAT || sc == LP_SC_MKNOD ||
 			   sc == LP_SC_MKNODAT) {
 			path = lp_resolve_path(res, ev, 0, buf, sizeof(buf));
-		} else if (sc == LP_SC_RENAME || sc == LP_SC_RENAMEAT || sc == LP_SC_RENAMEAT2 ||
-			   sc == LP_SC_LINK || sc == LP_SC_LINKAT || sc == LP_SC_SYMLINK ||
+		} else if (lp_sc_is_rename(sc) || sc == LP_SC_LINK || sc == LP_SC_LINKAT || sc == LP_SC_SYMLINK ||
 			   sc == LP_SC_SYMLINKAT) {
 			path = lp_resolve_path(res, ev, ev->nstr > 1 ? 1 : 0, buf, sizeof(buf));
 		}

@@ -43,10 +43,9 @@ bool lp_tape_keeps_tid(const struct lp_hdr *h)
 	if (h->kind != LP_EV_SYSCALL)
 		return false;
 	const struct lp_ev_syscall *ev = (const void *)h;
-	switch (h->aux) {
-	case LP_SC_FSYNC: case LP_SC_FDATASYNC: case LP_SC_SYNCFS: case LP_SC_SYNC_FILE_RANGE:
-	case LP_SC_RENAME: case LP_SC_RENAMEAT: case LP_SC_RENAMEAT2:
+	if (lp_sc_is_sync(h->aux) || lp_sc_is_rename(h->aux))
 		return true;
+	switch (h->aux) {
 	case LP_SC_OPEN:
 		return lp_open_writes(ev->args[1]);
 	case LP_SC_OPENAT:

@@ -72,6 +72,23 @@ struct lp_sc_desc {
 };
 
 /* The signature of sc, or NULL when sc is not a known lp_sc. */
+/* Syscall families the model tells apart */
+static inline bool lp_sc_is_copy(unsigned sc) /* in-kernel copies */
+{
+	return sc == LP_SC_COPY_FILE_RANGE || sc == LP_SC_SENDFILE || sc == LP_SC_SPLICE;
+}
+
+/* The fsync family: what commits a layer's or a db's writes */
+static inline bool lp_sc_is_sync(unsigned sc)
+{
+	return sc == LP_SC_FSYNC || sc == LP_SC_FDATASYNC || sc == LP_SC_SYNCFS || sc == LP_SC_SYNC_FILE_RANGE;
+}
+
+static inline bool lp_sc_is_rename(unsigned sc)
+{
+	return sc == LP_SC_RENAME || sc == LP_SC_RENAMEAT || sc == LP_SC_RENAMEAT2;
+}
+
 const struct lp_sc_desc *lp_sc_desc(unsigned sc);
 /* "openat", or NULL when unknown. */
 const char *lp_sc_name(unsigned sc);
