@@ -15,9 +15,11 @@
  *                       the CLI or write into the context snapshot,
  *                       model.h lp_context) to the snapshot's commit (its
  *                       metadata synced)
+ *   Dockerfile, .dockerignore loads: the client's send, without the
+ *                       engine's times (with them, as below)
  * else (FROM, WORKDIR and other metadata steps, steps whose work left no
- * trace) BuildKit's own "DONE 1.2s", else the time between its progress
- * lines; cached: none.
+ * trace) the engine's own times (rawjson), else BuildKit's "DONE 1.2s",
+ * else the time between its progress lines; cached: none.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,10 +164,16 @@ void lp_steps_time(struct lp_model *m)
 		 * DONE for them is the vertex's, snapshot preparation included
 		 * (1 s on a cold build when the base image is unpacked): that is
 		 * the time the build spent on the step, so it stays theirs */
-		if ((s->kind == LP_STEPK_COPY ||
-		     s->kind == LP_STEPK_RUN || s->kind == LP_STEPK_LOAD_DOCKERFILE ||
-		     s->kind == LP_STEPK_LOAD_DOCKERIGNORE) &&
-		    s->k_first_ns) {
+		/* the Dockerfile's and .dockerignore's loads: their own work is
+		 * one small file sent, a few hundred us at the end of the
+		 * engine's 6-60 ms (the session's set-up): with the engine's
+		 * times those are the step's, as for FROM */
+		bool definition = s->kind == LP_STEPK_LOAD_DOCKERFILE || s->kind == LP_STEPK_LOAD_DOCKERIGNORE;
+		if (definition && s->e_start_ns && s->e_end_ns >= s->e_start_ns) {
+			from_progress(s);
+			continue;
+		}
+		if ((s->kind == LP_STEPK_COPY || s->kind == LP_STEPK_RUN || definition) && s->k_first_ns) {
 			set(s, s->k_first_ns, s->k_last_ns, LP_TIME_KERNEL);
 			continue;
 		}

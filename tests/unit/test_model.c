@@ -958,6 +958,8 @@ Test(model, definition_sent_just_before_the_context_is_its_load_steps)
 				"\"started\":\"2026-12-06T10:00:00.088Z\",\"completed\":\"2026-12-06T10:00:00.092Z\"}]}");
 	syn_sc(&s, MS(89), 200, LP_SC_OPENAT, 9, 3000, "src", 1, NULL, 0, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	syn_file(&s, MS(90), 200, "Dockerfile", false, 20);
+	/* the daemon writes it into the definition's own snapshot */
+	syn_file(&s, MS(91), 100, SYN_ROOT "/overlay2/defsnapshotid000000000a/diff/Dockerfile", true, 20);
 	syn_progress(&s, MS(99), "{\"vertexes\":[{\"digest\":\"sha256:c\",\"name\":\"[internal] load build context\","
 				 "\"started\":\"2026-12-06T10:00:00.100Z\"}]}");
 	syn_sc(&s, MS(101), 200, LP_SC_OPENAT, 9, 3000, "src", 1, NULL, 0, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -976,6 +978,11 @@ Test(model, definition_sent_just_before_the_context_is_its_load_steps)
 	cr_assert_eq(m->context.step, (int)(cs - m->steps));
 	cr_assert_eq(def->agg.bytes_read, 20, "the Dockerfile read 10 ms before the context is #1's: %llu",
 		     (unsigned long long)def->agg.bytes_read);
+	/* its time: the engine's 4 ms (session set-up, then the send), not
+	 * the send's own 1 ms */
+	cr_assert_eq(def->time_src, LP_TIME_ENGINE);
+	cr_assert_eq(lp_step_start_ns(def), MS(88));
+	cr_assert_eq(lp_step_wall_ns(def), 4 * SYN_MS, "wall %llu", (unsigned long long)lp_step_wall_ns(def));
 	cr_assert_eq(cs->agg.bytes_read, 333, "the edited file's bytes only: %llu",
 		     (unsigned long long)cs->agg.bytes_read);
 	cr_assert_eq(m->context.walk_start_ns, MS(101), "walk from %llu",
