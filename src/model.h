@@ -311,11 +311,19 @@ struct lp_context {
 				 * thread's syncs, step_times.c) until the step ended */
 	/* The build client's walk of the context, compared with the daemon's
 	 * snapshot before (or instead of) any file is sent: its first and last
-	 * directory opened, from the engine's start of the step on (buildx
-	 * opens them O_DIRECTORY; known only with the engine's times). Most
-	 * of a rebuild's context step, growing with the context's size. */
+	 * directory opened (model_pass2.c ctx_walk). Most of a rebuild's
+	 * context step, growing with the context's size. */
 	uint64_t walk_start_ns, walk_end_ns;
 	uint64_t walk_ns;       /* walk_start_ns to the transfer's start (or the walk's end) */
+	uint64_t commit_end_ns; /* where the commit ended (step_times.c) */
+	/* The rest of the step, with the engine's times: its vertex before the
+	 * walk, between its parts and after the commit, where the kernel saw
+	 * no work of the client's or on the snapshot's files (the engine
+	 * prepares the snapshot and opens the session: 3-30 ms of a small
+	 * context's 4-40). walk + transfer + commit + engine = the step's
+	 * wall. Not BuildKit's active time: its vertex pauses while the
+	 * client walks. */
+	uint64_t engine_ns;
 };
 
 /* Layer/snapshot machinery costs (whole build; per step in lp_step.agg). */

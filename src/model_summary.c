@@ -98,8 +98,12 @@ void lp_model_summarize(struct lp_model *m)
 	lp_steps_time(m);
 	if (m->context.step >= 0) {
 		const struct lp_step *cs = &m->steps[m->context.step];
-		if (cs->time_src == LP_TIME_KERNEL && m->context.transfer_ns && cs->t_end_ns > m->context.end_ns)
-			m->context.commit_ns = cs->t_end_ns - m->context.end_ns;
+		struct lp_context *c = &m->context;
+		if (cs->time_src == LP_TIME_KERNEL && c->transfer_ns && c->commit_end_ns > c->end_ns)
+			c->commit_ns = c->commit_end_ns - c->end_ns;
+		uint64_t seen = c->walk_ns + c->transfer_ns + c->commit_ns, wall = lp_step_wall_ns(cs);
+		if (cs->time_src == LP_TIME_KERNEL && cs->e_start_ns && seen && wall > seen)
+			c->engine_ns = wall - seen;
 	}
 	/* summary */
 	struct lp_build *b = &m->build;

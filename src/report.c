@@ -281,6 +281,7 @@ cJSON *lp_report_doc(const struct lp_model *m, const char *file, const struct ta
 	cJSON_AddNumberToObject(jb, "context_transfer_ms", ms(m->context.transfer_ns));
 	cJSON_AddNumberToObject(jb, "context_commit_ms", ms(m->context.commit_ns));
 	cJSON_AddNumberToObject(jb, "context_walk_ms", ms(m->context.walk_ns));
+	cJSON_AddNumberToObject(jb, "context_engine_ms", ms(m->context.engine_ns));
 	if (b->image_bytes_source) {
 		cJSON_AddNumberToObject(jb, "image_bytes", (double)b->image_bytes);
 		cJSON_AddStringToObject(jb, "image_bytes_source", b->image_bytes_source);
@@ -511,16 +512,21 @@ void lp_report_print_text(FILE *out, const struct lp_model *m, const char *file,
 	if (m->context.walk_ns)
 		snprintf(walk, sizeof(walk), "%s%s walking the context%s", m->context.sent_files ? ", after " : " (",
 			 lp_fmt_duration_ns(m->context.walk_ns, bw, sizeof(bw)), m->context.sent_files ? "" : ")");
+	/* the rest of the engine's vertex, where no file work was seen */
+	char eng[96] = "", be[32];
+	if (m->context.engine_ns)
+		snprintf(eng, sizeof(eng), "; %s more in the engine (set-up, no file work)",
+			 lp_fmt_duration_ns(m->context.engine_ns, be, sizeof(be)));
 	if (!m->context.sent_files && !m->context.sent_bytes)
-		fprintf(out, "  context sent     nothing: the daemon had every file already%s\n", walk);
+		fprintf(out, "  context sent     nothing: the daemon had every file already%s%s\n", walk, eng);
 	else
-		fprintf(out, "  context sent     %llu %s, %s (%llu added, %llu changed) in %s%s%s%s\n",
+		fprintf(out, "  context sent     %llu %s, %s (%llu added, %llu changed) in %s%s%s%s%s\n",
 			(unsigned long long)m->context.sent_files, lp_plural(m->context.sent_files, "file", "files"),
 			lp_fmt_bytes(m->context.sent_bytes, b1, sizeof(b1)),
 			(unsigned long long)m->context.added_files, (unsigned long long)m->context.changed_files,
 			lp_fmt_duration_ns(tns, b2, sizeof(b2)), walk,
 			m->context.commit_ns ? ", its snapshot committed in " : "",
-			m->context.commit_ns ? lp_fmt_duration_ns(m->context.commit_ns, b3, sizeof(b3)) : "");
+			m->context.commit_ns ? lp_fmt_duration_ns(m->context.commit_ns, b3, sizeof(b3)) : "", eng);
 	if (b->image_bytes_source)
 		fprintf(out, "  image size       %s (%s)\n", lp_fmt_bytes(b->image_bytes, b1, sizeof(b1)),
 		       !strcmp(b->image_bytes_source, "image inspect")

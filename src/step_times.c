@@ -10,11 +10,12 @@
  *                       the image's stores); a COPY with the engine's
  *                       times then to its layer's commit (the daemon's
  *                       syncs after it, copy_commit_ends)
- *   load build context  the client's walk of the context (with the
- *                       engine's times), then the transfer (first read of
- *                       the CLI or write into the context snapshot,
- *                       model.h lp_context) to the snapshot's commit (its
- *                       metadata synced)
+ *   load build context  the client's walk of the context, then the
+ *                       transfer (first read of the CLI or write into
+ *                       the context snapshot, model.h lp_context) to the
+ *                       snapshot's commit (its metadata synced); with the
+ *                       engine's times, its whole vertex too (the
+ *                       engine's own set-up before the walk)
  *   Dockerfile, .dockerignore loads: the client's send, without the
  *                       engine's times (with them, as below)
  * else (FROM, WORKDIR and other metadata steps, steps whose work left no
@@ -81,6 +82,22 @@ static uint64_t context_end(const struct lp_model *m, const struct lp_step *s)
 		if (pv->commit_ts[k] > end)
 			end = pv->commit_ts[k];
 	return end;
+}
+
+/* The context step's time: what the kernel saw of it (a to b: the walk,
+ * the transfer, the commit), and with the engine's times its whole
+ * vertex too: before the client's walk the engine prepares the snapshot
+ * and opens the session, work the kernel sees no file of (the rest is
+ * lp_context.engine_ns). */
+static void context_set(struct lp_step *s, uint64_t a, uint64_t b)
+{
+	if (s->e_start_ns && s->e_end_ns >= s->e_start_ns) {
+		if (s->e_start_ns < a)
+			a = s->e_start_ns;
+		if (s->e_end_ns > b)
+			b = s->e_end_ns;
+	}
+	set(s, a, b, LP_TIME_KERNEL);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -150,12 +167,13 @@ void lp_steps_time(struct lp_model *m)
 		}
 		if ((int)i == m->context.step && m->context.end_ns > m->context.start_ns &&
 		    m->context.start_ns) {
-			set(s, m->context.start_ns - m->context.walk_ns, context_end(m, s), LP_TIME_KERNEL);
+			m->context.commit_end_ns = context_end(m, s);
+			context_set(s, m->context.start_ns - m->context.walk_ns, m->context.commit_end_ns);
 			continue;
 		}
 		if ((int)i == m->context.step && !m->context.start_ns && m->context.walk_ns) {
 			/* nothing sent: the walk was the step */
-			set(s, m->context.walk_start_ns, m->context.walk_end_ns, LP_TIME_KERNEL);
+			context_set(s, m->context.walk_start_ns, m->context.walk_end_ns);
 			continue;
 		}
 		if (s->kind == LP_STEPK_EXPORT)
