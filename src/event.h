@@ -25,6 +25,20 @@
 
 #include "layerprof/abi.h"
 
+/* The header of a record user space writes (a seed, progress line,
+ * context file...): size is the whole record, padded to 8; flags are left
+ * as they are (the caller zeroed the record). */
+static inline void lp_hdr_set(struct lp_hdr *h, size_t size, unsigned kind, uint32_t tgid, uint32_t tid,
+			      uint32_t aux, uint64_t ts)
+{
+	h->size = (__u16)size;
+	h->kind = (__u8)kind;
+	h->tgid = tgid;
+	h->tid = tid;
+	h->aux = aux;
+	h->ts = ts;
+}
+
 /* "syscall", "fork", ... "context_file"; NULL for an unknown kind. */
 const char *lp_kind_name(unsigned kind);
 /* Size of the fixed part of a known kind (0 when unknown). */

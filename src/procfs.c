@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "event.h"
 #include "redact.h"
 #include "trace.h"
 #include "util.h"
@@ -239,12 +240,7 @@ int lp_write_trace_pid(struct lp_writer *w, uint32_t pid, enum lp_trace_why why,
 {
 	struct lp_rec_trace_pid rec;
 	memset(&rec, 0, sizeof(rec));
-	rec.h.size = sizeof(rec);
-	rec.h.kind = LP_REC_TRACE_PID;
-	rec.h.tgid = pid;
-	rec.h.tid = pid;
-	rec.h.aux = why;
-	rec.h.ts = lp_now_ns();
+	lp_hdr_set(&rec.h, sizeof(rec), LP_REC_TRACE_PID, pid, pid, why, lp_now_ns());
 	if (comm)
 		strncpy(rec.comm, comm, LP_COMM_LEN - 1);
 	return lp_writer_append(w, &rec, sizeof(rec));
@@ -282,14 +278,9 @@ static int write_proc_seed(struct lp_writer *w, const struct lp_procinfo *pi)
 	size_t padded = round8(size);
 	char *buf = lp_xcalloc(1, padded);
 	struct lp_rec_proc_seed *rec = (struct lp_rec_proc_seed *)buf;
-	rec->h.size = (__u16)padded;
-	rec->h.kind = LP_REC_PROC_SEED;
+	lp_hdr_set(&rec->h, padded, LP_REC_PROC_SEED, pi->pid, pi->pid, pi->ppid, lp_now_ns());
 	rec->h.flags = (cut_exe ? LP_F_STR0_TRUNC : 0) | (cut_cwd ? LP_F_STR1_TRUNC : 0) |
 		       (cut_args ? LP_F_ARGV_TRUNC : 0);
-	rec->h.tgid = pi->pid;
-	rec->h.tid = pi->pid;
-	rec->h.aux = pi->ppid;
-	rec->h.ts = lp_now_ns();
 	rec->exe_len = (__u16)exe_len;
 	rec->cwd_len = (__u16)cwd_len;
 	rec->cmdline_len = (__u16)cl;
@@ -318,13 +309,8 @@ static int write_fd_seed(struct lp_writer *w, uint32_t pid, int fd, const char *
 	char buf[FD_SEED_BUF];
 	memset(buf, 0, padded);
 	struct lp_rec_fd_seed *rec = (struct lp_rec_fd_seed *)buf;
-	rec->h.size = (__u16)padded;
-	rec->h.kind = LP_REC_FD_SEED;
+	lp_hdr_set(&rec->h, padded, LP_REC_FD_SEED, pid, pid, (__u32)fd, lp_now_ns());
 	rec->h.flags = flags;
-	rec->h.tgid = pid;
-	rec->h.tid = pid;
-	rec->h.aux = (__u32)fd;
-	rec->h.ts = lp_now_ns();
 	rec->path_len = (__u16)(n + 1);
 	memcpy(buf + sizeof(*rec), target, n);
 	return lp_writer_append(w, buf, padded);

@@ -39,6 +39,7 @@
 #include "cmdline.h"
 #include "commands.h"
 #include "dockerctx.h"
+#include "event.h"
 #include "exitcode.h"
 #include "loader.h"
 #include "otlp.h"
@@ -531,11 +532,7 @@ static int write_context_entry(struct rec *r, const struct lp_ctx_file *f, uint3
 	size_t size = (sizeof(struct lp_rec_context_file) + plen + 7) & ~(size_t)7;
 	memset(buf, 0, size);
 	struct lp_rec_context_file *rec = (struct lp_rec_context_file *)buf;
-	rec->h.size = (__u16)size;
-	rec->h.kind = LP_REC_CONTEXT_FILE;
-	rec->h.tgid = tgid;
-	rec->h.aux = aux;
-	rec->h.ts = ts;
+	lp_hdr_set(&rec->h, size, LP_REC_CONTEXT_FILE, tgid, 0, aux, ts);
 	rec->size = f->size;
 	rec->mtime_ns = f->mtime_ns;
 	rec->mode = f->mode;
@@ -867,12 +864,7 @@ static void store_line_tid(struct rec *r, const struct outpipe *p, const char *t
 	size_t size = (sizeof(struct lp_rec_progress) + len + 7) & ~(size_t)7;
 	memset(buf, 0, size);
 	struct lp_rec_progress *rec = (struct lp_rec_progress *)buf;
-	rec->h.size = (__u16)size;
-	rec->h.kind = LP_REC_PROGRESS;
-	rec->h.tgid = tgid;
-	rec->h.tid = tid ? tid : tgid;
-	rec->h.aux = (uint32_t)stream;
-	rec->h.ts = ts;
+	lp_hdr_set(&rec->h, size, LP_REC_PROGRESS, tgid, tid ? tid : tgid, (uint32_t)stream, ts);
 	rec->len = (__u16)len;
 	rec->flags = continues ? LP_PROGRESS_CONTINUES : 0;
 	memcpy(buf + sizeof(*rec), text, len);

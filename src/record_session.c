@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "event.h"
 #include "record_int.h"
 #include "shim.h"
 
@@ -165,12 +166,7 @@ static void write_build_record(struct rec *r, uint32_t pid, uint32_t tid, uint32
 		return;
 	uint8_t *buf = lp_xcalloc(1, size);
 	struct lp_rec_build *rec = (struct lp_rec_build *)buf;
-	rec->h.size = (__u16)size;
-	rec->h.kind = LP_REC_BUILD;
-	rec->h.tgid = pid;
-	rec->h.tid = tid ? tid : pid;
-	rec->h.aux = what;
-	rec->h.ts = lp_now_ns();
+	lp_hdr_set(&rec->h, size, LP_REC_BUILD, pid, tid ? tid : pid, what, lp_now_ns());
 	rec->len = (__u16)len;
 	memcpy(buf + sizeof(*rec), json, len);
 	if (lp_writer_append(r->w, buf, size) < 0 && lp_writer_error(r->w))
