@@ -878,6 +878,19 @@ static void buildx_rawjson_start(struct synth *s, const char *dockerfile_json)
 	syn_trace_pid(s, T0 - 50 * SYN_MS, 200, "docker-buildx");
 }
 
+/* The client (pid 200) sends the edited src/index.js (333 B) at t ms;
+ * dockerd (pid 100) writes it as .tmp.1000 at t + 1 and renames it over
+ * at t + 2. */
+static void send_edited_index_js(struct synth *s, uint64_t t)
+{
+	syn_file(s, MS(t), 200, "src/index.js", false, 333);
+	const char *p = SYN_CTX "/src/index.js", *tmp = SYN_CTX "/src/.tmp.1000";
+	syn_sc(s, MS(t + 1), 100, LP_SC_OPENAT, 25, 9000, tmp, 1, NULL, 0, O_WRONLY | O_CREAT | O_CLOEXEC);
+	syn_fdio(s, MS(t + 1) + 50000, 100, 25, 0, 333, 10000);
+	syn_sc(s, MS(t + 1) + 60000, 100, LP_SC_CLOSE, 0, 1000, NULL, 0, NULL, 0, 0);
+	syn_rename(s, MS(t + 2), 100, tmp, p);
+}
+
 /* A rebuild through buildx (rawjson): the client walks the context's
  * directories (opened O_DIRECTORY) from 110 to 150 ms, then sends the one
  * edited file at 180 ms, which the daemon writes into the context
@@ -906,12 +919,7 @@ Test(model, context_step_starts_with_the_clients_walk)
 	/* a directory opened without O_DIRECTORY (the 20.10 CLI's Go walk) */
 	syn_sc(&s, MS(151), 200, LP_SC_OPENAT, 9, 3000, "node_modules", 1, NULL, 0, O_RDONLY | O_CLOEXEC);
 	syn_sc(&s, MS(152), 200, LP_SC_OPENAT, 9, 3000, ".git/refs/tags", 1, NULL, 0, O_RDONLY | O_CLOEXEC);
-	syn_file(&s, MS(180), 200, "src/index.js", false, 333); /* the CLI sends it */
-	const char *p = SYN_CTX "/src/index.js", *tmp = SYN_CTX "/src/.tmp.1000";
-	syn_sc(&s, MS(181), 100, LP_SC_OPENAT, 25, 9000, tmp, 1, NULL, 0, O_WRONLY | O_CREAT | O_CLOEXEC);
-	syn_fdio(&s, MS(181) + 50000, 100, 25, 0, 333, 10000);
-	syn_sc(&s, MS(181) + 60000, 100, LP_SC_CLOSE, 0, 1000, NULL, 0, NULL, 0, 0);
-	syn_rename(&s, MS(182), 100, tmp, p);
+	send_edited_index_js(&s, 180);
 	syn_progress(&s, MS(201), "{\"vertexes\":[{\"digest\":\"sha256:c\",\"name\":\"[internal] load build context\","
 				  "\"started\":\"2026-12-06T10:00:00.100Z\",\"completed\":\"2026-12-06T10:00:00.200Z\"}]}");
 	syn_close(&s, NULL);
@@ -968,12 +976,7 @@ Test(model, definition_sent_just_before_the_context_is_its_load_steps)
 	syn_progress(&s, MS(99), "{\"vertexes\":[{\"digest\":\"sha256:c\",\"name\":\"[internal] load build context\","
 				 "\"started\":\"2026-12-06T10:00:00.100Z\"}]}");
 	syn_sc(&s, MS(101), 200, LP_SC_OPENAT, 9, 3000, "src", 1, NULL, 0, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	syn_file(&s, MS(120), 200, "src/index.js", false, 333);
-	const char *p = SYN_CTX "/src/index.js", *tmp = SYN_CTX "/src/.tmp.1000";
-	syn_sc(&s, MS(121), 100, LP_SC_OPENAT, 25, 9000, tmp, 1, NULL, 0, O_WRONLY | O_CREAT | O_CLOEXEC);
-	syn_fdio(&s, MS(121) + 50000, 100, 25, 0, 333, 10000);
-	syn_sc(&s, MS(121) + 60000, 100, LP_SC_CLOSE, 0, 1000, NULL, 0, NULL, 0, 0);
-	syn_rename(&s, MS(122), 100, tmp, p);
+	send_edited_index_js(&s, 120);
 	syn_progress(&s, MS(131), "{\"vertexes\":[{\"digest\":\"sha256:c\",\"name\":\"[internal] load build context\","
 				  "\"started\":\"2026-12-06T10:00:00.100Z\",\"completed\":\"2026-12-06T10:00:00.130Z\"}]}");
 	syn_close(&s, NULL);
