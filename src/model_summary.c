@@ -101,6 +101,8 @@ void lp_model_summarize(struct lp_model *m)
 		struct lp_context *c = &m->context;
 		if (cs->time_src == LP_TIME_KERNEL && c->transfer_ns && c->commit_end_ns > c->end_ns)
 			c->commit_ns = c->commit_end_ns - c->end_ns;
+		else if (cs->time_src == LP_TIME_KERNEL && !c->start_ns && c->commit_end_ns > c->walk_end_ns)
+			c->commit_ns = c->commit_end_ns - c->walk_end_ns; /* nothing sent */
 		uint64_t seen = c->walk_ns + c->transfer_ns + c->commit_ns, wall = lp_step_wall_ns(cs);
 		if (cs->time_src == LP_TIME_KERNEL && cs->e_start_ns && seen && wall > seen)
 			c->engine_ns = wall - seen;

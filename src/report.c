@@ -517,7 +517,12 @@ void lp_report_print_text(FILE *out, const struct lp_model *m, const char *file,
 	if (m->context.engine_ns)
 		snprintf(eng, sizeof(eng), "; %s more in the engine (set-up, no file work)",
 			 lp_fmt_duration_ns(m->context.engine_ns, be, sizeof(be)));
-	if (!m->context.sent_files && !m->context.sent_bytes)
+	if (!m->context.sent_files && !m->context.sent_bytes && m->context.walk_ns && m->context.commit_ns)
+		fprintf(out, "  context sent     nothing: the daemon had every file already (%s walking the context, "
+			     "its snapshot's metadata synced in %s)%s\n",
+			lp_fmt_duration_ns(m->context.walk_ns, bw, sizeof(bw)),
+			lp_fmt_duration_ns(m->context.commit_ns, b3, sizeof(b3)), eng);
+	else if (!m->context.sent_files && !m->context.sent_bytes)
 		fprintf(out, "  context sent     nothing: the daemon had every file already%s%s\n", walk, eng);
 	else
 		fprintf(out, "  context sent     %llu %s, %s (%llu added, %llu changed) in %s%s%s%s%s\n",

@@ -878,6 +878,44 @@ static void buildx_rawjson_start(struct synth *s, const char *dockerfile_json)
 	syn_trace_pid(s, T0 - 50 * SYN_MS, 200, "docker-buildx");
 }
 
+/* A 20.10 rebuild that sends nothing: the client walks the context at
+ * 36-37 ms, then dockerd syncs BuildKit's metadata at 40 and 45 ms; the
+ * DONE line (0.0 s) comes at 50 ms; a sync at 120 ms is later work. The
+ * step is the walk and those syncs: 36 to 45 ms. */
+Test(model, context_nothing_sent_is_its_walk_and_metadata_sync)
+{
+	struct synth s;
+	common_start(&s, BAD_ORDER_DOCKERFILE);
+	project_manifest(&s);
+	syn_ctx_entry(&s, "src/lib", 0, 040755); /* empty */
+	internal_steps(&s, "docker.io/layerprof/busybox:latest");
+	syn_progress(&s, MS(30), "#4 [1/5] FROM docker.io/layerprof/busybox");
+	syn_progress(&s, MS(31), "#4 DONE 0.0s");
+	syn_sc(&s, MS(36), 200, LP_SC_OPENAT, 9, 3000, ".", 1, NULL, 0, O_RDONLY | O_CLOEXEC);
+	syn_sc(&s, MS(36) + 50000, 200, LP_SC_OPENAT, 9, 3000, "src", 1, NULL, 0, O_RDONLY | O_CLOEXEC);
+	syn_sc(&s, MS(37), 200, LP_SC_OPENAT, 9, 3000, "src/lib", 1, NULL, 0, O_RDONLY | O_CLOEXEC);
+	thread_sync(&s, MS(40), 100, SYN_MS);
+	thread_sync(&s, MS(45), 101, SYN_MS);
+	syn_progress(&s, MS(49), "#5 [internal] load build context");
+	syn_progress(&s, MS(50), "#5 DONE 0.0s");
+	thread_sync(&s, MS(120), 100, SYN_MS);
+	syn_close(&s, NULL);
+
+	struct lp_model *m = load(s.path);
+	const struct lp_step *cs = step(m, "#5");
+	cr_assert_eq(m->context.step, (int)(cs - m->steps));
+	cr_assert_eq(m->context.sent_files, 0);
+	cr_assert_eq(cs->time_src, LP_TIME_KERNEL, "time %d, walk %llu-%llu, start %llu", (int)cs->time_src,
+		     (unsigned long long)m->context.walk_start_ns, (unsigned long long)m->context.walk_end_ns,
+		     (unsigned long long)m->context.start_ns);
+	cr_assert_eq(lp_step_start_ns(cs), MS(36));
+	cr_assert_eq(lp_step_end_ns(cs), MS(45), "ends %llu", (unsigned long long)lp_step_end_ns(cs));
+	cr_assert_eq(m->context.walk_ns, SYN_MS);
+	cr_assert_eq(m->context.commit_ns, 8 * SYN_MS, "commit %llu", (unsigned long long)m->context.commit_ns);
+	lp_model_free(m);
+	unlink(s.path);
+}
+
 /* The client (pid 200) sends the edited src/index.js (333 B) at t ms;
  * dockerd (pid 100) writes it as .tmp.1000 at t + 1 and renames it over
  * at t + 2. */
