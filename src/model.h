@@ -308,7 +308,8 @@ struct lp_context {
 	uint64_t transfer_ns;   /* first to last kernel-observed transfer I/O (CLI reads,
 				 * daemon writes into the snapshot); else the step's time */
 	uint64_t commit_ns;     /* after the transfer, the snapshot's commit (the writing
-				 * thread's syncs, step_times.c) until the step ended */
+				 * thread's syncs, step_times.c) until the step ended;
+				 * nothing sent: the daemon's syncs after the walk */
 	/* The build client's walk of the context, compared with the daemon's
 	 * snapshot before (or instead of) any file is sent: its first and last
 	 * directory opened (model_pass2.c ctx_walk). Most of a rebuild's
