@@ -1081,7 +1081,7 @@ void lp_pass2_begin(struct lp_model *m)
 	lp_priv(m)->nstep_mounts = 0;
 	if (!lp_priv(m)->prov && !lp_priv(m)->no_provenance) {
 		lp_priv(m)->prov = lp_prov_new();
-		lp_prov_use_paths(lp_priv(m)->prov, &lp_priv(m)->paths);
+		lp_prov_expect_ids(lp_priv(m)->prov, lp_priv(m)->paths.n);
 	}
 }
 
