@@ -18,6 +18,7 @@
 #include "util.h"
 
 struct lp_provenance;
+struct lp_prov_queue;
 
 /* What pass 2 needs to know of one interned path, worked out the first
  * time (attribution and display are functions of the path once the
@@ -166,6 +167,7 @@ struct lp_priv {
 	size_t npinfo;
 	/* Is a container path still what a COPY placed there? (provenance.h) */
 	struct lp_provenance *prov;
+	struct lp_prov_queue *provq; /* pass 2's calls of prov, on its own thread (prov_queue.h) */
 	struct lp_u64map file_by_key; /* (step + 1 << 32 | shown path id) -> file index */
 	/* [step]: does its command have a --mount? 0 not looked at yet, 1 no, 2 yes (pass 2) */
 	uint8_t *step_mounts;

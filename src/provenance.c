@@ -9,12 +9,12 @@
  * Pass 2 asks about a file at almost every event, mostly by a path it has
  * interned (the *_id calls): the entry of a file is then found by its
  * stage and path id in an array (prov_ids), and the map, with its hash and
- * compare of the whole key, is asked only the first time. The table the
- * ids come from is never read here (pass 2 may run this on a thread of its
- * own while it interns more paths). The same goes
+ * compare of the whole key, is asked only the first time. The same goes
  * for the directories above it, which lp_prov_from_copy_id() asks about
  * at each container read: each directory prefix ("/a/b/") gets an id of
  * its own (dirnames) with its parent's, so the walk up is array steps.
+ * The table the path ids come from is never read here: pass 2 runs this
+ * on a thread of its own (prov_queue.c) while it interns more paths.
  */
 #include "provenance.h"
 
