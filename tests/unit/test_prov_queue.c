@@ -12,7 +12,7 @@
 #include "util.h"
 
 #define NPATHS 3000
-#define NOPS 120000 /* more calls than the queue's batches hold at once */
+#define NOPS 400000 /* more calls than the queue's batches hold at once */
 
 static uint64_t rng = 88172645463325252ull;
 static uint32_t rnd(uint32_t n)
@@ -29,7 +29,7 @@ static void script(struct lp_provenance *direct, struct lp_prov_queue *q, const 
 		   const uint32_t *ids)
 {
 	static const char *const stages[] = { "", "build" };
-	bool want[NOPS];
+	static bool want[NOPS];
 	size_t nask = 0, ntaken = 0;
 	for (int i = 0; i < NOPS; i++) {
 		const char *st = stages[rnd(2)];
