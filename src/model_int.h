@@ -304,6 +304,8 @@ void lp_model_reset_mounts(struct lp_model *m);
 const char *lp_model_translate(const struct lp_model *m, const char *path, char *buf, size_t len);
 /* Pass 2's view of an interned path id (grown on demand; never NULL). */
 struct lp_pinfo *lp_model_pinfo_slow(const struct lp_model *m, uint32_t id);
+/* Room for the pinfo of ids below n, exactly (zeroed). */
+void lp_model_pinfo_reserve(const struct lp_model *m, size_t n);
 static inline struct lp_pinfo *lp_model_pinfo(const struct lp_model *m, uint32_t id)
 {
 	struct lp_priv *pv = lp_priv(m);
