@@ -298,16 +298,22 @@ const char *lp_model_translate(const struct lp_model *m, const char *path, char 
 
 /* ------------------------------------------------------ interned paths */
 
+void lp_model_pinfo_reserve(const struct lp_model *m, size_t n)
+{
+	struct lp_priv *pv = lp_priv(m);
+	if (n <= pv->npinfo)
+		return;
+	pv->pinfo = lp_xrealloc(pv->pinfo, n * sizeof(*pv->pinfo));
+	memset(pv->pinfo + pv->npinfo, 0, (n - pv->npinfo) * sizeof(*pv->pinfo));
+	pv->npinfo = n;
+}
+
 struct lp_pinfo *lp_model_pinfo_slow(const struct lp_model *m, uint32_t id)
 {
 	struct lp_priv *pv = lp_priv(m);
-	if (id >= pv->npinfo) {
-		/* ids come in order: grow by a quarter (an entry per path) */
-		size_t n = (size_t)id + 1 + ((size_t)id + 1) / 4 + 4096;
-		pv->pinfo = lp_xrealloc(pv->pinfo, n * sizeof(*pv->pinfo));
-		memset(pv->pinfo + pv->npinfo, 0, (n - pv->npinfo) * sizeof(*pv->pinfo));
-		pv->npinfo = n;
-	}
+	/* ids come in order: grow by a quarter (an entry per path) */
+	if (id >= pv->npinfo)
+		lp_model_pinfo_reserve(m, (size_t)id + 1 + ((size_t)id + 1) / 4 + 4096);
 	struct lp_pinfo *pi = &pv->pinfo[id];
 	if (!(pi->known & PI_BASE)) {
 		const char *s = lp_model_path(m, id);

@@ -16,6 +16,7 @@
 
 #include "dockerfile.h"
 #include "progress.h"
+#include "prov_queue.h"
 #include "provenance.h"
 #include "util.h"
 
@@ -255,6 +256,7 @@ static void priv_free(struct lp_model *m)
 	lp_smap_free(&pv->ctx_idx);
 	lp_smap_free(&pv->ctx_dirs);
 	lp_smap_free(&pv->rfc_seen);
+	lp_provq_finish(pv->provq); /* (pass 2 ends it; a model freed before that) */
 	lp_prov_free(pv->prov);
 	lp_smap_free(&pv->snap_idx);
 	for (size_t i = 0; i < pv->nsnaps; i++) {

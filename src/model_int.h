@@ -18,6 +18,7 @@
 #include "util.h"
 
 struct lp_provenance;
+struct lp_prov_queue;
 
 /* What pass 2 needs to know of one interned path, worked out the first
  * time (attribution and display are functions of the path once the
@@ -170,6 +171,7 @@ struct lp_priv {
 	size_t npinfo;
 	/* Is a container path still what a COPY placed there? (provenance.h) */
 	struct lp_provenance *prov;
+	struct lp_prov_queue *provq; /* pass 2's calls of prov, on its own thread (prov_queue.h) */
 	struct lp_u64map file_by_key; /* (step + 1 << 32 | shown path id) -> file index */
 	/* [step]: does its command have a --mount? 0 not looked at yet, 1 no, 2 yes (pass 2) */
 	uint8_t *step_mounts;
@@ -309,6 +311,8 @@ void lp_model_reset_mounts(struct lp_model *m);
 const char *lp_model_translate(const struct lp_model *m, const char *path, char *buf, size_t len);
 /* Pass 2's view of an interned path id (grown on demand; never NULL). */
 struct lp_pinfo *lp_model_pinfo_slow(const struct lp_model *m, uint32_t id);
+/* Room for the pinfo of ids below n, exactly (zeroed). */
+void lp_model_pinfo_reserve(const struct lp_model *m, size_t n);
 static inline struct lp_pinfo *lp_model_pinfo(const struct lp_model *m, uint32_t id)
 {
 	struct lp_priv *pv = lp_priv(m);

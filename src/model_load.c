@@ -17,7 +17,8 @@
  * The trace is decoded once, by the reader's own thread ahead of pass 1
  * (trace_reader.c, for a trace over 4 MiB); pass 1 also writes what pass 2 needs of each record
  * onto a compact tape in memory, with its paths already resolved and
- * interned, and pass 2 replays the tape. A tape that would outgrow its
+ * interned, and pass 2 replays the tape, its layer provenance on a thread
+ * of its own (prov_queue.c). A tape that would outgrow its
  * budget (a huge trace) is dropped: pass 2 then reads the trace a second
  * time, and memory stays bounded. Otherwise memory grows with processes,
  * distinct paths and steps, not with the number of events. A view that

@@ -21,6 +21,7 @@
 
 #include "event.h"
 #include "meter.h"
+#include "prov_queue.h"
 #include "provenance.h"
 #include "syscalls.h"
 #include "util.h"
@@ -248,9 +249,12 @@ static void commit_see(struct lp_model *m, const struct lp_hdr *h, const char *p
 	pv->commit_tid = 0;
 }
 
+static void settle_reads(struct lp_model *m);
+
 /* Daemon wrote into the context snapshot. */
 static void ctx_sent(struct lp_model *m, const char *rel, bool changed, uint64_t bytes, uint64_t ts)
 {
+	settle_reads(m); /* (a new context file changes what a container read finds) */
 	struct lp_ctx_file *c = lp_model_ctx_get(m, rel, true);
 	if (!c->sent) {
 		c->sent = true;
@@ -394,7 +398,13 @@ static struct lp_file *file_get_id(struct lp_model *m, int step, uint32_t sid, e
 	const uint64_t *found = lp_u64map_find(&pv->file_by_key, key);
 	if (found)
 		return &m->files[*found];
-	lp_grow((void **)&m->files, &pv->files_cap, m->nfiles + 1, sizeof(struct lp_file));
+	if (m->nfiles == pv->files_cap) {
+		/* doubled, but not zeroed as lp_grow() would (each row is, when
+		 * made): the pages of rows not made yet stay untouched, out of
+		 * the resident memory (up to ~20 MiB on the 10M-event trace) */
+		pv->files_cap = pv->files_cap ? pv->files_cap * 2 : 16;
+		m->files = lp_xrealloc(m->files, pv->files_cap * sizeof(struct lp_file));
+	}
 	size_t idx = m->nfiles++;
 	struct lp_file *f = &m->files[idx];
 	memset(f, 0, sizeof(*f));
@@ -415,10 +425,17 @@ struct lp_file *lp_model_file_get(struct lp_model *m, int step, const char *path
 	return file_get_id(m, step, lp_model_intern(m, path), space, ts);
 }
 
-/* container_read() of an interned path. Done again for the same step and
- * path with the same context files known, it would find what it found
- * (its result depends on those alone, and context files are only added),
- * and note_rfc() would note nothing new: skip it. */
+/* container_read() of an interned path, when provenance says the file
+ * is the one a COPY placed (not the installer's own copy: provenance.h).
+ * Provenance answers on its own thread, a while later (prov_queue.h): the
+ * answer is acted on then (container_read_answer). That is the same as at
+ * once because what container_read() depends on and changes (the context
+ * files known, what note_rfc() noted) changes nowhere else but in
+ * ctx_sent() and note_rfc(), and every answer is taken before those
+ * (settle_reads). Done again for the same step and path with the same
+ * context files known, it would find what it found (its result depends on
+ * those alone, and context files are only added), and note_rfc() would
+ * note nothing new: skip it. */
 static void container_read_id(struct lp_model *m, int step, const char *cpath, uint32_t id)
 {
 	if (!lp_priv(m)->prov)
@@ -427,13 +444,37 @@ static void container_read_id(struct lp_model *m, int step, const char *cpath, u
 	uint32_t gen = (uint32_t)m->nctx_files;
 	if (cpath == lp_model_path(m, id) && pi->read_step == step + 1 && pi->read_gen == gen)
 		return;
-	/* the installer's own copy, not the one COPY placed (provenance.h) */
-	if (!lp_prov_from_copy_id(lp_priv(m)->prov, m->steps[step].stage, cpath, id))
+	struct lp_provq_ask a = { .cpath = cpath, .id = id, .step = step, .gen = gen };
+	lp_provq_ask_from_copy(lp_priv(m)->provq, m->steps[step].stage, &a);
+}
+
+static void container_read_answer(struct lp_model *m, const struct lp_provq_ask *a, bool from_copy)
+{
+	if (!from_copy)
 		return;
-	container_read(m, step, cpath);
-	pi = lp_model_pinfo(m, id);
-	pi->read_step = step + 1;
-	pi->read_gen = gen;
+	container_read(m, a->step, a->cpath);
+	struct lp_pinfo *pi = lp_model_pinfo(m, a->id);
+	pi->read_step = a->step + 1;
+	pi->read_gen = (uint32_t)a->gen;
+}
+
+/* The answers provenance has given so far acted on. */
+static void take_answers(struct lp_model *m)
+{
+	struct lp_prov_queue *q = lp_priv(m)->provq;
+	struct lp_provq_ask a;
+	bool yes;
+	while (q && lp_provq_pending(q) && lp_provq_answer(q, &a, &yes))
+		container_read_answer(m, &a, yes);
+}
+
+/* Every question asked answered and acted on: before what a
+ * container_read() depends on changes. */
+static void settle_reads(struct lp_model *m)
+{
+	struct lp_prov_queue *q = lp_priv(m)->provq;
+	if (q && lp_provq_settle(q))
+		take_answers(m);
 }
 
 /* The file row of an interned path for step, as process p shows it (the
@@ -590,7 +631,7 @@ static void prov_gone(struct lp_model *m, int step, const struct lp_proc *p, con
 	enum lp_path_space space;
 	uint32_t sid;
 	const char *c = display_maybe_id(m, step, p, path, id, buf, sizeof(buf), &space, &sid);
-	lp_prov_gone_id(lp_priv(m)->prov, m->steps[step].stage, c, sid, dir, ts);
+	lp_provq_gone(lp_priv(m)->provq, m->steps[step].stage, c, sid, dir, ts);
 }
 
 /* A COPY/ADD step's daemon wrote `shown` (a container path) into its layer. */
@@ -598,7 +639,7 @@ static void prov_placed(struct lp_model *m, int step, uint32_t sid, enum lp_path
 {
 	if (!lp_priv(m)->prov || step < 0 || space != LP_PATH_CONTAINER || m->steps[step].kind != LP_STEPK_COPY)
 		return;
-	lp_prov_placed_id(lp_priv(m)->prov, m->steps[step].stage, lp_model_path(m, sid), sid, ts);
+	lp_provq_placed(lp_priv(m)->provq, m->steps[step].stage, lp_model_path(m, sid), sid, ts);
 }
 
 /* Does RUN step `step`'s command have a --mount? Asked at each of its
@@ -674,7 +715,7 @@ static void layer_write(struct lp_model *m, int step, const struct lp_proc *p, u
 {
 	const char *shown = lp_model_path(m, sid);
 	if (lp_priv(m)->prov && layer_work(m, step, p, shown, space))
-		lp_prov_write_id(lp_priv(m)->prov, m->steps[step].stage, shown, sid, step, bytes);
+		lp_provq_write(lp_priv(m)->provq, m->steps[step].stage, shown, sid, step, bytes);
 }
 
 static void layer_read(struct lp_model *m, int step, const struct lp_proc *p, uint32_t sid,
@@ -682,7 +723,7 @@ static void layer_read(struct lp_model *m, int step, const struct lp_proc *p, ui
 {
 	const char *shown = lp_model_path(m, sid);
 	if (lp_priv(m)->prov && layer_work(m, step, p, shown, space))
-		lp_prov_read_id(lp_priv(m)->prov, m->steps[step].stage, shown, sid, step);
+		lp_provq_read(lp_priv(m)->provq, m->steps[step].stage, shown, sid, step);
 }
 
 /* A host or container path (id: its interned id, or 0) as a container
@@ -787,6 +828,7 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 				else
 					ctx_sent(m, rel, false, 0, h->ts);
 			} else if (!wr && step >= 0 && m->steps[step].kind == LP_STEPK_COPY) {
+				settle_reads(m);
 				note_rfc(m, step, rel);
 			}
 		}
@@ -839,7 +881,7 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 		const char *lfrom = layer_path(m, step, p, path, pid, lf, sizeof(lf), &lfid);
 		const char *lto = layer_path(m, step, p, to, tid, lt, sizeof(lt), &ltid);
 		if (lfrom && lto)
-			lp_prov_rename_id(lp_priv(m)->prov, m->steps[step].stage, lfrom, lfid, lto, ltid, step);
+			lp_provq_rename(lp_priv(m)->provq, m->steps[step].stage, lfrom, lfid, lto, ltid, step);
 		if (p->role == LP_ROLE_CONTAINER) {
 			/* both names now hold something else (either may be a tree) */
 			prov_gone(m, step, p, path, pid, true, h->ts);
@@ -930,8 +972,8 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 			enum lp_path_space lsp;
 			uint32_t lsid = path ? display_id(m, step, p, path, pid, &lsp) : 0;
 			if (path && lp_priv(m)->prov && layer_work(m, step, p, lp_model_path(m, lsid), lsp))
-				lp_prov_link_id(lp_priv(m)->prov, m->steps[step].stage, lp_model_path(m, lsid), lsid,
-						step);
+				lp_provq_link(lp_priv(m)->provq, m->steps[step].stage, lp_model_path(m, lsid), lsid,
+					      step);
 		} else if (!err && q->str1) {
 			uint32_t lid = q->str1;
 			char lb[4096];
@@ -950,7 +992,7 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 		uint32_t lid;
 		const char *lpath = dir ? NULL : layer_path(m, step, p, path, pid, lb, sizeof(lb), &lid);
 		if (lpath)
-			lp_prov_delete_id(lp_priv(m)->prov, m->steps[step].stage, lpath, lid, step);
+			lp_provq_delete(lp_priv(m)->provq, m->steps[step].stage, lpath, lid, step);
 		break;
 	}
 	default:
@@ -1039,6 +1081,7 @@ static bool foreign(const struct lp_model *m, const struct lp_hdr *h, const stru
 
 void lp_pass2_record(struct lp_model *m, struct lp_p2rec *q)
 {
+	take_answers(m); /* (between records: no pointer into the model is held) */
 	struct lp_hdr *h = &q->r.h;
 	/* per-fd I/O is accounted at its close: for an fd drained at the end
 	 * of the recording after its process exited, at that exit */
@@ -1085,13 +1128,19 @@ void lp_pass2_record(struct lp_model *m, struct lp_p2rec *q)
 void lp_pass2_begin(struct lp_model *m)
 {
 	lp_model_reset_mounts(m);
-	lp_model_pinfo(m, (uint32_t)lp_priv(m)->paths.n); /* room for every path at once */
+	/* room for every path at once, and no more: pass 2 interns few new
+	 * ones (none on the 10M-event trace), and the quarter more that the
+	 * growth for ids to come would add is 10 MiB there, zeroed, resident
+	 * at the peak */
+	lp_model_pinfo_reserve(m, lp_priv(m)->paths.n);
 	free(lp_priv(m)->step_mounts); /* (the steps' commands are known now) */
 	lp_priv(m)->step_mounts = NULL;
 	lp_priv(m)->nstep_mounts = 0;
-	if (!lp_priv(m)->prov && !lp_priv(m)->no_provenance) {
+	if (!lp_priv(m)->prov && !lp_priv(m)->no_provenance)
 		lp_priv(m)->prov = lp_prov_new();
-		lp_prov_use_paths(lp_priv(m)->prov, &lp_priv(m)->paths);
+	if (lp_priv(m)->prov && !lp_priv(m)->provq) {
+		lp_prov_expect_ids(lp_priv(m)->prov, lp_priv(m)->paths.n);
+		lp_priv(m)->provq = lp_provq_new(lp_priv(m)->prov, true);
 	}
 }
 
@@ -1106,6 +1155,10 @@ static void give_strv(struct lp_strv *v, char ***to, size_t *n)
 void lp_pass2_end(struct lp_model *m)
 {
 	struct lp_priv *pv = lp_priv(m);
+	/* provenance's last answers acted on, its thread done */
+	settle_reads(m);
+	lp_provq_finish(pv->provq);
+	pv->provq = NULL;
 	for (size_t s = 0; s < m->nsteps; s++) {
 		struct lp_step *st = &m->steps[s];
 		lp_strv_sort_uniq(&pv->step_rfc[s]);

@@ -7,12 +7,14 @@
  * with none is as the COPY left it.
  *
  * Pass 2 asks about a file at almost every event, mostly by a path it has
- * interned (lp_prov_use_paths): the entry of a file is then found by its
+ * interned (the *_id calls): the entry of a file is then found by its
  * stage and path id in an array (prov_ids), and the map, with its hash and
  * compare of the whole key, is asked only the first time. The same goes
  * for the directories above it, which lp_prov_from_copy_id() asks about
  * at each container read: each directory prefix ("/a/b/") gets an id of
  * its own (dirnames) with its parent's, so the walk up is array steps.
+ * The table the path ids come from is never read here: pass 2 runs this
+ * on a thread of its own (prov_queue.c) while it interns more paths.
  */
 #include "provenance.h"
 
@@ -45,18 +47,26 @@ struct prov_own {
 	uint8_t link : 1;       /* the version there is a symbolic link */
 };
 
-/* The file entries of one stage by path id: 0 not known yet (ask the
- * map), ID_NONE the path has none, else its index in ents + ID_ENT. */
+/* The entries of one stage by id: 0 not known yet (ask the map), else
+ * its index in ents + ID_ENT. A directory prefix (trees) with none is
+ * ID_NONE. A file path (ids) with none is NONE_AT(epoch): that answer holds
+ * while the stage's epoch is the same; a file entry made by a key whose
+ * path id is not known (a string call, a rename of a directory, a name
+ * with a trailing '/') begins a new epoch, as the entry may be the one a
+ * path asked about before now has (its id is not looked for: the table of
+ * ids is the caller's). */
 struct prov_ids {
 	uint32_t *v;
 	size_t n;
+	uint32_t epoch;         /* ids: NONE_AT(epoch) is a valid "none" */
 };
 #define ID_NONE 1u
 #define ID_ENT 2u
+#define NONE_BIT 0x80000000u
+#define NONE_AT(epoch) (NONE_BIT | (epoch))
 
 struct lp_provenance {
 	struct lp_smap idx;          /* key -> index in ents */
-	const struct lp_strtab *paths; /* the ids the *_id calls give, or NULL */
 	struct prov_ids *ids;        /* [stage]: file entries by path id */
 	const char *last_stage;      /* the stage pointer asked last, and its number */
 	uint16_t last_k;
@@ -85,6 +95,7 @@ struct lp_provenance {
 	uint32_t *file_dir;          /* [path id]: the prefix right above the file, 0 unknown */
 	size_t nfile_dir;
 	struct prov_ids *trees;      /* [stage]: by prefix id, the entry keyed stage + prefix */
+	size_t ids_hint;             /* arrays by path id: made this big at once */
 };
 #define DIR_NONE UINT32_MAX
 
@@ -93,9 +104,9 @@ struct lp_provenance *lp_prov_new(void)
 	return lp_xcalloc(1, sizeof(struct lp_provenance));
 }
 
-void lp_prov_use_paths(struct lp_provenance *pv, const struct lp_strtab *paths)
+void lp_prov_expect_ids(struct lp_provenance *pv, size_t n)
 {
-	pv->paths = paths;
+	pv->ids_hint = n;
 }
 
 void lp_prov_free(struct lp_provenance *pv)
@@ -172,8 +183,8 @@ static uint32_t *ids_slot(struct prov_ids *a, uint32_t id, size_t want)
 		size_t n = a->n ? a->n * 2 : 1024;
 		if (n < want)
 			n = want;
-		if (n <= id)
-			n = (size_t)id + 1;
+		while (n <= id)
+			n *= 2;
 		a->v = lp_xrealloc(a->v, n * sizeof(*a->v));
 		memset(a->v + a->n, 0, (n - a->n) * sizeof(*a->v));
 		a->n = n;
@@ -184,7 +195,21 @@ static uint32_t *ids_slot(struct prov_ids *a, uint32_t id, size_t want)
 /* The slot of path id in stage k's array, made room for. */
 static uint32_t *id_slot(struct lp_provenance *pv, uint16_t k, uint32_t id)
 {
-	return ids_slot(&pv->ids[k], id, pv->paths ? pv->paths->n : 0);
+	return ids_slot(&pv->ids[k], id, pv->ids_hint);
+}
+
+/* A file entry of stage k was made that some path ids may name without
+ * knowing it: their "none" answers no longer hold. */
+static void new_epoch(struct lp_provenance *pv, uint16_t k)
+{
+	struct prov_ids *a = &pv->ids[k];
+	if (++a->epoch < NONE_BIT)
+		return;
+	/* (after 2^31 of them) the oldest "none" would look valid again */
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i] & NONE_BIT)
+			a->v[i] = 0;
+	a->epoch = 0;
 }
 
 /* The id of directory prefix s[0..len) (it ends in '/'), made on first
@@ -232,15 +257,9 @@ static uint32_t first_dir(struct lp_provenance *pv, const char *x, size_t n)
 	return p > 0 ? dir_id(pv, x, p) : DIR_NONE;
 }
 
-/* id when it names cpath in pv->paths (the *_id calls' promise), else 0. */
-static uint32_t usable_id(const struct lp_provenance *pv, const char *cpath, uint32_t id)
-{
-	return pv->paths && id && lp_strtab_str(pv->paths, id) == cpath ? id : 0;
-}
-
 /* A new entry for key (its index); a file's is noted by its path's id
- * too, when the path is interned (an id asked before as having none
- * must find it now). fid: that id when the caller knows it, else 0. */
+ * (fid) when the caller knows it, else a new epoch begins (an id asked
+ * before as having none must find it now). */
 static int ent_add(struct lp_provenance *pv, const char *key, uint16_t k, uint32_t fid)
 {
 	lp_grow((void **)&pv->ents, &pv->cap, pv->n + 1, sizeof(*pv->ents));
@@ -252,11 +271,10 @@ static int ent_add(struct lp_provenance *pv, const char *key, uint16_t k, uint32
 		uint32_t d = lp_strtab_find(&pv->dirnames, strchr(key, '\x1f') + 1);
 		if (d)
 			*ids_slot(&pv->trees[k], d, pv->dirnames.n) = (uint32_t)i + ID_ENT;
-	} else if (pv->paths) {
-		if (!fid)
-			fid = lp_strtab_find(pv->paths, strchr(key, '\x1f') + 1);
-		if (fid)
-			*id_slot(pv, k, fid) = (uint32_t)i + ID_ENT;
+	} else if (fid) {
+		*id_slot(pv, k, fid) = (uint32_t)i + ID_ENT;
+	} else {
+		new_epoch(pv, k);
 	}
 	return i;
 }
@@ -280,13 +298,12 @@ static int file_ent(struct lp_provenance *pv, const char *stage, const char *cpa
 	if (!cpath || cpath[0] != '/')
 		return -2;
 	uint16_t k = stage_no(pv, stage);
-	id = usable_id(pv, cpath, id);
 	uint32_t *slot = NULL;
 	if (id) {
 		slot = id_slot(pv, k, id);
-		if (*slot >= ID_ENT)
+		if (*slot >= ID_ENT && !(*slot & NONE_BIT))
 			return (int)(*slot - ID_ENT);
-		if (*slot == ID_NONE && !create)
+		if (*slot == NONE_AT(pv->ids[k].epoch) && !create)
 			return -1;
 	}
 	if (!make_key(key, len, stage, cpath, false))
@@ -301,7 +318,8 @@ static int file_ent(struct lp_provenance *pv, const char *stage, const char *cpa
 		if (i >= 0)
 			*slot = (uint32_t)i + ID_ENT;
 		else if (own)
-			*slot = ID_NONE; /* (a name with a trailing '/' is another's key: never "none") */
+			*slot = NONE_AT(pv->ids[k].epoch); /* (a name with a trailing '/' is another's key:
+							    * never "none") */
 	}
 	return i;
 }
@@ -356,7 +374,7 @@ static bool walk_gone(struct lp_provenance *pv, const char *stage, const char *c
 			return false;
 		if (id >= pv->nfile_dir)
 			lp_grow((void **)&pv->file_dir, &pv->nfile_dir,
-				pv->paths->n > id ? pv->paths->n : (size_t)id + 1, sizeof(*pv->file_dir));
+				pv->ids_hint > id ? pv->ids_hint : (size_t)id + 1, sizeof(*pv->file_dir));
 		pv->file_dir[id] = d;
 	}
 	size_t sl = stage ? strlen(stage) : 0;
@@ -393,7 +411,6 @@ bool lp_prov_from_copy_id(struct lp_provenance *pv, const char *stage, const cha
 	uint64_t gone = i >= 0 ? pv->ents[i].gone_ts : 0;
 	if (!pv->ntrees) /* no directory above it has an entry */
 		return !gone || placed > gone;
-	id = usable_id(pv, cpath, id);
 	if (id && !walk_gone(pv, stage, cpath, id, &gone))
 		return true;
 	if (id)

@@ -72,17 +72,20 @@ const struct lp_layer_change *lp_prov_changes(const struct lp_provenance *pv, si
 const struct lp_layer_read *lp_prov_reads(const struct lp_provenance *pv, size_t *n);
 
 /*
- * The same by path id: with paths (a table that outlives pv), each call
- * below may give a path as its id there (cpath must then be
- * lp_strtab_str(paths, id); id 0: a path of no id). Answers are the
- * string calls' own; a file's entry is found without hashing its key.
+ * The same by path id: each call below may give cpath's id in the caller's
+ * table of interned paths (lp_strtab: one id per string, so the same id is
+ * the same path), or 0 for a path of no id. Answers are the string calls'
+ * own; a file's entry is found without hashing its key. The table itself
+ * is never read (it may grow on another thread meanwhile), and cpath must
+ * last until the call returns.
  */
-struct lp_strtab;
-void lp_prov_use_paths(struct lp_provenance *pv, const struct lp_strtab *paths);
 void lp_prov_gone_id(struct lp_provenance *pv, const char *stage, const char *cpath, uint32_t id, bool dir,
 		     uint64_t ts);
 void lp_prov_placed_id(struct lp_provenance *pv, const char *stage, const char *cpath, uint32_t id, uint64_t ts);
 bool lp_prov_from_copy_id(struct lp_provenance *pv, const char *stage, const char *cpath, uint32_t id);
+/* Most ids given will be below n (the paths interned so far): the arrays
+ * by id are made that big at once, not grown by doubling (memory). */
+void lp_prov_expect_ids(struct lp_provenance *pv, size_t n);
 void lp_prov_write_id(struct lp_provenance *pv, const char *stage, const char *cpath, uint32_t id, int step,
 		      uint64_t bytes);
 void lp_prov_delete_id(struct lp_provenance *pv, const char *stage, const char *cpath, uint32_t id, int step);

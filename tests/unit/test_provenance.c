@@ -248,7 +248,6 @@ Test(provenance, by_id_answers_as_by_string)
 {
 	struct lp_strtab paths = { 0 };
 	struct lp_provenance *ps = lp_prov_new(), *pi = lp_prov_new();
-	lp_prov_use_paths(pi, &paths);
 	uint32_t a = lp_strtab_intern(&paths, "/app/a.js");
 	uint32_t b = lp_strtab_intern(&paths, "/app/b.js");
 	uint32_t bs = lp_strtab_intern(&paths, "/app/b.js/");
@@ -317,7 +316,6 @@ Test(provenance, trees_by_id_answer_as_by_string)
 {
 	struct lp_strtab paths = { 0 };
 	struct lp_provenance *ps = lp_prov_new(), *pi = lp_prov_new();
-	lp_prov_use_paths(pi, &paths);
 	const char *names[] = { "/app/node_modules/mime/cli.js", "/app/node_modules/.bin/x", "/app/src/a.js",
 				"/app/node_modules_extra/y.js", "/a", "/app/src", "/root/.npm/_cacache/tmp/1/f" };
 	uint32_t id[LP_ARRAY_SIZE(names)];
@@ -365,7 +363,6 @@ Test(provenance, a_very_deep_path_by_id)
 	half[2000] = 0;
 	struct lp_strtab paths = { 0 };
 	struct lp_provenance *ps = lp_prov_new(), *pi = lp_prov_new();
-	lp_prov_use_paths(pi, &paths);
 	uint32_t id = lp_strtab_intern(&paths, deep);
 	cr_assert(lp_prov_from_copy_id(pi, "", deep, id));
 	lp_prov_gone(ps, "", half, true, 10);
