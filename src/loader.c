@@ -318,12 +318,23 @@ enum lp_attach_kind lp_loader_syscalls_wanted(void)
 /* skip[i]: the tp mode cannot trace row i, its tracepoints are absent. */
 static void tp_rows_absent(const char *tfs, bool skip[NROWS])
 {
-	for (size_t i = 0; i < NROWS; i++) {
-		char en[96], ex[96];
-		snprintf(en, sizeof(en), "sys_enter_%s", rows[i].tp);
-		snprintf(ex, sizeof(ex), "sys_exit_%s", rows[i].tp);
-		skip[i] = !lp_tracepoint_exists(tfs, "syscalls", en) ||
-			  !lp_tracepoint_exists(tfs, "syscalls", ex);
+	/* tracefs builds events/ on lookup (eventfs): on this VM's 6.18 the
+	 * whole syscalls group was seen missing for a moment twice in a day
+	 * (bpftrace too), then back. A group with none of its events is
+	 * looked up again, for up to 0.5 s, before the rows are given up. */
+	for (int tries = 0;; tries++) {
+		size_t absent = 0;
+		for (size_t i = 0; i < NROWS; i++) {
+			char en[96], ex[96];
+			snprintf(en, sizeof(en), "sys_enter_%s", rows[i].tp);
+			snprintf(ex, sizeof(ex), "sys_exit_%s", rows[i].tp);
+			skip[i] = !lp_tracepoint_exists(tfs, "syscalls", en) ||
+				  !lp_tracepoint_exists(tfs, "syscalls", ex);
+			absent += skip[i];
+		}
+		if (absent < NROWS || !tfs || tries == 10)
+			return;
+		nanosleep(&(struct timespec){ .tv_nsec = 50000000 }, NULL);
 	}
 }
 
@@ -940,9 +951,13 @@ struct lp_loader *lp_loader_open(const struct lp_loader_opts *opts, lp_event_cb 
 		tp_rows_absent(tfs, skip);
 	}
 	if (!l->feat.syscalls_attached) {
+		size_t absent = 0;
+		for (size_t i = 0; i < NROWS; i++)
+			absent += skip[i];
 		set_err(err, errlen, exit_code, LP_EXIT_KERNEL,
-			"no syscall tracepoint could be attached (events/syscalls in %s): is "
-			"CONFIG_FTRACE_SYSCALLS set?", tfs);
+			"no syscall tracepoint could be attached (%zu of %zu absent from events/syscalls in %s%s%s): "
+			"is CONFIG_FTRACE_SYSCALLS set?", absent, (size_t)NROWS, tfs,
+			absent < NROWS ? "; the others: " : "", absent < NROWS ? strerror(errno) : "");
 		goto fail;
 	}
 	if (o.verbose)
