@@ -398,13 +398,10 @@ static struct lp_file *file_get_id(struct lp_model *m, int step, uint32_t sid, e
 	const uint64_t *found = lp_u64map_find(&pv->file_by_key, key);
 	if (found)
 		return &m->files[*found];
-	if (m->nfiles == pv->files_cap) {
-		/* doubled, but not zeroed as lp_grow() would (each row is, when
-		 * made): the pages of rows not made yet stay untouched, out of
-		 * the resident memory (up to ~20 MiB on the 10M-event trace) */
-		pv->files_cap = pv->files_cap ? pv->files_cap * 2 : 16;
-		m->files = lp_xrealloc(m->files, pv->files_cap * sizeof(struct lp_file));
-	}
+	/* not zeroed as lp_grow() would (each row is, when made): the pages
+	 * of rows not made yet stay untouched, out of the resident memory
+	 * (up to ~20 MiB on the 10M-event trace) */
+	lp_grow_raw((void **)&m->files, &pv->files_cap, m->nfiles + 1, sizeof(struct lp_file));
 	size_t idx = m->nfiles++;
 	struct lp_file *f = &m->files[idx];
 	memset(f, 0, sizeof(*f));

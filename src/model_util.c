@@ -13,7 +13,7 @@
 
 #include "util.h"
 
-void lp_grow(void **p, size_t *cap, size_t need, size_t elem)
+void lp_grow_raw(void **p, size_t *cap, size_t need, size_t elem)
 {
 	if (need <= *cap)
 		return;
@@ -21,8 +21,15 @@ void lp_grow(void **p, size_t *cap, size_t need, size_t elem)
 	while (nc < need)
 		nc *= 2;
 	*p = lp_xrealloc(*p, nc * elem);
-	memset((char *)*p + *cap * elem, 0, (nc - *cap) * elem);
 	*cap = nc;
+}
+
+void lp_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	size_t old = *cap;
+	lp_grow_raw(p, cap, need, elem);
+	if (*cap > old)
+		memset((char *)*p + old * elem, 0, (*cap - old) * elem);
 }
 
 void lp_argv_free(char **v, int n)

@@ -75,25 +75,29 @@ static uint64_t context_bound(const struct lp_step *s, uint64_t begin)
 	return begin + d < s->end_ns ? begin + d : s->end_ns;
 }
 
-static uint64_t context_end(const struct lp_model *m, const struct lp_step *s)
+/* The last of the sync ends v[0..n) (in time order) after `after`, up to
+ * bound; else after. */
+static uint64_t last_sync(const uint64_t *v, size_t n, uint64_t after, uint64_t bound)
 {
-	const struct lp_priv *pv = lp_priv(m);
-	uint64_t end = m->context.end_ns, bound = context_bound(s, m->context.start_ns - m->context.walk_ns);
-	for (size_t k = 0; k < pv->ncommit && pv->commit_ts[k] <= bound; k++)
-		if (pv->commit_ts[k] > end)
-			end = pv->commit_ts[k];
+	uint64_t end = after;
+	for (size_t k = 0; k < n && v[k] <= bound; k++)
+		if (v[k] > end)
+			end = v[k];
 	return end;
 }
 
-/* The build daemon's last sync after `after`, up to bound; else after.
- * (lp_priv.dsync_ts, sorted) */
+static uint64_t context_end(const struct lp_model *m, const struct lp_step *s)
+{
+	const struct lp_priv *pv = lp_priv(m);
+	return last_sync(pv->commit_ts, pv->ncommit, m->context.end_ns,
+			 context_bound(s, m->context.start_ns - m->context.walk_ns));
+}
+
+/* The build daemon's last sync after `after`, up to bound (lp_priv.dsync_ts,
+ * sorted by lp_steps_time). */
 static uint64_t last_daemon_sync(const struct lp_priv *pv, uint64_t after, uint64_t bound)
 {
-	uint64_t end = after;
-	for (size_t k = 0; k < pv->ndsync && pv->dsync_ts[k] <= bound; k++)
-		if (pv->dsync_ts[k] > end)
-			end = pv->dsync_ts[k];
-	return end;
+	return last_sync(pv->dsync_ts, pv->ndsync, after, bound);
 }
 
 /* The context step's time: what the kernel saw of it (a to b: the walk,
