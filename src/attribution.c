@@ -578,12 +578,7 @@ void lp_model_split(const struct lp_model *m, const char *path, uint32_t id, str
 
 int lp_model_event_step(const struct lp_model *m, const struct lp_hdr *rec, const char *path)
 {
-	return lp_model_event_step_id(m, rec, path, 0);
-}
-
-int lp_model_event_step_id(const struct lp_model *m, const struct lp_hdr *rec, const char *path, uint32_t id)
-{
-	return lp_model_event_step_p(m, rec, lp_model_proc_at(m, rec->tgid, rec->ts), path, id);
+	return lp_model_event_step_p(m, rec, lp_model_proc_at(m, rec->tgid, rec->ts), path, 0);
 }
 
 /* How far ts lies from a step's engine window (rawjson), 0 inside it;
@@ -640,6 +635,12 @@ int lp_model_event_step_p(const struct lp_model *m, const struct lp_hdr *rec, co
 {
 	struct lp_priv *pv = lp_priv(m);
 	uint64_t ts = rec->ts, lag = pv->lag_ns;
+	/* a step's process's, or a container's outside any step: whatever
+	 * the path (the lookups below are most of the cost) */
+	if (p && p->step >= 0)
+		return p->step;
+	if (p && p->role == LP_ROLE_CONTAINER)
+		return -1;
 	char tbuf[4096];
 	/* a path under no temporary mount translates to itself */
 	if (path && (!id || lp_model_pinfo(m, id)->bkmount)) {
@@ -648,8 +649,6 @@ int lp_model_event_step_p(const struct lp_model *m, const struct lp_hdr *rec, co
 			id = 0;
 		path = t;
 	}
-	if (p && p->step >= 0)
-		return p->step;
 	if (p && p->role == LP_ROLE_CLI) {
 		/* the client's reads of the context are the transfer; what else
 		 * the traced command runs (a script around the CLI, buildx's
@@ -666,8 +665,6 @@ int lp_model_event_step_p(const struct lp_model *m, const struct lp_hdr *rec, co
 		}
 		return -1;
 	}
-	if (p && p->role == LP_ROLE_CONTAINER)
-		return -1;
 	if (p && !lp_model_in_build_daemon(m, p))
 		return -1; /* another daemon's work (several may be traced) */
 	int exp = export_at(m, ts);

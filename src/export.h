@@ -72,17 +72,18 @@ void lp_chrome_observe(void *pre, const struct lp_hdr *h);
 /*
  * Buffered output to a FILE, optionally through zlib as ONE gzip member
  * (deflateInit2 windowBits 31). Errors stick: after the first one every
- * write is a no-op and lp_xout_finish() reports it. With gzip, deflate and
- * the file writes run on a thread of their own ("lp-gzip"), a full buffer
- * handed over while the next one fills: the export's formatting and the
- * compression then use both cores. deflate sees the same bytes in the
- * same order, so the file is the one the caller's thread would write.
+ * write is a no-op and lp_xout_finish() reports it. Past the first buffer
+ * (256 KiB), the file writes, and with gzip deflate, run on a thread of
+ * their own ("lp-write", "lp-gzip"), a full buffer handed over while the
+ * next one fills: the export's formatting and the writing (compression)
+ * then use both cores. The thread sees the same bytes in the same order,
+ * so the file is the one the caller's thread would write.
  */
-struct lp_xout_gz;
+struct lp_xout_writer;
 struct lp_xout {
 	FILE *f;
 	bool gz;
-	struct lp_xout_gz *zt;      /* the gzip thread (gz), made at the first hand-over */
+	struct lp_xout_writer *wt;  /* the writer thread, made at the first full buffer */
 	struct lp_buf b;            /* pending bytes */
 	int err;                    /* errno of the first failure, 0 none */
 	uint64_t bytes_in;          /* bytes produced (before compression) */

@@ -115,6 +115,7 @@ struct cx {
 	bool first;
 	bool first_arg;
 	uint64_t t0, t_end;
+	uint64_t last_ts;           /* the latest valid record's (on_record) */
 	/* processes */
 	uint32_t *cpid;         /* per model proc: chrome pid, 0 until used */
 	struct lp_u64map pid_owner;  /* real pid -> model proc index that got it */
@@ -463,17 +464,26 @@ static void set_path(struct lp_buf *b, bool *has, const char *path)
 
 /* first: set to lp_resolver_first_path() of ev (in fbuf, 4096 bytes), for
  * the resolver's feed of it, which then need not resolve it again */
-static void on_syscall(struct cx *c, const struct lp_ev_syscall *ev, char *fbuf, const char **first)
+/* A syscall; src: the model's replay of it (its path resolved then), or
+ * NULL: the trace's, resolved here (its first path argument's, when that
+ * resolves, into fbuf and *first, which the resolver's feed takes). */
+static void on_syscall(struct cx *c, const struct lp_ev_syscall *ev, const struct lp_model_rec *src, char *fbuf,
+		       const char **first)
 {
 	const struct lp_hdr *h = &ev->h;
 	unsigned sc = h->aux;
 	c->syscall_events++;
 	char pbuf[4096];
-	/* the first path argument, when it resolves, is the event's path */
-	*first = lp_resolver_first_path(c->res, ev, NULL, fbuf, 4096);
-	const char *path = *first ? *first : lp_resolver_event_path(c->res, ev, pbuf, sizeof(pbuf));
-	int step = lp_model_event_step(c->m, h, path);
+	const char *path;
+	if (src) {
+		path = src->shown;
+	} else {
+		/* the first path argument, when it resolves, is the event's path */
+		*first = lp_resolver_first_path(c->res, ev, NULL, fbuf, 4096);
+		path = *first ? *first : lp_resolver_event_path(c->res, ev, pbuf, sizeof(pbuf));
+	}
 	const struct lp_proc *p = proc_of(c, h->tgid, h->ts);
+	int step = lp_model_event_step_p(c->m, h, p, path, src ? src->shown_id : 0);
 	const char *target = path ? lp_export_norm_target(path) : NULL;
 	lp_iocount_syscall(&c->io, ev);     /* open files counter */
 
@@ -517,7 +527,8 @@ static void on_syscall(struct cx *c, const struct lp_ev_syscall *ev, char *fbuf,
 
 /* ------------------------------------------------------------ fd I/O */
 
-static void on_fdio(struct cx *c, const struct lp_ev_fd_io *e)
+/* An fd's I/O; src: the model's replay of it, or NULL (the trace's). */
+static void on_fdio(struct cx *c, const struct lp_ev_fd_io *e, const struct lp_model_rec *src)
 {
 	const struct lp_hdr *h = &e->h;
 	c->fdio_events++;
@@ -556,8 +567,8 @@ static void on_fdio(struct cx *c, const struct lp_ev_fd_io *e)
 		return;
 	/* path and step only for a slice that is written: the lookups cost
 	 * more than the rest, and most transfers of a big trace are not */
-	const char *path = lp_resolver_fdio_path(c->res, e);
-	int step = lp_model_event_step(c->m, h, path);
+	const char *path = src ? src->shown : lp_resolver_fdio_path(c->res, e);
+	int step = lp_model_event_step_p(c->m, h, p, path, src ? src->shown_id : 0);
 	L->lane_end[lane] = b;
 	const char *name = e->rbytes && e->wbytes ? "read+write" : e->wbytes || e->wcalls ? "write" : "read";
 	char dbuf[4096];
@@ -1234,6 +1245,52 @@ static void compute_span(struct cx *c, const struct lp_chrome_pre *pre)
 	lp_iocount_init(&c->io, t0, te);
 }
 
+/* One valid record; src: on_syscall's. */
+static void on_record(struct cx *c, const struct lp_hdr *h, const struct lp_model_rec *src, char *fbuf,
+		      const char **first)
+{
+	if (h->ts > c->last_ts && h->ts - c->t0 < 30ull * 24 * 3600 * 1000000000ull)
+		c->last_ts = h->ts;
+	if (h->kind != LP_REC_PROGRESS && h->kind != LP_REC_CONTEXT_FILE && h->kind != LP_REC_TRACE_PID) {
+		const struct lp_proc *p = proc_of(c, h->tgid, h->ts);
+		if (p && h->kind != LP_EV_FORK && h->kind != LP_EV_EXEC)
+			life_touch(c, p, h->ts);
+	}
+	switch (h->kind) {
+	case LP_EV_SYSCALL: on_syscall(c, (const void *)h, src, fbuf, first); break;
+	case LP_EV_FD_IO: on_fdio(c, (const void *)h, src); break;
+	case LP_EV_FORK: on_fork(c, (const void *)h); break;
+	case LP_EV_EXEC_ARGV: on_exec_argv(c, (const void *)h); break;
+	case LP_EV_EXEC: on_exec(c, (const void *)h); break;
+	case LP_EV_EXIT: on_exit_ev(c, (const void *)h); break;
+	case LP_REC_PROGRESS: on_progress(c, (const void *)h); break;
+	default: break;
+	}
+}
+
+/* A record replayed by the model: paths resolved when it read the trace. */
+static void on_replayed(void *arg, const struct lp_model_rec *rec)
+{
+	on_record(arg, rec->h, rec, NULL, NULL);
+}
+
+/* The records from the trace again, through the resolver (c->res). */
+static void read_trace(struct cx *c, struct lp_reader *r)
+{
+	const struct lp_hdr *h;
+	while (lp_reader_next(r, &h) == 1) {
+		if (!lp_ev_valid(h))
+			continue;
+		char fbuf[4096];
+		const char *first = NULL;
+		on_record(c, h, NULL, fbuf, &first);
+		if (h->kind == LP_EV_SYSCALL)
+			lp_resolver_feed_first(c->res, h, first);
+		else
+			lp_resolver_feed(c->res, h);
+	}
+}
+
 int lp_export_chrome(const struct lp_model *m, struct lp_reader *r, struct lp_xout *o,
 		     const struct lp_export_opts *opt, char *err, size_t errlen)
 {
@@ -1263,39 +1320,16 @@ int lp_export_chrome(const struct lp_model *m, struct lp_reader *r, struct lp_xo
 	/* chrome pids: the real pid, or a synthetic one for a reused pid */
 	c.cpid = lp_xcalloc(m->nprocs + 1, sizeof(uint32_t));
 	c.life = lp_xcalloc(m->nprocs + 1, sizeof(struct life));
-	c.res = lp_resolver_new();
 
 	lp_xout_puts(o, "{\"traceEvents\":[");
-	const struct lp_hdr *h;
-	uint64_t last_ts = c.t_end;
-	while (lp_reader_next(r, &h) == 1) {
-		if (!lp_ev_valid(h))
-			continue;
-		if (h->ts > last_ts && h->ts - c.t0 < 30ull * 24 * 3600 * 1000000000ull)
-			last_ts = h->ts;
-		if (h->kind != LP_REC_PROGRESS && h->kind != LP_REC_CONTEXT_FILE && h->kind != LP_REC_TRACE_PID) {
-			const struct lp_proc *p = proc_of(&c, h->tgid, h->ts);
-			if (p && h->kind != LP_EV_FORK && h->kind != LP_EV_EXEC)
-				life_touch(&c, p, h->ts);
-		}
-		char fbuf[4096];
-		const char *first = NULL;
-		switch (h->kind) {
-		case LP_EV_SYSCALL: on_syscall(&c, (const void *)h, fbuf, &first); break;
-		case LP_EV_FD_IO: on_fdio(&c, (const void *)h); break;
-		case LP_EV_FORK: on_fork(&c, (const void *)h); break;
-		case LP_EV_EXEC_ARGV: on_exec_argv(&c, (const void *)h); break;
-		case LP_EV_EXEC: on_exec(&c, (const void *)h); break;
-		case LP_EV_EXIT: on_exit_ev(&c, (const void *)h); break;
-		case LP_REC_PROGRESS: on_progress(&c, (const void *)h); break;
-		default: break;
-		}
-		if (h->kind == LP_EV_SYSCALL)
-			lp_resolver_feed_first(c.res, h, first);
-		else
-			lp_resolver_feed(c.res, h);
+	c.last_ts = c.t_end;
+	/* the records: the model's read of the trace replayed when it kept
+	 * them all (lp_model_options.replay_all), else the trace again */
+	if (!lp_model_replay(m, true, on_replayed, &c)) {
+		c.res = lp_resolver_new();
+		read_trace(&c, r);
 	}
-	c.t_end = last_ts;
+	c.t_end = c.last_ts;
 	for (size_t i = 0; i < c.nthr; i++)
 		thr_flush(&c, &c.thr[i]);
 	for (size_t i = 0; i < m->nprocs; i++)
@@ -1319,7 +1353,8 @@ int lp_export_chrome(const struct lp_model *m, struct lp_reader *r, struct lp_xo
 			(unsigned long long)c.cap, (double)c.tiny_ns / 1e3, (unsigned long long)c.merged_calls,
 			(unsigned long long)c.merged_slices, (unsigned long long)c.hidden_fdio);
 
-	lp_resolver_free(c.res);
+	if (c.res)
+		lp_resolver_free(c.res);
 	if (c.step_labels)
 		for (size_t i = 0; i < m->nsteps; i++)
 			free(c.step_labels[i]);

@@ -110,7 +110,6 @@ struct pthr {
 struct px {
 	const struct lp_model *m;
 	struct lp_xout *o;
-	struct lp_resolver *res;
 	struct lp_buf p;        /* the packet being written */
 	size_t mark;            /* its Trace.packet length mark */
 	uint64_t uuid_proc0, uuid_thr0;
@@ -121,6 +120,9 @@ struct px {
 	size_t nsc;
 	struct lp_strtab paths; /* interned paths: iid = id */
 	uint32_t last_iid;      /* the last path interned: a stat then an open */
+	uint32_t *iid_of_model; /* [model path id]: its iid (0: not yet), when
+				 * the model's tape gives the records */
+	size_t niid_of_model;
 	/* the last event's thread: consecutive events of one thread skip the
 	 * lookups; valid while ts stays inside its process's time */
 	uint32_t last_tgid, last_tid;
@@ -129,6 +131,7 @@ struct px {
 	struct lp_u64map newest;    /* pid -> index + 1 of its newest model process */
 	struct lp_iocount io;
 	uint64_t t0, t_end;
+	uint64_t last_ts;       /* the latest valid record's (see_end) */
 	uint64_t packets, slices;
 };
 
@@ -539,17 +542,43 @@ static struct pthr *thread_of(struct px *c, const struct lp_hdr *h)
 	return t;
 }
 
-static void on_syscall(struct px *c, const struct lp_ev_syscall *ev)
+/* The iid of a syscall's path, interned on first use (*is_new): by the
+ * model's id of the path when the tape gave it (model_id, no hashing), by
+ * the string otherwise. */
+static uint32_t path_iid(struct px *c, const char *path, uint32_t model_id, bool *is_new)
+{
+	*is_new = false;
+	if (model_id && model_id < c->niid_of_model && c->iid_of_model[model_id])
+		return c->iid_of_model[model_id];
+	const char *norm = lp_export_norm_target(path);
+	uint32_t iid;
+	if (c->last_iid && !strcmp(lp_strtab_str(&c->paths, c->last_iid), norm)) {
+		iid = c->last_iid;
+	} else {
+		size_t before = c->paths.n;
+		iid = c->last_iid = lp_strtab_intern(&c->paths, norm);
+		*is_new = c->paths.n != before;
+	}
+	if (model_id) {
+		if (model_id >= c->niid_of_model) {
+			size_t n = c->niid_of_model ? c->niid_of_model : 1024;
+			while (n <= model_id)
+				n *= 2;
+			c->iid_of_model = lp_xrealloc(c->iid_of_model, n * sizeof(*c->iid_of_model));
+			memset(c->iid_of_model + c->niid_of_model, 0, (n - c->niid_of_model) * sizeof(*c->iid_of_model));
+			c->niid_of_model = n;
+		}
+		c->iid_of_model[model_id] = iid;
+	}
+	return iid;
+}
+
+/* One syscall's slice; path: lp_resolver_event_path() of it (NULL: none),
+ * model_id: the model's id of that path (0: not known). */
+static void on_syscall(struct px *c, const struct lp_ev_syscall *ev, const char *path, uint32_t model_id)
 {
 	const struct lp_hdr *h = &ev->h;
 	unsigned sc = h->aux;
-	char pbuf[4096];
-	/* the path the resolver's feed resolves too: once, not twice */
-	const char *first = lp_resolver_first_path(c->res, ev, NULL, pbuf, sizeof(pbuf));
-	const char *path = first;
-	char fbuf[4096];
-	if (!path)
-		path = lp_resolver_event_path(c->res, ev, fbuf, sizeof(fbuf));
 	lp_iocount_syscall(&c->io, ev);
 	struct pthr *t = thread_of(c, h);
 	uint64_t end = h->ts;
@@ -574,19 +603,8 @@ static void on_syscall(struct px *c, const struct lp_ev_syscall *ev)
 		c->sc_interned[sc] = 1;
 		new_name = true;
 	}
-	uint32_t path_iid = 0;
 	bool new_path = false;
-	if (path) {
-		const char *norm = lp_export_norm_target(path);
-		if (c->last_iid && !strcmp(lp_strtab_str(&c->paths, c->last_iid), norm)) {
-			path_iid = c->last_iid;
-		} else {
-			size_t before = c->paths.n;
-			path_iid = c->last_iid = lp_strtab_intern(&c->paths, norm);
-			new_path = c->paths.n != before;
-		}
-	}
-	lp_resolver_feed_first(c->res, h, first);
+	uint32_t iid = path ? path_iid(c, path, model_id, &new_path) : 0;
 
 	if (!new_name && !new_path && ev->ret >= 0) {
 		uint8_t te[48], out[256], *q = te, *o = out;
@@ -596,12 +614,12 @@ static void on_syscall(struct px *c, const struct lp_ev_syscall *ev)
 		q = put_varint(q, t->uuid);
 		*q++ = TE_NAME_IID << 3;
 		q = put_varint(q, (uint64_t)sc + 1);
-		if (path_iid) {
+		if (iid) {
 			uint8_t an[16], *x = an;
 			*x++ = DA_NAME_IID << 3;
 			*x++ = AN_PATH;
 			x = put_varint(x, (DA_STRING_IID << 3) | LP_PB_VARINT);
-			x = put_varint(x, path_iid);
+			x = put_varint(x, iid);
 			*q++ = (TE_ANNOT << 3) | LP_PB_LEN;
 			*q++ = (uint8_t)(x - an);
 			memcpy(q, an, (size_t)(x - an));
@@ -635,18 +653,18 @@ static void on_syscall(struct px *c, const struct lp_ev_syscall *ev)
 		}
 		if (new_path) {
 			size_t is = lp_pb_begin(&c->p, INT_ANNOT_STRINGS);
-			lp_pb_uint(&c->p, IID, path_iid);
-			lp_pb_string(&c->p, IID_NAME, lp_strtab_str(&c->paths, path_iid));
+			lp_pb_uint(&c->p, IID, iid);
+			lp_pb_string(&c->p, IID_NAME, lp_strtab_str(&c->paths, iid));
 			lp_pb_end(&c->p, is);
 		}
 		lp_pb_end(&c->p, in);
 	}
 	size_t te = te_begin(c, SLICE_BEGIN, t->uuid);
 	lp_pb_uint(&c->p, TE_NAME_IID, (uint64_t)sc + 1);
-	if (path_iid) {
+	if (iid) {
 		size_t a = lp_pb_begin(&c->p, TE_ANNOT);
 		lp_pb_uint(&c->p, DA_NAME_IID, AN_PATH);
-		lp_pb_uint(&c->p, DA_STRING_IID, path_iid);
+		lp_pb_uint(&c->p, DA_STRING_IID, iid);
 		lp_pb_end(&c->p, a);
 	}
 	if (ev->ret < 0) {
@@ -709,6 +727,65 @@ static void span(struct px *c, struct lp_reader *r)
 	c->t_end = te;
 }
 
+/* ts, a valid record's, may end the trace: not one 30 days past its start
+ * (a damaged time stamp) */
+static void see_end(struct px *c, uint64_t ts)
+{
+	if (ts > c->last_ts && ts - c->t0 < 30ull * 24 * 3600 * 1000000000ull)
+		c->last_ts = ts;
+}
+
+/* One valid record; path and model_id: on_syscall's. */
+static void on_record(struct px *c, const struct lp_hdr *h, const char *path, uint32_t model_id)
+{
+	see_end(c, h->ts);
+	switch (h->kind) {
+	case LP_EV_SYSCALL:
+		on_syscall(c, (const void *)h, path, model_id);
+		break;
+	case LP_EV_FD_IO: {
+		uint64_t a, b;
+		lp_iocount_fdio(&c->io, c->m, (const void *)h, &a, &b);
+		break;
+	}
+	case LP_EV_EXIT:
+		lp_iocount_exit(&c->io, h->tgid, h->ts);
+		break;
+	default:
+		break;
+	}
+}
+
+/* A record replayed by the model: a syscall's path resolved when the
+ * model read the trace, and interned there (the id). */
+static void on_replayed(void *arg, const struct lp_model_rec *rec)
+{
+	on_record(arg, rec->h, rec->h->kind == LP_EV_SYSCALL ? rec->shown : NULL, rec->shown_id);
+}
+
+/* The records from the trace again, through a resolver of their own. */
+static void read_trace(struct px *c, struct lp_reader *r)
+{
+	struct lp_resolver *res = lp_resolver_new();
+	const struct lp_hdr *h;
+	while (lp_reader_next(r, &h) == 1) {
+		if (!lp_ev_valid(h))
+			continue;
+		if (h->kind != LP_EV_SYSCALL) {
+			on_record(c, h, NULL, 0);
+			lp_resolver_feed(res, h);
+			continue;
+		}
+		const struct lp_ev_syscall *ev = (const void *)h;
+		char pbuf[4096], fbuf[4096];
+		/* the path the resolver's feed resolves too: once, not twice */
+		const char *first = lp_resolver_first_path(res, ev, NULL, pbuf, sizeof(pbuf));
+		on_record(c, h, first ? first : lp_resolver_event_path(res, ev, fbuf, sizeof(fbuf)), 0);
+		lp_resolver_feed_first(res, h, first);
+	}
+	lp_resolver_free(res);
+}
+
 int lp_export_perfetto(const struct lp_model *m, struct lp_reader *r, struct lp_xout *o,
 		       const struct lp_export_opts *opt, char *err, size_t errlen)
 {
@@ -724,38 +801,18 @@ int lp_export_perfetto(const struct lp_model *m, struct lp_reader *r, struct lp_
 	}
 	c.uuid_proc0 = UUID_STEP0 + m->nsteps;
 	c.uuid_thr0 = c.uuid_proc0 + m->nprocs;
-	c.res = lp_resolver_new();
 	for (size_t i = 0; i < m->nprocs; i++)
 		lp_u64map_put(&c.newest, m->procs[i].pid, i + 1);   /* the last with that pid */
 	lp_iocount_init(&c.io, c.t0, c.t_end);
 
 	emit_first(&c);
 	emit_tracks(&c);
-	const struct lp_hdr *h;
-	uint64_t last_ts = c.t_end;
-	while (lp_reader_next(r, &h) == 1) {
-		if (!lp_ev_valid(h))
-			continue;
-		if (h->ts > last_ts && h->ts - c.t0 < 30ull * 24 * 3600 * 1000000000ull)
-			last_ts = h->ts;
-		switch (h->kind) {
-		case LP_EV_SYSCALL:
-			on_syscall(&c, (const void *)h);   /* feeds the resolver itself */
-			continue;
-		case LP_EV_FD_IO: {
-			uint64_t a, b;
-			lp_iocount_fdio(&c.io, m, (const void *)h, &a, &b);
-			break;
-		}
-		case LP_EV_EXIT:
-			lp_iocount_exit(&c.io, h->tgid, h->ts);
-			break;
-		default:
-			break;
-		}
-		lp_resolver_feed(c.res, h);
-	}
-	c.t_end = last_ts;
+	c.last_ts = c.t_end;
+	/* the records: the model's read of the trace replayed when it kept
+	 * them all (lp_model_options.replay_all), else the trace again */
+	if (!lp_model_replay(m, true, on_replayed, &c))
+		read_trace(&c, r);
+	c.t_end = c.last_ts;
 	const struct lp_build *b = &m->build;
 	uint64_t ba = b->start_ns ? b->start_ns : c.t0;
 	uint64_t be = b->end_ns > ba ? b->end_ns : c.t_end;
@@ -764,13 +821,13 @@ int lp_export_perfetto(const struct lp_model *m, struct lp_reader *r, struct lp_
 	emit_procs(&c);
 	emit_counters(&c);
 
-	lp_resolver_free(c.res);
 	lp_iocount_free(&c.io);
 	lp_strtab_free(&c.paths);
 	lp_u64map_free(&c.thr_idx);
 	lp_u64map_free(&c.newest);
 	free(c.thr);
 	free(c.sc_interned);
+	free(c.iid_of_model);
 	lp_buf_free(&c.p);
 	return 0;
 }

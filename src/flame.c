@@ -578,10 +578,12 @@ static void acc(struct lp_u64map *map, uint64_t key, uint64_t v)
 }
 
 /* One call (or an fd's calls) of ns within [lo, hi) by the process of h.
- * *step: the event's step once looked up (-2 before: the lookup is the
- * costly part, and an fd's reads and writes share it). */
+ * path_id: the model's id of path, when replayed (0: unknown). *step: the
+ * event's step once looked up (-2 before: the lookup is the costly part,
+ * and an fd's reads and writes share it). */
 static void time_add(struct fb *b, const struct lp_hdr *h, const struct lp_proc *p, enum lp_flame_state st,
-		     unsigned sc, int fd, uint64_t lo, uint64_t hi, uint64_t ns, const char *path, int *step_of_h)
+		     unsigned sc, int fd, uint64_t lo, uint64_t hi, uint64_t ns, const char *path, uint32_t path_id,
+		     int *step_of_h)
 {
 	if (!ns)
 		return;
@@ -599,8 +601,9 @@ static void time_add(struct fb *b, const struct lp_hdr *h, const struct lp_proc 
 	}
 	if (!p)
 		return;
-	if (*step_of_h == -2)
-		*step_of_h = lp_model_event_step(m, h, path);
+	if (*step_of_h == -2) /* the step of the record's process at its time stamp */
+		*step_of_h = lp_model_event_step_p(m, h, h->kind == LP_EV_SYSCALL ? p : lp_model_proc_at(m, h->tgid, h->ts),
+						   path, path_id);
 	int step = *step_of_h;
 	if (step < 0 || (size_t)step >= m->nsteps)
 		return;
@@ -621,7 +624,7 @@ static void time_record(struct fb *b, const struct lp_hdr *h, const struct lp_mo
 			path = shown_of(b, h, src, pbuf, sizeof(pbuf));
 		unsigned sc = h->aux;
 		time_add(b, h, p, sc_state(sc), sc, -1, h->ts - (ev->lat_ns < h->ts ? ev->lat_ns : h->ts), h->ts,
-			 ev->lat_ns, path, &step);
+			 ev->lat_ns, path, src ? src->shown_id : 0, &step);
 	} else if (h->kind == LP_EV_FD_IO) {
 		const struct lp_ev_fd_io *e = (const void *)h;
 		if (!e->rns && !e->wns)
@@ -636,14 +639,15 @@ static void time_record(struct fb *b, const struct lp_hdr *h, const struct lp_mo
 		uint64_t ns = e->rns + e->wns;
 		if (hi - lo < ns)
 			lo = hi > ns ? hi - ns : 0;
-		time_add(b, h, p, st, LP_SC_READ, (int)h->aux, lo, hi, e->rns, path, &step);
-		time_add(b, h, p, st, LP_SC_WRITE, (int)h->aux, lo, hi, e->wns, path, &step);
+		uint32_t id = src ? src->shown_id : 0;
+		time_add(b, h, p, st, LP_SC_READ, (int)h->aux, lo, hi, e->rns, path, id, &step);
+		time_add(b, h, p, st, LP_SC_WRITE, (int)h->aux, lo, hi, e->wns, path, id, &step);
 	}
 }
 
 static void time_replayed(void *arg, const struct lp_model_rec *rec)
 {
-	time_record(arg, rec->h, rec);
+	time_record(arg, rec->h, rec); /* an exit is nothing to it */
 }
 
 /* --------------------------------------------------- time: the states */
@@ -1061,7 +1065,7 @@ int lp_flame_build(const struct lp_model *m, struct lp_reader *r, enum lp_export
 	/* time needs only the syscall and fd I/O records, and their paths: the
 	 * model's tape has them (lp_model_options.keep_tape), so the trace is
 	 * not decoded again */
-	if (metric == LP_METRIC_TIME && lp_model_replay(m, time_replayed, &b))
+	if (metric == LP_METRIC_TIME && lp_model_replay(m, false, time_replayed, &b))
 		r = NULL;
 	/* (the reader decodes ahead on its own thread: trace_reader.c) */
 	while (r && lp_reader_next(r, &h) == 1) {

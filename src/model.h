@@ -494,6 +494,14 @@ struct lp_model_options {
 	 * time). Memory: the tape (a few bytes a record) stays until
 	 * lp_model_free(). Not with a session build. */
 	bool keep_tape;
+	/* with keep_tape: lp_model_replay() gives every valid record of the
+	 * trace, in its order, each with its thread, for a view that shows
+	 * them all (the Perfetto and Chrome traces): the tape keeps every
+	 * record's thread (~2 MB more a million records), and what it holds
+	 * in part or not at all (execs and forks with their names, exec
+	 * arguments, progress lines, context files...) is copied aside as
+	 * pass 1 reads the trace */
+	bool replay_all;
 };
 
 /*
@@ -514,19 +522,25 @@ void lp_model_free(struct lp_model *m);
  * trace: what the views need of them, with the paths resolved when the
  * trace was read. The record's fixed part holds its kind, tgid, ts, a
  * syscall's number, return, latency and an open's flags, an fd_io's fd,
- * counts, times, window and fd_mode (not its thread, nor other arguments).
+ * counts, times, window and fd_mode, an exit's counts and CPU time; its
+ * thread only with lp_model_options.replay_all (else 0 but for writes,
+ * renames and syncs); no other arguments, no strings. With replay_all the
+ * records the tape does not hold come as the trace has them (shown NULL).
  */
 struct lp_model_rec {
 	const struct lp_hdr *h;
 	const char *shown;         /* lp_resolver_event_path() of a syscall,
 				    * lp_resolver_fdio_path() of an fd_io */
+	uint32_t shown_id;         /* the model's id of that path (0: none): the
+				    * same id, the same path */
 	const char *fd_path;       /* fd_io: lp_resolver_fd_path() of its fd
 				    * (a file's I/O only: lp_fdio_is_path_io) */
 };
-/* Calls fn with each record; false (and no call) when the model kept no
- * tape (not asked for, a session build, or dropped past its budget: read
- * the trace then). */
-bool lp_model_replay(const struct lp_model *m, void (*fn)(void *arg, const struct lp_model_rec *rec),
+/* Calls fn with each syscall, fd_io and exit record, in trace order; with
+ * all, each valid record of the trace. False (and no call) when the model
+ * kept no tape (not asked for, a session build, or dropped past its
+ * budget), or, for all, was not loaded with replay_all: read the trace. */
+bool lp_model_replay(const struct lp_model *m, bool all, void (*fn)(void *arg, const struct lp_model_rec *rec),
 		     void *arg);
 
 /* ------------------------------------------------- attribution helpers */
@@ -544,6 +558,12 @@ int lp_model_step_of(const struct lp_model *m, uint32_t tgid, uint64_t ts);
  * path and time window; else -1.
  */
 int lp_model_event_step(const struct lp_model *m, const struct lp_hdr *rec, const char *path);
+/* The same with what the caller has at hand: p = lp_model_proc_at(m,
+ * rec->tgid, rec->ts), and id, the model's id of path (lp_model_rec.shown_id;
+ * 0: unknown), with which what depends on the path alone is worked out
+ * once per path. */
+int lp_model_event_step_p(const struct lp_model *m, const struct lp_hdr *rec, const struct lp_proc *p,
+			  const char *path, uint32_t id);
 /* Step index whose [start, end] contains ts, preferring the shortest; -1. */
 int lp_model_step_at(const struct lp_model *m, uint64_t ts);
 /*

@@ -153,6 +153,7 @@ struct lp_priv {
 	/* pass 2's tape, kept for lp_model_replay (lp_model_options.keep_tape);
 	 * NULL when not asked for or dropped */
 	struct lp_tape *kept_tape;
+	bool replay_all;            /* lp_model_options.replay_all, with a tape */
 	struct lp_progress *prog;
 	/* a progress line cut into records (LP_PROGRESS_CONTINUES), per
 	 * stream (1 stdout, 2 stderr), until its last piece */
@@ -323,11 +324,6 @@ static inline struct lp_pinfo *lp_model_pinfo(const struct lp_model *m, uint32_t
 		return &pv->pinfo[id]; /* asked for several times per event */
 	return lp_model_pinfo_slow(m, id);
 }
-/* lp_model_event_step() of a path with its interned id (0: unknown), so
- * what depends on the path alone is worked out once per path. */
-int lp_model_event_step_id(const struct lp_model *m, const struct lp_hdr *rec, const char *path,
-			   uint32_t id);
-/* The same, given p = lp_model_proc_at(m, rec->tgid, rec->ts). */
 /* Where a RUN's bundle id starts in path (after .../buildkit/executor/ or
  * .../<worker>-overlayfs/executor/), or NULL. */
 const char *lp_executor_at(const char *path);
@@ -352,8 +348,6 @@ bool lp_rec_writes(const struct lp_hdr *rec);
  * ts is part of: the one whose engine window is nearest, if nearer than
  * the context step's; -1 otherwise (attribution.c). */
 int lp_model_definition_step(const struct lp_model *m, enum lp_step_kind k, uint64_t ts);
-int lp_model_event_step_p(const struct lp_model *m, const struct lp_hdr *rec, const struct lp_proc *p,
-			  const char *path, uint32_t id);
 /* Where a host path falls among the layer snapshots (lp_snap_split()),
  * which snapshot that is, and for a RUN's rootfs, which step. */
 struct lp_split {

@@ -156,7 +156,10 @@ static void read_pass1(struct lp_model *m, struct lp_reader *r, struct lp_tape *
 		const char *first = NULL;
 		bool have_first = false;
 		struct lp_p2rec q;
-		if (!tape->dropped && lp_p2_capture(m, res, h, &q, fbuf, sizeof(fbuf), &first, &have_first))
+		bool taped = !tape->dropped && lp_p2_capture(m, res, h, &q, fbuf, sizeof(fbuf), &first, &have_first);
+		if (pv->replay_all && (!taped || h->kind == LP_EV_EXEC || h->kind == LP_EV_FORK))
+			lp_tape_put_other(tape, h);
+		if (taped)
 			lp_tape_put(tape, h, &q);
 		lp_pass1_record(m, res, h);
 		lp_p2_feed(res, h, &q, have_first, first);
@@ -246,7 +249,8 @@ struct lp_model *lp_model_from_reader(struct lp_reader *r, const struct lp_model
 		lp_model_free(m);
 		return NULL;
 	}
-	struct lp_tape tape = { 0 };
+	pv->replay_all = keep_tape && opt->replay_all;
+	struct lp_tape tape = { .all_tids = pv->replay_all };
 	uint64_t last_ts = 0;
 	char phase[64];
 	phase_name(phase, sizeof(phase), "reading", opt);
@@ -281,7 +285,11 @@ struct lp_model *lp_model_from_reader(struct lp_reader *r, const struct lp_model
 		lp_meter_phase(phase, tape.nchunk, false); /* lp_pass2_replay() says which chunk */
 		lp_tape_rewind(&tape);
 		tape.keep = keep_tape;
+		if (keep_tape)
+			lp_tape_spill(&tape);
+		tape.pass2_tids = true;
 		lp_pass2_replay(m, &tape);
+		tape.pass2_tids = false;
 		if (keep_tape) {
 			pv->kept_tape = lp_xmalloc(sizeof(tape));
 			*pv->kept_tape = tape;
@@ -307,18 +315,28 @@ struct lp_model *lp_model_from_reader(struct lp_reader *r, const struct lp_model
 	return m;
 }
 
-bool lp_model_replay(const struct lp_model *m, void (*fn)(void *arg, const struct lp_model_rec *rec),
+bool lp_model_replay(const struct lp_model *m, bool all, void (*fn)(void *arg, const struct lp_model_rec *rec),
 		     void *arg)
 {
 	struct lp_tape *t = lp_priv(m)->kept_tape;
-	if (!t)
+	if (!t || (all && !lp_priv(m)->replay_all))
 		return false;
 	lp_tape_rewind(t);
+	/* the records copied aside go in their places between the tape's */
+	const char *o = t->others.data, *oend = o + t->others.len;
+	uint64_t i = 0;
 	struct lp_p2rec q;
-	while (lp_tape_get(t, &q)) {
-		if (q.r.h.kind != LP_EV_SYSCALL && q.r.h.kind != LP_EV_FD_IO)
+	for (bool more = true; more; i++) {
+		more = lp_tape_get(t, &q);
+		for (; o < oend && (!more || ((const struct lp_tape_other *)o)->after <= i);
+		     o += lp_tape_other_size((const void *)o)) {
+			struct lp_model_rec rec = { .h = &((const struct lp_tape_other *)o)->h };
+			fn(arg, &rec);
+		}
+		/* an exec's or fork's whole record is among those (replay_all) */
+		if (!more || (q.r.h.kind != LP_EV_SYSCALL && q.r.h.kind != LP_EV_FD_IO && q.r.h.kind != LP_EV_EXIT))
 			continue;
-		struct lp_model_rec rec = { .h = &q.r.h, .shown = lp_model_path(m, q.shown) };
+		struct lp_model_rec rec = { .h = &q.r.h, .shown = lp_model_path(m, q.shown), .shown_id = q.shown };
 		if (q.r.h.kind == LP_EV_FD_IO)
 			rec.fd_path = lp_model_path(m, q.path);
 		fn(arg, &rec);

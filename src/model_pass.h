@@ -106,6 +106,18 @@ struct lp_tape {
 	uint64_t bytes;
 	bool dropped;
 	bool keep;                  /* reading frees no chunk (read again later) */
+	/* keep: chunks read to their end go to an unnamed temporary file and
+	 * leave memory (lp_tape_spill, model_tape.c); NULL: they stay */
+	struct lp_tape_spill *spill;
+	bool all_tids;              /* every record's thread is written, not only
+				     * those lp_tape_keeps_tid() names */
+	/* lp_tape_put_other(): copies of records the tape holds in part or
+	 * not at all, each after the count of records put before it */
+	struct lp_buf others;
+	uint64_t nput;              /* records put */
+	bool pass2_tids;            /* reading: a thread lp_tape_keeps_tid() does
+				     * not name comes back 0 even if written
+				     * (pass 2 sees the same either way) */
 	uint64_t ts;                /* previous record's, writing or reading */
 	uint32_t tgid, tid;         /* and its process and thread */
 	size_t rchunk;              /* reading: chunk and position */
@@ -114,11 +126,32 @@ struct lp_tape {
 /* Its budget, lp_model_tape_max: model_int.h. */
 /* Record h (valid, a kind lp_p2_capture() takes), with its paths in q. */
 void lp_tape_put(struct lp_tape *t, const struct lp_hdr *h, const struct lp_p2rec *q);
+/* A copy of valid record h as it is, beside the tape (before lp_tape_put
+ * of the same record, if it has its place on the tape too); within the
+ * tape's budget. */
+void lp_tape_put_other(struct lp_tape *t, const struct lp_hdr *h);
+/* The records lp_tape_put_other() copied: each follows the count of
+ * records put before it, and its size is padded to 8. */
+struct lp_tape_other {
+	uint64_t after;
+	struct lp_hdr h;            /* the record, h.size bytes */
+};
+static inline size_t lp_tape_other_size(const struct lp_tape_other *o)
+{
+	return (offsetof(struct lp_tape_other, h) + o->h.size + 7) & ~(size_t)7;
+}
 /* The tape keeps a record's thread only where pass 2 asks for it (the
  * context snapshot's commit, model_pass2.c): writes, renames and syncs.
- * Others come back with tid 0 (18 MB more on a 10M-event trace for all). */
+ * Others come back with tid 0 (18 MB more on a 10M-event trace for all,
+ * which all_tids asks for). */
 bool lp_tape_keeps_tid(const struct lp_hdr *h);
 void lp_tape_rewind(struct lp_tape *t);
+/* Before a read with keep: the chunks go to an unnamed file under TMPDIR
+ * (else /var/tmp) as they are read, so that a tape kept for a view costs
+ * page cache, not the process's memory, while the model grows (a 10M-event
+ * trace: ~190 MiB). False (they stay in memory) when no such file can be
+ * made. */
+bool lp_tape_spill(struct lp_tape *t);
 /* The next record of the tape into q; false at its end. A chunk read to
  * its end is freed at once (unless keep): the model grows as the tape
  * shrinks. */

@@ -7,8 +7,14 @@
  */
 #include "model_pass.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "event.h"
 #include "util.h"
@@ -57,22 +63,195 @@ bool lp_tape_keeps_tid(const struct lp_hdr *h)
 	}
 }
 
+static void spill_free(struct lp_tape *t);
+
 void lp_tape_free(struct lp_tape *t)
 {
+	spill_free(t); /* first: its thread may hold a chunk */
 	for (size_t i = 0; i < t->nchunk; i++)
 		free(t->chunk[i]);
 	free(t->chunk);
 	t->chunk = NULL;
 	t->nchunk = 0;
 	t->w = t->wend = NULL;
+	lp_buf_free(&t->others);
+}
+
+/*
+ * The spill (lp_tape_spill): as pass 2 reads a kept tape, each chunk read
+ * to its end is handed to a thread of its own, which writes it to the
+ * file and frees it, off pass 2's path (~0.2 s of a 10M-event trace's
+ * 190 MiB); a chunk it cannot write stays in memory. Reading the tape
+ * again first waits for the thread (spill_settle), then reads the file.
+ */
+struct lp_tape_spill {
+	int fd;
+	uint32_t *len;              /* [chunk]: bytes in the file, 0: in memory */
+	uint8_t *buf;               /* a chunk read back */
+	pthread_t thread;
+	bool running;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	size_t *queue;              /* chunks handed over, [head, tail) to write */
+	uint32_t *qlen;             /* their lengths */
+	size_t head, tail;
+	bool closing;
+	uint8_t **chunk;            /* the tape's (complete: never moved again) */
+};
+
+static void *spill_main(void *arg)
+{
+	struct lp_tape_spill *s = arg;
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (s->head == s->tail && !s->closing)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if (s->head == s->tail)
+			break;
+		size_t i = s->queue[s->head];
+		uint32_t n = s->qlen[s->head++];
+		pthread_mutex_unlock(&s->mu);
+		/* the chunk is this thread's until settled: pass 2 is past it */
+		uint8_t *c = s->chunk[i];
+		if (pwrite(s->fd, c, n, (off_t)(i * TAPE_CHUNK)) == (ssize_t)n) {
+			s->len[i] = n;
+			s->chunk[i] = NULL;
+			free(c);
+		} /* else a full disk: it stays in memory */
+		pthread_mutex_lock(&s->mu);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* Every chunk handed over written (or kept): the thread gone. */
+static void spill_settle(struct lp_tape_spill *s)
+{
+	if (!s->running)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->closing = true;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->thread, NULL);
+	s->running = false;
+}
+
+static void spill_free(struct lp_tape *t)
+{
+	struct lp_tape_spill *s = t->spill;
+	if (!s)
+		return;
+	spill_settle(s);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
+	close(s->fd);
+	free(s->len);
+	free(s->buf);
+	free(s->queue);
+	free(s->qlen);
+	free(s);
+	t->spill = NULL;
+}
+
+bool lp_tape_spill(struct lp_tape *t)
+{
+	if (t->spill)
+		return true;
+	const char *dir = getenv("TMPDIR");
+	if (!dir || !*dir)
+		dir = "/var/tmp";
+	/* unnamed: nothing is left behind, whatever ends the process */
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return false;
+	struct lp_tape_spill *s = lp_xcalloc(1, sizeof(*s));
+	s->fd = fd;
+	s->chunk = t->chunk;
+	s->len = lp_xcalloc(t->nchunk + 1, sizeof(*s->len));
+	s->queue = lp_xcalloc(t->nchunk + 1, sizeof(*s->queue));
+	s->qlen = lp_xcalloc(t->nchunk + 1, sizeof(*s->qlen));
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	if (pthread_create(&s->thread, NULL, spill_main, s) != 0) {
+		pthread_cond_destroy(&s->cv);
+		pthread_mutex_destroy(&s->mu);
+		close(fd);
+		free(s->len);
+		free(s->queue);
+		free(s->qlen);
+		free(s);
+		return false;
+	}
+	pthread_setname_np(s->thread, "lp-tape-spill");
+	s->running = true;
+	t->spill = s;
+	return true;
+}
+
+/* Chunk i (its T_END at end) read to its end: freed, or with keep handed
+ * to the spill (if any). */
+static void chunk_read(struct lp_tape *t, size_t i, const uint8_t *end)
+{
+	if (!t->keep) {
+		free(t->chunk[i]);
+		t->chunk[i] = NULL;
+		return;
+	}
+	struct lp_tape_spill *s = t->spill;
+	if (!s || !s->running || !t->chunk[i] || s->len[i])
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->queue[s->tail] = i;
+	s->qlen[s->tail++] = (uint32_t)(end - t->chunk[i]) + 1;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* The start of chunk i for reading: in memory, or read back from the file. */
+static const uint8_t *chunk_at(struct lp_tape *t, size_t i)
+{
+	if (t->chunk[i])
+		return t->chunk[i];
+	struct lp_tape_spill *s = t->spill;
+	if (!s->buf)
+		s->buf = lp_xmalloc(TAPE_CHUNK);
+	size_t n = s->len[i];
+	if (pread(s->fd, s->buf, n, (off_t)(i * TAPE_CHUNK)) != (ssize_t)n) {
+		/* our own file, most likely still in the page cache: as
+		 * unlikely, and as fatal, as running out of memory */
+		fprintf(stderr, "layerprof: cannot read back the model's tape: %s\n",
+			errno ? strerror(errno) : "short read");
+		exit(1);
+	}
+	return s->buf;
+}
+
+void lp_tape_put_other(struct lp_tape *t, const struct lp_hdr *h)
+{
+	if (t->dropped)
+		return;
+	struct lp_tape_other head = { .after = t->nput };
+	size_t at = t->others.len, n = (offsetof(struct lp_tape_other, h) + h->size + 7) & ~(size_t)7;
+	if (t->bytes + at + n > lp_model_tape_max) {
+		lp_tape_free(t);
+		t->dropped = true;
+		return;
+	}
+	lp_buf_reserve(&t->others, n);
+	memset(t->others.data + at, 0, n);
+	memcpy(t->others.data + at, &head, offsetof(struct lp_tape_other, h));
+	memcpy(t->others.data + at + offsetof(struct lp_tape_other, h), h, h->size);
+	t->others.len += n;
 }
 
 void lp_tape_put(struct lp_tape *t, const struct lp_hdr *h, const struct lp_p2rec *q)
 {
 	if (t->dropped)
 		return;
+	t->nput++;
 	if (!t->w || (size_t)(t->wend - t->w) < TAPE_REC_MAX) {
-		if (t->bytes + TAPE_CHUNK > lp_model_tape_max) {
+		if (t->bytes + t->others.len + TAPE_CHUNK > lp_model_tape_max) {
 			lp_tape_free(t);
 			t->dropped = true;
 			return;
@@ -87,7 +266,7 @@ void lp_tape_put(struct lp_tape *t, const struct lp_hdr *h, const struct lp_p2re
 	uint8_t *w = t->w;
 	uint8_t code = h->kind == LP_EV_SYSCALL ? T_SYSCALL : h->kind == LP_EV_FD_IO ? T_FDIO
 		       : h->kind == LP_EV_EXEC ? T_EXEC : h->kind == LP_EV_FORK ? T_FORK : T_EXIT;
-	bool same = h->tgid == t->tgid, keep = lp_tape_keeps_tid(h);
+	bool same = h->tgid == t->tgid, keep = t->all_tids || lp_tape_keeps_tid(h);
 	uint8_t tid_code = !keep ? T_NO_TID : h->tid == h->tgid ? T_MAIN_TID : h->tid == t->tid ? T_SAME_TID : 0;
 	uint8_t more = (q->shown != shown_default(h, q) ? X_SHOWN : 0) |
 		       (code == T_FDIO && ((const struct lp_ev_fd_io *)h)->fd_mode ? X_FD_MODE : 0);
@@ -166,8 +345,11 @@ void lp_tape_rewind(struct lp_tape *t)
 {
 	if (t->w)
 		*t->w = T_END;
+	t->w = t->wend = NULL; /* written: its chunks may leave memory now */
+	if (t->spill)
+		spill_settle(t->spill); /* read again: all of it where it stays */
 	t->rchunk = 0;
-	t->r = t->nchunk ? t->chunk[0] : NULL;
+	t->r = t->nchunk ? chunk_at(t, 0) : NULL;
 	t->ts = 0;
 	t->tgid = 0;
 	t->tid = 0;
@@ -182,11 +364,8 @@ bool lp_tape_get(struct lp_tape *t, struct lp_p2rec *q)
 			return false;
 		if (*t->r != T_END)
 			break;
-		if (!t->keep) {
-			free(t->chunk[t->rchunk]);
-			t->chunk[t->rchunk] = NULL;
-		}
-		t->r = ++t->rchunk < t->nchunk ? t->chunk[t->rchunk] : NULL;
+		chunk_read(t, t->rchunk, t->r);
+		t->r = ++t->rchunk < t->nchunk ? chunk_at(t, t->rchunk) : NULL;
 	}
 	const uint8_t *r = t->r;
 	uint8_t code = *r++;
@@ -274,6 +453,8 @@ bool lp_tape_get(struct lp_tape *t, struct lp_p2rec *q)
 		break;
 	}
 	q->shown = more & X_SHOWN ? shown : shown_default(h, q);
+	if (t->all_tids && t->pass2_tids && !lp_tape_keeps_tid(h))
+		h->tid = 0;
 	t->r = r;
 	return true;
 }

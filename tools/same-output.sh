@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Check that a change to the model or the reader left every result as it was:
-# `report --json` (and `dump`) of each cached recording, and of any trace
-# given with --trace, by two binaries, compared byte for byte.
+# `report --json` (and `dump`, and exports) of each cached recording, and of
+# any trace given with --trace, by two binaries, compared byte for byte.
 #
 #   tools/same-output.sh OLD_BINARY NEW_BINARY [--trace FILE]... [--dump]
+#                        [--export FORMAT]...
 #   tools/same-output.sh --help
+#
+# --export FORMAT: also `export -f FORMAT -o -` (chrome, perfetto, folded,
+# svg, speedscope, otlp, prom, html); --export all: each of them.
 #
 # The recordings are those under /var/cache/layerprof/{recordings,
 # realworld-recordings,lead-rw} (whichever exist). Prints SAME/DIFF per
@@ -12,17 +16,21 @@
 # status differs), 2 on a bad command line.
 set -u
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
 case "${1:-}" in -h|--help) usage; exit 0 ;; esac
 [ $# -ge 2 ] || { echo "same-output.sh: two binaries, please (--help)" >&2; exit 2; }
 old=$1 new=$2
 shift 2
-traces=() dump=0
+traces=() dump=0 exports=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--trace) [ $# -ge 2 ] || { echo "same-output.sh: --trace needs a file" >&2; exit 2; }
 		traces+=("$2"); shift 2 ;;
 	--dump) dump=1; shift ;;
+	--export) [ $# -ge 2 ] || { echo "same-output.sh: --export needs a format" >&2; exit 2; }
+		if [ "$2" = all ]; then exports+=(chrome perfetto folded svg speedscope otlp prom html)
+		else exports+=("$2"); fi
+		shift 2 ;;
 	*) echo "same-output.sh: unknown argument '$1' (--help)" >&2; exit 2 ;;
 	esac
 done
@@ -39,13 +47,16 @@ files+=("${traces[@]}")
 
 cmds=("report --json")
 [ $dump = 1 ] && cmds+=("dump")
+for x in "${exports[@]}"; do cmds+=("export -f $x -o -"); done
 same=0 diff=0
 for f in "${files[@]}"; do
 	for c in "${cmds[@]}"; do
-		# shellcheck disable=SC2086 # $c is a command and its options
-		a=$("$old" $c "$f" 2>&1 | sha256sum; echo "status ${PIPESTATUS[0]}")
+		# the trace right after the command's name (export FILE -o -)
+		read -r cmd opts <<<"$c"
+		# shellcheck disable=SC2086 # $opts are the command's options
+		a=$("$old" $cmd "$f" $opts 2>&1 | sha256sum; echo "status ${PIPESTATUS[0]}")
 		# shellcheck disable=SC2086
-		b=$("$new" $c "$f" 2>&1 | sha256sum; echo "status ${PIPESTATUS[0]}")
+		b=$("$new" $cmd "$f" $opts 2>&1 | sha256sum; echo "status ${PIPESTATUS[0]}")
 		if [ "$a" = "$b" ]; then
 			same=$((same + 1))
 		else

@@ -516,6 +516,60 @@ Test(export, gzip_sink_reports_a_failed_write)
 	fclose(f);
 }
 
+/* Plain output past the first buffer goes out through the writer thread:
+ * the same bytes in the same order; a small output (no full buffer) too. */
+Test(export, plain_sink_many_buffers_same_bytes)
+{
+	const size_t sizes[] = { 3u << 20, 1000 };
+	for (size_t k = 0; k < 2; k++) {
+		size_t total = sizes[k];
+		unsigned char *in = malloc(total);
+		uint32_t x = 777;
+		for (size_t i = 0; i < total; i++) {
+			x = x * 1103515245u + 12345u;
+			in[i] = (unsigned char)(x >> 16);
+		}
+		const char *p = path_in("sink.bin");
+		FILE *f = fopen(p, "w");
+		cr_assert_not_null(f);
+		struct lp_xout o;
+		lp_xout_init(&o, f, false);
+		for (size_t at = 0, piece = 1; at < total; piece = piece * 7 % 100003 + 1) {
+			size_t n = piece < total - at ? piece : total - at;
+			lp_xout_write(&o, in + at, n);
+			at += n;
+		}
+		cr_assert_eq(lp_xout_finish(&o), 0);
+		cr_assert_eq(o.bytes_in, total);
+		fclose(f);
+		size_t len;
+		unsigned char *got = (unsigned char *)slurp(p, &len);
+		cr_assert_eq(len, total, "%zu bytes written of %zu", len, total);
+		cr_assert(!memcmp(got, in, total), "the bytes differ from those written");
+		free(got);
+		free(in);
+	}
+}
+
+/* A write failure on the writer thread is the caller's: finish says so. */
+Test(export, plain_sink_reports_a_failed_write)
+{
+	FILE *f = fopen("/dev/full", "w");
+	if (!f)
+		cr_skip_test("no /dev/full here");
+	setvbuf(f, NULL, _IONBF, 0);
+	struct lp_xout o;
+	lp_xout_init(&o, f, false);
+	char line[100];
+	memset(line, 'x', sizeof(line));
+	for (int i = 0; i < 40000; i++) /* 4 MB: many hand-overs */
+		lp_xout_write(&o, line, sizeof(line));
+	errno = 0;
+	cr_assert_eq(lp_xout_finish(&o), -1);
+	cr_assert_eq(errno, ENOSPC, "errno %d", errno);
+	fclose(f);
+}
+
 /* ------------------------------------------------------------ folded */
 
 static int check_folded(const char *p, int *lines)

@@ -11,11 +11,15 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "event.h"
 #include "export.h"
 #include "flame.h"
 #include "model.h"
 #include "model_int.h"
+#include "model_pass.h"
+#include "resolve.h"
 #include "scenarios.h"
+#include "trace.h"
 
 static char *run_report(const char *path, bool json)
 {
@@ -236,7 +240,7 @@ Test(passes, flame_graphs_need_no_provenance)
 
 static void count_rec(void *arg, const struct lp_model_rec *rec)
 {
-	cr_assert(rec->h->kind == LP_EV_SYSCALL || rec->h->kind == LP_EV_FD_IO);
+	cr_assert(rec->h->kind == LP_EV_SYSCALL || rec->h->kind == LP_EV_FD_IO || rec->h->kind == LP_EV_EXIT);
 	(*(size_t *)arg)++;
 }
 
@@ -253,8 +257,8 @@ static void flame_from_kept_tape(const char *path)
 	struct lp_model *b = lp_model_load(path, &kept, err, sizeof(err));
 	cr_assert_not_null(b, "%s: %s", path, err);
 	size_t n = 0;
-	cr_assert(!lp_model_replay(a, count_rec, &n), "%s: a tape not asked for", path);
-	cr_assert(lp_model_replay(b, count_rec, &n), "%s: no tape kept", path);
+	cr_assert(!lp_model_replay(a, false, count_rec, &n), "%s: a tape not asked for", path);
+	cr_assert(lp_model_replay(b, false, count_rec, &n), "%s: no tape kept", path);
 	cr_assert_gt(n, 0, "%s", path);
 	char *x = stacks(a, path, LP_METRIC_TIME), *y = stacks(b, path, LP_METRIC_TIME);
 	cr_assert_str_eq(x, y, "%s: flame of time from the tape", path);
@@ -264,7 +268,7 @@ static void flame_from_kept_tape(const char *path)
 	struct lp_model *c = lp_model_load(path, &kept, err, sizeof(err));
 	lp_model_tape_max = keep;
 	cr_assert_not_null(c, "%s: %s", path, err);
-	cr_assert(!lp_model_replay(c, count_rec, &n), "%s: a dropped tape", path);
+	cr_assert(!lp_model_replay(c, false, count_rec, &n), "%s: a dropped tape", path);
 	y = stacks(c, path, LP_METRIC_TIME);
 	cr_assert_str_eq(x, y, "%s: flame of time with the tape dropped", path);
 	free(x);
@@ -290,4 +294,187 @@ Test(passes, flame_of_time_from_the_kept_tape)
 		if (!access(p, R_OK))
 			flame_from_kept_tape(p);
 	}
+}
+
+/* ---------------------------------------- lp_model_options.replay_all */
+
+/* Each replayed record against the trace's next valid one, read again
+ * with a resolver of its own, as a view that reads the trace sees it. */
+struct replay_cmp {
+	struct lp_reader *r;
+	struct lp_resolver *res;
+	size_t n, bad;
+	char first_bad[256];
+};
+
+static bool same_path(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+static void cmp_replayed(void *arg, const struct lp_model_rec *rec)
+{
+	struct replay_cmp *c = arg;
+	const struct lp_hdr *h, *g = rec->h;
+	do {
+		if (lp_reader_next(c->r, &h) != 1) {
+			if (!c->bad++)
+				snprintf(c->first_bad, sizeof(c->first_bad), "record %zu: replayed past the trace's end", c->n);
+			return;
+		}
+	} while (!lp_ev_valid(h));
+	bool ok = h->kind == g->kind && h->ts == g->ts && h->tgid == g->tgid && h->tid == g->tid;
+	char buf[4096];
+	if (ok && h->kind == LP_EV_SYSCALL) {
+		const struct lp_ev_syscall *a = (const void *)h, *b = (const void *)g;
+		ok = h->aux == g->aux && a->ret == b->ret && a->lat_ns == b->lat_ns &&
+		     same_path(lp_resolver_event_path(c->res, a, buf, sizeof(buf)), rec->shown);
+	} else if (ok && h->kind == LP_EV_FD_IO) {
+		const struct lp_ev_fd_io *a = (const void *)h, *b = (const void *)g;
+		ok = h->aux == g->aux && h->flags == g->flags && a->rbytes == b->rbytes && a->wbytes == b->wbytes &&
+		     a->rns == b->rns && a->wns == b->wns && a->rcalls == b->rcalls && a->wcalls == b->wcalls &&
+		     a->io_flags == b->io_flags && a->first_ts == b->first_ts && a->last_ts == b->last_ts &&
+		     a->fd_mode == b->fd_mode && same_path(lp_resolver_fdio_path(c->res, a), rec->shown);
+	} else if (ok && h->kind == LP_EV_EXIT) {
+		const struct lp_ev_exit *a = (const void *)h, *b = (const void *)g;
+		ok = !memcmp(&a->counts, &b->counts, sizeof(a->counts)) && lp_ev_exit_cpu_ns(a) == lp_ev_exit_cpu_ns(b);
+	} else if (ok) {
+		ok = h->size == g->size && !memcmp(h, g, h->size) && !rec->shown;
+	}
+	if (!ok && !c->bad++)
+		snprintf(c->first_bad, sizeof(c->first_bad), "record %zu (kind %u, ts %llu) differs", c->n,
+			 (unsigned)h->kind, (unsigned long long)h->ts);
+	c->n++;
+	lp_resolver_feed(c->res, h);
+}
+
+/* The number of records a reader gives as valid. */
+static size_t valid_records(struct lp_reader *r)
+{
+	const struct lp_hdr *h;
+	size_t n = 0;
+	cr_assert_eq(lp_reader_rewind(r), 0);
+	while (lp_reader_next(r, &h) == 1)
+		n += lp_ev_valid(h);
+	return n;
+}
+
+static void replay_is_the_trace(const struct lp_model *m, const char *path, const char *how)
+{
+	char err[256] = "";
+	struct lp_reader *r = lp_reader_open(path, err, sizeof(err));
+	cr_assert_not_null(r, "%s: %s", path, err);
+	size_t want = valid_records(r);
+	for (int round = 0; round < 2; round++) { /* a replay leaves the tape as it was */
+		struct replay_cmp c = { .r = r, .res = lp_resolver_new() };
+		cr_assert_eq(lp_reader_rewind(r), 0);
+		cr_assert(lp_model_replay(m, true, cmp_replayed, &c), "%s (%s): no replay", path, how);
+		cr_assert_eq(c.bad, 0, "%s (%s), replay %d: %s", path, how, round + 1, c.first_bad);
+		cr_assert_eq(c.n, want, "%s (%s): %zu records replayed, the trace has %zu", path, how, c.n, want);
+		lp_resolver_free(c.res);
+	}
+	lp_reader_close(r);
+}
+
+/* Export FMT of m (its records replayed, or read from the trace again). */
+static char *export_of(const struct lp_model *m, const char *path, bool perfetto)
+{
+	char err[256] = "";
+	struct lp_reader *r = lp_reader_open(path, err, sizeof(err));
+	cr_assert_not_null(r, "%s: %s", path, err);
+	FILE *f = tmpfile();
+	cr_assert_not_null(f);
+	struct lp_xout o;
+	lp_xout_init(&o, f, false);
+	struct lp_export_opts opt = { .metric = LP_METRIC_TIME, .trace_name = path,
+				      .max_events = LP_CHROME_DEFAULT_MAX_EVENTS };
+	int rc = perfetto ? lp_export_perfetto(m, r, &o, &opt, err, sizeof(err))
+			  : lp_export_chrome(m, r, &o, &opt, err, sizeof(err));
+	cr_assert_eq(rc, 0, "%s: %s", path, err);
+	cr_assert_eq(lp_xout_finish(&o), 0);
+	lp_reader_close(r);
+	rewind(f);
+	struct lp_buf b = { 0 };
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		lp_buf_append(&b, chunk, n);
+	fclose(f);
+	return b.data ? b.data : strdup("");
+}
+
+/* lp_model_replay(m, true, ...) of a model loaded with replay_all is the
+ * trace's valid records in its order (threads, paths and the records the
+ * tape holds only in part included), from a tape spilled to a file or
+ * kept in memory (no file could be made), twice; the Perfetto and Chrome
+ * traces made from it are the ones made by reading the trace again. */
+static void replay_all_is_the_trace(const char *path)
+{
+	char err[256] = "";
+	struct lp_model_options plain = { 0 }, all = { .keep_tape = true, .replay_all = true },
+				tape_only = { .keep_tape = true };
+	struct lp_model *a = lp_model_load(path, &plain, err, sizeof(err));
+	cr_assert_not_null(a, "%s: %s", path, err);
+	struct lp_model *b = lp_model_load(path, &all, err, sizeof(err));
+	cr_assert_not_null(b, "%s: %s", path, err);
+	replay_is_the_trace(b, path, "spilled");
+	const struct lp_tape *t = lp_priv(b)->kept_tape;
+	cr_assert(t && t->spill && t->nchunk && !t->chunk[0], "%s: the kept tape was not spilled to a file", path);
+
+	const char *was = getenv("TMPDIR");
+	char *keep = was ? strdup(was) : NULL;
+	setenv("TMPDIR", "/nonexistent-lp-test-dir", 1);
+	struct lp_model *c = lp_model_load(path, &all, err, sizeof(err));
+	if (keep) {
+		setenv("TMPDIR", keep, 1);
+		free(keep);
+	} else {
+		unsetenv("TMPDIR");
+	}
+	cr_assert_not_null(c, "%s: %s", path, err);
+	t = lp_priv(c)->kept_tape;
+	cr_assert(t && !t->spill && t->nchunk && t->chunk[0], "%s: no file, yet the tape left memory", path);
+	replay_is_the_trace(c, path, "in memory");
+
+	struct lp_model *d = lp_model_load(path, &tape_only, err, sizeof(err));
+	cr_assert_not_null(d, "%s: %s", path, err);
+	size_t n = 0;
+	cr_assert(!lp_model_replay(d, true, count_rec, &n), "%s: replay of all without replay_all", path);
+	cr_assert(!lp_model_replay(a, true, count_rec, &n), "%s: replay without a tape", path);
+
+	for (int pf = 0; pf < 2; pf++) {
+		char *x = export_of(a, path, pf), *y = export_of(b, path, pf), *z = export_of(c, path, pf);
+		cr_assert(strlen(x) > 100, "%s: a short %s export", path, pf ? "Perfetto" : "Chrome");
+		cr_assert(!strcmp(x, y) && !strcmp(x, z), "%s: the %s export from the replay differs", path,
+			  pf ? "Perfetto" : "Chrome");
+		free(x);
+		free(y);
+		free(z);
+	}
+	lp_model_free(a);
+	lp_model_free(b);
+	lp_model_free(c);
+	lp_model_free(d);
+}
+
+Test(passes, replay_all_is_the_trace)
+{
+	char *paths[] = { scenario_bad_order(false), scenario_bad_order(true), scenario_bloated(),
+			  scenario_missing(), scenario_last_copy(true), scenario_bloated_many(false) };
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		replay_all_is_the_trace(paths[i]);
+		unlink(paths[i]);
+		free(paths[i]);
+	}
+	static const char *traces[] = { "bad-order-edit", "run-fails", "good-order-edit", "bloated", "missing-file" };
+	int done = 0;
+	for (size_t i = 0; i < sizeof(traces) / sizeof(traces[0]); i++) {
+		char p[256];
+		snprintf(p, sizeof(p), "tests/data/traces/%s.lptrace", traces[i]);
+		if (!access(p, R_OK)) {
+			replay_all_is_the_trace(p);
+			done++;
+		}
+	}
+	cr_assert_gt(done, 0, "tests/data/traces not found (run from the repository root)");
 }
