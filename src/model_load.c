@@ -315,6 +315,18 @@ struct lp_model *lp_model_from_reader(struct lp_reader *r, const struct lp_model
 	return m;
 }
 
+/* The records copied aside from o on that come before the tape's record
+ * number i (all that are left: UINT64_MAX) to fn; where they stop. */
+static const char *replay_others(const char *o, const char *end, uint64_t i,
+				 void (*fn)(void *arg, const struct lp_model_rec *rec), void *arg)
+{
+	for (; o < end && ((const struct lp_tape_other *)o)->after <= i; o += lp_tape_other_size((const void *)o)) {
+		struct lp_model_rec rec = { .h = &((const struct lp_tape_other *)o)->h };
+		fn(arg, &rec);
+	}
+	return o;
+}
+
 bool lp_model_replay(const struct lp_model *m, bool all, void (*fn)(void *arg, const struct lp_model_rec *rec),
 		     void *arg)
 {
@@ -325,22 +337,25 @@ bool lp_model_replay(const struct lp_model *m, bool all, void (*fn)(void *arg, c
 	/* the records copied aside go in their places between the tape's */
 	const char *o = t->others.data, *oend = o + t->others.len;
 	uint64_t i = 0;
-	struct lp_p2rec q;
-	for (bool more = true; more; i++) {
-		more = lp_tape_get(t, &q);
-		for (; o < oend && (!more || ((const struct lp_tape_other *)o)->after <= i);
-		     o += lp_tape_other_size((const void *)o)) {
-			struct lp_model_rec rec = { .h = &((const struct lp_tape_other *)o)->h };
+	struct lp_tape_ahead *a = lp_tape_ahead_start(t);
+	struct lp_p2rec *batch;
+	size_t n;
+	while ((n = lp_tape_ahead_next(a, &batch, NULL))) {
+		for (size_t k = 0; k < n; k++, i++) {
+			o = replay_others(o, oend, i, fn, arg);
+			const struct lp_p2rec *q = &batch[k];
+			/* an exec's or fork's whole record is among those (replay_all) */
+			if (q->r.h.kind != LP_EV_SYSCALL && q->r.h.kind != LP_EV_FD_IO && q->r.h.kind != LP_EV_EXIT)
+				continue;
+			struct lp_model_rec rec = { .h = &q->r.h, .shown = lp_model_path(m, q->shown),
+						    .shown_id = q->shown };
+			if (q->r.h.kind == LP_EV_FD_IO)
+				rec.fd_path = lp_model_path(m, q->path);
 			fn(arg, &rec);
 		}
-		/* an exec's or fork's whole record is among those (replay_all) */
-		if (!more || (q.r.h.kind != LP_EV_SYSCALL && q.r.h.kind != LP_EV_FD_IO && q.r.h.kind != LP_EV_EXIT))
-			continue;
-		struct lp_model_rec rec = { .h = &q.r.h, .shown = lp_model_path(m, q.shown), .shown_id = q.shown };
-		if (q.r.h.kind == LP_EV_FD_IO)
-			rec.fd_path = lp_model_path(m, q.path);
-		fn(arg, &rec);
 	}
+	replay_others(o, oend, UINT64_MAX, fn, arg);
+	lp_tape_ahead_stop(a);
 	return true;
 }
 

@@ -158,6 +158,23 @@ bool lp_tape_spill(struct lp_tape *t);
 bool lp_tape_get(struct lp_tape *t, struct lp_p2rec *q);
 void lp_tape_free(struct lp_tape *t);
 
+/*
+ * The tape read on a thread of its own, a batch of records at a time,
+ * while the caller works on the batch before: the decoding (~20 ns a
+ * record), reading back a spilled chunk and handing one to the spill leave
+ * the caller's path (pass 2, a view's replay), on the other core. The
+ * records are the ones lp_tape_get() gives, in order. Without a thread
+ * (none could be made) the caller's own call decodes the batch.
+ */
+struct lp_tape_ahead;
+/* From t, rewound. */
+struct lp_tape_ahead *lp_tape_ahead_start(struct lp_tape *t);
+/* The next records (recs, their count; 0 at the tape's end), the caller's
+ * to change until the next call; *chunk: the tape's chunk they end in. */
+size_t lp_tape_ahead_next(struct lp_tape_ahead *a, struct lp_p2rec **recs, size_t *chunk);
+/* The thread gone (whether or not the tape was read to its end). */
+void lp_tape_ahead_stop(struct lp_tape_ahead *a);
+
 /* ------------------------------------------------------------- pass 2 */
 
 /* Before pass 2 (after correlation): mounts forgotten (pass 2 sees them

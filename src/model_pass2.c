@@ -496,10 +496,11 @@ static struct lp_file *file_of(struct lp_model *m, int step, const struct lp_pro
 	return f;
 }
 /*
- * Pass 2 from the tape. Records are decoded P2_AHEAD before their turn and
- * the memory their turn will touch is asked for then (the path's pinfo;
- * half-way, its file row): the tables are far bigger than the caches and
- * a build's paths come in no order, so each would otherwise be a wait.
+ * Pass 2 from the tape, decoded a batch ahead on a thread of its own
+ * (lp_tape_ahead). P2_AHEAD records before a record's turn, the memory its
+ * turn will touch is asked for (the path's pinfo; half-way, its file row):
+ * the tables are far bigger than the caches and a build's paths come in no
+ * order, so each would otherwise be a wait.
  */
 #define P2_AHEAD 16
 
@@ -528,23 +529,22 @@ static void prefetch_file(const struct lp_model *m, const struct lp_p2rec *q)
 
 void lp_pass2_replay(struct lp_model *m, struct lp_tape *t)
 {
-	struct lp_p2rec ring[P2_AHEAD];
-	size_t n = 0, head = 0;
-	unsigned tick = 0;
-	while (n < P2_AHEAD && lp_tape_get(t, &ring[n]))
-		prefetch_pinfo(m, &ring[n++]);
-	while (n) {
-		if (n > P2_AHEAD / 2)
-			prefetch_file(m, &ring[(head + P2_AHEAD / 2) % P2_AHEAD]);
-		lp_pass2_record(m, &ring[head]);
-		if (!(++tick & 0xffff))
-			lp_meter_at(t->rchunk);
-		if (lp_tape_get(t, &ring[head]))
-			prefetch_pinfo(m, &ring[head]);
-		else
-			n--;
-		head = (head + 1) % P2_AHEAD;
+	struct lp_tape_ahead *a = lp_tape_ahead_start(t);
+	struct lp_p2rec *q;
+	size_t n, chunk;
+	while ((n = lp_tape_ahead_next(a, &q, &chunk))) {
+		for (size_t i = 0; i < n && i < P2_AHEAD; i++)
+			prefetch_pinfo(m, &q[i]);
+		for (size_t i = 0; i < n; i++) {
+			if (i + P2_AHEAD < n)
+				prefetch_pinfo(m, &q[i + P2_AHEAD]);
+			if (i + P2_AHEAD / 2 < n)
+				prefetch_file(m, &q[i + P2_AHEAD / 2]);
+			lp_pass2_record(m, &q[i]);
+		}
+		lp_meter_at(chunk);
 	}
+	lp_tape_ahead_stop(a);
 }
 
 static void note_mount_q(struct lp_model *m, const struct lp_p2rec *q)

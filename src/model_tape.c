@@ -459,3 +459,114 @@ bool lp_tape_get(struct lp_tape *t, struct lp_p2rec *q)
 	return true;
 }
 
+/* ------------------------------------------------------------- ahead */
+
+#define AHEAD_BATCH 512         /* records a batch (~100 KB) */
+#define AHEAD_SLOTS 3           /* one read, one filling, one waiting */
+
+struct ahead_slot {
+	struct lp_p2rec recs[AHEAD_BATCH];
+	size_t n;
+	size_t chunk;
+	bool ready;                 /* filled, not yet given to the caller */
+};
+
+struct lp_tape_ahead {
+	struct lp_tape *t;
+	struct ahead_slot slot[AHEAD_SLOTS];
+	size_t next;                /* the slot the caller gets next */
+	int held;                   /* the slot the caller has (-1: none) */
+	bool threaded, stop, ended;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+};
+
+/* One batch from the tape into s; false when the tape had no more. */
+static bool fill(struct lp_tape *t, struct ahead_slot *s)
+{
+	s->n = 0;
+	while (s->n < AHEAD_BATCH && lp_tape_get(t, &s->recs[s->n]))
+		s->n++;
+	s->chunk = t->rchunk;
+	return s->n == AHEAD_BATCH;
+}
+
+static void *ahead_main(void *arg)
+{
+	struct lp_tape_ahead *a = arg;
+	for (size_t i = 0;; i = (i + 1) % AHEAD_SLOTS) {
+		struct ahead_slot *s = &a->slot[i];
+		pthread_mutex_lock(&a->mu);
+		while (s->ready && !a->stop)
+			pthread_cond_wait(&a->cv, &a->mu); /* the caller still has it */
+		bool stop = a->stop;
+		pthread_mutex_unlock(&a->mu);
+		if (stop)
+			break;
+		bool more = fill(a->t, s);
+		pthread_mutex_lock(&a->mu);
+		s->ready = true;
+		pthread_cond_broadcast(&a->cv);
+		pthread_mutex_unlock(&a->mu);
+		if (!more)
+			break; /* a short batch (maybe empty) ends the tape */
+	}
+	return NULL;
+}
+
+struct lp_tape_ahead *lp_tape_ahead_start(struct lp_tape *t)
+{
+	struct lp_tape_ahead *a = lp_xcalloc(1, sizeof(*a));
+	a->t = t;
+	a->held = -1;
+	pthread_mutex_init(&a->mu, NULL);
+	pthread_cond_init(&a->cv, NULL);
+	a->threaded = pthread_create(&a->thread, NULL, ahead_main, a) == 0;
+	if (a->threaded)
+		pthread_setname_np(a->thread, "lp-tape-ahead");
+	return a;
+}
+
+size_t lp_tape_ahead_next(struct lp_tape_ahead *a, struct lp_p2rec **recs, size_t *chunk)
+{
+	if (a->ended)
+		return 0;
+	struct ahead_slot *s = &a->slot[a->next];
+	if (!a->threaded) {
+		fill(a->t, s);
+	} else {
+		pthread_mutex_lock(&a->mu);
+		if (a->held >= 0) { /* the slot given last time is free again */
+			a->slot[a->held].ready = false;
+			pthread_cond_broadcast(&a->cv);
+		}
+		while (!s->ready)
+			pthread_cond_wait(&a->cv, &a->mu);
+		pthread_mutex_unlock(&a->mu);
+		a->held = (int)a->next;
+	}
+	a->next = (a->next + 1) % AHEAD_SLOTS;
+	if (s->n < AHEAD_BATCH)
+		a->ended = true;
+	*recs = s->recs;
+	if (chunk)
+		*chunk = s->chunk;
+	return s->n;
+}
+
+void lp_tape_ahead_stop(struct lp_tape_ahead *a)
+{
+	if (!a)
+		return;
+	if (a->threaded) {
+		pthread_mutex_lock(&a->mu);
+		a->stop = true;
+		pthread_cond_broadcast(&a->cv);
+		pthread_mutex_unlock(&a->mu);
+		pthread_join(a->thread, NULL);
+	}
+	pthread_cond_destroy(&a->cv);
+	pthread_mutex_destroy(&a->mu);
+	free(a);
+}
