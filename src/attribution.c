@@ -265,6 +265,7 @@ void lp_model_note_mount(struct lp_model *m, const char *target, const char *sou
 	}
 	free(pv->mnt_src[i]);
 	pv->mnt_src[i] = lp_xstrdup(source);
+	pv->mnt_gen++;
 }
 
 void lp_model_reset_mounts(struct lp_model *m)
@@ -276,6 +277,7 @@ void lp_model_reset_mounts(struct lp_model *m)
 	pv->mnt_src = NULL;
 	pv->nmnt = pv->mnt_cap = 0;
 	lp_smap_free(&pv->mnt_idx);
+	pv->mnt_gen++;
 }
 
 const char *lp_model_translate(const struct lp_model *m, const char *path, char *buf, size_t len)
@@ -286,9 +288,12 @@ const char *lp_model_translate(const struct lp_model *m, const char *path, char 
 	/* (one walk over the path: not lp_tmpmount_at() first) */
 	if (!path || !pv->nmnt || lp_snap_split(path, &dl, &rel) != LP_SNAP_TMPMOUNT)
 		return path;
-	char *dir = strndup(path, dl);
-	int i = dir ? lp_smap_get(&pv->mnt_idx, dir) : -1;
-	free(dir);
+	char dir[4096]; /* (no allocation: pass 2 asks for every record under a mount) */
+	if (dl >= sizeof(dir))
+		return path;
+	memcpy(dir, path, dl);
+	dir[dl] = 0;
+	int i = lp_smap_get(&pv->mnt_idx, dir);
 	if (i < 0)
 		return path;
 	snprintf(buf, len, "%s%s%s", pv->mnt_src[i], *rel ? "/" : "", rel);

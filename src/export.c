@@ -247,6 +247,16 @@ void lp_xout_write(struct lp_xout *o, const void *p, size_t n)
 		xout_drain(o);
 }
 
+void lp_xout_wrote(struct lp_xout *o, size_t n)
+{
+	if (o->err)
+		return; /* dropped, as lp_xout_write drops it */
+	o->b.len += n;
+	o->bytes_in += n;
+	if (o->b.len >= XOUT_FLUSH_AT)
+		xout_drain(o);
+}
+
 void lp_xout_puts(struct lp_xout *o, const char *s)
 {
 	lp_xout_write(o, s, strlen(s));

@@ -90,6 +90,14 @@ struct lp_xout {
 };
 void lp_xout_init(struct lp_xout *o, FILE *f, bool gz);
 void lp_xout_write(struct lp_xout *o, const void *p, size_t n);
+/* Room for n bytes at the end of o's buffer: a hot path writes there and
+ * then counts what it wrote with lp_xout_wrote(), with no copy. */
+static inline uint8_t *lp_xout_room(struct lp_xout *o, size_t n)
+{
+	lp_buf_reserve(&o->b, n);
+	return (uint8_t *)o->b.data + o->b.len;
+}
+void lp_xout_wrote(struct lp_xout *o, size_t n);
 void lp_xout_puts(struct lp_xout *o, const char *s);
 void lp_xout_printf(struct lp_xout *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Flush what is pending when more than `threshold` bytes are buffered. */

@@ -505,19 +505,40 @@ static uint8_t *put_event_head(uint8_t *p, uint64_t ts)
 	return p;
 }
 
-/* Trace.packet { head, track_event { body } } from te[0..ten) into out. */
-static uint8_t *put_packet(uint8_t *out, uint64_t ts, const uint8_t *te, size_t ten)
+/* The most bytes slice_packet() writes. */
+#define SLICE_PACKET_MAX 64
+
+/* Trace.packet { head, track_event { type, track, name_iid, annotation
+ * path = path_iid } } of a slice's begin or end at out (name_iid, path_iid:
+ * 0 for none; every length fits one byte). */
+static uint8_t *slice_packet(uint8_t *out, uint64_t ts, unsigned type, uint64_t track, uint64_t name_iid,
+			     uint64_t path_iid)
 {
-	uint8_t pk[96];
-	uint8_t *p = put_event_head(pk, ts);
-	*p++ = (PKT_TRACK_EVENT << 3) | LP_PB_LEN;
-	p = put_varint(p, ten);
-	memcpy(p, te, ten);
-	p += ten;
 	*out++ = (TRACE_PACKET << 3) | LP_PB_LEN;
-	out = put_varint(out, (uint64_t)(p - pk));
-	memcpy(out, pk, (size_t)(p - pk));
-	return out + (p - pk);
+	uint8_t *pk_len = out++;
+	out = put_event_head(out, ts);
+	*out++ = (PKT_TRACK_EVENT << 3) | LP_PB_LEN;
+	uint8_t *te_len = out++;
+	*out++ = TE_TYPE << 3;
+	*out++ = (uint8_t)type;
+	*out++ = TE_TRACK << 3;
+	out = put_varint(out, track);
+	if (name_iid) {
+		*out++ = TE_NAME_IID << 3;
+		out = put_varint(out, name_iid);
+	}
+	if (path_iid) {
+		*out++ = (TE_ANNOT << 3) | LP_PB_LEN;
+		uint8_t *an_len = out++;
+		*out++ = DA_NAME_IID << 3;
+		*out++ = AN_PATH;
+		out = put_varint(out, (DA_STRING_IID << 3) | LP_PB_VARINT);
+		out = put_varint(out, path_iid);
+		*an_len = (uint8_t)(out - an_len - 1);
+	}
+	*te_len = (uint8_t)(out - te_len - 1);
+	*pk_len = (uint8_t)(out - pk_len - 1);
+	return out;
 }
 
 /* The thread track of an event, through a one-entry cache: lp_model_proc_at
@@ -607,32 +628,11 @@ static void on_syscall(struct px *c, const struct lp_ev_syscall *ev, const char 
 	uint32_t iid = path ? path_iid(c, path, model_id, &new_path) : 0;
 
 	if (!new_name && !new_path && ev->ret >= 0) {
-		uint8_t te[48], out[256], *q = te, *o = out;
-		*q++ = TE_TYPE << 3;
-		*q++ = SLICE_BEGIN;
-		*q++ = TE_TRACK << 3;
-		q = put_varint(q, t->uuid);
-		*q++ = TE_NAME_IID << 3;
-		q = put_varint(q, (uint64_t)sc + 1);
-		if (iid) {
-			uint8_t an[16], *x = an;
-			*x++ = DA_NAME_IID << 3;
-			*x++ = AN_PATH;
-			x = put_varint(x, (DA_STRING_IID << 3) | LP_PB_VARINT);
-			x = put_varint(x, iid);
-			*q++ = (TE_ANNOT << 3) | LP_PB_LEN;
-			*q++ = (uint8_t)(x - an);
-			memcpy(q, an, (size_t)(x - an));
-			q += x - an;
-		}
-		o = put_packet(o, start, te, (size_t)(q - te));
-		q = te;
-		*q++ = TE_TYPE << 3;
-		*q++ = SLICE_END;
-		*q++ = TE_TRACK << 3;
-		q = put_varint(q, t->uuid);
-		o = put_packet(o, end, te, (size_t)(q - te));
-		lp_xout_write(c->o, out, (size_t)(o - out));
+		/* both packets straight into the output's buffer */
+		uint8_t *base = lp_xout_room(c->o, 2 * SLICE_PACKET_MAX), *o = base;
+		o = slice_packet(o, start, SLICE_BEGIN, t->uuid, (uint64_t)sc + 1, iid);
+		o = slice_packet(o, end, SLICE_END, t->uuid, 0, 0);
+		lp_xout_wrote(c->o, (size_t)(o - base));
 		c->packets += 2;
 		c->slices++;
 		return;

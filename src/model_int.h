@@ -42,6 +42,9 @@ struct lp_pinfo {
 	 * files then (container_read() done) */
 	int32_t read_step;
 	uint32_t read_gen;
+	/* bkmount: the id of what it translates to (lp_model_translate), good
+	 * while mnt_gen + 1 is trans_gen (0: not worked out) */
+	uint32_t trans_id, trans_gen;
 };
 #define PI_SPLIT     1u     /* part, dir_len, rel_off, snap, rootfs_step */
 #define PI_DISP_HOST 2u
@@ -145,6 +148,7 @@ struct lp_priv {
 	struct lp_smap mnt_idx;
 	char **mnt_src;
 	size_t nmnt, mnt_cap;
+	uint32_t mnt_gen;           /* changes with every change of the mounts */
 	/* Progress lines go to the shared parser (progress.h) in pass 1 */
 	const struct lp_session_build *only; /* the session build modelled, or NULL */
 	void (*observe)(void *arg, const struct lp_hdr *h); /* lp_model_options' */

@@ -32,6 +32,21 @@ static const char *translate_id(struct lp_model *m, const char *path, uint32_t *
 {
 	if (!path || (*id && !lp_model_pinfo(m, *id)->bkmount))
 		return path;
+	uint32_t gen = lp_priv(m)->mnt_gen + 1;
+	if (*id && path == lp_model_path(m, *id)) {
+		/* worked out once per path while the mounts stay as they are
+		 * (most records under a mount: a RUN's whole file work) */
+		struct lp_pinfo *pi = lp_model_pinfo(m, *id);
+		if (pi->trans_gen != gen) {
+			const char *t = lp_model_translate(m, path, buf, len);
+			uint32_t to = t == path ? *id : lp_model_intern(m, t);
+			pi = lp_model_pinfo(m, *id); /* (the intern may have grown the table) */
+			pi->trans_id = to;
+			pi->trans_gen = gen;
+		}
+		*id = pi->trans_id;
+		return lp_model_path(m, *id);
+	}
 	const char *t = lp_model_translate(m, path, buf, len);
 	if (t == path)
 		return path;
