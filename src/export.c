@@ -377,20 +377,13 @@ void lp_buf_ns_as_us(struct lp_buf *b, uint64_t ns)
 
 const char *lp_export_norm_target(const char *s)
 {
-	static const char *const kinds[] = { "pipe:", "socket:", "anon_inode:", "net:", "mnt:" };
 	if (!s || s[0] == '/')
-		return s;
-	for (size_t i = 0; i < LP_ARRAY_SIZE(kinds); i++) {
-		size_t n = strlen(kinds[i]);
-		if (!strncmp(s, kinds[i], n)) {
-			if (i == 0)
-				return "pipe";
-			if (i == 1)
-				return "socket";
-			return s;   /* anon_inode:[eventpoll] is already a kind */
-		}
-	}
-	return s;
+		return s; /* a file: nearly every call */
+	if (!strncmp(s, "pipe:", sizeof("pipe:") - 1))
+		return "pipe";
+	if (!strncmp(s, "socket:", sizeof("socket:") - 1))
+		return "socket";
+	return s; /* anon_inode:[eventpoll], net:, mnt: are kinds already */
 }
 
 const char *lp_metric_name(enum lp_export_metric m)

@@ -462,8 +462,6 @@ static void set_path(struct lp_buf *b, bool *has, const char *path)
 		lp_buf_puts(b, path);
 }
 
-/* first: set to lp_resolver_first_path() of ev (in fbuf, 4096 bytes), for
- * the resolver's feed of it, which then need not resolve it again */
 /* A syscall; src: the model's replay of it (its path resolved then), or
  * NULL: the trace's, resolved here (its first path argument's, when that
  * resolves, into fbuf and *first, which the resolver's feed takes). */

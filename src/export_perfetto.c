@@ -505,14 +505,15 @@ static uint8_t *put_event_head(uint8_t *p, uint64_t ts)
 	return p;
 }
 
-/* The most bytes slice_packet() writes. */
-#define SLICE_PACKET_MAX 64
+/* The most bytes slice_packet() writes (an errno's name under 32). */
+#define SLICE_PACKET_MAX 128
 
-/* Trace.packet { head, track_event { type, track, name_iid, annotation
- * path = path_iid } } of a slice's begin or end at out (name_iid, path_iid:
- * 0 for none; every length fits one byte). */
+/* Trace.packet { head, track_event { type, track, name_iid, annotations
+ * path = path_iid, error = err, ret = ret } } of a slice's begin or end at
+ * out (name_iid, path_iid: 0, err: NULL for none; every length fits one
+ * byte). */
 static uint8_t *slice_packet(uint8_t *out, uint64_t ts, unsigned type, uint64_t track, uint64_t name_iid,
-			     uint64_t path_iid)
+			     uint64_t path_iid, const char *err, int64_t ret)
 {
 	*out++ = (TRACE_PACKET << 3) | LP_PB_LEN;
 	uint8_t *pk_len = out++;
@@ -534,6 +535,25 @@ static uint8_t *slice_packet(uint8_t *out, uint64_t ts, unsigned type, uint64_t 
 		*out++ = AN_PATH;
 		out = put_varint(out, (DA_STRING_IID << 3) | LP_PB_VARINT);
 		out = put_varint(out, path_iid);
+		*an_len = (uint8_t)(out - an_len - 1);
+	}
+	if (err) {
+		size_t n = strlen(err);
+		*out++ = (TE_ANNOT << 3) | LP_PB_LEN;
+		uint8_t *an_len = out++;
+		*out++ = DA_NAME_IID << 3;
+		*out++ = AN_ERROR;
+		*out++ = (DA_STRING << 3) | LP_PB_LEN;
+		*out++ = (uint8_t)n;
+		memcpy(out, err, n);
+		out += n;
+		*an_len = (uint8_t)(out - an_len - 1);
+		*out++ = (TE_ANNOT << 3) | LP_PB_LEN;
+		an_len = out++;
+		*out++ = DA_NAME_IID << 3;
+		*out++ = AN_RET;
+		*out++ = DA_INT << 3;
+		out = put_varint(out, (uint64_t)ret); /* int64: two's complement */
 		*an_len = (uint8_t)(out - an_len - 1);
 	}
 	*te_len = (uint8_t)(out - te_len - 1);
@@ -627,11 +647,14 @@ static void on_syscall(struct px *c, const struct lp_ev_syscall *ev, const char 
 	bool new_path = false;
 	uint32_t iid = path ? path_iid(c, path, model_id, &new_path) : 0;
 
-	if (!new_name && !new_path && ev->ret >= 0) {
+	const char *err = ev->ret < 0 ? lp_errno_name((int)-ev->ret) : NULL;
+	if (ev->ret < 0 && !err)
+		err = "error";
+	if (!new_name && !new_path && (!err || strlen(err) < 32)) {
 		/* both packets straight into the output's buffer */
 		uint8_t *base = lp_xout_room(c->o, 2 * SLICE_PACKET_MAX), *o = base;
-		o = slice_packet(o, start, SLICE_BEGIN, t->uuid, (uint64_t)sc + 1, iid);
-		o = slice_packet(o, end, SLICE_END, t->uuid, 0, 0);
+		o = slice_packet(o, start, SLICE_BEGIN, t->uuid, (uint64_t)sc + 1, iid, err, ev->ret);
+		o = slice_packet(o, end, SLICE_END, t->uuid, 0, 0, NULL, 0);
 		lp_xout_wrote(c->o, (size_t)(o - base));
 		c->packets += 2;
 		c->slices++;
@@ -667,11 +690,10 @@ static void on_syscall(struct px *c, const struct lp_ev_syscall *ev, const char 
 		lp_pb_uint(&c->p, DA_STRING_IID, iid);
 		lp_pb_end(&c->p, a);
 	}
-	if (ev->ret < 0) {
-		const char *en = lp_errno_name((int)-ev->ret);
+	if (err) {
 		size_t a = lp_pb_begin(&c->p, TE_ANNOT);
 		lp_pb_uint(&c->p, DA_NAME_IID, AN_ERROR);
-		lp_pb_string(&c->p, DA_STRING, en ? en : "error");
+		lp_pb_string(&c->p, DA_STRING, err);
 		lp_pb_end(&c->p, a);
 		a = lp_pb_begin(&c->p, TE_ANNOT);
 		lp_pb_uint(&c->p, DA_NAME_IID, AN_RET);

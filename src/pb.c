@@ -91,19 +91,28 @@ void lp_pb_string(struct lp_buf *b, unsigned field, const char *s)
 	lp_pb_end(b, mark);
 }
 
+/* The length's first byte is kept at begin: a message under 128 bytes
+ * (most) gets its length without moving its bytes, a longer one moves by
+ * the varint's other bytes. */
 size_t lp_pb_begin(struct lp_buf *b, unsigned field)
 {
 	lp_pb_tag(b, field, LP_PB_LEN);
+	lp_buf_reserve(b, 1);
+	b->data[b->len++] = 0;
 	return b->len;
 }
 
 void lp_pb_end(struct lp_buf *b, size_t mark)
 {
 	size_t n = b->len - mark;
+	if (n < 0x80) {
+		b->data[mark - 1] = (char)n;
+		return;
+	}
 	uint8_t tmp[LP_VARINT_MAX];
 	size_t k = lp_varint_encode(tmp, n);
-	lp_buf_reserve(b, k);
-	memmove(b->data + mark + k, b->data + mark, n);
-	memcpy(b->data + mark, tmp, k);
-	b->len += k;
+	lp_buf_reserve(b, k - 1);
+	memmove(b->data + mark + k - 1, b->data + mark, n);
+	memcpy(b->data + mark - 1, tmp, k);
+	b->len += k - 1;
 }
