@@ -461,8 +461,10 @@ bool lp_tape_get(struct lp_tape *t, struct lp_p2rec *q)
 
 /* ------------------------------------------------------------- ahead */
 
-#define AHEAD_BATCH 512         /* records a batch (~100 KB) */
-#define AHEAD_SLOTS 3           /* one read, one filling, one waiting */
+#define AHEAD_BATCH 2048        /* records a batch (~300 KB) */
+#define AHEAD_SLOTS 6           /* one read, one filling, four waiting: ~12,000
+				 * records, ~2 ms of pass 2, so that a time slice the
+				 * thread waits for its core does not stall the caller */
 
 struct ahead_slot {
 	struct lp_p2rec recs[AHEAD_BATCH];
