@@ -47,8 +47,9 @@
 # LP_BENCH_BUILD_REPS (5), LP_BENCH_OFFLINE_REPS (3), LP_BENCH_EVENTS (10000000),
 # LP_BENCH_TRACE (section 5: a trace bench/gen_trace made before, instead of a new one),
 # LP_BENCH_FILES (10000), LP_BENCH_ROUNDS (4), LP_BENCH_PC_REPS (7), LP_BENCH_SS_REPS (11),
-# LP_BENCH_REPLAY_EVENTS (2000000), LP_BENCH_STORM_REPS (7), LP_BENCH_KEEP=1 (keep the
-# work dir).
+# LP_BENCH_REPLAY_EVENTS (2000000), LP_BENCH_STORM_REPS (11), LP_BENCH_STORM_BASE (section
+# 9: another build of layerprof, run interleaved as variant `base`, for before/after
+# figures of one run), LP_BENCH_KEEP=1 (keep the work dir).
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -65,7 +66,7 @@ while [ $# -gt 0 ]; do
 	--quick) quick=1 ;;
 	--only) only=$2; shift ;;
 	--wait-quiet) wait_quiet=$2; shift ;;
-	-h | --help) sed -n '2,47p' "$0" | sed -n '/^#/p' | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,52p' "$0" | sed -n '/^#/p' | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "$prog: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 	shift
@@ -92,8 +93,9 @@ if [ "$quick" = 1 ]; then
 	STORM_REPS=${LP_BENCH_STORM_REPS:-1}
 else
 	SS_REPS=${LP_BENCH_SS_REPS:-11}; REPLAY_EVENTS=${LP_BENCH_REPLAY_EVENTS:-2000000}; REPLAY_REPS=5
-	STORM_REPS=${LP_BENCH_STORM_REPS:-7}
+	STORM_REPS=${LP_BENCH_STORM_REPS:-11}
 fi
+STORM_BASE=${LP_BENCH_STORM_BASE:-}
 
 # ------------------------------------------------------------------ set-up
 results=$here/results
@@ -636,25 +638,35 @@ section8() {
 section9() {
 	[ "$have_probe_cost" = 1 ] || { out "== 9. Storm vs floor: SKIPPED (bench/probe_cost did not build)"; out ""; return; }
 	local i v variants=(untraced floor layerprof)
+	# another build of record, interleaved with the rest: before/after
+	# figures of a change from one run (LP_BENCH_STORM_BASE=path/layerprof)
+	[ -n "$STORM_BASE" ] && variants+=(base)
 	mkdir -p "$FS/storm9"
-	for v in "${variants[@]}"; do : >"$WORK/s9.$v.wall"; : >"$WORK/s9.$v.cpu"; done
+	for v in "${variants[@]}"; do : >"$WORK/s9.$v.wall"; : >"$WORK/s9.$v.cpu"; : >"$WORK/s9.$v.rep"; done
 	: >"$WORK/s9.events"
-	note "section 9: $STORM_REPS x (untraced, floor, layerprof) storm passes"
+	note "section 9: $STORM_REPS x (${variants[*]}) storm passes"
 	"$here/storm_pass.sh" "$FS/storm9" "$WORK/s9.t" # warm the page cache
+	local n=${#variants[@]} k
 	for ((i = 0; i < STORM_REPS; i++)); do
-		for v in "${variants[@]}"; do
+		# each repetition starts one variant further on: none always
+		# runs right after the same other one (page cache, frequency)
+		for ((k = 0; k < n; k++)); do
+			v=${variants[$(((i + k) % n))]}
 			rm -f "$WORK/s9.t"
 			case $v in
 			untraced) "$here/storm_pass.sh" "$FS/storm9" "$WORK/s9.t" ;;
 			floor) "$BIN/probe_cost" floor -- "$here/storm_pass.sh" "$FS/storm9" "$WORK/s9.t" 2>/dev/null ;;
-			layerprof)
-				"$LP" record --no-daemons -o "$WORK/s9.lprof" -- "$here/storm_pass.sh" "$FS/storm9" "$WORK/s9.t" \
+			layerprof | base)
+				local lp=$LP
+				[ "$v" = base ] && lp=$STORM_BASE
+				"$lp" record --no-daemons -o "$WORK/s9.lprof" -- "$here/storm_pass.sh" "$FS/storm9" "$WORK/s9.t" \
 					>/dev/null 2>"$WORK/s9.rec.err"
-				rec_counts "$WORK/s9.rec.err" >>"$WORK/s9.events" ;;
+				[ "$v" = layerprof ] && rec_counts "$WORK/s9.rec.err" >>"$WORK/s9.events" ;;
 			esac
 			if [ -s "$WORK/s9.t" ]; then
 				awk '{ print $1 }' "$WORK/s9.t" >>"$WORK/s9.$v.wall"
 				awk '{ print $2 }' "$WORK/s9.t" >>"$WORK/s9.$v.cpu"
+				awk -v i="$i" '{ print i, $1, $2 }' "$WORK/s9.t" >>"$WORK/s9.$v.rep"
 			else
 				note "section 9: $v run $i failed"
 			fi
@@ -666,6 +678,7 @@ section9() {
 	out "   floor = empty programs on record's own attach points (bench/probe_cost floor: tp_btf sys_enter/sys_exit,"
 	out "   fork/exec/exit); ratio = median / untraced median; wall = the pass's elapsed time, cpu = its"
 	out "   processes' user+sys time (in-kernel probe cost lands there; less sensitive to a busy machine)"
+	[ -n "$STORM_BASE" ] && out "   base = $STORM_BASE (LP_BENCH_STORM_BASE), interleaved with the others"
 	outf "   %-10s %4s %10s %8s %10s %8s\n" variant n "wall med s" ratio "cpu med s" ratio
 	for v in "${variants[@]}"; do
 		local w c
@@ -674,16 +687,44 @@ section9() {
 			"$(awk -v a="$w" -v b="$bw" 'BEGIN { printf "%.3f", a / b }')" "$c" \
 			"$(awk -v a="$c" -v b="$bc" 'BEGIN { printf "%.3f", a / b }')"
 	done
-	local m
-	for m in wall cpu; do
-		local d
-		d=$(awk -v l="$(median "$WORK/s9.layerprof.$m")" -v f="$(median "$WORK/s9.floor.$m")" -v u="$(median "$WORK/s9.untraced.$m")" \
-			'BEGIN { printf "%.1f", (l - f) / u * 100 }')
-		out "   layerprof - floor ($m): $d points   target <= 5.0  $(verdict "$d" 5)"
+	# Two estimates of the same difference, both printed: medians of each
+	# variant (as above), and the median over repetitions of the paired
+	# difference (x_i - floor_i) / untraced_i, the three passes of one
+	# repetition having run back to back: a machine getting busier or
+	# quieter between repetitions moves all three alike.
+	local m x
+	local tracers=(layerprof)
+	[ -n "$STORM_BASE" ] && tracers+=(base)
+	for x in "${tracers[@]}"; do
+		for m in wall cpu; do
+			local d col
+			col=$([ $m = wall ] && echo 2 || echo 3)
+			d=$(awk -v l="$(median "$WORK/s9.$x.$m")" -v f="$(median "$WORK/s9.floor.$m")" -v u="$(median "$WORK/s9.untraced.$m")" \
+				'BEGIN { printf "%.1f", (l - f) / u * 100 }')
+			outf "   %-40s %5s points   target <= 5.0  %s\n" "$x - floor ($m), medians:" "$d" "$(verdict "$d" 5)"
+			storm_paired "$x" floor "$col" "$x - floor ($m), median of paired:" 5
+		done
 	done
+	[ -n "$STORM_BASE" ] && storm_paired layerprof base 3 "layerprof - base (cpu), median of paired:" ""
 	out "   layerprof: $(awk '{ e += $1; l += $2 } END { if (NR) printf "%d events/pass, %d lost in all", e / NR, l }' "$WORK/s9.events")"
 	storm_bpf_costs
 	out ""
+}
+
+# The median over repetitions of (a_i - b_i) / untraced_i in points, column
+# col of the s9.*.rep files (2: wall, 3: cpu), with its range; the
+# repetitions where one of the three failed are left out. A target (5)
+# adds its verdict.
+storm_paired() {
+	local a=$1 b=$2 col=$3 label=$4 target=$5
+	awk -v c="$col" 'FNR == 1 { f++ } f == 1 { u[$1] = $c } f == 2 { x[$1] = $c } f == 3 { y[$1] = $c }
+		END { for (i in u) if ((i in x) && (i in y)) printf "%.2f\n", (x[i] - y[i]) / u[i] * 100 }' \
+		"$WORK/s9.untraced.rep" "$WORK/s9.$a.rep" "$WORK/s9.$b.rep" >"$WORK/s9.paired"
+	local med range v=""
+	med=$(median "$WORK/s9.paired")
+	range=$(sort -g "$WORK/s9.paired" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { if (NR) printf "%.1f .. %.1f, n=%d", lo, hi, NR }')
+	[ -n "$target" ] && v="   target <= $target.0  $(verdict "$med" "$target")"
+	outf "   %-40s %5.1f points%s   (%s)\n" "$label" "$med" "$v" "$range"
 }
 
 # Where the storm's in-kernel time goes, program by program (the kernel's
