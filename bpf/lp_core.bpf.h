@@ -44,8 +44,6 @@
 /* ---- configuration, set by user space before load (.rodata) ---- */
 const volatile __u32 self_tgid = 0;     /* layerprof itself: never traced */
 const volatile __u64 wakeup_bytes = 0;  /* wake the consumer past this much data */
-/* how much a CPU sends between two looks at the ring's fill (lp_submit) */
-const volatile __u64 wakeup_check_bytes = 0;
 /* x86-64 syscall number -> enum lp_sc (0: not traced), for the raw
  * sys_enter program. Filled by the loader, which knows the numbers (__NR_*);
  * the BPF object stays free of them. */
@@ -193,7 +191,6 @@ struct lp_scratch {
 	 * the per-syscall exit programs have little of left (512 bytes for
 	 * a program and the global functions it calls) */
 	struct lp_ev_fd_io fdio_out;
-	__u64 sent_unchecked; /* bytes sent since the last look at the ring's fill */
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -308,36 +305,15 @@ static __always_inline char *lp_scratch_buf(void)
 /*
  * Copy a record into the ring buffer. Wake-ups are batched: the consumer
  * is woken only once wakeup_bytes are waiting (it polls with a timeout, so
- * a quiet trickle is still read), which each CPU checks after every
- * wakeup_check_bytes it has sent. Rare, important records force it.
+ * a quiet trickle is still read). Rare, important records force it.
  * With BPF_RB_NO_WAKEUP pending, the default "adaptive" mode would never
  * wake (the consumer is not caught up), hence FORCE past the threshold.
  */
 static __always_inline bool lp_submit(void *data, __u64 size, bool force)
 {
 	__u64 flags = BPF_RB_FORCE_WAKEUP;
-	if (!force) {
-		/* The fill is looked at once per wakeup_check_bytes sent on
-		 * this CPU, not per record: bpf_ringbuf_query is a helper
-		 * call (~8-14 ns a sys_exit run in bench section 9's storm,
-		 * bpf_stats), the count a load and a store (the scratch
-		 * lookup is inlined from 6.10 on, a helper call before, as
-		 * dear as the query). The wake-up comes at most that many
-		 * bytes per CPU late; the loader keeps it small beside the
-		 * ring's room. A preemption between the load and the store
-		 * loses a count: a look comes later, nothing else. */
-		__u32 zero = 0;
-		struct lp_scratch *sc = bpf_map_lookup_elem(&scratch, &zero);
+	if (!force && bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) + size < wakeup_bytes)
 		flags = BPF_RB_NO_WAKEUP;
-		if (sc && sc->sent_unchecked + size < wakeup_check_bytes) {
-			sc->sent_unchecked += size;
-		} else {
-			if (sc)
-				sc->sent_unchecked = 0;
-			if (bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) + size >= wakeup_bytes)
-				flags = BPF_RB_FORCE_WAKEUP;
-		}
-	}
 	if (bpf_ringbuf_output(&rb, data, size, flags)) {
 		lost_inc(LP_LOST_RINGBUF);
 		return false;

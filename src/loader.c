@@ -222,18 +222,6 @@ static void set_err(char *err, size_t len, int *code, int c, const char *fmt, ..
 		*code = c;
 }
 
-/* How much each CPU may send between two looks at the ring's fill (see
- * lp_submit in bpf/lp_core.bpf.h): a 16th of the wake-up threshold, and all
- * CPUs together at most an 8th of the ring, so that a late wake-up never
- * costs the consumer its room. 0: every record looks. */
-static uint64_t wakeup_check_bytes(uint64_t wake, uint32_t rbsz)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t per_cpu = rbsz / 8 / (uint64_t)(ncpu > 0 ? ncpu : 1);
-	uint64_t check = wake / 16;
-	return check < per_cpu ? check : per_cpu;
-}
-
 static uint32_t ringbuf_size(uint32_t want)
 {
 	long page = sysconf(_SC_PAGESIZE);
@@ -523,7 +511,6 @@ static struct layerprof_bpf *open_configured(const struct lp_loader_opts *o, enu
 	if (!wake)
 		wake = rbsz / 4 < LP_DEFAULT_WAKEUP ? rbsz / 4 : LP_DEFAULT_WAKEUP;
 	s->rodata->wakeup_bytes = wake;
-	s->rodata->wakeup_check_bytes = wakeup_check_bytes(wake, rbsz);
 	int err = bpf_map__set_max_entries(s->maps.rb, rbsz);
 	if (err) {
 		*e = err;
