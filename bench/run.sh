@@ -745,10 +745,15 @@ storm_bpf_costs() {
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	"$BIN/probe_cost" floor -- bash -c '"$1" "$2" "$3"; bpftool prog show -j >"$4"' _ "$here/storm_pass.sh" \
 		"$FS/storm9" "$WORK/s9.t" "$WORK/s9.progs.json" >/dev/null 2>&1
-	[ -s "$WORK/s9.progs.json" ] &&
-		out "   an empty program on the same pass (the floor's, bpf_stats' own clock reads included):$(jq -r \
-			'[.[] | select(.run_cnt > 0 and (.name | test("^fl_(en|ex)$"))) |
-			" \(.name) \(.run_time_ns / .run_cnt * 10 | floor / 10) ns/run"] | join(",")' "$WORK/s9.progs.json")"
+	# an empty program's ns/run at entry and at exit: what each run costs
+	# before any of our code (bpf_stats' clock reads included)
+	local empty_en=0 empty_ex=0
+	if [ -s "$WORK/s9.progs.json" ]; then
+		read -r empty_en empty_ex < <(jq -r '[.[] | select(.run_cnt > 0) | {(.name): (.run_time_ns / .run_cnt)}] | add |
+			"\(.fl_en // 0) \(.fl_ex // 0)"' "$WORK/s9.progs.json")
+		outf "   an empty program on the same pass (the floor's, bpf_stats' own clock reads included): %.1f ns/run at\n" "$empty_en"
+		outf "   entry, %.1f at exit; \"beyond\" = the time less that per run, which a busy host's extra runs barely move\n" "$empty_ex"
+	fi
 	for mode in default tp; do
 		rm -f "$WORK/s9.progs.json"
 		local force=()
@@ -761,8 +766,12 @@ storm_bpf_costs() {
 		out "   in-kernel cost per program, one pass, ${mode/tp/per-syscall tracepoints (LAYERPROF_FORCE_SYSCALLS=tp)}:"
 		jq -r '.[] | select(.run_cnt > 0 and (.name | test("^(sys_|en_|ex_|fe_|fx_|fork|exec|exit)"))) |
 			"\(.run_time_ns) \(.run_cnt) \(.name)"' "$WORK/s9.progs.json" | sort -rn | head -12 |
-			awk '{ t += $1; printf "     %-22s %9d runs %8.1f ns/run %7.1f ms\n", $3, $2, $1 / $2, $1 / 1e6 }
-				END { if (NR) printf "     (these %d: %.1f ms)\n", NR, t / 1e6 }' | while IFS= read -r l; do out "$l"; done
+			awk -v en="$empty_en" -v ex="$empty_ex" '{
+				e = $3 ~ /^(sys_enter|en_|fe_)/ ? en : $3 ~ /^(sys_exit|ex_|fx_)/ ? ex : 0
+				b = ($1 - $2 * e) / 1e6; t += $1; tb += b
+				printf "     %-22s %9d runs %8.1f ns/run %7.1f ms %7.1f ms beyond\n", $3, $2, $1 / $2, $1 / 1e6, b }
+				END { if (NR) printf "     (these %d: %.1f ms, %.1f beyond)\n", NR, t / 1e6, tb }' |
+			while IFS= read -r l; do out "$l"; done
 	done
 	sysctl -qw kernel.bpf_stats_enabled="$was"
 }
