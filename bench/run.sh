@@ -746,13 +746,16 @@ storm_bpf_costs() {
 	"$BIN/probe_cost" floor -- bash -c '"$1" "$2" "$3"; bpftool prog show -j >"$4"' _ "$here/storm_pass.sh" \
 		"$FS/storm9" "$WORK/s9.t" "$WORK/s9.progs.json" >/dev/null 2>&1
 	# an empty program's ns/run at entry and at exit: what each run costs
-	# before any of our code (bpf_stats' clock reads included)
+	# before any of our code (bpf_stats' clock reads included). A busy
+	# host's processes add runs: in one pass with 2.4 times the usual
+	# runs, +50 ms to the plain sum, +15 to the one beyond (their runs
+	# are cheap, not free)
 	local empty_en=0 empty_ex=0
 	if [ -s "$WORK/s9.progs.json" ]; then
 		read -r empty_en empty_ex < <(jq -r '[.[] | select(.run_cnt > 0) | {(.name): (.run_time_ns / .run_cnt)}] | add |
 			"\(.fl_en // 0) \(.fl_ex // 0)"' "$WORK/s9.progs.json")
 		outf "   an empty program on the same pass (the floor's, bpf_stats' own clock reads included): %.1f ns/run at\n" "$empty_en"
-		outf "   entry, %.1f at exit; \"beyond\" = the time less that per run, which a busy host's extra runs barely move\n" "$empty_ex"
+		outf "   entry, %.1f at exit; \"beyond\" = the time less that per run, which other processes' runs move less\n" "$empty_ex"
 	fi
 	for mode in default tp; do
 		rm -f "$WORK/s9.progs.json"
