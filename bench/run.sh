@@ -47,8 +47,9 @@
 # LP_BENCH_BUILD_REPS (5), LP_BENCH_OFFLINE_REPS (3), LP_BENCH_EVENTS (10000000),
 # LP_BENCH_TRACE (section 5: a trace bench/gen_trace made before, instead of a new one),
 # LP_BENCH_FILES (10000), LP_BENCH_ROUNDS (4), LP_BENCH_PC_REPS (7), LP_BENCH_SS_REPS (11),
-# LP_BENCH_REPLAY_EVENTS (2000000), LP_BENCH_STORM_REPS (7), LP_BENCH_KEEP=1 (keep the
-# work dir).
+# LP_BENCH_REPLAY_EVENTS (2000000), LP_BENCH_STORM_REPS (11), LP_BENCH_STORM_BASE (section
+# 9: another build of layerprof, run interleaved as variant `base`, for before/after
+# figures of one run), LP_BENCH_KEEP=1 (keep the work dir).
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -65,7 +66,7 @@ while [ $# -gt 0 ]; do
 	--quick) quick=1 ;;
 	--only) only=$2; shift ;;
 	--wait-quiet) wait_quiet=$2; shift ;;
-	-h | --help) sed -n '2,47p' "$0" | sed -n '/^#/p' | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,52p' "$0" | sed -n '/^#/p' | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "$prog: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 	shift
@@ -92,8 +93,9 @@ if [ "$quick" = 1 ]; then
 	STORM_REPS=${LP_BENCH_STORM_REPS:-1}
 else
 	SS_REPS=${LP_BENCH_SS_REPS:-11}; REPLAY_EVENTS=${LP_BENCH_REPLAY_EVENTS:-2000000}; REPLAY_REPS=5
-	STORM_REPS=${LP_BENCH_STORM_REPS:-7}
+	STORM_REPS=${LP_BENCH_STORM_REPS:-11}
 fi
+STORM_BASE=${LP_BENCH_STORM_BASE:-}
 
 # ------------------------------------------------------------------ set-up
 results=$here/results
@@ -636,25 +638,35 @@ section8() {
 section9() {
 	[ "$have_probe_cost" = 1 ] || { out "== 9. Storm vs floor: SKIPPED (bench/probe_cost did not build)"; out ""; return; }
 	local i v variants=(untraced floor layerprof)
+	# another build of record, interleaved with the rest: before/after
+	# figures of a change from one run (LP_BENCH_STORM_BASE=path/layerprof)
+	[ -n "$STORM_BASE" ] && variants+=(base)
 	mkdir -p "$FS/storm9"
-	for v in "${variants[@]}"; do : >"$WORK/s9.$v.wall"; : >"$WORK/s9.$v.cpu"; done
+	for v in "${variants[@]}"; do : >"$WORK/s9.$v.wall"; : >"$WORK/s9.$v.cpu"; : >"$WORK/s9.$v.rep"; done
 	: >"$WORK/s9.events"
-	note "section 9: $STORM_REPS x (untraced, floor, layerprof) storm passes"
+	note "section 9: $STORM_REPS x (${variants[*]}) storm passes"
 	"$here/storm_pass.sh" "$FS/storm9" "$WORK/s9.t" # warm the page cache
+	local n=${#variants[@]} k
 	for ((i = 0; i < STORM_REPS; i++)); do
-		for v in "${variants[@]}"; do
+		# each repetition starts one variant further on: none always
+		# runs right after the same other one (page cache, frequency)
+		for ((k = 0; k < n; k++)); do
+			v=${variants[$(((i + k) % n))]}
 			rm -f "$WORK/s9.t"
 			case $v in
 			untraced) "$here/storm_pass.sh" "$FS/storm9" "$WORK/s9.t" ;;
 			floor) "$BIN/probe_cost" floor -- "$here/storm_pass.sh" "$FS/storm9" "$WORK/s9.t" 2>/dev/null ;;
-			layerprof)
-				"$LP" record --no-daemons -o "$WORK/s9.lprof" -- "$here/storm_pass.sh" "$FS/storm9" "$WORK/s9.t" \
+			layerprof | base)
+				local lp=$LP
+				[ "$v" = base ] && lp=$STORM_BASE
+				"$lp" record --no-daemons -o "$WORK/s9.lprof" -- "$here/storm_pass.sh" "$FS/storm9" "$WORK/s9.t" \
 					>/dev/null 2>"$WORK/s9.rec.err"
-				rec_counts "$WORK/s9.rec.err" >>"$WORK/s9.events" ;;
+				[ "$v" = layerprof ] && rec_counts "$WORK/s9.rec.err" >>"$WORK/s9.events" ;;
 			esac
 			if [ -s "$WORK/s9.t" ]; then
 				awk '{ print $1 }' "$WORK/s9.t" >>"$WORK/s9.$v.wall"
 				awk '{ print $2 }' "$WORK/s9.t" >>"$WORK/s9.$v.cpu"
+				awk -v i="$i" '{ print i, $1, $2 }' "$WORK/s9.t" >>"$WORK/s9.$v.rep"
 			else
 				note "section 9: $v run $i failed"
 			fi
@@ -666,6 +678,7 @@ section9() {
 	out "   floor = empty programs on record's own attach points (bench/probe_cost floor: tp_btf sys_enter/sys_exit,"
 	out "   fork/exec/exit); ratio = median / untraced median; wall = the pass's elapsed time, cpu = its"
 	out "   processes' user+sys time (in-kernel probe cost lands there; less sensitive to a busy machine)"
+	[ -n "$STORM_BASE" ] && out "   base = $STORM_BASE (LP_BENCH_STORM_BASE), interleaved with the others"
 	outf "   %-10s %4s %10s %8s %10s %8s\n" variant n "wall med s" ratio "cpu med s" ratio
 	for v in "${variants[@]}"; do
 		local w c
@@ -674,16 +687,44 @@ section9() {
 			"$(awk -v a="$w" -v b="$bw" 'BEGIN { printf "%.3f", a / b }')" "$c" \
 			"$(awk -v a="$c" -v b="$bc" 'BEGIN { printf "%.3f", a / b }')"
 	done
-	local m
-	for m in wall cpu; do
-		local d
-		d=$(awk -v l="$(median "$WORK/s9.layerprof.$m")" -v f="$(median "$WORK/s9.floor.$m")" -v u="$(median "$WORK/s9.untraced.$m")" \
-			'BEGIN { printf "%.1f", (l - f) / u * 100 }')
-		out "   layerprof - floor ($m): $d points   target <= 5.0  $(verdict "$d" 5)"
+	# Two estimates of the same difference, both printed: medians of each
+	# variant (as above), and the median over repetitions of the paired
+	# difference (x_i - floor_i) / untraced_i, the three passes of one
+	# repetition having run back to back: a machine getting busier or
+	# quieter between repetitions moves all three alike.
+	local m x
+	local tracers=(layerprof)
+	[ -n "$STORM_BASE" ] && tracers+=(base)
+	for x in "${tracers[@]}"; do
+		for m in wall cpu; do
+			local d col
+			col=$([ $m = wall ] && echo 2 || echo 3)
+			d=$(awk -v l="$(median "$WORK/s9.$x.$m")" -v f="$(median "$WORK/s9.floor.$m")" -v u="$(median "$WORK/s9.untraced.$m")" \
+				'BEGIN { printf "%.1f", (l - f) / u * 100 }')
+			outf "   %-40s %5s points   target <= 5.0  %s\n" "$x - floor ($m), medians:" "$d" "$(verdict "$d" 5)"
+			storm_paired "$x" floor "$col" "$x - floor ($m), median of paired:" 5
+		done
 	done
+	[ -n "$STORM_BASE" ] && storm_paired layerprof base 3 "layerprof - base (cpu), median of paired:" ""
 	out "   layerprof: $(awk '{ e += $1; l += $2 } END { if (NR) printf "%d events/pass, %d lost in all", e / NR, l }' "$WORK/s9.events")"
 	storm_bpf_costs
 	out ""
+}
+
+# The median over repetitions of (a_i - b_i) / untraced_i in points, column
+# col of the s9.*.rep files (2: wall, 3: cpu), with its range; the
+# repetitions where one of the three failed are left out. A target (5)
+# adds its verdict.
+storm_paired() {
+	local a=$1 b=$2 col=$3 label=$4 target=$5
+	awk -v c="$col" 'FNR == 1 { f++ } f == 1 { u[$1] = $c } f == 2 { x[$1] = $c } f == 3 { y[$1] = $c }
+		END { for (i in u) if ((i in x) && (i in y)) printf "%.2f\n", (x[i] - y[i]) / u[i] * 100 }' \
+		"$WORK/s9.untraced.rep" "$WORK/s9.$a.rep" "$WORK/s9.$b.rep" >"$WORK/s9.paired"
+	local med range v=""
+	med=$(median "$WORK/s9.paired")
+	range=$(sort -g "$WORK/s9.paired" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { if (NR) printf "%.1f .. %.1f, n=%d", lo, hi, NR }')
+	[ -n "$target" ] && v="   target <= $target.0  $(verdict "$med" "$target")"
+	outf "   %-40s %5.1f points%s   (%s)\n" "$label" "$med" "$v" "$range"
 }
 
 # Where the storm's in-kernel time goes, program by program (the kernel's
@@ -692,12 +733,30 @@ section9() {
 # (LAYERPROF_FORCE_SYSCALLS=tp: a program per syscall, so a cost per
 # syscall). The programs are listed from inside the recorded command, while
 # they are still loaded. Each statistic includes the kernel's own two clock
-# reads per run (~60 ns here): compare runs, not absolutes.
+# reads per run: compare runs, not absolutes; the floor's empty programs on
+# the same pass show how much that is. Every process of the host runs the
+# sys_enter/sys_exit programs: a busy host adds (cheap) runs to the pass.
 storm_bpf_costs() {
 	command -v bpftool >/dev/null && command -v jq >/dev/null || { out "   per-program cost: SKIPPED (no bpftool or jq)"; return; }
 	local was mode
 	was=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null) || { out "   per-program cost: SKIPPED (no kernel.bpf_stats_enabled)"; return; }
 	sysctl -qw kernel.bpf_stats_enabled=1
+	rm -f "$WORK/s9.progs.json"
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	"$BIN/probe_cost" floor -- bash -c '"$1" "$2" "$3"; bpftool prog show -j >"$4"' _ "$here/storm_pass.sh" \
+		"$FS/storm9" "$WORK/s9.t" "$WORK/s9.progs.json" >/dev/null 2>&1
+	# an empty program's ns/run at entry and at exit: what each run costs
+	# before any of our code (bpf_stats' clock reads included). A busy
+	# host's processes add runs: in one pass with 2.4 times the usual
+	# runs, +50 ms to the plain sum, +15 to the one beyond (their runs
+	# are cheap, not free)
+	local empty_en=0 empty_ex=0
+	if [ -s "$WORK/s9.progs.json" ]; then
+		read -r empty_en empty_ex < <(jq -r '[.[] | select(.run_cnt > 0) | {(.name): (.run_time_ns / .run_cnt)}] | add |
+			"\(.fl_en // 0) \(.fl_ex // 0)"' "$WORK/s9.progs.json")
+		outf "   an empty program on the same pass (the floor's, bpf_stats' own clock reads included): %.1f ns/run at\n" "$empty_en"
+		outf "   entry, %.1f at exit; \"beyond\" = the time less that per run, which other processes' runs move less\n" "$empty_ex"
+	fi
 	for mode in default tp; do
 		rm -f "$WORK/s9.progs.json"
 		local force=()
@@ -710,8 +769,12 @@ storm_bpf_costs() {
 		out "   in-kernel cost per program, one pass, ${mode/tp/per-syscall tracepoints (LAYERPROF_FORCE_SYSCALLS=tp)}:"
 		jq -r '.[] | select(.run_cnt > 0 and (.name | test("^(sys_|en_|ex_|fe_|fx_|fork|exec|exit)"))) |
 			"\(.run_time_ns) \(.run_cnt) \(.name)"' "$WORK/s9.progs.json" | sort -rn | head -12 |
-			awk '{ t += $1; printf "     %-22s %9d runs %8.1f ns/run %7.1f ms\n", $3, $2, $1 / $2, $1 / 1e6 }
-				END { if (NR) printf "     (these %d: %.1f ms)\n", NR, t / 1e6 }' | while IFS= read -r l; do out "$l"; done
+			awk -v en="$empty_en" -v ex="$empty_ex" '{
+				e = $3 ~ /^(sys_enter|en_|fe_)/ ? en : $3 ~ /^(sys_exit|ex_|fx_)/ ? ex : 0
+				b = ($1 - $2 * e) / 1e6; t += $1; tb += b
+				printf "     %-22s %9d runs %8.1f ns/run %7.1f ms %7.1f ms beyond\n", $3, $2, $1 / $2, $1 / 1e6, b }
+				END { if (NR) printf "     (these %d: %.1f ms, %.1f beyond)\n", NR, t / 1e6, tb }' |
+			while IFS= read -r l; do out "$l"; done
 	done
 	sysctl -qw kernel.bpf_stats_enabled="$was"
 }
