@@ -71,6 +71,14 @@
 /* ----------------------------------------------------------- state */
 
 /* One thread of a traced process: clamping and the pending merged slice. */
+/* A path a pending run keeps: the model's own string when its record was
+ * replayed (it lives as long as the model: no copy), else a copy of the
+ * resolver's answer. s: NULL for none. */
+struct run_path {
+	const char *s;
+	struct lp_buf copy;
+};
+
 struct thr {
 	uint32_t cpid, tid;
 	int proc;               /* model proc index, -1 */
@@ -84,8 +92,7 @@ struct thr {
 	/* the run's first and last paths, resolved but not yet made readable
 	 * (lp_model_display_path): only the flush needs that, and most runs
 	 * never get a slice (merged calls, or past the cap) */
-	bool has_path0, has_path1;
-	struct lp_buf path0, path1;
+	struct run_path path0, path1;
 };
 
 /* Lifetime of a model process on its LIFE_TID lane. */
@@ -119,6 +126,11 @@ struct cx {
 	/* processes */
 	uint32_t *cpid;         /* per model proc: chrome pid, 0 until used */
 	struct lp_u64map pid_owner;  /* real pid -> model proc index that got it */
+	/* proc_of's last answer, good for ts in [proc_lo, proc_hi] */
+	struct lp_u64map newest;     /* pid -> index + 1 of its newest model process */
+	const struct lp_proc *proc_last;
+	uint32_t proc_tgid;
+	uint64_t proc_lo, proc_hi;
 	struct life *life;
 	struct lp_u64map thr_idx;    /* (cpid << 32 | tid) -> index in thr */
 	struct thr *thr;
@@ -291,9 +303,22 @@ static void meta_sort(struct cx *c, const char *what, uint32_t pid, uint32_t tid
 
 /* ------------------------------------------------------------ helpers */
 
-static const struct lp_proc *proc_of(const struct cx *c, uint32_t tgid, uint64_t ts)
+/* lp_model_proc_at, through a one-entry cache: it answers the newest
+ * process with a pid (the last in the model) for any ts at or after its
+ * start, and consecutive records are mostly one process's. */
+static const struct lp_proc *proc_of(struct cx *c, uint32_t tgid, uint64_t ts)
 {
-	return lp_model_proc_at(c->m, tgid, ts);
+	if (c->proc_last && tgid == c->proc_tgid && ts >= c->proc_lo && ts <= c->proc_hi)
+		return c->proc_last;
+	const struct lp_proc *p = lp_model_proc_at(c->m, tgid, ts);
+	uint64_t *nw = p ? lp_u64map_find(&c->newest, p->pid) : NULL;
+	if (nw && *nw == (uint64_t)p->index + 1 && p->start_ns <= ts) {
+		c->proc_last = p;
+		c->proc_tgid = tgid;
+		c->proc_lo = p->start_ns;
+		c->proc_hi = UINT64_MAX;
+	}
+	return p;
 }
 
 /* Chrome pid of a process, given at first use: the real pid for the first
@@ -425,8 +450,8 @@ static void thr_flush(struct cx *c, struct thr *t)
 	if (cap_left(c)) {
 		char nb[32], d0[4096], d1[4096];
 		enum lp_path_space space;
-		const char *shown0 = t->has_path0
-			? lp_model_display_path(c->m, t->step, t->path0.data, d0, sizeof(d0), &space) : NULL;
+		const char *shown0 = t->path0.s
+			? lp_model_display_path(c->m, t->step, t->path0.s, d0, sizeof(d0), &space) : NULL;
 		x_open(c, sc_name(t->sc, nb, sizeof(nb)), t->fails ? "syscall,failed" : "syscall", t->cpid,
 		       t->tid, t->s, t->e);
 		args_open(c);
@@ -435,8 +460,8 @@ static void thr_flush(struct cx *c, struct thr *t)
 			arg_u64(c, "failed", t->fails);
 			arg_us(c, "time_in_calls_us", t->busy_ns);
 			arg_str(c, "first_path", shown0);
-			arg_str(c, "last_path", t->has_path1
-				? lp_model_display_path(c->m, t->step, t->path1.data, d1, sizeof(d1), &space) : NULL);
+			arg_str(c, "last_path", t->path1.s
+				? lp_model_display_path(c->m, t->step, t->path1.s, d1, sizeof(d1), &space) : NULL);
 			c->merged_slices++;
 			c->merged_calls += t->n;
 		} else {
@@ -451,15 +476,19 @@ static void thr_flush(struct cx *c, struct thr *t)
 		args_close(c);
 		ev_close(c);
 	}
-	t->has_path0 = t->has_path1 = false;
+	t->path0.s = t->path1.s = NULL;
 }
 
-static void set_path(struct lp_buf *b, bool *has, const char *path)
+/* path: the model's (stable) or the resolver's, to be copied. */
+static void set_path(struct run_path *rp, const char *path, bool stable)
 {
-	*has = path != NULL;
-	b->len = 0;
-	if (path)
-		lp_buf_puts(b, path);
+	if (!path || stable) {
+		rp->s = path;
+		return;
+	}
+	rp->copy.len = 0;
+	lp_buf_puts(&rp->copy, path);
+	rp->s = rp->copy.data;
 }
 
 /* A syscall; src: the model's replay of it (its path resolved then), or
@@ -504,7 +533,7 @@ static void on_syscall(struct cx *c, const struct lp_ev_syscall *ev, const struc
 		if (ev->ret < 0)
 			t->fails++;
 		t->ret = ev->ret;
-		set_path(&t->path1, &t->has_path1, target);
+		set_path(&t->path1, target, src != NULL);
 	} else {
 		t->pend = true;
 		t->sc = sc;
@@ -515,8 +544,8 @@ static void on_syscall(struct cx *c, const struct lp_ev_syscall *ev, const struc
 		t->busy_ns = ev->lat_ns;
 		t->fails = ev->ret < 0;
 		t->ret = ev->ret;
-		set_path(&t->path0, &t->has_path0, target);
-		t->has_path1 = false;
+		set_path(&t->path0, target, src != NULL);
+		t->path1.s = NULL;
 		if (!tiny)
 			thr_flush(c, t);
 	}
@@ -1318,6 +1347,8 @@ int lp_export_chrome(const struct lp_model *m, struct lp_reader *r, struct lp_xo
 	/* chrome pids: the real pid, or a synthetic one for a reused pid */
 	c.cpid = lp_xcalloc(m->nprocs + 1, sizeof(uint32_t));
 	c.life = lp_xcalloc(m->nprocs + 1, sizeof(struct life));
+	for (size_t i = 0; i < m->nprocs; i++)
+		lp_u64map_put(&c.newest, m->procs[i].pid, i + 1); /* the last with that pid */
 
 	lp_xout_puts(o, "{\"traceEvents\":[");
 	c.last_ts = c.t_end;
@@ -1359,8 +1390,8 @@ int lp_export_chrome(const struct lp_model *m, struct lp_reader *r, struct lp_xo
 	free(c.step_labels);
 	lp_rawjson_free(c.rawjson);
 	for (size_t i = 0; i < c.nthr; i++) {
-		lp_buf_free(&c.thr[i].path0);
-		lp_buf_free(&c.thr[i].path1);
+		lp_buf_free(&c.thr[i].path0.copy);
+		lp_buf_free(&c.thr[i].path1.copy);
 	}
 	free(c.thr);
 	lp_u64map_free(&c.thr_idx);
@@ -1377,6 +1408,7 @@ int lp_export_chrome(const struct lp_model *m, struct lp_reader *r, struct lp_xo
 	free(c.life);
 	free(c.cpid);
 	lp_u64map_free(&c.pid_owner);
+	lp_u64map_free(&c.newest);
 	lp_buf_free(&c.e);
 	return 0;
 }
