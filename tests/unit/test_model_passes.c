@@ -21,6 +21,19 @@
 #include "scenarios.h"
 #include "trace.h"
 
+/* All of f from its start, as a string (f closed). */
+static char *read_back(FILE *f)
+{
+	rewind(f);
+	struct lp_buf b = { 0 };
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		lp_buf_append(&b, chunk, n);
+	fclose(f);
+	return b.data ? b.data : strdup("");
+}
+
 static char *run_report(const char *path, bool json)
 {
 	FILE *tmp = tmpfile();
@@ -34,14 +47,7 @@ static char *run_report(const char *path, bool json)
 	dup2(saved, 1);
 	close(saved);
 	cr_assert(rc == 0, "%s: report exit %d", path, rc);
-	rewind(tmp);
-	struct lp_buf b = { 0 };
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), tmp)) > 0)
-		lp_buf_append(&b, chunk, n);
-	fclose(tmp);
-	return b.data ? b.data : strdup("");
+	return read_back(tmp);
 }
 
 static void same_both_ways(const char *path)
@@ -393,14 +399,7 @@ static char *export_of(const struct lp_model *m, const char *path, bool perfetto
 	cr_assert_eq(rc, 0, "%s: %s", path, err);
 	cr_assert_eq(lp_xout_finish(&o), 0);
 	lp_reader_close(r);
-	rewind(f);
-	struct lp_buf b = { 0 };
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		lp_buf_append(&b, chunk, n);
-	fclose(f);
-	return b.data ? b.data : strdup("");
+	return read_back(f);
 }
 
 /* lp_model_replay(m, true, ...) of a model loaded with replay_all is the
