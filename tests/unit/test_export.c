@@ -454,6 +454,24 @@ Test(export, gzip_single_member_same_json)
 
 /* The sink itself, past many hand-overs to its gzip thread: 3 MiB in
  * pieces of every size inflate to the same bytes, as one member. */
+/* in[0..total) to the file at path through an lp_xout (gz or not), in
+ * pieces of uneven sizes. */
+static void sink_in_pieces(const char *path, bool gz, const unsigned char *in, size_t total)
+{
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	struct lp_xout o;
+	lp_xout_init(&o, f, gz);
+	for (size_t at = 0, piece = 1; at < total; piece = piece * 7 % 100003 + 1) {
+		size_t n = piece < total - at ? piece : total - at;
+		lp_xout_write(&o, in + at, n);
+		at += n;
+	}
+	cr_assert_eq(lp_xout_finish(&o), 0);
+	cr_assert_eq(o.bytes_in, total);
+	fclose(f);
+}
+
 Test(export, gzip_sink_many_buffers_one_member)
 {
 	const size_t total = 3u << 20;
@@ -465,18 +483,7 @@ Test(export, gzip_sink_many_buffers_one_member)
 		in[i] = (i / 4096) % 3 ? (unsigned char)('a' + (x >> 16) % 26) : (unsigned char)"/usr/lib/x86_64/"[i % 16];
 	}
 	const char *gz = path_in("sink.gz");
-	FILE *f = fopen(gz, "w");
-	cr_assert_not_null(f);
-	struct lp_xout o;
-	lp_xout_init(&o, f, true);
-	for (size_t at = 0, piece = 1; at < total; piece = piece * 7 % 100003 + 1) {
-		size_t n = piece < total - at ? piece : total - at;
-		lp_xout_write(&o, in + at, n);
-		at += n;
-	}
-	cr_assert_eq(lp_xout_finish(&o), 0);
-	cr_assert_eq(o.bytes_in, total);
-	fclose(f);
+	sink_in_pieces(gz, true, in, total);
 	size_t glen;
 	unsigned char *g = (unsigned char *)slurp(gz, &glen);
 	unsigned char *out = malloc(total + 1);
@@ -533,18 +540,7 @@ Test(export, plain_sink_many_buffers_same_bytes)
 			in[i] = (unsigned char)(x >> 16);
 		}
 		const char *p = path_in("sink.bin");
-		FILE *f = fopen(p, "w");
-		cr_assert_not_null(f);
-		struct lp_xout o;
-		lp_xout_init(&o, f, false);
-		for (size_t at = 0, piece = 1; at < total; piece = piece * 7 % 100003 + 1) {
-			size_t n = piece < total - at ? piece : total - at;
-			lp_xout_write(&o, in + at, n);
-			at += n;
-		}
-		cr_assert_eq(lp_xout_finish(&o), 0);
-		cr_assert_eq(o.bytes_in, total);
-		fclose(f);
+		sink_in_pieces(p, false, in, total);
 		size_t len;
 		unsigned char *got = (unsigned char *)slurp(p, &len);
 		cr_assert_eq(len, total, "%zu bytes written of %zu", len, total);
