@@ -27,13 +27,44 @@ static int cmp_ctx(const void *a, const void *b)
 	return strcmp(x->path, y->path);
 }
 
+/*
+ * Is files[i] (sorted by step and path) a directory its step opened to list
+ * or to create in (Go's os.Open and BuildKit's copy open a directory
+ * without O_DIRECTORY: the COPY's destination and the snapshot's root)?
+ * Opened for reading, nothing read from it, and a path of the same step
+ * and space below it: only a directory has one.
+ */
+static bool opened_dir(const struct lp_model *m, size_t i)
+{
+	const struct lp_file *f = &m->files[i];
+	if (!f->read || f->written || f->rbytes)
+		return false;
+	size_t n = strlen(f->path);
+	if (n && f->path[n - 1] == '/')
+		return true; /* "/" */
+	/* the paths that start with it come right after it */
+	for (size_t j = i + 1; j < m->nfiles && m->files[j].step == f->step; j++) {
+		const struct lp_file *g = &m->files[j];
+		if (strncmp(g->path, f->path, n))
+			break;
+		if (g->path[n] == '/' && g->space == f->space)
+			return true;
+	}
+	return false;
+}
+
 void lp_model_summarize(struct lp_model *m)
 {
 	struct lp_priv *pv = lp_priv(m);
+	/* sort files by (step, path) and ctx files by path; rebuild indexes */
+	if (m->nfiles > 1)
+		qsort(m->files, m->nfiles, sizeof(struct lp_file), cmp_file);
 	/* per-step file counts, process counts */
 	for (size_t i = 0; i < m->nfiles; i++) {
 		struct lp_file *f = &m->files[i];
 		struct lp_agg *a = lp_model_step_agg(m, f->step);
+		if (opened_dir(m, i))
+			f->read = false; /* no file read */
 		if (f->read && (f->opens || f->rbytes))
 			a->files_read++;
 		if (f->written)
@@ -44,9 +75,6 @@ void lp_model_summarize(struct lp_model *m)
 		if (p->step >= 0)
 			m->steps[p->step].agg.procs++;
 	}
-	/* sort files by (step, path) and ctx files by path; rebuild indexes */
-	if (m->nfiles > 1)
-		qsort(m->files, m->nfiles, sizeof(struct lp_file), cmp_file);
 	if (m->nctx_files > 1)
 		qsort(m->ctx_files, m->nctx_files, sizeof(struct lp_ctx_file), cmp_ctx);
 	lp_smap_free(&pv->ctx_idx);

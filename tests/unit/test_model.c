@@ -159,6 +159,52 @@ Test(model, reads_from_context)
 	free(path);
 }
 
+/* BuildKit's copy (Docker 29) opens the snapshot's root and the COPY's
+ * destination without O_DIRECTORY and reads nothing from them: "/" and
+ * "/app" counted as files read made `COPY . .` of 700 files read 702. A
+ * path opened for reading with nothing read and a path of its step below it
+ * is a directory; a file opened and not read, with none below it, stays a
+ * file opened for reading. */
+Test(model, directories_opened_by_a_copy_are_no_files_read)
+{
+	static struct synth s;
+	common_start(&s, BAD_ORDER_DOCKERFILE);
+	project_manifest(&s);
+	internal_steps(&s, "docker.io/layerprof/busybox:latest");
+	syn_progress(&s, MS(30), "#4 [1/5] FROM docker.io/layerprof/busybox");
+	syn_progress(&s, MS(31), "#4 DONE 0.0s");
+	transfer(&s, 40, 5, PROJECT, NULL);
+	syn_progress(&s, MS(70), "#6 [2/5] WORKDIR /app");
+	syn_sc(&s, MS(72), 100, LP_SC_MKDIRAT, 0, 10000, SYN_ROOT "/overlay2/workdirsnapshotid0000000c/merged/app", 1,
+	       NULL, 0, 0755);
+	syn_progress(&s, MS(75), "#6 DONE 0.0s");
+	syn_progress(&s, MS(80), "#7 [3/5] COPY . .");
+	/* the root and the destination, opened to create in (no bytes read) */
+	syn_file(&s, MS(80) + 100000, 100, COPYSNAP "/merged", false, 0);
+	syn_file(&s, MS(80) + 200000, 100, COPYSNAP "/merged/app", false, 0);
+	/* a file opened and closed unread: still a file */
+	syn_file(&s, MS(80) + 300000, 100, COPYSNAP "/merged/etc-hostname", false, 0);
+	copy_files(&s, 80, COPYSNAP, PROJECT, "/app");
+	syn_progress(&s, MS(120), "#7 DONE 0.1s");
+	syn_close(&s, NULL);
+	struct lp_model *m = load(s.path);
+	const struct lp_step *c = step(m, "#7");
+	cr_assert_eq(c->agg.files_written, 5);
+	cr_assert_eq(c->agg.files_read, 6, "5 context files and the unread file, not the 2 directories: %llu",
+		     (unsigned long long)c->agg.files_read);
+	size_t n;
+	const struct lp_file *f = lp_model_step_files(m, c->index, &n);
+	int dirs = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(f[i].path, "/") || !strcmp(f[i].path, "/app")) {
+			dirs++;
+			cr_assert(!f[i].read, "%s is a directory, not a file read", f[i].path);
+		}
+	cr_assert_eq(dirs, 2, "the directories' rows: %d", dirs);
+	lp_model_free(m);
+	unlink(s.path);
+}
+
 Test(model, context_transfer_changed_vs_added)
 {
 	char *path = scenario_bad_order(false);
