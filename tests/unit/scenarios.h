@@ -154,6 +154,20 @@ static inline void project_manifest(struct synth *s)
 		syn_ctx_file(s, PROJECT[i], 300);
 }
 
+/* A build of PROJECT on busybox up to its context's transfer (#5): the
+ * internal steps, FROM as step [1/nsteps] (#4), then the files added and
+ * changed (NULL: none) sent. */
+static inline void busybox_project_start(struct synth *s, const char *dockerfile, int nsteps,
+					 const char *const *added, const char *const *changed)
+{
+	common_start(s, dockerfile);
+	project_manifest(s);
+	internal_steps(s, "docker.io/layerprof/busybox:latest");
+	syn_progress(s, MS(30), "#4 [1/%d] FROM docker.io/layerprof/busybox", nsteps);
+	syn_progress(s, MS(31), "#4 DONE 0.0s");
+	transfer(s, 40, 5, added, changed);
+}
+
 #define BAD_ORDER_DOCKERFILE                                                                   \
 	"# A common mistake\n"                                                                  \
 	"FROM layerprof/busybox\n"                                                              \
@@ -166,13 +180,8 @@ static inline void project_manifest(struct synth *s)
 static inline char *scenario_bad_order(bool cold)
 {
 	static struct synth s;
-	common_start(&s, BAD_ORDER_DOCKERFILE);
-	project_manifest(&s);
-	internal_steps(&s, "docker.io/layerprof/busybox:latest");
-	syn_progress(&s, MS(30), "#4 [1/5] FROM docker.io/layerprof/busybox");
-	syn_progress(&s, MS(31), "#4 DONE 0.0s");
 	const char *changed[] = { "src/index.js", NULL };
-	transfer(&s, 40, 5, cold ? PROJECT : NULL, cold ? NULL : changed);
+	busybox_project_start(&s, BAD_ORDER_DOCKERFILE, 5, cold ? PROJECT : NULL, cold ? NULL : changed);
 	syn_progress(&s, MS(70), "#6 [2/5] WORKDIR /app");
 	if (cold) {
 		syn_sc(&s, MS(72), 100, LP_SC_MKDIRAT, 0, 10000,
@@ -413,12 +422,7 @@ static inline char *scenario_bloated_many(bool cached_rebuild)
 static inline char *scenario_last_copy(bool helper)
 {
 	static struct synth s;
-	common_start(&s, LASTCOPY_DOCKERFILE);
-	project_manifest(&s);
-	internal_steps(&s, "docker.io/layerprof/busybox:latest");
-	syn_progress(&s, MS(30), "#4 [1/3] FROM docker.io/layerprof/busybox");
-	syn_progress(&s, MS(31), "#4 DONE 0.0s");
-	transfer(&s, 40, 5, PROJECT, NULL);
+	busybox_project_start(&s, LASTCOPY_DOCKERFILE, 3, PROJECT, NULL);
 	syn_progress(&s, MS(70), "#6 [2/3] WORKDIR /app");
 	syn_progress(&s, MS(71), "#6 CACHED");
 	syn_progress(&s, MS(80), "#7 [3/3] COPY . .");

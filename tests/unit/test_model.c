@@ -168,12 +168,7 @@ Test(model, reads_from_context)
 Test(model, directories_opened_by_a_copy_are_no_files_read)
 {
 	static struct synth s;
-	common_start(&s, BAD_ORDER_DOCKERFILE);
-	project_manifest(&s);
-	internal_steps(&s, "docker.io/layerprof/busybox:latest");
-	syn_progress(&s, MS(30), "#4 [1/5] FROM docker.io/layerprof/busybox");
-	syn_progress(&s, MS(31), "#4 DONE 0.0s");
-	transfer(&s, 40, 5, PROJECT, NULL);
+	busybox_project_start(&s, BAD_ORDER_DOCKERFILE, 5, PROJECT, NULL);
 	syn_progress(&s, MS(70), "#6 [2/5] WORKDIR /app");
 	syn_sc(&s, MS(72), 100, LP_SC_MKDIRAT, 0, 10000, SYN_ROOT "/overlay2/workdirsnapshotid0000000c/merged/app", 1,
 	       NULL, 0, 0755);
