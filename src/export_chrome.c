@@ -126,11 +126,7 @@ struct cx {
 	/* processes */
 	uint32_t *cpid;         /* per model proc: chrome pid, 0 until used */
 	struct lp_u64map pid_owner;  /* real pid -> model proc index that got it */
-	/* proc_of's last answer, good for ts in [proc_lo, proc_hi] */
-	struct lp_u64map newest;     /* pid -> index + 1 of its newest model process */
-	const struct lp_proc *proc_last;
-	uint32_t proc_tgid;
-	uint64_t proc_lo, proc_hi;
+	struct lp_proc_hint proc_hint; /* proc_of's */
 	struct life *life;
 	struct lp_u64map thr_idx;    /* (cpid << 32 | tid) -> index in thr */
 	struct thr *thr;
@@ -303,22 +299,9 @@ static void meta_sort(struct cx *c, const char *what, uint32_t pid, uint32_t tid
 
 /* ------------------------------------------------------------ helpers */
 
-/* lp_model_proc_at, through a one-entry cache: it answers the newest
- * process with a pid (the last in the model) for any ts at or after its
- * start, and consecutive records are mostly one process's. */
 static const struct lp_proc *proc_of(struct cx *c, uint32_t tgid, uint64_t ts)
 {
-	if (c->proc_last && tgid == c->proc_tgid && ts >= c->proc_lo && ts <= c->proc_hi)
-		return c->proc_last;
-	const struct lp_proc *p = lp_model_proc_at(c->m, tgid, ts);
-	uint64_t *nw = p ? lp_u64map_find(&c->newest, p->pid) : NULL;
-	if (nw && *nw == (uint64_t)p->index + 1 && p->start_ns <= ts) {
-		c->proc_last = p;
-		c->proc_tgid = tgid;
-		c->proc_lo = p->start_ns;
-		c->proc_hi = UINT64_MAX;
-	}
-	return p;
+	return lp_model_proc_at_hint(c->m, &c->proc_hint, tgid, ts);
 }
 
 /* Chrome pid of a process, given at first use: the real pid for the first
@@ -1347,8 +1330,6 @@ int lp_export_chrome(const struct lp_model *m, struct lp_reader *r, struct lp_xo
 	/* chrome pids: the real pid, or a synthetic one for a reused pid */
 	c.cpid = lp_xcalloc(m->nprocs + 1, sizeof(uint32_t));
 	c.life = lp_xcalloc(m->nprocs + 1, sizeof(struct life));
-	for (size_t i = 0; i < m->nprocs; i++)
-		lp_u64map_put(&c.newest, m->procs[i].pid, i + 1); /* the last with that pid */
 
 	lp_xout_puts(o, "{\"traceEvents\":[");
 	c.last_ts = c.t_end;
@@ -1408,7 +1389,6 @@ int lp_export_chrome(const struct lp_model *m, struct lp_reader *r, struct lp_xo
 	free(c.life);
 	free(c.cpid);
 	lp_u64map_free(&c.pid_owner);
-	lp_u64map_free(&c.newest);
 	lp_buf_free(&c.e);
 	return 0;
 }

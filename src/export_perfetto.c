@@ -124,11 +124,11 @@ struct px {
 				 * the model's tape gives the records */
 	size_t niid_of_model;
 	/* the last event's thread: consecutive events of one thread skip the
-	 * lookups; valid while ts stays inside its process's time */
+	 * lookups */
+	struct lp_proc_hint proc_hint;
+	const struct lp_proc *last_proc;
 	uint32_t last_tgid, last_tid;
 	struct pthr *last_thr;
-	uint64_t last_lo, last_hi;
-	struct lp_u64map newest;    /* pid -> index + 1 of its newest model process */
 	struct lp_iocount io;
 	uint64_t t0, t_end;
 	uint64_t last_ts;       /* the latest valid record's (see_end) */
@@ -561,26 +561,18 @@ static uint8_t *slice_packet(uint8_t *out, uint64_t ts, unsigned type, uint64_t 
 	return out;
 }
 
-/* The thread track of an event, through a one-entry cache: lp_model_proc_at
- * answers the newest process with that pid (the last in the model) for any
- * ts at or after its start; other answers (a reused pid) are not cached. */
+/* The thread track of an event: the last one again while the process
+ * (lp_model_proc_at_hint) and the thread stay the same. */
 static struct pthr *thread_of(struct px *c, const struct lp_hdr *h)
 {
-	if (c->last_thr && h->tgid == c->last_tgid && h->tid == c->last_tid && h->ts >= c->last_lo &&
-	    h->ts <= c->last_hi)
+	const struct lp_proc *p = lp_model_proc_at_hint(c->m, &c->proc_hint, h->tgid, h->ts);
+	if (c->last_thr && p == c->last_proc && h->tgid == c->last_tgid && h->tid == c->last_tid)
 		return c->last_thr;
-	const struct lp_proc *p = lp_model_proc_at(c->m, h->tgid, h->ts);
-	struct pthr *t = thread_track(c, p, h->tgid, h->tid);
+	c->last_proc = p;
 	c->last_tgid = h->tgid;
 	c->last_tid = h->tid;
-	c->last_thr = t;
-	c->last_lo = c->last_hi = h->ts;   /* no process: this ts only */
-	uint64_t *nw = p ? lp_u64map_find(&c->newest, p->pid) : NULL;
-	if (nw && *nw == (uint64_t)p->index + 1 && p->start_ns <= h->ts) {
-		c->last_lo = p->start_ns;
-		c->last_hi = UINT64_MAX;
-	}
-	return t;
+	c->last_thr = thread_track(c, p, h->tgid, h->tid);
+	return c->last_thr;
 }
 
 /* The iid of a syscall's path, interned on first use (*is_new): by the
@@ -823,8 +815,6 @@ int lp_export_perfetto(const struct lp_model *m, struct lp_reader *r, struct lp_
 	}
 	c.uuid_proc0 = UUID_STEP0 + m->nsteps;
 	c.uuid_thr0 = c.uuid_proc0 + m->nprocs;
-	for (size_t i = 0; i < m->nprocs; i++)
-		lp_u64map_put(&c.newest, m->procs[i].pid, i + 1);   /* the last with that pid */
 	lp_iocount_init(&c.io, c.t0, c.t_end);
 
 	emit_first(&c);
@@ -846,7 +836,6 @@ int lp_export_perfetto(const struct lp_model *m, struct lp_reader *r, struct lp_
 	lp_iocount_free(&c.io);
 	lp_strtab_free(&c.paths);
 	lp_u64map_free(&c.thr_idx);
-	lp_u64map_free(&c.newest);
 	free(c.thr);
 	free(c.sc_interned);
 	free(c.iid_of_model);

@@ -63,7 +63,7 @@ struct lp_proc *lp_model_proc_new(struct lp_model *m, uint32_t pid, uint64_t ts)
 	p->step = -1;
 	p->start_ns = ts;
 	pv->pcache[idx] = 0;
-	pv->pc_valid = false; /* lp_model_proc_at_cached() */
+	pv->pc.valid = false; /* lp_model_proc_at_cached() */
 	pv->pid_prev[idx] = pid_last(pv, pid ? pid : UINT32_MAX);
 	pid_set(pv, pid, idx);
 	return p;
@@ -100,31 +100,32 @@ const struct lp_proc *lp_model_proc_at(const struct lp_model *m, uint32_t tgid, 
 	return NULL;
 }
 
-/* The last answer holds for the same tgid while ts is at or after
- * the process's start and before the start of every newer process with
- * that pid (any of them would be found first). A new process, or a start
- * time set, voids it. */
-const struct lp_proc *lp_model_proc_at_cached(struct lp_model *m, uint32_t tgid, uint64_t ts)
+/* Any newer process with that pid would be found first: the answer
+ * holds until the earliest start among them. */
+const struct lp_proc *lp_model_proc_at_hint(const struct lp_model *m, struct lp_proc_hint *h, uint32_t tgid,
+					    uint64_t ts)
 {
-	struct lp_priv *pv = lp_priv(m);
-	if (pv->pc_valid && tgid == pv->pc_tgid && ts >= pv->pc_lo && ts < pv->pc_hi)
-		return &m->procs[pv->pc_idx];
+	const struct lp_priv *pv = lp_priv(m);
+	if (h->valid && tgid == h->tgid && ts >= h->lo && ts < h->hi)
+		return &m->procs[h->idx];
 	int i = pid_last(pv, tgid ? tgid : UINT32_MAX);
 	uint64_t hi = UINT64_MAX;
 	for (; i >= 0; i = pv->pid_prev[i]) {
 		const struct lp_proc *p = &m->procs[i];
 		if (p->start_ns <= ts) {
-			pv->pc_valid = true;
-			pv->pc_tgid = tgid;
-			pv->pc_idx = i;
-			pv->pc_lo = p->start_ns;
-			pv->pc_hi = hi;
+			*h = (struct lp_proc_hint){ .valid = true, .tgid = tgid, .idx = i, .lo = p->start_ns, .hi = hi };
 			return p;
 		}
 		if (p->start_ns < hi)
 			hi = p->start_ns;
 	}
 	return lp_model_proc_at(m, tgid, ts); /* before every start: not cached */
+}
+
+/* A new process, or a start time set, voids the model's own hint. */
+const struct lp_proc *lp_model_proc_at_cached(struct lp_model *m, uint32_t tgid, uint64_t ts)
+{
+	return lp_model_proc_at_hint(m, &lp_priv(m)->pc, tgid, ts);
 }
 
 struct lp_proc *lp_model_proc_get_cached(struct lp_model *m, uint32_t tgid, uint64_t ts)

@@ -547,6 +547,19 @@ bool lp_model_replay(const struct lp_model *m, bool all, void (*fn)(void *arg, c
 
 /* The process tgid was at time ts (pid reuse handled), or NULL. */
 const struct lp_proc *lp_model_proc_at(const struct lp_model *m, uint32_t tgid, uint64_t ts);
+/* A caller's one-entry cache of lp_model_proc_at (zeroed first): its last
+ * answer holds for the same tgid while ts is at or after that process's
+ * start and before the start of every newer process with that pid. */
+struct lp_proc_hint {
+	bool valid;
+	uint32_t tgid;
+	int idx;
+	uint64_t lo, hi;
+};
+/* lp_model_proc_at through the hint h (consecutive records are mostly one
+ * process's). The model must not gain processes while h is in use. */
+const struct lp_proc *lp_model_proc_at_hint(const struct lp_model *m, struct lp_proc_hint *h, uint32_t tgid,
+					    uint64_t ts);
 /* Step index of process tgid at ts (-1: none). Daemon processes have no step
  * by themselves: use lp_model_event_step for their events. */
 int lp_model_step_of(const struct lp_model *m, uint32_t tgid, uint64_t ts);

@@ -165,11 +165,8 @@ struct lp_priv {
 	/* Per proc: the role its comm/exe/argv give (lp_role_of_proc), cached
 	 * while they do not change, and pass 2's daemon tests (PC_* bits). */
 	uint8_t *pcache;
-	/* pass 2's last process lookup (proc_at_cached) */
-	bool pc_valid;
-	uint32_t pc_tgid;
-	int pc_idx;
-	uint64_t pc_lo, pc_hi;
+	/* the model's own last process lookup (lp_model_proc_at_cached) */
+	struct lp_proc_hint pc;
 	/* Pass 2 works on interned paths (model_pass2.c) */
 	struct lp_strtab paths;
 	struct lp_pinfo *pinfo;      /* [path id] */

@@ -173,7 +173,7 @@ void lp_pass1_record(struct lp_model *m, struct lp_resolver *res, const struct l
 			p->role = LP_ROLE_CLI;
 			if (!p->start_ns) {
 				p->start_ns = h->ts; /* started by record just now */
-				pv->pc_valid = false; /* lp_model_proc_at_cached() */
+				pv->pc.valid = false; /* lp_model_proc_at_cached() */
 			}
 		}
 		else if (p->role == LP_ROLE_OTHER)
