@@ -66,16 +66,17 @@ int lp_smap_get(const struct lp_smap *m, const char *key)
 	return sl->ent ? m->ents[sl->ent - 1].val : -1;
 }
 
-void lp_smap_put(struct lp_smap *m, const char *key, int val)
+/* The slot of key, made room for one more entry first. */
+static struct lp_smap_slot *smap_slot_for_put(struct lp_smap *m, const char *key, uint32_t h)
 {
-	uint32_t h = str_hash(key, strlen(key));
 	if ((m->n + 1) * 2 > m->nslots)
 		smap_grow(m);
-	struct lp_smap_slot *sl = smap_slot(m, key, h);
-	if (sl->ent) {
-		m->ents[sl->ent - 1].val = val;
-		return;
-	}
+	return smap_slot(m, key, h);
+}
+
+/* A new entry in the empty slot sl. */
+static void smap_add(struct lp_smap *m, struct lp_smap_slot *sl, const char *key, uint32_t h, int val)
+{
 	if (m->n == m->cap) {
 		m->cap = m->cap ? m->cap * 2 : 64;
 		m->ents = lp_xrealloc(m->ents, m->cap * sizeof(*m->ents));
@@ -85,6 +86,27 @@ void lp_smap_put(struct lp_smap *m, const char *key, int val)
 	e->val = val;
 	e->hash = h;
 	*sl = (struct lp_smap_slot){ h, (uint32_t)m->n };
+}
+
+void lp_smap_put(struct lp_smap *m, const char *key, int val)
+{
+	uint32_t h = str_hash(key, strlen(key));
+	struct lp_smap_slot *sl = smap_slot_for_put(m, key, h);
+	if (sl->ent)
+		m->ents[sl->ent - 1].val = val;
+	else
+		smap_add(m, sl, key, h, val);
+}
+
+int lp_smap_get_or_put(struct lp_smap *m, const char *key, int val, bool *added)
+{
+	uint32_t h = str_hash(key, strlen(key));
+	struct lp_smap_slot *sl = smap_slot_for_put(m, key, h);
+	*added = !sl->ent;
+	if (sl->ent)
+		return m->ents[sl->ent - 1].val;
+	smap_add(m, sl, key, h, val);
+	return val;
 }
 
 void lp_smap_free(struct lp_smap *m)

@@ -37,6 +37,9 @@ uint32_t lp_hash_str(const char *s, uint32_t seed);
 int lp_smap_get(const struct lp_smap *m, const char *key);
 /* Insert (key copied) or overwrite. */
 void lp_smap_put(struct lp_smap *m, const char *key, int val);
+/* The value of key; when it has none, val (key copied), with *added set:
+ * a get, then a put, for one hash and one probe. */
+int lp_smap_get_or_put(struct lp_smap *m, const char *key, int val, bool *added);
 void lp_smap_free(struct lp_smap *m);
 
 /* Interned strings (the paths of a trace): each distinct string once, with

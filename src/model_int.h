@@ -45,6 +45,10 @@ struct lp_pinfo {
 	/* bkmount: the id of what it translates to (lp_model_translate), good
 	 * while mnt_gen + 1 is trans_gen (0: not worked out) */
 	uint32_t trans_id, trans_gen;
+	/* layer provenance (model_pass2.c, layer_read): the step (+ 1) whose
+	 * read of it was sent last, and prov_epoch then */
+	int32_t prov_read_step;
+	uint32_t prov_read_epoch;
 };
 #define PI_SPLIT     1u     /* part, dir_len, rel_off, snap, rootfs_step */
 #define PI_DISP_HOST 2u
@@ -174,6 +178,8 @@ struct lp_priv {
 	/* Is a container path still what a COPY placed there? (provenance.h) */
 	struct lp_provenance *prov;
 	struct lp_prov_queue *provq; /* pass 2's calls of prov, on its own thread (prov_queue.h) */
+	uint32_t prov_epoch;         /* changes sent that may touch any path's
+				      * ownership (layer_changed) */
 	struct lp_u64map file_by_key; /* (step + 1 << 32 | shown path id) -> file index */
 	/* [step]: does its command have a --mount? 0 not looked at yet, 1 no, 2 yes (pass 2) */
 	uint8_t *step_mounts;

@@ -87,6 +87,8 @@ struct lp_provenance {
 	size_t nreads, reads_cap;
 	struct lp_smap read_seen;    /* "step\x1fkey": a read noted once per step and file */
 	struct lp_smap dirs;         /* "stage\x1f/dir": directories above a tracked file */
+	char *last_dir;              /* the dirs key own_ent() found or put last */
+	size_t last_dir_len, last_dir_cap;
 	/* the walk up by ids (lp_prov_from_copy_id): a directory prefix is a
 	 * path's beginning up to a '/' ("/", "/a/", "/a/b/") */
 	struct lp_strtab dirnames;   /* the prefixes met, each once */
@@ -128,6 +130,7 @@ void lp_prov_free(struct lp_provenance *pv)
 	free(pv->reads);
 	lp_smap_free(&pv->read_seen);
 	lp_smap_free(&pv->dirs);
+	free(pv->last_dir);
 	lp_strtab_free(&pv->dirnames);
 	free(pv->dir_parent);
 	free(pv->file_dir);
@@ -205,11 +208,12 @@ static void new_epoch(struct lp_provenance *pv, uint16_t k)
 	struct prov_ids *a = &pv->ids[k];
 	if (++a->epoch < NONE_BIT)
 		return;
-	/* (after 2^31 of them) the oldest "none" would look valid again */
+	/* (after 2^31 of them) the oldest "none" would look valid again;
+	 * not 0: that says no entry of no id was made (file_ent) */
 	for (size_t i = 0; i < a->n; i++)
 		if (a->v[i] & NONE_BIT)
 			a->v[i] = 0;
-	a->epoch = 0;
+	a->epoch = 1;
 }
 
 /* The id of directory prefix s[0..len) (it ends in '/'), made on first
@@ -260,11 +264,8 @@ static uint32_t first_dir(struct lp_provenance *pv, const char *x, size_t n)
 /* A new entry for key (its index); a file's is noted by its path's id
  * (fid) when the caller knows it, else a new epoch begins (an id asked
  * before as having none must find it now). */
-static int ent_add(struct lp_provenance *pv, const char *key, uint16_t k, uint32_t fid)
+static void ent_note(struct lp_provenance *pv, const char *key, uint16_t k, uint32_t fid, int i)
 {
-	lp_grow((void **)&pv->ents, &pv->cap, pv->n + 1, sizeof(*pv->ents));
-	int i = (int)pv->n++;
-	lp_smap_put(&pv->idx, key, i);
 	if (key[strlen(key) - 1] == '/') {
 		pv->ntrees++;
 		/* a prefix met before, asked as having none, must find it now */
@@ -276,14 +277,33 @@ static int ent_add(struct lp_provenance *pv, const char *key, uint16_t k, uint32
 	} else {
 		new_epoch(pv, k);
 	}
+}
+
+static int ent_add(struct lp_provenance *pv, const char *key, uint16_t k, uint32_t fid)
+{
+	lp_grow((void **)&pv->ents, &pv->cap, pv->n + 1, sizeof(*pv->ents));
+	int i = (int)pv->n++;
+	lp_smap_put(&pv->idx, key, i);
+	ent_note(pv, key, k, fid, i);
+	return i;
+}
+
+/* The entry of key, made as ent_add() makes it when it has none. */
+static int ent_get_or_add(struct lp_provenance *pv, const char *key, uint16_t k, uint32_t fid)
+{
+	bool added;
+	int i = lp_smap_get_or_put(&pv->idx, key, (int)pv->n, &added);
+	if (added) {
+		lp_grow((void **)&pv->ents, &pv->cap, pv->n + 1, sizeof(*pv->ents));
+		pv->n++;
+		ent_note(pv, key, k, fid, i);
+	}
 	return i;
 }
 
 static struct prov_ent *ent(struct lp_provenance *pv, const char *key, uint16_t k)
 {
-	int i = lp_smap_get(&pv->idx, key);
-	if (i < 0)
-		i = ent_add(pv, key, k, 0);
+	int i = ent_get_or_add(pv, key, k, 0); /* (first: it may move ents) */
 	return &pv->ents[i];
 }
 
@@ -299,20 +319,26 @@ static int file_ent(struct lp_provenance *pv, const char *stage, const char *cpa
 		return -2;
 	uint16_t k = stage_no(pv, stage);
 	uint32_t *slot = NULL;
+	bool absent = false;    /* known to have none: the map is not asked */
 	if (id) {
 		slot = id_slot(pv, k, id);
 		if (*slot >= ID_ENT && !(*slot & NONE_BIT))
 			return (int)(*slot - ID_ENT);
-		if (*slot == NONE_AT(pv->ids[k].epoch) && !create)
+		/* none: so answered in this epoch; or never asked while the
+		 * stage has made no entry of no id (each entry is then in its
+		 * id's slot; most paths are new, and most stages never make
+		 * one), unless a trailing '/' makes the key another path's */
+		absent = *slot == NONE_AT(pv->ids[k].epoch) ||
+			 (!*slot && !pv->ids[k].epoch && cpath[strlen(cpath) - 1] != '/');
+		if (absent && !create)
 			return -1;
 	}
 	if (!make_key(key, len, stage, cpath, false))
 		return -2;
-	int i = lp_smap_get(&pv->idx, key);
 	/* the key's path is the id's own (not a name with a trailing '/') */
 	bool own = id && !strcmp(strchr(key, '\x1f') + 1, cpath);
-	if (i < 0 && create)
-		i = ent_add(pv, key, k, own ? id : 0);
+	int i = absent ? (create ? ent_add(pv, key, k, own ? id : 0) : -1)
+	       : create ? ent_get_or_add(pv, key, k, own ? id : 0) : lp_smap_get(&pv->idx, key);
 	if (slot) {
 		slot = id_slot(pv, k, id); /* (ent_add may have moved it) */
 		if (i >= 0)
@@ -449,6 +475,10 @@ uint64_t lp_prov_gone_count(const struct lp_provenance *pv)
  * RUN's --mount targets are the caller's to leave out (it knows the step). */
 static bool not_in_layer(const char *cpath)
 {
+	/* (every one of them begins "/d", "/p", "/s" or "/e") */
+	char c = cpath[1];
+	if (c != 'd' && c != 'p' && c != 's' && c != 'e')
+		return false;
 	static const char *const mounts[] = { "/dev", "/proc", "/sys" };
 	for (size_t i = 0; i < LP_ARRAY_SIZE(mounts); i++) {
 		size_t n = strlen(mounts[i]);
@@ -490,11 +520,23 @@ static struct prov_own *own_ent(struct lp_provenance *pv, const char *stage, con
 	if (!key[0] && !make_key(key, sizeof(key), stage, cpath, false))
 		return o;
 	char *sep = strchr(key, '\x1f');
-	for (char *sl = strrchr(sep + 1, '/'); sl && sl > sep + 1; sl = strrchr(sep + 1, '/')) {
+	char *sl = strrchr(sep + 1, '/');
+	if (!sl || sl <= sep + 1)
+		return o;
+	/* the directory of the file before, most of the time (a package
+	 * unpacked, a tree copied): known, with those above it */
+	size_t dl = (size_t)(sl - key);
+	if (dl == pv->last_dir_len && !memcmp(key, pv->last_dir, dl))
+		return o;
+	if (dl + 1 > pv->last_dir_cap) {
+		pv->last_dir_cap = dl + 1 > 256 ? dl + 1 : 256;
+		pv->last_dir = lp_xrealloc(pv->last_dir, pv->last_dir_cap);
+	}
+	memcpy(pv->last_dir, key, dl);
+	pv->last_dir_len = dl;
+	for (bool added = true; added && sl && sl > sep + 1; sl = strrchr(sep + 1, '/')) {
 		*sl = 0;
-		if (lp_smap_get(&pv->dirs, key) >= 0)
-			break;
-		lp_smap_put(&pv->dirs, key, 1);
+		lp_smap_get_or_put(&pv->dirs, key, 1, &added);
 	}
 	return o;
 }
