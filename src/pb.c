@@ -9,21 +9,42 @@
 
 #include "varint.h"
 
+/* Room for n more bytes at the end of b, written in place (a Perfetto
+ * export writes ~10 fields per event): where they go; done() says where
+ * they ended. */
+static inline uint8_t *room(struct lp_buf *b, size_t n)
+{
+	lp_buf_reserve(b, n);
+	return (uint8_t *)b->data + b->len;
+}
+
+static inline void done(struct lp_buf *b, const uint8_t *end)
+{
+	b->len = (size_t)(end - (const uint8_t *)b->data);
+	b->data[b->len] = '\0'; /* (an lp_buf ends in one, whatever it holds) */
+}
+
+static inline uint64_t tag_of(unsigned field, unsigned wire)
+{
+	return ((uint64_t)field << 3) | (wire & 7);
+}
+
 void lp_pb_varint(struct lp_buf *b, uint64_t v)
 {
-	uint8_t tmp[LP_VARINT_MAX];
-	lp_buf_append(b, tmp, lp_varint_encode(tmp, v));
+	uint8_t *p = room(b, LP_VARINT_MAX);
+	done(b, p + lp_varint_encode(p, v));
 }
 
 void lp_pb_tag(struct lp_buf *b, unsigned field, unsigned wire)
 {
-	lp_pb_varint(b, ((uint64_t)field << 3) | (wire & 7));
+	lp_pb_varint(b, tag_of(field, wire));
 }
 
 void lp_pb_uint(struct lp_buf *b, unsigned field, uint64_t v)
 {
-	lp_pb_tag(b, field, LP_PB_VARINT);
-	lp_pb_varint(b, v);
+	uint8_t *p = room(b, 2 * LP_VARINT_MAX);
+	p += lp_varint_encode(p, tag_of(field, LP_PB_VARINT));
+	done(b, p + lp_varint_encode(p, v));
 }
 
 void lp_pb_int(struct lp_buf *b, unsigned field, int64_t v)
@@ -64,6 +85,20 @@ void lp_pb_bytes(struct lp_buf *b, unsigned field, const void *p, size_t n)
 		lp_buf_append(b, p, n);
 }
 
+/* How many bytes of p[0..n) from the start are ASCII: 8 at a time. */
+static size_t ascii_run(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+	for (uint64_t w; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
+		if (w & 0x8080808080808080ull)
+			break;
+	}
+	while (i < n && p[i] < 0x80)
+		i++;
+	return i;
+}
+
 void lp_pb_string(struct lp_buf *b, unsigned field, const char *s)
 {
 	static const char repl[] = "\xef\xbf\xbd";   /* U+FFFD */
@@ -71,9 +106,7 @@ void lp_pb_string(struct lp_buf *b, unsigned field, const char *s)
 	size_t n = strlen((const char *)p), i = 0;
 	size_t mark = lp_pb_begin(b, field);
 	while (i < n) {
-		size_t run = i;
-		while (run < n && p[run] < 0x80)
-			run++;
+		size_t run = i + ascii_run(p + i, n - i);
 		if (run > i)
 			lp_buf_append(b, p + i, run - i);
 		i = run;
@@ -96,9 +129,10 @@ void lp_pb_string(struct lp_buf *b, unsigned field, const char *s)
  * the varint's other bytes. */
 size_t lp_pb_begin(struct lp_buf *b, unsigned field)
 {
-	lp_pb_tag(b, field, LP_PB_LEN);
-	lp_buf_reserve(b, 1);
-	b->data[b->len++] = 0;
+	uint8_t *p = room(b, LP_VARINT_MAX + 1);
+	p += lp_varint_encode(p, tag_of(field, LP_PB_LEN));
+	*p++ = 0;
+	done(b, p);
 	return b->len;
 }
 
