@@ -323,7 +323,7 @@ uint64_t *lp_u64map_find(const struct lp_u64map *m, uint64_t key)
 	return lp_u64map_used(m, i) ? &m->slots[i].val : NULL;
 }
 
-void lp_u64map_put(struct lp_u64map *m, uint64_t key, uint64_t val)
+uint64_t *lp_u64map_slot(struct lp_u64map *m, uint64_t key, bool *added)
 {
 	if ((m->n + 1) * 2 > m->cap) {
 		struct lp_u64map old = *m;
@@ -337,12 +337,20 @@ void lp_u64map_put(struct lp_u64map *m, uint64_t key, uint64_t val)
 		lp_u64map_free(&old);
 	}
 	size_t i = u64_slot(m, key);
-	if (!lp_u64map_used(m, i)) {
+	*added = !lp_u64map_used(m, i);
+	if (*added) {
 		u64_use(m, i, true);
 		m->slots[i].key = key;
+		m->slots[i].val = 0;
 		m->n++;
 	}
-	m->slots[i].val = val;
+	return &m->slots[i].val;
+}
+
+void lp_u64map_put(struct lp_u64map *m, uint64_t key, uint64_t val)
+{
+	bool added;
+	*lp_u64map_slot(m, key, &added) = val;
 }
 
 /* Empty used slot i, moving back the entries that probed past it. */

@@ -124,6 +124,9 @@ static inline uint64_t lp_u64map_val(const struct lp_u64map *m, size_t i)
 uint64_t *lp_u64map_find(const struct lp_u64map *m, uint64_t key);
 /* Insert or overwrite. */
 void lp_u64map_put(struct lp_u64map *m, uint64_t key, uint64_t val);
+/* The value of key to read or change in place, made (0, *added set) when
+ * it has none: a find, then a put, in one probe. Holds until the next put. */
+uint64_t *lp_u64map_slot(struct lp_u64map *m, uint64_t key, bool *added);
 /* Remove key; false when it was not there. */
 bool lp_u64map_del(struct lp_u64map *m, uint64_t key);
 /* Remove the entry whose value lp_u64map_find() just gave (no second

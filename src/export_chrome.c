@@ -76,6 +76,7 @@
  * resolver's answer. s: NULL for none. */
 struct run_path {
 	const char *s;
+	uint32_t id;            /* the model's id of s (display()), 0: none */
 	struct lp_buf copy;
 };
 
@@ -133,6 +134,10 @@ struct cx {
 	size_t nthr, thr_cap;
 	struct lp_u64map argv_pend;  /* tgid -> index in argv_strs + 1 */
 	char **argv_strs;
+	/* display(): the display path of each model path id shown, once */
+	struct lp_strtab disp;
+	uint32_t *disp_of;           /* [model path id]: its id in disp, 0: not yet */
+	size_t ndisp_of;
 	size_t nargv, argv_cap;
 	struct lp_iocount io;   /* counters */
 	/* merging: calls shorter than tiny_ns are merged into runs of at most
@@ -425,6 +430,29 @@ static const char *sc_name(unsigned sc, char *buf, size_t len)
 	return buf;
 }
 
+/* lp_model_display_path() of path: worked out once per model path id
+ * (id: path's, or 0: each time, into buf). The display path of a path
+ * depends on the path alone (and the model, which no longer changes). */
+static const char *display(struct cx *c, int step, const char *path, uint32_t id, char *buf, size_t len)
+{
+	enum lp_path_space space;
+	if (!path || !id)
+		return path ? lp_model_display_path(c->m, step, path, buf, len, &space) : NULL;
+	if (id < c->ndisp_of && c->disp_of[id])
+		return lp_strtab_str(&c->disp, c->disp_of[id]);
+	const char *d = lp_model_display_path(c->m, step, path, buf, len, &space);
+	if (id >= c->ndisp_of) {
+		size_t n = c->ndisp_of ? c->ndisp_of : 1024;
+		while (n <= id)
+			n *= 2;
+		c->disp_of = lp_xrealloc(c->disp_of, n * sizeof(*c->disp_of));
+		memset(c->disp_of + c->ndisp_of, 0, (n - c->ndisp_of) * sizeof(*c->disp_of));
+		c->ndisp_of = n;
+	}
+	c->disp_of[id] = lp_strtab_intern(&c->disp, d);
+	return lp_strtab_str(&c->disp, c->disp_of[id]);
+}
+
 static void thr_flush(struct cx *c, struct thr *t)
 {
 	if (!t->pend)
@@ -432,9 +460,7 @@ static void thr_flush(struct cx *c, struct thr *t)
 	t->pend = false;
 	if (cap_left(c)) {
 		char nb[32], d0[4096], d1[4096];
-		enum lp_path_space space;
-		const char *shown0 = t->path0.s
-			? lp_model_display_path(c->m, t->step, t->path0.s, d0, sizeof(d0), &space) : NULL;
+		const char *shown0 = display(c, t->step, t->path0.s, t->path0.id, d0, sizeof(d0));
 		x_open(c, sc_name(t->sc, nb, sizeof(nb)), t->fails ? "syscall,failed" : "syscall", t->cpid,
 		       t->tid, t->s, t->e);
 		args_open(c);
@@ -443,8 +469,7 @@ static void thr_flush(struct cx *c, struct thr *t)
 			arg_u64(c, "failed", t->fails);
 			arg_us(c, "time_in_calls_us", t->busy_ns);
 			arg_str(c, "first_path", shown0);
-			arg_str(c, "last_path", t->path1.s
-				? lp_model_display_path(c->m, t->step, t->path1.s, d1, sizeof(d1), &space) : NULL);
+			arg_str(c, "last_path", display(c, t->step, t->path1.s, t->path1.id, d1, sizeof(d1)));
 			c->merged_slices++;
 			c->merged_calls += t->n;
 		} else {
@@ -462,9 +487,10 @@ static void thr_flush(struct cx *c, struct thr *t)
 	t->path0.s = t->path1.s = NULL;
 }
 
-/* path: the model's (stable) or the resolver's, to be copied. */
-static void set_path(struct run_path *rp, const char *path, bool stable)
+/* path: the model's (stable, its id: id) or the resolver's, to be copied. */
+static void set_path(struct run_path *rp, const char *path, bool stable, uint32_t id)
 {
+	rp->id = stable ? id : 0;
 	if (!path || stable) {
 		rp->s = path;
 		return;
@@ -495,6 +521,7 @@ static void on_syscall(struct cx *c, const struct lp_ev_syscall *ev, const struc
 	const struct lp_proc *p = proc_of(c, h->tgid, h->ts);
 	int step = lp_model_event_step_p(c->m, h, p, path, src ? src->shown_id : 0);
 	const char *target = path ? lp_export_norm_target(path) : NULL;
+	uint32_t target_id = src && target == path ? src->shown_id : 0;
 	lp_iocount_syscall(&c->io, ev);     /* open files counter */
 
 	struct thr *t = thr_get(c, cpid_of(c, p, h->tgid), h->tid, p ? p->index : -1);
@@ -516,7 +543,7 @@ static void on_syscall(struct cx *c, const struct lp_ev_syscall *ev, const struc
 		if (ev->ret < 0)
 			t->fails++;
 		t->ret = ev->ret;
-		set_path(&t->path1, target, src != NULL);
+		set_path(&t->path1, target, src != NULL, target_id);
 	} else {
 		t->pend = true;
 		t->sc = sc;
@@ -527,7 +554,7 @@ static void on_syscall(struct cx *c, const struct lp_ev_syscall *ev, const struc
 		t->busy_ns = ev->lat_ns;
 		t->fails = ev->ret < 0;
 		t->ret = ev->ret;
-		set_path(&t->path0, target, src != NULL);
+		set_path(&t->path0, target, src != NULL, target_id);
 		t->path1.s = NULL;
 		if (!tiny)
 			thr_flush(c, t);
@@ -582,11 +609,8 @@ static void on_fdio(struct cx *c, const struct lp_ev_fd_io *e, const struct lp_m
 	L->lane_end[lane] = b;
 	const char *name = e->rbytes && e->wbytes ? "read+write" : e->wbytes || e->wcalls ? "write" : "read";
 	char dbuf[4096];
-	const char *shown = NULL;
-	if (path) {
-		enum lp_path_space space;
-		shown = lp_model_display_path(c->m, step, lp_export_norm_target(path), dbuf, sizeof(dbuf), &space);
-	}
+	const char *target = path ? lp_export_norm_target(path) : NULL;
+	const char *shown = display(c, step, target, src && target == path ? src->shown_id : 0, dbuf, sizeof(dbuf));
 	x_open(c, name, "fd_io", cpid_of(c, p, h->tgid), FD_TID0 + (uint32_t)lane, a, b);
 	args_open(c);
 	arg_str(c, "path", shown ? shown : "(unknown fd)");
@@ -1380,6 +1404,8 @@ int lp_export_chrome(const struct lp_model *m, struct lp_reader *r, struct lp_xo
 		free(c.argv_strs[i]);
 	free(c.argv_strs);
 	lp_u64map_free(&c.argv_pend);
+	lp_strtab_free(&c.disp);
+	free(c.disp_of);
 	lp_iocount_free(&c.io);
 	for (size_t i = 0; i < m->nprocs; i++) {
 		free(c.life[i].name);

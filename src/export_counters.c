@@ -99,11 +99,12 @@ static void open_set(struct lp_iocount *c, uint64_t ts, int64_t delta)
 static void fd_opened(struct lp_iocount *c, uint32_t tgid, int32_t fd, uint64_t ts)
 {
 	uint64_t k = ((uint64_t)tgid << 32) | (uint32_t)fd;
-	if (lp_u64map_find(&c->open_fds, k))
+	bool added;
+	uint64_t *v = lp_u64map_slot(&c->open_fds, k, &added);
+	if (!added)
 		return;         /* fd reused: the old file was closed unseen */
-	lp_u64map_put(&c->open_fds, k, 1);
-	uint64_t *n = lp_u64map_find(&c->open_per_tgid, tgid);
-	lp_u64map_put(&c->open_per_tgid, tgid, (n ? *n : 0) + 1);
+	*v = 1;
+	(*lp_u64map_slot(&c->open_per_tgid, tgid, &added))++;
 	open_set(c, ts, 1);
 }
 
