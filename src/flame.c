@@ -95,7 +95,15 @@ struct fb {
 	int nostep_node;        /* bytes/ops: "(outside build steps)", -1 until needed */
 	struct lp_resolver *res;
 	uint64_t leaves;        /* bytes/ops: path leaves made */
+	struct lp_proc_hint proc_hint; /* proc_at()'s */
 };
+
+/* lp_model_proc_at() through the builder's hint: consecutive records are
+ * mostly one process's. */
+static const struct lp_proc *proc_at(struct fb *b, uint32_t tgid, uint64_t ts)
+{
+	return lp_model_proc_at_hint(b->m, &b->proc_hint, tgid, ts);
+}
 
 static const char *intern(struct fb *b, const char *s, uint32_t *id)
 {
@@ -602,7 +610,7 @@ static void time_add(struct fb *b, const struct lp_hdr *h, const struct lp_proc 
 	if (!p)
 		return;
 	if (*step_of_h == -2) /* the step of the record's process at its time stamp */
-		*step_of_h = lp_model_event_step_p(m, h, h->kind == LP_EV_SYSCALL ? p : lp_model_proc_at(m, h->tgid, h->ts),
+		*step_of_h = lp_model_event_step_p(m, h, h->kind == LP_EV_SYSCALL ? p : proc_at(b, h->tgid, h->ts),
 						   path, path_id);
 	int step = *step_of_h;
 	if (step < 0 || (size_t)step >= m->nsteps)
@@ -618,7 +626,7 @@ static void time_record(struct fb *b, const struct lp_hdr *h, const struct lp_mo
 		const struct lp_ev_syscall *ev = (const void *)h;
 		if (!ev->lat_ns)
 			return;
-		const struct lp_proc *p = lp_model_proc_at(b->m, h->tgid, h->ts);
+		const struct lp_proc *p = proc_at(b, h->tgid, h->ts);
 		const char *path = NULL;
 		if (p && p->step < 0)
 			path = shown_of(b, h, src, pbuf, sizeof(pbuf));
@@ -629,7 +637,7 @@ static void time_record(struct fb *b, const struct lp_hdr *h, const struct lp_mo
 		const struct lp_ev_fd_io *e = (const void *)h;
 		if (!e->rns && !e->wns)
 			return;
-		const struct lp_proc *p = lp_model_proc_at(b->m, h->tgid, e->last_ts ? e->last_ts : h->ts);
+		const struct lp_proc *p = proc_at(b, h->tgid, e->last_ts ? e->last_ts : h->ts);
 		enum lp_flame_state st = fdio_state(b, e, src);
 		const char *path = p && p->step < 0 ? shown_of(b, h, src, pbuf, sizeof(pbuf)) : NULL;
 		uint64_t lo = e->first_ts, hi = e->last_ts;
@@ -943,7 +951,7 @@ static int event_step(const struct fb *b, const struct lp_hdr *h, const struct l
 static void count_record(struct fb *b, const struct lp_hdr *h)
 {
 	char pbuf[4096];
-	const struct lp_proc *p = lp_model_proc_at(b->m, h->tgid, h->ts);
+	const struct lp_proc *p = proc_at(b, h->tgid, h->ts);
 	switch (h->kind) {
 	case LP_EV_SYSCALL: {
 		const struct lp_ev_syscall *ev = (const void *)h;
@@ -1080,7 +1088,7 @@ int lp_flame_build(const struct lp_model *m, struct lp_reader *r, enum lp_export
 			if (h->kind == LP_EV_FD_IO && ((const struct lp_ev_fd_io *)h)->fd_mode)
 				fd_kinds = true;
 			if (fd_kinds && (h->kind == LP_EV_SYSCALL || h->kind == LP_EV_FD_IO)) {
-				const struct lp_proc *p = lp_model_proc_at(m, h->tgid, h->ts);
+				const struct lp_proc *p = proc_at(&b, h->tgid, h->ts);
 				if (p && p->step >= 0)
 					continue;
 			}
