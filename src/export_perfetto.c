@@ -118,8 +118,11 @@ struct px {
 	size_t nthr, thr_cap;
 	uint8_t *sc_interned;   /* per syscall number: its name was interned */
 	size_t nsc;
-	struct lp_strtab paths; /* interned paths: iid = id */
-	uint32_t last_iid;      /* the last path interned: a stat then an open */
+	uint32_t niids;         /* path iids given: 1..niids */
+	struct lp_strtab paths; /* the paths of no model id, interned */
+	uint32_t *iid_of_str;   /* [id in paths]: its iid */
+	size_t niid_of_str;
+	uint32_t last_str;      /* the last of paths interned: a stat then an open */
 	uint32_t *iid_of_model; /* [model path id]: its iid (0: not yet), when
 				 * the model's tape gives the records */
 	size_t niid_of_model;
@@ -575,32 +578,52 @@ static struct pthr *thread_of(struct px *c, const struct lp_hdr *h)
 	return c->last_thr;
 }
 
-/* The iid of a syscall's path, interned on first use (*is_new): by the
- * model's id of the path when the tape gave it (model_id, no hashing), by
- * the string otherwise. */
-static uint32_t path_iid(struct px *c, const char *path, uint32_t model_id, bool *is_new)
+/* Room for index i in the array *a of *n iids (new ones 0). */
+static void iids_room(uint32_t **a, size_t *n, size_t i)
+{
+	if (i < *n)
+		return;
+	size_t k = *n ? *n : 1024;
+	while (k <= i)
+		k *= 2;
+	*a = lp_xrealloc(*a, k * sizeof(**a));
+	memset(*a + *n, 0, (k - *n) * sizeof(**a));
+	*n = k;
+}
+
+/* The iid of a syscall's path, given on first use (*is_new; *str is then
+ * the string to intern under it): by the model's id of the path when the
+ * tape gave it (model_id), by the string otherwise. A file's path is its
+ * model id's alone (the model interns each string once): its iid needs no
+ * hashing; "pipe:[N]", "socket:[N]" and paths of no id are interned here,
+ * as the one name they are shown by. Iids go up by one in the order of
+ * first use either way. */
+static uint32_t path_iid(struct px *c, const char *path, uint32_t model_id, bool *is_new, const char **str)
 {
 	*is_new = false;
 	if (model_id && model_id < c->niid_of_model && c->iid_of_model[model_id])
 		return c->iid_of_model[model_id];
 	const char *norm = lp_export_norm_target(path);
 	uint32_t iid;
-	if (c->last_iid && !strcmp(lp_strtab_str(&c->paths, c->last_iid), norm)) {
-		iid = c->last_iid;
+	if (model_id && norm == path) {
+		iid = ++c->niids;
+		*is_new = true;
+		*str = path;
 	} else {
-		size_t before = c->paths.n;
-		iid = c->last_iid = lp_strtab_intern(&c->paths, norm);
-		*is_new = c->paths.n != before;
+		uint32_t k = c->last_str;
+		if (!k || strcmp(lp_strtab_str(&c->paths, k), norm)) {
+			k = c->last_str = lp_strtab_intern(&c->paths, norm);
+			iids_room(&c->iid_of_str, &c->niid_of_str, k);
+		}
+		if (!c->iid_of_str[k]) {
+			c->iid_of_str[k] = ++c->niids;
+			*is_new = true;
+			*str = lp_strtab_str(&c->paths, k);
+		}
+		iid = c->iid_of_str[k];
 	}
 	if (model_id) {
-		if (model_id >= c->niid_of_model) {
-			size_t n = c->niid_of_model ? c->niid_of_model : 1024;
-			while (n <= model_id)
-				n *= 2;
-			c->iid_of_model = lp_xrealloc(c->iid_of_model, n * sizeof(*c->iid_of_model));
-			memset(c->iid_of_model + c->niid_of_model, 0, (n - c->niid_of_model) * sizeof(*c->iid_of_model));
-			c->niid_of_model = n;
-		}
+		iids_room(&c->iid_of_model, &c->niid_of_model, model_id);
 		c->iid_of_model[model_id] = iid;
 	}
 	return iid;
@@ -637,7 +660,8 @@ static void on_syscall(struct px *c, const struct lp_ev_syscall *ev, const char 
 		new_name = true;
 	}
 	bool new_path = false;
-	uint32_t iid = path ? path_iid(c, path, model_id, &new_path) : 0;
+	const char *path_str = NULL;
+	uint32_t iid = path ? path_iid(c, path, model_id, &new_path, &path_str) : 0;
 
 	const char *err = ev->ret < 0 ? lp_errno_name((int)-ev->ret) : NULL;
 	if (ev->ret < 0 && !err)
@@ -669,7 +693,7 @@ static void on_syscall(struct px *c, const struct lp_ev_syscall *ev, const char 
 		if (new_path) {
 			size_t is = lp_pb_begin(&c->p, INT_ANNOT_STRINGS);
 			lp_pb_uint(&c->p, IID, iid);
-			lp_pb_string(&c->p, IID_NAME, lp_strtab_str(&c->paths, iid));
+			lp_pb_string(&c->p, IID_NAME, path_str);
 			lp_pb_end(&c->p, is);
 		}
 		lp_pb_end(&c->p, in);
@@ -835,6 +859,7 @@ int lp_export_perfetto(const struct lp_model *m, struct lp_reader *r, struct lp_
 
 	lp_iocount_free(&c.io);
 	lp_strtab_free(&c.paths);
+	free(c.iid_of_str);
 	lp_u64map_free(&c.thr_idx);
 	free(c.thr);
 	free(c.sc_interned);
