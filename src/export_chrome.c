@@ -91,8 +91,10 @@ struct thr {
 	uint64_t s, e, n, busy_ns, fails;
 	int64_t ret;
 	/* the run's first and last paths, resolved but not yet made readable
-	 * (lp_model_display_path): only the flush needs that, and most runs
-	 * never get a slice (merged calls, or past the cap) */
+	 * (lp_export_norm_target, lp_model_display_path: display()): only the
+	 * flush needs that, and most runs never get a slice (merged calls, or
+	 * past the cap); nor is the string itself read before (a cache miss
+	 * per call on a big trace) */
 	struct run_path path0, path1;
 };
 
@@ -430,12 +432,17 @@ static const char *sc_name(unsigned sc, char *buf, size_t len)
 	return buf;
 }
 
-/* lp_model_display_path() of path: worked out once per model path id
- * (id: path's, or 0: each time, into buf). The display path of a path
- * depends on the path alone (and the model, which no longer changes). */
+/* lp_model_display_path() of path's target (lp_export_norm_target):
+ * worked out once per model path id (id: path's, or 0: each time, into
+ * buf). The display path of a path depends on the path alone (and the
+ * model, which no longer changes). */
 static const char *display(struct cx *c, int step, const char *path, uint32_t id, char *buf, size_t len)
 {
 	enum lp_path_space space;
+	const char *target = path ? lp_export_norm_target(path) : NULL;
+	if (target != path)
+		id = 0; /* "pipe", "socket": not the id's string */
+	path = target;
 	if (!path || !id)
 		return path ? lp_model_display_path(c->m, step, path, buf, len, &space) : NULL;
 	if (id < c->ndisp_of && c->disp_of[id])
@@ -520,8 +527,8 @@ static void on_syscall(struct cx *c, const struct lp_ev_syscall *ev, const struc
 	}
 	const struct lp_proc *p = proc_of(c, h->tgid, h->ts);
 	int step = lp_model_event_step_p(c->m, h, p, path, src ? src->shown_id : 0);
-	const char *target = path ? lp_export_norm_target(path) : NULL;
-	uint32_t target_id = src && target == path ? src->shown_id : 0;
+	/* (its shown form only when a slice is written: thr_flush) */
+	uint32_t path_id = src ? src->shown_id : 0;
 	lp_iocount_syscall(&c->io, ev);     /* open files counter */
 
 	struct thr *t = thr_get(c, cpid_of(c, p, h->tgid), h->tid, p ? p->index : -1);
@@ -543,7 +550,7 @@ static void on_syscall(struct cx *c, const struct lp_ev_syscall *ev, const struc
 		if (ev->ret < 0)
 			t->fails++;
 		t->ret = ev->ret;
-		set_path(&t->path1, target, src != NULL, target_id);
+		set_path(&t->path1, path, src != NULL, path_id);
 	} else {
 		t->pend = true;
 		t->sc = sc;
@@ -554,7 +561,7 @@ static void on_syscall(struct cx *c, const struct lp_ev_syscall *ev, const struc
 		t->busy_ns = ev->lat_ns;
 		t->fails = ev->ret < 0;
 		t->ret = ev->ret;
-		set_path(&t->path0, target, src != NULL, target_id);
+		set_path(&t->path0, path, src != NULL, path_id);
 		t->path1.s = NULL;
 		if (!tiny)
 			thr_flush(c, t);
@@ -609,8 +616,7 @@ static void on_fdio(struct cx *c, const struct lp_ev_fd_io *e, const struct lp_m
 	L->lane_end[lane] = b;
 	const char *name = e->rbytes && e->wbytes ? "read+write" : e->wbytes || e->wcalls ? "write" : "read";
 	char dbuf[4096];
-	const char *target = path ? lp_export_norm_target(path) : NULL;
-	const char *shown = display(c, step, target, src && target == path ? src->shown_id : 0, dbuf, sizeof(dbuf));
+	const char *shown = display(c, step, path, src ? src->shown_id : 0, dbuf, sizeof(dbuf));
 	x_open(c, name, "fd_io", cpid_of(c, p, h->tgid), FD_TID0 + (uint32_t)lane, a, b);
 	args_open(c);
 	arg_str(c, "path", shown ? shown : "(unknown fd)");

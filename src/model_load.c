@@ -327,6 +327,8 @@ static const char *replay_others(const char *o, const char *end, uint64_t i,
 	return o;
 }
 
+#define REPLAY_AHEAD 16
+
 bool lp_model_replay(const struct lp_model *m, bool all, void (*fn)(void *arg, const struct lp_model_rec *rec),
 		     void *arg)
 {
@@ -340,8 +342,13 @@ bool lp_model_replay(const struct lp_model *m, bool all, void (*fn)(void *arg, c
 	struct lp_tape_ahead *a = lp_tape_ahead_start(t);
 	struct lp_p2rec *batch;
 	size_t n;
+	const struct lp_strtab *paths = &lp_priv(m)->paths;
 	while ((n = lp_tape_ahead_next(a, &batch, NULL))) {
 		for (size_t k = 0; k < n; k++, i++) {
+			/* the path's entry REPLAY_AHEAD records before its turn: the
+			 * table is far bigger than the caches (as pass 2's) */
+			if (k + REPLAY_AHEAD < n && batch[k + REPLAY_AHEAD].shown < paths->n)
+				__builtin_prefetch(&paths->str[batch[k + REPLAY_AHEAD].shown]);
 			o = replay_others(o, oend, i, fn, arg);
 			const struct lp_p2rec *q = &batch[k];
 			/* an exec's or fork's whole record is among those (replay_all) */

@@ -738,7 +738,7 @@ static bool layer_work(const struct lp_model *m, int step, const struct lp_proc 
 static void layer_changed(struct lp_model *m, uint32_t id)
 {
 	const char *path = id ? lp_model_path(m, id) : NULL;
-	if (path && path[strlen(path) - 1] != '/')
+	if (path && *path && path[strlen(path) - 1] != '/')
 		lp_model_pinfo(m, id)->prov_read_step = 0;
 	else
 		lp_priv(m)->prov_epoch++; /* (2^32 of them to wrap: not in one trace) */
@@ -765,7 +765,7 @@ static void layer_read(struct lp_model *m, int step, const struct lp_proc *p, ui
 	uint32_t epoch = lp_priv(m)->prov_epoch;
 	if (pi->prov_read_step == step + 1 && pi->prov_read_epoch == epoch)
 		return;
-	if (shown[strlen(shown) - 1] != '/') { /* ("/a/" is "/a"'s key: changed by that id) */
+	if (*shown && shown[strlen(shown) - 1] != '/') { /* ("/a/" is "/a"'s key: changed by that id) */
 		pi->prov_read_step = step + 1;
 		pi->prov_read_epoch = epoch;
 	}
