@@ -9,9 +9,9 @@
 
 #include "varint.h"
 
-/* Room for n more bytes at the end of b, written in place (a Perfetto
- * export writes ~10 fields per event): where they go; done() says where
- * they ended. */
+/* Room for n more bytes at the end of b, written in place (the Perfetto
+ * export's packets but its plain slices, and OTLP's spans, are millions of
+ * fields on a big trace): where they go; done() says where they ended. */
 static inline uint8_t *room(struct lp_buf *b, size_t n)
 {
 	lp_buf_reserve(b, n);
