@@ -448,14 +448,7 @@ static const char *display(struct cx *c, int step, const char *path, uint32_t id
 	if (id < c->ndisp_of && c->disp_of[id])
 		return lp_strtab_str(&c->disp, c->disp_of[id]);
 	const char *d = lp_model_display_path(c->m, step, path, buf, len, &space);
-	if (id >= c->ndisp_of) {
-		size_t n = c->ndisp_of ? c->ndisp_of : 1024;
-		while (n <= id)
-			n *= 2;
-		c->disp_of = lp_xrealloc(c->disp_of, n * sizeof(*c->disp_of));
-		memset(c->disp_of + c->ndisp_of, 0, (n - c->ndisp_of) * sizeof(*c->disp_of));
-		c->ndisp_of = n;
-	}
+	lp_grow((void **)&c->disp_of, &c->ndisp_of, (size_t)id + 1, sizeof(*c->disp_of));
 	c->disp_of[id] = lp_strtab_intern(&c->disp, d);
 	return lp_strtab_str(&c->disp, c->disp_of[id]);
 }

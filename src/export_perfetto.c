@@ -578,19 +578,6 @@ static struct pthr *thread_of(struct px *c, const struct lp_hdr *h)
 	return c->last_thr;
 }
 
-/* Room for index i in the array *a of *n iids (new ones 0). */
-static void iids_room(uint32_t **a, size_t *n, size_t i)
-{
-	if (i < *n)
-		return;
-	size_t k = *n ? *n : 1024;
-	while (k <= i)
-		k *= 2;
-	*a = lp_xrealloc(*a, k * sizeof(**a));
-	memset(*a + *n, 0, (k - *n) * sizeof(**a));
-	*n = k;
-}
-
 /* The iid of a syscall's path, given on first use (*is_new; *str is then
  * the string to intern under it): by the model's id of the path when the
  * tape gave it (model_id), by the string otherwise. A file's path is its
@@ -613,7 +600,7 @@ static uint32_t path_iid(struct px *c, const char *path, uint32_t model_id, bool
 		uint32_t k = c->last_str;
 		if (!k || strcmp(lp_strtab_str(&c->paths, k), norm)) {
 			k = c->last_str = lp_strtab_intern(&c->paths, norm);
-			iids_room(&c->iid_of_str, &c->niid_of_str, k);
+			lp_grow((void **)&c->iid_of_str, &c->niid_of_str, (size_t)k + 1, sizeof(*c->iid_of_str));
 		}
 		if (!c->iid_of_str[k]) {
 			c->iid_of_str[k] = ++c->niids;
@@ -623,7 +610,8 @@ static uint32_t path_iid(struct px *c, const char *path, uint32_t model_id, bool
 		iid = c->iid_of_str[k];
 	}
 	if (model_id) {
-		iids_room(&c->iid_of_model, &c->niid_of_model, model_id);
+		lp_grow((void **)&c->iid_of_model, &c->niid_of_model, (size_t)model_id + 1,
+			sizeof(*c->iid_of_model));
 		c->iid_of_model[model_id] = iid;
 	}
 	return iid;
@@ -647,14 +635,7 @@ static void on_syscall(struct px *c, const struct lp_ev_syscall *ev, const char 
 
 	/* interned on first use: the syscall's name, the path */
 	bool new_name = false;
-	if (sc >= c->nsc) {
-		size_t n = c->nsc ? c->nsc : 64;
-		while (n <= sc)
-			n *= 2;
-		c->sc_interned = lp_xrealloc(c->sc_interned, n);
-		memset(c->sc_interned + c->nsc, 0, n - c->nsc);
-		c->nsc = n;
-	}
+	lp_grow((void **)&c->sc_interned, &c->nsc, (size_t)sc + 1, 1);
 	if (!c->sc_interned[sc]) {
 		c->sc_interned[sc] = 1;
 		new_name = true;

@@ -193,12 +193,6 @@ static inline struct lp_priv *lp_priv(const struct lp_model *m)
 
 /* ------------------------------------------- model_util.c: small helpers */
 
-/* Grow *p (an array of *cap elements of elem bytes) to hold need; the new
- * room is zeroed. */
-void lp_grow(void **p, size_t *cap, size_t need, size_t elem);
-/* The same, the new room left as it is (the caller fills each element as
- * it uses it: untouched pages stay out of the resident memory). */
-void lp_grow_raw(void **p, size_t *cap, size_t need, size_t elem);
 void lp_argv_free(char **v, int n);
 /* What a process ran, as a Dockerfile RUN shows it: the script of
  * "sh -c SCRIPT", else the argv joined with blanks. */

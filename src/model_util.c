@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Small helpers the model's stages share (model_int.h): array growth,
- * argv handling, the context-transfer temporary-name and build-definition
+ * Small helpers the model's stages share (model_int.h): argv handling, the context-transfer temporary-name and build-definition
  * tests.
  */
 #include "model_int.h"
@@ -12,25 +11,6 @@
 #include <string.h>
 
 #include "util.h"
-
-void lp_grow_raw(void **p, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return;
-	size_t nc = *cap ? *cap * 2 : 16;
-	while (nc < need)
-		nc *= 2;
-	*p = lp_xrealloc(*p, nc * elem);
-	*cap = nc;
-}
-
-void lp_grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	size_t old = *cap;
-	lp_grow_raw(p, cap, need, elem);
-	if (*cap > old)
-		memset((char *)*p + old * elem, 0, (*cap - old) * elem);
-}
 
 void lp_argv_free(char **v, int n)
 {

@@ -68,6 +68,25 @@ void *lp_xrealloc(void *p, size_t n)
 	return q;
 }
 
+void lp_grow_raw(void **p, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return;
+	size_t nc = *cap ? *cap * 2 : 16;
+	while (nc < need)
+		nc *= 2;
+	*p = lp_xrealloc(*p, nc * elem);
+	*cap = nc;
+}
+
+void lp_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	size_t old = *cap;
+	lp_grow_raw(p, cap, need, elem);
+	if (*cap > old)
+		memset((char *)*p + old * elem, 0, (*cap - old) * elem);
+}
+
 char *lp_xstrdup(const char *s)
 {
 	size_t n = strlen(s) + 1;

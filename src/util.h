@@ -21,6 +21,12 @@ void *lp_xmalloc(size_t n);
 void *lp_xcalloc(size_t n, size_t size);
 void *lp_xrealloc(void *p, size_t n);
 char *lp_xstrdup(const char *s);
+/* Grow *p (an array of *cap elements of elem bytes) to hold need, doubling;
+ * the new room is zeroed. */
+void lp_grow(void **p, size_t *cap, size_t need, size_t elem);
+/* The same, the new room left as it is (the caller fills each element as
+ * it uses it: untouched pages stay out of the resident memory). */
+void lp_grow_raw(void **p, size_t *cap, size_t need, size_t elem);
 /* vsnprintf into a new string. */
 char *lp_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A copy of s[0..n) (stopping at a NUL) on one line: every run of white
