@@ -386,7 +386,13 @@ static __always_inline void sc_exit(__u64 id, const struct lp_sc_desc d, long re
 		fdio_flush(tgid, tid, (__s32)ret, now, LP_FDIO_REUSED);
 
 	const int s0 = d.str[0], s1 = d.str[1], s2 = d.str[2], s3 = d.str[3];
-	lp_hdr_fill(&ev->h, 0, LP_EV_SYSCALL, 0, tgid, tid, sc, now);
+	/* what an open opened: only the kernel knows a directory from a file
+	 * once no O_DIRECTORY says so (read once per open, from the fd table) */
+	__u8 hflags = 0;
+	if ((sc == LP_SC_OPEN || sc == LP_SC_OPENAT || sc == LP_SC_OPENAT2) && ret >= 0 &&
+	    (fd_mode_of((__s32)ret) & LP_S_IFMT) == LP_S_IFDIR)
+		hflags = LP_F_OPEN_DIR;
+	lp_hdr_fill(&ev->h, 0, LP_EV_SYSCALL, hflags, tgid, tid, sc, now);
 	ev->ret = ret;
 	ev->lat_ns = now - ts;
 	ev->nstr = (s0 != NS) + (s1 != NS) + (s2 != NS) + (s3 != NS);

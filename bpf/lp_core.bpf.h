@@ -547,6 +547,10 @@ static __always_inline struct file *fd_file(__s32 fd)
 	return f;
 }
 
+/* The file-type bits of i_mode (include/uapi/linux/stat.h). */
+#define LP_S_IFMT  0170000
+#define LP_S_IFDIR 0040000
+
 /* lp_ev_fd_io.fd_mode of fd: LP_FDMODE_KNOWN | i_mode, 0 when unknown. */
 static __always_inline __u32 fd_mode_of(__s32 fd)
 {

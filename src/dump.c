@@ -330,6 +330,8 @@ static void text_syscall(struct dump *d, const struct lp_ev_syscall *ev)
 	lp_buf_lit(b, " <");
 	put_secs(b, (int64_t)ev->lat_ns, 6, 0);
 	lp_buf_lit(b, ">");
+	if (ev->h.flags & LP_F_OPEN_DIR)
+		lp_buf_puts(b, " (a directory)");
 	if (ev->h.flags & LP_F_STR_FAULT)
 		lp_buf_puts(b, " (a string argument could not be read)");
 }
@@ -410,6 +412,8 @@ static void json_syscall(struct dump *d, const struct lp_ev_syscall *ev)
 	lp_buf_puts(b, "]");
 	if (ev->h.flags & LP_F_STR_FAULT)
 		lp_buf_puts(b, ",\"string_fault\":true");
+	if (ev->h.flags & LP_F_OPEN_DIR)
+		lp_buf_puts(b, ",\"directory\":true");
 }
 
 /* ----------------------------------------------------------- other kinds */

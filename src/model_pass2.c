@@ -843,10 +843,13 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 			return;
 		}
 		f->opens++;
-		/* a directory of the context opened without O_DIRECTORY (buildkitd
-		 * walks its context snapshot so, long after the transfer) is not
-		 * a file read */
-		bool dir = (flags & O_DIRECTORY) || (space == LP_PATH_CONTEXT && ctx_is_dir(m, shown));
+		/* a directory is listed, not read: O_DIRECTORY says so, or the
+		 * kernel did (LP_F_OPEN_DIR: Go opens directories without it);
+		 * in a trace made before that flag, a directory of the context
+		 * (buildkitd walks its context snapshot so, long after the
+		 * transfer) is known by the files under it */
+		bool opened_dir = (flags & O_DIRECTORY) || (h->flags & LP_F_OPEN_DIR);
+		bool dir = opened_dir || (space == LP_PATH_CONTEXT && ctx_is_dir(m, shown));
 		if (wr)
 			p->agg.files_written++;
 		else if (!dir)
@@ -887,12 +890,12 @@ static void pass2_syscall(struct lp_model *m, const struct lp_p2rec *q, const st
 		 * (buildx's git reads .git/ 100-200 ms before the transfer) */
 		if (p->role == LP_ROLE_CLI && lp_proc_is_build_client(p) && step >= 0 && step == m->context.step &&
 		    space == LP_PATH_CONTEXT) {
-			if ((flags & O_DIRECTORY) || ctx_is_dir(m, shown))
+			if (opened_dir || ctx_is_dir(m, shown))
 				ctx_walk(m, shown, h->ts);
 			else if (lp_definition_file_kind(m, shown) == LP_STEPK_OTHER)
 				ctx_window(m, h->ts);
 		}
-		if (!wr && !(flags & O_DIRECTORY) && step >= 0 && p->role == LP_ROLE_CONTAINER &&
+		if (!wr && !opened_dir && step >= 0 && p->role == LP_ROLE_CONTAINER &&
 		    m->steps[step].kind == LP_STEPK_RUN)
 			container_read_id(m, step, path, pid);
 		return;

@@ -31,9 +31,11 @@ enum { T_END = 0, T_SYSCALL, T_FDIO, T_EXEC, T_FORK, T_EXIT };
 #define T_MAIN_TID 0x10u        /* its thread is the process's first (tid == tgid) */
 #define T_MORE 0x08u             /* a byte of X_* flags follows the code */
 #define T_FLAGS (T_SAME_TGID | T_SAME_TID | T_NO_TID | T_MAIN_TID | T_MORE)
-/* What pass 2 does not need but lp_model_replay() gives, rarely there: */
+/* Rarely there, so in an optional byte: what lp_model_replay() gives but
+ * pass 2 does not need (X_SHOWN, X_FD_MODE), and an open's flag pass 2 reads. */
 #define X_SHOWN 0x01u           /* shown is not the default (shown_default()) */
 #define X_FD_MODE 0x02u         /* an fd_io's fd_mode is not 0 */
+#define X_OPEN_DIR 0x04u        /* a syscall's LP_F_OPEN_DIR (its only flag pass 2 reads) */
 
 /* The record's shown path when the tape does not say: its path, a copy's
  * destination. */
@@ -269,7 +271,8 @@ void lp_tape_put(struct lp_tape *t, const struct lp_hdr *h, const struct lp_p2re
 	bool same = h->tgid == t->tgid, keep = t->all_tids || lp_tape_keeps_tid(h);
 	uint8_t tid_code = !keep ? T_NO_TID : h->tid == h->tgid ? T_MAIN_TID : h->tid == t->tid ? T_SAME_TID : 0;
 	uint8_t more = (q->shown != shown_default(h, q) ? X_SHOWN : 0) |
-		       (code == T_FDIO && ((const struct lp_ev_fd_io *)h)->fd_mode ? X_FD_MODE : 0);
+		       (code == T_FDIO && ((const struct lp_ev_fd_io *)h)->fd_mode ? X_FD_MODE : 0) |
+		       (code == T_SYSCALL && (h->flags & LP_F_OPEN_DIR) ? X_OPEN_DIR : 0);
 	*w++ = (uint8_t)(code | (same ? T_SAME_TGID : 0) | tid_code | (more ? T_MORE : 0));
 	if (more) {
 		*w++ = more;
@@ -392,6 +395,7 @@ bool lp_tape_get(struct lp_tape *t, struct lp_p2rec *q)
 		memset(ev->args, 0, sizeof(ev->args)); /* those pass 2 reads are set below */
 		h->kind = LP_EV_SYSCALL;
 		h->size = sizeof(*ev);
+		h->flags = more & X_OPEN_DIR ? LP_F_OPEN_DIR : 0;
 		h->aux = (uint32_t)lp_varint_get(&r);
 		unsigned sc = h->aux;
 		ev->ret = lp_varint_get_signed(&r);

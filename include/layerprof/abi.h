@@ -61,6 +61,9 @@ enum lp_kind {
 #define LP_F_STR3_TRUNC (1u << 3)
 #define LP_F_ARGV_TRUNC (1u << 4) /* exec argv: more args or bytes than kept */
 #define LP_F_STR_FAULT  (1u << 5) /* a string could not be read (bad pointer) */
+#define LP_F_OPEN_DIR   (1u << 6) /* an open's new fd (ret) is a directory: a listing,
+                                   * not a file read (Go opens directories without
+                                   * O_DIRECTORY). Older recorders never set it. */
 
 struct lp_hdr {
 	__u16 size;  /* whole record, header included */

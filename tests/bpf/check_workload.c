@@ -222,8 +222,10 @@ static const char *raw_str(const struct rec *r, unsigned i)
 
 /* ------------------------------------------------------------ the checks */
 
-static void check_open(const char *name, uint32_t pid, const char *path, long flags, long mode,
-		       long ret)
+/* The openat of path: its flags, mode (-1: not checked) and result, and
+ * whether the kernel side saw a directory open (LP_F_OPEN_DIR). */
+static void check_open_as(const char *name, uint32_t pid, const char *path, long flags, long mode,
+			  long ret, bool is_dir)
 {
 	char n[128];
 	struct rec *r = find_sc(pid, LP_SC_OPENAT, 0, path);
@@ -239,6 +241,15 @@ static void check_open(const char *name, uint32_t pid, const char *path, long fl
 	}
 	snprintf(n, sizeof(n), "%s: ret", name);
 	eq_i(n, ret, scv(r)->ret);
+	snprintf(n, sizeof(n), "%s: %s", name, is_dir ? "the kernel saw a directory" : "not a directory");
+	eq_i(n, is_dir ? LP_F_OPEN_DIR : 0, r->h->flags & LP_F_OPEN_DIR);
+}
+
+/* (a directory exactly when O_DIRECTORY says so and the open worked) */
+static void check_open(const char *name, uint32_t pid, const char *path, long flags, long mode,
+		       long ret)
+{
+	check_open_as(name, pid, path, flags, mode, ret, (flags & O_DIRECTORY) && ret >= 0);
 }
 
 static void check_fdio(const char *name, uint32_t pid, int fd, const char *path, long long rb,
@@ -657,6 +668,10 @@ int main(int argc, char **argv)
 	for (size_t k = 0; k < nrecs; k++) /* let the later lookups see them again */
 		if (recs[k].h->kind == LP_EV_SYSCALL && recs[k].h->aux == LP_SC_OPENAT)
 			recs[k].used = false;
+	/* an empty directory opened as Go opens one, without O_DIRECTORY:
+	 * only the kernel side can tell it from a file */
+	check_open_as("openat of a directory without O_DIRECTORY", pid, P("empty"), O_RDONLY | O_CLOEXEC, -1,
+		      kvi("plain_dir_fd"), true);
 	check_path_sc("chdir", pid, LP_SC_CHDIR, 0, P("sub"), 0);
 	long relfd = kvi("rel_fd");
 	check_open("openat relative after chdir", pid, P("sub/rel.txt"), O_CREAT | O_WRONLY, 0600, relfd);

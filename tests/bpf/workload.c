@@ -307,6 +307,12 @@ int main(int argc, char **argv)
 	sc(syscall(SYS_close, afd));
 	sc(syscall(SYS_close, dfd));
 
+	/* an empty directory opened without O_DIRECTORY (Go's os.Open) */
+	sc(syscall(SYS_mkdir, P("empty"), 0755));
+	long plain_dir = sc(syscall(SYS_openat, AT_FDCWD, P("empty"), O_RDONLY | O_CLOEXEC));
+	out("plain_dir_fd", plain_dir);
+	sc(syscall(SYS_close, plain_dir));
+
 	/* chdir, then relative opens */
 	out("chdir", sc(syscall(SYS_chdir, P("sub"))));
 	long relfd = sc(syscall(SYS_openat, AT_FDCWD, "rel.txt", O_CREAT | O_WRONLY, 0600));

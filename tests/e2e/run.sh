@@ -20,7 +20,9 @@
 #                 gets the clobbered-files; layers-good (.dockerignore, same-RUN
 #                 cleanup, multi-stage) gets none of them
 #   adjacent-copies  two adjacent COPYs of a multi-stage cold build keep their
-#                 own layers' files and bytes; steps timed by the kernel
+#                 own layers' files and bytes; steps timed by the kernel; the
+#                 RUN's cat of 2 empty directories (no O_DIRECTORY) is marked
+#                 as directory opens in the trace
 #   bloated       context-bloat with .dockerignore lines, secret-in-context
 #   missing-file  record exits with the build's status, failed-step
 #   multi-stage   stage names, COPY --from=build attributed
@@ -478,6 +480,18 @@ if want adjacent-copies; then
 			"$CS | .files_written == 4 and .bytes_written == $src_bytes" "$STEPS"
 		is "$N: both COPYs, the RUN and the context load are timed by the kernel" \
 			"[$CM, $CS, $RN, (.steps[] | select(.name == \"[internal] load build context\"))] | all(.time_source == \"kernel\")" "$STEPS"
+		# the kernel side tells the directories cat opened (no O_DIRECTORY,
+		# as Go opens one) from the files: a directory is no file read
+		opened=$("$LP_BIN" dump --json "$work/adjacent-copies.lprof" 2>/dev/null | jq -sc '[.[] |
+			select(.kind == "syscall" and .syscall == "openat" and .ret >= 0 and
+			       (.strings[0].raw | test("^(package(-lock)?[.]json|src/m[1-4][.]js|/tmp/empty[12])$"))) |
+			{p: .strings[0].raw, dir: (.directory // false)}] | unique | sort_by(.p)')
+		want='[{"p":"/tmp/empty1","dir":true},{"p":"/tmp/empty2","dir":true},{"p":"package-lock.json","dir":false},{"p":"package.json","dir":false},{"p":"src/m1.js","dir":false},{"p":"src/m2.js","dir":false},{"p":"src/m3.js","dir":false},{"p":"src/m4.js","dir":false}]'
+		if [ "$opened" = "$want" ]; then
+			pass "$N: dump: the RUN's opens of the 2 empty directories (no O_DIRECTORY) are marked as directories, its 6 files are not"
+		else
+			fail "$N: dump: the RUN's opens of the 2 empty directories are marked as directories, its 6 files are not" "got: $opened"
+		fi
 		is "$N: the RUN (sleep 1) took 1.0-1.6 s by its processes' lifetime" \
 			"$RN | .wall_ms >= 1000 and .wall_ms <= 1600" "$STEPS"
 		is "$N: the RUN starts after COPY src ended, which starts after COPY package*.json ended" \

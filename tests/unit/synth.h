@@ -236,9 +236,11 @@ static inline void syn_exit(struct synth *s, uint64_t ts, uint32_t pid, int code
 	syn_exit_cpu(s, ts, pid, code, 0, sizeof(struct lp_ev_exit));
 }
 
-/* A syscall with up to two path strings (args index 1 and 3 as *at calls). */
-static inline void syn_sc(struct synth *s, uint64_t ts, uint32_t pid, unsigned sc, int64_t ret,
-			  uint64_t lat, const char *p0, int a0, const char *p1, int a1, uint64_t flags_arg2)
+/* A syscall with up to two path strings (args index 1 and 3 as *at calls)
+ * and the kernel side's LP_F_* flags in its header. */
+static inline void syn_sc_f(struct synth *s, uint64_t ts, uint32_t pid, unsigned sc, int64_t ret,
+			    uint64_t lat, const char *p0, int a0, const char *p1, int a1, uint64_t flags_arg2,
+			    uint8_t hflags)
 {
 	union {
 		struct lp_ev_syscall r;
@@ -246,6 +248,7 @@ static inline void syn_sc(struct synth *s, uint64_t ts, uint32_t pid, unsigned s
 	} u;
 	memset(&u, 0, sizeof(u));
 	syn_hdr(&u.r.h, LP_EV_SYSCALL, pid, sc, ts);
+	u.r.h.flags = hflags;
 	u.r.ret = ret;
 	u.r.lat_ns = lat;
 	u.r.args[0] = (uint64_t)(int64_t)-100; /* AT_FDCWD */
@@ -269,6 +272,12 @@ static inline void syn_sc(struct synth *s, uint64_t ts, uint32_t pid, unsigned s
 		len += n;
 	}
 	syn_put(s, &u, (sizeof(u.r) + len + 7) & ~7ul);
+}
+
+static inline void syn_sc(struct synth *s, uint64_t ts, uint32_t pid, unsigned sc, int64_t ret,
+			  uint64_t lat, const char *p0, int a0, const char *p1, int a1, uint64_t flags_arg2)
+{
+	syn_sc_f(s, ts, pid, sc, ret, lat, p0, a0, p1, a1, flags_arg2, 0);
 }
 
 static inline void syn_fdio(struct synth *s, uint64_t ts, uint32_t pid, int fd, uint64_t rb,

@@ -475,6 +475,65 @@ Test(model, bad_input)
 	unlink(tmp);
 }
 
+/* A RUN's Go program lists an empty directory, opened as Go opens one
+ * (no O_DIRECTORY). Nothing below it says it is a directory; the kernel
+ * side's LP_F_OPEN_DIR does: it is no file read, in the step, the process
+ * or the file's row. Without the flag (a trace made before it) the open
+ * is taken for a file read, as it was. */
+Test(model, an_empty_directory_the_kernel_saw_is_no_file_read)
+{
+	for (int flagged = 0; flagged <= 1; flagged++) {
+		struct synth s;
+		char *meta = json_meta("FROM x\nRUN go build\n");
+		syn_open(&s, meta);
+		free(meta);
+		const char *dargv[] = { "dockerd", NULL };
+		syn_seed(&s, 100, 1, "dockerd", "/usr/sbin/dockerd", dargv);
+		syn_progress(&s, MS(0), "#1 [1/2] FROM docker.io/library/x");
+		syn_progress(&s, MS(1), "#1 DONE 0.0s");
+		syn_progress(&s, MS(2), "#2 [2/2] RUN go build");
+		syn_fork(&s, MS(3), 100, 300, "dockerd");
+		const char *rargv[] = { "runc", "run", "--bundle", SYN_ROOT "/buildkit/executor/c1", "c1", NULL };
+		syn_exec(&s, MS(3) + 100, 300, 100, "/usr/sbin/runc", "runc", rargv);
+		syn_fork(&s, MS(4), 300, 301, "runc:[2:INIT]");
+		const char *gargv[] = { "go", "build", NULL };
+		syn_exec(&s, MS(4) + 100, 301, 300, "/usr/local/go/bin/go", "go", gargv);
+		syn_file(&s, MS(5), 301, "/src/main.go", false, 120);
+		syn_sc_f(&s, MS(6), 301, LP_SC_OPENAT, 7, 3000, "/src/testdata", 1, NULL, 0, O_RDONLY | O_CLOEXEC,
+			 flagged ? LP_F_OPEN_DIR : 0);
+		syn_sc(&s, MS(6) + 5000, 301, LP_SC_CLOSE, 0, 1000, NULL, 0, NULL, 0, 0);
+		syn_exit(&s, MS(9), 301, 0);
+		syn_exit(&s, MS(10), 300, 0);
+		syn_progress(&s, MS(11), "#2 DONE 0.0s");
+		syn_close(&s, NULL);
+		struct lp_model *m = load(s.path);
+		int r = lp_model_find_step(m, "#2");
+		cr_assert_geq(r, 0);
+		cr_assert_eq(m->steps[r].agg.files_read, flagged ? 1 : 2, "flag %d: files read %llu", flagged,
+			     (unsigned long long)m->steps[r].agg.files_read);
+		cr_assert_eq(m->steps[r].agg.opens, 2, "both opens are counted as opens");
+		const struct lp_proc *go = NULL;
+		for (size_t i = 0; i < m->nprocs; i++)
+			if (m->procs[i].pid == 301)
+				go = &m->procs[i];
+		cr_assert_not_null(go);
+		cr_assert_eq(go->agg.files_read, flagged ? 1 : 2, "flag %d: the process's files read %llu", flagged,
+			     (unsigned long long)go->agg.files_read);
+		size_t n;
+		const struct lp_file *f = lp_model_step_files(m, r, &n);
+		bool seen = false;
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(f[i].path, "/src/testdata")) {
+				seen = true;
+				cr_assert_eq(f[i].read, !flagged, "flag %d: the directory's row read=%d", flagged,
+					     f[i].read);
+			}
+		cr_assert(seen, "the directory keeps its row (its open)");
+		lp_model_free(m);
+		unlink(s.path);
+	}
+}
+
 /* Memory stays bounded by distinct paths, not events. */
 Test(model, many_events_aggregate)
 {
