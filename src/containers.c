@@ -150,10 +150,19 @@ static void strtab_slots(struct lp_strtab *t, size_t nslots)
 
 static uint32_t intern_slow(struct lp_strtab *t, const char *s, size_t len, uint32_t h);
 
+uint32_t lp_strtab_hash(const char *s, size_t len)
+{
+	return str_hash(s, len);
+}
+
 uint32_t lp_strtab_intern(struct lp_strtab *t, const char *s)
 {
 	size_t len = strlen(s);
-	uint32_t h = str_hash(s, len);
+	return lp_strtab_intern_hashed(t, s, len, str_hash(s, len));
+}
+
+uint32_t lp_strtab_intern_hashed(struct lp_strtab *t, const char *s, size_t len, uint32_t h)
+{
 	if (!t->n)
 		t->n = 1; /* id 0 is "no string" */
 	if (!t->recent)

@@ -65,6 +65,10 @@ struct lp_strtab {
 				 * lately, looked at before the slots */
 };
 uint32_t lp_strtab_intern(struct lp_strtab *t, const char *s);
+/* The same for s of len bytes (s[len] is its NUL) whose lp_strtab_hash()
+ * the caller has: worked out ahead, on the way to a prefetch. */
+uint32_t lp_strtab_intern_hashed(struct lp_strtab *t, const char *s, size_t len, uint32_t hash);
+uint32_t lp_strtab_hash(const char *s, size_t len);
 /* Prefetching for a coming lp_strtab_intern of s (len bytes, no NUL) in
  * two steps a few lookups apart, so that its misses overlap other work:
  * the hash of s, the table line it lands on brought in

@@ -26,7 +26,7 @@ static uint32_t fd_path_id(struct lp_model *m, struct lp_resolver *res, uint32_t
 }
 
 bool lp_p2_capture(struct lp_model *m, struct lp_resolver *res, const struct lp_hdr *h, struct lp_p2rec *q,
-		       char *fbuf, size_t flen, const char **first, bool *have_first)
+		       char *fbuf, size_t flen, const char **first, bool *have_first, const uint32_t *first_hash)
 {
 	q->path = q->str0 = q->str1 = q->in = q->out = q->shown = 0;
 	q->raw0 = false;
@@ -37,9 +37,20 @@ bool lp_p2_capture(struct lp_model *m, struct lp_resolver *res, const struct lp_
 		const struct lp_ev_syscall *ev = (const void *)h;
 		unsigned sc = h->aux;
 		int i0;
-		*first = lp_resolver_first_path(res, ev, &i0, fbuf, flen);
+		size_t raw_len;
+		*first = lp_resolver_first_path_raw(res, ev, &i0, fbuf, flen, &raw_len);
 		*have_first = true;
-		q->path = lp_model_intern(m, *first);
+		if (raw_len) {
+			/* the record's own string, normal as it is: its length is
+			 * known, and its hash when it was worked out ahead (of string
+			 * 0, all of its bytes) */
+			struct lp_strtab *paths = &lp_priv(m)->paths;
+			bool ahead = first_hash && i0 == 0 && raw_len + 1 == ev->str_len[0];
+			q->path = lp_strtab_intern_hashed(paths, *first, raw_len,
+							  ahead ? *first_hash : lp_strtab_hash(*first, raw_len));
+		} else {
+			q->path = lp_model_intern(m, *first);
+		}
 		/* pass 2 takes the first path argument that resolves */
 		for (unsigned i = (unsigned)i0 + 1; i0 >= 0 && !*first && !q->path && i < ev->nstr &&
 		     i < LP_SYSCALL_MAX_STRS; i++)

@@ -72,8 +72,16 @@ struct prefetch {
 	uint64_t block;            /* the reader's block count at the last record */
 	const uint8_t *base;       /* lookahead at the last record */
 	const uint8_t *far;        /* the record PF_FAR after it, or NULL */
-	uint32_t hash[PF_FAR];     /* by record number % PF_FAR; 0: nothing */
+	uint64_t far_no;           /* its number (lp_reader_status()->records once read) */
+	/* by record number % PF_FAR: the number of the record hashed (0:
+	 * nothing) and the hash of its absolute first string */
+	uint64_t rec_no[PF_FAR];
+	uint32_t hash[PF_FAR];
 	uint64_t n;                /* records seen */
+	/* the record being read, when it was hashed ahead: its first string's
+	 * hash serves its interning too (lp_p2_capture's first_hash) */
+	uint64_t cur_no;
+	uint32_t cur_hash;
 };
 
 static uint16_t raw_u16(const uint8_t *p)
@@ -83,20 +91,21 @@ static uint16_t raw_u16(const uint8_t *p)
 	return v;
 }
 
-/* The hash of the absolute first string of the raw syscall record at p
- * (len bytes left), after lp_strtab_prefetch(); 0 when there is none. */
-static uint32_t prefetch_far(const struct lp_strtab *paths, const uint8_t *p, size_t len)
+/* The hash of the absolute first string (all its str_len[0] - 1 bytes) of
+ * the raw syscall record at p (len bytes left) into *hash, after
+ * lp_strtab_prefetch(); false when there is none. */
+static bool prefetch_far(const struct lp_strtab *paths, const uint8_t *p, size_t len, uint32_t *hash)
 {
 	const size_t fixed = sizeof(struct lp_ev_syscall);
 	uint16_t size = raw_u16(p + offsetof(struct lp_hdr, size));
 	if (size > len || size <= fixed || p[offsetof(struct lp_hdr, kind)] != LP_EV_SYSCALL ||
 	    p[offsetof(struct lp_ev_syscall, nstr)] == 0)
-		return 0;
+		return false;
 	uint16_t n = raw_u16(p + offsetof(struct lp_ev_syscall, str_len));
 	if (n < 2 || n > size - fixed || p[fixed] != '/')
-		return 0;
-	uint32_t h = lp_strtab_prefetch(paths, (const char *)p + fixed, n - 1u);
-	return h ? h : 1;
+		return false;
+	*hash = lp_strtab_prefetch(paths, (const char *)p + fixed, n - 1u);
+	return true;
 }
 
 static void prefetch_step(struct prefetch *pf, const struct lp_strtab *paths, const struct lp_reader *r)
@@ -105,26 +114,47 @@ static void prefetch_step(struct prefetch *pf, const struct lp_strtab *paths, co
 	const uint8_t *base = lp_reader_lookahead(r, &len), *end = base ? base + len : NULL;
 	/* the same block, one record on: the far record moves one on too */
 	const uint8_t *far = NULL;
-	uint64_t block = lp_reader_status(r)->blocks;
+	uint64_t block = lp_reader_status(r)->blocks, no = lp_reader_status(r)->records, far_no = 0;
 	if (block == pf->block && pf->base && base && pf->far && base == pf->base + raw_u16(pf->base)) {
 		uint16_t sz = raw_u16(pf->far);
 		far = sz && (size_t)(end - pf->far) > sz ? pf->far + sz : NULL;
+		far_no = pf->far_no + 1;
 	} else if (base) {
+		/* base is the record after the one read (number no) */
 		far = base;
 		for (int i = 1; far && i < PF_FAR; i++) {
 			uint16_t sz = raw_u16(far);
 			far = sz && (size_t)(end - far) > sz ? far + sz : NULL;
 		}
+		far_no = no + PF_FAR;
 	}
 	pf->block = block;
 	pf->base = base;
 	pf->far = far;
+	pf->far_no = far_no;
 	pf->n++;
-	/* far is record n + PF_FAR; the one PF_NEAR on was hashed before */
-	pf->hash[(pf->n + PF_FAR) % PF_FAR] = far ? prefetch_far(paths, far, (size_t)(end - far)) : 0;
-	uint32_t near = pf->hash[(pf->n + PF_NEAR) % PF_FAR];
-	if (near)
-		lp_strtab_prefetch_more(paths, near);
+	/* far goes in the slot of the record being read (hashed PF_FAR
+	 * records ago, when it was one): that one's is taken out first */
+	size_t slot = (pf->n + PF_FAR) % PF_FAR;
+	pf->cur_no = pf->rec_no[slot] == no ? no : 0;
+	pf->cur_hash = pf->hash[slot];
+	uint32_t h = 0;
+	bool hashed = far && prefetch_far(paths, far, (size_t)(end - far), &h);
+	pf->rec_no[slot] = hashed ? far_no : 0;
+	pf->hash[slot] = h;
+	/* the one PF_NEAR on was hashed before */
+	size_t near = (pf->n + PF_NEAR) % PF_FAR;
+	if (pf->rec_no[near])
+		lp_strtab_prefetch_more(paths, pf->hash[near]);
+}
+
+/* The hash of the absolute first string of the record just read, worked
+ * out ahead (prefetch_step): *have says whether it was (its number in the
+ * trace is the one hashed). The record is its raw bytes, copied. */
+static uint32_t prefetched_hash(const struct prefetch *pf, const struct lp_reader *r, bool *have)
+{
+	*have = pf->cur_no && pf->cur_no == lp_reader_status(r)->records;
+	return *have ? pf->cur_hash : 0;
 }
 
 /* Pass 1 over the whole trace, the tape filled on the way; the last
@@ -156,7 +186,10 @@ static void read_pass1(struct lp_model *m, struct lp_reader *r, struct lp_tape *
 		const char *first = NULL;
 		bool have_first = false;
 		struct lp_p2rec q;
-		bool taped = !tape->dropped && lp_p2_capture(m, res, h, &q, fbuf, sizeof(fbuf), &first, &have_first);
+		bool have_hash = false;
+		uint32_t hash = tape->dropped ? 0 : prefetched_hash(&pf, r, &have_hash);
+		bool taped = !tape->dropped && lp_p2_capture(m, res, h, &q, fbuf, sizeof(fbuf), &first, &have_first,
+							     have_hash ? &hash : NULL);
 		if (pv->replay_all && (!taped || h->kind == LP_EV_EXEC || h->kind == LP_EV_FORK))
 			lp_tape_put_other(tape, h);
 		if (taped)
@@ -182,7 +215,7 @@ static void reread_pass2(struct lp_model *m, struct lp_reader *r)
 		const char *first = NULL;
 		bool have_first = false;
 		if (lp_session_keeps(lp_priv(m)->only, h) &&
-		    lp_p2_capture(m, res, h, &q, fbuf, sizeof(fbuf), &first, &have_first)) {
+		    lp_p2_capture(m, res, h, &q, fbuf, sizeof(fbuf), &first, &have_first, NULL)) {
 			lp_p2_fill(&q, h);
 			lp_pass2_record(m, &q);
 			lp_p2_feed(res, h, &q, have_first, first);

@@ -79,11 +79,14 @@ static inline bool lp_sc_wants_str1(unsigned sc)
  * The paths pass 2 needs of record h (valid), with res in the state before
  * h, into q's path fields (q->r is left alone: the tape takes the rest from
  * h itself). False for kinds pass 2 does not look at. For a syscall, *first
- * gets what the resolver's feed of h would resolve (lp_resolver_first_path(),
- * in fbuf) and *have_first is set, so the feed does not resolve it again.
+ * gets what the resolver's feed of h would resolve (lp_resolver_first_path_raw():
+ * in fbuf, or h's own string, valid as long as h) and *have_first is set, so
+ * the feed does not resolve it again. first_hash (may be NULL): the
+ * lp_strtab_hash() of h's string 0 (all of its str_len[0] - 1 bytes), when
+ * the caller has it.
  */
 bool lp_p2_capture(struct lp_model *m, struct lp_resolver *res, const struct lp_hdr *h, struct lp_p2rec *q,
-		   char *fbuf, size_t flen, const char **first, bool *have_first);
+		   char *fbuf, size_t flen, const char **first, bool *have_first, const uint32_t *first_hash);
 /* The fixed part of a captured record, for pass 2 straight from the trace. */
 void lp_p2_fill(struct lp_p2rec *q, const struct lp_hdr *h);
 /* Feed the resolver h, captured as q (have_first, first: lp_p2_capture()). */

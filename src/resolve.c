@@ -114,6 +114,85 @@ static void *map_del(struct lp_u64map *m, uint32_t k)
 	return v;
 }
 
+/* --------------------------------------------------------- the fd table */
+
+/*
+ * fd -> struct path *, one reference each. Every open and close of a trace
+ * comes here (an open puts, its close takes away, its I/O looks up), and a
+ * process's fds are small numbers: those below FD_LOW are slots of an
+ * array, the rest (a daemon's thousands of sockets) a map.
+ */
+#define FD_LOW 64
+
+struct fdtab {
+	struct path *low[FD_LOW];
+	struct lp_u64map high;  /* (uint32_t)fd >= FD_LOW -> struct path * */
+};
+
+static struct path *fdtab_get(const struct fdtab *t, int32_t fd)
+{
+	if (fd < 0)
+		return NULL;
+	return fd < FD_LOW ? t->low[fd] : map_get(&t->high, (uint32_t)fd);
+}
+
+/* Set fd to path (the table takes the caller's reference; NULL: forget
+ * fd), dropping the table's reference to what it held. */
+static void fdtab_put(struct fdtab *t, int32_t fd, struct path *path)
+{
+	if (fd < 0) {
+		path_unref(path);
+		return;
+	}
+	struct path *old;
+	if (fd < FD_LOW) {
+		old = t->low[fd];
+		t->low[fd] = path;
+	} else {
+		/* one probe when the number is taken or freed */
+		uint64_t *slot = lp_u64map_find(&t->high, (uint32_t)fd);
+		if (!slot) {
+			if (path)
+				map_put(&t->high, (uint32_t)fd, path);
+			return;
+		}
+		old = (struct path *)(uintptr_t)*slot;
+		if (path)
+			*slot = (uintptr_t)path;
+		else
+			lp_u64map_del_found(&t->high, slot);
+	}
+	path_unref(old);
+}
+
+static void fdtab_clear(struct fdtab *t)
+{
+	for (int fd = 0; fd < FD_LOW; fd++) {
+		path_unref(t->low[fd]);
+		t->low[fd] = NULL;
+	}
+	for (size_t i = 0; i < t->high.cap; i++)
+		if (lp_u64map_used(&t->high, i))
+			path_unref(map_at(&t->high, i));
+	lp_u64map_free(&t->high);
+	memset(&t->high, 0, sizeof(t->high));
+}
+
+/* The fds of from, in [first, last], into to (another reference each). */
+static void fdtab_copy_range(struct fdtab *to, const struct fdtab *from, uint32_t first, uint32_t last)
+{
+	for (uint32_t fd = first; fd < FD_LOW && fd <= last; fd++)
+		if (from->low[fd])
+			fdtab_put(to, (int32_t)fd, path_ref(from->low[fd]));
+	for (size_t i = 0; i < from->high.cap; i++) {
+		if (!lp_u64map_used(&from->high, i))
+			continue;
+		uint64_t fd = lp_u64map_key(&from->high, i);
+		if (fd >= first && fd <= last)
+			fdtab_put(to, (int32_t)fd, path_ref(map_at(&from->high, i)));
+	}
+}
+
 /* ------------------------------------------------------------- processes */
 
 struct proc {
@@ -121,7 +200,7 @@ struct proc {
 	bool dead;
 	char comm[LP_COMM_LEN + 1];
 	struct path *cwd, *exe;
-	struct lp_u64map fds; /* (uint32_t)fd -> struct path * */
+	struct fdtab fds;
 	/* The file an open took an fd number over from, before the close
 	 * that freed the number was seen: the kernel frees it inside
 	 * close(2), so another thread's open can return first, and the
@@ -134,19 +213,21 @@ struct proc {
 	uint64_t took_at_ns;  /* when the open returned */
 };
 
+/* The process asked for last: a trace's records come in runs of one
+ * process's, and the lookups of one record ask for the same one several
+ * times. Reached through a pointer, so the lookups of a const resolver
+ * can keep it too. */
+struct proc_hint {
+	uint32_t tgid;
+	struct proc *p;         /* NULL: none */
+};
+
 struct lp_resolver {
 	struct lp_u64map procs; /* tgid -> struct proc * */
 	uint32_t graveyard[GRAVEYARD];
 	unsigned grave_next, grave_n;
+	struct proc_hint *hint; /* dropped whenever an entry is freed */
 };
-
-static void fds_clear(struct lp_u64map *fds)
-{
-	for (size_t i = 0; i < fds->cap; i++)
-		if (lp_u64map_used(fds, i))
-			path_unref(map_at(fds, i));
-	lp_u64map_free(fds);
-}
 
 static void proc_free(struct proc *p)
 {
@@ -155,18 +236,27 @@ static void proc_free(struct proc *p)
 	path_unref(p->cwd);
 	path_unref(p->exe);
 	path_unref(p->took_from);
-	fds_clear(&p->fds);
+	fdtab_clear(&p->fds);
 	free(p);
 }
 
 static struct proc *proc_get(const struct lp_resolver *r, uint32_t tgid)
 {
-	return map_get(&r->procs, tgid);
+	struct proc_hint *h = r->hint;
+	if (h->p && h->tgid == tgid)
+		return h->p;
+	struct proc *p = map_get(&r->procs, tgid);
+	if (p) {
+		h->tgid = tgid;
+		h->p = p;
+	}
+	return p;
 }
 
 /* A fresh entry for tgid, replacing any old one. */
 static struct proc *proc_new(struct lp_resolver *r, uint32_t tgid)
 {
+	r->hint->p = NULL;
 	proc_free(map_get(&r->procs, tgid));
 	struct proc *p = lp_xcalloc(1, sizeof(*p));
 	p->tgid = tgid;
@@ -192,57 +282,41 @@ static void set_path(struct path **slot, const char *s)
 
 static void fd_put(struct proc *p, int32_t fd, struct path *path)
 {
-	if (fd < 0) {
-		path_unref(path); /* caller handed us its reference */
-		return;
-	}
-	/* one probe when the number is taken (an open over an fd the trace
-	 * never saw closed, a dup2) or freed (a close): every fd comes here */
-	uint64_t *slot = lp_u64map_find(&p->fds, (uint32_t)fd);
-	if (!slot) {
-		if (path)
-			map_put(&p->fds, (uint32_t)fd, path);
-		return;
-	}
-	struct path *old = (struct path *)(uintptr_t)*slot;
-	if (path)
-		*slot = (uintptr_t)path;
-	else
-		lp_u64map_del_found(&p->fds, slot);
-	path_unref(old);
+	fdtab_put(&p->fds, fd, path);
 }
 
 /* exec: forget every fd but stdin, stdout and stderr (see the top). */
 static void fds_keep_std(struct proc *p)
 {
-	struct lp_u64map kept = { 0 };
-	for (size_t i = 0; i < p->fds.cap; i++) {
-		if (!lp_u64map_used(&p->fds, i))
-			continue;
-		if (lp_u64map_key(&p->fds, i) <= 2)
-			map_put(&kept, (uint32_t)lp_u64map_key(&p->fds, i), path_ref(map_at(&p->fds, i)));
-	}
-	fds_clear(&p->fds);
+	struct fdtab kept;
+	memset(&kept, 0, sizeof(kept));
+	fdtab_copy_range(&kept, &p->fds, 0, 2);
+	fdtab_clear(&p->fds);
 	p->fds = kept;
 }
 
 /* close_range(first, last): forget the fds in [first, last]. */
 static void fds_close_range(struct proc *p, uint32_t first, uint32_t last)
 {
+	for (uint32_t fd = first; fd < FD_LOW && fd <= last; fd++)
+		fdtab_put(&p->fds, (int32_t)fd, NULL);
+	if (last < FD_LOW)
+		return;
 	/* Collect first: deleting shifts entries back across the scan. */
 	size_t n = 0;
-	uint32_t *doomed = lp_xcalloc(p->fds.n + 1, sizeof(*doomed));
-	for (size_t i = 0; i < p->fds.cap; i++)
-		if (lp_u64map_val(&p->fds, i) && lp_u64map_key(&p->fds, i) >= first && lp_u64map_key(&p->fds, i) <= last)
-			doomed[n++] = (uint32_t)lp_u64map_key(&p->fds, i);
+	uint32_t *doomed = lp_xcalloc(p->fds.high.n + 1, sizeof(*doomed));
+	for (size_t i = 0; i < p->fds.high.cap; i++)
+		if (lp_u64map_used(&p->fds.high, i) && lp_u64map_key(&p->fds.high, i) >= first &&
+		    lp_u64map_key(&p->fds.high, i) <= last)
+			doomed[n++] = (uint32_t)lp_u64map_key(&p->fds.high, i);
 	for (size_t i = 0; i < n; i++)
-		fd_put(p, (int32_t)doomed[i], NULL);
+		fdtab_put(&p->fds, (int32_t)doomed[i], NULL);
 	free(doomed);
 }
 
 static struct path *fd_get(const struct proc *p, int32_t fd)
 {
-	return fd < 0 ? NULL : map_get(&p->fds, (uint32_t)fd);
+	return fdtab_get(&p->fds, fd);
 }
 
 static void bury(struct lp_resolver *r, struct proc *p)
@@ -252,8 +326,10 @@ static void bury(struct lp_resolver *r, struct proc *p)
 	if (r->grave_n == GRAVEYARD) {
 		uint32_t old = r->graveyard[r->grave_next];
 		struct proc *o = proc_get(r, old);
-		if (o && o->dead && o != p)
+		if (o && o->dead && o != p) {
+			r->hint->p = NULL;
 			proc_free(map_del(&r->procs, old));
+		}
 	} else {
 		r->grave_n++;
 	}
@@ -311,11 +387,10 @@ static bool odd_comp_at(const char *p)
  * Most paths a trace holds are: they are copied as they are. Eight bytes
  * at a time (every path of a trace comes here, twice in an export): a
  * word where no '/' is followed by a '/' or '.' needs no closer look. */
-static size_t normal_len(const char *path)
+static size_t normal_len_n(const char *path, size_t n)
 {
 	if (path[0] != '/')
 		return 0;
-	size_t n = strlen(path);
 	if (n == 1)
 		return 1;
 	if (path[n - 1] == '/')
@@ -340,6 +415,11 @@ static size_t normal_len(const char *path)
 		if (path[k] == '/' && odd_comp_at(path + k))
 			return 0;
 	return n;
+}
+
+static size_t normal_len(const char *path)
+{
+	return path[0] == '/' ? normal_len_n(path, strlen(path)) : 0;
 }
 
 const char *lp_path_normalize(const char *base, const char *path, char *buf, size_t len)
@@ -386,17 +466,30 @@ static const char *dirfd_path(const struct proc *p, int32_t dirfd)
 	return fp ? fp->s : NULL;
 }
 
-static const char *resolve(const struct lp_resolver *r, const struct lp_ev_syscall *ev,
-			   unsigned i, char *buf, size_t len)
+/* String i of ev resolved into buf. *raw (may be NULL) gets whether the
+ * string was normal as it stands (buf then holds exactly it, *raw_len bytes),
+ * which lets a caller use the record's own bytes instead. */
+static const char *resolve_raw(const struct lp_resolver *r, const struct lp_ev_syscall *ev, unsigned i, char *buf,
+			       size_t len, bool *raw, size_t *raw_len)
 {
-	const char *s = lp_ev_syscall_str(ev, i, NULL);
+	size_t n;
+	const char *s = lp_ev_syscall_str(ev, i, &n);
+	if (raw)
+		*raw = false;
 	if (!s)
 		return NULL;
 	unsigned sc = ev->h.aux, arg = ev->str_arg[i];
 	if (!lp_sc_arg_is_path(sc, arg, ev->args))
 		return copy_out(s, buf, len); /* not a path: as given */
-	if (s[0] == '/')
+	if (s[0] == '/') {
+		/* most paths: already normal, and their length is known */
+		if (raw && normal_len_n(s, n) == n && n < len && len >= 2) {
+			*raw = true;
+			*raw_len = n;
+			return s;
+		}
 		return lp_path_normalize(NULL, s, buf, len);
+	}
 
 	const struct lp_argdesc *d = &lp_sc_desc(sc)->arg[arg];
 	const struct proc *p = proc_get(r, ev->h.tgid);
@@ -416,13 +509,21 @@ static const char *resolve(const struct lp_resolver *r, const struct lp_ev_sysca
 	return lp_path_normalize(base, s, buf, len);
 }
 
+static const char *resolve(const struct lp_resolver *r, const struct lp_ev_syscall *ev, unsigned i, char *buf,
+			   size_t len)
+{
+	return resolve_raw(r, ev, i, buf, len, NULL, NULL);
+}
+
 /* ------------------------------------------------------------------- API */
 
 static void feed(struct lp_resolver *r, const struct lp_hdr *rec, bool known, const char *given);
 
 struct lp_resolver *lp_resolver_new(void)
 {
-	return lp_xcalloc(1, sizeof(struct lp_resolver));
+	struct lp_resolver *r = lp_xcalloc(1, sizeof(struct lp_resolver));
+	r->hint = lp_xcalloc(1, sizeof(*r->hint));
+	return r;
 }
 
 void lp_resolver_free(struct lp_resolver *r)
@@ -433,6 +534,7 @@ void lp_resolver_free(struct lp_resolver *r)
 		if (lp_u64map_used(&r->procs, i))
 			proc_free(map_at(&r->procs, i));
 	lp_u64map_free(&r->procs);
+	free(r->hint);
 	free(r);
 }
 
@@ -444,11 +546,13 @@ const char *lp_resolve_path(struct lp_resolver *r, const struct lp_ev_syscall *e
 	return resolve(r, ev, (unsigned)i, buf, len);
 }
 
-const char *lp_resolver_first_path(struct lp_resolver *r, const struct lp_ev_syscall *ev, int *idx,
-				   char *buf, size_t len)
+const char *lp_resolver_first_path_raw(struct lp_resolver *r, const struct lp_ev_syscall *ev, int *idx,
+				       char *buf, size_t len, size_t *raw_len)
 {
 	if (idx)
 		*idx = -1;
+	if (raw_len)
+		*raw_len = 0;
 	if (!r || !ev || ev->h.kind != LP_EV_SYSCALL)
 		return NULL;
 	for (unsigned i = 0; i < ev->nstr && i < LP_SYSCALL_MAX_STRS; i++) {
@@ -456,9 +560,20 @@ const char *lp_resolver_first_path(struct lp_resolver *r, const struct lp_ev_sys
 			continue;
 		if (idx)
 			*idx = (int)i;
-		return resolve(r, ev, i, buf, len);
+		bool raw = false;
+		size_t n = 0;
+		const char *s = resolve_raw(r, ev, i, buf, len, raw_len ? &raw : NULL, &n);
+		if (raw)
+			*raw_len = n;
+		return s;
 	}
 	return NULL;
+}
+
+const char *lp_resolver_first_path(struct lp_resolver *r, const struct lp_ev_syscall *ev, int *idx,
+				   char *buf, size_t len)
+{
+	return lp_resolver_first_path_raw(r, ev, idx, buf, len, NULL);
 }
 
 /* The resolved path of the first path argument of ev, as a new path:
@@ -599,10 +714,7 @@ static void feed(struct lp_resolver *r, const struct lp_hdr *rec, bool known, co
 			memcpy(child->comm, parent->comm, sizeof(child->comm));
 			child->cwd = path_ref(parent->cwd);
 			child->exe = path_ref(parent->exe);
-			for (size_t i = 0; i < parent->fds.cap; i++)
-				if (lp_u64map_used(&parent->fds, i))
-					map_put(&child->fds, (uint32_t)lp_u64map_key(&parent->fds, i),
-						path_ref(map_at(&parent->fds, i)));
+			fdtab_copy_range(&child->fds, &parent->fds, 0, UINT32_MAX);
 		}
 		if (ev->child_comm[0])
 			lp_comm_copy(child->comm, ev->child_comm);

@@ -39,6 +39,11 @@ void lp_resolver_feed(struct lp_resolver *r, const struct lp_hdr *rec);
  */
 const char *lp_resolver_first_path(struct lp_resolver *r, const struct lp_ev_syscall *ev, int *idx,
 				   char *buf, size_t len);
+/* The same; but a path already normal as recorded (most of a trace's) is
+ * not copied: the record's own string comes back, valid as long as the
+ * record, and *raw_len gets its length (0 when the path is buf's). */
+const char *lp_resolver_first_path_raw(struct lp_resolver *r, const struct lp_ev_syscall *ev, int *idx,
+				       char *buf, size_t len, size_t *raw_len);
 /* lp_resolver_feed() of a record whose lp_resolver_first_path() the caller
  * got just before (first, maybe NULL): the same update, without resolving
  * the path a second time (a trace is mostly opens). */

@@ -222,6 +222,68 @@ Test(resolve, dup_family)
 	cr_assert_str_eq(lp_resolver_fd_path(r, 70, 3), "/data/in");
 }
 
+/* The fd table keeps small numbers in an array and the rest in a map: the
+ * same answers on both sides of the line (63 | 64) and across it, through
+ * dup2, fork, close_range and exec. */
+Test(resolve, fds_on_both_sides_of_the_table_split)
+{
+	seed(75, "dockerd", "/");
+	const int fds[] = { 3, 63, 64, 1000 };
+	const char *paths[] = { "/f3", "/f63", "/f64", "/f1000" };
+	for (int i = 0; i < 4; i++)
+		res_then_feed(&(struct sc_spec){ .tgid = 75, .sc = LP_SC_OPEN, .ret = fds[i],
+			.str = { [0] = paths[i] } }, 0);
+	for (int i = 0; i < 4; i++)
+		cr_assert_str_eq(lp_resolver_fd_path(r, 75, fds[i]), paths[i]);
+	cr_assert_null(lp_resolver_fd_path(r, 75, 62));
+	cr_assert_null(lp_resolver_fd_path(r, 75, 65));
+	/* dup2 across the line, both ways, and over a held number */
+	res_then_feed(&(struct sc_spec){ .tgid = 75, .sc = LP_SC_DUP2, .ret = 200,
+		.args = { 3, 200 } }, 0);
+	res_then_feed(&(struct sc_spec){ .tgid = 75, .sc = LP_SC_DUP2, .ret = 5,
+		.args = { 1000, 5 } }, 0);
+	res_then_feed(&(struct sc_spec){ .tgid = 75, .sc = LP_SC_DUP2, .ret = 63,
+		.args = { 64, 63 } }, 0);
+	cr_assert_str_eq(lp_resolver_fd_path(r, 75, 200), "/f3");
+	cr_assert_str_eq(lp_resolver_fd_path(r, 75, 5), "/f1000");
+	cr_assert_str_eq(lp_resolver_fd_path(r, 75, 63), "/f64");
+	/* a child has them all */
+	build_fork(buf, 75, 76, "dockerd");
+	feed(0);
+	const int kids[] = { 3, 5, 63, 64, 200, 1000 };
+	const char *kpaths[] = { "/f3", "/f1000", "/f64", "/f64", "/f3", "/f1000" };
+	for (int i = 0; i < 6; i++)
+		cr_assert_str_eq(lp_resolver_fd_path(r, 76, kids[i]), kpaths[i], "child fd %d", kids[i]);
+	/* close_range(60, 500) in the child: 63, 64 and 200 go, 3, 5 and 1000 stay,
+	 * and the parent keeps its own */
+	res_then_feed(&(struct sc_spec){ .tgid = 76, .sc = LP_SC_CLOSE_RANGE, .ret = 0,
+		.args = { 60, 500, 0 } }, 0);
+	cr_assert_null(lp_resolver_fd_path(r, 76, 63));
+	cr_assert_null(lp_resolver_fd_path(r, 76, 64));
+	cr_assert_null(lp_resolver_fd_path(r, 76, 200));
+	cr_assert_str_eq(lp_resolver_fd_path(r, 76, 3), "/f3");
+	cr_assert_str_eq(lp_resolver_fd_path(r, 76, 5), "/f1000");
+	cr_assert_str_eq(lp_resolver_fd_path(r, 76, 1000), "/f1000");
+	cr_assert_str_eq(lp_resolver_fd_path(r, 75, 200), "/f3");
+	/* a close through the fd's I/O, on each side */
+	build_fd_io(buf, 75, 64, 10, 1, false);
+	feed(0);
+	build_fd_io(buf, 75, 1000, 10, 1, false);
+	feed(0);
+	cr_assert_null(lp_resolver_fd_path(r, 75, 64));
+	cr_assert_null(lp_resolver_fd_path(r, 75, 1000));
+	cr_assert_str_eq(lp_resolver_fd_path(r, 75, 5), "/f1000", "a dup outlives its source");
+	/* exec keeps 0-2 only */
+	res_then_feed(&(struct sc_spec){ .tgid = 76, .sc = LP_SC_DUP2, .ret = 2,
+		.args = { 1000, 2 } }, 0);
+	build_exec(buf, 76, "runc", "/usr/bin/runc");
+	feed(0);
+	cr_assert_str_eq(lp_resolver_fd_path(r, 76, 2), "/f1000");
+	cr_assert_null(lp_resolver_fd_path(r, 76, 3));
+	cr_assert_null(lp_resolver_fd_path(r, 76, 5));
+	cr_assert_null(lp_resolver_fd_path(r, 76, 1000));
+}
+
 Test(resolve, close_via_fd_io_and_drain)
 {
 	seed(80, "cp", "/");
