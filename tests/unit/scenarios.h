@@ -36,6 +36,30 @@ static inline void common_start(struct synth *s, const char *dockerfile)
 	syn_trace_pid(s, T0 - 50 * SYN_MS, 200, "docker");
 }
 
+/* A two-step build, FROM x and one RUN (its text run), up to the moment
+ * the RUN's command (exe, comm, argv) runs as pid 301 in runc's container:
+ * dockerd 100 forks runc 300, which forks the container's init. */
+static inline void one_run_start(struct synth *s, const char *run, const char *exe, const char *comm,
+				 const char *const *argv)
+{
+	char df[256], line[256];
+	snprintf(df, sizeof(df), "FROM x\nRUN %s\n", run);
+	char *meta = json_meta(df);
+	syn_open(s, meta);
+	free(meta);
+	const char *dargv[] = { "dockerd", NULL };
+	syn_seed(s, 100, 1, "dockerd", "/usr/sbin/dockerd", dargv);
+	syn_progress(s, MS(0), "#1 [1/2] FROM docker.io/library/x");
+	syn_progress(s, MS(1), "#1 DONE 0.0s");
+	snprintf(line, sizeof(line), "#2 [2/2] RUN %s", run);
+	syn_progress(s, MS(2), line);
+	syn_fork(s, MS(3), 100, 300, "dockerd");
+	const char *rargv[] = { "runc", "run", "--bundle", SYN_ROOT "/buildkit/executor/c1", "c1", NULL };
+	syn_exec(s, MS(3) + 100, 300, 100, "/usr/sbin/runc", "runc", rargv);
+	syn_fork(s, MS(4), 300, 301, "runc:[2:INIT]");
+	syn_exec(s, MS(4) + 100, 301, 300, exe, comm, argv);
+}
+
 static inline void internal_steps(struct synth *s, const char *base)
 {
 	syn_progress(s, MS(0), "#1 [internal] load build definition from Dockerfile");

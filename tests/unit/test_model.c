@@ -484,20 +484,8 @@ Test(model, an_empty_directory_the_kernel_saw_is_no_file_read)
 {
 	for (int flagged = 0; flagged <= 1; flagged++) {
 		struct synth s;
-		char *meta = json_meta("FROM x\nRUN go build\n");
-		syn_open(&s, meta);
-		free(meta);
-		const char *dargv[] = { "dockerd", NULL };
-		syn_seed(&s, 100, 1, "dockerd", "/usr/sbin/dockerd", dargv);
-		syn_progress(&s, MS(0), "#1 [1/2] FROM docker.io/library/x");
-		syn_progress(&s, MS(1), "#1 DONE 0.0s");
-		syn_progress(&s, MS(2), "#2 [2/2] RUN go build");
-		syn_fork(&s, MS(3), 100, 300, "dockerd");
-		const char *rargv[] = { "runc", "run", "--bundle", SYN_ROOT "/buildkit/executor/c1", "c1", NULL };
-		syn_exec(&s, MS(3) + 100, 300, 100, "/usr/sbin/runc", "runc", rargv);
-		syn_fork(&s, MS(4), 300, 301, "runc:[2:INIT]");
 		const char *gargv[] = { "go", "build", NULL };
-		syn_exec(&s, MS(4) + 100, 301, 300, "/usr/local/go/bin/go", "go", gargv);
+		one_run_start(&s, "go build", "/usr/local/go/bin/go", "go", gargv);
 		syn_file(&s, MS(5), 301, "/src/main.go", false, 120);
 		syn_sc_f(&s, MS(6), 301, LP_SC_OPENAT, 7, 3000, "/src/testdata", 1, NULL, 0, O_RDONLY | O_CLOEXEC,
 			 flagged ? LP_F_OPEN_DIR : 0);
@@ -538,20 +526,8 @@ Test(model, an_empty_directory_the_kernel_saw_is_no_file_read)
 Test(model, many_events_aggregate)
 {
 	struct synth s;
-	char *meta = json_meta("FROM x\nRUN loop\n");
-	syn_open(&s, meta);
-	free(meta);
-	const char *dargv[] = { "dockerd", NULL };
-	syn_seed(&s, 100, 1, "dockerd", "/usr/sbin/dockerd", dargv);
-	syn_progress(&s, MS(0), "#1 [1/2] FROM docker.io/library/x");
-	syn_progress(&s, MS(1), "#1 DONE 0.0s");
-	syn_progress(&s, MS(2), "#2 [2/2] RUN loop");
-	syn_fork(&s, MS(3), 100, 300, "dockerd");
-	const char *rargv[] = { "runc", "run", "--bundle", SYN_ROOT "/buildkit/executor/c1", "c1", NULL };
-	syn_exec(&s, MS(3) + 100, 300, 100, "/usr/sbin/runc", "runc", rargv);
-	syn_fork(&s, MS(4), 300, 301, "runc:[2:INIT]");
 	const char *shargv[] = { "/bin/sh", "-c", "loop", NULL };
-	syn_exec(&s, MS(4) + 100, 301, 300, "/bin/sh", "sh", shargv);
+	one_run_start(&s, "loop", "/bin/sh", "sh", shargv);
 	for (int i = 0; i < 60000; i++)
 		syn_file(&s, MS(5) + (uint64_t)i * 1000, 301, i % 2 ? "/etc/a" : "/etc/b", false, 10);
 	syn_exit(&s, MS(900), 301, 0);
