@@ -67,7 +67,9 @@ void lp_model_summarize(struct lp_model *m)
 			f->read = false; /* no file read */
 		if (f->read && (f->opens || f->rbytes))
 			a->files_read++;
-		if (f->written)
+		/* the transfer's temporary (.tmp.N, renamed to the file sent,
+		 * which has its own row) is no file of the context */
+		if (f->written && !(f->space == LP_PATH_CONTEXT && lp_is_transfer_tmp_name(f->path)))
 			a->files_written++;
 	}
 	for (size_t i = 0; i < m->nprocs; i++) {

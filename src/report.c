@@ -466,6 +466,47 @@ static void indent_block(FILE *out, const char *text, const char *pfx)
 	}
 }
 
+/*
+ * A step the engine timed (its vertex, or its DONE line) and the kernel saw
+ * do nothing: its row's time is not work of its own. A WORKDIR of 0.45-0.6 s
+ * beside a context transfer, in a cold build, reads as a slow WORKDIR. The
+ * note says where the time comes from and which steps the kernel saw at
+ * work meanwhile. NULL: no note (kernel-timed, cached, short, or work seen).
+ */
+static const char *engine_time_note(const struct lp_model *m, size_t i, char *buf, size_t len)
+{
+	const struct lp_step *s = &m->steps[i];
+	uint64_t w = lp_step_wall_ns(s);
+	if (s->cached || (s->time_src != LP_TIME_ENGINE && s->time_src != LP_TIME_PROGRESS) ||
+	    w < 100000000ull || s->agg.execs || s->agg.files_read || s->agg.files_written ||
+	    s->agg.bytes_read || s->agg.bytes_written)
+		return NULL;
+	uint64_t a = lp_step_start_ns(s), b = lp_step_end_ns(s);
+	struct lp_buf mb = { 0 };
+	size_t shown = 0, more = 0;
+	for (size_t j = 0; j < m->nsteps; j++) {
+		const struct lp_step *o = &m->steps[j];
+		if (j == i || o->cached || o->time_src != LP_TIME_KERNEL || lp_step_start_ns(o) >= b ||
+		    lp_step_end_ns(o) <= a)
+			continue;
+		if (shown == 3) {
+			more++;
+			continue;
+		}
+		char d[32];
+		lp_buf_printf(&mb, "%s%s %s", shown ? ", " : "", o->id, lp_fmt_duration_ns(lp_step_wall_ns(o), d, sizeof(d)));
+		shown++;
+	}
+	if (more)
+		lp_buf_printf(&mb, " and %zu more", more);
+	snprintf(buf, len, "time: %s; the kernel saw no work of this step%s%s%s",
+		 s->time_src == LP_TIME_ENGINE ? "BuildKit's own start and end of it" : "its DONE line in the progress stream",
+		 shown ? " (meanwhile it saw " : " (the engine's own work, or a wait, not seen in syscalls)",
+		 shown ? mb.data : "", shown ? " at work)" : "");
+	lp_buf_free(&mb);
+	return buf;
+}
+
 void lp_report_print_text(FILE *out, const struct lp_model *m, const char *file, struct target *t, size_t nt,
 		       int top, int width)
 {
@@ -581,6 +622,10 @@ void lp_report_print_text(FILE *out, const struct lp_model *m, const char *file,
 			fprintf(out, "  %-5s %-10s %5s   %s\n", "", "", "",
 				lp_fit(lb, width ? (width > 27 + 12 ? width - 27 : 12) : 0, fb2, sizeof(fb2)));
 		}
+		char tn[512], tf[512];
+		if (engine_time_note(m, i, tn, sizeof(tn)))
+			fprintf(out, "  %-5s %-10s %5s   %s\n", "", "", "",
+				lp_fit(tn, width ? (width > 27 + 12 ? width - 27 : 12) : 0, tf, sizeof(tf)));
 		if (s->nreads_from_context && s->kind == LP_STEPK_RUN) {
 			struct lp_buf rb = { 0 };
 			for (size_t k = 0; k < s->nreads_from_context && (int)k < top; k++)

@@ -288,6 +288,11 @@ common_checks() {
 	# the context, from find -type f
 	expect "$N: build.context_files == find -type f" "$CTX_FILES" "$(q '.build.context_files')"
 	expect "$N: build.context_bytes == find -type f" "$CTX_BYTES" "$(q '.build.context_bytes')"
+	# the daemon writes a file it receives as .tmp.N and renames it: the
+	# context step's files written are the files sent, not those too
+	expect "$N: the context step wrote the files sent, not the transfer's temporaries" \
+		"$(q '.build.context_sent_files // 0')" \
+		"$(q '[.steps[] | select(.name == "[internal] load build context") | .files_written][0] // 0')"
 
 	# context-bloat: .git/ and the local artefacts, their files and bytes
 	got=$(q '[.findings[] | select(.kind == "context-bloat")] | length')

@@ -643,6 +643,41 @@ Test(report, bloat_paths_count_all, .init = cr_redirect_stdout)
 
 /* A failed build produced no image: no size in the text, JSON or targets,
  * even when the trailer has one (an older image of the same tag). */
+/* A WORKDIR the progress stream says took 0.5 s, in which the kernel saw
+ * it do nothing, while the context was being sent: its row says where its
+ * time comes from and what the kernel saw at work meanwhile (a cold go
+ * build on Docker 20.10 showed a 500-600 ms WORKDIR with 0 files). A step
+ * the kernel timed gets no such line. */
+Test(report, engine_timed_step_without_work_says_so, .init = cr_redirect_stdout)
+{
+	static struct synth s;
+	common_start(&s, "FROM layerprof/busybox\nWORKDIR /app\nCOPY . .\n");
+	project_manifest(&s);
+	internal_steps(&s, "docker.io/layerprof/busybox:latest");
+	syn_progress(&s, MS(30), "#4 [1/3] FROM docker.io/layerprof/busybox");
+	syn_progress(&s, MS(31), "#4 DONE 0.0s");
+	syn_progress(&s, MS(35), "#6 [2/3] WORKDIR /app");
+	transfer(&s, 40, 5, PROJECT, NULL);
+	syn_progress(&s, MS(535), "#6 DONE 0.5s");
+	syn_progress(&s, MS(540), "#7 [3/3] COPY . .");
+	copy_files(&s, 540, COPYSNAP, PROJECT, "/app");
+	syn_progress(&s, MS(580), "#7 DONE 0.0s");
+	syn_close(&s, NULL);
+	char *argv[] = { "report", "--wide", s.path, NULL };
+	cr_assert_eq(cmd_report(3, argv), LP_EXIT_OK);
+	fflush(stdout);
+	char *out = slurp(cr_get_redirected_stdout());
+	const char *w = strstr(out, "[2/3] WORKDIR /app\n");
+	cr_assert_not_null(w, "%s", out);
+	const char *note = strstr(w, "time: its DONE line in the progress stream; the kernel saw no work of this "
+				     "step (meanwhile it saw #5 ");
+	cr_assert_not_null(note, "%s", out);
+	cr_assert_lt(note - w, 64, "the line under the WORKDIR row: %s", out);
+	cr_assert_null(strstr(note + 1, "time: "), "one note: the kernel-timed steps get none: %s", out);
+	free(out);
+	unlink(s.path);
+}
+
 Test(report, failed_build_has_no_image_size, .init = cr_redirect_stdout)
 {
 	char *path = scenario_missing_with("{\"lost\":{\"total\":0},\"command_status\":1,"

@@ -217,6 +217,13 @@ Test(model, context_transfer_changed_vs_added)
 	cr_assert(cf->read_in_run);
 	cr_assert(!lp_model_ctx_file(m, "README.md")->sent);
 	cr_assert_eq(m->context.commit_ns, 0); /* no sync after the transfer */
+	/* the daemon writes the changed file as src/.tmp.1000 and renames it:
+	 * one file written, the temporary is none (a Docker 20.10 go build's
+	 * context step showed 80 files written for 53 sent) */
+	const struct lp_step *cs = step(m, "#5");
+	cr_assert_eq(cs->agg.files_written, 1, "context step files written %llu",
+		     (unsigned long long)cs->agg.files_written);
+	cr_assert_eq(cs->agg.bytes_written, 333);
 	lp_model_free(m);
 	unlink(path);
 	free(path);
