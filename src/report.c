@@ -500,7 +500,9 @@ static const char *engine_time_note(const struct lp_model *m, size_t i, char *bu
 	if (more)
 		lp_buf_printf(&mb, " and %zu more", more);
 	snprintf(buf, len, "time: %s; the kernel saw no work of this step%s%s%s",
-		 s->time_src == LP_TIME_ENGINE ? "BuildKit's own start and end of it" : "its DONE line in the progress stream",
+		 s->time_src == LP_TIME_ENGINE ? "BuildKit's own start and end of it"
+		 : s->reported_s >= 0         ? "its DONE line in the progress stream"
+					      : "its lines in the progress stream",
 		 shown ? " (meanwhile it saw " : " (the engine's own work, or a wait, not seen in syscalls)",
 		 shown ? mb.data : "", shown ? " at work)" : "");
 	lp_buf_free(&mb);
