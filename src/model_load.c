@@ -77,7 +77,6 @@ struct prefetch {
 	 * nothing) and the hash of its absolute first string */
 	uint64_t rec_no[PF_FAR];
 	uint32_t hash[PF_FAR];
-	uint64_t n;                /* records seen */
 	/* the record being read, when it was hashed ahead: its first string's
 	 * hash serves its interning too (lp_p2_capture's first_hash) */
 	uint64_t cur_no;
@@ -132,10 +131,10 @@ static void prefetch_step(struct prefetch *pf, const struct lp_strtab *paths, co
 	pf->base = base;
 	pf->far = far;
 	pf->far_no = far_no;
-	pf->n++;
-	/* far goes in the slot of the record being read (hashed PF_FAR
-	 * records ago, when it was one): that one's is taken out first */
-	size_t slot = (pf->n + PF_FAR) % PF_FAR;
+	/* slots by record number: far (no + PF_FAR) goes in the slot of the
+	 * record being read (hashed PF_FAR records ago, when it was one):
+	 * that one's is taken out first */
+	size_t slot = no % PF_FAR;
 	pf->cur_no = pf->rec_no[slot] == no ? no : 0;
 	pf->cur_hash = pf->hash[slot];
 	uint32_t h = 0;
@@ -143,7 +142,7 @@ static void prefetch_step(struct prefetch *pf, const struct lp_strtab *paths, co
 	pf->rec_no[slot] = hashed ? far_no : 0;
 	pf->hash[slot] = h;
 	/* the one PF_NEAR on was hashed before */
-	size_t near = (pf->n + PF_NEAR) % PF_FAR;
+	size_t near = (no + PF_NEAR) % PF_FAR;
 	if (pf->rec_no[near])
 		lp_strtab_prefetch_more(paths, pf->hash[near]);
 }
