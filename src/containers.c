@@ -38,7 +38,7 @@ static void smap_grow(struct lp_smap *m)
 {
 	size_t ns = m->nslots ? m->nslots * 2 : 64, mask = ns - 1;
 	free(m->slots);
-	m->slots = lp_xcalloc(ns, sizeof(*m->slots));
+	m->slots = lp_xcalloc_written(ns, sizeof(*m->slots));
 	m->nslots = ns;
 	for (size_t k = 0; k < m->n; k++) {
 		size_t i = m->ents[k].hash & mask;
@@ -126,7 +126,7 @@ static void strtab_slots(struct lp_strtab *t, size_t nslots)
 {
 	struct lp_strslot *old = t->slots;
 	size_t oldn = t->nslots, mask = nslots - 1;
-	t->slots = lp_xcalloc(nslots, sizeof(*t->slots));
+	t->slots = lp_xcalloc_written(nslots, sizeof(*t->slots));
 	t->nslots = nslots;
 	for (size_t k = 0; k < oldn; k++) {
 		if (!old[k].id)
@@ -338,8 +338,8 @@ uint64_t *lp_u64map_slot(struct lp_u64map *m, uint64_t key, bool *added)
 		struct lp_u64map old = *m;
 		m->cap = old.cap ? old.cap * 2 : 64;
 		m->n = 0;
-		m->slots = lp_xcalloc(m->cap, sizeof(*m->slots));
-		m->used = lp_xcalloc(m->cap / 64, sizeof(*m->used));
+		m->slots = lp_xcalloc_written(m->cap, sizeof(*m->slots));
+		m->used = lp_xcalloc_written(m->cap / 64, sizeof(*m->used));
 		for (size_t i = 0; i < old.cap; i++)
 			if (lp_u64map_used(&old, i))
 				lp_u64map_put(m, old.slots[i].key, old.slots[i].val);

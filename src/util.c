@@ -60,6 +60,15 @@ void *lp_xcalloc(size_t n, size_t size)
 	return p;
 }
 
+void *lp_xcalloc_written(size_t n, size_t size)
+{
+	if (size && n > SIZE_MAX / size)
+		out_of_memory(SIZE_MAX);
+	void *p = lp_xmalloc(n * size);
+	memset(p, 0, n * size);
+	return p;
+}
+
 void *lp_xrealloc(void *p, size_t n)
 {
 	void *q = realloc(p, n ? n : 1);

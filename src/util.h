@@ -19,6 +19,12 @@ void lp_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Allocation that cannot fail silently: prints and exits on OOM. */
 void *lp_xmalloc(size_t n);
 void *lp_xcalloc(size_t n, size_t size);
+/* Zeroed like lp_xcalloc, but every page written now: for a table read
+ * before it is written (a hash table's probes). A big calloc's pages are
+ * mapped lazily, a first read maps the shared zero page, and the first
+ * write to each then copies it and flushes the TLB of every CPU the
+ * process runs on: an interrupt to each of the other threads. */
+void *lp_xcalloc_written(size_t n, size_t size);
 void *lp_xrealloc(void *p, size_t n);
 char *lp_xstrdup(const char *s);
 /* Grow *p (an array of *cap elements of elem bytes) to hold need, doubling;

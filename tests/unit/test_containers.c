@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* containers.h: the interned strings' table, the u64 map. */
+/* containers.h: the interned strings' table, the u64 map; their slot arrays' allocation (util.h). */
 #include <criterion/criterion.h>
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "containers.h"
+#include "util.h"
 
 Test(strtab, find_gives_the_id_intern_gave_and_adds_nothing)
 {
@@ -101,4 +103,19 @@ Test(u64map, same_as_an_array_through_puts_and_deletions)
 	}
 	cr_assert_eq(seen, n, "the walk saw %zu of %zu live keys", seen, n);
 	lp_u64map_free(&m);
+}
+
+/* lp_xcalloc_written (the hash tables' slot arrays): zeroed whatever the
+ * heap hands back, here a block just freed after being filled. */
+Test(alloc, calloc_written_is_zero_where_the_heap_was_dirty)
+{
+	for (size_t n = 16; n <= (4u << 20); n *= 4) {
+		unsigned char *dirty = lp_xmalloc(n);
+		memset(dirty, 0xa5, n);
+		free(dirty);
+		unsigned char *p = lp_xcalloc_written(n / 8, 8);
+		for (size_t i = 0; i < n; i++)
+			cr_assert_eq(p[i], 0, "byte %zu of %zu", i, n);
+		free(p);
+	}
 }
