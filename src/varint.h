@@ -26,6 +26,23 @@ static inline uint64_t lp_unzigzag64(uint64_t z)
 /* v into o (room for LP_VARINT_MAX bytes); the bytes written. */
 static inline size_t lp_varint_encode(uint8_t *o, uint64_t v)
 {
+	/* (1 byte, most of the tape's values, and 2 or 3, its time deltas
+	 * and ids, without the loop) */
+	if (v < 0x80) {
+		o[0] = (uint8_t)v;
+		return 1;
+	}
+	if (v < 1u << 14) {
+		o[0] = (uint8_t)(v | 0x80);
+		o[1] = (uint8_t)(v >> 7);
+		return 2;
+	}
+	if (v < 1u << 21) {
+		o[0] = (uint8_t)(v | 0x80);
+		o[1] = (uint8_t)((v >> 7) | 0x80);
+		o[2] = (uint8_t)(v >> 14);
+		return 3;
+	}
 	size_t n = 0;
 	while (v >= 0x80) {
 		o[n++] = (uint8_t)(v | 0x80);
@@ -59,10 +76,6 @@ static inline int lp_varint_decode(const uint8_t *in, size_t n, size_t *pos, uin
  * sized and wrote itself (the tape): no bounds to check. */
 static inline void lp_varint_put(uint8_t **p, uint64_t v)
 {
-	if (v < 0x80) { /* one byte, most of the tape's: no loop */
-		*(*p)++ = (uint8_t)v;
-		return;
-	}
 	*p += lp_varint_encode(*p, v);
 }
 
@@ -71,20 +84,40 @@ static inline void lp_varint_put_signed(uint8_t **p, int64_t v)
 	lp_varint_put(p, lp_zigzag64((uint64_t)v));
 }
 
-/* (a value under 128, most of the tape's, is one byte: no loop for it) */
+/* (unrolled, as protobuf's readers are: a value under 128, most of the
+ * tape's, is one test, one of 2 to 4 bytes (time deltas, ids) a test a
+ * byte more; a loop's counter and exit test cost twice that) */
 static inline uint64_t lp_varint_get(const uint8_t **p)
 {
 	const uint8_t *s = *p;
-	if (s[0] < 0x80) {
+	uint64_t x = s[0], b;
+	if (x < 0x80) {
 		*p = s + 1;
-		return s[0];
+		return x;
 	}
-	uint64_t x = 0;
-	unsigned k = 0;
-	uint8_t b;
+	x &= 0x7f;
+	b = s[1];
+	x |= (b & 0x7f) << 7;
+	if (b < 0x80) {
+		*p = s + 2;
+		return x;
+	}
+	b = s[2];
+	x |= (b & 0x7f) << 14;
+	if (b < 0x80) {
+		*p = s + 3;
+		return x;
+	}
+	b = s[3];
+	x |= (b & 0x7f) << 21;
+	if (b < 0x80) {
+		*p = s + 4;
+		return x;
+	}
+	unsigned k = 4;
 	do {
 		b = s[k];
-		x |= (uint64_t)(b & 0x7f) << (7 * k);
+		x |= (b & 0x7f) << (7 * k);
 		k++;
 	} while ((b & 0x80) && k < LP_VARINT_MAX);
 	*p = s + k;

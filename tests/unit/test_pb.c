@@ -101,8 +101,9 @@ Test(pb, varint_limits)
 {
 	struct lp_buf b = { 0 };
 	char h[64];
-	uint64_t v[] = { 0, 1, 127, 128, 16383, 16384, UINT64_MAX };
-	const char *want[] = { "00", "01", "7f", "8001", "ff7f", "808001", "ffffffffffffffffff01" };
+	uint64_t v[] = { 0, 1, 127, 128, 16383, 16384, 2097151, 2097152, UINT64_MAX };
+	const char *want[] = { "00", "01", "7f", "8001", "ff7f", "808001", "ffff7f", "80808001",
+			       "ffffffffffffffffff01" };
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		b.len = 0;
 		lp_pb_varint(&b, v[i]);
@@ -185,9 +186,9 @@ Test(pb, utf8_edges)
 	lp_buf_free(&b);
 }
 
-/* The tape's reader (lp_varint_get: one byte without a loop, else the
- * loop) gives back what lp_varint_put wrote, at every width, and moves
- * past exactly those bytes; the checked decoder agrees. */
+/* The tape's reader (lp_varint_get: up to 4 bytes unrolled, then a loop)
+ * gives back what lp_varint_put (up to 3 unrolled) wrote, at every width,
+ * and moves past exactly those bytes; the checked decoder agrees. */
 Test(varint, put_get_round_trip_every_width)
 {
 	uint8_t buf[64 * 3 * LP_VARINT_MAX], *w = buf;
