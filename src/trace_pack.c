@@ -336,10 +336,16 @@ struct lp_packer {
 };
 
 /* decoder */
+#define GATHER 256 /* values of a column gathered from its planes at a time */
 struct dcol {
 	const uint8_t *base;
-	size_t count, pos;
+	size_t count;
+	size_t pos;             /* byte columns: the next byte; value columns:
+				 * the next value to gather */
 	unsigned width;
+	/* value columns: vals[vi..vn), gathered ahead of pull() (gather()) */
+	unsigned vi, vn;
+	uint64_t vals[GATHER];
 };
 
 struct lp_unpacker {
@@ -446,30 +452,42 @@ static inline void push(struct pk *c, int col, uint64_t v)
 	e->v[e->n++] = v;
 }
 
+/* The next values of value column d, up to GATHER of them, from its byte
+ * planes (byte k of value i at base[k * count + i]) into d->vals: a loop
+ * per plane, which the compiler vectorizes, instead of a value's bytes
+ * gathered one by one at each pull(). False when the column has no more. */
+static bool gather(struct dcol *d)
+{
+	if (d->pos >= d->count)
+		return false;
+	size_t n = d->count - d->pos < GATHER ? d->count - d->pos : GATHER, stride = d->count;
+	const uint8_t *b = d->base + d->pos;
+	uint64_t *v = d->vals;
+	if (!d->width) {
+		memset(v, 0, n * sizeof(*v));
+	} else {
+		for (size_t i = 0; i < n; i++)
+			v[i] = b[i];
+		for (unsigned k = 1; k < d->width; k++) {
+			const uint8_t *plane = b + k * stride;
+			for (size_t i = 0; i < n; i++)
+				v[i] |= (uint64_t)plane[i] << (8 * k);
+		}
+	}
+	d->pos += n;
+	d->vi = 0;
+	d->vn = (unsigned)n;
+	return true;
+}
+
 static inline uint64_t pull(struct pk *c, int col)
 {
 	struct dcol *d = &c->U->col[col];
-	if (d->pos >= d->count) {
+	if (d->vi == d->vn && !gather(d)) {
 		fail(c, "column '%s' is exhausted", col_name[col]);
 		return 0;
 	}
-	const uint8_t *p = d->base + d->pos++;
-	const size_t n = d->count;
-	/* byte k of the value is in plane k, n bytes on per plane; unrolled
-	 * by width (a loop's exit mispredicts as the columns take turns) */
-	uint64_t v = 0;
-	switch (d->width) {
-	case 8: v |= (uint64_t)p[7 * n] << 56; /* fall through */
-	case 7: v |= (uint64_t)p[6 * n] << 48; /* fall through */
-	case 6: v |= (uint64_t)p[5 * n] << 40; /* fall through */
-	case 5: v |= (uint64_t)p[4 * n] << 32; /* fall through */
-	case 4: v |= (uint64_t)p[3 * n] << 24; /* fall through */
-	case 3: v |= (uint64_t)p[2 * n] << 16; /* fall through */
-	case 2: v |= (uint64_t)p[n] << 8; /* fall through */
-	case 1: v |= p[0]; /* fall through */
-	default: break;
-	}
-	return v;
+	return d->vals[d->vi++];
 }
 
 /* ------------------------------------------------------------ field coders */
@@ -1819,6 +1837,7 @@ long lp_unpack(struct lp_unpacker *U, const uint8_t *in, size_t n, uint8_t *out,
 		d->count = (size_t)v;
 		d->width = w;
 		d->pos = 0;
+		d->vi = d->vn = 0;
 		data += (uint64_t)d->count * w;
 	}
 	if (data != n - pos) {
@@ -1857,9 +1876,11 @@ long lp_unpack(struct lp_unpacker *U, const uint8_t *in, size_t n, uint8_t *out,
 		return -1;
 	}
 	for (int i = 0; i < NCOL; i++) {
-		if (U->col[i].pos != U->col[i].count) {
+		const struct dcol *d = &U->col[i];
+		size_t used = d->pos - (d->vn - d->vi); /* (gathered, not pulled) */
+		if (used != d->count) {
 			snprintf(err, errlen, "column '%s' has %zu values left over", col_name[i],
-				 U->col[i].count - U->col[i].pos);
+				 d->count - used);
 			return -1;
 		}
 	}
