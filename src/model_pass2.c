@@ -519,7 +519,10 @@ static struct lp_file *file_of(struct lp_model *m, int step, const struct lp_pro
  */
 #define P2_AHEAD 16
 
-static void prefetch_pinfo(const struct lp_model *m, const struct lp_p2rec *q)
+/* (always inlined: a function of nothing but prefetches is one GCC takes
+ * for const, having no effect, and drops every call to: at -O2 this file
+ * had no prefetch instruction left in it) */
+static inline __attribute__((always_inline)) void prefetch_pinfo(const struct lp_model *m, const struct lp_p2rec *q)
 {
 	const struct lp_priv *pv = lp_priv(m);
 	if (q->path < pv->npinfo)
@@ -529,7 +532,7 @@ static void prefetch_pinfo(const struct lp_model *m, const struct lp_p2rec *q)
 }
 
 /* (the lines asked for by prefetch_pinfo() have come by now) */
-static void prefetch_file(const struct lp_model *m, const struct lp_p2rec *q)
+static inline __attribute__((always_inline)) void prefetch_file(const struct lp_model *m, const struct lp_p2rec *q)
 {
 	const struct lp_priv *pv = lp_priv(m);
 	if (q->path < pv->paths.n)
