@@ -47,7 +47,7 @@ for t in build-san/tests/test_*; do
 	[ -x "$t" ] || continue
 	run_suite "asan+ubsan $(basename "$t")" env ASAN_OPTIONS=detect_leaks=1 "$t" --jobs 1
 done
-for s in tests/cli/run.sh tests/bpf/run.sh tests/e2e/run.sh tests/session/run.sh tests/exports/run.sh tests/exports/perfetto.sh tests/reliability/run.sh tests/fleet/run.sh tests/realworld/run.sh; do
+for s in tests/build/run.sh tests/cli/run.sh tests/bpf/run.sh tests/e2e/run.sh tests/session/run.sh tests/exports/run.sh tests/exports/perfetto.sh tests/reliability/run.sh tests/fleet/run.sh tests/realworld/run.sh; do
 	[ -x "$s" ] || continue
 	run_suite "${s#tests/}" "$s"
 done
