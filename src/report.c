@@ -509,6 +509,16 @@ static const char *engine_time_note(const struct lp_model *m, size_t i, char *bu
 	return buf;
 }
 
+/* A line under a step's row, in its name's column: label, then text cut to
+ * the width left (12 columns at least; width 0: not cut). */
+static void step_note(FILE *out, const char *label, const char *text, int width)
+{
+	int used = 27 + (int)strlen(label);
+	char fb[4096];
+	fprintf(out, "  %-5s %-10s %5s   %s%s\n", "", "", "", label,
+		lp_fit(text, width ? (width > used + 12 ? width - used : 12) : 0, fb, sizeof(fb)));
+}
+
 void lp_report_print_text(FILE *out, const struct lp_model *m, const char *file, struct target *t, size_t nt,
 		       int top, int width)
 {
@@ -612,7 +622,7 @@ void lp_report_print_text(FILE *out, const struct lp_model *m, const char *file,
 		       lp_fit(s->name, width ? (width > 86 + 12 ? width - 86 : 12) : 0, nb, sizeof(nb)));
 		if (layer_made(s)) {
 			const struct lp_layer_counts *c = &s->layer;
-			char lb[512], fb2[512], un[96] = "";
+			char lb[512], un[96] = "";
 			if (c->unsized)
 				snprintf(un, sizeof(un), "; %u of those from a cached or base layer, sizes not seen",
 					 c->unsized);
@@ -621,22 +631,18 @@ void lp_report_print_text(FILE *out, const struct lp_model *m, const char *file,
 				 c->created, c->overwritten, c->deleted, lp_fmt_bytes(c->bytes, b1, sizeof(b1)),
 				 lp_fmt_bytes(c->overwritten_bytes, b2, sizeof(b2)),
 				 lp_fmt_bytes(c->deleted_bytes, b3, sizeof(b3)), un);
-			fprintf(out, "  %-5s %-10s %5s   %s\n", "", "", "",
-				lp_fit(lb, width ? (width > 27 + 12 ? width - 27 : 12) : 0, fb2, sizeof(fb2)));
+			step_note(out, "", lb, width);
 		}
-		char tn[512], tf[512];
+		char tn[512];
 		if (engine_time_note(m, i, tn, sizeof(tn)))
-			fprintf(out, "  %-5s %-10s %5s   %s\n", "", "", "",
-				lp_fit(tn, width ? (width > 27 + 12 ? width - 27 : 12) : 0, tf, sizeof(tf)));
+			step_note(out, "", tn, width);
 		if (s->nreads_from_context && s->kind == LP_STEPK_RUN) {
 			struct lp_buf rb = { 0 };
 			for (size_t k = 0; k < s->nreads_from_context && (int)k < top; k++)
 				lp_buf_printf(&rb, "%s%s", k ? ", " : "", s->reads_from_context[k]);
 			if (s->nreads_from_context > (size_t)top)
 				lp_buf_printf(&rb, ", ... (%zu)", s->nreads_from_context);
-			char fb[4096];
-			fprintf(out, "  %-5s %-10s %5s   read from context: %s\n", "", "", "",
-				lp_fit(rb.data, width ? (width > 46 + 12 ? width - 46 : 12) : 0, fb, sizeof(fb)));
+			step_note(out, "read from context: ", rb.data, width);
 			lp_buf_free(&rb);
 		}
 	}
