@@ -16,7 +16,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
             -Iinclude -Isrc -I$(BUILD) $(PKG_CFLAGS) -MMD -MP
-LDLIBS   += -lbpf -lelf -lz -ldeflate -lcjson -lcurl -lpthread -lm
+LDLIBS   += -lbpf -lelf -lz -ldeflate -lcjson -lpthread -lm
 
 # `make SAN=1 BUILD=build-san` is the sanitizer build run by `make test`.
 ifeq ($(SAN),1)

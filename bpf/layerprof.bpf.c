@@ -390,7 +390,7 @@ static __always_inline void sc_exit(__u64 id, const struct lp_sc_desc d, long re
 	 * once no O_DIRECTORY says so (read once per open, from the fd table) */
 	__u8 hflags = 0;
 	if ((sc == LP_SC_OPEN || sc == LP_SC_OPENAT || sc == LP_SC_OPENAT2) && ret >= 0 &&
-	    (fd_mode_of((__s32)ret) & LP_S_IFMT) == LP_S_IFDIR)
+	    (lp_fd_mode((__s32)ret) & LP_S_IFMT) == LP_S_IFDIR)
 		hflags = LP_F_OPEN_DIR;
 	lp_hdr_fill(&ev->h, 0, LP_EV_SYSCALL, hflags, tgid, tid, sc, now);
 	ev->ret = ret;

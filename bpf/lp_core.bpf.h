@@ -551,8 +551,16 @@ static __always_inline struct file *fd_file(__s32 fd)
 #define LP_S_IFMT  0170000
 #define LP_S_IFDIR 0040000
 
-/* lp_ev_fd_io.fd_mode of fd: LP_FDMODE_KNOWN | i_mode, 0 when unknown. */
-static __always_inline __u32 fd_mode_of(__s32 fd)
+/* lp_ev_fd_io.fd_mode of fd: LP_FDMODE_KNOWN | i_mode, 0 when unknown
+ * (no file open on fd, or the fd table could not be read).
+ * Global, so verified once per program (see lp_fd_gone), not at each site
+ * and on each path that reaches one, and the only caller of fd_file: the
+ * verifier looks up each plain load of a pointer from the BTF-typed task
+ * (fd_file's ->files) by name in the kernel's BTF, up to four linear
+ * searches of its ~126,000 types every time. At four sites inline, that
+ * was a third of the sys_exit program's verification, ~10 ms of record's
+ * start-up (bench section 7). */
+__noinline __u32 lp_fd_mode(__s32 fd)
 {
 	struct file *f = fd_file(fd);
 	if (!f)
@@ -574,8 +582,8 @@ __noinline int lp_fd_gone(__u32 tgid, __u32 tid, int fd, __u64 now)
 {
 	if (!fdio_live(tgid, fd))
 		return 0;
-	if (fd_file(fd))
-		return 0;
+	if (lp_fd_mode(fd))
+		return 0; /* still open */
 	fdio_flush(tgid, tid, fd, now, LP_FDIO_GONE);
 	return 1;
 }
@@ -632,12 +640,12 @@ __noinline int lp_fdio_hash_add(__u64 key, int wr, __u64 bytes, __u64 ts, __u64 
 		/* an emptied entry (LP_FDIO_KEEP): a new file on this fd. Two
 		 * threads may both refill it: same mode, and the counts below
 		 * are atomic. */
-		a->fd_mode = fd_mode_of(fd);
+		a->fd_mode = lp_fd_mode(fd);
 	} else if (!a) {
 		struct lp_ev_fd_io init = {};
 		/* What this fd is, once per aggregate: socket and pipe
 		 * traffic must never be charged to a file's path. */
-		init.fd_mode = fd_mode_of(fd);
+		init.fd_mode = lp_fd_mode(fd);
 		init.first_ts = ts;
 		init.last_ts = now;
 		if (wr) {
@@ -678,7 +686,7 @@ static __always_inline void fdio_add(__u32 tgid, __s32 fd, bool wr, long ret, __
 		if (!s->key && !s->in_hash && !__sync_val_compare_and_swap(&s->key, 0, key)) {
 			/* taken: a new file on this fd (why its mode: see
 			 * lp_fdio_hash_add) */
-			s->a.fd_mode = fd_mode_of(fd);
+			s->a.fd_mode = lp_fd_mode(fd);
 		}
 		if (s->key == key) {
 			fdio_count(&s->a, wr, bytes, now - ts, ts, now);

@@ -857,7 +857,6 @@ struct lp_loader *lp_loader_open(const struct lp_loader_opts *opts, lp_event_cb 
 	else if (force && !strcmp(force, "tp"))
 		kind = LP_ATTACH_TP;
 
-	uint64_t probed_us = mono_us();
 	struct lp_loader *l = lp_xcalloc(1, sizeof(*l));
 	l->cb = cb;
 	l->cb_ctx = cb_ctx;
@@ -893,7 +892,7 @@ struct lp_loader *lp_loader_open(const struct lp_loader_opts *opts, lp_event_cb 
 	}
 
 	/* 4. load and attach (with the fallbacks described on top) */
-	uint64_t verify_us = 0;
+	uint64_t probed_us = mono_us(), verify_us = 0;
 	for (;;) {
 		uint64_t v0 = mono_us();
 		l->skel = load(&o, &kind, &sys, &sysbtf, &fentry, fw == FENTRY_MUST, skip, tfs, rel, err,

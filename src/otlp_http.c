@@ -9,11 +9,18 @@
  * to 30 s), never on other statuses (the collector refused the data: the
  * same request would be refused again). A 2xx with partial_success that
  * rejected spans is a warning (the rest was taken).
+ *
+ * libcurl is opened here, on the first POST (dlopen), not linked: its ~30
+ * libraries (TLS, Kerberos, LDAP, ...) cost every layerprof command ~6 ms
+ * of dynamic loading at start (bench section 7: `record -- true`), and only
+ * --otlp-endpoint needs them. Without libcurl.so.4 that option fails with
+ * a clear error; everything else runs.
  */
 #include "otlp.h"
 
 #include <curl/curl.h>
 #include <ctype.h>
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +179,63 @@ static void sleep_ms(uint64_t ms)
 		;
 }
 
+/* The libcurl functions used here, from libcurl.so.4 (ABI 4 since 2006). */
+static struct {
+	CURLcode (*global_init)(long flags);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *c, CURLoption opt, ...);
+	CURLcode (*easy_perform)(CURL *c);
+	CURLcode (*easy_getinfo)(CURL *c, CURLINFO info, ...);
+	const char *(*easy_strerror)(CURLcode code);
+	void (*easy_cleanup)(CURL *c);
+	struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
+	void (*slist_free_all)(struct curl_slist *l);
+} cu;
+
+/* Open libcurl and initialise it once; -1 with err set when it cannot be. */
+static int curl_open(char *err, size_t errlen)
+{
+	static int state; /* 0 not tried, 1 ready, -1 failed */
+	static char why[200];
+	if (state == 0) {
+		void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+		const char *missing = NULL;
+		if (h) {
+#define CU_SYM(field, name) \
+	if (!missing && !(*(void **)&cu.field = dlsym(h, name))) \
+		missing = name
+			CU_SYM(global_init, "curl_global_init");
+			CU_SYM(easy_init, "curl_easy_init");
+			CU_SYM(easy_setopt, "curl_easy_setopt");
+			CU_SYM(easy_perform, "curl_easy_perform");
+			CU_SYM(easy_getinfo, "curl_easy_getinfo");
+			CU_SYM(easy_strerror, "curl_easy_strerror");
+			CU_SYM(easy_cleanup, "curl_easy_cleanup");
+			CU_SYM(slist_append, "curl_slist_append");
+			CU_SYM(slist_free_all, "curl_slist_free_all");
+#undef CU_SYM
+		}
+		if (!h || missing) {
+			if (h)
+				snprintf(why, sizeof(why), "sending over HTTP needs libcurl: libcurl.so.4 "
+					 "has no %s (install libcurl4)", missing);
+			else
+				snprintf(why, sizeof(why), "sending over HTTP needs libcurl: %s (install "
+					 "libcurl4)", dlerror());
+			if (h)
+				dlclose(h);
+			state = -1;
+		} else {
+			state = cu.global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 1 : -1;
+			if (state < 0)
+				snprintf(why, sizeof(why), "cannot start libcurl (curl_global_init failed)");
+		}
+	}
+	if (state < 0)
+		snprintf(err, errlen, "%s", why);
+	return state > 0 ? 0 : -1;
+}
+
 int lp_otlp_post(const struct lp_otlp_opts *o, const void *body, size_t len, char *err, size_t errlen)
 {
 	if (!o->endpoint) {
@@ -186,18 +250,17 @@ int lp_otlp_post(const struct lp_otlp_opts *o, const void *body, size_t len, cha
 			    ? lp_xasprintf("%.*s", (int)el, o->endpoint)
 			    : lp_xasprintf("%.*s/v1/traces", (int)el, o->endpoint);
 
+	if (curl_open(err, errlen) < 0) {
+		free(url);
+		return -1;
+	}
 	struct lp_buf gz = { 0 };
 	if (o->gzip && gzip_body(body, len, &gz) < 0) {
 		snprintf(err, errlen, "cannot gzip the request");
 		free(url);
 		return -1;
 	}
-	static bool inited;
-	if (!inited) {
-		curl_global_init(CURL_GLOBAL_DEFAULT);
-		inited = true;
-	}
-	CURL *c = curl_easy_init();
+	CURL *c = cu.easy_init();
 	if (!c) {
 		snprintf(err, errlen, "cannot start an HTTP client (libcurl)");
 		lp_buf_free(&gz);
@@ -205,31 +268,31 @@ int lp_otlp_post(const struct lp_otlp_opts *o, const void *body, size_t len, cha
 		return -1;
 	}
 	struct curl_slist *hs = NULL;
-	hs = curl_slist_append(hs, o->json ? "Content-Type: application/json" : "Content-Type: application/x-protobuf");
+	hs = cu.slist_append(hs, o->json ? "Content-Type: application/json" : "Content-Type: application/x-protobuf");
 	if (o->gzip)
-		hs = curl_slist_append(hs, "Content-Encoding: gzip");
-	hs = curl_slist_append(hs, "Expect:");
+		hs = cu.slist_append(hs, "Content-Encoding: gzip");
+	hs = cu.slist_append(hs, "Expect:");
 	for (size_t i = 0; i < o->nheaders; i++)
-		hs = curl_slist_append(hs, o->headers[i]);
+		hs = cu.slist_append(hs, o->headers[i]);
 	char ua[64];
 	snprintf(ua, sizeof(ua), "layerprof/%s", LAYERPROF_VERSION);
 	char cerr[CURL_ERROR_SIZE];
 	struct resp rs = { .retry_after_s = -1 };
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_POST, 1L);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, o->gzip ? gz.data : (const char *)body);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(o->gzip ? gz.len : len));
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, ua);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)o->timeout_ms);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)o->timeout_ms);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &rs);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &rs);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	cu.easy_setopt(c, CURLOPT_URL, url);
+	cu.easy_setopt(c, CURLOPT_POST, 1L);
+	cu.easy_setopt(c, CURLOPT_POSTFIELDS, o->gzip ? gz.data : (const char *)body);
+	cu.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(o->gzip ? gz.len : len));
+	cu.easy_setopt(c, CURLOPT_HTTPHEADER, hs);
+	cu.easy_setopt(c, CURLOPT_USERAGENT, ua);
+	cu.easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)o->timeout_ms);
+	cu.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)o->timeout_ms);
+	cu.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	cu.easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+	cu.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	cu.easy_setopt(c, CURLOPT_WRITEDATA, &rs);
+	cu.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	cu.easy_setopt(c, CURLOPT_HEADERDATA, &rs);
+	cu.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 
 	int rc = -1;
 	unsigned attempts = 0;
@@ -240,11 +303,11 @@ int lp_otlp_post(const struct lp_otlp_opts *o, const void *body, size_t len, cha
 		rs.body.len = 0;
 		rs.retry_after_s = -1;
 		cerr[0] = 0;
-		CURLcode cr = curl_easy_perform(c);
+		CURLcode cr = cu.easy_perform(c);
 		long code = 0;
 		bool retry;
 		if (cr == CURLE_OK) {
-			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+			cu.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 			if (code >= 200 && code < 300) {
 				char pmsg[200];
 				int64_t rej = partial_rejects(&rs.body, o->json, pmsg, sizeof(pmsg));
@@ -261,7 +324,7 @@ int lp_otlp_post(const struct lp_otlp_opts *o, const void *body, size_t len, cha
 			retry = retryable_status(code);
 		} else {
 			snprintf(last, sizeof(last), "cannot reach the collector: %s",
-				 cerr[0] ? cerr : curl_easy_strerror(cr));
+				 cerr[0] ? cerr : cu.easy_strerror(cr));
 			retry = cr != CURLE_UNSUPPORTED_PROTOCOL && cr != CURLE_URL_MALFORMAT &&
 				cr != CURLE_SSL_CACERT_BADFILE && cr != CURLE_PEER_FAILED_VERIFICATION;
 		}
@@ -275,8 +338,8 @@ int lp_otlp_post(const struct lp_otlp_opts *o, const void *body, size_t len, cha
 	}
 	if (rc < 0)
 		snprintf(err, errlen, "%s: %s (%u attempt%s)", url, last, attempts, attempts == 1 ? "" : "s");
-	curl_slist_free_all(hs);
-	curl_easy_cleanup(c);
+	cu.slist_free_all(hs);
+	cu.easy_cleanup(c);
 	lp_buf_free(&rs.body);
 	lp_buf_free(&gz);
 	free(url);
