@@ -177,8 +177,15 @@ static void check_cpu(const char *key, long long lo_ms, long long hi_ms)
 		failf(name, "got %lld ns", ns);
 	snprintf(k, sizeof(k), "%s_cpu_us", key);
 	long long ru = kvi(k) * 1000;
-	snprintf(name, sizeof(name), "%s: cpu_ns within 5 ms of wait4's rusage", key);
-	if (llabs(ns - ru) <= 5000000)
+	/* The CPU a process spends after its sched_process_exit (closing
+	 * its files, freeing its mm) is in wait4's figure, not in cpu_ns:
+	 * well under 5 ms on hardware or KVM; an emulator (QEMU's TCG, in
+	 * tools/kernel-check.sh) takes more, and says how much with
+	 * LP_CHECK_CPU_SLACK_MS. */
+	const char *slack_env = getenv("LP_CHECK_CPU_SLACK_MS");
+	long long slack_ms = slack_env && atoll(slack_env) > 0 ? atoll(slack_env) : 5;
+	snprintf(name, sizeof(name), "%s: cpu_ns within %lld ms of wait4's rusage", key, slack_ms);
+	if (llabs(ns - ru) <= slack_ms * 1000000)
 		pass(name);
 	else
 		failf(name, "cpu_ns %lld, rusage %lld ns", ns, ru);
