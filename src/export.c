@@ -844,7 +844,7 @@ send:
 	}
 done:
 	lp_reader_close(r);
-	lp_model_free(m);
+	lp_model_free_at_exit(m);
 	return status;
 }
 

@@ -303,6 +303,15 @@ static void priv_free(struct lp_model *m)
 	m->priv = NULL;
 }
 
+void lp_model_free_at_exit(struct lp_model *m)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	lp_model_free(m);
+#else
+	(void)m;
+#endif
+}
+
 void lp_model_free(struct lp_model *m)
 {
 	if (!m)

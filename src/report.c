@@ -912,7 +912,7 @@ int cmd_report(int argc, char **argv)
 	rc = report_one(m, file, targets, nt, json, top, wide ? 0 : lp_term_width());
 	if (lp_meter_was_shown()) /* a long load: say how long */
 		lp_meter_done("reported %s (%llu events)", file, (unsigned long long)m->build.events);
-	lp_model_free(m);
+	lp_model_free_at_exit(m);
 out:
 	for (size_t i = 0; i < nt; i++)
 		free(targets[i].spec);
