@@ -635,6 +635,20 @@ int lp_model_definition_step(const struct lp_model *m, enum lp_step_kind k, uint
 	return first >= 0 && ts + DEFINITION_SLACK_NS < cs->e_start_ns ? first : -1;
 }
 
+/* lp_is_image_store_path() of path, cached per interned path (id: its id,
+ * or 0): asked of every write the build daemon makes. */
+static bool image_store(const struct lp_model *m, const char *path, uint32_t id)
+{
+	if (!id || path != lp_strtab_str(&lp_priv(m)->paths, id))
+		return lp_is_image_store_path(path);
+	struct lp_pinfo *pi = lp_model_pinfo(m, id);
+	if (!(pi->known & PI_IMAGE_STORE)) {
+		pi->image_store = lp_is_image_store_path(path);
+		pi->known |= PI_IMAGE_STORE;
+	}
+	return pi->image_store;
+}
+
 int lp_model_event_step_p(const struct lp_model *m, const struct lp_hdr *rec, const struct lp_proc *p,
 			  const char *path, uint32_t id)
 {
@@ -675,7 +689,7 @@ int lp_model_event_step_p(const struct lp_model *m, const struct lp_hdr *rec, co
 	int exp = export_at(m, ts);
 	/* The image store is written by the export alone, whenever the CLI
 	 * printed its lines (they are stamped late, in bursts) */
-	if (path && lp_rec_writes(rec) && lp_is_image_store_path(path)) {
+	if (path && lp_rec_writes(rec) && image_store(m, path, id)) {
 		for (size_t i = m->nsteps; i-- > 0;)
 			if (m->steps[i].kind == LP_STEPK_EXPORT && !m->steps[i].cached)
 				return (int)i;

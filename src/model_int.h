@@ -29,6 +29,7 @@ struct lp_pinfo {
 	uint8_t bkmount;        /* under a temporary mount (lp_tmpmount_at): not cacheable */
 	uint8_t part;           /* enum lp_snap_part */
 	uint8_t space_host, space_cont;
+	uint8_t image_store;    /* lp_is_image_store_path() (PI_IMAGE_STORE) */
 	uint16_t dir_len, rel_off;
 	int16_t ctx_rel;        /* offset of the path in the context snapshot, -1: not in it */
 	int32_t snap;           /* index in snaps of its snapshot dir, -1 */
@@ -54,6 +55,7 @@ struct lp_pinfo {
 #define PI_DISP_HOST 2u
 #define PI_DISP_CONT 4u
 #define PI_CTXREL    8u
+#define PI_IMAGE_STORE 16u  /* image_store */
 #define PI_BASE      0x80u  /* bkmount */
 
 /* ------------------------------------------------------------- snapshots */
