@@ -675,6 +675,11 @@ static int export_run(int argc, char **argv, struct lp_otlp_opts *otlp)
 	opt.service = otlp->service;
 
 	char err[512] = "";
+	if (otlp->endpoint && lp_otlp_http_ready(err, sizeof(err)) < 0) {
+		/* before the trace is read, not after */
+		lp_error("export: --otlp-endpoint: %s", err);
+		return LP_EXIT_FAILURE;
+	}
 	lp_meter_start();
 	/* the flame graphs show neither findings nor layer provenance: the
 	 * model skips them (a sixth of the load of a big trace); not when the

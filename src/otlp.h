@@ -165,9 +165,13 @@ void lp_otlp_encode_json(const struct lp_otlp_doc *d, struct lp_buf *out);
  * failures, timeouts and HTTP 429/502/503/504. 0 when the collector took
  * it (2xx), else -1 with one line in err (what the collector said, or why
  * it could not be reached, and after how many attempts).
- * https needs libcurl's TLS (always here: layerprof links libcurl).
+ * https needs libcurl's TLS (libcurl4 is built with it).
  */
 int lp_otlp_post(const struct lp_otlp_opts *o, const void *body, size_t len, char *err, size_t errlen);
+/* Whether lp_otlp_post() can run here: libcurl (opened on first use, not
+ * linked) is there. 0, or -1 with what to install in err: asked before a
+ * build is recorded or a trace read, not after. */
+int lp_otlp_http_ready(char *err, size_t errlen);
 
 /* Make the traces of a recording (lp_otlp_from_reader), encode them as o
  * asks and POST them, in requests of at most o->max_spans spans. *spans,

@@ -236,6 +236,11 @@ static int curl_open(char *err, size_t errlen)
 	return state > 0 ? 0 : -1;
 }
 
+int lp_otlp_http_ready(char *err, size_t errlen)
+{
+	return curl_open(err, errlen);
+}
+
 int lp_otlp_post(const struct lp_otlp_opts *o, const void *body, size_t len, char *err, size_t errlen)
 {
 	if (!o->endpoint) {

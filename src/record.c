@@ -2078,8 +2078,13 @@ int cmd_record(int argc, char **argv)
 	lp_otlp_opts_init(&r->otlp);
 	phase_mark(PH_START);
 	int ret = parse_options(r, argc, argv);
+	char otlp_err[300];
 	if (ret != 0) {
 		ret = ret < 0 ? LP_EXIT_OK : ret; /* < 0: --help */
+	} else if (r->otlp.endpoint && lp_otlp_http_ready(otlp_err, sizeof(otlp_err)) < 0) {
+		/* before the build runs, not once it is recorded */
+		lp_error("record: --otlp-endpoint: %s", otlp_err);
+		ret = LP_EXIT_FAILURE;
 	} else if ((ret = record_setup(r)) == 0) {
 		bool file_made;
 		phase_mark(PH_SETUP);

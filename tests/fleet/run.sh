@@ -281,15 +281,26 @@ if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null; then
 elif [ -z "$curl_so" ]; then
 	skip "failures: no libcurl" "libcurl.so.4 is not installed, so the test is the real case: see the send tests above"
 else
-	unshare -m sh -c 'mount --bind /dev/null "$1" && shift && exec "$@"' sh "$curl_so" \
-		"$LP_BIN" export "$TRACE" --otlp-endpoint "http://127.0.0.1:9" >"$work/nc.out" 2>"$work/nc.err"
+	nocurl() { unshare -m sh -c 'mount --bind /dev/null "$1" && shift && exec "$@"' sh "$curl_so" "$@"; }
+	nocurl "$LP_BIN" export "$TRACE" --otlp-endpoint "http://127.0.0.1:9" >"$work/nc.out" 2>"$work/nc.err"
 	rc=$?
 	if [ "$rc" = 1 ] && grep -q "needs libcurl: .*(install libcurl4)" "$work/nc.err" &&
 		[ "$(sum "$TRACE")" = "$trace_sum" ]; then
-		pass "failures: no libcurl.so.4: exit 1, 'needs libcurl ... (install libcurl4)', trace unchanged"
+		pass "failures: no libcurl.so.4: export exits 1, 'needs libcurl ... (install libcurl4)', trace unchanged"
 		echo "    $(head -1 "$work/nc.err" | cut -c1-220)"
 	else
-		fail "failures: no libcurl" "exit $rc: $(clip <"$work/nc.err")"
+		fail "failures: no libcurl (export)" "exit $rc: $(clip <"$work/nc.err")"
+	fi
+	# record says so before it runs the command, not once the build is over
+	rm -f "$work/nc.lprof" "$work/nc.ran"
+	nocurl "$LP_BIN" record --no-daemons -o "$work/nc.lprof" --otlp-endpoint "http://127.0.0.1:9" -- \
+		touch "$work/nc.ran" >"$work/nc.out" 2>"$work/nc.err"
+	rc=$?
+	if [ "$rc" = 1 ] && grep -q "record: --otlp-endpoint: .*needs libcurl" "$work/nc.err" &&
+		[ ! -e "$work/nc.ran" ] && [ ! -e "$work/nc.lprof" ]; then
+		pass "failures: no libcurl.so.4: record exits 1 before running the command, nothing written"
+	else
+		fail "failures: no libcurl (record)" "exit $rc, ran: $([ -e "$work/nc.ran" ] && echo yes || echo no): $(clip <"$work/nc.err")"
 	fi
 fi
 "$LP_BIN" export "$TRACE" --otlp-endpoint "ftp://127.0.0.1/" >/dev/null 2>"$work/u.err"
