@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "exitcode.h"
+#include "model.h"
 #include "shim.h"
 #include "version.h"
 #include "layerprof/abi.h"
@@ -109,6 +110,7 @@ int main(int argc, char **argv)
 			continue;
 		if (subcommands[i].loads_model)
 			tune_malloc_for_model();
+		lp_model_process_ends = true;
 		int rc = subcommands[i].run(argc - 1, argv + 1);
 		/* whatever a command printed (its --help too) must have reached
 		 * stdout: exit 7 otherwise, once said */

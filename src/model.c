@@ -303,13 +303,24 @@ static void priv_free(struct lp_model *m)
 	m->priv = NULL;
 }
 
+/* GCC says __SANITIZE_ADDRESS__, clang (the fuzzers) __has_feature */
+#if defined(__SANITIZE_ADDRESS__)
+#define LP_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LP_ASAN 1
+#endif
+#endif
+
+bool lp_model_process_ends;
+
 void lp_model_free_at_exit(struct lp_model *m)
 {
-#if defined(__SANITIZE_ADDRESS__)
-	lp_model_free(m);
-#else
-	(void)m;
+#ifndef LP_ASAN
+	if (lp_model_process_ends)
+		return;
 #endif
+	lp_model_free(m);
 }
 
 void lp_model_free(struct lp_model *m)

@@ -515,11 +515,16 @@ struct lp_model *lp_model_load(const char *path, const struct lp_model_options *
 struct lp_model *lp_model_from_reader(struct lp_reader *r, const struct lp_model_options *opt,
 				      char *err, size_t errlen);
 void lp_model_free(struct lp_model *m);
-/* The same for a command that exits right after (report, export): the
- * model is left to the process's exit, where freeing its millions of
- * blocks one by one took ~0.085 s of a 10M-event export. A sanitizer build
- * frees it all, so that its leak check still accounts for every block. */
+/* The same at the end of a command (report, export): when the process
+ * ends right after (lp_model_process_ends), the model is left to its exit,
+ * where freeing its millions of blocks one by one took ~0.085 s of a
+ * 10M-event export. A sanitizer build frees it all, so that its leak check
+ * still accounts for every block. */
 void lp_model_free_at_exit(struct lp_model *m);
+/* Set by main() before it runs a command: the process ends when the
+ * command returns. Unset, as in a fuzzer or a test that calls commands
+ * again and again, lp_model_free_at_exit() frees. */
+extern bool lp_model_process_ends;
 
 /*
  * The syscall and fd I/O records of the trace again, in trace order, from
