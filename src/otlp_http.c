@@ -215,15 +215,14 @@ static int curl_open(char *err, size_t errlen)
 			CU_SYM(slist_free_all, "curl_slist_free_all");
 #undef CU_SYM
 		}
-		if (!h || missing) {
-			if (h)
-				snprintf(why, sizeof(why), "sending over HTTP needs libcurl: libcurl.so.4 "
-					 "has no %s (install libcurl4)", missing);
-			else
-				snprintf(why, sizeof(why), "sending over HTTP needs libcurl: %s (install "
-					 "libcurl4)", dlerror());
-			if (h)
-				dlclose(h);
+		if (!h) {
+			snprintf(why, sizeof(why), "sending over HTTP needs libcurl: %s (install libcurl4)",
+				 dlerror());
+			state = -1;
+		} else if (missing) {
+			snprintf(why, sizeof(why), "sending over HTTP needs libcurl: libcurl.so.4 has no %s "
+				 "(install libcurl4)", missing);
+			dlclose(h);
 			state = -1;
 		} else {
 			state = cu.global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 1 : -1;
